@@ -1,0 +1,463 @@
+//! The layer catalog: the base map and the agricultural themes a Vietnamese
+//! provincial agriculture department keeps. Field names are the column names in
+//! both stores, the attribute names in tiles and the property names in GeoJSON.
+
+use crate::schema::{Access, FieldDef, FieldType, GeometryKind, LayerDef, LayerGroup};
+
+const fn field(name: &'static str, ty: FieldType, description: &'static str) -> FieldDef {
+    FieldDef {
+        name,
+        ty,
+        unit: None,
+        access: Access::Public,
+        required: false,
+        values: &[],
+        description,
+    }
+}
+
+const fn text(name: &'static str, description: &'static str) -> FieldDef {
+    field(name, FieldType::Text, description)
+}
+
+const fn required(f: FieldDef) -> FieldDef {
+    FieldDef { required: true, ..f }
+}
+
+const fn restricted(f: FieldDef) -> FieldDef {
+    FieldDef {
+        access: Access::Restricted,
+        ..f
+    }
+}
+
+const fn with_unit(f: FieldDef, unit: &'static str) -> FieldDef {
+    FieldDef { unit: Some(unit), ..f }
+}
+
+const fn one_of(f: FieldDef, values: &'static [&'static str]) -> FieldDef {
+    FieldDef { values, ..f }
+}
+
+const fn hectares(name: &'static str, description: &'static str) -> FieldDef {
+    with_unit(field(name, FieldType::Real, description), "ha")
+}
+
+/// `boundary_set`: which administrative boundary set a code belongs to.
+const BOUNDARY_SET: FieldDef = required(one_of(
+    text(
+        "boundary_set",
+        "Administrative boundary set the codes refer to (before or after the 1 July 2025 reorganisation)",
+    ),
+    &["pre-2025", "2025"],
+));
+const COMMUNE_CODE: FieldDef = required(text("commune_code", "Official code of the commune the feature lies in"));
+
+pub const CROP_TYPES: &[&str] = &["rice", "mango", "longan", "durian", "pomelo", "lotus", "vegetables"];
+pub const SEASONS: &[&str] = &["dong_xuan", "he_thu", "thu_dong", "perennial"];
+pub const PRACTICES: &[&str] = &["conventional", "vietgap", "globalgap", "organic"];
+pub const SPECIES: &[&str] = &[
+    "black_tiger_shrimp",
+    "whiteleg_shrimp",
+    "tra_catfish",
+    "giant_freshwater_prawn",
+    "snakehead",
+];
+pub const FARMING_MODES: &[&str] = &["intensive", "semi_intensive", "extensive", "rice_shrimp"];
+pub const STATION_KINDS: &[&str] = &["water_quality", "insect_trap", "weather"];
+pub const ALERT_STATES: &[&str] = &["ok", "watch", "alarm"];
+pub const NTM_STATUSES: &[&str] = &["not_yet", "standard", "advanced", "model"];
+
+static ADMIN_PROVINCE: &[FieldDef] = &[
+    required(text("code", "Official province code")),
+    required(text("name", "Province name")),
+    BOUNDARY_SET,
+    hectares("area_ha", "Area on the ellipsoid"),
+];
+
+static ADMIN_DISTRICT: &[FieldDef] = &[
+    required(text("code", "Official district code")),
+    required(text("name", "District name")),
+    required(text("province_code", "Official code of the province")),
+    BOUNDARY_SET,
+    one_of(
+        text("kind", "huyện (rural district), thị xã (town) or thành phố (city)"),
+        &["huyen", "thi_xa", "thanh_pho"],
+    ),
+    hectares("area_ha", "Area on the ellipsoid"),
+];
+
+static ADMIN_COMMUNE: &[FieldDef] = &[
+    required(text("code", "Official commune code")),
+    required(text("name", "Commune name")),
+    text(
+        "district_code",
+        "Official code of the district (empty in the 2025 set, which has none)",
+    ),
+    required(text("province_code", "Official code of the province")),
+    BOUNDARY_SET,
+    one_of(
+        text("kind", "xã (rural commune), phường (ward) or thị trấn (township)"),
+        &["xa", "phuong", "thi_tran"],
+    ),
+    one_of(
+        text("ntm_status", "New rural development (nông thôn mới) status"),
+        NTM_STATUSES,
+    ),
+    field("ntm_year", FieldType::Integer, "Year the NTM status was recognised"),
+    with_unit(
+        field("population", FieldType::Integer, "Resident population"),
+        "persons",
+    ),
+    hectares("area_ha", "Area on the ellipsoid"),
+];
+
+static WATER: &[FieldDef] = &[
+    text("name", "River or canal name"),
+    required(one_of(text("kind", "River or canal"), &["river", "canal"])),
+    with_unit(field("width_m", FieldType::Real, "Typical width"), "m"),
+];
+
+static ROADS: &[FieldDef] = &[
+    text("name", "Road name"),
+    text("ref", "Road number (QL national, ĐT provincial, ĐH district)"),
+    required(one_of(
+        text("class", "Road class"),
+        &["national", "provincial", "district", "commune"],
+    )),
+    one_of(text("surface", "Surface"), &["asphalt", "concrete", "gravel"]),
+];
+
+static PLACES: &[FieldDef] = &[
+    required(text("name", "Place name")),
+    required(one_of(
+        text("kind", "Kind of place"),
+        &["province_capital", "town", "commune_centre", "hamlet"],
+    )),
+    text("commune_code", "Official code of the commune the place lies in"),
+    BOUNDARY_SET,
+    with_unit(
+        field("population", FieldType::Integer, "Resident population"),
+        "persons",
+    ),
+];
+
+static CROP: &[FieldDef] = &[
+    required(text("parcel_id", "Parcel identifier")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(one_of(text("crop_type", "Crop grown"), CROP_TYPES)),
+    required(one_of(
+        text("season", "Growing season: đông xuân, hè thu, thu đông or perennial"),
+        SEASONS,
+    )),
+    text("variety", "Variety (e.g. ST25, OM 5451, Cát Hòa Lộc)"),
+    hectares("area_ha", "Parcel area on the ellipsoid"),
+    field("planting_date", FieldType::Date, "Date of sowing or planting"),
+    one_of(text("practice", "Farming practice / certification"), PRACTICES),
+    text(
+        "growing_area_code",
+        "Registered growing-area code (mã số vùng trồng) the parcel belongs to",
+    ),
+    restricted(text("owner_name", "Name of the land user")),
+    restricted(text("owner_phone", "Phone number of the land user")),
+    restricted(text("household_id", "Household registration identifier")),
+];
+
+static AQUACULTURE: &[FieldDef] = &[
+    required(text("pond_id", "Pond or farming-area identifier")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(one_of(text("species", "Species farmed"), SPECIES)),
+    required(one_of(text("mode", "Farming mode"), FARMING_MODES)),
+    hectares("water_area_ha", "Water surface on the ellipsoid"),
+    text("facility_code", "Farming-facility code"),
+    field("stocking_date", FieldType::Date, "Date the current crop was stocked"),
+    one_of(
+        text("certification", "Certification"),
+        &["none", "vietgap", "asc", "bap"],
+    ),
+    restricted(text("owner_name", "Name of the farmer")),
+    restricted(text("owner_phone", "Phone number of the farmer")),
+];
+
+static MONITORING: &[FieldDef] = &[
+    required(text("station_id", "Station identifier")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(text("name", "Station name")),
+    required(one_of(text("kind", "Kind of station"), STATION_KINDS)),
+    text(
+        "parameters",
+        "Parameters measured, comma-separated (salinity, ph, dissolved_oxygen, temperature, pest_count)",
+    ),
+    text("operator", "Operating agency"),
+    one_of(
+        text("status", "Operating status"),
+        &["active", "maintenance", "offline"],
+    ),
+    with_unit(field("latest_salinity", FieldType::Real, "Latest salinity"), "ppt"),
+    with_unit(field("latest_ph", FieldType::Real, "Latest pH"), "pH"),
+    with_unit(
+        field("latest_dissolved_oxygen", FieldType::Real, "Latest dissolved oxygen"),
+        "mg/L",
+    ),
+    with_unit(
+        field("latest_temperature", FieldType::Real, "Latest water or air temperature"),
+        "°C",
+    ),
+    with_unit(
+        field(
+            "latest_pest_count",
+            FieldType::Integer,
+            "Latest light-trap count (brown planthopper)",
+        ),
+        "insects/night",
+    ),
+    one_of(
+        text("alert_state", "Alert state from the latest readings"),
+        ALERT_STATES,
+    ),
+    field("last_reading_at", FieldType::DateTime, "Time of the latest reading"),
+];
+
+static GROWING_AREA: &[FieldDef] = &[
+    required(text("code", "Growing-area code as issued (mã số vùng trồng)")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(one_of(text("crop_type", "Crop the code was issued for"), CROP_TYPES)),
+    hectares("area_ha", "Area on the ellipsoid"),
+    text(
+        "markets",
+        "Certified export markets, comma-separated ISO codes (CN, US, EU, AU, JP, KR)",
+    ),
+    required(one_of(
+        text("status", "Status of the code"),
+        &["active", "suspended", "revoked"],
+    )),
+    field("issued_on", FieldType::Date, "Date of issue"),
+    field("expires_on", FieldType::Date, "Date of expiry"),
+    with_unit(
+        field("households", FieldType::Integer, "Households in the area"),
+        "households",
+    ),
+    text("cooperative", "Cooperative or company managing the area"),
+    restricted(text("contact_phone", "Phone number of the contact person")),
+];
+
+static OCOP: &[FieldDef] = &[
+    required(text("product_id", "OCOP product identifier")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(text("name", "Product name")),
+    one_of(
+        text("category", "OCOP product group"),
+        &[
+            "food",
+            "beverage",
+            "herbal",
+            "textile_handicraft",
+            "ornamental",
+            "tourism_service",
+        ],
+    ),
+    required(with_unit(
+        field("stars", FieldType::Integer, "OCOP rating, 3 to 5 stars"),
+        "stars",
+    )),
+    text("producer", "Producer (cooperative, enterprise or household business)"),
+    field("certified_year", FieldType::Integer, "Year of certification"),
+    text("qr_url", "Traceability link behind the product's QR code"),
+];
+
+const fn layer_def(
+    id: &'static str,
+    title: &'static str,
+    title_vi: &'static str,
+    group: LayerGroup,
+    geometry: GeometryKind,
+    zooms: (u8, u8),
+    description: &'static str,
+    fields: &'static [FieldDef],
+) -> LayerDef {
+    LayerDef {
+        id,
+        title,
+        title_vi,
+        group,
+        geometry,
+        minzoom: zooms.0,
+        maxzoom: zooms.1,
+        description,
+        fields,
+    }
+}
+
+use GeometryKind::{LineString, Point, Polygon};
+use LayerGroup::{Base, Theme};
+
+static CATALOG: &[LayerDef] = &[
+    layer_def(
+        "admin_province",
+        "Province",
+        "Tỉnh",
+        Base,
+        Polygon,
+        (0, 14),
+        "Province boundary",
+        ADMIN_PROVINCE,
+    ),
+    layer_def(
+        "admin_district",
+        "Districts",
+        "Huyện",
+        Base,
+        Polygon,
+        (5, 14),
+        "District boundaries (pre-2025 set)",
+        ADMIN_DISTRICT,
+    ),
+    layer_def(
+        "admin_commune",
+        "Communes",
+        "Xã",
+        Base,
+        Polygon,
+        (7, 14),
+        "Commune boundaries with new-rural-development status",
+        ADMIN_COMMUNE,
+    ),
+    layer_def(
+        "water",
+        "Rivers and canals",
+        "Sông, kênh",
+        Base,
+        LineString,
+        (6, 14),
+        "Rivers and irrigation canals",
+        WATER,
+    ),
+    layer_def(
+        "roads",
+        "Roads",
+        "Đường",
+        Base,
+        LineString,
+        (6, 14),
+        "National, provincial, district and commune roads",
+        ROADS,
+    ),
+    layer_def(
+        "places",
+        "Places",
+        "Địa danh",
+        Base,
+        Point,
+        (6, 14),
+        "Province capital, towns, commune centres and hamlets",
+        PLACES,
+    ),
+    layer_def(
+        "crop",
+        "Crops",
+        "Trồng trọt",
+        Theme,
+        Polygon,
+        (11, 16),
+        "Crop parcels with crop type, season and practice",
+        CROP,
+    ),
+    layer_def(
+        "aquaculture",
+        "Aquaculture",
+        "Thủy sản",
+        Theme,
+        Polygon,
+        (10, 16),
+        "Ponds and farming areas with species and mode",
+        AQUACULTURE,
+    ),
+    layer_def(
+        "monitoring",
+        "Monitoring stations",
+        "Quan trắc",
+        Theme,
+        Point,
+        (7, 16),
+        "Water-quality stations and insect light traps",
+        MONITORING,
+    ),
+    layer_def(
+        "growing_area",
+        "Growing areas",
+        "Vùng trồng",
+        Theme,
+        Polygon,
+        (8, 16),
+        "Registered growing-area codes (mã số vùng trồng)",
+        GROWING_AREA,
+    ),
+    layer_def(
+        "ocop",
+        "OCOP products",
+        "Sản phẩm OCOP",
+        Theme,
+        Point,
+        (8, 16),
+        "One Commune One Product producers, 3 to 5 stars",
+        OCOP,
+    ),
+];
+
+/// Every layer, base map first, in drawing order.
+#[must_use]
+pub fn catalog() -> &'static [LayerDef] {
+    CATALOG
+}
+
+/// A layer by id.
+#[must_use]
+pub fn layer(id: &str) -> Option<&'static LayerDef> {
+    CATALOG.iter().find(|l| l.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_theme_carries_commune_and_boundary_set() {
+        for l in catalog().iter().filter(|l| l.group == Theme) {
+            assert!(l.field("commune_code").is_some_and(|f| f.required), "{}", l.id);
+            assert!(l.field("boundary_set").is_some_and(|f| f.required), "{}", l.id);
+        }
+    }
+
+    #[test]
+    fn field_names_are_unique_and_sql_safe() {
+        for l in catalog() {
+            let mut names: Vec<_> = l.fields.iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), l.fields.len(), "{}", l.id);
+            for n in names.iter().chain([&l.id]) {
+                assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn personal_data_is_restricted() {
+        for (l, f) in [
+            ("crop", "owner_phone"),
+            ("crop", "owner_name"),
+            ("aquaculture", "owner_phone"),
+            ("growing_area", "contact_phone"),
+        ] {
+            assert_eq!(
+                layer(l).and_then(|l| l.field(f)).map(|f| f.access),
+                Some(Access::Restricted)
+            );
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The agrimap data model: what layers exist, what their fields are, and the
+//! plain values the rest of the workspace passes around. Nothing here does I/O.
+//!
+//! - [`catalog`]: the layer catalog (base map and themes) with typed schemas.
+//! - [`schema`]: field and layer definitions, including which fields are restricted.
+//! - [`feature`]: a feature (geometry plus typed attribute values).
+//! - [`filter`]: an attribute/spatial filter that stores translate into queries.
+//! - [`admin`]: boundary sets and commune identity across the 2025 reorganisation.
+
+pub mod admin;
+pub mod catalog;
+pub mod feature;
+pub mod filter;
+pub mod schema;
+
+pub use admin::{BoundarySet, CommuneKey};
+pub use catalog::{catalog, layer};
+pub use feature::{Feature, Reading, Value};
+pub use filter::{CompareOp, FeatureQuery, Filter, FilterError};
+pub use schema::{Access, Audience, FieldDef, FieldType, GeometryKind, LayerDef, LayerGroup};

@@ -1,0 +1,145 @@
+//! Layer and field definitions.
+
+use serde::Serialize;
+
+/// The type of an attribute field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Integer,
+    Real,
+    Boolean,
+    /// ISO 8601 calendar date, stored as text (`2026-03-01`).
+    Date,
+    /// ISO 8601 UTC timestamp, stored as text (`2026-03-01T07:00:00Z`).
+    DateTime,
+}
+
+impl FieldType {
+    /// The name used in TileJSON `vector_layers` (`String`, `Number`, `Boolean`).
+    #[must_use]
+    pub fn tilejson_name(self) -> &'static str {
+        match self {
+            Self::Integer | Self::Real => "Number",
+            Self::Boolean => "Boolean",
+            Self::Text | Self::Date | Self::DateTime => "String",
+        }
+    }
+}
+
+/// Who may read a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Anyone, including anonymous map users.
+    Public,
+    /// Personal or business data (owner names, phone numbers): signed-in roles only.
+    Restricted,
+}
+
+/// What a reader is allowed to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Anonymous readers: public fields only.
+    Public,
+    /// Signed-in readers with access to restricted fields.
+    Full,
+}
+
+impl Audience {
+    #[must_use]
+    pub fn may_read(self, access: Access) -> bool {
+        matches!((self, access), (Self::Full, _) | (Self::Public, Access::Public))
+    }
+}
+
+/// One attribute field of a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FieldDef {
+    pub name: &'static str,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    /// Unit of measure (`ha`, `m`, `ppt`, ...), if the field has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<&'static str>,
+    pub access: Access,
+    /// Whether the field must have a value.
+    pub required: bool,
+    /// The allowed values of an enumerated text field; empty when free.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub values: &'static [&'static str],
+    pub description: &'static str,
+}
+
+/// Whether a layer is part of the base map or a thematic overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerGroup {
+    Base,
+    Theme,
+}
+
+/// The geometry a layer holds (each may also be the multi- variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum GeometryKind {
+    Point,
+    LineString,
+    Polygon,
+}
+
+impl GeometryKind {
+    /// The GeoPackage / OGC geometry type name for the column.
+    #[must_use]
+    pub fn ogc_name(self) -> &'static str {
+        match self {
+            Self::Point => "POINT",
+            Self::LineString => "MULTILINESTRING",
+            Self::Polygon => "MULTIPOLYGON",
+        }
+    }
+}
+
+/// One layer of the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LayerDef {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub title_vi: &'static str,
+    pub group: LayerGroup,
+    pub geometry: GeometryKind,
+    /// Lowest zoom at which the layer appears in tiles.
+    pub minzoom: u8,
+    /// Highest zoom at which tiles are generated (clients overzoom beyond it).
+    pub maxzoom: u8,
+    pub description: &'static str,
+    pub fields: &'static [FieldDef],
+}
+
+impl LayerDef {
+    /// Index of a field by name.
+    #[must_use]
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// A field by name.
+    #[must_use]
+    pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Indices of the fields an audience may read, in schema order.
+    pub fn readable_fields(&self, audience: Audience) -> impl Iterator<Item = (usize, &'static FieldDef)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| audience.may_read(f.access))
+    }
+
+    /// Whether the layer carries a `commune_code` field.
+    #[must_use]
+    pub fn has_commune(&self) -> bool {
+        self.field_index("commune_code").is_some()
+    }
+}
