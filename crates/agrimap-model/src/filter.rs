@@ -135,6 +135,10 @@ impl Filter {
 pub struct FeatureQuery {
     /// Features whose geometry's bounding box intersects this rectangle.
     pub bbox: Option<Rect<f64>>,
+    /// Skip polygons and lines whose bounding box is smaller than this (in
+    /// degrees) in both directions: tiles use it to leave out what would be
+    /// smaller than a pixel before reading any geometry. Points are never skipped.
+    pub min_extent: Option<f64>,
     /// Features whose `commune_code` is this code.
     pub commune: Option<String>,
     pub filter: Option<Filter>,
@@ -172,5 +176,16 @@ mod tests {
             Err(FilterError::NotPermitted { .. })
         ));
         assert_eq!(restricted.validate(crop, Audience::Full), Ok(()));
+    }
+}
+
+impl FeatureQuery {
+    /// All features whose bounding box intersects `bbox`.
+    #[must_use]
+    pub fn in_bbox(bbox: Rect<f64>) -> Self {
+        Self {
+            bbox: Some(bbox),
+            ..Self::default()
+        }
     }
 }

@@ -143,3 +143,49 @@ impl LayerDef {
         self.field_index("commune_code").is_some()
     }
 }
+
+impl LayerDef {
+    /// Checks a feature against the schema: one value per field, each of the
+    /// field's type, required fields present, enumerated fields within their values.
+    ///
+    /// # Errors
+    /// A message naming the first offending field.
+    pub fn check_feature(&self, feature: &crate::Feature) -> Result<(), String> {
+        use crate::Value;
+        if feature.properties.len() != self.fields.len() {
+            return Err(format!(
+                "expected {} attribute values for layer '{}', got {}",
+                self.fields.len(),
+                self.id,
+                feature.properties.len()
+            ));
+        }
+        for (field, value) in self.fields.iter().zip(&feature.properties) {
+            let type_ok = match (field.ty, value) {
+                (_, Value::Null) => !field.required,
+                (FieldType::Text | FieldType::Date | FieldType::DateTime, Value::Text(_))
+                | (FieldType::Integer, Value::Int(_))
+                | (FieldType::Real, Value::Real(_) | Value::Int(_))
+                | (FieldType::Boolean, Value::Bool(_)) => true,
+                _ => false,
+            };
+            if !type_ok {
+                return Err(if value.is_null() {
+                    format!("field '{}' is required", field.name)
+                } else {
+                    format!("field '{}' expects {:?}, got {value:?}", field.name, field.ty)
+                });
+            }
+            if let (false, Value::Text(s)) = (field.values.is_empty(), value)
+                && !field.values.contains(&s.as_str())
+            {
+                return Err(format!(
+                    "field '{}' does not allow '{s}' (allowed: {})",
+                    field.name,
+                    field.values.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,1 +1,90 @@
-//! stub
+//! Where agrimap keeps its layers.
+//!
+//! One object-safe async trait, [`Store`], shaped around what callers need
+//! (features in a bounding box for tiles, features by commune / filter / page
+//! for queries, a stream of a whole layer for export and aggregation, one
+//! transactional writer, and a change counter per layer for cache keys), and
+//! its implementations:
+//!
+//! - [`GpkgStore`]: the embedded default, one GeoPackage file (SQLite with the
+//!   GeoPackage R-tree), readable by QGIS and GDAL.
+//!
+//! Geometry crosses the database boundary as WKB ([`wkb`]).
+
+mod error;
+pub mod gpkg;
+pub mod gpkg_geom;
+mod sql;
+pub mod wkb;
+
+pub use error::StoreError;
+pub use gpkg::GpkgStore;
+
+use agrimap_model::{Feature, FeatureQuery, LayerDef, Reading};
+use futures::stream::BoxStream;
+use geo::Rect;
+use std::collections::BTreeMap;
+
+/// Change counters of every layer: a write to a layer increases its counter.
+pub type LayerVersions = BTreeMap<&'static str, u64>;
+
+/// What one transactional write does to one layer.
+#[derive(Debug, Clone)]
+pub struct LayerWrite {
+    pub layer: &'static LayerDef,
+    /// Remove every existing feature of the layer first.
+    pub replace: bool,
+    /// Features to add; their `id` is ignored and assigned by the store.
+    pub features: Vec<Feature>,
+}
+
+/// One transaction: all of it lands, or none of it.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    pub layers: Vec<LayerWrite>,
+    pub readings: Vec<Reading>,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteSummary {
+    pub features: usize,
+    pub readings: usize,
+}
+
+/// A stream of features, for exports and aggregation over whole layers.
+pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
+
+/// A store of agrimap layers.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short name of the backend (`geopackage`, `postgis`).
+    fn kind(&self) -> &'static str;
+
+    /// Checks that the store answers.
+    async fn health(&self) -> Result<(), StoreError>;
+
+    /// Features of a layer matching the query, in id order.
+    async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError>;
+
+    /// Number of features matching the query (ignoring offset and limit).
+    async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError>;
+
+    /// One feature by id.
+    async fn feature(&self, layer: &'static LayerDef, id: i64) -> Result<Option<Feature>, StoreError>;
+
+    /// Streams the features matching the query; dropping the stream stops the work.
+    fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream;
+
+    /// Bounding box of a layer, `None` when it is empty.
+    async fn extent(&self, layer: &'static LayerDef) -> Result<Option<Rect<f64>>, StoreError>;
+
+    /// Applies a batch in one transaction and bumps the version of each layer it touches.
+    async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError>;
+
+    /// The change counter of every layer.
+    async fn versions(&self) -> Result<LayerVersions, StoreError>;
+
+    /// Readings of one station, oldest first.
+    async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError>;
+}

@@ -1,0 +1,40 @@
+use agrimap_model::FilterError;
+
+/// Errors of a store. Messages name the layer or file involved; they never
+/// contain attribute values of restricted fields.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("while {action} on layer '{layer}': {source}")]
+    Sqlite {
+        action: &'static str,
+        layer: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("while {action}: {source}")]
+    Database {
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("invalid geometry in layer '{layer}', feature {id}: {source}")]
+    Geometry {
+        layer: String,
+        id: i64,
+        #[source]
+        source: crate::wkb::WkbError,
+    },
+    #[error("feature {index} of layer '{layer}' is invalid: {message}")]
+    InvalidFeature { layer: String, index: usize, message: String },
+    #[error("reading {index} is invalid: {message}")]
+    InvalidReading { index: usize, message: String },
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("'{path}' is not an agrimap GeoPackage: {reason}")]
+    NotAStore { path: String, reason: String },
+    #[error("store task failed: {0}")]
+    Task(String),
+}

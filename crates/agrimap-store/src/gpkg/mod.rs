@@ -1,0 +1,526 @@
+//! The embedded store: one GeoPackage file.
+//!
+//! SQLite is synchronous, so every call runs on tokio's blocking pool with a
+//! pooled connection. The file is in WAL mode: readers never wait for the
+//! writer, and a write is one SQLite transaction (all or nothing, durable once
+//! committed).
+
+mod schema;
+
+use crate::gpkg_geom;
+use crate::sql::{Dialect, WhereClause, where_clause};
+use crate::{FeatureStream, LayerVersions, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
+use agrimap_model::{Feature, FeatureQuery, FieldType, GeometryKind, LayerDef, Reading, Value, catalog};
+use geo::{BoundingRect, Geometry, MultiLineString, MultiPolygon, Rect, coord};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, Row, ToSql, params_from_iter};
+use std::path::{Path, PathBuf};
+use tokio_stream::wrappers::ReceiverStream;
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// The GeoPackage store.
+#[derive(Clone)]
+pub struct GpkgStore {
+    pool: Pool,
+    path: PathBuf,
+}
+
+const SRS_WGS84: i32 = 4326;
+
+impl GpkgStore {
+    /// Creates a new, empty agrimap GeoPackage at `path` with every catalog layer.
+    ///
+    /// # Errors
+    /// When the file exists already or cannot be written.
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::NotAStore {
+                path: path.display().to_string(),
+                reason: "the file exists already".into(),
+            });
+        }
+        let conn = Connection::open(path).map_err(|e| db("creating the GeoPackage", e))?;
+        gpkg_geom::register_functions(&conn).map_err(|e| db("registering ST functions", e))?;
+        let mut ddl = String::from(schema::CORE_SQL);
+        for layer in catalog() {
+            ddl.push_str(&schema::layer_sql(layer));
+        }
+        conn.execute_batch(&format!("PRAGMA journal_mode = WAL; BEGIN; {ddl} COMMIT;"))
+            .map_err(|e| db("creating the schema", e))?;
+        drop(conn);
+        Self::open(path)
+    }
+
+    /// Opens an existing agrimap GeoPackage.
+    ///
+    /// # Errors
+    /// When the file is missing, not a GeoPackage, or lacks agrimap's tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let not_a_store = |reason: String| StoreError::NotAStore {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut magic = [0u8; 16];
+        std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .map_err(|e| not_a_store(e.to_string()))?;
+        if &magic != b"SQLite format 3\0" {
+            return Err(not_a_store("it is not an SQLite database".into()));
+        }
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                gpkg_geom::register_functions(c)?;
+                c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+            });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(std::time::Duration::from_secs(5))
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let app_id: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| not_a_store(e.to_string()))?;
+        if app_id != 1_196_444_487 {
+            return Err(not_a_store("its application_id is not 'GPKG'".into()));
+        }
+        let version: Option<String> = conn
+            .query_row("SELECT value FROM agrimap_meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .ok();
+        if version.as_deref() != Some("1") {
+            return Err(not_a_store("it has no agrimap schema (version 1)".into()));
+        }
+        drop(conn);
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The file behind the store.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Applies a batch synchronously (also used by seeding before the runtime serves).
+    ///
+    /// # Errors
+    /// On the first invalid feature or reading, or a database error; nothing is written then.
+    pub fn write_blocking(&self, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
+        let mut conn = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        write_batch(&mut conn, batch)
+    }
+}
+
+fn db(action: &'static str, source: rusqlite::Error) -> StoreError {
+    StoreError::Database { action, source }
+}
+
+fn on_layer(action: &'static str, layer: &LayerDef) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    let layer = layer.id.to_owned();
+    move |source| StoreError::Sqlite { action, layer, source }
+}
+
+struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
+    }
+
+    fn bbox_condition(layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String {
+        let (min, max) = (rect.min(), rect.max());
+        let [x2, x1, y2, y1] = [max.x, min.x, max.y, min.y].map(|v| w.bind::<Self>(Value::Real(v)));
+        let mut sql = format!(
+            "fid IN (SELECT id FROM \"{}\" WHERE minx <= {x2} AND maxx >= {x1} AND miny <= {y2} AND maxy >= {y1}",
+            schema::rtree(layer)
+        );
+        if let Some(e) = min_extent {
+            let p = w.bind::<Self>(Value::Real(e));
+            sql.push_str(&format!(" AND (maxx - minx >= {p} OR maxy - miny >= {p})"));
+        }
+        sql.push(')');
+        sql
+    }
+}
+
+struct SqlValue<'a>(&'a Value);
+
+impl ToSql for SqlValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(i64::from(*b))),
+            Value::Int(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*i)),
+            Value::Real(r) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*r)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+fn select_columns(layer: &LayerDef) -> String {
+    let mut cols = String::from("fid, geom");
+    for f in layer.fields {
+        cols.push_str(", \"");
+        cols.push_str(f.name);
+        cols.push('"');
+    }
+    cols
+}
+
+/// The `SELECT` of a query, with its parameters.
+fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
+    let w = where_clause::<Sqlite>(layer, query)?;
+    let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+    let sql = format!(
+        "SELECT {} FROM \"{}\"{} ORDER BY fid LIMIT {limit} OFFSET {}",
+        select_columns(layer),
+        layer.id,
+        w.sql(),
+        query.offset
+    );
+    Ok((sql, w.params))
+}
+
+fn row_to_feature(layer: &LayerDef, row: &Row<'_>) -> Result<Feature, StoreError> {
+    let id: i64 = row.get(0).map_err(on_layer("reading a row", layer))?;
+    let geometry = match row.get_ref(1).map_err(on_layer("reading a geometry", layer))? {
+        ValueRef::Blob(b) => gpkg_geom::decode(b).map_err(|source| StoreError::Geometry {
+            layer: layer.id.to_owned(),
+            id,
+            source,
+        })?,
+        _ => Geometry::GeometryCollection(geo::GeometryCollection(vec![])),
+    };
+    let mut properties = Vec::with_capacity(layer.fields.len());
+    for (i, f) in layer.fields.iter().enumerate() {
+        let v = row.get_ref(i + 2).map_err(on_layer("reading an attribute", layer))?;
+        properties.push(match (v, f.ty) {
+            (ValueRef::Null, _) => Value::Null,
+            (ValueRef::Integer(i), FieldType::Boolean) => Value::Bool(i != 0),
+            (ValueRef::Integer(i), FieldType::Real) => {
+                #[expect(clippy::cast_precision_loss, reason = "SQLite stores whole reals as integers")]
+                let r = i as f64;
+                Value::Real(r)
+            }
+            (ValueRef::Integer(i), _) => Value::Int(i),
+            (ValueRef::Real(r), _) => Value::Real(r),
+            (ValueRef::Text(t) | ValueRef::Blob(t), _) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        });
+    }
+    Ok(Feature {
+        id,
+        geometry,
+        properties,
+    })
+}
+
+fn query_features(conn: &Connection, layer: &LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
+    let (sql, params) = select_sql(layer, query)?;
+    let mut stmt = conn.prepare_cached(&sql).map_err(on_layer("preparing a query", layer))?;
+    let mut rows = stmt
+        .query(params_from_iter(params.iter().map(SqlValue)))
+        .map_err(on_layer("querying features", layer))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(on_layer("querying features", layer))? {
+        out.push(row_to_feature(layer, row)?);
+    }
+    Ok(out)
+}
+
+/// Makes a geometry fit the layer's column: points stay points, lines and
+/// polygons become their multi- variants (the column types GDAL and QGIS expect).
+fn conform(layer: &LayerDef, geometry: &Geometry<f64>) -> Result<Geometry<f64>, String> {
+    Ok(match (layer.geometry, geometry) {
+        (GeometryKind::Point, Geometry::Point(_))
+        | (GeometryKind::LineString, Geometry::MultiLineString(_))
+        | (GeometryKind::Polygon, Geometry::MultiPolygon(_)) => geometry.clone(),
+        (GeometryKind::LineString, Geometry::LineString(l)) => MultiLineString(vec![l.clone()]).into(),
+        (GeometryKind::Polygon, Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]).into(),
+        (kind, other) => {
+            return Err(format!(
+                "geometry {} does not fit layer geometry {}",
+                geometry_name(other),
+                kind.ogc_name()
+            ));
+        }
+    })
+}
+
+fn geometry_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) | Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+    }
+}
+
+fn has_finite_coords(g: &Geometry<f64>) -> bool {
+    use geo::CoordsIter;
+    g.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite())
+}
+
+fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite) -> Result<usize, StoreError> {
+    let layer = w.layer;
+    if w.replace {
+        tx.execute(&format!("DELETE FROM \"{}\"", layer.id), [])
+            .map_err(on_layer("clearing the layer", layer))?;
+    }
+    let columns: Vec<String> = layer.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
+    let placeholders: Vec<String> = (1..=layer.fields.len() + 1).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO \"{}\" (geom, {}) VALUES ({})",
+        layer.id,
+        columns.join(", "),
+        placeholders.join(", ")
+    );
+    let mut stmt = tx.prepare_cached(&sql).map_err(on_layer("preparing the insert", layer))?;
+    let invalid = |index: usize, message: String| StoreError::InvalidFeature {
+        layer: layer.id.to_owned(),
+        index,
+        message,
+    };
+    let mut extent: Option<Rect<f64>> = None;
+    for (index, feature) in w.features.iter().enumerate() {
+        layer.check_feature(feature).map_err(|m| invalid(index, m))?;
+        if !has_finite_coords(&feature.geometry) {
+            return Err(invalid(index, "geometry has non-finite coordinates".into()));
+        }
+        let geometry = conform(layer, &feature.geometry).map_err(|m| invalid(index, m))?;
+        if let Some(r) = geometry.bounding_rect() {
+            extent = Some(extent.map_or(r, |e| union(e, r)));
+        }
+        let blob = gpkg_geom::encode(&geometry, SRS_WGS84);
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(layer.fields.len() + 1);
+        params.push(&blob);
+        let values: Vec<SqlValue<'_>> = feature.properties.iter().map(SqlValue).collect();
+        params.extend(values.iter().map(|v| v as &dyn ToSql));
+        stmt.execute(params.as_slice()).map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(_, Some(msg)) => invalid(index, msg),
+            e => on_layer("inserting a feature", layer)(e),
+        })?;
+    }
+    // Grow the recorded extent (a replace starts afresh); deletions never shrink it,
+    // which keeps it a correct, if loose, bound without scanning the table.
+    let keep_old = if w.replace { "0" } else { "1" };
+    let (x1, y1, x2, y2) = extent.map_or((None, None, None, None), |e| {
+        (Some(e.min().x), Some(e.min().y), Some(e.max().x), Some(e.max().y))
+    });
+    tx.execute(
+        &format!(
+            "UPDATE gpkg_contents SET
+               min_x = CASE WHEN {keep_old} AND min_x IS NOT NULL THEN min(min_x, coalesce(?2, min_x)) ELSE ?2 END,
+               min_y = CASE WHEN {keep_old} AND min_y IS NOT NULL THEN min(min_y, coalesce(?3, min_y)) ELSE ?3 END,
+               max_x = CASE WHEN {keep_old} AND max_x IS NOT NULL THEN max(max_x, coalesce(?4, max_x)) ELSE ?4 END,
+               max_y = CASE WHEN {keep_old} AND max_y IS NOT NULL THEN max(max_y, coalesce(?5, max_y)) ELSE ?5 END,
+               last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE table_name = ?1"
+        ),
+        (layer.id, x1, y1, x2, y2),
+    )
+    .map_err(on_layer("updating the layer extent", layer))?;
+    Ok(w.features.len())
+}
+
+fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+    Rect::new(
+        coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+        coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+    )
+}
+
+fn check_reading(r: &Reading) -> Result<(), String> {
+    if r.station_id.is_empty() || r.parameter.is_empty() || r.unit.is_empty() {
+        return Err("station_id, parameter and unit are required".into());
+    }
+    if !r.value.is_finite() {
+        return Err(format!("value {} is not a finite number", r.value));
+    }
+    Ok(())
+}
+
+fn write_batch(conn: &mut Connection, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    let mut summary = WriteSummary::default();
+    for w in &batch.layers {
+        summary.features += write_layer(&tx, w)?;
+    }
+    if !batch.readings.is_empty() {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO readings (station_id, parameter, value, unit, time) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (station_id, parameter, time) DO NOTHING",
+            )
+            .map_err(|e| db("preparing the readings insert", e))?;
+        for (index, r) in batch.readings.iter().enumerate() {
+            check_reading(r).map_err(|message| StoreError::InvalidReading { index, message })?;
+            summary.readings += stmt
+                .execute((&r.station_id, &r.parameter, r.value, &r.unit, &r.time))
+                .map_err(|e| db("inserting a reading", e))?;
+        }
+    }
+    tx.commit().map_err(|e| db("committing", e))?;
+    Ok(summary)
+}
+
+#[async_trait::async_trait]
+impl Store for GpkgStore {
+    fn kind(&self) -> &'static str {
+        "geopackage"
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        self.with_conn(|c| {
+            c.query_row("SELECT count(*) FROM agrimap_layer_version", [], |r| r.get::<_, i64>(0))
+                .map(drop)
+                .map_err(|e| db("checking health", e))
+        })
+        .await
+    }
+
+    async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
+        let query = query.clone();
+        self.with_conn(move |c| query_features(c, layer, &query)).await
+    }
+
+    async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {
+        let w = where_clause::<Sqlite>(layer, query)?;
+        self.with_conn(move |c| {
+            let sql = format!("SELECT count(*) FROM \"{}\"{}", layer.id, w.sql());
+            c.query_row(&sql, params_from_iter(w.params.iter().map(SqlValue)), |r| r.get::<_, i64>(0))
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(on_layer("counting features", layer))
+        })
+        .await
+    }
+
+    async fn feature(&self, layer: &'static LayerDef, id: i64) -> Result<Option<Feature>, StoreError> {
+        self.with_conn(move |c| {
+            let sql = format!("SELECT {} FROM \"{}\" WHERE fid = ?1", select_columns(layer), layer.id);
+            let mut stmt = c.prepare_cached(&sql).map_err(on_layer("preparing a query", layer))?;
+            let mut rows = stmt.query([id]).map_err(on_layer("reading a feature", layer))?;
+            match rows.next().map_err(on_layer("reading a feature", layer))? {
+                Some(row) => row_to_feature(layer, row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(512);
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let run = || -> Result<(), StoreError> {
+                let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let (sql, params) = select_sql(layer, &query)?;
+                let mut stmt = conn.prepare(&sql).map_err(on_layer("preparing a query", layer))?;
+                let mut rows = stmt
+                    .query(params_from_iter(params.iter().map(SqlValue)))
+                    .map_err(on_layer("streaming features", layer))?;
+                while let Some(row) = rows.next().map_err(on_layer("streaming features", layer))? {
+                    if tx.blocking_send(row_to_feature(layer, row)).is_err() {
+                        // The consumer went away (client disconnected): stop reading.
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            };
+            if let Err(e) = run() {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        Box::pin(ReceiverStream::new(rx))
+    }
+
+    async fn extent(&self, layer: &'static LayerDef) -> Result<Option<Rect<f64>>, StoreError> {
+        self.with_conn(move |c| {
+            c.query_row(
+                "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?1",
+                [layer.id],
+                |r| {
+                    let v: [Option<f64>; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
+                    Ok(match v {
+                        [Some(x1), Some(y1), Some(x2), Some(y2)] => {
+                            Some(Rect::new(coord! { x: x1, y: y1 }, coord! { x: x2, y: y2 }))
+                        }
+                        _ => None,
+                    })
+                },
+            )
+            .map_err(on_layer("reading the extent", layer))
+        })
+        .await
+    }
+
+    async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
+        self.with_conn(move |c| write_batch(c, &batch)).await
+    }
+
+    async fn versions(&self) -> Result<LayerVersions, StoreError> {
+        self.with_conn(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT layer, version FROM agrimap_layer_version")
+                .map_err(|e| db("reading layer versions", e))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(|e| db("reading layer versions", e))?;
+            let mut out = LayerVersions::new();
+            for row in rows {
+                let (name, v) = row.map_err(|e| db("reading layer versions", e))?;
+                if let Some(l) = agrimap_model::layer(&name) {
+                    out.insert(l.id, u64::try_from(v).unwrap_or(0));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError> {
+        let station = station_id.to_owned();
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT station_id, parameter, value, unit, time FROM readings WHERE station_id = ?1 ORDER BY time, parameter",
+                )
+                .map_err(|e| db("reading readings", e))?;
+            let rows = stmt
+                .query_map([&station], |r| {
+                    Ok(Reading {
+                        station_id: r.get(0)?,
+                        parameter: r.get(1)?,
+                        value: r.get(2)?,
+                        unit: r.get(3)?,
+                        time: r.get(4)?,
+                    })
+                })
+                .map_err(|e| db("reading readings", e))?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(|e| db("reading readings", e))
+        })
+        .await
+    }
+}
