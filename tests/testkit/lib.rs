@@ -1,1 +1,222 @@
-//! Testkit.
+//! Testkit shared by the integration tests in `tests/` and the benchmarks in
+//! `benches/`: the demo province as a store, the real server on an ephemeral
+//! port, an HTTP client, and tile decoding.
+
+use agrimap_server::{AppState, ServerConfig};
+use agrimap_store::{GpkgStore, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Root of the repository.
+#[must_use]
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo province shipped in `data/demo`.
+#[must_use]
+pub fn demo_dir() -> PathBuf {
+    repo_root().join("data/demo")
+}
+
+/// A scratch directory unique to this process and name, emptied first.
+#[must_use]
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = target_dir().join("agrimap-tests").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a scratch directory");
+    dir
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
+}
+
+/// Path of the store seeded from `data/demo`, shared read-only by every test
+/// process; built once (the first process to get the lock builds it).
+#[must_use]
+pub fn shared_store_path() -> PathBuf {
+    let manifest = std::fs::read(demo_dir().join("manifest.json")).expect("data/demo/manifest.json");
+    let tag = fnv(&manifest);
+    let dir = target_dir().join("agrimap-tests");
+    std::fs::create_dir_all(&dir).expect("creating the test directory");
+    let path = dir.join(format!("demo-{tag:016x}.gpkg"));
+    let lock = dir.join(format!("demo-{tag:016x}.lock"));
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !path.exists() {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => {
+                let built = agrimap::seed::open_or_seed(&path, &demo_dir());
+                let _ = std::fs::remove_file(&lock);
+                built.expect("seeding the shared demo store");
+            }
+            Err(_) => {
+                assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+    path
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The shared demo store, opened (do not write to it: use [`private_store`]).
+#[must_use]
+pub fn shared_store() -> GpkgStore {
+    GpkgStore::open(&shared_store_path()).expect("opening the shared demo store")
+}
+
+/// A private copy of the demo store that a test may write to.
+#[must_use]
+pub fn private_store(name: &str) -> GpkgStore {
+    let path = scratch_dir(name).join("agrimap.gpkg");
+    std::fs::copy(shared_store_path(), &path).expect("copying the demo store");
+    GpkgStore::open(&path).expect("opening the copy")
+}
+
+/// The real server on an ephemeral loopback port, stopped when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts the server over `store`.
+    #[must_use]
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let state = AppState::new(store.clone(), ServerConfig::default());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                agrimap_server::run(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("server");
+            });
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(30)).expect("server started");
+        Self {
+            base: format!("http://{addr}"),
+            store,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The server over the shared demo store.
+    #[must_use]
+    pub fn demo() -> Self {
+        Self::start(Arc::new(shared_store()))
+    }
+
+    /// GET with extra headers; any status is returned, not turned into an error.
+    #[must_use]
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        request("GET", &format!("{}{path}", self.base), headers)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// A header value by (case-insensitive) name.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    #[must_use]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The body, gunzipped when the server said it is gzip.
+    #[must_use]
+    pub fn decoded_body(&self) -> Vec<u8> {
+        if self.header("content-encoding") == Some("gzip") {
+            gunzip(&self.body)
+        } else {
+            self.body.clone()
+        }
+    }
+
+    /// The JSON error code of an error answer, checking the shape `{"error": {"code", "message"}}`.
+    #[must_use]
+    pub fn error_code(&self) -> String {
+        let v = self.json();
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "no error message: {v}");
+        v["error"]["code"].as_str().expect("error.code").to_owned()
+    }
+}
+
+/// Sends one request with the given method and headers.
+#[must_use]
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = agent.run(req.body(()).expect("request")).expect("HTTP request failed");
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = resp.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().expect("reading the body");
+    Reply { status, headers, body }
+}
+
+/// Gunzips a body.
+#[must_use]
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out).expect("valid gzip");
+    out
+}
+
+/// Path of the `agrimap` binary built alongside the tests.
+#[must_use]
+pub fn agrimap_bin() -> PathBuf {
+    // Test executables live in target/<profile>/deps; the binary one level up.
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile dir");
+    let bin = profile_dir.join(format!("agrimap{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} not built: run the tests through the README test command", bin.display());
+    bin
+}

@@ -270,6 +270,10 @@ static OCOP: &[FieldDef] = &[
     text("qr_url", "Traceability link behind the product's QR code"),
 ];
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one positional row per layer keeps the catalog table readable"
+)]
 const fn layer_def(
     id: &'static str,
     title: &'static str,
@@ -419,6 +423,39 @@ pub fn catalog() -> &'static [LayerDef] {
 #[must_use]
 pub fn layer(id: &str) -> Option<&'static LayerDef> {
     CATALOG.iter().find(|l| l.id == id)
+}
+
+/// The catalog as a Markdown document (docs/SCHEMA.md is this text).
+#[must_use]
+pub fn markdown() -> String {
+    use std::fmt::Write;
+    let mut md = String::from(
+        "# Layer schema\n\nGenerated from `crates/agrimap-model/src/catalog.rs` (a test keeps this file in step).\n\
+         Restricted fields are never shown to anonymous readers: not in tiles, not in queries, not in exports.\n\
+         Every layer is stored in EPSG:4326 (longitude, latitude).\n",
+    );
+    for l in CATALOG {
+        let _ = write!(
+            md,
+            "\n## `{}`: {} ({})\n\n{} Geometry: {:?}; group: {:?}; tiles from zoom {} (generated to {}).\n\n\
+             | field | type | unit | access | required | values | description |\n|---|---|---|---|---|---|---|\n",
+            l.id, l.title, l.title_vi, l.description, l.geometry, l.group, l.minzoom, l.maxzoom
+        );
+        for f in l.fields {
+            let _ = writeln!(
+                md,
+                "| `{}` | {:?} | {} | {:?} | {} | {} | {} |",
+                f.name,
+                f.ty,
+                f.unit.unwrap_or(""),
+                f.access,
+                if f.required { "yes" } else { "" },
+                f.values.join(", "),
+                f.description
+            );
+        }
+    }
+    md
 }
 
 #[cfg(test)]

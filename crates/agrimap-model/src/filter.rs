@@ -148,6 +148,17 @@ pub struct FeatureQuery {
     pub limit: Option<usize>,
 }
 
+impl FeatureQuery {
+    /// All features whose bounding box intersects `bbox`.
+    #[must_use]
+    pub fn in_bbox(bbox: Rect<f64>) -> Self {
+        Self {
+            bbox: Some(bbox),
+            ..Self::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,16 +187,5 @@ mod tests {
             Err(FilterError::NotPermitted { .. })
         ));
         assert_eq!(restricted.validate(crop, Audience::Full), Ok(()));
-    }
-}
-
-impl FeatureQuery {
-    /// All features whose bounding box intersects `bbox`.
-    #[must_use]
-    pub fn in_bbox(bbox: Rect<f64>) -> Self {
-        Self {
-            bbox: Some(bbox),
-            ..Self::default()
-        }
     }
 }

@@ -28,7 +28,11 @@ pub enum StoreError {
         source: crate::wkb::WkbError,
     },
     #[error("feature {index} of layer '{layer}' is invalid: {message}")]
-    InvalidFeature { layer: String, index: usize, message: String },
+    InvalidFeature {
+        layer: String,
+        index: usize,
+        message: String,
+    },
     #[error("reading {index} is invalid: {message}")]
     InvalidReading { index: usize, message: String },
     #[error(transparent)]

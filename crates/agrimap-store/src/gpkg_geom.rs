@@ -59,7 +59,11 @@ fn header(blob: &[u8]) -> Result<Header, WkbError> {
     }
     let read = |i: usize| {
         let b: [u8; 8] = blob[8 + 8 * i..16 + 8 * i].try_into().expect("eight bytes");
-        if little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) }
+        if little {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        }
     };
     let envelope = (doubles >= 4).then(|| [read(0), read(1), read(2), read(3)]);
     Ok(Header {
@@ -119,7 +123,8 @@ mod tests {
 
     #[test]
     fn blob_round_trip_and_envelope() {
-        let p: Geometry<f64> = polygon![(x: 105.0, y: 9.0), (x: 106.0, y: 9.0), (x: 106.0, y: 10.5), (x: 105.0, y: 9.0)].into();
+        let p: Geometry<f64> =
+            polygon![(x: 105.0, y: 9.0), (x: 106.0, y: 9.0), (x: 106.0, y: 10.5), (x: 105.0, y: 9.0)].into();
         let blob = encode(&p, 4326);
         assert_eq!(&blob[..2], b"GP");
         assert_eq!(i32::from_le_bytes(blob[4..8].try_into().expect("4 bytes")), 4326);

@@ -44,7 +44,9 @@ impl WhereClause {
 pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -> Result<WhereClause, StoreError> {
     let mut w = WhereClause::default();
     if let Some(rect) = query.bbox {
-        let min_extent = query.min_extent.filter(|_| layer.geometry != agrimap_model::GeometryKind::Point);
+        let min_extent = query
+            .min_extent
+            .filter(|_| layer.geometry != agrimap_model::GeometryKind::Point);
         let c = D::bbox_condition(layer, rect, min_extent, &mut w);
         w.conditions.push(c);
     }
@@ -109,6 +111,9 @@ fn join<D: Dialect>(layer: &LayerDef, parts: &[Filter], sep: &str, empty: &str, 
     if parts.is_empty() {
         return empty.to_owned();
     }
-    let sql: Vec<String> = parts.iter().map(|p| format!("({})", filter_sql::<D>(layer, p, w))).collect();
+    let sql: Vec<String> = parts
+        .iter()
+        .map(|p| format!("({})", filter_sql::<D>(layer, p, w)))
+        .collect();
     sql.join(sep)
 }

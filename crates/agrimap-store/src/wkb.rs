@@ -129,12 +129,20 @@ impl Reader<'_> {
 
     fn u32(&mut self, layout: Layout) -> Result<u32, WkbError> {
         let b = self.take::<4>()?;
-        Ok(if layout.little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+        Ok(if layout.little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
     }
 
     fn f64(&mut self, layout: Layout) -> Result<f64, WkbError> {
         let b = self.take::<8>()?;
-        Ok(if layout.little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })
+        Ok(if layout.little {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        })
     }
 
     /// A count that cannot exceed what the remaining bytes could hold.
@@ -157,7 +165,10 @@ impl Reader<'_> {
 
     fn ring(&mut self, layout: Layout) -> Result<LineString<f64>, WkbError> {
         let n = self.count(layout, 8 * layout.ordinates)?;
-        (0..n).map(|_| self.coord(layout)).collect::<Result<Vec<_>, _>>().map(LineString)
+        (0..n)
+            .map(|_| self.coord(layout))
+            .collect::<Result<Vec<_>, _>>()
+            .map(LineString)
     }
 
     fn polygon_body(&mut self, layout: Layout) -> Result<Polygon<f64>, WkbError> {
@@ -206,7 +217,9 @@ impl Reader<'_> {
             POLYGON => Geometry::Polygon(self.polygon_body(layout)?),
             MULTIPOINT | MULTILINESTRING | MULTIPOLYGON | COLLECTION => {
                 let n = self.count(layout, 5)?;
-                let parts = (0..n).map(|_| self.geometry(depth + 1)).collect::<Result<Vec<_>, _>>()?;
+                let parts = (0..n)
+                    .map(|_| self.geometry(depth + 1))
+                    .collect::<Result<Vec<_>, _>>()?;
                 collect_parts(ty, parts)
             }
             other => return Err(WkbError::UnsupportedType(other)),
@@ -273,6 +286,9 @@ mod tests {
         b.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(read_wkb(&b), Err(WkbError::Truncated(_))));
         assert!(matches!(read_wkb(&[7, 1, 0, 0, 0]), Err(WkbError::ByteOrder(7))));
-        assert!(matches!(read_wkb(&[1, 99, 0, 0, 0]), Err(WkbError::UnsupportedType(99))));
+        assert!(matches!(
+            read_wkb(&[1, 99, 0, 0, 0]),
+            Err(WkbError::UnsupportedType(99))
+        ));
     }
 }

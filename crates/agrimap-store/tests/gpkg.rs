@@ -57,7 +57,10 @@ async fn queries_by_bbox_commune_and_filter() {
         .await
         .expect("write");
 
-    let in_box = store.features(ocop_layer, &FeatureQuery::in_bbox(rect(105.4, 9.7, 105.7, 9.95))).await.expect("bbox");
+    let in_box = store
+        .features(ocop_layer, &FeatureQuery::in_bbox(rect(105.4, 9.7, 105.7, 9.95)))
+        .await
+        .expect("bbox");
     let names: Vec<_> = in_box.iter().map(|f| f.properties[3].clone()).collect();
     assert_eq!(names, vec![Value::from("Gạo ST25"), Value::from("Mắm cá linh")]);
     assert_eq!(in_box[0].geometry, Geometry::Point(point!(x: 105.5, y: 9.8)));
@@ -83,7 +86,10 @@ async fn queries_by_bbox_commune_and_filter() {
         filter: Some(Filter::eq("colour", "red")),
         ..FeatureQuery::default()
     };
-    assert!(matches!(store.features(ocop_layer, &bad).await, Err(StoreError::Filter(_))));
+    assert!(matches!(
+        store.features(ocop_layer, &bad).await,
+        Err(StoreError::Filter(_))
+    ));
 
     let streamed: Vec<_> = store.stream(ocop_layer, FeatureQuery::default()).collect().await;
     assert_eq!(streamed.len(), 3);
@@ -106,10 +112,16 @@ async fn a_failed_write_leaves_nothing_and_versions_move_on_success() {
         .expect_err("invalid feature must be refused");
     assert!(err.to_string().contains("feature 1 of layer 'ocop'"), "{err}");
     assert!(err.to_string().contains("boundary_set"), "{err}");
-    assert_eq!(store.count(ocop_layer, &FeatureQuery::default()).await.expect("count"), 0);
+    assert_eq!(
+        store.count(ocop_layer, &FeatureQuery::default()).await.expect("count"),
+        0
+    );
     assert_eq!(store.versions().await.expect("versions")["ocop"], before);
 
-    store.write(write(vec![ocop("33001", "Gạo", 3, 105.5, 9.8)])).await.expect("write");
+    store
+        .write(write(vec![ocop("33001", "Gạo", 3, 105.5, 9.8)]))
+        .await
+        .expect("write");
     assert!(store.versions().await.expect("versions")["ocop"] > before);
     assert_eq!(store.versions().await.expect("versions")["crop"], 0);
 }
@@ -119,20 +131,38 @@ async fn polygons_are_stored_as_multipolygons_and_wrong_kinds_refused() {
     let store = GpkgStore::create(&temp_path("kinds")).expect("create");
     let ga = layer("growing_area").expect("layer");
     let mut properties = vec![Value::Null; ga.fields.len()];
-    for (f, v) in [("code", "VN-PSMA-0001"), ("commune_code", "33001"), ("boundary_set", "pre-2025"), ("crop_type", "mango"), ("status", "active")] {
+    for (f, v) in [
+        ("code", "VN-PSMA-0001"),
+        ("commune_code", "33001"),
+        ("boundary_set", "pre-2025"),
+        ("crop_type", "mango"),
+        ("status", "active"),
+    ] {
         properties[ga.field_index(f).expect("field")] = v.into();
     }
-    let square = polygon![(x: 105.0, y: 9.0), (x: 105.1, y: 9.0), (x: 105.1, y: 9.1), (x: 105.0, y: 9.1), (x: 105.0, y: 9.0)];
-    let feature = Feature { id: 0, geometry: square.clone().into(), properties };
+    let square =
+        polygon![(x: 105.0, y: 9.0), (x: 105.1, y: 9.0), (x: 105.1, y: 9.1), (x: 105.0, y: 9.1), (x: 105.0, y: 9.0)];
+    let feature = Feature {
+        id: 0,
+        geometry: square.clone().into(),
+        properties,
+    };
     let batch = |f: Feature| WriteBatch {
-        layers: vec![LayerWrite { layer: ga, replace: true, features: vec![f] }],
+        layers: vec![LayerWrite {
+            layer: ga,
+            replace: true,
+            features: vec![f],
+        }],
         readings: vec![],
     };
     store.write(batch(feature.clone())).await.expect("write");
     let got = store.features(ga, &FeatureQuery::default()).await.expect("read");
     assert_eq!(got[0].geometry, Geometry::MultiPolygon(geo::MultiPolygon(vec![square])));
 
-    let point = Feature { geometry: point!(x: 105.0, y: 9.0).into(), ..feature };
+    let point = Feature {
+        geometry: point!(x: 105.0, y: 9.0).into(),
+        ..feature
+    };
     let err = store.write(batch(point)).await.expect_err("a point is not a polygon");
     assert!(err.to_string().contains("does not fit"), "{err}");
 }
@@ -147,7 +177,10 @@ async fn readings_are_idempotent_on_station_parameter_and_time() {
         unit: "ppt".into(),
         time: "2026-11-20T07:00:00Z".into(),
     };
-    let batch = WriteBatch { layers: vec![], readings: vec![r(2.5)] };
+    let batch = WriteBatch {
+        layers: vec![],
+        readings: vec![r(2.5)],
+    };
     assert_eq!(store.write(batch.clone()).await.expect("write").readings, 1);
     assert_eq!(store.write(batch).await.expect("write").readings, 0);
     assert_eq!(store.readings("ST-01").await.expect("read"), vec![r(2.5)]);

@@ -88,7 +88,9 @@ impl GpkgStore {
             return Err(not_a_store("its application_id is not 'GPKG'".into()));
         }
         let version: Option<String> = conn
-            .query_row("SELECT value FROM agrimap_meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .query_row("SELECT value FROM agrimap_meta WHERE key = 'schema_version'", [], |r| {
+                r.get(0)
+            })
             .ok();
         if version.as_deref() != Some("1") {
             return Err(not_a_store("it has no agrimap schema (version 1)".into()));
@@ -236,7 +238,9 @@ fn row_to_feature(layer: &LayerDef, row: &Row<'_>) -> Result<Feature, StoreError
 
 fn query_features(conn: &Connection, layer: &LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
     let (sql, params) = select_sql(layer, query)?;
-    let mut stmt = conn.prepare_cached(&sql).map_err(on_layer("preparing a query", layer))?;
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(on_layer("preparing a query", layer))?;
     let mut rows = stmt
         .query(params_from_iter(params.iter().map(SqlValue)))
         .map_err(on_layer("querying features", layer))?;
@@ -297,7 +301,9 @@ fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite) -> Result<usize, 
         columns.join(", "),
         placeholders.join(", ")
     );
-    let mut stmt = tx.prepare_cached(&sql).map_err(on_layer("preparing the insert", layer))?;
+    let mut stmt = tx
+        .prepare_cached(&sql)
+        .map_err(on_layer("preparing the insert", layer))?;
     let invalid = |index: usize, message: String| StoreError::InvalidFeature {
         layer: layer.id.to_owned(),
         index,
@@ -410,9 +416,11 @@ impl Store for GpkgStore {
         let w = where_clause::<Sqlite>(layer, query)?;
         self.with_conn(move |c| {
             let sql = format!("SELECT count(*) FROM \"{}\"{}", layer.id, w.sql());
-            c.query_row(&sql, params_from_iter(w.params.iter().map(SqlValue)), |r| r.get::<_, i64>(0))
-                .map(|n| u64::try_from(n).unwrap_or(0))
-                .map_err(on_layer("counting features", layer))
+            c.query_row(&sql, params_from_iter(w.params.iter().map(SqlValue)), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(on_layer("counting features", layer))
         })
         .await
     }

@@ -26,7 +26,10 @@ pub(crate) fn rtree(layer: &LayerDef) -> String {
 /// Every statement that creates one layer in a new GeoPackage.
 pub(crate) fn layer_sql(layer: &LayerDef) -> String {
     let t = layer.id;
-    let mut sql = format!("CREATE TABLE \"{t}\" (\n  fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,\n  geom {}", layer.geometry.ogc_name());
+    let mut sql = format!(
+        "CREATE TABLE \"{t}\" (\n  fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,\n  geom {}",
+        layer.geometry.ogc_name()
+    );
     for f in layer.fields {
         let _ = write!(sql, ",\n  \"{}\" {}", f.name, column_type(f.ty));
         if f.required {

@@ -1,0 +1,103 @@
+//! Tile generation on the demo province (GeoPackage store), and MVT encoding alone.
+//!
+//! - `tile/zN`: one uncached composite tile of every layer at zoom N over the
+//!   densest farmland (the commune Mỹ Xương): store queries, clip, simplify,
+//!   encode and gzip, exactly as the server renders a cache miss.
+//! - `tiles_per_second/z14`: every z14 tile over that commune's bounding box,
+//!   rendered concurrently on the multi-threaded runtime (both cores).
+//! - `encode/zN`: `encode_tile` alone on features fetched beforehand.
+//!
+//! Run: `cargo bench --bench tiles`. Every iteration checks it produced a tile.
+
+use agrimap_model::{Audience, FeatureQuery, Filter, LayerDef, catalog, layer};
+use agrimap_server::{AppState, ServerConfig};
+use agrimap_store::Store;
+use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds_buffered, tile_containing};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use geo::{BoundingRect, InteriorPoint};
+use std::sync::Arc;
+
+fn setup() -> (tokio::runtime::Runtime, AppState, geo::Geometry<f64>) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let store = agrimap_suite::shared_store();
+    let communes = layer("admin_commune").expect("layer");
+    let query = FeatureQuery {
+        filter: Some(Filter::eq("name", "Mỹ Xương")),
+        ..FeatureQuery::default()
+    };
+    let commune = rt.block_on(store.features(communes, &query)).expect("query").remove(0).geometry;
+    let state = AppState::new(Arc::new(store), ServerConfig::default());
+    (rt, state, commune)
+}
+
+fn bench_tiles(c: &mut Criterion) {
+    let (rt, state, commune) = setup();
+    let centre = commune.interior_point().expect("point");
+    let all: Vec<&'static LayerDef> = catalog().iter().collect();
+
+    let mut group = c.benchmark_group("tile");
+    for z in [8u8, 12, 14, 16] {
+        let t = tile_containing(centre.x(), centre.y(), z);
+        group.bench_with_input(BenchmarkId::from_parameter(format!("z{z}")), &t, |b, t| {
+            b.iter(|| {
+                let body = rt.block_on(agrimap_server::tiles::render(&state, &all, *t)).expect("tile");
+                assert!(!body.is_empty());
+                body
+            });
+        });
+    }
+    group.finish();
+
+    let bbox = commune.bounding_rect().expect("bbox");
+    let (lo, hi) = (tile_containing(bbox.min().x, bbox.max().y, 14), tile_containing(bbox.max().x, bbox.min().y, 14));
+    let tiles: Vec<TileCoord> = (lo.x..=hi.x)
+        .flat_map(|x| (lo.y..=hi.y).map(move |y| TileCoord::new(14, x, y).expect("tile")))
+        .collect();
+    let mut group = c.benchmark_group("tiles_per_second");
+    group.throughput(Throughput::Elements(tiles.len() as u64));
+    group.sample_size(10);
+    group.bench_function(format!("z14 x{}", tiles.len()), |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let jobs = tiles.iter().map(|t| {
+                    let state = state.clone();
+                    let all = all.clone();
+                    let t = *t;
+                    tokio::spawn(async move { agrimap_server::tiles::render(&state, &all, t).await })
+                });
+                let bodies = futures::future::join_all(jobs).await;
+                let bytes: usize = bodies.into_iter().map(|b| b.expect("join").expect("tile").len()).sum();
+                assert!(bytes > 0);
+                bytes
+            })
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("encode");
+    let opts = TileOptions::default();
+    for z in [12u8, 14, 16] {
+        let t = tile_containing(centre.x(), centre.y(), z);
+        let bbox = tile_bounds_buffered(t, opts.buffer, opts.extent);
+        let visible: Vec<&'static LayerDef> = all.iter().copied().filter(|l| z >= l.minzoom).collect();
+        let fetched: Vec<Vec<agrimap_model::Feature>> = visible
+            .iter()
+            .map(|l| rt.block_on(state.store.features(l, &FeatureQuery::in_bbox(bbox))).expect("features"))
+            .collect();
+        let n: usize = fetched.iter().map(Vec::len).sum();
+        let pairs: Vec<(&LayerDef, &[agrimap_model::Feature])> =
+            visible.iter().copied().zip(fetched.iter().map(Vec::as_slice)).collect();
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::from_parameter(format!("z{z} ({n} features)")), |b| {
+            b.iter(|| {
+                let mvt = encode_tile(t, &pairs, Audience::Public, &opts);
+                assert!(!mvt.is_empty());
+                mvt
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_tiles);
+criterion_main!(benches);

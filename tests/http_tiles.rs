@@ -1,0 +1,257 @@
+//! The real server on an ephemeral port over the demo province: tiles,
+//! TileJSON, catalog, health and errors, checked over HTTP.
+
+use agrimap_model::{Access, Audience, FeatureQuery, Filter, Value, layer};
+use agrimap_store::Store;
+use agrimap_suite::TestServer;
+use agrimap_tiles::mvt::{DecodedLayer, decode};
+use agrimap_tiles::{TileCoord, TileProjector, tile_bounds, tile_containing};
+use geo::{BoundingRect, Contains, InteriorPoint, Point};
+use std::collections::BTreeMap;
+
+const ALL: &str = "admin_province,admin_district,admin_commune,water,roads,places,crop,aquaculture,monitoring,growing_area,ocop";
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
+}
+
+/// The code of the commune of that name, and its centre (from `places`),
+/// where the demo province's farmland is densest.
+fn commune_point(server: &TestServer, name: &str) -> (String, Point<f64>) {
+    let communes = layer("admin_commune").expect("layer");
+    let query = FeatureQuery {
+        filter: Some(Filter::eq("name", name)),
+        ..FeatureQuery::default()
+    };
+    let found = block_on(server.store.features(communes, &query)).expect("query");
+    assert_eq!(found.len(), 1, "exactly one commune named {name}");
+    let code = found[0].properties[0].as_str().expect("code").to_owned();
+    let centre = FeatureQuery {
+        commune: Some(code.clone()),
+        filter: Some(Filter::eq("kind", "commune_centre")),
+        ..FeatureQuery::default()
+    };
+    let places = block_on(server.store.features(layer("places").expect("places"), &centre)).expect("query");
+    let point = match places.first().map(|p| &p.geometry) {
+        Some(geo::Geometry::Point(p)) => *p,
+        _ => found[0].geometry.interior_point().expect("interior point"),
+    };
+    assert!(found[0].geometry.contains(&point), "the centre of {name} lies in it");
+    (code, point)
+}
+
+fn get_tile(server: &TestServer, layers: &str, t: TileCoord) -> Vec<DecodedLayer> {
+    let r = server.get(&format!("/tiles/{layers}/{}/{}/{}.mvt", t.z, t.x, t.y), &[("accept-encoding", "gzip")]);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("application/vnd.mapbox-vector-tile"));
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    decode(&r.decoded_body()).expect("tile decodes")
+}
+
+#[test]
+fn health_names_the_store() {
+    let server = TestServer::demo();
+    let r = server.get("/health", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["store"], "geopackage");
+    assert_eq!(r.json()["status"], "ok");
+}
+
+#[test]
+fn catalog_lists_every_layer_with_typed_fields_and_access() {
+    let server = TestServer::demo();
+    let v = server.get("/catalog", &[]).json();
+    let layers = v["layers"].as_array().expect("layers");
+    let ids: Vec<&str> = layers.iter().map(|l| l["id"].as_str().expect("id")).collect();
+    assert_eq!(ids, ALL.split(',').collect::<Vec<_>>());
+    let crop = &layers[6];
+    let phone = crop["fields"].as_array().expect("fields").iter().find(|f| f["name"] == "owner_phone").expect("owner_phone");
+    assert_eq!(phone["access"], "restricted");
+    let area = crop["fields"].as_array().expect("fields").iter().find(|f| f["name"] == "area_ha").expect("area_ha");
+    assert_eq!((area["type"].as_str(), area["unit"].as_str()), (Some("real"), Some("ha")));
+}
+
+#[test]
+fn tilejson_describes_public_fields_with_absolute_urls() {
+    let server = TestServer::demo();
+    let r = server.get(&format!("/tiles/{ALL}.json"), &[]);
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["tilejson"], "3.0.0");
+    assert_eq!(v["tiles"][0], format!("{}/tiles/{ALL}/{{z}}/{{x}}/{{y}}.mvt", server.base));
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    let b: Vec<f64> = v["bounds"].as_array().expect("bounds").iter().map(|x| x.as_f64().expect("num")).collect();
+    for (got, want) in b.iter().zip(manifest.bounds) {
+        assert!((got - want).abs() < 0.01, "bounds {b:?} vs manifest {:?}", manifest.bounds);
+    }
+    let c = &v["center"];
+    assert!(c[0].as_f64().expect("lon") > b[0] && c[0].as_f64().expect("lon") < b[2]);
+    assert_eq!(v["minzoom"], 0);
+    assert_eq!(v["maxzoom"], 16);
+    let vl = v["vector_layers"].as_array().expect("vector_layers");
+    assert_eq!(vl.len(), 11);
+    let crop = vl.iter().find(|l| l["id"] == "crop").expect("crop");
+    assert!(crop["fields"]["crop_type"].as_str().expect("described").starts_with("String"));
+    assert!(crop["fields"].get("owner_phone").is_none(), "restricted field advertised");
+    assert_eq!(crop["minzoom"], 11);
+}
+
+#[test]
+fn z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geometry() {
+    let server = TestServer::demo();
+    let (code, inside) = commune_point(&server, "Mỹ Xương");
+    let t = tile_containing(inside.x(), inside.y(), 14);
+    let layers = get_tile(&server, "admin_commune,crop,places", t);
+    let by_name: BTreeMap<&str, &DecodedLayer> = layers.iter().map(|l| (l.name.as_str(), l)).collect();
+    assert_eq!(by_name.keys().copied().collect::<Vec<_>>(), vec!["admin_commune", "crop", "places"]);
+
+    let communes = by_name["admin_commune"];
+    assert!(communes.features.iter().any(|f| f.properties.get("name") == Some(&Value::from("Mỹ Xương"))
+        && f.properties.get("code") == Some(&Value::Text(code.clone()))));
+
+    // Every parcel wholly inside the tile is in it, whole, with its public attributes.
+    let crop = layer("crop").expect("crop");
+    let bounds = tile_bounds(t);
+    let in_store = block_on(server.store.features(crop, &FeatureQuery::in_bbox(bounds))).expect("query");
+    let whole: Vec<_> = in_store
+        .iter()
+        .filter(|f| f.geometry.bounding_rect().is_some_and(|r| bounds.contains(&r)))
+        .collect();
+    assert!(whole.len() > 20, "expected a farmed tile, got {} parcels", whole.len());
+    let decoded: BTreeMap<u64, _> = by_name["crop"].features.iter().map(|f| (f.id.expect("id"), f)).collect();
+    let projector = TileProjector::new(t, 4096);
+    for f in &whole {
+        let d = decoded.get(&u64::try_from(f.id).expect("id")).unwrap_or_else(|| panic!("parcel {} missing", f.id));
+        for (i, field) in crop.fields.iter().enumerate() {
+            match field.access {
+                Access::Public if !f.properties[i].is_null() => {
+                    assert_eq!(d.properties.get(field.name), Some(&f.properties[i]), "{}", field.name);
+                }
+                Access::Restricted => assert!(!d.properties.contains_key(field.name), "{} leaked", field.name),
+                Access::Public => {}
+            }
+        }
+        // Decoded vertices land within a tile unit (~0.6 m) of the stored parcel's outline.
+        let stored = f.geometry.bounding_rect().expect("bbox");
+        let drawn = d.geometry.bounding_rect().expect("bbox");
+        let (x1, y1) = projector.unproject(drawn.min().x, drawn.max().y);
+        let (x2, y2) = projector.unproject(drawn.max().x, drawn.min().y);
+        let tol = 2.0 * (bounds.width() / 4096.0);
+        for (got, want) in [(x1, stored.min().x), (y1, stored.min().y), (x2, stored.max().x), (y2, stored.max().y)] {
+            assert!((got - want).abs() < tol, "parcel {}: {got} vs {want}", f.id);
+        }
+    }
+    assert!(by_name["places"].features.iter().all(|f| f.properties.contains_key("kind")));
+}
+
+#[test]
+fn restricted_fields_never_appear_in_any_layer() {
+    let server = TestServer::demo();
+    let (_, inside) = commune_point(&server, "Tân Thuận Tây");
+    for z in [8, 11, 14] {
+        let t = tile_containing(inside.x(), inside.y(), z);
+        for l in get_tile(&server, ALL, t) {
+            let def = layer(&l.name).expect("catalog layer");
+            let public: Vec<&str> = def.readable_fields(Audience::Public).map(|(_, f)| f.name).collect();
+            for f in &l.features {
+                for k in f.properties.keys() {
+                    assert!(public.contains(&k.as_str()), "z{z} {}: '{k}' is not public", l.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn low_zoom_tiles_leave_out_parcels_and_are_compact() {
+    let server = TestServer::demo();
+    let (_, inside) = commune_point(&server, "Mỹ Xương");
+    let t = tile_containing(inside.x(), inside.y(), 8);
+    let r = server.get(&format!("/tiles/{ALL}/{}/{}/{}.mvt", t.z, t.x, t.y), &[("accept-encoding", "gzip")]);
+    assert_eq!(r.status, 200);
+    let names: Vec<String> = decode(&r.decoded_body()).expect("decode").into_iter().map(|l| l.name).collect();
+    assert!(names.contains(&"admin_commune".to_owned()), "{names:?}");
+    assert!(!names.contains(&"crop".to_owned()), "parcels must not be drawn at z8: {names:?}");
+}
+
+#[test]
+fn gzip_etag_and_empty_tiles() {
+    let server = TestServer::demo();
+    let (_, inside) = commune_point(&server, "Mỹ Xương");
+    let t = tile_containing(inside.x(), inside.y(), 13);
+    let path = format!("/tiles/crop/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let zipped = server.get(&path, &[("accept-encoding", "gzip")]);
+    let plain = server.get(&path, &[]);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(zipped.decoded_body(), plain.body, "gzip and identity carry the same tile");
+    assert!(zipped.body.len() < plain.body.len());
+    let etag = zipped.header("etag").expect("etag").to_owned();
+    assert!(zipped.header("cache-control").expect("cache-control").contains("max-age"));
+    let again = server.get(&path, &[("if-none-match", &etag)]);
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+
+    // Open sea off West Africa: nothing there.
+    let empty = server.get("/tiles/crop,admin_commune/14/8192/8192.mvt", &[]);
+    assert_eq!(empty.status, 204);
+    assert!(empty.body.is_empty());
+}
+
+#[test]
+fn a_write_invalidates_cached_tiles() {
+    let store = std::sync::Arc::new(agrimap_suite::private_store("invalidate"));
+    let server = TestServer::start(store.clone());
+    let (code, inside) = commune_point(&server, "Mỹ Xương");
+    let t = tile_containing(inside.x(), inside.y(), 15);
+    let path = format!("/tiles/ocop/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let before = server.get(&path, &[]);
+    let ocop = layer("ocop").expect("ocop");
+    let mut properties = vec![Value::Null; ocop.fields.len()];
+    for (f, v) in [("product_id", "OCOP-TEST-1"), ("commune_code", code.as_str()), ("boundary_set", "pre-2025"), ("name", "Bánh tét lá cẩm")] {
+        properties[ocop.field_index(f).expect("field")] = Value::from(v);
+    }
+    properties[ocop.field_index("stars").expect("stars")] = Value::Int(4);
+    let batch = agrimap_store::WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: ocop,
+            replace: false,
+            features: vec![agrimap_model::Feature { id: 0, geometry: inside.into(), properties }],
+        }],
+        readings: vec![],
+    };
+    block_on(store.write(batch)).expect("write");
+    let after = server.get(&path, &[]);
+    assert_eq!(after.status, 200);
+    assert_ne!(before.header("etag"), after.header("etag"));
+    let names: Vec<Value> = decode(&after.body).expect("decode")[0]
+        .features
+        .iter()
+        .filter_map(|f| f.properties.get("name").cloned())
+        .collect();
+    assert!(names.contains(&Value::from("Bánh tét lá cẩm")), "{names:?}");
+}
+
+#[test]
+fn bad_requests_get_json_errors() {
+    let server = TestServer::demo();
+    for (path, status, code) in [
+        ("/tiles/nope/1/0/0.mvt", 404, "unknown_layer"),
+        ("/tiles/crop,nope.json", 404, "unknown_layer"),
+        ("/tiles/crop/3/9/0.mvt", 400, "bad_tile"),
+        ("/tiles/crop/abc/0/0.mvt", 400, "bad_tile"),
+        ("/tiles/crop/99/0/0.mvt", 400, "bad_tile"),
+        ("/tiles/crop/-1/0/0.mvt", 400, "bad_tile"),
+        ("/tiles/crop,crop/1/0/0.mvt", 400, "bad_layers"),
+        ("/tiles/crop/1/0/0.png", 404, "bad_tile"),
+        ("/tiles/crop/1/0", 404, "not_found"),
+        ("/tiles/%FF/1/0/0.mvt", 400, "bad_path"),
+        ("/styles/satellite.json", 404, "unknown_style"),
+        ("/no/such/thing", 404, "not_found"),
+    ] {
+        let r = server.get(path, &[]);
+        assert_eq!((r.status, r.error_code().as_str()), (status, code), "{path}");
+        assert_eq!(r.header("content-type"), Some("application/json"), "{path}");
+    }
+    let r = agrimap_suite::request("POST", &format!("{}/health", server.base), &[]);
+    assert_eq!((r.status, r.error_code().as_str()), (405, "method_not_allowed"));
+}
