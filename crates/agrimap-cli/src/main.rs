@@ -1,1 +1,5 @@
-fn main() {}
+//! The `agrimap` command.
+
+fn main() -> std::process::ExitCode {
+    agrimap::main()
+}

@@ -1,0 +1,78 @@
+//! Creating the embedded store from a demo directory.
+//!
+//! The store is built under a temporary name and renamed into place only when
+//! complete, so an interrupted first start never leaves a half-seeded store
+//! that later starts would take for a good one.
+
+use agrimap_model::catalog;
+use agrimap_store::{GpkgStore, LayerWrite, WriteBatch, WriteSummary};
+use anyhow::Context;
+use std::path::Path;
+
+/// Opens the GeoPackage at `path`, creating and seeding it from `seed_dir` when it does not exist.
+///
+/// # Errors
+/// When the seed directory is missing or invalid, or the store cannot be written.
+pub fn open_or_seed(path: &Path, seed_dir: &Path) -> anyhow::Result<GpkgStore> {
+    if path.exists() {
+        return GpkgStore::open(path).with_context(|| format!("opening the store {}", path.display()));
+    }
+    let started = std::time::Instant::now();
+    // Unique per process: two processes seeding at once must not share a file.
+    let partial = path.with_extension(format!("gpkg.partial-{}", std::process::id()));
+    for stale in [partial.clone(), wal(&partial, "-wal"), wal(&partial, "-shm")] {
+        let _ = std::fs::remove_file(stale);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+    }
+    let summary = seed(&partial, seed_dir)?;
+    std::fs::rename(&partial, path).with_context(|| format!("moving the new store into {}", path.display()))?;
+    for stale in [wal(&partial, "-wal"), wal(&partial, "-shm")] {
+        let _ = std::fs::remove_file(stale);
+    }
+    tracing::info!(
+        path = %path.display(),
+        features = summary.features,
+        readings = summary.readings,
+        elapsed_ms = started.elapsed().as_millis(),
+        "store created from the demo province"
+    );
+    GpkgStore::open(path).with_context(|| format!("opening the store {}", path.display()))
+}
+
+fn wal(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}
+
+/// Creates a store at `path` holding everything in `seed_dir`, in one transaction.
+///
+/// # Errors
+/// When the seed directory is missing or invalid, or the store cannot be written.
+pub fn seed(path: &Path, seed_dir: &Path) -> anyhow::Result<WriteSummary> {
+    agrimap_demo::read_manifest(seed_dir).with_context(|| {
+        format!(
+            "no demo province in '{}': run from the repository root, pass --seed-dir, or generate one with `agrimap demo-data --out DIR`",
+            seed_dir.display()
+        )
+    })?;
+    let mut batch = WriteBatch::default();
+    for layer in catalog() {
+        let features = agrimap_demo::read_layer(seed_dir, layer)
+            .with_context(|| format!("reading layer '{}' from {}", layer.id, seed_dir.display()))?;
+        batch.layers.push(LayerWrite {
+            layer,
+            replace: true,
+            features,
+        });
+    }
+    batch.readings = agrimap_demo::read_readings(seed_dir).with_context(|| format!("reading readings from {}", seed_dir.display()))?;
+    let store = GpkgStore::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let summary = store.write_blocking(&batch).context("loading the demo province into the store")?;
+    // Closing the last connection folds the WAL into the file, so the store
+    // that gets renamed into place is one self-contained .gpkg.
+    drop(store);
+    Ok(summary)
+}

@@ -1,0 +1,35 @@
+//! `/` and `/static/{file}`: the map page, served from the binary.
+
+use crate::assets::asset;
+use crate::error::ApiError;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+fn serve(path: &str) -> Result<Response, ApiError> {
+    let a = asset(path).ok_or_else(|| ApiError::not_found("not_found", format!("no such resource: {path}")))?;
+    // The page itself must revalidate (it names the current assets); the
+    // library files change only with a new binary.
+    let cache = if path == "/" {
+        "no-cache"
+    } else {
+        "public, max-age=3600"
+    };
+    Ok((
+        [(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, cache)],
+        a.bytes,
+    )
+        .into_response())
+}
+
+/// `GET /`
+pub async fn index() -> Result<Response, ApiError> {
+    serve("/")
+}
+
+/// `GET /static/{file}`
+pub async fn static_file(path: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let Path(file) = path?;
+    serve(&format!("/static/{file}"))
+}
