@@ -1,0 +1,214 @@
+//! The demo province on disk: one gzipped file of GeoJSON features per layer
+//! (one feature per line), the readings as gzipped CSV, and a manifest.
+//!
+//! Output is byte-stable: keys in schema order, coordinates rounded to 1e-7°,
+//! gzip with no timestamp and a fixed level.
+
+use crate::{DemoError, DemoProvince, Manifest};
+use agrimap_model::{Feature, FieldType, LayerDef, Reading, Value};
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+/// Longest line accepted when reading (a commune outline is a few kB).
+const MAX_LINE: usize = 8 * 1024 * 1024;
+
+fn gz_writer(path: &Path) -> Result<GzEncoder<std::io::BufWriter<std::fs::File>>, DemoError> {
+    let file = std::fs::File::create(path).map_err(|e| DemoError::io(path, e))?;
+    Ok(flate2::GzBuilder::new()
+        .mtime(0)
+        .write(std::io::BufWriter::new(file), Compression::new(6)))
+}
+
+fn finish(path: &Path, w: GzEncoder<std::io::BufWriter<std::fs::File>>) -> Result<(), DemoError> {
+    w.finish()
+        .and_then(|mut b| b.flush())
+        .map_err(|e| DemoError::io(path, e))
+}
+
+/// Writes every layer, the readings and the manifest into `dir`.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_dir(p: &DemoProvince, manifest: &Manifest, dir: &Path) -> Result<(), DemoError> {
+    std::fs::create_dir_all(dir).map_err(|e| DemoError::io(dir, e))?;
+    for (layer, features) in &p.layers {
+        let path = dir.join(format!("{}.geojsonl.gz", layer.id));
+        let mut w = gz_writer(&path)?;
+        let mut line = String::new();
+        for f in features {
+            line.clear();
+            feature_json(layer, f, &mut line);
+            line.push('\n');
+            w.write_all(line.as_bytes()).map_err(|e| DemoError::io(&path, e))?;
+        }
+        finish(&path, w)?;
+    }
+    let path = dir.join("readings.csv.gz");
+    let mut w = gz_writer(&path)?;
+    let mut text = String::from("station_id,parameter,value,unit,time\n");
+    for r in &p.readings {
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{}",
+            r.station_id, r.parameter, r.value, r.unit, r.time
+        );
+    }
+    w.write_all(text.as_bytes()).map_err(|e| DemoError::io(&path, e))?;
+    finish(&path, w)?;
+    let path = dir.join("manifest.json");
+    let mut json = serde_json::to_string_pretty(manifest).map_err(|e| DemoError::format(&path, 0, e.to_string()))?;
+    json.push('\n');
+    std::fs::write(&path, json).map_err(|e| DemoError::io(&path, e))
+}
+
+fn feature_json(layer: &LayerDef, f: &Feature, out: &mut String) {
+    let geometry = geojson::Geometry::from(&f.geometry);
+    let _ = write!(
+        out,
+        "{{\"type\":\"Feature\",\"id\":{},\"geometry\":{},\"properties\":{{",
+        f.id,
+        serde_json::to_string(&geometry).expect("geometry serialises")
+    );
+    let mut first = true;
+    for (field, value) in layer.fields.iter().zip(&f.properties) {
+        if value.is_null() {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let _ = write!(
+            out,
+            "\"{}\":{}",
+            field.name,
+            serde_json::to_string(value).expect("value serialises")
+        );
+    }
+    out.push_str("}}");
+}
+
+/// Reads one layer back, checking every feature against the schema.
+///
+/// # Errors
+/// When the file is missing or a line is not a valid feature of the layer.
+pub fn read_layer(dir: &Path, layer: &'static LayerDef) -> Result<Vec<Feature>, DemoError> {
+    let path = dir.join(format!("{}.geojsonl.gz", layer.id));
+    let file = std::fs::File::open(&path).map_err(|e| DemoError::io(&path, e))?;
+    let mut reader = BufReader::new(GzDecoder::new(file));
+    let mut out = Vec::new();
+    let mut line = String::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        number += 1;
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_line(&mut line)
+            .map_err(|e| DemoError::io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        if n > MAX_LINE {
+            return Err(DemoError::format(
+                &path,
+                number,
+                format!("line longer than {MAX_LINE} bytes"),
+            ));
+        }
+        let feature = parse_feature(layer, line.trim_end()).map_err(|m| DemoError::format(&path, number, m))?;
+        out.push(feature);
+    }
+    Ok(out)
+}
+
+fn parse_feature(layer: &LayerDef, line: &str) -> Result<Feature, String> {
+    let f: geojson::Feature = line.parse().map_err(|e: geojson::Error| e.to_string())?;
+    let id = match &f.id {
+        Some(geojson::feature::Id::Number(n)) => n.as_i64().ok_or("id is not an integer")?,
+        _ => return Err("feature has no numeric id".into()),
+    };
+    let geometry = f.geometry.as_ref().ok_or("feature has no geometry")?;
+    let geometry: geo::Geometry<f64> = geometry.try_into().map_err(|e: geojson::Error| e.to_string())?;
+    let props = f.properties.unwrap_or_default();
+    if let Some(unknown) = props.keys().find(|k| layer.field(k).is_none()) {
+        return Err(format!("layer '{}' has no field '{unknown}'", layer.id));
+    }
+    let mut properties = Vec::with_capacity(layer.fields.len());
+    for field in layer.fields {
+        let v = match (props.get(field.name), field.ty) {
+            (None | Some(serde_json::Value::Null), _) => Value::Null,
+            (Some(serde_json::Value::String(s)), FieldType::Text | FieldType::Date | FieldType::DateTime) => {
+                Value::Text(s.clone())
+            }
+            (Some(serde_json::Value::Number(n)), FieldType::Integer) => Value::Int(
+                n.as_i64()
+                    .ok_or_else(|| format!("field '{}' is not an integer", field.name))?,
+            ),
+            (Some(serde_json::Value::Number(n)), FieldType::Real) => Value::Real(n.as_f64().ok_or("bad number")?),
+            (Some(serde_json::Value::Bool(b)), FieldType::Boolean) => Value::Bool(*b),
+            (Some(other), ty) => return Err(format!("field '{}' expects {ty:?}, got {other}", field.name)),
+        };
+        properties.push(v);
+    }
+    let feature = Feature {
+        id,
+        geometry,
+        properties,
+    };
+    layer.check_feature(&feature)?;
+    Ok(feature)
+}
+
+/// Reads the readings back.
+///
+/// # Errors
+/// When the file is missing or a row is malformed.
+pub fn read_readings(dir: &Path) -> Result<Vec<Reading>, DemoError> {
+    let path = dir.join("readings.csv.gz");
+    let file = std::fs::File::open(&path).map_err(|e| DemoError::io(&path, e))?;
+    let reader = BufReader::new(GzDecoder::new(file));
+    let mut out = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| DemoError::io(&path, e))?;
+        if i == 0 {
+            if line != "station_id,parameter,value,unit,time" {
+                return Err(DemoError::format(&path, 1, "unexpected header".into()));
+            }
+            continue;
+        }
+        let cols: Vec<&str> = line.split(',').collect();
+        let [station_id, parameter, value, unit, time] = cols[..] else {
+            return Err(DemoError::format(
+                &path,
+                i + 1,
+                format!("expected 5 columns, got {}", cols.len()),
+            ));
+        };
+        let value: f64 = value
+            .parse()
+            .map_err(|_| DemoError::format(&path, i + 1, format!("'{value}' is not a number")))?;
+        out.push(Reading {
+            station_id: station_id.into(),
+            parameter: parameter.into(),
+            value,
+            unit: unit.into(),
+            time: time.into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the manifest.
+///
+/// # Errors
+/// When it is missing or not a manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, DemoError> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| DemoError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| DemoError::format(&path, e.line(), e.to_string()))
+}
