@@ -25,7 +25,11 @@ fn setup() -> (tokio::runtime::Runtime, AppState, geo::Geometry<f64>) {
         filter: Some(Filter::eq("name", "Mỹ Xương")),
         ..FeatureQuery::default()
     };
-    let commune = rt.block_on(store.features(communes, &query)).expect("query").remove(0).geometry;
+    let commune = rt
+        .block_on(store.features(communes, &query))
+        .expect("query")
+        .remove(0)
+        .geometry;
     let state = AppState::new(Arc::new(store), ServerConfig::default());
     (rt, state, commune)
 }
@@ -40,7 +44,9 @@ fn bench_tiles(c: &mut Criterion) {
         let t = tile_containing(centre.x(), centre.y(), z);
         group.bench_with_input(BenchmarkId::from_parameter(format!("z{z}")), &t, |b, t| {
             b.iter(|| {
-                let body = rt.block_on(agrimap_server::tiles::render(&state, &all, *t)).expect("tile");
+                let body = rt
+                    .block_on(agrimap_server::tiles::render(&state, &all, *t))
+                    .expect("tile");
                 assert!(!body.is_empty());
                 body
             });
@@ -49,7 +55,10 @@ fn bench_tiles(c: &mut Criterion) {
     group.finish();
 
     let bbox = commune.bounding_rect().expect("bbox");
-    let (lo, hi) = (tile_containing(bbox.min().x, bbox.max().y, 14), tile_containing(bbox.max().x, bbox.min().y, 14));
+    let (lo, hi) = (
+        tile_containing(bbox.min().x, bbox.max().y, 14),
+        tile_containing(bbox.max().x, bbox.min().y, 14),
+    );
     let tiles: Vec<TileCoord> = (lo.x..=hi.x)
         .flat_map(|x| (lo.y..=hi.y).map(move |y| TileCoord::new(14, x, y).expect("tile")))
         .collect();
@@ -82,7 +91,10 @@ fn bench_tiles(c: &mut Criterion) {
         let visible: Vec<&'static LayerDef> = all.iter().copied().filter(|l| z >= l.minzoom).collect();
         let fetched: Vec<Vec<agrimap_model::Feature>> = visible
             .iter()
-            .map(|l| rt.block_on(state.store.features(l, &FeatureQuery::in_bbox(bbox))).expect("features"))
+            .map(|l| {
+                rt.block_on(state.store.features(l, &FeatureQuery::in_bbox(bbox)))
+                    .expect("features")
+            })
             .collect();
         let n: usize = fetched.iter().map(Vec::len).sum();
         let pairs: Vec<(&LayerDef, &[agrimap_model::Feature])> =

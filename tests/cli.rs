@@ -22,19 +22,37 @@ fn serve_seeds_a_new_data_dir_serves_and_stops_on_sigterm() {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(at) = line.find("http://") {
-                let _ = tx.send(line[at..].trim_end_matches('/').to_owned());
+                let url = line[at..].split_whitespace().next().unwrap_or_default();
+                let _ = tx.send(url.trim_end_matches('/').to_owned());
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(300)).expect("agrimap announces its address");
+    let base = rx
+        .recv_timeout(Duration::from_secs(300))
+        .expect("agrimap announces its address");
     let health = request("GET", &format!("{base}/health"), &[]);
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["store"], "geopackage");
-    assert!(data.join("agrimap.gpkg").is_file(), "the store is created under the data dir");
-    assert!(!std::fs::read_dir(&data).expect("dir").any(|e| e.expect("entry").file_name().to_string_lossy().contains("partial")));
+    assert!(
+        data.join("agrimap.gpkg").is_file(),
+        "the store is created under the data dir"
+    );
+    assert!(
+        !std::fs::read_dir(&data).expect("dir").any(|e| e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .contains("partial"))
+    );
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let status = wait_with_timeout(&mut child, Duration::from_secs(10));
     assert!(status.success(), "agrimap exits cleanly on SIGTERM: {status:?}");
 }
@@ -55,7 +73,10 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::p
 
 #[test]
 fn bad_input_exits_non_zero_with_a_message() {
-    let out = Command::new(agrimap_bin()).args(["demo-data", "--parcels", "lots"]).output().expect("run");
+    let out = Command::new(agrimap_bin())
+        .args(["demo-data", "--parcels", "lots"])
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'lots'"));
 
@@ -66,9 +87,15 @@ fn bad_input_exits_non_zero_with_a_message() {
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("agrimap: error: no demo province in '/nonexistent/demo'"), "{err}");
+    assert!(
+        err.contains("agrimap: error: no demo province in '/nonexistent/demo'"),
+        "{err}"
+    );
 
-    let out = Command::new(agrimap_bin()).args(["serve", "--listen", "not-an-address"]).output().expect("run");
+    let out = Command::new(agrimap_bin())
+        .args(["serve", "--listen", "not-an-address"])
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
 }

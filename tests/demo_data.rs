@@ -11,7 +11,10 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .expect("dir")
         .map(|e| {
             let e = e.expect("entry");
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("read"))
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
         })
         .collect()
 }
@@ -35,7 +38,10 @@ fn same_seed_same_bytes_and_the_shipped_data_is_the_default_output() {
     let generated = files(&a);
     assert_eq!(generated.keys().collect::<Vec<_>>(), shipped.keys().collect::<Vec<_>>());
     for (name, bytes) in &generated {
-        assert!(bytes == &shipped[name], "{name} differs from data/demo: regenerate with `agrimap demo-data`");
+        assert!(
+            bytes == &shipped[name],
+            "{name} differs from data/demo: regenerate with `agrimap demo-data`"
+        );
     }
     let total: usize = shipped.values().map(Vec::len).sum();
     assert!(total < 20 * 1024 * 1024, "data/demo is {total} bytes");

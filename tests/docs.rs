@@ -8,5 +8,8 @@ fn schema_doc_matches_the_catalog() {
         std::fs::write(&path, &want).expect("writing docs/SCHEMA.md");
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(have == want, "docs/SCHEMA.md is stale: run `AGRIMAP_UPDATE_DOCS=1 cargo nextest run -E 'test(schema_doc)'`");
+    assert!(
+        have == want,
+        "docs/SCHEMA.md is stale: run `AGRIMAP_UPDATE_DOCS=1 cargo nextest run -E 'test(schema_doc)'`"
+    );
 }

@@ -13,7 +13,11 @@ fn ogrinfo_lists_every_layer_with_its_feature_count() {
         .output()
         .expect("ogrinfo must be installed (gdal-bin); the README test command installs it");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "ogrinfo failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ogrinfo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("using driver `GPKG'"), "{text}");
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     for layer in catalog() {
@@ -22,10 +26,22 @@ fn ogrinfo_lists_every_layer_with_its_feature_count() {
             .find(|s| s.starts_with(&format!("{}\n", layer.id)))
             .unwrap_or_else(|| panic!("ogrinfo does not list {}", layer.id));
         let want = manifest.counts[layer.id];
-        assert!(section.contains(&format!("Feature Count: {want}\n")), "{}: want {want}\n{section}", layer.id);
-        assert!(section.contains("EPSG\",4326") || section.contains("WGS 84"), "{} lacks its CRS", layer.id);
+        assert!(
+            section.contains(&format!("Feature Count: {want}\n")),
+            "{}: want {want}\n{section}",
+            layer.id
+        );
+        assert!(
+            section.contains("EPSG\",4326") || section.contains("WGS 84"),
+            "{} lacks its CRS",
+            layer.id
+        );
     }
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("ERROR"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("ERROR"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -48,9 +64,15 @@ fn ogrinfo_uses_the_rtree_for_a_spatial_filter() {
         .find_map(|l| l.strip_prefix("Feature Count: "))
         .and_then(|n| n.trim().parse().ok())
         .expect("a feature count");
-    assert!(count < manifest.counts["crop"] as u64, "a 4 km box cannot hold every parcel");
+    assert!(
+        count < manifest.counts["crop"] as u64,
+        "a 4 km box cannot hold every parcel"
+    );
     let debug = String::from_utf8_lossy(&out.stderr);
-    assert!(debug.contains("rtree_crop_geom"), "GDAL did not use the R-tree:\n{debug}");
+    assert!(
+        debug.contains("rtree_crop_geom"),
+        "GDAL did not use the R-tree:\n{debug}"
+    );
 }
 
 #[test]

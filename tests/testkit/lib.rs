@@ -23,7 +23,9 @@ pub fn demo_dir() -> PathBuf {
 /// A scratch directory unique to this process and name, emptied first.
 #[must_use]
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = target_dir().join("agrimap-tests").join(format!("{name}-{}", std::process::id()));
+    let dir = target_dir()
+        .join("agrimap-tests")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a scratch directory");
     dir
@@ -61,7 +63,9 @@ pub fn shared_store_path() -> PathBuf {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The shared demo store, opened (do not write to it: use [`private_store`]).
@@ -150,7 +154,10 @@ impl Reply {
     /// A header value by (case-insensitive) name.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as JSON.
@@ -174,7 +181,10 @@ impl Reply {
     #[must_use]
     pub fn error_code(&self) -> String {
         let v = self.json();
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "no error message: {v}");
+        assert!(
+            v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no error message: {v}"
+        );
         v["error"]["code"].as_str().expect("error.code").to_owned()
     }
 }
@@ -198,7 +208,12 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
         .collect();
-    let body = resp.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().expect("reading the body");
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .read_to_vec()
+        .expect("reading the body");
     Reply { status, headers, body }
 }
 
@@ -217,6 +232,10 @@ pub fn agrimap_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target profile dir");
     let bin = profile_dir.join(format!("agrimap{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} not built: run the tests through the README test command", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not built: run the tests through the README test command",
+        bin.display()
+    );
     bin
 }

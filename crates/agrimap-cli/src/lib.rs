@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "agrimap", version, about = "Agricultural base map of a province: vector tiles and queries")]
+#[command(
+    name = "agrimap",
+    version,
+    about = "Agricultural base map of a province: vector tiles and queries"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -58,7 +62,13 @@ pub fn main() -> ExitCode {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).compact().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .compact()
+        .try_init();
 }
 
 fn demo_data(args: &DemoDataArgs) -> anyhow::Result<()> {
@@ -72,7 +82,13 @@ fn demo_data(args: &DemoDataArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let manifest = agrimap_demo::write_dir(&province, &opts, &args.out)
         .with_context(|| format!("writing the demo province to {}", args.out.display()))?;
-    println!("{} (seed {}) written to {} in {:.1?}", manifest.name, args.seed, args.out.display(), started.elapsed());
+    println!(
+        "{} (seed {}) written to {} in {:.1?}",
+        manifest.name,
+        args.seed,
+        args.out.display(),
+        started.elapsed()
+    );
     for (layer, n) in &manifest.counts {
         println!("  {layer:<14} {n:>9}");
     }

@@ -68,9 +68,12 @@ pub fn seed(path: &Path, seed_dir: &Path) -> anyhow::Result<WriteSummary> {
             features,
         });
     }
-    batch.readings = agrimap_demo::read_readings(seed_dir).with_context(|| format!("reading readings from {}", seed_dir.display()))?;
+    batch.readings = agrimap_demo::read_readings(seed_dir)
+        .with_context(|| format!("reading readings from {}", seed_dir.display()))?;
     let store = GpkgStore::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let summary = store.write_blocking(&batch).context("loading the demo province into the store")?;
+    let summary = store
+        .write_blocking(&batch)
+        .context("loading the demo province into the store")?;
     // Closing the last connection folds the WAL into the file, so the store
     // that gets renamed into place is one self-contained .gpkg.
     drop(store);

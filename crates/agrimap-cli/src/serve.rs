@@ -40,7 +40,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let local = listener.local_addr().context("reading the listening address")?;
         tracing::info!(store = %path.display(), "agrimap serving on http://{local}/");
         let state = AppState::new(Arc::new(store), config);
-        agrimap_server::run(listener, state, shutdown_signal()).await.context("serving HTTP")
+        agrimap_server::run(listener, state, shutdown_signal())
+            .await
+            .context("serving HTTP")
     })
 }
 

@@ -1,6 +1,6 @@
--- GeoPackage 1.4 core tables (OGC 12-128r19), plus agrimap's own bookkeeping.
+-- GeoPackage 1.3 core tables (OGC 12-128r17; the version GDAL 3.6 reads without warnings), plus agrimap's own bookkeeping.
 PRAGMA application_id = 1196444487; -- 'GPKG'
-PRAGMA user_version = 10400;
+PRAGMA user_version = 10300;
 
 CREATE TABLE gpkg_spatial_ref_sys (
   srs_name TEXT NOT NULL,
