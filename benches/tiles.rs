@@ -1,10 +1,12 @@
 //! Tile generation on the demo province (GeoPackage store), and MVT encoding alone.
 //!
-//! - `tile/zN`: one uncached composite tile of every layer at zoom N over the
-//!   densest farmland (the commune Mỹ Xương): store queries, clip, simplify,
-//!   encode and gzip, exactly as the server renders a cache miss.
-//! - `tiles_per_second/z14`: every z14 tile over that commune's bounding box,
+//! - `tile/zN`: one uncached composite tile of every layer at zoom N, centred
+//!   on the z14 tile with the most parcels in the province: store queries,
+//!   clip, simplify, encode and gzip, exactly as the server renders a cache miss.
+//! - `tiles_per_second/z14`: every z14 tile over the commune Mỹ Xương,
 //!   rendered concurrently on the multi-threaded runtime (both cores).
+//! - `store_query/zN`: the store queries of that tile alone (GeoPackage R-tree
+//!   lookup, row reads, WKB decoding).
 //! - `encode/zN`: `encode_tile` alone on features fetched beforehand.
 //!
 //! Run: `cargo bench --bench tiles`. Every iteration checks it produced a tile.
@@ -14,7 +16,7 @@ use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::Store;
 use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds_buffered, tile_containing};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use geo::{BoundingRect, InteriorPoint};
+use geo::BoundingRect;
 use std::sync::Arc;
 
 fn setup() -> (tokio::runtime::Runtime, AppState, geo::Geometry<f64>) {
@@ -34,9 +36,26 @@ fn setup() -> (tokio::runtime::Runtime, AppState, geo::Geometry<f64>) {
     (rt, state, commune)
 }
 
+/// Centre of the z14 tile holding the most parcels.
+fn densest_z14(rt: &tokio::runtime::Runtime, state: &AppState) -> geo::Point<f64> {
+    let crop = layer("crop").expect("crop");
+    let parcels = rt
+        .block_on(state.store.features(crop, &FeatureQuery::default()))
+        .expect("parcels");
+    let mut per_tile: std::collections::BTreeMap<(u32, u32), usize> = std::collections::BTreeMap::new();
+    for p in &parcels {
+        let c = p.geometry.bounding_rect().expect("bbox").center();
+        let t = tile_containing(c.x, c.y, 14);
+        *per_tile.entry((t.x, t.y)).or_default() += 1;
+    }
+    let (&(x, y), _) = per_tile.iter().max_by_key(|(_, n)| **n).expect("parcels");
+    let b = agrimap_tiles::tile_bounds(TileCoord::new(14, x, y).expect("tile"));
+    geo::Point::from(b.center())
+}
+
 fn bench_tiles(c: &mut Criterion) {
     let (rt, state, commune) = setup();
-    let centre = commune.interior_point().expect("point");
+    let centre = densest_z14(&rt, &state);
     let all: Vec<&'static LayerDef> = catalog().iter().collect();
 
     let mut group = c.benchmark_group("tile");
@@ -81,6 +100,28 @@ fn bench_tiles(c: &mut Criterion) {
             })
         });
     });
+    group.finish();
+
+    let mut group = c.benchmark_group("store_query");
+    for z in [8u8, 12, 14, 16] {
+        let t = tile_containing(centre.x(), centre.y(), z);
+        let bbox = tile_bounds_buffered(t, 64, 4096);
+        let visible: Vec<&'static LayerDef> = all.iter().copied().filter(|l| z >= l.minzoom).collect();
+        let query = FeatureQuery {
+            min_extent: Some(agrimap_tiles::tile_bounds(t).width() / 4096.0),
+            ..FeatureQuery::in_bbox(bbox)
+        };
+        group.bench_function(BenchmarkId::from_parameter(format!("z{z}")), |b| {
+            b.iter(|| {
+                let n: usize = visible
+                    .iter()
+                    .map(|l| rt.block_on(state.store.features(l, &query)).expect("features").len())
+                    .sum();
+                assert!(n > 0);
+                n
+            });
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("encode");

@@ -146,6 +146,9 @@ pub struct FeatureQuery {
     pub offset: usize,
     /// At most this many features; `None` for all.
     pub limit: Option<usize>,
+    /// Who reads the answer: restricted fields come back as `Null` for the
+    /// public (the store does not even read them), and a filter on them is refused.
+    pub audience: Audience,
 }
 
 impl FeatureQuery {

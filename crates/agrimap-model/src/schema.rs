@@ -38,10 +38,11 @@ pub enum Access {
     Restricted,
 }
 
-/// What a reader is allowed to see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a reader is allowed to see. The default is the safe one: public fields only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Audience {
     /// Anonymous readers: public fields only.
+    #[default]
     Public,
     /// Signed-in readers with access to restricted fields.
     Full,

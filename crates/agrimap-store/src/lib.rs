@@ -20,7 +20,7 @@ pub mod wkb;
 pub use error::StoreError;
 pub use gpkg::GpkgStore;
 
-use agrimap_model::{Feature, FeatureQuery, LayerDef, Reading};
+use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Reading};
 use futures::stream::BoxStream;
 use geo::Rect;
 use std::collections::BTreeMap;
@@ -64,14 +64,20 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the store answers.
     async fn health(&self) -> Result<(), StoreError>;
 
-    /// Features of a layer matching the query, in id order.
+    /// Features of a layer matching the query, in id order; restricted fields
+    /// are `Null` unless the query's audience may read them.
     async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError>;
 
     /// Number of features matching the query (ignoring offset and limit).
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError>;
 
-    /// One feature by id.
-    async fn feature(&self, layer: &'static LayerDef, id: i64) -> Result<Option<Feature>, StoreError>;
+    /// One feature by id, with the fields `audience` may read.
+    async fn feature(
+        &self,
+        layer: &'static LayerDef,
+        id: i64,
+        audience: Audience,
+    ) -> Result<Option<Feature>, StoreError>;
 
     /// Streams the features matching the query; dropping the stream stops the work.
     fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream;

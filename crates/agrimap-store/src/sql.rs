@@ -2,7 +2,7 @@
 //! parameters. Column names come from the catalog (never from the request);
 //! values only ever travel as parameters.
 
-use agrimap_model::{Audience, FeatureQuery, Filter, LayerDef, Value};
+use agrimap_model::{FeatureQuery, Filter, LayerDef, Value};
 use geo::Rect;
 
 use crate::StoreError;
@@ -62,7 +62,7 @@ pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -
         w.conditions.push(format!("commune_code = {p}"));
     }
     if let Some(filter) = &query.filter {
-        filter.validate(layer, Audience::Full)?;
+        filter.validate(layer, query.audience)?;
         let c = filter_sql::<D>(layer, filter, &mut w);
         w.conditions.push(c);
     }

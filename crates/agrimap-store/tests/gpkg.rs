@@ -1,6 +1,6 @@
 //! The GeoPackage store on small hand-made layers.
 
-use agrimap_model::{Feature, FeatureQuery, Filter, Reading, Value, layer};
+use agrimap_model::{Audience, Feature, FeatureQuery, Filter, Reading, Value, layer};
 use agrimap_store::{GpkgStore, LayerWrite, Store, StoreError, WriteBatch};
 use futures::StreamExt;
 use geo::{Geometry, Rect, coord, point, polygon};
@@ -93,7 +93,14 @@ async fn queries_by_bbox_commune_and_filter() {
 
     let streamed: Vec<_> = store.stream(ocop_layer, FeatureQuery::default()).collect().await;
     assert_eq!(streamed.len(), 3);
-    assert_eq!(store.feature(ocop_layer, 2).await.expect("one").map(|f| f.id), Some(2));
+    assert_eq!(
+        store
+            .feature(ocop_layer, 2, Audience::Public)
+            .await
+            .expect("one")
+            .map(|f| f.id),
+        Some(2)
+    );
     let extent = store.extent(ocop_layer).await.expect("extent").expect("some");
     assert_eq!((extent.min().x, extent.max().y), (105.5, 10.1));
 }
@@ -137,6 +144,7 @@ async fn polygons_are_stored_as_multipolygons_and_wrong_kinds_refused() {
         ("boundary_set", "pre-2025"),
         ("crop_type", "mango"),
         ("status", "active"),
+        ("contact_phone", "0912345678"),
     ] {
         properties[ga.field_index(f).expect("field")] = v.into();
     }
@@ -158,6 +166,50 @@ async fn polygons_are_stored_as_multipolygons_and_wrong_kinds_refused() {
     store.write(batch(feature.clone())).await.expect("write");
     let got = store.features(ga, &FeatureQuery::default()).await.expect("read");
     assert_eq!(got[0].geometry, Geometry::MultiPolygon(geo::MultiPolygon(vec![square])));
+
+    // Restricted fields stay in the database unless the reader may see them.
+    let phone = ga.field_index("contact_phone").expect("field");
+    assert_eq!(
+        got[0].properties[phone],
+        Value::Null,
+        "the default audience is the public"
+    );
+    let full = FeatureQuery {
+        audience: Audience::Full,
+        ..FeatureQuery::default()
+    };
+    let got = store.features(ga, &full).await.expect("read");
+    assert_eq!(got[0].properties[phone], Value::from("0912345678"));
+    assert_eq!(
+        store
+            .feature(ga, 1, Audience::Public)
+            .await
+            .expect("one")
+            .expect("some")
+            .properties[phone],
+        Value::Null
+    );
+    let oracle = FeatureQuery {
+        filter: Some(Filter::eq("contact_phone", "0912345678")),
+        ..FeatureQuery::default()
+    };
+    assert!(
+        matches!(store.count(ga, &oracle).await, Err(StoreError::Filter(_))),
+        "no filtering on what one may not read"
+    );
+    assert_eq!(
+        store
+            .count(
+                ga,
+                &FeatureQuery {
+                    audience: Audience::Full,
+                    ..oracle
+                }
+            )
+            .await
+            .expect("count"),
+        1
+    );
 
     let point = Feature {
         geometry: point!(x: 105.0, y: 9.0).into(),

@@ -10,7 +10,7 @@ mod schema;
 use crate::gpkg_geom;
 use crate::sql::{Dialect, WhereClause, where_clause};
 use crate::{FeatureStream, LayerVersions, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
-use agrimap_model::{Feature, FeatureQuery, FieldType, GeometryKind, LayerDef, Reading, Value, catalog};
+use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, GeometryKind, LayerDef, Reading, Value, catalog};
 use geo::{BoundingRect, Geometry, MultiLineString, MultiPolygon, Rect, coord};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -179,12 +179,18 @@ impl ToSql for SqlValue<'_> {
     }
 }
 
-fn select_columns(layer: &LayerDef) -> String {
+/// The columns of a layer in schema order; fields the audience may not read
+/// are selected as `NULL`, so their values never leave the database.
+fn select_columns(layer: &LayerDef, audience: Audience) -> String {
     let mut cols = String::from("fid, geom");
     for f in layer.fields {
-        cols.push_str(", \"");
-        cols.push_str(f.name);
-        cols.push('"');
+        if audience.may_read(f.access) {
+            cols.push_str(", \"");
+            cols.push_str(f.name);
+            cols.push('"');
+        } else {
+            cols.push_str(", NULL");
+        }
     }
     cols
 }
@@ -195,7 +201,7 @@ fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Val
     let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let sql = format!(
         "SELECT {} FROM \"{}\"{} ORDER BY fid LIMIT {limit} OFFSET {}",
-        select_columns(layer),
+        select_columns(layer, query.audience),
         layer.id,
         w.sql(),
         query.offset
@@ -425,9 +431,18 @@ impl Store for GpkgStore {
         .await
     }
 
-    async fn feature(&self, layer: &'static LayerDef, id: i64) -> Result<Option<Feature>, StoreError> {
+    async fn feature(
+        &self,
+        layer: &'static LayerDef,
+        id: i64,
+        audience: Audience,
+    ) -> Result<Option<Feature>, StoreError> {
         self.with_conn(move |c| {
-            let sql = format!("SELECT {} FROM \"{}\" WHERE fid = ?1", select_columns(layer), layer.id);
+            let sql = format!(
+                "SELECT {} FROM \"{}\" WHERE fid = ?1",
+                select_columns(layer, audience),
+                layer.id
+            );
             let mut stmt = c.prepare_cached(&sql).map_err(on_layer("preparing a query", layer))?;
             let mut rows = stmt.query([id]).map_err(on_layer("reading a feature", layer))?;
             match rows.next().map_err(on_layer("reading a feature", layer))? {
