@@ -73,6 +73,7 @@ fn init_tracing() {
 
 fn demo_data(args: &DemoDataArgs) -> anyhow::Result<()> {
     use anyhow::Context;
+    use std::io::Write;
     let opts = agrimap_demo::DemoOptions {
         seed: args.seed,
         parcels: args.parcels,
@@ -82,15 +83,18 @@ fn demo_data(args: &DemoDataArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let manifest = agrimap_demo::write_dir(&province, &opts, &args.out)
         .with_context(|| format!("writing the demo province to {}", args.out.display()))?;
-    println!(
-        "{} (seed {}) written to {} in {:.1?}",
+    // Written, not println!-ed: a closed pipe (`| head`) is an error, not a panic.
+    let mut out = std::io::stdout().lock();
+    let elapsed = started.elapsed();
+    writeln!(
+        out,
+        "{} (seed {}) written to {} in {elapsed:.1?}",
         manifest.name,
         args.seed,
-        args.out.display(),
-        started.elapsed()
-    );
+        args.out.display()
+    )?;
     for (layer, n) in &manifest.counts {
-        println!("  {layer:<14} {n:>9}");
+        writeln!(out, "  {layer:<14} {n:>9}")?;
     }
     Ok(())
 }

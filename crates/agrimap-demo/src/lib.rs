@@ -25,7 +25,7 @@ mod stations;
 
 use agrimap_model::{Feature, LayerDef, Reading, catalog};
 use feature::{FeatureBuilder, geodesic_ha};
-use geo::{BoundingRect, Point, coord};
+use geo::{BooleanOps, BoundingRect, Point, coord};
 use rng::{Rng, hash01};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -147,7 +147,14 @@ pub fn generate(opts: &DemoOptions) -> DemoProvince {
             .iter()
             .enumerate()
             .map(|(n, w)| {
-                FeatureBuilder::new("water", n, frame.line(&w.line).into())
+                // Rivers flow on beyond the province; canals are dug within it.
+                let line = frame.line(&w.line);
+                let geometry: geo::Geometry<f64> = if w.kind == "canal" {
+                    admin.province.clip(&geo::MultiLineString(vec![line]), false).into()
+                } else {
+                    line.into()
+                };
+                FeatureBuilder::new("water", n, geometry)
                     .set("name", w.name.clone())
                     .set("kind", w.kind)
                     .set("width_m", w.width_m)
