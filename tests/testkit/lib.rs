@@ -54,6 +54,14 @@ pub fn shared_store_path() -> PathBuf {
                 built.expect("seeding the shared demo store");
             }
             Err(_) => {
+                // A lock left by a process that died while seeding would block every
+                // later run: seeding takes seconds, so an old lock is a stale one.
+                let stale = std::fs::metadata(&lock)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(300));
+                if stale {
+                    let _ = std::fs::remove_file(&lock);
+                }
                 assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
                 std::thread::sleep(Duration::from_millis(200));
             }
