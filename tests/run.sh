@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with the Rust toolchain.
-# Installs what the tests drive as real clients (GDAL's ogrinfo/ogr2ogr from
-# Debian), builds the workspace once, then runs every test and doc example.
+# Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr and
+# PostgreSQL with PostGIS, from Debian), starts a throwaway PostgreSQL cluster,
+# builds the workspace once, then runs every test and doc example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+pgver=15
+pgbin=/usr/lib/postgresql/$pgver/bin
 missing=()
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+[ -x "$pgbin/initdb" ] || missing+=("postgresql-$pgver")
+dpkg -s "postgresql-$pgver-postgis-3" >/dev/null 2>&1 || missing+=("postgresql-$pgver-postgis-3")
 if ((${#missing[@]})); then
   echo "tests/run.sh: installing ${missing[*]}" >&2
   sudo=""
@@ -15,6 +20,21 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# A throwaway PostgreSQL cluster on loopback for the PostGIS store, removed on exit.
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pgdir=$(mktemp -d /tmp/agrimap-pg.XXXXXX)
+[ "$(id -u)" = 0 ] && chown postgres "$pgdir"
+pgport=$((54000 + RANDOM % 1000))
+stop_pg() {
+  as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap stop_pg EXIT
+as_postgres "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust >/dev/null
+as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -w -l "$pgdir/log" \
+  -o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir -c fsync=off -c max_connections=300" start >/dev/null
+export AGRIMAP_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pgport/postgres"
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest

@@ -1,8 +1,9 @@
-//! The `agrimap` command line: `serve` and `demo-data`.
+//! The `agrimap` command line: `serve`, `demo-data`, `migrate` and `load`.
 //!
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
+pub mod postgres;
 pub mod seed;
 mod serve;
 
@@ -27,6 +28,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Generate the synthetic demo province (deterministic for a given seed).
     DemoData(DemoDataArgs),
+    /// Apply the PostGIS schema migrations that are not applied yet.
+    Migrate(postgres::MigrateArgs),
+    /// Copy a demo province into PostGIS, replacing what is there, in one transaction.
+    Load(postgres::LoadArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +55,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::serve(args),
         Command::DemoData(args) => demo_data(&args),
+        Command::Migrate(args) => postgres::migrate(&args),
+        Command::Load(args) => postgres::load(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

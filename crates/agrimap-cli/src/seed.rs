@@ -47,11 +47,11 @@ fn wal(path: &Path, suffix: &str) -> std::path::PathBuf {
     s.into()
 }
 
-/// Creates a store at `path` holding everything in `seed_dir`, in one transaction.
+/// Everything in a demo directory as one write batch (every layer replaced).
 ///
 /// # Errors
-/// When the seed directory is missing or invalid, or the store cannot be written.
-pub fn seed(path: &Path, seed_dir: &Path) -> anyhow::Result<WriteSummary> {
+/// When the directory is missing or a file in it is invalid.
+pub fn demo_batch(seed_dir: &Path) -> anyhow::Result<WriteBatch> {
     agrimap_demo::read_manifest(seed_dir).with_context(|| {
         format!(
             "no demo province in '{}': run from the repository root, pass --seed-dir, or generate one with `agrimap demo-data --out DIR`",
@@ -70,6 +70,15 @@ pub fn seed(path: &Path, seed_dir: &Path) -> anyhow::Result<WriteSummary> {
     }
     batch.readings = agrimap_demo::read_readings(seed_dir)
         .with_context(|| format!("reading readings from {}", seed_dir.display()))?;
+    Ok(batch)
+}
+
+/// Creates a store at `path` holding everything in `seed_dir`, in one transaction.
+///
+/// # Errors
+/// When the seed directory is missing or invalid, or the store cannot be written.
+pub fn seed(path: &Path, seed_dir: &Path) -> anyhow::Result<WriteSummary> {
+    let batch = demo_batch(seed_dir)?;
     let store = GpkgStore::create(path).with_context(|| format!("creating {}", path.display()))?;
     let summary = store
         .write_blocking(&batch)

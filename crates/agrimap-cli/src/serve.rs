@@ -11,6 +11,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "AGRIMAP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// PostgreSQL/PostGIS URL (`postgres://user@host/db`); without it the embedded store is used.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database: Option<String>,
     /// Directory holding the embedded store (agrimap.gpkg); created on first start.
     #[arg(long, env = "AGRIMAP_DATA_DIR", default_value = "agrimap-data")]
     pub data_dir: PathBuf,
@@ -27,7 +30,6 @@ pub struct ServeArgs {
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let path = args.data_dir.join("agrimap.gpkg");
-    let store = crate::seed::open_or_seed(&path, &args.seed_dir)?;
     let config = ServerConfig {
         public_url: args.public_url,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
@@ -38,8 +40,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let local = listener.local_addr().context("reading the listening address")?;
-        tracing::info!(store = %path.display(), "agrimap serving on http://{local}/");
-        let state = AppState::new(Arc::new(store), config);
+        let store: Arc<dyn agrimap_store::Store> = match &args.database {
+            Some(url) => {
+                let store = crate::postgres::connect_and_migrate(url).await?;
+                tracing::info!(store = "postgis", "agrimap serving on http://{local}/");
+                Arc::new(store)
+            }
+            None => {
+                let store = crate::seed::open_or_seed(&path, &args.seed_dir)?;
+                tracing::info!(store = %path.display(), "agrimap serving on http://{local}/");
+                Arc::new(store)
+            }
+        };
+        let state = AppState::new(store, config);
         agrimap_server::run(listener, state, shutdown_signal())
             .await
             .context("serving HTTP")

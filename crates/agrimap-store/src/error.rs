@@ -20,6 +20,12 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("while {action}: {source}")]
+    Postgres {
+        action: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
     #[error("invalid geometry in layer '{layer}', feature {id}: {source}")]
     Geometry {
         layer: String,

@@ -8,17 +8,20 @@
 //!
 //! - [`GpkgStore`]: the embedded default, one GeoPackage file (SQLite with the
 //!   GeoPackage R-tree), readable by QGIS and GDAL.
+//! - [`PgStore`]: PostgreSQL with PostGIS, for production.
 //!
 //! Geometry crosses the database boundary as WKB ([`wkb`]).
 
 mod error;
 pub mod gpkg;
 pub mod gpkg_geom;
+pub mod postgis;
 mod sql;
 pub mod wkb;
 
 pub use error::StoreError;
 pub use gpkg::GpkgStore;
+pub use postgis::PgStore;
 
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Reading};
 use futures::stream::BoxStream;

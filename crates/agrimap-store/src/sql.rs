@@ -2,18 +2,23 @@
 //! parameters. Column names come from the catalog (never from the request);
 //! values only ever travel as parameters.
 
-use agrimap_model::{FeatureQuery, Filter, LayerDef, Value};
+use agrimap_model::{FeatureQuery, FieldType, Filter, LayerDef, Value};
 use geo::Rect;
 
 use crate::StoreError;
 
 /// How a backend spells what differs between SQL dialects.
 pub(crate) trait Dialect {
-    /// The placeholder of the `n`th parameter, counting from 1.
-    fn placeholder(n: usize) -> String;
+    /// The placeholder of the `n`th parameter (counting from 1) holding
+    /// `value`, compared with a column of type `column` when there is one.
+    fn placeholder(n: usize, value: &Value, column: Option<FieldType>) -> String;
     /// A condition selecting features whose bounding box intersects `rect`
     /// (and, with `min_extent`, is at least that large in one direction).
     fn bbox_condition(layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String;
+    /// A column expression as text, for `LIKE` on any column type.
+    fn as_text(column: &str) -> String {
+        column.to_owned()
+    }
 }
 
 /// A `WHERE` clause under construction.
@@ -26,8 +31,14 @@ pub(crate) struct WhereClause {
 impl WhereClause {
     /// Adds a parameter and returns its placeholder.
     pub fn bind<D: Dialect>(&mut self, value: Value) -> String {
+        self.bind_for::<D>(value, None)
+    }
+
+    /// Adds a parameter compared with a column of the given type.
+    pub fn bind_for<D: Dialect>(&mut self, value: Value, column: Option<FieldType>) -> String {
+        let p = D::placeholder(self.params.len() + 1, &value, column);
         self.params.push(value);
-        D::placeholder(self.params.len())
+        p
     }
 
     /// ` WHERE a AND b`, or nothing.
@@ -69,6 +80,10 @@ pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -
     Ok(w)
 }
 
+fn field_type(layer: &LayerDef, name: &str) -> Option<FieldType> {
+    layer.field(name).map(|f| f.ty)
+}
+
 /// The catalog's spelling of a field name, quoted. `validate` has already
 /// checked that the field exists.
 fn column(layer: &LayerDef, name: &str) -> String {
@@ -79,7 +94,7 @@ fn column(layer: &LayerDef, name: &str) -> String {
 fn filter_sql<D: Dialect>(layer: &LayerDef, filter: &Filter, w: &mut WhereClause) -> String {
     match filter {
         Filter::Compare { field, op, value } => {
-            let p = w.bind::<D>(value.clone());
+            let p = w.bind_for::<D>(value.clone(), field_type(layer, field));
             format!("{} {} {p}", column(layer, field), op.sql())
         }
         Filter::In { field, values } if values.is_empty() => {
@@ -87,16 +102,19 @@ fn filter_sql<D: Dialect>(layer: &LayerDef, filter: &Filter, w: &mut WhereClause
             "1 = 0".to_owned()
         }
         Filter::In { field, values } => {
-            let list: Vec<String> = values.iter().map(|v| w.bind::<D>(v.clone())).collect();
+            let list: Vec<String> = values
+                .iter()
+                .map(|v| w.bind_for::<D>(v.clone(), field_type(layer, field)))
+                .collect();
             format!("{} IN ({})", column(layer, field), list.join(", "))
         }
         Filter::Like { field, pattern } => {
             let p = w.bind::<D>(Value::Text(pattern.clone()));
-            format!("{} LIKE {p}", column(layer, field))
+            format!("{} LIKE {p}", D::as_text(&column(layer, field)))
         }
         Filter::Between { field, low, high } => {
-            let lo = w.bind::<D>(low.clone());
-            let hi = w.bind::<D>(high.clone());
+            let lo = w.bind_for::<D>(low.clone(), field_type(layer, field));
+            let hi = w.bind_for::<D>(high.clone(), field_type(layer, field));
             format!("{} BETWEEN {lo} AND {hi}", column(layer, field))
         }
         Filter::IsNull { field } => format!("{} IS NULL", column(layer, field)),

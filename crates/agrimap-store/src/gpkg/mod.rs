@@ -145,7 +145,7 @@ fn on_layer(action: &'static str, layer: &LayerDef) -> impl FnOnce(rusqlite::Err
 struct Sqlite;
 
 impl Dialect for Sqlite {
-    fn placeholder(n: usize) -> String {
+    fn placeholder(n: usize, _value: &Value, _column: Option<FieldType>) -> String {
         format!("?{n}")
     }
 

@@ -1,0 +1,72 @@
+//! `agrimap migrate` and `agrimap load`: the PostGIS store's schema and data.
+
+use agrimap_store::{PgStore, Store};
+use anyhow::Context;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// PostgreSQL/PostGIS URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// PostgreSQL/PostGIS URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database: String,
+    /// Demo province directory to load.
+    #[arg(long, default_value = "data/demo")]
+    pub from: PathBuf,
+}
+
+/// Connects and brings the schema up to date.
+///
+/// # Errors
+/// When the database cannot be reached or refuses a migration.
+pub async fn connect_and_migrate(url: &str) -> anyhow::Result<PgStore> {
+    let store = PgStore::connect(url).context("connecting to PostgreSQL")?;
+    let applied = store.migrate().await.context("migrating the PostGIS schema")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "PostGIS schema migrated");
+    }
+    Ok(store)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the async runtime")
+}
+
+pub fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let store = PgStore::connect(&args.database).context("connecting to PostgreSQL")?;
+        let applied = store.migrate().await.context("migrating the PostGIS schema")?;
+        if applied.is_empty() {
+            println!("schema is up to date");
+        } else {
+            println!("applied migrations {applied:?}");
+        }
+        Ok(())
+    })
+}
+
+pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
+    let batch = crate::seed::demo_batch(&args.from)?;
+    runtime()?.block_on(async {
+        let started = std::time::Instant::now();
+        let store = connect_and_migrate(&args.database).await?;
+        let summary = store
+            .write(batch)
+            .await
+            .context("loading into PostGIS (nothing was changed)")?;
+        println!(
+            "loaded {} features and {} readings from {} in {:.1?}",
+            summary.features,
+            summary.readings,
+            args.from.display(),
+            started.elapsed()
+        );
+        Ok(())
+    })
+}

@@ -1,0 +1,559 @@
+//! The production store: PostgreSQL with PostGIS, through tokio-postgres and
+//! a deadpool connection pool.
+//!
+//! Geometry crosses the boundary as WKB (`ST_AsBinary` / `ST_GeomFromWKB`)
+//! through the same codec as the GeoPackage store. Every value is a bind
+//! parameter with an explicit type; table and column names come from the
+//! catalog. Pool waits and connects time out after two seconds, so a stopped
+//! database answers "unavailable" quickly instead of hanging requests.
+
+mod schema;
+
+use crate::sql::{Dialect, WhereClause, where_clause};
+use crate::wkb::{read_wkb, write_wkb};
+use crate::{FeatureStream, LayerVersions, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
+use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, GeometryKind, LayerDef, Reading, Value, catalog};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use geo::{Geometry, MultiLineString, MultiPolygon, Rect, coord};
+use std::fmt::Write as _;
+use std::time::Duration;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+use tokio_stream::wrappers::ReceiverStream;
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The PostGIS store.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
+    move |source| {
+        if source.is_closed() || source.as_db_error().is_none() && source.to_string().contains("connect") {
+            StoreError::Unavailable(format!("while {action}: the database connection failed"))
+        } else {
+            StoreError::Postgres { action, source }
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects a pool to `url` (`postgres://user@host:port/db`). The URL never
+    /// appears in errors: it may hold a password.
+    ///
+    /// # Errors
+    /// When the URL cannot be parsed.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Unavailable("the database URL cannot be parsed".into()))?;
+        let mut config = config;
+        config.connect_timeout(TIMEOUT);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(TIMEOUT))
+            .create_timeout(Some(TIMEOUT))
+            .recycle_timeout(Some(TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
+    }
+
+    /// Applies the migrations not yet applied, each in its own transaction,
+    /// under an advisory lock so that instances starting together agree.
+    /// Returns the versions applied now.
+    ///
+    /// # Errors
+    /// When the database refuses a migration.
+    pub async fn migrate(&self) -> Result<Vec<i32>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting the migration"))?;
+        tx.batch_execute(
+            "SET LOCAL client_min_messages = warning;
+             SELECT pg_advisory_xact_lock(7304719);
+             CREATE TABLE IF NOT EXISTS agrimap_migrations (version integer PRIMARY KEY, name text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now());",
+        )
+        .await
+        .map_err(pg("preparing the migrations table"))?;
+        let mut applied = Vec::new();
+        for (version, name, sql) in schema::MIGRATIONS {
+            let done = tx
+                .query_opt("SELECT 1 FROM agrimap_migrations WHERE version = $1", &[version])
+                .await
+                .map_err(pg("reading applied migrations"))?;
+            if done.is_none() {
+                tx.batch_execute(sql).await.map_err(pg("applying a migration"))?;
+                tx.execute(
+                    "INSERT INTO agrimap_migrations (version, name) VALUES ($1, $2)",
+                    &[version, name],
+                )
+                .await
+                .map_err(pg("recording a migration"))?;
+                applied.push(*version);
+            }
+        }
+        tx.commit().await.map_err(pg("committing the migrations"))?;
+        Ok(applied)
+    }
+}
+
+struct Postgres;
+
+/// The PostgreSQL type a value is sent as.
+fn wire_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null | Value::Text(_) => "text",
+        Value::Int(_) => "int8",
+        Value::Real(_) => "float8",
+        Value::Bool(_) => "bool",
+    }
+}
+
+impl Dialect for Postgres {
+    fn placeholder(n: usize, value: &Value, column: Option<FieldType>) -> String {
+        let sent = wire_type(value);
+        match column.map(schema::column_type) {
+            Some(col)
+                if !matches!(
+                    (sent, col),
+                    ("text", "text") | ("int8", "bigint") | ("float8", "double precision") | ("bool", "boolean")
+                ) =>
+            {
+                format!("${n}::{sent}::{col}")
+            }
+            _ => format!("${n}::{sent}"),
+        }
+    }
+
+    fn bbox_condition(_layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String {
+        let (min, max) = (rect.min(), rect.max());
+        let [x1, y1, x2, y2] = [min.x, min.y, max.x, max.y].map(|v| w.bind::<Self>(Value::Real(v)));
+        let mut sql = format!("geom && ST_MakeEnvelope({x1}, {y1}, {x2}, {y2}, 4326)");
+        if let Some(e) = min_extent {
+            let p = w.bind::<Self>(Value::Real(e));
+            sql.push_str(&format!(
+                " AND (ST_XMax(geom) - ST_XMin(geom) >= {p} OR ST_YMax(geom) - ST_YMin(geom) >= {p})"
+            ));
+        }
+        sql
+    }
+
+    fn as_text(column: &str) -> String {
+        format!("{column}::text")
+    }
+}
+
+/// A value as a typed parameter.
+fn param(value: &Value) -> Box<dyn ToSql + Sync + Send> {
+    match value {
+        Value::Null => Box::new(None::<String>),
+        Value::Text(s) => Box::new(s.clone()),
+        Value::Int(i) => Box::new(*i),
+        Value::Real(r) => Box::new(*r),
+        Value::Bool(b) => Box::new(*b),
+    }
+}
+
+fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+/// The select list of a layer: WKB geometry, dates as ISO text, restricted
+/// fields as NULL for readers who may not see them.
+fn select_columns(layer: &LayerDef, audience: Audience) -> String {
+    let mut cols = String::from("fid, ST_AsBinary(geom)");
+    for f in layer.fields {
+        let c = f.name;
+        cols.push_str(", ");
+        cols.push_str(&match (audience.may_read(f.access), f.ty) {
+            (false, _) => "NULL".to_owned(),
+            (true, FieldType::Date) => format!("to_char({c}, 'YYYY-MM-DD')"),
+            (true, FieldType::DateTime) => format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"),
+            (true, _) => c.to_owned(),
+        });
+    }
+    cols
+}
+
+fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
+    let w = where_clause::<Postgres>(layer, query)?;
+    let limit = query.limit.map_or_else(|| "ALL".to_owned(), |l| l.to_string());
+    Ok((
+        format!(
+            "SELECT {} FROM {}{} ORDER BY fid LIMIT {limit} OFFSET {}",
+            select_columns(layer, query.audience),
+            layer.id,
+            w.sql(),
+            query.offset
+        ),
+        w.params,
+    ))
+}
+
+fn row_to_feature(layer: &LayerDef, row: &Row) -> Result<Feature, StoreError> {
+    let id: i64 = row.get(0);
+    let wkb: &[u8] = row.get(1);
+    let geometry = read_wkb(wkb).map_err(|source| StoreError::Geometry {
+        layer: layer.id.to_owned(),
+        id,
+        source,
+    })?;
+    let properties = layer
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let i = i + 2;
+            match f.ty {
+                FieldType::Integer => row.get::<_, Option<i64>>(i).map_or(Value::Null, Value::Int),
+                FieldType::Real => row.get::<_, Option<f64>>(i).map_or(Value::Null, Value::Real),
+                FieldType::Boolean => row.get::<_, Option<bool>>(i).map_or(Value::Null, Value::Bool),
+                _ => row.get::<_, Option<String>>(i).map_or(Value::Null, Value::Text),
+            }
+        })
+        .collect();
+    Ok(Feature {
+        id,
+        geometry,
+        properties,
+    })
+}
+
+fn conform(layer: &LayerDef, g: &Geometry<f64>) -> Result<Geometry<f64>, String> {
+    Ok(match (layer.geometry, g) {
+        (GeometryKind::Point, Geometry::Point(_))
+        | (GeometryKind::LineString, Geometry::MultiLineString(_))
+        | (GeometryKind::Polygon, Geometry::MultiPolygon(_)) => g.clone(),
+        (GeometryKind::LineString, Geometry::LineString(l)) => MultiLineString(vec![l.clone()]).into(),
+        (GeometryKind::Polygon, Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]).into(),
+        (kind, _) => return Err(format!("geometry does not fit layer geometry {}", kind.ogc_name())),
+    })
+}
+
+/// Readings are pipelined this many at a time on one connection.
+const PIPELINE: usize = 256;
+/// COPY data is sent in chunks of about this many bytes.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Extended WKB with the SRID, as COPY's text input for a geometry column wants it.
+fn ewkb_hex(g: &Geometry<f64>, out: &mut String) {
+    let mut wkb = Vec::with_capacity(128);
+    write_wkb(g, &mut wkb);
+    // Little-endian ISO WKB: byte order, type; EWKB adds the SRID flag and value.
+    let ty = u32::from_le_bytes([wkb[1], wkb[2], wkb[3], wkb[4]]) | 0x2000_0000;
+    let mut ewkb = Vec::with_capacity(wkb.len() + 4);
+    ewkb.push(1);
+    ewkb.extend_from_slice(&ty.to_le_bytes());
+    ewkb.extend_from_slice(&4326u32.to_le_bytes());
+    ewkb.extend_from_slice(&wkb[5..]);
+    for b in ewkb {
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+/// One value in COPY text format.
+fn copy_value(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("\\N"),
+        Value::Bool(b) => out.push_str(if *b { "t" } else { "f" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Real(r) => {
+            let _ = write!(out, "{r}");
+        }
+        Value::Text(s) => {
+            for ch in s.chars() {
+                match ch {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}
+
+/// Adds a layer's features with one COPY: one statement, so the change
+/// counter moves once and other instances hear one notification.
+async fn write_layer(tx: &deadpool_postgres::Transaction<'_>, w: &LayerWrite) -> Result<usize, StoreError> {
+    use futures::SinkExt;
+    let layer = w.layer;
+    if w.replace {
+        tx.execute(&format!("DELETE FROM {}", layer.id), &[])
+            .await
+            .map_err(pg("clearing a layer"))?;
+    }
+    let invalid = |index: usize, message: String| StoreError::InvalidFeature {
+        layer: layer.id.to_owned(),
+        index,
+        message,
+    };
+    // Validate everything before sending anything.
+    let mut geometries = Vec::with_capacity(w.features.len());
+    for (index, feature) in w.features.iter().enumerate() {
+        layer.check_feature(feature).map_err(|m| invalid(index, m))?;
+        if !geo::CoordsIter::coords_iter(&feature.geometry).all(|c| c.x.is_finite() && c.y.is_finite()) {
+            return Err(invalid(index, "geometry has non-finite coordinates".into()));
+        }
+        geometries.push(conform(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
+    }
+    let columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
+    let sink = tx
+        .copy_in(&format!("COPY {} (geom, {}) FROM STDIN", layer.id, columns.join(", ")))
+        .await
+        .map_err(pg("starting a COPY"))?;
+    futures::pin_mut!(sink);
+    let mut buf = String::with_capacity(COPY_CHUNK + 4096);
+    for (feature, geometry) in w.features.iter().zip(&geometries) {
+        ewkb_hex(geometry, &mut buf);
+        for v in &feature.properties {
+            buf.push('\t');
+            copy_value(v, &mut buf);
+        }
+        buf.push('\n');
+        if buf.len() >= COPY_CHUNK {
+            sink.send(bytes::Bytes::from(std::mem::take(&mut buf)))
+                .await
+                .map_err(pg("copying features"))?;
+        }
+    }
+    if !buf.is_empty() {
+        sink.send(bytes::Bytes::from(buf))
+            .await
+            .map_err(pg("copying features"))?;
+    }
+    sink.finish().await.map_err(|e| match e.as_db_error() {
+        Some(db) => invalid(copy_line(db.where_()).unwrap_or(0), db.message().to_owned()),
+        None => pg("copying features")(e),
+    })?;
+    Ok(w.features.len())
+}
+
+/// The 0-based row of a COPY error, from its context (`COPY crop, line 12, ...`).
+fn copy_line(context: Option<&str>) -> Option<usize> {
+    let after = context?.split("line ").nth(1)?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse::<usize>().ok()?.checked_sub(1)
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgis"
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        let check = async {
+            let client = self.client().await?;
+            client
+                .query_one("SELECT 1", &[])
+                .await
+                .map(drop)
+                .map_err(pg("checking health"))
+        };
+        tokio::time::timeout(TIMEOUT, check)
+            .await
+            .map_err(|_| StoreError::Unavailable("the database did not answer in time".into()))?
+    }
+
+    async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
+        let (sql, params) = select_sql(layer, query)?;
+        let params: Vec<_> = params.iter().map(param).collect();
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await.map_err(pg("preparing a query"))?;
+        let rows = client
+            .query(&stmt, &refs(&params))
+            .await
+            .map_err(pg("querying features"))?;
+        rows.iter().map(|r| row_to_feature(layer, r)).collect()
+    }
+
+    async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {
+        let w = where_clause::<Postgres>(layer, query)?;
+        let params: Vec<_> = w.params.iter().map(param).collect();
+        let client = self.client().await?;
+        let row = client
+            .query_one(&format!("SELECT count(*) FROM {}{}", layer.id, w.sql()), &refs(&params))
+            .await
+            .map_err(pg("counting features"))?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
+    async fn feature(
+        &self,
+        layer: &'static LayerDef,
+        id: i64,
+        audience: Audience,
+    ) -> Result<Option<Feature>, StoreError> {
+        let client = self.client().await?;
+        let sql = format!(
+            "SELECT {} FROM {} WHERE fid = $1",
+            select_columns(layer, audience),
+            layer.id
+        );
+        let row = client.query_opt(&sql, &[&id]).await.map_err(pg("reading a feature"))?;
+        row.map(|r| row_to_feature(layer, &r)).transpose()
+    }
+
+    fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(512);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let run = async {
+                use futures::StreamExt;
+                let (sql, params) = select_sql(layer, &query)?;
+                let params: Vec<_> = params.iter().map(param).collect();
+                let client = store.client().await?;
+                let rows = client
+                    .query_raw(&sql, refs(&params))
+                    .await
+                    .map_err(pg("streaming features"))?;
+                futures::pin_mut!(rows);
+                while let Some(row) = rows.next().await {
+                    let item = row
+                        .map_err(pg("streaming features"))
+                        .and_then(|r| row_to_feature(layer, &r));
+                    if tx.send(item).await.is_err() {
+                        // The consumer went away: stop reading.
+                        return Ok(());
+                    }
+                }
+                Ok::<(), StoreError>(())
+            };
+            if let Err(e) = run.await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        Box::pin(ReceiverStream::new(rx))
+    }
+
+    async fn extent(&self, layer: &'static LayerDef) -> Result<Option<Rect<f64>>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                &format!("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM {}) s", layer.id),
+                &[],
+            )
+            .await
+            .map_err(pg("reading the extent"))?;
+        let v: [Option<f64>; 4] = [row.get(0), row.get(1), row.get(2), row.get(3)];
+        Ok(match v {
+            [Some(x1), Some(y1), Some(x2), Some(y2)] => {
+                Some(Rect::new(coord! { x: x1, y: y1 }, coord! { x: x2, y: y2 }))
+            }
+            _ => None,
+        })
+    }
+
+    async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let mut summary = WriteSummary::default();
+        for w in &batch.layers {
+            summary.features += write_layer(&tx, w).await?;
+        }
+        if !batch.readings.is_empty() {
+            let stmt = tx
+                .prepare(
+                    "INSERT INTO readings (station_id, parameter, value, unit, time)
+                     VALUES ($1::text, $2::text, $3::float8, $4::text, $5::text::timestamptz)
+                     ON CONFLICT (station_id, parameter, time) DO NOTHING",
+                )
+                .await
+                .map_err(pg("preparing the readings insert"))?;
+            for (index, r) in batch.readings.iter().enumerate() {
+                if r.station_id.is_empty() || r.parameter.is_empty() || r.unit.is_empty() || !r.value.is_finite() {
+                    return Err(StoreError::InvalidReading {
+                        index,
+                        message: "station_id, parameter, unit and a finite value are required".into(),
+                    });
+                }
+            }
+            for (chunk_no, chunk) in batch.readings.chunks(PIPELINE).enumerate() {
+                let inserts = chunk.iter().map(|r| {
+                    let stmt = &stmt;
+                    let tx = &tx;
+                    async move {
+                        tx.execute(stmt, &[&r.station_id, &r.parameter, &r.value, &r.unit, &r.time])
+                            .await
+                    }
+                });
+                for (k, result) in futures::future::join_all(inserts).await.into_iter().enumerate() {
+                    let n = result.map_err(|e| match e.as_db_error() {
+                        Some(db) => StoreError::InvalidReading {
+                            index: chunk_no * PIPELINE + k,
+                            message: db.message().to_owned(),
+                        },
+                        None => pg("inserting a reading")(e),
+                    })?;
+                    summary.readings += usize::try_from(n).unwrap_or(0);
+                }
+            }
+        }
+        tx.commit().await.map_err(pg("committing"))?;
+        Ok(summary)
+    }
+
+    async fn versions(&self) -> Result<LayerVersions, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT layer, version FROM agrimap_layer_version")
+            .await
+            .map_err(pg("reading layer versions"))?;
+        let rows = client.query(&stmt, &[]).await.map_err(pg("reading layer versions"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let name: String = r.get(0);
+                let v: i64 = r.get(1);
+                catalog()
+                    .iter()
+                    .find(|l| l.id == name)
+                    .map(|l| (l.id, u64::try_from(v).unwrap_or(0)))
+            })
+            .collect())
+    }
+
+    async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT station_id, parameter, value, unit, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                 FROM readings WHERE station_id = $1 ORDER BY time, parameter",
+                &[&station_id],
+            )
+            .await
+            .map_err(pg("reading readings"))?;
+        Ok(rows
+            .iter()
+            .map(|r| Reading {
+                station_id: r.get(0),
+                parameter: r.get(1),
+                value: r.get(2),
+                unit: r.get(3),
+                time: r.get(4),
+            })
+            .collect())
+    }
+}

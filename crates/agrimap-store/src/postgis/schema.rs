@@ -1,0 +1,87 @@
+//! Versioned migrations of the PostGIS schema, embedded in the binary.
+//!
+//! `0001_layers.sql` is the catalog as of schema version 1: one table per
+//! layer with typed columns and CHECK constraints, geometry in EPSG:4326 with
+//! a GiST index, the commune code indexed, the readings table, and the change
+//! counters (bumped by statement-level triggers, which also NOTIFY other
+//! instances). A test pins it to the catalog; a catalog change needs a new
+//! migration, never an edit of an applied one.
+
+use agrimap_model::FieldType;
+
+/// Migrations in order: (version, name, SQL).
+pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "layers", include_str!("migrations/0001_layers.sql"))];
+
+/// The PostgreSQL type of a field.
+#[must_use]
+pub(crate) fn column_type(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::Text => "text",
+        FieldType::Integer => "bigint",
+        FieldType::Real => "double precision",
+        FieldType::Boolean => "boolean",
+        FieldType::Date => "date",
+        FieldType::DateTime => "timestamptz",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agrimap_model::LayerDef;
+    use std::fmt::Write;
+
+    /// The DDL of one layer, as migration 0001 holds it.
+    #[must_use]
+    fn layer_ddl(layer: &LayerDef) -> String {
+        let t = layer.id;
+        let geometry = match layer.geometry {
+            agrimap_model::GeometryKind::Point => "Point",
+            agrimap_model::GeometryKind::LineString => "MultiLineString",
+            agrimap_model::GeometryKind::Polygon => "MultiPolygon",
+        };
+        let mut sql = format!(
+            "CREATE TABLE IF NOT EXISTS {t} (\n  fid bigserial PRIMARY KEY,\n  geom geometry({geometry}, 4326) NOT NULL"
+        );
+        for f in layer.fields {
+            let _ = write!(sql, ",\n  {} {}", f.name, column_type(f.ty));
+            if f.required {
+                sql.push_str(" NOT NULL");
+            }
+            if !f.values.is_empty() {
+                let list: Vec<String> = f.values.iter().map(|v| format!("'{v}'")).collect();
+                let _ = write!(sql, " CHECK ({} IN ({}))", f.name, list.join(", "));
+            }
+        }
+        let _ = write!(
+            sql,
+            "\n);\nCREATE INDEX IF NOT EXISTS {t}_geom ON {t} USING gist (geom);\n\
+             INSERT INTO agrimap_layer_version (layer) VALUES ('{t}') ON CONFLICT DO NOTHING;\n\
+             CREATE OR REPLACE TRIGGER {t}_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {t}\n  \
+             FOR EACH STATEMENT EXECUTE FUNCTION agrimap_bump_version('{t}');\n"
+        );
+        if layer.has_commune() {
+            let _ = writeln!(
+                sql,
+                "CREATE INDEX IF NOT EXISTS {t}_commune_code ON {t} (commune_code);"
+            );
+        }
+        sql
+    }
+
+    const HEADER: &str = include_str!("migrations/0001_header.sql");
+
+    #[test]
+    fn migration_0001_is_the_catalog() {
+        let mut want = String::from(HEADER);
+        for layer in agrimap_model::catalog() {
+            want.push('\n');
+            want.push_str(&layer_ddl(layer));
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgis/migrations/0001_layers.sql");
+        if std::env::var_os("AGRIMAP_UPDATE_MIGRATION").is_some() {
+            std::fs::write(path, &want).expect("write");
+        }
+        assert!(MIGRATIONS[0].2 == want, "0001_layers.sql differs from the catalog");
+    }
+}
