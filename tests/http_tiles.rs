@@ -1,9 +1,9 @@
 //! The real server on an ephemeral port over the demo province: tiles,
-//! TileJSON, catalog, health and errors, checked over HTTP.
+//! TileJSON, catalog, health and errors, checked over HTTP. Every case runs
+//! against both stores (GeoPackage and PostGIS) from this one definition.
 
 use agrimap_model::{Access, Audience, FeatureQuery, Filter, Value, layer};
-use agrimap_store::Store;
-use agrimap_suite::TestServer;
+use agrimap_suite::{StoreKind, TestServer};
 use agrimap_tiles::mvt::{DecodedLayer, decode};
 use agrimap_tiles::{TileCoord, TileProjector, tile_bounds, tile_containing};
 use geo::{BoundingRect, Contains, InteriorPoint, Point};
@@ -52,18 +52,16 @@ fn get_tile(server: &TestServer, layers: &str, t: TileCoord) -> Vec<DecodedLayer
     decode(&r.decoded_body()).expect("tile decodes")
 }
 
-#[test]
-fn health_names_the_store() {
-    let server = TestServer::demo();
+fn health_names_the_store(kind: StoreKind) {
+    let server = kind.demo_server("health_names_the_store");
     let r = server.get("/health", &[]);
     assert_eq!(r.status, 200);
-    assert_eq!(r.json()["store"], "geopackage");
+    assert_eq!(r.json()["store"], kind.name());
     assert_eq!(r.json()["status"], "ok");
 }
 
-#[test]
-fn catalog_lists_every_layer_with_typed_fields_and_access() {
-    let server = TestServer::demo();
+fn catalog_lists_every_layer_with_typed_fields_and_access(kind: StoreKind) {
+    let server = kind.demo_server("catalog_lists_every_layer_with_typed_fields_and_access");
     let v = server.get("/catalog", &[]).json();
     let layers = v["layers"].as_array().expect("layers");
     let ids: Vec<&str> = layers.iter().map(|l| l["id"].as_str().expect("id")).collect();
@@ -88,9 +86,8 @@ fn catalog_lists_every_layer_with_typed_fields_and_access() {
     );
 }
 
-#[test]
-fn tilejson_describes_public_fields_with_absolute_urls() {
-    let server = TestServer::demo();
+fn tilejson_describes_public_fields_with_absolute_urls(kind: StoreKind) {
+    let server = kind.demo_server("tilejson_describes_public_fields_with_absolute_urls");
     let r = server.get(&format!("/tiles/{ALL}.json"), &[]);
     assert_eq!(r.status, 200);
     let v = r.json();
@@ -138,9 +135,8 @@ fn tilejson_describes_public_fields_with_absolute_urls() {
     assert_eq!(crop["minzoom"], 11);
 }
 
-#[test]
-fn z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geometry() {
-    let server = TestServer::demo();
+fn z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geometry(kind: StoreKind) {
+    let server = kind.demo_server("z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geometry");
     let (code, inside) = commune_point(&server, "Mỹ Xương");
     let t = tile_containing(inside.x(), inside.y(), 14);
     let layers = get_tile(&server, "admin_commune,crop,places", t);
@@ -210,9 +206,8 @@ fn z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geomet
     );
 }
 
-#[test]
-fn restricted_fields_never_appear_in_any_layer() {
-    let server = TestServer::demo();
+fn restricted_fields_never_appear_in_any_layer(kind: StoreKind) {
+    let server = kind.demo_server("restricted_fields_never_appear_in_any_layer");
     let (_, inside) = commune_point(&server, "Tân Thuận Tây");
     for z in [8, 11, 14] {
         let t = tile_containing(inside.x(), inside.y(), z);
@@ -228,9 +223,8 @@ fn restricted_fields_never_appear_in_any_layer() {
     }
 }
 
-#[test]
-fn low_zoom_tiles_leave_out_parcels_and_are_compact() {
-    let server = TestServer::demo();
+fn low_zoom_tiles_leave_out_parcels_and_are_compact(kind: StoreKind) {
+    let server = kind.demo_server("low_zoom_tiles_leave_out_parcels_and_are_compact");
     let (_, inside) = commune_point(&server, "Mỹ Xương");
     let t = tile_containing(inside.x(), inside.y(), 8);
     let r = server.get(
@@ -250,9 +244,8 @@ fn low_zoom_tiles_leave_out_parcels_and_are_compact() {
     );
 }
 
-#[test]
-fn gzip_etag_and_empty_tiles() {
-    let server = TestServer::demo();
+fn gzip_etag_and_empty_tiles(kind: StoreKind) {
+    let server = kind.demo_server("gzip_etag_and_empty_tiles");
     let (_, inside) = commune_point(&server, "Mỹ Xương");
     let t = tile_containing(inside.x(), inside.y(), 13);
     let path = format!("/tiles/crop/{}/{}/{}.mvt", t.z, t.x, t.y);
@@ -282,10 +275,9 @@ fn gzip_etag_and_empty_tiles() {
     assert!(empty.body.is_empty());
 }
 
-#[test]
-fn a_write_invalidates_cached_tiles() {
-    let store = std::sync::Arc::new(agrimap_suite::private_store("invalidate"));
-    let server = TestServer::start(store.clone());
+fn a_write_invalidates_cached_tiles(kind: StoreKind) {
+    let server = kind.demo_server("a_write_invalidates_cached_tiles");
+    let store = server.store.clone();
     let (code, inside) = commune_point(&server, "Mỹ Xương");
     let t = tile_containing(inside.x(), inside.y(), 15);
     let path = format!("/tiles/ocop/{}/{}/{}.mvt", t.z, t.x, t.y);
@@ -325,9 +317,8 @@ fn a_write_invalidates_cached_tiles() {
     assert!(names.contains(&Value::from("Bánh tét lá cẩm")), "{names:?}");
 }
 
-#[test]
-fn bad_requests_get_json_errors() {
-    let server = TestServer::demo();
+fn bad_requests_get_json_errors(kind: StoreKind) {
+    let server = kind.demo_server("bad_requests_get_json_errors");
     for (path, status, code) in [
         ("/tiles/nope/1/0/0.mvt", 404, "unknown_layer"),
         ("/tiles/crop,nope.json", 404, "unknown_layer"),
@@ -349,3 +340,27 @@ fn bad_requests_get_json_errors() {
     let r = agrimap_suite::request("POST", &format!("{}/health", server.base), &[]);
     assert_eq!((r.status, r.error_code().as_str()), (405, "method_not_allowed"));
 }
+
+/// Instantiates every case once per store.
+macro_rules! store_suite {
+    ($($case:ident),* $(,)?) => {
+        mod geopackage {
+            $( #[test] fn $case() { super::$case(agrimap_suite::StoreKind::GeoPackage) } )*
+        }
+        mod postgis {
+            $( #[test] fn $case() { super::$case(agrimap_suite::StoreKind::PostGis) } )*
+        }
+    };
+}
+
+store_suite!(
+    health_names_the_store,
+    catalog_lists_every_layer_with_typed_fields_and_access,
+    tilejson_describes_public_fields_with_absolute_urls,
+    z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geometry,
+    restricted_fields_never_appear_in_any_layer,
+    low_zoom_tiles_leave_out_parcels_and_are_compact,
+    gzip_etag_and_empty_tiles,
+    bad_requests_get_json_errors,
+    a_write_invalidates_cached_tiles,
+);

@@ -3,7 +3,7 @@
 //! port, an HTTP client, and tile decoding.
 
 use agrimap_server::{AppState, ServerConfig};
-use agrimap_store::{GpkgStore, Store};
+use agrimap_store::{GpkgStore, PgStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,8 +39,7 @@ fn target_dir() -> PathBuf {
 /// process; built once (the first process to get the lock builds it).
 #[must_use]
 pub fn shared_store_path() -> PathBuf {
-    let manifest = std::fs::read(demo_dir().join("manifest.json")).expect("data/demo/manifest.json");
-    let tag = fnv(&manifest);
+    let tag = demo_tag();
     let dir = target_dir().join("agrimap-tests");
     std::fs::create_dir_all(&dir).expect("creating the test directory");
     let path = dir.join(format!("demo-{tag:016x}.gpkg"));
@@ -70,6 +69,18 @@ pub fn shared_store_path() -> PathBuf {
     path
 }
 
+/// A hash of every file in data/demo: stores built from it are cached under it.
+fn demo_tag() -> u64 {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(demo_dir())
+        .expect("data/demo")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .fold(0, |h, f| h ^ fnv(&std::fs::read(f).expect("demo file")).rotate_left(7))
+}
+
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
@@ -90,10 +101,172 @@ pub fn private_store(name: &str) -> GpkgStore {
     GpkgStore::open(&path).expect("opening the copy")
 }
 
+/// The PostgreSQL server the test command started (`tests/run.sh`).
+#[must_use]
+pub fn pg_admin_url() -> String {
+    std::env::var("AGRIMAP_TEST_DATABASE_URL")
+        .expect("AGRIMAP_TEST_DATABASE_URL is not set: run the tests with `bash tests/run.sh`, which starts PostgreSQL")
+}
+
+/// The URL of another database on the same server.
+#[must_use]
+pub fn pg_url(database: &str) -> String {
+    let admin = pg_admin_url();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{database}")
+}
+
+/// Runs SQL statements on the admin database, one after another.
+pub fn pg_admin(statements: &[&str]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&pg_admin_url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        let task = tokio::spawn(conn);
+        for sql in statements {
+            client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        drop(client);
+        let _ = task.await;
+    });
+}
+
+fn pg_database_exists(name: &str) -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&pg_admin_url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let task = tokio::spawn(conn);
+        let found = client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .expect("query")
+            .is_some();
+        drop(client);
+        let _ = task.await;
+        found
+    })
+}
+
+/// The demo province loaded into PostGIS once per run, kept as a template
+/// database nobody connects to, so that copies of it are instant.
+fn pg_template() -> String {
+    let name = format!("agrimap_tpl_{:016x}", demo_tag());
+    let lock = target_dir().join("agrimap-tests").join(format!("{name}.lock"));
+    std::fs::create_dir_all(lock.parent().expect("dir")).expect("test dir");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !pg_database_exists(&name) {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => {
+                let building = format!("{name}_building_{}", std::process::id());
+                pg_admin(&[&format!("CREATE DATABASE {building}")]);
+                let url = pg_url(&building);
+                let batch = agrimap::seed::demo_batch(&demo_dir()).expect("demo batch");
+                let rt = tokio::runtime::Runtime::new().expect("runtime");
+                rt.block_on(async {
+                    let store = agrimap::postgres::connect_and_migrate(&url).await.expect("migrate");
+                    store.write(batch).await.expect("load the demo province");
+                });
+                drop(rt);
+                pg_admin(&[&format!("ALTER DATABASE {building} RENAME TO {name}")]);
+                let _ = std::fs::remove_file(&lock);
+            }
+            Err(_) => {
+                assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+    name
+}
+
+/// A database of its own for one test, copied from the demo template and
+/// dropped when the guard goes.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// A fresh copy of the demo province.
+    #[must_use]
+    pub fn demo(test: &str) -> Self {
+        let template = pg_template();
+        let name = format!(
+            "agrimap_t_{}_{}",
+            std::process::id(),
+            test.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
+        pg_admin(&[
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+        ]);
+        Self {
+            url: pg_url(&name),
+            name,
+        }
+    }
+
+    /// A store on this database.
+    #[must_use]
+    pub fn store(&self) -> PgStore {
+        PgStore::connect(&self.url).expect("connect")
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        pg_admin(&[&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)]);
+    }
+}
+
+/// The two stores every store-facing test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    GeoPackage,
+    PostGis,
+}
+
+impl StoreKind {
+    /// The name `/health` reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GeoPackage => "geopackage",
+            Self::PostGis => "postgis",
+        }
+    }
+
+    /// A server over a private copy of the demo province in this store
+    /// (tests may write to it); the copy goes when the server does.
+    #[must_use]
+    pub fn demo_server(self, test: &str) -> TestServer {
+        match self {
+            Self::GeoPackage => TestServer::start(Arc::new(private_store(test))),
+            Self::PostGis => {
+                let db = PgDatabase::demo(test);
+                let mut server = TestServer::start(Arc::new(db.store()));
+                server.database = Some(db);
+                server
+            }
+        }
+    }
+}
+
 /// The real server on an ephemeral loopback port, stopped when dropped.
 pub struct TestServer {
     pub base: String,
     pub store: Arc<dyn Store>,
+    /// The database behind a PostGIS test server, dropped after the server stops.
+    database: Option<PgDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -121,6 +294,7 @@ impl TestServer {
         Self {
             base: format!("http://{addr}"),
             store,
+            database: None,
             shutdown: Some(tx),
             thread: Some(thread),
         }
@@ -147,6 +321,8 @@ impl Drop for TestServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        // Dropped after the server so that its connections are gone first.
+        self.database.take();
     }
 }
 

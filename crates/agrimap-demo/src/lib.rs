@@ -145,8 +145,7 @@ pub fn generate(opts: &DemoOptions) -> DemoProvince {
         "water",
         water
             .iter()
-            .enumerate()
-            .map(|(n, w)| {
+            .map(|w| {
                 // Rivers flow on beyond the province; canals are dug within it.
                 let line = frame.line(&w.line);
                 let geometry: geo::Geometry<f64> = if w.kind == "canal" {
@@ -154,6 +153,11 @@ pub fn generate(opts: &DemoOptions) -> DemoProvince {
                 } else {
                     line.into()
                 };
+                (w, geometry)
+            })
+            .filter(|(_, g)| g.bounding_rect().is_some())
+            .enumerate()
+            .map(|(n, (w, geometry))| {
                 FeatureBuilder::new("water", n, geometry)
                     .set("name", w.name.clone())
                     .set("kind", w.kind)

@@ -152,15 +152,20 @@ impl Dialect for Sqlite {
     fn bbox_condition(layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String {
         let (min, max) = (rect.min(), rect.max());
         let [x2, x1, y2, y1] = [max.x, min.x, max.y, min.y].map(|v| w.bind::<Self>(Value::Real(v)));
+        // The R-tree holds 32-bit boxes rounded outwards: it finds the candidates,
+        // and the exact envelope in each blob's header decides, so that both
+        // stores answer exactly the same set.
         let mut sql = format!(
-            "fid IN (SELECT id FROM \"{}\" WHERE minx <= {x2} AND maxx >= {x1} AND miny <= {y2} AND maxy >= {y1}",
+            "fid IN (SELECT id FROM \"{}\" WHERE minx <= {x2} AND maxx >= {x1} AND miny <= {y2} AND maxy >= {y1})
+             AND ST_MinX(geom) <= {x2} AND ST_MaxX(geom) >= {x1} AND ST_MinY(geom) <= {y2} AND ST_MaxY(geom) >= {y1}",
             schema::rtree(layer)
         );
         if let Some(e) = min_extent {
             let p = w.bind::<Self>(Value::Real(e));
-            sql.push_str(&format!(" AND (maxx - minx >= {p} OR maxy - miny >= {p})"));
+            sql.push_str(&format!(
+                " AND (ST_MaxX(geom) - ST_MinX(geom) >= {p} OR ST_MaxY(geom) - ST_MinY(geom) >= {p})"
+            ));
         }
-        sql.push(')');
         sql
     }
 }

@@ -1,0 +1,134 @@
+//! The PostGIS schema: migrations apply once, typed tables with GiST indexes,
+//! constraints that refuse invalid values, and `agrimap load` that either
+//! loads everything or leaves the database as it was.
+
+use agrimap_suite::{PgDatabase, agrimap_bin, pg_admin, pg_url};
+use std::process::Command;
+
+fn query(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let task = tokio::spawn(conn);
+        let rows = client.query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        drop(client);
+        let _ = task.await;
+        rows
+    })
+}
+
+#[test]
+fn migrations_apply_once_with_typed_indexed_constrained_tables() {
+    let name = format!("agrimap_migrate_{}", std::process::id());
+    pg_admin(&[
+        &format!("DROP DATABASE IF EXISTS {name}"),
+        &format!("CREATE DATABASE {name}"),
+    ]);
+    let url = pg_url(&name);
+    let run = |args: &[&str]| {
+        Command::new(agrimap_bin())
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .expect("run agrimap")
+    };
+    let first = run(&["migrate"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations [1]"));
+    let second = run(&["migrate"]);
+    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "schema is up to date");
+
+    let types = query(
+        &url,
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'crop' ORDER BY ordinal_position",
+    );
+    let types: Vec<(String, String)> = types.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert!(
+        types.contains(&("area_ha".into(), "double precision".into())),
+        "{types:?}"
+    );
+    assert!(types.contains(&("planting_date".into(), "date".into())), "{types:?}");
+    assert!(types.contains(&("geom".into(), "USER-DEFINED".into())), "{types:?}");
+    let srid = query(
+        &url,
+        "SELECT srid, type FROM geometry_columns WHERE f_table_name = 'crop'",
+    );
+    assert_eq!(
+        (srid[0].get::<_, i32>(0), srid[0].get::<_, String>(1)),
+        (4326, "MULTIPOLYGON".to_owned())
+    );
+    let indexes = query(&url, "SELECT indexdef FROM pg_indexes WHERE tablename = 'crop'");
+    let defs: Vec<String> = indexes.iter().map(|r| r.get(0)).collect();
+    assert!(defs.iter().any(|d| d.contains("USING gist (geom)")), "{defs:?}");
+    assert!(defs.iter().any(|d| d.contains("(commune_code)")), "{defs:?}");
+
+    // The database itself refuses what the catalog does not allow.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let err = rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let task = tokio::spawn(conn);
+        let e = client
+            .execute(
+                "INSERT INTO ocop (geom, product_id, commune_code, boundary_set, name, stars)
+                 VALUES (ST_SetSRID(ST_MakePoint(105.8, 9.9), 4326), 'X', '33001', '1999', 'Bánh', 4)",
+                &[],
+            )
+            .await
+            .expect_err("boundary_set 1999 must be refused");
+        drop(client);
+        let _ = task.await;
+        e
+    });
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION),
+        "{err:?}"
+    );
+    pg_admin(&[&format!("DROP DATABASE {name} WITH (FORCE)")]);
+}
+
+#[test]
+fn load_is_all_or_nothing() {
+    let db = PgDatabase::demo("load_all_or_nothing");
+    let before = query(&db.url, "SELECT count(*) FROM crop")[0].get::<_, i64>(0);
+    // A demo directory whose last layer is broken: nothing of it may land.
+    let broken = agrimap_suite::scratch_dir("broken-demo");
+    for entry in std::fs::read_dir(agrimap_suite::demo_dir()).expect("demo") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), broken.join(entry.file_name())).expect("copy");
+    }
+    std::fs::write(broken.join("ocop.geojsonl.gz"), b"not gzip").expect("write");
+    let out = Command::new(agrimap_bin())
+        .args(["load", "--from"])
+        .arg(&broken)
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ocop"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(query(&db.url, "SELECT count(*) FROM crop")[0].get::<_, i64>(0), before);
+
+    let out = Command::new(agrimap_bin())
+        .arg("load")
+        .arg("--from")
+        .arg(agrimap_suite::demo_dir())
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    let crop = query(&db.url, "SELECT count(*) FROM crop")[0].get::<_, i64>(0);
+    assert_eq!(
+        usize::try_from(crop).expect("count"),
+        manifest.counts["crop"],
+        "a reload replaces, it does not add"
+    );
+}
