@@ -31,12 +31,22 @@ pub struct PgStore {
 
 fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     move |source| {
-        if source.is_closed() || source.as_db_error().is_none() && source.to_string().contains("connect") {
+        if is_unavailable(&source) {
             StoreError::Unavailable(format!("while {action}: the database connection failed"))
         } else {
             StoreError::Postgres { action, source }
         }
     }
+}
+
+/// Whether an error means the database is gone (stopped, restarting,
+/// unreachable) rather than that the request was wrong.
+fn is_unavailable(e: &tokio_postgres::Error) -> bool {
+    // SQLSTATE class 08: connection exception; 57P: shutdown, crash, cannot connect now.
+    let state = e.code().map(tokio_postgres::error::SqlState::code);
+    e.is_closed()
+        || state.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 impl PgStore {
