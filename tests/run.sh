@@ -17,6 +17,10 @@ if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # Debian would create and start a default cluster; the tests run their own.
+  $sudo mkdir -p /etc/postgresql-common
+  [ -f /etc/postgresql-common/createcluster.conf ] ||
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
