@@ -22,7 +22,8 @@ if ((${#missing[@]})); then
   [ -f /etc/postgresql-common/createcluster.conf ] ||
     echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
 fi
 
 # A throwaway PostgreSQL cluster on loopback for the PostGIS store, removed on exit.
