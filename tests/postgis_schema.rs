@@ -2,20 +2,12 @@
 //! constraints that refuse invalid values, and `agrimap load` that either
 //! loads everything or leaves the database as it was.
 
-use agrimap_suite::{PgDatabase, agrimap_bin, pg_admin, pg_url};
+use agrimap_suite::{PgDatabase, agrimap_bin, on_database, pg_admin, pg_url};
 use std::process::Command;
 
 fn query(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        let task = tokio::spawn(conn);
-        let rows = client.query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        drop(client);
-        let _ = task.await;
-        rows
+    on_database(url, async |client| {
+        client.query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
     })
 }
 
@@ -65,23 +57,15 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
     assert!(defs.iter().any(|d| d.contains("(commune_code)")), "{defs:?}");
 
     // The database itself refuses what the catalog does not allow.
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let err = rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        let task = tokio::spawn(conn);
-        let e = client
+    let err = on_database(&url, async |client| {
+        client
             .execute(
                 "INSERT INTO ocop (geom, product_id, commune_code, boundary_set, name, stars)
                  VALUES (ST_SetSRID(ST_MakePoint(105.8, 9.9), 4326), 'X', '33001', '1999', 'Bánh', 4)",
                 &[],
             )
             .await
-            .expect_err("boundary_set 1999 must be refused");
-        drop(client);
-        let _ = task.await;
-        e
+            .expect_err("boundary_set 1999 must be refused")
     });
     assert_eq!(
         err.code(),

@@ -116,43 +116,40 @@ pub fn pg_url(database: &str) -> String {
     format!("{base}/{database}")
 }
 
-/// Runs SQL statements on the admin database, one after another.
-pub fn pg_admin(statements: &[&str]) {
+/// Runs `f` with a client connected to `url`, on a runtime of its own.
+pub fn on_database<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&pg_admin_url(), tokio_postgres::NoTls)
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .expect("connect to PostgreSQL");
         let task = tokio::spawn(conn);
+        let out = f(&client).await;
+        drop(client);
+        let _ = task.await;
+        out
+    })
+}
+
+/// Runs SQL statements on the admin database, one after another.
+pub fn pg_admin(statements: &[&str]) {
+    on_database(&pg_admin_url(), async |client| {
         for sql in statements {
             client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
-        drop(client);
-        let _ = task.await;
     });
 }
 
 fn pg_database_exists(name: &str) -> bool {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&pg_admin_url(), tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        let task = tokio::spawn(conn);
-        let found = client
+    on_database(&pg_admin_url(), async |client| {
+        client
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
             .await
             .expect("query")
-            .is_some();
-        drop(client);
-        let _ = task.await;
-        found
+            .is_some()
     })
 }
 

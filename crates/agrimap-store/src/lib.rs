@@ -15,6 +15,7 @@
 mod error;
 pub mod gpkg;
 pub mod gpkg_geom;
+mod layer_geometry;
 pub mod postgis;
 mod sql;
 pub mod wkb;

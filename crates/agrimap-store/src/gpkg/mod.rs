@@ -8,10 +8,11 @@
 mod schema;
 
 use crate::gpkg_geom;
+use crate::layer_geometry::fit_to_layer;
 use crate::sql::{Dialect, WhereClause, where_clause};
 use crate::{FeatureStream, LayerVersions, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
-use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, GeometryKind, LayerDef, Reading, Value, catalog};
-use geo::{BoundingRect, Geometry, MultiLineString, MultiPolygon, Rect, coord};
+use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
+use geo::{BoundingRect, Geometry, Rect, coord};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row, ToSql, params_from_iter};
@@ -262,42 +263,6 @@ fn query_features(conn: &Connection, layer: &LayerDef, query: &FeatureQuery) -> 
     Ok(out)
 }
 
-/// Makes a geometry fit the layer's column: points stay points, lines and
-/// polygons become their multi- variants (the column types GDAL and QGIS expect).
-fn conform(layer: &LayerDef, geometry: &Geometry<f64>) -> Result<Geometry<f64>, String> {
-    Ok(match (layer.geometry, geometry) {
-        (GeometryKind::Point, Geometry::Point(_))
-        | (GeometryKind::LineString, Geometry::MultiLineString(_))
-        | (GeometryKind::Polygon, Geometry::MultiPolygon(_)) => geometry.clone(),
-        (GeometryKind::LineString, Geometry::LineString(l)) => MultiLineString(vec![l.clone()]).into(),
-        (GeometryKind::Polygon, Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]).into(),
-        (kind, other) => {
-            return Err(format!(
-                "geometry {} does not fit layer geometry {}",
-                geometry_name(other),
-                kind.ogc_name()
-            ));
-        }
-    })
-}
-
-fn geometry_name(g: &Geometry<f64>) -> &'static str {
-    match g {
-        Geometry::Point(_) => "Point",
-        Geometry::Line(_) | Geometry::LineString(_) => "LineString",
-        Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => "Polygon",
-        Geometry::MultiPoint(_) => "MultiPoint",
-        Geometry::MultiLineString(_) => "MultiLineString",
-        Geometry::MultiPolygon(_) => "MultiPolygon",
-        Geometry::GeometryCollection(_) => "GeometryCollection",
-    }
-}
-
-fn has_finite_coords(g: &Geometry<f64>) -> bool {
-    use geo::CoordsIter;
-    g.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite())
-}
-
 fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite) -> Result<usize, StoreError> {
     let layer = w.layer;
     if w.replace {
@@ -323,10 +288,7 @@ fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite) -> Result<usize, 
     let mut extent: Option<Rect<f64>> = None;
     for (index, feature) in w.features.iter().enumerate() {
         layer.check_feature(feature).map_err(|m| invalid(index, m))?;
-        if !has_finite_coords(&feature.geometry) {
-            return Err(invalid(index, "geometry has non-finite coordinates".into()));
-        }
-        let geometry = conform(layer, &feature.geometry).map_err(|m| invalid(index, m))?;
+        let geometry = fit_to_layer(layer, &feature.geometry).map_err(|m| invalid(index, m))?;
         if let Some(r) = geometry.bounding_rect() {
             extent = Some(extent.map_or(r, |e| union(e, r)));
         }

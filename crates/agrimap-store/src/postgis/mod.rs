@@ -9,12 +9,13 @@
 
 mod schema;
 
+use crate::layer_geometry::fit_to_layer;
 use crate::sql::{Dialect, WhereClause, where_clause};
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{FeatureStream, LayerVersions, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
-use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, GeometryKind, LayerDef, Reading, Value, catalog};
+use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use geo::{Geometry, MultiLineString, MultiPolygon, Rect, coord};
+use geo::{Geometry, Rect, coord};
 use std::fmt::Write as _;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
@@ -247,17 +248,6 @@ fn row_to_feature(layer: &LayerDef, row: &Row) -> Result<Feature, StoreError> {
     })
 }
 
-fn conform(layer: &LayerDef, g: &Geometry<f64>) -> Result<Geometry<f64>, String> {
-    Ok(match (layer.geometry, g) {
-        (GeometryKind::Point, Geometry::Point(_))
-        | (GeometryKind::LineString, Geometry::MultiLineString(_))
-        | (GeometryKind::Polygon, Geometry::MultiPolygon(_)) => g.clone(),
-        (GeometryKind::LineString, Geometry::LineString(l)) => MultiLineString(vec![l.clone()]).into(),
-        (GeometryKind::Polygon, Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]).into(),
-        (kind, _) => return Err(format!("geometry does not fit layer geometry {}", kind.ogc_name())),
-    })
-}
-
 /// Readings are pipelined this many at a time on one connection.
 const PIPELINE: usize = 256;
 /// COPY data is sent in chunks of about this many bytes.
@@ -323,10 +313,7 @@ async fn write_layer(tx: &deadpool_postgres::Transaction<'_>, w: &LayerWrite) ->
     let mut geometries = Vec::with_capacity(w.features.len());
     for (index, feature) in w.features.iter().enumerate() {
         layer.check_feature(feature).map_err(|m| invalid(index, m))?;
-        if !geo::CoordsIter::coords_iter(&feature.geometry).all(|c| c.x.is_finite() && c.y.is_finite()) {
-            return Err(invalid(index, "geometry has non-finite coordinates".into()));
-        }
-        geometries.push(conform(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
+        geometries.push(fit_to_layer(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
     }
     let columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
     let sink = tx
