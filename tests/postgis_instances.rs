@@ -1,26 +1,71 @@
-//! Two agrimap instances on one PostGIS database: a write through one is seen
-//! by the other's next tile request (tile cache keys carry the layer change
-//! counters, which live in the database).
+//! Several agrimap instances on one PostGIS database. Each keeps the layer
+//! change counters in memory, fed by LISTEN/NOTIFY; a write through any of
+//! them, or straight into the database, must reach every instance's tile
+//! cache within a second.
 
 use agrimap_model::{Feature, Value, layer};
 use agrimap_store::{LayerWrite, WriteBatch};
-use agrimap_suite::{PgDatabase, TestServer};
+use agrimap_suite::{PgDatabase, ServeProcess, TestServer, on_database};
 use agrimap_tiles::mvt::decode;
-use agrimap_tiles::tile_containing;
+use agrimap_tiles::{TileCoord, tile_containing};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The z15 tile over the demo province's centre, and its centre.
+fn centre_tile() -> (TileCoord, f64, f64) {
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    let [lon, lat] = manifest.center;
+    (tile_containing(lon, lat, 15), lon, lat)
+}
+
+fn ocop_names(body: &[u8]) -> Vec<Value> {
+    decode(body).map_or_else(
+        |_| Vec::new(),
+        |layers| {
+            layers
+                .iter()
+                .flat_map(|l| &l.features)
+                .filter_map(|f| f.properties.get("name").cloned())
+                .collect()
+        },
+    )
+}
+
+/// Polls `get` until the tile names `name`, for at most a second; returns
+/// how long it took.
+fn within_a_second(name: &str, get: impl Fn() -> agrimap_suite::Reply) -> Duration {
+    let start = Instant::now();
+    loop {
+        let reply = get();
+        assert!(reply.status == 200 || reply.status == 204, "status {}", reply.status);
+        let body = if reply.header("content-encoding") == Some("gzip") {
+            agrimap_suite::gunzip(&reply.body)
+        } else {
+            reply.body.clone()
+        };
+        if ocop_names(&body).contains(&Value::from(name)) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the new product did not appear within a second"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 #[test]
-fn a_write_through_one_instance_invalidates_the_others_tiles() {
+fn a_write_through_one_instance_reaches_the_others_tiles_within_a_second() {
     let db = PgDatabase::demo("two_instances");
     let a = TestServer::start(Arc::new(db.store()));
     let b = TestServer::start(Arc::new(db.store()));
-    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
-    let [lon, lat] = manifest.center;
-    let t = tile_containing(lon, lat, 15);
+    let (t, lon, lat) = centre_tile();
     let path = format!("/tiles/ocop/{}/{}/{}.mvt", t.z, t.x, t.y);
-    // Warm b's cache.
+    // Warm both caches, and let their listeners connect.
     let before = b.get(&path, &[]);
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(b.get(&path, &[]).header("etag"), before.header("etag"));
+    let _ = a.get(&path, &[]);
 
     let ocop = layer("ocop").expect("ocop");
     let mut properties = vec![Value::Null; ocop.fields.len()];
@@ -33,16 +78,15 @@ fn a_write_through_one_instance_invalidates_the_others_tiles() {
         properties[ocop.field_index(f).expect("field")] = Value::from(v);
     }
     properties[ocop.field_index("stars").expect("stars")] = Value::Int(5);
-    let feature = Feature {
-        id: 0,
-        geometry: geo::Point::new(lon, lat).into(),
-        properties,
-    };
     let batch = WriteBatch {
         layers: vec![LayerWrite {
             layer: ocop,
             replace: false,
-            features: vec![feature],
+            features: vec![Feature {
+                id: 0,
+                geometry: geo::Point::new(lon, lat).into(),
+                properties,
+            }],
         }],
         readings: vec![],
     };
@@ -51,18 +95,46 @@ fn a_write_through_one_instance_invalidates_the_others_tiles() {
         .block_on(a.store.write(batch))
         .expect("write through a");
 
-    let after = b.get(&path, &[]);
-    assert_eq!(after.status, 200);
-    assert_ne!(
-        after.header("etag"),
-        before.header("etag"),
-        "b must not serve its cached tile"
-    );
-    let names: Vec<Value> = decode(&after.body).expect("tile")[0]
-        .features
-        .iter()
-        .filter_map(|f| f.properties.get("name").cloned())
-        .collect();
-    assert!(names.contains(&Value::from("Kẹo dừa")), "{names:?}");
+    // The writer sees its own write at once, the other within a second.
+    let own = a.get(&path, &[]);
+    assert!(ocop_names(&own.decoded_body()).contains(&Value::from("Kẹo dừa")));
+    within_a_second("Kẹo dừa", || b.get(&path, &[]));
+    assert_ne!(b.get(&path, &[]).header("etag"), before.header("etag"));
     drop((a, b));
+}
+
+#[test]
+fn two_serve_processes_see_a_write_made_straight_into_the_database() {
+    let db = PgDatabase::demo("two_processes");
+    let env = [("DATABASE_URL", std::ffi::OsStr::new(&db.url))];
+    let one = ServeProcess::start(&[], &env);
+    let two = ServeProcess::start(&[], &env);
+    for server in [&one, &two] {
+        assert_eq!(server.get("/health", &[]).json()["store"], "postgis");
+    }
+    let (t, lon, lat) = centre_tile();
+    let path = format!("/tiles/ocop/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let gzip = [("accept-encoding", "gzip")];
+    let warm: Vec<_> = [&one, &two].iter().map(|s| s.get(&path, &gzip)).collect();
+    for reply in &warm {
+        assert!(!ocop_names(&reply.decoded_body()).contains(&Value::from("Mắm cá linh")));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // A GIS officer adds a product with psql or QGIS, not through agrimap.
+    on_database(&db.url, async |client| {
+        client
+            .execute(
+                "INSERT INTO ocop (geom, product_id, commune_code, boundary_set, name, stars)
+                 VALUES (ST_SetSRID(ST_MakePoint($1, $2), 4326), 'OCOP-SQL-1', '33001', 'pre-2025', 'Mắm cá linh', 4)",
+                &[&lon, &lat],
+            )
+            .await
+            .expect("insert");
+    });
+    for server in [&one, &two] {
+        within_a_second("Mắm cá linh", || server.get(&path, &gzip));
+    }
+    for server in [one, two] {
+        assert!(server.terminate(Duration::from_secs(10)).success());
+    }
 }

@@ -420,3 +420,74 @@ pub fn agrimap_bin() -> PathBuf {
     );
     bin
 }
+
+/// `agrimap serve` as a process of its own on an ephemeral loopback port,
+/// killed when dropped.
+pub struct ServeProcess {
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl ServeProcess {
+    /// Starts `agrimap serve --listen 127.0.0.1:0` with extra arguments and
+    /// environment, and waits until it announces its address.
+    #[must_use]
+    pub fn start(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(agrimap_bin());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start agrimap");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("http://") {
+                    let url = line[at..].split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(url.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(300))
+            .expect("agrimap announces its address");
+        Self { base, child }
+    }
+
+    /// GET with extra headers.
+    #[must_use]
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        request("GET", &format!("{}{path}", self.base), headers)
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the process to exit.
+    ///
+    /// # Panics
+    /// When it does not exit in time.
+    pub fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "agrimap did not stop within {limit:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -8,6 +8,7 @@
 //! database answers "unavailable" quickly instead of hanging requests.
 
 mod schema;
+mod versions;
 
 use crate::layer_geometry::fit_to_layer;
 use crate::sql::{Dialect, WhereClause, where_clause};
@@ -17,10 +18,12 @@ use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Readin
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use geo::{Geometry, Rect, coord};
 use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use tokio_stream::wrappers::ReceiverStream;
+use versions::VersionWatch;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -28,6 +31,9 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    config: tokio_postgres::Config,
+    /// Started by the first `versions()` call, which runs inside the runtime.
+    watch: Arc<OnceLock<VersionWatch>>,
 }
 
 fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
@@ -62,8 +68,10 @@ impl PgStore {
             .map_err(|_| StoreError::Unavailable("the database URL cannot be parsed".into()))?;
         let mut config = config;
         config.connect_timeout(TIMEOUT);
+        // Notice a silently dropped connection (the listener's in particular).
+        config.keepalives_idle(Duration::from_secs(10));
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -77,7 +85,11 @@ impl PgStore {
             .recycle_timeout(Some(TIMEOUT))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            config,
+            watch: Arc::new(OnceLock::new()),
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -246,6 +258,24 @@ fn row_to_feature(layer: &LayerDef, row: &Row) -> Result<Feature, StoreError> {
         geometry,
         properties,
     })
+}
+
+/// The change counter of every catalog layer.
+async fn read_versions(client: &tokio_postgres::Client) -> Result<LayerVersions, tokio_postgres::Error> {
+    let rows = client
+        .query("SELECT layer, version FROM agrimap_layer_version", &[])
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let name: String = r.get(0);
+            let v: i64 = r.get(1);
+            catalog()
+                .iter()
+                .find(|l| l.id == name)
+                .map(|l| (l.id, u64::try_from(v).unwrap_or(0)))
+        })
+        .collect())
 }
 
 /// Readings are pipelined this many at a time on one connection.
@@ -509,27 +539,23 @@ impl Store for PgStore {
             }
         }
         tx.commit().await.map_err(pg("committing"))?;
+        if !batch.layers.is_empty()
+            && let Some(watch) = self.watch.get()
+        {
+            // This instance's next request must see its own write at once.
+            let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
+            watch.observe(&read);
+        }
         Ok(summary)
     }
 
     async fn versions(&self) -> Result<LayerVersions, StoreError> {
+        let watch = self.watch.get_or_init(|| VersionWatch::start(self.config.clone()));
+        if let Some(versions) = watch.get() {
+            return Ok(versions);
+        }
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("SELECT layer, version FROM agrimap_layer_version")
-            .await
-            .map_err(pg("reading layer versions"))?;
-        let rows = client.query(&stmt, &[]).await.map_err(pg("reading layer versions"))?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let name: String = r.get(0);
-                let v: i64 = r.get(1);
-                catalog()
-                    .iter()
-                    .find(|l| l.id == name)
-                    .map(|l| (l.id, u64::try_from(v).unwrap_or(0)))
-            })
-            .collect())
+        read_versions(&client).await.map_err(pg("reading layer versions"))
     }
 
     async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError> {
