@@ -116,3 +116,74 @@ fn load_is_all_or_nothing() {
         "a reload replaces, it does not add"
     );
 }
+
+#[test]
+fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
+    use agrimap_model::{Audience, FeatureQuery, Value, catalog, layer};
+    use agrimap_store::{GpkgStore, LayerWrite, Store, WriteBatch};
+
+    // A commune office's store with one parcel of its own.
+    let path = agrimap_suite::scratch_dir("load-from-gpkg").join("office.gpkg");
+    std::fs::copy(agrimap_suite::shared_store_path(), &path).expect("copy the demo store");
+    let gpkg = GpkgStore::open(&path).expect("open");
+    let crop = layer("crop").expect("crop");
+    let full = FeatureQuery {
+        audience: Audience::Full,
+        limit: Some(1),
+        ..FeatureQuery::default()
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut parcel = rt.block_on(gpkg.features(crop, &full)).expect("a parcel").remove(0);
+    parcel.properties[crop.field_index("parcel_id").expect("field")] = Value::from("OFFICE-1");
+    parcel.properties[crop.field_index("owner_name").expect("field")] = Value::from("Nguyễn Văn Thử");
+    gpkg.write_blocking(&WriteBatch {
+        layers: vec![LayerWrite {
+            layer: crop,
+            replace: false,
+            features: vec![parcel],
+        }],
+        readings: vec![],
+    })
+    .expect("write");
+
+    let db = PgDatabase::demo("load_from_gpkg");
+    let out = Command::new(agrimap_bin())
+        .args(["load", "--from"])
+        .arg(&path)
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    for layer in catalog() {
+        let in_gpkg = rt.block_on(gpkg.count(layer, &FeatureQuery::default())).expect("count");
+        let in_pg = query(&db.url, &format!("SELECT count(*) FROM {}", layer.id))[0].get::<_, i64>(0);
+        assert_eq!(u64::try_from(in_pg).expect("count"), in_gpkg, "{}", layer.id);
+    }
+    let owner: String = query(&db.url, "SELECT owner_name FROM crop WHERE parcel_id = 'OFFICE-1'")[0].get(0);
+    assert_eq!(owner, "Nguyễn Văn Thử");
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
+    assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);
+
+    // A file that is not a GeoPackage: a clear error, nothing changed.
+    let bogus = agrimap_suite::scratch_dir("load-from-gpkg").join("notes.gpkg");
+    std::fs::write(&bogus, "not a database").expect("write");
+    let out = Command::new(agrimap_bin())
+        .args(["load", "--from"])
+        .arg(&bogus)
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("notes.gpkg"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let crop_rows = query(&db.url, "SELECT count(*) FROM crop")[0].get::<_, i64>(0);
+    assert_eq!(
+        u64::try_from(crop_rows).expect("count"),
+        manifest.counts["crop"] as u64 + 1
+    );
+}

@@ -1,6 +1,6 @@
 //! `agrimap migrate` and `agrimap load`: the PostGIS store's schema and data.
 
-use agrimap_store::{PgStore, Store};
+use agrimap_store::{GpkgStore, PgStore, Store};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -16,7 +16,7 @@ pub struct LoadArgs {
     /// PostgreSQL/PostGIS URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database: String,
-    /// Demo province directory to load.
+    /// What to copy: a demo province directory, or an embedded store (`.gpkg` file).
     #[arg(long, default_value = "data/demo")]
     pub from: PathBuf,
 }
@@ -52,9 +52,18 @@ pub fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
 }
 
 pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
-    let batch = crate::seed::demo_batch(&args.from)?;
-    runtime()?.block_on(async {
-        let started = std::time::Instant::now();
+    let started = std::time::Instant::now();
+    let runtime = runtime()?;
+    let batch = if args.from.is_file() {
+        let path = args.from.display();
+        let gpkg = GpkgStore::open(&args.from).with_context(|| format!("opening the embedded store {path}"))?;
+        runtime
+            .block_on(crate::seed::store_batch(&gpkg))
+            .with_context(|| format!("reading the embedded store {path}"))?
+    } else {
+        crate::seed::demo_batch(&args.from)?
+    };
+    runtime.block_on(async {
         let store = connect_and_migrate(&args.database).await?;
         let summary = store
             .write(batch)

@@ -4,8 +4,8 @@
 //! complete, so an interrupted first start never leaves a half-seeded store
 //! that later starts would take for a good one.
 
-use agrimap_model::catalog;
-use agrimap_store::{GpkgStore, LayerWrite, WriteBatch, WriteSummary};
+use agrimap_model::{Audience, FeatureQuery, Value, catalog};
+use agrimap_store::{GpkgStore, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
 use anyhow::Context;
 use std::path::Path;
 
@@ -70,6 +70,37 @@ pub fn demo_batch(seed_dir: &Path) -> anyhow::Result<WriteBatch> {
     }
     batch.readings = agrimap_demo::read_readings(seed_dir)
         .with_context(|| format!("reading readings from {}", seed_dir.display()))?;
+    Ok(batch)
+}
+
+/// Everything in another store as one write batch (every layer replaced,
+/// restricted fields included, every station's readings).
+///
+/// # Errors
+/// When the store cannot be read.
+pub async fn store_batch(store: &dyn Store) -> Result<WriteBatch, StoreError> {
+    let everything = FeatureQuery {
+        audience: Audience::Full,
+        ..FeatureQuery::default()
+    };
+    let mut batch = WriteBatch::default();
+    for layer in catalog() {
+        let features = store.features(layer, &everything).await?;
+        if layer.id == "monitoring"
+            && let Some(station_field) = layer.field_index("station_id")
+        {
+            for station in &features {
+                if let Value::Text(id) = &station.properties[station_field] {
+                    batch.readings.extend(store.readings(id).await?);
+                }
+            }
+        }
+        batch.layers.push(LayerWrite {
+            layer,
+            replace: true,
+            features,
+        });
+    }
     Ok(batch)
 }
 
