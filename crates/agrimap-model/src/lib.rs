@@ -6,12 +6,14 @@
 //! - [`feature`]: a feature (geometry plus typed attribute values).
 //! - [`filter`]: an attribute/spatial filter that stores translate into queries.
 //! - [`admin`]: boundary sets and commune identity across the 2025 reorganisation.
+//! - [`search`]: folding Vietnamese text for searching names.
 
 pub mod admin;
 pub mod catalog;
 pub mod feature;
 pub mod filter;
 pub mod schema;
+pub mod search;
 
 pub use admin::{BoundarySet, CommuneKey};
 pub use catalog::{catalog, layer};

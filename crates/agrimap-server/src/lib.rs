@@ -6,6 +6,7 @@
 //! [`AppState`]; [`run`] serves it until a shutdown signal.
 
 pub mod assets;
+pub mod communes;
 pub mod error;
 pub mod meta;
 pub mod origin;
@@ -82,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .route("/styles/{file}", get(styles::style))
         .route("/", get(web::index))
         .route("/static/{file}", get(web::static_file))
+        .merge(communes::router(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
