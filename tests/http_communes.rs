@@ -538,19 +538,7 @@ fn a_changed_commune_is_found_at_once(kind: StoreKind) {
     assert_eq!(r.json()["name"], "Mỹ Xương Đông");
 }
 
-/// Instantiates every case once per store.
-macro_rules! store_suite {
-    ($($case:ident),* $(,)?) => {
-        mod geopackage {
-            $( #[test] fn $case() { super::$case(agrimap_suite::StoreKind::GeoPackage) } )*
-        }
-        mod postgis {
-            $( #[test] fn $case() { super::$case(agrimap_suite::StoreKind::PostGis) } )*
-        }
-    };
-}
-
-store_suite!(
+agrimap_suite::store_suite!(
     finds_my_xuong_and_tan_thuan_tay_however_they_are_typed,
     results_are_ranked_then_ordered_by_name,
     without_a_query_every_commune_is_listed_in_pages,

@@ -341,19 +341,7 @@ fn bad_requests_get_json_errors(kind: StoreKind) {
     assert_eq!((r.status, r.error_code().as_str()), (405, "method_not_allowed"));
 }
 
-/// Instantiates every case once per store.
-macro_rules! store_suite {
-    ($($case:ident),* $(,)?) => {
-        mod geopackage {
-            $( #[test] fn $case() { super::$case(agrimap_suite::StoreKind::GeoPackage) } )*
-        }
-        mod postgis {
-            $( #[test] fn $case() { super::$case(agrimap_suite::StoreKind::PostGis) } )*
-        }
-    };
-}
-
-store_suite!(
+agrimap_suite::store_suite!(
     health_names_the_store,
     catalog_lists_every_layer_with_typed_fields_and_access,
     tilejson_describes_public_fields_with_absolute_urls,

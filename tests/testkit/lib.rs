@@ -491,3 +491,17 @@ impl Drop for ServeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Runs each listed test case (a function taking a [`StoreKind`]) once per
+/// store, as `geopackage::case` and `postgis::case`.
+#[macro_export]
+macro_rules! store_suite {
+    ($($case:ident),* $(,)?) => {
+        mod geopackage {
+            $( #[test] fn $case() { super::$case($crate::StoreKind::GeoPackage) } )*
+        }
+        mod postgis {
+            $( #[test] fn $case() { super::$case($crate::StoreKind::PostGis) } )*
+        }
+    };
+}

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// What is summed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
     /// Hectares on the ellipsoid of the part of each feature inside the zone.
     Area,
@@ -35,7 +35,8 @@ pub struct Spec {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Cell {
     pub value: f64,
-    /// Features with any part in the zone.
+    /// Features assigned to the zone: each feature to the one zone holding
+    /// its largest part, so counts add up across zones.
     pub features: u64,
 }
 
@@ -117,7 +118,7 @@ fn add(table: &mut Table, feature: &Feature, spec: &Spec, parts: &[(usize, f64)]
         };
         let cell = table.entry((zone, class.clone())).or_default();
         cell.value += value;
-        cell.features += 1;
+        cell.features += u64::from(Some(zone) == largest);
     }
 }
 

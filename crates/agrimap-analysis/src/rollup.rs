@@ -20,7 +20,7 @@ pub struct Row {
     /// Class value, empty without a class field.
     pub class: String,
     pub value: f64,
-    /// Features with any part in the unit (a straddling feature counts in each).
+    /// Features assigned to the unit (each to the commune holding its largest part).
     pub features: u64,
 }
 

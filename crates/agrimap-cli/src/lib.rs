@@ -1,4 +1,4 @@
-//! The `agrimap` command line: `serve`, `demo-data`, `migrate` and `load`.
+//! The `agrimap` command line: `serve`, `demo-data`, `migrate`, `load` and `stats`.
 //!
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
@@ -6,6 +6,8 @@
 pub mod postgres;
 pub mod seed;
 mod serve;
+mod stats;
+pub mod store_args;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -32,6 +34,8 @@ pub enum Command {
     Migrate(postgres::MigrateArgs),
     /// Copy a demo province into PostGIS, replacing what is there, in one transaction.
     Load(postgres::LoadArgs),
+    /// Print a statistic of a layer by commune, district or province (as `/api/stats`).
+    Stats(stats::StatsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::DemoData(args) => demo_data(&args),
         Command::Migrate(args) => postgres::migrate(&args),
         Command::Load(args) => postgres::load(&args),
+        Command::Stats(args) => stats::stats(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

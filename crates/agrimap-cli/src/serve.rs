@@ -1,25 +1,17 @@
 //! `agrimap serve`
 
+use crate::store_args::StoreArgs;
 use agrimap_server::{AppState, ServerConfig};
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "AGRIMAP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// PostgreSQL/PostGIS URL (`postgres://user@host/db`); without it the embedded store is used.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database: Option<String>,
-    /// Directory holding the embedded store (agrimap.gpkg); created on first start.
-    #[arg(long, env = "AGRIMAP_DATA_DIR", default_value = "agrimap-data")]
-    pub data_dir: PathBuf,
-    /// Demo province to seed a new store from.
-    #[arg(long, env = "AGRIMAP_SEED_DIR", default_value = "data/demo")]
-    pub seed_dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Public origin written into styles and TileJSON (default: the host the client asked).
     #[arg(long, env = "AGRIMAP_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -29,7 +21,6 @@ pub struct ServeArgs {
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let path = args.data_dir.join("agrimap.gpkg");
     let config = ServerConfig {
         public_url: args.public_url,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
@@ -40,18 +31,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let local = listener.local_addr().context("reading the listening address")?;
-        let store: Arc<dyn agrimap_store::Store> = match &args.database {
-            Some(url) => {
-                let store = crate::postgres::connect_and_migrate(url).await?;
-                tracing::info!(store = "postgis", "agrimap serving on http://{local}/");
-                Arc::new(store)
-            }
-            None => {
-                let store = crate::seed::open_or_seed(&path, &args.seed_dir)?;
-                tracing::info!(store = %path.display(), "agrimap serving on http://{local}/");
-                Arc::new(store)
-            }
-        };
+        let (store, which) = args.store.open().await?;
+        tracing::info!(store = %which, "agrimap serving on http://{local}/");
         let state = AppState::new(store, config);
         agrimap_server::run(listener, state, shutdown_signal())
             .await

@@ -46,7 +46,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/communes/{code}", get(detail))
         .with_state(Communes {
             store: state.store.clone(),
-            cache: Arc::new(CommuneCache::default()),
+            cache: state.communes.clone(),
         })
 }
 

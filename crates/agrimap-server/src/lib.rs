@@ -10,6 +10,7 @@ pub mod communes;
 pub mod error;
 pub mod meta;
 pub mod origin;
+pub mod stats;
 pub mod styles;
 pub mod tile_cache;
 pub mod tiles;
@@ -54,12 +55,18 @@ pub struct AppState {
     pub tile_cache: Arc<TileCache>,
     pub tile_options: TileOptions,
     pub config: Arc<ServerConfig>,
+    /// Communes in memory, for search, statistics and summaries.
+    pub communes: Arc<communes::CommuneCache>,
+    pub stats: Arc<stats::StatsCache>,
 }
 
 impl AppState {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        let communes = Arc::new(communes::CommuneCache::default());
         Self {
+            stats: Arc::new(stats::StatsCache::new(communes.clone())),
+            communes,
             store,
             tile_cache: Arc::new(TileCache::new(config.tile_cache_bytes)),
             tile_options: TileOptions {
@@ -84,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/static/{file}", get(web::static_file))
         .merge(communes::router(&state))
+        .route("/api/stats", get(stats::stats))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -1,0 +1,77 @@
+//! `agrimap stats`: the table `/api/stats` answers, on the command line.
+
+use crate::store_args::StoreArgs;
+use agrimap_server::communes::CommuneCache;
+use agrimap_server::stats::{StatsCache, StatsRequest, StatsTable, to_csv};
+use anyhow::Context;
+use std::io::Write;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// Thematic layer (crop, aquaculture, growing_area, ocop, monitoring).
+    #[arg(long)]
+    pub layer: String,
+    /// Group by commune, district or province.
+    #[arg(long, default_value = "commune")]
+    pub by: String,
+    /// Field to split each unit by (e.g. crop_type).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// area, count or sum:<field>.
+    #[arg(long, default_value = "count")]
+    pub metric: String,
+    /// Output: table, csv or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+    pub format: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub fn stats(args: &StatsArgs) -> anyhow::Result<()> {
+    let request = StatsRequest::parse(&args.layer, Some(&args.by), args.class.as_deref(), Some(&args.metric))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let table = runtime.block_on(async {
+        let (store, _) = args.store.open().await?;
+        let cache = StatsCache::new(Arc::new(CommuneCache::default()));
+        cache
+            .table(store.as_ref(), request)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))
+    })?;
+    let text = match args.format.as_str() {
+        "csv" => to_csv(&table),
+        "json" => serde_json::to_string_pretty(table.as_ref())? + "\n",
+        _ => aligned(&table),
+    };
+    // Written, not println!-ed: a closed pipe (`| head`) is an error, not a panic.
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// A table for the terminal.
+fn aligned(table: &StatsTable) -> String {
+    let mut out = String::new();
+    let class = table.class.unwrap_or("");
+    let header = format!("{} ({})", table.metric, table.unit);
+    out.push_str(&format!(
+        "{:<10} {:<24} {:<16} {:>16} {:>9}\n",
+        table.by, "name", class, header, "features"
+    ));
+    for r in &table.rows {
+        out.push_str(&format!(
+            "{:<10} {:<24} {:<16} {:>16.2} {:>9}\n",
+            r.code,
+            r.name,
+            r.class.as_deref().unwrap_or(""),
+            r.value,
+            r.features
+        ));
+    }
+    out.push_str(&format!(
+        "{:<10} {:<24} {:<16} {:>16.2}\n",
+        "total", "", "", table.total
+    ));
+    out
+}

@@ -1,0 +1,451 @@
+//! `/api/stats`: one statistic of a thematic layer for the whole province, by
+//! commune, district or province, optionally split by a class field.
+//!
+//! The figures come from [`agrimap_analysis`] over the layer's features and
+//! the commune boundaries of the [`CommuneIndex`]. Tables are cached under the
+//! change counters of the layer and of the administrative layers, so a write
+//! to either makes the next request recompute.
+
+use crate::AppState;
+use crate::communes::{CommuneCache, CommuneIndex};
+use crate::error::ApiError;
+use agrimap_analysis::{Level, Metric, Spec, Zones, aggregate, rollup};
+use agrimap_model::{Access, FeatureQuery, FieldType, GeometryKind, LayerDef, LayerGroup, catalog};
+use agrimap_store::Store;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// What a statistics request asks for, validated against the catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsRequest {
+    pub layer: &'static LayerDef,
+    pub level: LevelName,
+    /// Index of the class field.
+    pub class: Option<usize>,
+    pub metric: Metric,
+}
+
+/// `by=`: the unit rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LevelName {
+    Commune,
+    District,
+    Province,
+}
+
+impl LevelName {
+    fn level(self) -> Level {
+        match self {
+            Self::Commune => Level::Commune,
+            Self::District => Level::District,
+            Self::Province => Level::Province,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Commune => "commune",
+            Self::District => "district",
+            Self::Province => "province",
+        }
+    }
+}
+
+/// One row of the answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsRow {
+    pub code: String,
+    pub name: String,
+    /// The class value; absent without a class field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    pub value: f64,
+    /// Features assigned to the unit (each to the commune holding its largest part).
+    pub features: u64,
+}
+
+/// A whole statistics table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsTable {
+    pub layer: &'static str,
+    pub by: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<&'static str>,
+    pub metric: String,
+    /// Unit of `value` (`ha`, `features`, or the summed field's unit).
+    pub unit: &'static str,
+    pub rows: Vec<StatsRow>,
+    /// Sum of `value` over all rows.
+    pub total: f64,
+}
+
+fn thematic_layers() -> Vec<&'static str> {
+    catalog()
+        .iter()
+        .filter(|l| l.group == LayerGroup::Theme)
+        .map(|l| l.id)
+        .collect()
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+impl StatsRequest {
+    /// Validates the parameters of a request; every error names the valid values.
+    ///
+    /// # Errors
+    /// An unknown layer (404), or a bad `by`, `class` or `metric` (400).
+    pub fn parse(layer: &str, by: Option<&str>, class: Option<&str>, metric: Option<&str>) -> Result<Self, ApiError> {
+        let themes = thematic_layers();
+        let layer = agrimap_model::layer(layer)
+            .filter(|l| l.group == LayerGroup::Theme)
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "unknown_layer",
+                    format!(
+                        "no statistics for layer '{}'; layers: {}",
+                        truncate(layer),
+                        themes.join(", ")
+                    ),
+                )
+            })?;
+        let level = match by.unwrap_or("commune") {
+            "commune" => LevelName::Commune,
+            "district" => LevelName::District,
+            "province" => LevelName::Province,
+            other => {
+                return Err(ApiError::bad_request(
+                    "bad_by",
+                    format!("by must be commune, district or province, not '{}'", truncate(other)),
+                ));
+            }
+        };
+        let class = class
+            .filter(|c| !c.is_empty())
+            .map(|name| {
+                let classes = class_fields(layer);
+                classes
+                    .iter()
+                    .position(|f| *f == name)
+                    .and_then(|_| layer.field_index(name))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "bad_class",
+                            format!(
+                                "layer '{}' has no class field '{}'; class fields: {}",
+                                layer.id,
+                                truncate(name),
+                                classes.join(", ")
+                            ),
+                        )
+                    })
+            })
+            .transpose()?;
+        let metric = parse_metric(layer, metric.unwrap_or("count"))?;
+        Ok(Self {
+            layer,
+            level,
+            class,
+            metric,
+        })
+    }
+
+    fn metric_name(&self) -> String {
+        match self.metric {
+            Metric::Area => "area".into(),
+            Metric::Count => "count".into(),
+            Metric::Sum(i) => format!("sum:{}", self.layer.fields[i].name),
+        }
+    }
+
+    fn unit(&self) -> &'static str {
+        match self.metric {
+            Metric::Area => "ha",
+            Metric::Count => "features",
+            Metric::Sum(i) => self.layer.fields[i].unit.unwrap_or(""),
+        }
+    }
+}
+
+/// Public fields a layer can be split by: text, integer and boolean ones.
+fn class_fields(layer: &LayerDef) -> Vec<&'static str> {
+    layer
+        .fields
+        .iter()
+        .filter(|f| f.access == Access::Public)
+        .filter(|f| matches!(f.ty, FieldType::Text | FieldType::Integer | FieldType::Boolean))
+        .map(|f| f.name)
+        .collect()
+}
+
+/// Public numeric fields a layer can sum.
+fn sum_fields(layer: &LayerDef) -> Vec<&'static str> {
+    layer
+        .fields
+        .iter()
+        .filter(|f| f.access == Access::Public && matches!(f.ty, FieldType::Integer | FieldType::Real))
+        .map(|f| f.name)
+        .collect()
+}
+
+fn parse_metric(layer: &'static LayerDef, metric: &str) -> Result<Metric, ApiError> {
+    let valid = || {
+        let mut v = vec!["count".to_owned()];
+        if layer.geometry == GeometryKind::Polygon {
+            v.insert(0, "area".to_owned());
+        }
+        v.extend(sum_fields(layer).iter().map(|f| format!("sum:{f}")));
+        v.join(", ")
+    };
+    match metric {
+        "count" => Ok(Metric::Count),
+        "area" if layer.geometry == GeometryKind::Polygon => Ok(Metric::Area),
+        m => m
+            .strip_prefix("sum:")
+            .filter(|f| sum_fields(layer).contains(f))
+            .and_then(|f| layer.field_index(f))
+            .map(Metric::Sum)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_metric",
+                    format!(
+                        "metric '{}' is not available for layer '{}'; metrics: {}",
+                        truncate(m),
+                        layer.id,
+                        valid()
+                    ),
+                )
+            }),
+    }
+}
+
+/// Key of a cached table: the request and the versions it was computed at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TableKey {
+    layer: &'static str,
+    level: LevelName,
+    class: Option<usize>,
+    metric: Metric,
+    layer_version: u64,
+    admin_versions: [u64; 3],
+}
+
+/// The commune zones and computed tables of one store.
+pub struct StatsCache {
+    communes: Arc<CommuneCache>,
+    zones: RwLock<Option<(Arc<CommuneIndex>, Arc<Zones>)>>,
+    tables: quick_cache::sync::Cache<TableKey, Arc<StatsTable>>,
+}
+
+impl StatsCache {
+    #[must_use]
+    pub fn new(communes: Arc<CommuneCache>) -> Self {
+        Self {
+            communes,
+            zones: RwLock::new(None),
+            tables: quick_cache::sync::Cache::new(256),
+        }
+    }
+
+    /// The commune index and its zones, rebuilt when the index changes.
+    async fn zones(&self, store: &dyn Store) -> Result<(Arc<CommuneIndex>, Arc<Zones>), ApiError> {
+        let index = self.communes.index(store).await?;
+        if let Some((i, z)) = self.zones.read().unwrap_or_else(PoisonError::into_inner).as_ref()
+            && Arc::ptr_eq(i, &index)
+        {
+            return Ok((i.clone(), z.clone()));
+        }
+        let communes = index
+            .communes()
+            .iter()
+            .filter_map(|c| {
+                let shape = match &c.boundary {
+                    geo::Geometry::MultiPolygon(mp) => mp.clone(),
+                    geo::Geometry::Polygon(p) => geo::MultiPolygon::new(vec![p.clone()]),
+                    _ => return None,
+                };
+                Some((
+                    c.code.clone(),
+                    c.district_code.clone().unwrap_or_default(),
+                    c.province_code.clone(),
+                    shape,
+                ))
+            })
+            .collect();
+        let zones = Arc::new(
+            tokio::task::spawn_blocking(move || Zones::new(communes))
+                .await
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        format!("building the commune zones failed: {e}"),
+                    )
+                })?,
+        );
+        *self.zones.write().unwrap_or_else(PoisonError::into_inner) = Some((index.clone(), zones.clone()));
+        Ok((index, zones))
+    }
+
+    /// The table for a request, from the cache or computed now.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn table(&self, store: &dyn Store, request: StatsRequest) -> Result<Arc<StatsTable>, ApiError> {
+        let versions = store.versions().await?;
+        let key = TableKey {
+            layer: request.layer.id,
+            level: request.level,
+            class: request.class,
+            metric: request.metric,
+            layer_version: versions.get(request.layer.id).copied().unwrap_or(0),
+            admin_versions: ["admin_province", "admin_district", "admin_commune"]
+                .map(|id| versions.get(id).copied().unwrap_or(0)),
+        };
+        if let Some(table) = self.tables.get(&key) {
+            return Ok(table);
+        }
+        let (index, zones) = self.zones(store).await?;
+        let features = store.features(request.layer, &FeatureQuery::default()).await?;
+        let spec = Spec {
+            class: request.class,
+            metric: request.metric,
+        };
+        let table = tokio::task::spawn_blocking(move || {
+            let table = aggregate(&zones, &features, &spec);
+            named_rows(&index, &rollup(&zones, &table, request.level.level()), request)
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("aggregation failed: {e}"),
+            )
+        })?;
+        let table = Arc::new(table);
+        self.tables.insert(key, table.clone());
+        Ok(table)
+    }
+}
+
+fn named_rows(index: &CommuneIndex, rows: &[agrimap_analysis::Row], request: StatsRequest) -> StatsTable {
+    let mut names: HashMap<&str, &str> = HashMap::new();
+    for c in index.communes() {
+        match request.level {
+            LevelName::Commune => names.insert(&c.code, &c.name),
+            LevelName::District => c
+                .district_code
+                .as_deref()
+                .zip(c.district_name.as_deref())
+                .and_then(|(code, name)| names.insert(code, name)),
+            LevelName::Province => c
+                .province_name
+                .as_deref()
+                .and_then(|name| names.insert(&c.province_code, name)),
+        };
+    }
+    let rows: Vec<StatsRow> = rows
+        .iter()
+        .map(|r| StatsRow {
+            name: names.get(r.code.as_str()).map_or_else(String::new, |n| (*n).to_owned()),
+            code: r.code.clone(),
+            class: request.class.map(|_| r.class.clone()),
+            value: r.value,
+            features: r.features,
+        })
+        .collect();
+    StatsTable {
+        layer: request.layer.id,
+        by: request.level.as_str(),
+        class: request.class.map(|i| request.layer.fields[i].name),
+        metric: request.metric_name(),
+        unit: request.unit(),
+        total: rows.iter().map(|r| r.value).sum(),
+        rows,
+    }
+}
+
+/// The table as CSV: `code,name[,class],value,features`.
+#[must_use]
+pub fn to_csv(table: &StatsTable) -> String {
+    let mut out = String::from("code,name,");
+    if let Some(class) = table.class {
+        let _ = write!(out, "{class},");
+    }
+    let _ = writeln!(
+        out,
+        "{},features",
+        csv_field(&format!("{} ({})", table.metric, table.unit))
+    );
+    for r in &table.rows {
+        let _ = write!(out, "{},{},", csv_field(&r.code), csv_field(&r.name));
+        if let Some(class) = &r.class {
+            let _ = write!(out, "{},", csv_field(class));
+        }
+        let _ = writeln!(out, "{},{}", r.value, r.features);
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Query parameters of `/api/stats`.
+#[derive(Debug, Deserialize)]
+pub struct StatsParams {
+    layer: Option<String>,
+    by: Option<String>,
+    class: Option<String>,
+    metric: Option<String>,
+    f: Option<String>,
+}
+
+/// `GET /api/stats?layer=…&by=…&class=…&metric=…[&f=csv]`
+pub async fn stats(
+    State(state): State<AppState>,
+    params: Result<Query<StatsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
+    let layer = params.layer.as_deref().ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_layer",
+            format!("layer is required; layers: {}", thematic_layers().join(", ")),
+        )
+    })?;
+    let request = StatsRequest::parse(
+        layer,
+        params.by.as_deref(),
+        params.class.as_deref(),
+        params.metric.as_deref(),
+    )?;
+    let csv = match params.f.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_format",
+                format!("f must be json or csv, not '{}'", truncate(other)),
+            ));
+        }
+    };
+    let table = state.stats.table(state.store.as_ref(), request).await?;
+    Ok(if csv {
+        ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&table)).into_response()
+    } else {
+        Json(table.as_ref()).into_response()
+    })
+}

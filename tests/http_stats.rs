@@ -1,0 +1,270 @@
+//! Province-wide statistics over HTTP (`/api/stats`) on both stores, and the
+//! engine's areas against PostGIS's own `ST_Area(ST_Intersection(…)::geography)`.
+
+use agrimap_analysis::area::polygon_ha;
+use agrimap_model::{Feature, Value, layer};
+use agrimap_store::{LayerWrite, WriteBatch};
+use agrimap_suite::{PgDatabase, StoreKind, TestServer, on_database};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// `(code, class) → value` of a stats answer.
+fn by_code_and_class(answer: &Json) -> BTreeMap<(String, String), f64> {
+    answer["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["code"].as_str().expect("code").to_owned(),
+                    r["class"].as_str().unwrap_or("").to_owned(),
+                ),
+                r["value"].as_f64().expect("value"),
+            )
+        })
+        .collect()
+}
+
+fn stats(server: &TestServer, query: &str) -> Json {
+    let reply = server.get(&format!("/api/stats?{query}"), &[]);
+    assert_eq!(reply.status, 200, "{query}: {}", String::from_utf8_lossy(&reply.body));
+    reply.json()
+}
+
+/// Area by commune and class as PostGIS computes it on the ellipsoid.
+fn postgis_areas(url: &str, layer: &str, class: &str) -> BTreeMap<(String, String), f64> {
+    on_database(url, async |client| {
+        let sql = format!(
+            "SELECT c.code, f.{class}::text, sum(ST_Area(ST_Intersection(f.geom, c.geom)::geography)) / 10000
+             FROM {layer} f JOIN admin_commune c ON ST_Intersects(f.geom, c.geom) GROUP BY 1, 2"
+        );
+        client
+            .query(&sql, &[])
+            .await
+            .expect("query")
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect()
+    })
+}
+
+#[test]
+fn areas_by_commune_and_class_agree_with_postgis_within_a_thousandth() {
+    let db = PgDatabase::demo("stats_match_postgis");
+    let pg = TestServer::start(Arc::new(db.store()));
+    let gpkg = TestServer::demo();
+    for (layer, class) in [
+        ("crop", "crop_type"),
+        ("aquaculture", "species"),
+        ("growing_area", "status"),
+    ] {
+        let query = format!("layer={layer}&by=commune&class={class}&metric=area");
+        let ours = by_code_and_class(&stats(&pg, &query));
+        let theirs = postgis_areas(&db.url, layer, class);
+        let keys: std::collections::BTreeSet<_> = ours.keys().chain(theirs.keys()).collect();
+        let mut worst = 0.0_f64;
+        for key in &keys {
+            let (a, b) = (
+                ours.get(*key).copied().unwrap_or(0.0),
+                theirs.get(*key).copied().unwrap_or(0.0),
+            );
+            // Under ten square metres both engines see only rounding slivers at shared edges.
+            if a.max(b) < 1e-3 {
+                continue;
+            }
+            let relative = (a - b).abs() / a.max(b);
+            worst = worst.max(relative);
+            assert!(relative < 1e-3, "{layer} {key:?}: ours {a} ha, PostGIS {b} ha");
+        }
+        eprintln!(
+            "{layer} by commune and {class}: {} cells, worst difference {worst:.2e}",
+            keys.len()
+        );
+        // The embedded store holds the same province and must give the same table.
+        let embedded = by_code_and_class(&stats(&gpkg, &query));
+        assert_eq!(embedded.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+        for (key, v) in &ours {
+            assert!((embedded[key] - v).abs() <= 1e-9 * v.max(1.0), "{layer} {key:?}");
+        }
+    }
+}
+
+fn tables_add_up_across_levels(kind: StoreKind) {
+    let server = kind.demo_server("stats_tables_add_up");
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    let count = stats(&server, "layer=crop&by=commune&metric=count");
+    let parcels = manifest.counts["crop"] as f64;
+    // Every parcel lies in the province, and counts once.
+    assert!(
+        (count["total"].as_f64().expect("total") - parcels).abs() < 0.5,
+        "{}",
+        count["total"]
+    );
+    assert_eq!(count["unit"], "features");
+
+    let communes = stats(&server, "layer=crop&by=commune&class=crop_type&metric=area");
+    let districts = stats(&server, "layer=crop&by=district&class=crop_type&metric=area");
+    let province = stats(&server, "layer=crop&by=province&metric=area");
+    let total = communes["total"].as_f64().expect("total");
+    assert!(
+        total > 1_000.0,
+        "the demo province grows crops on thousands of hectares: {total}"
+    );
+    for other in [&districts, &province] {
+        assert!((other["total"].as_f64().expect("total") - total).abs() < 1e-6 * total);
+    }
+    assert_eq!(province["rows"].as_array().expect("rows").len(), 1);
+    assert_eq!(communes["unit"], "ha");
+    // Each district is the sum of its communes.
+    let list = server.get("/api/communes?limit=50&offset=0", &[]).json();
+    let mut district_of = BTreeMap::new();
+    let mut offset = 0;
+    let total_communes = list["total"].as_u64().expect("total");
+    while offset < total_communes {
+        let page = server
+            .get(&format!("/api/communes?limit=50&offset={offset}"), &[])
+            .json();
+        for c in page["communes"].as_array().expect("communes") {
+            district_of.insert(
+                c["code"].as_str().expect("code").to_owned(),
+                c["district_code"].as_str().expect("district").to_owned(),
+            );
+        }
+        offset += 50;
+    }
+    let mut summed: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for ((code, class), v) in by_code_and_class(&communes) {
+        *summed.entry((district_of[&code].clone(), class)).or_default() += v;
+    }
+    let district_rows = by_code_and_class(&districts);
+    assert_eq!(
+        summed.keys().collect::<Vec<_>>(),
+        district_rows.keys().collect::<Vec<_>>()
+    );
+    for (key, v) in &summed {
+        assert!((district_rows[key] - v).abs() < 1e-6 * v.max(1.0), "{key:?}");
+    }
+    // Rows carry names.
+    assert!(
+        communes["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| !r["name"].as_str().unwrap_or("").is_empty())
+    );
+}
+
+fn csv_answer_matches_json(kind: StoreKind) {
+    let server = kind.demo_server("stats_csv");
+    let json = stats(&server, "layer=ocop&by=district&class=stars&metric=count");
+    let csv = server.get("/api/stats?layer=ocop&by=district&class=stars&metric=count&f=csv", &[]);
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap_or("").starts_with("text/csv"));
+    let text = String::from_utf8(csv.decoded_body()).expect("utf-8");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("code,name,stars,count (features),features"));
+    let rows: Vec<&str> = lines.collect();
+    let json_rows = json["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), json_rows.len());
+    for (line, row) in rows.iter().zip(json_rows) {
+        assert!(
+            line.starts_with(&format!("{},", row["code"].as_str().expect("code"))),
+            "{line}"
+        );
+        assert!(line.ends_with(&format!(",{}", row["features"])), "{line}");
+    }
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    assert!((json["total"].as_f64().expect("total") - manifest.counts["ocop"] as f64).abs() < 0.5);
+}
+
+fn bad_input_names_the_valid_values(kind: StoreKind) {
+    let server = kind.demo_server("stats_bad_input");
+    for (query, status, code, names) in [
+        ("layer=roads&metric=count", 404, "unknown_layer", "crop"),
+        ("layer=nope", 404, "unknown_layer", "aquaculture"),
+        ("metric=area", 400, "bad_layer", "crop"),
+        ("layer=crop&by=hamlet", 400, "bad_by", "district"),
+        ("layer=crop&class=owner_name", 400, "bad_class", "crop_type"),
+        ("layer=crop&class=colour", 400, "bad_class", "season"),
+        ("layer=crop&metric=volume", 400, "bad_metric", "sum:area_ha"),
+        ("layer=ocop&metric=area", 400, "bad_metric", "count"),
+        ("layer=crop&metric=sum:owner_name", 400, "bad_metric", "area"),
+        ("layer=crop&f=xml", 400, "bad_format", "csv"),
+    ] {
+        let reply = server.get(&format!("/api/stats?{query}"), &[]);
+        assert_eq!(reply.status, status, "{query}");
+        assert_eq!(reply.error_code(), code, "{query}");
+        let message = reply.json()["error"]["message"].as_str().expect("message").to_owned();
+        assert!(message.contains(names), "{query}: {message}");
+        assert!(!message.contains("Nguyễn"), "no restricted values in errors");
+    }
+    let long = format!("/api/stats?layer={}", "x".repeat(60_000));
+    let reply = server.get(&long, &[]);
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.error_code(), "unknown_layer");
+}
+
+fn a_write_changes_the_next_answer(kind: StoreKind) {
+    let server = kind.demo_server("stats_after_write");
+    let query = "layer=crop&by=commune&class=crop_type&metric=area";
+    let before = by_code_and_class(&stats(&server, query));
+    // A new lotus parcel well inside Mỹ Xương.
+    let found = server.get("/api/communes?q=my%20xuong", &[]).json();
+    let commune = &found["communes"][0];
+    let code = commune["code"].as_str().expect("code").to_owned();
+    let [x, y] = [0, 1].map(|i| commune["center"][i].as_f64().expect("center"));
+    let d = 0.0005;
+    let square = geo::Polygon::new(
+        geo::LineString::from(vec![
+            (x - d, y - d),
+            (x + d, y - d),
+            (x + d, y + d),
+            (x - d, y + d),
+            (x - d, y - d),
+        ]),
+        vec![],
+    );
+    let crop = layer("crop").expect("crop");
+    let mut properties = vec![Value::Null; crop.fields.len()];
+    for (f, v) in [
+        ("parcel_id", "NEW-LOTUS-1"),
+        ("commune_code", code.as_str()),
+        ("boundary_set", "pre-2025"),
+        ("crop_type", "lotus"),
+        ("season", "perennial"),
+    ] {
+        properties[crop.field_index(f).expect("field")] = Value::from(v);
+    }
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(server.store.write(WriteBatch {
+            layers: vec![LayerWrite {
+                layer: crop,
+                replace: false,
+                features: vec![Feature {
+                    id: 0,
+                    geometry: square.clone().into(),
+                    properties,
+                }],
+            }],
+            readings: vec![],
+        }))
+        .expect("write");
+    let after = by_code_and_class(&stats(&server, query));
+    let key = (code, "lotus".to_owned());
+    let grown = after[&key] - before.get(&key).copied().unwrap_or(0.0);
+    let expected = polygon_ha(&square);
+    assert!(
+        (grown - expected).abs() < 1e-6 * expected,
+        "grew {grown} ha, parcel is {expected} ha"
+    );
+}
+
+agrimap_suite::store_suite!(
+    tables_add_up_across_levels,
+    csv_answer_matches_json,
+    bad_input_names_the_valid_values,
+    a_write_changes_the_next_answer,
+);
