@@ -12,6 +12,7 @@ pub mod meta;
 pub mod origin;
 pub mod stats;
 pub mod styles;
+pub mod summary;
 pub mod tile_cache;
 pub mod tiles;
 pub mod web;
@@ -92,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/{file}", get(web::static_file))
         .merge(communes::router(&state))
         .route("/api/stats", get(stats::stats))
+        .route("/api/communes/{code}/summary", get(summary::summary))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
