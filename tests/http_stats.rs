@@ -262,9 +262,75 @@ fn a_write_changes_the_next_answer(kind: StoreKind) {
     );
 }
 
+/// `code → figure` of the planner style's choropleth expression.
+fn choropleth(server: &TestServer, query: &str) -> BTreeMap<String, f64> {
+    let reply = server.get(&format!("/styles/planner.json{query}"), &[]);
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    let style = reply.json();
+    let layer = style["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["id"] == "commune-choropleth")
+        .expect("the planner style has a choropleth")
+        .clone();
+    assert_eq!(layer["source-layer"], "admin_commune");
+    let colour = &layer["paint"]["fill-color"];
+    assert_eq!(colour[0], "interpolate", "{colour}");
+    let figure = colour[2].as_array().expect("match");
+    assert_eq!(figure[0], "match");
+    assert_eq!(figure[1], serde_json::json!(["get", "code"]));
+    let pairs = &figure[2..figure.len() - 1];
+    pairs
+        .chunks(2)
+        .map(|p| (p[0].as_str().expect("code").to_owned(), p[1].as_f64().expect("figure")))
+        .collect()
+}
+
+fn the_planner_style_colours_communes_by_crop_area(kind: StoreKind) {
+    let server = kind.demo_server("stats_choropleth");
+    let mut per_commune: BTreeMap<String, f64> = BTreeMap::new();
+    for ((code, _), v) in by_code_and_class(&stats(&server, "layer=crop&by=commune&class=crop_type&metric=area")) {
+        *per_commune.entry(code).or_default() += v;
+    }
+    let coloured = choropleth(&server, "");
+    assert_eq!(
+        coloured.keys().collect::<Vec<_>>(),
+        per_commune.keys().collect::<Vec<_>>()
+    );
+    for (code, v) in &per_commune {
+        assert!((coloured[code] - v).abs() < 1e-9 * v.max(1.0), "{code}");
+    }
+    // One class only: rice.
+    let rice: BTreeMap<String, f64> = by_code_and_class(&stats(&server, "layer=crop&class=crop_type&metric=area"))
+        .into_iter()
+        .filter(|((_, class), _)| class == "rice")
+        .map(|((code, _), v)| (code, v))
+        .collect();
+    assert_eq!(
+        choropleth(&server, "?layer=crop&metric=area&class=crop_type&value=rice"),
+        rice
+    );
+    // Any statistic: OCOP products per commune.
+    let ocop = choropleth(&server, "?layer=ocop&metric=count");
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    assert!((ocop.values().sum::<f64>() - manifest.counts["ocop"] as f64).abs() < 0.5);
+
+    for (query, code) in [
+        ("?layer=ocop&metric=area", "bad_metric"),
+        ("?layer=roads", "unknown_layer"),
+        ("?layer=crop&metric=area&value=rice", "bad_value"),
+    ] {
+        let reply = server.get(&format!("/styles/planner.json{query}"), &[]);
+        assert!(reply.status == 400 || reply.status == 404, "{query}");
+        assert_eq!(reply.error_code(), code, "{query}");
+    }
+}
+
 agrimap_suite::store_suite!(
     tables_add_up_across_levels,
     csv_answer_matches_json,
     bad_input_names_the_valid_values,
     a_write_changes_the_next_answer,
+    the_planner_style_colours_communes_by_crop_area,
 );

@@ -1,23 +1,51 @@
 //! `/styles/{name}.json`: the bundled MapLibre styles with absolute URLs for
 //! the host that was asked.
+//!
+//! The planner style colours communes by a statistic
+//! (`?layer=crop&metric=area[&class=crop_type&value=rice]`, crop area by
+//! default): the figures of `/api/stats` are joined to the commune tiles by
+//! code, as a `match` on the `code` attribute inside the layer's `fill-color`.
+//! The style stays a plain document any MapLibre client can load, and it
+//! changes when the data does.
 
 use crate::AppState;
 use crate::assets::{STYLE_NAMES, style_template};
 use crate::error::ApiError;
 use crate::origin::request_origin;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use crate::stats::StatsRequest;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The planner style's layer that carries the choropleth.
+pub const CHOROPLETH_LAYER: &str = "commune-choropleth";
+/// Light to dark green: more of the statistic, darker.
+const RAMP: [&str; 3] = ["#f7fcf5", "#74c476", "#00441b"];
+
+/// Which statistic the planner style colours communes by.
+#[derive(Debug, Deserialize)]
+pub struct ChoroplethParams {
+    layer: Option<String>,
+    metric: Option<String>,
+    class: Option<String>,
+    /// With `class`: colour by this class only (e.g. rice of crop_type).
+    value: Option<String>,
+}
 
 /// `GET /styles/{name}.json`
 pub async fn style(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    params: Result<Query<ChoroplethParams>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path(file) = path?;
-    let template = file.strip_suffix(".json").and_then(style_template).ok_or_else(|| {
+    let name = file.strip_suffix(".json").unwrap_or_default();
+    let template = style_template(name).ok_or_else(|| {
         ApiError::not_found(
             "unknown_style",
             format!(
@@ -27,8 +55,20 @@ pub async fn style(
             ),
         )
     })?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let origin = request_origin(state.config.public_url.as_deref(), &headers);
-    let body = template.replace("{origin}", &origin);
+    let mut body = template.replace("{origin}", &origin);
+    if name == "planner" {
+        let mut doc: Value = serde_json::from_str(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "bad_style",
+                format!("the planner style is not valid JSON: {e}"),
+            )
+        })?;
+        colour_communes(&state, &params, &mut doc).await?;
+        body = doc.to_string();
+    }
     Ok((
         [
             (header::CONTENT_TYPE, "application/json"),
@@ -37,4 +77,71 @@ pub async fn style(
         body,
     )
         .into_response())
+}
+
+/// Sets the choropleth layer's colour from the chosen statistic per commune.
+async fn colour_communes(state: &AppState, params: &ChoroplethParams, doc: &mut Value) -> Result<(), ApiError> {
+    let layer = params.layer.as_deref().unwrap_or("crop");
+    let metric = params
+        .metric
+        .as_deref()
+        .unwrap_or(if params.layer.is_none() { "area" } else { "count" });
+    let request = StatsRequest::parse(layer, Some("commune"), params.class.as_deref(), Some(metric))?;
+    if params.value.is_some() && params.class.is_none() {
+        return Err(ApiError::bad_request(
+            "bad_value",
+            "value selects one class: give class as well (e.g. class=crop_type&value=rice)",
+        ));
+    }
+    let table = state.stats.table(state.store.as_ref(), request).await?;
+    let mut by_code: BTreeMap<&str, f64> = BTreeMap::new();
+    for row in &table.rows {
+        if params.value.is_none() || row.class.as_deref() == params.value.as_deref() {
+            *by_code.entry(row.code.as_str()).or_default() += row.value;
+        }
+    }
+    let max = by_code.values().copied().fold(0.0_f64, f64::max);
+    let colour = if by_code.is_empty() || max <= 0.0 {
+        json!(RAMP[0])
+    } else {
+        let mut figure = vec![json!("match"), json!(["get", "code"])];
+        for (code, v) in &by_code {
+            figure.push(json!(code));
+            figure.push(json!(v));
+        }
+        figure.push(json!(0));
+        json!([
+            "interpolate",
+            ["linear"],
+            figure,
+            0,
+            RAMP[0],
+            max / 2.0,
+            RAMP[1],
+            max,
+            RAMP[2]
+        ])
+    };
+    let legend = json!({
+        "layer": table.layer,
+        "metric": table.metric,
+        "unit": table.unit,
+        "class": table.class,
+        "value": params.value,
+        "max": max,
+        "stops": [[0, RAMP[0]], [max / 2.0, RAMP[1]], [max, RAMP[2]]],
+    });
+    let layer = doc["layers"]
+        .as_array_mut()
+        .and_then(|layers| layers.iter_mut().find(|l| l["id"] == CHOROPLETH_LAYER))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "bad_style",
+                format!("the planner style has no '{CHOROPLETH_LAYER}' layer"),
+            )
+        })?;
+    layer["paint"]["fill-color"] = colour;
+    layer["metadata"]["agrimap:choropleth"] = legend;
+    Ok(())
 }
