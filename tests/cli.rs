@@ -61,3 +61,94 @@ fn bad_input_exits_non_zero_with_a_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
 }
+
+#[test]
+fn station_add_token_list_then_the_station_posts_readings() {
+    let data = scratch_dir("cli-station");
+    let seed = agrimap_suite::demo_dir();
+    let env = [
+        ("AGRIMAP_DATA_DIR", data.as_os_str()),
+        ("AGRIMAP_SEED_DIR", seed.as_os_str()),
+    ];
+    let run = |args: &[&str]| {
+        let mut command = Command::new(agrimap_bin());
+        command.args(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().expect("run agrimap")
+    };
+    let added = run(&[
+        "station",
+        "add",
+        "--id",
+        "WQ-99",
+        "--name",
+        "Trạm thử",
+        "--kind",
+        "water_quality",
+        "--commune",
+        "33001",
+        "--lon",
+        "105.81",
+        "--lat",
+        "9.93",
+        "--parameters",
+        "salinity,ph",
+    ]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let again = run(&[
+        "station",
+        "add",
+        "--id",
+        "WQ-99",
+        "--name",
+        "x",
+        "--kind",
+        "water_quality",
+        "--commune",
+        "33001",
+        "--lon",
+        "105.8",
+        "--lat",
+        "9.9",
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let token = run(&["station", "token", "WQ-99"]);
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    let token = String::from_utf8(token.stdout).expect("utf-8").trim().to_owned();
+    assert_eq!(token.len(), 64, "{token}");
+    let missing = run(&["station", "token", "NOPE-1"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no station 'NOPE-1'"));
+    let list = String::from_utf8(run(&["station", "list"]).stdout).expect("utf-8");
+    let line = list.lines().find(|l| l.starts_with("WQ-99")).expect("listed");
+    assert!(line.contains("yes") && line.contains("Trạm thử"), "{line}");
+    assert!(
+        list.lines().any(|l| l.starts_with("WQ-01") && l.contains(" no ")),
+        "{list}"
+    );
+
+    let server = ServeProcess::start(&[], &env);
+    let body = r#"[{"parameter":"salinity","value":0.8,"unit":"ppt","time":"2026-11-24T05:00:00Z"}]"#;
+    let post = |token: &str| {
+        agrimap_suite::request_with_body(
+            "POST",
+            &format!("{}/api/stations/WQ-99/readings", server.base),
+            &[
+                ("authorization", &format!("Bearer {token}")),
+                ("content-type", "application/json"),
+            ],
+            body.as_bytes().to_vec(),
+        )
+    };
+    let reply = post(&token);
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(reply.json()["stored"], 1);
+    assert_eq!(reply.json()["alert_state"], "ok");
+    assert_eq!(post("a-guess").status, 401);
+    let series = server.get("/api/stations/WQ-99/readings", &[]).json();
+    assert_eq!(series["readings"][0]["value"], 0.8);
+    assert!(server.terminate(Duration::from_secs(10)).success());
+}

@@ -156,7 +156,17 @@ fn pg_database_exists(name: &str) -> bool {
 /// The demo province loaded into PostGIS once per run, kept as a template
 /// database nobody connects to, so that copies of it are instant.
 fn pg_template() -> String {
-    let name = format!("agrimap_tpl_{:016x}", demo_tag());
+    // A new migration makes a new template.
+    let migrations = repo_root().join("crates/agrimap-store/src/postgis/migrations");
+    let mut sql: Vec<PathBuf> = std::fs::read_dir(&migrations)
+        .expect("migrations dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    sql.sort();
+    let schema = sql
+        .iter()
+        .fold(0, |h, f| h ^ fnv(&std::fs::read(f).expect("migration")).rotate_left(13));
+    let name = format!("agrimap_tpl_{:016x}", demo_tag() ^ schema);
     let lock = target_dir().join("agrimap-tests").join(format!("{name}.lock"));
     std::fs::create_dir_all(lock.parent().expect("dir")).expect("test dir");
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -308,6 +318,19 @@ impl TestServer {
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         request("GET", &format!("{}{path}", self.base), headers)
     }
+
+    /// POST a JSON body with extra headers.
+    #[must_use]
+    pub fn post_json(&self, path: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> Reply {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        request_with_body(
+            "POST",
+            &format!("{}{path}", self.base),
+            &all,
+            body.to_string().into_bytes(),
+        )
+    }
 }
 
 impl Drop for TestServer {
@@ -373,8 +396,15 @@ impl Reply {
 /// Sends one request with the given method and headers.
 #[must_use]
 pub fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
+    request_with_body(method, url, headers, Vec::new())
+}
+
+/// Sends one request with a body.
+#[must_use]
+pub fn request_with_body(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .allow_non_standard_methods(true)
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
@@ -382,7 +412,9 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let mut resp = agent.run(req.body(()).expect("request")).expect("HTTP request failed");
+    let mut resp = agent
+        .run(req.body(body).expect("request"))
+        .expect("HTTP request failed");
     let status = resp.status().as_u16();
     let headers = resp
         .headers()

@@ -1,4 +1,4 @@
-//! The `agrimap` command line: `serve`, `demo-data`, `migrate`, `load` and `stats`.
+//! The `agrimap` command line: `serve`, `demo-data`, `migrate`, `load`, `stats` and `station`.
 //!
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
@@ -6,6 +6,7 @@
 pub mod postgres;
 pub mod seed;
 mod serve;
+mod station;
 mod stats;
 pub mod store_args;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Load(postgres::LoadArgs),
     /// Print a statistic of a layer by commune, district or province (as `/api/stats`).
     Stats(stats::StatsArgs),
+    /// Manage monitoring stations and their ingestion tokens.
+    Station(station::StationArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => postgres::migrate(&args),
         Command::Load(args) => postgres::load(&args),
         Command::Stats(args) => stats::stats(&args),
+        Command::Station(args) => station::station(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ pub mod admin;
 pub mod catalog;
 pub mod feature;
 pub mod filter;
+pub mod readings;
 pub mod schema;
 pub mod search;
 

@@ -10,6 +10,7 @@ pub mod communes;
 pub mod error;
 pub mod meta;
 pub mod origin;
+pub mod stations;
 pub mod stats;
 pub mod styles;
 pub mod summary;
@@ -59,6 +60,8 @@ pub struct AppState {
     /// Communes in memory, for search, statistics and summaries.
     pub communes: Arc<communes::CommuneCache>,
     pub stats: Arc<stats::StatsCache>,
+    /// Levels at which stations go on watch or alarm.
+    pub thresholds: Arc<Vec<agrimap_model::readings::Threshold>>,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
         let communes = Arc::new(communes::CommuneCache::default());
         Self {
             stats: Arc::new(stats::StatsCache::new(communes.clone())),
+            thresholds: Arc::new(agrimap_model::readings::default_thresholds()),
             communes,
             store,
             tile_cache: Arc::new(TileCache::new(config.tile_cache_bytes)),
@@ -94,6 +98,11 @@ pub fn app(state: AppState) -> Router {
         .merge(communes::router(&state))
         .route("/api/stats", get(stats::stats))
         .route("/api/communes/{code}/summary", get(summary::summary))
+        .route(
+            "/api/stations/{id}/readings",
+            get(stations::get_readings).post(stations::post_readings),
+        )
+        .route("/api/alerts", get(stations::alerts))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -18,6 +18,7 @@ pub mod gpkg_geom;
 mod layer_geometry;
 pub mod postgis;
 mod sql;
+mod station_sql;
 pub mod wkb;
 
 pub use error::StoreError;
@@ -47,6 +48,24 @@ pub struct LayerWrite {
 pub struct WriteBatch {
     pub layers: Vec<LayerWrite>,
     pub readings: Vec<Reading>,
+}
+
+/// The alert state a station is put in by an ingestion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationAlert {
+    pub station_id: String,
+    /// `ok`, `watch` or `alarm`.
+    pub state: &'static str,
+}
+
+/// Readings of one station in a time range, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadingQuery {
+    pub station_id: String,
+    pub parameter: Option<String>,
+    /// Inclusive bounds, ISO 8601 UTC (`2026-11-01T00:00:00Z`).
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// What a write did.
@@ -97,4 +116,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Readings of one station, oldest first.
     async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError>;
+
+    /// Stores station readings in one transaction: readings already stored
+    /// (same station, parameter and time) are skipped; each station that got
+    /// readings has its `latest_*` values and `last_reading_at` in the
+    /// `monitoring` layer brought up to date; `alerts` set stations'
+    /// `alert_state`. Returns how many readings were new.
+    async fn ingest(&self, readings: Vec<Reading>, alerts: Vec<StationAlert>) -> Result<usize, StoreError>;
+
+    /// Readings matching the query, oldest first (then by parameter).
+    async fn readings_between(&self, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError>;
+
+    /// The latest reading of each parameter of one station, or of every
+    /// station, ordered by station and parameter.
+    async fn latest_readings(&self, station_id: Option<&str>) -> Result<Vec<Reading>, StoreError>;
+
+    /// The hash of a station's ingestion token, if it has one.
+    async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets (or replaces) a station's token hash; `false` when no station has that id.
+    async fn set_station_token_hash(&self, station_id: &str, hash: &str) -> Result<bool, StoreError>;
 }

@@ -10,12 +10,15 @@ mod schema;
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
 use crate::sql::{Dialect, WhereClause, where_clause};
-use crate::{FeatureStream, LayerVersions, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
+use crate::station_sql;
+use crate::{
+    FeatureStream, LayerVersions, LayerWrite, ReadingQuery, StationAlert, Store, StoreError, WriteBatch, WriteSummary,
+};
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use geo::{BoundingRect, Geometry, Rect, coord};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags, Row, ToSql, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, params_from_iter};
 use std::path::{Path, PathBuf};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -29,6 +32,13 @@ pub struct GpkgStore {
 }
 
 const SRS_WGS84: i32 = 4326;
+
+/// Hashes of the stations' ingestion tokens (never the tokens themselves).
+const STATION_TOKENS_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_station_tokens (
+  station_id TEXT PRIMARY KEY NOT NULL,
+  token_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);";
 
 impl GpkgStore {
     /// Creates a new, empty agrimap GeoPackage at `path` with every catalog layer.
@@ -96,6 +106,9 @@ impl GpkgStore {
         if version.as_deref() != Some("1") {
             return Err(not_a_store("it has no agrimap schema (version 1)".into()));
         }
+        // Added after the first stores were made: created on open when missing.
+        conn.execute_batch(STATION_TOKENS_SQL)
+            .map_err(|e| db("creating the station token table", e))?;
         drop(conn);
         Ok(Self {
             pool,
@@ -341,6 +354,52 @@ fn check_reading(r: &Reading) -> Result<(), String> {
     Ok(())
 }
 
+fn ingest(conn: &mut Connection, readings: &[Reading], alerts: &[StationAlert]) -> Result<usize, StoreError> {
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    let mut added = 0;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO readings (station_id, parameter, value, unit, time) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (station_id, parameter, time) DO NOTHING",
+            )
+            .map_err(|e| db("preparing the readings insert", e))?;
+        for (index, r) in readings.iter().enumerate() {
+            check_reading(r).map_err(|message| StoreError::InvalidReading { index, message })?;
+            added += insert
+                .execute((&r.station_id, &r.parameter, r.value, &r.unit, &r.time))
+                .map_err(|e| db("inserting a reading", e))?;
+        }
+        let mut latest = tx
+            .prepare_cached(&station_sql::update_latest("?1"))
+            .map_err(|e| db("preparing the latest-values update", e))?;
+        let stations: std::collections::BTreeSet<&str> = readings.iter().map(|r| r.station_id.as_str()).collect();
+        for station in stations {
+            latest.execute([station]).map_err(|e| db("updating latest values", e))?;
+        }
+        let mut alert = tx
+            .prepare_cached("UPDATE monitoring SET alert_state = ?2 WHERE station_id = ?1")
+            .map_err(|e| db("preparing the alert update", e))?;
+        for a in alerts {
+            alert
+                .execute((&a.station_id, a.state))
+                .map_err(|e| db("updating an alert state", e))?;
+        }
+    }
+    tx.commit().map_err(|e| db("committing", e))?;
+    Ok(added)
+}
+
+fn reading_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
+    Ok(Reading {
+        station_id: r.get(0)?,
+        parameter: r.get(1)?,
+        value: r.get(2)?,
+        unit: r.get(3)?,
+        time: r.get(4)?,
+    })
+}
+
 fn write_batch(conn: &mut Connection, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let mut summary = WriteSummary::default();
@@ -499,17 +558,90 @@ impl Store for GpkgStore {
                 )
                 .map_err(|e| db("reading readings", e))?;
             let rows = stmt
-                .query_map([&station], |r| {
-                    Ok(Reading {
-                        station_id: r.get(0)?,
-                        parameter: r.get(1)?,
-                        value: r.get(2)?,
-                        unit: r.get(3)?,
-                        time: r.get(4)?,
-                    })
-                })
+                .query_map([&station], reading_row)
                 .map_err(|e| db("reading readings", e))?;
             rows.collect::<Result<Vec<_>, _>>().map_err(|e| db("reading readings", e))
+        })
+        .await
+    }
+
+    async fn ingest(&self, readings: Vec<Reading>, alerts: Vec<StationAlert>) -> Result<usize, StoreError> {
+        self.with_conn(move |c| ingest(c, &readings, &alerts)).await
+    }
+
+    async fn readings_between(&self, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+        let q = query.clone();
+        self.with_conn(move |c| {
+            let mut sql =
+                String::from("SELECT station_id, parameter, value, unit, time FROM readings WHERE station_id = ?1");
+            let mut params: Vec<String> = vec![q.station_id];
+            for (condition, value) in [("parameter =", q.parameter), ("time >=", q.from), ("time <=", q.to)] {
+                if let Some(v) = value {
+                    params.push(v);
+                    sql.push_str(&format!(" AND {condition} ?{}", params.len()));
+                }
+            }
+            sql.push_str(" ORDER BY time, parameter");
+            let mut stmt = c.prepare_cached(&sql).map_err(|e| db("reading readings", e))?;
+            let rows = stmt
+                .query_map(params_from_iter(&params), reading_row)
+                .map_err(|e| db("reading readings", e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| db("reading readings", e))
+        })
+        .await
+    }
+
+    async fn latest_readings(&self, station_id: Option<&str>) -> Result<Vec<Reading>, StoreError> {
+        let station = station_id.map(str::to_owned);
+        self.with_conn(move |c| {
+            let filter = if station.is_some() { "WHERE station_id = ?1" } else { "" };
+            let mut stmt = c
+                .prepare_cached(&station_sql::latest_readings(filter, "r.time"))
+                .map_err(|e| db("reading latest readings", e))?;
+            let rows = stmt
+                .query_map(params_from_iter(station.iter()), reading_row)
+                .map_err(|e| db("reading latest readings", e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| db("reading latest readings", e))
+        })
+        .await
+    }
+
+    async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError> {
+        let station = station_id.to_owned();
+        self.with_conn(move |c| {
+            c.query_row(
+                "SELECT token_hash FROM agrimap_station_tokens WHERE station_id = ?1",
+                [&station],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| db("reading a station token", e))
+        })
+        .await
+    }
+
+    async fn set_station_token_hash(&self, station_id: &str, hash: &str) -> Result<bool, StoreError> {
+        let (station, hash) = (station_id.to_owned(), hash.to_owned());
+        self.with_conn(move |c| {
+            let tx = c.transaction().map_err(|e| db("starting a transaction", e))?;
+            let exists = tx
+                .query_row("SELECT 1 FROM monitoring WHERE station_id = ?1", [&station], |_| Ok(()))
+                .optional()
+                .map_err(|e| db("finding the station", e))?
+                .is_some();
+            if exists {
+                tx.execute(
+                    "INSERT INTO agrimap_station_tokens (station_id, token_hash) VALUES (?1, ?2)
+                     ON CONFLICT (station_id) DO UPDATE SET token_hash = excluded.token_hash,
+                       created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                    [&station, &hash],
+                )
+                .map_err(|e| db("storing a station token", e))?;
+            }
+            tx.commit().map_err(|e| db("committing", e))?;
+            Ok(exists)
         })
         .await
     }

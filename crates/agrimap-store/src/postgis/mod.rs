@@ -12,8 +12,11 @@ mod versions;
 
 use crate::layer_geometry::fit_to_layer;
 use crate::sql::{Dialect, WhereClause, where_clause};
+use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
-use crate::{FeatureStream, LayerVersions, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
+use crate::{
+    FeatureStream, LayerVersions, LayerWrite, ReadingQuery, StationAlert, Store, StoreError, WriteBatch, WriteSummary,
+};
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use geo::{Geometry, Rect, coord};
@@ -377,6 +380,63 @@ async fn write_layer(tx: &deadpool_postgres::Transaction<'_>, w: &LayerWrite) ->
     Ok(w.features.len())
 }
 
+/// Inserts readings, pipelined, skipping those already stored; returns how many were new.
+async fn insert_readings(tx: &deadpool_postgres::Transaction<'_>, readings: &[Reading]) -> Result<usize, StoreError> {
+    if readings.is_empty() {
+        return Ok(0);
+    }
+    let stmt = tx
+        .prepare(
+            "INSERT INTO readings (station_id, parameter, value, unit, time)
+             VALUES ($1::text, $2::text, $3::float8, $4::text, $5::text::timestamptz)
+             ON CONFLICT (station_id, parameter, time) DO NOTHING",
+        )
+        .await
+        .map_err(pg("preparing the readings insert"))?;
+    for (index, r) in readings.iter().enumerate() {
+        if r.station_id.is_empty() || r.parameter.is_empty() || r.unit.is_empty() || !r.value.is_finite() {
+            return Err(StoreError::InvalidReading {
+                index,
+                message: "station_id, parameter, unit and a finite value are required".into(),
+            });
+        }
+    }
+    let mut added = 0;
+    for (chunk_no, chunk) in readings.chunks(PIPELINE).enumerate() {
+        let inserts = chunk.iter().map(|r| {
+            let stmt = &stmt;
+            async move {
+                tx.execute(stmt, &[&r.station_id, &r.parameter, &r.value, &r.unit, &r.time])
+                    .await
+            }
+        });
+        for (k, result) in futures::future::join_all(inserts).await.into_iter().enumerate() {
+            let n = result.map_err(|e| match e.as_db_error() {
+                Some(db) => StoreError::InvalidReading {
+                    index: chunk_no * PIPELINE + k,
+                    message: db.message().to_owned(),
+                },
+                None => pg("inserting a reading")(e),
+            })?;
+            added += usize::try_from(n).unwrap_or(0);
+        }
+    }
+    Ok(added)
+}
+
+fn reading_of(r: &Row) -> Reading {
+    Reading {
+        station_id: r.get(0),
+        parameter: r.get(1),
+        value: r.get(2),
+        unit: r.get(3),
+        time: r.get(4),
+    }
+}
+
+/// Readings' `time` as ISO 8601 UTC text, as the GeoPackage store keeps it.
+const READING_TIME: &str = "to_char(r.time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
 /// The 0-based row of a COPY error, from its context (`COPY crop, line 12, ...`).
 fn copy_line(context: Option<&str>) -> Option<usize> {
     let after = context?.split("line ").nth(1)?;
@@ -500,44 +560,7 @@ impl Store for PgStore {
         for w in &batch.layers {
             summary.features += write_layer(&tx, w).await?;
         }
-        if !batch.readings.is_empty() {
-            let stmt = tx
-                .prepare(
-                    "INSERT INTO readings (station_id, parameter, value, unit, time)
-                     VALUES ($1::text, $2::text, $3::float8, $4::text, $5::text::timestamptz)
-                     ON CONFLICT (station_id, parameter, time) DO NOTHING",
-                )
-                .await
-                .map_err(pg("preparing the readings insert"))?;
-            for (index, r) in batch.readings.iter().enumerate() {
-                if r.station_id.is_empty() || r.parameter.is_empty() || r.unit.is_empty() || !r.value.is_finite() {
-                    return Err(StoreError::InvalidReading {
-                        index,
-                        message: "station_id, parameter, unit and a finite value are required".into(),
-                    });
-                }
-            }
-            for (chunk_no, chunk) in batch.readings.chunks(PIPELINE).enumerate() {
-                let inserts = chunk.iter().map(|r| {
-                    let stmt = &stmt;
-                    let tx = &tx;
-                    async move {
-                        tx.execute(stmt, &[&r.station_id, &r.parameter, &r.value, &r.unit, &r.time])
-                            .await
-                    }
-                });
-                for (k, result) in futures::future::join_all(inserts).await.into_iter().enumerate() {
-                    let n = result.map_err(|e| match e.as_db_error() {
-                        Some(db) => StoreError::InvalidReading {
-                            index: chunk_no * PIPELINE + k,
-                            message: db.message().to_owned(),
-                        },
-                        None => pg("inserting a reading")(e),
-                    })?;
-                    summary.readings += usize::try_from(n).unwrap_or(0);
-                }
-            }
-        }
+        summary.readings += insert_readings(&tx, &batch.readings).await?;
         tx.commit().await.map_err(pg("committing"))?;
         if !batch.layers.is_empty()
             && let Some(watch) = self.watch.get()
@@ -578,5 +601,98 @@ impl Store for PgStore {
                 time: r.get(4),
             })
             .collect())
+    }
+    async fn ingest(&self, readings: Vec<Reading>, alerts: Vec<StationAlert>) -> Result<usize, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let added = insert_readings(&tx, &readings).await?;
+        let latest = tx
+            .prepare(&station_sql::update_latest("$1::text"))
+            .await
+            .map_err(pg("preparing the latest-values update"))?;
+        let stations: std::collections::BTreeSet<&str> = readings.iter().map(|r| r.station_id.as_str()).collect();
+        for station in stations {
+            tx.execute(&latest, &[&station])
+                .await
+                .map_err(pg("updating latest values"))?;
+        }
+        for a in &alerts {
+            tx.execute(
+                "UPDATE monitoring SET alert_state = $2::text WHERE station_id = $1::text",
+                &[&a.station_id, &a.state],
+            )
+            .await
+            .map_err(pg("updating an alert state"))?;
+        }
+        tx.commit().await.map_err(pg("committing"))?;
+        if let Some(watch) = self.watch.get() {
+            let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
+            watch.observe(&read);
+        }
+        Ok(added)
+    }
+
+    async fn readings_between(&self, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+        let mut sql = format!(
+            "SELECT r.station_id, r.parameter, r.value, r.unit, {READING_TIME} FROM readings r WHERE r.station_id = $1::text"
+        );
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&query.station_id];
+        if let Some(p) = &query.parameter {
+            params.push(p);
+            sql.push_str(&format!(" AND r.parameter = ${}::text", params.len()));
+        }
+        for (condition, bound) in [(">=", &query.from), ("<=", &query.to)] {
+            if let Some(t) = bound {
+                params.push(t);
+                sql.push_str(&format!(" AND r.time {condition} ${}::text::timestamptz", params.len()));
+            }
+        }
+        sql.push_str(" ORDER BY r.time, r.parameter");
+        let client = self.client().await?;
+        let rows = client.query(&sql, &params).await.map_err(pg("reading readings"))?;
+        Ok(rows.iter().map(reading_of).collect())
+    }
+
+    async fn latest_readings(&self, station_id: Option<&str>) -> Result<Vec<Reading>, StoreError> {
+        let client = self.client().await?;
+        let rows = match station_id {
+            Some(id) => {
+                client
+                    .query(
+                        &station_sql::latest_readings("WHERE station_id = $1::text", READING_TIME),
+                        &[&id],
+                    )
+                    .await
+            }
+            None => client.query(&station_sql::latest_readings("", READING_TIME), &[]).await,
+        }
+        .map_err(pg("reading latest readings"))?;
+        Ok(rows.iter().map(reading_of).collect())
+    }
+
+    async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT token_hash FROM agrimap_station_tokens WHERE station_id = $1::text",
+                &[&station_id],
+            )
+            .await
+            .map_err(pg("reading a station token"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn set_station_token_hash(&self, station_id: &str, hash: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "INSERT INTO agrimap_station_tokens (station_id, token_hash)
+                 SELECT $1::text, $2::text WHERE EXISTS (SELECT 1 FROM monitoring WHERE station_id = $1::text)
+                 ON CONFLICT (station_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = now()",
+                &[&station_id, &hash],
+            )
+            .await
+            .map_err(pg("storing a station token"))?;
+        Ok(n > 0)
     }
 }

@@ -10,7 +10,10 @@
 use agrimap_model::FieldType;
 
 /// Migrations in order: (version, name, SQL).
-pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "layers", include_str!("migrations/0001_layers.sql"))];
+pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "layers", include_str!("migrations/0001_layers.sql")),
+    (2, "station_tokens", include_str!("migrations/0002_station_tokens.sql")),
+];
 
 /// The PostgreSQL type of a field.
 #[must_use]

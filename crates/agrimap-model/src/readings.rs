@@ -1,0 +1,413 @@
+//! What stations measure: the parameters agrimap accepts, their units and
+//! physically possible ranges, the `monitoring` column holding each one's
+//! latest value, and the thresholds that put a station on watch or alarm.
+
+use crate::Reading;
+use serde::Serialize;
+
+/// One measured parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Parameter {
+    pub name: &'static str,
+    /// The one unit readings of it must carry.
+    pub unit: &'static str,
+    /// Physically possible values, inclusive.
+    pub min: f64,
+    pub max: f64,
+    /// Column of the `monitoring` layer holding the latest value.
+    pub latest_column: &'static str,
+}
+
+pub const PARAMETERS: &[Parameter] = &[
+    Parameter {
+        name: "salinity",
+        unit: "ppt",
+        min: 0.0,
+        // Sea water is about 35 ‰; brine pans reach a few times that.
+        max: 300.0,
+        latest_column: "latest_salinity",
+    },
+    Parameter {
+        name: "ph",
+        unit: "pH",
+        min: 0.0,
+        max: 14.0,
+        latest_column: "latest_ph",
+    },
+    Parameter {
+        name: "dissolved_oxygen",
+        unit: "mg/L",
+        min: 0.0,
+        // Supersaturated water in full sun stays well under this.
+        max: 50.0,
+        latest_column: "latest_dissolved_oxygen",
+    },
+    Parameter {
+        name: "temperature",
+        unit: "°C",
+        min: -20.0,
+        max: 60.0,
+        latest_column: "latest_temperature",
+    },
+    Parameter {
+        name: "pest_count",
+        unit: "insects",
+        min: 0.0,
+        // A light trap on a bad night catches tens of thousands of planthoppers.
+        max: 10_000_000.0,
+        latest_column: "latest_pest_count",
+    },
+];
+
+/// A parameter by name.
+#[must_use]
+pub fn parameter(name: &str) -> Option<&'static Parameter> {
+    PARAMETERS.iter().find(|p| p.name == name)
+}
+
+/// Why a reading is refused, for the error answer (it names the field at fault).
+///
+/// `now` and `max_future_seconds` bound the reading's time: a station clock
+/// a little ahead is tolerated, a reading from next week is not.
+///
+/// # Errors
+/// The first thing wrong with the reading.
+pub fn check_reading(r: &Reading, now_unix: i64, max_future_seconds: i64) -> Result<(), String> {
+    let p = parameter(&r.parameter).ok_or_else(|| {
+        let known: Vec<&str> = PARAMETERS.iter().map(|p| p.name).collect();
+        format!(
+            "unknown parameter '{}'; parameters: {}",
+            short(&r.parameter),
+            known.join(", ")
+        )
+    })?;
+    if r.unit != p.unit {
+        return Err(format!(
+            "unit '{}' does not match {}, which is measured in '{}'",
+            short(&r.unit),
+            p.name,
+            p.unit
+        ));
+    }
+    if !r.value.is_finite() || r.value < p.min || r.value > p.max {
+        return Err(format!(
+            "{} {} {} is not physically possible (from {} to {})",
+            p.name, r.value, p.unit, p.min, p.max
+        ));
+    }
+    let t = parse_utc(&r.time).ok_or_else(|| {
+        format!(
+            "time '{}' is not an ISO 8601 UTC time like 2026-11-01T07:00:00Z",
+            short(&r.time)
+        )
+    })?;
+    if t > now_unix + max_future_seconds {
+        return Err(format!("time {} is in the future", r.time));
+    }
+    Ok(())
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// Seconds since 1970 of `YYYY-MM-DDTHH:MM:SSZ` (fractions of a second allowed).
+#[must_use]
+pub fn parse_utc(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let rest = &s[19..];
+    let rest = rest
+        .strip_prefix('.')
+        .map_or(rest, |f| f.trim_start_matches(|c: char| c.is_ascii_digit()));
+    if rest != "Z" {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(range)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The alert state of a station.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Ok,
+    Watch,
+    Alarm,
+}
+
+impl AlertState {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Watch => "watch",
+            Self::Alarm => "alarm",
+        }
+    }
+}
+
+/// Which side of a threshold is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// High values are bad (salinity, pests).
+    Above,
+    /// Low values are bad (dissolved oxygen, acid water).
+    Below,
+}
+
+/// Thresholds of one parameter, optionally for one station kind or commune.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Threshold {
+    pub parameter: &'static str,
+    pub direction: Direction,
+    pub watch: f64,
+    pub alarm: f64,
+    /// Only stations of this kind (`water_quality`, `insect_trap`).
+    pub station_kind: Option<String>,
+    /// Only stations in this commune; overrides the province-wide rule.
+    pub commune_code: Option<String>,
+    /// Why these levels, for the people reading the alert.
+    pub note: &'static str,
+}
+
+/// Province-wide defaults, from the levels Mekong-delta extension services
+/// publish; a province overrides them per station kind or commune.
+#[must_use]
+pub fn default_thresholds() -> Vec<Threshold> {
+    let rule = |parameter, direction, watch, alarm, note| Threshold {
+        parameter,
+        direction,
+        watch,
+        alarm,
+        station_kind: None,
+        commune_code: None,
+        note,
+    };
+    vec![
+        rule(
+            "salinity",
+            Direction::Above,
+            2.0,
+            4.0,
+            "rice seedlings suffer from 2 ‰ and are damaged from 4 ‰",
+        ),
+        rule(
+            "ph",
+            Direction::Below,
+            5.5,
+            4.5,
+            "acid sulphate water harms rice and shrimp",
+        ),
+        rule(
+            "dissolved_oxygen",
+            Direction::Below,
+            4.0,
+            3.0,
+            "shrimp and fish stress below 4 mg/L",
+        ),
+        rule(
+            "temperature",
+            Direction::Above,
+            33.0,
+            35.0,
+            "pond water too warm for shrimp",
+        ),
+        rule(
+            "pest_count",
+            Direction::Above,
+            1_000.0,
+            3_000.0,
+            "brown planthoppers per trap-night calling for field checks / for action",
+        ),
+    ]
+}
+
+/// What put a station in its state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertCause {
+    pub parameter: String,
+    pub value: f64,
+    pub unit: String,
+    pub time: String,
+    pub threshold: f64,
+    pub direction: Direction,
+}
+
+/// The state of a station from its latest readings (one per parameter): the
+/// worst over parameters, with the reading that caused it. A commune rule
+/// beats a kind rule, which beats a province-wide one.
+#[must_use]
+pub fn alert_state(
+    latest: &[Reading],
+    station_kind: &str,
+    commune_code: &str,
+    thresholds: &[Threshold],
+) -> (AlertState, Option<AlertCause>) {
+    let mut worst = (AlertState::Ok, None);
+    for r in latest {
+        let applicable = thresholds
+            .iter()
+            .filter(|t| t.parameter == r.parameter)
+            .filter(|t| t.station_kind.as_deref().is_none_or(|k| k == station_kind))
+            .filter(|t| t.commune_code.as_deref().is_none_or(|c| c == commune_code))
+            .max_by_key(|t| (t.commune_code.is_some(), t.station_kind.is_some()));
+        let Some(t) = applicable else { continue };
+        let beyond = |level: f64| match t.direction {
+            Direction::Above => r.value >= level,
+            Direction::Below => r.value <= level,
+        };
+        let (state, level) = if beyond(t.alarm) {
+            (AlertState::Alarm, t.alarm)
+        } else if beyond(t.watch) {
+            (AlertState::Watch, t.watch)
+        } else {
+            continue;
+        };
+        if state > worst.0 {
+            worst = (
+                state,
+                Some(AlertCause {
+                    parameter: r.parameter.clone(),
+                    value: r.value,
+                    unit: r.unit.clone(),
+                    time: r.time.clone(),
+                    threshold: level,
+                    direction: t.direction,
+                }),
+            );
+        }
+    }
+    worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(parameter: &str, value: f64, unit: &str, time: &str) -> Reading {
+        Reading {
+            station_id: "WQ-01".into(),
+            parameter: parameter.into(),
+            value,
+            unit: unit.into(),
+            time: time.into(),
+        }
+    }
+
+    const NOW: i64 = 1_795_000_000; // 2026-11-19
+
+    #[test]
+    fn readings_are_checked_field_by_field() {
+        let ok = reading("salinity", 3.2, "ppt", "2026-11-18T07:00:00Z");
+        assert_eq!(check_reading(&ok, NOW, 600), Ok(()));
+        let cases = [
+            (
+                reading("turbidity", 1.0, "NTU", "2026-11-18T07:00:00Z"),
+                "unknown parameter",
+            ),
+            (
+                reading("salinity", 3.0, "g/L", "2026-11-18T07:00:00Z"),
+                "does not match",
+            ),
+            (
+                reading("salinity", -0.5, "ppt", "2026-11-18T07:00:00Z"),
+                "not physically possible",
+            ),
+            (
+                reading("ph", 14.5, "pH", "2026-11-18T07:00:00Z"),
+                "not physically possible",
+            ),
+            (
+                reading("ph", f64::NAN, "pH", "2026-11-18T07:00:00Z"),
+                "not physically possible",
+            ),
+            (reading("ph", 7.0, "pH", "yesterday"), "ISO 8601"),
+            (reading("ph", 7.0, "pH", "2026-02-30T07:00:00Z"), "ISO 8601"),
+            (reading("ph", 7.0, "pH", "2027-01-01T00:00:00Z"), "future"),
+        ];
+        for (r, expected) in cases {
+            let err = check_reading(&r, NOW, 600).expect_err("refused");
+            assert!(err.contains(expected), "{r:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn utc_times_parse_to_unix_seconds() {
+        assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_utc("2000-03-01T00:00:00Z"), Some(951_868_800));
+        assert_eq!(parse_utc("2024-02-29T23:59:59.250Z"), Some(1_709_251_199));
+        assert_eq!(parse_utc("2024-02-29T23:59:59+07:00"), None);
+        assert_eq!(parse_utc("2023-02-29T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn the_worst_parameter_decides_and_commune_rules_win() {
+        let rules = default_thresholds();
+        let latest = [
+            reading("salinity", 2.5, "ppt", "2026-11-18T07:00:00Z"),
+            reading("dissolved_oxygen", 2.8, "mg/L", "2026-11-18T07:00:00Z"),
+        ];
+        let (state, cause) = alert_state(&latest, "water_quality", "33001", &rules);
+        assert_eq!(state, AlertState::Alarm);
+        assert_eq!(cause.expect("cause").parameter, "dissolved_oxygen");
+
+        let only_salt = &latest[..1];
+        assert_eq!(
+            alert_state(only_salt, "water_quality", "33001", &rules).0,
+            AlertState::Watch
+        );
+        let mut local = rules.clone();
+        local.push(Threshold {
+            commune_code: Some("33001".into()),
+            watch: 3.0,
+            alarm: 5.0,
+            ..rules[0].clone()
+        });
+        assert_eq!(
+            alert_state(only_salt, "water_quality", "33001", &local).0,
+            AlertState::Ok
+        );
+        assert_eq!(
+            alert_state(only_salt, "water_quality", "33002", &local).0,
+            AlertState::Watch
+        );
+    }
+}
