@@ -9,6 +9,7 @@ pub mod assets;
 pub mod communes;
 pub mod error;
 pub mod meta;
+pub mod ogc;
 pub mod origin;
 pub mod stations;
 pub mod stats;
@@ -96,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/static/{file}", get(web::static_file))
         .merge(communes::router(&state))
+        .merge(ogc::router(&state))
         .route("/api/stats", get(stats::stats))
         .route("/api/communes/{code}/summary", get(summary::summary))
         .route(

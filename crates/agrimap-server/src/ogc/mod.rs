@@ -1,0 +1,547 @@
+//! OGC API – Features – Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) under `/ogc`.
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/ogc` | landing page: links to the API definition, conformance and collections |
+//! | `/ogc/conformance` | the conformance classes implemented |
+//! | `/ogc/api` | the API definition (OpenAPI 3.0, JSON), or an HTML summary |
+//! | `/ogc/collections` | every catalog layer as a collection, with its extent |
+//! | `/ogc/collections/{id}` | one collection |
+//! | `/ogc/collections/{id}/items` | its features, GeoJSON: `bbox`, `datetime`, `limit`, `offset`, `commune`, `properties` |
+//! | `/ogc/collections/{id}/items/{featureId}` | one feature by its store id |
+//!
+//! Every resource is JSON (GeoJSON for features) or HTML, chosen by `f=json|html`
+//! or else by `Accept`. Links are absolute, from the configured public URL or
+//! the host the client asked for. Features carry public fields only: a
+//! restricted field is neither returned, nor selectable with `properties`,
+//! nor told apart from a field that does not exist. Coordinates are CRS84
+//! (longitude, latitude); `crs` and `bbox-crs` (Part 2) and `filter` (Part 3)
+//! are not supported yet and are refused as unknown parameters.
+//!
+//! `bbox` selects the features whose bounding box meets the box, as the stores
+//! index them; a feature whose envelope touches the box while its geometry
+//! does not is included. Paging is by `offset`, in feature-id order, through
+//! `next` and `prev` links.
+
+mod html;
+mod items;
+mod openapi;
+mod params;
+mod time;
+
+use crate::AppState;
+use crate::communes::CommuneCache;
+use crate::error::ApiError;
+use crate::origin::request_origin;
+use agrimap_model::{Audience, LayerDef, catalog};
+use agrimap_store::{LayerVersions, Store};
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::future::try_join_all;
+use geo::Rect;
+use params::{Format, Params};
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub use params::{DEFAULT_LIMIT, MAX_LIMIT};
+
+/// Media types of the documents.
+pub const JSON: &str = "application/json";
+pub const GEOJSON: &str = "application/geo+json";
+pub const HTML: &str = "text/html";
+pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+/// The one coordinate reference system of this first part: WGS 84 longitude/latitude.
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+/// The conformance classes of OGC API – Features – Part 1 this service implements.
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+const TITLE: &str = "agrimap: OGC API – Features";
+const DESCRIPTION: &str = "The agricultural layers of the province (crops, aquaculture, monitoring stations, \
+     registered growing areas, OCOP products) and its base map, as OGC API – Features collections. \
+     Coordinates are longitude and latitude (CRS84). Restricted fields (owners, phone numbers) are not published.";
+
+/// The routes under `/ogc`, with their own state, ready to be merged into the
+/// service's router.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/ogc", get(landing))
+        .route("/ogc/conformance", get(conformance))
+        .route("/ogc/api", get(api))
+        .route("/ogc/collections", get(collections))
+        .route("/ogc/collections/{id}", get(collection))
+        .route("/ogc/collections/{id}/items", get(items::items))
+        .route("/ogc/collections/{id}/items/{feature}", get(items::item))
+        .with_state(Ogc {
+            store: state.store.clone(),
+            communes: state.communes.clone(),
+            public_url: state.config.public_url.clone().map(Arc::from),
+            extents: Arc::new(Extents::default()),
+        })
+}
+
+/// What the `/ogc` handlers share.
+#[derive(Clone)]
+struct Ogc {
+    store: Arc<dyn Store>,
+    communes: Arc<CommuneCache>,
+    public_url: Option<Arc<str>>,
+    extents: Arc<Extents>,
+}
+
+impl Ogc {
+    /// The absolute URL of `/ogc` for this request.
+    fn base(&self, headers: &HeaderMap) -> String {
+        format!("{}/ogc", request_origin(self.public_url.as_deref(), headers))
+    }
+}
+
+/// A layer's extent and the change counter it was read at.
+type VersionedExtent = (u64, Option<Rect<f64>>);
+
+/// Layer extents by layer, kept until the layer's change counter moves.
+#[derive(Debug, Default)]
+struct Extents {
+    by_layer: Mutex<HashMap<&'static str, VersionedExtent>>,
+}
+
+impl Extents {
+    async fn get(
+        &self,
+        store: &dyn Store,
+        layer: &'static LayerDef,
+        versions: &LayerVersions,
+    ) -> Result<Option<Rect<f64>>, ApiError> {
+        let version = versions.get(layer.id).copied().unwrap_or(0);
+        let cached = self
+            .by_layer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(layer.id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, e)| *e);
+        if let Some(extent) = cached {
+            return Ok(extent);
+        }
+        let extent = store.extent(layer).await?;
+        self.by_layer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(layer.id, (version, extent));
+        Ok(extent)
+    }
+}
+
+/// The query string as pairs, or a JSON error saying why it cannot be read.
+fn read_params(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Params, ApiError> {
+    let Query(pairs) = query.map_err(|e| {
+        ApiError::bad_request(
+            "bad_query",
+            format!("the query string cannot be read: {}", e.body_text()),
+        )
+    })?;
+    Params::new(pairs)
+}
+
+/// The collection of a path segment, or 404.
+fn collection_of(id: &str) -> Result<&'static LayerDef, ApiError> {
+    agrimap_model::layer(id).ok_or_else(|| {
+        let known: Vec<&str> = catalog().iter().map(|l| l.id).collect();
+        ApiError::not_found(
+            "unknown_collection",
+            format!(
+                "no collection '{}'; the collections are: {}",
+                params::echo(id),
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// One link object.
+fn link(rel: &str, ty: &str, title: &str, href: String) -> Json {
+    json!({ "rel": rel, "type": ty, "title": title, "href": href })
+}
+
+/// `href` with `f=` added to its query (which may be empty).
+fn with_f(path: &str, query: &str, f: Format) -> String {
+    if query.is_empty() {
+        format!("{path}?f={}", f.param())
+    } else {
+        format!("{path}?{query}&f={}", f.param())
+    }
+}
+
+/// The `self` link in the format answered and an `alternate` in the other.
+fn self_and_alternate(url: &str, query: &str, format: Format, json_type: &str, what: &str) -> Vec<Json> {
+    let (json_rel, html_rel) = match format {
+        Format::Json => ("self", "alternate"),
+        Format::Html => ("alternate", "self"),
+    };
+    let mut links = vec![
+        link(
+            json_rel,
+            json_type,
+            &format!("{what} as JSON"),
+            with_f(url, query, Format::Json),
+        ),
+        link(
+            html_rel,
+            HTML,
+            &format!("{what} as HTML"),
+            with_f(url, query, Format::Html),
+        ),
+    ];
+    if format == Format::Html {
+        links.swap(0, 1);
+    }
+    links
+}
+
+/// A JSON document with its media type.
+fn json_response(body: &impl Serialize, content_type: &'static str) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => with_vary(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+                bytes,
+            )
+                .into_response(),
+        ),
+        Err(e) => {
+            tracing::error!(cause = %e, "serialising an /ogc document failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encode_failed",
+                "the document could not be written",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// An HTML page.
+fn html_response(page: String) -> Response {
+    with_vary(
+        (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            page,
+        )
+            .into_response(),
+    )
+}
+
+/// The answer depends on `Accept`: caches must keep one per value.
+fn with_vary(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// The breadcrumb of the landing page.
+fn home(base: &str) -> (String, String) {
+    (with_f(base, "", Format::Html), "agrimap OGC API".to_owned())
+}
+
+/// `GET /ogc`: the landing page.
+async fn landing(
+    State(ogc): State<Ogc>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = read_params(query)?;
+    params.only(&["f"])?;
+    let format = params::format(&params, &headers)?;
+    let base = ogc.base(&headers);
+    let mut links = self_and_alternate(&base, "", format, JSON, "This document");
+    links.extend([
+        link(
+            "service-desc",
+            OPENAPI,
+            "The API definition (OpenAPI 3.0)",
+            with_f(&format!("{base}/api"), "", Format::Json),
+        ),
+        link(
+            "service-doc",
+            HTML,
+            "The API documentation",
+            with_f(&format!("{base}/api"), "", Format::Html),
+        ),
+        link(
+            "conformance",
+            JSON,
+            "Conformance classes implemented",
+            with_f(&format!("{base}/conformance"), "", Format::Json),
+        ),
+        link(
+            "data",
+            JSON,
+            "The feature collections",
+            with_f(&format!("{base}/collections"), "", Format::Json),
+        ),
+    ]);
+    let doc = json!({ "title": TITLE, "description": DESCRIPTION, "links": links });
+    Ok(match format {
+        Format::Json => json_response(&doc, JSON),
+        Format::Html => {
+            let body = format!(
+                "<p>{}</p>\n<ul>\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ul>\n",
+                html::escape(DESCRIPTION),
+                html::link(&with_f(&format!("{base}/collections"), "", Format::Html), "Collections"),
+                html::link(&with_f(&format!("{base}/api"), "", Format::Html), "API definition"),
+                html::link(
+                    &with_f(&format!("{base}/conformance"), "", Format::Html),
+                    "Conformance classes"
+                ),
+            );
+            html_response(html::page(TITLE, &[home(&base)], &body, &doc["links"]))
+        }
+    })
+}
+
+/// `GET /ogc/conformance`: the conformance classes.
+async fn conformance(
+    State(ogc): State<Ogc>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = read_params(query)?;
+    params.only(&["f"])?;
+    let format = params::format(&params, &headers)?;
+    let base = ogc.base(&headers);
+    let links = self_and_alternate(
+        &format!("{base}/conformance"),
+        "",
+        format,
+        JSON,
+        "The conformance classes",
+    );
+    let doc = json!({ "conformsTo": CONFORMANCE, "links": links });
+    Ok(match format {
+        Format::Json => json_response(&doc, JSON),
+        Format::Html => {
+            let items: String = CONFORMANCE
+                .iter()
+                .map(|c| format!("<li>{}</li>\n", html::link(c, c)))
+                .collect();
+            html_response(html::page(
+                "Conformance classes",
+                &[home(&base)],
+                &format!("<ul>\n{items}</ul>\n"),
+                &doc["links"],
+            ))
+        }
+    })
+}
+
+/// `GET /ogc/api`: the API definition.
+async fn api(
+    State(ogc): State<Ogc>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = read_params(query)?;
+    params.only(&["f"])?;
+    let format = params::format(&params, &headers)?;
+    let base = ogc.base(&headers);
+    let doc = openapi::document(&base);
+    Ok(match format {
+        Format::Json => json_response(&doc, OPENAPI),
+        Format::Html => {
+            let links = json!(self_and_alternate(
+                &format!("{base}/api"),
+                "",
+                format,
+                OPENAPI,
+                "The API definition"
+            ));
+            html_response(html::page(
+                "API definition",
+                &[home(&base)],
+                &openapi::html(&doc),
+                &links,
+            ))
+        }
+    })
+}
+
+/// A collection as `/ogc/collections` and `/ogc/collections/{id}` describe it.
+fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64>>, links: Vec<Json>) -> Json {
+    let url = format!("{base}/collections/{}", layer.id);
+    let mut links = links;
+    links.extend([
+        link(
+            "items",
+            GEOJSON,
+            &format!("{} as GeoJSON", layer.title),
+            with_f(&format!("{url}/items"), "", Format::Json),
+        ),
+        link(
+            "items",
+            HTML,
+            &format!("{} as HTML", layer.title),
+            with_f(&format!("{url}/items"), "", Format::Html),
+        ),
+    ]);
+    let mut doc = json!({
+        "id": layer.id,
+        "title": layer.title,
+        "description": layer.description,
+        "keywords": [layer.title_vi, layer.id],
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": links,
+    });
+    if let Some(r) = extent {
+        doc["extent"] = json!({
+            "spatial": { "bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]], "crs": CRS84 },
+        });
+    }
+    doc
+}
+
+/// `GET /ogc/collections`: every catalog layer.
+async fn collections(
+    State(ogc): State<Ogc>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = read_params(query)?;
+    params.only(&["f"])?;
+    let format = params::format(&params, &headers)?;
+    let base = ogc.base(&headers);
+    let versions = ogc.store.versions().await?;
+    let extents = try_join_all(
+        catalog()
+            .iter()
+            .map(|l| ogc.extents.get(ogc.store.as_ref(), l, &versions)),
+    )
+    .await?;
+    let list: Vec<Json> = catalog()
+        .iter()
+        .zip(&extents)
+        .map(|(l, e)| {
+            let url = format!("{base}/collections/{}", l.id);
+            let links = vec![link("self", JSON, l.title, with_f(&url, "", Format::Json))];
+            collection_json(&base, l, *e, links)
+        })
+        .collect();
+    let links = self_and_alternate(&format!("{base}/collections"), "", format, JSON, "The collections");
+    let doc = json!({ "collections": list, "links": links });
+    Ok(match format {
+        Format::Json => json_response(&doc, JSON),
+        Format::Html => {
+            let rows: Vec<Vec<String>> = catalog()
+                .iter()
+                .zip(&extents)
+                .map(|(l, e)| {
+                    let url = format!("{base}/collections/{}", l.id);
+                    vec![
+                        html::link(&with_f(&url, "", Format::Html), l.id),
+                        format!("{} ({})", html::escape(l.title), html::escape(l.title_vi)),
+                        format!("{:?}", l.geometry),
+                        html::escape(l.description),
+                        e.map_or_else(String::new, |r| {
+                            format!("{:.5}, {:.5}, {:.5}, {:.5}", r.min().x, r.min().y, r.max().x, r.max().y)
+                        }),
+                        html::link(&with_f(&format!("{url}/items"), "", Format::Html), "items"),
+                    ]
+                })
+                .collect();
+            let body = html::table(&["id", "title", "geometry", "description", "extent (CRS84)", ""], &rows);
+            html_response(html::page("Collections", &[home(&base)], &body, &doc["links"]))
+        }
+    })
+}
+
+/// `GET /ogc/collections/{id}`: one collection.
+async fn collection(
+    State(ogc): State<Ogc>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = path?;
+    let layer = collection_of(&id)?;
+    let params = read_params(query)?;
+    params.only(&["f"])?;
+    let format = params::format(&params, &headers)?;
+    let base = ogc.base(&headers);
+    let versions = ogc.store.versions().await?;
+    let extent = ogc.extents.get(ogc.store.as_ref(), layer, &versions).await?;
+    let url = format!("{base}/collections/{}", layer.id);
+    let links = self_and_alternate(&url, "", format, JSON, "This collection");
+    let doc = collection_json(&base, layer, extent, links);
+    Ok(match format {
+        Format::Json => json_response(&doc, JSON),
+        Format::Html => {
+            let rows: Vec<Vec<String>> = layer
+                .readable_fields(Audience::Public)
+                .map(|(_, f)| {
+                    vec![
+                        format!("<code>{}</code>", html::escape(f.name)),
+                        format!("{:?}", f.ty).to_lowercase(),
+                        html::escape(f.unit.unwrap_or("")),
+                        html::escape(&f.values.join(", ")),
+                        html::escape(f.description),
+                    ]
+                })
+                .collect();
+            let time = time::temporal(layer).map_or_else(String::new, |t| {
+                format!(
+                    "<p><code>datetime</code> selects by <code>{}</code>.</p>\n",
+                    html::escape(&t.describe())
+                )
+            });
+            let body = format!(
+                "<p>{} ({}). {}</p>\n<p>Geometry: {:?}. Extent (CRS84): {}.</p>\n{time}<p>{}</p>\n<h2>Properties</h2>\n{}",
+                html::escape(layer.description),
+                html::escape(layer.title_vi),
+                if layer.has_commune() {
+                    "<code>commune</code> selects by commune code."
+                } else {
+                    ""
+                },
+                layer.geometry,
+                extent.map_or_else(
+                    || "none (no features)".to_owned(),
+                    |r| format!("{:.5}, {:.5}, {:.5}, {:.5}", r.min().x, r.min().y, r.max().x, r.max().y)
+                ),
+                html::link(
+                    &with_f(&format!("{url}/items"), "", Format::Html),
+                    "Browse the features"
+                ),
+                html::table(&["name", "type", "unit", "values", "description"], &rows),
+            );
+            html_response(html::page(
+                layer.title,
+                &[
+                    home(&base),
+                    (
+                        with_f(&format!("{base}/collections"), "", Format::Html),
+                        "Collections".to_owned(),
+                    ),
+                ],
+                &body,
+                &doc["links"],
+            ))
+        }
+    })
+}

@@ -1,0 +1,343 @@
+//! Query parameters of the `/ogc` resources, read by hand from the raw pairs
+//! so that every mistake (an unknown or repeated parameter, a bad value)
+//! answers a JSON error naming it, and the format asked for (`f` or `Accept`).
+
+use crate::error::ApiError;
+use agrimap_model::{Audience, LayerDef};
+use axum::http::{HeaderMap, header};
+use geo::{Rect, coord};
+
+/// Page size when the request gives none.
+pub const DEFAULT_LIMIT: usize = 10;
+/// Largest page; larger limits are answered with this many features.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// Echoing a client string back: keep it short.
+pub fn echo(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.chars().count() > MAX {
+        format!("{}…", s.chars().take(MAX).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The query string of a request as name/value pairs, each name at most once.
+#[derive(Debug, Default)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Reads the decoded pairs and refuses a name given twice.
+    ///
+    /// # Errors
+    /// `bad_parameter` for a repeated parameter.
+    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(n, _)| n == name) {
+                return Err(ApiError::bad_request(
+                    "bad_parameter",
+                    format!("the query parameter '{}' is given more than once", echo(name)),
+                ));
+            }
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The value of a parameter, trimmed.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim())
+    }
+
+    /// Refuses any parameter not in `known`.
+    ///
+    /// # Errors
+    /// `unknown_parameter`, naming the parameters the resource takes.
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self.pairs.iter().find(|(n, _)| !known.contains(&n.as_str())) {
+            None => Ok(()),
+            Some((name, _)) => Err(ApiError::bad_request(
+                "unknown_parameter",
+                format!(
+                    "unknown query parameter '{}'; this resource takes: {}",
+                    echo(name),
+                    known.join(", ")
+                ),
+            )),
+        }
+    }
+}
+
+/// The two encodings of every resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON; GeoJSON for features; OpenAPI JSON for the API definition.
+    Json,
+    Html,
+}
+
+impl Format {
+    /// The value of `f` that asks for this format.
+    #[must_use]
+    pub fn param(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Html => "html",
+        }
+    }
+}
+
+/// The format asked for: `f` first, else the best match of `Accept`, else JSON.
+///
+/// # Errors
+/// `bad_format` for an `f` that is neither `json` nor `html`.
+pub fn format(params: &Params, headers: &HeaderMap) -> Result<Format, ApiError> {
+    if let Some(f) = params.get("f") {
+        return match f.to_ascii_lowercase().as_str() {
+            "json" | "geojson" | "application/json" | "application/geo+json" => Ok(Format::Json),
+            "html" | "text/html" => Ok(Format::Html),
+            _ => Err(ApiError::bad_request(
+                "bad_format",
+                format!("f must be 'json' or 'html', got '{}'", echo(f)),
+            )),
+        };
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    Ok(negotiate(accept))
+}
+
+/// HTML when `Accept` prefers it to every JSON type, JSON otherwise.
+fn negotiate(accept: &str) -> Format {
+    let mut json = 0.0_f32;
+    let mut html = 0.0_f32;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .filter(|q| q.is_finite())
+            .unwrap_or(1.0)
+            .clamp(0.0, 1.0);
+        let (is_json, is_html) = match media.as_str() {
+            "*/*" => (true, true),
+            "application/*" => (true, false),
+            "text/*" | "text/html" | "application/xhtml+xml" => (false, true),
+            m => (m.ends_with("json") || m.ends_with("+json"), false),
+        };
+        if is_json {
+            json = json.max(q);
+        }
+        if is_html {
+            html = html.max(q);
+        }
+    }
+    if html > json { Format::Html } else { Format::Json }
+}
+
+/// `limit`: 1 or more; above [`MAX_LIMIT`] the maximum is used.
+///
+/// # Errors
+/// `bad_limit` for anything but a positive whole number.
+pub fn limit(params: &Params) -> Result<usize, ApiError> {
+    let Some(s) = params.get("limit") else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match s.parse::<u128>() {
+        Ok(0) | Err(_) => Err(ApiError::bad_request(
+            "bad_limit",
+            format!(
+                "limit must be a whole number from 1 to {MAX_LIMIT} (larger ones give {MAX_LIMIT}), got '{}'",
+                echo(s)
+            ),
+        )),
+        Ok(n) => Ok(usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
+    }
+}
+
+/// `offset`: the features to skip, 0 by default.
+///
+/// # Errors
+/// `bad_offset` for anything but a whole number.
+pub fn offset(params: &Params) -> Result<usize, ApiError> {
+    params.get("offset").map_or(Ok(0), |s| {
+        s.parse::<u128>()
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "bad_offset",
+                    format!("offset must be a whole number from 0, got '{}'", echo(s)),
+                )
+            })
+    })
+}
+
+/// `bbox`: west, south, east, north in degrees (CRS84), or six numbers with
+/// heights (ignored). One rectangle, or two when it crosses the antimeridian
+/// (west greater than east).
+///
+/// # Errors
+/// `bad_bbox` naming the problem.
+pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
+    let Some(s) = params.get("bbox") else {
+        return Ok(None);
+    };
+    let bad = |why: String| {
+        ApiError::bad_request(
+            "bad_bbox",
+            format!("bbox must be west,south,east,north in degrees (four numbers, or six with heights): {why}"),
+        )
+    };
+    let numbers: Vec<f64> = s
+        .split(',')
+        .map(|n| n.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad(format!("'{}' is not a list of numbers", echo(s))))?;
+    let [west, south, east, north] = match numbers.as_slice() {
+        [w, s, e, n] | [w, s, _, e, n, _] => [*w, *s, *e, *n],
+        other => return Err(bad(format!("got {} numbers", other.len()))),
+    };
+    if [west, east].iter().any(|x| !(-180.0..=180.0).contains(x)) {
+        return Err(bad("longitudes must lie between -180 and 180".into()));
+    }
+    if [south, north].iter().any(|y| !(-90.0..=90.0).contains(y)) {
+        return Err(bad("latitudes must lie between -90 and 90".into()));
+    }
+    if south > north {
+        return Err(bad(format!("south ({south}) is north of north ({north})")));
+    }
+    let rect = |w: f64, e: f64| Rect::new(coord! { x: w, y: south }, coord! { x: e, y: north });
+    Ok(Some(if west <= east {
+        vec![rect(west, east)]
+    } else {
+        vec![rect(west, 180.0), rect(-180.0, east)]
+    }))
+}
+
+/// `properties`: public fields to return, comma-separated, in schema order;
+/// `None` for all of them. An empty value returns none.
+///
+/// # Errors
+/// `bad_properties` naming the fields there are; a restricted field is
+/// refused exactly like a missing one.
+pub fn properties(params: &Params, layer: &'static LayerDef) -> Result<Option<Vec<usize>>, ApiError> {
+    let Some(s) = params.get("properties") else {
+        return Ok(None);
+    };
+    let readable: Vec<(usize, &str)> = layer
+        .readable_fields(Audience::Public)
+        .map(|(i, f)| (i, f.name))
+        .collect();
+    let mut chosen = Vec::new();
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some((i, _)) = readable.iter().find(|(_, n)| *n == name) else {
+            let valid: Vec<&str> = readable.iter().map(|(_, n)| *n).collect();
+            return Err(ApiError::bad_request(
+                "bad_properties",
+                format!(
+                    "collection '{}' has no property '{}'; its properties are: {}",
+                    layer.id,
+                    echo(name),
+                    valid.join(", ")
+                ),
+            ));
+        };
+        chosen.push(*i);
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+    Ok(Some(chosen))
+}
+
+/// Percent-encodes a query value, leaving what is safe in a query as is.
+#[must_use]
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~,:".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::new(pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()).expect("params")
+    }
+
+    #[test]
+    fn accept_prefers_json_unless_html_ranks_higher() {
+        assert_eq!(negotiate(""), Format::Json);
+        assert_eq!(negotiate("*/*"), Format::Json);
+        assert_eq!(negotiate("application/geo+json, application/json"), Format::Json);
+        assert_eq!(
+            negotiate("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+            Format::Html
+        );
+        assert_eq!(negotiate("text/html;q=0.5, application/json"), Format::Json);
+        assert_eq!(negotiate("text/html;q=nan"), Format::Html);
+        assert_eq!(negotiate("image/png"), Format::Json);
+    }
+
+    #[test]
+    fn limits_bboxes_and_repeats() {
+        assert_eq!(limit(&params(&[])).ok(), Some(DEFAULT_LIMIT));
+        assert_eq!(
+            limit(&params(&[("limit", "99999999999999999999999")])).ok(),
+            Some(MAX_LIMIT)
+        );
+        for bad in ["0", "-1", "1.5", "ten", ""] {
+            assert!(limit(&params(&[("limit", bad)])).is_err(), "{bad}");
+        }
+        let one = bbox(&params(&[("bbox", "105.5, 9.6,106,10.2")]))
+            .expect("bbox")
+            .expect("some");
+        assert_eq!(one.len(), 1);
+        let across = bbox(&params(&[("bbox", "170,-10,-170,10")]))
+            .expect("bbox")
+            .expect("some");
+        assert_eq!(across.len(), 2);
+        for bad in [
+            "1,2,3",
+            "1,2,3,4,5",
+            "a,b,c,d",
+            "NaN,0,1,1",
+            "0,0,200,1",
+            "0,10,1,5",
+            "0,0,1,inf",
+        ] {
+            assert!(bbox(&params(&[("bbox", bad)])).is_err(), "{bad}");
+        }
+        assert!(Params::new(vec![("f".into(), "json".into()), ("f".into(), "html".into())]).is_err());
+        assert!(params(&[("crs", "x")]).only(&["f"]).is_err());
+    }
+
+    #[test]
+    fn properties_refuse_restricted_fields_like_missing_ones() {
+        let crop = agrimap_model::layer("crop").expect("crop");
+        let chosen = properties(&params(&[("properties", "area_ha,crop_type,area_ha")]), crop)
+            .expect("ok")
+            .expect("some");
+        assert_eq!(
+            chosen,
+            vec![
+                crop.field_index("crop_type").expect("i"),
+                crop.field_index("area_ha").expect("i")
+            ]
+        );
+        let restricted = properties(&params(&[("properties", "owner_phone")]), crop).expect_err("refused");
+        let missing = properties(&params(&[("properties", "colour")]), crop).expect_err("refused");
+        assert!(restricted.message.contains("crop_type") && !restricted.message.contains("owner_name"));
+        assert_eq!(
+            restricted.message.replace("owner_phone", "X"),
+            missing.message.replace("colour", "X")
+        );
+    }
+}

@@ -1,0 +1,439 @@
+//! The `datetime` parameter: RFC 3339 instants and intervals, the time field
+//! of each layer, and the filter that selects features in time.
+//!
+//! A layer has time when the catalog gives it a public date or timestamp that
+//! says when the feature applies: crop parcels by planting date, ponds by
+//! stocking date, stations by their latest reading, growing areas by their
+//! validity (issued on … expires on, open-ended when there is no expiry).
+//! Other layers have no time, and `datetime` on them is refused.
+//!
+//! Bounds are whole seconds in UTC: a date alone stands for the whole day, a
+//! lower bound with a fraction of a second rounds up and an upper one down,
+//! so that the stored values (whole seconds, `Z`) compare as text in the
+//! GeoPackage and as typed values in PostGIS alike.
+
+use agrimap_model::{CompareOp, FieldType, Filter, LayerDef, Value};
+
+/// When the features of a layer apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Temporal {
+    /// One date or timestamp per feature.
+    Instant(&'static str),
+    /// From the first field to the second; a missing end is open.
+    Period(&'static str, &'static str),
+}
+
+/// The time fields of the layers that have time.
+const TEMPORAL: &[(&str, Temporal)] = &[
+    ("crop", Temporal::Instant("planting_date")),
+    ("aquaculture", Temporal::Instant("stocking_date")),
+    ("monitoring", Temporal::Instant("last_reading_at")),
+    ("growing_area", Temporal::Period("issued_on", "expires_on")),
+];
+
+/// The time of a layer, if it has one.
+#[must_use]
+pub fn temporal(layer: &LayerDef) -> Option<Temporal> {
+    TEMPORAL.iter().find(|(id, _)| *id == layer.id).map(|(_, t)| *t)
+}
+
+impl Temporal {
+    /// The fields, for documentation and messages (`issued_on/expires_on`).
+    #[must_use]
+    pub fn describe(self) -> String {
+        match self {
+            Self::Instant(f) => f.to_owned(),
+            Self::Period(a, b) => format!("{a}/{b}"),
+        }
+    }
+}
+
+/// Layers that take `datetime`, for messages: `crop (planting_date), …`.
+#[must_use]
+pub fn layers_with_time() -> String {
+    TEMPORAL
+        .iter()
+        .map(|(id, t)| format!("{id} ({})", t.describe()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An inclusive range of whole seconds since 1970-01-01T00:00:00Z; either end may be open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+/// Which end of a range a value bounds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Start,
+    End,
+}
+
+/// Parses `datetime`: an instant (`2025-03-01T07:00:00Z`, or a date standing
+/// for its whole day) or an interval `start/end` where either end may be `..`
+/// or empty.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn parse_datetime(s: &str) -> Result<TimeRange, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("datetime is empty".into());
+    }
+    let range = if let Some((a, b)) = s.split_once('/') {
+        if b.contains('/') {
+            return Err("an interval has one '/' between its start and end".into());
+        }
+        let open = |t: &str| t.trim().is_empty() || t.trim() == "..";
+        TimeRange {
+            start: if open(a) {
+                None
+            } else {
+                Some(parse_bound(a.trim(), End::Start)?)
+            },
+            end: if open(b) {
+                None
+            } else {
+                Some(parse_bound(b.trim(), End::End)?)
+            },
+        }
+    } else {
+        if s == ".." {
+            return Err("'..' is only allowed as an end of an interval (start/end)".into());
+        }
+        TimeRange {
+            start: Some(parse_bound(s, End::Start)?),
+            end: Some(parse_bound(s, End::End)?),
+        }
+    };
+    if let (Some(a), Some(b)) = (range.start, range.end)
+        && a > b
+    {
+        return Err("the interval ends before it starts".into());
+    }
+    Ok(range)
+}
+
+/// One RFC 3339 date or date-time, as the second it starts (`Start`) or the
+/// last second it covers (`End`).
+fn parse_bound(s: &str, end: End) -> Result<i64, String> {
+    let bad = || format!("'{s}' is not an RFC 3339 date-time (2025-03-01T07:00:00Z) or date (2025-03-01)");
+    let b = s.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
+        let part = b.get(range).ok_or_else(bad)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            Ok(part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+        } else {
+            Err(bad())
+        }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(bad());
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return Err(format!("'{s}' is not a calendar date"));
+    }
+    let midnight = days_from_civil(year, month, day) * 86_400;
+    if b.len() == 10 {
+        return Ok(clamp(match end {
+            End::Start => midnight,
+            End::End => midnight + 86_399,
+        }));
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return Err(format!("'{s}' is not a time of day"));
+    }
+    let mut rest = &b[19..];
+    let mut fraction = false;
+    if rest.first() == Some(&b'.') {
+        let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        fraction = rest[1..=digits].iter().any(|d| *d != b'0');
+        rest = &rest[1 + digits..];
+    }
+    let offset = match rest {
+        [b'Z' | b'z'] => 0,
+        // A '+' in a query string arrives as a space.
+        [sign @ (b'+' | b'-' | b' '), h1, h2, b':', m1, m2] => {
+            let two = |a: u8, b: u8| -> Result<i64, String> {
+                if a.is_ascii_digit() && b.is_ascii_digit() {
+                    Ok(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+                } else {
+                    Err(bad())
+                }
+            };
+            let (oh, om) = (two(*h1, *h2)?, two(*m1, *m2)?);
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let minutes = oh * 60 + om;
+            if *sign == b'-' { -minutes * 60 } else { minutes * 60 }
+        }
+        _ => return Err(format!("'{s}' needs a time zone: Z or an offset such as +07:00")),
+    };
+    let seconds = midnight + hour * 3600 + minute * 60 + second - offset;
+    Ok(clamp(if fraction && end == End::Start {
+        seconds + 1
+    } else {
+        seconds
+    }))
+}
+
+/// Keeps a bound within 0001-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z, the
+/// years both stores read (PostgreSQL has no year 0), without changing what
+/// it selects: no stored time lies outside.
+fn clamp(seconds: i64) -> i64 {
+    const FIRST: i64 = -62_135_596_800;
+    const LAST: i64 = 253_402_300_799;
+    seconds.clamp(FIRST, LAST)
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// `2025-03-01`.
+fn format_date(seconds: i64) -> String {
+    let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `2025-03-01T07:00:00Z`.
+#[must_use]
+pub fn format_timestamp(seconds: i64) -> String {
+    let s = seconds.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_date(seconds),
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// Now, as `timeStamp` wants it.
+#[must_use]
+pub fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    format_timestamp(secs)
+}
+
+/// A bound as the value to compare a field of this type with.
+fn bound(layer: &LayerDef, field: &str, seconds: i64) -> Value {
+    match layer.field(field).map(|f| f.ty) {
+        Some(FieldType::DateTime) => Value::Text(format_timestamp(seconds)),
+        _ => Value::Text(format_date(seconds)),
+    }
+}
+
+fn compare(field: &str, op: CompareOp, value: Value) -> Filter {
+    Filter::Compare {
+        field: field.to_owned(),
+        op,
+        value,
+    }
+}
+
+/// The filter selecting the features of `layer` whose time meets `range`;
+/// `None` when the range is open at both ends.
+#[must_use]
+pub fn filter(layer: &LayerDef, temporal: Temporal, range: TimeRange) -> Option<Filter> {
+    let mut parts = Vec::new();
+    match temporal {
+        Temporal::Instant(f) => {
+            if let Some(s) = range.start {
+                parts.push(compare(f, CompareOp::Ge, bound(layer, f, s)));
+            }
+            if let Some(e) = range.end {
+                parts.push(compare(f, CompareOp::Le, bound(layer, f, e)));
+            }
+        }
+        Temporal::Period(from, to) => {
+            if let Some(e) = range.end {
+                parts.push(compare(from, CompareOp::Le, bound(layer, from, e)));
+            } else if range.start.is_some() {
+                // A period without a start has no time at all.
+                parts.push(Filter::Not(Box::new(Filter::IsNull { field: from.to_owned() })));
+            }
+            if let Some(s) = range.start {
+                parts.push(Filter::Or(vec![
+                    Filter::IsNull { field: to.to_owned() },
+                    compare(to, CompareOp::Ge, bound(layer, to, s)),
+                ]));
+            }
+        }
+    }
+    (!parts.is_empty()).then_some(Filter::And(parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agrimap_model::{Access, catalog, layer};
+
+    #[test]
+    fn parses_instants_dates_and_intervals() {
+        let day = days_from_civil(2025, 3, 1) * 86_400;
+        assert_eq!(format_timestamp(day), "2025-03-01T00:00:00Z");
+        assert_eq!(
+            parse_datetime("2025-03-01T07:00:00Z"),
+            Ok(TimeRange {
+                start: Some(day + 7 * 3600),
+                end: Some(day + 7 * 3600)
+            })
+        );
+        assert_eq!(
+            parse_datetime("2025-03-01"),
+            Ok(TimeRange {
+                start: Some(day),
+                end: Some(day + 86_399)
+            })
+        );
+        // +07:00 is Indochina time; a '+' in a query string arrives as a space.
+        for s in ["2025-03-01T07:00:00+07:00", "2025-03-01T07:00:00 07:00"] {
+            assert_eq!(parse_datetime(s).map(|r| r.start), Ok(Some(day)), "{s}");
+        }
+        assert_eq!(
+            parse_datetime("../2025-03-01T00:00:00.5Z"),
+            Ok(TimeRange {
+                start: None,
+                end: Some(day)
+            })
+        );
+        assert_eq!(
+            parse_datetime("2025-02-28T23:59:59.25Z/").map(|r| r.start),
+            Ok(Some(day))
+        );
+        assert_eq!(parse_datetime("../.."), Ok(TimeRange { start: None, end: None }));
+        for bad in [
+            "",
+            "..",
+            "2025-02-29",
+            "2025-13-01",
+            "2025-03-01T07:00:00",
+            "2025-03-01T24:00:00Z",
+            "2025/03/01",
+            "2025-03-02/2025-03-01",
+            "a/b/c",
+            "2025-03-01T07:00:00.Z",
+            "ngày 1",
+            "2025-03-01T07:00:00+7:00",
+        ] {
+            assert!(parse_datetime(bad).is_err(), "{bad}");
+        }
+        assert!(parse_datetime("2024-02-29").is_ok());
+    }
+
+    #[test]
+    fn bounds_stay_within_the_years_the_stores_read() {
+        assert_eq!(
+            parse_datetime("0000-01-01/9999-12-31T23:59:60Z")
+                .map(|r| (r.start.map(format_timestamp), r.end.map(format_timestamp))),
+            Ok((
+                Some("0001-01-01T00:00:00Z".to_owned()),
+                Some("9999-12-31T23:59:59Z".to_owned())
+            ))
+        );
+        assert_eq!(
+            parse_datetime("0001-01-01T00:00:00+14:00").map(|r| r.start.map(format_timestamp)),
+            Ok(Some("0001-01-01T00:00:00Z".to_owned()))
+        );
+    }
+
+    #[test]
+    fn days_round_trip() {
+        for days in [-719_468, -1, 0, 1, 10_957, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn time_fields_are_public_dates_and_every_dated_layer_has_time() {
+        for l in catalog() {
+            let fields: Vec<&str> = match temporal(l) {
+                Some(Temporal::Instant(f)) => vec![f],
+                Some(Temporal::Period(a, b)) => vec![a, b],
+                None => vec![],
+            };
+            for f in &fields {
+                let def = l.field(f).unwrap_or_else(|| panic!("{}.{f}", l.id));
+                assert!(matches!(def.ty, FieldType::Date | FieldType::DateTime), "{}.{f}", l.id);
+                assert_eq!(def.access, Access::Public);
+            }
+            let dated = l
+                .fields
+                .iter()
+                .any(|f| matches!(f.ty, FieldType::Date | FieldType::DateTime));
+            assert_eq!(dated, !fields.is_empty(), "{}", l.id);
+        }
+    }
+
+    #[test]
+    fn period_filter_keeps_open_ended_areas() {
+        let l = layer("growing_area").expect("layer");
+        let t = temporal(l).expect("time");
+        let range = parse_datetime("2026-01-01/..").expect("range");
+        let f = filter(l, t, range).expect("filter");
+        assert_eq!(
+            f,
+            Filter::And(vec![
+                Filter::Not(Box::new(Filter::IsNull {
+                    field: "issued_on".into()
+                })),
+                Filter::Or(vec![
+                    Filter::IsNull {
+                        field: "expires_on".into()
+                    },
+                    compare("expires_on", CompareOp::Ge, Value::Text("2026-01-01".into())),
+                ]),
+            ])
+        );
+        assert_eq!(filter(l, t, TimeRange { start: None, end: None }), None);
+    }
+}
