@@ -29,7 +29,7 @@ fn serve_seeds_a_new_data_dir_serves_and_stops_on_sigterm() {
             .to_string_lossy()
             .contains("partial"))
     );
-    let status = server.terminate(Duration::from_secs(10));
+    let status = server.terminate(Duration::from_secs(60));
     assert!(status.success(), "agrimap exits cleanly on SIGTERM: {status:?}");
 }
 
@@ -130,7 +130,29 @@ fn station_add_token_list_then_the_station_posts_readings() {
         "{list}"
     );
 
-    let server = ServeProcess::start(&[], &env);
+    // This province watches salinity from 0.5 ‰ in commune 33001.
+    let rules = data.join("thresholds.json");
+    std::fs::write(
+        &rules,
+        r#"[{"parameter": "salinity", "direction": "above", "watch": 0.5, "alarm": 1.5, "commune_code": "33001"}]"#,
+    )
+    .expect("write");
+    let bad_rules = data.join("bad-thresholds.json");
+    std::fs::write(
+        &bad_rules,
+        r#"[{"parameter": "salt", "direction": "above", "watch": 1, "alarm": 2}]"#,
+    )
+    .expect("write");
+    let refused = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--thresholds",
+        bad_rules.to_str().expect("path"),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown parameter 'salt'"));
+    let server = ServeProcess::start(&["--thresholds", rules.to_str().expect("path")], &env);
     let body = r#"[{"parameter":"salinity","value":0.8,"unit":"ppt","time":"2026-11-24T05:00:00Z"}]"#;
     let post = |token: &str| {
         agrimap_suite::request_with_body(
@@ -146,9 +168,15 @@ fn station_add_token_list_then_the_station_posts_readings() {
     let reply = post(&token);
     assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
     assert_eq!(reply.json()["stored"], 1);
-    assert_eq!(reply.json()["alert_state"], "ok");
+    assert_eq!(reply.json()["alert_state"], "watch", "the province's own rule applies");
     assert_eq!(post("a-guess").status, 401);
     let series = server.get("/api/stations/WQ-99/readings", &[]).json();
     assert_eq!(series["readings"][0]["value"], 0.8);
-    assert!(server.terminate(Duration::from_secs(10)).success());
+    // An acknowledged reading survives the server being killed outright.
+    drop(server);
+    let restarted = ServeProcess::start(&[], &env);
+    let series = restarted.get("/api/stations/WQ-99/readings", &[]).json();
+    assert_eq!(series["readings"][0]["value"], 0.8);
+    assert_eq!(series["readings"][0]["time"], "2026-11-24T05:00:00Z");
+    assert!(restarted.terminate(Duration::from_secs(60)).success());
 }

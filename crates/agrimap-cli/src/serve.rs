@@ -18,12 +18,26 @@ pub struct ServeArgs {
     /// Memory budget of the tile cache, in MiB.
     #[arg(long, env = "AGRIMAP_TILE_CACHE_MB", default_value_t = 64)]
     pub tile_cache_mb: u64,
+    /// JSON list of station alert thresholds added to (or replacing) the defaults.
+    #[arg(long, env = "AGRIMAP_THRESHOLDS")]
+    pub thresholds: Option<std::path::PathBuf>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let thresholds = match &args.thresholds {
+        Some(path) => {
+            let json = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the thresholds file {}", path.display()))?;
+            agrimap_model::readings::thresholds_with(&json)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("in {}", path.display()))?
+        }
+        None => agrimap_model::readings::default_thresholds(),
+    };
     let config = ServerConfig {
         public_url: args.public_url,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
+        thresholds,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -3,7 +3,7 @@
 //! latest value, and the thresholds that put a station on watch or alarm.
 
 use crate::Reading;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One measured parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -184,7 +184,7 @@ impl AlertState {
 }
 
 /// Which side of a threshold is bad.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// High values are bad (salinity, pests).
@@ -194,32 +194,73 @@ pub enum Direction {
 }
 
 /// Thresholds of one parameter, optionally for one station kind or commune.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Threshold {
-    pub parameter: &'static str,
+    pub parameter: String,
     pub direction: Direction,
     pub watch: f64,
     pub alarm: f64,
     /// Only stations of this kind (`water_quality`, `insect_trap`).
+    #[serde(default)]
     pub station_kind: Option<String>,
     /// Only stations in this commune; overrides the province-wide rule.
+    #[serde(default)]
     pub commune_code: Option<String>,
     /// Why these levels, for the people reading the alert.
-    pub note: &'static str,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The default rules with a province's own rules from a JSON list on top:
+/// a rule for the same parameter, station kind and commune replaces the
+/// default; a more specific rule (per kind, per commune) wins over a general one.
+///
+/// # Errors
+/// When the JSON is not a list of rules, or a rule names an unknown
+/// parameter or has its levels the wrong way round.
+pub fn thresholds_with(json: &str) -> Result<Vec<Threshold>, String> {
+    let own: Vec<Threshold> = serde_json::from_str(json).map_err(|e| format!("thresholds: {e}"))?;
+    let mut rules = default_thresholds();
+    for (i, t) in own.into_iter().enumerate() {
+        if parameter(&t.parameter).is_none() {
+            let known: Vec<&str> = PARAMETERS.iter().map(|p| p.name).collect();
+            return Err(format!(
+                "threshold {i}: unknown parameter '{}'; parameters: {}",
+                t.parameter,
+                known.join(", ")
+            ));
+        }
+        let ordered = match t.direction {
+            Direction::Above => t.alarm >= t.watch,
+            Direction::Below => t.alarm <= t.watch,
+        };
+        if !ordered || !t.watch.is_finite() || !t.alarm.is_finite() {
+            return Err(format!(
+                "threshold {i} ({}): the alarm level must be beyond the watch level in its direction",
+                t.parameter
+            ));
+        }
+        rules.retain(|r| {
+            !(r.parameter == t.parameter && r.station_kind == t.station_kind && r.commune_code == t.commune_code)
+        });
+        rules.push(t);
+    }
+    Ok(rules)
 }
 
 /// Province-wide defaults, from the levels Mekong-delta extension services
 /// publish; a province overrides them per station kind or commune.
 #[must_use]
 pub fn default_thresholds() -> Vec<Threshold> {
-    let rule = |parameter, direction, watch, alarm, note| Threshold {
-        parameter,
+    let rule = |parameter: &str, direction, watch, alarm, note: &str| Threshold {
+        parameter: parameter.to_owned(),
         direction,
         watch,
         alarm,
         station_kind: None,
         commune_code: None,
-        note,
+        note: note.to_owned(),
     };
     vec![
         rule(

@@ -40,6 +40,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Byte budget of the in-memory tile cache.
     pub tile_cache_bytes: u64,
+    /// Levels at which stations go on watch or alarm.
+    pub thresholds: Vec<agrimap_model::readings::Threshold>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +49,7 @@ impl Default for ServerConfig {
         Self {
             public_url: None,
             tile_cache_bytes: 64 * 1024 * 1024,
+            thresholds: agrimap_model::readings::default_thresholds(),
         }
     }
 }
@@ -71,7 +74,7 @@ impl AppState {
         let communes = Arc::new(communes::CommuneCache::default());
         Self {
             stats: Arc::new(stats::StatsCache::new(communes.clone())),
-            thresholds: Arc::new(agrimap_model::readings::default_thresholds()),
+            thresholds: Arc::new(config.thresholds.clone()),
             communes,
             store,
             tile_cache: Arc::new(TileCache::new(config.tile_cache_bytes)),
