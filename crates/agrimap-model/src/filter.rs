@@ -3,11 +3,13 @@
 //! A [`Filter`] is a small expression tree over a layer's fields. Stores turn
 //! it into their own query language with values as bind parameters; field
 //! names are checked against the catalog first ([`Filter::validate`]), so a
-//! name from a request never reaches SQL unchecked.
+//! name from a request never reaches SQL unchecked, and so are the values'
+//! types, so that both stores answer a filter the same way. Filters from
+//! requests are usually read from CQL2 text ([`crate::cql2`]).
 
 use crate::feature::Value;
-use crate::schema::{Audience, LayerDef};
-use geo::Rect;
+use crate::schema::{Audience, FieldType, LayerDef};
+use geo::{CoordsIter, Geometry, Rect};
 
 /// Comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +49,9 @@ pub enum Filter {
         field: String,
         values: Vec<Value>,
     },
-    /// SQL `LIKE` pattern (`%` any run, `_` one character).
+    /// A CQL2 `LIKE` pattern on a text field: `%` matches any run of
+    /// characters, `_` exactly one, `\` makes the next character literal.
+    /// Matching is case-sensitive in both stores.
     Like {
         field: String,
         pattern: String,
@@ -60,8 +64,12 @@ pub enum Filter {
     IsNull {
         field: String,
     },
-    /// The feature's geometry intersects the rectangle (longitude/latitude).
+    /// The feature's bounding box meets the rectangle (longitude/latitude),
+    /// as the stores index it: what `bbox` selects.
     Intersects(Rect<f64>),
+    /// The feature's geometry intersects this geometry (longitude/latitude)
+    /// exactly, boundaries included: CQL2 `S_INTERSECTS`.
+    IntersectsGeometry(Geometry<f64>),
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Not(Box<Filter>),
@@ -73,10 +81,20 @@ pub enum Filter {
 pub enum FilterError {
     #[error("layer '{layer}' has no field '{field}'")]
     UnknownField { layer: String, field: String },
-    /// Deliberately worded like `UnknownField`'s cause so that a refused
-    /// restricted field cannot be told apart from a missing one by content.
-    #[error("field '{field}' cannot be used in a filter on layer '{layer}'")]
+    /// Worded exactly like `UnknownField` so that a refused restricted field
+    /// cannot be told apart from a missing one by the message.
+    #[error("layer '{layer}' has no field '{field}'")]
     NotPermitted { layer: String, field: String },
+    /// A value or pattern that does not fit its field.
+    #[error("layer '{layer}', field '{field}': {reason}")]
+    BadValue {
+        layer: String,
+        field: String,
+        reason: String,
+    },
+    /// A geometry with coordinates that are not finite numbers.
+    #[error("a geometry in the filter has coordinates that are not finite numbers")]
+    BadGeometry,
 }
 
 impl Filter {
@@ -98,16 +116,20 @@ impl Filter {
             | Self::Like { field, .. }
             | Self::Between { field, .. }
             | Self::IsNull { field } => f(field),
-            Self::Intersects(_) => {}
+            Self::Intersects(_) | Self::IntersectsGeometry(_) => {}
             Self::And(parts) | Self::Or(parts) => parts.iter().for_each(|p| p.visit_fields(f)),
             Self::Not(inner) => inner.visit_fields(f),
         }
     }
 
-    /// Checks that every field exists in the layer and that the audience may read it.
+    /// Checks that every field exists in the layer, that the audience may
+    /// read it, and that every value fits its field: text for text, a whole
+    /// number for integers, a number for reals, a boolean for booleans,
+    /// `YYYY-MM-DD` for dates and `YYYY-MM-DDTHH:MM:SSZ` for timestamps (the
+    /// forms both stores compare alike), `LIKE` on text fields only.
     ///
     /// # Errors
-    /// The first unknown or non-readable field.
+    /// The first unknown or non-readable field, or the first misfit value.
     pub fn validate(&self, layer: &LayerDef, audience: Audience) -> Result<(), FilterError> {
         let mut result = Ok(());
         self.visit_fields(&mut |name| {
@@ -126,7 +148,74 @@ impl Filter {
                 Some(_) => Ok(()),
             };
         });
-        result
+        result?;
+        self.check_values(layer)
+    }
+
+    /// The type checks of [`Filter::validate`], once every field is known.
+    fn check_values(&self, layer: &LayerDef) -> Result<(), FilterError> {
+        let bad = |field: &str, reason: String| FilterError::BadValue {
+            layer: layer.id.to_owned(),
+            field: field.to_owned(),
+            reason,
+        };
+        let ty = |field: &str| layer.field(field).map_or(FieldType::Text, |f| f.ty);
+        let fits = |field: &str, value: &Value| -> Result<(), FilterError> {
+            let ok = match (ty(field), value) {
+                (FieldType::Text, Value::Text(_))
+                | (FieldType::Integer, Value::Int(_))
+                | (FieldType::Real, Value::Int(_))
+                | (FieldType::Boolean, Value::Bool(_)) => true,
+                (FieldType::Real, Value::Real(r)) => r.is_finite(),
+                (FieldType::Date, Value::Text(s)) => crate::cql2::is_date(s),
+                (FieldType::DateTime, Value::Text(s)) => crate::cql2::is_timestamp(s),
+                _ => false,
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(bad(
+                    field,
+                    format!("{value:?} is not a value of a {:?} field", ty(field)),
+                ))
+            }
+        };
+        match self {
+            Self::Compare { field, value, .. } => fits(field, value),
+            Self::In { field, values } => values.iter().try_for_each(|v| fits(field, v)),
+            Self::Between { field, low, high } => fits(field, low).and_then(|()| fits(field, high)),
+            Self::Like { field, pattern } => {
+                if ty(field) != FieldType::Text {
+                    return Err(bad(field, "LIKE applies to text fields only".into()));
+                }
+                let mut escaped = false;
+                for c in pattern.chars() {
+                    escaped = !escaped && c == '\\';
+                }
+                if escaped {
+                    return Err(bad(field, "the LIKE pattern ends with its escape character".into()));
+                }
+                Ok(())
+            }
+            Self::IsNull { .. } => Ok(()),
+            Self::Intersects(rect) => {
+                let (a, b) = (rect.min(), rect.max());
+                if [a.x, a.y, b.x, b.y].iter().all(|v| v.is_finite()) {
+                    Ok(())
+                } else {
+                    Err(FilterError::BadGeometry)
+                }
+            }
+            Self::IntersectsGeometry(g) => {
+                if g.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite()) {
+                    Ok(())
+                } else {
+                    Err(FilterError::BadGeometry)
+                }
+            }
+            Self::And(parts) | Self::Or(parts) => parts.iter().try_for_each(|p| p.check_values(layer)),
+            Self::Not(inner) => inner.check_values(layer),
+        }
     }
 }
 
@@ -190,5 +279,60 @@ mod tests {
             Err(FilterError::NotPermitted { .. })
         ));
         assert_eq!(restricted.validate(crop, Audience::Full), Ok(()));
+        // The same words for a field that does not exist and one that may not be read.
+        let (Err(r), Err(u)) = (
+            Filter::eq("owner_phone", "0900").validate(crop, Audience::Public),
+            Filter::eq("owner_phoni", "0900").validate(crop, Audience::Public),
+        ) else {
+            panic!("both refused");
+        };
+        assert_eq!(
+            r.to_string().replace("owner_phone", "X"),
+            u.to_string().replace("owner_phoni", "X")
+        );
+    }
+
+    #[test]
+    fn validate_checks_values_against_field_types() {
+        let crop = layer("crop").expect("crop layer");
+        let ok = |f: Filter| assert_eq!(f.validate(crop, Audience::Public), Ok(()), "{f:?}");
+        let bad = |f: Filter| {
+            assert!(
+                matches!(f.validate(crop, Audience::Public), Err(FilterError::BadValue { .. })),
+                "{f:?}"
+            );
+        };
+        let cmp = |field: &str, value: Value| Filter::Compare {
+            field: field.into(),
+            op: CompareOp::Ge,
+            value,
+        };
+        ok(cmp("area_ha", Value::Int(1)));
+        ok(cmp("area_ha", Value::Real(0.5)));
+        ok(cmp("planting_date", "2026-10-01".into()));
+        bad(cmp("planting_date", "2026-10-01T00:00:00Z".into()));
+        bad(cmp("planting_date", "2026-02-30".into()));
+        bad(cmp("area_ha", "1".into()));
+        bad(cmp("area_ha", Value::Real(f64::NAN)));
+        bad(cmp("crop_type", Value::Int(1)));
+        bad(cmp("crop_type", Value::Null));
+        bad(Filter::Like {
+            field: "area_ha".into(),
+            pattern: "1%".into(),
+        });
+        bad(Filter::Like {
+            field: "variety".into(),
+            pattern: "ST\\".into(),
+        });
+        ok(Filter::Like {
+            field: "variety".into(),
+            pattern: "ST\\\\".into(),
+        });
+        let monitoring = layer("monitoring").expect("monitoring layer");
+        let at = |s: &str| cmp("last_reading_at", s.into()).validate(monitoring, Audience::Public);
+        assert_eq!(at("2026-11-01T07:00:00Z"), Ok(()));
+        assert!(at("2026-11-01T07:00:00.5Z").is_err());
+        assert!(at("2026-11-01 07:00:00Z").is_err());
+        assert!(at("2026-11-01").is_err());
     }
 }

@@ -5,11 +5,13 @@
 //! - [`schema`]: field and layer definitions, including which fields are restricted.
 //! - [`feature`]: a feature (geometry plus typed attribute values).
 //! - [`filter`]: an attribute/spatial filter that stores translate into queries.
+//! - [`cql2`]: CQL2 text filters (OGC API – Features – Part 3) read into a [`Filter`].
 //! - [`admin`]: boundary sets and commune identity across the 2025 reorganisation.
 //! - [`search`]: folding Vietnamese text for searching names.
 
 pub mod admin;
 pub mod catalog;
+pub mod cql2;
 pub mod feature;
 pub mod filter;
 pub mod readings;

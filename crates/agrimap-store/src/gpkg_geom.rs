@@ -1,11 +1,13 @@
 //! GeoPackage geometry blobs: a small header (magic, flags, SRS id, envelope)
-//! followed by WKB, and the `ST_*` SQL functions the GeoPackage R-tree
-//! triggers call, which every connection that writes must provide.
+//! followed by WKB, the `ST_*` SQL functions the GeoPackage R-tree triggers
+//! call, which every connection that writes must provide, and `ST_Intersects`
+//! for exact spatial filters.
 
 use crate::wkb::{WkbError, read_wkb, write_wkb};
-use geo::{BoundingRect, Geometry};
+use geo::{BoundingRect, Geometry, Intersects};
 use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::ValueRef;
 
 /// Envelope in GeoPackage order: min x, max x, min y, max y.
 pub type Envelope = [f64; 4];
@@ -94,8 +96,21 @@ fn envelope(blob: &[u8]) -> Option<Envelope> {
     })
 }
 
+/// A GeoPackage blob, or plain WKB.
+fn decode_any(blob: &[u8]) -> Result<Geometry<f64>, WkbError> {
+    if blob.starts_with(b"GP") {
+        decode(blob)
+    } else {
+        read_wkb(blob)
+    }
+}
+
 /// Registers `ST_MinX`, `ST_MaxX`, `ST_MinY`, `ST_MaxY` and `ST_IsEmpty`, as
-/// the GeoPackage R-tree extension requires of a writer.
+/// the GeoPackage R-tree extension requires of a writer, and
+/// `ST_Intersects(a, b)`: whether two geometries (GeoPackage blobs or WKB)
+/// share a point, exactly (geo's robust predicates), `NULL` when either is
+/// `NULL`. The second argument is decoded once per statement when it is a
+/// constant (a bound parameter), as in a filter.
 ///
 /// # Errors
 /// When SQLite refuses the registration.
@@ -108,6 +123,25 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.create_scalar_function("ST_IsEmpty", 1, flags, |ctx: &Context<'_>| {
         Ok(blob_arg(ctx).map(|b| envelope(b).is_none()))
+    })?;
+    conn.create_scalar_function("ST_Intersects", 2, flags, |ctx: &Context<'_>| {
+        let a = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Blob(b) => decode_any(b).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?,
+            _ => {
+                return Err(rusqlite::Error::UserFunctionError(
+                    "ST_Intersects takes geometry blobs".into(),
+                ));
+            }
+        };
+        let b = ctx.get_or_create_aux(1, |v: ValueRef<'_>| -> Result<Option<Geometry<f64>>, String> {
+            match v {
+                ValueRef::Null => Ok(None),
+                ValueRef::Blob(b) => decode_any(b).map(Some).map_err(|e| e.to_string()),
+                _ => Err("ST_Intersects takes geometry blobs".to_owned()),
+            }
+        })?;
+        Ok(b.as_ref().as_ref().map(|b| a.intersects(b)))
     })?;
     Ok(())
 }
@@ -151,5 +185,36 @@ mod tests {
             })
             .expect("query");
         assert_eq!((minx, maxy, empty), (105.5, 9.75, false));
+    }
+
+    #[test]
+    fn intersects_is_exact_not_by_envelope() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        register_functions(&conn).expect("register");
+        // A triangle whose envelope holds both points, and a point just outside its hypotenuse.
+        let triangle: Geometry<f64> =
+            polygon![(x: 105.0, y: 9.0), (x: 106.0, y: 9.0), (x: 106.0, y: 10.0), (x: 105.0, y: 9.0)].into();
+        let inside = encode(&point!(x: 105.9, y: 9.5).into(), 4326);
+        let outside = encode(&point!(x: 105.1, y: 9.5).into(), 4326);
+        let corner = encode(&point!(x: 106.0, y: 10.0).into(), 4326);
+        let mut wkb = Vec::new();
+        write_wkb(&triangle, &mut wkb);
+        let answers: Vec<Option<bool>> = [inside, outside, corner]
+            .iter()
+            .map(|p| {
+                conn.query_row("SELECT ST_Intersects(?1, ?2)", (p, &wkb), |r| r.get(0))
+                    .expect("query")
+            })
+            .collect();
+        assert_eq!(answers, vec![Some(true), Some(false), Some(true)]);
+        let null: Option<bool> = conn
+            .query_row("SELECT ST_Intersects(NULL, ?1)", [&wkb], |r| r.get(0))
+            .expect("query");
+        assert_eq!(null, None);
+        assert!(
+            conn.query_row("SELECT ST_Intersects(x'00', ?1)", [&wkb], |r| r
+                .get::<_, Option<bool>>(0))
+                .is_err()
+        );
     }
 }

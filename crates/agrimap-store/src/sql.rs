@@ -1,9 +1,15 @@
 //! Translation of a [`FeatureQuery`] into a SQL `WHERE` clause with bind
 //! parameters. Column names come from the catalog (never from the request);
-//! values only ever travel as parameters.
+//! values only ever travel as parameters, geometries as hexadecimal WKB text.
+//!
+//! Where SQLite and PostgreSQL would answer differently, the dialects make
+//! them agree: `LIKE` is case-sensitive in both (SQLite matches with `GLOB`,
+//! which is), text orders by code point in both (PostgreSQL compares with the
+//! `"C"` collation), and spatial intersection is exact in both (PostGIS
+//! `ST_Intersects`, and the GeoPackage store's own `ST_Intersects` in Rust).
 
-use agrimap_model::{FeatureQuery, FieldType, Filter, LayerDef, Value};
-use geo::Rect;
+use agrimap_model::{CompareOp, FeatureQuery, FieldType, Filter, LayerDef, Value};
+use geo::{Geometry, Rect};
 
 use crate::StoreError;
 
@@ -15,10 +21,57 @@ pub(crate) trait Dialect {
     /// A condition selecting features whose bounding box intersects `rect`
     /// (and, with `min_extent`, is at least that large in one direction).
     fn bbox_condition(layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String;
-    /// A column expression as text, for `LIKE` on any column type.
-    fn as_text(column: &str) -> String {
+    /// A condition selecting features whose geometry intersects `geometry`
+    /// exactly (boundaries included).
+    fn intersects_condition(layer: &LayerDef, geometry: &Geometry<f64>, w: &mut WhereClause) -> String;
+    /// A condition: the text `column` matches the CQL2 `LIKE` pattern
+    /// (`%`, `_`, `\` escapes), case-sensitively.
+    fn like_condition(column: &str, pattern: &str, w: &mut WhereClause) -> String;
+    /// A text column as compared by `<`, `<=`, `>`, `>=`: by code point.
+    fn text_order(column: &str) -> String {
         column.to_owned()
     }
+}
+
+/// Lower-case hexadecimal of some bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A CQL2 `LIKE` pattern as an SQLite `GLOB` pattern, which matches the same
+/// strings case-sensitively: `%` becomes `*`, `_` becomes `?`, and a literal
+/// `*`, `?` or `[` is bracketed.
+pub(crate) fn like_to_glob(pattern: &str) -> String {
+    let mut glob = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '%' => {
+                glob.push('*');
+                continue;
+            }
+            '_' => {
+                glob.push('?');
+                continue;
+            }
+            // Validation refuses a trailing escape; keep one as a literal backslash anyway.
+            '\\' => chars.next().unwrap_or('\\'),
+            other => other,
+        };
+        match literal {
+            '*' | '?' | '[' => {
+                glob.push('[');
+                glob.push(literal);
+                glob.push(']');
+            }
+            other => glob.push(other),
+        }
+    }
+    glob
 }
 
 /// A `WHERE` clause under construction.
@@ -91,11 +144,27 @@ fn column(layer: &LayerDef, name: &str) -> String {
     format!("\"{field}\"")
 }
 
+/// A column as ordered by `<`, `>` and `BETWEEN`: text by code point.
+fn ordered_column<D: Dialect>(layer: &LayerDef, name: &str) -> String {
+    let col = column(layer, name);
+    if field_type(layer, name) == Some(FieldType::Text) {
+        D::text_order(&col)
+    } else {
+        col
+    }
+}
+
 fn filter_sql<D: Dialect>(layer: &LayerDef, filter: &Filter, w: &mut WhereClause) -> String {
     match filter {
         Filter::Compare { field, op, value } => {
             let p = w.bind_for::<D>(value.clone(), field_type(layer, field));
-            format!("{} {} {p}", column(layer, field), op.sql())
+            let ordered = matches!(op, CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge);
+            let col = if ordered {
+                ordered_column::<D>(layer, field)
+            } else {
+                column(layer, field)
+            };
+            format!("{col} {} {p}", op.sql())
         }
         Filter::In { field, values } if values.is_empty() => {
             let _ = field;
@@ -108,17 +177,15 @@ fn filter_sql<D: Dialect>(layer: &LayerDef, filter: &Filter, w: &mut WhereClause
                 .collect();
             format!("{} IN ({})", column(layer, field), list.join(", "))
         }
-        Filter::Like { field, pattern } => {
-            let p = w.bind::<D>(Value::Text(pattern.clone()));
-            format!("{} LIKE {p}", D::as_text(&column(layer, field)))
-        }
+        Filter::Like { field, pattern } => D::like_condition(&column(layer, field), pattern, w),
         Filter::Between { field, low, high } => {
             let lo = w.bind_for::<D>(low.clone(), field_type(layer, field));
             let hi = w.bind_for::<D>(high.clone(), field_type(layer, field));
-            format!("{} BETWEEN {lo} AND {hi}", column(layer, field))
+            format!("{} BETWEEN {lo} AND {hi}", ordered_column::<D>(layer, field))
         }
         Filter::IsNull { field } => format!("{} IS NULL", column(layer, field)),
         Filter::Intersects(rect) => D::bbox_condition(layer, *rect, None, w),
+        Filter::IntersectsGeometry(geometry) => D::intersects_condition(layer, geometry, w),
         Filter::And(parts) => join::<D>(layer, parts, " AND ", "1 = 1", w),
         Filter::Or(parts) => join::<D>(layer, parts, " OR ", "1 = 0", w),
         Filter::Not(inner) => format!("NOT ({})", filter_sql::<D>(layer, inner, w)),
@@ -134,4 +201,19 @@ fn join<D: Dialect>(layer: &LayerDef, parts: &[Filter], sep: &str, empty: &str, 
         .map(|p| format!("({})", filter_sql::<D>(layer, p, w)))
         .collect();
     sql.join(sep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_become_globs_matching_the_same_strings() {
+        assert_eq!(like_to_glob("Nước%"), "Nước*");
+        assert_eq!(like_to_glob("OCOP-99-00__"), "OCOP-99-00??");
+        assert_eq!(like_to_glob("100\\% *ok?* [x]"), "100% [*]ok[?][*] [[]x]");
+        assert_eq!(like_to_glob("a\\_b\\\\c\\"), "a_b\\c\\");
+        assert_eq!(like_to_glob(""), "");
+        assert_eq!(hex(&[0, 1, 0xab, 0xff]), "0001abff");
+    }
 }

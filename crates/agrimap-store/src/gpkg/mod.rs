@@ -9,7 +9,7 @@ mod schema;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, like_to_glob, where_clause};
 use crate::station_sql;
 use crate::{
     FeatureStream, LayerVersions, LayerWrite, ReadingQuery, StationAlert, Store, StoreError, WriteBatch, WriteSummary,
@@ -181,6 +181,23 @@ impl Dialect for Sqlite {
             ));
         }
         sql
+    }
+
+    fn intersects_condition(layer: &LayerDef, geometry: &Geometry<f64>, w: &mut WhereClause) -> String {
+        let Some(rect) = geometry.bounding_rect() else {
+            return "1 = 0".to_owned();
+        };
+        // The R-tree and the envelopes find the candidates; `ST_Intersects`
+        // (gpkg_geom, in Rust) decides exactly.
+        let candidates = Self::bbox_condition(layer, rect, None, w);
+        let p = w.bind::<Self>(Value::Text(hex(&gpkg_geom::encode(geometry, SRS_WGS84))));
+        format!("{candidates} AND ST_Intersects(geom, unhex({p}))")
+    }
+
+    fn like_condition(column: &str, pattern: &str, w: &mut WhereClause) -> String {
+        // SQLite's LIKE ignores ASCII case; GLOB does not.
+        let p = w.bind::<Self>(Value::Text(like_to_glob(pattern)));
+        format!("{column} GLOB {p}")
     }
 }
 

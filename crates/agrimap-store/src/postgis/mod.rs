@@ -11,7 +11,7 @@ mod schema;
 mod versions;
 
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, where_clause};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
@@ -182,8 +182,21 @@ impl Dialect for Postgres {
         sql
     }
 
-    fn as_text(column: &str) -> String {
-        format!("{column}::text")
+    fn intersects_condition(_layer: &LayerDef, geometry: &Geometry<f64>, w: &mut WhereClause) -> String {
+        let mut wkb = Vec::new();
+        write_wkb(geometry, &mut wkb);
+        let p = w.bind::<Self>(Value::Text(hex(&wkb)));
+        format!("ST_Intersects(geom, ST_GeomFromWKB(decode({p}, 'hex'), 4326))")
+    }
+
+    fn like_condition(column: &str, pattern: &str, w: &mut WhereClause) -> String {
+        // Backslash is PostgreSQL's default LIKE escape, as it is CQL2's; LIKE is case-sensitive.
+        let p = w.bind::<Self>(Value::Text(pattern.to_owned()));
+        format!("{column} LIKE {p}")
+    }
+
+    fn text_order(column: &str) -> String {
+        format!("{column} COLLATE \"C\"")
     }
 }
 
