@@ -690,7 +690,7 @@ fn odd_requests_answer_json_errors(kind: StoreKind) {
         );
     }
     assert_eq!(
-        error(&server, "/ogc/collections/crop/items?filter=crop_type%3D'rice'", 400),
+        error(&server, "/ogc/collections/crop/items?sortby=crop_type", 400),
         "unknown_parameter"
     );
     assert_eq!(

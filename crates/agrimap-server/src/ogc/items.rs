@@ -13,8 +13,30 @@ use axum::response::Response;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value as Json;
 
-/// The parameters `items` takes, in the order its links write them.
-const ITEMS_PARAMS: &[&str] = &["bbox", "datetime", "commune", "properties", "limit", "offset", "f"];
+/// The parameters `items` takes.
+const ITEMS_PARAMS: &[&str] = &[
+    "bbox",
+    "datetime",
+    "commune",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "properties",
+    "limit",
+    "offset",
+    "f",
+];
+
+/// The parameters that select features, which the links of a page carry on.
+const SELECTION_PARAMS: &[&str] = &[
+    "bbox",
+    "datetime",
+    "commune",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "properties",
+];
 
 /// A feature as a GeoJSON Feature with the chosen public properties.
 struct GeoJsonFeature<'a> {
@@ -86,9 +108,17 @@ fn chosen_fields(params: &Params, layer: &'static LayerDef) -> Result<Vec<usize>
 /// The query of the links of a page: the request's selection, then `limit`
 /// and `offset` (0 left out).
 fn page_query(params: &Params, limit: usize, offset: usize) -> String {
-    let mut parts: Vec<String> = ["bbox", "datetime", "commune", "properties"]
+    let mut parts: Vec<String> = SELECTION_PARAMS
         .iter()
-        .filter_map(|name| params.get(name).map(|v| format!("{name}={}", params::encode(v))))
+        .filter_map(|&name| {
+            // A filter's positions count in the text as sent.
+            let value = if name == "filter" {
+                params.raw(name)
+            } else {
+                params.get(name)
+            };
+            value.map(|v| format!("{name}={}", params::encode(v)))
+        })
         .collect();
     parts.push(format!("limit={limit}"));
     if offset > 0 {
@@ -144,6 +174,7 @@ async fn feature_query(ogc: &Ogc, layer: &'static LayerDef, params: &Params) -> 
         }
         query.commune = Some(code.to_owned());
     }
+    filters.extend(params::filter(params, layer)?);
     query.filter = match filters.len() {
         0 => None,
         1 => filters.pop(),

@@ -1,4 +1,5 @@
-//! OGC API – Features – Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0) under `/ogc`.
+//! OGC API – Features under `/ogc`: Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0)
+//! and Part 3 filtering in CQL2 text.
 //!
 //! | path | answer |
 //! |---|---|
@@ -7,8 +8,9 @@
 //! | `/ogc/api` | the API definition (OpenAPI 3.0, JSON), or an HTML summary |
 //! | `/ogc/collections` | every catalog layer as a collection, with its extent |
 //! | `/ogc/collections/{id}` | one collection |
-//! | `/ogc/collections/{id}/items` | its features, GeoJSON: `bbox`, `datetime`, `limit`, `offset`, `commune`, `properties` |
+//! | `/ogc/collections/{id}/items` | its features, GeoJSON: `bbox`, `datetime`, `filter`, `limit`, `offset`, `commune`, `properties` |
 //! | `/ogc/collections/{id}/items/{featureId}` | one feature by its store id |
+//! | `/ogc/collections/{id}/queryables` | what a filter may name: JSON Schema of the geometry and the public fields |
 //!
 //! Every resource is JSON (GeoJSON for features) or HTML, chosen by `f=json|html`
 //! or else by `Accept`. Links are absolute, from the configured public URL or
@@ -27,6 +29,7 @@ mod html;
 mod items;
 mod openapi;
 mod params;
+mod queryables;
 mod time;
 
 use crate::AppState;
@@ -59,12 +62,21 @@ pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
 /// The one coordinate reference system of this first part: WGS 84 longitude/latitude.
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
-/// The conformance classes of OGC API – Features – Part 1 this service implements.
+/// The conformance classes this service implements: OGC API – Features –
+/// Part 1 and Part 3 (filtering), and the CQL2 classes its filters read.
 pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
 ];
 
 const TITLE: &str = "agrimap: OGC API – Features";
@@ -83,6 +95,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/ogc/collections/{id}", get(collection))
         .route("/ogc/collections/{id}/items", get(items::items))
         .route("/ogc/collections/{id}/items/{feature}", get(items::item))
+        .route("/ogc/collections/{id}/queryables", get(queryables::queryables))
         .with_state(Ogc {
             store: state.store.clone(),
             communes: state.communes.clone(),
@@ -399,6 +412,19 @@ fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64
             &format!("{} as HTML", layer.title),
             with_f(&format!("{url}/items"), "", Format::Html),
         ),
+        link(
+            queryables::REL_QUERYABLES,
+            queryables::SCHEMA_JSON,
+            &format!("What a filter on {} may name", layer.id),
+            with_f(&format!("{url}/queryables"), "", Format::Json),
+        ),
+        // The relation as drafts of Part 3 spelled it, which GDAL looks for.
+        link(
+            "queryables",
+            JSON,
+            &format!("What a filter on {} may name (JSON)", layer.id),
+            with_f(&format!("{url}/queryables"), "", Format::Json),
+        ),
     ]);
     let mut doc = json!({
         "id": layer.id,
@@ -511,7 +537,7 @@ async fn collection(
                 )
             });
             let body = format!(
-                "<p>{} ({}). {}</p>\n<p>Geometry: {:?}. Extent (CRS84): {}.</p>\n{time}<p>{}</p>\n<h2>Properties</h2>\n{}",
+                "<p>{} ({}). {}</p>\n<p>Geometry: {:?}. Extent (CRS84): {}.</p>\n{time}<p>{} · {}</p>\n<h2>Properties</h2>\n{}",
                 html::escape(layer.description),
                 html::escape(layer.title_vi),
                 if layer.has_commune() {
@@ -527,6 +553,10 @@ async fn collection(
                 html::link(
                     &with_f(&format!("{url}/items"), "", Format::Html),
                     "Browse the features"
+                ),
+                html::link(
+                    &with_f(&format!("{url}/queryables"), "", Format::Html),
+                    "Filter them (queryables)"
                 ),
                 html::table(&["name", "type", "unit", "values", "description"], &rows),
             );

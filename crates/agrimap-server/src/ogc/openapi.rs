@@ -2,7 +2,8 @@
 //! so that each collection's parameters (`datetime` and `commune` where the
 //! layer has them) and public properties are described exactly.
 
-use super::params::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::params::{DEFAULT_LIMIT, FILTER_CRS, FILTER_LANGS, MAX_LIMIT};
+use super::queryables::SCHEMA_JSON;
 use super::{CONFORMANCE, CRS84, DESCRIPTION, GEOJSON, HTML, JSON, OPENAPI, TITLE, html, time};
 use agrimap_model::{Audience, FieldType, LayerDef, catalog};
 use serde_json::{Map, Value as Json, json};
@@ -152,6 +153,14 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
     if layer.has_commune() {
         params.push(r("parameters", "commune"));
     }
+    params.extend([
+        r("parameters", "filter"),
+        r("parameters", "filter-lang"),
+        r("parameters", "filter-crs"),
+    ]);
+    description.push_str(&format!(
+        " `filter` selects by a CQL2 text expression over the queryables (/collections/{id}/queryables)."
+    ));
     params.push(properties_param(layer));
     params.push(r("parameters", "f"));
     paths.insert(
@@ -168,6 +177,25 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
                 r("schemas", &format!("featureCollection_{id}")),
             ),
         ),
+    );
+    paths.insert(
+        format!("/collections/{id}/queryables"),
+        json!({
+            "get": {
+                "tags": ["Data"],
+                "operationId": format!("getQueryables_{id}"),
+                "summary": format!("Queryables of '{id}'"),
+                "description": "The properties a filter on the collection may name, as a JSON Schema: the geometry and the public fields.",
+                "parameters": [r("parameters", "f")],
+                "responses": responses(json!({
+                    "description": "The queryables",
+                    "content": {
+                        SCHEMA_JSON: { "schema": { "type": "object" } },
+                        HTML: { "schema": { "type": "string" } },
+                    },
+                })),
+            }
+        }),
     );
     paths.insert(
         format!("/collections/{id}/items/{{featureId}}"),
@@ -324,6 +352,36 @@ fn parameters() -> Json {
             "style": "form",
             "explode": false,
             "schema": { "type": "string" },
+        },
+        "filter": {
+            "name": "filter",
+            "in": "query",
+            "required": false,
+            "description": "A CQL2 text filter over the collection's queryables: comparisons (=, <>, <, <=, >, >=), \
+                AND, OR, NOT, LIKE (case-sensitive; % any run, _ one character, \\ escapes), IN, BETWEEN, \
+                IS [NOT] NULL, DATE('YYYY-MM-DD'), TIMESTAMP('YYYY-MM-DDTHH:MM:SSZ') and \
+                S_INTERSECTS(geometry, BBOX(…) or WKT) in CRS84, exactly. Example: stars >= 4 AND category = 'food'.",
+            "style": "form",
+            "explode": false,
+            "schema": { "type": "string" },
+        },
+        "filter-lang": {
+            "name": "filter-lang",
+            "in": "query",
+            "required": false,
+            "description": "The language of filter: CQL2 text (cql-text is its name in drafts of Part 3).",
+            "style": "form",
+            "explode": false,
+            "schema": { "type": "string", "enum": FILTER_LANGS, "default": "cql2-text" },
+        },
+        "filter-crs": {
+            "name": "filter-crs",
+            "in": "query",
+            "required": false,
+            "description": "The CRS of the filter's geometries: CRS84 only.",
+            "style": "form",
+            "explode": false,
+            "schema": { "type": "string", "format": "uri", "enum": [FILTER_CRS], "default": FILTER_CRS },
         },
         "featureId": {
             "name": "featureId",
@@ -549,5 +607,11 @@ mod tests {
         assert!(!roads.contains("datetime") && !roads.contains("commune"));
         let crop_items = doc["paths"]["/collections/crop/items"]["get"]["parameters"].to_string();
         assert!(crop_items.contains("datetime") && crop_items.contains("commune"));
+        assert!(crop_items.contains("#/components/parameters/filter-lang"));
+        assert!(doc["paths"]["/collections/crop/queryables"]["get"].is_object());
+        assert_eq!(
+            doc["components"]["parameters"]["filter-lang"]["schema"]["enum"],
+            json!(["cql2-text", "cql-text"])
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! answers a JSON error naming it, and the format asked for (`f` or `Accept`).
 
 use crate::error::ApiError;
-use agrimap_model::{Audience, LayerDef};
+use agrimap_model::{Audience, Filter, LayerDef, cql2};
 use axum::http::{HeaderMap, header};
 use geo::{Rect, coord};
 
@@ -47,7 +47,12 @@ impl Params {
 
     /// The value of a parameter, trimmed.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim())
+        self.raw(name).map(str::trim)
+    }
+
+    /// The value of a parameter as sent (a filter's positions count in it).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// Refuses any parameter not in `known`.
@@ -250,6 +255,53 @@ pub fn properties(params: &Params, layer: &'static LayerDef) -> Result<Option<Ve
     Ok(Some(chosen))
 }
 
+/// The filter languages `filter-lang` takes: CQL2 text, also under the name
+/// drafts of Part 3 gave it (which GDAL's OGC API driver sends).
+pub const FILTER_LANGS: &[&str] = &["cql2-text", "cql-text"];
+/// The one CRS of filter geometries for now.
+pub const FILTER_CRS: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+/// `filter` in `filter-lang` (CQL2 text by default) with coordinates in
+/// `filter-crs` (CRS84, the only one): the filter on the layer's public
+/// properties, `None` without `filter`.
+///
+/// # Errors
+/// `bad_filter` saying where the filter goes wrong and what was expected
+/// there (a restricted property in the very words of a missing one);
+/// `bad_filter_lang` and `bad_filter_crs` for what is not offered.
+pub fn filter(params: &Params, layer: &'static LayerDef) -> Result<Option<Filter>, ApiError> {
+    if let Some(lang) = params.get("filter-lang")
+        && !FILTER_LANGS.iter().any(|l| l.eq_ignore_ascii_case(lang))
+    {
+        let why = if lang.eq_ignore_ascii_case("cql2-json") {
+            "CQL2 JSON is not supported".to_owned()
+        } else {
+            format!("'{}' is not a filter language this server reads", echo(lang))
+        };
+        return Err(ApiError::bad_request(
+            "bad_filter_lang",
+            format!("filter-lang: {why}; send the filter as CQL2 text (filter-lang=cql2-text, the default)"),
+        ));
+    }
+    if let Some(crs) = params.get("filter-crs")
+        && crs != FILTER_CRS
+    {
+        return Err(ApiError::bad_request(
+            "bad_filter_crs",
+            format!(
+                "filter-crs: '{}' is not supported; filter geometries are in {FILTER_CRS} (longitude, latitude)",
+                echo(crs)
+            ),
+        ));
+    }
+    let Some(text) = params.raw("filter") else {
+        return Ok(None);
+    };
+    cql2::parse(text, layer, Audience::Public)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request("bad_filter", format!("filter: {e}")))
+}
+
 /// Percent-encodes a query value, leaving what is safe in a query as is.
 #[must_use]
 pub fn encode(s: &str) -> String {
@@ -317,6 +369,32 @@ mod tests {
         }
         assert!(Params::new(vec![("f".into(), "json".into()), ("f".into(), "html".into())]).is_err());
         assert!(params(&[("crs", "x")]).only(&["f"]).is_err());
+    }
+
+    #[test]
+    fn filters_in_cql2_text_only() {
+        let ocop = agrimap_model::layer("ocop").expect("ocop");
+        assert!(filter(&params(&[]), ocop).expect("none").is_none());
+        for ok in [
+            vec![("filter", "stars = 5")],
+            vec![("filter", "stars = 5"), ("filter-lang", "cql2-text")],
+            vec![("filter", "stars = 5"), ("filter-lang", "cql-text")],
+            vec![("filter", "stars = 5"), ("filter-crs", FILTER_CRS)],
+        ] {
+            assert!(filter(&params(&ok), ocop).expect("ok").is_some(), "{ok:?}");
+        }
+        let code = |pairs: &[(&str, &str)]| filter(&params(pairs), ocop).expect_err("refused").code;
+        assert_eq!(
+            code(&[("filter", "stars = 5"), ("filter-lang", "cql2-json")]),
+            "bad_filter_lang"
+        );
+        assert_eq!(
+            code(&[("filter", "stars = 5"), ("filter-crs", "EPSG:4326")]),
+            "bad_filter_crs"
+        );
+        let e = filter(&params(&[("filter", "  stars ==")]), ocop).expect_err("refused");
+        assert_eq!(e.code, "bad_filter");
+        assert!(e.message.starts_with("filter: at character 10: "), "{}", e.message);
     }
 
     #[test]
