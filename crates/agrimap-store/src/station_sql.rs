@@ -1,12 +1,18 @@
 //! SQL of station ingestion shared by both stores; only the placeholder
 //! syntax (`?1` / `$1::text`) differs. Parameter and column names come from
 //! the model's parameter table, never from a request.
+//!
+//! Every lookup of a latest value is one `ORDER BY time DESC LIMIT 1` per
+//! parameter on the (station, parameter, time) unique index, so its cost
+//! does not grow with a station's history.
 
 use agrimap_model::readings::PARAMETERS;
 
-/// Brings one station's `latest_*` values and `last_reading_at` up to date
-/// from its readings; `station` is the placeholder of the station id.
-pub(crate) fn update_latest(station: &str) -> String {
+/// Brings one station's `latest_*` values, `last_reading_at` and alert state
+/// up to date after new readings, in one statement (the `monitoring` layer is
+/// touched once per batch). Placeholders: the station id, the newest reading
+/// time of the batch, and the alert state (NULL keeps the current one).
+pub(crate) fn update_latest(station: &str, newest: &str, alert: &str) -> String {
     let mut sets: Vec<String> = PARAMETERS
         .iter()
         .map(|p| {
@@ -19,18 +25,53 @@ pub(crate) fn update_latest(station: &str) -> String {
         })
         .collect();
     sets.push(format!(
-        "last_reading_at = COALESCE((SELECT max(time) FROM readings WHERE station_id = {station}), last_reading_at)"
+        "last_reading_at = CASE WHEN last_reading_at IS NULL OR last_reading_at < {newest} THEN {newest} \
+         ELSE last_reading_at END"
     ));
+    sets.push(format!("alert_state = COALESCE({alert}, alert_state)"));
     format!("UPDATE monitoring SET {} WHERE station_id = {station}", sets.join(", "))
 }
 
-/// The latest reading of each (station, parameter); `filter` is empty or
-/// `WHERE station_id = <placeholder>`; `time` is the select expression of the time.
-pub(crate) fn latest_readings(filter: &str, time: &str) -> String {
+/// The latest reading of each parameter of one station; `time` is the select
+/// expression of the time (over the alias `r`).
+pub(crate) fn latest_of_station(station: &str, time: &str) -> String {
+    let parts: Vec<String> = PARAMETERS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "SELECT * FROM (SELECT r.station_id, r.parameter, r.value, r.unit, {time} AS t FROM readings r \
+                 WHERE r.station_id = {station} AND r.parameter = '{name}' ORDER BY r.time DESC LIMIT 1) AS p{i}",
+                name = p.name
+            )
+        })
+        .collect();
+    format!(
+        "SELECT * FROM ({}) AS latest ORDER BY parameter",
+        parts.join(" UNION ALL ")
+    )
+}
+
+/// The latest reading of each (station, parameter) of every station; `time`
+/// is the select expression of the time.
+pub(crate) fn latest_readings(time: &str) -> String {
     format!(
         "SELECT r.station_id, r.parameter, r.value, r.unit, {time} FROM readings r
-         JOIN (SELECT station_id, parameter, max(time) AS t FROM readings {filter} GROUP BY station_id, parameter) m
+         JOIN (SELECT station_id, parameter, max(time) AS t FROM readings GROUP BY station_id, parameter) m
            ON r.station_id = m.station_id AND r.parameter = m.parameter AND r.time = m.t
          ORDER BY r.station_id, r.parameter"
     )
+}
+
+/// The newest reading time of each station in a batch (times are
+/// normalised ISO UTC, so they compare as text).
+pub(crate) fn newest_by_station(readings: &[agrimap_model::Reading]) -> std::collections::BTreeMap<&str, &str> {
+    let mut newest = std::collections::BTreeMap::new();
+    for r in readings {
+        let t = newest.entry(r.station_id.as_str()).or_insert(r.time.as_str());
+        if r.time.as_str() > *t {
+            *t = r.time.as_str();
+        }
+    }
+    newest
 }

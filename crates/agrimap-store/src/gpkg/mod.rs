@@ -388,16 +388,19 @@ fn ingest(conn: &mut Connection, readings: &[Reading], alerts: &[StationAlert]) 
                 .map_err(|e| db("inserting a reading", e))?;
         }
         let mut latest = tx
-            .prepare_cached(&station_sql::update_latest("?1"))
+            .prepare_cached(&station_sql::update_latest("?1", "?2", "?3"))
             .map_err(|e| db("preparing the latest-values update", e))?;
-        let stations: std::collections::BTreeSet<&str> = readings.iter().map(|r| r.station_id.as_str()).collect();
-        for station in stations {
-            latest.execute([station]).map_err(|e| db("updating latest values", e))?;
+        let newest = station_sql::newest_by_station(readings);
+        for (station, time) in &newest {
+            let alert = alerts.iter().find(|a| a.station_id == *station).map(|a| a.state);
+            latest
+                .execute((station, time, alert))
+                .map_err(|e| db("updating latest values", e))?;
         }
         let mut alert = tx
             .prepare_cached("UPDATE monitoring SET alert_state = ?2 WHERE station_id = ?1")
             .map_err(|e| db("preparing the alert update", e))?;
-        for a in alerts {
+        for a in alerts.iter().filter(|a| !newest.contains_key(a.station_id.as_str())) {
             alert
                 .execute((&a.station_id, a.state))
                 .map_err(|e| db("updating an alert state", e))?;
@@ -612,10 +615,12 @@ impl Store for GpkgStore {
     async fn latest_readings(&self, station_id: Option<&str>) -> Result<Vec<Reading>, StoreError> {
         let station = station_id.map(str::to_owned);
         self.with_conn(move |c| {
-            let filter = if station.is_some() { "WHERE station_id = ?1" } else { "" };
-            let mut stmt = c
-                .prepare_cached(&station_sql::latest_readings(filter, "r.time"))
-                .map_err(|e| db("reading latest readings", e))?;
+            let sql = if station.is_some() {
+                station_sql::latest_of_station("?1", "r.time")
+            } else {
+                station_sql::latest_readings("r.time")
+            };
+            let mut stmt = c.prepare_cached(&sql).map_err(|e| db("reading latest readings", e))?;
             let rows = stmt
                 .query_map(params_from_iter(station.iter()), reading_row)
                 .map_err(|e| db("reading latest readings", e))?;

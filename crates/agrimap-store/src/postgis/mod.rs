@@ -620,16 +620,21 @@ impl Store for PgStore {
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
         let added = insert_readings(&tx, &readings).await?;
         let latest = tx
-            .prepare(&station_sql::update_latest("$1::text"))
+            .prepare(&station_sql::update_latest(
+                "$1::text",
+                "$2::text::timestamptz",
+                "$3::text",
+            ))
             .await
             .map_err(pg("preparing the latest-values update"))?;
-        let stations: std::collections::BTreeSet<&str> = readings.iter().map(|r| r.station_id.as_str()).collect();
-        for station in stations {
-            tx.execute(&latest, &[&station])
+        let newest = station_sql::newest_by_station(&readings);
+        for (station, time) in &newest {
+            let alert = alerts.iter().find(|a| a.station_id == *station).map(|a| a.state);
+            tx.execute(&latest, &[station, time, &alert])
                 .await
                 .map_err(pg("updating latest values"))?;
         }
-        for a in &alerts {
+        for a in alerts.iter().filter(|a| !newest.contains_key(a.station_id.as_str())) {
             tx.execute(
                 "UPDATE monitoring SET alert_state = $2::text WHERE station_id = $1::text",
                 &[&a.station_id, &a.state],
@@ -671,13 +676,10 @@ impl Store for PgStore {
         let rows = match station_id {
             Some(id) => {
                 client
-                    .query(
-                        &station_sql::latest_readings("WHERE station_id = $1::text", READING_TIME),
-                        &[&id],
-                    )
+                    .query(&station_sql::latest_of_station("$1::text", READING_TIME), &[&id])
                     .await
             }
-            None => client.query(&station_sql::latest_readings("", READING_TIME), &[]).await,
+            None => client.query(&station_sql::latest_readings(READING_TIME), &[]).await,
         }
         .map_err(pg("reading latest readings"))?;
         Ok(rows.iter().map(reading_of).collect())
