@@ -10,6 +10,7 @@
 //! - [`search`]: folding Vietnamese text for searching names.
 
 pub mod admin;
+pub mod calendar;
 pub mod catalog;
 pub mod cql2;
 pub mod feature;

@@ -3,6 +3,7 @@
 //! latest value, and the thresholds that put a station on watch or alarm.
 
 use crate::Reading;
+use crate::calendar::{days_from_civil, days_in_month};
 use serde::{Deserialize, Serialize};
 
 /// One measured parameter.
@@ -141,26 +142,6 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         return None;
     }
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The alert state of a station.
