@@ -7,7 +7,7 @@
 //! in that projection rather than geodesics: the difference is below 10⁻⁶ of
 //! the area for parcel-sized polygons and about 10⁻⁵ for a 9 km square, far
 //! inside the 0.1% that statistics must agree with PostGIS
-//! `ST_Area(geography)` to (tests/stats_match_postgis.rs checks that).
+//! `ST_Area(geography)` to (tests/http_stats.rs checks that).
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
