@@ -34,7 +34,8 @@
 #
 # Settings (environment):
 #   MARTIN                       Martin binary (/opt/martin/bin/martin)
-#   CARGO_TARGET_DIR             where agrimap is built (/tmp/bench-target)
+#   CARGO_TARGET_DIR             where agrimap is built (/tmp/bench-target; builds of other checkouts
+#                                into the same directory can mix their artifacts with ours)
 #   AGRIMAP_BENCH_PARCELS        crop parcels of the demo province (1000000)
 #   AGRIMAP_BENCH_DEMO_DIR       reuse a province generated with that many parcels
 #   AGRIMAP_BENCH_LAYERS         layer set requested from both servers (crop,aquaculture)
