@@ -172,26 +172,6 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since 1970 (Howard Hinnant's civil_from_days).
-fn iso(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 /// Reading `i` of a station: its time offset is `i` seconds.
 fn reading(i: usize) -> (&'static str, &'static str, f64) {
     let (name, unit, low, high) = PARAMETERS[i % PARAMETERS.len()];
@@ -211,7 +191,7 @@ fn batch_body(k: usize, batch: usize, start: i64) -> Vec<u8> {
                 "parameter": parameter,
                 "value": value,
                 "unit": unit,
-                "time": iso(start + i as i64),
+                "time": agrimap_model::calendar::format_timestamp(start + i as i64),
             })
         })
         .collect();
@@ -349,7 +329,7 @@ impl Counter {
     async fn since_start(&self, config: &Config, id: &str) -> Result<Vec<Reading>, BoxError> {
         let query = ReadingQuery {
             station_id: id.to_owned(),
-            from: Some(iso(config.start)),
+            from: Some(agrimap_model::calendar::format_timestamp(config.start)),
             ..ReadingQuery::default()
         };
         Ok(self.store().readings_between(&query).await?)
@@ -552,7 +532,7 @@ fn main() -> Result<(), BoxError> {
         config.stations.len(),
         config.batch,
         config.seconds,
-        iso(config.start)
+        agrimap_model::calendar::format_timestamp(config.start)
     );
 
     // The run.
