@@ -9,7 +9,7 @@ mod schema;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, like_to_glob, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_clause};
 use crate::station_sql;
 use crate::{
     FeatureStream, LayerVersions, LayerWrite, ReadingQuery, StationAlert, Store, StoreError, WriteBatch, WriteSummary,
@@ -234,9 +234,10 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 /// The `SELECT` of a query, with its parameters.
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
     let w = where_clause::<Sqlite>(layer, query)?;
+    let order = order_by(query);
     let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let sql = format!(
-        "SELECT {} FROM \"{}\"{} ORDER BY fid LIMIT {limit} OFFSET {}",
+        "SELECT {} FROM \"{}\"{}{order} LIMIT {limit} OFFSET {}",
         select_columns(layer, query.audience),
         layer.id,
         w.sql(),

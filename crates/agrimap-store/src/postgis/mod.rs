@@ -4,14 +4,15 @@
 //! Geometry crosses the boundary as WKB (`ST_AsBinary` / `ST_GeomFromWKB`)
 //! through the same codec as the GeoPackage store. Every value is a bind
 //! parameter with an explicit type; table and column names come from the
-//! catalog. Pool waits and connects time out after two seconds, so a stopped
-//! database answers "unavailable" quickly instead of hanging requests.
+//! catalog. Connecting times out after two seconds, so a stopped database
+//! answers "unavailable" quickly instead of hanging requests; waiting for a
+//! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
 mod schema;
 mod versions;
 
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, order_by, where_clause};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
@@ -29,6 +30,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use versions::VersionWatch;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request waits for a connection when all are in use. A stopped
+/// database does not make requests wait this long: its connections fail at
+/// once and new ones are refused (or time out after [`TIMEOUT`]); only a pool
+/// busy with real work does, and such a wait is a queue, not a fault.
+const BUSY_WAIT: Duration = Duration::from_secs(15);
 
 /// The PostGIS store.
 #[derive(Clone)]
@@ -83,7 +89,7 @@ impl PgStore {
         let pool = Pool::builder(manager)
             .max_size(16)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(TIMEOUT))
+            .wait_timeout(Some(BUSY_WAIT))
             .create_timeout(Some(TIMEOUT))
             .recycle_timeout(Some(TIMEOUT))
             .build()
@@ -234,10 +240,11 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
     let w = where_clause::<Postgres>(layer, query)?;
+    let order = order_by(query);
     let limit = query.limit.map_or_else(|| "ALL".to_owned(), |l| l.to_string());
     Ok((
         format!(
-            "SELECT {} FROM {}{} ORDER BY fid LIMIT {limit} OFFSET {}",
+            "SELECT {} FROM {}{}{order} LIMIT {limit} OFFSET {}",
             select_columns(layer, query.audience),
             layer.id,
             w.sql(),
@@ -294,6 +301,8 @@ async fn read_versions(client: &tokio_postgres::Client) -> Result<LayerVersions,
         .collect())
 }
 
+/// A write of at least this many rows to a table refreshes its statistics.
+const ANALYZE_AFTER: usize = 10_000;
 /// Readings are pipelined this many at a time on one connection.
 const PIPELINE: usize = 256;
 /// COPY data is sent in chunks of about this many bytes.
@@ -570,11 +579,27 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
         let mut summary = WriteSummary::default();
+        let mut bulk = Vec::new();
         for w in &batch.layers {
-            summary.features += write_layer(&tx, w).await?;
+            let written = write_layer(&tx, w).await?;
+            summary.features += written;
+            if written >= ANALYZE_AFTER {
+                bulk.push(w.layer.id);
+            }
         }
         summary.readings += insert_readings(&tx, &batch.readings).await?;
+        if batch.readings.len() >= ANALYZE_AFTER {
+            bulk.push("readings");
+        }
         tx.commit().await.map_err(pg("committing"))?;
+        for table in bulk {
+            // Fresh statistics now rather than at autovacuum's next round: on
+            // a just-loaded table the planner otherwise guesses row counts
+            // hundreds of times too small and picks sorts that spill to disk.
+            if let Err(e) = client.batch_execute(&format!("ANALYZE {table}")).await {
+                tracing::warn!(table, cause = %e, "ANALYZE after a bulk write failed");
+            }
+        }
         if !batch.layers.is_empty()
             && let Some(watch) = self.watch.get()
         {
