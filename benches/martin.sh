@@ -13,9 +13,9 @@
 #     pass over the list (every tile once), then a warm run cycling through the
 #     list for $AGRIMAP_BENCH_DURATION; wrk, Accept-Encoding: gzip on both.
 #     Then, to show what compression costs each server, one more warm run
-#     with Accept-Encoding: identity (agrimap keeps gzip bodies and inflates
-#     them for such clients; Martin keeps tiles uncompressed and deflates them
-#     for gzip clients)
+#     with Accept-Encoding: identity (agrimap caches every tile both gzip'd
+#     and plain; Martin keeps tiles uncompressed and deflates them for gzip
+#     clients)
 #  6. requests every tile of the list once more from each server with curl and
 #     compares status and size tile by tile
 #  7. runs benches/pg_tiles.rs on the same database and the same list

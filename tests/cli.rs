@@ -180,3 +180,62 @@ fn station_add_token_list_then_the_station_posts_readings() {
     assert_eq!(series["readings"][0]["time"], "2026-11-24T05:00:00Z");
     assert!(restarted.terminate(Duration::from_secs(60)).success());
 }
+
+#[test]
+fn token_create_list_revoke_then_the_server_honours_them() {
+    let data = scratch_dir("cli-token");
+    let seed = agrimap_suite::demo_dir();
+    let run = |args: &[&str]| {
+        let out = Command::new(agrimap_bin())
+            .args(args)
+            .env("AGRIMAP_SEED_DIR", &seed)
+            .output()
+            .expect("run agrimap");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = data.to_str().expect("path");
+    // Store flags after the subcommand, as anyone would type them.
+    let (ok, secret, err) = run(&[
+        "token",
+        "create",
+        "--role",
+        "planner",
+        "--name",
+        "Phòng Kế hoạch",
+        "--data-dir",
+        dir,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(secret.len(), 64, "{secret}");
+    let (ok, _, err) = run(&["token", "create", "--role", "root", "--name", "x", "--data-dir", dir]);
+    assert!(!ok);
+    assert!(err.contains("unknown role 'root'"), "{err}");
+
+    let (ok, list, _) = run(&["token", "--data-dir", dir, "list"]);
+    assert!(ok);
+    let line = list.lines().find(|l| l.contains("Phòng Kế hoạch")).expect("listed");
+    assert!(line.contains("planner") && !list.contains(&secret), "{list}");
+    let id = line.split_whitespace().next().expect("id").to_owned();
+
+    let env = [
+        ("AGRIMAP_DATA_DIR", data.as_os_str()),
+        ("AGRIMAP_SEED_DIR", seed.as_os_str()),
+    ];
+    let server = ServeProcess::start(&[], &env);
+    let auth = format!("Bearer {secret}");
+    assert_eq!(
+        server.get("/api/me", &[("authorization", &auth)]).json()["role"],
+        "planner"
+    );
+
+    let (ok, out, err) = run(&["token", "revoke", &id, "--data-dir", dir]);
+    assert!(ok, "{err}");
+    assert_eq!(out, format!("revoked {id}"));
+    assert_eq!(server.get("/api/me", &[("authorization", &auth)]).status, 401);
+    let (ok, _, err) = run(&["token", "revoke", &id, "--data-dir", dir]);
+    assert!(!ok && err.contains("no valid token"), "{err}");
+}

@@ -9,6 +9,7 @@ mod serve;
 mod station;
 mod stats;
 pub mod store_args;
+mod token;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Manage monitoring stations and their ingestion tokens.
     Station(station::StationArgs),
+    /// Manage API tokens of planners, editors and admins.
+    Token(token::TokenArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Load(args) => postgres::load(&args),
         Command::Stats(args) => stats::stats(&args),
         Command::Station(args) => station::station(&args),
+        Command::Token(args) => token::token(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

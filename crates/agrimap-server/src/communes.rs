@@ -24,8 +24,13 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+use crate::Route;
+use crate::auth::Need;
+use axum::Json;
+use axum::extract::FromRef;
+use axum::http::Method;
 use axum::routing::get;
-use axum::{Json, Router};
 use geo::{BoundingRect, InteriorPoint};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
@@ -38,23 +43,28 @@ pub const MAX_LIMIT: usize = 50;
 /// Longest query (in characters) the search accepts: no name is near this long.
 pub const MAX_QUERY_CHARS: usize = 200;
 
-/// The routes of this module, with their own state (the store and the index
-/// cache), ready to be merged into the service's router.
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/communes", get(list))
-        .route("/api/communes/{code}", get(detail))
-        .with_state(Communes {
-            store: state.store.clone(),
-            cache: state.communes.clone(),
-        })
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/api/communes", Need::Anyone, get(list)),
+        Route::new(Method::GET, "/api/communes/{code}", Need::Anyone, get(detail)),
+    ]
 }
 
-/// What the commune handlers share.
+/// What the commune handlers share: the store and the index cache.
 #[derive(Clone)]
-struct Communes {
+pub(crate) struct Communes {
     store: Arc<dyn Store>,
     cache: Arc<CommuneCache>,
+}
+
+impl FromRef<AppState> for Communes {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            store: state.store.clone(),
+            cache: state.communes.clone(),
+        }
+    }
 }
 
 /// One commune as the index keeps it.

@@ -6,6 +6,7 @@
 //! [`AppState`]; [`run`] serves it until a shutdown signal.
 
 pub mod assets;
+pub mod auth;
 pub mod communes;
 pub mod error;
 pub mod meta;
@@ -17,14 +18,17 @@ pub mod styles;
 pub mod summary;
 pub mod tile_cache;
 pub mod tiles;
+pub mod tokens;
 pub mod web;
 
 use agrimap_store::Store;
 use agrimap_tiles::TileOptions;
+use auth::{Need, Role};
 use axum::Router;
 use axum::extract::MatchedPath;
-use axum::http::Request;
-use axum::routing::get;
+use axum::http::{Method, Request};
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, delete, get, post};
 use std::future::Future;
 use std::sync::Arc;
 use tile_cache::TileCache;
@@ -66,6 +70,8 @@ pub struct AppState {
     pub stats: Arc<stats::StatsCache>,
     /// Levels at which stations go on watch or alarm.
     pub thresholds: Arc<Vec<agrimap_model::readings::Threshold>>,
+    /// Layer extents for `/ogc` collections, kept until a layer changes.
+    pub ogc_extents: Arc<ogc::Extents>,
 }
 
 impl AppState {
@@ -76,6 +82,7 @@ impl AppState {
             stats: Arc::new(stats::StatsCache::new(communes.clone())),
             thresholds: Arc::new(config.thresholds.clone()),
             communes,
+            ogc_extents: Arc::default(),
             store,
             tile_cache: Arc::new(TileCache::new(config.tile_cache_bytes)),
             tile_options: TileOptions {
@@ -89,25 +96,77 @@ impl AppState {
     }
 }
 
+/// One endpoint: a method on a path pattern, what it needs of its caller,
+/// and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub need: Need,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    pub(crate) fn new(method: Method, path: &'static str, need: Need, handler: MethodRouter<AppState>) -> Self {
+        Self {
+            method,
+            path,
+            need,
+            handler,
+        }
+    }
+}
+
+/// Every endpoint of the service. The router is built from this list alone,
+/// so the access each endpoint declares here is the access enforced.
+pub fn routes() -> Vec<Route> {
+    use Method as M;
+    use Need::{Anyone, AtLeast, StationOrEditor};
+    let mut routes = vec![
+        Route::new(M::GET, "/health", Anyone, get(meta::health)),
+        Route::new(M::GET, "/catalog", Anyone, get(meta::catalog)),
+        Route::new(M::GET, "/tiles/{layers}/{z}/{x}/{y}", Anyone, get(tiles::tile)),
+        Route::new(M::GET, "/tiles/{file}", Anyone, get(tiles::tilejson)),
+        Route::new(M::GET, "/styles/{file}", Anyone, get(styles::style)),
+        Route::new(M::GET, "/", Anyone, get(web::index)),
+        Route::new(M::GET, "/static/{file}", Anyone, get(web::static_file)),
+        Route::new(M::GET, "/api/stats", Anyone, get(stats::stats)),
+        Route::new(M::GET, "/api/communes/{code}/summary", Anyone, get(summary::summary)),
+        Route::new(
+            M::GET,
+            "/api/stations/{id}/readings",
+            Anyone,
+            get(stations::get_readings),
+        ),
+        Route::new(
+            M::POST,
+            "/api/stations/{id}/readings",
+            StationOrEditor,
+            post(stations::post_readings),
+        ),
+        Route::new(M::GET, "/api/alerts", Anyone, get(stations::alerts)),
+        Route::new(M::GET, "/api/me", Anyone, get(tokens::me)),
+        Route::new(M::GET, "/api/tokens", AtLeast(Role::Admin), get(tokens::list)),
+        Route::new(M::POST, "/api/tokens", AtLeast(Role::Admin), post(tokens::create)),
+        Route::new(
+            M::DELETE,
+            "/api/tokens/{id}",
+            AtLeast(Role::Admin),
+            delete(tokens::revoke),
+        ),
+    ];
+    routes.extend(communes::endpoints());
+    routes.extend(ogc::endpoints());
+    routes
+}
+
 /// The router of the whole service.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(meta::health))
-        .route("/catalog", get(meta::catalog))
-        .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
-        .route("/tiles/{file}", get(tiles::tilejson))
-        .route("/styles/{file}", get(styles::style))
-        .route("/", get(web::index))
-        .route("/static/{file}", get(web::static_file))
-        .merge(communes::router(&state))
-        .merge(ogc::router(&state))
-        .route("/api/stats", get(stats::stats))
-        .route("/api/communes/{code}/summary", get(summary::summary))
-        .route(
-            "/api/stations/{id}/readings",
-            get(stations::get_readings).post(stations::post_readings),
-        )
-        .route("/api/alerts", get(stations::alerts))
+    let mut router = Router::new();
+    for route in routes() {
+        let guard = from_fn_with_state((state.clone(), route.need), auth::authorize);
+        router = router.route(route.path, route.handler.route_layer(guard));
+    }
+    router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -16,7 +16,8 @@ use crate::sql::{Dialect, WhereClause, hex, order_by, where_clause};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
-    FeatureStream, LayerVersions, LayerWrite, ReadingQuery, StationAlert, Store, StoreError, WriteBatch, WriteSummary,
+    ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
+    WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -734,5 +735,73 @@ impl Store for PgStore {
             .await
             .map_err(pg("storing a station token"))?;
         Ok(n > 0)
+    }
+
+    async fn add_api_token(&self, token: &NewApiToken) -> Result<ApiToken, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                &format!(
+                    "INSERT INTO agrimap_api_tokens (id, name, role, token_hash)
+                     VALUES ($1::text, $2::text, $3::text, $4::text) RETURNING {API_TOKEN_COLUMNS}"
+                ),
+                &[&token.id, &token.name, &token.role, &token.hash],
+            )
+            .await
+            .map_err(pg("storing an API token"))?;
+        Ok(api_token_of(&row))
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {API_TOKEN_COLUMNS} FROM agrimap_api_tokens ORDER BY created_at, id"),
+                &[],
+            )
+            .await
+            .map_err(pg("listing API tokens"))?;
+        Ok(rows.iter().map(api_token_of).collect())
+    }
+
+    async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE agrimap_api_tokens SET revoked_at = now() WHERE id = $1::text AND revoked_at IS NULL",
+                &[&id],
+            )
+            .await
+            .map_err(pg("revoking an API token"))?;
+        Ok(n > 0)
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {API_TOKEN_COLUMNS} FROM agrimap_api_tokens WHERE token_hash = $1::text AND revoked_at IS NULL"
+                ),
+                &[&hash],
+            )
+            .await
+            .map_err(pg("checking an API token"))?;
+        Ok(row.as_ref().map(api_token_of))
+    }
+}
+
+/// Token columns with times as ISO 8601 UTC text, as the GeoPackage store keeps them.
+const API_TOKEN_COLUMNS: &str = "id, name, role, \
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+    to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+fn api_token_of(r: &Row) -> ApiToken {
+    ApiToken {
+        id: r.get(0),
+        name: r.get(1),
+        role: r.get(2),
+        created_at: r.get(3),
+        revoked_at: r.get(4),
     }
 }
