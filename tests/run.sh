@@ -10,6 +10,7 @@ pgver=15
 pgbin=/usr/lib/postgresql/$pgver/bin
 missing=()
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x "$pgbin/initdb" ] || missing+=("postgresql-$pgver")
 dpkg -s "postgresql-$pgver-postgis-3" >/dev/null 2>&1 || missing+=("postgresql-$pgver-postgis-3")
 if ((${#missing[@]})); then

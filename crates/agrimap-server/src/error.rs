@@ -60,6 +60,14 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Filter(f) => Self::bad_request("bad_filter", f.to_string()),
+            StoreError::Timeout(_) => {
+                tracing::warn!(cause = %e, "statement timeout");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    "the data store took too long to answer this request; try again shortly",
+                )
+            }
             other => {
                 // Details go to the log, not to the client: they may name internals.
                 tracing::error!(cause = %other, "store error");

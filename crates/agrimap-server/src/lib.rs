@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod communes;
 pub mod error;
+pub mod limits;
 pub mod meta;
 pub mod ogc;
 pub mod origin;
@@ -25,6 +26,7 @@ use agrimap_store::Store;
 use agrimap_tiles::TileOptions;
 use auth::{Need, Role};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::MatchedPath;
 use axum::http::{Method, Request};
 use axum::middleware::from_fn_with_state;
@@ -33,6 +35,7 @@ use std::future::Future;
 use std::sync::Arc;
 use tile_cache::TileCache;
 use tokio::net::TcpListener;
+use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -46,6 +49,14 @@ pub struct ServerConfig {
     pub tile_cache_bytes: u64,
     /// Levels at which stations go on watch or alarm.
     pub thresholds: Vec<agrimap_model::readings::Threshold>,
+    /// Longest a request may take to produce its response.
+    pub request_timeout: std::time::Duration,
+    /// Requests a second from one address without a valid API token (0: no limit).
+    pub rate_per_address: u32,
+    /// Requests a second with one API token (0: no limit).
+    pub rate_per_token: u32,
+    /// Origins that browsers may call the API from (`*` for any); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +65,11 @@ impl Default for ServerConfig {
             public_url: None,
             tile_cache_bytes: 64 * 1024 * 1024,
             thresholds: agrimap_model::readings::default_thresholds(),
+            request_timeout: std::time::Duration::from_secs(30),
+            // Generous: mobile carriers put many phones behind one address.
+            rate_per_address: 200,
+            rate_per_token: 400,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -72,6 +88,8 @@ pub struct AppState {
     pub thresholds: Arc<Vec<agrimap_model::readings::Threshold>>,
     /// Layer extents for `/ogc` collections, kept until a layer changes.
     pub ogc_extents: Arc<ogc::Extents>,
+    /// Request quotas by address and by token.
+    pub quotas: Arc<limits::Quotas>,
 }
 
 impl AppState {
@@ -83,6 +101,7 @@ impl AppState {
             thresholds: Arc::new(config.thresholds.clone()),
             communes,
             ogc_extents: Arc::default(),
+            quotas: Arc::new(limits::Quotas::new(config.rate_per_address, config.rate_per_token)),
             store,
             tile_cache: Arc::new(TileCache::new(config.tile_cache_bytes)),
             tile_options: TileOptions {
@@ -166,10 +185,15 @@ pub fn app(state: AppState) -> Router {
         let guard = from_fn_with_state((state.clone(), route.need), auth::authorize);
         router = router.route(route.path, route.handler.route_layer(guard));
     }
+    let deadline = from_fn_with_state(state.config.request_timeout, limits::deadline);
+    let cors = limits::cors(&state.config.cors_origins);
     router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
+        .layer(deadline)
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(option_layer(cors))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // The matched route, not the raw path, so spans group by endpoint.
@@ -191,5 +215,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    // With each connection's address, for the per-address quotas.
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -20,7 +20,7 @@ use agrimap_model::{CompareOp, Feature, FeatureQuery, Filter, LayerDef, Reading,
 use agrimap_store::{ReadingQuery, StationAlert, Store};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -132,9 +132,10 @@ pub async fn post_readings(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = path?;
+    let body = body?;
     let store = state.store.as_ref();
     let feature = station(store, &id).await?;
     authenticate(store, &id, &caller).await?;

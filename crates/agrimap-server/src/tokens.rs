@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use agrimap_store::ApiToken;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -45,7 +45,8 @@ struct NewToken {
 
 /// `POST /api/tokens` with `{"name": "...", "role": "planner"}`: the new
 /// token, with its secret shown this once.
-pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = body?;
     let new: NewToken = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad_token_request",

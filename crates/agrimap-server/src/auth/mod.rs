@@ -17,6 +17,7 @@ pub mod secret;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::limits::{QuotaKey, client_address, too_many_requests};
 use agrimap_model::Audience;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -127,26 +128,52 @@ fn credentials(req: &Request) -> Credentials {
 /// Finds the caller, checks `need`, and runs the endpoint with the
 /// [`Caller`] in the request's extensions.
 pub async fn authorize(State((state, need)): State<(AppState, Need)>, mut req: Request, next: Next) -> Response {
-    let caller = match credentials(&req) {
-        Credentials::Malformed => return unauthorized("the Authorization header must be 'Bearer <token>'"),
-        Credentials::None => Caller::ANONYMOUS,
-        Credentials::Bearer(secret) => match state.store.api_token_by_hash(&hash_token(&secret)).await {
+    // Whatever is not a valid API token counts against the client's address,
+    // before any work is done for it; an API token against its own quota.
+    let address = client_address(&req);
+    let by_address = || match address {
+        Some(ip) => state.quotas.check(QuotaKey::Address(ip)),
+        None => Ok(()),
+    };
+    let credentials = credentials(&req);
+    let malformed = matches!(credentials, Credentials::Malformed);
+    let secret = match credentials {
+        Credentials::Bearer(secret) => Some(secret),
+        Credentials::None | Credentials::Malformed => None,
+    };
+    let token = match &secret {
+        Some(secret) => match state.store.api_token_by_hash(&hash_token(secret)).await {
+            Ok(token) => token,
             Err(e) => return ApiError::from(e).into_response(),
-            Ok(Some(token)) => match Role::from_name(&token.role) {
-                Some(role) => Caller {
-                    role,
-                    token_id: Some(token.id),
-                    station_token: None,
-                },
-                None => return unauthorized("the token carries no known role"),
-            },
-            // Possibly a station's token: only its readings route may take it.
-            Ok(None) if need == Need::StationOrEditor => Caller {
-                station_token: Some(secret),
-                ..Caller::ANONYMOUS
-            },
-            Ok(None) => return unauthorized("the token is not valid (unknown or revoked)"),
         },
+        None => None,
+    };
+    let quota = match &token {
+        Some(t) => state.quotas.check(QuotaKey::Token(&t.id)),
+        None => by_address(),
+    };
+    if let Err(wait) = quota {
+        return too_many_requests(wait);
+    }
+    let caller = match (secret, token) {
+        (Some(_), Some(token)) => match Role::from_name(&token.role) {
+            Some(role) => Caller {
+                role,
+                token_id: Some(token.id),
+                station_token: None,
+            },
+            None => return unauthorized("the token carries no known role"),
+        },
+        // Possibly a station's token: only its readings route may take it.
+        (Some(secret), None) if need == Need::StationOrEditor => Caller {
+            station_token: Some(secret),
+            ..Caller::ANONYMOUS
+        },
+        (Some(_), None) => return unauthorized("the token is not valid (unknown or revoked)"),
+        (None, _) if malformed => {
+            return unauthorized("the Authorization header must be 'Bearer <token>'");
+        }
+        (None, _) => Caller::ANONYMOUS,
     };
     let allowed = match need {
         Need::Anyone => true,

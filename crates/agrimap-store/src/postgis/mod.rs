@@ -31,6 +31,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use versions::VersionWatch;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest any statement may run (a bulk load is many statements).
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a request waits for a connection when all are in use. A stopped
 /// database does not make requests wait this long: its connections fail at
 /// once and new ones are refused (or time out after [`TIMEOUT`]); only a pool
@@ -48,7 +50,9 @@ pub struct PgStore {
 
 fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     move |source| {
-        if is_unavailable(&source) {
+        if source.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+            StoreError::Timeout(action)
+        } else if is_unavailable(&source) {
             StoreError::Unavailable(format!("while {action}: the database connection failed"))
         } else {
             StoreError::Postgres { action, source }
@@ -78,6 +82,12 @@ impl PgStore {
             .map_err(|_| StoreError::Unavailable("the database URL cannot be parsed".into()))?;
         let mut config = config;
         config.connect_timeout(TIMEOUT);
+        // No statement runs for ever, unless the URL says otherwise
+        // (`?options=-c%20statement_timeout%3D…`).
+        let options = config.get_options().unwrap_or("").to_owned();
+        if !options.contains("statement_timeout") {
+            config.options(format!("{options} -c statement_timeout={}", STATEMENT_TIMEOUT.as_millis()).trim());
+        }
         // Notice a silently dropped connection (the listener's in particular).
         config.keepalives_idle(Duration::from_secs(10));
         let manager = Manager::from_config(
@@ -579,6 +589,13 @@ impl Store for PgStore {
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let rows: usize = batch.layers.iter().map(|w| w.features.len()).sum::<usize>() + batch.readings.len();
+        if rows >= ANALYZE_AFTER {
+            // A bulk load may run longer than any query should.
+            tx.batch_execute("SET LOCAL statement_timeout = 0")
+                .await
+                .map_err(pg("lifting the statement timeout"))?;
+        }
         let mut summary = WriteSummary::default();
         let mut bulk = Vec::new();
         for w in &batch.layers {
