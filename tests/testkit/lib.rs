@@ -515,10 +515,23 @@ impl ServeProcess {
     ///
     /// # Panics
     /// When it does not exit in time.
-    pub fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
+    pub fn terminate(self, limit: Duration) -> std::process::ExitStatus {
+        self.signal_term();
+        self.wait_exit(limit)
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn signal_term(&self) {
         let pid = self.child.id().to_string();
         let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
         assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+    }
+
+    /// Waits for the process to exit.
+    ///
+    /// # Panics
+    /// When it does not exit within `limit`.
+    pub fn wait_exit(mut self, limit: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {

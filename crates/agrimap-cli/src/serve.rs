@@ -56,7 +56,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cors_origins: args.cors_origins,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let served: anyhow::Result<()> = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
@@ -64,11 +64,35 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (store, which) = args.store.open().await?;
         tracing::info!(store = %which, "agrimap serving on http://{local}/");
         let state = AppState::new(store, config);
-        agrimap_server::run(listener, state, shutdown_signal())
-            .await
-            .context("serving HTTP")
-    })
+        let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = signalled.send(());
+        };
+        let grace_over = async move {
+            if grace_starts.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            served = agrimap_server::run(listener, state, shutdown) => served.context("serving HTTP"),
+            () = grace_over => {
+                tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
+    });
+    // Blocking work still running (a tile being encoded) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
 }
+
+/// How long in-flight requests may take to finish after SIGTERM: an
+/// orchestrator's usual kill deadline is 10 s, and stopping by ourselves
+/// beats being killed.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {
