@@ -192,6 +192,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(deadline)
+        .layer(axum::middleware::from_fn(limits::require_utf8))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(option_layer(cors))
         .layer(CompressionLayer::new())

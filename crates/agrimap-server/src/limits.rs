@@ -1,5 +1,5 @@
 //! What keeps one client, or one slow request, from taking the service down:
-//! a deadline on every request, request quotas per address and per token
+//! a deadline on every request, well-formed (UTF-8) paths and queries, request quotas per address and per token
 //! (429 with `Retry-After`, checked by [`crate::auth::authorize`] once it
 //! knows the caller), a cap on request bodies, and CORS for the origins the
 //! operator names.
@@ -120,6 +120,22 @@ pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -
         )
         .into_response(),
     }
+}
+
+/// Refuses a request whose path or query, once percent-decoded, is not
+/// UTF-8: every name and value agrimap knows is text, and a lossy decoding
+/// would quietly search for something else than what was sent.
+pub async fn require_utf8(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    let decodes = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8().is_ok();
+    if !decodes(uri.path()) || !uri.query().is_none_or(|q| decodes(&q.replace('+', " "))) {
+        return ApiError::bad_request(
+            "bad_encoding",
+            "the path or query is not valid UTF-8 once percent-decoded",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// CORS for the listed origins (`*` for any); `None` when no origin is listed,
