@@ -81,14 +81,16 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
     };
     let body = match (method, pattern) {
         ("POST", "/api/stations/{id}/readings") => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_secs();
-            let time = format_timestamp(i64::try_from(now).expect("time") - 60);
-            json!([{"parameter": "salinity", "value": 1.2, "unit": "ppt", "time": time}])
+            json!([{"parameter": "salinity", "value": 1.2, "unit": "ppt", "time": reading_time()}])
         }
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
+        ("POST", "/api/readings") => {
+            let csv = format!(
+                "station_id,parameter,value,unit,time\nWQ-01,salinity,1.2,ppt,{}\n",
+                reading_time()
+            );
+            return (path, csv.into_bytes());
+        }
         _ => serde_json::Value::Null,
     };
     let body = if body.is_null() {
@@ -97,6 +99,15 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         serde_json::to_vec(&body).expect("json")
     };
     (path, body)
+}
+
+/// A minute ago, as stations write times.
+fn reading_time() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    format_timestamp(i64::try_from(now).expect("time") - 60)
 }
 
 fn ask(server: &TestServer, method: &str, path: &str, body: Vec<u8>, bearer: Option<&str>) -> Reply {

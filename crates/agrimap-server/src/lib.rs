@@ -13,6 +13,7 @@ pub mod limits;
 pub mod meta;
 pub mod ogc;
 pub mod origin;
+pub mod readings_csv;
 pub mod stations;
 pub mod stats;
 pub mod styles;
@@ -161,6 +162,12 @@ pub fn routes() -> Vec<Route> {
             "/api/stations/{id}/readings",
             StationOrEditor,
             post(stations::post_readings),
+        ),
+        Route::new(
+            M::POST,
+            "/api/readings",
+            AtLeast(Role::Editor),
+            post(readings_csv::post).layer(DefaultBodyLimit::max(readings_csv::MAX_BYTES)),
         ),
         Route::new(M::GET, "/api/alerts", Anyone, get(stations::alerts)),
         Route::new(M::GET, "/api/me", Anyone, get(tokens::me)),

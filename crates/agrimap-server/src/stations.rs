@@ -32,7 +32,7 @@ use std::fmt::Write as _;
 /// Most readings one request may carry.
 pub const MAX_BATCH: usize = 10_000;
 /// A station clock this far ahead is tolerated.
-const MAX_FUTURE_SECONDS: i64 = 600;
+pub(crate) const MAX_FUTURE_SECONDS: i64 = 600;
 
 fn monitoring() -> &'static LayerDef {
     layer("monitoring").unwrap_or_else(|| panic!("the catalog has no monitoring layer"))
@@ -43,7 +43,7 @@ fn short(s: &str) -> String {
 }
 
 /// The station's feature, or 404.
-async fn station(store: &dyn Store, id: &str) -> Result<Feature, ApiError> {
+pub(crate) async fn station(store: &dyn Store, id: &str) -> Result<Feature, ApiError> {
     let query = FeatureQuery {
         filter: Some(Filter::Compare {
             field: "station_id".into(),
@@ -61,7 +61,7 @@ async fn station(store: &dyn Store, id: &str) -> Result<Feature, ApiError> {
         .ok_or_else(|| ApiError::not_found("unknown_station", format!("no station '{}'", short(id))))
 }
 
-fn text<'a>(f: &'a Feature, name: &str) -> &'a str {
+pub(crate) fn text<'a>(f: &'a Feature, name: &str) -> &'a str {
     monitoring()
         .field_index(name)
         .and_then(|i| f.properties[i].as_str())
@@ -86,7 +86,7 @@ enum Body {
     Wrapped { readings: Vec<Incoming> },
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -110,7 +110,7 @@ async fn authenticate(store: &dyn Store, station_id: &str, caller: &Caller) -> R
 }
 
 /// The latest reading of each parameter once `batch` is added to `stored`.
-fn merged_latest(stored: Vec<Reading>, batch: &[Reading]) -> Vec<Reading> {
+pub(crate) fn merged_latest(stored: Vec<Reading>, batch: &[Reading]) -> Vec<Reading> {
     let mut latest: BTreeMap<String, Reading> = stored.into_iter().map(|r| (r.parameter.clone(), r)).collect();
     for r in batch {
         // Times are normalised ISO UTC, so they compare as text.
@@ -123,7 +123,7 @@ fn merged_latest(stored: Vec<Reading>, batch: &[Reading]) -> Vec<Reading> {
 
 /// Normalises a checked time to `YYYY-MM-DDTHH:MM:SSZ` (seconds precision),
 /// so that both stores keep and compare it the same way.
-fn normalise_time(t: &str) -> String {
+pub(crate) fn normalise_time(t: &str) -> String {
     format!("{}Z", &t[..19])
 }
 
