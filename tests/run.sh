@@ -2,7 +2,8 @@
 # The whole test suite, on a fresh machine with the Rust toolchain.
 # Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr and
 # PostgreSQL with PostGIS, from Debian), starts a throwaway PostgreSQL cluster,
-# builds the workspace once, then runs every test and doc example.
+# checks the dependencies' licences and sources, builds the workspace once,
+# then runs every test and doc example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +46,12 @@ export AGRIMAP_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pgport/postgres
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny
+fi
+
+# Every dependency: a fit licence, from crates.io, no banned crate (deny.toml).
+cargo deny check licenses bans sources
 
 # The CLI tests run the real `agrimap` binary next to the test executables.
 cargo build --workspace --bins
