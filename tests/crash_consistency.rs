@@ -67,31 +67,49 @@ fn upload_then_kill(server: ServeProcess, auth: &str, body: &[u8], after: Durati
     drop(server); // SIGKILL, then wait
 }
 
+/// Where the server under test keeps its data.
+struct Target {
+    /// The PostGIS database, dropped with the target.
+    db: Option<PgDatabase>,
+    /// Store arguments of `agrimap` commands.
+    args: Vec<String>,
+    data: std::path::PathBuf,
+}
+
+impl Target {
+    fn new(kind: StoreKind) -> Self {
+        match kind {
+            StoreKind::GeoPackage => Self {
+                db: None,
+                args: Vec::new(),
+                data: scratch_dir("crash-csv-gpkg"),
+            },
+            StoreKind::PostGis => {
+                let db = PgDatabase::demo("crash_csv");
+                Self {
+                    args: vec!["--database".to_owned(), db.url.clone()],
+                    db: Some(db),
+                    data: scratch_dir("crash-csv-pg"),
+                }
+            }
+        }
+    }
+
+    /// The store as a new process would open it.
+    fn open(&self) -> Box<dyn Store> {
+        match &self.db {
+            Some(db) => Box::new(PgStore::connect(&db.url).expect("connect")),
+            None => Box::new(agrimap_store::GpkgStore::open(&self.data.join("agrimap.gpkg")).expect("open")),
+        }
+    }
+}
+
 fn a_killed_csv_upload_is_wholly_there_or_absent(kind: StoreKind) {
     let body = big_csv();
-    let (_db, args, env_dir, open): (Option<PgDatabase>, Vec<String>, _, Box<dyn Fn() -> Box<dyn Store>>) = match kind {
-        StoreKind::GeoPackage => {
-            let data = scratch_dir("crash-csv-gpkg");
-            let path = data.join("agrimap.gpkg");
-            (
-                None,
-                vec![],
-                Some(data),
-                Box::new(move || Box::new(agrimap_store::GpkgStore::open(&path).expect("open"))),
-            )
-        }
-        StoreKind::PostGis => {
-            let db = PgDatabase::demo("crash_csv");
-            let url = db.url.clone();
-            (
-                Some(db),
-                vec!["--database".to_owned(), url.clone()],
-                Some(scratch_dir("crash-csv-pg")),
-                Box::new(move || Box::new(PgStore::connect(&url).expect("connect"))),
-            )
-        }
-    };
-    let data = env_dir.expect("data dir");
+    let target = Target::new(kind);
+    let open = || target.open();
+    let args = &target.args;
+    let data = &target.data;
     let seed = agrimap_suite::demo_dir();
     let env = [
         ("AGRIMAP_DATA_DIR", data.as_os_str()),
