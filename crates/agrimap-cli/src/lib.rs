@@ -3,6 +3,7 @@
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
+mod export;
 pub mod postgres;
 pub mod seed;
 mod serve;
@@ -42,6 +43,8 @@ pub enum Command {
     Station(station::StationArgs),
     /// Manage API tokens of planners, editors and admins.
     Token(token::TokenArgs),
+    /// Write a layer, or a selection of it, as GeoJSON, CSV, GeoPackage, Shapefile, KML or FlatGeobuf.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => stats::stats(&args),
         Command::Station(args) => station::station(&args),
         Command::Token(args) => token::token(&args),
+        Command::Export(args) => export::export(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,12 +39,12 @@ const SELECTION_PARAMS: &[&str] = &[
     "properties",
 ];
 
-/// A feature as a GeoJSON Feature with the chosen public properties.
-struct GeoJsonFeature<'a> {
-    layer: &'static LayerDef,
-    feature: &'a Feature,
-    fields: &'a [usize],
-    links: Option<Json>,
+/// A feature as a GeoJSON Feature with the chosen properties.
+pub(super) struct GeoJsonFeature<'a> {
+    pub(super) layer: &'static LayerDef,
+    pub(super) feature: &'a Feature,
+    pub(super) fields: &'a [usize],
+    pub(super) links: Option<Json>,
 }
 
 impl Serialize for GeoJsonFeature<'_> {
@@ -102,7 +102,11 @@ struct FeatureCollection<'a> {
 
 /// The fields to return: those chosen with `properties`, else every one the
 /// caller may read.
-fn chosen_fields(params: &Params, layer: &'static LayerDef, audience: Audience) -> Result<Vec<usize>, ApiError> {
+pub(super) fn chosen_fields(
+    params: &Params,
+    layer: &'static LayerDef,
+    audience: Audience,
+) -> Result<Vec<usize>, ApiError> {
     Ok(params::properties(params, layer, audience)?
         .unwrap_or_else(|| layer.readable_fields(audience).map(|(i, _)| i).collect()))
 }
@@ -130,7 +134,7 @@ fn page_query(params: &Params, limit: usize, offset: usize) -> String {
 }
 
 /// Builds the store query of an items request.
-async fn feature_query(
+pub(super) async fn feature_query(
     ogc: &Ogc,
     layer: &'static LayerDef,
     params: &Params,

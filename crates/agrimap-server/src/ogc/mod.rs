@@ -25,6 +25,7 @@
 //! does not is included. Paging is by `offset`, in feature-id order, through
 //! `next` and `prev` links.
 
+mod export;
 mod html;
 mod items;
 mod openapi;
@@ -101,6 +102,7 @@ pub(crate) fn endpoints() -> Vec<Route> {
         open("/ogc/collections/{id}/items", get(items::items)),
         open("/ogc/collections/{id}/items/{feature}", get(items::item)),
         open("/ogc/collections/{id}/queryables", get(queryables::queryables)),
+        open("/api/export/{file}", get(export::export)),
     ]
 }
 
