@@ -4,7 +4,7 @@
 use super::params::{self, Format, Params, echo};
 use super::{GEOJSON, HTML, JSON, Ogc, collection_of, home, html, link, read_params, time, with_f};
 use crate::auth::Caller;
-use crate::communes::geojson;
+use crate::communes::{GeoJsonGeometry, geojson};
 use crate::error::ApiError;
 use agrimap_model::{Audience, Feature, FeatureQuery, Filter, LayerDef};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -52,7 +52,7 @@ impl Serialize for GeoJsonFeature<'_> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("type", "Feature")?;
         map.serialize_entry("id", &self.feature.id)?;
-        map.serialize_entry("geometry", &geojson(&self.feature.geometry))?;
+        map.serialize_entry("geometry", &GeoJsonGeometry(&self.feature.geometry))?;
         map.serialize_entry(
             "properties",
             &Properties {
@@ -463,7 +463,7 @@ mod tests {
             links: None,
         })
         .expect("json");
-        assert!(text.starts_with(r#"{"type":"Feature","id":7,"geometry":{"coordinates":[105.8,9.9],"type":"Point"},"properties":{"parcel_id":null,"commune_code":null"#), "{text}");
+        assert!(text.starts_with(r#"{"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[105.8,9.9]},"properties":{"parcel_id":null,"commune_code":null"#), "{text}");
         assert!(text.contains(r#""crop_type":"rice""#));
         assert!(!text.contains("owner"), "{text}");
     }
