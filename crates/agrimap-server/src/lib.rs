@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod communes;
 pub mod error;
+pub mod fonts;
 pub mod meta;
 pub mod ogc;
 pub mod origin;
@@ -97,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/styles/{file}", get(styles::style))
+        .route("/fonts/{fontstack}/{range}", get(fonts::glyphs))
         .route("/", get(web::index))
         .route("/static/{file}", get(web::static_file))
         .merge(communes::router(&state))
