@@ -107,10 +107,12 @@ mod tests {
         if style["version"] != 8 {
             problems.push(format!("version is {}, not 8", style["version"]));
         }
-        for key in ["glyphs", "sprite"] {
-            if style.get(key).is_some() {
-                problems.push(format!("'{key}' is set, but the server has no such endpoint yet"));
-            }
+        if style.get("sprite").is_some() {
+            problems.push("'sprite' is set, but the server has no such endpoint yet".to_owned());
+        }
+        let glyphs = format!("{ORIGIN}/fonts/{{fontstack}}/{{range}}.pbf");
+        if style["glyphs"] != json!(glyphs) {
+            problems.push(format!("glyphs is {}, not {glyphs}", style["glyphs"]));
         }
         let sources = style["sources"].as_object().cloned().unwrap_or_default();
         if sources.keys().collect::<Vec<_>>() != ["agrimap"] {
@@ -147,10 +149,27 @@ mod tests {
                 problems.push(format!("{id}: duplicate layer id"));
             }
             let ty = l["type"].as_str().unwrap_or_default();
-            if !["background", "fill", "line", "circle"].contains(&ty) {
-                problems.push(format!("{id}: layer type {ty:?} (no symbols until there are glyphs)"));
+            if !["background", "fill", "line", "circle", "symbol"].contains(&ty) {
+                problems.push(format!("{id}: layer type {ty:?}"));
             }
-            find_key(l, "text-field", &mut |_| problems.push(format!("{id}: text-field")));
+            // Labels only in fonts this server has glyphs for (no sprites: no icons).
+            find_key(l, "text-font", &mut |fonts| {
+                let served = crate::fonts::font_names();
+                let names = fonts.as_array().cloned().unwrap_or_default();
+                if names.is_empty() || !names.iter().all(|n| n.as_str().is_some_and(|n| served.contains(&n))) {
+                    problems.push(format!(
+                        "{id}: text-font {fonts} is not among the served fonts {served:?}"
+                    ));
+                }
+            });
+            if ty == "symbol" && l["layout"].get("text-font").is_none() {
+                problems.push(format!(
+                    "{id}: a symbol layer without text-font (MapLibre would ask for fonts agrimap has not)"
+                ));
+            }
+            find_key(l, "icon-image", &mut |_| {
+                problems.push(format!("{id}: icon-image without a sprite"))
+            });
             let Some(source_layer) = l["source-layer"].as_str() else {
                 if ty != "background" {
                     problems.push(format!("{id}: a {ty} layer without source-layer"));
@@ -335,6 +354,10 @@ mod tests {
             json!({"id": "label", "type": "symbol", "source": "agrimap", "source-layer": "places",
             "minzoom": 6, "layout": {"text-field": ["get", "name"]}}),
         );
+        layers.push(
+            json!({"id": "arial", "type": "symbol", "source": "agrimap", "source-layer": "places",
+            "minzoom": 6, "layout": {"text-field": ["get", "name"], "text-font": ["Arial Unicode MS Regular"]}}),
+        );
         layers.push(json!({"id": "parks", "type": "fill", "source": "agrimap", "source-layer": "parks"}));
         bad["sources"]["agrimap"]["url"] = json!("/tiles/crop.json");
         bad["glyphs"] = json!("/fonts/{fontstack}/{range}.pbf");
@@ -347,11 +370,11 @@ mod tests {
             "\"winter\" is not a value of season",
             "stars is numeric, compared with \"five\"",
             "get \"colour\": no such field in ocop",
-            "label: text-field",
-            "label: layer type \"symbol\"",
+            "label: a symbol layer without text-font",
+            "arial: text-font [\"Arial Unicode MS Regular\"] is not among the served fonts",
             "source-layer \"parks\" is not a catalog layer",
             "source url \"/tiles/crop.json\"",
-            "'glyphs' is set",
+            "glyphs is \"/fonts/{fontstack}/{range}.pbf\", not http://127.0.0.1:8080/fonts/",
         ] {
             assert!(
                 problems.iter().any(|p| p.contains(expected)),
