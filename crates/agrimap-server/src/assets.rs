@@ -54,6 +54,13 @@ static ASSETS: &[(&str, Asset)] = &[
         },
     ),
     (
+        "/static/fonts-LICENSE.txt",
+        Asset {
+            content_type: TEXT,
+            bytes: crate::fonts::FONT_LICENCE,
+        },
+    ),
+    (
         "/static/maplibre-LICENSE.txt",
         Asset {
             content_type: TEXT,
@@ -63,7 +70,8 @@ static ASSETS: &[(&str, Asset)] = &[
 ];
 
 /// Static files of the map page by request path: "/" (index.html), "/static/app.js", "/static/app.css",
-/// "/static/maplibre-gl.js", "/static/maplibre-gl.css", "/static/maplibre-LICENSE.txt".
+/// "/static/maplibre-gl.js", "/static/maplibre-gl.css", "/static/maplibre-LICENSE.txt",
+/// "/static/fonts-LICENSE.txt" (the licence of the label font).
 #[must_use]
 pub fn asset(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|(p, _)| *p == path).map(|(_, a)| a)
@@ -406,6 +414,23 @@ mod tests {
                 if value.starts_with("data:") {
                     continue;
                 }
+                // Preloads of what the first map asks for: the farmer style, its tile source, its glyphs.
+                if value.starts_with("/styles/") || value.starts_with("/tiles/") || value.starts_with("/fonts/") {
+                    let farmer = style("farmer");
+                    let tilejson = farmer["sources"]["agrimap"]["url"]
+                        .as_str()
+                        .expect("url")
+                        .replace(ORIGIN, "");
+                    let glyph = value.strip_prefix("/fonts/").and_then(|rest| rest.split_once('/'));
+                    let known = value == "/styles/farmer.json"
+                        || value == tilejson
+                        || glyph.is_some_and(|(stack, range)| {
+                            let start = range.split('-').next().and_then(|s| s.parse().ok()).unwrap_or(1);
+                            crate::fonts::glyph_range(&stack.replace("%20", " "), start).is_ok_and(|g| g.is_some())
+                        });
+                    assert!(known, "the page preloads {value}, which the farmer style does not use");
+                    continue;
+                }
                 assert!(asset(value).is_some(), "the page names {value}, which is not served");
                 named += 1;
             }
@@ -422,7 +447,12 @@ mod tests {
                 "{path} loads something from elsewhere"
             );
         }
-        assert!(text("/static/app.js").contains("'/styles/' + styleName + '.json'"));
+        for name in STYLE_NAMES {
+            assert!(
+                text("/static/app.js").contains(&format!("'/styles/{name}.json")),
+                "app.js does not load style {name}"
+            );
+        }
     }
 
     #[test]
