@@ -10,13 +10,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const BASE = (process.env.AGRIMAP_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = resolve(process.env.AGRIMAP_ARTIFACTS || join(import.meta.dirname, '../../target/browser'));
+const ARTIFACTS = resolve(process.env.AGRIMAP_ARTIFACTS || join(dirname(fileURLToPath(import.meta.url)), '../../target/browser'));
 const PHONE = { width: 390, height: 844 };
 const LAPTOP = { width: 1366, height: 800 };
 
@@ -304,7 +305,7 @@ test('planner mode colours communes, and a commune tap opens its summary and its
   assert.equal(download.suggestedFilename(), `crop-${MY_XUONG.code}.geojson`);
   const saved = join(ARTIFACTS, download.suggestedFilename());
   await download.saveAs(saved);
-  const geojson = JSON.parse((await import('node:fs')).readFileSync(saved, 'utf8'));
+  const geojson = JSON.parse(readFileSync(saved, 'utf8'));
   assert.equal(geojson.type, 'FeatureCollection');
   assert.equal(geojson.features.length, geojson.numberMatched, href);
   assert.equal(geojson.features.length, summary.crop.by_crop_type.reduce((n, c) => n + c.features, 0));
