@@ -322,6 +322,7 @@
     // When the first complete map was on screen, for measurements on slow networks.
     if (!window.agrimap.firstIdleAt) window.agrimap.firstIdleAt = performance.now();
   });
+  map.once('load', () => { window.agrimap.loadedAt = performance.now(); });
   map.on('error', (e) => {
     const message = e.error && e.error.message ? e.error.message : '';
     // A fetch that never got an answer: the server or the signal is gone.
@@ -361,6 +362,7 @@
   function valueText(layer, field, value) {
     if (value === null || value === undefined || value === '') return '—';
     if (field === 'stars' && Number.isInteger(value)) return '★'.repeat(value) + ' (' + value + ' ' + t('stars') + ')';
+    if (/_year$/.test(field)) return String(value);
     if (typeof value === 'number') return number(value);
     if (/_(on|date)$/.test(field) && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
       return new Date(value + 'T00:00:00Z').toLocaleDateString(locale(), { timeZone: 'UTC' });
