@@ -32,13 +32,15 @@ const SIZE_PX: usize = 24;
 const RADIUS: usize = 8;
 const CUTOFF: f64 = 0.25;
 const STAMP: &str = "glyphs.stamp";
+/// Bumped when the generated listing changes shape, so that a cached one is rewritten.
+const LISTING_FORMAT: u32 = 2;
 
 /// Renders every non-empty range of every face into `out_dir`, fetching the
 /// pinned package with `fetch` only when an earlier build has not already.
 pub fn render(out_dir: &Path, lock: &Lock, fetch: impl FnOnce() -> Vec<u8>) {
     let stamp_path = out_dir.join(STAMP);
     let stamp = format!(
-        "{}@{} {} size={SIZE_PX} radius={RADIUS} cutoff={CUTOFF} faces={FACES:?}\n",
+        "{}@{} {} size={SIZE_PX} radius={RADIUS} cutoff={CUTOFF} faces={FACES:?} listing={LISTING_FORMAT}\n",
         lock.package, lock.version, lock.integrity
     );
     let index = out_dir.join("glyphs.rs");
@@ -48,8 +50,8 @@ pub fn render(out_dir: &Path, lock: &Lock, fetch: impl FnOnce() -> Vec<u8>) {
 
     let files = extract_fonts(lock, &fetch());
     let library = freetype::Library::init().expect("FreeType initialises");
-    let mut listing = String::from("/// (font-stack name, [(first code point of a 256-range, glyphs PBF)]).\n");
-    listing.push_str("pub static FONT_STACKS: &[(&str, &[(u32, &[u8])])] = &[\n");
+    let mut listing = String::from("/// Every bundled font and its glyph ranges.\n");
+    listing.push_str("pub static FONT_STACKS: &[FontStack] = &[\n");
     for (n, ((_, stack), ttf)) in FACES.iter().zip(&files).enumerate() {
         let dir = out_dir.join("glyphs").join(n.to_string());
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));

@@ -15,6 +15,11 @@ use axum::extract::rejection::PathRejection;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+/// The first code point of a 256-code-point range, and the range's glyphs PBF.
+pub type GlyphRange = (u32, &'static [u8]);
+/// A font-stack name and the ranges it has glyphs in.
+pub type FontStack = (&'static str, &'static [GlyphRange]);
+
 include!(concat!(env!("OUT_DIR"), "/glyphs.rs"));
 
 /// The licence of the bundled font (SIL Open Font License).
