@@ -13,7 +13,8 @@
 //!
 //! The same way, `web/fonts.lock.json` pins the npm package of the Noto Sans
 //! font (`AGRIMAP_FONTS_TGZ` for a local copy), from which `build/glyphs.rs`
-//! renders the map labels' SDF glyph ranges.
+//! renders the map labels' SDF glyph ranges, and `web/pmtiles.lock.json` the PMTiles
+//! reader (`package/dist/pmtiles.js`, `AGRIMAP_PMTILES_TGZ`) that opens offline packs.
 
 #[path = "build/glyphs.rs"]
 mod glyphs;
@@ -41,16 +42,20 @@ const EMBEDDED: &[&str] = &[
     "web/index.html",
     "web/app.js",
     "web/app.css",
+    "web/sw.js",
     "styles/farmer.json",
     "styles/planner.json",
 ];
 /// (path inside the tarball, file name in `OUT_DIR`).
-const EXTRACT: &[(&str, &str)] = &[
+const MAPLIBRE_FILES: &[(&str, &str)] = &[
     ("package/dist/maplibre-gl.js", "maplibre-gl.js"),
     ("package/dist/maplibre-gl.css", "maplibre-gl.css"),
     ("package/LICENSE.txt", "maplibre-LICENSE.txt"),
 ];
-const STAMP: &str = "maplibre.stamp";
+/// The PMTiles reader the page opens offline packs with (`AGRIMAP_PMTILES_TGZ` for a local copy).
+const PMTILES_LOCK_FILE: &str = "web/pmtiles.lock.json";
+const PMTILES_TGZ_ENV: &str = "AGRIMAP_PMTILES_TGZ";
+const PMTILES_FILES: &[(&str, &str)] = &[("package/dist/pmtiles.js", "pmtiles.js")];
 /// The tarball is about 9 MB; anything far larger is not the package.
 const MAX_TARBALL_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -79,23 +84,26 @@ fn main() {
 
     let lock = read_lock(&root, LOCK_FILE, TGZ_ENV);
     println!("cargo:rustc-env=AGRIMAP_MAPLIBRE_VERSION={}", lock.version);
-    bundle_maplibre(&root, &out_dir, &lock);
+    bundle(&root, &out_dir, &lock, MAPLIBRE_FILES);
+
+    let pmtiles = read_lock(&root, PMTILES_LOCK_FILE, PMTILES_TGZ_ENV);
+    bundle(&root, &out_dir, &pmtiles, PMTILES_FILES);
 
     let fonts = read_lock(&root, FONTS_LOCK_FILE, FONTS_TGZ_ENV);
     glyphs::render(&out_dir, &fonts, || fetch(&root, &fonts));
 }
 
-/// Extracts MapLibre GL JS into `OUT_DIR`, unless an earlier run did for the same pin.
-fn bundle_maplibre(root: &Path, out_dir: &Path, lock: &Lock) {
+/// Extracts `files` of a pinned npm package into `OUT_DIR`, unless an earlier run did for the same pin.
+fn bundle(root: &Path, out_dir: &Path, lock: &Lock, files: &[(&str, &str)]) {
     // Files extracted by an earlier run for the same pin, unchanged since: nothing to fetch.
-    let stamp = out_dir.join(STAMP);
+    let stamp = out_dir.join(format!("{}.stamp", files[0].1));
     let previous = fs::read_to_string(&stamp).ok();
-    if previous.is_some() && previous == cached_stamp(lock, out_dir) {
+    if previous.is_some() && previous == cached_stamp(lock, out_dir, files) {
         return;
     }
     let tarball = fetch(root, lock);
-    extract(lock, &tarball, out_dir);
-    let stamp_text = cached_stamp(lock, out_dir).expect("the files were just extracted");
+    extract(lock, &tarball, out_dir, files);
+    let stamp_text = cached_stamp(lock, out_dir, files).expect("the files were just extracted");
     write_atomically(&stamp, stamp_text.as_bytes());
 }
 
@@ -264,8 +272,8 @@ fn verify(lock: &Lock, tarball: &[u8], source: &str) {
     }
 }
 
-fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
-    let mut found = vec![None; EXTRACT.len()];
+fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path, files: &[(&str, &str)]) {
+    let mut found = vec![None; files.len()];
     let mut archive = tar::Archive::new(GzDecoder::new(tarball));
     let entries = archive
         .entries()
@@ -276,7 +284,7 @@ fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
             .path()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(i) = EXTRACT.iter().position(|(inner, _)| *inner == path) {
+        if let Some(i) = files.iter().position(|(inner, _)| *inner == path) {
             let mut bytes = Vec::new();
             entry
                 .read_to_end(&mut bytes)
@@ -284,7 +292,7 @@ fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
             found[i] = Some(bytes);
         }
     }
-    for ((inner, name), bytes) in EXTRACT.iter().zip(found) {
+    for ((inner, name), bytes) in files.iter().zip(found) {
         let bytes = bytes.unwrap_or_else(|| panic!("{} {}: the tarball has no {inner}", lock.package, lock.version));
         write_atomically(&out_dir.join(name), &bytes);
     }
@@ -292,9 +300,9 @@ fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
 
 /// What the stamp file must say when the extracted files in `out_dir` are
 /// those of the pinned tarball; `None` when one of them is missing.
-fn cached_stamp(lock: &Lock, out_dir: &Path) -> Option<String> {
+fn cached_stamp(lock: &Lock, out_dir: &Path, files: &[(&str, &str)]) -> Option<String> {
     let mut stamp = format!("{}@{} {}\n", lock.package, lock.version, lock.integrity);
-    for (_, name) in EXTRACT {
+    for (_, name) in files {
         let bytes = fs::read(out_dir.join(name)).ok()?;
         let _ = writeln!(stamp, "{name} sha512-{}", BASE64.encode(Sha512::digest(&bytes)));
     }

@@ -5,6 +5,7 @@
 
 pub mod postgres;
 pub mod seed;
+mod pack;
 mod serve;
 mod station;
 mod stats;
@@ -39,6 +40,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Manage monitoring stations and their ingestion tokens.
     Station(station::StationArgs),
+    /// Write one commune's offline pack (base map and themes as a PMTiles archive).
+    Pack(pack::PackArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Load(args) => postgres::load(&args),
         Command::Stats(args) => stats::stats(&args),
         Command::Station(args) => station::station(&args),
+        Command::Pack(args) => pack::pack(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

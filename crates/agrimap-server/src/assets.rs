@@ -54,6 +54,20 @@ static ASSETS: &[(&str, Asset)] = &[
         },
     ),
     (
+        "/sw.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!("../../../web/sw.js"),
+        },
+    ),
+    (
+        "/static/pmtiles.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!(concat!(env!("OUT_DIR"), "/pmtiles.js")),
+        },
+    ),
+    (
         "/static/fonts-LICENSE.txt",
         Asset {
             content_type: TEXT,
@@ -71,7 +85,8 @@ static ASSETS: &[(&str, Asset)] = &[
 
 /// Static files of the map page by request path: "/" (index.html), "/static/app.js", "/static/app.css",
 /// "/static/maplibre-gl.js", "/static/maplibre-gl.css", "/static/maplibre-LICENSE.txt",
-/// "/static/fonts-LICENSE.txt" (the licence of the label font).
+/// "/static/fonts-LICENSE.txt" (the licence of the label font), "/static/pmtiles.js" (the PMTiles
+/// reader for offline packs) and "/sw.js" (the service worker that keeps the page for offline use).
 #[must_use]
 pub fn asset(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|(p, _)| *p == path).map(|(_, a)| a)

@@ -12,6 +12,7 @@ pub mod fonts;
 pub mod meta;
 pub mod ogc;
 pub mod origin;
+pub mod pack;
 pub mod stations;
 pub mod stats;
 pub mod styles;
@@ -110,6 +111,8 @@ pub fn app(state: AppState) -> Router {
             get(stations::get_readings).post(stations::post_readings),
         )
         .route("/api/alerts", get(stations::alerts))
+        .route("/api/packs/{file}", get(pack::pack))
+        .route("/sw.js", get(web::service_worker))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
