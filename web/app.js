@@ -72,6 +72,9 @@
       'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
       'legend.max': 'cao nhất', 'stars': 'sao', 'yes': 'Có', 'no': 'Không', 'open.link': 'Mở trang truy xuất',
       'commune.selected': 'Xã đang chọn', 'feature.commune': 'Xã',
+      'pack.download': 'Gói ngoại tuyến', 'pack.open': 'Mở gói ngoại tuyến',
+      'pack.hint': 'Gói bản đồ của một xã, tải về khi có mạng, xem được khi mất sóng.',
+      'pack.opened': 'Đang xem gói ngoại tuyến', 'pack.failed': 'Không mở được gói',
     },
     en: {
       'search.label': 'Find a commune', 'search.placeholder': 'Find a commune, e.g. my xuong',
@@ -95,6 +98,9 @@
       'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
       'legend.max': 'highest', 'stars': 'stars', 'yes': 'Yes', 'no': 'No', 'open.link': 'Open the traceability page',
       'commune.selected': 'Selected commune', 'feature.commune': 'Commune',
+      'pack.download': 'Offline pack', 'pack.open': 'Open an offline pack',
+      'pack.hint': "A commune's map, downloaded while there is a network, to use without one.",
+      'pack.opened': 'Showing an offline pack', 'pack.failed': 'Could not open the pack',
     },
   };
 
@@ -234,7 +240,9 @@
 
   // ---- reaching the server ----
   const offline = $('offline');
+  let packOpen = false; // the map is drawn from an offline pack: the server is not needed
   function showOffline(key) {
+    if (packOpen) return;
     $('offline-text').textContent = t(key);
     $('retry').textContent = t('retry');
     offline.hidden = false;
@@ -498,7 +506,12 @@
     communeBar.hidden = !c;
     $('export-menu').hidden = true;
     $('export-button').setAttribute('aria-expanded', 'false');
-    if (c) $('commune-name').textContent = c.name;
+    if (c) {
+      $('commune-name').textContent = c.name;
+      const link = $('pack-link');
+      link.href = '/api/packs/' + encodeURIComponent(c.code) + '.pmtiles';
+      link.setAttribute('download', 'agrimap-' + c.code + '.pmtiles');
+    }
     highlightCommune();
   }
   $('commune-clear').addEventListener('click', () => setCommune(null));
@@ -839,6 +852,58 @@
     const any = map.queryRenderedFeatures(e.point).some((f) => f.source === 'agrimap' && PRIORITY.indexOf(f.sourceLayer) < 5);
     map.getCanvas().style.cursor = any ? 'pointer' : '';
   });
+
+  // ---- offline packs ----
+  // A pack is one commune's tiles in a PMTiles file (`/api/packs/{code}.pmtiles`).
+  // Opened from the device, it replaces the server's tiles, so the map works
+  // with no network; the service worker keeps the page itself.
+  function loadPmtilesReader() {
+    if (window.pmtiles) return Promise.resolve(window.pmtiles);
+    return new Promise((resolve, reject) => {
+      const script = el('script', { src: '/static/pmtiles.js' });
+      script.onload = () => resolve(window.pmtiles);
+      script.onerror = () => reject(new Error('pmtiles.js'));
+      document.head.append(script);
+    });
+  }
+  let pmtilesProtocol = null;
+  async function openPack(file) {
+    const pmtiles = await loadPmtilesReader();
+    if (!pmtilesProtocol) {
+      pmtilesProtocol = new pmtiles.Protocol();
+      maplibregl.addProtocol('pmtiles', pmtilesProtocol.tile);
+    }
+    const archive = new pmtiles.PMTiles(new pmtiles.FileSource(file));
+    const header = await archive.getHeader();
+    pmtilesProtocol.add(archive);
+    // The farmer style (kept by the service worker), its tiles from the pack.
+    const response = await fetch('/styles/farmer.json');
+    const style = await response.json();
+    style.sources.agrimap = { type: 'vector', url: 'pmtiles://' + file.name };
+    packOpen = true;
+    offline.hidden = true;
+    styleName = 'farmer';
+    modeButton.setAttribute('aria-pressed', 'false');
+    modeButton.disabled = true; // the planner's figures come from the server
+    $('metric-choice').hidden = true;
+    map.setStyle(style, { diff: false });
+    map.fitBounds([[header.minLon, header.minLat], [header.maxLon, header.maxLat]], { padding: 20, duration: 0 });
+    mapElement.dataset.source = 'pack';
+    say(t('pack.opened') + ': ' + file.name);
+  }
+  $('pack-file').addEventListener('change', (e) => {
+    const file = e.target.files && e.target.files[0];
+    if (!file) return;
+    setLayersOpen(false);
+    openPack(file).catch((err) => say(t('pack.failed') + ': ' + err.message));
+  });
+  // Keep the page for offline use once the first map is on screen, so that
+  // caching it never competes with the first view on a weak signal.
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    map.once('idle', () => {
+      navigator.serviceWorker.register('/sw.js').catch(() => {});
+    });
+  }
 
   // ---- language ----
   function applyLanguage() {

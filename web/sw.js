@@ -20,9 +20,7 @@ const SHELL = [
   // The glyph ranges Vietnamese labels need.
   '/fonts/Noto%20Sans%20Regular/0-255.pbf',
   '/fonts/Noto%20Sans%20Regular/256-511.pbf',
-  '/fonts/Noto%20Sans%20Regular/768-1023.pbf',
   '/fonts/Noto%20Sans%20Regular/7680-7935.pbf',
-  '/fonts/Noto%20Sans%20Regular/8192-8447.pbf',
 ];
 
 function keepable(url) {

@@ -395,6 +395,60 @@ test('when the server cannot be reached the page says so, and recovers', async (
   await gone.context.close();
 });
 
+test('a downloaded commune pack shows the commune with the network cut', async () => {
+  const { context, page, problems } = await open('/');
+  // The service worker has kept the page.
+  await page.waitForFunction(async () => {
+    const registration = await navigator.serviceWorker.getRegistration();
+    return registration && registration.active && (await caches.match('/static/pmtiles.js')) !== undefined;
+  }, null, { timeout: 60000, polling: 250 });
+  // Find the commune and download its pack from the page.
+  await page.fill('#q', 'my xuong');
+  await page.locator(`#results [data-code="${MY_XUONG.code}"]`).click();
+  await page.locator('#commune').waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#pack-link')]);
+  assert.equal(download.suggestedFilename(), `agrimap-${MY_XUONG.code}.pmtiles`);
+  const packPath = join(ARTIFACTS, download.suggestedFilename());
+  await download.saveAs(packPath);
+  noProblems(problems);
+
+  // No network at all from here on.
+  await context.setOffline(true);
+  const online = [];
+  page.on('request', (r) => { if (/\.mvt$/.test(new URL(r.url()).pathname)) online.push(r.url()); });
+  // A new load of the page (a query, not only a hash, so the browser really navigates):
+  // with the network cut, only the service worker can answer it.
+  const reload = await page.goto(BASE + `/?from=offline#15/${PARCEL.lat}/${PARCEL.lon}`);
+  assert.equal(reload.fromServiceWorker(), true, 'the page did not come from the service worker');
+  await page.waitForFunction(() => window.agrimap && window.agrimap.map);
+  assert.equal(await page.textContent('#commune-name'), '', 'the page was not loaded anew');
+  // The page says the network is gone, and offers the pack.
+  await page.locator('#offline').waitFor();
+  await shot(page, 'phone-offline-before-pack');
+  // Before the pack, MapLibre may have asked the (cut) network for tiles; from it, never.
+  online.length = 0;
+  await page.setInputFiles('#pack-file', packPath);
+  await page.waitForFunction(() => document.getElementById('map').dataset.source === 'pack');
+  await page.waitForFunction(() => window.agrimap.map.getSource('agrimap')?.url?.startsWith('pmtiles://'));
+  assert.equal(await page.locator('#offline').isHidden(), true);
+  await jump(page, 16, PARCEL.lon, PARCEL.lat);
+  await page.mouse.click(PHONE.width / 2, PHONE.height / 2);
+  await page.locator('#sheet').waitFor({ state: 'visible' });
+  assert.equal(await field(page, 'parcel_id').textContent(), PARCEL.id);
+  assert.equal(await field(page, 'crop_type').textContent(), PARCEL.crop);
+  // The labels came with the page: the commune's name is drawn.
+  await jump(page, 13, PARCEL.lon, PARCEL.lat);
+  const names = await page.evaluate(() => window.agrimap.map.queryRenderedFeatures({ layers: ['place-label-commune'] })
+    .map((f) => f.properties.name));
+  assert.ok(names.includes(MY_XUONG.name), JSON.stringify(names));
+  await shot(page, 'phone-offline-pack');
+  assert.deepEqual(online, [], 'tiles were asked of the network once the pack was open');
+  // Only what the cut network refused: the server's API and tile source, never the pack.
+  const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|Failed to fetch|Failed to load resource/.test(p));
+  assert.deepEqual(unexpected, []);
+  await context.close();
+});
+
 // Item "light on the wire": the first view on a phone over Fast 3G, and z14
 // tiles over the densest parcels. Figures are printed and saved; only the byte
 // budgets (deterministic) are asserted, never a time.
