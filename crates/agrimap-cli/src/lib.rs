@@ -3,9 +3,9 @@
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
+mod pack;
 pub mod postgres;
 pub mod seed;
-mod pack;
 mod serve;
 mod station;
 mod stats;
