@@ -815,9 +815,18 @@
   }
 
   // ---- taps ----
-  map.on('click', (e) => {
+  map.on('click', (e) => tapAt(e.point));
+  // From the keyboard: Enter or Space on the focused map asks about what is under its centre
+  // (marked by a cross while the map has the focus); the arrow keys move the map.
+  map.getCanvas().addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    const canvas = map.getCanvas();
+    tapAt(new maplibregl.Point(canvas.clientWidth / 2, canvas.clientHeight / 2));
+  });
+  function tapAt(point) {
     const r = 10; // a fingertip, in CSS pixels
-    const box = [[e.point.x - r, e.point.y - r], [e.point.x + r, e.point.y + r]];
+    const box = [[point.x - r, point.y - r], [point.x + r, point.y + r]];
     const rank = (f) => {
       const i = PRIORITY.indexOf(f.sourceLayer);
       return i < 0 ? PRIORITY.length : i;
@@ -834,7 +843,7 @@
     // A planner asks about the commune unless a thematic feature was tapped.
     if (inCommune && styleName === 'planner' && !isTheme) openSummary(inCommune.properties.code);
     else openSheet(featureSheet({ sourceLayer: top.sourceLayer, properties: top.properties }));
-  });
+  }
 
   // Puts a commune in focus by its code, its name from the server.
   const communeNames = new Map();

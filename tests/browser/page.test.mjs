@@ -50,6 +50,8 @@ async function api(path) {
 // and error answer collected in `problems`.
 async function open(path, viewport = PHONE, options = {}) {
   const context = await browser.newContext({ viewport, locale: 'vi-VN', ...options });
+  // Generous: the suite may share two cores with other tests and software rendering.
+  context.setDefaultTimeout(90000);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
@@ -348,6 +350,44 @@ test('every control is thumb-sized and the search works from the keyboard alone'
     .filter(({ box }) => box.width < 44 || box.height < 44)
     .map(({ id, box }) => `${id} ${Math.round(box.width)}×${Math.round(box.height)}`));
   assert.deepEqual(small, []);
+  // Text against its background: WCAG AA (4.5:1) for every visible control and the panel text.
+  const poor = await page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const luminance = ([r, g, b]) => {
+      const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    };
+    const background = (e) => {
+      for (let n = e; n; n = n.parentElement) {
+        const c = rgb(getComputedStyle(n).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    for (const e of document.querySelectorAll('button, label, .legend li, .credits, .hint, input, select, h2')) {
+      if (e.offsetParent === null || !e.textContent.trim() && e.tagName !== 'INPUT') continue;
+      const fg = luminance(rgb(getComputedStyle(e).color));
+      const bg = luminance(background(e));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      if (ratio < 4.5) out.push(`${e.id || e.textContent.trim().slice(0, 24)}: ${ratio.toFixed(2)}`);
+    }
+    return out;
+  });
+  assert.deepEqual(poor, [], 'text below 4.5:1 contrast');
+  // The map itself from the keyboard: focus it, Enter asks about its centre.
+  await page.goto(BASE + `/#16/${PARCEL.lat}/${PARCEL.lon}`);
+  await page.reload();
+  await idle(page);
+  await page.focus('.maplibregl-canvas');
+  await page.keyboard.press('Enter');
+  await page.locator('#sheet').waitFor({ state: 'visible' });
+  assert.equal(await field(page, 'parcel_id').textContent(), PARCEL.id);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'sheet-close', 'focus moves to the sheet');
+  await page.keyboard.press('Escape');
+  await page.locator('#sheet').waitFor({ state: 'hidden' });
+  assert.ok(await page.evaluate(() => document.activeElement.classList.contains('maplibregl-canvas')), 'focus returns to the map');
+
   // On a fresh page, Tab order starts at the search box; typing, arrows and Enter choose a commune.
   await page.reload();
   await idle(page);
