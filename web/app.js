@@ -341,11 +341,14 @@
     }
   });
 
-  fetch('/catalog').then((r) => r.json()).then((catalog) => {
-    for (const layer of catalog.layers) {
-      for (const f of layer.fields) if (f.unit) units[f.name] = f.unit;
-    }
-  }).catch(() => checkServer());
+  // Units of the readings, from the catalog; asked for after the first map, off its critical path.
+  map.once('idle', () => {
+    fetch('/catalog').then((r) => r.json()).then((catalog) => {
+      for (const layer of catalog.layers) {
+        for (const f of layer.fields) if (f.unit) units[f.name] = f.unit;
+      }
+    }).catch(() => checkServer());
+  });
 
   // ---- themes and legend ----
   const form = $('themes');
@@ -942,5 +945,4 @@
     applyLanguage();
   });
   applyLanguage();
-  checkServer();
 })();
