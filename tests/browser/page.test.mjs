@@ -72,7 +72,7 @@ async function open(path, viewport = PHONE, options = {}) {
 }
 
 // Until MapLibre has drawn everything in view (its `idle` event).
-async function idle(page, timeout = 60000) {
+async function idle(page, timeout = 120000) {
   await page.waitForFunction(() => {
     const a = window.agrimap;
     return a && a.map.loaded() && a.map.areTilesLoaded() && document.getElementById('map').dataset.state === 'idle';
