@@ -433,6 +433,14 @@ test('when the server cannot be reached the page says so, and recovers', async (
   await gone.page.locator('#offline').waitFor({ state: 'hidden' });
   await idle(gone.page);
   await gone.context.close();
+
+  // The map library itself never arrives: a message, not a blank page.
+  const broken = await open(null);
+  await broken.page.route('**/static/maplibre-gl.js', (route) => route.abort('connectionreset'));
+  await broken.page.goto(BASE + '/');
+  await broken.page.locator('#offline').waitFor();
+  assert.match(await broken.page.textContent('#offline-text'), /[Kk]hông kết nối được máy chủ/);
+  await broken.context.close();
 });
 
 test('a downloaded commune pack shows the commune with the network cut', async () => {
