@@ -116,6 +116,10 @@ fn path_traversal_finds_nothing(kind: StoreKind) {
         "/static/%2e%2e/%2e%2e/etc/passwd",
         "/static/....//....//etc/passwd",
         "/tiles/..%2F..%2Fetc%2Fpasswd.json",
+        "/fonts/..%2F..%2F..%2Fetc%2Fpasswd/0-255.pbf",
+        "/fonts/Noto%20Sans%20Regular/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/fonts/%2e%2e/%2e%2e/etc/passwd",
+        "/api/packs/..%2F..%2Fetc%2Fpasswd.pmtiles",
         "/ogc/collections/..%2F..%2Fetc%2Fpasswd/items",
     ] {
         let reply = server.get(path, &[]);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with the Rust toolchain.
-# Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr and
-# PostgreSQL with PostGIS, from Debian), starts a throwaway PostgreSQL cluster,
-# checks the dependencies' licences and sources, builds the workspace once,
-# then runs every test and doc example.
+# Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr,
+# PostgreSQL with PostGIS, Chromium and Node.js, from Debian; the browser tests'
+# npm packages), starts a throwaway PostgreSQL cluster, checks the
+# dependencies' licences and sources, builds the workspace once, then runs
+# every test and doc example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,10 @@ command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x "$pgbin/initdb" ] || missing+=("postgresql-$pgver")
 dpkg -s "postgresql-$pgver-postgis-3" >/dev/null 2>&1 || missing+=("postgresql-$pgver-postgis-3")
+# The map page's tests drive Debian's Chromium through playwright-core (tests/browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "tests/run.sh: installing ${missing[*]}" >&2
   sudo=""
@@ -42,6 +47,9 @@ as_postgres "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust >/dev/null
 as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -w -l "$pgdir/log" \
   -o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir -c fsync=off -c max_connections=300" start >/dev/null
 export AGRIMAP_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pgport/postgres"
+
+# playwright-core from the npm registry at the version in its lockfile; no browser download.
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest

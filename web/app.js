@@ -1,149 +1,430 @@
-// The agrimap map page: one MapLibre map over the bundled styles, a panel that
-// turns the five themes on and off and switches style, and a popup with the
-// attributes of the feature that was tapped. Everything comes from this server.
+// The agrimap map page, for farmers on a phone and planners on a laptop.
+//
+// One MapLibre map over the server's own styles (farmer, or planner with
+// communes coloured by a statistic), a commune search that forgives missing
+// diacritics (the server folds them), theme toggles with a legend read from the
+// style itself, a bottom sheet with the details of what was tapped (a station's
+// latest readings and its last 7 days as a small chart), the commune's summary
+// and its layers as GeoJSON. Vietnamese first, English on request. Everything
+// comes from this server; when it cannot be reached the page says so.
 'use strict';
 
 (function () {
   const STYLES = ['farmer', 'planner'];
 
-  // The thematic layers of the catalog (source-layer ids), with a legend swatch.
+  // The thematic layers of the catalog (source-layer ids), with the swatch
+  // shape of their legend entry.
   const THEMES = [
-    { id: 'crop', title: 'Trồng trọt', color: '#b5d334', shape: 'area' },
-    { id: 'aquaculture', title: 'Thủy sản', color: '#2fb3ef', shape: 'area' },
-    { id: 'monitoring', title: 'Quan trắc', color: '#1b8a2f', shape: 'point' },
-    { id: 'growing_area', title: 'Vùng trồng', color: '#2e7d32', shape: 'outline' },
-    { id: 'ocop', title: 'Sản phẩm OCOP', color: '#e8590c', shape: 'point' },
+    { id: 'crop', shape: 'area' },
+    { id: 'aquaculture', shape: 'area' },
+    { id: 'monitoring', shape: 'point' },
+    { id: 'growing_area', shape: 'outline' },
+    { id: 'ocop', shape: 'point' },
   ];
 
   // In the order a tap prefers them when several are under the finger: small
   // point symbols first, then parcels and areas, then the base map.
-  const LAYER_TITLES = {
-    ocop: 'Sản phẩm OCOP',
-    monitoring: 'Trạm quan trắc',
-    crop: 'Thửa trồng trọt',
-    aquaculture: 'Ao nuôi thủy sản',
-    growing_area: 'Vùng trồng',
-    places: 'Địa danh',
-    roads: 'Đường',
-    water: 'Sông, kênh',
-    admin_commune: 'Xã',
-    admin_district: 'Huyện',
-    admin_province: 'Tỉnh',
+  const PRIORITY = ['ocop', 'monitoring', 'crop', 'aquaculture', 'growing_area', 'places', 'roads', 'water',
+    'admin_commune', 'admin_district', 'admin_province'];
+
+  // What the planner can colour communes by: a statistic of /api/stats.
+  const METRICS = [
+    { key: 'crop-area', query: 'layer=crop&metric=area' },
+    { key: 'rice-area', query: 'layer=crop&metric=area&class=crop_type&value=rice' },
+    { key: 'aquaculture-area', query: 'layer=aquaculture&metric=area' },
+    { key: 'growing-area-count', query: 'layer=growing_area&metric=count' },
+    { key: 'ocop-count', query: 'layer=ocop&metric=count' },
+    { key: 'monitoring-count', query: 'layer=monitoring&metric=count' },
+  ];
+
+  // Fields shown first in a feature's sheet, per layer; the rest follow.
+  const FIRST_FIELDS = {
+    crop: ['crop_type', 'season', 'variety', 'area_ha', 'practice', 'growing_area_code', 'planting_date'],
+    aquaculture: ['species', 'mode', 'water_area_ha', 'facility_code', 'certification', 'stocking_date'],
+    growing_area: ['code', 'status', 'markets', 'crop_type', 'area_ha', 'cooperative', 'expires_on'],
+    ocop: ['name', 'stars', 'producer', 'category', 'certified_year', 'qr_url'],
+    monitoring: ['name', 'kind', 'alert_state', 'status', 'last_reading_at'],
   };
-  const PRIORITY = Object.keys(LAYER_TITLES);
+  // Station fields shown as readings (with their units), not as attributes.
+  const READING_FIELDS = ['latest_salinity', 'latest_ph', 'latest_dissolved_oxygen', 'latest_temperature',
+    'latest_pest_count'];
+
+  // ---- words ----
+  const TEXT = {
+    vi: {
+      'search.label': 'Tìm xã', 'search.placeholder': 'Tìm xã, ví dụ: my xuong', 'search.none': 'Không tìm thấy xã nào',
+      'map.label': 'Bản đồ nông nghiệp', 'tools.label': 'Công cụ bản đồ', 'tools.layers': 'Lớp',
+      'tools.locate': 'Vị trí', 'tools.planner': 'Quy hoạch', 'layers.title': 'Lớp bản đồ và chú giải',
+      close: 'Đóng', 'planner.metric': 'Tô màu xã theo', credits: 'Hiển thị bằng', synthetic: 'Dữ liệu mô phỏng.',
+      'commune.summary': 'Tóm tắt', 'commune.export': 'Tải GeoJSON', 'commune.clear': 'Bỏ chọn xã',
+      'zoom.hint': 'phóng to để xem', 'locate.unsupported': 'Thiết bị này không cho biết vị trí.',
+      'locate.insecure': 'Trình duyệt chỉ cho biết vị trí trên kết nối bảo mật (https).',
+      'locate.failed': 'Không xác định được vị trí', 'locate.here': 'Bạn đang ở đây',
+      'offline.server': 'Không kết nối được máy chủ bản đồ. Kiểm tra sóng điện thoại hoặc mạng rồi thử lại.',
+      'offline.network': 'Mất kết nối mạng. Bản đồ sẽ tải tiếp khi có sóng.', retry: 'Thử lại',
+      'error.data': 'Không tải được dữ liệu', 'readings.title': 'Số đo mới nhất', 'readings.chart': '7 ngày qua',
+      'readings.none': 'Chưa có số đo.', 'readings.loading': 'Đang tải số đo…', 'readings.at': 'lúc',
+      'alert.cause': 'Nguyên nhân', 'alert.threshold': 'ngưỡng', 'summary.title': 'Tóm tắt xã',
+      'summary.crop': 'Trồng trọt', 'summary.aquaculture': 'Thủy sản', 'summary.growing': 'Vùng trồng',
+      'summary.ocop': 'Sản phẩm OCOP', 'summary.stations': 'Trạm quan trắc', 'summary.ntm': 'Nông thôn mới',
+      'summary.total': 'Tổng', 'summary.codes': 'mã vùng trồng', 'summary.products': 'sản phẩm',
+      'summary.none': 'Không có', 'summary.loading': 'Đang tải…', 'summary.district': 'Huyện',
+      'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
+      'legend.max': 'cao nhất', 'stars': 'sao', 'yes': 'Có', 'no': 'Không', 'open.link': 'Mở trang truy xuất',
+      'commune.selected': 'Xã đang chọn', 'feature.commune': 'Xã',
+      'pack.download': 'Gói ngoại tuyến', 'pack.open': 'Mở gói ngoại tuyến',
+      'pack.hint': 'Gói bản đồ của một xã, tải về khi có mạng, xem được khi mất sóng.',
+      'pack.opened': 'Đang xem gói ngoại tuyến', 'pack.failed': 'Không mở được gói',
+    },
+    en: {
+      'search.label': 'Find a commune', 'search.placeholder': 'Find a commune, e.g. my xuong',
+      'search.none': 'No commune found', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
+      'tools.layers': 'Layers', 'tools.locate': 'Locate', 'tools.planner': 'Planner',
+      'layers.title': 'Layers and legend', close: 'Close', 'planner.metric': 'Colour communes by',
+      credits: 'Drawn with', synthetic: 'Synthetic data.', 'commune.summary': 'Summary',
+      'commune.export': 'GeoJSON', 'commune.clear': 'Clear commune', 'zoom.hint': 'zoom in to see',
+      'locate.unsupported': 'This device does not give its location.',
+      'locate.insecure': 'Browsers give the location only over a secure connection (https).',
+      'locate.failed': 'Could not find your location', 'locate.here': 'You are here',
+      'offline.server': 'The map server cannot be reached. Check the phone signal or the network and try again.',
+      'offline.network': 'No network. The map will carry on loading when there is a signal.', retry: 'Try again',
+      'error.data': 'Could not load data', 'readings.title': 'Latest readings', 'readings.chart': 'Last 7 days',
+      'readings.none': 'No readings yet.', 'readings.loading': 'Loading readings…', 'readings.at': 'at',
+      'alert.cause': 'Cause', 'alert.threshold': 'threshold', 'summary.title': 'Commune summary',
+      'summary.crop': 'Crops', 'summary.aquaculture': 'Aquaculture', 'summary.growing': 'Growing areas',
+      'summary.ocop': 'OCOP products', 'summary.stations': 'Monitoring stations', 'summary.ntm': 'New rural development',
+      'summary.total': 'Total', 'summary.codes': 'growing-area codes', 'summary.products': 'products',
+      'summary.none': 'None', 'summary.loading': 'Loading…', 'summary.district': 'District',
+      'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
+      'legend.max': 'highest', 'stars': 'stars', 'yes': 'Yes', 'no': 'No', 'open.link': 'Open the traceability page',
+      'commune.selected': 'Selected commune', 'feature.commune': 'Commune',
+      'pack.download': 'Offline pack', 'pack.open': 'Open an offline pack',
+      'pack.hint': "A commune's map, downloaded while there is a network, to use without one.",
+      'pack.opened': 'Showing an offline pack', 'pack.failed': 'Could not open the pack',
+    },
+  };
+
+  const LAYER_TITLES = {
+    vi: {
+      crop: 'Trồng trọt', aquaculture: 'Thủy sản', monitoring: 'Trạm quan trắc', growing_area: 'Vùng trồng',
+      ocop: 'Sản phẩm OCOP', places: 'Địa danh', roads: 'Đường', water: 'Sông, kênh', admin_commune: 'Xã',
+      admin_district: 'Huyện', admin_province: 'Tỉnh',
+    },
+    en: {
+      crop: 'Crops', aquaculture: 'Aquaculture', monitoring: 'Monitoring stations', growing_area: 'Growing areas',
+      ocop: 'OCOP products', places: 'Places', roads: 'Roads', water: 'Rivers and canals', admin_commune: 'Commune',
+      admin_district: 'District', admin_province: 'Province',
+    },
+  };
+
+  const METRIC_TITLES = {
+    vi: {
+      'crop-area': 'Diện tích trồng trọt (ha)', 'rice-area': 'Diện tích lúa (ha)',
+      'aquaculture-area': 'Diện tích nuôi thủy sản (ha)', 'growing-area-count': 'Số mã vùng trồng',
+      'ocop-count': 'Số sản phẩm OCOP', 'monitoring-count': 'Số trạm quan trắc',
+    },
+    en: {
+      'crop-area': 'Cropped area (ha)', 'rice-area': 'Rice area (ha)', 'aquaculture-area': 'Aquaculture area (ha)',
+      'growing-area-count': 'Growing-area codes', 'ocop-count': 'OCOP products', 'monitoring-count': 'Monitoring stations',
+    },
+  };
 
   const FIELD_LABELS = {
-    name: 'Tên', code: 'Mã', kind: 'Loại', commune_code: 'Mã xã', province_code: 'Mã tỉnh',
-    district_code: 'Mã huyện', boundary_set: 'Bộ ranh giới', area_ha: 'Diện tích (ha)',
-    parcel_id: 'Mã thửa', crop_type: 'Cây trồng', season: 'Mùa vụ', variety: 'Giống',
-    planting_date: 'Ngày gieo trồng', practice: 'Phương thức canh tác', growing_area_code: 'Mã số vùng trồng',
-    pond_id: 'Mã ao nuôi', species: 'Đối tượng nuôi', mode: 'Hình thức nuôi',
-    water_area_ha: 'Diện tích mặt nước (ha)', facility_code: 'Mã cơ sở nuôi', stocking_date: 'Ngày thả giống',
-    certification: 'Chứng nhận', station_id: 'Mã trạm', parameters: 'Chỉ tiêu đo', operator: 'Đơn vị vận hành',
-    status: 'Trạng thái', latest_salinity: 'Độ mặn (‰)', latest_ph: 'pH', latest_dissolved_oxygen: 'Oxy hòa tan (mg/L)',
-    latest_temperature: 'Nhiệt độ (°C)', latest_pest_count: 'Rầy nâu vào đèn (con/đêm)', alert_state: 'Cảnh báo',
-    last_reading_at: 'Lần đo gần nhất', markets: 'Thị trường', issued_on: 'Ngày cấp', expires_on: 'Ngày hết hạn',
-    households: 'Số hộ', cooperative: 'HTX / doanh nghiệp', product_id: 'Mã sản phẩm', category: 'Nhóm sản phẩm',
-    stars: 'Hạng sao', producer: 'Chủ thể', certified_year: 'Năm công nhận', qr_url: 'Truy xuất nguồn gốc',
-    ntm_status: 'Nông thôn mới', ntm_year: 'Năm công nhận NTM', population: 'Dân số', width_m: 'Bề rộng (m)',
-    ref: 'Số hiệu', class: 'Cấp đường', surface: 'Mặt đường',
+    vi: {
+      name: 'Tên', code: 'Mã', kind: 'Loại', commune_code: 'Mã xã', province_code: 'Mã tỉnh',
+      district_code: 'Mã huyện', boundary_set: 'Bộ ranh giới', area_ha: 'Diện tích (ha)',
+      parcel_id: 'Mã thửa', crop_type: 'Cây trồng', season: 'Mùa vụ', variety: 'Giống',
+      planting_date: 'Ngày gieo trồng', practice: 'Phương thức canh tác', growing_area_code: 'Mã số vùng trồng',
+      pond_id: 'Mã ao nuôi', species: 'Đối tượng nuôi', mode: 'Hình thức nuôi',
+      water_area_ha: 'Diện tích mặt nước (ha)', facility_code: 'Mã cơ sở nuôi', stocking_date: 'Ngày thả giống',
+      certification: 'Chứng nhận', station_id: 'Mã trạm', parameters: 'Chỉ tiêu đo', operator: 'Đơn vị vận hành',
+      status: 'Trạng thái', latest_salinity: 'Độ mặn', latest_ph: 'pH', latest_dissolved_oxygen: 'Oxy hòa tan',
+      latest_temperature: 'Nhiệt độ', latest_pest_count: 'Rầy nâu vào đèn', alert_state: 'Cảnh báo',
+      last_reading_at: 'Lần đo gần nhất', markets: 'Thị trường', issued_on: 'Ngày cấp', expires_on: 'Ngày hết hạn',
+      households: 'Số hộ', cooperative: 'HTX / doanh nghiệp', product_id: 'Mã sản phẩm', category: 'Nhóm sản phẩm',
+      stars: 'Hạng sao', producer: 'Chủ thể', certified_year: 'Năm công nhận', qr_url: 'Truy xuất nguồn gốc',
+      ntm_status: 'Nông thôn mới', ntm_year: 'Năm công nhận NTM', population: 'Dân số', width_m: 'Bề rộng (m)',
+      ref: 'Số hiệu', class: 'Cấp đường', surface: 'Mặt đường',
+    },
+    en: {
+      name: 'Name', code: 'Code', kind: 'Kind', commune_code: 'Commune code', province_code: 'Province code',
+      district_code: 'District code', boundary_set: 'Boundary set', area_ha: 'Area (ha)', parcel_id: 'Parcel',
+      crop_type: 'Crop', season: 'Season', variety: 'Variety', planting_date: 'Planted on', practice: 'Practice',
+      growing_area_code: 'Growing-area code', pond_id: 'Pond', species: 'Species', mode: 'Farming mode',
+      water_area_ha: 'Water area (ha)', facility_code: 'Facility code', stocking_date: 'Stocked on',
+      certification: 'Certification', station_id: 'Station', parameters: 'Parameters', operator: 'Operator',
+      status: 'Status', latest_salinity: 'Salinity', latest_ph: 'pH', latest_dissolved_oxygen: 'Dissolved oxygen',
+      latest_temperature: 'Temperature', latest_pest_count: 'Brown planthoppers trapped', alert_state: 'Alert',
+      last_reading_at: 'Latest reading', markets: 'Markets', issued_on: 'Issued on', expires_on: 'Expires on',
+      households: 'Households', cooperative: 'Cooperative / company', product_id: 'Product', category: 'Category',
+      stars: 'Stars', producer: 'Producer', certified_year: 'Certified in', qr_url: 'Traceability',
+      ntm_status: 'New rural status', ntm_year: 'NTM year', population: 'Population', width_m: 'Width (m)',
+      ref: 'Number', class: 'Class', surface: 'Surface',
+    },
   };
 
   const VALUE_LABELS = {
-    rice: 'Lúa', mango: 'Xoài', longan: 'Nhãn', durian: 'Sầu riêng', pomelo: 'Bưởi', lotus: 'Sen',
-    vegetables: 'Rau màu', dong_xuan: 'Đông Xuân', he_thu: 'Hè Thu', thu_dong: 'Thu Đông', perennial: 'Lâu năm',
-    conventional: 'Thông thường', vietgap: 'VietGAP', globalgap: 'GlobalGAP', organic: 'Hữu cơ',
-    black_tiger_shrimp: 'Tôm sú', whiteleg_shrimp: 'Tôm thẻ chân trắng', tra_catfish: 'Cá tra',
-    giant_freshwater_prawn: 'Tôm càng xanh', snakehead: 'Cá lóc', intensive: 'Thâm canh',
-    semi_intensive: 'Bán thâm canh', extensive: 'Quảng canh', rice_shrimp: 'Lúa – tôm', none: 'Không',
-    asc: 'ASC', bap: 'BAP', water_quality: 'Chất lượng nước', insect_trap: 'Bẫy đèn', weather: 'Khí tượng',
-    ok: 'Bình thường', watch: 'Cần theo dõi', alarm: 'Báo động', active: 'Đang hoạt động', maintenance: 'Bảo trì',
-    offline: 'Ngừng hoạt động', suspended: 'Tạm đình chỉ', revoked: 'Đã thu hồi', not_yet: 'Chưa đạt',
-    standard: 'Đạt chuẩn', advanced: 'Nâng cao', model: 'Kiểu mẫu', river: 'Sông', canal: 'Kênh',
-    national: 'Quốc lộ', provincial: 'Đường tỉnh', district: 'Đường huyện', commune: 'Đường xã',
-    asphalt: 'Nhựa', concrete: 'Bê tông', gravel: 'Cấp phối', province_capital: 'Tỉnh lỵ', town: 'Đô thị',
-    commune_centre: 'Trung tâm xã', hamlet: 'Ấp', huyen: 'Huyện', thi_xa: 'Thị xã', thanh_pho: 'Thành phố',
-    xa: 'Xã', phuong: 'Phường', thi_tran: 'Thị trấn', food: 'Thực phẩm', beverage: 'Đồ uống', herbal: 'Thảo dược',
-    textile_handicraft: 'Thủ công mỹ nghệ, dệt may', ornamental: 'Sinh vật cảnh',
-    tourism_service: 'Dịch vụ du lịch nông thôn',
+    vi: {
+      rice: 'Lúa', mango: 'Xoài', longan: 'Nhãn', durian: 'Sầu riêng', pomelo: 'Bưởi', lotus: 'Sen',
+      vegetables: 'Rau màu', dong_xuan: 'Đông Xuân', he_thu: 'Hè Thu', thu_dong: 'Thu Đông', perennial: 'Lâu năm',
+      conventional: 'Thông thường', vietgap: 'VietGAP', globalgap: 'GlobalGAP', organic: 'Hữu cơ',
+      black_tiger_shrimp: 'Tôm sú', whiteleg_shrimp: 'Tôm thẻ chân trắng', tra_catfish: 'Cá tra',
+      giant_freshwater_prawn: 'Tôm càng xanh', snakehead: 'Cá lóc', intensive: 'Thâm canh',
+      semi_intensive: 'Bán thâm canh', extensive: 'Quảng canh', rice_shrimp: 'Lúa – tôm', none: 'Không',
+      asc: 'ASC', bap: 'BAP', water_quality: 'Chất lượng nước', insect_trap: 'Bẫy đèn', weather: 'Khí tượng',
+      ok: 'Bình thường', watch: 'Cần theo dõi', alarm: 'Báo động', active: 'Đang hoạt động', maintenance: 'Bảo trì',
+      offline: 'Ngừng hoạt động', suspended: 'Tạm đình chỉ', revoked: 'Đã thu hồi', not_yet: 'Chưa đạt',
+      standard: 'Đạt chuẩn', advanced: 'Nâng cao', model: 'Kiểu mẫu', river: 'Sông', canal: 'Kênh',
+      national: 'Quốc lộ', provincial: 'Đường tỉnh', district: 'Đường huyện', commune: 'Đường xã',
+      asphalt: 'Nhựa', concrete: 'Bê tông', gravel: 'Cấp phối', province_capital: 'Tỉnh lỵ', town: 'Đô thị',
+      commune_centre: 'Trung tâm xã', hamlet: 'Ấp', huyen: 'Huyện', thi_xa: 'Thị xã', thanh_pho: 'Thành phố',
+      xa: 'Xã', phuong: 'Phường', thi_tran: 'Thị trấn', food: 'Thực phẩm', beverage: 'Đồ uống', herbal: 'Thảo dược',
+      textile_handicraft: 'Thủ công mỹ nghệ, dệt may', ornamental: 'Sinh vật cảnh',
+      tourism_service: 'Dịch vụ du lịch nông thôn', salinity: 'Độ mặn', ph: 'pH', dissolved_oxygen: 'Oxy hòa tan',
+      temperature: 'Nhiệt độ', pest_count: 'Rầy nâu vào đèn', above: 'trên', below: 'dưới',
+    },
+    en: {
+      rice: 'Rice', mango: 'Mango', longan: 'Longan', durian: 'Durian', pomelo: 'Pomelo', lotus: 'Lotus',
+      vegetables: 'Vegetables', dong_xuan: 'Winter–spring', he_thu: 'Summer–autumn', thu_dong: 'Autumn–winter',
+      perennial: 'Perennial', conventional: 'Conventional', vietgap: 'VietGAP', globalgap: 'GlobalGAP',
+      organic: 'Organic', black_tiger_shrimp: 'Black tiger shrimp', whiteleg_shrimp: 'Whiteleg shrimp',
+      tra_catfish: 'Tra catfish', giant_freshwater_prawn: 'Giant freshwater prawn', snakehead: 'Snakehead',
+      intensive: 'Intensive', semi_intensive: 'Semi-intensive', extensive: 'Extensive', rice_shrimp: 'Rice–shrimp',
+      none: 'None', asc: 'ASC', bap: 'BAP', water_quality: 'Water quality', insect_trap: 'Light trap',
+      weather: 'Weather', ok: 'Normal', watch: 'Watch', alarm: 'Alarm', active: 'Active', maintenance: 'Maintenance',
+      offline: 'Offline', suspended: 'Suspended', revoked: 'Revoked', not_yet: 'Not yet', standard: 'Standard',
+      advanced: 'Advanced', model: 'Model', river: 'River', canal: 'Canal', national: 'National road',
+      provincial: 'Provincial road', district: 'District road', commune: 'Commune road', asphalt: 'Asphalt',
+      concrete: 'Concrete', gravel: 'Gravel', province_capital: 'Provincial capital', town: 'Town',
+      commune_centre: 'Commune centre', hamlet: 'Hamlet', huyen: 'District', thi_xa: 'Town', thanh_pho: 'City',
+      xa: 'Commune', phuong: 'Ward', thi_tran: 'Township', food: 'Food', beverage: 'Beverage', herbal: 'Herbal',
+      textile_handicraft: 'Handicraft and textiles', ornamental: 'Ornamental', tourism_service: 'Rural tourism',
+      salinity: 'Salinity', ph: 'pH', dissolved_oxygen: 'Dissolved oxygen', temperature: 'Temperature',
+      pest_count: 'Brown planthoppers trapped', above: 'above', below: 'below',
+    },
   };
   // Where a value reads differently in one layer.
-  const LAYER_VALUE_LABELS = { growing_area: { active: 'Còn hiệu lực' } };
+  const LAYER_VALUE_LABELS = { vi: { growing_area: { active: 'Còn hiệu lực' } }, en: { growing_area: { active: 'Valid' } } };
+  // Units of the catalog, as people write them.
+  const UNIT_LABELS = { vi: { ppt: '‰', 'insects/night': 'con/đêm' }, en: { ppt: '‰', 'insects/night': 'per night' } };
 
-  const hidden = new Set();
+  // ---- state ----
   const params = new URLSearchParams(window.location.search);
+  let lang = params.get('lang') || localStorage.getItem('agrimap.lang') || 'vi';
+  if (!TEXT[lang]) lang = 'vi';
   let styleName = STYLES.includes(params.get('style')) ? params.get('style') : 'farmer';
+  let metricKey = METRICS.some((m) => m.key === params.get('metric')) ? params.get('metric') : METRICS[0].key;
+  const hidden = new Set();
+  let commune = null; // { code, name } of the commune in focus
+  let sheetRender = null; // re-renders the open sheet after a language switch
+  let units = {}; // field → unit, from /catalog
 
+  const t = (key) => TEXT[lang][key] || TEXT.vi[key] || key;
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') node.className = v;
+      else if (k === 'text') node.textContent = v;
+      else node.setAttribute(k, v);
+    }
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  };
+  const locale = () => (lang === 'vi' ? 'vi-VN' : 'en-GB');
+  const number = (v, digits = 2) => Number(v).toLocaleString(locale(), { maximumFractionDigits: digits });
+  const dateTime = (iso) => new Date(iso).toLocaleString(locale(), {
+    timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  });
+  const unitText = (unit) => (unit ? (UNIT_LABELS[lang][unit] || unit) : '');
+
+  // ---- reaching the server ----
+  const offline = $('offline');
+  let packOpen = false; // the map is drawn from an offline pack: the server is not needed
+  function showOffline(key) {
+    if (packOpen) return;
+    $('offline-text').textContent = t(key);
+    $('retry').textContent = t('retry');
+    offline.hidden = false;
+  }
+  async function checkServer() {
+    try {
+      const r = await fetch('/health', { cache: 'no-store' });
+      if (!r.ok && r.status !== 503) throw new Error(String(r.status));
+      offline.hidden = true;
+      return true;
+    } catch (e) {
+      showOffline(navigator.onLine === false ? 'offline.network' : 'offline.server');
+      return false;
+    }
+  }
+  async function getJson(url) {
+    let r;
+    try {
+      r = await fetch(url);
+    } catch (e) {
+      showOffline(navigator.onLine === false ? 'offline.network' : 'offline.server');
+      throw e;
+    }
+    if (!r.ok) {
+      const body = await r.json().catch(() => null);
+      throw new Error((body && body.error && body.error.message) || r.status + ' ' + r.statusText);
+    }
+    return r.json();
+  }
+  $('retry').addEventListener('click', async () => {
+    if (await checkServer()) {
+      map.setStyle(styleUrl(), { diff: false });
+    }
+  });
+  window.addEventListener('offline', () => showOffline('offline.network'));
+  window.addEventListener('online', () => checkServer());
+
+  const status = $('status');
+  let statusTimer = null;
+  function say(message) {
+    status.textContent = message;
+    status.hidden = false;
+    clearTimeout(statusTimer);
+    statusTimer = setTimeout(() => { status.hidden = true; }, 6000);
+  }
+
+  if (!window.maplibregl) {
+    showOffline('offline.server');
+    return;
+  }
+
+  // ---- the map ----
+  function styleUrl() {
+    if (styleName !== 'planner') return '/styles/farmer.json';
+    return '/styles/planner.json?' + METRICS.find((m) => m.key === metricKey).query;
+  }
+  const mapElement = $('map');
   const map = new maplibregl.Map({
     container: 'map',
-    style: '/styles/' + styleName + '.json',
+    style: styleUrl(),
     hash: true,
     maxZoom: 18,
     dragRotate: false,
     pitchWithRotate: false,
     touchPitch: false,
     attributionControl: { compact: true },
+    // Labels of the map's own controls, in the page's language at start.
     locale: {
-      'NavigationControl.ZoomIn': 'Phóng to',
-      'NavigationControl.ZoomOut': 'Thu nhỏ',
-      'NavigationControl.ResetBearing': 'Quay về hướng bắc',
-      'GeolocateControl.FindMyLocation': 'Vị trí của tôi',
-      'GeolocateControl.LocationNotAvailable': 'Không xác định được vị trí',
-      'Popup.Close': 'Đóng',
-      'AttributionControl.ToggleAttribution': 'Thông tin bản quyền',
+      'NavigationControl.ZoomIn': lang === 'vi' ? 'Phóng to' : 'Zoom in',
+      'NavigationControl.ZoomOut': lang === 'vi' ? 'Thu nhỏ' : 'Zoom out',
+      'AttributionControl.ToggleAttribution': lang === 'vi' ? 'Thông tin bản quyền' : 'Attribution',
     },
   });
   map.touchZoomRotate.disableRotation();
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  map.addControl(
-    new maplibregl.GeolocateControl({ positionOptions: { enableHighAccuracy: true }, trackUserLocation: true }),
-    'top-right',
-  );
-  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.keyboard.enable();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  // Tests and curious people can reach the map from the console.
+  window.agrimap = { map };
 
-  // ---- themes panel ----
-  const form = document.getElementById('themes');
-  for (const theme of THEMES) {
-    const label = document.createElement('label');
-    const box = document.createElement('input');
-    box.type = 'checkbox';
-    box.checked = true;
-    box.value = theme.id;
-    box.addEventListener('change', () => {
-      if (box.checked) hidden.delete(theme.id);
-      else hidden.add(theme.id);
-      applyVisibility();
-    });
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch swatch-' + theme.shape;
-    swatch.style.setProperty('--swatch', theme.color);
-    const hint = document.createElement('small');
-    hint.className = 'hint';
-    hint.textContent = 'phóng to để xem';
-    label.append(box, swatch, document.createTextNode(theme.title), hint);
-    label.dataset.theme = theme.id;
-    form.append(label);
-  }
-  if (window.matchMedia('(max-width: 600px)').matches) {
-    document.getElementById('panel').open = false;
-  }
+  // `data-state` tells whether everything in view has been drawn.
+  map.on('dataloading', () => { mapElement.dataset.state = 'loading'; });
+  map.on('idle', () => {
+    mapElement.dataset.state = 'idle';
+    // When the first complete map was on screen, for measurements on slow networks.
+    if (!window.agrimap.firstIdleAt) window.agrimap.firstIdleAt = performance.now();
+  });
+  map.once('load', () => { window.agrimap.loadedAt = performance.now(); });
+  map.on('error', (e) => {
+    const message = e.error && e.error.message ? e.error.message : '';
+    // A fetch that never got an answer: the server or the signal is gone.
+    if (/Failed to fetch|NetworkError|Load failed/.test(message) || e.error && e.error.status === 0) {
+      checkServer();
+    } else {
+      say(t('error.data') + (message ? ': ' + message : ''));
+    }
+  });
 
+  // Units of the readings, from the catalog; asked for after the first map, off its critical path.
+  map.once('idle', () => {
+    fetch('/catalog').then((r) => r.json()).then((catalog) => {
+      for (const layer of catalog.layers) {
+        for (const f of layer.fields) if (f.unit) units[f.name] = f.unit;
+      }
+    }).catch(() => checkServer());
+  });
+
+  // ---- themes and legend ----
+  const form = $('themes');
+  // value → colour of the `match` expression that colours a theme in the current style.
+  function legendEntries(themeId) {
+    const layers = (map.getStyle() ? map.getStyle().layers : []).filter((l) => l['source-layer'] === themeId);
+    for (const layer of layers) {
+      const paint = layer.paint || {};
+      const colour = paint['fill-color'] || paint['circle-color'] || paint['line-color'];
+      if (Array.isArray(colour) && colour[0] === 'match' && Array.isArray(colour[1]) && colour[1][0] === 'get') {
+        const entries = [];
+        for (let i = 2; i + 1 < colour.length; i += 2) {
+          const values = Array.isArray(colour[i]) ? colour[i] : [colour[i]];
+          for (const v of values) entries.push({ field: colour[1][1], value: v, colour: colour[i + 1] });
+        }
+        return entries;
+      }
+      if (typeof colour === 'string') return [{ colour }];
+    }
+    return [];
+  }
+  function valueText(layer, field, value) {
+    if (value === null || value === undefined || value === '') return '—';
+    if (field === 'stars' && Number.isInteger(value)) return '★'.repeat(value) + ' (' + value + ' ' + t('stars') + ')';
+    if (/_year$/.test(field)) return String(value);
+    if (typeof value === 'number') return number(value);
+    if (/_(on|date)$/.test(field) && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+      return new Date(value + 'T00:00:00Z').toLocaleDateString(locale(), { timeZone: 'UTC' });
+    }
+    if (/_at$/.test(field) && /^\d{4}-\d{2}-\d{2}T/.test(value)) return dateTime(value);
+    const text = String(value);
+    if (field === 'markets' || field === 'parameters') {
+      return text.split(',').map((v) => VALUE_LABELS[lang][v.trim()] || v.trim()).join(', ');
+    }
+    const own = LAYER_VALUE_LABELS[lang][layer];
+    return (own && own[text]) || VALUE_LABELS[lang][text] || text;
+  }
+  function renderThemes() {
+    form.replaceChildren();
+    const zoom = map.getZoom();
+    for (const theme of THEMES) {
+      const box = el('input', { type: 'checkbox', value: theme.id, id: 'theme-' + theme.id });
+      box.checked = !hidden.has(theme.id);
+      box.addEventListener('change', () => {
+        if (box.checked) hidden.delete(theme.id);
+        else hidden.add(theme.id);
+        applyVisibility();
+      });
+      const entries = legendEntries(theme.id);
+      const main = entries.length === 1 || entries.length === 0 ? (entries[0] || {}).colour : entries[0].colour;
+      const swatch = el('span', { class: 'swatch swatch-' + theme.shape, 'aria-hidden': 'true' });
+      swatch.style.setProperty('--swatch', main || '#888');
+      const outOfZoom = zoom < (themeMinzoom[theme.id] ?? 0);
+      const label = el('label', { for: box.id, class: outOfZoom ? 'out-of-zoom' : '' }, box, swatch,
+        el('span', { class: 'theme-name', text: LAYER_TITLES[lang][theme.id] }),
+        outOfZoom ? el('small', { class: 'hint', text: t('zoom.hint') }) : null);
+      const legend = el('ul', { class: 'legend', 'aria-label': LAYER_TITLES[lang][theme.id] });
+      if (entries.length > 1) {
+        for (const entry of entries) {
+          const s = el('span', { class: 'swatch swatch-' + theme.shape, 'aria-hidden': 'true' });
+          s.style.setProperty('--swatch', entry.colour);
+          legend.append(el('li', {}, s, document.createTextNode(valueText(theme.id, entry.field, entry.value))));
+        }
+      }
+      form.append(el('div', { class: 'theme', 'data-theme': theme.id }, label, entries.length > 1 ? legend : null));
+    }
+  }
   function applyVisibility() {
     for (const layer of map.getStyle().layers) {
       const theme = layer['source-layer'];
-      if (THEMES.some((t) => t.id === theme)) {
+      if (THEMES.some((th) => th.id === theme)) {
         map.setLayoutProperty(layer.id, 'visibility', hidden.has(theme) ? 'none' : 'visible');
       }
     }
   }
-  // The zoom from which the current style draws each theme.
   let themeMinzoom = {};
-  function markOutOfZoom() {
-    const zoom = map.getZoom();
-    for (const label of form.querySelectorAll('label')) {
-      label.classList.toggle('out-of-zoom', zoom < (themeMinzoom[label.dataset.theme] ?? 0));
-    }
-  }
   map.on('style.load', () => {
     themeMinzoom = {};
     for (const layer of map.getStyle().layers) {
@@ -152,71 +433,516 @@
       if (theme && (themeMinzoom[theme] === undefined || min < themeMinzoom[theme])) themeMinzoom[theme] = min;
     }
     applyVisibility();
-    markOutOfZoom();
+    renderThemes();
+    renderChoroplethLegend();
+    highlightCommune();
   });
-  map.on('zoomend', markOutOfZoom);
+  map.on('zoomend', () => { if (!$('layers').hidden) renderThemes(); });
 
-  const select = document.getElementById('style');
-  select.value = styleName;
-  select.addEventListener('change', () => {
-    styleName = select.value;
-    // A full reload of the style, so that `style.load` re-applies the toggles.
-    map.setStyle('/styles/' + styleName + '.json', { diff: false });
-    const url = new URL(window.location.href);
-    url.searchParams.set('style', styleName);
-    window.history.replaceState(null, '', url);
-  });
-
-  // ---- feature popup ----
-  function valueText(layer, field, value) {
-    if (value === null || value === undefined || value === '') return '—';
-    if (field === 'stars' && Number.isInteger(value)) return '★'.repeat(value) + ' (' + value + ' sao)';
-    if (typeof value === 'number') return value.toLocaleString('vi-VN', { maximumFractionDigits: 2 });
-    const text = String(value);
-    const own = LAYER_VALUE_LABELS[layer];
-    return (own && own[text]) || VALUE_LABELS[text] || text;
-  }
-
-  function popupContent(feature) {
-    const layer = feature.sourceLayer;
-    const root = document.createElement('div');
-    root.className = 'feature';
-    const heading = document.createElement('h2');
-    heading.textContent = LAYER_TITLES[layer] || layer;
-    const table = document.createElement('table');
-    for (const [field, value] of Object.entries(feature.properties)) {
-      const row = table.insertRow();
-      const th = document.createElement('th');
-      th.scope = 'row';
-      th.textContent = FIELD_LABELS[field] || field;
-      row.append(th);
-      row.insertCell().textContent = valueText(layer, field, value);
+  const layersPanel = $('layers');
+  const layersButton = $('layers-button');
+  function setLayersOpen(open) {
+    layersPanel.hidden = !open;
+    layersButton.setAttribute('aria-expanded', String(open));
+    if (open) {
+      renderThemes();
+      layersPanel.querySelector('input, select, button').focus();
     }
-    root.append(heading, table);
-    return root;
+  }
+  layersButton.addEventListener('click', () => setLayersOpen(layersPanel.hidden));
+  $('layers-close').addEventListener('click', () => { setLayersOpen(false); layersButton.focus(); });
+  if (window.matchMedia('(min-width: 900px)').matches) setLayersOpen(true);
+
+  // ---- planner mode ----
+  const modeButton = $('mode');
+  const metricSelect = $('metric');
+  function renderMetrics() {
+    metricSelect.replaceChildren(...METRICS.map((m) => el('option', { value: m.key, text: METRIC_TITLES[lang][m.key] })));
+    metricSelect.value = metricKey;
+  }
+  function renderChoroplethLegend() {
+    const box = $('choropleth-legend');
+    box.replaceChildren();
+    const layer = styleName === 'planner' && map.getStyle() && map.getStyle().layers.find((l) => l.id === 'commune-choropleth');
+    const meta = layer && layer.metadata && layer.metadata['agrimap:choropleth'];
+    if (!meta) return;
+    const stops = meta.stops.map((s) => s[1]);
+    const bar = el('span', { class: 'ramp-bar', 'aria-hidden': 'true' });
+    bar.style.background = 'linear-gradient(to right, ' + stops.join(', ') + ')';
+    box.append(el('span', { text: '0' }), bar,
+      el('span', { text: number(meta.max, meta.unit === 'ha' ? 0 : 0) + (meta.unit ? ' ' + meta.unit : '') }));
+  }
+  function setMode(name) {
+    styleName = name;
+    const planner = name === 'planner';
+    modeButton.setAttribute('aria-pressed', String(planner));
+    $('metric-choice').hidden = !planner;
+    map.setStyle(styleUrl(), { diff: false });
+    const url = new URL(window.location.href);
+    url.searchParams.set('style', name);
+    if (planner) url.searchParams.set('metric', metricKey);
+    else url.searchParams.delete('metric');
+    window.history.replaceState(null, '', url);
+  }
+  modeButton.addEventListener('click', () => setMode(styleName === 'planner' ? 'farmer' : 'planner'));
+  metricSelect.addEventListener('change', () => {
+    metricKey = metricSelect.value;
+    setMode('planner');
+  });
+  modeButton.setAttribute('aria-pressed', String(styleName === 'planner'));
+  $('metric-choice').hidden = styleName !== 'planner';
+
+  // ---- the commune in focus ----
+  const communeBar = $('commune');
+  function highlightCommune() {
+    if (!map.getStyle() || !map.getStyle().sources.agrimap) return;
+    if (map.getLayer('commune-focus')) map.removeLayer('commune-focus');
+    if (!commune) return;
+    map.addLayer({
+      id: 'commune-focus', type: 'line', source: 'agrimap', 'source-layer': 'admin_commune',
+      filter: ['==', ['get', 'code'], commune.code],
+      paint: { 'line-color': '#ffbf00', 'line-width': 4 },
+    });
+  }
+  function setCommune(c) {
+    commune = c;
+    communeBar.hidden = !c;
+    $('export-menu').hidden = true;
+    $('export-button').setAttribute('aria-expanded', 'false');
+    if (c) {
+      $('commune-name').textContent = c.name;
+      const link = $('pack-link');
+      link.href = '/api/packs/' + encodeURIComponent(c.code) + '.pmtiles';
+      link.setAttribute('download', 'agrimap-' + c.code + '.pmtiles');
+    }
+    highlightCommune();
+  }
+  $('commune-clear').addEventListener('click', () => setCommune(null));
+  $('commune-summary').addEventListener('click', () => commune && openSummary(commune.code));
+  $('export-button').addEventListener('click', () => {
+    const menu = $('export-menu');
+    const open = menu.hidden;
+    menu.hidden = !open;
+    $('export-button').setAttribute('aria-expanded', String(open));
+    if (open) {
+      renderExportMenu();
+      menu.querySelector('a').focus();
+    }
+  });
+  function renderExportMenu() {
+    const menu = $('export-menu');
+    menu.replaceChildren();
+    if (!commune) return;
+    menu.setAttribute('aria-label', t('export.all'));
+    for (const theme of THEMES) {
+      // The OGC API pages at 10,000 features, more than any commune holds of one layer.
+      const href = '/ogc/collections/' + theme.id + '/items?commune=' + encodeURIComponent(commune.code) +
+        '&limit=10000&f=json';
+      menu.append(el('li', {}, el('a', {
+        href, download: theme.id + '-' + commune.code + '.geojson', 'data-layer': theme.id,
+        text: LAYER_TITLES[lang][theme.id],
+      })));
+    }
   }
 
-  map.on('click', (e) => {
-    const r = 8; // a fingertip, in CSS pixels
-    const box = [[e.point.x - r, e.point.y - r], [e.point.x + r, e.point.y + r]];
+  // ---- search ----
+  const search = $('search');
+  const input = $('q');
+  const results = $('results');
+  let searchTimer = null;
+  let searchSeq = 0;
+  let found = [];
+  function closeResults() {
+    results.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+  }
+  async function runSearch() {
+    const q = input.value.trim();
+    const seq = ++searchSeq;
+    if (!q) { closeResults(); return; }
+    let body;
+    try {
+      body = await getJson('/api/communes?q=' + encodeURIComponent(q) + '&limit=8');
+    } catch (e) {
+      return;
+    }
+    if (seq !== searchSeq) return; // a later keystroke already asked again
+    found = body.communes;
+    results.replaceChildren();
+    if (found.length === 0) {
+      results.append(el('li', { class: 'empty', text: t('search.none') }));
+    }
+    found.forEach((c, i) => {
+      const item = el('li', { role: 'option', id: 'result-' + i, 'data-code': c.code, tabindex: '-1' },
+        el('strong', { text: c.name }), el('small', { text: c.district_name + (c.boundary_set === '2025' ? ' · 2025' : '') }));
+      item.addEventListener('click', () => choose(c));
+      results.append(item);
+    });
+    results.hidden = false;
+    input.setAttribute('aria-expanded', 'true');
+  }
+  function choose(c) {
+    closeResults();
+    input.value = c.name;
+    setCommune({ code: c.code, name: c.name });
+    map.fitBounds([[c.bbox[0], c.bbox[1]], [c.bbox[2], c.bbox[3]]], { padding: 40, duration: 800 });
+    if (styleName === 'planner') openSummary(c.code);
+  }
+  input.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(runSearch, 250);
+  });
+  input.addEventListener('keydown', (e) => {
+    const options = [...results.querySelectorAll('[role=option]')];
+    const current = options.findIndex((o) => o.getAttribute('aria-selected') === 'true');
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      if (options.length === 0) return;
+      const next = (current + (e.key === 'ArrowDown' ? 1 : options.length - 1)) % options.length;
+      options.forEach((o, i) => o.setAttribute('aria-selected', String(i === next)));
+      input.setAttribute('aria-activedescendant', options[next].id);
+    } else if (e.key === 'Escape') {
+      closeResults();
+    }
+  });
+  search.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearTimeout(searchTimer);
+    const selected = results.querySelector('[aria-selected=true]');
+    if (!selected) await runSearch();
+    const index = selected ? Number(selected.id.replace('result-', '')) : 0;
+    if (found[index]) choose(found[index]);
+  });
+
+  // ---- locate me ----
+  let here = null;
+  $('locate').addEventListener('click', () => {
+    if (!('geolocation' in navigator)) { say(t('locate.unsupported')); return; }
+    if (!window.isSecureContext) { say(t('locate.insecure')); return; }
+    navigator.geolocation.getCurrentPosition((p) => {
+      const at = [p.coords.longitude, p.coords.latitude];
+      if (!here) here = new maplibregl.Marker({ color: '#0b57d0' });
+      here.setLngLat(at).addTo(map);
+      here.getElement().setAttribute('aria-label', t('locate.here'));
+      map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 15) });
+    }, (err) => say(t('locate.failed') + ': ' + err.message), { enableHighAccuracy: true, timeout: 15000 });
+  });
+
+  // ---- the bottom sheet ----
+  const sheet = $('sheet');
+  let sheetReturnFocus = null;
+  function openSheet(render) {
+    sheetRender = render;
+    render();
+    if (sheet.hidden) sheetReturnFocus = document.activeElement;
+    sheet.hidden = false;
+    $('sheet-close').focus({ preventScroll: true });
+  }
+  function closeSheet() {
+    sheet.hidden = true;
+    sheetRender = null;
+    if (sheetReturnFocus && sheetReturnFocus.focus) sheetReturnFocus.focus();
+  }
+  $('sheet-close').addEventListener('click', closeSheet);
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    if (!sheet.hidden) closeSheet();
+    else if (!layersPanel.hidden) setLayersOpen(false);
+  });
+
+  function attributeList(layer, props, fields) {
+    const list = el('dl', { class: 'attributes' });
+    for (const field of fields) {
+      const value = props[field];
+      let shown;
+      if (field === 'qr_url' && typeof value === 'string' && value) {
+        shown = el('a', { href: value, target: '_blank', rel: 'noopener', text: t('open.link') });
+      } else {
+        shown = document.createTextNode(valueText(layer, field, value));
+      }
+      const row = el('div', { 'data-field': field }, el('dt', { text: FIELD_LABELS[lang][field] || field }), el('dd', {}, shown));
+      if (field === 'alert_state' && value) row.dataset.alert = value;
+      list.append(row);
+    }
+    return list;
+  }
+
+  function featureSheet(feature) {
+    const layer = feature.sourceLayer;
+    const props = feature.properties;
+    return () => {
+      sheet.dataset.layer = layer;
+      $('sheet-title').textContent = LAYER_TITLES[lang][layer] || layer;
+      const body = $('sheet-body');
+      const first = FIRST_FIELDS[layer] || [];
+      const rest = Object.keys(props).filter((f) => !first.includes(f) && !READING_FIELDS.includes(f));
+      const fields = [...first.filter((f) => f in props), ...rest];
+      body.replaceChildren(attributeList(layer, props, fields));
+      if (layer === 'monitoring') body.append(stationReadings(props));
+    };
+  }
+
+  // ---- a station's readings ----
+  // Latest values from the tile, then the last 7 days up to the latest reading as a chart.
+  function stationReadings(props) {
+    const box = el('section', { class: 'readings', 'aria-label': t('readings.title') });
+    box.append(el('h3', { text: t('readings.title') }));
+    const latest = el('dl', { class: 'attributes' });
+    for (const field of READING_FIELDS) {
+      if (props[field] === null || props[field] === undefined) continue;
+      latest.append(el('div', { 'data-field': field }, el('dt', { text: FIELD_LABELS[lang][field] }),
+        el('dd', { text: number(props[field]) + ' ' + unitText(units[field]) })));
+    }
+    if (latest.children.length === 0) box.append(el('p', { text: t('readings.none') }));
+    else {
+      box.append(latest);
+      if (props.last_reading_at) {
+        box.append(el('p', { class: 'reading-time', text: t('readings.at') + ' ' + dateTime(props.last_reading_at) }));
+      }
+    }
+    const cause = el('p', { class: 'alert-cause', hidden: '' });
+    box.append(cause);
+    if (props.alert_state === 'watch' || props.alert_state === 'alarm') {
+      getJson('/api/alerts').then((body) => {
+        const alert = body.alerts.find((a) => a.station_id === props.station_id);
+        if (!alert || !alert.cause) return;
+        const c = alert.cause;
+        cause.textContent = t('alert.cause') + ': ' + (VALUE_LABELS[lang][c.parameter] || c.parameter) + ' ' +
+          number(c.value) + ' ' + unitText(c.unit) + ', ' + (VALUE_LABELS[lang][c.direction] || c.direction) + ' ' +
+          t('alert.threshold') + ' ' + number(c.threshold) + ' ' + unitText(c.unit);
+        cause.hidden = false;
+      }).catch(() => {});
+    }
+    if (!props.last_reading_at) return box;
+    const charts = el('div', { class: 'charts', 'aria-busy': 'true' }, el('p', { text: t('readings.loading') }));
+    box.append(el('h3', { text: t('readings.chart') }), charts);
+    const to = new Date(props.last_reading_at);
+    const from = new Date(to.getTime() - 7 * 24 * 3600 * 1000);
+    const url = '/api/stations/' + encodeURIComponent(props.station_id) + '/readings?step=hour&from=' +
+      from.toISOString().replace(/\.\d+Z$/, 'Z') + '&to=' + to.toISOString().replace(/\.\d+Z$/, 'Z');
+    getJson(url).then((body) => {
+      const byParameter = new Map();
+      for (const point of body.series) {
+        if (!byParameter.has(point.parameter)) byParameter.set(point.parameter, []);
+        byParameter.get(point.parameter).push(point);
+      }
+      charts.replaceChildren();
+      charts.removeAttribute('aria-busy');
+      if (byParameter.size === 0) charts.append(el('p', { text: t('readings.none') }));
+      for (const [parameter, points] of byParameter) charts.append(chart(parameter, points, from, to));
+    }).catch((e) => {
+      charts.replaceChildren(el('p', { text: t('error.data') + ': ' + e.message }));
+    });
+    return box;
+  }
+
+  // One parameter's hourly means as an inline SVG line, with its range and unit.
+  function chart(parameter, points, from, to) {
+    const W = 300;
+    const H = 64;
+    const values = points.map((p) => p.mean);
+    const min = Math.min(...values);
+    const max = Math.max(...values);
+    const span = max - min || 1;
+    const x = (time) => ((new Date(time) - from) / (to - from)) * W;
+    const y = (v) => H - 4 - ((v - min) / span) * (H - 8);
+    const path = points.map((p, i) => (i ? 'L' : 'M') + x(p.time).toFixed(1) + ' ' + y(p.mean).toFixed(1)).join(' ');
+    const unit = unitText(points[0].unit);
+    const name = VALUE_LABELS[lang][parameter] || parameter;
+    const summary = name + ': ' + number(min) + '–' + number(max) + ' ' + unit;
+    // The HTML parser puts <svg> in the SVG namespace; only numbers go into the markup.
+    const holder = document.createElement('div');
+    holder.innerHTML = '<svg viewBox="0 0 ' + W + ' ' + H + '" role="img" preserveAspectRatio="none">' +
+      '<path class="chart-line" vector-effect="non-scaling-stroke" d="' + path + '"></path></svg>';
+    const svg = holder.firstChild;
+    svg.setAttribute('aria-label', summary);
+    return el('figure', { class: 'chart', 'data-parameter': parameter }, svg,
+      el('figcaption', {}, el('span', { text: name }), el('span', { text: number(min) + ' – ' + number(max) + ' ' + unit })));
+  }
+
+  // ---- a commune's summary ----
+  function openSummary(code) {
+    let data = null;
+    let failed = null;
+    const render = () => {
+      sheet.dataset.layer = 'commune-summary';
+      $('sheet-title').textContent = data ? data.commune.name : t('summary.title');
+      const body = $('sheet-body');
+      if (failed) { body.replaceChildren(el('p', { text: t('error.data') + ': ' + failed })); return; }
+      if (!data) { body.replaceChildren(el('p', { text: t('summary.loading') })); return; }
+      body.replaceChildren(summaryContent(data));
+    };
+    openSheet(render);
+    getJson('/api/communes/' + encodeURIComponent(code) + '/summary').then((d) => { data = d; })
+      .catch((e) => { failed = e.message; })
+      .finally(() => { if (sheetRender === render) render(); });
+  }
+  function classTable(rows, layer, field, unit) {
+    if (!rows || rows.length === 0) return el('p', { class: 'muted', text: t('summary.none') });
+    const list = el('dl', { class: 'attributes' });
+    for (const row of rows) {
+      list.append(el('div', { 'data-class': row.class },
+        el('dt', { text: valueText(layer, field, row.class) }),
+        el('dd', { text: unit === 'ha' ? number(row.ha, 1) + ' ha' : number(row.features, 0) })));
+    }
+    return list;
+  }
+  function summaryContent(d) {
+    const c = d.commune;
+    const box = el('div', { class: 'summary', 'data-code': c.code });
+    box.append(attributeList('admin_commune', {
+      district: c.district.name, area_ha: c.area_ha, ntm_status: c.ntm_status, ntm_year: c.ntm_year,
+    }, ['area_ha', 'ntm_status', 'ntm_year']));
+    const section = (key, total, ...content) => el('section', { 'data-section': key },
+      el('h3', {}, document.createTextNode(t('summary.' + key)), total ? el('span', { class: 'total', text: total }) : null),
+      ...content);
+    box.append(section('crop', number(d.crop.total_ha, 1) + ' ha', classTable(d.crop.by_crop_type, 'crop', 'crop_type', 'ha')));
+    box.append(section('aquaculture', number(Math.max(0, d.aquaculture.water_surface_ha), 1) + ' ha',
+      classTable(d.aquaculture.by_species, 'aquaculture', 'species', 'ha')));
+    box.append(section('growing', d.growing_areas.codes + ' ' + t('summary.codes'),
+      classTable(d.growing_areas.by_status, 'growing_area', 'status', 'count')));
+    const ocop = el('ul', { class: 'plain' });
+    for (const p of d.ocop.list || []) {
+      ocop.append(el('li', { text: p.name + ' — ' + '★'.repeat(p.stars || 0) }));
+    }
+    box.append(section('ocop', d.ocop.products + ' ' + t('summary.products'),
+      d.ocop.products ? ocop : el('p', { class: 'muted', text: t('summary.none') })));
+    const stations = el('ul', { class: 'plain' });
+    for (const s of d.stations || []) {
+      stations.append(el('li', { 'data-alert': s.alert_state || '' },
+        document.createTextNode(s.name + ' — ' + valueText('monitoring', 'alert_state', s.alert_state))));
+    }
+    box.append(section('stations', String((d.stations || []).length),
+      (d.stations || []).length ? stations : el('p', { class: 'muted', text: t('summary.none') })));
+    return box;
+  }
+
+  // ---- taps ----
+  map.on('click', (e) => tapAt(e.point));
+  // From the keyboard: Enter or Space on the focused map asks about what is under its centre
+  // (marked by a cross while the map has the focus); the arrow keys move the map.
+  map.getCanvas().addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    const canvas = map.getCanvas();
+    tapAt(new maplibregl.Point(canvas.clientWidth / 2, canvas.clientHeight / 2));
+  });
+  function tapAt(point) {
+    const r = 10; // a fingertip, in CSS pixels
+    const box = [[point.x - r, point.y - r], [point.x + r, point.y + r]];
     const rank = (f) => {
       const i = PRIORITY.indexOf(f.sourceLayer);
       return i < 0 ? PRIORITY.length : i;
     };
     const features = map.queryRenderedFeatures(box).filter((f) => f.source === 'agrimap');
-    if (features.length === 0) return;
+    if (features.length === 0) { closeSheet(); return; }
     // Stable sort: among equals, the topmost rendered feature stays first.
     features.sort((a, b) => rank(a) - rank(b));
-    new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(e.lngLat).setDOMContent(popupContent(features[0])).addTo(map);
+    const top = features[0];
+    const isTheme = THEMES.some((th) => th.id === top.sourceLayer);
+    const inCommune = features.find((f) => f.sourceLayer === 'admin_commune');
+    if (inCommune) setCommune({ code: inCommune.properties.code, name: inCommune.properties.name });
+    else if (top.properties.commune_code) focusCommune(top.properties.commune_code);
+    // A planner asks about the commune unless a thematic feature was tapped.
+    if (inCommune && styleName === 'planner' && !isTheme) openSummary(inCommune.properties.code);
+    else openSheet(featureSheet({ sourceLayer: top.sourceLayer, properties: top.properties }));
+  }
+
+  // Puts a commune in focus by its code, its name from the server.
+  const communeNames = new Map();
+  function focusCommune(code) {
+    if (commune && commune.code === code) return;
+    const known = communeNames.get(code);
+    if (known) { setCommune({ code, name: known }); return; }
+    getJson('/api/communes/' + encodeURIComponent(code)).then((c) => {
+      communeNames.set(code, c.name);
+      setCommune({ code, name: c.name });
+    }).catch(() => {});
+  }
+  // A pointer over something tappable says so on a laptop.
+  map.on('mousemove', (e) => {
+    const any = map.queryRenderedFeatures(e.point).some((f) => f.source === 'agrimap' && PRIORITY.indexOf(f.sourceLayer) < 5);
+    map.getCanvas().style.cursor = any ? 'pointer' : '';
   });
 
-  // ---- errors ----
-  const status = document.getElementById('status');
-  let statusTimer = null;
-  map.on('error', (e) => {
-    status.textContent = 'Không tải được dữ liệu bản đồ' + (e.error && e.error.message ? ': ' + e.error.message : '');
-    status.hidden = false;
-    clearTimeout(statusTimer);
-    statusTimer = setTimeout(() => { status.hidden = true; }, 6000);
+  // ---- offline packs ----
+  // A pack is one commune's tiles in a PMTiles file (`/api/packs/{code}.pmtiles`).
+  // Opened from the device, it replaces the server's tiles, so the map works
+  // with no network; the service worker keeps the page itself.
+  function loadPmtilesReader() {
+    if (window.pmtiles) return Promise.resolve(window.pmtiles);
+    return new Promise((resolve, reject) => {
+      const script = el('script', { src: '/static/pmtiles.js' });
+      script.onload = () => resolve(window.pmtiles);
+      script.onerror = () => reject(new Error('pmtiles.js'));
+      document.head.append(script);
+    });
+  }
+  let pmtilesProtocol = null;
+  async function openPack(file) {
+    const pmtiles = await loadPmtilesReader();
+    if (!pmtilesProtocol) {
+      pmtilesProtocol = new pmtiles.Protocol();
+      maplibregl.addProtocol('pmtiles', pmtilesProtocol.tile);
+    }
+    const archive = new pmtiles.PMTiles(new pmtiles.FileSource(file));
+    const header = await archive.getHeader();
+    pmtilesProtocol.add(archive);
+    // The farmer style (kept by the service worker), its tiles from the pack.
+    const response = await fetch('/styles/farmer.json');
+    const style = await response.json();
+    style.sources.agrimap = { type: 'vector', url: 'pmtiles://' + file.name };
+    packOpen = true;
+    offline.hidden = true;
+    styleName = 'farmer';
+    modeButton.setAttribute('aria-pressed', 'false');
+    modeButton.disabled = true; // the planner's figures come from the server
+    $('metric-choice').hidden = true;
+    map.setStyle(style, { diff: false });
+    map.fitBounds([[header.minLon, header.minLat], [header.maxLon, header.maxLat]], { padding: 20, duration: 0 });
+    mapElement.dataset.source = 'pack';
+    say(t('pack.opened') + ': ' + file.name);
+  }
+  $('pack-file').addEventListener('change', (e) => {
+    const file = e.target.files && e.target.files[0];
+    if (!file) return;
+    setLayersOpen(false);
+    openPack(file).catch((err) => say(t('pack.failed') + ': ' + err.message));
   });
+  // Keep the page for offline use once the first map is on screen, so that
+  // caching it never competes with the first view on a weak signal.
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    map.once('idle', () => {
+      navigator.serviceWorker.register('/sw.js').catch(() => {});
+    });
+  }
+
+  // ---- language ----
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    document.title = lang === 'vi' ? 'agrimap — Bản đồ nông nghiệp' : 'agrimap — Agricultural map';
+    for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+    for (const node of document.querySelectorAll('[data-i18n-placeholder]')) {
+      node.placeholder = t(node.dataset.i18nPlaceholder);
+    }
+    for (const node of document.querySelectorAll('[data-i18n-aria-label]')) {
+      node.setAttribute('aria-label', t(node.dataset.i18nAriaLabel));
+    }
+    const other = lang === 'vi' ? 'en' : 'vi';
+    const button = $('lang');
+    button.textContent = other.toUpperCase();
+    button.lang = other;
+    button.setAttribute('aria-label', other === 'en' ? 'English' : 'Tiếng Việt');
+    $('retry').textContent = t('retry');
+    renderMetrics();
+    if (map.getStyle()) { renderThemes(); renderChoroplethLegend(); }
+    renderExportMenu();
+    if (sheetRender && !sheet.hidden) sheetRender();
+  }
+  $('lang').addEventListener('click', () => {
+    lang = lang === 'vi' ? 'en' : 'vi';
+    localStorage.setItem('agrimap.lang', lang);
+    applyLanguage();
+  });
+  applyLanguage();
 })();

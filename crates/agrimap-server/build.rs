@@ -10,6 +10,14 @@
 //! embeds them. A stamp file records the pin and the digests of the extracted
 //! files, so later builds reuse them without touching the network. The
 //! download trusts the system's root certificates where it has a PEM bundle.
+//!
+//! The same way, `web/fonts.lock.json` pins the npm package of the Noto Sans
+//! font (`AGRIMAP_FONTS_TGZ` for a local copy), from which `build/glyphs.rs`
+//! renders the map labels' SDF glyph ranges, and `web/pmtiles.lock.json` the PMTiles
+//! reader (`package/dist/pmtiles.js`, `AGRIMAP_PMTILES_TGZ`) that opens offline packs.
+
+#[path = "build/glyphs.rs"]
+mod glyphs;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -26,25 +34,35 @@ use ureq::tls::{PemItem, RootCerts, TlsConfig, parse_pem};
 const TGZ_ENV: &str = "AGRIMAP_MAPLIBRE_TGZ";
 /// The pin, relative to the workspace root.
 const LOCK_FILE: &str = "web/maplibre.lock.json";
+/// The pin of the font package and the variable naming a local copy of it.
+const FONTS_LOCK_FILE: &str = "web/fonts.lock.json";
+const FONTS_TGZ_ENV: &str = "AGRIMAP_FONTS_TGZ";
 /// Files of the map page and the styles that `src/assets.rs` embeds.
 const EMBEDDED: &[&str] = &[
     "web/index.html",
     "web/app.js",
     "web/app.css",
+    "web/sw.js",
     "styles/farmer.json",
     "styles/planner.json",
 ];
 /// (path inside the tarball, file name in `OUT_DIR`).
-const EXTRACT: &[(&str, &str)] = &[
+const MAPLIBRE_FILES: &[(&str, &str)] = &[
     ("package/dist/maplibre-gl.js", "maplibre-gl.js"),
     ("package/dist/maplibre-gl.css", "maplibre-gl.css"),
     ("package/LICENSE.txt", "maplibre-LICENSE.txt"),
 ];
-const STAMP: &str = "maplibre.stamp";
+/// The PMTiles reader the page opens offline packs with (`AGRIMAP_PMTILES_TGZ` for a local copy).
+const PMTILES_LOCK_FILE: &str = "web/pmtiles.lock.json";
+const PMTILES_TGZ_ENV: &str = "AGRIMAP_PMTILES_TGZ";
+const PMTILES_FILES: &[(&str, &str)] = &[("package/dist/pmtiles.js", "pmtiles.js")];
 /// The tarball is about 9 MB; anything far larger is not the package.
 const MAX_TARBALL_BYTES: u64 = 64 * 1024 * 1024;
 
 struct Lock {
+    /// The lock file, relative to the workspace root, and the variable naming a local copy.
+    file: &'static str,
+    tgz_env: &'static str,
     package: String,
     version: String,
     tarball: String,
@@ -59,51 +77,70 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=../../{LOCK_FILE}");
+    println!("cargo:rerun-if-changed=build/glyphs.rs");
     for file in EMBEDDED {
         println!("cargo:rerun-if-changed=../../{file}");
     }
-    println!("cargo:rerun-if-env-changed={TGZ_ENV}");
 
-    let lock = read_lock(&root.join(LOCK_FILE));
+    let lock = read_lock(&root, LOCK_FILE, TGZ_ENV);
     println!("cargo:rustc-env=AGRIMAP_MAPLIBRE_VERSION={}", lock.version);
+    bundle(&root, &out_dir, &lock, MAPLIBRE_FILES);
 
-    // A relative path is taken from the workspace root (a build script runs in its package's directory).
-    let local = env::var_os(TGZ_ENV).filter(|v| !v.is_empty()).map(|v| root.join(v));
-    if let Some(path) = &local {
-        println!("cargo:rerun-if-changed={}", path.display());
-    }
+    let pmtiles = read_lock(&root, PMTILES_LOCK_FILE, PMTILES_TGZ_ENV);
+    bundle(&root, &out_dir, &pmtiles, PMTILES_FILES);
 
+    let fonts = read_lock(&root, FONTS_LOCK_FILE, FONTS_TGZ_ENV);
+    glyphs::render(&out_dir, &fonts, || fetch(&root, &fonts));
+}
+
+/// Extracts `files` of a pinned npm package into `OUT_DIR`, unless an earlier run did for the same pin.
+fn bundle(root: &Path, out_dir: &Path, lock: &Lock, files: &[(&str, &str)]) {
     // Files extracted by an earlier run for the same pin, unchanged since: nothing to fetch.
-    let stamp = out_dir.join(STAMP);
+    let stamp = out_dir.join(format!("{}.stamp", files[0].1));
     let previous = fs::read_to_string(&stamp).ok();
-    if previous.is_some() && previous == cached_stamp(&lock, &out_dir) {
+    if previous.is_some() && previous == cached_stamp(lock, out_dir, files) {
         return;
     }
+    let tarball = fetch(root, lock);
+    extract(lock, &tarball, out_dir, files);
+    let stamp_text = cached_stamp(lock, out_dir, files).expect("the files were just extracted");
+    write_atomically(&stamp, stamp_text.as_bytes());
+}
 
+/// The pinned tarball, from the local copy its environment variable names or
+/// from the registry, checked against the pin's sha512.
+fn fetch(root: &Path, lock: &Lock) -> Vec<u8> {
+    let tgz_env = lock.tgz_env;
+    // A relative path is taken from the workspace root (a build script runs in its package's directory).
+    let local = env::var_os(tgz_env).filter(|v| !v.is_empty()).map(|v| root.join(v));
     let tarball = match &local {
         Some(path) => fs::read(path).unwrap_or_else(|e| {
             panic!(
-                "{TGZ_ENV}={} cannot be read ({e}); point it at {} {} as downloaded from {}, or unset it to download",
+                "{tgz_env}={} cannot be read ({e}); point it at {} {} as downloaded from {}, or unset it to download",
                 path.display(),
                 lock.package,
                 lock.version,
                 lock.tarball
             )
         }),
-        None => download(&lock),
+        None => download(lock),
     };
     let source = local
         .as_ref()
-        .map_or_else(|| lock.tarball.clone(), |p| format!("{TGZ_ENV}={}", p.display()));
-    verify(&lock, &tarball, &source);
-    extract(&lock, &tarball, &out_dir);
-    let stamp_text = cached_stamp(&lock, &out_dir).expect("the files were just extracted");
-    write_atomically(&stamp, stamp_text.as_bytes());
+        .map_or_else(|| lock.tarball.clone(), |p| format!("{tgz_env}={}", p.display()));
+    verify(lock, &tarball, &source);
+    tarball
 }
 
-/// Reads the flat `{"package", "version", "tarball", "integrity"}` object of the lock file.
-fn read_lock(path: &Path) -> Lock {
+/// Reads the flat `{"package", "version", "tarball", "integrity"}` object of a lock file
+/// (relative to the workspace root), and asks cargo to rerun when it or the local copy changes.
+fn read_lock(root: &Path, file: &'static str, tgz_env: &'static str) -> Lock {
+    println!("cargo:rerun-if-changed=../../{file}");
+    println!("cargo:rerun-if-env-changed={tgz_env}");
+    if let Some(local) = env::var_os(tgz_env).filter(|v| !v.is_empty()) {
+        println!("cargo:rerun-if-changed={}", root.join(local).display());
+    }
+    let path = &root.join(file);
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let field = |key: &str| -> String {
         json_string_field(&text, key).unwrap_or_else(|| {
@@ -130,6 +167,8 @@ fn read_lock(path: &Path) -> Lock {
         )
     });
     let lock = Lock {
+        file,
+        tgz_env,
         package: field("package"),
         version: field("version"),
         tarball: field("tarball"),
@@ -181,9 +220,9 @@ fn download(lock: &Lock) -> Vec<u8> {
     }
     panic!(
         "could not download {} {} from {}: {last_error}\n\
-         To build without network, download that tarball elsewhere and set {TGZ_ENV}=/path/to/{}-{}.tgz \
-         (its sha512 must match {LOCK_FILE}).",
-        lock.package, lock.version, lock.tarball, lock.package, lock.version
+         To build without network, download that tarball elsewhere and set {}=/path/to/{}-{}.tgz \
+         (its sha512 must match {}).",
+        lock.package, lock.version, lock.tarball, lock.tgz_env, lock.package, lock.version, lock.file
     );
 }
 
@@ -221,18 +260,20 @@ fn verify(lock: &Lock, tarball: &[u8], source: &str) {
     if actual[..] != lock.sha512[..] {
         panic!(
             "integrity mismatch for {} {} from {source}:\n  expected {}\n  actual   sha512-{}\n\
-             The tarball is not the one pinned in {LOCK_FILE}. Use {} (or set {TGZ_ENV} to a copy of it).",
+             The tarball is not the one pinned in {}. Use {} (or set {} to a copy of it).",
             lock.package,
             lock.version,
             lock.integrity,
             BASE64.encode(actual),
-            lock.tarball
+            lock.file,
+            lock.tarball,
+            lock.tgz_env
         );
     }
 }
 
-fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
-    let mut found = vec![None; EXTRACT.len()];
+fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path, files: &[(&str, &str)]) {
+    let mut found = vec![None; files.len()];
     let mut archive = tar::Archive::new(GzDecoder::new(tarball));
     let entries = archive
         .entries()
@@ -243,7 +284,7 @@ fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
             .path()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(i) = EXTRACT.iter().position(|(inner, _)| *inner == path) {
+        if let Some(i) = files.iter().position(|(inner, _)| *inner == path) {
             let mut bytes = Vec::new();
             entry
                 .read_to_end(&mut bytes)
@@ -251,7 +292,7 @@ fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
             found[i] = Some(bytes);
         }
     }
-    for ((inner, name), bytes) in EXTRACT.iter().zip(found) {
+    for ((inner, name), bytes) in files.iter().zip(found) {
         let bytes = bytes.unwrap_or_else(|| panic!("{} {}: the tarball has no {inner}", lock.package, lock.version));
         write_atomically(&out_dir.join(name), &bytes);
     }
@@ -259,9 +300,9 @@ fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path) {
 
 /// What the stamp file must say when the extracted files in `out_dir` are
 /// those of the pinned tarball; `None` when one of them is missing.
-fn cached_stamp(lock: &Lock, out_dir: &Path) -> Option<String> {
+fn cached_stamp(lock: &Lock, out_dir: &Path, files: &[(&str, &str)]) -> Option<String> {
     let mut stamp = format!("{}@{} {}\n", lock.package, lock.version, lock.integrity);
-    for (_, name) in EXTRACT {
+    for (_, name) in files {
         let bytes = fs::read(out_dir.join(name)).ok()?;
         let _ = writeln!(stamp, "{name} sha512-{}", BASE64.encode(Sha512::digest(&bytes)));
     }

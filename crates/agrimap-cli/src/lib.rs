@@ -4,6 +4,7 @@
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
 mod export;
+mod pack;
 pub mod postgres;
 pub mod seed;
 mod serve;
@@ -45,6 +46,8 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Write a layer, or a selection of it, as GeoJSON, CSV, GeoPackage, Shapefile, KML or FlatGeobuf.
     Export(export::ExportArgs),
+    /// Write one commune's offline pack (base map and themes as a PMTiles archive).
+    Pack(pack::PackArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Station(args) => station::station(&args),
         Command::Token(args) => token::token(&args),
         Command::Export(args) => export::export(&args),
+        Command::Pack(args) => pack::pack(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -54,6 +54,27 @@ static ASSETS: &[(&str, Asset)] = &[
         },
     ),
     (
+        "/sw.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!("../../../web/sw.js"),
+        },
+    ),
+    (
+        "/static/pmtiles.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!(concat!(env!("OUT_DIR"), "/pmtiles.js")),
+        },
+    ),
+    (
+        "/static/fonts-LICENSE.txt",
+        Asset {
+            content_type: TEXT,
+            bytes: crate::fonts::FONT_LICENCE,
+        },
+    ),
+    (
         "/static/maplibre-LICENSE.txt",
         Asset {
             content_type: TEXT,
@@ -63,7 +84,9 @@ static ASSETS: &[(&str, Asset)] = &[
 ];
 
 /// Static files of the map page by request path: "/" (index.html), "/static/app.js", "/static/app.css",
-/// "/static/maplibre-gl.js", "/static/maplibre-gl.css", "/static/maplibre-LICENSE.txt".
+/// "/static/maplibre-gl.js", "/static/maplibre-gl.css", "/static/maplibre-LICENSE.txt",
+/// "/static/fonts-LICENSE.txt" (the licence of the label font), "/static/pmtiles.js" (the PMTiles
+/// reader for offline packs) and "/sw.js" (the service worker that keeps the page for offline use).
 #[must_use]
 pub fn asset(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|(p, _)| *p == path).map(|(_, a)| a)
@@ -107,10 +130,12 @@ mod tests {
         if style["version"] != 8 {
             problems.push(format!("version is {}, not 8", style["version"]));
         }
-        for key in ["glyphs", "sprite"] {
-            if style.get(key).is_some() {
-                problems.push(format!("'{key}' is set, but the server has no such endpoint yet"));
-            }
+        if style.get("sprite").is_some() {
+            problems.push("'sprite' is set, but the server has no such endpoint yet".to_owned());
+        }
+        let glyphs = format!("{ORIGIN}/fonts/{{fontstack}}/{{range}}.pbf");
+        if style["glyphs"] != json!(glyphs) {
+            problems.push(format!("glyphs is {}, not {glyphs}", style["glyphs"]));
         }
         let sources = style["sources"].as_object().cloned().unwrap_or_default();
         if sources.keys().collect::<Vec<_>>() != ["agrimap"] {
@@ -147,10 +172,27 @@ mod tests {
                 problems.push(format!("{id}: duplicate layer id"));
             }
             let ty = l["type"].as_str().unwrap_or_default();
-            if !["background", "fill", "line", "circle"].contains(&ty) {
-                problems.push(format!("{id}: layer type {ty:?} (no symbols until there are glyphs)"));
+            if !["background", "fill", "line", "circle", "symbol"].contains(&ty) {
+                problems.push(format!("{id}: layer type {ty:?}"));
             }
-            find_key(l, "text-field", &mut |_| problems.push(format!("{id}: text-field")));
+            // Labels only in fonts this server has glyphs for (no sprites: no icons).
+            find_key(l, "text-font", &mut |fonts| {
+                let served = crate::fonts::font_names();
+                let names = fonts.as_array().cloned().unwrap_or_default();
+                if names.is_empty() || !names.iter().all(|n| n.as_str().is_some_and(|n| served.contains(&n))) {
+                    problems.push(format!(
+                        "{id}: text-font {fonts} is not among the served fonts {served:?}"
+                    ));
+                }
+            });
+            if ty == "symbol" && l["layout"].get("text-font").is_none() {
+                problems.push(format!(
+                    "{id}: a symbol layer without text-font (MapLibre would ask for fonts agrimap has not)"
+                ));
+            }
+            find_key(l, "icon-image", &mut |_| {
+                problems.push(format!("{id}: icon-image without a sprite"))
+            });
             let Some(source_layer) = l["source-layer"].as_str() else {
                 if ty != "background" {
                     problems.push(format!("{id}: a {ty} layer without source-layer"));
@@ -335,6 +377,10 @@ mod tests {
             json!({"id": "label", "type": "symbol", "source": "agrimap", "source-layer": "places",
             "minzoom": 6, "layout": {"text-field": ["get", "name"]}}),
         );
+        layers.push(
+            json!({"id": "arial", "type": "symbol", "source": "agrimap", "source-layer": "places",
+            "minzoom": 6, "layout": {"text-field": ["get", "name"], "text-font": ["Arial Unicode MS Regular"]}}),
+        );
         layers.push(json!({"id": "parks", "type": "fill", "source": "agrimap", "source-layer": "parks"}));
         bad["sources"]["agrimap"]["url"] = json!("/tiles/crop.json");
         bad["glyphs"] = json!("/fonts/{fontstack}/{range}.pbf");
@@ -347,11 +393,11 @@ mod tests {
             "\"winter\" is not a value of season",
             "stars is numeric, compared with \"five\"",
             "get \"colour\": no such field in ocop",
-            "label: text-field",
-            "label: layer type \"symbol\"",
+            "label: a symbol layer without text-font",
+            "arial: text-font [\"Arial Unicode MS Regular\"] is not among the served fonts",
             "source-layer \"parks\" is not a catalog layer",
             "source url \"/tiles/crop.json\"",
-            "'glyphs' is set",
+            "glyphs is \"/fonts/{fontstack}/{range}.pbf\", not http://127.0.0.1:8080/fonts/",
         ] {
             assert!(
                 problems.iter().any(|p| p.contains(expected)),
@@ -383,6 +429,23 @@ mod tests {
                 if value.starts_with("data:") {
                     continue;
                 }
+                // Preloads of what the first map asks for: the farmer style, its tile source, its glyphs.
+                if value.starts_with("/styles/") || value.starts_with("/tiles/") || value.starts_with("/fonts/") {
+                    let farmer = style("farmer");
+                    let tilejson = farmer["sources"]["agrimap"]["url"]
+                        .as_str()
+                        .expect("url")
+                        .replace(ORIGIN, "");
+                    let glyph = value.strip_prefix("/fonts/").and_then(|rest| rest.split_once('/'));
+                    let known = value == "/styles/farmer.json"
+                        || value == tilejson
+                        || glyph.is_some_and(|(stack, range)| {
+                            let start = range.split('-').next().and_then(|s| s.parse().ok()).unwrap_or(1);
+                            crate::fonts::glyph_range(&stack.replace("%20", " "), start).is_ok_and(|g| g.is_some())
+                        });
+                    assert!(known, "the page preloads {value}, which the farmer style does not use");
+                    continue;
+                }
                 assert!(asset(value).is_some(), "the page names {value}, which is not served");
                 named += 1;
             }
@@ -399,7 +462,12 @@ mod tests {
                 "{path} loads something from elsewhere"
             );
         }
-        assert!(text("/static/app.js").contains("'/styles/' + styleName + '.json'"));
+        for name in STYLE_NAMES {
+            assert!(
+                text("/static/app.js").contains(&format!("'/styles/{name}.json")),
+                "app.js does not load style {name}"
+            );
+        }
     }
 
     #[test]

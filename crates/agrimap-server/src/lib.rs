@@ -9,10 +9,12 @@ pub mod assets;
 pub mod auth;
 pub mod communes;
 pub mod error;
+pub mod fonts;
 pub mod limits;
 pub mod meta;
 pub mod ogc;
 pub mod origin;
+pub mod pack;
 pub mod readings_csv;
 pub mod stations;
 pub mod stats;
@@ -147,8 +149,11 @@ pub fn routes() -> Vec<Route> {
         Route::new(M::GET, "/tiles/{layers}/{z}/{x}/{y}", Anyone, get(tiles::tile)),
         Route::new(M::GET, "/tiles/{file}", Anyone, get(tiles::tilejson)),
         Route::new(M::GET, "/styles/{file}", Anyone, get(styles::style)),
+        Route::new(M::GET, "/fonts/{fontstack}/{range}", Anyone, get(fonts::glyphs)),
         Route::new(M::GET, "/", Anyone, get(web::index)),
         Route::new(M::GET, "/static/{file}", Anyone, get(web::static_file)),
+        Route::new(M::GET, "/sw.js", Anyone, get(web::service_worker)),
+        Route::new(M::GET, "/api/packs/{file}", Anyone, get(pack::pack)),
         Route::new(M::GET, "/api/stats", Anyone, get(stats::stats)),
         Route::new(M::GET, "/api/communes/{code}/summary", Anyone, get(summary::summary)),
         Route::new(

@@ -1,4 +1,4 @@
-//! `/` and `/static/{file}`: the map page, served from the binary.
+//! `/`, `/sw.js` and `/static/{file}`: the map page, served from the binary.
 
 use crate::assets::asset;
 use crate::error::ApiError;
@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 
 fn serve(path: &str) -> Result<Response, ApiError> {
     let a = asset(path).ok_or_else(|| ApiError::not_found("not_found", format!("no such resource: {path}")))?;
-    // The page itself must revalidate (it names the current assets); the
-    // library files change only with a new binary.
-    let cache = if path == "/" {
+    // The page and its service worker must revalidate (they name the current
+    // assets); the library files change only with a new binary.
+    let cache = if path == "/" || path == "/sw.js" {
         "no-cache"
     } else {
         "public, max-age=3600"
@@ -26,6 +26,11 @@ fn serve(path: &str) -> Result<Response, ApiError> {
 /// `GET /`
 pub async fn index() -> Result<Response, ApiError> {
     serve("/")
+}
+
+/// `GET /sw.js`: the service worker, from the root so that it may serve the whole page.
+pub async fn service_worker() -> Result<Response, ApiError> {
+    serve("/sw.js")
 }
 
 /// `GET /static/{file}`

@@ -1,0 +1,56 @@
+//! The map page in a real browser: `tests/browser/page.test.mjs` (node's test
+//! runner, playwright-core driving Debian's Chromium headless) against the real
+//! server over the demo store. Screenshots, the exported GeoJSON and the
+//! network figures (`wire.json`) land in `<target>/browser/`.
+//!
+//! Needs `node`, Chromium (`/usr/bin/chromium`, or `CHROMIUM`) and the npm
+//! packages of `tests/browser` (`npm ci`); `tests/run.sh` installs all three.
+
+use agrimap_suite::{TestServer, repo_root};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `<target>/browser`, beside the test executables' profile directory.
+fn artifacts_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // <target>/<profile>/deps/<test executable>
+    let target = exe.ancestors().nth(3).expect("target directory");
+    target.join("browser")
+}
+
+#[test]
+fn the_map_page_in_chromium() {
+    let dir = repo_root().join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "the browser tests' packages are not installed: run `npm ci` in {} (tests/run.sh does)",
+        dir.display()
+    );
+    let chromium = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        chromium.exists(),
+        "no Chromium at {} (apt-get install chromium, or set CHROMIUM; tests/run.sh installs it)",
+        chromium.display()
+    );
+    let server = TestServer::demo();
+    let output = Command::new("node")
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            "page.test.mjs",
+        ])
+        .current_dir(&dir)
+        .env("AGRIMAP_URL", &server.base)
+        .env("AGRIMAP_ARTIFACTS", artifacts_dir())
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs (tests/run.sh installs it)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    assert!(output.status.success(), "the browser tests failed:\n{report}");
+}
