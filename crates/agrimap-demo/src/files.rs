@@ -126,13 +126,21 @@ pub fn read_layer(dir: &Path, layer: &'static LayerDef) -> Result<Vec<Feature>, 
     Ok(out)
 }
 
-fn parse_feature(layer: &LayerDef, line: &str) -> Result<Feature, String> {
+/// Reads one line of a layer file (one GeoJSON feature) and checks it against
+/// the layer's schema.
+///
+/// # Errors
+/// What is wrong with the line.
+pub fn parse_feature(layer: &LayerDef, line: &str) -> Result<Feature, String> {
     let f: geojson::Feature = line.parse().map_err(|e: geojson::Error| e.to_string())?;
     let id = match &f.id {
         Some(geojson::feature::Id::Number(n)) => n.as_i64().ok_or("id is not an integer")?,
         _ => return Err("feature has no numeric id".into()),
     };
     let geometry = f.geometry.as_ref().ok_or("feature has no geometry")?;
+    if !positions_complete(&geometry.value) {
+        return Err("a position has fewer than two numbers (longitude, latitude)".into());
+    }
     let geometry: geo::Geometry<f64> = geometry.try_into().map_err(|e: geojson::Error| e.to_string())?;
     let props = f.properties.unwrap_or_default();
     if let Some(unknown) = props.keys().find(|k| layer.field(k).is_none()) {
@@ -164,6 +172,20 @@ fn parse_feature(layer: &LayerDef, line: &str) -> Result<Feature, String> {
     Ok(feature)
 }
 
+/// Whether every position holds at least a longitude and a latitude: the
+/// geojson crate reads shorter ones but panics converting them.
+fn positions_complete(value: &geojson::GeometryValue) -> bool {
+    use geojson::GeometryValue as G;
+    let ok = |p: &geojson::Position| p.len() >= 2;
+    match value {
+        G::Point { coordinates } => ok(coordinates),
+        G::MultiPoint { coordinates } | G::LineString { coordinates } => coordinates.iter().all(ok),
+        G::MultiLineString { coordinates } | G::Polygon { coordinates } => coordinates.iter().flatten().all(ok),
+        G::MultiPolygon { coordinates } => coordinates.iter().flatten().flatten().all(ok),
+        G::GeometryCollection { geometries } => geometries.iter().all(|g| positions_complete(&g.value)),
+    }
+}
+
 /// Reads the readings back.
 ///
 /// # Errors
@@ -171,27 +193,35 @@ fn parse_feature(layer: &LayerDef, line: &str) -> Result<Feature, String> {
 pub fn read_readings(dir: &Path) -> Result<Vec<Reading>, DemoError> {
     let path = dir.join("readings.csv.gz");
     let file = std::fs::File::open(&path).map_err(|e| DemoError::io(&path, e))?;
-    let reader = BufReader::new(GzDecoder::new(file));
+    parse_readings(BufReader::new(GzDecoder::new(file)), &path)
+}
+
+/// Reads readings as CSV with the header `station_id,parameter,value,unit,time`;
+/// `path` names the source in errors.
+///
+/// # Errors
+/// When the text cannot be read or a row is malformed.
+pub fn parse_readings(reader: impl BufRead, path: &Path) -> Result<Vec<Reading>, DemoError> {
     let mut out = Vec::new();
     for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| DemoError::io(&path, e))?;
+        let line = line.map_err(|e| DemoError::io(path, e))?;
         if i == 0 {
             if line != "station_id,parameter,value,unit,time" {
-                return Err(DemoError::format(&path, 1, "unexpected header".into()));
+                return Err(DemoError::format(path, 1, "unexpected header".into()));
             }
             continue;
         }
         let cols: Vec<&str> = line.split(',').collect();
         let [station_id, parameter, value, unit, time] = cols[..] else {
             return Err(DemoError::format(
-                &path,
+                path,
                 i + 1,
                 format!("expected 5 columns, got {}", cols.len()),
             ));
         };
         let value: f64 = value
             .parse()
-            .map_err(|_| DemoError::format(&path, i + 1, format!("'{value}' is not a number")))?;
+            .map_err(|_| DemoError::format(path, i + 1, format!("'{value}' is not a number")))?;
         out.push(Reading {
             station_id: station_id.into(),
             parameter: parameter.into(),
@@ -211,4 +241,26 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, DemoError> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| DemoError::io(&path, e))?;
     serde_json::from_str(&text).map_err(|e| DemoError::format(&path, e.line(), e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_without_a_latitude_are_refused() {
+        let water = agrimap_model::layer("water").expect("water");
+        for geometry in [
+            r#"{"type":"Point","coordinates":[106.03]}"#,
+            r#"{"type":"LineString","coordinates":[[106.03,9.89],[106.04]]}"#,
+            r#"{"type":"Polygon","coordinates":[[[106.03,9.89],[106.04,9.89],[106.04],[106.03,9.89]]]}"#,
+            r#"{"type":"MultiPolygon","coordinates":[[[[106.03,9.89],[],[106.04,9.9],[106.03,9.89]]]]}"#,
+            r#"{"type":"GeometryCollection","geometries":[{"type":"MultiPoint","coordinates":[[1]]}]}"#,
+        ] {
+            let line = format!(r#"{{"type":"Feature","id":1,"geometry":{geometry},"properties":{{}}}}"#);
+            // Refused, whether by the geojson crate or by the check before converting.
+            let err = parse_feature(water, &line).expect_err("refused");
+            assert!(err.contains("position"), "{geometry}: {err}");
+        }
+    }
 }

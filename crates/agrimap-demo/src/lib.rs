@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use files::{read_layer, read_manifest, read_readings};
+pub use files::{parse_feature, parse_readings, read_layer, read_manifest, read_readings};
 
 /// Options of the generator.
 #[derive(Debug, Clone)]

@@ -119,7 +119,8 @@ pub fn parse_utc(s: &str) -> Option<i64> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let rest = &s[19..];
+    // Byte 19 need not start a character (`…:0Ц`): no slicing through one.
+    let rest = s.get(19..)?;
     let rest = rest
         .strip_prefix('.')
         .map_or(rest, |f| f.trim_start_matches(|c: char| c.is_ascii_digit()));
@@ -355,6 +356,14 @@ mod tests {
     }
 
     const NOW: i64 = 1_795_000_000; // 2026-11-19
+
+    #[test]
+    fn times_cut_inside_a_character_are_refused() {
+        // 18 ASCII bytes, then a two-byte character over bytes 18 and 19.
+        assert_eq!(parse_utc("2026-10-22T00:00:0Ц"), None);
+        assert_eq!(parse_utc("2026-10-22T00:00:0ЦZ"), None);
+        assert!(check_reading(&reading("ph", 7.0, "pH", "2026-10-22T00:00:0Ц"), NOW, 600).is_err());
+    }
 
     #[test]
     fn readings_are_checked_field_by_field() {

@@ -127,19 +127,18 @@ pub(crate) fn normalise_time(t: &str) -> String {
     format!("{}Z", &t[..19])
 }
 
-/// `POST /api/stations/{id}/readings`
-pub async fn post_readings(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    Extension(caller): Extension<Caller>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let Path(id) = path?;
-    let body = body?;
-    let store = state.store.as_ref();
-    let feature = station(store, &id).await?;
-    authenticate(store, &id, &caller).await?;
-    let parsed: Body = serde_json::from_slice(&body).map_err(|e| {
+/// Reads the body of `POST /api/stations/{id}/readings` for `station_id` and
+/// checks every reading against `now_unix`: the good readings with their
+/// times normalised, and `{index, error}` for each bad one.
+///
+/// # Errors
+/// `bad_body` for a body that is not a list of 1 to [`MAX_BATCH`] readings.
+pub fn readings_from_body(
+    station_id: &str,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<(Vec<Reading>, Vec<JsonValue>), ApiError> {
+    let parsed: Body = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
             "bad_body",
             format!("the body must be a JSON list of readings {{parameter, value, unit, time}}: {e}"),
@@ -154,18 +153,17 @@ pub async fn post_readings(
             format!("a batch holds 1 to {MAX_BATCH} readings, not {}", incoming.len()),
         ));
     }
-    let now = unix_now();
     let mut readings = Vec::with_capacity(incoming.len());
     let mut errors = Vec::new();
     for (index, r) in incoming.into_iter().enumerate() {
         let reading = Reading {
-            station_id: id.clone(),
+            station_id: station_id.to_owned(),
             parameter: r.parameter,
             value: r.value,
             unit: r.unit,
             time: r.time,
         };
-        match check_reading(&reading, now, MAX_FUTURE_SECONDS) {
+        match check_reading(&reading, now_unix, MAX_FUTURE_SECONDS) {
             Ok(()) => readings.push(Reading {
                 time: normalise_time(&reading.time),
                 ..reading
@@ -173,6 +171,22 @@ pub async fn post_readings(
             Err(message) => errors.push(json!({"index": index, "error": message})),
         }
     }
+    Ok((readings, errors))
+}
+
+/// `POST /api/stations/{id}/readings`
+pub async fn post_readings(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = path?;
+    let body = body?;
+    let store = state.store.as_ref();
+    let feature = station(store, &id).await?;
+    authenticate(store, &id, &caller).await?;
+    let (readings, errors) = readings_from_body(&id, &body, unix_now())?;
     if !errors.is_empty() {
         let body = json!({
             "error": {

@@ -55,7 +55,8 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-fn parse_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
+/// Parses the `{z}`, `{x}` and `{y}.mvt` segments of a tile path.
+pub fn parse_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
     let y = y_file.strip_suffix(".mvt").ok_or_else(|| {
         ApiError::not_found(
             "bad_tile",

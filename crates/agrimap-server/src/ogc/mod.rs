@@ -29,9 +29,9 @@ mod export;
 mod html;
 mod items;
 mod openapi;
-mod params;
+pub mod params;
 mod queryables;
-mod time;
+pub mod time;
 
 use crate::AppState;
 use crate::Route;

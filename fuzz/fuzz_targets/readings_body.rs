@@ -1,0 +1,23 @@
+//! The JSON body of `POST /api/stations/{id}/readings`, read and checked as
+//! the handler does before anything reaches the store.
+
+#![no_main]
+
+use agrimap_model::readings::parse_utc;
+use agrimap_server::stations::{MAX_BATCH, readings_from_body};
+use libfuzzer_sys::fuzz_target;
+
+/// 2026-11-25T00:00:00Z: a fixed "now", so that runs repeat.
+const NOW: i64 = 1_795_564_800;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok((readings, errors)) = readings_from_body("CT-WQ-01", data, NOW) {
+        let n = readings.len() + errors.len();
+        assert!((1..=MAX_BATCH).contains(&n), "{n} readings");
+        for r in &readings {
+            assert!(r.time.len() == 20 && r.time.ends_with('Z'), "time {:?}", r.time);
+            let t = parse_utc(&r.time).unwrap_or_else(|| panic!("normalised time {:?} does not parse", r.time));
+            assert!(t <= NOW + 600, "time {:?} in the future", r.time);
+        }
+    }
+});
