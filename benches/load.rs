@@ -462,6 +462,8 @@ struct Shared {
     done: AtomicU64,
     failed: AtomicU64,
     transport_errors: Mutex<Vec<String>>,
+    /// The first answers of the load phase that were not successes.
+    failed_answers: Mutex<Vec<String>>,
 }
 
 fn decoded(body: Vec<u8>, gzip: bool) -> Vec<u8> {
@@ -590,7 +592,20 @@ fn client(config: &Config, targets: &Targets, shared: &Shared, n: usize) -> Vec<
             Ok((status, answer)) => {
                 record.status = status;
                 if !record.success() {
-                    record.json_error = is_json_error(&decoded(answer, gzip));
+                    let answer = decoded(answer, gzip);
+                    record.json_error = is_json_error(&answer);
+                    let mut failed = shared
+                        .failed_answers
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if start < config.duration && failed.len() < 10 {
+                        failed.push(format!(
+                            "{:.1} s {path}: {status} after {} ms: {}",
+                            start.as_secs_f64(),
+                            ms(record.latency),
+                            String::from_utf8_lossy(&answer).chars().take(200).collect::<String>()
+                        ));
+                    }
                 } else if kind == READINGS_POST {
                     let json: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
                     record.not_stored = json["stored"].as_u64() != Some(PARAMETERS.len() as u64);
@@ -777,6 +792,7 @@ fn main() -> Result<(), BoxError> {
         done: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         transport_errors: Mutex::new(Vec::new()),
+        failed_answers: Mutex::new(Vec::new()),
     };
     let rss: Arc<Mutex<Vec<(Duration, u64)>>> = Arc::new(Mutex::new(Vec::new()));
     let lock =
@@ -891,12 +907,8 @@ fn main() -> Result<(), BoxError> {
     if ok { Ok(()) } else { Err("the verdict is FAIL".into()) }
 }
 
-/// The load phase; whether its verdict holds.
-fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], shared: &Shared) -> bool {
-    let phase: Vec<&Record> = records.iter().filter(|r| r.start < config.duration).collect();
-    let secs = config.duration.as_secs_f64();
-    println!();
-    println!("== load: {} s, {} connections ==", secs, config.connections);
+/// Requests, throughput, latency and failures per kind, over `secs` seconds.
+fn kind_table(phase: &[&Record], secs: f64) {
     println!(
         "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9}  not successes (status:count)",
         "kind", "requests", "req/s", "p50 ms", "p99 ms", "max ms"
@@ -918,7 +930,28 @@ fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], sha
         let rs: Vec<&Record> = phase.iter().copied().filter(|r| usize::from(r.kind) == k).collect();
         row(name, &rs);
     }
-    row("all", &phase);
+    row("all", phase);
+}
+
+/// The load phase; whether its verdict holds.
+fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], shared: &Shared) -> bool {
+    let phase: Vec<&Record> = records.iter().filter(|r| r.start < config.duration).collect();
+    println!();
+    println!(
+        "== load: {} s, {} connections ==",
+        config.duration.as_secs_f64(),
+        config.connections
+    );
+    kind_table(&phase, config.duration.as_secs_f64());
+    let warm: Vec<&Record> = phase.iter().copied().filter(|r| r.start >= config.warmup).collect();
+    if !warm.is_empty() {
+        println!(
+            "-- the same after the {} s warm-up ({} s) --",
+            config.warmup.as_secs(),
+            (config.duration.saturating_sub(config.warmup)).as_secs()
+        );
+        kind_table(&warm, (config.duration.saturating_sub(config.warmup)).as_secs_f64());
+    }
     let tiles: Vec<&Record> = phase.iter().copied().filter(|r| usize::from(r.kind) == TILE).collect();
     println!(
         "  tiles: {} answered 200, {} answered 204 (empty)",
@@ -947,6 +980,14 @@ fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], sha
         .clone();
     for e in errors.iter().take(5) {
         println!("  transport error: {e}");
+    }
+    for e in shared
+        .failed_answers
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+    {
+        println!("  not a success: {e}");
     }
 
     // Memory.
