@@ -55,7 +55,8 @@
 //! - `AGRIMAP_LOAD_URL`: the server, `http://127.0.0.1:PORT` (or the first argument);
 //! - `AGRIMAP_LOAD_STATIONS`: `ID:TOKEN` pairs of water-quality stations, comma-separated;
 //! - `AGRIMAP_LOAD_PLANNER_TOKEN`: a planner's API token;
-//! - `AGRIMAP_LOAD_PID`: the `agrimap serve` process, for its memory;
+//! - `AGRIMAP_LOAD_PID`: the `agrimap serve` process, for its memory and CPU time;
+//! - `AGRIMAP_LOAD_PG_PID`: the postmaster, for PostgreSQL's CPU time (all its processes);
 //! - `AGRIMAP_LOAD_CONNECTIONS` (64), `AGRIMAP_LOAD_DURATION` (seconds, 600),
 //!   `AGRIMAP_LOAD_WARMUP` (120), `AGRIMAP_LOAD_SEED` (2025),
 //!   `AGRIMAP_LOAD_READINGS_START` (2026-11-21T00:00:00Z, just after the demo series);
@@ -117,6 +118,7 @@ struct Config {
     stations: Vec<(String, String)>,
     planner: Option<String>,
     pid: Option<u32>,
+    pg_pid: Option<u32>,
     connections: usize,
     duration: Duration,
     warmup: Duration,
@@ -175,6 +177,7 @@ impl Config {
             stations,
             planner: env("AGRIMAP_LOAD_PLANNER_TOKEN"),
             pid: env("AGRIMAP_LOAD_PID").map(|p| p.trim().parse()).transpose()?,
+            pg_pid: env("AGRIMAP_LOAD_PG_PID").map(|p| p.trim().parse()).transpose()?,
             connections: env_parse("AGRIMAP_LOAD_CONNECTIONS", 64)?,
             duration: env_seconds("AGRIMAP_LOAD_DURATION", 600.0)?,
             warmup: env_seconds("AGRIMAP_LOAD_WARMUP", 120.0)?,
@@ -645,6 +648,76 @@ fn rss_kb(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// CPU seconds of a process; with `children`, also of its live children and
+/// of the children it has reaped (PostgreSQL's backends).
+fn cpu_seconds(pid: u32, children: bool) -> f64 {
+    // Linux reports these in clock ticks, 100 per second on every platform agrimap runs on.
+    const TICKS: f64 = 100.0;
+    let fields = |path: std::path::PathBuf| -> Option<Vec<f64>> {
+        let text = std::fs::read_to_string(path).ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = text.get(text.rfind(')')? + 2..)?;
+        Some(rest.split(' ').map(|f| f.parse().unwrap_or(0.0)).collect())
+    };
+    let Some(own) = fields(std::path::PathBuf::from(format!("/proc/{pid}/stat"))) else {
+        return 0.0;
+    };
+    // utime, stime, cutime, cstime are fields 14 to 17, 11 to 14 after the name.
+    let mut ticks = own.get(11).copied().unwrap_or(0.0) + own.get(12).copied().unwrap_or(0.0);
+    if children {
+        ticks += own.get(13).copied().unwrap_or(0.0) + own.get(14).copied().unwrap_or(0.0);
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                if let Some(f) = fields(entry.path().join("stat"))
+                    && f.get(1).copied() == Some(f64::from(pid))
+                {
+                    ticks += f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0);
+                }
+            }
+        }
+    }
+    ticks / TICKS
+}
+
+/// Busy and total CPU seconds of the whole machine.
+fn machine_cpu() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: f64 = fields.iter().take(8).sum();
+    let idle = fields.get(3).copied().unwrap_or(0.0) + fields.get(4).copied().unwrap_or(0.0);
+    ((total - idle) / 100.0, total / 100.0)
+}
+
+/// CPU seconds so far: the server, PostgreSQL, the bench, and the machine (busy, total).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    server: f64,
+    postgres: f64,
+    bench: f64,
+    busy: f64,
+    total: f64,
+}
+
+impl Cpu {
+    fn now(config: &Config) -> Self {
+        let (busy, total) = machine_cpu();
+        Self {
+            server: config.pid.map_or(0.0, |p| cpu_seconds(p, false)),
+            postgres: config.pg_pid.map_or(0.0, |p| cpu_seconds(p, true)),
+            bench: cpu_seconds(std::process::id(), false),
+            busy,
+            total,
+        }
+    }
+}
+
 fn sleep_until(shared: &Shared, at: Duration) {
     while !shared.stop.load(Ordering::Relaxed) {
         let now = shared.t0.elapsed();
@@ -798,109 +871,112 @@ fn main() -> Result<(), BoxError> {
     let lock =
         |m: &Arc<Mutex<Vec<(Duration, u64)>>>| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
 
-    let (records, fault) = std::thread::scope(|scope| -> Result<(Vec<Record>, Option<Fault>), BoxError> {
-        let shared = &shared;
-        let config = &config;
-        let targets = &targets;
-        if let Some(pid) = config.pid {
-            let rss = Arc::clone(&rss);
-            scope.spawn(move || {
-                let mut next = Duration::ZERO;
-                while !shared.stop.load(Ordering::Relaxed) {
-                    if let Some(kb) = rss_kb(pid) {
-                        rss.lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .push((shared.t0.elapsed(), kb));
+    let (records, fault, cpu) =
+        std::thread::scope(|scope| -> Result<(Vec<Record>, Option<Fault>, [Cpu; 2]), BoxError> {
+            let shared = &shared;
+            let config = &config;
+            let targets = &targets;
+            if let Some(pid) = config.pid {
+                let rss = Arc::clone(&rss);
+                scope.spawn(move || {
+                    let mut next = Duration::ZERO;
+                    while !shared.stop.load(Ordering::Relaxed) {
+                        if let Some(kb) = rss_kb(pid) {
+                            rss.lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .push((shared.t0.elapsed(), kb));
+                        }
+                        next += RSS_EVERY;
+                        sleep_until(shared, next);
                     }
-                    next += RSS_EVERY;
-                    sleep_until(shared, next);
-                }
-            });
-        }
-        let clients: Vec<_> = (0..config.connections)
-            .map(|n| scope.spawn(move || client(config, targets, shared, n)))
-            .collect();
-
-        // Progress, once a minute, on standard error.
-        let mut at = Duration::ZERO;
-        while at < config.duration {
-            at = (at + Duration::from_secs(60)).min(config.duration);
-            sleep_until(shared, at);
-            let rss_now = config
-                .pid
-                .and_then(rss_kb)
-                .map_or(String::new(), |kb| format!(", RSS {} MB", kb / 1024));
-            eprintln!(
-                "load: {:>4.0} s: {} requests, {} not successes{rss_now}",
-                shared.t0.elapsed().as_secs_f64(),
-                shared.done.load(Ordering::Relaxed),
-                shared.failed.load(Ordering::Relaxed)
-            );
-        }
-
-        let mut fault = None;
-        let mut failure = None;
-        if let (Some(stop), Some(start)) = (&config.pg_stop, &config.pg_start) {
-            sleep_until(shared, config.duration + FAULT_BEFORE);
-            let health_stop = AtomicBool::new(false);
-            let (outcome, health) = std::thread::scope(|inner| {
-                let poller = inner.spawn(|| {
-                    let agent = agent();
-                    let mut polls = Vec::new();
-                    while !health_stop.load(Ordering::Relaxed) {
-                        let at = shared.t0.elapsed();
-                        let status = agent
-                            .get(&format!("{}/health", config.base))
-                            .call()
-                            .map_or(0, |r| r.status().as_u16());
-                        polls.push((at, status));
-                        std::thread::sleep(HEALTH_EVERY);
-                    }
-                    polls
                 });
-                let outcome = (|| -> Result<Fault, BoxError> {
-                    let stop_sent = shared.t0.elapsed();
-                    eprintln!("load: {:.1} s: stopping PostgreSQL", stop_sent.as_secs_f64());
-                    run_command("stopping PostgreSQL", stop)?;
-                    let down = shared.t0.elapsed();
-                    sleep_until(shared, down + config.fault_down);
-                    let start_sent = shared.t0.elapsed();
-                    eprintln!("load: {:.1} s: starting PostgreSQL", start_sent.as_secs_f64());
-                    run_command("starting PostgreSQL", start)?;
-                    let up = shared.t0.elapsed();
-                    sleep_until(shared, up + config.fault_after);
-                    Ok(Fault {
-                        stop_sent,
-                        down,
-                        start_sent,
-                        up,
-                        end: shared.t0.elapsed(),
-                        health: Vec::new(),
-                    })
-                })();
-                health_stop.store(true, Ordering::Relaxed);
-                (outcome, poller.join().unwrap_or_default())
-            });
-            match outcome {
-                Ok(mut f) => {
-                    f.health = health;
-                    fault = Some(f);
-                }
-                Err(e) => failure = Some(e),
             }
-        }
-        shared.stop.store(true, Ordering::Relaxed);
-        let mut records = Vec::new();
-        for c in clients {
-            records.extend(c.join().map_err(|_| "a client panicked")?);
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok((records, fault)),
-        }
-    })?;
+            let cpu_start = Cpu::now(config);
+            let clients: Vec<_> = (0..config.connections)
+                .map(|n| scope.spawn(move || client(config, targets, shared, n)))
+                .collect();
 
-    let mut ok = report_load(&config, &records, &lock(&rss), &shared);
+            // Progress, once a minute, on standard error.
+            let mut at = Duration::ZERO;
+            while at < config.duration {
+                at = (at + Duration::from_secs(60)).min(config.duration);
+                sleep_until(shared, at);
+                let rss_now = config
+                    .pid
+                    .and_then(rss_kb)
+                    .map_or(String::new(), |kb| format!(", RSS {} MB", kb / 1024));
+                eprintln!(
+                    "load: {:>4.0} s: {} requests, {} not successes{rss_now}",
+                    shared.t0.elapsed().as_secs_f64(),
+                    shared.done.load(Ordering::Relaxed),
+                    shared.failed.load(Ordering::Relaxed)
+                );
+            }
+
+            let cpu_end = Cpu::now(config);
+            let mut fault = None;
+            let mut failure = None;
+            if let (Some(stop), Some(start)) = (&config.pg_stop, &config.pg_start) {
+                sleep_until(shared, config.duration + FAULT_BEFORE);
+                let health_stop = AtomicBool::new(false);
+                let (outcome, health) = std::thread::scope(|inner| {
+                    let poller = inner.spawn(|| {
+                        let agent = agent();
+                        let mut polls = Vec::new();
+                        while !health_stop.load(Ordering::Relaxed) {
+                            let at = shared.t0.elapsed();
+                            let status = agent
+                                .get(&format!("{}/health", config.base))
+                                .call()
+                                .map_or(0, |r| r.status().as_u16());
+                            polls.push((at, status));
+                            std::thread::sleep(HEALTH_EVERY);
+                        }
+                        polls
+                    });
+                    let outcome = (|| -> Result<Fault, BoxError> {
+                        let stop_sent = shared.t0.elapsed();
+                        eprintln!("load: {:.1} s: stopping PostgreSQL", stop_sent.as_secs_f64());
+                        run_command("stopping PostgreSQL", stop)?;
+                        let down = shared.t0.elapsed();
+                        sleep_until(shared, down + config.fault_down);
+                        let start_sent = shared.t0.elapsed();
+                        eprintln!("load: {:.1} s: starting PostgreSQL", start_sent.as_secs_f64());
+                        run_command("starting PostgreSQL", start)?;
+                        let up = shared.t0.elapsed();
+                        sleep_until(shared, up + config.fault_after);
+                        Ok(Fault {
+                            stop_sent,
+                            down,
+                            start_sent,
+                            up,
+                            end: shared.t0.elapsed(),
+                            health: Vec::new(),
+                        })
+                    })();
+                    health_stop.store(true, Ordering::Relaxed);
+                    (outcome, poller.join().unwrap_or_default())
+                });
+                match outcome {
+                    Ok(mut f) => {
+                        f.health = health;
+                        fault = Some(f);
+                    }
+                    Err(e) => failure = Some(e),
+                }
+            }
+            shared.stop.store(true, Ordering::Relaxed);
+            let mut records = Vec::new();
+            for c in clients {
+                records.extend(c.join().map_err(|_| "a client panicked")?);
+            }
+            match failure {
+                Some(e) => Err(e),
+                None => Ok((records, fault, [cpu_start, cpu_end])),
+            }
+        })?;
+
+    let mut ok = report_load(&config, &records, &lock(&rss), &shared, cpu);
     if let Some(fault) = &fault {
         ok &= report_fault(&config, &records, fault, config.pid);
     }
@@ -934,7 +1010,7 @@ fn kind_table(phase: &[&Record], secs: f64) {
 }
 
 /// The load phase; whether its verdict holds.
-fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], shared: &Shared) -> bool {
+fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], shared: &Shared, cpu: [Cpu; 2]) -> bool {
     let phase: Vec<&Record> = records.iter().filter(|r| r.start < config.duration).collect();
     println!();
     println!(
@@ -989,6 +1065,19 @@ fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], sha
     {
         println!("  not a success: {e}");
     }
+
+    // CPU.
+    let [a, b] = cpu;
+    println!(
+        "  CPU during the load phase: agrimap {:.0} s, PostgreSQL {:.0} s, the load clients {:.0} s; whole machine {:.0} of {:.0} CPU-s busy ({:.0} %); agrimap + PostgreSQL {:.2} ms per request",
+        b.server - a.server,
+        b.postgres - a.postgres,
+        b.bench - a.bench,
+        b.busy - a.busy,
+        b.total - a.total,
+        100.0 * (b.busy - a.busy) / (b.total - a.total).max(f64::EPSILON),
+        1000.0 * (b.server - a.server + b.postgres - a.postgres) / (phase.len().max(1) as f64)
+    );
 
     // Memory.
     let mut rss_ok = true;

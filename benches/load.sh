@@ -170,6 +170,7 @@ if [ "$fault" = 1 ]; then
 fi
 status=0
 env AGRIMAP_LOAD_URL="http://127.0.0.1:$port" AGRIMAP_LOAD_PID="$server" \
+  AGRIMAP_LOAD_PG_PID="$(head -1 "$pgdir/data/postmaster.pid")" \
   AGRIMAP_LOAD_STATIONS="$(
     IFS=,
     echo "${stations[*]}"
