@@ -245,18 +245,16 @@ struct Sample {
 }
 
 fn bbox_of(value: &serde_json::Value, b: &mut [f64; 4]) {
-    match value {
-        serde_json::Value::Array(items) => {
-            if let [serde_json::Value::Number(x), serde_json::Value::Number(y), ..] = items.as_slice() {
-                let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
-                *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-            } else {
-                for item in items {
-                    bbox_of(item, b);
-                }
-            }
+    let serde_json::Value::Array(items) = value else {
+        return;
+    };
+    if let [serde_json::Value::Number(x), serde_json::Value::Number(y), ..] = items.as_slice() {
+        let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+        *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+    } else {
+        for item in items {
+            bbox_of(item, b);
         }
-        _ => {}
     }
 }
 
@@ -798,6 +796,9 @@ fn run_command(what: &str, command: &str) -> Result<Duration, BoxError> {
     Ok(t.elapsed())
 }
 
+/// What the run gives: every request, the fault's times, CPU at the start and end of the load phase.
+type RunOutcome = (Vec<Record>, Option<Fault>, [Cpu; 2]);
+
 /// Times of the fault, since the start of the run.
 struct Fault {
     stop_sent: Duration,
@@ -871,110 +872,109 @@ fn main() -> Result<(), BoxError> {
     let lock =
         |m: &Arc<Mutex<Vec<(Duration, u64)>>>| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
 
-    let (records, fault, cpu) =
-        std::thread::scope(|scope| -> Result<(Vec<Record>, Option<Fault>, [Cpu; 2]), BoxError> {
-            let shared = &shared;
-            let config = &config;
-            let targets = &targets;
-            if let Some(pid) = config.pid {
-                let rss = Arc::clone(&rss);
-                scope.spawn(move || {
-                    let mut next = Duration::ZERO;
-                    while !shared.stop.load(Ordering::Relaxed) {
-                        if let Some(kb) = rss_kb(pid) {
-                            rss.lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .push((shared.t0.elapsed(), kb));
-                        }
-                        next += RSS_EVERY;
-                        sleep_until(shared, next);
+    let (records, fault, cpu) = std::thread::scope(|scope| -> Result<RunOutcome, BoxError> {
+        let shared = &shared;
+        let config = &config;
+        let targets = &targets;
+        if let Some(pid) = config.pid {
+            let rss = Arc::clone(&rss);
+            scope.spawn(move || {
+                let mut next = Duration::ZERO;
+                while !shared.stop.load(Ordering::Relaxed) {
+                    if let Some(kb) = rss_kb(pid) {
+                        rss.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((shared.t0.elapsed(), kb));
                     }
-                });
-            }
-            let cpu_start = Cpu::now(config);
-            let clients: Vec<_> = (0..config.connections)
-                .map(|n| scope.spawn(move || client(config, targets, shared, n)))
-                .collect();
-
-            // Progress, once a minute, on standard error.
-            let mut at = Duration::ZERO;
-            while at < config.duration {
-                at = (at + Duration::from_secs(60)).min(config.duration);
-                sleep_until(shared, at);
-                let rss_now = config
-                    .pid
-                    .and_then(rss_kb)
-                    .map_or(String::new(), |kb| format!(", RSS {} MB", kb / 1024));
-                eprintln!(
-                    "load: {:>4.0} s: {} requests, {} not successes{rss_now}",
-                    shared.t0.elapsed().as_secs_f64(),
-                    shared.done.load(Ordering::Relaxed),
-                    shared.failed.load(Ordering::Relaxed)
-                );
-            }
-
-            let cpu_end = Cpu::now(config);
-            let mut fault = None;
-            let mut failure = None;
-            if let (Some(stop), Some(start)) = (&config.pg_stop, &config.pg_start) {
-                sleep_until(shared, config.duration + FAULT_BEFORE);
-                let health_stop = AtomicBool::new(false);
-                let (outcome, health) = std::thread::scope(|inner| {
-                    let poller = inner.spawn(|| {
-                        let agent = agent();
-                        let mut polls = Vec::new();
-                        while !health_stop.load(Ordering::Relaxed) {
-                            let at = shared.t0.elapsed();
-                            let status = agent
-                                .get(&format!("{}/health", config.base))
-                                .call()
-                                .map_or(0, |r| r.status().as_u16());
-                            polls.push((at, status));
-                            std::thread::sleep(HEALTH_EVERY);
-                        }
-                        polls
-                    });
-                    let outcome = (|| -> Result<Fault, BoxError> {
-                        let stop_sent = shared.t0.elapsed();
-                        eprintln!("load: {:.1} s: stopping PostgreSQL", stop_sent.as_secs_f64());
-                        run_command("stopping PostgreSQL", stop)?;
-                        let down = shared.t0.elapsed();
-                        sleep_until(shared, down + config.fault_down);
-                        let start_sent = shared.t0.elapsed();
-                        eprintln!("load: {:.1} s: starting PostgreSQL", start_sent.as_secs_f64());
-                        run_command("starting PostgreSQL", start)?;
-                        let up = shared.t0.elapsed();
-                        sleep_until(shared, up + config.fault_after);
-                        Ok(Fault {
-                            stop_sent,
-                            down,
-                            start_sent,
-                            up,
-                            end: shared.t0.elapsed(),
-                            health: Vec::new(),
-                        })
-                    })();
-                    health_stop.store(true, Ordering::Relaxed);
-                    (outcome, poller.join().unwrap_or_default())
-                });
-                match outcome {
-                    Ok(mut f) => {
-                        f.health = health;
-                        fault = Some(f);
-                    }
-                    Err(e) => failure = Some(e),
+                    next += RSS_EVERY;
+                    sleep_until(shared, next);
                 }
+            });
+        }
+        let cpu_start = Cpu::now(config);
+        let clients: Vec<_> = (0..config.connections)
+            .map(|n| scope.spawn(move || client(config, targets, shared, n)))
+            .collect();
+
+        // Progress, once a minute, on standard error.
+        let mut at = Duration::ZERO;
+        while at < config.duration {
+            at = (at + Duration::from_secs(60)).min(config.duration);
+            sleep_until(shared, at);
+            let rss_now = config
+                .pid
+                .and_then(rss_kb)
+                .map_or(String::new(), |kb| format!(", RSS {} MB", kb / 1024));
+            eprintln!(
+                "load: {:>4.0} s: {} requests, {} not successes{rss_now}",
+                shared.t0.elapsed().as_secs_f64(),
+                shared.done.load(Ordering::Relaxed),
+                shared.failed.load(Ordering::Relaxed)
+            );
+        }
+
+        let cpu_end = Cpu::now(config);
+        let mut fault = None;
+        let mut failure = None;
+        if let (Some(stop), Some(start)) = (&config.pg_stop, &config.pg_start) {
+            sleep_until(shared, config.duration + FAULT_BEFORE);
+            let health_stop = AtomicBool::new(false);
+            let (outcome, health) = std::thread::scope(|inner| {
+                let poller = inner.spawn(|| {
+                    let agent = agent();
+                    let mut polls = Vec::new();
+                    while !health_stop.load(Ordering::Relaxed) {
+                        let at = shared.t0.elapsed();
+                        let status = agent
+                            .get(&format!("{}/health", config.base))
+                            .call()
+                            .map_or(0, |r| r.status().as_u16());
+                        polls.push((at, status));
+                        std::thread::sleep(HEALTH_EVERY);
+                    }
+                    polls
+                });
+                let outcome = (|| -> Result<Fault, BoxError> {
+                    let stop_sent = shared.t0.elapsed();
+                    eprintln!("load: {:.1} s: stopping PostgreSQL", stop_sent.as_secs_f64());
+                    run_command("stopping PostgreSQL", stop)?;
+                    let down = shared.t0.elapsed();
+                    sleep_until(shared, down + config.fault_down);
+                    let start_sent = shared.t0.elapsed();
+                    eprintln!("load: {:.1} s: starting PostgreSQL", start_sent.as_secs_f64());
+                    run_command("starting PostgreSQL", start)?;
+                    let up = shared.t0.elapsed();
+                    sleep_until(shared, up + config.fault_after);
+                    Ok(Fault {
+                        stop_sent,
+                        down,
+                        start_sent,
+                        up,
+                        end: shared.t0.elapsed(),
+                        health: Vec::new(),
+                    })
+                })();
+                health_stop.store(true, Ordering::Relaxed);
+                (outcome, poller.join().unwrap_or_default())
+            });
+            match outcome {
+                Ok(mut f) => {
+                    f.health = health;
+                    fault = Some(f);
+                }
+                Err(e) => failure = Some(e),
             }
-            shared.stop.store(true, Ordering::Relaxed);
-            let mut records = Vec::new();
-            for c in clients {
-                records.extend(c.join().map_err(|_| "a client panicked")?);
-            }
-            match failure {
-                Some(e) => Err(e),
-                None => Ok((records, fault, [cpu_start, cpu_end])),
-            }
-        })?;
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+        let mut records = Vec::new();
+        for c in clients {
+            records.extend(c.join().map_err(|_| "a client panicked")?);
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok((records, fault, [cpu_start, cpu_end])),
+        }
+    })?;
 
     let mut ok = report_load(&config, &records, &lock(&rss), &shared, cpu);
     if let Some(fault) = &fault {
