@@ -310,30 +310,33 @@ impl StatsCache {
             admin_versions: ["admin_province", "admin_district", "admin_commune"]
                 .map(|id| versions.get(id).copied().unwrap_or(0)),
         };
-        if let Some(table) = self.tables.get(&key) {
-            return Ok(table);
-        }
-        let (index, zones) = self.zones(store).await?;
-        let features = store.features(request.layer, &FeatureQuery::default()).await?;
-        let spec = Spec {
-            class: request.class,
-            metric: request.metric,
-        };
-        let table = tokio::task::spawn_blocking(move || {
-            let table = aggregate(&zones, &features, &spec);
-            named_rows(&index, &rollup(&zones, &table, request.level.level()), request)
-        })
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!("aggregation failed: {e}"),
-            )
-        })?;
-        let table = Arc::new(table);
-        self.tables.insert(key, table.clone());
-        Ok(table)
+        // One computation per table: requests that ask for a table being
+        // computed wait for it rather than each reading the whole layer (a
+        // cold start under load, or the first requests after a write); if the
+        // computation fails, the next waiter tries.
+        self.tables
+            .get_or_insert_async(&key, async {
+                let (index, zones) = self.zones(store).await?;
+                let features = store.features(request.layer, &FeatureQuery::default()).await?;
+                let spec = Spec {
+                    class: request.class,
+                    metric: request.metric,
+                };
+                let table = tokio::task::spawn_blocking(move || {
+                    let table = aggregate(&zones, &features, &spec);
+                    named_rows(&index, &rollup(&zones, &table, request.level.level()), request)
+                })
+                .await
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        format!("aggregation failed: {e}"),
+                    )
+                })?;
+                Ok(Arc::new(table))
+            })
+            .await
     }
 }
 
@@ -448,4 +451,130 @@ pub async fn stats(
     } else {
         Json(table.as_ref()).into_response()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agrimap_model::{Audience, Feature, LayerDef, Reading};
+    use agrimap_store::{
+        ApiToken, FeatureStream, LayerVersions, NewApiToken, ReadingQuery, StationAlert, StoreError, WriteBatch,
+        WriteSummary,
+    };
+
+    /// A store with empty layers that counts how often each is read, and
+    /// reads slowly, so that concurrent requests overlap.
+    #[derive(Default)]
+    struct CountingStore {
+        reads: std::sync::Mutex<HashMap<&'static str, usize>>,
+    }
+
+    const NOT_USED: &str = "not used by the statistics";
+
+    #[async_trait::async_trait]
+    impl Store for CountingStore {
+        fn kind(&self) -> &'static str {
+            "counting"
+        }
+        async fn health(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn features(&self, layer: &'static LayerDef, _: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
+            *self
+                .reads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(layer.id)
+                .or_default() += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Ok(Vec::new())
+        }
+        async fn count(&self, _: &'static LayerDef, _: &FeatureQuery) -> Result<u64, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn feature(&self, _: &'static LayerDef, _: i64, _: Audience) -> Result<Option<Feature>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        fn stream(&self, _: &'static LayerDef, _: FeatureQuery) -> FeatureStream {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn extent(&self, _: &'static LayerDef) -> Result<Option<geo::Rect<f64>>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn write(&self, _: WriteBatch) -> Result<WriteSummary, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn versions(&self) -> Result<LayerVersions, StoreError> {
+            Ok(LayerVersions::new())
+        }
+        async fn readings(&self, _: &str) -> Result<Vec<Reading>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn ingest(&self, _: Vec<Reading>, _: Vec<StationAlert>) -> Result<usize, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn readings_between(&self, _: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn latest_readings(&self, _: Option<&str>) -> Result<Vec<Reading>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn station_token_hash(&self, _: &str) -> Result<Option<String>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn set_station_token_hash(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_api_token(&self, _: &NewApiToken) -> Result<ApiToken, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn revoke_api_token(&self, _: &str) -> Result<bool, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn api_token_by_hash(&self, _: &str) -> Result<Option<ApiToken>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
+    /// Many requests at once for a table not computed yet (a cold start
+    /// under load, or the first requests after a write) read the layer once,
+    /// not once each: each read holds a whole layer in memory and a pooled
+    /// database connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_compute_a_table_once() {
+        let store = Arc::new(CountingStore::default());
+        let cache = Arc::new(StatsCache::new(Arc::new(CommuneCache::default())));
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let (store, cache) = (store.clone(), cache.clone());
+                tokio::spawn(async move {
+                    let request = StatsRequest::parse("crop", Some("commune"), Some("crop_type"), Some("area"))
+                        .map_err(|e| e.message)?;
+                    cache
+                        .table(store.as_ref(), request)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.message)
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("table");
+        }
+        let reads = store.reads.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(reads.get("crop"), Some(&1), "reads per layer: {reads:?}");
+        // The commune index was built once too.
+        assert_eq!(reads.get("admin_commune"), Some(&1), "reads per layer: {reads:?}");
+
+        // Another table of the same layer is computed on its own; a cached one is not read again.
+        let request = StatsRequest::parse("crop", Some("district"), Some("crop_type"), Some("area")).expect("request");
+        cache.table(store.as_ref(), request).await.expect("table");
+        let request = StatsRequest::parse("crop", Some("commune"), Some("crop_type"), Some("area")).expect("request");
+        cache.table(store.as_ref(), request).await.expect("table");
+        let reads = store.reads.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(reads.get("crop"), Some(&2), "reads per layer: {reads:?}");
+    }
 }
