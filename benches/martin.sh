@@ -13,9 +13,9 @@
 #     pass over the list (every tile once), then a warm run cycling through the
 #     list for $AGRIMAP_BENCH_DURATION; wrk, Accept-Encoding: gzip on both.
 #     Then, to show what compression costs each server, one more warm run
-#     with Accept-Encoding: identity (agrimap keeps gzip bodies and inflates
-#     them for such clients; Martin keeps tiles uncompressed and deflates them
-#     for gzip clients)
+#     with Accept-Encoding: identity (agrimap caches every tile both gzip'd
+#     and plain; Martin keeps tiles uncompressed and deflates them for gzip
+#     clients)
 #  6. requests every tile of the list once more from each server with curl and
 #     compares status and size tile by tile
 #  7. runs benches/pg_tiles.rs on the same database and the same list
@@ -25,7 +25,8 @@
 # /tiles/{layers}/{z}/{x}/{y}.mvt, Martin at /{layers}/{z}/{x}/{y} with one
 # table source per layer, configured from agrimap's /catalog: the public
 # fields only, feature id `fid`, extent 4096, buffer 64, each layer from its
-# catalog minzoom. Both log at `warn`.
+# catalog minzoom. Both log at `warn`. agrimap's per-address request quota is
+# off: every wrk connection comes from one address.
 #
 # Needs the Rust toolchain, PostgreSQL 15 with PostGIS 3 (the Debian packages
 # tests/run.sh installs), wrk, jq and curl (installed from Debian when missing),
@@ -193,7 +194,8 @@ start_server() { # name
   case $1 in
     agrimap)
       RUST_LOG=warn "$agrimap" serve --database "$url" --listen "127.0.0.1:$agrimap_port" \
-        --tile-cache-mb "$cache_mb" --data-dir "$work/agrimap-data" >>"$work/agrimap.log" 2>&1 &
+        --tile-cache-mb "$cache_mb" --data-dir "$work/agrimap-data" --rate-per-address 0 \
+        >>"$work/agrimap.log" 2>&1 &
       server_pid=$!
       pids+=("$server_pid")
       wait_health "http://127.0.0.1:$agrimap_port/health" "$server_pid" agrimap

@@ -94,7 +94,10 @@ fn bench_tiles(c: &mut Criterion) {
                     tokio::spawn(async move { agrimap_server::tiles::render(&state, &all, t).await })
                 });
                 let bodies = futures::future::join_all(jobs).await;
-                let bytes: usize = bodies.into_iter().map(|b| b.expect("join").expect("tile").len()).sum();
+                let bytes: usize = bodies
+                    .into_iter()
+                    .map(|b| b.expect("join").expect("tile").gzip.len())
+                    .sum();
                 assert!(bytes > 0);
                 bytes
             })

@@ -180,3 +180,120 @@ fn station_add_token_list_then_the_station_posts_readings() {
     assert_eq!(series["readings"][0]["time"], "2026-11-24T05:00:00Z");
     assert!(restarted.terminate(Duration::from_secs(60)).success());
 }
+
+#[test]
+fn token_create_list_revoke_then_the_server_honours_them() {
+    let data = scratch_dir("cli-token");
+    let seed = agrimap_suite::demo_dir();
+    let run = |args: &[&str]| {
+        let out = Command::new(agrimap_bin())
+            .args(args)
+            .env("AGRIMAP_SEED_DIR", &seed)
+            .output()
+            .expect("run agrimap");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = data.to_str().expect("path");
+    // Store flags after the subcommand, as anyone would type them.
+    let (ok, secret, err) = run(&[
+        "token",
+        "create",
+        "--role",
+        "planner",
+        "--name",
+        "Phòng Kế hoạch",
+        "--data-dir",
+        dir,
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(secret.len(), 64, "{secret}");
+    let (ok, _, err) = run(&["token", "create", "--role", "root", "--name", "x", "--data-dir", dir]);
+    assert!(!ok);
+    assert!(err.contains("unknown role 'root'"), "{err}");
+
+    let (ok, list, _) = run(&["token", "--data-dir", dir, "list"]);
+    assert!(ok);
+    let line = list.lines().find(|l| l.contains("Phòng Kế hoạch")).expect("listed");
+    assert!(line.contains("planner") && !list.contains(&secret), "{list}");
+    let id = line.split_whitespace().next().expect("id").to_owned();
+
+    let env = [
+        ("AGRIMAP_DATA_DIR", data.as_os_str()),
+        ("AGRIMAP_SEED_DIR", seed.as_os_str()),
+    ];
+    let server = ServeProcess::start(&[], &env);
+    let auth = format!("Bearer {secret}");
+    assert_eq!(
+        server.get("/api/me", &[("authorization", &auth)]).json()["role"],
+        "planner"
+    );
+
+    let (ok, out, err) = run(&["token", "revoke", &id, "--data-dir", dir]);
+    assert!(ok, "{err}");
+    assert_eq!(out, format!("revoked {id}"));
+    assert_eq!(server.get("/api/me", &[("authorization", &auth)]).status, 401);
+    let (ok, _, err) = run(&["token", "revoke", &id, "--data-dir", dir]);
+    assert!(!ok && err.contains("no valid token"), "{err}");
+}
+
+/// Sends a POST of `len` bytes whose body is only partly written, and returns
+/// the open connection.
+fn partial_post(base: &str, path: &str, auth: &str, head_of_body: &[u8], len: usize) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("headers");
+    stream.write_all(head_of_body).expect("body");
+    stream.flush().expect("flush");
+    stream
+}
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish_and_stops_within_ten_seconds() {
+    use std::io::{Read, Write};
+    let data = scratch_dir("cli-drain");
+    let seed = agrimap_suite::demo_dir();
+    let created = Command::new(agrimap_bin())
+        .args(["token", "create", "--role", "admin", "--name", "drain test"])
+        .env("AGRIMAP_DATA_DIR", &data)
+        .env("AGRIMAP_SEED_DIR", &seed)
+        .output()
+        .expect("run agrimap");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let auth = format!("Bearer {}", String::from_utf8_lossy(&created.stdout).trim());
+    let env = [
+        ("AGRIMAP_DATA_DIR", data.as_os_str()),
+        ("AGRIMAP_SEED_DIR", seed.as_os_str()),
+    ];
+    let server = ServeProcess::start(&[], &env);
+
+    // Two requests in flight, their bodies half sent: one will be finished
+    // after SIGTERM and must be answered; the other never is.
+    let body = br#"{"name": "made while stopping", "role": "planner"}"#;
+    let (head, tail) = body.split_at(10);
+    let mut finishing = partial_post(&server.base, "/api/tokens", &auth, head, body.len());
+    let _stuck = partial_post(&server.base, "/api/tokens", &auth, head, body.len());
+    std::thread::sleep(Duration::from_millis(300));
+
+    let signalled = std::time::Instant::now();
+    server.signal_term();
+    std::thread::sleep(Duration::from_millis(500));
+    finishing.write_all(tail).expect("rest of the body");
+    let mut answer = String::new();
+    finishing.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.contains("made while stopping"), "{answer}");
+
+    let status = server.wait_exit(Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(10), "stopped after {took:?}");
+}

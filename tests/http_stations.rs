@@ -4,7 +4,7 @@
 //! `/api/alerts` and the `monitoring` tiles.
 
 use agrimap_model::{FeatureQuery, Value, layer};
-use agrimap_server::stations::hash_token;
+use agrimap_server::auth::secret::hash_token;
 use agrimap_store::ReadingQuery;
 use agrimap_suite::{StoreKind, TestServer};
 use agrimap_tiles::mvt::decode;

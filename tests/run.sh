@@ -2,8 +2,8 @@
 # The whole test suite, on a fresh machine with the Rust toolchain.
 # Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr,
 # PostgreSQL with PostGIS, Chromium and Node.js, from Debian; the browser tests'
-# npm packages), starts a throwaway PostgreSQL cluster, builds the workspace
-# once, then runs every test and doc example.
+# npm packages), starts a throwaway PostgreSQL cluster, checks the dependencies'
+# licences and sources, builds the workspace once, then runs every test and doc example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ pgver=15
 pgbin=/usr/lib/postgresql/$pgver/bin
 missing=()
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x "$pgbin/initdb" ] || missing+=("postgresql-$pgver")
 dpkg -s "postgresql-$pgver-postgis-3" >/dev/null 2>&1 || missing+=("postgresql-$pgver-postgis-3")
 # The map page's tests drive Debian's Chromium through playwright-core (tests/browser).
@@ -52,6 +53,12 @@ export AGRIMAP_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pgport/postgres
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny
+fi
+
+# Every dependency: a fit licence, from crates.io, no banned crate (deny.toml).
+cargo deny check licenses bans sources
 
 # The CLI tests run the real `agrimap` binary next to the test executables.
 cargo build --workspace --bins

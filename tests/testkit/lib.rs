@@ -256,11 +256,18 @@ impl StoreKind {
     /// (tests may write to it); the copy goes when the server does.
     #[must_use]
     pub fn demo_server(self, test: &str) -> TestServer {
+        self.demo_server_with(test, ServerConfig::default())
+    }
+
+    /// A server with the given settings over a fresh copy of the demo
+    /// province in this store.
+    #[must_use]
+    pub fn demo_server_with(self, test: &str, config: ServerConfig) -> TestServer {
         match self {
-            Self::GeoPackage => TestServer::start(Arc::new(private_store(test))),
+            Self::GeoPackage => TestServer::start_with(Arc::new(private_store(test)), config),
             Self::PostGis => {
                 let db = PgDatabase::demo(test);
-                let mut server = TestServer::start(Arc::new(db.store()));
+                let mut server = TestServer::start_with(Arc::new(db.store()), config);
                 server.database = Some(db);
                 server
             }
@@ -282,9 +289,15 @@ impl TestServer {
     /// Starts the server over `store`.
     #[must_use]
     pub fn start(store: Arc<dyn Store>) -> Self {
+        Self::start_with(store, ServerConfig::default())
+    }
+
+    /// Starts the server over `store` with the given settings.
+    #[must_use]
+    pub fn start_with(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let state = AppState::new(store.clone(), ServerConfig::default());
+        let state = AppState::new(store.clone(), config);
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
@@ -502,10 +515,23 @@ impl ServeProcess {
     ///
     /// # Panics
     /// When it does not exit in time.
-    pub fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
+    pub fn terminate(self, limit: Duration) -> std::process::ExitStatus {
+        self.signal_term();
+        self.wait_exit(limit)
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn signal_term(&self) {
         let pid = self.child.id().to_string();
         let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
         assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+    }
+
+    /// Waits for the process to exit.
+    ///
+    /// # Panics
+    /// When it does not exit within `limit`.
+    pub fn wait_exit(mut self, limit: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {

@@ -3,6 +3,7 @@
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
+mod export;
 mod pack;
 pub mod postgres;
 pub mod seed;
@@ -10,6 +11,7 @@ mod serve;
 mod station;
 mod stats;
 pub mod store_args;
+mod token;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +42,10 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Manage monitoring stations and their ingestion tokens.
     Station(station::StationArgs),
+    /// Manage API tokens of planners, editors and admins.
+    Token(token::TokenArgs),
+    /// Write a layer, or a selection of it, as GeoJSON, CSV, GeoPackage, Shapefile, KML or FlatGeobuf.
+    Export(export::ExportArgs),
     /// Write one commune's offline pack (base map and themes as a PMTiles archive).
     Pack(pack::PackArgs),
 }
@@ -69,6 +75,8 @@ pub fn main() -> ExitCode {
         Command::Load(args) => postgres::load(&args),
         Command::Stats(args) => stats::stats(&args),
         Command::Station(args) => station::station(&args),
+        Command::Token(args) => token::token(&args),
+        Command::Export(args) => export::export(&args),
         Command::Pack(args) => pack::pack(&args),
     };
     match result {

@@ -21,6 +21,18 @@ pub struct ServeArgs {
     /// JSON list of station alert thresholds added to (or replacing) the defaults.
     #[arg(long, env = "AGRIMAP_THRESHOLDS")]
     pub thresholds: Option<std::path::PathBuf>,
+    /// Longest a request may take to produce its response, in milliseconds.
+    #[arg(long, env = "AGRIMAP_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Requests a second from one address without an API token (0: no limit).
+    #[arg(long, env = "AGRIMAP_RATE_PER_ADDRESS", default_value_t = 200)]
+    pub rate_per_address: u32,
+    /// Requests a second with one API token (0: no limit).
+    #[arg(long, env = "AGRIMAP_RATE_PER_TOKEN", default_value_t = 400)]
+    pub rate_per_token: u32,
+    /// Origins browsers may call the API from, comma-separated (`*` for any).
+    #[arg(long, env = "AGRIMAP_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -38,9 +50,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url: args.public_url,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
         thresholds,
+        request_timeout: std::time::Duration::from_millis(args.request_timeout_ms.max(1)),
+        rate_per_address: args.rate_per_address,
+        rate_per_token: args.rate_per_token,
+        cors_origins: args.cors_origins,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let served: anyhow::Result<()> = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
@@ -48,11 +64,35 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (store, which) = args.store.open().await?;
         tracing::info!(store = %which, "agrimap serving on http://{local}/");
         let state = AppState::new(store, config);
-        agrimap_server::run(listener, state, shutdown_signal())
-            .await
-            .context("serving HTTP")
-    })
+        let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = signalled.send(());
+        };
+        let grace_over = async move {
+            if grace_starts.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            served = agrimap_server::run(listener, state, shutdown) => served.context("serving HTTP"),
+            () = grace_over => {
+                tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
+    });
+    // Blocking work still running (a tile being encoded) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    served
 }
+
+/// How long in-flight requests may take to finish after SIGTERM: an
+/// orchestrator's usual kill deadline is 10 s, and stopping by ourselves
+/// beats being killed.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {

@@ -9,13 +9,13 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
     /// PostgreSQL/PostGIS URL (`postgres://user@host/db`); without it the embedded store is used.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database: Option<String>,
     /// Directory holding the embedded store (agrimap.gpkg); created on first start.
-    #[arg(long, env = "AGRIMAP_DATA_DIR", default_value = "agrimap-data")]
+    #[arg(long, env = "AGRIMAP_DATA_DIR", default_value = "agrimap-data", global = true)]
     pub data_dir: PathBuf,
     /// Demo province to seed a new store from.
-    #[arg(long, env = "AGRIMAP_SEED_DIR", default_value = "data/demo")]
+    #[arg(long, env = "AGRIMAP_SEED_DIR", default_value = "data/demo", global = true)]
     pub seed_dir: PathBuf,
 }
 

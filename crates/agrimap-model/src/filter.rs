@@ -235,6 +235,9 @@ pub struct FeatureQuery {
     pub offset: usize,
     /// At most this many features; `None` for all.
     pub limit: Option<usize>,
+    /// The caller needs no feature-id order (tiles): the store may return rows
+    /// as it finds them and skip a sort. Paging always needs the order.
+    pub any_order: bool,
     /// Who reads the answer: restricted fields come back as `Null` for the
     /// public (the store does not even read them), and a filter on them is refused.
     pub audience: Audience,

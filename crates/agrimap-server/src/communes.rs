@@ -24,8 +24,13 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+use crate::Route;
+use crate::auth::Need;
+use axum::Json;
+use axum::extract::FromRef;
+use axum::http::Method;
 use axum::routing::get;
-use axum::{Json, Router};
 use geo::{BoundingRect, InteriorPoint};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
@@ -38,23 +43,28 @@ pub const MAX_LIMIT: usize = 50;
 /// Longest query (in characters) the search accepts: no name is near this long.
 pub const MAX_QUERY_CHARS: usize = 200;
 
-/// The routes of this module, with their own state (the store and the index
-/// cache), ready to be merged into the service's router.
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/api/communes", get(list))
-        .route("/api/communes/{code}", get(detail))
-        .with_state(Communes {
-            store: state.store.clone(),
-            cache: state.communes.clone(),
-        })
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/api/communes", Need::Anyone, get(list)),
+        Route::new(Method::GET, "/api/communes/{code}", Need::Anyone, get(detail)),
+    ]
 }
 
-/// What the commune handlers share.
+/// What the commune handlers share: the store and the index cache.
 #[derive(Clone)]
-struct Communes {
+pub(crate) struct Communes {
     store: Arc<dyn Store>,
     cache: Arc<CommuneCache>,
+}
+
+impl FromRef<AppState> for Communes {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            store: state.store.clone(),
+            cache: state.communes.clone(),
+        }
+    }
 }
 
 /// One commune as the index keeps it.
@@ -643,35 +653,87 @@ async fn detail(
 /// A geometry as a GeoJSON geometry object (RFC 7946), longitude first.
 #[must_use]
 pub fn geojson(g: &geo::Geometry<f64>) -> JsonValue {
-    fn pos(c: geo::Coord<f64>) -> JsonValue {
-        json!([c.x, c.y])
+    serde_json::to_value(GeoJsonGeometry(g)).unwrap_or(JsonValue::Null)
+}
+
+/// Serialises a geometry as a GeoJSON geometry object straight into the
+/// output, without building a JSON tree first (exports write millions).
+pub struct GeoJsonGeometry<'a>(pub &'a geo::Geometry<f64>);
+
+struct Position(geo::Coord<f64>);
+struct Line<'a>(&'a geo::LineString<f64>);
+struct Rings<'a>(&'a geo::Polygon<f64>);
+
+impl serde::Serialize for Position {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&self.0.x)?;
+        t.serialize_element(&self.0.y)?;
+        t.end()
     }
-    fn line(l: &geo::LineString<f64>) -> JsonValue {
-        l.coords().map(|c| pos(*c)).collect()
+}
+
+impl serde::Serialize for Line<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.coords().map(|c| Position(*c)))
     }
-    fn polygon(p: &geo::Polygon<f64>) -> JsonValue {
-        std::iter::once(p.exterior()).chain(p.interiors()).map(line).collect()
+}
+
+impl serde::Serialize for Rings<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(std::iter::once(self.0.exterior()).chain(self.0.interiors()).map(Line))
     }
-    use geo::Geometry as G;
-    match g {
-        G::Point(p) => json!({ "type": "Point", "coordinates": pos(p.0) }),
-        G::Line(l) => json!({ "type": "LineString", "coordinates": [pos(l.start), pos(l.end)] }),
-        G::LineString(l) => json!({ "type": "LineString", "coordinates": line(l) }),
-        G::Polygon(p) => json!({ "type": "Polygon", "coordinates": polygon(p) }),
-        G::MultiPoint(m) => {
-            json!({ "type": "MultiPoint", "coordinates": m.iter().map(|p| pos(p.0)).collect::<Vec<_>>() })
+}
+
+impl serde::Serialize for GeoJsonGeometry<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use geo::Geometry as G;
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        match self.0 {
+            G::Point(p) => {
+                map.serialize_entry("type", "Point")?;
+                map.serialize_entry("coordinates", &Position(p.0))?;
+            }
+            G::Line(l) => {
+                map.serialize_entry("type", "LineString")?;
+                map.serialize_entry("coordinates", &[Position(l.start), Position(l.end)])?;
+            }
+            G::LineString(l) => {
+                map.serialize_entry("type", "LineString")?;
+                map.serialize_entry("coordinates", &Line(l))?;
+            }
+            G::Polygon(p) => {
+                map.serialize_entry("type", "Polygon")?;
+                map.serialize_entry("coordinates", &Rings(p))?;
+            }
+            G::MultiPoint(m) => {
+                map.serialize_entry("type", "MultiPoint")?;
+                map.serialize_entry("coordinates", &m.iter().map(|p| Position(p.0)).collect::<Vec<_>>())?;
+            }
+            G::MultiLineString(m) => {
+                map.serialize_entry("type", "MultiLineString")?;
+                map.serialize_entry("coordinates", &m.iter().map(Line).collect::<Vec<_>>())?;
+            }
+            G::MultiPolygon(m) => {
+                map.serialize_entry("type", "MultiPolygon")?;
+                map.serialize_entry("coordinates", &m.iter().map(Rings).collect::<Vec<_>>())?;
+            }
+            G::GeometryCollection(c) => {
+                map.serialize_entry("type", "GeometryCollection")?;
+                map.serialize_entry("geometries", &c.iter().map(GeoJsonGeometry).collect::<Vec<_>>())?;
+            }
+            G::Rect(r) => {
+                map.serialize_entry("type", "Polygon")?;
+                map.serialize_entry("coordinates", &Rings(&r.to_polygon()))?;
+            }
+            G::Triangle(t) => {
+                map.serialize_entry("type", "Polygon")?;
+                map.serialize_entry("coordinates", &Rings(&t.to_polygon()))?;
+            }
         }
-        G::MultiLineString(m) => {
-            json!({ "type": "MultiLineString", "coordinates": m.iter().map(line).collect::<Vec<_>>() })
-        }
-        G::MultiPolygon(m) => {
-            json!({ "type": "MultiPolygon", "coordinates": m.iter().map(polygon).collect::<Vec<_>>() })
-        }
-        G::GeometryCollection(c) => {
-            json!({ "type": "GeometryCollection", "geometries": c.iter().map(geojson).collect::<Vec<_>>() })
-        }
-        G::Rect(r) => json!({ "type": "Polygon", "coordinates": polygon(&r.to_polygon()) }),
-        G::Triangle(t) => json!({ "type": "Polygon", "coordinates": polygon(&t.to_polygon()) }),
+        map.end()
     }
 }
 

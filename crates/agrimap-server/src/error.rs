@@ -36,7 +36,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110: a 401 names the scheme the client should use.
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"agrimap\""),
+            );
+        }
+        response
     }
 }
 
@@ -52,6 +60,14 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Filter(f) => Self::bad_request("bad_filter", f.to_string()),
+            StoreError::Timeout(_) => {
+                tracing::warn!(cause = %e, "statement timeout");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    "the data store took too long to answer this request; try again shortly",
+                )
+            }
             other => {
                 // Details go to the log, not to the client: they may name internals.
                 tracing::error!(cause = %other, "store error");

@@ -130,7 +130,7 @@ pub async fn commune_pack(state: &AppState, code: &str, minzoom: u8, maxzoom: u8
     for coord in coords {
         let body = render(state, &layers, coord).await?;
         if !body.is_empty() {
-            writer.add_tile(to_pmtiles(coord), &body).map_err(pack_failed)?;
+            writer.add_tile(to_pmtiles(coord), &body.gzip).map_err(pack_failed)?;
             tiles += 1;
         }
     }

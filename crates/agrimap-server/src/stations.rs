@@ -12,56 +12,27 @@
 //! tiles colour stations by it.
 
 use crate::AppState;
+use crate::auth::secret::{hash_token, same_hash};
+use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use agrimap_model::readings::{AlertCause, AlertState, Threshold, alert_state, check_reading, parse_utc};
 use agrimap_model::{CompareOp, Feature, FeatureQuery, Filter, LayerDef, Reading, Value, layer};
 use agrimap_store::{ReadingQuery, StationAlert, Store};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Most readings one request may carry.
 pub const MAX_BATCH: usize = 10_000;
 /// A station clock this far ahead is tolerated.
-const MAX_FUTURE_SECONDS: i64 = 600;
-
-/// A new random ingestion token (256 bits, hex).
-///
-/// # Errors
-/// When the operating system has no randomness to give.
-pub fn new_token() -> std::io::Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(hex(&bytes))
-}
-
-/// What the store keeps of a token. Tokens are random 256-bit strings, so a
-/// plain SHA-256 cannot be reversed by guessing.
-#[must_use]
-pub fn hash_token(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// Equal strings, in time that does not depend on where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub(crate) const MAX_FUTURE_SECONDS: i64 = 600;
 
 fn monitoring() -> &'static LayerDef {
     layer("monitoring").unwrap_or_else(|| panic!("the catalog has no monitoring layer"))
@@ -72,7 +43,7 @@ fn short(s: &str) -> String {
 }
 
 /// The station's feature, or 404.
-async fn station(store: &dyn Store, id: &str) -> Result<Feature, ApiError> {
+pub(crate) async fn station(store: &dyn Store, id: &str) -> Result<Feature, ApiError> {
     let query = FeatureQuery {
         filter: Some(Filter::Compare {
             field: "station_id".into(),
@@ -90,7 +61,7 @@ async fn station(store: &dyn Store, id: &str) -> Result<Feature, ApiError> {
         .ok_or_else(|| ApiError::not_found("unknown_station", format!("no station '{}'", short(id))))
 }
 
-fn text<'a>(f: &'a Feature, name: &str) -> &'a str {
+pub(crate) fn text<'a>(f: &'a Feature, name: &str) -> &'a str {
     monitoring()
         .field_index(name)
         .and_then(|i| f.properties[i].as_str())
@@ -115,29 +86,31 @@ enum Body {
     Wrapped { readings: Vec<Incoming> },
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Checks the bearer token against the station's stored hash.
-async fn authenticate(store: &dyn Store, station_id: &str, headers: &HeaderMap) -> Result<(), ApiError> {
+/// An editor (or admin) may post any station's readings; anyone else must
+/// hold the station's own token.
+async fn authenticate(store: &dyn Store, station_id: &str, caller: &Caller) -> Result<(), ApiError> {
+    if caller.role >= Role::Editor {
+        return Ok(());
+    }
     let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let token = caller
+        .station_token
+        .as_deref()
         .ok_or_else(|| unauthorized("send the station's token as 'Authorization: Bearer <token>'"))?;
-    let stored = store.station_token_hash(station_id).await?;
-    match stored {
-        Some(hash) if same(&hash, &hash_token(token.trim())) => Ok(()),
+    match store.station_token_hash(station_id).await? {
+        Some(hash) if same_hash(&hash, &hash_token(token)) => Ok(()),
         _ => Err(unauthorized("the token is not this station's")),
     }
 }
 
 /// The latest reading of each parameter once `batch` is added to `stored`.
-fn merged_latest(stored: Vec<Reading>, batch: &[Reading]) -> Vec<Reading> {
+pub(crate) fn merged_latest(stored: Vec<Reading>, batch: &[Reading]) -> Vec<Reading> {
     let mut latest: BTreeMap<String, Reading> = stored.into_iter().map(|r| (r.parameter.clone(), r)).collect();
     for r in batch {
         // Times are normalised ISO UTC, so they compare as text.
@@ -150,7 +123,7 @@ fn merged_latest(stored: Vec<Reading>, batch: &[Reading]) -> Vec<Reading> {
 
 /// Normalises a checked time to `YYYY-MM-DDTHH:MM:SSZ` (seconds precision),
 /// so that both stores keep and compare it the same way.
-fn normalise_time(t: &str) -> String {
+pub(crate) fn normalise_time(t: &str) -> String {
     format!("{}Z", &t[..19])
 }
 
@@ -158,13 +131,14 @@ fn normalise_time(t: &str) -> String {
 pub async fn post_readings(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Bytes,
+    Extension(caller): Extension<Caller>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = path?;
+    let body = body?;
     let store = state.store.as_ref();
     let feature = station(store, &id).await?;
-    authenticate(store, &id, &headers).await?;
+    authenticate(store, &id, &caller).await?;
     let parsed: Body = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad_body",

@@ -3,6 +3,10 @@
 //! Keys carry the change counter of every layer in the tile, so a write to a
 //! layer makes its old tiles unreachable at once (they age out of the cache
 //! under its byte budget); nothing has to be purged explicitly.
+//!
+//! Each tile is kept twice, gzip-compressed and plain, so that a cache hit is
+//! a copy of bytes whatever the client accepts. Concurrent misses for one key
+//! render the tile once: the others wait for the first and share its answer.
 
 use bytes::Bytes;
 use quick_cache::{Weighter, sync::Cache};
@@ -18,8 +22,21 @@ pub struct TileKey {
     pub versions: Vec<u64>,
 }
 
-/// A rendered tile: gzip-compressed MVT, or empty when nothing is in it.
-pub type TileBody = Bytes;
+/// A rendered tile; both bodies are empty when nothing is in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TileBody {
+    /// The MVT, gzip-compressed.
+    pub gzip: Bytes,
+    /// The MVT as encoded, for clients that refuse gzip.
+    pub plain: Bytes,
+}
+
+impl TileBody {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.plain.is_empty()
+    }
+}
 
 #[derive(Clone)]
 struct ByteWeight;
@@ -27,7 +44,7 @@ struct ByteWeight;
 impl Weighter<TileKey, TileBody> for ByteWeight {
     fn weight(&self, key: &TileKey, body: &TileBody) -> u64 {
         // Count the key too, so empty tiles are not free.
-        (body.len() + key.layers.len() + 64) as u64
+        (body.gzip.len() + body.plain.len() + key.layers.len() + 64) as u64
     }
 }
 
@@ -55,6 +72,19 @@ impl TileCache {
         self.cache.insert(key, body);
     }
 
+    /// The cached tile, or the one `render` makes, rendered once however many
+    /// requests miss at the same time. Errors are not cached.
+    ///
+    /// # Errors
+    /// Those of `render`.
+    pub async fn get_or_render<E>(
+        &self,
+        key: &TileKey,
+        render: impl Future<Output = Result<TileBody, E>>,
+    ) -> Result<TileBody, E> {
+        self.cache.get_or_insert_async(key, render).await
+    }
+
     /// Bytes held now.
     #[must_use]
     pub fn weight(&self) -> u64 {
@@ -65,6 +95,13 @@ impl TileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn body(bytes: &'static [u8]) -> TileBody {
+        TileBody {
+            gzip: Bytes::from_static(bytes),
+            plain: Bytes::from_static(bytes),
+        }
+    }
 
     fn key(x: u32, version: u64) -> TileKey {
         TileKey {
@@ -80,11 +117,52 @@ mod tests {
     fn stays_within_its_byte_budget_and_keys_on_versions() {
         let cache = TileCache::new(100_000);
         for x in 0..1_000 {
-            cache.insert(key(x, 1), Bytes::from(vec![0u8; 1_000]));
+            let kb = Bytes::from(vec![0u8; 500]);
+            cache.insert(
+                key(x, 1),
+                TileBody {
+                    gzip: kb.clone(),
+                    plain: kb,
+                },
+            );
         }
         assert!(cache.weight() <= 100_000, "{}", cache.weight());
-        cache.insert(key(5_000, 1), Bytes::from_static(b"tile"));
-        assert_eq!(cache.get(&key(5_000, 1)).as_deref(), Some(&b"tile"[..]));
+        cache.insert(key(5_000, 1), body(b"tile"));
+        assert_eq!(cache.get(&key(5_000, 1)), Some(body(b"tile")));
         assert_eq!(cache.get(&key(5_000, 2)), None, "a newer layer version must miss");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_render_once() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cache = Arc::new(TileCache::new(100_000));
+        let renders = Arc::new(AtomicUsize::new(0));
+        let requests = (0..8).map(|_| {
+            let (cache, renders) = (cache.clone(), renders.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_render(&key(1, 1), async {
+                        renders.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Ok::<_, ()>(body(b"tile"))
+                    })
+                    .await
+            })
+        });
+        for answer in futures::future::join_all(requests).await {
+            assert_eq!(answer.expect("task").expect("render"), body(b"tile"));
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_render_is_not_cached() {
+        let cache = TileCache::new(100_000);
+        let k = key(2, 1);
+        let failed = cache.get_or_render(&k, async { Err::<TileBody, _>("database down") });
+        assert_eq!(failed.await, Err("database down"));
+        let again = cache.get_or_render(&k, async { Ok::<_, &str>(body(b"tile")) });
+        assert_eq!(again.await, Ok(body(b"tile")));
     }
 }

@@ -15,7 +15,6 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::future::try_join_all;
@@ -136,31 +135,19 @@ pub async fn tile(
         return Ok((StatusCode::NOT_MODIFIED, out).into_response());
     }
 
-    let body = match state.tile_cache.get(&key) {
-        Some(body) => body,
-        None => {
-            let body = render(&state, &layers, coord).await?;
-            state.tile_cache.insert(key, body.clone());
-            body
-        }
-    };
+    let body = state
+        .tile_cache
+        .get_or_render(&key, render(&state, &layers, coord))
+        .await?;
     if body.is_empty() {
         return Ok((StatusCode::NO_CONTENT, out).into_response());
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
     if accepts_gzip(&headers) {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        Ok((out, body).into_response())
+        Ok((out, body.gzip).into_response())
     } else {
-        let plain = gunzip(&body).map_err(|e| {
-            tracing::error!(cause = %e, "cached tile failed to decompress");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "tile_failed",
-                "the tile could not be produced",
-            )
-        })?;
-        Ok((out, plain).into_response())
+        Ok((out, body.plain).into_response())
     }
 }
 
@@ -177,20 +164,30 @@ pub async fn render(state: &AppState, layers: &[&'static LayerDef], coord: TileC
         let query = FeatureQuery {
             bbox: Some(bbox),
             min_extent: Some(min_extent),
+            any_order: true,
             ..FeatureQuery::default()
         };
         let store = state.store.clone();
         async move { store.features(layer, &query).await }
     });
-    let fetched = try_join_all(queries).await?;
+    let mut fetched = try_join_all(queries).await?;
     tokio::task::spawn_blocking(move || {
+        // The stores return rows in any order (a sort in the database can spill
+        // to disk on a big tile); sorting here keeps tiles identical whatever
+        // the store and its physical row order.
+        for features in &mut fetched {
+            features.sort_unstable_by_key(|f| f.id);
+        }
         let pairs: Vec<(&LayerDef, &[agrimap_model::Feature])> =
             visible.iter().copied().zip(fetched.iter().map(Vec::as_slice)).collect();
         let mvt = encode_tile(coord, &pairs, Audience::Public, &opts);
         if mvt.is_empty() {
-            Ok(Bytes::new())
+            Ok(TileBody::default())
         } else {
-            gzip(&mvt).map(Bytes::from)
+            Ok(TileBody {
+                gzip: gzip(&mvt)?.into(),
+                plain: mvt.into(),
+            })
         }
     })
     .await
@@ -208,12 +205,6 @@ fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::default());
     enc.write_all(data)?;
     enc.finish()
-}
-
-fn gunzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len() * 3);
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out)?;
-    Ok(out)
 }
 
 /// `GET /tiles/{layers}.json`: TileJSON 3.0.0 for a layer list.

@@ -7,6 +7,9 @@ use agrimap_model::FilterError;
 pub enum StoreError {
     #[error("store is unavailable: {0}")]
     Unavailable(String),
+    /// A statement ran past the database's statement timeout and was cancelled.
+    #[error("while {0}: the statement took too long and was cancelled")]
+    Timeout(&'static str),
     #[error("while {action} on layer '{layer}': {source}")]
     Sqlite {
         action: &'static str,

@@ -136,4 +136,43 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sets (or replaces) a station's token hash; `false` when no station has that id.
     async fn set_station_token_hash(&self, station_id: &str, hash: &str) -> Result<bool, StoreError>;
+
+    /// Keeps a new API token: its id, name, role and the hash of its secret.
+    async fn add_api_token(&self, token: &NewApiToken) -> Result<ApiToken, StoreError>;
+
+    /// Every API token, revoked ones included, oldest first.
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes a token; `false` when no token that is still valid has that id.
+    async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// The valid (unrevoked) token whose secret hashes to `hash`.
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
 }
+
+/// An API token to keep. The store never sees the secret, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    /// Short public identifier, shown in listings and used to revoke.
+    pub id: String,
+    /// Who or what the token is for.
+    pub name: String,
+    /// `planner`, `editor` or `admin`.
+    pub role: String,
+    pub hash: String,
+}
+
+/// An API token as listed: everything but the secret and its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// ISO 8601 UTC.
+    pub created_at: String,
+    /// ISO 8601 UTC, when revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// The roles an API token can carry, as the stores check them.
+pub const API_TOKEN_ROLES: &[&str] = &["planner", "editor", "admin"];

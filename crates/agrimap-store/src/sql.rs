@@ -104,6 +104,16 @@ impl WhereClause {
     }
 }
 
+/// ` ORDER BY fid` unless the caller takes rows in any order (tiles):
+/// on a large tile the sort alone can spill to disk.
+pub(crate) fn order_by(query: &FeatureQuery) -> &'static str {
+    if query.any_order && query.limit.is_none() && query.offset == 0 {
+        ""
+    } else {
+        " ORDER BY fid"
+    }
+}
+
 /// Builds the `WHERE` clause of a query on a layer.
 pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -> Result<WhereClause, StoreError> {
     let mut w = WhereClause::default();

@@ -3,11 +3,12 @@
 
 use super::params::{self, Format, Params, echo};
 use super::{GEOJSON, HTML, JSON, Ogc, collection_of, home, html, link, read_params, time, with_f};
-use crate::communes::geojson;
+use crate::auth::Caller;
+use crate::communes::{GeoJsonGeometry, geojson};
 use crate::error::ApiError;
 use agrimap_model::{Audience, Feature, FeatureQuery, Filter, LayerDef};
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -38,12 +39,12 @@ const SELECTION_PARAMS: &[&str] = &[
     "properties",
 ];
 
-/// A feature as a GeoJSON Feature with the chosen public properties.
-struct GeoJsonFeature<'a> {
-    layer: &'static LayerDef,
-    feature: &'a Feature,
-    fields: &'a [usize],
-    links: Option<Json>,
+/// A feature as a GeoJSON Feature with the chosen properties.
+pub(super) struct GeoJsonFeature<'a> {
+    pub(super) layer: &'static LayerDef,
+    pub(super) feature: &'a Feature,
+    pub(super) fields: &'a [usize],
+    pub(super) links: Option<Json>,
 }
 
 impl Serialize for GeoJsonFeature<'_> {
@@ -51,7 +52,7 @@ impl Serialize for GeoJsonFeature<'_> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("type", "Feature")?;
         map.serialize_entry("id", &self.feature.id)?;
-        map.serialize_entry("geometry", &geojson(&self.feature.geometry))?;
+        map.serialize_entry("geometry", &GeoJsonGeometry(&self.feature.geometry))?;
         map.serialize_entry(
             "properties",
             &Properties {
@@ -99,10 +100,15 @@ struct FeatureCollection<'a> {
     time_stamp: String,
 }
 
-/// The fields to return: those chosen with `properties`, else every public one.
-fn chosen_fields(params: &Params, layer: &'static LayerDef) -> Result<Vec<usize>, ApiError> {
-    Ok(params::properties(params, layer)?
-        .unwrap_or_else(|| layer.readable_fields(Audience::Public).map(|(i, _)| i).collect()))
+/// The fields to return: those chosen with `properties`, else every one the
+/// caller may read.
+pub(super) fn chosen_fields(
+    params: &Params,
+    layer: &'static LayerDef,
+    audience: Audience,
+) -> Result<Vec<usize>, ApiError> {
+    Ok(params::properties(params, layer, audience)?
+        .unwrap_or_else(|| layer.readable_fields(audience).map(|(i, _)| i).collect()))
 }
 
 /// The query of the links of a page: the request's selection, then `limit`
@@ -128,7 +134,12 @@ fn page_query(params: &Params, limit: usize, offset: usize) -> String {
 }
 
 /// Builds the store query of an items request.
-async fn feature_query(ogc: &Ogc, layer: &'static LayerDef, params: &Params) -> Result<FeatureQuery, ApiError> {
+pub(super) async fn feature_query(
+    ogc: &Ogc,
+    layer: &'static LayerDef,
+    params: &Params,
+    audience: Audience,
+) -> Result<FeatureQuery, ApiError> {
     let mut filters = Vec::new();
     let mut query = FeatureQuery::default();
     if let Some(rects) = params::bbox(params)? {
@@ -174,19 +185,20 @@ async fn feature_query(ogc: &Ogc, layer: &'static LayerDef, params: &Params) -> 
         }
         query.commune = Some(code.to_owned());
     }
-    filters.extend(params::filter(params, layer)?);
+    filters.extend(params::filter(params, layer, audience)?);
     query.filter = match filters.len() {
         0 => None,
         1 => filters.pop(),
         _ => Some(Filter::And(filters)),
     };
-    query.audience = Audience::Public;
+    query.audience = audience;
     Ok(query)
 }
 
 /// `GET /ogc/collections/{id}/items`: a page of features.
 pub(super) async fn items(
     State(ogc): State<Ogc>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -198,8 +210,9 @@ pub(super) async fn items(
     let format = params::format(&params, &headers)?;
     let limit = params::limit(&params)?;
     let offset = params::offset(&params)?;
-    let fields = chosen_fields(&params, layer)?;
-    let mut query = feature_query(&ogc, layer, &params).await?;
+    let audience = caller.audience();
+    let fields = chosen_fields(&params, layer, audience)?;
+    let mut query = feature_query(&ogc, layer, &params, audience).await?;
     // Both stores take the offset as a 64-bit integer; past the end is past the end.
     query.offset = offset.min(usize::try_from(i64::MAX).unwrap_or(usize::MAX));
     query.limit = Some(limit);
@@ -337,6 +350,7 @@ fn geometry_name(g: &geo::Geometry<f64>) -> &'static str {
 /// `GET /ogc/collections/{id}/items/{featureId}`: one feature.
 pub(super) async fn item(
     State(ogc): State<Ogc>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -346,7 +360,8 @@ pub(super) async fn item(
     let params = read_params(query)?;
     params.only(&["properties", "f"])?;
     let format = params::format(&params, &headers)?;
-    let fields = chosen_fields(&params, layer)?;
+    let audience = caller.audience();
+    let fields = chosen_fields(&params, layer, audience)?;
     let not_found = || {
         ApiError::not_found(
             "unknown_feature",
@@ -355,11 +370,7 @@ pub(super) async fn item(
     };
     // Ids are the store's integers; any other id names no feature.
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
-    let feature = ogc
-        .store
-        .feature(layer, fid, Audience::Public)
-        .await?
-        .ok_or_else(not_found)?;
+    let feature = ogc.store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
 
     let base = ogc.base(&headers);
     let collection = format!("{base}/collections/{}", layer.id);
@@ -452,7 +463,7 @@ mod tests {
             links: None,
         })
         .expect("json");
-        assert!(text.starts_with(r#"{"type":"Feature","id":7,"geometry":{"coordinates":[105.8,9.9],"type":"Point"},"properties":{"parcel_id":null,"commune_code":null"#), "{text}");
+        assert!(text.starts_with(r#"{"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[105.8,9.9]},"properties":{"parcel_id":null,"commune_code":null"#), "{text}");
         assert!(text.contains(r#""crop_type":"rice""#));
         assert!(!text.contains("owner"), "{text}");
     }

@@ -25,6 +25,7 @@
 //! does not is included. Paging is by `offset`, in feature-id order, through
 //! `next` and `prev` links.
 
+mod export;
 mod html;
 mod items;
 mod openapi;
@@ -33,17 +34,21 @@ mod queryables;
 mod time;
 
 use crate::AppState;
+use crate::Route;
+use crate::auth::Need;
 use crate::communes::CommuneCache;
 use crate::error::ApiError;
 use crate::origin::request_origin;
 use agrimap_model::{Audience, LayerDef, catalog};
 use agrimap_store::{LayerVersions, Store};
-use axum::Router;
+use axum::extract::FromRef;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
 use futures::future::try_join_all;
 use geo::Rect;
 use params::{Format, Params};
@@ -84,33 +89,41 @@ const DESCRIPTION: &str = "The agricultural layers of the province (crops, aquac
      registered growing areas, OCOP products) and its base map, as OGC API – Features collections. \
      Coordinates are longitude and latitude (CRS84). Restricted fields (owners, phone numbers) are not published.";
 
-/// The routes under `/ogc`, with their own state, ready to be merged into the
-/// service's router.
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/ogc", get(landing))
-        .route("/ogc/conformance", get(conformance))
-        .route("/ogc/api", get(api))
-        .route("/ogc/collections", get(collections))
-        .route("/ogc/collections/{id}", get(collection))
-        .route("/ogc/collections/{id}/items", get(items::items))
-        .route("/ogc/collections/{id}/items/{feature}", get(items::item))
-        .route("/ogc/collections/{id}/queryables", get(queryables::queryables))
-        .with_state(Ogc {
-            store: state.store.clone(),
-            communes: state.communes.clone(),
-            public_url: state.config.public_url.clone().map(Arc::from),
-            extents: Arc::new(Extents::default()),
-        })
+/// The endpoints under `/ogc`: all open to anyone, restricted fields only
+/// for callers who may read them.
+pub(crate) fn endpoints() -> Vec<Route> {
+    let open = |path, handler| Route::new(Method::GET, path, Need::Anyone, handler);
+    vec![
+        open("/ogc", get(landing)),
+        open("/ogc/conformance", get(conformance)),
+        open("/ogc/api", get(api)),
+        open("/ogc/collections", get(collections)),
+        open("/ogc/collections/{id}", get(collection)),
+        open("/ogc/collections/{id}/items", get(items::items)),
+        open("/ogc/collections/{id}/items/{feature}", get(items::item)),
+        open("/ogc/collections/{id}/queryables", get(queryables::queryables)),
+        open("/api/export/{file}", get(export::export)),
+    ]
 }
 
 /// What the `/ogc` handlers share.
 #[derive(Clone)]
-struct Ogc {
+pub(crate) struct Ogc {
     store: Arc<dyn Store>,
     communes: Arc<CommuneCache>,
     public_url: Option<Arc<str>>,
     extents: Arc<Extents>,
+}
+
+impl FromRef<AppState> for Ogc {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            store: state.store.clone(),
+            communes: state.communes.clone(),
+            public_url: state.config.public_url.clone().map(Arc::from),
+            extents: state.ogc_extents.clone(),
+        }
+    }
 }
 
 impl Ogc {
@@ -125,7 +138,7 @@ type VersionedExtent = (u64, Option<Rect<f64>>);
 
 /// Layer extents by layer, kept until the layer's change counter moves.
 #[derive(Debug, Default)]
-struct Extents {
+pub struct Extents {
     by_layer: Mutex<HashMap<&'static str, VersionedExtent>>,
 }
 

@@ -226,14 +226,15 @@ pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
 /// # Errors
 /// `bad_properties` naming the fields there are; a restricted field is
 /// refused exactly like a missing one.
-pub fn properties(params: &Params, layer: &'static LayerDef) -> Result<Option<Vec<usize>>, ApiError> {
+pub fn properties(
+    params: &Params,
+    layer: &'static LayerDef,
+    audience: Audience,
+) -> Result<Option<Vec<usize>>, ApiError> {
     let Some(s) = params.get("properties") else {
         return Ok(None);
     };
-    let readable: Vec<(usize, &str)> = layer
-        .readable_fields(Audience::Public)
-        .map(|(i, f)| (i, f.name))
-        .collect();
+    let readable: Vec<(usize, &str)> = layer.readable_fields(audience).map(|(i, f)| (i, f.name)).collect();
     let mut chosen = Vec::new();
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let Some((i, _)) = readable.iter().find(|(_, n)| *n == name) else {
@@ -269,7 +270,7 @@ pub const FILTER_CRS: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 /// `bad_filter` saying where the filter goes wrong and what was expected
 /// there (a restricted property in the very words of a missing one);
 /// `bad_filter_lang` and `bad_filter_crs` for what is not offered.
-pub fn filter(params: &Params, layer: &'static LayerDef) -> Result<Option<Filter>, ApiError> {
+pub fn filter(params: &Params, layer: &'static LayerDef, audience: Audience) -> Result<Option<Filter>, ApiError> {
     if let Some(lang) = params.get("filter-lang")
         && !FILTER_LANGS.iter().any(|l| l.eq_ignore_ascii_case(lang))
     {
@@ -297,7 +298,7 @@ pub fn filter(params: &Params, layer: &'static LayerDef) -> Result<Option<Filter
     let Some(text) = params.raw("filter") else {
         return Ok(None);
     };
-    cql2::parse(text, layer, Audience::Public)
+    cql2::parse(text, layer, audience)
         .map(Some)
         .map_err(|e| ApiError::bad_request("bad_filter", format!("filter: {e}")))
 }
@@ -374,16 +375,23 @@ mod tests {
     #[test]
     fn filters_in_cql2_text_only() {
         let ocop = agrimap_model::layer("ocop").expect("ocop");
-        assert!(filter(&params(&[]), ocop).expect("none").is_none());
+        assert!(filter(&params(&[]), ocop, Audience::Public).expect("none").is_none());
         for ok in [
             vec![("filter", "stars = 5")],
             vec![("filter", "stars = 5"), ("filter-lang", "cql2-text")],
             vec![("filter", "stars = 5"), ("filter-lang", "cql-text")],
             vec![("filter", "stars = 5"), ("filter-crs", FILTER_CRS)],
         ] {
-            assert!(filter(&params(&ok), ocop).expect("ok").is_some(), "{ok:?}");
+            assert!(
+                filter(&params(&ok), ocop, Audience::Public).expect("ok").is_some(),
+                "{ok:?}"
+            );
         }
-        let code = |pairs: &[(&str, &str)]| filter(&params(pairs), ocop).expect_err("refused").code;
+        let code = |pairs: &[(&str, &str)]| {
+            filter(&params(pairs), ocop, Audience::Public)
+                .expect_err("refused")
+                .code
+        };
         assert_eq!(
             code(&[("filter", "stars = 5"), ("filter-lang", "cql2-json")]),
             "bad_filter_lang"
@@ -392,7 +400,7 @@ mod tests {
             code(&[("filter", "stars = 5"), ("filter-crs", "EPSG:4326")]),
             "bad_filter_crs"
         );
-        let e = filter(&params(&[("filter", "  stars ==")]), ocop).expect_err("refused");
+        let e = filter(&params(&[("filter", "  stars ==")]), ocop, Audience::Public).expect_err("refused");
         assert_eq!(e.code, "bad_filter");
         assert!(e.message.starts_with("filter: at character 10: "), "{}", e.message);
     }
@@ -400,9 +408,13 @@ mod tests {
     #[test]
     fn properties_refuse_restricted_fields_like_missing_ones() {
         let crop = agrimap_model::layer("crop").expect("crop");
-        let chosen = properties(&params(&[("properties", "area_ha,crop_type,area_ha")]), crop)
-            .expect("ok")
-            .expect("some");
+        let chosen = properties(
+            &params(&[("properties", "area_ha,crop_type,area_ha")]),
+            crop,
+            Audience::Public,
+        )
+        .expect("ok")
+        .expect("some");
         assert_eq!(
             chosen,
             vec![
@@ -410,8 +422,9 @@ mod tests {
                 crop.field_index("area_ha").expect("i")
             ]
         );
-        let restricted = properties(&params(&[("properties", "owner_phone")]), crop).expect_err("refused");
-        let missing = properties(&params(&[("properties", "colour")]), crop).expect_err("refused");
+        let restricted =
+            properties(&params(&[("properties", "owner_phone")]), crop, Audience::Public).expect_err("refused");
+        let missing = properties(&params(&[("properties", "colour")]), crop, Audience::Public).expect_err("refused");
         assert!(restricted.message.contains("crop_type") && !restricted.message.contains("owner_name"));
         assert_eq!(
             restricted.message.replace("owner_phone", "X"),

@@ -9,10 +9,11 @@ mod schema;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, like_to_glob, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_clause};
 use crate::station_sql;
 use crate::{
-    FeatureStream, LayerVersions, LayerWrite, ReadingQuery, StationAlert, Store, StoreError, WriteBatch, WriteSummary,
+    ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
+    WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use geo::{BoundingRect, Geometry, Rect, coord};
@@ -38,6 +39,16 @@ const STATION_TOKENS_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_station_tok
   station_id TEXT PRIMARY KEY NOT NULL,
   token_hash TEXT NOT NULL,
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);";
+
+/// API tokens of planners, editors and admins: hashes only.
+const API_TOKENS_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_api_tokens (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('planner', 'editor', 'admin')),
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+  revoked_at TEXT
 );";
 
 impl GpkgStore {
@@ -109,6 +120,8 @@ impl GpkgStore {
         // Added after the first stores were made: created on open when missing.
         conn.execute_batch(STATION_TOKENS_SQL)
             .map_err(|e| db("creating the station token table", e))?;
+        conn.execute_batch(API_TOKENS_SQL)
+            .map_err(|e| db("creating the API token table", e))?;
         drop(conn);
         Ok(Self {
             pool,
@@ -234,9 +247,10 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 /// The `SELECT` of a query, with its parameters.
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
     let w = where_clause::<Sqlite>(layer, query)?;
+    let order = order_by(query);
     let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let sql = format!(
-        "SELECT {} FROM \"{}\"{} ORDER BY fid LIMIT {limit} OFFSET {}",
+        "SELECT {} FROM \"{}\"{}{order} LIMIT {limit} OFFSET {}",
         select_columns(layer, query.audience),
         layer.id,
         w.sql(),
@@ -667,4 +681,78 @@ impl Store for GpkgStore {
         })
         .await
     }
+
+    async fn add_api_token(&self, token: &NewApiToken) -> Result<ApiToken, StoreError> {
+        let t = token.clone();
+        self.with_conn(move |c| {
+            c.query_row(
+                &format!(
+                    "INSERT INTO agrimap_api_tokens (id, name, role, token_hash) VALUES (?1, ?2, ?3, ?4)
+                     RETURNING {API_TOKEN_COLUMNS}"
+                ),
+                [&t.id, &t.name, &t.role, &t.hash],
+                api_token_row,
+            )
+            .map_err(|e| db("storing an API token", e))
+        })
+        .await
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.with_conn(|c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {API_TOKEN_COLUMNS} FROM agrimap_api_tokens ORDER BY created_at, id"
+                ))
+                .map_err(|e| db("listing API tokens", e))?;
+            let rows = stmt
+                .query_map([], api_token_row)
+                .map_err(|e| db("listing API tokens", e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| db("listing API tokens", e))
+        })
+        .await
+    }
+
+    async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.with_conn(move |c| {
+            c.execute(
+                "UPDATE agrimap_api_tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                 WHERE id = ?1 AND revoked_at IS NULL",
+                [&id],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| db("revoking an API token", e))
+        })
+        .await
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let hash = hash.to_owned();
+        self.with_conn(move |c| {
+            c.query_row(
+                &format!(
+                    "SELECT {API_TOKEN_COLUMNS} FROM agrimap_api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL"
+                ),
+                [&hash],
+                api_token_row,
+            )
+            .optional()
+            .map_err(|e| db("checking an API token", e))
+        })
+        .await
+    }
+}
+
+const API_TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at";
+
+fn api_token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        created_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+    })
 }

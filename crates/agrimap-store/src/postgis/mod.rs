@@ -4,18 +4,20 @@
 //! Geometry crosses the boundary as WKB (`ST_AsBinary` / `ST_GeomFromWKB`)
 //! through the same codec as the GeoPackage store. Every value is a bind
 //! parameter with an explicit type; table and column names come from the
-//! catalog. Pool waits and connects time out after two seconds, so a stopped
-//! database answers "unavailable" quickly instead of hanging requests.
+//! catalog. Connecting times out after two seconds, so a stopped database
+//! answers "unavailable" quickly instead of hanging requests; waiting for a
+//! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
 mod schema;
 mod versions;
 
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, order_by, where_clause};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
-    FeatureStream, LayerVersions, LayerWrite, ReadingQuery, StationAlert, Store, StoreError, WriteBatch, WriteSummary,
+    ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
+    WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -29,6 +31,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use versions::VersionWatch;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest any statement may run (a bulk load is many statements).
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a request waits for a connection when all are in use. A stopped
+/// database does not make requests wait this long: its connections fail at
+/// once and new ones are refused (or time out after [`TIMEOUT`]); only a pool
+/// busy with real work does, and such a wait is a queue, not a fault.
+const BUSY_WAIT: Duration = Duration::from_secs(15);
 
 /// The PostGIS store.
 #[derive(Clone)]
@@ -41,7 +50,9 @@ pub struct PgStore {
 
 fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     move |source| {
-        if is_unavailable(&source) {
+        if source.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+            StoreError::Timeout(action)
+        } else if is_unavailable(&source) {
             StoreError::Unavailable(format!("while {action}: the database connection failed"))
         } else {
             StoreError::Postgres { action, source }
@@ -71,6 +82,12 @@ impl PgStore {
             .map_err(|_| StoreError::Unavailable("the database URL cannot be parsed".into()))?;
         let mut config = config;
         config.connect_timeout(TIMEOUT);
+        // No statement runs for ever, unless the URL says otherwise
+        // (`?options=-c%20statement_timeout%3D…`).
+        let options = config.get_options().unwrap_or("").to_owned();
+        if !options.contains("statement_timeout") {
+            config.options(format!("{options} -c statement_timeout={}", STATEMENT_TIMEOUT.as_millis()).trim());
+        }
         // Notice a silently dropped connection (the listener's in particular).
         config.keepalives_idle(Duration::from_secs(10));
         let manager = Manager::from_config(
@@ -83,7 +100,7 @@ impl PgStore {
         let pool = Pool::builder(manager)
             .max_size(16)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(TIMEOUT))
+            .wait_timeout(Some(BUSY_WAIT))
             .create_timeout(Some(TIMEOUT))
             .recycle_timeout(Some(TIMEOUT))
             .build()
@@ -234,10 +251,11 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
     let w = where_clause::<Postgres>(layer, query)?;
+    let order = order_by(query);
     let limit = query.limit.map_or_else(|| "ALL".to_owned(), |l| l.to_string());
     Ok((
         format!(
-            "SELECT {} FROM {}{} ORDER BY fid LIMIT {limit} OFFSET {}",
+            "SELECT {} FROM {}{}{order} LIMIT {limit} OFFSET {}",
             select_columns(layer, query.audience),
             layer.id,
             w.sql(),
@@ -294,6 +312,8 @@ async fn read_versions(client: &tokio_postgres::Client) -> Result<LayerVersions,
         .collect())
 }
 
+/// A write of at least this many rows to a table refreshes its statistics.
+const ANALYZE_AFTER: usize = 10_000;
 /// Readings are pipelined this many at a time on one connection.
 const PIPELINE: usize = 256;
 /// COPY data is sent in chunks of about this many bytes.
@@ -569,12 +589,35 @@ impl Store for PgStore {
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let rows: usize = batch.layers.iter().map(|w| w.features.len()).sum::<usize>() + batch.readings.len();
+        if rows >= ANALYZE_AFTER {
+            // A bulk load may run longer than any query should.
+            tx.batch_execute("SET LOCAL statement_timeout = 0")
+                .await
+                .map_err(pg("lifting the statement timeout"))?;
+        }
         let mut summary = WriteSummary::default();
+        let mut bulk = Vec::new();
         for w in &batch.layers {
-            summary.features += write_layer(&tx, w).await?;
+            let written = write_layer(&tx, w).await?;
+            summary.features += written;
+            if written >= ANALYZE_AFTER {
+                bulk.push(w.layer.id);
+            }
         }
         summary.readings += insert_readings(&tx, &batch.readings).await?;
+        if batch.readings.len() >= ANALYZE_AFTER {
+            bulk.push("readings");
+        }
         tx.commit().await.map_err(pg("committing"))?;
+        for table in bulk {
+            // Fresh statistics now rather than at autovacuum's next round: on
+            // a just-loaded table the planner otherwise guesses row counts
+            // hundreds of times too small and picks sorts that spill to disk.
+            if let Err(e) = client.batch_execute(&format!("ANALYZE {table}")).await {
+                tracing::warn!(table, cause = %e, "ANALYZE after a bulk write failed");
+            }
+        }
         if !batch.layers.is_empty()
             && let Some(watch) = self.watch.get()
         {
@@ -709,5 +752,73 @@ impl Store for PgStore {
             .await
             .map_err(pg("storing a station token"))?;
         Ok(n > 0)
+    }
+
+    async fn add_api_token(&self, token: &NewApiToken) -> Result<ApiToken, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                &format!(
+                    "INSERT INTO agrimap_api_tokens (id, name, role, token_hash)
+                     VALUES ($1::text, $2::text, $3::text, $4::text) RETURNING {API_TOKEN_COLUMNS}"
+                ),
+                &[&token.id, &token.name, &token.role, &token.hash],
+            )
+            .await
+            .map_err(pg("storing an API token"))?;
+        Ok(api_token_of(&row))
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {API_TOKEN_COLUMNS} FROM agrimap_api_tokens ORDER BY created_at, id"),
+                &[],
+            )
+            .await
+            .map_err(pg("listing API tokens"))?;
+        Ok(rows.iter().map(api_token_of).collect())
+    }
+
+    async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE agrimap_api_tokens SET revoked_at = now() WHERE id = $1::text AND revoked_at IS NULL",
+                &[&id],
+            )
+            .await
+            .map_err(pg("revoking an API token"))?;
+        Ok(n > 0)
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {API_TOKEN_COLUMNS} FROM agrimap_api_tokens WHERE token_hash = $1::text AND revoked_at IS NULL"
+                ),
+                &[&hash],
+            )
+            .await
+            .map_err(pg("checking an API token"))?;
+        Ok(row.as_ref().map(api_token_of))
+    }
+}
+
+/// Token columns with times as ISO 8601 UTC text, as the GeoPackage store keeps them.
+const API_TOKEN_COLUMNS: &str = "id, name, role, \
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+    to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+fn api_token_of(r: &Row) -> ApiToken {
+    ApiToken {
+        id: r.get(0),
+        name: r.get(1),
+        role: r.get(2),
+        created_at: r.get(3),
+        revoked_at: r.get(4),
     }
 }

@@ -13,6 +13,7 @@ use agrimap_model::FieldType;
 pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "layers", include_str!("migrations/0001_layers.sql")),
     (2, "station_tokens", include_str!("migrations/0002_station_tokens.sql")),
+    (3, "api_tokens", include_str!("migrations/0003_api_tokens.sql")),
 ];
 
 /// The PostgreSQL type of a field.

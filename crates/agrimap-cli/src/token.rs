@@ -1,0 +1,78 @@
+//! `agrimap token create|list|revoke`: API tokens for planners, editors and
+//! admins. The secret is printed once; the store keeps only its hash.
+
+use crate::store_args::StoreArgs;
+use anyhow::{Context, bail};
+use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token; its secret is printed on standard output, once.
+    Create {
+        /// planner (every field, every read API), editor (imports, edits,
+        /// readings) or admin (tokens and stations).
+        #[arg(long)]
+        role: String,
+        /// Who or what the token is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets), revoked ones included.
+    List,
+    /// Revoke a token at once, by its id.
+    Revoke {
+        /// The id shown by `agrimap token list`.
+        id: String,
+    },
+}
+
+pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let (store, _) = args.store.open().await?;
+        let mut out = std::io::stdout().lock();
+        match &args.command {
+            TokenCommand::Create { role, name } => {
+                let (token, secret) = agrimap_server::auth::issue_token(store.as_ref(), name, role).await?;
+                writeln!(out, "{secret}")?;
+                eprintln!(
+                    "token {} ({}) for {} printed above; only its hash is kept, so it is not shown again",
+                    token.id, token.role, token.name
+                );
+            }
+            TokenCommand::List => {
+                writeln!(
+                    out,
+                    "{:<8} {:<7} {:<20} {:<20} name",
+                    "id", "role", "created", "revoked"
+                )?;
+                for t in store.api_tokens().await? {
+                    writeln!(
+                        out,
+                        "{:<8} {:<7} {:<20} {:<20} {}",
+                        t.id,
+                        t.role,
+                        t.created_at,
+                        t.revoked_at.as_deref().unwrap_or("-"),
+                        t.name
+                    )?;
+                }
+            }
+            TokenCommand::Revoke { id } => {
+                if !store.revoke_api_token(id).await? {
+                    bail!("no valid token has the id '{id}' (see `agrimap token list`)");
+                }
+                writeln!(out, "revoked {id}")?;
+            }
+        }
+        Ok(())
+    })
+}

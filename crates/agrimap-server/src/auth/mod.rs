@@ -1,0 +1,246 @@
+//! Who is calling, and whether they may.
+//!
+//! Roles, from least to most: anonymous (public layers and public fields),
+//! `planner` (every field, every read API), `editor` (imports, edits, readings
+//! as CSV) and `admin` (tokens and stations); each role may do what the ones
+//! before it may. A monitoring station holds a token of its own that lets it
+//! post its own readings and nothing else; the readings handler checks it
+//! against that station.
+//!
+//! API tokens travel as `Authorization: Bearer <token>`; the store keeps
+//! only their SHA-256. Every endpoint declares what it needs (see
+//! [`crate::endpoints`]); [`authorize`] runs before each one, answers 401 to a
+//! missing or unknown token and 403 to a role too low, and hands the handler
+//! the [`Caller`].
+
+pub mod secret;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::limits::{QuotaKey, client_address, too_many_requests};
+use agrimap_model::Audience;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use secret::hash_token;
+
+/// What an API token lets its holder do; ordered from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Anonymous,
+    Planner,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    /// The role a token carries, from its stored name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "planner" => Some(Self::Planner),
+            "editor" => Some(Self::Editor),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::Planner => "planner",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// What an endpoint needs of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Anyone, signed in or not.
+    Anyone,
+    /// An API token of at least this role.
+    AtLeast(Role),
+    /// A station's own token (the handler checks which station), or an
+    /// API token of at least `editor`.
+    StationOrEditor,
+}
+
+/// The caller of a request, as [`authorize`] found it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub role: Role,
+    /// Id of the API token used, if any (for rate limits and logs).
+    pub token_id: Option<String>,
+    /// A bearer token that is no API token, on a station route: the handler
+    /// checks it against the station's own.
+    pub station_token: Option<String>,
+}
+
+impl Caller {
+    const ANONYMOUS: Self = Self {
+        role: Role::Anonymous,
+        token_id: None,
+        station_token: None,
+    };
+
+    /// Which fields this caller may read.
+    #[must_use]
+    pub fn audience(&self) -> Audience {
+        if self.role >= Role::Planner {
+            Audience::Full
+        } else {
+            Audience::Public
+        }
+    }
+}
+
+fn unauthorized(message: &str) -> Response {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned()).into_response()
+}
+
+/// What the `Authorization` header holds.
+enum Credentials {
+    None,
+    Bearer(String),
+    /// Present but not `Bearer <token>`.
+    Malformed,
+}
+
+fn credentials(req: &Request) -> Credentials {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Credentials::None;
+    };
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+    {
+        Some(token) if !token.is_empty() => Credentials::Bearer(token.to_owned()),
+        _ => Credentials::Malformed,
+    }
+}
+
+/// Finds the caller, checks `need`, and runs the endpoint with the
+/// [`Caller`] in the request's extensions.
+pub async fn authorize(State((state, need)): State<(AppState, Need)>, mut req: Request, next: Next) -> Response {
+    // Whatever is not a valid API token counts against the client's address,
+    // before any work is done for it; an API token against its own quota.
+    let address = client_address(&req);
+    let by_address = || match address {
+        Some(ip) => state.quotas.check(QuotaKey::Address(ip)),
+        None => Ok(()),
+    };
+    let credentials = credentials(&req);
+    let malformed = matches!(credentials, Credentials::Malformed);
+    let secret = match credentials {
+        Credentials::Bearer(secret) => Some(secret),
+        Credentials::None | Credentials::Malformed => None,
+    };
+    let token = match &secret {
+        Some(secret) => match state.store.api_token_by_hash(&hash_token(secret)).await {
+            Ok(token) => token,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let quota = match &token {
+        Some(t) => state.quotas.check(QuotaKey::Token(&t.id)),
+        None => by_address(),
+    };
+    if let Err(wait) = quota {
+        return too_many_requests(wait);
+    }
+    let caller = match (secret, token) {
+        (Some(_), Some(token)) => match Role::from_name(&token.role) {
+            Some(role) => Caller {
+                role,
+                token_id: Some(token.id),
+                station_token: None,
+            },
+            None => return unauthorized("the token carries no known role"),
+        },
+        // Possibly a station's token: only its readings route may take it.
+        (Some(secret), None) if need == Need::StationOrEditor => Caller {
+            station_token: Some(secret),
+            ..Caller::ANONYMOUS
+        },
+        (Some(_), None) => return unauthorized("the token is not valid (unknown or revoked)"),
+        (None, _) if malformed => {
+            return unauthorized("the Authorization header must be 'Bearer <token>'");
+        }
+        (None, _) => Caller::ANONYMOUS,
+    };
+    let allowed = match need {
+        Need::Anyone => true,
+        Need::AtLeast(role) => caller.role >= role,
+        Need::StationOrEditor => caller.role >= Role::Editor || caller.station_token.is_some(),
+    };
+    if !allowed {
+        let wanted = match need {
+            Need::AtLeast(role) => role.name(),
+            _ => "editor (or the station's own token)",
+        };
+        return if caller.role == Role::Anonymous {
+            unauthorized(&format!(
+                "this needs a '{wanted}' token sent as 'Authorization: Bearer <token>'"
+            ))
+        } else {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this needs the role '{wanted}'; the token is '{}'", caller.role.name()),
+            )
+            .into_response()
+        };
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Why a token could not be issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error("unknown role '{0}'; a token is for one of: planner, editor, admin")]
+    BadRole(String),
+    #[error("a token needs a name saying who or what it is for (at most 200 characters)")]
+    BadName,
+    #[error("no randomness for the token: {0}")]
+    Random(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] agrimap_store::StoreError),
+}
+
+/// Issues a new API token: the store keeps its hash, the caller gets the
+/// secret, once.
+///
+/// # Errors
+/// For a role that is not `planner`, `editor` or `admin`, an empty or
+/// overlong name, or when the store fails.
+pub async fn issue_token(
+    store: &dyn agrimap_store::Store,
+    name: &str,
+    role: &str,
+) -> Result<(agrimap_store::ApiToken, String), IssueError> {
+    if Role::from_name(role).is_none() {
+        return Err(IssueError::BadRole(role.chars().take(32).collect()));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(IssueError::BadName);
+    }
+    let secret = secret::new_token()?;
+    let token = store
+        .add_api_token(&agrimap_store::NewApiToken {
+            id: secret::new_token_id()?,
+            name: name.to_owned(),
+            role: role.to_owned(),
+            hash: hash_token(&secret),
+        })
+        .await?;
+    Ok((token, secret))
+}

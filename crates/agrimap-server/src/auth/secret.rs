@@ -1,0 +1,65 @@
+//! Secrets for API and station tokens, and what the store keeps of them.
+
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// A new random secret (256 bits, hex).
+///
+/// # Errors
+/// When the operating system has no randomness to give.
+pub fn new_token() -> std::io::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(hex(&bytes))
+}
+
+/// A short random public identifier for an API token (32 bits, hex).
+///
+/// # Errors
+/// When the operating system has no randomness to give.
+pub fn new_token_id() -> std::io::Result<String> {
+    let mut bytes = [0u8; 4];
+    getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(hex(&bytes))
+}
+
+/// What the store keeps of a token. Tokens are random 256-bit strings, so a
+/// plain SHA-256 cannot be reversed by guessing.
+#[must_use]
+pub fn hash_token(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Compares two hashes in time that does not depend on where they differ.
+#[must_use]
+pub fn same_hash(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed_to_hex() {
+        let (a, b) = (new_token().expect("random"), new_token().expect("random"));
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(new_token_id().expect("random").len(), 8);
+        // SHA-256 of "abc", from FIPS 180-2.
+        assert_eq!(
+            hash_token("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(same_hash(&hash_token(&a), &hash_token(&a)));
+        assert!(!same_hash(&hash_token(&a), &hash_token(&b)));
+    }
+}

@@ -1,0 +1,85 @@
+//! `/api/me` (who the caller is) and `/api/tokens` (API tokens, for admins).
+
+use crate::AppState;
+use crate::auth::{Caller, IssueError, issue_token};
+use crate::error::ApiError;
+use agrimap_store::ApiToken;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value as JsonValue, json};
+
+fn token_json(t: &ApiToken) -> JsonValue {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "role": t.role,
+        "created_at": t.created_at,
+        "revoked_at": t.revoked_at,
+    })
+}
+
+/// `GET /api/me`: the caller's role, so that a page can show what it may do.
+pub async fn me(Extension(caller): Extension<Caller>) -> Json<JsonValue> {
+    Json(json!({ "role": caller.role.name(), "token": caller.token_id }))
+}
+
+/// `GET /api/tokens`: every token, without secrets.
+pub async fn list(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
+    let tokens = state.store.api_tokens().await?;
+    Ok(Json(
+        json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    role: String,
+}
+
+/// `POST /api/tokens` with `{"name": "...", "role": "planner"}`: the new
+/// token, with its secret shown this once.
+pub async fn create(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = body?;
+    let new: NewToken = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_token_request",
+            format!("the body must be {{\"name\": \"...\", \"role\": \"planner|editor|admin\"}}: {e}"),
+        )
+    })?;
+    let (token, secret) = issue_token(state.store.as_ref(), &new.name, &new.role)
+        .await
+        .map_err(|e| match e {
+            IssueError::Store(e) => ApiError::from(e),
+            IssueError::Random(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "no_randomness", e.to_string()),
+            other => ApiError::bad_request("bad_token_request", other.to_string()),
+        })?;
+    let mut body = token_json(&token);
+    body["token"] = secret.into();
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `DELETE /api/tokens/{id}`: revokes a token at once.
+pub async fn revoke(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path(id) = path?;
+    if state.store.revoke_api_token(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "unknown_token",
+            format!(
+                "no valid token has the id '{}'",
+                id.chars().take(32).collect::<String>()
+            ),
+        ))
+    }
+}

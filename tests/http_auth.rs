@@ -1,0 +1,320 @@
+//! Roles and tokens on both stores: every route of the router, asked with no
+//! token, an unknown token, a revoked token, a station's token and a token of
+//! each role, answers as the route declares (2xx, 401 or 403); and the token
+//! endpoints create, list and revoke tokens that take effect at once.
+
+use agrimap_model::calendar::format_timestamp;
+use agrimap_server::auth::secret::hash_token;
+use agrimap_server::auth::{Need, Role, issue_token};
+use agrimap_suite::{Reply, StoreKind, TestServer, request_with_body};
+use agrimap_tiles::tile_containing;
+use serde_json::json;
+
+const STATION_TOKEN: &str = "station-wq01-secret-for-the-route-walk";
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
+}
+
+/// A token of `role`, issued straight into the server's store.
+fn token(server: &TestServer, role: &str) -> (String, String) {
+    let (t, secret) = block_on(issue_token(server.store.as_ref(), &format!("test {role}"), role)).expect("issue");
+    (t.id, secret)
+}
+
+/// Who asks, and what the answer must be for a route that needs `need`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Asker {
+    Nobody,
+    UnknownToken,
+    RevokedToken,
+    Station,
+    Holder(Role),
+}
+
+fn expected(asker: Asker, need: Need) -> u16 {
+    match (asker, need) {
+        // A token that is not valid is refused everywhere, even where anyone may ask.
+        (Asker::UnknownToken | Asker::RevokedToken, _) => 401,
+        // A station's token is only good for its readings.
+        (Asker::Station, Need::StationOrEditor) => 200,
+        (Asker::Station, _) => 401,
+        (Asker::Nobody, Need::Anyone) => 200,
+        (Asker::Nobody, _) => 401,
+        (Asker::Holder(_), Need::Anyone) => 200,
+        (Asker::Holder(role), Need::AtLeast(needed)) => {
+            if role >= needed {
+                200
+            } else {
+                403
+            }
+        }
+        (Asker::Holder(role), Need::StationOrEditor) => {
+            if role >= Role::Editor {
+                200
+            } else {
+                403
+            }
+        }
+    }
+}
+
+/// A concrete path for a route pattern, with values that exist in the demo
+/// province, and a body for the routes that take one.
+fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8>) {
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    let [cx, cy] = manifest.center;
+    let t = tile_containing(cx, cy, 12);
+    let path = match pattern {
+        "/tiles/{layers}/{z}/{x}/{y}" => format!("/tiles/crop/{}/{}/{}.mvt", t.z, t.x, t.y),
+        "/tiles/{file}" => "/tiles/crop.json".into(),
+        "/styles/{file}" => "/styles/farmer.json".into(),
+        "/static/{file}" => "/static/app.js".into(),
+        "/fonts/{fontstack}/{range}" => "/fonts/Noto%20Sans%20Regular/0-255.pbf".into(),
+        "/api/packs/{file}" => "/api/packs/33001.pmtiles?minzoom=12&maxzoom=12".into(),
+        "/api/export/{file}" => "/api/export/ocop.geojson?commune=33001".into(),
+        "/api/stats" => "/api/stats?layer=crop".into(),
+        // A fresh token each time, so that every allowed DELETE finds one.
+        "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
+        other => other
+            .replace("/api/communes/{code}", "/api/communes/33001")
+            .replace("/api/stations/{id}", "/api/stations/WQ-01")
+            .replace("{id}", "crop")
+            .replace("{feature}", "1"),
+    };
+    let body = match (method, pattern) {
+        ("POST", "/api/stations/{id}/readings") => {
+            json!([{"parameter": "salinity", "value": 1.2, "unit": "ppt", "time": reading_time()}])
+        }
+        ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
+        ("POST", "/api/readings") => {
+            let csv = format!(
+                "station_id,parameter,value,unit,time\nWQ-01,salinity,1.2,ppt,{}\n",
+                reading_time()
+            );
+            return (path, csv.into_bytes());
+        }
+        _ => serde_json::Value::Null,
+    };
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).expect("json")
+    };
+    (path, body)
+}
+
+/// A minute ago, as stations write times.
+fn reading_time() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    format_timestamp(i64::try_from(now).expect("time") - 60)
+}
+
+fn ask(server: &TestServer, method: &str, path: &str, body: Vec<u8>, bearer: Option<&str>) -> Reply {
+    let auth = bearer.map(|b| format!("Bearer {b}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a));
+    }
+    request_with_body(method, &format!("{}{path}", server.base), &headers, body)
+}
+
+fn every_route_answers_each_caller_as_declared(kind: StoreKind) {
+    let server = kind.demo_server("auth_walk");
+    assert!(block_on(server.store.set_station_token_hash("WQ-01", &hash_token(STATION_TOKEN))).expect("station"));
+    let holders: Vec<(Role, String)> = [Role::Planner, Role::Editor, Role::Admin]
+        .into_iter()
+        .map(|r| (r, token(&server, r.name()).1))
+        .collect();
+    let (revoked_id, revoked) = token(&server, "admin");
+    assert!(block_on(server.store.revoke_api_token(&revoked_id)).expect("revoke"));
+
+    let mut askers = vec![
+        (Asker::Nobody, None),
+        (Asker::UnknownToken, Some("not-a-token-anyone-was-given".to_owned())),
+        (Asker::RevokedToken, Some(revoked)),
+        (Asker::Station, Some(STATION_TOKEN.to_owned())),
+    ];
+    askers.extend(holders.into_iter().map(|(r, t)| (Asker::Holder(r), Some(t))));
+
+    let routes = agrimap_server::routes();
+    assert!(routes.len() >= 25, "only {} routes", routes.len());
+    let mut checked = 0;
+    for route in &routes {
+        let method = route.method.as_str();
+        for (asker, bearer) in &askers {
+            let (path, body) = concrete(&server, method, route.path);
+            let reply = ask(&server, method, &path, body, bearer.as_deref());
+            let want = expected(*asker, route.need);
+            let got = reply.status;
+            let ok = if want == 200 {
+                (200..300).contains(&got)
+            } else {
+                got == want
+            };
+            assert!(
+                ok,
+                "{method} {path} ({:?}) by {asker:?}: want {want}, got {got}: {}",
+                route.need,
+                String::from_utf8_lossy(&reply.body)
+            );
+            if !(200..300).contains(&got) {
+                // Refusals are JSON errors that say what is needed.
+                assert!(!reply.error_code().is_empty(), "{method} {path}: no JSON error");
+            }
+            if got == 401 {
+                assert!(
+                    reply.header("www-authenticate").is_some(),
+                    "{method} {path}: 401 without WWW-Authenticate"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, routes.len() * askers.len());
+}
+
+fn tokens_are_created_listed_and_revoked_over_http(kind: StoreKind) {
+    let server = kind.demo_server("auth_tokens");
+    let (_, admin) = token(&server, "admin");
+    let created = ask(
+        &server,
+        "POST",
+        "/api/tokens",
+        serde_json::to_vec(&json!({"name": "Phòng Kế hoạch", "role": "planner"})).expect("json"),
+        Some(&admin),
+    );
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    let created = created.json();
+    let (id, secret) = (
+        created["id"].as_str().expect("id").to_owned(),
+        created["token"].as_str().expect("secret").to_owned(),
+    );
+    assert_eq!(created["role"], "planner");
+
+    let me = ask(&server, "GET", "/api/me", Vec::new(), Some(&secret)).json();
+    assert_eq!(me["role"], "planner");
+    assert_eq!(me["token"], id.as_str());
+
+    // The list names the token but never a secret or a hash.
+    let list = ask(&server, "GET", "/api/tokens", Vec::new(), Some(&admin));
+    assert_eq!(list.status, 200);
+    let text = String::from_utf8_lossy(&list.body).into_owned();
+    assert!(text.contains(&id) && text.contains("Phòng Kế hoạch"), "{text}");
+    assert!(
+        !text.contains(&secret) && !text.contains(&hash_token(&secret)),
+        "{text}"
+    );
+
+    // Bad requests say what is wrong.
+    let bad = ask(
+        &server,
+        "POST",
+        "/api/tokens",
+        serde_json::to_vec(&json!({"name": "x", "role": "root"})).expect("json"),
+        Some(&admin),
+    );
+    assert_eq!(bad.status, 400);
+    assert!(String::from_utf8_lossy(&bad.body).contains("unknown role 'root'"));
+
+    // Revoked: refused at once, and a second revoke finds nothing.
+    let revoke = ask(
+        &server,
+        "DELETE",
+        &format!("/api/tokens/{id}"),
+        Vec::new(),
+        Some(&admin),
+    );
+    assert_eq!(revoke.status, 204);
+    assert_eq!(ask(&server, "GET", "/api/me", Vec::new(), Some(&secret)).status, 401);
+    let again = ask(
+        &server,
+        "DELETE",
+        &format!("/api/tokens/{id}"),
+        Vec::new(),
+        Some(&admin),
+    );
+    assert_eq!(again.status, 404);
+    assert_eq!(again.error_code(), "unknown_token");
+}
+
+fn a_malformed_authorization_header_is_refused(kind: StoreKind) {
+    let server = kind.demo_server("auth_malformed");
+    for value in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", "token abc"] {
+        let reply = server.get("/catalog", &[("authorization", value)]);
+        assert_eq!(reply.status, 401, "{value}");
+        assert_eq!(reply.error_code(), "unauthorized");
+    }
+}
+
+fn planners_read_restricted_fields_anonymous_readers_never_do(kind: StoreKind) {
+    let server = kind.demo_server("auth_restricted");
+    let (_, planner) = token(&server, "planner");
+    let planner_auth = format!("Bearer {planner}");
+    let items = "/ogc/collections/crop/items?limit=50";
+
+    let open = server.get(items, &[]);
+    assert_eq!(open.status, 200);
+    assert!(!String::from_utf8_lossy(&open.body).contains("owner_phone"));
+    let signed = server.get(items, &[("authorization", &planner_auth)]);
+    assert_eq!(signed.status, 200);
+    let page = signed.json();
+    let features = page["features"].as_array().expect("features");
+    assert!(!features.is_empty());
+    let with_phone = features
+        .iter()
+        .filter(|f| f["properties"]["owner_phone"].as_str().is_some_and(|p| !p.is_empty()))
+        .count();
+    assert!(with_phone > 0, "a planner sees owners' phone numbers");
+
+    // A filter on a restricted field: used for planners, refused for the
+    // public exactly like a field that does not exist (no oracle).
+    let filtered = |field: &str, auth: Option<&str>| {
+        let path = format!("/ogc/collections/crop/items?limit=5&filter={field}%20IS%20NOT%20NULL");
+        let headers: Vec<(&str, &str)> = auth.map(|a| vec![("authorization", a)]).unwrap_or_default();
+        server.get(&path, &headers)
+    };
+    let planner_filter = filtered("owner_phone", Some(&planner_auth));
+    assert_eq!(planner_filter.status, 200);
+    assert!(planner_filter.json()["numberMatched"].as_u64().expect("matched") > 0);
+    let (hidden, missing) = (filtered("owner_phone", None), filtered("owner_phonf", None));
+    assert_eq!((hidden.status, missing.status), (400, 400));
+    assert_eq!(
+        hidden.json()["error"]["message"]
+            .as_str()
+            .map(|m| m.replace("owner_phone", "?")),
+        missing.json()["error"]["message"]
+            .as_str()
+            .map(|m| m.replace("owner_phonf", "?")),
+    );
+
+    // Tiles are the same public tiles for everyone: they are cached and shared.
+    let mut ring = &features[0]["geometry"]["coordinates"];
+    while ring[0].is_array() {
+        ring = &ring[0];
+    }
+    let (lon, lat) = (ring[0].as_f64().expect("lon"), ring[1].as_f64().expect("lat"));
+    let t = tile_containing(lon, lat, 14);
+    let tile = server.get(
+        &format!("/tiles/crop/{}/{}/{}.mvt", t.z, t.x, t.y),
+        &[("authorization", &planner_auth)],
+    );
+    assert_eq!(tile.status, 200);
+    let layers = agrimap_tiles::mvt::decode(&tile.body).expect("tile");
+    let keys: Vec<&String> = layers
+        .iter()
+        .flat_map(|l| l.features.iter().flat_map(|f| f.properties.keys()))
+        .collect();
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| !k.starts_with("owner")), "{keys:?}");
+}
+
+agrimap_suite::store_suite!(
+    planners_read_restricted_fields_anonymous_readers_never_do,
+    every_route_answers_each_caller_as_declared,
+    tokens_are_created_listed_and_revoked_over_http,
+    a_malformed_authorization_header_is_refused,
+);
