@@ -329,7 +329,7 @@ fn bad_requests_get_json_errors(kind: StoreKind) {
         ("/tiles/crop,crop/1/0/0.mvt", 400, "bad_layers"),
         ("/tiles/crop/1/0/0.png", 404, "bad_tile"),
         ("/tiles/crop/1/0", 404, "not_found"),
-        ("/tiles/%FF/1/0/0.mvt", 400, "bad_path"),
+        ("/tiles/%FF/1/0/0.mvt", 400, "bad_encoding"),
         ("/styles/satellite.json", 404, "unknown_style"),
         ("/no/such/thing", 404, "not_found"),
     ] {

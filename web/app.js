@@ -535,9 +535,8 @@
     if (!commune) return;
     menu.setAttribute('aria-label', t('export.all'));
     for (const theme of THEMES) {
-      // The OGC API pages at 10,000 features, more than any commune holds of one layer.
-      const href = '/ogc/collections/' + theme.id + '/items?commune=' + encodeURIComponent(commune.code) +
-        '&limit=10000&f=json';
+      // Every feature of the layer in the commune, public fields, streamed by the server.
+      const href = '/api/export/' + theme.id + '.geojson?commune=' + encodeURIComponent(commune.code);
       menu.append(el('li', {}, el('a', {
         href, download: theme.id + '-' + commune.code + '.geojson', 'data-layer': theme.id,
         text: LAYER_TITLES[lang][theme.id],

@@ -151,8 +151,9 @@ pub fn routes() -> Vec<Route> {
         Route::new(M::GET, "/styles/{file}", Anyone, get(styles::style)),
         Route::new(M::GET, "/fonts/{fontstack}/{range}", Anyone, get(fonts::glyphs)),
         Route::new(M::GET, "/", Anyone, get(web::index)),
-        Route::new(M::GET, "/static/{file}", Anyone, get(web::static_file)),
         Route::new(M::GET, "/sw.js", Anyone, get(web::service_worker)),
+        Route::new(M::GET, "/static/{file}", Anyone, get(web::static_file)),
+        // Offline packs hold the public tiles only.
         Route::new(M::GET, "/api/packs/{file}", Anyone, get(pack::pack)),
         Route::new(M::GET, "/api/stats", Anyone, get(stats::stats)),
         Route::new(M::GET, "/api/communes/{code}/summary", Anyone, get(summary::summary)),
