@@ -74,8 +74,6 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/packs/{file}" => "/api/packs/33001.pmtiles?minzoom=12&maxzoom=12".into(),
         "/api/export/{file}" => "/api/export/ocop.geojson?commune=33001".into(),
         "/api/stats" => "/api/stats?layer=crop".into(),
-        "/fonts/{fontstack}/{range}" => "/fonts/Noto%20Sans%20Regular/0-255.pbf".into(),
-        "/api/packs/{file}" => "/api/packs/33053.pmtiles?maxzoom=12".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
         other => other
