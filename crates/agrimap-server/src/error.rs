@@ -103,3 +103,47 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
         )
     }
 }
+
+/// Turns a handler's panic into a JSON 500 (the panic goes to the log), so
+/// the client gets an answer and the connection its response.
+#[must_use]
+pub fn catch_panics() -> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response> {
+    fn answer(panic: Box<dyn std::any::Any + Send>) -> Response {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "a request handler panicked");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server failed on this request; the failure is logged",
+        )
+        .into_response()
+    }
+    tower_http::catch_panic::CatchPanicLayer::custom(answer as fn(Box<dyn std::any::Any + Send>) -> Response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_json_500() {
+        async fn broken() -> &'static str {
+            panic!("a bug")
+        }
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(broken))
+            .layer(catch_panics());
+        let request = axum::http::Request::get("/")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("answer");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.expect("body");
+        assert!(String::from_utf8_lossy(&body).contains("internal_error"));
+    }
+}

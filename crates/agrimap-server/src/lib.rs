@@ -204,6 +204,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
+        .layer(error::catch_panics())
         .layer(deadline)
         .layer(axum::middleware::from_fn(limits::require_utf8))
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))

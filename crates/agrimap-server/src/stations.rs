@@ -249,10 +249,16 @@ struct Bucket {
     count: u64,
 }
 
+/// The start of a reading's hour or day. A stored time that is not ISO 8601
+/// (written by another SQLite or SQL client) is a bucket of its own.
 fn bucket_start(time: &str, step: &str) -> String {
     match step {
-        "hour" => format!("{}:00:00Z", &time[..13]),
-        _ => format!("{}T00:00:00Z", &time[..10]),
+        "hour" => time
+            .get(..13)
+            .map_or_else(|| time.to_owned(), |t| format!("{t}:00:00Z")),
+        _ => time
+            .get(..10)
+            .map_or_else(|| time.to_owned(), |d| format!("{d}T00:00:00Z")),
     }
 }
 
@@ -431,4 +437,17 @@ pub async fn alerts(State(state): State<AppState>) -> Result<Json<JsonValue>, Ap
     Ok(Json(json!({
         "alerts": out.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_stored_times_are_buckets_of_their_own() {
+        assert_eq!(bucket_start("2026-11-24T05:17:00Z", "hour"), "2026-11-24T05:00:00Z");
+        assert_eq!(bucket_start("2026-11-24T05:17:00Z", "day"), "2026-11-24T00:00:00Z");
+        assert_eq!(bucket_start("24/11/2026", "hour"), "24/11/2026");
+        assert_eq!(bucket_start("2026-11-2Ц", "day"), "2026-11-2Ц");
+    }
 }
