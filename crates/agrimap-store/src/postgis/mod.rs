@@ -633,8 +633,20 @@ impl Store for PgStore {
         if let Some(versions) = watch.get() {
             return Ok(versions);
         }
-        let client = self.client().await?;
-        read_versions(&client).await.map_err(pg("reading layer versions"))
+        let read = async {
+            let client = self.client().await?;
+            read_versions(&client).await.map_err(pg("reading layer versions"))
+        };
+        match read.await {
+            Ok(versions) => {
+                watch.remember(&versions);
+                Ok(versions)
+            }
+            // Unreachable: what is cached under the last counters is still
+            // current (see `versions.rs`); what is not cached fails anyway.
+            Err(StoreError::Unavailable(why)) => watch.last_known().ok_or(StoreError::Unavailable(why)),
+            Err(e) => Err(e),
+        }
     }
 
     async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError> {

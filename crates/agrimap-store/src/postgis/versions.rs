@@ -7,7 +7,10 @@
 //! version trigger sends on every write statement, from any instance or any
 //! other client (QGIS, psql), and re-reads the small counter table. While that
 //! connection is down the copy is marked unknown and callers fall back to
-//! asking the database, so a stopped database still answers "unavailable".
+//! asking the database. When the database cannot be asked either, the last
+//! counters known are still at hand: nothing can be written to a database
+//! that is down, so what was cached under them (tiles, statistics) is still
+//! what the database holds, and it can be served through the outage.
 
 use super::read_versions;
 use crate::LayerVersions;
@@ -21,7 +24,15 @@ const CHANNEL: &str = "agrimap_layer_changed";
 /// Pause between attempts to re-establish the listening connection.
 const RETRY: Duration = Duration::from_millis(250);
 
-type Shared = RwLock<Option<LayerVersions>>;
+/// The counters while the listener is up (`current`), and the last ones
+/// known from any source, kept through outages (`last`).
+#[derive(Default)]
+struct Counters {
+    current: Option<LayerVersions>,
+    last: Option<LayerVersions>,
+}
+
+type Shared = RwLock<Counters>;
 
 /// The in-memory copy and the task that keeps it current; the task stops
 /// when the watch is dropped.
@@ -40,14 +51,27 @@ impl VersionWatch {
     /// Starts listening on a connection of its own (not from the pool: a
     /// pooled connection is recycled, and LISTEN belongs to one session).
     pub(super) fn start(config: tokio_postgres::Config) -> Self {
-        let current = Arc::new(RwLock::new(None));
+        let current = Arc::new(RwLock::new(Counters::default()));
         let task = tokio::spawn(keep_current(config, Arc::downgrade(&current)));
         Self { current, task }
     }
 
     /// The counters, when the listening connection is up.
     pub(super) fn get(&self) -> Option<LayerVersions> {
-        self.current.read().ok()?.clone()
+        self.current.read().ok()?.current.clone()
+    }
+
+    /// The last counters known, also while the database is unreachable.
+    pub(super) fn last_known(&self) -> Option<LayerVersions> {
+        self.current.read().ok()?.last.clone()
+    }
+
+    /// Records counters read from the database by a caller while the
+    /// listener is down.
+    pub(super) fn remember(&self, read: &LayerVersions) {
+        if let Ok(mut guard) = self.current.write() {
+            guard.last = Some(read.clone());
+        }
     }
 
     /// Records counters read after a write of this instance, so that its own
@@ -61,12 +85,13 @@ impl VersionWatch {
 /// may finish after a newer one: keep the larger value of each.
 fn merge(shared: &Shared, read: &LayerVersions) {
     if let Ok(mut guard) = shared.write()
-        && let Some(current) = guard.as_mut()
+        && let Some(current) = guard.current.as_mut()
     {
         for (layer, v) in read {
             let entry = current.entry(layer).or_insert(0);
             *entry = (*entry).max(*v);
         }
+        guard.last = guard.current.clone();
     }
 }
 
@@ -75,7 +100,10 @@ fn set(shared: &Weak<Shared>, value: Option<LayerVersions>) -> bool {
         return false;
     };
     if let Ok(mut guard) = shared.write() {
-        *guard = value;
+        if value.is_some() {
+            guard.last.clone_from(&value);
+        }
+        guard.current = value;
     }
     true
 }
