@@ -4,6 +4,7 @@
 //! holds public fields only.
 
 use crate::store_args::StoreArgs;
+use agrimap_server::ogc::params::encode;
 use agrimap_server::{AppState, ServerConfig};
 use anyhow::{Context, bail};
 use axum::body::Body;
@@ -37,19 +38,6 @@ pub struct ExportArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~:,".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn request_uri(args: &ExportArgs) -> String {

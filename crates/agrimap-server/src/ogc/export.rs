@@ -291,9 +291,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> std::io::Result<Self> {
-        let mut bytes = [0u8; 8];
-        getrandom::getrandom(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let name = crate::auth::secret::new_token_id()?;
         let dir = std::env::temp_dir().join(format!("agrimap-export-{name}"));
         std::fs::create_dir(&dir)?;
         Ok(Self(dir))
