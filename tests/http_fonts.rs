@@ -6,6 +6,7 @@ use agrimap_suite::TestServer;
 use pbf_font_tools::Glyphs;
 use pbf_font_tools::prost::Message as _;
 use std::collections::{BTreeMap, BTreeSet};
+use unicode_normalization::UnicodeNormalization as _;
 
 /// Every character of the names the styles label: places (towns, commune centres,
 /// hamlets), rivers and canals, and the communes themselves.
@@ -73,6 +74,64 @@ fn every_letter_of_the_demo_names_has_a_glyph_in_the_style_fonts() {
                 assert!(have.contains(&u32::from(*c)), "{font}: no glyph for {c:?} in {path}");
             }
         }
+    }
+}
+
+/// Every Vietnamese letter, lower and upper case, with each tone mark.
+fn vietnamese_letters() -> BTreeSet<char> {
+    let vowels = "aăâeêioôơuưy";
+    let tones = ["", "\u{300}", "\u{301}", "\u{303}", "\u{309}", "\u{323}"];
+    let mut letters: BTreeSet<char> = "bcdđghklmnpqrstvx".chars().collect();
+    for vowel in vowels.chars() {
+        for tone in tones {
+            // Composed: every toned vowel has a precomposed code point.
+            let composed: String = format!("{vowel}{tone}").nfc().collect();
+            letters.extend(composed.chars());
+        }
+    }
+    let upper: Vec<char> = letters.iter().flat_map(|c| c.to_uppercase()).collect();
+    letters.extend(upper);
+    letters
+}
+
+/// The code points that have a drawn glyph in one range of Noto Sans Regular.
+fn glyphs_in(server: &TestServer, start: u32) -> BTreeSet<u32> {
+    let r = server.get(
+        &format!("/fonts/Noto%20Sans%20Regular/{start}-{}.pbf", start + 255),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    Glyphs::decode(r.body.as_slice())
+        .expect("PBF")
+        .stacks
+        .iter()
+        .flat_map(|s| s.glyphs.iter().filter(|g| g.bitmap.is_some()).map(|g| g.id))
+        .collect()
+}
+
+#[test]
+fn the_latin_extended_ranges_carry_exactly_the_vietnamese_letters() {
+    let server = TestServer::demo();
+    let letters = vietnamese_letters();
+    assert_eq!(
+        letters.len(),
+        2 * (17 + 12 * 6),
+        "17 consonants and 12 vowels with 6 tones"
+    );
+    for start in [0x100, 0x1E00] {
+        let wanted: BTreeSet<u32> = letters
+            .iter()
+            .map(|c| u32::from(*c))
+            .filter(|cp| (start..start + 256).contains(cp))
+            .collect();
+        assert!(!wanted.is_empty());
+        // Nothing more: the other letters there would only weigh on a phone's first view.
+        assert_eq!(glyphs_in(&server, start), wanted, "range {start}");
+    }
+    // Basic Latin and Latin-1 stay whole (digits, punctuation, À…ý).
+    let latin = glyphs_in(&server, 0);
+    for c in "09AZaz.,-()°ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúý".chars() {
+        assert!(latin.contains(&u32::from(c)), "{c:?}");
     }
 }
 

@@ -6,6 +6,9 @@
 //! `web/fonts.lock.json` (every Vietnamese letter, with its stacked tone marks,
 //! is a precomposed glyph of that font); `pbf_font_tools` renders each range
 //! through FreeType the way node-fontnik does (24 px, radius 8, cutoff 0.25).
+//! The two Latin Extended ranges keep only the letters Vietnamese writes with
+//! (`in_vietnamese_subset`): they are a third of the glyph bytes of the first
+//! view on a phone, and the other letters there serve no name of a province.
 //! Only ranges holding at least one glyph are written, to
 //! `OUT_DIR/glyphs/<n>/<start>.pbf`, with `OUT_DIR/glyphs.rs` listing them for
 //! `include!` in `src/fonts.rs`. A stamp of the pin and the rendering settings
@@ -35,12 +38,29 @@ const STAMP: &str = "glyphs.stamp";
 /// Bumped when the generated listing changes shape, so that a cached one is rewritten.
 const LISTING_FORMAT: u32 = 2;
 
+/// The letters of Latin Extended-A and -B that Vietnamese uses:
+/// Ă ă Đ đ Ĩ ĩ Ũ ũ Ơ ơ Ư ư.
+const VIETNAMESE_EXTENDED_AB: &[u32] = &[
+    0x102, 0x103, 0x110, 0x111, 0x128, 0x129, 0x168, 0x169, 0x1A0, 0x1A1, 0x1AF, 0x1B0,
+];
+
+/// Whether a code point's glyph is bundled: everything outside the Latin
+/// Extended ranges, and inside them only Vietnamese letters (in Latin Extended
+/// Additional, Ạ U+1EA0 to ỹ U+1EF9, the letters with stacked or dotted tone marks).
+fn in_vietnamese_subset(code_point: u32) -> bool {
+    match code_point {
+        0x100..=0x24F => VIETNAMESE_EXTENDED_AB.contains(&code_point),
+        0x1E00..=0x1EFF => (0x1EA0..=0x1EF9).contains(&code_point),
+        _ => true,
+    }
+}
+
 /// Renders every non-empty range of every face into `out_dir`, fetching the
 /// pinned package with `fetch` only when an earlier build has not already.
 pub fn render(out_dir: &Path, lock: &Lock, fetch: impl FnOnce() -> Vec<u8>) {
     let stamp_path = out_dir.join(STAMP);
     let stamp = format!(
-        "{}@{} {} size={SIZE_PX} radius={RADIUS} cutoff={CUTOFF} faces={FACES:?} listing={LISTING_FORMAT}\n",
+        "{}@{} {} size={SIZE_PX} radius={RADIUS} cutoff={CUTOFF} faces={FACES:?} listing={LISTING_FORMAT} subset={VIETNAMESE_EXTENDED_AB:?}\n",
         lock.package, lock.version, lock.integrity
     );
     let index = out_dir.join("glyphs.rs");
@@ -62,6 +82,7 @@ pub fn render(out_dir: &Path, lock: &Lock, fetch: impl FnOnce() -> Vec<u8>) {
         for start in (0..=0xFF00_u32).step_by(256) {
             let mut range = glyph_range_for_face(&face, start, start + 255, SIZE_PX, RADIUS, CUTOFF)
                 .unwrap_or_else(|e| panic!("{stack}: cannot render {start}-{}: {e}", start + 255));
+            range.glyphs.retain(|glyph| in_vietnamese_subset(glyph.id));
             if range.glyphs.is_empty() {
                 continue;
             }
