@@ -30,9 +30,10 @@ pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 const COLUMNS: [&str; 5] = ["station_id", "parameter", "value", "unit", "time"];
 
 /// A row that could not be read, with its line in the file (the header is line 1).
-struct RowError {
-    line: u64,
-    message: String,
+#[derive(Debug)]
+pub struct RowError {
+    pub line: u64,
+    pub message: String,
 }
 
 /// Where each column is, from the header.
@@ -64,13 +65,62 @@ fn column_positions(header: &csv::StringRecord) -> Result<[usize; 5], ApiError> 
 }
 
 /// The rows of a file: readings with their lines, and the rows that could not be read.
-struct Parsed {
-    rows: Vec<(u64, Reading)>,
-    errors: Vec<RowError>,
+#[derive(Debug)]
+pub struct Parsed {
+    pub rows: Vec<(u64, Reading)>,
+    pub errors: Vec<RowError>,
+}
+
+/// Line numbers of records, counted from the bytes: the csv crate's own line
+/// count is one short for a record that follows a `\r\n` (it starts the record
+/// at the `\n`), and files saved on Windows end their lines so. A line ends
+/// with `\n`, `\r\n` or a lone `\r`, as for the csv crate.
+struct Lines<'a> {
+    body: &'a [u8],
+    counted_to: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            counted_to: 0,
+            line: 1,
+        }
+    }
+
+    /// The line a record starting at `position` is on (records come in order).
+    fn of(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else { return 0 };
+        let mut start = usize::try_from(position.byte())
+            .unwrap_or(usize::MAX)
+            .min(self.body.len());
+        while start < self.body.len() && matches!(self.body[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.counted_to {
+            let span = &self.body[self.counted_to..start];
+            let ends = span
+                .iter()
+                .enumerate()
+                .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && span.get(i + 1) != Some(&b'\n')))
+                .count();
+            self.line += ends as u64;
+            self.counted_to = start;
+        }
+        self.line
+    }
 }
 
 /// Reads every row into a reading; rows that cannot be read are collected.
-fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
+/// Only the shape is checked here (columns, a finite number); readings are
+/// judged by the handler.
+///
+/// # Errors
+/// `bad_csv` when the header cannot be read or names the wrong columns, or
+/// when the file holds more than [`MAX_ROWS`] rows, readable or not.
+pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body);
     let header = reader
         .headers()
@@ -79,11 +129,19 @@ fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     let [station, parameter, value, unit, time] = column_positions(&header)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
+    let mut lines = Lines::new(body);
     for record in reader.records() {
+        // Counted before reading the row: unreadable rows cost memory too.
+        if rows.len() + errors.len() >= MAX_ROWS {
+            return Err(ApiError::bad_request(
+                "bad_csv",
+                format!("an upload holds at most {MAX_ROWS} rows"),
+            ));
+        }
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
+                let line = lines.of(e.position());
                 errors.push(RowError {
                     line,
                     message: format!("unreadable row: {e}"),
@@ -91,13 +149,7 @@ fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
                 continue;
             }
         };
-        if rows.len() + errors.len() >= MAX_ROWS {
-            return Err(ApiError::bad_request(
-                "bad_csv",
-                format!("an upload holds at most {MAX_ROWS} rows"),
-            ));
-        }
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = lines.of(record.position());
         let field = |i: usize| record.get(i).unwrap_or("").to_owned();
         match field(value).parse::<f64>() {
             Ok(v) if v.is_finite() => rows.push((
@@ -217,4 +269,54 @@ pub async fn post(State(state): State<AppState>, body: Result<Bytes, BytesReject
         "stations": stations,
     }))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_read_with_their_lines_and_bad_values_named() {
+        let body = b"time,station_id,parameter,value,unit\n\
+            2026-11-20T01:00:00Z,CT-WQ-01,salinity,2.5,ppt\n\
+            2026-11-20T02:00:00Z,CT-WQ-01,salinity,abc,ppt\n";
+        let parsed = parse(body).expect("parsed");
+        assert_eq!(parsed.rows.len(), 1);
+        assert_eq!(parsed.rows[0].0, 2);
+        assert_eq!(parsed.rows[0].1.station_id, "CT-WQ-01");
+        assert!((parsed.rows[0].1.value - 2.5).abs() < f64::EPSILON);
+        assert_eq!(parsed.errors.len(), 1);
+        assert_eq!(parsed.errors[0].line, 3);
+        assert!(parsed.errors[0].message.contains("'abc' is not a number"));
+    }
+
+    #[test]
+    fn lines_are_counted_the_same_whatever_ends_them() {
+        let rows = [
+            "2026-11-20T01:00:00Z,CT-WQ-01,salinity,2.5,ppt",
+            "2026-11-20T02:00:00Z,CT-WQ-01,salinity,x,ppt",
+        ];
+        for end in ["\n", "\r\n", "\r"] {
+            let body = format!(
+                "time,station_id,parameter,value,unit{end}{}{end}{end}{}{end}",
+                rows[0], rows[1]
+            );
+            let parsed = parse(body.as_bytes()).expect("parsed");
+            assert_eq!(parsed.rows[0].0, 2, "{end:?}");
+            // An empty line (line 3) is skipped but still counted.
+            assert_eq!(parsed.errors[0].line, 4, "{end:?}");
+        }
+    }
+
+    #[test]
+    fn unreadable_rows_count_towards_the_row_limit() {
+        // Every row has too few fields: without the limit, each would be kept as an error.
+        let mut body = b"station_id,parameter,value,unit,time\n".to_vec();
+        for _ in 0..=MAX_ROWS {
+            body.extend_from_slice(b"x\n");
+        }
+        let error = parse(&body).expect_err("too many rows");
+        assert_eq!(error.code, "bad_csv");
+        assert!(error.message.contains("at most 200000 rows"), "{}", error.message);
+    }
 }
