@@ -169,18 +169,39 @@ impl Vn2000 {
         VN2000.iter().find(|z| z.code == code)
     }
 
-    /// The PROJ string of the CRS, as `projinfo EPSG:N -o PROJ` prints it.
-    fn proj_string(&self) -> String {
-        let projection = match self.projection {
+    /// The map projection, in PROJ's words.
+    fn projection(&self) -> String {
+        match self.projection {
             Projection::Utm(zone) => format!("+proj=utm +zone={zone}"),
             Projection::Tm3(lon) => format!("+proj=tmerc +lat_0=0 +lon_0={lon} +k=0.9999 +x_0=500000 +y_0=0"),
-        };
+        }
+    }
+
+    /// The PROJ string of the CRS, as `projinfo EPSG:N -o PROJ` prints it.
+    fn proj_string(&self) -> String {
         // `towgs84` reads rotations in the position-vector convention, the
         // opposite sign of the coordinate-frame figures EPSG publishes.
         let [dx, dy, dz, rx, ry, rz, ds] = VN2000_TO_WGS84;
         format!(
-            "{projection} +ellps=WGS84 +towgs84={dx},{dy},{dz},{},{},{},{ds} +units=m +no_defs",
-            -rx, -ry, -rz
+            "{} +ellps=WGS84 +towgs84={dx},{dy},{dz},{},{},{},{ds} +units=m +no_defs",
+            self.projection(),
+            -rx,
+            -ry,
+            -rz
+        )
+    }
+
+    /// The PROJ pipeline from EPSG:4326 (latitude first, degrees) to the CRS
+    /// through the official shift, as `projinfo` prints the operation.
+    fn pipeline_from_epsg4326(&self) -> String {
+        let [dx, dy, dz, rx, ry, rz, ds] = VN2000_TO_WGS84;
+        format!(
+            "+proj=pipeline +step +proj=axisswap +order=2,1 +step +proj=unitconvert +xy_in=deg +xy_out=rad \
+             +step +proj=push +v_3 +step +proj=cart +ellps=WGS84 \
+             +step +inv +proj=helmert +x={dx} +y={dy} +z={dz} +rx={rx} +ry={ry} +rz={rz} +s={ds} \
+             +convention=coordinate_frame +step +inv +proj=cart +ellps=WGS84 +step +proj=pop +v_3 \
+             +step {} +ellps=WGS84",
+            self.projection()
         )
     }
 }
@@ -303,6 +324,16 @@ impl Crs {
     #[must_use]
     pub fn is_wgs84(self) -> bool {
         matches!(self.epsg, None | Some(4326))
+    }
+
+    /// The PROJ pipeline from EPSG:4326 (latitude, longitude in degrees) to
+    /// a VN-2000 CRS through the official shift; `None` for WGS 84. GDAL
+    /// takes it as `ogr2ogr -ct`: left to choose, PROJ applies in the Mekong
+    /// delta the shift EPSG:6959 of the delta's survey blocks, 0.8 m away
+    /// from the official one this crate transforms with.
+    #[must_use]
+    pub fn pipeline_from_epsg4326(self) -> Option<String> {
+        self.epsg.and_then(Vn2000::find).map(Vn2000::pipeline_from_epsg4326)
     }
 
     /// The PROJ string of a VN-2000 CRS; `None` for WGS 84.

@@ -239,3 +239,41 @@ fn every_offered_crs_agrees_with_cs2cs() {
     }
     println!("worst disagreement with cs2cs: {worst_metres:.2e} m projected, {worst_degrees:.2e}° back");
 }
+
+#[test]
+fn pipelines_for_gdal_give_the_same_positions() {
+    // The pipeline GDAL's ogr2ogr is given, run by PROJ's `cct`.
+    let positions: Vec<(f64, f64)> = PLACES.to_vec();
+    for crs in Crs::offered().filter(|c| !c.is_wgs84()) {
+        let pipeline = crs.pipeline_from_epsg4326().expect("VN-2000");
+        let mut child = Command::new("cct")
+            .args(["-d", "6"])
+            .args(pipeline.split_whitespace())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cct (Debian's proj-bin) must be installed: {e}"));
+        let text: String = positions
+            .iter()
+            .map(|(lon, lat)| format!("{lat} {lon} 0 0\n"))
+            .collect();
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("cct ran");
+        assert!(out.status.success(), "cct {pipeline}");
+        let t = Transform::new(crs);
+        let lines = String::from_utf8(out.stdout).expect("utf-8");
+        let rows: Vec<&str> = lines.lines().collect();
+        assert_eq!(rows.len(), positions.len(), "{lines}");
+        for (&(lon, lat), line) in positions.iter().zip(rows) {
+            let mut n = line.split_whitespace().map(|v| v.parse::<f64>().expect("a number"));
+            let theirs = coord! { x: n.next().expect("x"), y: n.next().expect("y") };
+            let ours = t.from_wgs84(coord! { x: lon, y: lat }).expect("projects");
+            assert!(distance(ours, theirs) <= METRES, "{crs}: {ours:?} vs cct {theirs:?}");
+        }
+    }
+}
