@@ -1009,6 +1009,48 @@ fn crs_and_bbox_crs_transform_what_is_answered(kind: StoreKind) {
         assert_eq!(got, want, "{id}: bbox-crs EPSG:4326");
     }
 
+    // filter-crs: S_INTERSECTS with a 20 m box around a corner of each of the
+    // first growing areas, in UTM metres or latitude first, finds that area.
+    let (points, _) = page_in(Some(UTM48));
+    let (points84, _) = page_in(None);
+    for (utm_f, f) in features(&points).iter().zip(features(&points84)).take(5) {
+        let (e, n) = positions(&utm_f["geometry"])[0];
+        let (lon, lat) = positions(&f["geometry"])[0];
+        let id = f["id"].as_i64().expect("id");
+        for (filter, crs) in [
+            (
+                format!(
+                    "S_INTERSECTS(geometry,BBOX({},{},{},{}))",
+                    e - 10.0,
+                    n - 10.0,
+                    e + 10.0,
+                    n + 10.0
+                ),
+                UTM48,
+            ),
+            (
+                format!(
+                    "S_INTERSECTS(geometry,BBOX({},{},{},{}))",
+                    lat - 1e-4,
+                    lon - 1e-4,
+                    lat + 1e-4,
+                    lon + 1e-4
+                ),
+                EPSG4326,
+            ),
+        ] {
+            let page = doc(
+                &server,
+                &format!(
+                    "/ogc/collections/growing_area/items?filter={}&filter-crs={crs}",
+                    filter.replace(' ', "%20")
+                ),
+                "application/geo+json",
+            );
+            assert!(ids(&page).contains(&id), "{filter} in {crs}: {:?}", ids(&page));
+        }
+    }
+
     // CRSs not offered, named back with the list of those that are.
     for (path, code) in [
         ("/ogc/collections/ocop/items?crs=EPSG:3857", "bad_crs"),
@@ -1020,7 +1062,7 @@ fn crs_and_bbox_crs_transform_what_is_answered(kind: StoreKind) {
             "bad_bbox",
         ),
         (
-            "/ogc/collections/ocop/items?filter=stars=5&filter-crs=EPSG:3405",
+            "/ogc/collections/ocop/items?filter=stars=5&filter-crs=EPSG:3857",
             "bad_filter_crs",
         ),
     ] {

@@ -20,8 +20,8 @@
 //! nor told apart from a field that does not exist. Coordinates are CRS84
 //! (longitude, latitude, the storage CRS) unless `crs` asks for EPSG:4326
 //! (latitude first) or a VN-2000 CRS (easting, northing in metres), named
-//! back in the `Content-Crs` header; `bbox-crs` gives `bbox` in any of them.
-//! Filter geometries (`filter-crs`) are CRS84 only.
+//! back in the `Content-Crs` header; `bbox-crs` gives `bbox` and `filter-crs`
+//! the filter's geometries in any of them.
 //!
 //! `bbox` selects the features whose bounding box meets the box, as the stores
 //! index them; a feature whose envelope touches the box while its geometry

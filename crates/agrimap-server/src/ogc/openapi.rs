@@ -395,7 +395,7 @@ fn parameters() -> Json {
             "description": "A CQL2 text filter over the collection's queryables: comparisons (=, <>, <, <=, >, >=), \
                 AND, OR, NOT, LIKE (case-sensitive; % any run, _ one character, \\ escapes), IN, BETWEEN, \
                 IS [NOT] NULL, DATE('YYYY-MM-DD'), TIMESTAMP('YYYY-MM-DDTHH:MM:SSZ') and \
-                S_INTERSECTS(geometry, BBOX(…) or WKT) in CRS84, exactly. Example: stars >= 4 AND category = 'food'.",
+                S_INTERSECTS(geometry, BBOX(…) or WKT) in filter-crs (CRS84 by default), exactly. Example: stars >= 4 AND category = 'food'.",
             "style": "form",
             "explode": false,
             "schema": { "type": "string" },
@@ -413,10 +413,11 @@ fn parameters() -> Json {
             "name": "filter-crs",
             "in": "query",
             "required": false,
-            "description": "The CRS of the filter's geometries: CRS84 only.",
+            "description": "The CRS of the filter's geometries, in its axis order: CRS84 (the default), \
+                EPSG:4326 (latitude first) or a VN-2000 CRS (metres).",
             "style": "form",
             "explode": false,
-            "schema": { "type": "string", "format": "uri", "enum": [FILTER_CRS], "default": FILTER_CRS },
+            "schema": { "type": "string", "format": "uri", "enum": crs::supported(), "default": FILTER_CRS },
         },
         "featureId": {
             "name": "featureId",

@@ -3,6 +3,7 @@
 //! answers a JSON error naming it, and the format asked for (`f` or `Accept`).
 
 use crate::error::ApiError;
+use agrimap_io::crs::{Crs, Transform};
 use agrimap_model::{Audience, Filter, LayerDef, cql2};
 use axum::http::{HeaderMap, header};
 use geo::{Rect, coord};
@@ -285,12 +286,13 @@ pub fn properties(
 /// The filter languages `filter-lang` takes: CQL2 text, also under the name
 /// drafts of Part 3 gave it (which GDAL's OGC API driver sends).
 pub const FILTER_LANGS: &[&str] = &["cql2-text", "cql-text"];
-/// The one CRS of filter geometries for now.
+/// The default CRS of filter geometries.
 pub const FILTER_CRS: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 /// `filter` in `filter-lang` (CQL2 text by default) with coordinates in
-/// `filter-crs` (CRS84, the only one): the filter on the layer's public
-/// properties, `None` without `filter`.
+/// `filter-crs` (CRS84 by default, or any CRS `crs` offers, in its axis
+/// order): the filter on the layer's public properties, `None` without
+/// `filter`.
 ///
 /// # Errors
 /// `bad_filter` saying where the filter goes wrong and what was expected
@@ -310,23 +312,28 @@ pub fn filter(params: &Params, layer: &'static LayerDef, audience: Audience) -> 
             format!("filter-lang: {why}; send the filter as CQL2 text (filter-lang=cql2-text, the default)"),
         ));
     }
-    // Filter literals are read as longitude, latitude; other CRSs are
-    // offered for answers (`crs`) and boxes (`bbox-crs`), not for filters.
-    if let Some(crs) = params.get("filter-crs")
-        && agrimap_io::crs::Crs::parse(crs) != Ok(agrimap_io::crs::Crs::CRS84)
-    {
-        return Err(ApiError::bad_request(
-            "bad_filter_crs",
-            format!(
-                "filter-crs: '{}' is not supported; filter geometries are in {FILTER_CRS} (longitude, latitude)",
-                echo(crs)
-            ),
-        ));
-    }
+    let crs =
+        super::crs::param(params, "filter-crs").map_err(|e| ApiError::bad_request("bad_filter_crs", e.message))?;
     let Some(text) = params.raw("filter") else {
         return Ok(None);
     };
-    cql2::parse(text, layer, audience)
+    let parsed = if crs == Crs::CRS84 {
+        cql2::parse(text, layer, audience)
+    } else {
+        let transform = Transform::new(crs);
+        let to_crs84 = |c| transform.to_wgs84(c).ok();
+        let name = crs.uri();
+        cql2::parse_in(
+            text,
+            layer,
+            audience,
+            cql2::FilterCrs::Other {
+                name: &name,
+                to_crs84: &to_crs84,
+            },
+        )
+    };
+    parsed
         .map(Some)
         .map_err(|e| ApiError::bad_request("bad_filter", format!("filter: {e}")))
 }
@@ -450,8 +457,51 @@ mod tests {
             "bad_filter_lang"
         );
         assert_eq!(
-            code(&[("filter", "stars = 5"), ("filter-crs", "EPSG:4326")]),
+            code(&[("filter", "stars = 5"), ("filter-crs", "EPSG:3857")]),
             "bad_filter_crs"
+        );
+        // Latitude first in EPSG:4326; metres in VN-2000, outside its reach refused.
+        let lat_first = filter(
+            &params(&[
+                ("filter", "S_INTERSECTS(geometry, POINT(10 105.8))"),
+                ("filter-crs", "EPSG:4326"),
+            ]),
+            ocop,
+            Audience::Public,
+        )
+        .expect("ok");
+        assert_eq!(
+            lat_first,
+            Some(Filter::IntersectsGeometry(geo::Geometry::Point(geo::Point::new(
+                105.8, 10.0
+            ))))
+        );
+        let utm = filter(
+            &params(&[
+                (
+                    "filter",
+                    "S_INTERSECTS(geometry, BBOX(560000, 1080000, 600000, 1120000))",
+                ),
+                ("filter-crs", "http://www.opengis.net/def/crs/EPSG/0/3405"),
+            ]),
+            ocop,
+            Audience::Public,
+        )
+        .expect("ok");
+        let Some(Filter::IntersectsGeometry(geo::Geometry::Polygon(p))) = utm else {
+            panic!("{utm:?}");
+        };
+        assert!(
+            p.exterior()
+                .coords()
+                .all(|c| (105.5..106.0).contains(&c.x) && (9.7..10.2).contains(&c.y))
+        );
+        assert_eq!(
+            code(&[
+                ("filter", "S_INTERSECTS(geometry, POINT(1e12 1e12))"),
+                ("filter-crs", "EPSG:3405")
+            ]),
+            "bad_filter"
         );
         let e = filter(&params(&[("filter", "  stars ==")]), ocop, Audience::Public).expect_err("refused");
         assert_eq!(e.code, "bad_filter");
