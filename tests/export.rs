@@ -121,6 +121,43 @@ fn gdal_formats_read_back_with_the_same_features(kind: StoreKind) {
     assert_eq!(numbers.len(), 4, "{extent}");
     assert!((500_000.0..700_000.0).contains(&numbers[0]), "{extent}");
     assert!((1_000_000.0..1_200_000.0).contains(&numbers[1]), "{extent}");
+    // CSV in the same CRS is written by agrimap, not GDAL: the same positions
+    // to the millimetre, through the same official VN-2000 shift.
+    let reply = server.get(&format!("/api/export/crop.csv?commune={COMMUNE}&crs=EPSG:3405"), &[]);
+    assert_eq!(reply.status, 200);
+    let csv_path = save(&reply, &dir, "crop-vn2000.csv");
+    let from_gpkg = dir.join("crop-vn2000-gpkg.csv");
+    let _ = std::fs::remove_file(&from_gpkg);
+    let status = std::process::Command::new("ogr2ogr")
+        .args(["-f", "CSV", "-lco", "GEOMETRY=AS_WKT"])
+        .arg(&from_gpkg)
+        .arg(&path)
+        .status()
+        .expect("ogr2ogr");
+    assert!(status.success());
+    let numbers_of = |p: &std::path::Path| -> Vec<f64> {
+        let text = std::fs::read_to_string(p).expect("csv");
+        text.lines()
+            .skip(1)
+            .filter_map(|l| {
+                // The WKT, quoted: the first column in GDAL's CSV, the last in ours.
+                let wkt = &l[l.find("POLYGON")?..];
+                Some(&wkt[..wkt.find('"')?])
+            })
+            .flat_map(|wkt| {
+                wkt.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+                    .filter_map(|t| t.parse::<f64>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let (ours, gdal) = (numbers_of(&csv_path), numbers_of(&from_gpkg));
+    assert!(!ours.is_empty());
+    assert_eq!(ours.len(), gdal.len());
+    assert!(ours[0] > 500_000.0, "{}", ours[0]);
+    for (a, b) in ours.iter().zip(&gdal) {
+        assert!((a - b).abs() < 0.001, "{a} vs {b}");
+    }
 
     // GeoJSON stays WGS 84; unknown CRSs and formats are named.
     for (path, code) in [

@@ -3,7 +3,9 @@
 //! the demo province's counts and extents; `commune`, `bbox`, `datetime`,
 //! `properties`, `limit` and the `next` links select what the store holds;
 //! restricted fields never appear; odd requests answer JSON errors. GDAL's
-//! own OGC API driver (`ogrinfo`, `ogr2ogr`) is the client of the last case.
+//! own OGC API driver (`ogrinfo`, `ogr2ogr`) is the client of one case.
+//! Part 2: `crs` answers EPSG:4326 latitude first and VN-2000 in metres,
+//! `bbox-crs` selects what the box's CRS84 envelope (by PROJ's `cs2cs`) does.
 
 use agrimap_model::{Access, Audience, Feature, FeatureQuery, LayerDef, catalog, layer};
 use agrimap_suite::{Reply, StoreKind, TestServer, request};
@@ -230,7 +232,8 @@ fn collections_are_the_catalog_with_counts_and_extents(kind: StoreKind) {
         .iter()
         .zip(catalog())
     {
-        assert_eq!(c["crs"], serde_json::json!([CRS84]), "{}", l.id);
+        assert_eq!(c["crs"][0], CRS84, "{}: CRS84 first", l.id);
+        assert_eq!(c["storageCrs"], CRS84, "{}", l.id);
         assert_eq!(c["extent"]["spatial"]["crs"], CRS84, "{}", l.id);
         let bbox: Vec<f64> = c["extent"]["spatial"]["bbox"][0]
             .as_array()
@@ -694,7 +697,11 @@ fn odd_requests_answer_json_errors(kind: StoreKind) {
         "unknown_parameter"
     );
     assert_eq!(
-        error(&server, "/ogc/collections/crop/items?crs=EPSG:4326", 400),
+        error(&server, "/ogc/collections/crop/items?crs=EPSG:3857", 400),
+        "bad_crs"
+    );
+    assert_eq!(
+        error(&server, "/ogc/collections/crop?crs=EPSG:4326", 400),
         "unknown_parameter"
     );
     assert_eq!(error(&server, "/ogc/collections?limit=5", 400), "unknown_parameter");
@@ -840,6 +847,236 @@ fn gdal_lists_and_copies_the_collections(kind: StoreKind) {
     assert_eq!(ids, want);
 }
 
+/// Every position of a GeoJSON geometry, as (x, y).
+fn positions(geometry: &Json) -> Vec<(f64, f64)> {
+    fn walk(v: &Json, out: &mut Vec<(f64, f64)>) {
+        match v.as_array() {
+            Some(a) if a.len() >= 2 && a.iter().all(Json::is_number) => {
+                out.push((a[0].as_f64().expect("x"), a[1].as_f64().expect("y")));
+            }
+            Some(a) => a.iter().for_each(|c| walk(c, out)),
+            None => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&geometry["coordinates"], &mut out);
+    out
+}
+
+const UTM48: &str = "http://www.opengis.net/def/crs/EPSG/0/3405";
+const EPSG4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
+
+/// The CRS84 envelope of a box in `crs` (a PROJ string), from PROJ's own
+/// `cs2cs` over 33 points along each edge.
+fn envelope_by_cs2cs(crs: &str, [x0, y0, x1, y1]: [f64; 4]) -> [f64; 4] {
+    use std::io::Write;
+    let mut input = String::new();
+    for i in 0..=32 {
+        let f = f64::from(i) / 32.0;
+        let (x, y) = (x0 + (x1 - x0) * f, y0 + (y1 - y0) * f);
+        input.push_str(&format!("{x} {y0}\n{x} {y1}\n{x0} {y}\n{x1} {y}\n"));
+    }
+    let mut child = Command::new("cs2cs")
+        .args(["-f", "%.12f"])
+        .args(crs.split_whitespace())
+        .args(["+to", "+proj=longlat", "+datum=WGS84", "+no_defs"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cs2cs (Debian's proj-bin) must be installed: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("cs2cs");
+    let mut env = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let n: Vec<f64> = line.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        env = [env[0].min(n[0]), env[1].min(n[1]), env[2].max(n[0]), env[3].max(n[1])];
+    }
+    env
+}
+
+fn crs_and_bbox_crs_transform_what_is_answered(kind: StoreKind) {
+    let server = kind.demo_server("ogc_crs");
+    let conformance = doc(&server, "/ogc/conformance", "application/json");
+    assert!(
+        conformance["conformsTo"]
+            .as_array()
+            .expect("classes")
+            .iter()
+            .any(|c| c == "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs")
+    );
+    let collections = doc(&server, "/ogc/collections", "application/json");
+    for c in collections["collections"].as_array().expect("collections") {
+        assert_eq!(c["storageCrs"], CRS84, "{}", c["id"]);
+        let list: Vec<&str> = c["crs"]
+            .as_array()
+            .expect("crs")
+            .iter()
+            .filter_map(Json::as_str)
+            .collect();
+        assert_eq!(list[0], CRS84);
+        for uri in [EPSG4326, UTM48, "http://www.opengis.net/def/crs/EPSG/0/9210"] {
+            assert!(list.contains(&uri), "{}: {list:?}", c["id"]);
+        }
+    }
+
+    // The same page in CRS84, EPSG:4326 and VN-2000 / UTM 48N.
+    let page_in = |crs: Option<&str>| {
+        let path = match crs {
+            None => "/ogc/collections/growing_area/items?limit=20".to_owned(),
+            Some(c) => format!("/ogc/collections/growing_area/items?limit=20&crs={c}"),
+        };
+        let r = server.get(&path, &[]);
+        assert_eq!(r.status, 200, "{path}: {}", text(&r));
+        let named = r.header("content-crs").map(str::to_owned);
+        (r.json(), named)
+    };
+    let (lon_lat, named) = page_in(None);
+    assert_eq!(named.as_deref(), Some(format!("<{CRS84}>").as_str()));
+    let (lat_lon, named) = page_in(Some("EPSG:4326"));
+    assert_eq!(named, Some(format!("<{EPSG4326}>")));
+    let (utm, named) = page_in(Some(UTM48));
+    assert_eq!(named, Some(format!("<{UTM48}>")));
+    assert_eq!(ids(&lon_lat), ids(&utm));
+    assert_eq!(ids(&lon_lat), ids(&lat_lon));
+    let features = |p: &Json| p["features"].as_array().expect("features").clone();
+    for ((a, b), c) in features(&lon_lat).iter().zip(features(&lat_lon)).zip(features(&utm)) {
+        let (a, b, c) = (
+            positions(&a["geometry"]),
+            positions(&b["geometry"]),
+            positions(&c["geometry"]),
+        );
+        assert!(!a.is_empty());
+        assert_eq!(a.len(), b.len());
+        assert_eq!(a.len(), c.len());
+        for ((lon, lat), (y, x)) in a.iter().zip(&b) {
+            assert_eq!((lon, lat), (x, y), "EPSG:4326 is latitude first");
+        }
+        for &(e, n) in &c {
+            // Metres of UTM zone 48N, at 105.5–106.2° E, 9.6–10.3° N.
+            assert!(
+                (540_000.0..640_000.0).contains(&e) && (1_060_000.0..1_140_000.0).contains(&n),
+                "{e} {n}"
+            );
+        }
+    }
+    // The next link keeps the CRS.
+    let next = link(&utm, "next", Some("application/geo+json")).expect("next");
+    assert!(next.contains("crs=http"), "{next}");
+    let r = request("GET", next, &[]);
+    assert_eq!(r.header("content-crs"), Some(format!("<{UTM48}>").as_str()));
+
+    // One feature: the same positions as in the page, in HTML too.
+    let id = ids(&utm)[0];
+    let r = server.get(&format!("/ogc/collections/growing_area/items/{id}?crs={UTM48}"), &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-crs"), Some(format!("<{UTM48}>").as_str()));
+    assert_eq!(r.json()["geometry"], features(&utm)[0]["geometry"]);
+    for path in [
+        format!("/ogc/collections/growing_area/items/{id}?crs={UTM48}&f=html"),
+        format!("/ogc/collections/crop/items?crs={UTM48}&f=html"),
+    ] {
+        let r = server.get(&path, &[]);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(text(&r).contains("</table>"), "{path}");
+    }
+
+    // bbox-crs: a box of VN-2000 / UTM 48N selects what its CRS84 envelope
+    // (by PROJ) selects; a box latitude first what the same box in CRS84 does.
+    let utm_box = [570_000.0, 1_090_000.0, 600_000.0, 1_115_000.0];
+    let definition = "+proj=utm +zone=48 +ellps=WGS84 +towgs84=-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278 +units=m +no_defs";
+    let [w, s, e, n] = envelope_by_cs2cs(definition, utm_box);
+    for id in ["ocop", "growing_area", "crop"] {
+        let (want, _) = all_pages(
+            &server,
+            &format!("/ogc/collections/{id}/items?bbox={w},{s},{e},{n}&limit=10000"),
+        );
+        assert!(!want.is_empty(), "{id} in the box");
+        let [x0, y0, x1, y1] = utm_box;
+        let (got, _) = all_pages(
+            &server,
+            &format!("/ogc/collections/{id}/items?bbox={x0},{y0},{x1},{y1}&bbox-crs={UTM48}&limit=10000"),
+        );
+        assert_eq!(got, want, "{id}: bbox-crs EPSG:3405");
+        let (got, _) = all_pages(
+            &server,
+            &format!("/ogc/collections/{id}/items?bbox={s},{w},{n},{e}&bbox-crs=EPSG:4326&limit=10000"),
+        );
+        assert_eq!(got, want, "{id}: bbox-crs EPSG:4326");
+    }
+
+    // filter-crs: S_INTERSECTS with a 20 m box around a corner of each of the
+    // first growing areas, in UTM metres or latitude first, finds that area.
+    let (points, _) = page_in(Some(UTM48));
+    let (points84, _) = page_in(None);
+    for (utm_f, f) in features(&points).iter().zip(features(&points84)).take(5) {
+        let (e, n) = positions(&utm_f["geometry"])[0];
+        let (lon, lat) = positions(&f["geometry"])[0];
+        let id = f["id"].as_i64().expect("id");
+        for (filter, crs) in [
+            (
+                format!(
+                    "S_INTERSECTS(geometry,BBOX({},{},{},{}))",
+                    e - 10.0,
+                    n - 10.0,
+                    e + 10.0,
+                    n + 10.0
+                ),
+                UTM48,
+            ),
+            (
+                format!(
+                    "S_INTERSECTS(geometry,BBOX({},{},{},{}))",
+                    lat - 1e-4,
+                    lon - 1e-4,
+                    lat + 1e-4,
+                    lon + 1e-4
+                ),
+                EPSG4326,
+            ),
+        ] {
+            let page = doc(
+                &server,
+                &format!(
+                    "/ogc/collections/growing_area/items?filter={}&filter-crs={crs}",
+                    filter.replace(' ', "%20")
+                ),
+                "application/geo+json",
+            );
+            assert!(ids(&page).contains(&id), "{filter} in {crs}: {:?}", ids(&page));
+        }
+    }
+
+    // CRSs not offered, named back with the list of those that are.
+    for (path, code) in [
+        ("/ogc/collections/ocop/items?crs=EPSG:3857", "bad_crs"),
+        ("/ogc/collections/ocop/items?crs=VN-2000", "bad_crs"),
+        ("/ogc/collections/ocop/items/1?crs=EPSG:32648", "bad_crs"),
+        ("/ogc/collections/ocop/items?bbox=0,0,1,1&bbox-crs=EPSG:3857", "bad_crs"),
+        (
+            "/ogc/collections/ocop/items?bbox=600000,0,500000,1&bbox-crs=EPSG:3405",
+            "bad_bbox",
+        ),
+        (
+            "/ogc/collections/ocop/items?filter=stars=5&filter-crs=EPSG:3857",
+            "bad_filter_crs",
+        ),
+    ] {
+        let r = server.get(path, &[]);
+        assert_eq!(r.status, 400, "{path}: {}", text(&r));
+        assert_eq!(r.header("content-type"), Some("application/json"), "{path}");
+        assert_eq!(r.error_code(), code, "{path}");
+        if code == "bad_crs" {
+            let message = r.json()["error"]["message"].as_str().expect("message").to_owned();
+            assert!(message.contains(UTM48) && message.contains(CRS84), "{message}");
+        }
+    }
+}
+
 agrimap_suite::store_suite!(
     landing_conformance_and_api_link_up,
     collections_are_the_catalog_with_counts_and_extents,
@@ -849,4 +1086,5 @@ agrimap_suite::store_suite!(
     bbox_limit_and_datetime_select_what_the_store_holds,
     odd_requests_answer_json_errors,
     gdal_lists_and_copies_the_collections,
+    crs_and_bbox_crs_transform_what_is_answered,
 );

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with the Rust toolchain.
 # Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr,
-# PostgreSQL with PostGIS, Chromium and Node.js, from Debian; the browser tests'
-# npm packages), starts a throwaway PostgreSQL cluster, checks the
+# PROJ's cs2cs, PostgreSQL with PostGIS, Chromium and Node.js, from Debian;
+# the browser tests' npm packages), starts a throwaway PostgreSQL cluster, checks the
 # dependencies' licences and sources, builds the workspace once, then runs
 # every test and doc example.
 set -euo pipefail
@@ -12,6 +12,8 @@ pgver=15
 pgbin=/usr/lib/postgresql/$pgver/bin
 missing=()
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+# PROJ's own cs2cs, cct and projinfo: what agrimap's VN-2000 transformations are held to.
+command -v cs2cs >/dev/null 2>&1 || missing+=(proj-bin)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x "$pgbin/initdb" ] || missing+=("postgresql-$pgver")
 dpkg -s "postgresql-$pgver-postgis-3" >/dev/null 2>&1 || missing+=("postgresql-$pgver-postgis-3")

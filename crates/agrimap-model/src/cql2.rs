@@ -80,11 +80,48 @@ fn error<T>(position: usize, message: impl Into<String>) -> Result<T> {
     })
 }
 
-/// Reads a CQL2 text filter for `layer` as `audience` may use it.
+/// How the positions of a filter's geometries are read.
+#[derive(Clone, Copy)]
+pub enum FilterCrs<'a> {
+    /// Longitude, latitude, each checked to lie in its range.
+    Crs84,
+    /// Positions in another CRS (`name`), each turned into CRS84 by
+    /// `to_crs84` (`None` where it cannot be). A `BBOX` is the box in that
+    /// CRS, its edges followed closely, in that CRS's axis order.
+    Other {
+        name: &'a str,
+        to_crs84: &'a dyn Fn(Coord<f64>) -> Option<Coord<f64>>,
+    },
+}
+
+impl fmt::Debug for FilterCrs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Crs84 => f.write_str("Crs84"),
+            Self::Other { name, .. } => write!(f, "Other({name})"),
+        }
+    }
+}
+
+/// Points along each edge of a `BBOX` given in another CRS.
+const BBOX_EDGE_POINTS: u32 = 32;
+
+/// Reads a CQL2 text filter for `layer` as `audience` may use it, its
+/// geometries in CRS84.
 ///
 /// # Errors
 /// The first problem found, with its position.
 pub fn parse(text: &str, layer: &'static LayerDef, audience: Audience) -> Result<Filter> {
+    parse_in(text, layer, audience, FilterCrs::Crs84)
+}
+
+/// [`parse`] with the filter's geometries in `crs` (Part 3's `filter-crs`),
+/// turned into CRS84 as they are read.
+///
+/// # Errors
+/// The first problem found, with its position; a position `crs` cannot
+/// turn into CRS84 among them.
+pub fn parse_in(text: &str, layer: &'static LayerDef, audience: Audience, crs: FilterCrs<'_>) -> Result<Filter> {
     let length = text.chars().count();
     if length > MAX_LENGTH {
         return error(
@@ -100,6 +137,7 @@ pub fn parse(text: &str, layer: &'static LayerDef, audience: Audience) -> Result
         audience,
         depth: 0,
         terms: 0,
+        crs,
     };
     if parser.peek().tok == Tok::End {
         return error(1, "the filter is empty");
@@ -409,13 +447,14 @@ enum Bound {
     AboveAll,
 }
 
-struct Parser {
+struct Parser<'a> {
     tokens: Vec<Token>,
     at: usize,
     layer: &'static LayerDef,
     audience: Audience,
     depth: usize,
     terms: usize,
+    crs: FilterCrs<'a>,
 }
 
 fn is_keyword(word: &str, keyword: &str) -> bool {
@@ -471,7 +510,7 @@ fn flip(op: CompareOp) -> CompareOp {
     }
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> &Token {
         &self.tokens[self.at.min(self.tokens.len() - 1)]
     }
@@ -1122,16 +1161,38 @@ impl Parser {
         }
     }
 
-    /// `x y [z]`, checked to lie in CRS84.
+    /// `x y [z]`: checked to lie in CRS84, or turned into CRS84.
     fn coordinate(&mut self) -> Result<Coord<f64>> {
-        let (x, x_pos) = self.number("a longitude")?;
-        let (y, y_pos) = self.number("a latitude after the longitude")?;
+        let (first, second) = match self.crs {
+            FilterCrs::Crs84 => ("a longitude", "a latitude after the longitude"),
+            FilterCrs::Other { .. } => ("a coordinate", "a second coordinate"),
+        };
+        let (x, x_pos) = self.number(first)?;
+        let (y, y_pos) = self.number(second)?;
         if matches!(self.peek().tok, Tok::Num { .. } | Tok::Sign(_)) {
             self.number("a height")?;
         }
-        check_longitude(x, x_pos)?;
-        check_latitude(y, y_pos)?;
-        Ok(coord! { x: x, y: y })
+        self.to_crs84(coord! { x: x, y: y }, x_pos, y_pos)
+    }
+
+    /// A position of the filter as CRS84.
+    fn to_crs84(&self, c: Coord<f64>, x_pos: usize, y_pos: usize) -> Result<Coord<f64>> {
+        match self.crs {
+            FilterCrs::Crs84 => {
+                check_longitude(c.x, x_pos)?;
+                check_latitude(c.y, y_pos)?;
+                Ok(c)
+            }
+            FilterCrs::Other { name, to_crs84 } => to_crs84(c).map_or_else(
+                || {
+                    error(
+                        x_pos,
+                        format!("the position ({} {}) lies outside what {name} covers", c.x, c.y),
+                    )
+                },
+                Ok,
+            ),
+        }
     }
 
     /// `(x y)`
@@ -1207,6 +1268,9 @@ impl Parser {
                 );
             }
         };
+        if let FilterCrs::Other { .. } = self.crs {
+            return self.bbox_in_other_crs([west, south, east, north]);
+        }
         for (x, at) in [west, east] {
             check_longitude(x, at)?;
         }
@@ -1226,6 +1290,36 @@ impl Parser {
             // West of east: the box crosses the antimeridian.
             Geometry::MultiPolygon(MultiPolygon(vec![rect(west.0, 180.0), rect(-180.0, east.0)]))
         })
+    }
+}
+
+impl Parser<'_> {
+    /// A `BBOX` in another CRS (lower corner, upper corner, in its axis
+    /// order) as the CRS84 polygon through points along its edges.
+    fn bbox_in_other_crs(&self, [x0, y0, x1, y1]: [(f64, usize); 4]) -> Result<Geometry<f64>> {
+        if x0.0 > x1.0 || y0.0 > y1.0 {
+            return error(x0.1, "the BBOX's lower corner must come first");
+        }
+        let along =
+            |a: (f64, usize), b: (f64, usize), t: u32| a.0 + (b.0 - a.0) * f64::from(t) / f64::from(BBOX_EDGE_POINTS);
+        let mut ring = Vec::with_capacity(4 * BBOX_EDGE_POINTS as usize + 1);
+        for t in 0..BBOX_EDGE_POINTS {
+            ring.push(coord! { x: along(x0, x1, t), y: y0.0 });
+        }
+        for t in 0..BBOX_EDGE_POINTS {
+            ring.push(coord! { x: x1.0, y: along(y0, y1, t) });
+        }
+        for t in 0..BBOX_EDGE_POINTS {
+            ring.push(coord! { x: along(x1, x0, t), y: y1.0 });
+        }
+        for t in 0..BBOX_EDGE_POINTS {
+            ring.push(coord! { x: x0.0, y: along(y1, y0, t) });
+        }
+        let ring = ring
+            .into_iter()
+            .map(|c| self.to_crs84(c, x0.1, y0.1))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Geometry::Polygon(Polygon::new(LineString::from(ring), vec![])))
     }
 }
 

@@ -4,11 +4,12 @@
 //! `crs` (an EPSG code: 4326 by default, VN-2000 3405, 3406, 5896–5899 and
 //! the provincial TM-3 zones 9205–9218).
 //!
-//! GeoJSON and CSV (in WGS 84) are written here as rows arrive from the
+//! GeoJSON (in WGS 84, as RFC 7946 requires) and CSV (in any offered CRS,
+//! transformed by `agrimap_io::crs`) are written here as rows arrive from the
 //! store, in bounded memory whatever the size of the layer. The other
-//! formats, and CSV in another CRS, are written by GDAL's `ogr2ogr` from that
-//! same GeoJSON in a temporary directory, then streamed out; the directory
-//! goes with the response. A client that disconnects drops the response,
+//! formats are written by GDAL's `ogr2ogr` from that same GeoJSON in a
+//! temporary directory, then streamed out; the directory goes with the
+//! response. A client that disconnects drops the response,
 //! which stops the store's query (and kills `ogr2ogr`).
 
 use super::Ogc;
@@ -17,6 +18,7 @@ use super::params::{Params, echo};
 use super::{collection_of, read_params};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use agrimap_io::crs::{Crs, Transform};
 use agrimap_model::{Feature, LayerDef, Value};
 use agrimap_store::{FeatureStream, StoreError};
 use axum::body::{Body, Bytes};
@@ -30,6 +32,7 @@ use tokio::io::AsyncWriteExt;
 
 const EXPORT_PARAMS: &[&str] = &[
     "bbox",
+    "bbox-crs",
     "datetime",
     "commune",
     "filter",
@@ -40,12 +43,6 @@ const EXPORT_PARAMS: &[&str] = &[
 
 /// Features written per chunk of the response body.
 const CHUNK_FEATURES: usize = 256;
-
-/// CRSs an export may be written in: WGS 84 and VN-2000 (UTM and TM-3 zones).
-const EXPORT_CRS: &[u32] = &[
-    4326, 3405, 3406, 5896, 5897, 5898, 5899, 9205, 9206, 9207, 9208, 9209, 9210, 9211, 9212, 9213, 9214, 9215, 9216,
-    9217, 9218,
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -117,27 +114,24 @@ fn parse_file(file: &str) -> Result<(&'static LayerDef, Format), ApiError> {
     Ok((layer, format))
 }
 
-/// `crs`: an EPSG code (`EPSG:9210`, `9210`, or the OGC URI); `None` for WGS 84.
-fn parse_crs(params: &Params) -> Result<Option<u32>, ApiError> {
+/// `crs`: an EPSG code offered by `agrimap_io::crs` (`EPSG:9210`, `9210`, or
+/// the OGC URI); `None` for WGS 84, which exports keep in longitude,
+/// latitude order whether asked as CRS84 or EPSG:4326, as GIS files do.
+fn parse_crs(params: &Params) -> Result<Option<Crs>, ApiError> {
     let Some(text) = params.get("crs") else {
         return Ok(None);
     };
-    let code = text
-        .rsplit(['/', ':'])
-        .next()
-        .and_then(|c| c.parse::<u32>().ok())
-        .filter(|c| EXPORT_CRS.contains(c))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_crs",
-                format!(
-                    "crs '{}' is not offered; use an EPSG code among {}",
-                    echo(text),
-                    EXPORT_CRS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
-    Ok((code != 4326).then_some(code))
+    let crs = Crs::parse(text).map_err(|_| {
+        ApiError::bad_request(
+            "bad_crs",
+            format!(
+                "crs '{}' is not offered; use an EPSG code among {}",
+                echo(text),
+                Crs::epsg_codes().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    Ok((!crs.is_wgs84()).then_some(crs))
 }
 
 /// `GET /api/export/{file}`
@@ -167,7 +161,7 @@ pub(super) async fn export(
 
     let body = match (format, crs) {
         (Format::GeoJson, _) => Body::from_stream(geojson_body(features, layer, fields)),
-        (Format::Csv, None) => Body::from_stream(csv_body(features, layer, fields)),
+        (Format::Csv, _) => Body::from_stream(csv_body(features, layer, fields, crs)),
         _ => gdal_body(features, layer, fields, format, crs).await?,
     };
     let mut response = (StatusCode::OK, body).into_response();
@@ -248,7 +242,9 @@ fn csv_body(
     features: FeatureStream,
     layer: &'static LayerDef,
     fields: Vec<usize>,
+    crs: Option<Crs>,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+    let transform = crs.map(|c| std::sync::Arc::new(Transform::new(c)));
     let mut header = csv::Writer::from_writer(Vec::new());
     let names = std::iter::once("fid")
         .chain(fields.iter().map(|&i| layer.fields[i].name))
@@ -260,19 +256,38 @@ fn csv_body(
         .map_err(std::io::Error::other);
     let body = chunks(features).and_then(move |chunk| {
         let fields = fields.clone();
+        let transform = transform.clone();
+        // Transforming a chunk is CPU work: off the async runtime.
         async move {
-            let mut w = csv::Writer::from_writer(Vec::with_capacity(chunk.len() * 256));
-            for f in &chunk {
-                let mut record = Vec::with_capacity(fields.len() + 2);
-                record.push(f.id.to_string());
-                record.extend(fields.iter().map(|&i| csv_cell(&f.properties[i])));
-                record.push(wkt::ToWkt::wkt_string(&f.geometry));
-                w.write_record(&record).map_err(std::io::Error::other)?;
-            }
-            w.into_inner().map(Bytes::from).map_err(|e| e.into_error())
+            tokio::task::spawn_blocking(move || csv_rows(&chunk, &fields, transform.as_deref()))
+                .await
+                .map_err(std::io::Error::other)?
         }
     });
     stream::once(async move { head }).chain(body)
+}
+
+/// CSV rows of a chunk of features, their geometries in the transform's CRS.
+fn csv_rows(chunk: &[Feature], fields: &[usize], transform: Option<&Transform>) -> Result<Bytes, std::io::Error> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(chunk.len() * 256));
+    for f in chunk {
+        let mut record = Vec::with_capacity(fields.len() + 2);
+        record.push(f.id.to_string());
+        record.extend(fields.iter().map(|&i| csv_cell(&f.properties[i])));
+        let geometry = match transform {
+            None => wkt::ToWkt::wkt_string(&f.geometry),
+            Some(t) => {
+                let g = t.geometry_from_wgs84(&f.geometry).map_err(|e| {
+                    tracing::error!(cause = %e, feature = f.id, "export transform failed");
+                    std::io::Error::other("a feature could not be transformed")
+                })?;
+                wkt::ToWkt::wkt_string(&g)
+            }
+        };
+        record.push(geometry);
+        w.write_record(&record).map_err(std::io::Error::other)?;
+    }
+    w.into_inner().map(Bytes::from).map_err(|e| e.into_error())
 }
 
 /// A value as a CSV cell: empty for null.
@@ -315,7 +330,7 @@ async fn gdal_body(
     layer: &'static LayerDef,
     fields: Vec<usize>,
     format: Format,
-    crs: Option<u32>,
+    crs: Option<Crs>,
 ) -> Result<Body, ApiError> {
     let dir = TempDir::new().map_err(|e| export_failed(format!("no temporary directory: {e}")))?;
     let source = dir.0.join("source.geojson");
@@ -348,8 +363,19 @@ async fn gdal_body(
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    if let Some(code) = crs {
-        command.args(["-s_srs", "EPSG:4326", "-t_srs", &format!("EPSG:{code}")]);
+    if let Some(crs) = crs
+        && let (Some(code), Some(pipeline)) = (crs.epsg_code(), crs.pipeline_from_epsg4326())
+    {
+        // The operation is given, so that every export and /ogc agree on the
+        // official shift wherever the features lie.
+        command.args([
+            "-s_srs",
+            "EPSG:4326",
+            "-t_srs",
+            &format!("EPSG:{code}"),
+            "-ct",
+            &pipeline,
+        ]);
     }
     let output = command.output().await.map_err(|e| {
         ApiError::new(
@@ -390,12 +416,11 @@ mod tests {
     #[test]
     fn crs_is_an_offered_epsg_code() {
         let crs = |v: &str| parse_crs(&Params::new(vec![("crs".into(), v.into())]).expect("params"));
-        assert_eq!(crs("EPSG:9210").expect("ok"), Some(9210));
-        assert_eq!(
-            crs("http://www.opengis.net/def/crs/EPSG/0/3405").expect("ok"),
-            Some(3405)
-        );
-        assert_eq!(crs("4326").expect("ok"), None);
+        let code = |v: &str| crs(v).expect("ok").and_then(Crs::epsg_code);
+        assert_eq!(code("EPSG:9210"), Some(9210));
+        assert_eq!(code("http://www.opengis.net/def/crs/EPSG/0/3405"), Some(3405));
+        assert_eq!(code("4326"), None);
+        assert_eq!(code("[OGC:CRS84]"), None);
         assert_eq!(crs("EPSG:3857").expect_err("not offered").code, "bad_crs");
         assert_eq!(crs("VN-2000").expect_err("no code").code, "bad_crs");
     }

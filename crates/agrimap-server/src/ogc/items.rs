@@ -1,6 +1,7 @@
 //! `/ogc/collections/{id}/items` and `/ogc/collections/{id}/items/{featureId}`:
 //! features as GeoJSON (or HTML tables), public fields only.
 
+use super::crs::with_content_crs;
 use super::params::{self, Format, Params, echo};
 use super::{GEOJSON, HTML, JSON, Ogc, collection_of, home, html, link, read_params, time, with_f};
 use crate::auth::Caller;
@@ -17,6 +18,8 @@ use serde_json::Value as Json;
 /// The parameters `items` takes.
 const ITEMS_PARAMS: &[&str] = &[
     "bbox",
+    "bbox-crs",
+    "crs",
     "datetime",
     "commune",
     "filter",
@@ -31,6 +34,8 @@ const ITEMS_PARAMS: &[&str] = &[
 /// The parameters that select features, which the links of a page carry on.
 const SELECTION_PARAMS: &[&str] = &[
     "bbox",
+    "bbox-crs",
+    "crs",
     "datetime",
     "commune",
     "filter",
@@ -212,12 +217,14 @@ pub(super) async fn items(
     let offset = params::offset(&params)?;
     let audience = caller.audience();
     let fields = chosen_fields(&params, layer, audience)?;
+    let crs = super::crs::param(&params, "crs")?;
     let mut query = feature_query(&ogc, layer, &params, audience).await?;
     // Both stores take the offset as a 64-bit integer; past the end is past the end.
     query.offset = offset.min(usize::try_from(i64::MAX).unwrap_or(usize::MAX));
     query.limit = Some(limit);
     let store = ogc.store.as_ref();
     let (matched, features) = tokio::try_join!(store.count(layer, &query), store.features(layer, &query))?;
+    let features = super::crs::features_in(features, crs).await?;
 
     let base = ogc.base(&headers);
     let url = format!("{base}/collections/{}/items", layer.id);
@@ -252,7 +259,7 @@ pub(super) async fn items(
         with_f(&format!("{base}/collections/{}", layer.id), "", Format::Json),
     ));
 
-    Ok(match format {
+    let response = match format {
         Format::Json => super::json_response(
             &FeatureCollection {
                 ty: "FeatureCollection",
@@ -327,7 +334,8 @@ pub(super) async fn items(
                 &Json::Array(links),
             )
         }
-    })
+    };
+    Ok(with_content_crs(response, crs))
 }
 
 fn html_response_with(title: &str, crumbs: &[(String, String)], body: &str, links: &Json) -> Response {
@@ -358,10 +366,11 @@ pub(super) async fn item(
     let Path((id, feature_id)) = path?;
     let layer = collection_of(&id)?;
     let params = read_params(query)?;
-    params.only(&["properties", "f"])?;
+    params.only(&["properties", "crs", "f"])?;
     let format = params::format(&params, &headers)?;
     let audience = caller.audience();
     let fields = chosen_fields(&params, layer, audience)?;
+    let crs = super::crs::param(&params, "crs")?;
     let not_found = || {
         ApiError::not_found(
             "unknown_feature",
@@ -371,13 +380,19 @@ pub(super) async fn item(
     // Ids are the store's integers; any other id names no feature.
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
     let feature = ogc.store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
+    let feature = super::crs::features_in(vec![feature], crs)
+        .await?
+        .pop()
+        .ok_or_else(not_found)?;
 
     let base = ogc.base(&headers);
     let collection = format!("{base}/collections/{}", layer.id);
     let url = format!("{collection}/items/{fid}");
-    let keep = params
-        .get("properties")
-        .map_or_else(String::new, |p| format!("properties={}", params::encode(p)));
+    let keep = ["properties", "crs"]
+        .iter()
+        .filter_map(|&name| params.get(name).map(|v| format!("{name}={}", params::encode(v))))
+        .collect::<Vec<_>>()
+        .join("&");
     let mut links = super::self_and_alternate(&url, &keep, format, GEOJSON, "This feature");
     links.push(link(
         "collection",
@@ -385,7 +400,7 @@ pub(super) async fn item(
         layer.title,
         with_f(&collection, "", Format::Json),
     ));
-    Ok(match format {
+    let response = match format {
         Format::Json => super::json_response(
             &GeoJsonFeature {
                 layer,
@@ -437,7 +452,8 @@ pub(super) async fn item(
                 &Json::Array(links),
             )
         }
-    })
+    };
+    Ok(with_content_crs(response, crs))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! OGC API – Features under `/ogc`: Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0)
-//! and Part 3 filtering in CQL2 text.
+//! OGC API – Features under `/ogc`: Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0),
+//! Part 2 (coordinate reference systems by reference) and Part 3 filtering in
+//! CQL2 text.
 //!
 //! | path | answer |
 //! |---|---|
@@ -8,8 +9,8 @@
 //! | `/ogc/api` | the API definition (OpenAPI 3.0, JSON), or an HTML summary |
 //! | `/ogc/collections` | every catalog layer as a collection, with its extent |
 //! | `/ogc/collections/{id}` | one collection |
-//! | `/ogc/collections/{id}/items` | its features, GeoJSON: `bbox`, `datetime`, `filter`, `limit`, `offset`, `commune`, `properties` |
-//! | `/ogc/collections/{id}/items/{featureId}` | one feature by its store id |
+//! | `/ogc/collections/{id}/items` | its features, GeoJSON: `bbox`, `bbox-crs`, `datetime`, `filter`, `limit`, `offset`, `commune`, `properties`, `crs` |
+//! | `/ogc/collections/{id}/items/{featureId}` | one feature by its store id (`properties`, `crs`) |
 //! | `/ogc/collections/{id}/queryables` | what a filter may name: JSON Schema of the geometry and the public fields |
 //!
 //! Every resource is JSON (GeoJSON for features) or HTML, chosen by `f=json|html`
@@ -17,14 +18,17 @@
 //! the host the client asked for. Features carry public fields only: a
 //! restricted field is neither returned, nor selectable with `properties`,
 //! nor told apart from a field that does not exist. Coordinates are CRS84
-//! (longitude, latitude); `crs` and `bbox-crs` (Part 2) and `filter` (Part 3)
-//! are not supported yet and are refused as unknown parameters.
+//! (longitude, latitude, the storage CRS) unless `crs` asks for EPSG:4326
+//! (latitude first) or a VN-2000 CRS (easting, northing in metres), named
+//! back in the `Content-Crs` header; `bbox-crs` gives `bbox` and `filter-crs`
+//! the filter's geometries in any of them.
 //!
 //! `bbox` selects the features whose bounding box meets the box, as the stores
 //! index them; a feature whose envelope touches the box while its geometry
 //! does not is included. Paging is by `offset`, in feature-id order, through
 //! `next` and `prev` links.
 
+mod crs;
 mod export;
 mod html;
 mod items;
@@ -64,16 +68,17 @@ pub const JSON: &str = "application/json";
 pub const GEOJSON: &str = "application/geo+json";
 pub const HTML: &str = "text/html";
 pub const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
-/// The one coordinate reference system of this first part: WGS 84 longitude/latitude.
-pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+/// WGS 84 longitude/latitude: the CRS layers are stored in and answered in by default.
+pub const CRS84: &str = agrimap_io::crs::CRS84_URI;
 
 /// The conformance classes this service implements: OGC API – Features –
-/// Part 1 and Part 3 (filtering), and the CQL2 classes its filters read.
+/// Parts 1, 2 (CRS by reference) and 3 (filtering), and the CQL2 classes its filters read.
 pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
@@ -87,7 +92,8 @@ pub const CONFORMANCE: &[&str] = &[
 const TITLE: &str = "agrimap: OGC API – Features";
 const DESCRIPTION: &str = "The agricultural layers of the province (crops, aquaculture, monitoring stations, \
      registered growing areas, OCOP products) and its base map, as OGC API – Features collections. \
-     Coordinates are longitude and latitude (CRS84). Restricted fields (owners, phone numbers) are not published.";
+     Coordinates are longitude and latitude (CRS84) unless the crs parameter asks for WGS 84 latitude first \
+     (EPSG:4326) or the national VN-2000 system (UTM and TM-3 zones). Restricted fields (owners, phone numbers) are not published.";
 
 /// The endpoints under `/ogc`: all open to anyone, restricted fields only
 /// for callers who may read them.
@@ -445,7 +451,8 @@ fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64
         "description": layer.description,
         "keywords": [layer.title_vi, layer.id],
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": crs::supported(),
+        "storageCrs": CRS84,
         "links": links,
     });
     if let Some(r) = extent {

@@ -4,7 +4,7 @@
 
 use super::params::{DEFAULT_LIMIT, FILTER_CRS, FILTER_LANGS, MAX_LIMIT};
 use super::queryables::SCHEMA_JSON;
-use super::{CONFORMANCE, CRS84, DESCRIPTION, GEOJSON, HTML, JSON, OPENAPI, TITLE, html, time};
+use super::{CONFORMANCE, CRS84, DESCRIPTION, GEOJSON, HTML, JSON, OPENAPI, TITLE, crs, html, time};
 use agrimap_model::{Audience, FieldType, LayerDef, catalog};
 use serde_json::{Map, Value as Json, json};
 
@@ -131,6 +131,8 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
         r("parameters", "limit"),
         r("parameters", "offset"),
         r("parameters", "bbox"),
+        r("parameters", "bbox-crs"),
+        r("parameters", "crs"),
     ];
     let mut description = format!(
         "Features of '{id}' in feature-id order, public properties only. `bbox` selects features whose bounding box meets the box."
@@ -165,7 +167,7 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
     params.push(r("parameters", "f"));
     paths.insert(
         format!("/collections/{id}/items"),
-        operation(
+        with_content_crs(operation(
             "Data",
             &format!("getFeatures_{id}"),
             &format!("Features of '{id}'"),
@@ -176,7 +178,7 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
                 GEOJSON,
                 r("schemas", &format!("featureCollection_{id}")),
             ),
-        ),
+        )),
     );
     paths.insert(
         format!("/collections/{id}/queryables"),
@@ -199,7 +201,7 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
     );
     paths.insert(
         format!("/collections/{id}/items/{{featureId}}"),
-        operation(
+        with_content_crs(operation(
             "Data",
             &format!("getFeature_{id}"),
             &format!("One feature of '{id}'"),
@@ -207,11 +209,23 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
             vec![
                 r("parameters", "featureId"),
                 properties_param(layer),
+                r("parameters", "crs"),
                 r("parameters", "f"),
             ],
             ok("The feature", GEOJSON, r("schemas", &format!("feature_{id}"))),
-        ),
+        )),
     );
+}
+
+/// Documents the `Content-Crs` header of an operation's answer (Part 2).
+fn with_content_crs(mut operation: Json) -> Json {
+    operation["get"]["responses"]["200"]["headers"] = json!({
+        "Content-Crs": {
+            "description": "The URI of the CRS of the geometries, in angle brackets.",
+            "schema": { "type": "string" },
+        },
+    });
+    operation
 }
 
 fn error_response(description: &str) -> Json {
@@ -344,6 +358,27 @@ fn parameters() -> Json {
                 "items": { "type": "number" },
             },
         },
+        "bbox-crs": {
+            "name": "bbox-crs",
+            "in": "query",
+            "required": false,
+            "description": "The CRS bbox is given in, in its axis order: CRS84 (the default; west, south, east, north), \
+                EPSG:4326 (south, west, north, east) or a VN-2000 CRS (eastings and northings in metres).",
+            "style": "form",
+            "explode": false,
+            "schema": { "type": "string", "format": "uri", "enum": crs::supported(), "default": CRS84 },
+        },
+        "crs": {
+            "name": "crs",
+            "in": "query",
+            "required": false,
+            "description": "The CRS of the geometries answered, named back in the Content-Crs header: CRS84 \
+                (the default; longitude, latitude), EPSG:4326 (latitude, longitude) or a VN-2000 CRS \
+                (EPSG:3405 and 3406, UTM zones 48N and 49N; TM-3 zones: easting, northing in metres).",
+            "style": "form",
+            "explode": false,
+            "schema": { "type": "string", "format": "uri", "enum": crs::supported(), "default": CRS84 },
+        },
         "commune": {
             "name": "commune",
             "in": "query",
@@ -360,7 +395,7 @@ fn parameters() -> Json {
             "description": "A CQL2 text filter over the collection's queryables: comparisons (=, <>, <, <=, >, >=), \
                 AND, OR, NOT, LIKE (case-sensitive; % any run, _ one character, \\ escapes), IN, BETWEEN, \
                 IS [NOT] NULL, DATE('YYYY-MM-DD'), TIMESTAMP('YYYY-MM-DDTHH:MM:SSZ') and \
-                S_INTERSECTS(geometry, BBOX(…) or WKT) in CRS84, exactly. Example: stars >= 4 AND category = 'food'.",
+                S_INTERSECTS(geometry, BBOX(…) or WKT) in filter-crs (CRS84 by default), exactly. Example: stars >= 4 AND category = 'food'.",
             "style": "form",
             "explode": false,
             "schema": { "type": "string" },
@@ -378,10 +413,11 @@ fn parameters() -> Json {
             "name": "filter-crs",
             "in": "query",
             "required": false,
-            "description": "The CRS of the filter's geometries: CRS84 only.",
+            "description": "The CRS of the filter's geometries, in its axis order: CRS84 (the default), \
+                EPSG:4326 (latitude first) or a VN-2000 CRS (metres).",
             "style": "form",
             "explode": false,
-            "schema": { "type": "string", "format": "uri", "enum": [FILTER_CRS], "default": FILTER_CRS },
+            "schema": { "type": "string", "format": "uri", "enum": crs::supported(), "default": FILTER_CRS },
         },
         "featureId": {
             "name": "featureId",
@@ -452,6 +488,7 @@ fn base_schemas() -> Map<String, Json> {
                 "extent": r("schemas", "extent"),
                 "itemType": { "type": "string", "default": "feature" },
                 "crs": { "type": "array", "items": { "type": "string" }, "default": [CRS84] },
+                "storageCrs": { "type": "string", "default": CRS84 },
             },
         },
         "collections": {

@@ -3,6 +3,7 @@
 //! answers a JSON error naming it, and the format asked for (`f` or `Accept`).
 
 use crate::error::ApiError;
+use agrimap_io::crs::{Crs, Transform};
 use agrimap_model::{Audience, Filter, LayerDef, cql2};
 use axum::http::{HeaderMap, header};
 use geo::{Rect, coord};
@@ -182,16 +183,27 @@ pub fn offset(params: &Params) -> Result<usize, ApiError> {
 /// heights (ignored). One rectangle, or two when it crosses the antimeridian
 /// (west greater than east).
 ///
+/// With `bbox-crs` (Part 2) the numbers are the lower and upper corners in
+/// that CRS's axis order: south, west, north, east for EPSG:4326; easting,
+/// northing, easting, northing in metres for a VN-2000 CRS, whose box is
+/// turned into the WGS 84 envelope of its edges.
+///
 /// # Errors
-/// `bad_bbox` naming the problem.
+/// `bad_bbox` naming the problem; `bad_crs` for a `bbox-crs` not offered.
 pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
+    let crs = super::crs::param(params, "bbox-crs")?;
     let Some(s) = params.get("bbox") else {
         return Ok(None);
+    };
+    let order = match crs.epsg_code() {
+        None => "west,south,east,north in degrees".to_owned(),
+        Some(4326) => "south,west,north,east in degrees (EPSG:4326 is latitude first)".to_owned(),
+        Some(code) => format!("min easting,min northing,max easting,max northing in metres of EPSG:{code}"),
     };
     let bad = |why: String| {
         ApiError::bad_request(
             "bad_bbox",
-            format!("bbox must be west,south,east,north in degrees (four numbers, or six with heights): {why}"),
+            format!("bbox must be {order} (four numbers, or six with heights): {why}"),
         )
     };
     let numbers: Vec<f64> = s
@@ -199,9 +211,24 @@ pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
         .map(|n| n.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
         .collect::<Option<_>>()
         .ok_or_else(|| bad(format!("'{}' is not a list of numbers", echo(s))))?;
-    let [west, south, east, north] = match numbers.as_slice() {
-        [w, s, e, n] | [w, s, _, e, n, _] => [*w, *s, *e, *n],
+    let [x0, y0, x1, y1] = match numbers.as_slice() {
+        [a, b, c, d] | [a, b, _, c, d, _] => [*a, *b, *c, *d],
         other => return Err(bad(format!("got {} numbers", other.len()))),
+    };
+    if !crs.is_wgs84() {
+        if x0 > x1 || y0 > y1 {
+            return Err(bad("the lower corner must come first".into()));
+        }
+        let rect = Rect::new(coord! { x: x0, y: y0 }, coord! { x: x1, y: y1 });
+        let envelope = agrimap_io::crs::Transform::new(crs)
+            .rect_to_wgs84(rect)
+            .map_err(|e| bad(e.to_string()))?;
+        return Ok(Some(vec![envelope]));
+    }
+    let [west, south, east, north] = if crs == agrimap_io::crs::Crs::CRS84 {
+        [x0, y0, x1, y1]
+    } else {
+        [y0, x0, y1, x1]
     };
     if [west, east].iter().any(|x| !(-180.0..=180.0).contains(x)) {
         return Err(bad("longitudes must lie between -180 and 180".into()));
@@ -259,12 +286,13 @@ pub fn properties(
 /// The filter languages `filter-lang` takes: CQL2 text, also under the name
 /// drafts of Part 3 gave it (which GDAL's OGC API driver sends).
 pub const FILTER_LANGS: &[&str] = &["cql2-text", "cql-text"];
-/// The one CRS of filter geometries for now.
+/// The default CRS of filter geometries.
 pub const FILTER_CRS: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 /// `filter` in `filter-lang` (CQL2 text by default) with coordinates in
-/// `filter-crs` (CRS84, the only one): the filter on the layer's public
-/// properties, `None` without `filter`.
+/// `filter-crs` (CRS84 by default, or any CRS `crs` offers, in its axis
+/// order): the filter on the layer's public properties, `None` without
+/// `filter`.
 ///
 /// # Errors
 /// `bad_filter` saying where the filter goes wrong and what was expected
@@ -284,21 +312,28 @@ pub fn filter(params: &Params, layer: &'static LayerDef, audience: Audience) -> 
             format!("filter-lang: {why}; send the filter as CQL2 text (filter-lang=cql2-text, the default)"),
         ));
     }
-    if let Some(crs) = params.get("filter-crs")
-        && crs != FILTER_CRS
-    {
-        return Err(ApiError::bad_request(
-            "bad_filter_crs",
-            format!(
-                "filter-crs: '{}' is not supported; filter geometries are in {FILTER_CRS} (longitude, latitude)",
-                echo(crs)
-            ),
-        ));
-    }
+    let crs =
+        super::crs::param(params, "filter-crs").map_err(|e| ApiError::bad_request("bad_filter_crs", e.message))?;
     let Some(text) = params.raw("filter") else {
         return Ok(None);
     };
-    cql2::parse(text, layer, audience)
+    let parsed = if crs == Crs::CRS84 {
+        cql2::parse(text, layer, audience)
+    } else {
+        let transform = Transform::new(crs);
+        let to_crs84 = |c| transform.to_wgs84(c).ok();
+        let name = crs.uri();
+        cql2::parse_in(
+            text,
+            layer,
+            audience,
+            cql2::FilterCrs::Other {
+                name: &name,
+                to_crs84: &to_crs84,
+            },
+        )
+    };
+    parsed
         .map(Some)
         .map_err(|e| ApiError::bad_request("bad_filter", format!("filter: {e}")))
 }
@@ -369,6 +404,31 @@ mod tests {
             assert!(bbox(&params(&[("bbox", bad)])).is_err(), "{bad}");
         }
         assert!(Params::new(vec![("f".into(), "json".into()), ("f".into(), "html".into())]).is_err());
+        // Latitude first in EPSG:4326; metres in VN-2000, as a WGS 84 envelope.
+        let lat_first = bbox(&params(&[("bbox", "9.6,105.5,10.2,106"), ("bbox-crs", "EPSG:4326")]))
+            .expect("bbox")
+            .expect("some");
+        assert_eq!(lat_first, one);
+        let utm = bbox(&params(&[
+            ("bbox", "560000,1080000,600000,1120000"),
+            ("bbox-crs", "http://www.opengis.net/def/crs/EPSG/0/3405"),
+        ]))
+        .expect("bbox")
+        .expect("some");
+        let r = utm[0];
+        assert!(
+            r.min().x > 105.5 && r.max().x < 106.0 && r.min().y > 9.7 && r.max().y < 10.2,
+            "{r:?}"
+        );
+        for (bad, crs) in [
+            ("600000,1080000,560000,1120000", "EPSG:3405"),
+            ("0,0,1,1", "EPSG:4326x"),
+        ] {
+            assert!(
+                bbox(&params(&[("bbox", bad), ("bbox-crs", crs)])).is_err(),
+                "{bad} {crs}"
+            );
+        }
         assert!(params(&[("crs", "x")]).only(&["f"]).is_err());
     }
 
@@ -397,8 +457,51 @@ mod tests {
             "bad_filter_lang"
         );
         assert_eq!(
-            code(&[("filter", "stars = 5"), ("filter-crs", "EPSG:4326")]),
+            code(&[("filter", "stars = 5"), ("filter-crs", "EPSG:3857")]),
             "bad_filter_crs"
+        );
+        // Latitude first in EPSG:4326; metres in VN-2000, outside its reach refused.
+        let lat_first = filter(
+            &params(&[
+                ("filter", "S_INTERSECTS(geometry, POINT(10 105.8))"),
+                ("filter-crs", "EPSG:4326"),
+            ]),
+            ocop,
+            Audience::Public,
+        )
+        .expect("ok");
+        assert_eq!(
+            lat_first,
+            Some(Filter::IntersectsGeometry(geo::Geometry::Point(geo::Point::new(
+                105.8, 10.0
+            ))))
+        );
+        let utm = filter(
+            &params(&[
+                (
+                    "filter",
+                    "S_INTERSECTS(geometry, BBOX(560000, 1080000, 600000, 1120000))",
+                ),
+                ("filter-crs", "http://www.opengis.net/def/crs/EPSG/0/3405"),
+            ]),
+            ocop,
+            Audience::Public,
+        )
+        .expect("ok");
+        let Some(Filter::IntersectsGeometry(geo::Geometry::Polygon(p))) = utm else {
+            panic!("{utm:?}");
+        };
+        assert!(
+            p.exterior()
+                .coords()
+                .all(|c| (105.5..106.0).contains(&c.x) && (9.7..10.2).contains(&c.y))
+        );
+        assert_eq!(
+            code(&[
+                ("filter", "S_INTERSECTS(geometry, POINT(1e12 1e12))"),
+                ("filter-crs", "EPSG:3405")
+            ]),
+            "bad_filter"
         );
         let e = filter(&params(&[("filter", "  stars ==")]), ocop, Audience::Public).expect_err("refused");
         assert_eq!(e.code, "bad_filter");
