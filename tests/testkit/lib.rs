@@ -2,6 +2,8 @@
 //! `benches/`: the demo province as a store, the real server on an ephemeral
 //! port, an HTTP client, and tile decoding.
 
+pub mod mosquitto;
+
 use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::{GpkgStore, PgStore, Store};
 use std::path::{Path, PathBuf};

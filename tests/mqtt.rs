@@ -1,0 +1,233 @@
+//! Station readings over MQTT on both stores, through a real Mosquitto and
+//! its real clients: `agrimap serve --mqtt-url` ingests what a station
+//! publishes exactly as if it were posted (whole or nothing, idempotent, the
+//! alert state and latest values updated), publishes the answer to the
+//! result topic, and loses nothing while it or the broker is down.
+
+use agrimap_model::Value;
+use agrimap_server::auth::secret::hash_token;
+use agrimap_store::{GpkgStore, PgStore, Store};
+use agrimap_suite::mosquitto::Mosquitto;
+use agrimap_suite::{PgDatabase, ServeProcess, StoreKind, scratch_dir, shared_store_path, store_suite};
+use agrimap_tiles::mvt::decode;
+use agrimap_tiles::tile_containing;
+use serde_json::{Value as Json, json};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "5be1d0c4-mqtt-test-token-for-wq01";
+const TOPIC: &str = "agrimap/stations/WQ-01/readings";
+const RESULT: &str = "agrimap/stations/WQ-01/readings/result";
+/// The readings of these tests fall on this day, after the demo province's.
+const DAY: &str = "from=2026-11-24T00:00:00Z&to=2026-11-24T23:59:59Z";
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
+}
+
+/// A store for `agrimap serve` in which station WQ-01 has a token.
+struct Target {
+    db: Option<PgDatabase>,
+    data: std::path::PathBuf,
+    client_id: String,
+}
+
+impl Target {
+    fn new(kind: StoreKind, test: &str) -> Self {
+        let data = scratch_dir(&format!("mqtt-{test}-{}", kind.name()));
+        let client_id = format!("agrimap-test-{}-{test}-{}", std::process::id(), kind.name());
+        let target = match kind {
+            StoreKind::GeoPackage => {
+                std::fs::copy(shared_store_path(), data.join("agrimap.gpkg")).expect("copying the demo store");
+                Self {
+                    db: None,
+                    data,
+                    client_id,
+                }
+            }
+            StoreKind::PostGis => Self {
+                db: Some(PgDatabase::demo(&format!("mqtt_{test}"))),
+                data,
+                client_id,
+            },
+        };
+        let store: Box<dyn Store> = match &target.db {
+            Some(db) => Box::new(PgStore::connect(&db.url).expect("connect")),
+            None => Box::new(GpkgStore::open(&target.data.join("agrimap.gpkg")).expect("open")),
+        };
+        assert!(block_on(store.set_station_token_hash("WQ-01", &hash_token(TOKEN))).expect("token"));
+        target
+    }
+
+    /// `agrimap serve` on this store, listening to `broker`.
+    fn serve(&self, broker: &Mosquitto) -> ServeProcess {
+        let url = broker.url();
+        let mut args = vec!["--mqtt-url", &url, "--mqtt-client-id", &self.client_id];
+        if let Some(db) = &self.db {
+            args.extend(["--database", &db.url]);
+        }
+        ServeProcess::start(&args, &[("AGRIMAP_DATA_DIR", self.data.as_os_str())])
+    }
+}
+
+fn payload(token: &str, readings: &Json) -> String {
+    json!({"token": token, "readings": readings}).to_string()
+}
+
+/// WQ-01's readings of [`DAY`], as the HTTP API gives them.
+fn readings(server: &ServeProcess) -> Vec<Json> {
+    let reply = server.get(&format!("/api/stations/WQ-01/readings?{DAY}"), &[]);
+    assert_eq!(reply.status, 200);
+    reply.json()["readings"].as_array().expect("readings").clone()
+}
+
+/// Polls `check` until it holds; there is no timing in the test, only a
+/// generous deadline.
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !check() {
+        assert!(Instant::now() < deadline, "waited two minutes for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn a_published_batch_lands_once_and_bad_ones_are_answered(kind: StoreKind) {
+    let broker = Mosquitto::start(&format!("batch-{}", kind.name()));
+    let target = Target::new(kind, "batch");
+    let server = target.serve(&broker);
+    let before = readings(&server).len();
+    let batch = json!([
+        {"parameter": "salinity", "value": 4.6, "unit": "ppt", "time": "2026-11-24T05:00:00Z"},
+        {"parameter": "ph", "value": 7.1, "unit": "pH", "time": "2026-11-24T05:00:00Z"},
+        {"parameter": "temperature", "value": 29.5, "unit": "°C", "time": "2026-11-24T05:00:00Z"},
+    ]);
+
+    let results = broker.subscribe(RESULT);
+    broker.publish(TOPIC, &payload(TOKEN, &batch));
+    let answer = results.next();
+    assert_eq!(answer["stored"], 3, "{answer}");
+    assert_eq!(answer["duplicates"], 0);
+    assert_eq!(answer["alert_state"], "alarm");
+    assert_eq!(answer["alert_cause"]["parameter"], "salinity");
+    assert!(
+        !answer.to_string().contains(TOKEN),
+        "the answer never carries the token"
+    );
+    assert_eq!(readings(&server).len(), before + 3);
+
+    // The alert and the latest values are those of the batch, on the API and the map.
+    let alerts = server.get("/api/alerts", &[]).json();
+    let wq01 = alerts["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["station_id"] == "WQ-01")
+        .expect("WQ-01 in alarm")
+        .clone();
+    assert_eq!(wq01["alert_state"], "alarm");
+    assert_eq!(wq01["cause"]["value"], 4.6);
+    assert_eq!(wq01["cause"]["time"], "2026-11-24T05:00:00Z");
+    let (lon, lat) = (
+        wq01["location"][0].as_f64().expect("lon"),
+        wq01["location"][1].as_f64().expect("lat"),
+    );
+    let t = tile_containing(lon, lat, 14);
+    let tile = server.get(&format!("/tiles/monitoring/{}/{}/{}.mvt", t.z, t.x, t.y), &[]);
+    let layers = decode(&tile.decoded_body()).expect("tile");
+    let station = layers[0]
+        .features
+        .iter()
+        .find(|f| f.properties.get("station_id") == Some(&Value::from("WQ-01")))
+        .expect("WQ-01 in its tile");
+    assert_eq!(station.properties.get("alert_state"), Some(&Value::from("alarm")));
+    assert_eq!(station.properties.get("latest_salinity"), Some(&Value::Real(4.6)));
+    assert_eq!(station.properties.get("latest_ph"), Some(&Value::Real(7.1)));
+
+    // The same batch again stores nothing.
+    let results = broker.subscribe(RESULT);
+    broker.publish(TOPIC, &payload(TOKEN, &batch));
+    let answer = results.next();
+    assert_eq!(answer["stored"], 0, "{answer}");
+    assert_eq!(answer["duplicates"], 3);
+    assert_eq!(readings(&server).len(), before + 3);
+
+    let good = json!({"parameter": "salinity", "value": 0.4, "unit": "ppt", "time": "2026-11-24T06:00:00Z"});
+    // A wrong token, and none at all.
+    let results = broker.subscribe(RESULT);
+    broker.publish(TOPIC, &payload("not-the-token", &json!([good])));
+    let answer = results.next();
+    assert_eq!(answer["error"]["code"], "unauthorized", "{answer}");
+    assert!(!answer.to_string().contains("not-the-token"));
+    let results = broker.subscribe(RESULT);
+    broker.publish(TOPIC, &json!({"readings": [good]}).to_string());
+    assert_eq!(results.next()["error"]["code"], "unauthorized");
+
+    // An unknown station is answered on its own result topic.
+    let unknown = broker.subscribe("agrimap/stations/NOPE-9/readings/result");
+    broker.publish("agrimap/stations/NOPE-9/readings", &payload(TOKEN, &json!([good])));
+    assert_eq!(unknown.next()["error"]["code"], "unknown_station");
+
+    // One bad reading refuses the whole batch, and is named.
+    let results = broker.subscribe(RESULT);
+    let bad = json!([good, {"parameter": "ph", "value": 15.0, "unit": "pH", "time": "2026-11-24T06:00:00Z"}]);
+    broker.publish(TOPIC, &payload(TOKEN, &bad));
+    let answer = results.next();
+    assert_eq!(answer["error"]["code"], "bad_readings", "{answer}");
+    let named: Vec<&Json> = answer["error"]["readings"].as_array().expect("named").iter().collect();
+    assert_eq!(named.len(), 1, "{answer}");
+    assert_eq!(named[0]["index"], 1);
+    assert!(named[0]["error"].as_str().expect("why").contains("ph"), "{answer}");
+
+    // A payload that is no JSON object.
+    let results = broker.subscribe(RESULT);
+    broker.publish(TOPIC, "salinity=4.6");
+    assert_eq!(results.next()["error"]["code"], "bad_body");
+
+    assert_eq!(
+        readings(&server).len(),
+        before + 3,
+        "nothing of a refused batch is stored"
+    );
+}
+
+fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {
+    let mut broker = Mosquitto::start(&format!("down-{}", kind.name()));
+    let target = Target::new(kind, "down");
+    let server = target.serve(&broker);
+    let before = readings(&server).len();
+    let reading = |hour: u32| json!([{"parameter": "salinity", "value": 0.5, "unit": "ppt", "time": format!("2026-11-24T{hour:02}:00:00Z")}]);
+    // Once a first batch is answered, agrimap's session is at the broker.
+    let results = broker.subscribe(RESULT);
+    broker.publish(TOPIC, &payload(TOKEN, &reading(1)));
+    assert_eq!(results.next()["stored"], 1);
+
+    // Killed (no goodbye to the broker), and three batches published meanwhile.
+    drop(server);
+    for hour in 2..=4 {
+        broker.publish(TOPIC, &payload(TOKEN, &reading(hour)));
+    }
+    let server = target.serve(&broker);
+    wait_until("the batches published while agrimap was down", || {
+        readings(&server).len() == before + 4
+    });
+
+    // The broker restarts; agrimap reconnects and goes on ingesting.
+    broker.restart();
+    broker.publish(TOPIC, &payload(TOKEN, &reading(5)));
+    wait_until("a batch published after the broker restarted", || {
+        readings(&server).len() == before + 5
+    });
+    let mut times: Vec<String> = readings(&server)
+        .iter()
+        .filter(|r| r["value"] == 0.5)
+        .map(|r| r["time"].as_str().expect("time").to_owned())
+        .collect();
+    times.sort();
+    let expected: Vec<String> = (1..=5).map(|h| format!("2026-11-24T{h:02}:00:00Z")).collect();
+    assert_eq!(times, expected, "each reading once");
+    drop(server);
+}
+
+store_suite!(
+    a_published_batch_lands_once_and_bad_ones_are_answered,
+    nothing_is_lost_while_agrimap_or_the_broker_is_down,
+);
