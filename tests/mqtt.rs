@@ -6,7 +6,7 @@
 
 use agrimap_model::Value;
 use agrimap_server::auth::secret::hash_token;
-use agrimap_store::{GpkgStore, PgStore, Store};
+use agrimap_store::{GpkgStore, PgStore, ReadingQuery, Store};
 use agrimap_suite::mosquitto::Mosquitto;
 use agrimap_suite::{PgDatabase, ServeProcess, StoreKind, scratch_dir, shared_store_path, store_suite};
 use agrimap_tiles::mvt::decode;
@@ -50,12 +50,17 @@ impl Target {
                 client_id,
             },
         };
-        let store: Box<dyn Store> = match &target.db {
-            Some(db) => Box::new(PgStore::connect(&db.url).expect("connect")),
-            None => Box::new(GpkgStore::open(&target.data.join("agrimap.gpkg")).expect("open")),
-        };
-        assert!(block_on(store.set_station_token_hash("WQ-01", &hash_token(TOKEN))).expect("token"));
+        let token = hash_token(TOKEN);
+        assert!(block_on(target.store().set_station_token_hash("WQ-01", &token)).expect("token"));
         target
+    }
+
+    /// The store, as another process opens it.
+    fn store(&self) -> Box<dyn Store> {
+        match &self.db {
+            Some(db) => Box::new(PgStore::connect(&db.url).expect("connect")),
+            None => Box::new(GpkgStore::open(&self.data.join("agrimap.gpkg")).expect("open")),
+        }
     }
 
     /// `agrimap serve` on this store, listening to `broker`.
@@ -78,6 +83,16 @@ fn readings(server: &ServeProcess) -> Vec<Json> {
     let reply = server.get(&format!("/api/stations/WQ-01/readings?{DAY}"), &[]);
     assert_eq!(reply.status, 200);
     reply.json()["readings"].as_array().expect("readings").clone()
+}
+
+/// WQ-01's readings of [`DAY`], asked of the store.
+fn wq01_day() -> ReadingQuery {
+    ReadingQuery {
+        station_id: "WQ-01".into(),
+        from: Some("2026-11-24T00:00:00Z".into()),
+        to: Some("2026-11-24T23:59:59Z".into()),
+        ..ReadingQuery::default()
+    }
 }
 
 /// Polls `check` until it holds; there is no timing in the test, only a
@@ -227,7 +242,112 @@ fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {
     drop(server);
 }
 
+/// The readings table held locked by another writer, so that agrimap's write
+/// waits (and fails) until the lock goes.
+enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Postgres {
+        release: std::sync::mpsc::Sender<()>,
+        thread: std::thread::JoinHandle<()>,
+    },
+}
+
+impl WriteLock {
+    fn take(target: &Target) -> Self {
+        match &target.db {
+            None => {
+                let conn = rusqlite::Connection::open(target.data.join("agrimap.gpkg")).expect("open");
+                conn.execute_batch("BEGIN IMMEDIATE").expect("write lock");
+                Self::Sqlite(conn)
+            }
+            Some(db) => {
+                let url = db.url.clone();
+                let (locked_tx, locked) = std::sync::mpsc::channel();
+                let (release, released) = std::sync::mpsc::channel::<()>();
+                let thread = std::thread::spawn(move || {
+                    agrimap_suite::on_database(&url, async |client| {
+                        client
+                            .batch_execute("BEGIN; LOCK TABLE readings IN EXCLUSIVE MODE")
+                            .await
+                            .expect("lock");
+                        locked_tx.send(()).expect("locked");
+                        let _ = released.recv();
+                        client.batch_execute("ROLLBACK").await.expect("unlock");
+                    });
+                });
+                locked.recv().expect("the lock is taken");
+                Self::Postgres { release, thread }
+            }
+        }
+    }
+
+    /// Whether agrimap is held up by the lock in the middle of writing a
+    /// batch: its INSERT waits on PostgreSQL's lock; SQLite has it give up
+    /// after its busy timeout, which it logs.
+    fn holds_up(&self, target: &Target, server: &ServeProcess) -> bool {
+        match (self, &target.db) {
+            (Self::Postgres { .. }, Some(db)) => agrimap_suite::on_database(&db.url, async |client| {
+                let waiting: i64 = client
+                    .query_one(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                         WHERE c.relname = 'readings' AND NOT l.granted",
+                        &[],
+                    )
+                    .await
+                    .expect("pg_locks")
+                    .get(0);
+                waiting > 0
+            }),
+            _ => server.log().contains("MQTT batch not stored"),
+        }
+    }
+
+    fn release(self) {
+        match self {
+            Self::Sqlite(conn) => conn.execute_batch("ROLLBACK").expect("unlock"),
+            Self::Postgres { release, thread } => {
+                release.send(()).expect("release");
+                thread.join().expect("lock thread");
+            }
+        }
+    }
+}
+
+fn a_batch_being_written_when_agrimap_dies_is_delivered_again(kind: StoreKind) {
+    let broker = Mosquitto::start(&format!("crash-{}", kind.name()));
+    let target = Target::new(kind, "crash");
+    let server = target.serve(&broker);
+    let before = readings(&server).len();
+    let results = broker.subscribe(RESULT);
+    let first = json!([{"parameter": "salinity", "value": 0.7, "unit": "ppt", "time": "2026-11-24T07:00:00Z"}]);
+    broker.publish(TOPIC, &payload(TOKEN, &first));
+    assert_eq!(results.next()["stored"], 1);
+
+    // agrimap receives the batch, cannot write it, and is killed meanwhile.
+    let lock = WriteLock::take(&target);
+    let batch = json!([{"parameter": "salinity", "value": 0.8, "unit": "ppt", "time": "2026-11-24T08:00:00Z"}]);
+    broker.publish(TOPIC, &payload(TOKEN, &batch));
+    wait_until("agrimap to be writing the batch", || lock.holds_up(&target, &server));
+    drop(server);
+    lock.release();
+    assert!(
+        !broker
+            .log()
+            .contains(&format!("Received PUBACK from {} (Mid: 2", target.client_id)),
+        "a batch not stored is not acknowledged: {}",
+        broker.log()
+    );
+    let stored = block_on(target.store().readings_between(&wq01_day())).expect("readings");
+    assert_eq!(stored.len(), before + 1, "nothing of the batch was stored");
+
+    // Started again, agrimap is given the batch again and stores it.
+    let server = target.serve(&broker);
+    wait_until("the batch delivered again", || readings(&server).len() == before + 2);
+    assert!(readings(&server).iter().any(|r| r["value"] == 0.8));
+}
+
 store_suite!(
     a_published_batch_lands_once_and_bad_ones_are_answered,
     nothing_is_lost_while_agrimap_or_the_broker_is_down,
+    a_batch_being_written_when_agrimap_dies_is_delivered_again,
 );

@@ -473,6 +473,8 @@ pub fn agrimap_bin() -> PathBuf {
 pub struct ServeProcess {
     pub base: String,
     child: std::process::Child,
+    /// Everything it logged so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl ServeProcess {
@@ -493,18 +495,30 @@ impl ServeProcess {
         let mut child = command.spawn().expect("start agrimap");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(at) = line.find("http://") {
                     let url = line[at..].split_whitespace().next().unwrap_or_default();
                     let _ = tx.send(url.trim_end_matches('/').to_owned());
                 }
+                if let Ok(mut log) = kept.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
             }
         });
         let base = rx
             .recv_timeout(Duration::from_secs(300))
             .expect("agrimap announces its address");
-        Self { base, child }
+        Self { base, child, log }
+    }
+
+    /// What the process has logged so far (standard error).
+    #[must_use]
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// GET with extra headers.

@@ -40,16 +40,11 @@ pub struct ServeArgs {
     /// `agrimap/stations/{id}/readings` (QoS 1), `{"token": "<the station's token>",
     /// "readings": [...]}`, is ingested like a POST of the readings, and the answer
     /// is published to `agrimap/stations/{id}/readings/result`.
-    #[arg(long, env = "AGRIMAP_MQTT_URL", verbatim_doc_comment)]
+    #[arg(long, env = "AGRIMAP_MQTT_URL")]
     pub mqtt_url: Option<String>,
     /// agrimap's session at the MQTT broker: messages that arrive while agrimap is
     /// down are kept for this id. Each instance needs an id of its own.
-    #[arg(
-        long,
-        env = "AGRIMAP_MQTT_CLIENT_ID",
-        default_value = "agrimap",
-        verbatim_doc_comment
-    )]
+    #[arg(long, env = "AGRIMAP_MQTT_CLIENT_ID", default_value = "agrimap")]
     pub mqtt_client_id: String,
 }
 
