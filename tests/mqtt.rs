@@ -8,8 +8,9 @@ use agrimap_model::Value;
 use agrimap_server::auth::secret::hash_token;
 use agrimap_store::{GpkgStore, PgStore, ReadingQuery, Store};
 use agrimap_suite::mosquitto::Mosquitto;
-use agrimap_suite::{PgDatabase, ServeProcess, StoreKind, scratch_dir, shared_store_path, store_suite};
-use agrimap_tiles::mvt::decode;
+use agrimap_suite::{
+    PgDatabase, ServeProcess, StoreKind, alert_of, scratch_dir, shared_store_path, station_in_tile, store_suite,
+};
 use agrimap_tiles::tile_containing;
 use serde_json::{Value as Json, json};
 use std::time::{Duration, Instant};
@@ -131,13 +132,7 @@ fn a_published_batch_lands_once_and_bad_ones_are_answered(kind: StoreKind) {
 
     // The alert and the latest values are those of the batch, on the API and the map.
     let alerts = server.get("/api/alerts", &[]).json();
-    let wq01 = alerts["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .find(|a| a["station_id"] == "WQ-01")
-        .expect("WQ-01 in alarm")
-        .clone();
+    let wq01 = alert_of(&alerts, "WQ-01");
     assert_eq!(wq01["alert_state"], "alarm");
     assert_eq!(wq01["cause"]["value"], 4.6);
     assert_eq!(wq01["cause"]["time"], "2026-11-24T05:00:00Z");
@@ -147,15 +142,10 @@ fn a_published_batch_lands_once_and_bad_ones_are_answered(kind: StoreKind) {
     );
     let t = tile_containing(lon, lat, 14);
     let tile = server.get(&format!("/tiles/monitoring/{}/{}/{}.mvt", t.z, t.x, t.y), &[]);
-    let layers = decode(&tile.decoded_body()).expect("tile");
-    let station = layers[0]
-        .features
-        .iter()
-        .find(|f| f.properties.get("station_id") == Some(&Value::from("WQ-01")))
-        .expect("WQ-01 in its tile");
-    assert_eq!(station.properties.get("alert_state"), Some(&Value::from("alarm")));
-    assert_eq!(station.properties.get("latest_salinity"), Some(&Value::Real(4.6)));
-    assert_eq!(station.properties.get("latest_ph"), Some(&Value::Real(7.1)));
+    let station = station_in_tile(&tile, "WQ-01");
+    assert_eq!(station.get("alert_state"), Some(&Value::from("alarm")));
+    assert_eq!(station.get("latest_salinity"), Some(&Value::Real(4.6)));
+    assert_eq!(station.get("latest_ph"), Some(&Value::Real(7.1)));
 
     // The same batch again stores nothing.
     let results = broker.subscribe(RESULT);

@@ -566,6 +566,37 @@ impl Drop for ServeProcess {
     }
 }
 
+/// A station's entry in an `/api/alerts` answer.
+///
+/// # Panics
+/// When the answer is not a list of alerts, or the station is not in it.
+#[must_use]
+pub fn alert_of(alerts: &serde_json::Value, station_id: &str) -> serde_json::Value {
+    alerts["alerts"]
+        .as_array()
+        .expect("a list of alerts")
+        .iter()
+        .find(|a| a["station_id"] == station_id)
+        .unwrap_or_else(|| panic!("{station_id} is not on alert: {alerts}"))
+        .clone()
+}
+
+/// The properties a `monitoring` tile carries for a station.
+///
+/// # Panics
+/// When the reply is no tile, or the station is not in it.
+#[must_use]
+pub fn station_in_tile(tile: &Reply, station_id: &str) -> std::collections::BTreeMap<String, agrimap_model::Value> {
+    let layers = agrimap_tiles::mvt::decode(&tile.decoded_body()).expect("a vector tile");
+    let id = agrimap_model::Value::from(station_id);
+    layers
+        .into_iter()
+        .flat_map(|l| l.features)
+        .find(|f| f.properties.get("station_id") == Some(&id))
+        .unwrap_or_else(|| panic!("{station_id} is not in the tile"))
+        .properties
+}
+
 /// Runs each listed test case (a function taking a [`StoreKind`]) once per
 /// store, as `geopackage::case` and `postgis::case`.
 #[macro_export]
