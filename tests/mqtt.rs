@@ -210,17 +210,27 @@ fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {
     for hour in 2..=4 {
         broker.publish(TOPIC, &payload(TOKEN, &reading(hour)));
     }
+    // agrimap starts while the broker is down too (it keeps the batches on disk):
+    // it serves HTTP all the same, and takes the batches once the broker is back.
+    broker.stop();
     let server = target.serve(&broker);
+    assert_eq!(server.get("/health", &[]).status, 200);
+    broker.restart();
     wait_until("the batches published while agrimap was down", || {
         readings(&server).len() == before + 4
     });
 
-    // The broker restarts; agrimap reconnects and goes on ingesting.
+    // The broker restarts under a connected agrimap, which reconnects and goes on.
     broker.restart();
     broker.publish(TOPIC, &payload(TOKEN, &reading(5)));
     wait_until("a batch published after the broker restarted", || {
         readings(&server).len() == before + 5
     });
+    assert!(
+        server.log().contains("MQTT broker unreachable; reconnecting"),
+        "{}",
+        server.log()
+    );
     let mut times: Vec<String> = readings(&server)
         .iter()
         .filter(|r| r["value"] == 0.5)
@@ -229,7 +239,11 @@ fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {
     times.sort();
     let expected: Vec<String> = (1..=5).map(|h| format!("2026-11-24T{h:02}:00:00Z")).collect();
     assert_eq!(times, expected, "each reading once");
-    drop(server);
+    let status = server.terminate(Duration::from_secs(60));
+    assert!(
+        status.success(),
+        "agrimap stops cleanly on SIGTERM with its MQTT listener: {status:?}"
+    );
 }
 
 /// The readings table held locked by another writer, so that agrimap's write
