@@ -9,7 +9,8 @@ use agrimap_server::auth::secret::hash_token;
 use agrimap_store::{GpkgStore, PgStore, ReadingQuery, Store};
 use agrimap_suite::mosquitto::Mosquitto;
 use agrimap_suite::{
-    PgDatabase, ServeProcess, StoreKind, alert_of, scratch_dir, shared_store_path, station_in_tile, store_suite,
+    PgDatabase, ServeProcess, StoreKind, agrimap_bin, alert_of, scratch_dir, shared_store_path, station_in_tile,
+    store_suite,
 };
 use agrimap_tiles::tile_containing;
 use serde_json::{Value as Json, json};
@@ -348,6 +349,36 @@ fn a_batch_being_written_when_agrimap_dies_is_delivered_again(kind: StoreKind) {
     let server = target.serve(&broker);
     wait_until("the batch delivered again", || readings(&server).len() == before + 2);
     assert!(readings(&server).iter().any(|r| r["value"] == 0.8));
+}
+
+#[test]
+fn a_bad_broker_url_stops_serve_with_a_message_that_keeps_the_password() {
+    for (args, expected) in [
+        (
+            ["--mqtt-url", "mqtts://agrimap:s3cret@broker:8883"],
+            "--mqtt-url: the MQTT URL must start with mqtt://",
+        ),
+        (
+            ["--mqtt-url", "mqtt://agrimap:s3cret@broker:port"],
+            "--mqtt-url: the MQTT URL's port must be a number",
+        ),
+        (
+            ["--mqtt-client-id", ""],
+            "--mqtt-client-id: the MQTT client id must not be empty",
+        ),
+    ] {
+        let out = std::process::Command::new(agrimap_bin())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("AGRIMAP_MQTT_URL", "mqtt://127.0.0.1:1")
+            .env("AGRIMAP_DATA_DIR", scratch_dir("mqtt-bad-url"))
+            .output()
+            .expect("run agrimap");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
 }
 
 store_suite!(

@@ -63,13 +63,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .mqtt_url
         .as_deref()
         .map(|url| {
-            BrokerUrl::parse(url).map(|broker| MqttConfig {
-                broker,
-                client_id: args.mqtt_client_id.clone(),
-            })
+            let broker = BrokerUrl::parse(url).map_err(|e| anyhow::anyhow!("--mqtt-url: {e}"))?;
+            MqttConfig::new(broker, args.mqtt_client_id.clone()).map_err(|e| anyhow::anyhow!("--mqtt-client-id: {e}"))
         })
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--mqtt-url: {e}"))?;
+        .transpose()?;
     let config = ServerConfig {
         public_url: args.public_url,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,

@@ -43,6 +43,20 @@ pub struct MqttConfig {
     pub client_id: String,
 }
 
+impl MqttConfig {
+    /// # Errors
+    /// A client id that is empty or starts with a space (the MQTT client
+    /// refuses those).
+    pub fn new(broker: BrokerUrl, client_id: String) -> Result<Self, String> {
+        if client_id.is_empty() || client_id.starts_with(' ') {
+            return Err(format!(
+                "the MQTT client id must not be empty or start with a space: '{client_id}'"
+            ));
+        }
+        Ok(Self { broker, client_id })
+    }
+}
+
 /// Batches ingested at once, each by a worker of its own.
 const WORKERS: usize = 4;
 /// Messages waiting for each worker.
