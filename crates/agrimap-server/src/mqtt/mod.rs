@@ -17,9 +17,11 @@
 //! Messages are spread over a few workers by station, so one station's
 //! batches are ingested one after another in the order they came (its alert
 //! state is judged from everything before) while other stations' go on in
-//! parallel. In-flight work is bounded: the broker sends no more unacknowledged
-//! messages than its `max_inflight_messages` (Mosquitto: 20), and each
-//! worker's queue is bounded too. A broker that goes away is reconnected to
+//! parallel. In-flight work is bounded by the broker, which sends no more
+//! unacknowledged messages than its `max_inflight_messages` (Mosquitto: 20);
+//! the workers' queues are not bounded of their own, since the connection
+//! must never wait on a worker (the worker may be waiting on the connection
+//! to send its acknowledgement). A broker that goes away is reconnected to
 //! with backoff, forever; the HTTP service does not depend on it.
 
 pub mod broker;
@@ -59,12 +61,8 @@ impl MqttConfig {
 
 /// Batches ingested at once, each by a worker of its own.
 const WORKERS: usize = 4;
-/// Messages waiting for each worker.
-const QUEUE: usize = 32;
-/// Requests (acknowledgements and answers) waiting for the connection: room
-/// for two per message the workers can hold, so a worker never waits on the
-/// connection while the connection waits on it.
-const REQUESTS: usize = 2 * WORKERS * (QUEUE + 1) + 16;
+/// Requests (acknowledgements and answers) waiting for the connection.
+const REQUESTS: usize = 1024;
 /// The largest message read: a batch the HTTP endpoint takes
 /// ([`crate::limits::MAX_BODY_BYTES`]), its token and topic, with room to spare.
 /// A larger one would break the connection each time it is delivered, so the
@@ -92,7 +90,7 @@ pub async fn listen(state: AppState, config: MqttConfig, shutdown: impl Future<O
     let mut queues = Vec::with_capacity(WORKERS);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..WORKERS {
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let (tx, rx) = mpsc::unbounded_channel();
         queues.push(tx);
         workers.spawn(work(state.clone(), client.clone(), rx, stop.clone()));
     }
@@ -124,13 +122,10 @@ pub async fn listen(state: AppState, config: MqttConfig, shutdown: impl Future<O
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                // Waits while that worker's queue is full: in-flight work stays bounded.
-                let queue = &queues[worker_of(&publish.topic)];
-                let sent = tokio::select! {
-                    () = &mut shutdown => break,
-                    sent = queue.send(publish) => sent,
-                };
-                if sent.is_err() {
+                // Never waits: the connection must go on being polled, or the
+                // workers' acknowledgements and answers would wait on it while
+                // it waits on them.
+                if queues[worker_of(&publish.topic)].send(publish).is_err() {
                     break;
                 }
             }
@@ -188,7 +183,12 @@ fn describe(e: &ConnectionError) -> String {
 
 /// One worker: ingests the messages of its stations one after another,
 /// publishes each answer and acknowledges the message once it is settled.
-async fn work(state: AppState, client: AsyncClient, mut inbox: mpsc::Receiver<Publish>, stop: CancellationToken) {
+async fn work(
+    state: AppState,
+    client: AsyncClient,
+    mut inbox: mpsc::UnboundedReceiver<Publish>,
+    stop: CancellationToken,
+) {
     loop {
         let publish = tokio::select! {
             biased;
