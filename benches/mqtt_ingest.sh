@@ -20,6 +20,7 @@
 #   CARGO_TARGET_DIR         where agrimap is built (/tmp/bench-target)
 #   AGRIMAP_MQTT_BATCHES     batches per station (100)
 #   AGRIMAP_MQTT_DATABASE    a PostgreSQL URL to use PostGIS instead of the embedded store
+#                            (a freshly loaded database: the run's readings must be new)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,6 +117,14 @@ start=$(date +%s.%N)
 serve
 "${sub[@]}" -C "$total" >"$work/results"
 end=$(date +%s.%N)
+# Counted again through the HTTP API: each station's readings of the run, per day.
+base=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
+counted=0
+for i in $(seq -w 1 $stations); do
+  n=$(curl -fsS "$base/api/stations/WQ-$i/readings?from=2026-11-21T00:00:00Z&step=day" |
+    grep -o '"count":[0-9]*' | awk -F: '{s += $2} END {print s + 0}')
+  counted=$((counted + n))
+done
 stop_server
 
 stored=$(grep -o '"stored":[0-9]*' "$work/results" | awk -F: '{s += $2} END {print s + 0}')
@@ -123,4 +132,8 @@ refused=$(grep -c '"error"' "$work/results" || true)
 awk -v a="$start" -v b="$end" -v n="$stored" -v m="$total" -v r="$refused" 'BEGIN {
   printf "mqtt_ingest.sh: %d batches answered, %d readings stored, %d refused, in %.2f s from agrimap start: %.0f readings/s, %.0f batches/s\n", m, n, r, b - a, n / (b - a), m / (b - a)
 }'
-[ "$stored" -eq $((total * size)) ] && [ "$refused" -eq 0 ] || { echo "mqtt_ingest.sh: readings missing" >&2; exit 1; }
+echo "mqtt_ingest.sh: readings of the run counted through the API afterwards: $counted"
+[ "$stored" -eq $((total * size)) ] && [ "$counted" -eq $((total * size)) ] && [ "$refused" -eq 0 ] || {
+  echo "mqtt_ingest.sh: expected $((total * size)) readings stored and counted" >&2
+  exit 1
+}
