@@ -17,11 +17,15 @@
 //! Messages are spread over a few workers by station, so one station's
 //! batches are ingested one after another in the order they came (its alert
 //! state is judged from everything before) while other stations' go on in
-//! parallel. In-flight work is bounded by the broker, which sends no more
-//! unacknowledged messages than its `max_inflight_messages` (Mosquitto: 20);
-//! the workers' queues are not bounded of their own, since the connection
-//! must never wait on a worker (the worker may be waiting on the connection
-//! to send its acknowledgement). A broker that goes away is reconnected to
+//! parallel. The work held is what the broker has sent and agrimap not yet
+//! acknowledged. The workers' queues have no bound of their own: the
+//! connection must never wait on a worker, since the worker may be waiting on
+//! the connection to send its acknowledgement (a bounded queue stalled the
+//! connection that way under a backlog). Mosquitto's `max_inflight_messages`
+//! (20) is meant to bound it, but Mosquitto 2.0.11 sends a resumed session's
+//! backlog past it (450 unacknowledged in `benches/mqtt_ingest.sh`), so after
+//! an outage the queues may hold the backlog. MQTT 5's receive maximum would
+//! bound it at the broker. A broker that goes away is reconnected to
 //! with backoff, forever; the HTTP service does not depend on it.
 
 pub mod broker;
