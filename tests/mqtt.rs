@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "5be1d0c4-mqtt-test-token-for-wq01";
 const TOPIC: &str = "agrimap/stations/WQ-01/readings";
 const RESULT: &str = "agrimap/stations/WQ-01/readings/result";
+/// Batches published at once while agrimap is down.
+const BACKLOG: usize = 300;
 /// The readings of these tests fall on this day, after the demo province's.
 const DAY: &str = "from=2026-11-24T00:00:00Z&to=2026-11-24T23:59:59Z";
 
@@ -206,11 +208,22 @@ fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {
     broker.publish(TOPIC, &payload(TOKEN, &reading(1)));
     assert_eq!(results.next()["stored"], 1);
 
-    // Killed (no goodbye to the broker), and three batches published meanwhile.
+    // Killed (no goodbye to the broker), and batches published meanwhile: three,
+    // then a backlog of 300 that the broker sends at once when agrimap is back.
     drop(server);
     for hour in 2..=4 {
         broker.publish(TOPIC, &payload(TOKEN, &reading(hour)));
     }
+    let backlog: Vec<String> = (0..BACKLOG)
+        .map(|i| {
+            let time = format!("2026-11-24T10:{:02}:{:02}Z", i / 60, i % 60);
+            payload(
+                TOKEN,
+                &json!([{"parameter": "ph", "value": 7.2, "unit": "pH", "time": time}]),
+            )
+        })
+        .collect();
+    broker.publish_lines(TOPIC, &backlog);
     // agrimap starts while the broker is down too (it keeps the batches on disk):
     // it serves HTTP all the same, and takes the batches once the broker is back.
     broker.stop();
@@ -218,14 +231,14 @@ fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {
     assert_eq!(server.get("/health", &[]).status, 200);
     broker.restart();
     wait_until("the batches published while agrimap was down", || {
-        readings(&server).len() == before + 4
+        readings(&server).len() == before + 4 + BACKLOG
     });
 
     // The broker restarts under a connected agrimap, which reconnects and goes on.
     broker.restart();
     broker.publish(TOPIC, &payload(TOKEN, &reading(5)));
     wait_until("a batch published after the broker restarted", || {
-        readings(&server).len() == before + 5
+        readings(&server).len() == before + 5 + BACKLOG
     });
     assert!(
         server.log().contains("MQTT broker unreachable; reconnecting"),

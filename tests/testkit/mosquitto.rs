@@ -125,6 +125,42 @@ impl Mosquitto {
         );
     }
 
+    /// Publishes each of `payloads` as a message of its own to `topic` with
+    /// QoS 1, through one `mosquitto_pub -l` (a message a line).
+    ///
+    /// # Panics
+    /// When the broker does not take them.
+    pub fn publish_lines(&self, topic: &str, payloads: &[String]) {
+        use std::io::Write as _;
+        let mut child = Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                topic,
+                "-l",
+            ])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running mosquitto_pub (Debian package mosquitto-clients)");
+        let mut stdin = child.stdin.take().expect("stdin");
+        for payload in payloads {
+            writeln!(stdin, "{payload}").expect("writing to mosquitto_pub");
+        }
+        drop(stdin);
+        let out = child.wait_with_output().expect("mosquitto_pub");
+        assert!(
+            out.status.success(),
+            "mosquitto_pub -l: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A subscription to `topic` registered at the broker now (a persistent
     /// session of its own), so that what is published from now on waits for
     /// [`Subscription::next`] however late it reads.
