@@ -98,31 +98,16 @@ impl Mosquitto {
         std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
     }
 
-    /// Publishes `payload` to `topic` with QoS 1 through `mosquitto_pub`.
+    /// Publishes `payload` (one line) to `topic` with QoS 1 through `mosquitto_pub`.
     ///
     /// # Panics
     /// When the broker does not take it.
     pub fn publish(&self, topic: &str, payload: &str) {
-        let out = Command::new("mosquitto_pub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-q",
-                "1",
-                "-t",
-                topic,
-                "-m",
-                payload,
-            ])
-            .output()
-            .expect("running mosquitto_pub (Debian package mosquitto-clients)");
         assert!(
-            out.status.success(),
-            "mosquitto_pub: {}",
-            String::from_utf8_lossy(&out.stderr)
+            !payload.contains('\n'),
+            "one line: mosquitto_pub -l sends a message a line"
         );
+        self.publish_lines(topic, &[payload.to_owned()]);
     }
 
     /// Publishes each of `payloads` as a message of its own to `topic` with
