@@ -6,8 +6,7 @@
 use agrimap_model::{FeatureQuery, Value, layer};
 use agrimap_server::auth::secret::hash_token;
 use agrimap_store::ReadingQuery;
-use agrimap_suite::{StoreKind, TestServer};
-use agrimap_tiles::mvt::decode;
+use agrimap_suite::{StoreKind, TestServer, alert_of, station_in_tile};
 use agrimap_tiles::tile_containing;
 use serde_json::json;
 
@@ -63,13 +62,7 @@ fn a_station_posts_readings_and_raises_an_alarm(kind: StoreKind) {
 
     // The alert is listed with its cause...
     let alerts = server.get("/api/alerts", &[]).json();
-    let wq01 = alerts["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .find(|a| a["station_id"] == "WQ-01")
-        .expect("WQ-01 in alarm")
-        .clone();
+    let wq01 = alert_of(&alerts, "WQ-01");
     assert_eq!(wq01["alert_state"], "alarm");
     assert_eq!(wq01["cause"]["value"], 4.6);
     assert_eq!(wq01["cause"]["time"], "2026-11-24T01:00:00Z");
@@ -86,14 +79,9 @@ fn a_station_posts_readings_and_raises_an_alarm(kind: StoreKind) {
     };
     let t = tile_containing(p.x(), p.y(), 14);
     let tile = server.get(&format!("/tiles/monitoring/{}/{}/{}.mvt", t.z, t.x, t.y), &[]);
-    let layers = decode(&tile.decoded_body()).expect("tile");
-    let f = layers[0]
-        .features
-        .iter()
-        .find(|f| f.properties.get("station_id") == Some(&Value::from("WQ-01")))
-        .expect("WQ-01 in its tile");
-    assert_eq!(f.properties.get("alert_state"), Some(&Value::from("alarm")));
-    assert_eq!(f.properties.get("latest_salinity"), Some(&Value::Real(4.6)));
+    let f = station_in_tile(&tile, "WQ-01");
+    assert_eq!(f.get("alert_state"), Some(&Value::from("alarm")));
+    assert_eq!(f.get("latest_salinity"), Some(&Value::Real(4.6)));
 }
 
 fn bad_batches_are_refused_whole_with_each_reading_named(kind: StoreKind) {

@@ -2,6 +2,8 @@
 //! `benches/`: the demo province as a store, the real server on an ephemeral
 //! port, an HTTP client, and tile decoding.
 
+pub mod mosquitto;
+
 use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::{GpkgStore, PgStore, Store};
 use std::path::{Path, PathBuf};
@@ -471,6 +473,8 @@ pub fn agrimap_bin() -> PathBuf {
 pub struct ServeProcess {
     pub base: String,
     child: std::process::Child,
+    /// Everything it logged so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl ServeProcess {
@@ -491,18 +495,30 @@ impl ServeProcess {
         let mut child = command.spawn().expect("start agrimap");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(at) = line.find("http://") {
                     let url = line[at..].split_whitespace().next().unwrap_or_default();
                     let _ = tx.send(url.trim_end_matches('/').to_owned());
                 }
+                if let Ok(mut log) = kept.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
             }
         });
         let base = rx
             .recv_timeout(Duration::from_secs(300))
             .expect("agrimap announces its address");
-        Self { base, child }
+        Self { base, child, log }
+    }
+
+    /// What the process has logged so far (standard error).
+    #[must_use]
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// GET with extra headers.
@@ -548,6 +564,37 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A station's entry in an `/api/alerts` answer.
+///
+/// # Panics
+/// When the answer is not a list of alerts, or the station is not in it.
+#[must_use]
+pub fn alert_of(alerts: &serde_json::Value, station_id: &str) -> serde_json::Value {
+    alerts["alerts"]
+        .as_array()
+        .expect("a list of alerts")
+        .iter()
+        .find(|a| a["station_id"] == station_id)
+        .unwrap_or_else(|| panic!("{station_id} is not on alert: {alerts}"))
+        .clone()
+}
+
+/// The properties a `monitoring` tile carries for a station.
+///
+/// # Panics
+/// When the reply is no tile, or the station is not in it.
+#[must_use]
+pub fn station_in_tile(tile: &Reply, station_id: &str) -> std::collections::BTreeMap<String, agrimap_model::Value> {
+    let layers = agrimap_tiles::mvt::decode(&tile.decoded_body()).expect("a vector tile");
+    let id = agrimap_model::Value::from(station_id);
+    layers
+        .into_iter()
+        .flat_map(|l| l.features)
+        .find(|f| f.properties.get("station_id") == Some(&id))
+        .unwrap_or_else(|| panic!("{station_id} is not in the tile"))
+        .properties
 }
 
 /// Runs each listed test case (a function taking a [`StoreKind`]) once per

@@ -1,6 +1,8 @@
 //! `agrimap serve`
 
 use crate::store_args::StoreArgs;
+use agrimap_server::mqtt::MqttConfig;
+use agrimap_server::mqtt::broker::BrokerUrl;
 use agrimap_server::{AppState, ServerConfig};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -33,6 +35,17 @@ pub struct ServeArgs {
     /// Origins browsers may call the API from, comma-separated (`*` for any).
     #[arg(long, env = "AGRIMAP_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Also take station readings from this MQTT broker,
+    /// `mqtt://[user[:password]@]host[:port]`: each message on
+    /// `agrimap/stations/{id}/readings` (QoS 1), `{"token": "<the station's token>",
+    /// "readings": [...]}`, is ingested like a POST of the readings, and the answer
+    /// is published to `agrimap/stations/{id}/readings/result`.
+    #[arg(long, env = "AGRIMAP_MQTT_URL")]
+    pub mqtt_url: Option<String>,
+    /// agrimap's session at the MQTT broker: messages that arrive while agrimap is
+    /// down are kept for this id. Each instance needs an id of its own.
+    #[arg(long, env = "AGRIMAP_MQTT_CLIENT_ID", default_value = "agrimap")]
+    pub mqtt_client_id: String,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -46,6 +59,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => agrimap_model::readings::default_thresholds(),
     };
+    let mqtt = args
+        .mqtt_url
+        .as_deref()
+        .map(|url| {
+            let broker = BrokerUrl::parse(url).map_err(|e| anyhow::anyhow!("--mqtt-url: {e}"))?;
+            MqttConfig::new(broker, args.mqtt_client_id.clone()).map_err(|e| anyhow::anyhow!("--mqtt-client-id: {e}"))
+        })
+        .transpose()?;
     let config = ServerConfig {
         public_url: args.public_url,
         tile_cache_bytes: args.tile_cache_mb * 1024 * 1024,
@@ -65,8 +86,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(store = %which, "agrimap serving on http://{local}/");
         let state = AppState::new(store, config);
         let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
+        let (stop_mqtt, mqtt_stops) = tokio::sync::oneshot::channel::<()>();
+        let mqtt = mqtt.map(|mqtt| {
+            tokio::spawn(agrimap_server::mqtt::listen(state.clone(), mqtt, async move {
+                let _ = mqtt_stops.await;
+            }))
+        });
         let shutdown = async move {
             shutdown_signal().await;
+            let _ = stop_mqtt.send(());
             let _ = signalled.send(());
         };
         let grace_over = async move {
@@ -76,13 +104,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
+        let served = tokio::select! {
             served = agrimap_server::run(listener, state, shutdown) => served.context("serving HTTP"),
             () = grace_over => {
                 tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "requests still in flight after the grace period; stopping anyway");
                 Ok(())
             }
+        };
+        // The listener finishes the batches it holds (it stops itself within
+        // seconds); what it has not acknowledged, the broker delivers again.
+        if let Some(mqtt) = mqtt {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, mqtt).await;
         }
+        served
     });
     // Blocking work still running (a tile being encoded) is not waited for.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));

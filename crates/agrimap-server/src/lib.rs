@@ -12,6 +12,7 @@ pub mod error;
 pub mod fonts;
 pub mod limits;
 pub mod meta;
+pub mod mqtt;
 pub mod ogc;
 pub mod origin;
 pub mod pack;

@@ -183,10 +183,31 @@ pub async fn post_readings(
 ) -> Result<Response, ApiError> {
     let Path(id) = path?;
     let body = body?;
+    let (status, answer) = ingest_batch(&state, &id, &caller, &body).await?;
+    Ok((status, Json(answer)).into_response())
+}
+
+/// One batch of a station's readings, whichever way it came (the HTTP
+/// endpoint, or the MQTT listener in [`crate::mqtt`]): the station must
+/// exist, the caller must hold its token (or be an editor), every reading is
+/// checked, then the batch and the station's new alert state are stored in
+/// one transaction. The answer is the status and JSON body of the HTTP
+/// answer: 200 with what was stored, or 422 naming every bad reading (nothing
+/// stored).
+///
+/// # Errors
+/// `unknown_station` (404), `unauthorized` (401), `bad_body` (400), and the
+/// store's errors (503 or 500: nothing was stored, the batch may be sent again).
+pub async fn ingest_batch(
+    state: &AppState,
+    id: &str,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<(StatusCode, JsonValue), ApiError> {
     let store = state.store.as_ref();
-    let feature = station(store, &id).await?;
-    authenticate(store, &id, &caller).await?;
-    let (readings, errors) = readings_from_body(&id, &body, unix_now())?;
+    let feature = station(store, id).await?;
+    authenticate(store, id, caller).await?;
+    let (readings, errors) = readings_from_body(id, body, unix_now())?;
     if !errors.is_empty() {
         let body = json!({
             "error": {
@@ -195,9 +216,9 @@ pub async fn post_readings(
                 "readings": errors,
             }
         });
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, body));
     }
-    let latest = merged_latest(store.latest_readings(Some(&id)).await?, &readings);
+    let latest = merged_latest(store.latest_readings(Some(id)).await?, &readings);
     let (alert, cause) = alert_state(
         &latest,
         text(&feature, "kind"),
@@ -209,23 +230,22 @@ pub async fn post_readings(
         .ingest(
             readings,
             vec![StationAlert {
-                station_id: id.clone(),
+                station_id: id.to_owned(),
                 state: alert.as_str(),
             }],
         )
         .await?;
     Ok((
         StatusCode::OK,
-        Json(json!({
+        json!({
             "station_id": id,
             "accepted": accepted,
             "stored": added,
             "duplicates": accepted - added,
             "alert_state": alert,
             "alert_cause": cause,
-        })),
-    )
-        .into_response())
+        }),
+    ))
 }
 
 /// Query of a time series.
