@@ -1,3 +1,10 @@
 //! Getting agrimap's layers in and out of the GIS world: coordinate reference
 //! systems (VN-2000 and its provincial zones) and importing the files
 //! departments keep. Only this crate links GDAL, behind the `gdal` feature.
+//!
+//! - [`import`]: a vector file (Shapefile, GeoPackage, GeoJSON, KML, CSV,
+//!   MapInfo TAB, DGN, ... through GDAL; GeoJSON and CSV in WGS 84 without it)
+//!   into one layer of a store, in one transaction, with a report of every
+//!   record that could not be used.
+
+pub mod import;

@@ -504,6 +504,13 @@ mod tests {
         async fn write(&self, _: WriteBatch) -> Result<WriteSummary, StoreError> {
             unimplemented!("{NOT_USED}")
         }
+        async fn upsert(
+            &self,
+            _: &'static LayerDef,
+            _: Vec<Feature>,
+        ) -> Result<agrimap_store::UpsertSummary, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
         async fn versions(&self) -> Result<LayerVersions, StoreError> {
             Ok(LayerVersions::new())
         }

@@ -75,6 +75,23 @@ pub struct WriteSummary {
     pub readings: usize,
 }
 
+/// What an [`Store::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpsertSummary {
+    /// Features that were new.
+    pub inserted: usize,
+    /// Features that replaced a stored feature with the same natural key.
+    pub updated: usize,
+}
+
+/// The natural key of a layer that has one, for [`Store::upsert`].
+fn natural_key(layer: &LayerDef) -> Result<&'static [&'static str], StoreError> {
+    match layer.natural_key() {
+        [] => Err(StoreError::NoNaturalKey(layer.id.to_owned())),
+        key => Ok(key),
+    }
+}
+
 /// A stream of features, for exports and aggregation over whole layers.
 pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 
@@ -110,6 +127,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies a batch in one transaction and bumps the version of each layer it touches.
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError>;
+
+    /// Adds features to a layer in one transaction, except that a feature
+    /// whose natural key ([`LayerDef::natural_key`]) matches a stored
+    /// feature replaces that feature's geometry and values, keeping its id:
+    /// bringing the same records in twice leaves one copy. Every feature is
+    /// checked first; on any error nothing is written. Layers without a
+    /// natural key are refused ([`StoreError::NoNaturalKey`]).
+    async fn upsert(&self, layer: &'static LayerDef, features: Vec<Feature>) -> Result<UpsertSummary, StoreError>;
 
     /// The change counter of every layer.
     async fn versions(&self) -> Result<LayerVersions, StoreError>;
