@@ -452,7 +452,7 @@ fn bad_input_is_named_and_changes_nothing(kind: StoreKind) {
     to_vn2000(&src, &shp, "ESRI Shapefile", "EPSG:3405", &["-lco", "ENCODING=UTF-8"]);
     let bytes = std::fs::read(&shp).expect("shp");
     std::fs::write(&shp, &bytes[..bytes.len() / 2]).expect("cut");
-    refused(&shp, "crop", &[], "cut.shp");
+    refused(&shp, "crop", &[], "the file is cut short or corrupt");
 
     // Not a GeoPackage at all.
     let junk = t.dir.join("junk.gpkg");

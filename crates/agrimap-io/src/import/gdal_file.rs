@@ -36,6 +36,37 @@ pub struct GdalRead<'a> {
     pub encoding: Option<&'a str>,
 }
 
+thread_local! {
+    /// GDAL's errors on this thread since they were last taken.
+    static GDAL_ERRORS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Routes GDAL's error messages to the thread that raised them (GDAL calls
+/// the handler there), instead of standard error: a record GDAL could not
+/// read (a `.shp` cut short) is then refused with GDAL's own words.
+fn capture_gdal_errors() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        gdal::config::set_error_handler(|class, _, message| match class {
+            gdal::errors::CplErrType::Failure | gdal::errors::CplErrType::Fatal => {
+                GDAL_ERRORS.with(|e| e.borrow_mut().push(message.trim().to_owned()));
+            }
+            gdal::errors::CplErrType::Warning => tracing::warn!(message, "GDAL"),
+            _ => tracing::debug!(message, "GDAL"),
+        });
+    });
+}
+
+/// GDAL's errors on this thread since the last call, leaving out those about
+/// asking a missing geometry whether it is empty.
+fn take_gdal_errors() -> Vec<String> {
+    GDAL_ERRORS
+        .with(|e| std::mem::take(&mut *e.borrow_mut()))
+        .into_iter()
+        .filter(|m| !m.contains("is NULL in"))
+        .collect()
+}
+
 fn gdal_message(e: &gdal::errors::GdalError) -> String {
     let text = e.to_string();
     // GDAL repeats the file name; the caller already names the file.
@@ -157,6 +188,8 @@ fn geometry(g: Option<&Geometry>, transform: &CoordTransform) -> (Result<geo::Ge
 /// # Errors
 /// When GDAL cannot open the file, the CRS is unknown or missing, or the file is empty.
 pub fn read(path: &Path, opts: &GdalRead<'_>) -> Result<SourceData, ImportError> {
+    capture_gdal_errors();
+    take_gdal_errors();
     let file = path
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
@@ -235,7 +268,10 @@ pub fn read(path: &Path, opts: &GdalRead<'_>) -> Result<SourceData, ImportError>
     let mut records = Vec::new();
     for (n, feature) in layer.features().enumerate() {
         let fid = feature.fid().map_or_else(|| n.to_string(), |f| f.to_string());
-        let (geometry, repaired) = geometry(feature.geometry(), &transform);
+        let (mut geometry, repaired) = geometry(feature.geometry(), &transform);
+        if let (Err(reason), Some(gdal)) = (&mut geometry, take_gdal_errors().first()) {
+            *reason = format!("unreadable record, the file is cut short or corrupt (GDAL: {gdal})");
+        }
         // By name: some drivers (LIBKML) give a feature fewer fields than the layer declares.
         let mut values = vec![SourceValue::Null; fields.len()];
         for (name, v) in feature.fields() {
