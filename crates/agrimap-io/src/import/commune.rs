@@ -9,6 +9,9 @@ use agrimap_model::{FeatureQuery, Value, layer};
 use agrimap_store::{Store, StoreError};
 use geo::{BoundingRect, Geometry, InteriorPoint, MultiPolygon, Rect};
 
+/// A commune as [`Zones::new`] takes it: code, district code, province code, boundary.
+type CommuneEntry = (String, String, String, MultiPolygon<f64>);
+
 /// The communes of one boundary set, indexed.
 struct BoundarySet {
     name: String,
@@ -37,7 +40,7 @@ impl Communes {
                 .unwrap_or_default()
                 .to_owned()
         };
-        let mut by_set: Vec<(String, Vec<(String, String, String, MultiPolygon<f64>)>)> = Vec::new();
+        let mut by_set: Vec<(String, Vec<CommuneEntry>)> = Vec::new();
         for f in &features {
             let shape = match &f.geometry {
                 Geometry::MultiPolygon(m) => m.clone(),
