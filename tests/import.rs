@@ -510,6 +510,60 @@ fn bad_input_is_named_and_changes_nothing(kind: StoreKind) {
     assert_parcels_landed(&t, &doc, &communes, "Da xanh");
 }
 
+fn invalid_geometries_are_repaired_and_reported(kind: StoreKind) {
+    let t = Target::new(kind, "repair");
+    let communes = t.communes();
+    let mut doc = parcels(&communes, "Da xanh");
+    let [x, y] = communes[0].2;
+    let d = 0.0002;
+    // A bow tie: its ring crosses itself. MakeValid makes two triangles of it.
+    doc["features"][0]["geometry"]["coordinates"] = json!([[
+        [x - d, y - d],
+        [x + d, y + d],
+        [x + d, y - d],
+        [x - d, y + d],
+        [x - d, y - d]
+    ]]);
+    // A point where the layer holds parcels: refused, not stored.
+    doc["features"][2]["geometry"] = json!({"type": "Point", "coordinates": [x, y]});
+    let path = write_json(&t.dir.join("repair.geojson"), &doc);
+    let (before, _) = t.state("crop");
+    let r = t.dir.join("r.json");
+    let out = t.import(&path, "crop", &["--skip-invalid", "--report", r.to_str().expect("p")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let r = report(&r);
+    assert_eq!(r["inserted"], 2, "{r}");
+    assert_eq!(r["repaired"][0]["feature"], "0", "{r}");
+    assert!(
+        r["repaired"][0]["repair"]
+            .as_str()
+            .expect("repair")
+            .contains("MakeValid"),
+        "{r}"
+    );
+    assert_eq!(r["rejected"][0]["feature"], "2", "{r}");
+    assert!(
+        r["rejected"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("no polygons"),
+        "{r}"
+    );
+    assert_eq!(t.state("crop").0, before + 2);
+
+    let crop = layer("crop").expect("crop");
+    let stored = t
+        .features_of(crop, &communes[0].0)
+        .into_iter()
+        .find(|f| value(crop, f, "parcel_id").as_str() == Some("IMP-0"))
+        .expect("the repaired parcel");
+    let geo::Geometry::MultiPolygon(parts) = &stored.geometry else {
+        panic!("{:?}", stored.geometry)
+    };
+    assert_eq!(parts.0.len(), 2, "two triangles: {parts:?}");
+    assert!(geo::Validation::is_valid(&stored.geometry), "{:?}", stored.geometry);
+}
+
 fn editors_import_over_http(kind: StoreKind) {
     let server = kind.demo_server("import_http");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -622,5 +676,6 @@ agrimap_suite::store_suite!(
     point_formats_land_with_their_text_and_places,
     one_bad_record_stops_everything_unless_skipped,
     bad_input_is_named_and_changes_nothing,
+    invalid_geometries_are_repaired_and_reported,
     editors_import_over_http,
 );
