@@ -669,6 +669,26 @@ fn editors_import_over_http(kind: StoreKind) {
     );
     assert_eq!(reply.status, 400);
     assert_eq!(reply.error_code(), "unknown_format");
+
+    // Imports are not cut by the request deadline (a timed-out answer would
+    // not say whether the transaction committed).
+    let config = agrimap_server::ServerConfig {
+        request_timeout: std::time::Duration::from_millis(1),
+        ..agrimap_server::ServerConfig::default()
+    };
+    let hasty = kind.demo_server_with("import_http_deadline", config);
+    let (_, secret) = runtime
+        .block_on(issue_token(hasty.store.as_ref(), "import test", "editor"))
+        .expect("token");
+    let body = serde_json::to_vec(&producers(&communes, "SLOW")).expect("json");
+    let reply = request_with_body(
+        "POST",
+        &format!("{}/api/import/ocop?format=geojson", hasty.base),
+        &[("authorization", &format!("Bearer {secret}"))],
+        body,
+    );
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(reply.json()["inserted"], 3);
 }
 
 agrimap_suite::store_suite!(
