@@ -641,6 +641,39 @@ fn editors_import_over_http(kind: StoreKind) {
     assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
     assert_eq!(count(), before + 6);
 
+    // A zipped Windows-1258 Shapefile with its .cpg: the text comes back whole
+    // (GDAL's own CP1258 decoding would drop each value's last letter).
+    let src = write_json(&dir.join("cp.geojson"), &producers(&communes, "CP"));
+    let zip = dir.join("cp.shp.zip");
+    ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-lco",
+        "ENCODING=CP1258",
+        zip.to_str().expect("p"),
+        src.to_str().expect("p"),
+    ]);
+    let reply = post(
+        "/api/import/ocop?format=zip",
+        &editor,
+        "application/zip",
+        std::fs::read(&zip).expect("zip"),
+    );
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    let names: Vec<String> = runtime
+        .block_on(server.store.features(ocop, &FeatureQuery::default()))
+        .expect("features")
+        .iter()
+        .filter(|f| {
+            value(ocop, f, "product_id")
+                .as_str()
+                .is_some_and(|p| p.starts_with("CP-"))
+        })
+        .map(|f| value(ocop, f, "name").as_str().expect("name").to_owned())
+        .collect();
+    assert_eq!(names, vec!["Bưởi Năm Roi Mỹ Xương"; 3]);
+    assert_eq!(count(), before + 9);
+
     let mut bad = producers(&communes, "BAD");
     bad["features"][0]["properties"]["category"] = json!("bánh kẹo");
     let reply = post(
@@ -659,7 +692,7 @@ fn editors_import_over_http(kind: StoreKind) {
             .contains("category"),
         "{body}"
     );
-    assert_eq!(count(), before + 6);
+    assert_eq!(count(), before + 9);
 
     let reply = post(
         "/api/import/ocop?format=xlsx",

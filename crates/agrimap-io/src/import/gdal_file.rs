@@ -19,7 +19,7 @@ use super::source::{SourceData, SourceRecord, SourceValue};
 use gdal::cpl::CslStringList;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{FieldValue, Geometry, LayerAccess};
-use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags, Metadata};
 use std::path::Path;
 
 /// The official VN-2000 → WGS 84 parameters as a PROJ `+towgs84`
@@ -183,6 +183,47 @@ fn geometry(g: Option<&Geometry>, transform: &CoordTransform) -> (Result<geo::Ge
     (converted, repaired)
 }
 
+/// Opens `path` for reading; `own_cp1258` reads text as Latin-1 for [`cp1258`].
+fn open(
+    path: &Path,
+    file: &str,
+    is_csv: bool,
+    encoding: Option<&str>,
+    own_cp1258: bool,
+) -> Result<Dataset, ImportError> {
+    let mut options: Vec<String> = Vec::new();
+    if is_csv {
+        options.push(format!("GEOM_POSSIBLE_NAMES={}", WKT_COLUMNS.join(",")));
+        options.push(format!("X_POSSIBLE_NAMES={}", LON_COLUMNS.join(",")));
+        options.push(format!("Y_POSSIBLE_NAMES={}", LAT_COLUMNS.join(",")));
+        options.push("KEEP_GEOM_COLUMNS=NO".into());
+    }
+    if own_cp1258 {
+        options.push("ENCODING=ISO-8859-1".into());
+    } else if let Some(enc) = encoding {
+        options.push(format!("ENCODING={enc}"));
+    }
+    let refs: Vec<&str> = options.iter().map(String::as_str).collect();
+    Dataset::open_ex(
+        gdal_path(path),
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            open_options: (!refs.is_empty()).then_some(refs.as_slice()),
+            ..DatasetOptions::default()
+        },
+    )
+    .map_err(|e| ImportError::Unreadable {
+        file: file.to_owned(),
+        format: "a vector file GDAL knows".into(),
+        reason: gdal_message(&e),
+    })
+}
+
+/// The index of the first layer that has features.
+fn first_layer_with_features(dataset: &Dataset) -> Option<usize> {
+    (0..dataset.layer_count()).find(|&i| dataset.layer(i).is_ok_and(|l| l.feature_count() > 0))
+}
+
 /// Reads the first layer of `path` that has features.
 ///
 /// # Errors
@@ -193,52 +234,31 @@ pub fn read(path: &Path, opts: &GdalRead<'_>) -> Result<SourceData, ImportError>
     let file = path
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    let lower = file.to_lowercase();
-    let is_csv = lower.ends_with(".csv");
-    let mut open_options: Vec<String> = Vec::new();
-    if is_csv {
-        open_options.push(format!("GEOM_POSSIBLE_NAMES={}", WKT_COLUMNS.join(",")));
-        open_options.push(format!("X_POSSIBLE_NAMES={}", LON_COLUMNS.join(",")));
-        open_options.push(format!("Y_POSSIBLE_NAMES={}", LAT_COLUMNS.join(",")));
-        open_options.push("KEEP_GEOM_COLUMNS=NO".into());
+    let is_csv = file.to_lowercase().ends_with(".csv");
+    let mut own_cp1258 = opts.encoding.is_some_and(cp1258::is_cp1258);
+    let mut dataset = open(path, &file, is_csv, opts.encoding, own_cp1258)?;
+    let Some(index) = first_layer_with_features(&dataset) else {
+        return Err(ImportError::Empty { file });
+    };
+    // A Shapefile whose `.cpg` (or `.dbf` header) says Windows-1258, even in
+    // a zip: read again as Latin-1 and decoded here (see [`cp1258`]).
+    if !own_cp1258 && opts.encoding.is_none() {
+        let source_encoding = dataset
+            .layer(index)
+            .ok()
+            .and_then(|l| l.metadata_item("SOURCE_ENCODING", "SHAPEFILE"));
+        if source_encoding.as_deref().is_some_and(cp1258::is_cp1258) {
+            own_cp1258 = true;
+            dataset = open(path, &file, is_csv, None, true)?;
+        }
     }
-    // A `.cpg` naming 1258 is read like `--encoding CP1258` (see [`cp1258`]).
-    let cpg = std::fs::read_to_string(path.with_extension("cpg")).ok();
-    let encoding = opts.encoding.or(cpg.as_deref()).map(str::trim);
-    let own_cp1258 = encoding.is_some_and(cp1258::is_cp1258);
-    if own_cp1258 {
-        open_options.push("ENCODING=ISO-8859-1".into());
-    } else if let Some(enc) = opts.encoding {
-        open_options.push(format!("ENCODING={enc}"));
-    }
-    let option_refs: Vec<&str> = open_options.iter().map(String::as_str).collect();
-    let dataset = Dataset::open_ex(
-        gdal_path(path),
-        DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-            open_options: (!option_refs.is_empty()).then_some(option_refs.as_slice()),
-            ..DatasetOptions::default()
-        },
-    )
-    .map_err(|e| ImportError::Unreadable {
-        file: file.clone(),
-        format: "a vector file GDAL knows".into(),
-        reason: gdal_message(&e),
-    })?;
     let format = dataset.driver().short_name();
     let unreadable = |reason: String| ImportError::Unreadable {
         file: file.clone(),
         format: format.clone(),
         reason,
     };
-    let mut layers = dataset.layers();
-    let mut layer = loop {
-        match layers.next() {
-            Some(l) if l.feature_count() > 0 => break l,
-            Some(_) => {}
-            None => return Err(ImportError::Empty { file: file.clone() }),
-        }
-    };
+    let mut layer = dataset.layer(index).map_err(|e| unreadable(gdal_message(&e)))?;
     let text = |s: String| if own_cp1258 { cp1258::from_latin1(&s) } else { s };
     let fields: Vec<String> = layer.defn().fields().map(|f| text(f.name())).collect();
 
