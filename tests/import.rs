@@ -300,8 +300,12 @@ fn vn2000_shapefile_lands_and_reimport_updates(kind: StoreKind) {
     );
     assert_eq!(t.state("crop").0, before + 3);
 
-    // A TM-3 zone GeoPackage of the same parcels with a new variety updates them.
-    let doc = parcels(&communes, "Năm Roi");
+    // A TM-3 zone GeoPackage of the same parcels with a new variety and no
+    // owners updates them: the variety changes, the owners stay.
+    let mut doc = parcels(&communes, "Năm Roi");
+    for f in doc["features"].as_array_mut().expect("features") {
+        f["properties"].as_object_mut().expect("props").remove("owner_name");
+    }
     let src = write_json(&t.dir.join("parcels2.geojson"), &doc);
     let gpkg = t.dir.join("parcels.gpkg");
     to_vn2000(&src, &gpkg, "GPKG", "EPSG:9210", &[]);

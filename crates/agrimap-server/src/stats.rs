@@ -504,11 +504,7 @@ mod tests {
         async fn write(&self, _: WriteBatch) -> Result<WriteSummary, StoreError> {
             unimplemented!("{NOT_USED}")
         }
-        async fn upsert(
-            &self,
-            _: &'static LayerDef,
-            _: Vec<Feature>,
-        ) -> Result<agrimap_store::UpsertSummary, StoreError> {
+        async fn upsert(&self, _: agrimap_store::Upsert) -> Result<agrimap_store::UpsertSummary, StoreError> {
             unimplemented!("{NOT_USED}")
         }
         async fn versions(&self) -> Result<LayerVersions, StoreError> {

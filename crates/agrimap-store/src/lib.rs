@@ -75,6 +75,17 @@ pub struct WriteSummary {
     pub readings: usize,
 }
 
+/// Features to add to a layer, or to update by their natural key ([`Store::upsert`]).
+#[derive(Debug, Clone)]
+pub struct Upsert {
+    pub layer: &'static LayerDef,
+    pub features: Vec<Feature>,
+    /// The fields an update replaces, besides the geometry; the others keep
+    /// their stored values (a file without owners' phones does not erase
+    /// them). New features get every value.
+    pub update: Vec<&'static str>,
+}
+
 /// What an [`Store::upsert`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UpsertSummary {
@@ -130,11 +141,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds features to a layer in one transaction, except that a feature
     /// whose natural key ([`LayerDef::natural_key`]) matches a stored
-    /// feature replaces that feature's geometry and values, keeping its id:
+    /// feature replaces that feature's geometry and the values of
+    /// [`Upsert::update`], keeping its id and its other values:
     /// bringing the same records in twice leaves one copy. Every feature is
     /// checked first; on any error nothing is written. Layers without a
     /// natural key are refused ([`StoreError::NoNaturalKey`]).
-    async fn upsert(&self, layer: &'static LayerDef, features: Vec<Feature>) -> Result<UpsertSummary, StoreError>;
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError>;
 
     /// The change counter of every layer.
     async fn versions(&self) -> Result<LayerVersions, StoreError>;

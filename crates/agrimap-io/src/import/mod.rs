@@ -34,7 +34,7 @@ pub use error::ImportError;
 pub use report::{ImportReport, Rejected, Repaired};
 
 use agrimap_model::{Feature, LayerDef, Value};
-use agrimap_store::{Store, StoreError};
+use agrimap_store::{Store, StoreError, Upsert};
 use source::{SourceData, SourceValue};
 use std::path::Path;
 
@@ -296,7 +296,21 @@ pub async fn import(
     if (!report.rejected.is_empty() && !opts.skip_invalid) || features.is_empty() {
         return Ok(report);
     }
-    let summary = store.upsert(layer, features).await.map_err(|e| match e {
+    // An update replaces what the file gives (and the commune, which follows
+    // the geometry); fields the file does not have keep their stored values.
+    let update = layer
+        .fields
+        .iter()
+        .zip(&mapping.sources)
+        .filter(|(f, source)| source.is_some() || matches!(f.name, "commune_code" | "boundary_set"))
+        .map(|(f, _)| f.name)
+        .collect();
+    let write = Upsert {
+        layer,
+        features,
+        update,
+    };
+    let summary = store.upsert(write).await.map_err(|e| match e {
         StoreError::InvalidFeature { index, message, .. } => ImportError::Store(StoreError::InvalidFeature {
             layer: layer.id.to_owned(),
             index,

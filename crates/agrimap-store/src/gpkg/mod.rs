@@ -14,7 +14,7 @@ use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_clause
 use crate::station_sql;
 use crate::{
     ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
-    UpsertSummary, WriteBatch, WriteSummary,
+    Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use geo::{BoundingRect, Geometry, Rect, coord};
@@ -575,8 +575,8 @@ impl Store for GpkgStore {
         self.with_conn(move |c| write_batch(c, &batch)).await
     }
 
-    async fn upsert(&self, layer: &'static LayerDef, features: Vec<Feature>) -> Result<UpsertSummary, StoreError> {
-        self.with_conn(move |c| upsert::upsert(c, layer, &features)).await
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
+        self.with_conn(move |c| upsert::upsert(c, &write)).await
     }
 
     async fn versions(&self) -> Result<LayerVersions, StoreError> {

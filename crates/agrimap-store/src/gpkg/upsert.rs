@@ -5,16 +5,12 @@
 
 use super::{SRS_WGS84, SqlValue, db, on_layer, record_extent, union};
 use crate::layer_geometry::fit_to_layer;
-use crate::{StoreError, UpsertSummary, gpkg_geom};
-use agrimap_model::{Feature, LayerDef};
+use crate::{StoreError, Upsert, UpsertSummary, gpkg_geom};
 use geo::{BoundingRect, Rect};
 use rusqlite::{Connection, ToSql};
 
-pub(super) fn upsert(
-    conn: &mut Connection,
-    layer: &'static LayerDef,
-    features: &[Feature],
-) -> Result<UpsertSummary, StoreError> {
+pub(super) fn upsert(conn: &mut Connection, write: &Upsert) -> Result<UpsertSummary, StoreError> {
+    let (layer, features) = (write.layer, &write.features);
     let key = crate::natural_key(layer)?;
     let t = layer.id;
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
@@ -31,13 +27,19 @@ pub(super) fn upsert(
     .map_err(on_layer("indexing the natural key", layer))?;
 
     // Parameter 1 is the geometry, parameter i + 2 the value of field i,
-    // in both statements; the update's WHERE reuses the key fields' slots.
+    // in both statements; the update's WHERE reuses the key fields' slots,
+    // and it binds only the slots it uses (SQLite counts up to the last one).
     let columns: Vec<String> = layer.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
     let placeholders: Vec<String> = (1..=layer.fields.len() + 1).map(|i| format!("?{i}")).collect();
-    let assignments: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+    let assignments: Vec<String> = std::iter::once("geom = ?1".to_owned())
+        .chain(
+            layer
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| write.update.contains(&f.name))
+                .map(|(i, f)| format!("\"{}\" = ?{}", f.name, i + 2)),
+        )
         .collect();
     let matches: Vec<String> = key
         .iter()
@@ -46,8 +48,19 @@ pub(super) fn upsert(
             format!("\"{k}\" = ?{}", i + 2)
         })
         .collect();
+    let mut used: Vec<usize> = std::iter::once(1)
+        .chain(
+            layer
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| write.update.contains(&f.name) || key.contains(&f.name))
+                .map(|(i, _)| i + 2),
+        )
+        .collect();
+    used.sort_unstable();
     let update_sql = format!(
-        "UPDATE \"{t}\" SET geom = ?1, {} WHERE {}",
+        "UPDATE \"{t}\" SET {} WHERE {}",
         assignments.join(", "),
         matches.join(" AND ")
     );
@@ -85,7 +98,12 @@ pub(super) fn upsert(
                 rusqlite::Error::SqliteFailure(_, Some(msg)) => invalid(index, msg),
                 e => on_layer("writing a feature", layer)(e),
             };
-            if update.execute(params.as_slice()).map_err(refused)? > 0 {
+            for &slot in &used {
+                update
+                    .raw_bind_parameter(slot, params[slot - 1])
+                    .map_err(on_layer("binding a value", layer))?;
+            }
+            if update.raw_execute().map_err(refused)? > 0 {
                 summary.updated += 1;
             } else {
                 insert.execute(params.as_slice()).map_err(refused)?;

@@ -18,7 +18,7 @@ use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
     ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
-    UpsertSummary, WriteBatch, WriteSummary,
+    Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -606,15 +606,15 @@ impl Store for PgStore {
         })
     }
 
-    async fn upsert(&self, layer: &'static LayerDef, features: Vec<Feature>) -> Result<UpsertSummary, StoreError> {
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
-        if features.len() >= ANALYZE_AFTER {
+        if write.features.len() >= ANALYZE_AFTER {
             tx.batch_execute("SET LOCAL statement_timeout = 0")
                 .await
                 .map_err(pg("lifting the statement timeout"))?;
         }
-        let summary = upsert::upsert(&tx, layer, &features).await?;
+        let summary = upsert::upsert(&tx, &write).await?;
         tx.commit().await.map_err(pg("committing"))?;
         Ok(summary)
     }

@@ -6,17 +6,16 @@
 
 use super::{copy_features, pg};
 use crate::layer_geometry::fit_to_layer;
-use crate::{StoreError, UpsertSummary};
-use agrimap_model::{Feature, LayerDef};
+use crate::{StoreError, Upsert, UpsertSummary};
 
 /// The temporary table the features go through; dropped at commit.
 const STAGING: &str = "agrimap_upsert";
 
 pub(super) async fn upsert(
     tx: &deadpool_postgres::Transaction<'_>,
-    layer: &'static LayerDef,
-    features: &[Feature],
+    write: &Upsert,
 ) -> Result<UpsertSummary, StoreError> {
+    let (layer, features) = (write.layer, &write.features);
     let key = crate::natural_key(layer)?;
     let invalid = |index: usize, message: String| StoreError::InvalidFeature {
         layer: layer.id.to_owned(),
@@ -45,7 +44,13 @@ pub(super) async fn upsert(
             .join(" AND ")
     };
     let assignments: Vec<String> = std::iter::once("geom".to_owned())
-        .chain(layer.fields.iter().map(|f| f.name.to_owned()))
+        .chain(
+            layer
+                .fields
+                .iter()
+                .filter(|f| write.update.contains(&f.name))
+                .map(|f| f.name.to_owned()),
+        )
         .map(|c| format!("{c} = s.{c}"))
         .collect();
     let updated = tx
