@@ -164,7 +164,7 @@ fn check_encoding(data: &SourceData, file: &str) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// A record made into a feature, or why it cannot be.
+/// A record made into a feature, with its identifier in the file.
 struct Candidate {
     fid: String,
     feature: Feature,
