@@ -74,6 +74,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/packs/{file}" => "/api/packs/33001.pmtiles?minzoom=12&maxzoom=12".into(),
         "/api/export/{file}" => "/api/export/ocop.geojson?commune=33001".into(),
         "/api/stats" => "/api/stats?layer=crop".into(),
+        "/api/import/{layer}" => "/api/import/ocop?format=geojson".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
         other => other
@@ -86,6 +87,13 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         ("POST", "/api/stations/{id}/readings") => {
             json!([{"parameter": "salinity", "value": 1.2, "unit": "ppt", "time": reading_time()}])
         }
+        // One OCOP product at the province's centre, its commune found there;
+        // each allowed caller imports it again, updating it.
+        ("POST", "/api/import/{layer}") => json!({"type": "FeatureCollection", "features": [{
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [cx, cy]},
+            "properties": {"product_id": "OCOP-ROUTE-WALK", "name": "Mật ong U Minh", "stars": 4},
+        }]}),
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
         ("POST", "/api/readings") => {
             let csv = format!(

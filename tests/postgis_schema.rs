@@ -28,7 +28,7 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
     };
     let first = run(&["migrate"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations [1, 2, 3]"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations [1, 2, 3, 4]"));
     let second = run(&["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "schema is up to date");
 
@@ -55,6 +55,12 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
     let defs: Vec<String> = indexes.iter().map(|r| r.get(0)).collect();
     assert!(defs.iter().any(|d| d.contains("USING gist (geom)")), "{defs:?}");
     assert!(defs.iter().any(|d| d.contains("(commune_code)")), "{defs:?}");
+    // The natural key, for imports that update by it.
+    assert!(
+        defs.iter()
+            .any(|d| d.contains("crop_natural_key") && d.contains("(parcel_id)")),
+        "{defs:?}"
+    );
 
     // The database itself refuses what the catalog does not allow.
     let err = on_database(&url, async |client| {

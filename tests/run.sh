@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with the Rust toolchain.
-# Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr,
-# PROJ's cs2cs, PostgreSQL with PostGIS, Chromium and Node.js, from Debian;
-# the browser tests' npm packages), starts a throwaway PostgreSQL cluster, checks the
+# Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr and
+# its library for the `gdal` feature, PROJ's cs2cs, PostgreSQL with PostGIS,
+# Chromium and Node.js, from Debian; the browser tests'
+# npm packages), starts a throwaway PostgreSQL cluster, checks the
 # dependencies' licences and sources, builds the workspace once, then runs
 # every test and doc example.
 set -euo pipefail
@@ -14,6 +15,9 @@ missing=()
 command -v ogrinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 # PROJ's own cs2cs, cct and projinfo: what agrimap's VN-2000 transformations are held to.
 command -v cs2cs >/dev/null 2>&1 || missing+=(proj-bin)
+# GDAL's library and headers for the `gdal` feature (agrimap import of every
+# vector format); its Rust bindings are prebuilt for GDAL 3.6, so no clang.
+pkg-config --exists gdal 2>/dev/null || missing+=(libgdal-dev pkg-config)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x "$pgbin/initdb" ] || missing+=("postgresql-$pgver")
 dpkg -s "postgresql-$pgver-postgis-3" >/dev/null 2>&1 || missing+=("postgresql-$pgver-postgis-3")
@@ -72,6 +76,9 @@ fi
 cargo deny check licenses bans sources
 
 # The CLI tests run the real `agrimap` binary next to the test executables.
-cargo build --workspace --bins
-cargo nextest run --workspace --no-fail-fast
-cargo test --workspace --doc
+# Everything is built once, with GDAL (`agrimap/gdal`): the same features in
+# all three commands, so none rebuilds what another built.
+features=(--features agrimap/gdal)
+cargo build --workspace --bins "${features[@]}"
+cargo nextest run --workspace --no-fail-fast "${features[@]}"
+cargo test --workspace --doc "${features[@]}"

@@ -1,9 +1,10 @@
-//! The `agrimap` command line: `serve`, `demo-data`, `migrate`, `load`, `stats` and `station`.
+//! The `agrimap` command line: `serve`, `demo-data`, `migrate`, `load`, `import`, `export`, `stats`, `station`, ...
 //!
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
 mod export;
+mod import;
 mod pack;
 pub mod postgres;
 pub mod seed;
@@ -46,6 +47,8 @@ pub enum Command {
     Token(token::TokenArgs),
     /// Write a layer, or a selection of it, as GeoJSON, CSV, GeoPackage, Shapefile, KML or FlatGeobuf.
     Export(export::ExportArgs),
+    /// Import a GIS file (Shapefile, GeoPackage, GeoJSON, KML, CSV, TAB, DGN, ...) into a layer, in one transaction.
+    Import(import::ImportArgs),
     /// Write one commune's offline pack (base map and themes as a PMTiles archive).
     Pack(pack::PackArgs),
 }
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Token(args) => token::token(&args),
         Command::Export(args) => export::export(&args),
         Command::Pack(args) => pack::pack(&args),
+        Command::Import(args) => import::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -463,6 +463,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn natural_keys_are_required_fields_and_every_theme_has_one() {
+        for l in catalog() {
+            for name in l.natural_key() {
+                let field = l.field(name).unwrap_or_else(|| panic!("{}: no key field {name}", l.id));
+                assert!(field.required, "{}: key field {name} is optional", l.id);
+            }
+            if l.group == Theme {
+                assert!(!l.natural_key().is_empty(), "{} has no natural key", l.id);
+            }
+        }
+    }
+
+    #[test]
     fn every_theme_carries_commune_and_boundary_set() {
         for l in catalog().iter().filter(|l| l.group == Theme) {
             assert!(l.field("commune_code").is_some_and(|f| f.required), "{}", l.id);

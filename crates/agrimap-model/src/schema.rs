@@ -143,6 +143,25 @@ impl LayerDef {
     pub fn has_commune(&self) -> bool {
         self.field_index("commune_code").is_some()
     }
+
+    /// The fields whose values identify a feature of the layer in the
+    /// departments' own records (a parcel's id, a growing-area code as
+    /// issued, a commune's official code in its boundary set), so that
+    /// bringing the same records in again updates them instead of adding
+    /// copies. Empty for layers without such an identifier (rivers, roads,
+    /// places). Every key field is required.
+    #[must_use]
+    pub fn natural_key(&self) -> &'static [&'static str] {
+        match self.id {
+            "admin_province" | "admin_district" | "admin_commune" => &["code", "boundary_set"],
+            "crop" => &["parcel_id"],
+            "aquaculture" => &["pond_id"],
+            "monitoring" => &["station_id"],
+            "growing_area" => &["code"],
+            "ocop" => &["product_id"],
+            _ => &[],
+        }
+    }
 }
 
 impl LayerDef {

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod communes;
 pub mod error;
 pub mod fonts;
+pub mod import;
 pub mod limits;
 pub mod meta;
 pub mod mqtt;
@@ -175,6 +176,12 @@ pub fn routes() -> Vec<Route> {
             "/api/readings",
             AtLeast(Role::Editor),
             post(readings_csv::post).layer(DefaultBodyLimit::max(readings_csv::MAX_BYTES)),
+        ),
+        Route::new(
+            M::POST,
+            "/api/import/{layer}",
+            AtLeast(Role::Editor),
+            post(import::post).layer(DefaultBodyLimit::max(import::MAX_BYTES)),
         ),
         Route::new(M::GET, "/api/alerts", Anyone, get(stations::alerts)),
         Route::new(M::GET, "/api/me", Anyone, get(tokens::me)),

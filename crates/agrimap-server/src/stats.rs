@@ -504,6 +504,9 @@ mod tests {
         async fn write(&self, _: WriteBatch) -> Result<WriteSummary, StoreError> {
             unimplemented!("{NOT_USED}")
         }
+        async fn upsert(&self, _: agrimap_store::Upsert) -> Result<agrimap_store::UpsertSummary, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
         async fn versions(&self) -> Result<LayerVersions, StoreError> {
             Ok(LayerVersions::new())
         }

@@ -42,6 +42,8 @@ pub enum StoreError {
         index: usize,
         message: String,
     },
+    #[error("layer '{0}' has no natural key: its features cannot be matched for an update")]
+    NoNaturalKey(String),
     #[error("reading {index} is invalid: {message}")]
     InvalidReading { index: usize, message: String },
     #[error(transparent)]

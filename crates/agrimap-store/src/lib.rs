@@ -75,6 +75,34 @@ pub struct WriteSummary {
     pub readings: usize,
 }
 
+/// Features to add to a layer, or to update by their natural key ([`Store::upsert`]).
+#[derive(Debug, Clone)]
+pub struct Upsert {
+    pub layer: &'static LayerDef,
+    pub features: Vec<Feature>,
+    /// The fields an update replaces, besides the geometry; the others keep
+    /// their stored values (a file without owners' phones does not erase
+    /// them). New features get every value.
+    pub update: Vec<&'static str>,
+}
+
+/// What an [`Store::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UpsertSummary {
+    /// Features that were new.
+    pub inserted: usize,
+    /// Features that replaced a stored feature with the same natural key.
+    pub updated: usize,
+}
+
+/// The natural key of a layer that has one, for [`Store::upsert`].
+fn natural_key(layer: &LayerDef) -> Result<&'static [&'static str], StoreError> {
+    match layer.natural_key() {
+        [] => Err(StoreError::NoNaturalKey(layer.id.to_owned())),
+        key => Ok(key),
+    }
+}
+
 /// A stream of features, for exports and aggregation over whole layers.
 pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 
@@ -110,6 +138,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies a batch in one transaction and bumps the version of each layer it touches.
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError>;
+
+    /// Adds features to a layer in one transaction, except that a feature
+    /// whose natural key ([`LayerDef::natural_key`]) matches a stored
+    /// feature replaces that feature's geometry and the values of
+    /// [`Upsert::update`], keeping its id and its other values:
+    /// bringing the same records in twice leaves one copy. Every feature is
+    /// checked first; on any error nothing is written. Layers without a
+    /// natural key are refused ([`StoreError::NoNaturalKey`]).
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError>;
 
     /// The change counter of every layer.
     async fn versions(&self) -> Result<LayerVersions, StoreError>;

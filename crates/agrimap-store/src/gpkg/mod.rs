@@ -6,6 +6,7 @@
 //! committed).
 
 mod schema;
+mod upsert;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
@@ -13,7 +14,7 @@ use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_clause
 use crate::station_sql;
 use crate::{
     ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
-    WriteBatch, WriteSummary,
+    Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use geo::{BoundingRect, Geometry, Rect, coord};
@@ -346,9 +347,20 @@ fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite) -> Result<usize, 
             e => on_layer("inserting a feature", layer)(e),
         })?;
     }
-    // Grow the recorded extent (a replace starts afresh); deletions never shrink it,
-    // which keeps it a correct, if loose, bound without scanning the table.
-    let keep_old = if w.replace { "0" } else { "1" };
+    record_extent(tx, layer, extent, w.replace)?;
+    Ok(w.features.len())
+}
+
+/// Grows the extent recorded in `gpkg_contents` by `extent` (a replace
+/// starts afresh); deletions never shrink it, which keeps it a correct, if
+/// loose, bound without scanning the table.
+fn record_extent(
+    tx: &rusqlite::Transaction<'_>,
+    layer: &LayerDef,
+    extent: Option<Rect<f64>>,
+    replace: bool,
+) -> Result<(), StoreError> {
+    let keep_old = if replace { "0" } else { "1" };
     let (x1, y1, x2, y2) = extent.map_or((None, None, None, None), |e| {
         (Some(e.min().x), Some(e.min().y), Some(e.max().x), Some(e.max().y))
     });
@@ -365,7 +377,7 @@ fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite) -> Result<usize, 
         (layer.id, x1, y1, x2, y2),
     )
     .map_err(on_layer("updating the layer extent", layer))?;
-    Ok(w.features.len())
+    Ok(())
 }
 
 fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
@@ -561,6 +573,10 @@ impl Store for GpkgStore {
 
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
         self.with_conn(move |c| write_batch(c, &batch)).await
+    }
+
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
+        self.with_conn(move |c| upsert::upsert(c, &write)).await
     }
 
     async fn versions(&self) -> Result<LayerVersions, StoreError> {

@@ -9,6 +9,7 @@
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
 mod schema;
+mod upsert;
 mod versions;
 
 use crate::layer_geometry::fit_to_layer;
@@ -17,7 +18,7 @@ use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
     ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
-    WriteBatch, WriteSummary,
+    Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -363,7 +364,6 @@ fn copy_value(v: &Value, out: &mut String) {
 /// Adds a layer's features with one COPY: one statement, so the change
 /// counter moves once and other instances hear one notification.
 async fn write_layer(tx: &deadpool_postgres::Transaction<'_>, w: &LayerWrite) -> Result<usize, StoreError> {
-    use futures::SinkExt;
     let layer = w.layer;
     if w.replace {
         tx.execute(&format!("DELETE FROM {}", layer.id), &[])
@@ -381,14 +381,34 @@ async fn write_layer(tx: &deadpool_postgres::Transaction<'_>, w: &LayerWrite) ->
         layer.check_feature(feature).map_err(|m| invalid(index, m))?;
         geometries.push(fit_to_layer(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
     }
+    copy_features(tx, layer.id, layer, &w.features, &geometries).await?;
+    Ok(w.features.len())
+}
+
+/// Sends features, already checked and fitted to the layer, into `table`
+/// (the layer's own table or one shaped like it) with one COPY.
+async fn copy_features(
+    tx: &deadpool_postgres::Transaction<'_>,
+    table: &str,
+    layer: &LayerDef,
+    features: &[Feature],
+    geometries: &[Geometry<f64>],
+) -> Result<(), StoreError> {
+    use futures::SinkExt;
+    // A COPY error names its line; that is the feature's index.
+    let invalid = |index: usize, message: String| StoreError::InvalidFeature {
+        layer: layer.id.to_owned(),
+        index,
+        message,
+    };
     let columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
     let sink = tx
-        .copy_in(&format!("COPY {} (geom, {}) FROM STDIN", layer.id, columns.join(", ")))
+        .copy_in(&format!("COPY {table} (geom, {}) FROM STDIN", columns.join(", ")))
         .await
         .map_err(pg("starting a COPY"))?;
     futures::pin_mut!(sink);
     let mut buf = String::with_capacity(COPY_CHUNK + 4096);
-    for (feature, geometry) in w.features.iter().zip(&geometries) {
+    for (feature, geometry) in features.iter().zip(geometries) {
         ewkb_hex(geometry, &mut buf);
         for v in &feature.properties {
             buf.push('\t');
@@ -410,7 +430,7 @@ async fn write_layer(tx: &deadpool_postgres::Transaction<'_>, w: &LayerWrite) ->
         Some(db) => invalid(copy_line(db.where_()).unwrap_or(0), db.message().to_owned()),
         None => pg("copying features")(e),
     })?;
-    Ok(w.features.len())
+    Ok(())
 }
 
 /// Inserts readings, pipelined, skipping those already stored; returns how many were new.
@@ -584,6 +604,19 @@ impl Store for PgStore {
             }
             _ => None,
         })
+    }
+
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        if write.features.len() >= ANALYZE_AFTER {
+            tx.batch_execute("SET LOCAL statement_timeout = 0")
+                .await
+                .map_err(pg("lifting the statement timeout"))?;
+        }
+        let summary = upsert::upsert(&tx, &write).await?;
+        tx.commit().await.map_err(pg("committing"))?;
+        Ok(summary)
     }
 
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {

@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "layers", include_str!("migrations/0001_layers.sql")),
     (2, "station_tokens", include_str!("migrations/0002_station_tokens.sql")),
     (3, "api_tokens", include_str!("migrations/0003_api_tokens.sql")),
+    (4, "natural_keys", include_str!("migrations/0004_natural_keys.sql")),
 ];
 
 /// The PostgreSQL type of a field.
@@ -71,6 +72,18 @@ mod tests {
             );
         }
         sql
+    }
+
+    #[test]
+    fn migration_0004_indexes_every_natural_key() {
+        for layer in agrimap_model::catalog().iter().filter(|l| !l.natural_key().is_empty()) {
+            let want = format!(
+                "CREATE INDEX IF NOT EXISTS {t}_natural_key ON {t} ({});",
+                layer.natural_key().join(", "),
+                t = layer.id
+            );
+            assert!(MIGRATIONS[3].2.contains(&want), "0004 lacks: {want}");
+        }
     }
 
     const HEADER: &str = include_str!("migrations/0001_header.sql");

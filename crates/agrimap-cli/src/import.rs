@@ -1,0 +1,89 @@
+//! `agrimap import`: a GIS file into one layer of the store, in one
+//! transaction (see `agrimap_io::import`). The report goes to standard
+//! error as a summary and, with `--report`, to a JSON file; a refused
+//! record without `--skip-invalid`, or any error, exits non-zero with the
+//! store unchanged.
+
+use crate::store_args::StoreArgs;
+use agrimap_io::import::{ImportOptions, import, parse_mapping};
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The file: Shapefile (.shp, or a .zip holding one), GeoPackage, GeoJSON, KML,
+    /// CSV (WKT or lon/lat columns), MapInfo TAB, DGN, ... (all but GeoJSON and CSV
+    /// need a build with `--features gdal`).
+    pub file: PathBuf,
+    /// Layer to import into (crop, aquaculture, monitoring, growing_area, ocop, admin_commune, ...).
+    #[arg(long)]
+    pub layer: String,
+    /// CRS of the file when it does not say (or says wrongly), e.g. EPSG:3405, EPSG:9210.
+    #[arg(long)]
+    pub srs: Option<String>,
+    /// source_field=layer_field, for fields whose names differ (repeatable).
+    #[arg(long = "map", value_parser = parse_mapping)]
+    pub mappings: Vec<(String, String)>,
+    /// The file's field holding the commune code (otherwise found from the location).
+    #[arg(long)]
+    pub commune_field: Option<String>,
+    /// Code page of a Shapefile without a .cpg file (CP1258, UTF-8, ...).
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// Import the usable records even when others are refused.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Write the full report (every refused record with its reason) as JSON to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
+    let Some(layer) = agrimap_model::layer(&args.layer) else {
+        let known: Vec<&str> = agrimap_model::catalog().iter().map(|l| l.id).collect();
+        bail!("unknown layer '{}'; known layers: {}", args.layer, known.join(", "));
+    };
+    let opts = ImportOptions {
+        srs: args.srs.clone(),
+        mappings: args.mappings.clone(),
+        commune_field: args.commune_field.clone(),
+        skip_invalid: args.skip_invalid,
+        encoding: args.encoding.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let (store, _) = args.store.open().await?;
+        import(store.as_ref(), layer, &args.file, &opts)
+            .await
+            .with_context(|| format!("importing {}", args.file.display()))
+    })?;
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&report).context("writing the report")?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!("{}", report.summary());
+    for r in report.rejected.iter().take(20) {
+        eprintln!("  refused feature {}: {}", r.feature, r.reason);
+    }
+    if report.rejected.len() > 20 {
+        eprintln!(
+            "  ... and {} more (--report FILE lists them all)",
+            report.rejected.len() - 20
+        );
+    }
+    for r in report.repaired.iter().take(20) {
+        eprintln!("  repaired feature {}: {}", r.feature, r.repair);
+    }
+    if !report.written {
+        if report.rejected.is_empty() {
+            bail!("nothing to import");
+        }
+        bail!(
+            "{} records cannot be imported; nothing was written (--skip-invalid imports the rest)",
+            report.rejected.len()
+        );
+    }
+    Ok(())
+}

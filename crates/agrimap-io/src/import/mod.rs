@@ -1,0 +1,414 @@
+//! Importing a GIS file into one layer of a store.
+//!
+//! 1. Read: through GDAL in builds with the `gdal` feature (every vector
+//!    format it reads, reprojected to WGS 84 through PROJ with the official
+//!    VN-2000 shift, invalid geometries repaired with MakeValid), otherwise
+//!    GeoJSON and CSV in WGS 84 in pure Rust ([`geojson_file`], [`csv_file`]).
+//! 2. Refuse the whole file when its text was decoded with the wrong code
+//!    page ([`encoding`]), or a field mapping names a field that is not there.
+//! 3. Turn each record into a feature of the layer: its kind of geometry
+//!    only ([`geometry`]), the file's fields mapped and converted to the
+//!    layer's types ([`fields`]), the commune found from the location when
+//!    the file has no commune code ([`commune`]), checked against the layer.
+//! 4. Write every feature in one transaction, each updating the stored
+//!    feature with the same natural key ([`agrimap_store::Store::upsert`]):
+//!    importing a file twice leaves one copy. A record that cannot be used
+//!    is listed in the report; unless `skip_invalid` is asked for, one such
+//!    record means nothing is written.
+
+pub mod commune;
+#[cfg(feature = "gdal")]
+pub mod cp1258;
+pub mod csv_file;
+pub mod encoding;
+mod error;
+pub mod fields;
+#[cfg(feature = "gdal")]
+pub mod gdal_file;
+pub mod geojson_file;
+pub mod geometry;
+mod report;
+pub mod source;
+
+pub use error::ImportError;
+pub use report::{ImportReport, Rejected, Repaired};
+
+use agrimap_model::{Feature, LayerDef, Value};
+use agrimap_store::{Store, StoreError, Upsert};
+use source::{SourceData, SourceValue};
+use std::path::Path;
+
+/// Whether this build reads files through GDAL.
+pub const GDAL: bool = cfg!(feature = "gdal");
+
+/// How to import a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The CRS of the file when it does not say, or says wrongly (`EPSG:3405`).
+    pub srs: Option<String>,
+    /// `(file field, layer field)` pairs, before matching by name.
+    pub mappings: Vec<(String, String)>,
+    /// The file's field holding the commune code.
+    pub commune_field: Option<String>,
+    /// Write the usable records even when others are refused.
+    pub skip_invalid: bool,
+    /// Code page of a Shapefile without a `.cpg` (`CP1258`, `UTF-8`, ...).
+    pub encoding: Option<String>,
+}
+
+/// Reads `source=field` as a pair.
+///
+/// # Errors
+/// When there is no `=` or a side is empty.
+pub fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => Ok((a.trim().to_owned(), b.trim().to_owned())),
+        _ => Err(format!("'{s}' is not a field mapping: write source_field=layer_field")),
+    }
+}
+
+/// The lower-case extension of a file name, `shp.zip` counted as `zip`.
+#[cfg(not(feature = "gdal"))]
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// Reads the file with what this build has.
+#[cfg(feature = "gdal")]
+fn read_file(path: &Path, opts: &ImportOptions) -> Result<SourceData, ImportError> {
+    gdal_file::read(
+        path,
+        &gdal_file::GdalRead {
+            srs: opts.srs.as_deref(),
+            encoding: opts.encoding.as_deref(),
+        },
+    )
+}
+
+/// Reads the file with what this build has.
+#[cfg(not(feature = "gdal"))]
+fn read_file(path: &Path, opts: &ImportOptions) -> Result<SourceData, ImportError> {
+    let file = file_name(path);
+    let ext = extension(path);
+    let reader: fn(&[u8], &str) -> Result<SourceData, ImportError> = match ext.as_str() {
+        "geojson" | "json" => geojson_file::read,
+        "csv" => csv_file::read,
+        "" => {
+            return Err(ImportError::Unreadable {
+                file,
+                format: "a GIS file".into(),
+                reason: "the name has no extension to tell its format by".into(),
+            });
+        }
+        other => {
+            return Err(ImportError::NeedsGdal {
+                what: format!("reading .{other} files"),
+            });
+        }
+    };
+    if let Some(srs) = opts.srs.as_deref()
+        && !matches!(srs.to_uppercase().as_str(), "EPSG:4326" | "OGC:CRS84" | "CRS84")
+    {
+        return Err(ImportError::NeedsGdal {
+            what: format!("reprojecting from {srs}"),
+        });
+    }
+    if let Some(enc) = opts.encoding.as_deref()
+        && !matches!(enc.to_uppercase().replace('-', "").as_str(), "UTF8")
+    {
+        return Err(ImportError::NeedsGdal {
+            what: format!("reading text in {enc}"),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| ImportError::Unreadable {
+        file: file.clone(),
+        format: ext.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut data = reader(&bytes, &file)?;
+    for r in &mut data.records {
+        if let Ok(g) = &r.geometry
+            && let Err(e) = geometry::check_valid(g)
+        {
+            r.geometry = Err(e);
+        }
+    }
+    Ok(data)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned())
+}
+
+/// Refuses a file whose text was decoded with the wrong code page. The
+/// value is not quoted: it may be a restricted one, and it is garbled anyway.
+fn check_encoding(data: &SourceData, file: &str) -> Result<(), ImportError> {
+    for r in &data.records {
+        for (name, v) in data.fields.iter().zip(&r.values) {
+            if let SourceValue::Text(s) = v
+                && encoding::looks_misdecoded(s)
+            {
+                return Err(ImportError::Encoding(format!(
+                    "'{file}' is read in the wrong character encoding: field '{name}' of feature {} holds \
+                     characters Vietnamese text never has. Say the file's code page: add a .cpg file next to \
+                     the Shapefile (one line, e.g. 1258 or UTF-8), or pass --encoding (CP1258 for \
+                     Windows-1258, UTF-8, ...)",
+                    r.fid
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A record made into a feature, with its identifier in the file.
+struct Candidate {
+    fid: String,
+    feature: Feature,
+}
+
+fn field_value<'a>(layer: &LayerDef, f: &'a Feature, name: &str) -> Option<&'a Value> {
+    layer.field_index(name).map(|i| &f.properties[i])
+}
+
+/// Imports the file at `path` into `layer`.
+///
+/// # Errors
+/// When the file as a whole cannot be imported (see [`ImportError`]); then
+/// nothing is written. Records that cannot be used are not errors: they are
+/// in the report, and unless `skip_invalid` is set nothing is written then.
+pub async fn import(
+    store: &dyn Store,
+    layer: &'static LayerDef,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    if layer.natural_key().is_empty() {
+        return Err(ImportError::Layer(format!(
+            "layer '{}' has no natural key (an identifier of its features in the departments' records), \
+             so importing a file twice could not update the first import; it cannot be imported into",
+            layer.id
+        )));
+    }
+    let file = file_name(path);
+    let data = {
+        let path = path.to_owned();
+        let opts = opts.clone();
+        tokio::task::spawn_blocking(move || read_file(&path, &opts))
+            .await
+            .map_err(|e| ImportError::Task(e.to_string()))??
+    };
+    if data.records.is_empty() {
+        return Err(ImportError::Empty { file });
+    }
+    check_encoding(&data, &file)?;
+    let mapping = fields::resolve(layer, &data.fields, &opts.mappings, opts.commune_field.as_deref())?;
+
+    let mut report = ImportReport {
+        layer: layer.id.to_owned(),
+        source: file,
+        format: data.format.clone(),
+        crs: data.crs.clone(),
+        read: data.records.len(),
+        unused_fields: mapping.unused.clone(),
+        ..ImportReport::default()
+    };
+    let mut candidates = Vec::new();
+    for r in data.records {
+        let reject = |reason: String| Rejected {
+            feature: r.fid.clone(),
+            reason,
+        };
+        let g = match r.geometry.and_then(|g| geometry::fit(g, layer.geometry)) {
+            Ok((g, note)) => {
+                if let Some(repair) = r.repaired.into_iter().chain(note).reduce(|a, b| format!("{a}; {b}")) {
+                    report.repaired.push(Repaired {
+                        feature: r.fid.clone(),
+                        repair,
+                    });
+                }
+                g
+            }
+            Err(reason) => {
+                report.rejected.push(reject(reason));
+                continue;
+            }
+        };
+        let mut properties = Vec::with_capacity(layer.fields.len());
+        let mut problems = Vec::new();
+        for (field, source) in layer.fields.iter().zip(&mapping.sources) {
+            let v = source.map_or(Ok(Value::Null), |s| {
+                fields::convert(field, r.values.get(s).unwrap_or(&SourceValue::Null))
+            });
+            properties.push(v.unwrap_or_else(|e| {
+                problems.push(e);
+                Value::Null
+            }));
+        }
+        if !problems.is_empty() {
+            report.rejected.push(reject(problems.join("; ")));
+            continue;
+        }
+        candidates.push(Candidate {
+            fid: r.fid,
+            feature: Feature {
+                id: 0,
+                geometry: g,
+                properties,
+            },
+        });
+    }
+
+    assign_communes(store, layer, &mut candidates, &mut report).await?;
+
+    let key = layer.natural_key();
+    let mut seen: std::collections::HashMap<Vec<String>, String> = std::collections::HashMap::new();
+    let mut features = Vec::with_capacity(candidates.len());
+    let mut fids = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        if let Err(reason) = layer.check_feature(&c.feature) {
+            report.rejected.push(Rejected { feature: c.fid, reason });
+            continue;
+        }
+        let k: Vec<String> = key
+            .iter()
+            .map(|name| {
+                field_value(layer, &c.feature, name)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        if let Some(first) = seen.get(&k) {
+            report.rejected.push(Rejected {
+                feature: c.fid,
+                reason: format!("same {} as feature {first} of the file", key.join(" and ")),
+            });
+            continue;
+        }
+        seen.insert(k, c.fid.clone());
+        fids.push(c.fid);
+        features.push(c.feature);
+    }
+    if (!report.rejected.is_empty() && !opts.skip_invalid) || features.is_empty() {
+        return Ok(report);
+    }
+    // An update replaces what the file gives (and the commune, which follows
+    // the geometry); fields the file does not have keep their stored values.
+    let update = layer
+        .fields
+        .iter()
+        .zip(&mapping.sources)
+        .filter(|(f, source)| source.is_some() || matches!(f.name, "commune_code" | "boundary_set"))
+        .map(|(f, _)| f.name)
+        .collect();
+    let write = Upsert {
+        layer,
+        features,
+        update,
+    };
+    let summary = store.upsert(write).await.map_err(|e| match e {
+        StoreError::InvalidFeature { index, message, .. } => ImportError::Store(StoreError::InvalidFeature {
+            layer: layer.id.to_owned(),
+            index,
+            message: format!(
+                "feature {} of the file: {message}",
+                fids.get(index).map_or("?", String::as_str)
+            ),
+        }),
+        e => ImportError::Store(e),
+    })?;
+    report.written = true;
+    report.inserted = summary.inserted;
+    report.updated = summary.updated;
+    Ok(report)
+}
+
+/// Fills in the commune (and boundary set) of features that have none, from
+/// their location; a feature in no commune of the store is refused.
+async fn assign_communes(
+    store: &dyn Store,
+    layer: &'static LayerDef,
+    candidates: &mut Vec<Candidate>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let (Some(code_at), Some(set_at)) = (layer.field_index("commune_code"), layer.field_index("boundary_set")) else {
+        return Ok(());
+    };
+    let missing = |c: &Candidate| commune::text_value(&c.feature.properties[code_at]).is_none();
+    let unset = |c: &Candidate| commune::text_value(&c.feature.properties[set_at]).is_none();
+    let needing: Vec<&Candidate> = candidates.iter().filter(|c| missing(c) || unset(c)).collect();
+    let Some(extent) = commune::extent(needing.iter().map(|c| &c.feature.geometry)) else {
+        return Ok(());
+    };
+    let communes = commune::Communes::load(store, extent).await?;
+    let mut kept = Vec::with_capacity(candidates.len());
+    for mut c in candidates.drain(..) {
+        if !missing(&c) && !unset(&c) {
+            kept.push(c);
+            continue;
+        }
+        let set = commune::text_value(&c.feature.properties[set_at]).map(str::to_owned);
+        match communes.locate(&c.feature.geometry, set.as_deref()) {
+            Some((code, found_set)) => {
+                if missing(&c) {
+                    c.feature.properties[code_at] = Value::Text(code);
+                    report.communes_assigned += 1;
+                }
+                if unset(&c) {
+                    c.feature.properties[set_at] = Value::Text(found_set);
+                }
+                kept.push(c);
+            }
+            None => report.rejected.push(Rejected {
+                feature: c.fid,
+                reason: format!(
+                    "the file gives no commune code and the feature lies in no commune of the store{}",
+                    set.map(|s| format!(" (boundary set {s})")).unwrap_or_default()
+                ),
+            }),
+        }
+    }
+    *candidates = kept;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mappings_are_source_equals_field() {
+        assert_eq!(
+            parse_mapping(" ma_thua = parcel_id"),
+            Ok(("ma_thua".into(), "parcel_id".into()))
+        );
+        assert!(parse_mapping("ma_thua").is_err());
+        assert!(parse_mapping("=parcel_id").is_err());
+    }
+
+    /// Without GDAL, what needs it says how to get it, and GeoJSON still reads.
+    #[cfg(not(feature = "gdal"))]
+    #[test]
+    fn without_gdal_other_formats_say_how_to_get_them() {
+        let dir = std::env::temp_dir().join(format!("agrimap-io-nogdal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let shp = dir.join("thua.shp");
+        std::fs::write(&shp, b"").expect("shp");
+        let e = read_file(&shp, &ImportOptions::default()).expect_err("needs gdal");
+        assert!(e.to_string().contains("--features gdal"), "{e}");
+        let json = dir.join("a.geojson");
+        std::fs::write(&json, br#"{"type":"FeatureCollection","features":[]}"#).expect("json");
+        let opts = ImportOptions {
+            srs: Some("EPSG:3405".into()),
+            ..ImportOptions::default()
+        };
+        let e = read_file(&json, &opts).expect_err("needs gdal to reproject");
+        assert!(e.to_string().contains("--features gdal"), "{e}");
+        assert!(read_file(&json, &ImportOptions::default()).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,74 @@
+//! What an import did, record by record where a record needs a word: the
+//! report the CLI prints or writes with `--report`, and the HTTP answer.
+
+use serde::Serialize;
+
+/// A record of the file that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// The record's identifier in the file (GDAL FID, GeoJSON id, CSV row).
+    pub feature: String,
+    pub reason: String,
+}
+
+/// A record whose geometry was repaired before import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Repaired {
+    pub feature: String,
+    pub repair: String,
+}
+
+/// The outcome of one import.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub layer: String,
+    /// The file's name (never its full path: the report may leave the server).
+    pub source: String,
+    /// The reader: a GDAL driver (`ESRI Shapefile`, `GPKG`, ...) or `GeoJSON` / `CSV`.
+    pub format: String,
+    /// The CRS the file was read in; features are stored in EPSG:4326.
+    pub crs: String,
+    /// Records in the file.
+    pub read: usize,
+    /// Whether anything was written: false when a record was refused and
+    /// `skip_invalid` was not asked for (then the store is unchanged).
+    pub written: bool,
+    pub inserted: usize,
+    /// Records that replaced a stored feature with the same key.
+    pub updated: usize,
+    pub rejected: Vec<Rejected>,
+    pub repaired: Vec<Repaired>,
+    /// Records whose commune was found from their location.
+    pub communes_assigned: usize,
+    /// The file's fields that fill no field of the layer.
+    pub unused_fields: Vec<String>,
+}
+
+impl ImportReport {
+    /// One line for a terminal.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{}: {} records read ({}, {}); ",
+            self.source, self.read, self.format, self.crs
+        );
+        if self.written {
+            s.push_str(&format!(
+                "{} added and {} updated in layer '{}'",
+                self.inserted, self.updated, self.layer
+            ));
+        } else {
+            s.push_str(&format!("nothing written to layer '{}'", self.layer));
+        }
+        if !self.rejected.is_empty() {
+            s.push_str(&format!("; {} records refused", self.rejected.len()));
+        }
+        if !self.repaired.is_empty() {
+            s.push_str(&format!("; {} geometries repaired", self.repaired.len()));
+        }
+        if self.communes_assigned > 0 {
+            s.push_str(&format!("; {} communes found by location", self.communes_assigned));
+        }
+        s
+    }
+}

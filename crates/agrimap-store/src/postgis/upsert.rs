@@ -1,0 +1,85 @@
+//! Adding or updating features by their natural key: the features are
+//! copied into a temporary table shaped like the layer's, then one UPDATE
+//! replaces the stored features with the same key (keeping their `fid`) and
+//! one INSERT adds the rest. Two statements whatever the number of features,
+//! so other instances hear of the change twice, not once per feature.
+
+use super::{copy_features, pg};
+use crate::layer_geometry::fit_to_layer;
+use crate::{StoreError, Upsert, UpsertSummary};
+
+/// The temporary table the features go through; dropped at commit.
+const STAGING: &str = "agrimap_upsert";
+
+pub(super) async fn upsert(
+    tx: &deadpool_postgres::Transaction<'_>,
+    write: &Upsert,
+) -> Result<UpsertSummary, StoreError> {
+    let (layer, features) = (write.layer, &write.features);
+    let key = crate::natural_key(layer)?;
+    let invalid = |index: usize, message: String| StoreError::InvalidFeature {
+        layer: layer.id.to_owned(),
+        index,
+        message,
+    };
+    let mut geometries = Vec::with_capacity(features.len());
+    for (index, feature) in features.iter().enumerate() {
+        layer.check_feature(feature).map_err(|m| invalid(index, m))?;
+        geometries.push(fit_to_layer(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
+    }
+    let t = layer.id;
+    let columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
+    let columns = columns.join(", ");
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS SELECT geom, {columns} FROM {t} WITH NO DATA"
+    ))
+    .await
+    .map_err(pg("preparing the staging table"))?;
+    copy_features(tx, STAGING, layer, features, &geometries).await?;
+
+    let same_key = |a: &str, b: &str| -> String {
+        key.iter()
+            .map(|k| format!("{a}.{k} = {b}.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let assignments: Vec<String> = std::iter::once("geom".to_owned())
+        .chain(
+            layer
+                .fields
+                .iter()
+                .filter(|f| write.update.contains(&f.name))
+                .map(|f| f.name.to_owned()),
+        )
+        .map(|c| format!("{c} = s.{c}"))
+        .collect();
+    let updated = tx
+        .execute(
+            &format!(
+                "UPDATE {t} AS t SET {} FROM {STAGING} AS s WHERE {}",
+                assignments.join(", "),
+                same_key("t", "s")
+            ),
+            &[],
+        )
+        .await
+        .map_err(pg("updating features by key"))?;
+    let inserted = tx
+        .execute(
+            &format!(
+                "INSERT INTO {t} (geom, {columns}) SELECT geom, {columns} FROM {STAGING} AS s
+                 WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
+                same_key("t", "s")
+            ),
+            &[],
+        )
+        .await
+        .map_err(pg("inserting features"))?;
+    tx.batch_execute(&format!("DROP TABLE {STAGING}"))
+        .await
+        .map_err(pg("dropping the staging table"))?;
+    Ok(UpsertSummary {
+        inserted: usize::try_from(inserted).unwrap_or(usize::MAX),
+        updated: usize::try_from(updated).unwrap_or(usize::MAX),
+    })
+}
