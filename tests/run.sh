@@ -82,3 +82,6 @@ features=(--features agrimap/gdal)
 cargo build --workspace --bins "${features[@]}"
 cargo nextest run --workspace --no-fail-fast "${features[@]}"
 cargo test --workspace --doc "${features[@]}"
+# The default build reads GeoJSON and CSV without GDAL and says how to get the
+# rest: agrimap-io's own tests without the feature (only that crate rebuilds).
+cargo nextest run -p agrimap-io --no-fail-fast
