@@ -624,6 +624,43 @@ fn editors_import_over_http(kind: StoreKind) {
     assert_eq!(reply.json()["updated"], 3);
     assert_eq!(count(), before + 3);
 
+    // A layer without a natural key only whole, with replace=true.
+    let places = layer("places").expect("places");
+    let place_count = || {
+        runtime
+            .block_on(server.store.count(places, &FeatureQuery::default()))
+            .expect("count")
+    };
+    let [x, y] = communes[0].2;
+    let place = serde_json::to_vec(&json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Chợ nổi Phụng Hiệp", "kind": "hamlet"},
+         "geometry": {"type": "Point", "coordinates": [x, y]}}]}))
+    .expect("json");
+    let places_before = place_count();
+    let reply = post(
+        "/api/import/places?format=geojson",
+        &editor,
+        "application/geo+json",
+        place.clone(),
+    );
+    assert_eq!(reply.status, 400, "{}", String::from_utf8_lossy(&reply.body));
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("replace=true")
+    );
+    assert_eq!(place_count(), places_before);
+    let reply = post(
+        "/api/import/places?format=geojson&replace=true",
+        &editor,
+        "application/geo+json",
+        place,
+    );
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(reply.json()["replaced_layer"], true);
+    assert_eq!(place_count(), 1);
+
     // A zipped Shapefile, and a file with a bad record (422 with the report).
     let dir = scratch_dir(&format!("import_http_{}", kind.name()));
     let src = write_json(&dir.join("p.geojson"), &producers(&communes, "ZIP"));
@@ -728,7 +765,64 @@ fn editors_import_over_http(kind: StoreKind) {
     assert_eq!(reply.json()["inserted"], 3);
 }
 
+/// Roads have no natural key: a department's road file is the whole network,
+/// imported with --replace in place of the stored roads, once however often.
+fn a_layer_without_a_natural_key_is_replaced_whole(kind: StoreKind) {
+    let t = Target::new(kind, "replace_roads");
+    let communes = t.communes();
+    let line = |[x, y]: [f64; 2]| json!([[x - 0.01, y], [x, y + 0.005], [x + 0.01, y]]);
+    let doc = json!({
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": "Đường tỉnh 999", "ref": "ĐT.999", "class": "provincial", "surface": "asphalt"},
+             "geometry": {"type": "LineString", "coordinates": line(communes[0].2)}},
+            {"type": "Feature", "properties": {"name": "Đường huyện Mỹ Xương", "ref": "ĐH.12", "class": "district", "surface": "concrete"},
+             "geometry": {"type": "LineString", "coordinates": line(communes[1].2)}},
+        ]
+    });
+    let src = write_json(&t.dir.join("duong.geojson"), &doc);
+    let shp = t.dir.join("duong.shp");
+    to_vn2000(&src, &shp, "ESRI Shapefile", "EPSG:3405", &["-lco", "ENCODING=UTF-8"]);
+    let before = t.state("roads");
+    assert!(before.0 > 100, "the demo province has its roads: {before:?}");
+
+    let out = t.import(&shp, "roads", &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("--replace"), "{}", text(&out));
+    assert_eq!(t.state("roads"), before, "the store is unchanged");
+
+    for round in 1..=2 {
+        let out = t.import(&shp, "roads", &["--replace"]);
+        assert!(out.status.success(), "round {round}: {}", text(&out));
+        assert!(text(&out).contains("were replaced"), "{}", text(&out));
+        let (count, version) = t.state("roads");
+        assert_eq!(count, 2, "round {round}: the file's two roads and nothing else");
+        assert!(version > before.1, "round {round}");
+    }
+    let roads = layer("roads").expect("roads");
+    let stored = t.runtime.block_on(async {
+        let q = FeatureQuery {
+            audience: Audience::Full,
+            ..FeatureQuery::default()
+        };
+        t.store.features(roads, &q).await.expect("roads")
+    });
+    let mut names: Vec<&str> = stored.iter().filter_map(|f| value(roads, f, "name").as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Đường huyện Mỹ Xương", "Đường tỉnh 999"]);
+    for original in doc["features"].as_array().expect("features") {
+        let name = original["properties"]["name"].as_str();
+        let f = stored
+            .iter()
+            .find(|f| value(roads, f, "name").as_str() == name)
+            .expect("stored by name");
+        assert_same_place(&original["geometry"], &f.geometry);
+        assert_eq!(value(roads, f, "ref").as_str(), original["properties"]["ref"].as_str());
+    }
+}
+
 agrimap_suite::store_suite!(
+    a_layer_without_a_natural_key_is_replaced_whole,
     vn2000_shapefile_lands_and_reimport_updates,
     point_formats_land_with_their_text_and_places,
     one_bad_record_stops_everything_unless_skipped,

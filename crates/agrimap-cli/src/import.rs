@@ -33,6 +33,10 @@ pub struct ImportArgs {
     /// Import the usable records even when others are refused.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Replace every stored feature of the layer with the file's (in one
+    /// transaction); the way into layers without a natural key (water, roads, places).
+    #[arg(long)]
+    pub replace: bool,
     /// Write the full report (every refused record with its reason) as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -51,6 +55,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         commune_field: args.commune_field.clone(),
         skip_invalid: args.skip_invalid,
         encoding: args.encoding.clone(),
+        replace: args.replace,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {

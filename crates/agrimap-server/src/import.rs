@@ -34,6 +34,7 @@ const PARAMETERS: &[&str] = &[
     "commune_field",
     "encoding",
     "skip_invalid",
+    "replace",
 ];
 
 /// Formats by name, as `?format=` takes them, with the extension GDAL knows them by.
@@ -132,17 +133,21 @@ fn options(params: &[(String, String)]) -> Result<ImportOptions, ApiError> {
             mappings.push(parse_mapping(pair).map_err(|m| ApiError::bad_request("bad_field_mapping", m))?);
         }
     }
-    let skip_invalid = match get("skip_invalid").as_deref() {
-        None | Some("false" | "0") => false,
-        Some("" | "true" | "1") => true,
-        Some(_) => return Err(ApiError::bad_request("bad_parameter", "skip_invalid is true or false")),
+    let flag = |name: &str| match get(name).as_deref() {
+        None | Some("false" | "0") => Ok(false),
+        Some("" | "true" | "1") => Ok(true),
+        Some(_) => Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("{name} is true or false"),
+        )),
     };
     Ok(ImportOptions {
         srs: get("srs").filter(|s| !s.is_empty()),
         mappings,
         commune_field: get("commune_field").filter(|s| !s.is_empty()),
-        skip_invalid,
+        skip_invalid: flag("skip_invalid")?,
         encoding: get("encoding").filter(|s| !s.is_empty()),
+        replace: flag("replace")?,
     })
 }
 

@@ -14,7 +14,10 @@
 //!    feature with the same natural key ([`agrimap_store::Store::upsert`]):
 //!    importing a file twice leaves one copy. A record that cannot be used
 //!    is listed in the report; unless `skip_invalid` is asked for, one such
-//!    record means nothing is written.
+//!    record means nothing is written. With `replace`, the file's features
+//!    take the place of every stored feature of the layer instead, in the same
+//!    one transaction: the way into layers without a natural key (rivers,
+//!    roads, places), whose departments' files are the whole set each time.
 
 pub mod commune;
 #[cfg(feature = "gdal")]
@@ -34,7 +37,7 @@ pub use error::ImportError;
 pub use report::{ImportReport, Rejected, Repaired};
 
 use agrimap_model::{Feature, LayerDef, Value};
-use agrimap_store::{Store, StoreError, Upsert};
+use agrimap_store::{LayerWrite, Store, StoreError, Upsert, WriteBatch};
 use source::{SourceData, SourceValue};
 use std::path::Path;
 
@@ -54,6 +57,8 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Code page of a Shapefile without a `.cpg` (`CP1258`, `UTF-8`, ...).
     pub encoding: Option<String>,
+    /// Replace every stored feature of the layer with the file's.
+    pub replace: bool,
 }
 
 /// Reads `source=field` as a pair.
@@ -186,10 +191,11 @@ pub async fn import(
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    if layer.natural_key().is_empty() {
+    if layer.natural_key().is_empty() && !opts.replace {
         return Err(ImportError::Layer(format!(
             "layer '{}' has no natural key (an identifier of its features in the departments' records), \
-             so importing a file twice could not update the first import; it cannot be imported into",
+             so importing a file twice could not update the first import; import the whole layer with \
+             --replace (replace=true over HTTP), which puts the file's features in place of the stored ones",
             layer.id
         )));
     }
@@ -282,7 +288,7 @@ pub async fn import(
                     .to_owned()
             })
             .collect();
-        if let Some(first) = seen.get(&k) {
+        if let Some(first) = seen.get(&k).filter(|_| !key.is_empty()) {
             report.rejected.push(Rejected {
                 feature: c.fid,
                 reason: format!("same {} as feature {first} of the file", key.join(" and ")),
@@ -305,12 +311,28 @@ pub async fn import(
         .filter(|(f, source)| source.is_some() || matches!(f.name, "commune_code" | "boundary_set"))
         .map(|(f, _)| f.name)
         .collect();
-    let write = Upsert {
-        layer,
-        features,
-        update,
+    let written = if opts.replace {
+        let batch = WriteBatch {
+            layers: vec![LayerWrite {
+                layer,
+                replace: true,
+                features,
+            }],
+            readings: Vec::new(),
+        };
+        store.write(batch).await.map(|summary| (summary.features, 0))
+    } else {
+        let write = Upsert {
+            layer,
+            features,
+            update,
+        };
+        store
+            .upsert(write)
+            .await
+            .map(|summary| (summary.inserted, summary.updated))
     };
-    let summary = store.upsert(write).await.map_err(|e| match e {
+    let (inserted, updated) = written.map_err(|e| match e {
         StoreError::InvalidFeature { index, message, .. } => ImportError::Store(StoreError::InvalidFeature {
             layer: layer.id.to_owned(),
             index,
@@ -322,8 +344,9 @@ pub async fn import(
         e => ImportError::Store(e),
     })?;
     report.written = true;
-    report.inserted = summary.inserted;
-    report.updated = summary.updated;
+    report.replaced_layer = opts.replace;
+    report.inserted = inserted;
+    report.updated = updated;
     Ok(report)
 }
 

@@ -36,6 +36,8 @@ pub struct ImportReport {
     pub inserted: usize,
     /// Records that replaced a stored feature with the same key.
     pub updated: usize,
+    /// Whether the file's features took the place of every stored feature of the layer.
+    pub replaced_layer: bool,
     pub rejected: Vec<Rejected>,
     pub repaired: Vec<Repaired>,
     /// Records whose commune was found from their location.
@@ -52,7 +54,12 @@ impl ImportReport {
             "{}: {} records read ({}, {}); ",
             self.source, self.read, self.format, self.crs
         );
-        if self.written {
+        if self.written && self.replaced_layer {
+            s.push_str(&format!(
+                "{} features now make up layer '{}' (the stored ones were replaced)",
+                self.inserted, self.layer
+            ));
+        } else if self.written {
             s.push_str(&format!(
                 "{} added and {} updated in layer '{}'",
                 self.inserted, self.updated, self.layer
