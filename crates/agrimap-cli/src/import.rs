@@ -5,7 +5,7 @@
 //! store unchanged.
 
 use crate::store_args::StoreArgs;
-use agrimap_io::import::{ImportOptions, import, parse_mapping};
+use agrimap_io::import::{ImportOptions, import, parse_mapping, parse_setting};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 
@@ -33,6 +33,10 @@ pub struct ImportArgs {
     /// Import the usable records even when others are refused.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// A value for a layer field the file does not have, for every record
+    /// (`--set class=commune` for the roads of a DGN drawing).
+    #[arg(long = "set", value_parser = parse_setting)]
+    pub set: Vec<(String, String)>,
     /// Replace every stored feature of the layer with the file's (in one
     /// transaction); the way into layers without a natural key (water, roads, places).
     #[arg(long)]
@@ -56,6 +60,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         skip_invalid: args.skip_invalid,
         encoding: args.encoding.clone(),
         replace: args.replace,
+        set: args.set.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {

@@ -14,7 +14,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use agrimap_io::import::{ImportError, ImportOptions, ImportReport, import, parse_mapping};
+use agrimap_io::import::{ImportError, ImportOptions, ImportReport, import, parse_mapping, parse_setting};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -35,6 +35,7 @@ const PARAMETERS: &[&str] = &[
     "encoding",
     "skip_invalid",
     "replace",
+    "set",
 ];
 
 /// Formats by name, as `?format=` takes them, with the extension GDAL knows them by.
@@ -133,6 +134,10 @@ fn options(params: &[(String, String)]) -> Result<ImportOptions, ApiError> {
             mappings.push(parse_mapping(pair).map_err(|m| ApiError::bad_request("bad_field_mapping", m))?);
         }
     }
+    let mut set = Vec::new();
+    for (_, v) in params.iter().filter(|(n, _)| n == "set") {
+        set.push(parse_setting(v).map_err(|m| ApiError::bad_request("bad_field_mapping", m))?);
+    }
     let flag = |name: &str| match get(name).as_deref() {
         None | Some("false" | "0") => Ok(false),
         Some("" | "true" | "1") => Ok(true),
@@ -148,6 +153,7 @@ fn options(params: &[(String, String)]) -> Result<ImportOptions, ApiError> {
         skip_invalid: flag("skip_invalid")?,
         encoding: get("encoding").filter(|s| !s.is_empty()),
         replace: flag("replace")?,
+        set,
     })
 }
 

@@ -114,6 +114,38 @@ pub fn resolve(
     Ok(Mapping { sources, unused })
 }
 
+/// The value each layer field takes from `--set field=value` (in layer field
+/// order; `None` where nothing is set): for what a file cannot carry, such as
+/// the road class of a DGN drawing. Only fields the file does not fill.
+///
+/// # Errors
+/// A setting naming a field the layer lacks, or one the file already fills.
+pub fn constants(
+    layer: &LayerDef,
+    fields: &[String],
+    mapping: &Mapping,
+    set: &[(String, String)],
+) -> Result<Vec<Option<SourceValue>>, ImportError> {
+    let mut values = vec![None; layer.fields.len()];
+    for (name, value) in set {
+        let t = layer.field_index(name).ok_or_else(|| {
+            ImportError::Mapping(format!(
+                "--set {name}={value}: layer '{}' has no field '{name}'; its fields are: {}",
+                layer.id,
+                layer.fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        if let Some(source) = mapping.sources[t] {
+            return Err(ImportError::Mapping(format!(
+                "--set {name}=…: the file's field '{}' already fills '{name}'; --set is for fields the file lacks",
+                fields[source]
+            )));
+        }
+        values[t] = Some(SourceValue::Text(value.clone()));
+    }
+    Ok(values)
+}
+
 /// The value as `field` keeps it.
 ///
 /// # Errors

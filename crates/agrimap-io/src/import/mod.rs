@@ -59,6 +59,19 @@ pub struct ImportOptions {
     pub encoding: Option<String>,
     /// Replace every stored feature of the layer with the file's.
     pub replace: bool,
+    /// `(layer field, value)` pairs for fields the file does not have.
+    pub set: Vec<(String, String)>,
+}
+
+/// Reads `field=value` (`--set`) as a pair; the value may be empty.
+///
+/// # Errors
+/// When there is no `=` or the field is empty.
+pub fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((f, v)) if !f.trim().is_empty() => Ok((f.trim().to_owned(), v.trim().to_owned())),
+        _ => Err(format!("'{s}' is not a setting: write layer_field=value")),
+    }
 }
 
 /// Reads `source=field` as a pair.
@@ -212,6 +225,7 @@ pub async fn import(
     }
     check_encoding(&data, &file)?;
     let mapping = fields::resolve(layer, &data.fields, &opts.mappings, opts.commune_field.as_deref())?;
+    let constants = fields::constants(layer, &data.fields, &mapping, &opts.set)?;
 
     let mut report = ImportReport {
         layer: layer.id.to_owned(),
@@ -245,10 +259,12 @@ pub async fn import(
         };
         let mut properties = Vec::with_capacity(layer.fields.len());
         let mut problems = Vec::new();
-        for (field, source) in layer.fields.iter().zip(&mapping.sources) {
-            let v = source.map_or(Ok(Value::Null), |s| {
-                fields::convert(field, r.values.get(s).unwrap_or(&SourceValue::Null))
-            });
+        for ((field, source), constant) in layer.fields.iter().zip(&mapping.sources).zip(&constants) {
+            let v = match (source, constant) {
+                (Some(s), _) => fields::convert(field, r.values.get(*s).unwrap_or(&SourceValue::Null)),
+                (None, Some(c)) => fields::convert(field, c),
+                (None, None) => Ok(Value::Null),
+            };
             properties.push(v.unwrap_or_else(|e| {
                 problems.push(e);
                 Value::Null
@@ -307,8 +323,10 @@ pub async fn import(
     let update = layer
         .fields
         .iter()
-        .zip(&mapping.sources)
-        .filter(|(f, source)| source.is_some() || matches!(f.name, "commune_code" | "boundary_set"))
+        .zip(mapping.sources.iter().zip(&constants))
+        .filter(|(f, (source, constant))| {
+            source.is_some() || constant.is_some() || matches!(f.name, "commune_code" | "boundary_set")
+        })
         .map(|(f, _)| f.name)
         .collect();
     let written = if opts.replace {
