@@ -664,7 +664,7 @@ fn editors_import_over_http(kind: StoreKind) {
     );
     assert_eq!(place_count(), places_before);
     let reply = post(
-        "/api/import/places?format=geojson&replace=true",
+        "/api/import/places?format=geojson&replace=true&set=population=1200",
         &editor,
         "application/geo+json",
         place,
@@ -672,6 +672,14 @@ fn editors_import_over_http(kind: StoreKind) {
     assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
     assert_eq!(reply.json()["replaced_layer"], true);
     assert_eq!(place_count(), 1);
+    let stored = runtime
+        .block_on(server.store.features(places, &FeatureQuery::default()))
+        .expect("places");
+    assert_eq!(value(places, &stored[0], "name").as_str(), Some("Chợ nổi Phụng Hiệp"));
+    assert_eq!(
+        value(places, &stored[0], "population"),
+        &agrimap_model::Value::Int(1200)
+    );
 
     // A zipped Shapefile, and a file with a bad record (422 with the report).
     let dir = scratch_dir(&format!("import_http_{}", kind.name()));
