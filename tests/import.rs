@@ -151,6 +151,19 @@ fn proj4_of(epsg: &str) -> String {
     def
 }
 
+/// `src` written by ogr2ogr as a zipped Shapefile whose `.dbf` is in `encoding`.
+fn zipped_shapefile(src: &Path, zip: &Path, encoding: &str) {
+    let lco = format!("ENCODING={encoding}");
+    ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-lco",
+        &lco,
+        zip.to_str().expect("p"),
+        src.to_str().expect("p"),
+    ]);
+}
+
 /// `src` (WGS 84) reprojected by ogr2ogr with the official VN-2000 shift into
 /// `dst`, whose CRS is then declared as `epsg`.
 fn to_vn2000(src: &Path, dst: &Path, driver: &str, epsg: &str, extra: &[&str]) {
@@ -685,14 +698,7 @@ fn editors_import_over_http(kind: StoreKind) {
     let dir = scratch_dir(&format!("import_http_{}", kind.name()));
     let src = write_json(&dir.join("p.geojson"), &producers(&communes, "ZIP"));
     let zip = dir.join("p.shp.zip");
-    ogr2ogr(&[
-        "-f",
-        "ESRI Shapefile",
-        "-lco",
-        "ENCODING=UTF-8",
-        zip.to_str().expect("p"),
-        src.to_str().expect("p"),
-    ]);
+    zipped_shapefile(&src, &zip, "UTF-8");
     let reply = post(
         "/api/import/ocop?format=shp.zip",
         &editor,
@@ -706,14 +712,7 @@ fn editors_import_over_http(kind: StoreKind) {
     // (GDAL's own CP1258 decoding would drop each value's last letter).
     let src = write_json(&dir.join("cp.geojson"), &producers(&communes, "CP"));
     let zip = dir.join("cp.shp.zip");
-    ogr2ogr(&[
-        "-f",
-        "ESRI Shapefile",
-        "-lco",
-        "ENCODING=CP1258",
-        zip.to_str().expect("p"),
-        src.to_str().expect("p"),
-    ]);
+    zipped_shapefile(&src, &zip, "CP1258");
     let reply = post(
         "/api/import/ocop?format=zip",
         &editor,

@@ -34,6 +34,18 @@ fn find(fields: &[String], name: &str) -> Option<usize> {
     })
 }
 
+/// The index of the layer's field `name`; an error naming `what` asked for it
+/// and the layer's fields otherwise.
+fn layer_field(layer: &LayerDef, name: &str, what: &str) -> Result<usize, ImportError> {
+    layer.field_index(name).ok_or_else(|| {
+        ImportError::Mapping(format!(
+            "{what}: layer '{}' has no field '{name}'; its fields are: {}",
+            layer.id,
+            layer.fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
 /// Works out the mapping of the file's `fields` onto `layer`.
 ///
 /// # Errors
@@ -70,13 +82,7 @@ pub fn resolve(
                 file_fields()
             ))
         })?;
-        let t = layer.field_index(target).ok_or_else(|| {
-            ImportError::Mapping(format!(
-                "field mapping {source}={target}: layer '{}' has no field '{target}'; its fields are: {}",
-                layer.id,
-                layer.fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-            ))
-        })?;
+        let t = layer_field(layer, target, &format!("field mapping {source}={target}"))?;
         if sources[t].is_some_and(|prev| prev != s) {
             return Err(ImportError::Mapping(format!(
                 "field mapping: two fields of the file are mapped to '{target}'"
@@ -128,13 +134,7 @@ pub fn constants(
 ) -> Result<Vec<Option<SourceValue>>, ImportError> {
     let mut values = vec![None; layer.fields.len()];
     for (name, value) in set {
-        let t = layer.field_index(name).ok_or_else(|| {
-            ImportError::Mapping(format!(
-                "--set {name}={value}: layer '{}' has no field '{name}'; its fields are: {}",
-                layer.id,
-                layer.fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-            ))
-        })?;
+        let t = layer_field(layer, name, &format!("--set {name}={value}"))?;
         if let Some(source) = mapping.sources[t] {
             return Err(ImportError::Mapping(format!(
                 "--set {name}=…: the file's field '{}' already fills '{name}'; --set is for fields the file lacks",

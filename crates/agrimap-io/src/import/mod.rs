@@ -295,23 +295,26 @@ pub async fn import(
             report.rejected.push(Rejected { feature: c.fid, reason });
             continue;
         }
-        let k: Vec<String> = key
-            .iter()
-            .map(|name| {
-                field_value(layer, &c.feature, name)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .collect();
-        if let Some(first) = seen.get(&k).filter(|_| !key.is_empty()) {
-            report.rejected.push(Rejected {
-                feature: c.fid,
-                reason: format!("same {} as feature {first} of the file", key.join(" and ")),
-            });
-            continue;
+        // Layers without a natural key (imported with `replace`) have no duplicates to find.
+        if !key.is_empty() {
+            let k: Vec<String> = key
+                .iter()
+                .map(|name| {
+                    field_value(layer, &c.feature, name)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .collect();
+            if let Some(first) = seen.get(&k) {
+                report.rejected.push(Rejected {
+                    feature: c.fid,
+                    reason: format!("same {} as feature {first} of the file", key.join(" and ")),
+                });
+                continue;
+            }
+            seen.insert(k, c.fid.clone());
         }
-        seen.insert(k, c.fid.clone());
         fids.push(c.fid);
         features.push(c.feature);
     }
