@@ -31,8 +31,8 @@
 //! Run: `benches/martin.sh` runs it on the database it loads; alone,
 //! `AGRIMAP_BENCH_DATABASE_URL=postgres://… AGRIMAP_BENCH_TILES=tiles.txt cargo bench --bench pg_tiles`.
 
+use agrimap_core::{Core, CoreConfig};
 use agrimap_model::{Audience, FeatureQuery, FieldType, GeometryKind, LayerDef, catalog};
-use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::PgStore;
 use agrimap_tiles::{TileCoord, TileOptions, decode, encode_tile, tile_bounds, tile_bounds_buffered};
 use flate2::Compression;
@@ -289,7 +289,10 @@ async fn run(
     concurrency: usize,
 ) -> Result<(), BoxError> {
     let store = PgStore::connect(url)?;
-    let opts = AppState::new(Arc::new(store.clone()), ServerConfig::default()).tile_options;
+    let opts = Core::new(Arc::new(store.clone()), CoreConfig::default())
+        .tiles
+        .options()
+        .clone();
     let sql = SqlTiles::connect(url, layers, &opts).await?;
     let spec: Vec<&str> = layers.iter().map(|l| l.id).collect();
     println!(

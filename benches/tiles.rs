@@ -11,15 +11,15 @@
 //!
 //! Run: `cargo bench --bench tiles`. Every iteration checks it produced a tile.
 
+use agrimap_core::{Core, CoreConfig};
 use agrimap_model::{Audience, FeatureQuery, Filter, LayerDef, catalog, layer};
-use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::Store;
 use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds_buffered, tile_containing};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use geo::BoundingRect;
 use std::sync::Arc;
 
-fn setup() -> (tokio::runtime::Runtime, AppState, geo::Geometry<f64>) {
+fn setup() -> (tokio::runtime::Runtime, Core, geo::Geometry<f64>) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let store = agrimap_suite::shared_store();
     let communes = layer("admin_commune").expect("layer");
@@ -32,15 +32,15 @@ fn setup() -> (tokio::runtime::Runtime, AppState, geo::Geometry<f64>) {
         .expect("query")
         .remove(0)
         .geometry;
-    let state = AppState::new(Arc::new(store), ServerConfig::default());
-    (rt, state, commune)
+    let core = Core::new(Arc::new(store), CoreConfig::default());
+    (rt, core, commune)
 }
 
 /// Centre of the z14 tile holding the most parcels.
-fn densest_z14(rt: &tokio::runtime::Runtime, state: &AppState) -> geo::Point<f64> {
+fn densest_z14(rt: &tokio::runtime::Runtime, core: &Core) -> geo::Point<f64> {
     let crop = layer("crop").expect("crop");
     let parcels = rt
-        .block_on(state.store.features(crop, &FeatureQuery::default()))
+        .block_on(core.store.features(crop, &FeatureQuery::default()))
         .expect("parcels");
     let mut per_tile: std::collections::BTreeMap<(u32, u32), usize> = std::collections::BTreeMap::new();
     for p in &parcels {
@@ -54,8 +54,8 @@ fn densest_z14(rt: &tokio::runtime::Runtime, state: &AppState) -> geo::Point<f64
 }
 
 fn bench_tiles(c: &mut Criterion) {
-    let (rt, state, commune) = setup();
-    let centre = densest_z14(&rt, &state);
+    let (rt, core, commune) = setup();
+    let centre = densest_z14(&rt, &core);
     let all: Vec<&'static LayerDef> = catalog().iter().collect();
 
     let mut group = c.benchmark_group("tile");
@@ -63,9 +63,7 @@ fn bench_tiles(c: &mut Criterion) {
         let t = tile_containing(centre.x(), centre.y(), z);
         group.bench_with_input(BenchmarkId::from_parameter(format!("z{z}")), &t, |b, t| {
             b.iter(|| {
-                let body = rt
-                    .block_on(agrimap_server::tiles::render(&state, &all, *t))
-                    .expect("tile");
+                let body = rt.block_on(core.tiles.render(&all, *t)).expect("tile");
                 assert!(!body.is_empty());
                 body
             });
@@ -88,10 +86,10 @@ fn bench_tiles(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let jobs = tiles.iter().map(|t| {
-                    let state = state.clone();
+                    let core = core.clone();
                     let all = all.clone();
                     let t = *t;
-                    tokio::spawn(async move { agrimap_server::tiles::render(&state, &all, t).await })
+                    tokio::spawn(async move { core.tiles.render(&all, t).await })
                 });
                 let bodies = futures::future::join_all(jobs).await;
                 let bytes: usize = bodies
@@ -118,7 +116,7 @@ fn bench_tiles(c: &mut Criterion) {
             b.iter(|| {
                 let n: usize = visible
                     .iter()
-                    .map(|l| rt.block_on(state.store.features(l, &query)).expect("features").len())
+                    .map(|l| rt.block_on(core.store.features(l, &query)).expect("features").len())
                     .sum();
                 assert!(n > 0);
                 n
@@ -136,7 +134,7 @@ fn bench_tiles(c: &mut Criterion) {
         let fetched: Vec<Vec<agrimap_model::Feature>> = visible
             .iter()
             .map(|l| {
-                rt.block_on(state.store.features(l, &FeatureQuery::in_bbox(bbox)))
+                rt.block_on(core.store.features(l, &FeatureQuery::in_bbox(bbox)))
                     .expect("features")
             })
             .collect();

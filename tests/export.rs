@@ -3,7 +3,7 @@
 //! restricted fields only for planners, `agrimap export` giving the same
 //! file, and a client that goes away stopping the database's work.
 
-use agrimap_server::auth::issue_token;
+use agrimap_core::tokens::issue_token;
 use agrimap_suite::{PgDatabase, Reply, StoreKind, TestServer, agrimap_bin, scratch_dir};
 use std::process::Command;
 use std::time::{Duration, Instant};

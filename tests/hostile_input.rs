@@ -4,8 +4,8 @@
 //! result for free-text search), never a 5xx, and leave the service healthy
 //! with its data intact.
 
+use agrimap_core::tokens::hash_token;
 use agrimap_model::{FeatureQuery, layer};
-use agrimap_server::auth::secret::hash_token;
 use agrimap_suite::{Reply, StoreKind, TestServer, request_with_body};
 
 const STATION_TOKEN: &str = "hostile-input-station-token";

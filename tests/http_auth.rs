@@ -3,9 +3,10 @@
 //! each role, answers as the route declares (2xx, 401 or 403); and the token
 //! endpoints create, list and revoke tokens that take effect at once.
 
+use agrimap_core::tokens::hash_token;
+use agrimap_core::tokens::issue_token;
 use agrimap_model::calendar::format_timestamp;
-use agrimap_server::auth::secret::hash_token;
-use agrimap_server::auth::{Need, Role, issue_token};
+use agrimap_server::auth::{Need, Role};
 use agrimap_suite::{Reply, StoreKind, TestServer, request_with_body};
 use agrimap_tiles::tile_containing;
 use serde_json::json;

@@ -2,8 +2,8 @@
 //! every database statement, request quotas per address and per token (429
 //! with Retry-After), and CORS only for the origins configured.
 
+use agrimap_core::tokens::issue_token;
 use agrimap_server::ServerConfig;
-use agrimap_server::auth::issue_token;
 use agrimap_store::Store;
 use agrimap_suite::{PgDatabase, StoreKind, TestServer, request_with_body};
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! one file, landed whole with their alert states or refused whole with every
 //! bad row named by its line; uploading twice changes nothing.
 
+use agrimap_core::tokens::issue_token;
 use agrimap_model::calendar::format_timestamp;
-use agrimap_server::auth::issue_token;
 use agrimap_store::ReadingQuery;
 use agrimap_suite::{Reply, StoreKind, TestServer, request_with_body};
 

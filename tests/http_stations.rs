@@ -3,8 +3,8 @@
 //! refused, series come back raw or by hour/day, and alerts reach
 //! `/api/alerts` and the `monitoring` tiles.
 
+use agrimap_core::tokens::hash_token;
 use agrimap_model::{FeatureQuery, Value, layer};
-use agrimap_server::auth::secret::hash_token;
 use agrimap_store::ReadingQuery;
 use agrimap_suite::{StoreKind, TestServer, alert_of, station_in_tile};
 use agrimap_tiles::tile_containing;

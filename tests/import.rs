@@ -13,8 +13,8 @@
 //! transformation a metre away, so an import that did not force the official
 //! shift would miss the originals by far more than 1e-6°.
 
+use agrimap_core::tokens::issue_token;
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, layer};
-use agrimap_server::auth::issue_token;
 use agrimap_store::{GpkgStore, Store};
 use agrimap_suite::{PgDatabase, StoreKind, agrimap_bin, request_with_body, scratch_dir, shared_store_path};
 use geo::{CoordsIter, InteriorPoint};

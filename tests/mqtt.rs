@@ -4,8 +4,8 @@
 //! alert state and latest values updated), publishes the answer to the
 //! result topic, and loses nothing while it or the broker is down.
 
+use agrimap_core::tokens::hash_token;
 use agrimap_model::Value;
-use agrimap_server::auth::secret::hash_token;
 use agrimap_store::{GpkgStore, PgStore, ReadingQuery, Store};
 use agrimap_suite::mosquitto::Mosquitto;
 use agrimap_suite::{

@@ -2,8 +2,8 @@
 //! `/api/packs/{code}.pmtiles` serves it, written to a file.
 
 use crate::store_args::StoreArgs;
-use agrimap_server::pack::{DEFAULT_MAXZOOM, DEFAULT_MINZOOM, commune_pack};
-use agrimap_server::{AppState, ServerConfig};
+use agrimap_core::pack::{DEFAULT_MAXZOOM, DEFAULT_MINZOOM, commune_pack};
+use agrimap_core::{Core, CoreConfig};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -28,10 +28,8 @@ pub fn pack(args: &PackArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let pack = runtime.block_on(async {
         let (store, _) = args.store.open().await?;
-        let state = AppState::new(store, ServerConfig::default());
-        commune_pack(&state, &args.commune, args.minzoom, args.maxzoom)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))
+        let core = Core::new(store, CoreConfig::default());
+        anyhow::Ok(commune_pack(&core, &args.commune, args.minzoom, args.maxzoom).await?)
     })?;
     // Written whole or not at all: a half-written pack would not open.
     let mut partial = args.out.clone().into_os_string();

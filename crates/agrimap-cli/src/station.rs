@@ -130,8 +130,8 @@ pub fn station(args: &StationArgs) -> anyhow::Result<()> {
                 }
             }
             StationCommand::Token { station_id } => {
-                let token = agrimap_server::auth::secret::new_token().context("drawing a random token")?;
-                let hash = agrimap_server::auth::secret::hash_token(&token);
+                let token = agrimap_core::tokens::new_token().context("drawing a random token")?;
+                let hash = agrimap_core::tokens::hash_token(&token);
                 if !store.set_station_token_hash(station_id, &hash).await? {
                     bail!("no station '{station_id}': add it first with `agrimap station add`");
                 }

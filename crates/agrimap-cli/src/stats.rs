@@ -1,8 +1,8 @@
 //! `agrimap stats`: the table `/api/stats` answers, on the command line.
 
 use crate::store_args::StoreArgs;
-use agrimap_server::communes::CommuneCache;
-use agrimap_server::stats::{StatsCache, StatsRequest, StatsTable, to_csv};
+use agrimap_core::communes::CommuneCache;
+use agrimap_core::stats::{StatsCache, StatsRequest, StatsTable, to_csv};
 use anyhow::Context;
 use std::io::Write;
 use std::sync::Arc;
@@ -29,16 +29,12 @@ pub struct StatsArgs {
 }
 
 pub fn stats(args: &StatsArgs) -> anyhow::Result<()> {
-    let request = StatsRequest::parse(&args.layer, Some(&args.by), args.class.as_deref(), Some(&args.metric))
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let request = StatsRequest::parse(&args.layer, Some(&args.by), args.class.as_deref(), Some(&args.metric))?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let table = runtime.block_on(async {
         let (store, _) = args.store.open().await?;
-        let cache = StatsCache::new(Arc::new(CommuneCache::default()));
-        cache
-            .table(store.as_ref(), request)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))
+        let cache = StatsCache::new(Arc::new(CommuneCache::default()), StatsCache::DEFAULT_BYTES);
+        anyhow::Ok(cache.table(store.as_ref(), request).await?)
     })?;
     let text = match args.format.as_str() {
         "csv" => to_csv(&table),

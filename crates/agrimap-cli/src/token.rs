@@ -41,7 +41,7 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         match &args.command {
             TokenCommand::Create { role, name } => {
-                let (token, secret) = agrimap_server::auth::issue_token(store.as_ref(), name, role).await?;
+                let (token, secret) = agrimap_core::tokens::issue_token(store.as_ref(), name, role).await?;
                 writeln!(out, "{secret}")?;
                 eprintln!(
                     "token {} ({}) for {} printed above; only its hash is kept, so it is not shown again",

@@ -8,6 +8,7 @@
 //! - [`cql2`]: CQL2 text filters (OGC API – Features – Part 3) read into a [`Filter`].
 //! - [`admin`]: boundary sets and commune identity across the 2025 reorganisation.
 //! - [`search`]: folding Vietnamese text for searching names.
+//! - [`role`]: the roles an API token carries.
 
 pub mod admin;
 pub mod calendar;
@@ -16,6 +17,7 @@ pub mod cql2;
 pub mod feature;
 pub mod filter;
 pub mod readings;
+pub mod role;
 pub mod schema;
 pub mod search;
 
@@ -23,4 +25,5 @@ pub use admin::{BoundarySet, CommuneKey};
 pub use catalog::{catalog, layer};
 pub use feature::{Feature, Reading, Value};
 pub use filter::{CompareOp, FeatureQuery, Filter, FilterError};
+pub use role::Role;
 pub use schema::{Access, Audience, FieldDef, FieldType, GeometryKind, LayerDef, LayerGroup};

@@ -124,6 +124,23 @@ impl LayerDef {
         self.fields.iter().position(|f| f.name == name)
     }
 
+    /// The value of the field `name` in a feature of this layer; `Null` when
+    /// the layer has no such field (or the feature is short of values).
+    #[must_use]
+    pub fn value_of<'f>(&self, feature: &'f crate::Feature, name: &str) -> &'f crate::Value {
+        const NULL: &crate::Value = &crate::Value::Null;
+        self.field_index(name)
+            .and_then(|i| feature.properties.get(i))
+            .unwrap_or(NULL)
+    }
+
+    /// The text of the field `name` in a feature of this layer; `None` when
+    /// it is null, empty or not text.
+    #[must_use]
+    pub fn text_of<'f>(&self, feature: &'f crate::Feature, name: &str) -> Option<&'f str> {
+        self.value_of(feature, name).as_str().filter(|s| !s.is_empty())
+    }
+
     /// A field by name.
     #[must_use]
     pub fn field(&self, name: &str) -> Option<&'static FieldDef> {

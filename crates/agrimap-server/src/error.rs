@@ -1,5 +1,6 @@
 //! One JSON error shape for every route: `{"error": {"code", "message"}}`.
 
+use agrimap_core::{CoreError, ErrorKind};
 use agrimap_store::StoreError;
 use axum::Json;
 use axum::http::StatusCode;
@@ -53,36 +54,23 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        let status = match e.kind {
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, e.code, e.message)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => {
-                tracing::warn!(cause = %e, "store unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    "the data store is not answering; try again shortly",
-                )
-            }
-            StoreError::Filter(f) => Self::bad_request("bad_filter", f.to_string()),
-            StoreError::Timeout(_) => {
-                tracing::warn!(cause = %e, "statement timeout");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "timeout",
-                    "the data store took too long to answer this request; try again shortly",
-                )
-            }
-            other => {
-                // Details go to the log, not to the client: they may name internals.
-                tracing::error!(cause = %other, "store error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "store_error",
-                    "the data store failed to answer this request",
-                )
-            }
-        }
+        CoreError::from(e).into()
     }
 }
 

@@ -219,7 +219,7 @@ pub async fn post(
             "the request has no body: send the file as it",
         ));
     }
-    let id = crate::auth::secret::new_token_id()
+    let id = agrimap_core::tokens::new_token_id()
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "import_failed", e.to_string()))?;
     let dir = Scratch(std::env::temp_dir().join(format!("agrimap-import-{id}")));
     let path = dir.0.join(format!("upload.{ext}"));
@@ -234,7 +234,7 @@ pub async fn post(
             format!("keeping the upload: {e}"),
         )
     })?;
-    let report = import(state.store.as_ref(), layer_def, &path, &opts)
+    let report = import(state.core.store.as_ref(), layer_def, &path, &opts)
         .await
         .map_err(|e| refused(&e))?;
     tracing::info!(

@@ -17,18 +17,16 @@ pub mod mqtt;
 pub mod ogc;
 pub mod origin;
 pub mod pack;
-pub mod readings_csv;
 pub mod stations;
 pub mod stats;
 pub mod styles;
 pub mod summary;
-pub mod tile_cache;
 pub mod tiles;
 pub mod tokens;
 pub mod web;
 
+use agrimap_core::{Core, CoreConfig};
 use agrimap_store::Store;
-use agrimap_tiles::TileOptions;
 use auth::{Need, Role};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -38,7 +36,6 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, delete, get, post};
 use std::future::Future;
 use std::sync::Arc;
-use tile_cache::TileCache;
 use tokio::net::TcpListener;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
@@ -82,15 +79,9 @@ impl Default for ServerConfig {
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub tile_cache: Arc<TileCache>,
-    pub tile_options: TileOptions,
+    /// The domain services over the store.
+    pub core: Core,
     pub config: Arc<ServerConfig>,
-    /// Communes in memory, for search, statistics and summaries.
-    pub communes: Arc<communes::CommuneCache>,
-    pub stats: Arc<stats::StatsCache>,
-    /// Levels at which stations go on watch or alarm.
-    pub thresholds: Arc<Vec<agrimap_model::readings::Threshold>>,
     /// Layer extents for `/ogc` collections, kept until a layer changes.
     pub ogc_extents: Arc<ogc::Extents>,
     /// Request quotas by address and by token.
@@ -100,21 +91,18 @@ pub struct AppState {
 impl AppState {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
-        let communes = Arc::new(communes::CommuneCache::default());
+        let core = Core::new(
+            store,
+            CoreConfig {
+                tile_cache_bytes: config.tile_cache_bytes,
+                thresholds: config.thresholds.clone(),
+                ..CoreConfig::default()
+            },
+        );
         Self {
-            stats: Arc::new(stats::StatsCache::new(communes.clone())),
-            thresholds: Arc::new(config.thresholds.clone()),
-            communes,
+            core,
             ogc_extents: Arc::default(),
             quotas: Arc::new(limits::Quotas::new(config.rate_per_address, config.rate_per_token)),
-            store,
-            tile_cache: Arc::new(TileCache::new(config.tile_cache_bytes)),
-            tile_options: TileOptions {
-                // A quarter of a pixel of a 512 px display tile: anything smaller
-                // cannot be seen, and dropping it keeps low-zoom tiles light.
-                min_polygon_area: 16.0,
-                ..TileOptions::default()
-            },
             config: Arc::new(config),
         }
     }
@@ -175,7 +163,7 @@ pub fn routes() -> Vec<Route> {
             M::POST,
             "/api/readings",
             AtLeast(Role::Editor),
-            post(readings_csv::post).layer(DefaultBodyLimit::max(readings_csv::MAX_BYTES)),
+            post(stations::post_csv).layer(DefaultBodyLimit::max(agrimap_core::ingest::csv::MAX_BYTES)),
         ),
         Route::new(
             M::POST,

@@ -10,8 +10,8 @@ use serde_json::json;
 
 /// `GET /health`: 200 when the store answers, 503 when it does not; names the store either way.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let kind = state.store.kind();
-    match state.store.health().await {
+    let kind = state.core.store.kind();
+    match state.core.store.health().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({ "status": "ok", "store": kind, "database": "ok" })),

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::assets::{STYLE_NAMES, style_template};
 use crate::error::ApiError;
 use crate::origin::request_origin;
-use crate::stats::StatsRequest;
+use agrimap_core::stats::StatsRequest;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -93,7 +93,7 @@ async fn colour_communes(state: &AppState, params: &ChoroplethParams, doc: &mut 
             "value selects one class: give class as well (e.g. class=crop_type&value=rice)",
         ));
     }
-    let table = state.stats.table(state.store.as_ref(), request).await?;
+    let table = state.core.stats.table(state.core.store.as_ref(), request).await?;
     let mut by_code: BTreeMap<&str, f64> = BTreeMap::new();
     for row in &table.rows {
         if params.value.is_none() || row.class.as_deref() == params.value.as_deref() {

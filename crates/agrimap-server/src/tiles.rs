@@ -1,93 +1,21 @@
 //! `/tiles/{layers}/{z}/{x}/{y}.mvt` and `/tiles/{layers}.json` (TileJSON 3.0.0).
 //!
-//! A tile is: cache lookup by (layers, z, x, y, layer versions) → one store
-//! query per layer for the tile's bounding box plus buffer, run concurrently →
-//! clip, simplify and encode on the blocking pool → gzip → cache.
+//! Tiles are the core's ([`agrimap_core::tiles::TileService`]); this module
+//! adds entity tags, caching headers and content negotiation.
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::origin::request_origin;
-use crate::tile_cache::{TileBody, TileKey};
-use agrimap_model::{Audience, FeatureQuery, LayerDef, catalog};
-use agrimap_store::LayerVersions;
-use agrimap_tiles::{TileCoord, encode_tile, tile_bounds, tile_bounds_buffered};
+use agrimap_core::echo;
+use agrimap_core::tiles::{etag, parse_coord, parse_layers};
+use agrimap_model::{Audience, LayerDef};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use futures::future::try_join_all;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::Write;
 
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
-
-/// Parses `crop,aquaculture` into catalog layers, in catalog order.
-pub fn parse_layers(spec: &str) -> Result<Vec<&'static LayerDef>, ApiError> {
-    if spec.is_empty() {
-        return Err(ApiError::bad_request("bad_layers", "the layer list is empty"));
-    }
-    let mut layers = Vec::new();
-    for id in spec.split(',') {
-        let layer = agrimap_model::layer(id).ok_or_else(|| {
-            let known: Vec<&str> = catalog().iter().map(|l| l.id).collect();
-            ApiError::not_found(
-                "unknown_layer",
-                format!("unknown layer '{}'; known layers: {}", truncate(id), known.join(", ")),
-            )
-        })?;
-        if layers.contains(&layer) {
-            return Err(ApiError::bad_request(
-                "bad_layers",
-                format!("layer '{id}' is listed twice"),
-            ));
-        }
-        layers.push(layer);
-    }
-    layers.sort_by_key(|l| catalog().iter().position(|c| c.id == l.id));
-    Ok(layers)
-}
-
-/// Echoing a client string back: keep it short.
-fn truncate(s: &str) -> String {
-    s.chars().take(64).collect()
-}
-
-/// Parses the `{z}`, `{x}` and `{y}.mvt` segments of a tile path.
-pub fn parse_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, ApiError> {
-    let y = y_file.strip_suffix(".mvt").ok_or_else(|| {
-        ApiError::not_found(
-            "bad_tile",
-            format!("tile path must end in '{{y}}.mvt', got '{}'", truncate(y_file)),
-        )
-    })?;
-    let number = |name: &str, s: &str| {
-        s.parse::<u32>().map_err(|_| {
-            ApiError::bad_request(
-                "bad_tile",
-                format!("{name} must be a non-negative integer, got '{}'", truncate(s)),
-            )
-        })
-    };
-    let z = u8::try_from(number("z", z)?)
-        .map_err(|_| ApiError::bad_request("bad_tile", format!("zoom {z} is out of range")))?;
-    TileCoord::new(z, number("x", x)?, number("y", y)?).map_err(|e| ApiError::bad_request("bad_tile", e.to_string()))
-}
-
-fn etag(key: &TileKey) -> String {
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
-    format!("W/\"{:016x}\"", h.finish())
-}
-
-fn versions_of(layers: &[&'static LayerDef], versions: &LayerVersions) -> Vec<u64> {
-    layers
-        .iter()
-        .map(|l| versions.get(l.id).copied().unwrap_or(0))
-        .collect()
-}
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
@@ -112,14 +40,7 @@ pub async fn tile(
     let Path((spec, z, x, y_file)) = path?;
     let layers = parse_layers(&spec)?;
     let coord = parse_coord(&z, &x, &y_file)?;
-    let versions = state.store.versions().await?;
-    let key = TileKey {
-        layers: layers.iter().map(|l| l.id).collect::<Vec<_>>().join(","),
-        z: coord.z,
-        x: coord.x,
-        y: coord.y,
-        versions: versions_of(&layers, &versions),
-    };
+    let key = state.core.tiles.key(&layers, coord).await?;
     let etag = etag(&key);
     let mut out = HeaderMap::new();
     out.insert(
@@ -136,10 +57,7 @@ pub async fn tile(
         return Ok((StatusCode::NOT_MODIFIED, out).into_response());
     }
 
-    let body = state
-        .tile_cache
-        .get_or_render(&key, render(&state, &layers, coord))
-        .await?;
+    let body = state.core.tiles.tile_at(&key, &layers, coord).await?;
     if body.is_empty() {
         return Ok((StatusCode::NO_CONTENT, out).into_response());
     }
@@ -152,62 +70,6 @@ pub async fn tile(
     }
 }
 
-/// Renders one tile: store queries for every layer visible at this zoom,
-/// then encoding and compression off the async runtime.
-pub async fn render(state: &AppState, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileBody, ApiError> {
-    let opts = state.tile_options.clone();
-    let bbox = tile_bounds_buffered(coord, opts.buffer, opts.extent);
-    // A polygon or line that fits inside one tile unit both ways cannot be
-    // drawn meaningfully; the store skips it by its R-tree box without reading it.
-    let min_extent = tile_bounds(coord).width() / f64::from(opts.extent);
-    let visible: Vec<&'static LayerDef> = layers.iter().copied().filter(|l| coord.z >= l.minzoom).collect();
-    let queries = visible.iter().map(|layer| {
-        let query = FeatureQuery {
-            bbox: Some(bbox),
-            min_extent: Some(min_extent),
-            any_order: true,
-            ..FeatureQuery::default()
-        };
-        let store = state.store.clone();
-        async move { store.features(layer, &query).await }
-    });
-    let mut fetched = try_join_all(queries).await?;
-    tokio::task::spawn_blocking(move || {
-        // The stores return rows in any order (a sort in the database can spill
-        // to disk on a big tile); sorting here keeps tiles identical whatever
-        // the store and its physical row order.
-        for features in &mut fetched {
-            features.sort_unstable_by_key(|f| f.id);
-        }
-        let pairs: Vec<(&LayerDef, &[agrimap_model::Feature])> =
-            visible.iter().copied().zip(fetched.iter().map(Vec::as_slice)).collect();
-        let mvt = encode_tile(coord, &pairs, Audience::Public, &opts);
-        if mvt.is_empty() {
-            Ok(TileBody::default())
-        } else {
-            Ok(TileBody {
-                gzip: gzip(&mvt)?.into(),
-                plain: mvt.into(),
-            })
-        }
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "tile_failed",
-            format!("tile task failed: {e}"),
-        )
-    })?
-    .map_err(|e: std::io::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "tile_failed", e.to_string()))
-}
-
-fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::default());
-    enc.write_all(data)?;
-    enc.finish()
-}
-
 /// `GET /tiles/{layers}.json`: TileJSON 3.0.0 for a layer list.
 pub async fn tilejson(
     State(state): State<AppState>,
@@ -218,14 +80,14 @@ pub async fn tilejson(
     let spec = file.strip_suffix(".json").ok_or_else(|| {
         ApiError::not_found(
             "not_found",
-            format!("expected '/tiles/{{layers}}.json', got '/tiles/{}'", truncate(&file)),
+            format!("expected '/tiles/{{layers}}.json', got '/tiles/{}'", echo(&file, 64)),
         )
     })?;
     let layers = parse_layers(spec)?;
     let origin = request_origin(state.config.public_url.as_deref(), &headers);
     let mut bounds: Option<geo::Rect<f64>> = None;
     for layer in &layers {
-        if let Some(r) = state.store.extent(layer).await? {
+        if let Some(r) = state.core.store.extent(layer).await? {
             bounds = Some(bounds.map_or(r, |b| {
                 geo::Rect::new(
                     geo::coord! { x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y) },
@@ -277,36 +139,6 @@ fn vector_layer(layer: &LayerDef) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn layer_lists_are_checked_and_put_in_catalog_order() {
-        let ids = |s| parse_layers(s).map(|v| v.iter().map(|l| l.id).collect::<Vec<_>>());
-        assert_eq!(ids("ocop,crop").expect("ok"), vec!["crop", "ocop"]);
-        assert_eq!(ids("crop,nope").expect_err("unknown").status, StatusCode::NOT_FOUND);
-        assert_eq!(ids("crop,crop").expect_err("twice").status, StatusCode::BAD_REQUEST);
-        assert_eq!(ids("").expect_err("empty").status, StatusCode::BAD_REQUEST);
-    }
-
-    #[test]
-    fn tile_coordinates_are_checked() {
-        assert!(parse_coord("14", "13000", "7600.mvt").is_ok());
-        assert_eq!(
-            parse_coord("3", "8", "0.mvt").expect_err("x").status,
-            StatusCode::BAD_REQUEST
-        );
-        assert_eq!(
-            parse_coord("-1", "0", "0.mvt").expect_err("z").status,
-            StatusCode::BAD_REQUEST
-        );
-        assert_eq!(
-            parse_coord("300", "0", "0.mvt").expect_err("z").status,
-            StatusCode::BAD_REQUEST
-        );
-        assert_eq!(
-            parse_coord("3", "0", "0.png").expect_err("ext").status,
-            StatusCode::NOT_FOUND
-        );
-    }
 
     #[test]
     fn gzip_negotiation_honours_q0() {

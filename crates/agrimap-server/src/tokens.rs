@@ -1,8 +1,9 @@
 //! `/api/me` (who the caller is) and `/api/tokens` (API tokens, for admins).
 
 use crate::AppState;
-use crate::auth::{Caller, IssueError, issue_token};
+use crate::auth::Caller;
 use crate::error::ApiError;
+use agrimap_core::tokens::issue_token;
 use agrimap_store::ApiToken;
 use axum::Json;
 use axum::body::Bytes;
@@ -30,7 +31,7 @@ pub async fn me(Extension(caller): Extension<Caller>) -> Json<JsonValue> {
 
 /// `GET /api/tokens`: every token, without secrets.
 pub async fn list(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
-    let tokens = state.store.api_tokens().await?;
+    let tokens = state.core.store.api_tokens().await?;
     Ok(Json(
         json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }),
     ))
@@ -53,13 +54,7 @@ pub async fn create(State(state): State<AppState>, body: Result<Bytes, BytesReje
             format!("the body must be {{\"name\": \"...\", \"role\": \"planner|editor|admin\"}}: {e}"),
         )
     })?;
-    let (token, secret) = issue_token(state.store.as_ref(), &new.name, &new.role)
-        .await
-        .map_err(|e| match e {
-            IssueError::Store(e) => ApiError::from(e),
-            IssueError::Random(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "no_randomness", e.to_string()),
-            other => ApiError::bad_request("bad_token_request", other.to_string()),
-        })?;
+    let (token, secret) = issue_token(state.core.store.as_ref(), &new.name, &new.role).await?;
     let mut body = token_json(&token);
     body["token"] = secret.into();
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -71,7 +66,7 @@ pub async fn revoke(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path(id) = path?;
-    if state.store.revoke_api_token(&id).await? {
+    if state.core.store.revoke_api_token(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(

@@ -25,10 +25,12 @@ pub use error::StoreError;
 pub use gpkg::GpkgStore;
 pub use postgis::PgStore;
 
+use agrimap_model::readings::{AlertCause, AlertState};
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Reading};
 use futures::stream::BoxStream;
 use geo::Rect;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Change counters of every layer: a write to a layer increases its counter.
 pub type LayerVersions = BTreeMap<&'static str, u64>;
@@ -50,12 +52,22 @@ pub struct WriteBatch {
     pub readings: Vec<Reading>,
 }
 
-/// The alert state a station is put in by an ingestion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StationAlert {
-    pub station_id: String,
-    /// `ok`, `watch` or `alarm`.
-    pub state: &'static str,
+/// A station's alert state and what put it there.
+pub type Judgement = (AlertState, Option<AlertCause>);
+
+/// Judges a station (its id) from its latest reading of each parameter.
+/// The store calls it inside the ingestion's transaction, with the latest
+/// readings as they stand once the batch is in, so that concurrent batches
+/// of one station cannot leave a state judged from a stale snapshot.
+pub type Judge = Arc<dyn Fn(&str, &[Reading]) -> Judgement + Send + Sync>;
+
+/// What an ingestion did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingested {
+    /// Readings added (repeats of stored ones are skipped).
+    pub stored: usize,
+    /// The judgement of each station of the batch, as stored.
+    pub judged: BTreeMap<String, Judgement>,
 }
 
 /// Readings of one station in a time range, oldest first.
@@ -157,9 +169,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores station readings in one transaction: readings already stored
     /// (same station, parameter and time) are skipped; each station that got
     /// readings has its `latest_*` values and `last_reading_at` in the
-    /// `monitoring` layer brought up to date; `alerts` set stations'
-    /// `alert_state`. Returns how many readings were new.
-    async fn ingest(&self, readings: Vec<Reading>, alerts: Vec<StationAlert>) -> Result<usize, StoreError>;
+    /// `monitoring` layer brought up to date, and its `alert_state` set by
+    /// `judge` from its latest readings, read in the same transaction.
+    async fn ingest(&self, readings: Vec<Reading>, judge: Judge) -> Result<Ingested, StoreError>;
 
     /// Readings matching the query, oldest first (then by parameter).
     async fn readings_between(&self, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError>;

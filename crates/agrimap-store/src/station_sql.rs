@@ -11,7 +11,7 @@ use agrimap_model::readings::PARAMETERS;
 /// Brings one station's `latest_*` values, `last_reading_at` and alert state
 /// up to date after new readings, in one statement (the `monitoring` layer is
 /// touched once per batch). Placeholders: the station id, the newest reading
-/// time of the batch, and the alert state (NULL keeps the current one).
+/// time of the batch, and the alert state.
 pub(crate) fn update_latest(station: &str, newest: &str, alert: &str) -> String {
     let mut sets: Vec<String> = PARAMETERS
         .iter()
@@ -28,7 +28,7 @@ pub(crate) fn update_latest(station: &str, newest: &str, alert: &str) -> String 
         "last_reading_at = CASE WHEN last_reading_at IS NULL OR last_reading_at < {newest} THEN {newest} \
          ELSE last_reading_at END"
     ));
-    sets.push(format!("alert_state = COALESCE({alert}, alert_state)"));
+    sets.push(format!("alert_state = {alert}"));
     format!("UPDATE monitoring SET {} WHERE station_id = {station}", sets.join(", "))
 }
 

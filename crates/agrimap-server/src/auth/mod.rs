@@ -13,49 +13,16 @@
 //! missing or unknown token and 403 to a role too low, and hands the handler
 //! the [`Caller`].
 
-pub mod secret;
-
 use crate::AppState;
 use crate::error::ApiError;
 use crate::limits::{QuotaKey, client_address, too_many_requests};
+use agrimap_core::tokens::hash_token;
 use agrimap_model::Audience;
+pub use agrimap_model::Role;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use secret::hash_token;
-
-/// What an API token lets its holder do; ordered from least to most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Anonymous,
-    Planner,
-    Editor,
-    Admin,
-}
-
-impl Role {
-    /// The role a token carries, from its stored name.
-    #[must_use]
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "planner" => Some(Self::Planner),
-            "editor" => Some(Self::Editor),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Anonymous => "anonymous",
-            Self::Planner => "planner",
-            Self::Editor => "editor",
-            Self::Admin => "admin",
-        }
-    }
-}
 
 /// What an endpoint needs of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,11 +67,7 @@ impl Caller {
     /// Which fields this caller may read.
     #[must_use]
     pub fn audience(&self) -> Audience {
-        if self.role >= Role::Planner {
-            Audience::Full
-        } else {
-            Audience::Public
-        }
+        self.role.audience()
     }
 }
 
@@ -152,7 +115,7 @@ pub async fn authorize(State((state, need)): State<(AppState, Need)>, mut req: R
         Credentials::None | Credentials::Malformed => None,
     };
     let token = match &secret {
-        Some(secret) => match state.store.api_token_by_hash(&hash_token(secret)).await {
+        Some(secret) => match state.core.store.api_token_by_hash(&hash_token(secret)).await {
             Ok(token) => token,
             Err(e) => return ApiError::from(e).into_response(),
         },
@@ -210,47 +173,4 @@ pub async fn authorize(State((state, need)): State<(AppState, Need)>, mut req: R
     }
     req.extensions_mut().insert(caller);
     next.run(req).await
-}
-
-/// Why a token could not be issued.
-#[derive(Debug, thiserror::Error)]
-pub enum IssueError {
-    #[error("unknown role '{0}'; a token is for one of: planner, editor, admin")]
-    BadRole(String),
-    #[error("a token needs a name saying who or what it is for (at most 200 characters)")]
-    BadName,
-    #[error("no randomness for the token: {0}")]
-    Random(#[from] std::io::Error),
-    #[error(transparent)]
-    Store(#[from] agrimap_store::StoreError),
-}
-
-/// Issues a new API token: the store keeps its hash, the caller gets the
-/// secret, once.
-///
-/// # Errors
-/// For a role that is not `planner`, `editor` or `admin`, an empty or
-/// overlong name, or when the store fails.
-pub async fn issue_token(
-    store: &dyn agrimap_store::Store,
-    name: &str,
-    role: &str,
-) -> Result<(agrimap_store::ApiToken, String), IssueError> {
-    if Role::from_name(role).is_none() {
-        return Err(IssueError::BadRole(role.chars().take(32).collect()));
-    }
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(IssueError::BadName);
-    }
-    let secret = secret::new_token()?;
-    let token = store
-        .add_api_token(&agrimap_store::NewApiToken {
-            id: secret::new_token_id()?,
-            name: name.to_owned(),
-            role: role.to_owned(),
-            hash: hash_token(&secret),
-        })
-        .await?;
-    Ok((token, secret))
 }

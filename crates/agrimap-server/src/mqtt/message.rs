@@ -4,15 +4,14 @@
 //! the HTTP endpoint takes, with its token beside them, since MQTT 3.1.1
 //! carries no per-message credentials:
 //! `{"token": "…", "readings": [{parameter, value, unit, time}, …]}`.
-//! The batch goes through [`crate::stations::ingest_batch`], the HTTP
-//! endpoint's own path, and the answer (the HTTP answer's JSON body) is
-//! published to `agrimap/stations/{id}/readings/result`.
+//! The batch goes through the core's ingestion ([`agrimap_core::ingest`]),
+//! as the HTTP endpoint's does, and the answer (the JSON the HTTP endpoint
+//! answers) is published to `agrimap/stations/{id}/readings/result`.
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::stations::ingest_batch;
-use axum::http::StatusCode;
+use crate::stations::refusal;
+use agrimap_core::CoreError;
+use agrimap_core::ingest::{Credential, IngestError, parse_batch};
 use serde_json::Value as JsonValue;
 
 /// The topic filter the listener subscribes to.
@@ -39,36 +38,37 @@ pub enum Outcome {
     Answered(JsonValue),
     /// The store failed and nothing was stored: the message must not be
     /// acknowledged, so that it is tried again.
-    StoreFailed(ApiError),
+    StoreFailed(CoreError),
 }
 
 /// Ingests one payload for `station_id`.
 pub async fn handle(state: &AppState, station_id: &str, payload: &[u8]) -> Outcome {
-    let (token, body) = match envelope(payload) {
-        Ok(parts) => parts,
-        Err(e) => return Outcome::Answered(e.body()),
+    let outcome = async {
+        let (token, body) = envelope(payload)?;
+        let station = state.core.admit(station_id, Credential::StationToken(&token)).await?;
+        state.core.ingest(station, parse_batch(&body)?).await
     };
-    match ingest_batch(state, station_id, &Caller::with_station_token(token), &body).await {
-        Ok((_, answer)) => Outcome::Answered(answer),
-        Err(e) if e.status.is_server_error() => Outcome::StoreFailed(e),
-        Err(e) => Outcome::Answered(e.body()),
+    match outcome.await {
+        Ok(report) => Outcome::Answered(serde_json::to_value(report).unwrap_or_default()),
+        Err(IngestError::Store(e)) => Outcome::StoreFailed(e),
+        Err(e) => Outcome::Answered(refusal(e, "index").1),
     }
 }
 
 /// Splits a payload into the station's token and the rest, which is the HTTP
 /// body (`{"readings": […]}`) and never holds the token, so no error message
 /// can echo it.
-fn envelope(payload: &[u8]) -> Result<(String, Vec<u8>), ApiError> {
-    let shape = "the payload must be a JSON object {\"token\": \"<the station's token>\", \"readings\": [{parameter, value, unit, time}, …]}";
+fn envelope(payload: &[u8]) -> Result<(String, Vec<u8>), IngestError> {
+    const SHAPE: &str = "the payload must be a JSON object {\"token\": \"<the station's token>\", \"readings\": [{parameter, value, unit, time}, …]}";
     let Ok(JsonValue::Object(mut object)) = serde_json::from_slice::<JsonValue>(payload) else {
-        return Err(ApiError::bad_request("bad_body", shape));
+        return Err(IngestError::BadBody(SHAPE.into()));
     };
     match object.remove("token") {
         Some(JsonValue::String(token)) if !token.is_empty() => {
-            let body = serde_json::to_vec(&object).map_err(|_| ApiError::bad_request("bad_body", shape))?;
+            let body = serde_json::to_vec(&object).map_err(|_| IngestError::BadBody(SHAPE.into()))?;
             Ok((token, body))
         }
-        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", shape)),
+        _ => Err(IngestError::Unauthorized(SHAPE)),
     }
 }
 
@@ -96,7 +96,8 @@ mod tests {
             (br#"[{"parameter": "ph"}]"#, "bad_body"),
             (b"not json", "bad_body"),
         ] {
-            assert_eq!(envelope(payload).expect_err("refused").code, code);
+            let (_, body) = refusal(envelope(payload).expect_err("refused"), "index");
+            assert_eq!(body["error"]["code"], code);
         }
     }
 }

@@ -306,7 +306,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> std::io::Result<Self> {
-        let name = crate::auth::secret::new_token_id()?;
+        let name = agrimap_core::tokens::new_token_id()?;
         let dir = std::env::temp_dir().join(format!("agrimap-export-{name}"));
         std::fs::create_dir(&dir)?;
         Ok(Self(dir))

@@ -40,9 +40,9 @@ pub mod time;
 use crate::AppState;
 use crate::Route;
 use crate::auth::Need;
-use crate::communes::CommuneCache;
 use crate::error::ApiError;
 use crate::origin::request_origin;
+use agrimap_core::communes::CommuneCache;
 use agrimap_model::{Audience, LayerDef, catalog};
 use agrimap_store::{LayerVersions, Store};
 use axum::extract::FromRef;
@@ -124,8 +124,8 @@ pub(crate) struct Ogc {
 impl FromRef<AppState> for Ogc {
     fn from_ref(state: &AppState) -> Self {
         Self {
-            store: state.store.clone(),
-            communes: state.communes.clone(),
+            store: state.core.store.clone(),
+            communes: state.core.communes.clone(),
             public_url: state.config.public_url.clone().map(Arc::from),
             extents: state.ogc_extents.clone(),
         }

@@ -13,7 +13,7 @@ use crate::layer_geometry::fit_to_layer;
 use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_clause};
 use crate::station_sql;
 use crate::{
-    ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
+    ApiToken, FeatureStream, Ingested, Judge, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, Store, StoreError,
     Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
@@ -21,6 +21,7 @@ use geo::{BoundingRect, Geometry, Rect, coord};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, params_from_iter};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -397,9 +398,10 @@ fn check_reading(r: &Reading) -> Result<(), String> {
     Ok(())
 }
 
-fn ingest(conn: &mut Connection, readings: &[Reading], alerts: &[StationAlert]) -> Result<usize, StoreError> {
+fn ingest(conn: &mut Connection, readings: &[Reading], judge: &Judge) -> Result<Ingested, StoreError> {
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let mut added = 0;
+    let mut judged = BTreeMap::new();
     {
         let mut insert = tx
             .prepare_cached(
@@ -413,27 +415,26 @@ fn ingest(conn: &mut Connection, readings: &[Reading], alerts: &[StationAlert]) 
                 .execute((&r.station_id, &r.parameter, r.value, &r.unit, &r.time))
                 .map_err(|e| db("inserting a reading", e))?;
         }
-        let mut latest = tx
+        let mut latest_of = tx
+            .prepare_cached(&station_sql::latest_of_station("?1", "r.time"))
+            .map_err(|e| db("preparing the latest readings", e))?;
+        let mut update = tx
             .prepare_cached(&station_sql::update_latest("?1", "?2", "?3"))
             .map_err(|e| db("preparing the latest-values update", e))?;
-        let newest = station_sql::newest_by_station(readings);
-        for (station, time) in &newest {
-            let alert = alerts.iter().find(|a| a.station_id == *station).map(|a| a.state);
-            latest
-                .execute((station, time, alert))
+        for (station, time) in station_sql::newest_by_station(readings) {
+            let latest = latest_of
+                .query_map([station], reading_row)
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<Reading>>>)
+                .map_err(|e| db("reading latest readings", e))?;
+            let judgement = judge(station, &latest);
+            update
+                .execute((station, time, judgement.0.as_str()))
                 .map_err(|e| db("updating latest values", e))?;
-        }
-        let mut alert = tx
-            .prepare_cached("UPDATE monitoring SET alert_state = ?2 WHERE station_id = ?1")
-            .map_err(|e| db("preparing the alert update", e))?;
-        for a in alerts.iter().filter(|a| !newest.contains_key(a.station_id.as_str())) {
-            alert
-                .execute((&a.station_id, a.state))
-                .map_err(|e| db("updating an alert state", e))?;
+            judged.insert(station.to_owned(), judgement);
         }
     }
     tx.commit().map_err(|e| db("committing", e))?;
-    Ok(added)
+    Ok(Ingested { stored: added, judged })
 }
 
 fn reading_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
@@ -615,8 +616,8 @@ impl Store for GpkgStore {
         .await
     }
 
-    async fn ingest(&self, readings: Vec<Reading>, alerts: Vec<StationAlert>) -> Result<usize, StoreError> {
-        self.with_conn(move |c| ingest(c, &readings, &alerts)).await
+    async fn ingest(&self, readings: Vec<Reading>, judge: Judge) -> Result<Ingested, StoreError> {
+        self.with_conn(move |c| ingest(c, &readings, &judge)).await
     }
 
     async fn readings_between(&self, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {

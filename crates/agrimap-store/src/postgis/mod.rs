@@ -17,12 +17,13 @@ use crate::sql::{Dialect, WhereClause, hex, order_by, where_clause};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
-    ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
+    ApiToken, FeatureStream, Ingested, Judge, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, Store, StoreError,
     Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use geo::{Geometry, Rect, coord};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -703,11 +704,15 @@ impl Store for PgStore {
             })
             .collect())
     }
-    async fn ingest(&self, readings: Vec<Reading>, alerts: Vec<StationAlert>) -> Result<usize, StoreError> {
+    async fn ingest(&self, readings: Vec<Reading>, judge: Judge) -> Result<Ingested, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
         let added = insert_readings(&tx, &readings).await?;
-        let latest = tx
+        let latest_of = tx
+            .prepare(&station_sql::latest_of_station("$1::text", READING_TIME))
+            .await
+            .map_err(pg("preparing the latest readings"))?;
+        let update = tx
             .prepare(&station_sql::update_latest(
                 "$1::text",
                 "$2::text::timestamptz",
@@ -715,27 +720,27 @@ impl Store for PgStore {
             ))
             .await
             .map_err(pg("preparing the latest-values update"))?;
-        let newest = station_sql::newest_by_station(&readings);
-        for (station, time) in &newest {
-            let alert = alerts.iter().find(|a| a.station_id == *station).map(|a| a.state);
-            tx.execute(&latest, &[station, time, &alert])
+        let mut judged = BTreeMap::new();
+        for (station, time) in station_sql::newest_by_station(&readings) {
+            let latest: Vec<Reading> = tx
+                .query(&latest_of, &[&station])
+                .await
+                .map_err(pg("reading latest readings"))?
+                .iter()
+                .map(reading_of)
+                .collect();
+            let judgement = judge(station, &latest);
+            tx.execute(&update, &[&station, &time, &judgement.0.as_str()])
                 .await
                 .map_err(pg("updating latest values"))?;
-        }
-        for a in alerts.iter().filter(|a| !newest.contains_key(a.station_id.as_str())) {
-            tx.execute(
-                "UPDATE monitoring SET alert_state = $2::text WHERE station_id = $1::text",
-                &[&a.station_id, &a.state],
-            )
-            .await
-            .map_err(pg("updating an alert state"))?;
+            judged.insert(station.to_owned(), judgement);
         }
         tx.commit().await.map_err(pg("committing"))?;
         if let Some(watch) = self.watch.get() {
             let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
             watch.observe(&read);
         }
-        Ok(added)
+        Ok(Ingested { stored: added, judged })
     }
 
     async fn readings_between(&self, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {

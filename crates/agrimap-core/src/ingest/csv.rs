@@ -1,5 +1,5 @@
-//! `POST /api/readings` with a CSV body: readings an editor uploads, for any
-//! stations (a logger's export, a laboratory's sheet).
+//! Readings as CSV: what an editor uploads for any stations (a logger's
+//! export, a laboratory's sheet), through `POST /api/readings`.
 //!
 //! The header names the columns `station_id, parameter, value, unit, time`,
 //! in any order. The whole file is checked first, each bad row named by its
@@ -7,19 +7,12 @@
 //! or not at all. Rows already stored (same station, parameter and time) are
 //! skipped, so uploading a file twice changes nothing.
 
-use crate::AppState;
-use crate::error::ApiError;
-use crate::stations::{MAX_FUTURE_SECONDS, merged_latest, normalise_time, station, text, unix_now};
+use super::{BadReading, IngestError, checked_reading, station, unix_now};
+use crate::Core;
+use crate::error::echo;
 use agrimap_model::Reading;
-use agrimap_model::readings::{alert_state, check_reading};
-use agrimap_store::StationAlert;
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value as JsonValue, json};
+use agrimap_model::readings::AlertState;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Most rows one upload may hold.
@@ -29,36 +22,34 @@ pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 
 const COLUMNS: [&str; 5] = ["station_id", "parameter", "value", "unit", "time"];
 
-/// A row that could not be read, with its line in the file (the header is line 1).
-#[derive(Debug)]
-pub struct RowError {
-    pub line: u64,
-    pub message: String,
-}
-
 /// Where each column is, from the header.
-fn column_positions(header: &csv::StringRecord) -> Result<[usize; 5], ApiError> {
+fn column_positions(header: &csv::StringRecord) -> Result<[usize; 5], IngestError> {
     let names: Vec<String> = header
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
         .collect();
     if let Some(extra) = names.iter().find(|n| !COLUMNS.contains(&n.as_str())) {
-        return Err(ApiError::bad_request(
-            "bad_csv",
-            format!(
-                "unknown column '{}'; the header names the columns {}",
-                extra.chars().take(40).collect::<String>(),
-                COLUMNS.join(", ")
-            ),
-        ));
+        return Err(IngestError::BadBody(format!(
+            "unknown column '{}'; the header names the columns {}",
+            echo(extra, 40),
+            COLUMNS.join(", ")
+        )));
+    }
+    // Which of two columns of one name would hold the value is anyone's guess.
+    if let Some((i, twice)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+        return Err(IngestError::BadBody(format!(
+            "the header names the column '{twice}' twice (columns {} and {})",
+            names.iter().position(|n| n == twice).map_or(0, |p| p + 1),
+            i + 1
+        )));
     }
     let mut positions = [0; 5];
     for (slot, want) in positions.iter_mut().zip(COLUMNS) {
         *slot = names.iter().position(|n| n == want).ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_csv",
-                format!("the header has no '{want}' column; it names {}", COLUMNS.join(", ")),
-            )
+            IngestError::BadBody(format!(
+                "the header has no '{want}' column; it names {}",
+                COLUMNS.join(", ")
+            ))
         })?;
     }
     Ok(positions)
@@ -68,7 +59,7 @@ fn column_positions(header: &csv::StringRecord) -> Result<[usize; 5], ApiError> 
 #[derive(Debug)]
 pub struct Parsed {
     pub rows: Vec<(u64, Reading)>,
-    pub errors: Vec<RowError>,
+    pub errors: Vec<BadReading>,
 }
 
 /// Line numbers of records, counted from the bytes: the csv crate's own line
@@ -118,13 +109,14 @@ impl<'a> Lines<'a> {
 /// judged by the handler.
 ///
 /// # Errors
-/// `bad_csv` when the header cannot be read or names the wrong columns, or
-/// when the file holds more than [`MAX_ROWS`] rows, readable or not.
-pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
+/// [`IngestError::BadBody`] when the header cannot be read or names the
+/// wrong columns, or when the file holds more than [`MAX_ROWS`] rows,
+/// readable or not.
+pub fn parse(body: &[u8]) -> Result<Parsed, IngestError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body);
     let header = reader
         .headers()
-        .map_err(|e| ApiError::bad_request("bad_csv", format!("the header cannot be read: {e}")))?
+        .map_err(|e| IngestError::BadBody(format!("the header cannot be read: {e}")))?
         .clone();
     let [station, parameter, value, unit, time] = column_positions(&header)?;
     let mut rows = Vec::new();
@@ -133,17 +125,14 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     for record in reader.records() {
         // Counted before reading the row: unreadable rows cost memory too.
         if rows.len() + errors.len() >= MAX_ROWS {
-            return Err(ApiError::bad_request(
-                "bad_csv",
-                format!("an upload holds at most {MAX_ROWS} rows"),
-            ));
+            return Err(IngestError::BadBody(format!("an upload holds at most {MAX_ROWS} rows")));
         }
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = lines.of(e.position());
-                errors.push(RowError {
-                    line,
+                errors.push(BadReading {
+                    at: line,
                     message: format!("unreadable row: {e}"),
                 });
                 continue;
@@ -162,113 +151,102 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
                     time: field(time),
                 },
             )),
-            _ => errors.push(RowError {
-                line,
-                message: format!(
-                    "value '{}' is not a number",
-                    field(value).chars().take(40).collect::<String>()
-                ),
+            _ => errors.push(BadReading {
+                at: line,
+                message: format!("value '{}' is not a number", echo(&field(value), 40)),
             }),
         }
     }
     Ok(Parsed { rows, errors })
 }
 
-fn refused(errors: &[RowError]) -> Response {
-    let rows: Vec<JsonValue> = errors
-        .iter()
-        .take(1_000)
-        .map(|e| json!({"line": e.line, "error": e.message}))
-        .collect();
-    let body = json!({
-        "error": {
-            "code": "bad_readings",
-            "message": format!("{} rows of the file are invalid; nothing was stored", errors.len()),
-            "rows": rows,
-        }
-    });
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+/// What became of an upload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CsvReport {
+    /// Valid rows in the file.
+    pub accepted: usize,
+    /// Readings added (the rest were stored already).
+    pub stored: usize,
+    pub duplicates: usize,
+    pub stations: Vec<StationReport>,
 }
 
-/// `POST /api/readings` (`text/csv`)
-pub async fn post(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let body = body?;
-    let Parsed { rows, mut errors } = parse(&body)?;
-    if rows.is_empty() && errors.is_empty() {
-        return Err(ApiError::bad_request("bad_csv", "the file has a header but no rows"));
-    }
-    let store = state.store.as_ref();
-    let now = unix_now();
-    let mut by_station: BTreeMap<String, Vec<Reading>> = BTreeMap::new();
-    let mut unknown: BTreeMap<String, ()> = BTreeMap::new();
-    let mut features = BTreeMap::new();
-    for (line, reading) in rows {
-        if let Err(message) = check_reading(&reading, now, MAX_FUTURE_SECONDS) {
-            errors.push(RowError { line, message });
-            continue;
-        }
-        if !features.contains_key(&reading.station_id) && !unknown.contains_key(&reading.station_id) {
-            match station(store, &reading.station_id).await {
-                Ok(f) => {
-                    features.insert(reading.station_id.clone(), f);
-                }
-                Err(e) if e.status == StatusCode::NOT_FOUND => {
-                    unknown.insert(reading.station_id.clone(), ());
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if unknown.contains_key(&reading.station_id) {
-            errors.push(RowError {
-                line,
-                message: format!(
-                    "no station '{}'",
-                    reading.station_id.chars().take(40).collect::<String>()
-                ),
-            });
-            continue;
-        }
-        let normalised = Reading {
-            time: normalise_time(&reading.time),
-            ..reading
-        };
-        by_station
-            .entry(normalised.station_id.clone())
-            .or_default()
-            .push(normalised);
-    }
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        return Ok(refused(&errors));
-    }
+/// One station of an upload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StationReport {
+    pub station_id: String,
+    pub readings: usize,
+    pub alert_state: AlertState,
+}
 
-    let mut alerts = Vec::new();
-    let mut stations = Vec::new();
-    for (id, readings) in &by_station {
-        let feature = &features[id];
-        let latest = merged_latest(store.latest_readings(Some(id)).await?, readings);
-        let (alert, _) = alert_state(
-            &latest,
-            text(feature, "kind"),
-            text(feature, "commune_code"),
-            &state.thresholds,
-        );
-        alerts.push(StationAlert {
-            station_id: id.clone(),
-            state: alert.as_str(),
-        });
-        stations.push(json!({"station_id": id, "readings": readings.len(), "alert_state": alert}));
+impl Core {
+    /// Ingests an editor's CSV upload: every row is checked (and its station
+    /// looked up) first, then the whole file lands in one transaction with
+    /// the alert state of every station in it, or nothing does.
+    ///
+    /// # Errors
+    /// [`IngestError::BadBody`] for a file that cannot be read,
+    /// [`IngestError::BadReadings`] naming every bad row by line, and the
+    /// store's errors.
+    pub async fn ingest_csv(&self, body: &[u8]) -> Result<CsvReport, IngestError> {
+        let Parsed { rows, mut errors } = parse(body)?;
+        if rows.is_empty() && errors.is_empty() {
+            return Err(IngestError::BadBody("the file has a header but no rows".into()));
+        }
+        let store = self.store.as_ref();
+        let now = unix_now();
+        let mut by_station: BTreeMap<String, Vec<Reading>> = BTreeMap::new();
+        let mut features = BTreeMap::new();
+        let mut unknown: Vec<String> = Vec::new();
+        for (line, reading) in rows {
+            let reading = match checked_reading(reading, now) {
+                Ok(r) => r,
+                Err(message) => {
+                    errors.push(BadReading { at: line, message });
+                    continue;
+                }
+            };
+            let id = &reading.station_id;
+            if !features.contains_key(id) && !unknown.contains(id) {
+                match station(store, id).await? {
+                    Some(f) => {
+                        features.insert(id.clone(), f);
+                    }
+                    None => unknown.push(id.clone()),
+                }
+            }
+            if unknown.contains(id) {
+                errors.push(BadReading {
+                    at: line,
+                    message: format!("no station '{}'", echo(id, 40)),
+                });
+                continue;
+            }
+            by_station.entry(id.clone()).or_default().push(reading);
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.at);
+            return Err(IngestError::BadReadings(errors));
+        }
+        let counts: Vec<(String, usize)> = by_station.iter().map(|(id, r)| (id.clone(), r.len())).collect();
+        let readings: Vec<Reading> = by_station.into_values().flatten().collect();
+        let accepted = readings.len();
+        let ingested = store.ingest(readings, self.judge(&features)).await?;
+        let stations = counts
+            .into_iter()
+            .map(|(station_id, readings)| StationReport {
+                alert_state: ingested.judged.get(&station_id).map_or(AlertState::Ok, |j| j.0),
+                station_id,
+                readings,
+            })
+            .collect();
+        Ok(CsvReport {
+            accepted,
+            stored: ingested.stored,
+            duplicates: accepted - ingested.stored,
+            stations,
+        })
     }
-    let readings: Vec<Reading> = by_station.into_values().flatten().collect();
-    let accepted = readings.len();
-    let stored = store.ingest(readings, alerts).await?;
-    Ok(Json(json!({
-        "accepted": accepted,
-        "stored": stored,
-        "duplicates": accepted - stored,
-        "stations": stations,
-    }))
-    .into_response())
 }
 
 #[cfg(test)]
@@ -286,7 +264,7 @@ mod tests {
         assert_eq!(parsed.rows[0].1.station_id, "CT-WQ-01");
         assert!((parsed.rows[0].1.value - 2.5).abs() < f64::EPSILON);
         assert_eq!(parsed.errors.len(), 1);
-        assert_eq!(parsed.errors[0].line, 3);
+        assert_eq!(parsed.errors[0].at, 3);
         assert!(parsed.errors[0].message.contains("'abc' is not a number"));
     }
 
@@ -304,7 +282,7 @@ mod tests {
             let parsed = parse(body.as_bytes()).expect("parsed");
             assert_eq!(parsed.rows[0].0, 2, "{end:?}");
             // An empty line (line 3) is skipped but still counted.
-            assert_eq!(parsed.errors[0].line, 4, "{end:?}");
+            assert_eq!(parsed.errors[0].at, 4, "{end:?}");
         }
     }
 
@@ -316,7 +294,18 @@ mod tests {
             body.extend_from_slice(b"x\n");
         }
         let error = parse(&body).expect_err("too many rows");
-        assert_eq!(error.code, "bad_csv");
-        assert!(error.message.contains("at most 200000 rows"), "{}", error.message);
+        assert!(error.to_string().contains("at most 200000 rows"), "{error}");
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused_by_name() {
+        let body = b"station_id,parameter,value,unit,time,value\nCT-WQ-01,ph,7,pH,2026-11-20T01:00:00Z,8\n";
+        let error = parse(body).expect_err("duplicate column");
+        assert!(
+            error
+                .to_string()
+                .contains("names the column 'value' twice (columns 3 and 6)"),
+            "{error}"
+        );
     }
 }

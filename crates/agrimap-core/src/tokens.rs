@@ -1,5 +1,9 @@
-//! Secrets for API and station tokens, and what the store keeps of them.
+//! API and station tokens: their secrets, what the store keeps of them (a
+//! SHA-256), and issuing a new API token.
 
+use crate::error::{CoreError, echo};
+use agrimap_model::Role;
+use agrimap_store::{ApiToken, NewApiToken, Store};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
@@ -42,6 +46,46 @@ fn hex(bytes: &[u8]) -> String {
 #[must_use]
 pub fn same_hash(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Longest name a token may be given.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Issues a new API token: the store keeps its hash, the caller gets the
+/// secret, once.
+///
+/// # Errors
+/// `bad_token_request` for a role that is not `planner`, `editor` or
+/// `admin` or an empty or overlong name; `no_randomness` when the operating
+/// system has none; the store's errors.
+pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(ApiToken, String), CoreError> {
+    if Role::from_name(role).is_none() {
+        return Err(CoreError::invalid(
+            "bad_token_request",
+            format!(
+                "unknown role '{}'; a token is for one of: planner, editor, admin",
+                echo(role, 32)
+            ),
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(CoreError::invalid(
+            "bad_token_request",
+            format!("a token needs a name saying who or what it is for (at most {MAX_NAME_CHARS} characters)"),
+        ));
+    }
+    let no_randomness = |e: std::io::Error| CoreError::internal("no_randomness", e.to_string());
+    let secret = new_token().map_err(no_randomness)?;
+    let token = store
+        .add_api_token(&NewApiToken {
+            id: new_token_id().map_err(no_randomness)?,
+            name: name.to_owned(),
+            role: role.to_owned(),
+            hash: hash_token(&secret),
+        })
+        .await?;
+    Ok((token, secret))
 }
 
 #[cfg(test)]

@@ -1,0 +1,320 @@
+//! The communes of a store, in memory: the `admin_commune`, `admin_district`
+//! and `admin_province` layers are few (hundreds to a few thousand features
+//! per province), so they are read once into a [`CommuneIndex`]; the index
+//! carries the change counters of those three layers and is rebuilt on the
+//! first request after any of them changes ([`CommuneCache`]).
+//!
+//! Communes are found by name or code as people type them ([`search`]):
+//! `my xuong`, `MY XUONG`, `Mỹ Xương` and `xã Mỹ Xương` all find Mỹ Xương.
+
+mod search;
+
+use crate::error::{CoreError, echo};
+use agrimap_model::search::{fold, normalize};
+use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, layer};
+use agrimap_store::{LayerVersions, Store};
+use geo::{BoundingRect, InteriorPoint};
+use search::{Rank, Search};
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// Longest query (in characters) the search accepts: no name is near this long.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// One commune as the index keeps it.
+#[derive(Debug, Clone)]
+pub struct Commune {
+    pub code: String,
+    pub name: String,
+    /// `xa`, `phuong` or `thi_tran`.
+    pub kind: Option<String>,
+    /// `pre-2025` or `2025`, as stored.
+    pub boundary_set: String,
+    /// `None` in the 2025 set, which has no districts.
+    pub district_code: Option<String>,
+    pub district_name: Option<String>,
+    pub province_code: String,
+    pub province_name: Option<String>,
+    pub area_ha: Option<f64>,
+    pub ntm_status: Option<String>,
+    pub ntm_year: Option<i64>,
+    pub population: Option<i64>,
+    /// `[west, south, east, north]` in degrees.
+    pub bbox: Option<[f64; 4]>,
+    /// A point inside the boundary, `[longitude, latitude]`.
+    pub center: Option<[f64; 2]>,
+    pub boundary: geo::Geometry<f64>,
+    /// The name normalized ([`normalize`]), and folded ([`fold`]) with its words.
+    normalized: String,
+    folded: String,
+    words: Vec<String>,
+}
+
+/// A district or province: code, name and boundary set.
+#[derive(Debug, Clone)]
+pub struct AdminUnit {
+    pub code: String,
+    pub name: String,
+    pub boundary_set: String,
+}
+
+/// Every commune of the store, with district and province names resolved.
+#[derive(Debug)]
+pub struct CommuneIndex {
+    /// Versions of `admin_province`, `admin_district`, `admin_commune` it was built from.
+    versions: [u64; 3],
+    /// In code order.
+    communes: Vec<Commune>,
+    districts: Vec<AdminUnit>,
+    provinces: Vec<AdminUnit>,
+}
+
+const LAYERS: [&str; 3] = ["admin_province", "admin_district", "admin_commune"];
+
+fn admin_layer(id: &str) -> &'static LayerDef {
+    layer(id).unwrap_or_else(|| panic!("the catalog has no layer '{id}'"))
+}
+
+fn versions_key(versions: &LayerVersions) -> [u64; 3] {
+    LAYERS.map(|id| versions.get(id).copied().unwrap_or(0))
+}
+
+fn units(layer: &'static LayerDef, features: &[Feature]) -> Vec<AdminUnit> {
+    let mut units: Vec<AdminUnit> = features
+        .iter()
+        .filter_map(|feature| {
+            let text = |name| layer.text_of(feature, name).map(str::to_owned);
+            Some(AdminUnit {
+                code: text("code")?,
+                name: text("name").unwrap_or_default(),
+                boundary_set: text("boundary_set").unwrap_or_default(),
+            })
+        })
+        .collect();
+    units.sort_by(|a, b| (&a.code, &a.boundary_set).cmp(&(&b.code, &b.boundary_set)));
+    units
+}
+
+/// The unit with this code, in this boundary set if there is one, else in any.
+fn unit_name(units: &[AdminUnit], code: &str, boundary_set: &str) -> Option<String> {
+    let mut same_code = units.iter().filter(|u| u.code == code);
+    let first = same_code.clone().next()?;
+    Some(
+        same_code
+            .find(|u| u.boundary_set == boundary_set)
+            .unwrap_or(first)
+            .name
+            .clone(),
+    )
+}
+
+impl CommuneIndex {
+    /// Reads the three administrative layers and builds the index.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn load(store: &dyn Store, versions: [u64; 3]) -> Result<Self, CoreError> {
+        let [province, district, commune] = LAYERS.map(admin_layer);
+        let all = FeatureQuery::default();
+        let (provinces, districts, communes) = tokio::try_join!(
+            store.features(province, &all),
+            store.features(district, &all),
+            store.features(commune, &all),
+        )?;
+        // Boundaries can be detailed: measure them off the async workers.
+        tokio::task::spawn_blocking(move || Self::build(versions, &provinces, &districts, communes))
+            .await
+            .map_err(|e| CoreError::task_failed("index_failed", "building the commune index", &e))
+    }
+
+    fn build(versions: [u64; 3], provinces: &[Feature], districts: &[Feature], communes: Vec<Feature>) -> Self {
+        let provinces = units(admin_layer("admin_province"), provinces);
+        let districts = units(admin_layer("admin_district"), districts);
+        let layer = admin_layer("admin_commune");
+        let mut list: Vec<Commune> = communes
+            .into_iter()
+            .filter_map(|feature| {
+                let text = |name| layer.text_of(&feature, name).map(str::to_owned);
+                let value = |name| layer.value_of(&feature, name);
+                let code = text("code")?;
+                let name = text("name").unwrap_or_default();
+                let boundary_set = text("boundary_set").unwrap_or_default();
+                let district_code = text("district_code");
+                let province_code = text("province_code").unwrap_or_default();
+                let folded = fold(&name);
+                let commune = Commune {
+                    normalized: normalize(&name),
+                    kind: text("kind"),
+                    district_name: district_code
+                        .as_deref()
+                        .and_then(|d| unit_name(&districts, d, &boundary_set)),
+                    province_name: unit_name(&provinces, &province_code, &boundary_set),
+                    area_ha: value("area_ha").as_f64(),
+                    ntm_status: text("ntm_status"),
+                    ntm_year: value("ntm_year").as_i64(),
+                    population: value("population").as_i64(),
+                    bbox: feature
+                        .geometry
+                        .bounding_rect()
+                        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]),
+                    center: feature.geometry.interior_point().map(|p| [p.x(), p.y()]),
+                    words: folded.split(' ').map(str::to_owned).collect(),
+                    folded,
+                    code,
+                    name,
+                    boundary_set,
+                    district_code,
+                    province_code,
+                    boundary: feature.geometry,
+                };
+                Some(commune)
+            })
+            .collect();
+        list.sort_by(|a, b| (&a.code, &a.boundary_set).cmp(&(&b.code, &b.boundary_set)));
+        Self {
+            versions,
+            communes: list,
+            districts,
+            provinces,
+        }
+    }
+
+    /// Every commune, in code order.
+    #[must_use]
+    pub fn communes(&self) -> &[Commune] {
+        &self.communes
+    }
+
+    /// The commune with this code: in `boundary_set` when given, otherwise the
+    /// one of the newest set that has the code.
+    #[must_use]
+    pub fn get(&self, code: &str, boundary_set: Option<BoundarySet>) -> Option<&Commune> {
+        let mut found = self.communes.iter().filter(|c| c.code == code);
+        match boundary_set {
+            Some(set) => found.find(|c| c.boundary_set == set.as_str()),
+            None => found.max_by_key(|c| c.boundary_set == BoundarySet::Y2025.as_str()),
+        }
+    }
+}
+
+/// The commune index of one store, rebuilt when the administrative layers change.
+#[derive(Debug, Default)]
+pub struct CommuneCache {
+    current: RwLock<Option<Arc<CommuneIndex>>>,
+    /// Held while building, so that concurrent requests build once.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl CommuneCache {
+    /// The index for the store's current layer versions.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn index(&self, store: &dyn Store) -> Result<Arc<CommuneIndex>, CoreError> {
+        // Read before the layers: a write in between makes the next request rebuild.
+        let versions = versions_key(&store.versions().await?);
+        if let Some(index) = self.cached(versions) {
+            return Ok(index);
+        }
+        let _building = self.building.lock().await;
+        if let Some(index) = self.cached(versions) {
+            return Ok(index);
+        }
+        let index = Arc::new(CommuneIndex::load(store, versions).await?);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(index.clone());
+        Ok(index)
+    }
+
+    fn cached(&self, versions: [u64; 3]) -> Option<Arc<CommuneIndex>> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|index| index.versions == versions)
+            .cloned()
+    }
+}
+
+/// What to find: a search text and the units to look in.
+#[derive(Debug, Clone, Default)]
+pub struct CommuneQuery<'a> {
+    /// Name or code as typed; empty for every commune.
+    pub text: &'a str,
+    /// Only communes of this province (a code of the index).
+    pub province: Option<&'a str>,
+    /// Only communes of this district (a code of the index).
+    pub district: Option<&'a str>,
+    pub boundary_set: Option<BoundarySet>,
+}
+
+impl CommuneIndex {
+    /// The communes matching `query`, best match first (ties by name); without
+    /// a search text, every commune in code order.
+    ///
+    /// # Errors
+    /// `bad_query` for a text over [`MAX_QUERY_CHARS`]; `unknown_province` or
+    /// `unknown_district` for a code the index does not have, naming the known ones.
+    pub fn find(&self, query: &CommuneQuery<'_>) -> Result<Vec<&Commune>, CoreError> {
+        let CommuneQuery {
+            text,
+            province,
+            district,
+            boundary_set,
+        } = *query;
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(CoreError::invalid(
+                "bad_query",
+                format!("q is longer than {MAX_QUERY_CHARS} characters: '{}'", echo(text, 64)),
+            ));
+        }
+        let province = province
+            .map(|code| known_unit(code, &self.provinces, boundary_set, "province", "unknown_province"))
+            .transpose()?;
+        let district = district
+            .map(|code| known_unit(code, &self.districts, boundary_set, "district", "unknown_district"))
+            .transpose()?;
+        let candidates = self.communes.iter().filter(|c| {
+            boundary_set.is_none_or(|set| c.boundary_set == set.as_str())
+                && province.is_none_or(|code| c.province_code == code)
+                && district.is_none_or(|code| c.district_code.as_deref() == Some(code))
+        });
+        if text.trim().is_empty() {
+            return Ok(candidates.collect());
+        }
+        let search = Search::new(text);
+        let mut ranked: Vec<(Rank, &Commune)> = candidates.filter_map(|c| search.rank(c).map(|r| (r, c))).collect();
+        ranked.sort_by(|(ra, a), (rb, b)| {
+            (ra, &a.folded, &a.name, &a.code, &a.boundary_set).cmp(&(rb, &b.folded, &b.name, &b.code, &b.boundary_set))
+        });
+        Ok(ranked.into_iter().map(|(_, c)| c).collect())
+    }
+}
+
+/// `code` when it is one of `units`' codes (in `boundary_set` when given).
+fn known_unit<'a>(
+    code: &'a str,
+    units: &[AdminUnit],
+    boundary_set: Option<BoundarySet>,
+    what: &str,
+    error_code: &'static str,
+) -> Result<&'a str, CoreError> {
+    const SHOWN: usize = 50;
+    let known: Vec<&AdminUnit> = units
+        .iter()
+        .filter(|u| boundary_set.is_none_or(|set| u.boundary_set == set.as_str()))
+        .collect();
+    if known.iter().any(|u| u.code == code) {
+        return Ok(code);
+    }
+    let mut codes: Vec<String> = known.iter().map(|u| format!("{} ({})", u.code, u.name)).collect();
+    codes.dedup();
+    let more = codes.len().saturating_sub(SHOWN);
+    codes.truncate(SHOWN);
+    let mut valid = codes.join(", ");
+    if more > 0 {
+        valid.push_str(&format!(" and {more} more"));
+    }
+    Err(CoreError::invalid(
+        error_code,
+        format!("unknown {what} code '{}'; known {what} codes: {valid}", echo(code, 64)),
+    ))
+}

@@ -1,0 +1,114 @@
+//! What can go wrong in a core service, said so that any entry point (HTTP,
+//! the command line, MQTT) can tell its caller: a kind that says whose fault
+//! it is, a stable machine-readable code and a message for a person.
+
+use agrimap_store::StoreError;
+
+/// Whose fault an error is, and so how an entry point answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is malformed or asks for something that cannot be.
+    Invalid,
+    /// What the request names does not exist.
+    NotFound,
+    /// The caller did not prove who they are (or holds the wrong secret).
+    Unauthorized,
+    /// Well-formed, but its content cannot be used as it is.
+    Unprocessable,
+    /// The store is not answering, or took too long: try again later.
+    Unavailable,
+    /// A fault of ours; the details are logged, not shown.
+    Internal,
+}
+
+/// An error of a core service.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct CoreError {
+    pub kind: ErrorKind,
+    /// Stable, machine-readable code (`unknown_layer`, `bad_tile`, ...).
+    pub code: &'static str,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl CoreError {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Invalid, code, message)
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, code, message)
+    }
+
+    pub fn internal(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, code, message)
+    }
+
+    /// A blocking task that died (it panicked or the runtime is shutting
+    /// down): logged, and answered as our fault.
+    pub(crate) fn task_failed(code: &'static str, what: &str, cause: &tokio::task::JoinError) -> Self {
+        tracing::error!(%cause, "{what} failed");
+        Self::internal(code, format!("{what} failed"))
+    }
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(cause = %e, "store unavailable");
+                Self::new(
+                    ErrorKind::Unavailable,
+                    "store_unavailable",
+                    "the data store is not answering; try again shortly",
+                )
+            }
+            StoreError::Filter(f) => Self::invalid("bad_filter", f.to_string()),
+            StoreError::Timeout(_) => {
+                tracing::warn!(cause = %e, "statement timeout");
+                Self::new(
+                    ErrorKind::Unavailable,
+                    "timeout",
+                    "the data store took too long to answer this request; try again shortly",
+                )
+            }
+            other => {
+                // Details go to the log, not to the caller: they may name internals.
+                tracing::error!(cause = %other, "store error");
+                Self::internal("store_error", "the data store failed to answer this request")
+            }
+        }
+    }
+}
+
+/// Shortens a client's text for an error message, so that an error never
+/// echoes a whole (possibly huge) input back: at most `max` characters,
+/// with `…` when cut.
+#[must_use]
+pub fn echo(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_keeps_short_text_and_cuts_long_text_on_a_character() {
+        assert_eq!(echo("Mỹ Xương", 64), "Mỹ Xương");
+        assert_eq!(echo("Mỹ Xương", 2), "Mỹ…");
+        assert_eq!(echo("", 3), "");
+    }
+}

@@ -1,0 +1,81 @@
+//! agrimap's domain services, the same whatever the entry point (the HTTP
+//! service, the command line, the MQTT listener): nothing here knows HTTP.
+//!
+//! - [`communes`]: the communes of a store in memory, found by name or code.
+//! - [`stats`]: statistics tables by commune, district or province, cached.
+//! - [`summary`]: everything the layers say about one commune.
+//! - [`tiles`]: vector tiles, cached.
+//! - [`pack`]: a commune's offline pack (PMTiles).
+//! - [`ingest`]: station readings in, from a batch or a CSV file.
+//! - [`stations`]: series of readings, and the stations on watch or alarm.
+//! - [`tokens`]: API and station tokens (secrets, hashes, issuing).
+//! - [`error`]: what goes wrong, said so that any entry point can answer it.
+//!
+//! [`Core`] holds them over one store.
+
+pub mod communes;
+pub mod csv_cell;
+pub mod error;
+pub mod ingest;
+pub mod pack;
+pub mod stations;
+pub mod stats;
+pub mod summary;
+pub mod tiles;
+pub mod tokens;
+
+pub use error::{CoreError, ErrorKind, echo};
+
+use agrimap_model::readings::{Threshold, default_thresholds};
+use agrimap_store::Store;
+use communes::CommuneCache;
+use stats::StatsCache;
+use std::sync::Arc;
+use tiles::TileService;
+
+/// Settings of the core services.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Byte budget of the in-memory tile cache.
+    pub tile_cache_bytes: u64,
+    /// Byte budget of the cached statistics tables.
+    pub stats_cache_bytes: u64,
+    /// Levels at which stations go on watch or alarm.
+    pub thresholds: Vec<Threshold>,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            tile_cache_bytes: 64 * 1024 * 1024,
+            stats_cache_bytes: StatsCache::DEFAULT_BYTES,
+            thresholds: default_thresholds(),
+        }
+    }
+}
+
+/// The core services over one store; cheap to clone (all shared).
+#[derive(Clone)]
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    /// Communes in memory, for search, statistics and summaries.
+    pub communes: Arc<CommuneCache>,
+    pub stats: Arc<StatsCache>,
+    pub tiles: Arc<TileService>,
+    /// Levels at which stations go on watch or alarm.
+    pub thresholds: Arc<Vec<Threshold>>,
+}
+
+impl Core {
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Self {
+        let communes = Arc::new(CommuneCache::default());
+        Self {
+            stats: Arc::new(StatsCache::new(communes.clone(), config.stats_cache_bytes)),
+            tiles: Arc::new(TileService::new(store.clone(), config.tile_cache_bytes)),
+            thresholds: Arc::new(config.thresholds),
+            communes,
+            store,
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! Statistics: one statistic of a thematic layer for the whole province, by
+//! commune, district or province, optionally split by a class field.
+//!
+//! The figures come from [`agrimap_analysis`] over the layer's features and
+//! the commune boundaries of the [`CommuneIndex`]. Tables are cached under the
+//! change counters of the layer and of the administrative layers, so a write
+//! to either makes the next request recompute.
+
+use crate::communes::{CommuneCache, CommuneIndex};
+use crate::csv_cell::neutralised;
+use crate::error::{CoreError, echo};
+use agrimap_analysis::{Level, Metric, Spec, Zones, aggregate, rollup};
+use agrimap_model::{Access, FeatureQuery, FieldType, GeometryKind, LayerDef, LayerGroup, catalog};
+use agrimap_store::Store;
+use quick_cache::{Weighter, sync::Cache};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// What a statistics request asks for, validated against the catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsRequest {
+    pub layer: &'static LayerDef,
+    pub level: LevelName,
+    /// Index of the class field.
+    pub class: Option<usize>,
+    pub metric: Metric,
+}
+
+/// `by=`: the unit rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LevelName {
+    Commune,
+    District,
+    Province,
+}
+
+impl LevelName {
+    fn level(self) -> Level {
+        match self {
+            Self::Commune => Level::Commune,
+            Self::District => Level::District,
+            Self::Province => Level::Province,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Commune => "commune",
+            Self::District => "district",
+            Self::Province => "province",
+        }
+    }
+}
+
+/// One row of the answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsRow {
+    pub code: String,
+    pub name: String,
+    /// The class value; absent without a class field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    pub value: f64,
+    /// Features assigned to the unit (each to the commune holding its largest part).
+    pub features: u64,
+}
+
+/// A whole statistics table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsTable {
+    pub layer: &'static str,
+    pub by: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<&'static str>,
+    pub metric: String,
+    /// Unit of `value` (`ha`, `features`, or the summed field's unit).
+    pub unit: &'static str,
+    pub rows: Vec<StatsRow>,
+    /// Sum of `value` over all rows.
+    pub total: f64,
+}
+
+/// The layers statistics can be asked of.
+#[must_use]
+pub fn thematic_layers() -> Vec<&'static str> {
+    catalog()
+        .iter()
+        .filter(|l| l.group == LayerGroup::Theme)
+        .map(|l| l.id)
+        .collect()
+}
+
+impl StatsRequest {
+    /// Validates the parameters of a request; every error names the valid values.
+    ///
+    /// # Errors
+    /// An unknown layer (404), or a bad `by`, `class` or `metric` (400).
+    pub fn parse(layer: &str, by: Option<&str>, class: Option<&str>, metric: Option<&str>) -> Result<Self, CoreError> {
+        let themes = thematic_layers();
+        let layer = agrimap_model::layer(layer)
+            .filter(|l| l.group == LayerGroup::Theme)
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    "unknown_layer",
+                    format!(
+                        "no statistics for layer '{}'; layers: {}",
+                        echo(layer, 64),
+                        themes.join(", ")
+                    ),
+                )
+            })?;
+        let level = match by.unwrap_or("commune") {
+            "commune" => LevelName::Commune,
+            "district" => LevelName::District,
+            "province" => LevelName::Province,
+            other => {
+                return Err(CoreError::invalid(
+                    "bad_by",
+                    format!("by must be commune, district or province, not '{}'", echo(other, 64)),
+                ));
+            }
+        };
+        let class = class
+            .filter(|c| !c.is_empty())
+            .map(|name| {
+                let classes = class_fields(layer);
+                classes
+                    .iter()
+                    .position(|f| *f == name)
+                    .and_then(|_| layer.field_index(name))
+                    .ok_or_else(|| {
+                        CoreError::invalid(
+                            "bad_class",
+                            format!(
+                                "layer '{}' has no class field '{}'; class fields: {}",
+                                layer.id,
+                                echo(name, 64),
+                                classes.join(", ")
+                            ),
+                        )
+                    })
+            })
+            .transpose()?;
+        let metric = parse_metric(layer, metric.unwrap_or("count"))?;
+        Ok(Self {
+            layer,
+            level,
+            class,
+            metric,
+        })
+    }
+
+    fn metric_name(&self) -> String {
+        match self.metric {
+            Metric::Area => "area".into(),
+            Metric::Count => "count".into(),
+            Metric::Sum(i) => format!("sum:{}", self.layer.fields[i].name),
+        }
+    }
+
+    fn unit(&self) -> &'static str {
+        match self.metric {
+            Metric::Area => "ha",
+            Metric::Count => "features",
+            Metric::Sum(i) => self.layer.fields[i].unit.unwrap_or(""),
+        }
+    }
+}
+
+/// Public fields a layer can be split by: text, integer and boolean ones.
+fn class_fields(layer: &LayerDef) -> Vec<&'static str> {
+    layer
+        .fields
+        .iter()
+        .filter(|f| f.access == Access::Public)
+        .filter(|f| matches!(f.ty, FieldType::Text | FieldType::Integer | FieldType::Boolean))
+        .map(|f| f.name)
+        .collect()
+}
+
+/// Public numeric fields a layer can sum.
+fn sum_fields(layer: &LayerDef) -> Vec<&'static str> {
+    layer
+        .fields
+        .iter()
+        .filter(|f| f.access == Access::Public && matches!(f.ty, FieldType::Integer | FieldType::Real))
+        .map(|f| f.name)
+        .collect()
+}
+
+fn parse_metric(layer: &'static LayerDef, metric: &str) -> Result<Metric, CoreError> {
+    let valid = || {
+        let mut v = vec!["count".to_owned()];
+        if layer.geometry == GeometryKind::Polygon {
+            v.insert(0, "area".to_owned());
+        }
+        v.extend(sum_fields(layer).iter().map(|f| format!("sum:{f}")));
+        v.join(", ")
+    };
+    match metric {
+        "count" => Ok(Metric::Count),
+        "area" if layer.geometry == GeometryKind::Polygon => Ok(Metric::Area),
+        m => m
+            .strip_prefix("sum:")
+            .filter(|f| sum_fields(layer).contains(f))
+            .and_then(|f| layer.field_index(f))
+            .map(Metric::Sum)
+            .ok_or_else(|| {
+                CoreError::invalid(
+                    "bad_metric",
+                    format!(
+                        "metric '{}' is not available for layer '{}'; metrics: {}",
+                        echo(m, 64),
+                        layer.id,
+                        valid()
+                    ),
+                )
+            }),
+    }
+}
+
+/// Key of a cached table: the request and the versions it was computed at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TableKey {
+    layer: &'static str,
+    level: LevelName,
+    class: Option<usize>,
+    metric: Metric,
+    layer_version: u64,
+    admin_versions: [u64; 3],
+}
+
+impl StatsTable {
+    /// About how much memory the table holds, in bytes.
+    #[must_use]
+    pub fn approximate_bytes(&self) -> u64 {
+        let text: usize = self
+            .rows
+            .iter()
+            .map(|r| r.code.len() + r.name.len() + r.class.as_ref().map_or(0, String::len))
+            .sum();
+        (size_of::<Self>() + self.metric.len() + self.rows.len() * size_of::<StatsRow>() + text) as u64
+    }
+}
+
+/// Weighs cached tables by their size: a table split by a high-cardinality
+/// class field (`class=parcel_id`) holds a row per feature, so a count of
+/// tables says nothing of the memory they take.
+#[derive(Clone)]
+struct TableBytes;
+
+impl Weighter<TableKey, Arc<StatsTable>> for TableBytes {
+    fn weight(&self, _: &TableKey, table: &Arc<StatsTable>) -> u64 {
+        table.approximate_bytes()
+    }
+}
+
+/// The commune zones and computed tables of one store.
+pub struct StatsCache {
+    communes: Arc<CommuneCache>,
+    zones: RwLock<Option<(Arc<CommuneIndex>, Arc<Zones>)>>,
+    tables: Cache<TableKey, Arc<StatsTable>, TableBytes>,
+}
+
+impl StatsCache {
+    /// Budget of the cached tables when none is given: room for hundreds of
+    /// commune-by-class tables, a handful of per-feature ones.
+    pub const DEFAULT_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// A cache whose tables hold at most about `max_bytes`.
+    #[must_use]
+    pub fn new(communes: Arc<CommuneCache>, max_bytes: u64) -> Self {
+        Self {
+            communes,
+            zones: RwLock::new(None),
+            // quick_cache wants an estimate of the item count to size its tables.
+            tables: Cache::with_weighter(256, max_bytes, TableBytes),
+        }
+    }
+
+    /// The commune index and its zones, rebuilt when the index changes.
+    async fn zones(&self, store: &dyn Store) -> Result<(Arc<CommuneIndex>, Arc<Zones>), CoreError> {
+        let index = self.communes.index(store).await?;
+        if let Some((i, z)) = self.zones.read().unwrap_or_else(PoisonError::into_inner).as_ref()
+            && Arc::ptr_eq(i, &index)
+        {
+            return Ok((i.clone(), z.clone()));
+        }
+        let communes = index
+            .communes()
+            .iter()
+            .filter_map(|c| {
+                let shape = match &c.boundary {
+                    geo::Geometry::MultiPolygon(mp) => mp.clone(),
+                    geo::Geometry::Polygon(p) => geo::MultiPolygon::new(vec![p.clone()]),
+                    _ => return None,
+                };
+                Some((
+                    c.code.clone(),
+                    c.district_code.clone().unwrap_or_default(),
+                    c.province_code.clone(),
+                    shape,
+                ))
+            })
+            .collect();
+        let zones = Arc::new(
+            tokio::task::spawn_blocking(move || Zones::new(communes))
+                .await
+                .map_err(|e| CoreError::task_failed("internal", "building the commune zones", &e))?,
+        );
+        *self.zones.write().unwrap_or_else(PoisonError::into_inner) = Some((index.clone(), zones.clone()));
+        Ok((index, zones))
+    }
+
+    /// The table for a request, from the cache or computed now.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn table(&self, store: &dyn Store, request: StatsRequest) -> Result<Arc<StatsTable>, CoreError> {
+        let versions = store.versions().await?;
+        let key = TableKey {
+            layer: request.layer.id,
+            level: request.level,
+            class: request.class,
+            metric: request.metric,
+            layer_version: versions.get(request.layer.id).copied().unwrap_or(0),
+            admin_versions: ["admin_province", "admin_district", "admin_commune"]
+                .map(|id| versions.get(id).copied().unwrap_or(0)),
+        };
+        // One computation per table: requests that ask for a table being
+        // computed wait for it rather than each reading the whole layer (a
+        // cold start under load, or the first requests after a write); if the
+        // computation fails, the next waiter tries.
+        self.tables
+            .get_or_insert_async(&key, async {
+                let (index, zones) = self.zones(store).await?;
+                let features = store.features(request.layer, &FeatureQuery::default()).await?;
+                let spec = Spec {
+                    class: request.class,
+                    metric: request.metric,
+                };
+                let table = tokio::task::spawn_blocking(move || {
+                    let table = aggregate(&zones, &features, &spec);
+                    named_rows(&index, &rollup(&zones, &table, request.level.level()), request)
+                })
+                .await
+                .map_err(|e| CoreError::task_failed("internal", "aggregation", &e))?;
+                Ok(Arc::new(table))
+            })
+            .await
+    }
+}
+
+fn named_rows(index: &CommuneIndex, rows: &[agrimap_analysis::Row], request: StatsRequest) -> StatsTable {
+    let mut names: HashMap<&str, &str> = HashMap::new();
+    for c in index.communes() {
+        match request.level {
+            LevelName::Commune => names.insert(&c.code, &c.name),
+            LevelName::District => c
+                .district_code
+                .as_deref()
+                .zip(c.district_name.as_deref())
+                .and_then(|(code, name)| names.insert(code, name)),
+            LevelName::Province => c
+                .province_name
+                .as_deref()
+                .and_then(|name| names.insert(&c.province_code, name)),
+        };
+    }
+    let rows: Vec<StatsRow> = rows
+        .iter()
+        .map(|r| StatsRow {
+            name: names.get(r.code.as_str()).map_or_else(String::new, |n| (*n).to_owned()),
+            code: r.code.clone(),
+            class: request.class.map(|_| r.class.clone()),
+            value: r.value,
+            features: r.features,
+        })
+        .collect();
+    StatsTable {
+        layer: request.layer.id,
+        by: request.level.as_str(),
+        class: request.class.map(|i| request.layer.fields[i].name),
+        metric: request.metric_name(),
+        unit: request.unit(),
+        total: rows.iter().map(|r| r.value).sum(),
+        rows,
+    }
+}
+
+/// The table as CSV: `code,name[,class],value,features`.
+#[must_use]
+pub fn to_csv(table: &StatsTable) -> String {
+    let mut out = String::from("code,name,");
+    if let Some(class) = table.class {
+        let _ = write!(out, "{class},");
+    }
+    let _ = writeln!(
+        out,
+        "{},features",
+        csv_field(&format!("{} ({})", table.metric, table.unit))
+    );
+    for r in &table.rows {
+        let _ = write!(out, "{},{},", csv_field(&r.code), csv_field(&r.name));
+        if let Some(class) = &r.class {
+            let _ = write!(out, "{},", csv_field(class));
+        }
+        let _ = writeln!(out, "{},{}", r.value, r.features);
+    }
+    out
+}
+
+/// A text cell: neutralised for spreadsheets, then quoted where CSV needs it.
+fn csv_field(s: &str) -> String {
+    let s = neutralised(s);
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agrimap_model::{Audience, Feature, LayerDef, Reading};
+    use agrimap_store::{
+        ApiToken, FeatureStream, Ingested, Judge, LayerVersions, NewApiToken, ReadingQuery, StoreError, WriteBatch,
+        WriteSummary,
+    };
+
+    /// A store with empty layers that counts how often each is read, and
+    /// reads slowly, so that concurrent requests overlap.
+    #[derive(Default)]
+    struct CountingStore {
+        reads: std::sync::Mutex<HashMap<&'static str, usize>>,
+    }
+
+    const NOT_USED: &str = "not used by the statistics";
+
+    #[async_trait::async_trait]
+    impl Store for CountingStore {
+        fn kind(&self) -> &'static str {
+            "counting"
+        }
+        async fn health(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn features(&self, layer: &'static LayerDef, _: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
+            *self
+                .reads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(layer.id)
+                .or_default() += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Ok(Vec::new())
+        }
+        async fn count(&self, _: &'static LayerDef, _: &FeatureQuery) -> Result<u64, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn feature(&self, _: &'static LayerDef, _: i64, _: Audience) -> Result<Option<Feature>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        fn stream(&self, _: &'static LayerDef, _: FeatureQuery) -> FeatureStream {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn extent(&self, _: &'static LayerDef) -> Result<Option<geo::Rect<f64>>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn write(&self, _: WriteBatch) -> Result<WriteSummary, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn upsert(&self, _: agrimap_store::Upsert) -> Result<agrimap_store::UpsertSummary, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn versions(&self) -> Result<LayerVersions, StoreError> {
+            Ok(LayerVersions::new())
+        }
+        async fn readings(&self, _: &str) -> Result<Vec<Reading>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn ingest(&self, _: Vec<Reading>, _: Judge) -> Result<Ingested, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn readings_between(&self, _: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn latest_readings(&self, _: Option<&str>) -> Result<Vec<Reading>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn station_token_hash(&self, _: &str) -> Result<Option<String>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn set_station_token_hash(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_api_token(&self, _: &NewApiToken) -> Result<ApiToken, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn revoke_api_token(&self, _: &str) -> Result<bool, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn api_token_by_hash(&self, _: &str) -> Result<Option<ApiToken>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
+    /// Many requests at once for a table not computed yet (a cold start
+    /// under load, or the first requests after a write) read the layer once,
+    /// not once each: each read holds a whole layer in memory and a pooled
+    /// database connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_compute_a_table_once() {
+        let store = Arc::new(CountingStore::default());
+        let cache = Arc::new(StatsCache::new(
+            Arc::new(CommuneCache::default()),
+            StatsCache::DEFAULT_BYTES,
+        ));
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let (store, cache) = (store.clone(), cache.clone());
+                tokio::spawn(async move {
+                    let request = StatsRequest::parse("crop", Some("commune"), Some("crop_type"), Some("area"))
+                        .map_err(|e| e.message)?;
+                    cache
+                        .table(store.as_ref(), request)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.message)
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("table");
+        }
+        let reads = store.reads.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(reads.get("crop"), Some(&1), "reads per layer: {reads:?}");
+        // The commune index was built once too.
+        assert_eq!(reads.get("admin_commune"), Some(&1), "reads per layer: {reads:?}");
+
+        // Another table of the same layer is computed on its own; a cached one is not read again.
+        let request = StatsRequest::parse("crop", Some("district"), Some("crop_type"), Some("area")).expect("request");
+        cache.table(store.as_ref(), request).await.expect("table");
+        let request = StatsRequest::parse("crop", Some("commune"), Some("crop_type"), Some("area")).expect("request");
+        cache.table(store.as_ref(), request).await.expect("table");
+        let reads = store.reads.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(reads.get("crop"), Some(&2), "reads per layer: {reads:?}");
+    }
+}

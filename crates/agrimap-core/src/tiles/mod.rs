@@ -1,0 +1,259 @@
+//! Vector tiles: a tile is a cache lookup by (layers, z, x, y, layer versions),
+//! else one store query per layer for the tile's bounding box plus buffer, run
+//! concurrently, then clip, simplify and encode on the blocking pool, gzip,
+//! and into the cache ([`TileCache`]).
+
+mod cache;
+
+pub use cache::{TileBody, TileCache, TileKey};
+
+use crate::error::{CoreError, echo};
+use agrimap_model::{Audience, FeatureQuery, LayerDef, catalog};
+use agrimap_store::{LayerVersions, Store};
+use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds, tile_bounds_buffered};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use futures::future::try_join_all;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
+use std::sync::Arc;
+
+/// Makes and caches the tiles of one store.
+pub struct TileService {
+    store: Arc<dyn Store>,
+    cache: TileCache,
+    options: TileOptions,
+}
+
+impl TileService {
+    /// A service over `store` keeping about `cache_bytes` of tiles.
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, cache_bytes: u64) -> Self {
+        Self {
+            store,
+            cache: TileCache::new(cache_bytes),
+            options: TileOptions {
+                // A quarter of a pixel of a 512 px display tile: anything smaller
+                // cannot be seen, and dropping it keeps low-zoom tiles light.
+                min_polygon_area: 16.0,
+                ..TileOptions::default()
+            },
+        }
+    }
+
+    /// The identity of a tile at the layers' current versions (what its
+    /// entity tag is made of), without making it.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn key(&self, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileKey, CoreError> {
+        let versions = self.store.versions().await?;
+        Ok(TileKey {
+            layers: layers.iter().map(|l| l.id).collect::<Vec<_>>().join(","),
+            z: coord.z,
+            x: coord.x,
+            y: coord.y,
+            versions: versions_of(layers, &versions),
+        })
+    }
+
+    /// The tile named by `key` (from [`Self::key`]), from the cache or made
+    /// now; made once however many ask for it at the same time.
+    ///
+    /// # Errors
+    /// When the store fails, or encoding does.
+    pub async fn tile_at(
+        &self,
+        key: &TileKey,
+        layers: &[&'static LayerDef],
+        coord: TileCoord,
+    ) -> Result<TileBody, CoreError> {
+        self.cache
+            .get_or_render(key, render(&self.store, layers, coord, &self.options))
+            .await
+    }
+
+    /// The tile of `layers` at `coord`, at their current versions.
+    ///
+    /// # Errors
+    /// When the store fails, or encoding does.
+    pub async fn tile(&self, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileBody, CoreError> {
+        let key = self.key(layers, coord).await?;
+        self.tile_at(&key, layers, coord).await
+    }
+
+    /// Makes the tile now, past the cache: what a cold request costs (the
+    /// benchmarks measure this).
+    ///
+    /// # Errors
+    /// When the store fails, or encoding does.
+    pub async fn render(&self, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileBody, CoreError> {
+        render(&self.store, layers, coord, &self.options).await
+    }
+
+    /// How tiles are drawn.
+    #[must_use]
+    pub fn options(&self) -> &TileOptions {
+        &self.options
+    }
+
+    /// Bytes the cache holds now.
+    #[must_use]
+    pub fn cached_bytes(&self) -> u64 {
+        self.cache.weight()
+    }
+}
+
+/// Parses `crop,aquaculture` into catalog layers, in catalog order.
+///
+/// # Errors
+/// `bad_layers` for an empty list or a layer listed twice, `unknown_layer`
+/// (not found) for a layer the catalog lacks.
+pub fn parse_layers(spec: &str) -> Result<Vec<&'static LayerDef>, CoreError> {
+    if spec.is_empty() {
+        return Err(CoreError::invalid("bad_layers", "the layer list is empty"));
+    }
+    let mut layers = Vec::new();
+    for id in spec.split(',') {
+        let layer = agrimap_model::layer(id).ok_or_else(|| {
+            let known: Vec<&str> = catalog().iter().map(|l| l.id).collect();
+            CoreError::not_found(
+                "unknown_layer",
+                format!("unknown layer '{}'; known layers: {}", echo(id, 64), known.join(", ")),
+            )
+        })?;
+        if layers.contains(&layer) {
+            return Err(CoreError::invalid(
+                "bad_layers",
+                format!("layer '{id}' is listed twice"),
+            ));
+        }
+        layers.push(layer);
+    }
+    layers.sort_by_key(|l| catalog().iter().position(|c| c.id == l.id));
+    Ok(layers)
+}
+
+/// Parses the `{z}`, `{x}` and `{y}.mvt` segments of a tile path.
+///
+/// # Errors
+/// `bad_tile`: not found without `.mvt`, invalid for a number out of range.
+pub fn parse_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, CoreError> {
+    let y = y_file.strip_suffix(".mvt").ok_or_else(|| {
+        CoreError::not_found(
+            "bad_tile",
+            format!("tile path must end in '{{y}}.mvt', got '{}'", echo(y_file, 64)),
+        )
+    })?;
+    let number = |name: &str, s: &str| {
+        s.parse::<u32>().map_err(|_| {
+            CoreError::invalid(
+                "bad_tile",
+                format!("{name} must be a non-negative integer, got '{}'", echo(s, 64)),
+            )
+        })
+    };
+    let z = u8::try_from(number("z", z)?)
+        .map_err(|_| CoreError::invalid("bad_tile", format!("zoom {z} is out of range")))?;
+    TileCoord::new(z, number("x", x)?, number("y", y)?).map_err(|e| CoreError::invalid("bad_tile", e.to_string()))
+}
+
+/// A weak entity tag naming a tile at its layers' versions.
+#[must_use]
+pub fn etag(key: &TileKey) -> String {
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    format!("W/\"{:016x}\"", h.finish())
+}
+
+fn versions_of(layers: &[&'static LayerDef], versions: &LayerVersions) -> Vec<u64> {
+    layers
+        .iter()
+        .map(|l| versions.get(l.id).copied().unwrap_or(0))
+        .collect()
+}
+
+/// Renders one tile: store queries for every layer visible at this zoom,
+/// then encoding and compression off the async runtime.
+async fn render(
+    store: &Arc<dyn Store>,
+    layers: &[&'static LayerDef],
+    coord: TileCoord,
+    opts: &TileOptions,
+) -> Result<TileBody, CoreError> {
+    let opts = opts.clone();
+    let bbox = tile_bounds_buffered(coord, opts.buffer, opts.extent);
+    // A polygon or line that fits inside one tile unit both ways cannot be
+    // drawn meaningfully; the store skips it by its R-tree box without reading it.
+    let min_extent = tile_bounds(coord).width() / f64::from(opts.extent);
+    let visible: Vec<&'static LayerDef> = layers.iter().copied().filter(|l| coord.z >= l.minzoom).collect();
+    let queries = visible.iter().map(|layer| {
+        let query = FeatureQuery {
+            bbox: Some(bbox),
+            min_extent: Some(min_extent),
+            any_order: true,
+            ..FeatureQuery::default()
+        };
+        let store = store.clone();
+        async move { store.features(layer, &query).await }
+    });
+    let mut fetched = try_join_all(queries).await?;
+    tokio::task::spawn_blocking(move || {
+        // The stores return rows in any order (a sort in the database can spill
+        // to disk on a big tile); sorting here keeps tiles identical whatever
+        // the store and its physical row order.
+        for features in &mut fetched {
+            features.sort_unstable_by_key(|f| f.id);
+        }
+        let pairs: Vec<(&LayerDef, &[agrimap_model::Feature])> =
+            visible.iter().copied().zip(fetched.iter().map(Vec::as_slice)).collect();
+        let mvt = encode_tile(coord, &pairs, Audience::Public, &opts);
+        if mvt.is_empty() {
+            Ok(TileBody::default())
+        } else {
+            Ok(TileBody {
+                gzip: gzip(&mvt)?.into(),
+                plain: mvt.into(),
+            })
+        }
+    })
+    .await
+    .map_err(|e| CoreError::task_failed("tile_failed", "rendering a tile", &e))?
+    .map_err(|e: std::io::Error| CoreError::internal("tile_failed", e.to_string()))
+}
+
+fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::default());
+    enc.write_all(data)?;
+    enc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn layer_lists_are_checked_and_put_in_catalog_order() {
+        let ids = |s| parse_layers(s).map(|v| v.iter().map(|l| l.id).collect::<Vec<_>>());
+        assert_eq!(ids("ocop,crop").expect("ok"), vec!["crop", "ocop"]);
+        assert_eq!(ids("crop,nope").expect_err("unknown").kind, ErrorKind::NotFound);
+        assert_eq!(ids("crop,crop").expect_err("twice").kind, ErrorKind::Invalid);
+        assert_eq!(ids("").expect_err("empty").kind, ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn tile_coordinates_are_checked() {
+        assert!(parse_coord("14", "13000", "7600.mvt").is_ok());
+        assert_eq!(parse_coord("3", "8", "0.mvt").expect_err("x").kind, ErrorKind::Invalid);
+        assert_eq!(parse_coord("-1", "0", "0.mvt").expect_err("z").kind, ErrorKind::Invalid);
+        assert_eq!(
+            parse_coord("300", "0", "0.mvt").expect_err("z").kind,
+            ErrorKind::Invalid
+        );
+        assert_eq!(
+            parse_coord("3", "0", "0.png").expect_err("ext").kind,
+            ErrorKind::NotFound
+        );
+    }
+}
