@@ -6,14 +6,14 @@ use crate::AppState;
 use crate::Route;
 use crate::auth::Need;
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::communes::{Commune, CommuneCache, CommuneQuery};
 use agrimap_core::echo;
 use agrimap_model::BoundarySet;
 use agrimap_store::Store;
 use axum::Json;
 use axum::extract::FromRef;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -66,13 +66,6 @@ struct ListParams {
 #[derive(Debug, Deserialize)]
 struct DetailParams {
     boundary_set: Option<String>,
-}
-
-fn bad_query(e: &QueryRejection) -> ApiError {
-    ApiError::bad_request(
-        "bad_query",
-        format!("the query string cannot be read: {}", e.body_text()),
-    )
 }
 
 /// A parameter given with a value (an empty one counts as not given).
@@ -145,11 +138,7 @@ fn summary(c: &Commune) -> JsonValue {
 /// `GET /api/communes?q=…&province=…&district=…&boundary_set=…&limit=…&offset=…`:
 /// communes matching `q` (by name or code), best match first; without `q`,
 /// every commune in code order. Paged by `limit` (default 10, at most 50) and `offset`.
-async fn list(
-    State(api): State<Communes>,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| bad_query(&e))?;
+async fn list(State(api): State<Communes>, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
     let boundary_set = parse_boundary_set(p.boundary_set.as_ref())?;
     let limit = parse_limit(p.limit.as_ref())?;
     let offset = parse_offset(p.offset.as_ref())?;
@@ -174,11 +163,9 @@ async fn list(
 /// province, area, NTM status, population, bounding box and boundary (GeoJSON).
 async fn detail(
     State(api): State<Communes>,
-    path: Result<Path<String>, PathRejection>,
-    params: Result<Query<DetailParams>, QueryRejection>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(p): ApiQuery<DetailParams>,
 ) -> Result<Response, ApiError> {
-    let Path(code) = path?;
-    let Query(p) = params.map_err(|e| bad_query(&e))?;
     let boundary_set = parse_boundary_set(p.boundary_set.as_ref())?;
     let index = api.cache.index(api.store.as_ref()).await?;
     let c = index.get(code.trim(), boundary_set).ok_or_else(|| {

@@ -10,8 +10,7 @@
 //! message), which MapLibre takes as "nothing to draw" rather than an error.
 
 use crate::error::ApiError;
-use axum::extract::Path;
-use axum::extract::rejection::PathRejection;
+use crate::extract::ApiPath;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -71,8 +70,7 @@ fn parse_range(file: &str) -> Option<u32> {
 }
 
 /// `GET /fonts/{fontstack}/{range}.pbf`
-pub async fn glyphs(path: Result<Path<(String, String)>, PathRejection>) -> Result<Response, ApiError> {
-    let Path((fontstack, file)) = path?;
+pub async fn glyphs(ApiPath((fontstack, file)): ApiPath<(String, String)>) -> Result<Response, ApiError> {
     let start = parse_range(&file).ok_or_else(|| {
         ApiError::bad_request(
             "bad_glyph_range",

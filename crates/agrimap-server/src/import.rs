@@ -14,11 +14,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiBody, ApiQuery};
 use agrimap_io::import::{ImportError, ImportOptions, ImportReport, import, parse_mapping, parse_setting};
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -198,9 +197,9 @@ fn answer(report: &ImportReport) -> Response {
 pub async fn post(
     State(state): State<AppState>,
     Path(layer): Path<String>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(params): ApiQuery<Vec<(String, String)>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
     let Some(layer_def) = agrimap_model::layer(&layer) else {
         return Err(ApiError::not_found(
@@ -208,10 +207,8 @@ pub async fn post(
             format!("unknown layer '{}'", crate::ogc::params::echo(&layer)),
         ));
     };
-    let Query(params) = query.map_err(|e| ApiError::bad_request("bad_parameter", e.body_text()))?;
     let opts = options(&params)?;
     let ext = extension(&params, &headers)?;
-    let body = body?;
     if body.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod communes;
 pub mod error;
+pub mod extract;
 pub mod fonts;
 pub mod import;
 pub mod limits;

@@ -3,10 +3,10 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::echo;
 use agrimap_core::pack::{DEFAULT_MAXZOOM, DEFAULT_MINZOOM, commune_pack};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -21,10 +21,9 @@ pub struct PackParams {
 /// `GET /api/packs/{code}.pmtiles[?minzoom=10&maxzoom=16]`
 pub async fn pack(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    params: Result<Query<PackParams>, QueryRejection>,
+    ApiPath(file): ApiPath<String>,
+    ApiQuery(params): ApiQuery<PackParams>,
 ) -> Result<Response, ApiError> {
-    let Path(file) = path?;
     let code = file.strip_suffix(".pmtiles").ok_or_else(|| {
         ApiError::not_found(
             "not_found",
@@ -34,7 +33,6 @@ pub async fn pack(
             ),
         )
     })?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let pack = commune_pack(
         &state.core,
         code,

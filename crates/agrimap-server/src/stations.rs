@@ -8,15 +8,14 @@
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
+use crate::extract::{ApiBody, ApiPath, ApiQuery};
 use agrimap_core::echo;
 use agrimap_core::ingest::{BadReading, Credential, IngestError, parse_batch};
 use agrimap_core::stations::{Step, aggregate};
 use agrimap_model::readings::parse_utc;
 use agrimap_store::ReadingQuery;
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -89,12 +88,10 @@ fn answer(status: StatusCode, body: JsonValue) -> Response {
 /// `POST /api/stations/{id}/readings`: one station's batch.
 pub async fn post_readings(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    ApiPath(id): ApiPath<String>,
     Extension(caller): Extension<Caller>,
-    body: Result<Bytes, BytesRejection>,
+    ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
-    let Path(id) = path?;
-    let body = body?;
     let outcome = async {
         let station = state.core.admit(&id, credential(&caller)).await?;
         state.core.ingest(station, parse_batch(&body)?).await
@@ -109,11 +106,7 @@ pub async fn post_readings(
 }
 
 /// `POST /api/readings` (`text/csv`): an editor's file of readings of any stations.
-pub async fn post_csv(
-    State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body?;
+pub async fn post_csv(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
     Ok(match state.core.ingest_csv(&body).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => {
@@ -152,11 +145,9 @@ fn time_bound(name: &str, value: Option<String>) -> Result<Option<String>, ApiEr
 /// `GET /api/stations/{id}/readings?from&to&parameter&step=hour|day&f=csv`
 pub async fn get_readings(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    params: Result<Query<SeriesParams>, QueryRejection>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SeriesParams>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = path?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     state.core.station(&id).await?;
     if let Some(p) = &params.parameter
         && agrimap_model::readings::parameter(p).is_none()

@@ -3,11 +3,11 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use agrimap_core::echo;
 use agrimap_core::stats::{StatsRequest, thematic_layers, to_csv};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -25,9 +25,8 @@ pub struct StatsParams {
 /// `GET /api/stats?layer=…&by=…&class=…&metric=…[&f=csv]`
 pub async fn stats(
     State(state): State<AppState>,
-    params: Result<Query<StatsParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<StatsParams>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let layer = params.layer.as_deref().ok_or_else(|| {
         ApiError::bad_request(
             "bad_layer",

@@ -11,10 +11,10 @@
 use crate::AppState;
 use crate::assets::{STYLE_NAMES, style_template};
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::origin::request_origin;
 use agrimap_core::stats::StatsRequest;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -39,11 +39,10 @@ pub struct ChoroplethParams {
 /// `GET /styles/{name}.json`
 pub async fn style(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    params: Result<Query<ChoroplethParams>, QueryRejection>,
+    ApiPath(file): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ChoroplethParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Path(file) = path?;
     let name = file.strip_suffix(".json").unwrap_or_default();
     let template = style_template(name).ok_or_else(|| {
         ApiError::not_found(
@@ -55,7 +54,6 @@ pub async fn style(
             ),
         )
     })?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let origin = request_origin(state.config.public_url.as_deref(), &headers);
     let mut body = template.replace("{origin}", &origin);
     if name == "planner" {

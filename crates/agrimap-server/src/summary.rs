@@ -3,12 +3,12 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::echo;
 use agrimap_core::summary::commune_summary;
 use agrimap_model::BoundarySet;
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::Value as JsonValue;
 
@@ -20,11 +20,9 @@ pub struct SummaryParams {
 /// `GET /api/communes/{code}/summary[?boundary_set=…]`
 pub async fn summary(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    params: Result<Query<SummaryParams>, QueryRejection>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(params): ApiQuery<SummaryParams>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let Path(code) = path?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let boundary_set = params
         .boundary_set
         .as_deref()

@@ -5,12 +5,12 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiPath;
 use crate::origin::request_origin;
 use agrimap_core::echo;
 use agrimap_core::tiles::{etag, parse_coord, parse_layers};
 use agrimap_model::{Audience, LayerDef};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -34,10 +34,9 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`
 pub async fn tile(
     State(state): State<AppState>,
-    path: Result<Path<(String, String, String, String)>, PathRejection>,
+    ApiPath((spec, z, x, y_file)): ApiPath<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Path((spec, z, x, y_file)) = path?;
     let layers = parse_layers(&spec)?;
     let coord = parse_coord(&z, &x, &y_file)?;
     let key = state.core.tiles.key(&layers, coord).await?;
@@ -73,10 +72,9 @@ pub async fn tile(
 /// `GET /tiles/{layers}.json`: TileJSON 3.0.0 for a layer list.
 pub async fn tilejson(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    ApiPath(file): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Path(file) = path?;
     let spec = file.strip_suffix(".json").ok_or_else(|| {
         ApiError::not_found(
             "not_found",

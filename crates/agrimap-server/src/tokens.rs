@@ -3,12 +3,11 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::{ApiBody, ApiPath};
 use agrimap_core::tokens::issue_token;
 use agrimap_store::ApiToken;
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -46,8 +45,7 @@ struct NewToken {
 
 /// `POST /api/tokens` with `{"name": "...", "role": "planner"}`: the new
 /// token, with its secret shown this once.
-pub async fn create(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let body = body?;
+pub async fn create(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
     let new: NewToken = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad_token_request",
@@ -61,11 +59,7 @@ pub async fn create(State(state): State<AppState>, body: Result<Bytes, BytesReje
 }
 
 /// `DELETE /api/tokens/{id}`: revokes a token at once.
-pub async fn revoke(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
-    let Path(id) = path?;
+pub async fn revoke(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
     if state.core.store.revoke_api_token(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

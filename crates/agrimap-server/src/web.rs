@@ -2,8 +2,7 @@
 
 use crate::assets::asset;
 use crate::error::ApiError;
-use axum::extract::Path;
-use axum::extract::rejection::PathRejection;
+use crate::extract::ApiPath;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -34,7 +33,6 @@ pub async fn service_worker() -> Result<Response, ApiError> {
 }
 
 /// `GET /static/{file}`
-pub async fn static_file(path: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
-    let Path(file) = path?;
+pub async fn static_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
     serve(&format!("/static/{file}"))
 }

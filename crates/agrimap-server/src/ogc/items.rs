@@ -3,13 +3,13 @@
 
 use super::crs::with_content_crs;
 use super::params::{self, Format, Params, echo};
-use super::{GEOJSON, HTML, JSON, Ogc, collection_of, home, html, link, read_params, time, with_f};
+use super::{GEOJSON, HTML, JSON, Ogc, collection_of, home, html, link, time, with_f};
 use crate::auth::Caller;
 use crate::communes::{GeoJsonGeometry, geojson};
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use agrimap_model::{Audience, Feature, FeatureQuery, Filter, LayerDef};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -205,12 +205,11 @@ pub(super) async fn items(
     State(ogc): State<Ogc>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = path?;
     let layer = collection_of(&id)?;
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(ITEMS_PARAMS)?;
     let format = params::format(&params, &headers)?;
     let limit = params::limit(&params)?;
@@ -360,12 +359,11 @@ pub(super) async fn item(
     State(ogc): State<Ogc>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    path: Result<Path<(String, String)>, PathRejection>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiPath((id, feature_id)): ApiPath<(String, String)>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let Path((id, feature_id)) = path?;
     let layer = collection_of(&id)?;
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(&["properties", "crs", "f"])?;
     let format = params::format(&params, &headers)?;
     let audience = caller.audience();

@@ -41,13 +41,14 @@ use crate::AppState;
 use crate::Route;
 use crate::auth::Need;
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::origin::request_origin;
 use agrimap_core::communes::CommuneCache;
 use agrimap_model::{Audience, LayerDef, catalog};
 use agrimap_store::{LayerVersions, Store};
 use axum::extract::FromRef;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -296,9 +297,9 @@ fn home(base: &str) -> (String, String) {
 async fn landing(
     State(ogc): State<Ogc>,
     headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(&["f"])?;
     let format = params::format(&params, &headers)?;
     let base = ogc.base(&headers);
@@ -352,9 +353,9 @@ async fn landing(
 async fn conformance(
     State(ogc): State<Ogc>,
     headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(&["f"])?;
     let format = params::format(&params, &headers)?;
     let base = ogc.base(&headers);
@@ -387,9 +388,9 @@ async fn conformance(
 async fn api(
     State(ogc): State<Ogc>,
     headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(&["f"])?;
     let format = params::format(&params, &headers)?;
     let base = ogc.base(&headers);
@@ -467,9 +468,9 @@ fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64
 async fn collections(
     State(ogc): State<Ogc>,
     headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(&["f"])?;
     let format = params::format(&params, &headers)?;
     let base = ogc.base(&headers);
@@ -521,12 +522,11 @@ async fn collections(
 async fn collection(
     State(ogc): State<Ogc>,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = path?;
     let layer = collection_of(&id)?;
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(&["f"])?;
     let format = params::format(&params, &headers)?;
     let base = ogc.base(&headers);

@@ -2,12 +2,12 @@
 //! collection may name, as a JSON Schema: the geometry and the public fields
 //! with their types. Restricted fields are not queryable and not listed.
 
-use super::params::{self, Format};
-use super::{JSON, Ogc, collection_of, home, html, link, read_params, with_f};
+use super::params::{self, Format, Params};
+use super::{JSON, Ogc, collection_of, home, html, link, with_f};
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use agrimap_model::{Audience, FieldDef, FieldType, LayerDef, cql2};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::{Map, Value as Json, json};
@@ -99,12 +99,11 @@ fn media_type(headers: &HeaderMap) -> &'static str {
 pub(super) async fn queryables(
     State(ogc): State<Ogc>,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = path?;
     let layer = collection_of(&id)?;
-    let params = read_params(query)?;
+    let params = Params::new(pairs)?;
     params.only(&["f"])?;
     let format = params::format(&params, &headers)?;
     let base = ogc.base(&headers);
