@@ -1,0 +1,567 @@
+//! The store contract: one set of cases that every [`Store`] must pass, run
+//! against the GeoPackage store and the PostGIS store (a fresh database on
+//! the server `AGRIMAP_TEST_DATABASE_URL` names, which `tests/run.sh` starts).
+//! A third backend gets its suite by adding one line to `stores!`.
+
+use agrimap_model::readings::{AlertCause, AlertState};
+use agrimap_model::{Audience, Feature, FeatureQuery, Filter, Reading, Value, layer};
+use agrimap_store::{
+    GpkgStore, Judge, LayerWrite, NewApiToken, PgStore, ReadingQuery, Store, StoreError, Upsert, WriteBatch,
+};
+use futures::StreamExt;
+use geo::{Geometry, Rect, coord, point, polygon};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// A new, empty GeoPackage store.
+fn gpkg(name: &str) -> GpkgStore {
+    let dir = std::env::temp_dir().join(format!("agrimap-contract-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    GpkgStore::create(&PathBuf::from(&dir).join("store.gpkg")).expect("create")
+}
+
+/// A new, empty, migrated PostGIS store on a database of its own, dropped
+/// with the guard.
+struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    async fn new(case: &str) -> (Self, PgStore) {
+        let admin = std::env::var("AGRIMAP_TEST_DATABASE_URL").expect(
+            "AGRIMAP_TEST_DATABASE_URL is not set: run the tests with `bash tests/run.sh`, which starts PostgreSQL",
+        );
+        let name = format!("agrimap_contract_{}_{case}", std::process::id());
+        admin_sql(
+            &admin,
+            &[
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                &format!("CREATE DATABASE {name}"),
+            ],
+        )
+        .await;
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let store = PgStore::connect(&format!("{base}/{name}")).expect("connect");
+        store.migrate().await.expect("migrate");
+        (Self { admin, name }, store)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Dropped from inside a test's runtime: a thread of its own may block.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(admin_sql(
+                &admin,
+                &[&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")],
+            ));
+        })
+        .join()
+        .expect("dropping the database");
+    }
+}
+
+async fn admin_sql(url: &str, statements: &[&str]) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    let task = tokio::spawn(conn);
+    for s in statements {
+        client.batch_execute(s).await.expect(s);
+    }
+    drop(client);
+    let _ = task.await;
+}
+
+/// Runs each case against each store.
+macro_rules! stores {
+    ($($case:ident),* $(,)?) => {
+        mod geopackage {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::cases::$case(&super::gpkg(stringify!($case))).await;
+                }
+            )*
+        }
+        mod postgis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let (_db, store) = super::PgDatabase::new(stringify!($case)).await;
+                    super::cases::$case(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+stores!(
+    queries_by_bbox_commune_and_filter,
+    a_failed_write_leaves_nothing_and_versions_move_on_success,
+    polygons_are_stored_as_multipolygons_and_wrong_kinds_refused,
+    readings_are_idempotent_on_station_parameter_and_time,
+    upserts_update_by_natural_key_and_keep_fields_not_given,
+    ingestion_judges_stations_from_the_readings_it_holds,
+    a_bad_reading_stores_nothing,
+    station_and_api_tokens_are_kept_as_hashes,
+);
+
+mod cases {
+    use super::*;
+
+    fn ocop(code: &str, name: &str, stars: i64, lon: f64, lat: f64) -> Feature {
+        let l = layer("ocop").expect("ocop");
+        let mut properties = vec![Value::Null; l.fields.len()];
+        let mut set = |f: &str, v: Value| properties[l.field_index(f).expect("field")] = v;
+        set("product_id", format!("OCOP-{name}").into());
+        set("commune_code", code.into());
+        set("boundary_set", "pre-2025".into());
+        set("name", name.into());
+        set("stars", Value::Int(stars));
+        Feature {
+            id: 0,
+            geometry: point!(x: lon, y: lat).into(),
+            properties,
+        }
+    }
+
+    fn write(features: Vec<Feature>) -> WriteBatch {
+        WriteBatch {
+            layers: vec![LayerWrite {
+                layer: layer("ocop").expect("ocop"),
+                replace: false,
+                features,
+            }],
+            readings: vec![],
+        }
+    }
+
+    fn rect(x1: f64, y1: f64, x2: f64, y2: f64) -> Rect<f64> {
+        Rect::new(coord! {x: x1, y: y1}, coord! {x: x2, y: y2})
+    }
+
+    pub async fn queries_by_bbox_commune_and_filter(store: &dyn Store) {
+        let ocop_layer = layer("ocop").expect("ocop");
+        store
+            .write(write(vec![
+                ocop("33001", "Gạo ST25", 5, 105.5, 9.8),
+                ocop("33001", "Mắm cá linh", 3, 105.6, 9.9),
+                ocop("33002", "Bánh pía", 4, 106.0, 10.1),
+            ]))
+            .await
+            .expect("write");
+
+        let in_box = store
+            .features(ocop_layer, &FeatureQuery::in_bbox(rect(105.4, 9.7, 105.7, 9.95)))
+            .await
+            .expect("bbox");
+        let names: Vec<_> = in_box.iter().map(|f| f.properties[3].clone()).collect();
+        assert_eq!(names, vec![Value::from("Gạo ST25"), Value::from("Mắm cá linh")]);
+        assert_eq!(in_box[0].geometry, Geometry::Point(point!(x: 105.5, y: 9.8)));
+
+        let commune = FeatureQuery {
+            commune: Some("33002".into()),
+            ..FeatureQuery::default()
+        };
+        assert_eq!(store.count(ocop_layer, &commune).await.expect("count"), 1);
+
+        let four_plus = FeatureQuery {
+            filter: Some(Filter::Compare {
+                field: "stars".into(),
+                op: agrimap_model::CompareOp::Ge,
+                value: Value::Int(4),
+            }),
+            ..FeatureQuery::default()
+        };
+        let found = store.features(ocop_layer, &four_plus).await.expect("filter");
+        assert_eq!(found.iter().map(|f| f.id).collect::<Vec<_>>(), vec![1, 3]);
+
+        let bad = FeatureQuery {
+            filter: Some(Filter::eq("colour", "red")),
+            ..FeatureQuery::default()
+        };
+        assert!(matches!(
+            store.features(ocop_layer, &bad).await,
+            Err(StoreError::Filter(_))
+        ));
+
+        let streamed: Vec<_> = store.stream(ocop_layer, FeatureQuery::default()).collect().await;
+        assert_eq!(streamed.len(), 3);
+        assert_eq!(
+            store
+                .feature(ocop_layer, 2, Audience::Public)
+                .await
+                .expect("one")
+                .map(|f| f.id),
+            Some(2)
+        );
+        let extent = store.extent(ocop_layer).await.expect("extent").expect("some");
+        assert_eq!((extent.min().x, extent.max().y), (105.5, 10.1));
+    }
+
+    pub async fn a_failed_write_leaves_nothing_and_versions_move_on_success(store: &dyn Store) {
+        let ocop_layer = layer("ocop").expect("ocop");
+        let before = store.versions().await.expect("versions")["ocop"];
+
+        let mut bad = ocop("33001", "Sen sấy", 6, 105.5, 9.8); // six stars is fine by type...
+        bad.properties[ocop_layer.field_index("boundary_set").expect("field")] = Value::from("1999"); // ...but not this
+        let err = store
+            .write(write(vec![ocop("33001", "Gạo", 3, 105.5, 9.8), bad]))
+            .await
+            .expect_err("invalid feature must be refused");
+        assert!(err.to_string().contains("feature 1 of layer 'ocop'"), "{err}");
+        assert!(err.to_string().contains("boundary_set"), "{err}");
+        assert_eq!(
+            store.count(ocop_layer, &FeatureQuery::default()).await.expect("count"),
+            0
+        );
+        assert_eq!(store.versions().await.expect("versions")["ocop"], before);
+
+        store
+            .write(write(vec![ocop("33001", "Gạo", 3, 105.5, 9.8)]))
+            .await
+            .expect("write");
+        assert!(store.versions().await.expect("versions")["ocop"] > before);
+        assert_eq!(store.versions().await.expect("versions")["crop"], 0);
+    }
+
+    pub async fn polygons_are_stored_as_multipolygons_and_wrong_kinds_refused(store: &dyn Store) {
+        let ga = layer("growing_area").expect("layer");
+        let mut properties = vec![Value::Null; ga.fields.len()];
+        for (f, v) in [
+            ("code", "VN-PSMA-0001"),
+            ("commune_code", "33001"),
+            ("boundary_set", "pre-2025"),
+            ("crop_type", "mango"),
+            ("status", "active"),
+            ("contact_phone", "0912345678"),
+        ] {
+            properties[ga.field_index(f).expect("field")] = v.into();
+        }
+        let square = polygon![(x: 105.0, y: 9.0), (x: 105.1, y: 9.0), (x: 105.1, y: 9.1), (x: 105.0, y: 9.1), (x: 105.0, y: 9.0)];
+        let feature = Feature {
+            id: 0,
+            geometry: square.clone().into(),
+            properties,
+        };
+        let batch = |f: Feature| WriteBatch {
+            layers: vec![LayerWrite {
+                layer: ga,
+                replace: true,
+                features: vec![f],
+            }],
+            readings: vec![],
+        };
+        store.write(batch(feature.clone())).await.expect("write");
+        let got = store.features(ga, &FeatureQuery::default()).await.expect("read");
+        assert_eq!(got[0].geometry, Geometry::MultiPolygon(geo::MultiPolygon(vec![square])));
+
+        // Restricted fields stay in the database unless the reader may see them.
+        let phone = ga.field_index("contact_phone").expect("field");
+        assert_eq!(
+            got[0].properties[phone],
+            Value::Null,
+            "the default audience is the public"
+        );
+        let full = FeatureQuery {
+            audience: Audience::Full,
+            ..FeatureQuery::default()
+        };
+        let got = store.features(ga, &full).await.expect("read");
+        assert_eq!(got[0].properties[phone], Value::from("0912345678"));
+        assert_eq!(
+            store
+                .feature(ga, 1, Audience::Public)
+                .await
+                .expect("one")
+                .expect("some")
+                .properties[phone],
+            Value::Null
+        );
+        let oracle = FeatureQuery {
+            filter: Some(Filter::eq("contact_phone", "0912345678")),
+            ..FeatureQuery::default()
+        };
+        assert!(
+            matches!(store.count(ga, &oracle).await, Err(StoreError::Filter(_))),
+            "no filtering on what one may not read"
+        );
+        assert_eq!(
+            store
+                .count(
+                    ga,
+                    &FeatureQuery {
+                        audience: Audience::Full,
+                        ..oracle
+                    }
+                )
+                .await
+                .expect("count"),
+            1
+        );
+
+        let point = Feature {
+            geometry: point!(x: 105.0, y: 9.0).into(),
+            ..feature
+        };
+        let err = store.write(batch(point)).await.expect_err("a point is not a polygon");
+        assert!(err.to_string().contains("does not fit"), "{err}");
+    }
+
+    pub async fn readings_are_idempotent_on_station_parameter_and_time(store: &dyn Store) {
+        let r = |v: f64| Reading {
+            station_id: "ST-01".into(),
+            parameter: "salinity".into(),
+            value: v,
+            unit: "ppt".into(),
+            time: "2026-11-20T07:00:00Z".into(),
+        };
+        let batch = WriteBatch {
+            layers: vec![],
+            readings: vec![r(2.5)],
+        };
+        assert_eq!(store.write(batch.clone()).await.expect("write").readings, 1);
+        assert_eq!(store.write(batch).await.expect("write").readings, 0);
+        assert_eq!(store.readings("ST-01").await.expect("read"), vec![r(2.5)]);
+    }
+
+    pub async fn upserts_update_by_natural_key_and_keep_fields_not_given(store: &dyn Store) {
+        let ocop_layer = layer("ocop").expect("ocop");
+        let stars = ocop_layer.field_index("stars").expect("field");
+        let producer = ocop_layer.field_index("producer").expect("field");
+        let mut first = ocop("33001", "Gạo ST25", 4, 105.5, 9.8);
+        first.properties[producer] = Value::from("HTX Hòa Tú");
+        let upsert = |features: Vec<Feature>, update: Vec<&'static str>| Upsert {
+            layer: ocop_layer,
+            features,
+            update,
+        };
+        let done = store.upsert(upsert(vec![first], vec![])).await.expect("insert");
+        assert_eq!((done.inserted, done.updated), (1, 0));
+        // The same product again, with a new rating and no producer: one feature,
+        // its stars updated, its producer kept.
+        let again = ocop("33001", "Gạo ST25", 5, 105.6, 9.9);
+        let done = store.upsert(upsert(vec![again], vec!["stars"])).await.expect("update");
+        assert_eq!((done.inserted, done.updated), (0, 1));
+        let all = store
+            .features(ocop_layer, &FeatureQuery::default())
+            .await
+            .expect("read");
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].properties[stars], Value::Int(5));
+        assert_eq!(all[0].properties[producer], Value::from("HTX Hòa Tú"));
+        assert_eq!(all[0].geometry, Geometry::Point(point!(x: 105.6, y: 9.9)));
+    }
+
+    /// A water-quality station of the `monitoring` layer.
+    fn station(id: &str) -> Feature {
+        let l = layer("monitoring").expect("monitoring");
+        let mut properties = vec![Value::Null; l.fields.len()];
+        let mut set = |f: &str, v: Value| properties[l.field_index(f).expect("field")] = v;
+        set("station_id", id.into());
+        set("commune_code", "33001".into());
+        set("boundary_set", "pre-2025".into());
+        set("name", format!("Trạm {id}").into());
+        set("kind", "water_quality".into());
+        set("alert_state", "ok".into());
+        Feature {
+            id: 0,
+            geometry: point!(x: 105.5, y: 9.8).into(),
+            properties,
+        }
+    }
+
+    fn salinity(station: &str, value: f64, time: &str) -> Reading {
+        Reading {
+            station_id: station.into(),
+            parameter: "salinity".into(),
+            value,
+            unit: "ppt".into(),
+            time: time.into(),
+        }
+    }
+
+    /// Alarm at 4 ppt and above; records what it was shown.
+    fn judge(seen: Arc<Mutex<Vec<(String, Vec<Reading>)>>>) -> Judge {
+        Arc::new(move |id: &str, latest: &[Reading]| {
+            seen.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((id.to_owned(), latest.to_vec()));
+            let worst = latest.iter().map(|r| r.value).fold(f64::MIN, f64::max);
+            if worst >= 4.0 {
+                let r = &latest[0];
+                let cause = AlertCause {
+                    parameter: r.parameter.clone(),
+                    value: r.value,
+                    unit: r.unit.clone(),
+                    time: r.time.clone(),
+                    threshold: 4.0,
+                    direction: agrimap_model::readings::Direction::Above,
+                };
+                (AlertState::Alarm, Some(cause))
+            } else {
+                (AlertState::Ok, None)
+            }
+        })
+    }
+
+    pub async fn ingestion_judges_stations_from_the_readings_it_holds(store: &dyn Store) {
+        let monitoring = layer("monitoring").expect("monitoring");
+        store
+            .write(WriteBatch {
+                layers: vec![LayerWrite {
+                    layer: monitoring,
+                    replace: false,
+                    features: vec![station("WQ-01"), station("WQ-02")],
+                }],
+                readings: vec![],
+            })
+            .await
+            .expect("stations");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let first = store
+            .ingest(
+                vec![salinity("WQ-01", 5.0, "2026-11-20T08:00:00Z")],
+                judge(seen.clone()),
+            )
+            .await
+            .expect("ingest");
+        assert_eq!(first.stored, 1);
+        assert_eq!(first.judged["WQ-01"].0, AlertState::Alarm);
+        // An older reading arrives later: the judge is shown the latest one the
+        // store holds (08:00), not the batch's.
+        let late = store
+            .ingest(
+                vec![
+                    salinity("WQ-01", 1.0, "2026-11-20T07:00:00Z"),
+                    salinity("WQ-01", 5.0, "2026-11-20T08:00:00Z"),
+                ],
+                judge(seen.clone()),
+            )
+            .await
+            .expect("ingest");
+        assert_eq!(late.stored, 1, "the 08:00 reading is stored already");
+        assert_eq!(late.judged["WQ-01"].0, AlertState::Alarm);
+        let shown = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(shown.len(), 2);
+        assert_eq!(shown[1].1, vec![salinity("WQ-01", 5.0, "2026-11-20T08:00:00Z")]);
+        // The state and the latest value are in the layer, for tiles and summaries.
+        let query = FeatureQuery {
+            filter: Some(Filter::eq("station_id", "WQ-01")),
+            ..FeatureQuery::default()
+        };
+        let stored = store.features(monitoring, &query).await.expect("read");
+        assert_eq!(monitoring.text_of(&stored[0], "alert_state"), Some("alarm"));
+        assert_eq!(monitoring.value_of(&stored[0], "latest_salinity").as_f64(), Some(5.0));
+        assert_eq!(
+            store.latest_readings(Some("WQ-01")).await.expect("latest"),
+            vec![salinity("WQ-01", 5.0, "2026-11-20T08:00:00Z")]
+        );
+        let between = store
+            .readings_between(&ReadingQuery {
+                station_id: "WQ-01".into(),
+                from: Some("2026-11-20T07:30:00Z".into()),
+                ..ReadingQuery::default()
+            })
+            .await
+            .expect("series");
+        assert_eq!(between, vec![salinity("WQ-01", 5.0, "2026-11-20T08:00:00Z")]);
+        // A station without readings in the batch is left as it was.
+        let other = store
+            .features(
+                monitoring,
+                &FeatureQuery {
+                    filter: Some(Filter::eq("station_id", "WQ-02")),
+                    ..FeatureQuery::default()
+                },
+            )
+            .await
+            .expect("read");
+        assert_eq!(monitoring.text_of(&other[0], "alert_state"), Some("ok"));
+    }
+
+    pub async fn a_bad_reading_stores_nothing(store: &dyn Store) {
+        let before = store.versions().await.expect("versions");
+        let nothing = Arc::new(Mutex::new(Vec::new()));
+        let err = store
+            .ingest(
+                vec![
+                    salinity("WQ-09", 2.0, "2026-11-20T08:00:00Z"),
+                    salinity("WQ-09", f64::NAN, "2026-11-20T09:00:00Z"),
+                ],
+                judge(nothing),
+            )
+            .await
+            .expect_err("a reading that is not a number");
+        assert!(matches!(err, StoreError::InvalidReading { index: 1, .. }), "{err}");
+        assert!(store.readings("WQ-09").await.expect("read").is_empty());
+        assert_eq!(store.versions().await.expect("versions"), before);
+    }
+
+    pub async fn station_and_api_tokens_are_kept_as_hashes(store: &dyn Store) {
+        let monitoring = layer("monitoring").expect("monitoring");
+        store
+            .write(WriteBatch {
+                layers: vec![LayerWrite {
+                    layer: monitoring,
+                    replace: false,
+                    features: vec![station("WQ-01")],
+                }],
+                readings: vec![],
+            })
+            .await
+            .expect("station");
+        assert!(store.set_station_token_hash("WQ-01", "aa").await.expect("set"));
+        assert!(!store.set_station_token_hash("NO-SUCH", "bb").await.expect("set"));
+        assert_eq!(
+            store.station_token_hash("WQ-01").await.expect("get").as_deref(),
+            Some("aa")
+        );
+        assert!(store.set_station_token_hash("WQ-01", "cc").await.expect("replace"));
+        assert_eq!(
+            store.station_token_hash("WQ-01").await.expect("get").as_deref(),
+            Some("cc")
+        );
+
+        let token = store
+            .add_api_token(&NewApiToken {
+                id: "t1".into(),
+                name: "planner of the province".into(),
+                role: "planner".into(),
+                hash: "h1".into(),
+            })
+            .await
+            .expect("add");
+        assert_eq!((token.id.as_str(), token.role.as_str()), ("t1", "planner"));
+        assert!(
+            store
+                .add_api_token(&NewApiToken {
+                    id: "t2".into(),
+                    name: "x".into(),
+                    role: "root".into(),
+                    hash: "h2".into()
+                })
+                .await
+                .is_err(),
+            "an unknown role is refused"
+        );
+        assert_eq!(
+            store.api_token_by_hash("h1").await.expect("by hash").map(|t| t.id),
+            Some("t1".into())
+        );
+        assert!(store.revoke_api_token("t1").await.expect("revoke"));
+        assert!(!store.revoke_api_token("t1").await.expect("revoke twice"));
+        assert_eq!(store.api_token_by_hash("h1").await.expect("by hash"), None);
+        let listed = store.api_tokens().await.expect("list");
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].revoked_at.is_some());
+    }
+}
