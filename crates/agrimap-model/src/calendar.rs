@@ -1,6 +1,7 @@
 //! Proleptic Gregorian calendar arithmetic in UTC, shared by the CQL2
-//! parser, the OGC `datetime` parameter and reading validation: the few
-//! conversions agrimap needs, without a date-time dependency.
+//! parser, filter validation, the OGC `datetime` parameter and reading
+//! validation: the few conversions and the one date and timestamp form
+//! agrimap needs, without a date-time dependency.
 
 /// Whether `year` has a 29 February.
 #[must_use]
@@ -65,6 +66,91 @@ pub fn format_timestamp(seconds: i64) -> String {
     )
 }
 
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in seconds since 1970:
+/// the first and last second of the years `YYYY` can write.
+pub const FIRST_SECOND: i64 = -62_135_596_800;
+pub const LAST_SECOND: i64 = 253_402_300_799;
+
+/// A UTC instant: whole seconds since 1970, and whether a fraction of a
+/// second follows (stored times are whole seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instant {
+    pub seconds: i64,
+    pub fraction: bool,
+}
+
+/// The days since 1970-01-01 of a `YYYY-MM-DD` date (years 0001 to 9999).
+#[must_use]
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    if year < 1 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff]Z` (`T` and `Z` in either case).
+///
+/// # Errors
+/// What is wrong with the text, in words fit for a user.
+pub fn parse_timestamp(s: &str) -> Result<Instant, String> {
+    let b = s.as_bytes();
+    let form = "expected a UTC timestamp 'YYYY-MM-DDTHH:MM:SSZ' (a fraction of a second may follow the seconds)";
+    let days = b
+        .get(..10)
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(parse_date)
+        .ok_or_else(|| form.to_owned())?;
+    if b.len() < 20 || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        return Err(form.to_owned());
+    }
+    let (hour, minute, second) = match (digits(&b[11..13]), digits(&b[14..16]), digits(&b[17..19])) {
+        (Some(h), Some(m), Some(s)) => (h, m, s),
+        _ => return Err(form.to_owned()),
+    };
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err("that is not a time of day (hours 00–23, minutes and seconds 00–59)".to_owned());
+    }
+    let mut rest = &b[19..];
+    let mut fraction = false;
+    if rest.first() == Some(&b'.') {
+        let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return Err(form.to_owned());
+        }
+        fraction = rest[1..=n].iter().any(|d| *d != b'0');
+        rest = &rest[1 + n..];
+    }
+    if !matches!(rest, [b'Z' | b'z']) {
+        return Err("a TIMESTAMP is in UTC and ends with Z".to_owned());
+    }
+    Ok(Instant {
+        seconds: days * 86_400 + hour * 3600 + minute * 60 + second,
+        fraction,
+    })
+}
+
+/// Whether `s` is a date as both stores compare it: `YYYY-MM-DD`.
+#[must_use]
+pub fn is_date(s: &str) -> bool {
+    parse_date(s).is_some()
+}
+
+/// Whether `s` is a timestamp as both stores compare it: `YYYY-MM-DDTHH:MM:SSZ`.
+#[must_use]
+pub fn is_timestamp(s: &str) -> bool {
+    parse_timestamp(s).is_ok_and(|t| !t.fraction && format_timestamp(t.seconds) == s)
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter()
+        .try_fold(0_i64, |n, d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +166,26 @@ mod tests {
         assert_eq!(format_timestamp(-1), "1969-12-31T23:59:59Z");
         assert_eq!(days_in_month(2024, 2), 29);
         assert_eq!(days_in_month(1900, 2), 28);
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        for s in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let t = parse_timestamp(s).expect(s);
+            assert_eq!(format_timestamp(t.seconds), s);
+        }
+        assert_eq!(
+            parse_timestamp("9999-12-31T23:59:59Z").map(|t| t.seconds),
+            Ok(LAST_SECOND)
+        );
+        assert_eq!(
+            parse_timestamp("0001-01-01T00:00:00Z").map(|t| t.seconds),
+            Ok(FIRST_SECOND)
+        );
     }
 }

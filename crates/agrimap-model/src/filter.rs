@@ -167,8 +167,8 @@ impl Filter {
                 | (FieldType::Real, Value::Int(_))
                 | (FieldType::Boolean, Value::Bool(_)) => true,
                 (FieldType::Real, Value::Real(r)) => r.is_finite(),
-                (FieldType::Date, Value::Text(s)) => crate::cql2::is_date(s),
-                (FieldType::DateTime, Value::Text(s)) => crate::cql2::is_timestamp(s),
+                (FieldType::Date, Value::Text(s)) => crate::calendar::is_date(s),
+                (FieldType::DateTime, Value::Text(s)) => crate::calendar::is_timestamp(s),
                 _ => false,
             };
             if ok {
