@@ -45,7 +45,9 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
                 writeln!(out, "{secret}")?;
                 eprintln!(
                     "token {} ({}) for {} printed above; only its hash is kept, so it is not shown again",
-                    token.id, token.role, token.name
+                    token.id,
+                    token.role.name(),
+                    token.name
                 );
             }
             TokenCommand::List => {
@@ -59,7 +61,7 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
                         out,
                         "{:<8} {:<7} {:<20} {:<20} {}",
                         t.id,
-                        t.role,
+                        t.role.name(),
                         t.created_at,
                         t.revoked_at.as_deref().unwrap_or("-"),
                         t.name

@@ -59,7 +59,7 @@ const MAX_NAME_CHARS: usize = 200;
 /// `admin` or an empty or overlong name; `no_randomness` when the operating
 /// system has none; the store's errors.
 pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(ApiToken, String), CoreError> {
-    if Role::from_name(role).is_none() {
+    let Some(role) = Role::from_name(role) else {
         return Err(CoreError::invalid(
             "bad_token_request",
             format!(
@@ -67,7 +67,7 @@ pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(A
                 echo(role, 32)
             ),
         ));
-    }
+    };
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(CoreError::invalid(
@@ -81,7 +81,7 @@ pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(A
         .add_api_token(&NewApiToken {
             id: new_token_id().map_err(no_randomness)?,
             name: name.to_owned(),
-            role: role.to_owned(),
+            role,
             hash: hash_token(&secret),
         })
         .await?;

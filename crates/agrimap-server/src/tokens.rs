@@ -17,7 +17,7 @@ fn token_json(t: &ApiToken) -> JsonValue {
     json!({
         "id": t.id,
         "name": t.name,
-        "role": t.role,
+        "role": t.role.name(),
         "created_at": t.created_at,
         "revoked_at": t.revoked_at,
     })

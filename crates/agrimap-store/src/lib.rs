@@ -26,7 +26,7 @@ pub use gpkg::GpkgStore;
 pub use postgis::PgStore;
 
 use agrimap_model::readings::{AlertCause, AlertState};
-use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Reading};
+use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Reading, Role};
 use futures::stream::BoxStream;
 use geo::Rect;
 use std::collections::BTreeMap;
@@ -206,8 +206,8 @@ pub struct NewApiToken {
     pub id: String,
     /// Who or what the token is for.
     pub name: String,
-    /// `planner`, `editor` or `admin`.
-    pub role: String,
+    /// `Planner`, `Editor` or `Admin`.
+    pub role: Role,
     pub hash: String,
 }
 
@@ -216,12 +216,10 @@ pub struct NewApiToken {
 pub struct ApiToken {
     pub id: String,
     pub name: String,
-    pub role: String,
+    /// `Anonymous` when the stored role is none agrimap knows.
+    pub role: Role,
     /// ISO 8601 UTC.
     pub created_at: String,
     /// ISO 8601 UTC, when revoked.
     pub revoked_at: Option<String>,
 }
-
-/// The roles an API token can carry, as the stores check them.
-pub const API_TOKEN_ROLES: &[&str] = &["planner", "editor", "admin"];

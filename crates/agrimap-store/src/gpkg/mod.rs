@@ -16,7 +16,7 @@ use crate::{
     ApiToken, FeatureStream, Ingested, Judge, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, Store, StoreError,
     Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
-use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
+use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
 use geo::{BoundingRect, Geometry, Rect, coord};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -707,7 +707,7 @@ impl Store for GpkgStore {
                     "INSERT INTO agrimap_api_tokens (id, name, role, token_hash) VALUES (?1, ?2, ?3, ?4)
                      RETURNING {API_TOKEN_COLUMNS}"
                 ),
-                [&t.id, &t.name, &t.role, &t.hash],
+                [&t.id, &t.name, t.role.name(), &t.hash],
                 api_token_row,
             )
             .map_err(|e| db("storing an API token", e))
@@ -768,7 +768,7 @@ fn api_token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
         id: r.get(0)?,
         name: r.get(1)?,
-        role: r.get(2)?,
+        role: Role::from_name(&r.get::<_, String>(2)?).unwrap_or(Role::Anonymous),
         created_at: r.get(3)?,
         revoked_at: r.get(4)?,
     })

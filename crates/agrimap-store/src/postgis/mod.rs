@@ -20,7 +20,7 @@ use crate::{
     ApiToken, FeatureStream, Ingested, Judge, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, Store, StoreError,
     Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
-use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Value, catalog};
+use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use geo::{Geometry, Rect, coord};
 use std::collections::BTreeMap;
@@ -812,7 +812,7 @@ impl Store for PgStore {
                     "INSERT INTO agrimap_api_tokens (id, name, role, token_hash)
                      VALUES ($1::text, $2::text, $3::text, $4::text) RETURNING {API_TOKEN_COLUMNS}"
                 ),
-                &[&token.id, &token.name, &token.role, &token.hash],
+                &[&token.id, &token.name, &token.role.name(), &token.hash],
             )
             .await
             .map_err(pg("storing an API token"))?;
@@ -867,7 +867,7 @@ fn api_token_of(r: &Row) -> ApiToken {
     ApiToken {
         id: r.get(0),
         name: r.get(1),
-        role: r.get(2),
+        role: Role::from_name(r.get(2)).unwrap_or(Role::Anonymous),
         created_at: r.get(3),
         revoked_at: r.get(4),
     }
