@@ -16,6 +16,7 @@ pub mod cql2;
 pub mod feature;
 pub mod filter;
 pub mod readings;
+pub mod rfc3339;
 pub mod schema;
 pub mod search;
 

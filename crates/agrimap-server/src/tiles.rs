@@ -90,17 +90,8 @@ fn versions_of(layers: &[&'static LayerDef], versions: &LayerVersions) -> Vec<u6
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|enc| {
-            let mut parts = enc.trim().split(';');
-            let name = parts.next().unwrap_or("");
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            (name == "gzip" || name == "*") && !refused
-        })
+    // One reading of Accept-Encoding for the whole service (weights such as q=0.0 included).
+    crate::encoding::accepts_gzip(headers)
 }
 
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`
