@@ -322,7 +322,9 @@ fn overlong_urls_and_heads_answer_json(kind: StoreKind) {
         assert_eq!(reply.error_code(), "uri_too_long");
         assert!(reply.head.to_lowercase().contains("content-type: application/json"));
     }
-    let reply = get(&format!("/catalog?q={}", "a".repeat(500_000)));
+    let headers: String = (0..150).map(|i| format!("X-Header-{i}: {i}\r\n")).collect();
+    let request = format!("GET /catalog HTTP/1.1\r\nHost: agrimap\r\n{headers}\r\n");
+    let reply = exchange(edge.address(), request.as_bytes(), Duration::from_secs(15));
     assert_eq!(reply.status, 431, "{}", reply.head);
     assert_eq!(reply.error_code(), "headers_too_large");
     let reply = exchange(edge.address(), b"GET /catalog HTTP/1.1\r\nHo st: x\r\n\r\n", Duration::from_secs(15));
@@ -350,9 +352,13 @@ fn encoding_of(url: &str, accept: &str) -> Option<String> {
 
 fn zero_weights_refuse_gzip_in_any_spelling(kind: StoreKind) {
     let edge = Edge::start(kind, "edge_gzip");
-    let tilejson = edge.server.get("/tiles/crop.json", &[]).json();
-    let centre = tilejson["center"].as_array().expect("centre");
-    let (lon, lat) = (centre[0].as_f64().expect("lon"), centre[1].as_f64().expect("lat"));
+    // The tile of a parcel, so that it is not empty.
+    let parcel = edge.server.get("/ogc/collections/crop/items?limit=1", &[]).json();
+    let mut ring = parcel["features"][0]["geometry"]["coordinates"].clone();
+    while ring[0].is_array() {
+        ring = ring[0].clone();
+    }
+    let (lon, lat) = (ring[0].as_f64().expect("lon"), ring[1].as_f64().expect("lat"));
     let t = agrimap_tiles::tile_containing(lon, lat, 14);
     // A tile (gzipped by its handler) and documents (compressed by the compression layer).
     let paths = [

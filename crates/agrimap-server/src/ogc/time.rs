@@ -115,9 +115,12 @@ pub fn parse_datetime(s: &str) -> Result<TimeRange, String> {
     };
     if let (Some(a), Some(b)) = (range.start, range.end)
         && a > b
+        && s.contains('/')
     {
         return Err("the interval ends before it starts".into());
     }
+    // An instant with a fraction of a second lies between two whole seconds:
+    // its range is empty (start after end), and selects nothing.
     Ok(range)
 }
 
@@ -247,6 +250,14 @@ mod tests {
             Ok(Some(day))
         );
         assert_eq!(parse_datetime("../.."), Ok(TimeRange { start: None, end: None }));
+        // Stored times are whole seconds: an instant between two selects nothing, and is no error.
+        assert_eq!(
+            parse_datetime("2025-03-01T00:00:00.5Z"),
+            Ok(TimeRange {
+                start: Some(day + 1),
+                end: Some(day)
+            })
+        );
         for bad in [
             "",
             "..",
