@@ -42,7 +42,10 @@ impl Edge {
     fn start(kind: StoreKind, test: &str) -> Self {
         let dir = scratch_dir(test);
         let seed = demo_dir();
-        let env = [("AGRIMAP_DATA_DIR", dir.as_os_str()), ("AGRIMAP_SEED_DIR", seed.as_os_str())];
+        let env = [
+            ("AGRIMAP_DATA_DIR", dir.as_os_str()),
+            ("AGRIMAP_SEED_DIR", seed.as_os_str()),
+        ];
         match kind {
             StoreKind::GeoPackage => {
                 let path = dir.join("agrimap.gpkg");
@@ -77,7 +80,9 @@ impl Edge {
     }
 
     fn token(&self, role: &str) -> String {
-        block_on(issue_token(self.store.as_ref(), "edge test", role)).expect("token").1
+        block_on(issue_token(self.store.as_ref(), "edge test", role))
+            .expect("token")
+            .1
     }
 }
 
@@ -93,7 +98,10 @@ impl RawReply {
     fn error_code(&self) -> String {
         let json: Json = serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.head, String::from_utf8_lossy(&self.body)));
-        assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{json}");
+        assert!(
+            json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{json}"
+        );
         json["error"]["code"].as_str().expect("code").to_owned()
     }
 
@@ -122,7 +130,10 @@ fn exchange(address: &str, bytes: &[u8], wait: Duration) -> RawReply {
                 }
             }
             Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset) && !got.is_empty() => break,
-            Err(e) => panic!("no answer within {wait:?} ({e}); got {:?}", String::from_utf8_lossy(&got)),
+            Err(e) => panic!(
+                "no answer within {wait:?} ({e}); got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
         }
     }
     let split = got.windows(4).position(|w| w == b"\r\n\r\n").expect("a whole head");
@@ -148,8 +159,11 @@ fn complete(got: &[u8]) -> bool {
     length.is_some_and(|n| got.len() >= split + 4 + n)
 }
 
+/// What a stalling client sends in its `round` (0 first, then one every 5 s).
+type Stall = fn(&mut TcpStream, u32) -> std::io::Result<()>;
+
 /// How long the server keeps a connection that `stall` holds up, up to `limit`.
-fn open_for(address: &str, limit: Duration, stall: fn(&mut TcpStream, u32) -> std::io::Result<()>) -> Duration {
+fn open_for(address: &str, limit: Duration, stall: Stall) -> Duration {
     let mut stream = TcpStream::connect(address).expect("connect");
     let started = Instant::now();
     stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
@@ -166,7 +180,10 @@ fn open_for(address: &str, limit: Duration, stall: fn(&mut TcpStream, u32) -> st
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(_) => return started.elapsed(),
         }
-        assert!(started.elapsed() < limit, "a stalled connection is still open after {limit:?}");
+        assert!(
+            started.elapsed() < limit,
+            "a stalled connection is still open after {limit:?}"
+        );
     }
 }
 
@@ -174,7 +191,7 @@ fn stalled_connections_are_closed(kind: StoreKind) {
     let edge = Edge::start(kind, "edge_stall");
     // The hardening issue saw each of these stay open past 75 s.
     let limit = Duration::from_secs(60);
-    let stalls: [(&str, fn(&mut TcpStream, u32) -> std::io::Result<()>); 3] = [
+    let stalls: [(&str, Stall); 3] = [
         ("sends nothing", |_, _| Ok(())),
         ("half a request line", |s, round| {
             if round == 0 { s.write_all(b"GET /heal") } else { Ok(()) }
@@ -197,7 +214,10 @@ fn stalled_connections_are_closed(kind: StoreKind) {
         .collect();
     for thread in threads {
         let (what, open) = thread.join().expect("stall");
-        eprintln!("{kind:?}: a connection that {what} was closed after {:.1} s", open.as_secs_f64());
+        eprintln!(
+            "{kind:?}: a connection that {what} was closed after {:.1} s",
+            open.as_secs_f64()
+        );
     }
     assert_eq!(edge.server.get("/health", &[]).status, 200);
 }
@@ -230,7 +250,15 @@ fn one_address_cannot_hold_hundreds_of_connections(kind: StoreKind) {
     );
     // Another address still gets in (the whole of 127/8 is loopback).
     let other = Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", "127.0.0.2"])
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            "127.0.0.2",
+        ])
         .arg(edge.url("/health"))
         .output()
         .expect("curl (installed with the test tools)");
@@ -249,10 +277,25 @@ fn bodies_over_a_routes_limit_are_refused_before_they_are_read(kind: StoreKind) 
     let editor = edge.token("editor");
     let admin = edge.token("admin");
     let cases = [
-        ("/api/readings", &editor, 17 * MIB, agrimap_server::readings_csv::MAX_BYTES),
-        ("/api/import/crop?format=geojson", &editor, 300 * MIB, agrimap_server::import::MAX_BYTES),
+        (
+            "/api/readings",
+            &editor,
+            17 * MIB,
+            agrimap_server::readings_csv::MAX_BYTES,
+        ),
+        (
+            "/api/import/crop?format=geojson",
+            &editor,
+            300 * MIB,
+            agrimap_server::import::MAX_BYTES,
+        ),
         ("/api/tokens", &admin, 3 * MIB, agrimap_server::limits::MAX_BODY_BYTES),
-        ("/api/stations/WQ-01/readings", &editor, 3 * MIB, agrimap_server::limits::MAX_BODY_BYTES),
+        (
+            "/api/stations/WQ-01/readings",
+            &editor,
+            3 * MIB,
+            agrimap_server::limits::MAX_BODY_BYTES,
+        ),
     ];
     for (path, token, declared, limit) in cases {
         // The head alone: whatever answers, answers before reading any body.
@@ -269,7 +312,11 @@ fn bodies_over_a_routes_limit_are_refused_before_they_are_read(kind: StoreKind) 
         );
         assert_eq!(reply.status, 413, "{path}: {}", reply.head);
         assert_eq!(reply.error_code(), "body_too_large", "{path}");
-        assert!(reply.message().contains(&limit.to_string()), "{path}: {}", reply.message());
+        assert!(
+            reply.message().contains(&limit.to_string()),
+            "{path}: {}",
+            reply.message()
+        );
     }
 
     // A body sent without a length is cut where it crosses the limit, and told the same.
@@ -282,7 +329,10 @@ fn bodies_over_a_routes_limit_are_refused_before_they_are_read(kind: StoreKind) 
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "body_too_large");
     let limit = agrimap_server::limits::MAX_BODY_BYTES.to_string();
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(&limit)), "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains(&limit)),
+        "{body}"
+    );
 
     // The hardening issue's 260 MiB import raised the peak memory to 518 MB;
     // now it is refused from its length, so the peak does not move.
@@ -292,7 +342,11 @@ fn bodies_over_a_routes_limit_are_refused_before_they_are_read(kind: StoreKind) 
         .expect("sparse file");
     let before = peak_memory_kib(edge.server.pid());
     let auth = format!("Bearer {editor}");
-    let (status, body) = curl_post(&edge.url("/api/import/crop?format=geojson"), &[("authorization", &auth)], &sparse);
+    let (status, body) = curl_post(
+        &edge.url("/api/import/crop?format=geojson"),
+        &[("authorization", &auth)],
+        &sparse,
+    );
     let after = peak_memory_kib(edge.server.pid());
     eprintln!("{kind:?}: peak memory {before} KiB before a 260 MiB import, {after} KiB after");
     assert_eq!(status, 413, "{body}");
@@ -327,7 +381,11 @@ fn overlong_urls_and_heads_answer_json(kind: StoreKind) {
     let reply = exchange(edge.address(), request.as_bytes(), Duration::from_secs(15));
     assert_eq!(reply.status, 431, "{}", reply.head);
     assert_eq!(reply.error_code(), "headers_too_large");
-    let reply = exchange(edge.address(), b"GET /catalog HTTP/1.1\r\nHo st: x\r\n\r\n", Duration::from_secs(15));
+    let reply = exchange(
+        edge.address(),
+        b"GET /catalog HTTP/1.1\r\nHo st: x\r\n\r\n",
+        Duration::from_secs(15),
+    );
     assert_eq!(reply.status, 400, "{}", reply.head);
     assert_eq!(reply.error_code(), "bad_request");
     // Up to the limit, the URL reaches the service as ever.
@@ -389,7 +447,12 @@ fn the_bearer_scheme_is_read_in_any_case(kind: StoreKind) {
             &[("authorization", &auth), ("content-type", "text/csv")],
             b"station_id,parameter,value,unit,time\nWQ-01,ph,7.1,pH,2026-01-02T03:04:05Z\n".to_vec(),
         );
-        assert_eq!(readings.status, 200, "{scheme}: {}", String::from_utf8_lossy(&readings.body));
+        assert_eq!(
+            readings.status,
+            200,
+            "{scheme}: {}",
+            String::from_utf8_lossy(&readings.body)
+        );
     }
     // And a station's own token on its readings route.
     assert!(block_on(edge.store.set_station_token_hash("WQ-01", &hash_token(STATION_TOKEN))).expect("token"));
@@ -407,7 +470,9 @@ fn the_bearer_scheme_is_read_in_any_case(kind: StoreKind) {
         );
         assert_eq!(reply.status, 200, "{scheme}: {}", String::from_utf8_lossy(&reply.body));
     }
-    let wrong = edge.server.get("/api/me", &[("authorization", &format!("Basic {editor}"))]);
+    let wrong = edge
+        .server
+        .get("/api/me", &[("authorization", &format!("Basic {editor}"))]);
     assert_eq!(wrong.status, 401);
 }
 
@@ -446,9 +511,19 @@ fn readings_and_ogc_read_times_alike(kind: StoreKind) {
         assert_eq!(ogc(bad), 400, "{bad}");
     }
     // Taken by both.
-    for good in ["2026-01-02T05:00:02Z", "2026-01-02T05:00:03.250Z", "2026-01-02T05:00:04+00:00", "0001-01-01T00:00:00Z"] {
+    for good in [
+        "2026-01-02T05:00:02Z",
+        "2026-01-02T05:00:03.250Z",
+        "2026-01-02T05:00:04+00:00",
+        "0001-01-01T00:00:00Z",
+    ] {
         let reading = post(good);
-        assert_eq!(reading.status, 200, "{good}: {}", String::from_utf8_lossy(&reading.body));
+        assert_eq!(
+            reading.status,
+            200,
+            "{good}: {}",
+            String::from_utf8_lossy(&reading.body)
+        );
         assert_eq!(ogc(good), 200, "{good}");
     }
     // Another offset: the same instant to both; readings, kept in UTC by
@@ -462,14 +537,20 @@ fn readings_and_ogc_read_times_alike(kind: StoreKind) {
         String::from_utf8_lossy(&reading.body)
     );
     // What was stored is in the kept form.
-    let stored = edge.server.get("/api/stations/WQ-01/readings?from=2026-01-02T05:00:00Z&to=2026-01-02T05:01:00Z", &[]);
+    let stored = edge.server.get(
+        "/api/stations/WQ-01/readings?from=2026-01-02T05:00:00Z&to=2026-01-02T05:01:00Z",
+        &[],
+    );
     let times: Vec<String> = stored.json()["readings"]
         .as_array()
         .expect("readings")
         .iter()
         .filter_map(|r| r["time"].as_str().map(str::to_owned))
         .collect();
-    assert_eq!(times, ["2026-01-02T05:00:02Z", "2026-01-02T05:00:03Z", "2026-01-02T05:00:04Z"]);
+    assert_eq!(
+        times,
+        ["2026-01-02T05:00:02Z", "2026-01-02T05:00:03Z", "2026-01-02T05:00:04Z"]
+    );
 }
 
 agrimap_suite::store_suite!(

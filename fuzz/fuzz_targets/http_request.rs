@@ -31,7 +31,10 @@ fn service() -> &'static Service {
         let dir = std::env::temp_dir().join(format!("agrimap-fuzz-http-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let seed = dir.join("province");
-        let options = agrimap_demo::DemoOptions { seed: 2025, parcels: 500 };
+        let options = agrimap_demo::DemoOptions {
+            seed: 2025,
+            parcels: 500,
+        };
         let province = agrimap_demo::generate(&options);
         agrimap_demo::write_dir(&province, &options, &seed).expect("writing the small province");
         let store = agrimap::seed::open_or_seed(&dir.join("agrimap.gpkg"), &seed).expect("seeding the store");
@@ -82,12 +85,21 @@ fuzz_target!(|data: &[u8]| {
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|n| n > agrimap_server::import::MAX_BYTES as u64);
     let (status, body) = service.runtime.block_on(async {
-        let response = service.router.clone().oneshot(request).await.expect("the router never fails");
+        let response = service
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await;
         (status, body)
     });
-    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "a request failed the service");
+    assert_ne!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "a request failed the service"
+    );
     if declared_too_large {
         // Over every route's limit: a route refuses it from its length; only
         // a target no route takes (404, 405) or that is not UTF-8 (400) is
@@ -101,6 +113,9 @@ fuzz_target!(|data: &[u8]| {
         let body = body.expect("an error body is short");
         let json: serde_json::Value = serde_json::from_slice(&body)
             .unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
-        assert!(json["error"]["code"].is_string() && json["error"]["message"].is_string(), "{status}: {json}");
+        assert!(
+            json["error"]["code"].is_string() && json["error"]["message"].is_string(),
+            "{status}: {json}"
+        );
     }
 });

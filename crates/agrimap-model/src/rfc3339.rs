@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(utc("2025-03-01t07:00:00.250z").as_deref(), Ok("2025-03-01T07:00:00Z"));
         assert_eq!(utc("2025-03-01 07:00:00Z").as_deref(), Ok("2025-03-01T07:00:00Z"));
         assert_eq!(utc("1970-01-01T00:00:00Z"), Ok("1970-01-01T00:00:00Z".into()));
-        assert_eq!(parse_date_time("2000-03-01T00:00:00Z").map(|i| i.seconds), Ok(951_868_800));
+        assert_eq!(
+            parse_date_time("2000-03-01T00:00:00Z").map(|i| i.seconds),
+            Ok(951_868_800)
+        );
         assert_eq!(
             parse_date_time("2024-02-29T23:59:59.250Z"),
             Ok(Instant {
@@ -160,7 +163,10 @@ mod tests {
                 fraction: true
             })
         );
-        assert_eq!(parse_date_time("2024-02-29T23:59:59.000Z").map(|i| i.fraction), Ok(false));
+        assert_eq!(
+            parse_date_time("2024-02-29T23:59:59.000Z").map(|i| i.fraction),
+            Ok(false)
+        );
         assert_eq!(parse_date("2025-03-01"), Ok(days_from_civil(2025, 3, 1) * 86_400));
     }
 

@@ -40,9 +40,7 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 fn weight<'a>(params: impl Iterator<Item = &'a str>) -> Option<u16> {
     let mut weight = 1000;
     for param in params {
-        let Some((name, value)) = param.split_once('=') else {
-            return None;
-        };
+        let (name, value) = param.split_once('=')?;
         if name.trim().eq_ignore_ascii_case("q") {
             weight = qvalue(value.trim())?;
         }
@@ -72,7 +70,11 @@ fn qvalue(s: &str) -> Option<u16> {
 /// `identity`) before the compression layer and the handlers see it, so that
 /// no two readings of one header can disagree.
 pub async fn settle_accept_encoding(mut req: Request, next: Next) -> Response {
-    let settled = if accepts_gzip(req.headers()) { "gzip" } else { "identity" };
+    let settled = if accepts_gzip(req.headers()) {
+        "gzip"
+    } else {
+        "identity"
+    };
     if req.headers().contains_key(header::ACCEPT_ENCODING) {
         req.headers_mut()
             .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(settled));
@@ -107,7 +109,15 @@ mod tests {
         ] {
             assert!(!accepts(refused), "{refused}");
         }
-        for taken in ["gzip", "gzip, deflate, br", "gzip;q=0.001", "*", "*;q=0, gzip", "x-gzip;q=1.0", "br;q=0, *;q=0.5"] {
+        for taken in [
+            "gzip",
+            "gzip, deflate, br",
+            "gzip;q=0.001",
+            "*",
+            "*;q=0, gzip",
+            "x-gzip;q=1.0",
+            "br;q=0, *;q=0.5",
+        ] {
             assert!(accepts(taken), "{taken}");
         }
         assert!(!accepts_gzip(&HeaderMap::new()));
@@ -115,7 +125,14 @@ mod tests {
 
     #[test]
     fn weights_that_are_no_weights_are_ignored() {
-        for odd in ["gzip;q=0.0000", "gzip;q=2", "gzip;q=1.5", "gzip;q=", "gzip;q=-0", "gzip;level"] {
+        for odd in [
+            "gzip;q=0.0000",
+            "gzip;q=2",
+            "gzip;q=1.5",
+            "gzip;q=",
+            "gzip;q=-0",
+            "gzip;level",
+        ] {
             assert!(!accepts(odd), "{odd}");
         }
         assert!(accepts("gzip;q=abc, *"), "the * entry still counts");

@@ -264,4 +264,3 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("http", method = %req.method(), route)
         }))
 }
-

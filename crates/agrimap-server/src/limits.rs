@@ -192,7 +192,7 @@ pub async fn body_limit(State(limit): State<usize>, req: Request, next: Next) ->
 #[must_use]
 pub fn body_too_large(limit: usize) -> ApiError {
     const MIB: usize = 1024 * 1024;
-    let size = if limit % MIB == 0 {
+    let size = if limit.is_multiple_of(MIB) {
         format!("{limit} bytes ({} MiB)", limit / MIB)
     } else {
         format!("{limit} bytes")

@@ -87,12 +87,19 @@ fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
     let empty = headers
         .iter()
         .any(|l| is(l, "content-length") && l.split_once(':').is_some_and(|(_, v)| v.trim() == "0"));
-    if !empty || headers.iter().any(|l| is(l, "content-type") || is(l, "transfer-encoding")) {
+    if !empty
+        || headers
+            .iter()
+            .any(|l| is(l, "content-type") || is(l, "transfer-encoding"))
+    {
         return None;
     }
     let body = error.body().to_string();
     let mut out = format!("{status_line}\r\n");
-    for line in headers.iter().filter(|l| !is(l, "content-length") && !is(l, "connection")) {
+    for line in headers
+        .iter()
+        .filter(|l| !is(l, "content-length") && !is(l, "connection"))
+    {
         out.push_str(line);
         out.push_str("\r\n");
     }

@@ -64,13 +64,11 @@ pub async fn run(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = app
-            .clone()
-            .map_request(move |mut req: Request<Incoming>| {
-                // For the per-address quotas, as `into_make_service_with_connect_info` did.
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            });
+        let service = app.clone().map_request(move |mut req: Request<Incoming>| {
+            // For the per-address quotas, as `into_make_service_with_connect_info` did.
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
         let connection = http.serve_connection(
             TokioIo::new(JsonParseErrors::new(stream)),
             TowerToHyperService::new(service),
@@ -105,7 +103,8 @@ pub async fn run(
 /// Answers a connection over its address's share with a 429 it may read,
 /// without waiting for anything, and closes it.
 fn refuse(stream: &TcpStream, peer: SocketAddr) {
-    tracing::warn!(address = %peer.ip(), "too many connections from one address; refused");
+    // At debug level: a flood of refused connections must not flood the log too.
+    tracing::debug!(address = %peer.ip(), "too many connections from one address; refused");
     let error = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_connections",

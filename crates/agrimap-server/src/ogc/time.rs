@@ -13,8 +13,8 @@
 //! so that the stored values (whole seconds, `Z`) compare as text in the
 //! GeoPackage and as typed values in PostGIS alike.
 
-pub use agrimap_model::calendar::format_timestamp;
 use agrimap_model::calendar::format_date;
+pub use agrimap_model::calendar::format_timestamp;
 use agrimap_model::rfc3339;
 use agrimap_model::{CompareOp, FieldType, Filter, LayerDef, Value};
 
