@@ -40,6 +40,11 @@ struct Edge {
 
 impl Edge {
     fn start(kind: StoreKind, test: &str) -> Self {
+        Self::start_with(kind, test, &[])
+    }
+
+    /// With extra `agrimap serve` arguments.
+    fn start_with(kind: StoreKind, test: &str, args: &[&str]) -> Self {
         let dir = scratch_dir(test);
         let seed = demo_dir();
         let env = [
@@ -50,7 +55,7 @@ impl Edge {
             StoreKind::GeoPackage => {
                 let path = dir.join("agrimap.gpkg");
                 std::fs::copy(shared_store_path(), &path).expect("copying the demo store");
-                let server = ServeProcess::start(&[], &env);
+                let server = ServeProcess::start(args, &env);
                 let store = Box::new(GpkgStore::open(&path).expect("open"));
                 Self {
                     server,
@@ -60,7 +65,8 @@ impl Edge {
             }
             StoreKind::PostGis => {
                 let db = PgDatabase::demo(test);
-                let server = ServeProcess::start(&["--database", &db.url], &env);
+                let args: Vec<&str> = args.iter().copied().chain(["--database", db.url.as_str()]).collect();
+                let server = ServeProcess::start(&args, &env);
                 Self {
                     server,
                     store: Box::new(db.store()),
@@ -193,10 +199,10 @@ fn stalled_connections_are_closed(kind: StoreKind) {
     let limit = Duration::from_secs(60);
     let stalls: [(&str, Stall); 3] = [
         ("sends nothing", |_, _| Ok(())),
-        ("half a request line", |s, round| {
+        ("sends half a request line", |s, round| {
             if round == 0 { s.write_all(b"GET /heal") } else { Ok(()) }
         }),
-        ("a header line every 5 s", |s, round| {
+        ("sends a header line every 5 s", |s, round| {
             if round == 0 {
                 s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
             } else {
@@ -551,6 +557,35 @@ fn readings_and_ogc_read_times_alike(kind: StoreKind) {
         times,
         ["2026-01-02T05:00:02Z", "2026-01-02T05:00:03Z", "2026-01-02T05:00:04Z"]
     );
+}
+
+#[test]
+fn the_connection_limits_are_set_from_the_command_line() {
+    let args = ["--header-timeout-ms", "2000", "--max-connections-per-address", "3"];
+    let edge = Edge::start_with(StoreKind::GeoPackage, "edge_flags", &args);
+    let mut sockets: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(edge.address()).expect("connect"))
+        .collect();
+    let started = Instant::now();
+    let mut answers = Vec::new();
+    for socket in &mut sockets {
+        socket.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let mut answer = Vec::new();
+        // Refused ones answer at once; the others close after the header timeout.
+        let _ = socket.read_to_end(&mut answer);
+        answers.push((String::from_utf8_lossy(&answer).into_owned(), started.elapsed()));
+    }
+    let refused = answers
+        .iter()
+        .filter(|(a, _)| a.contains("too_many_connections"))
+        .count();
+    assert_eq!(refused, 2, "{answers:?}");
+    let (_, last) = answers.last().expect("answers");
+    eprintln!(
+        "with --header-timeout-ms 2000, silent connections were closed after {:.1} s",
+        last.as_secs_f64()
+    );
+    assert!(*last < Duration::from_secs(20), "{answers:?}");
 }
 
 agrimap_suite::store_suite!(

@@ -73,6 +73,11 @@ fn error_for(status: u16) -> Option<ApiError> {
 /// The JSON answer in place of `head`, when `head` is one of hyper's own
 /// bodiless parse-error answers.
 fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
+    // hyper's answer is a status line, a length and a date: a cheap test
+    // first keeps every other write (bodies of megabytes) from being read.
+    if head.len() > 256 || !head.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let text = std::str::from_utf8(head).ok()?;
     let lines = text.strip_suffix("\r\n\r\n")?;
     let mut lines = lines.split("\r\n");
@@ -157,7 +162,8 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for JsonParseErrors<I> {
     ) -> Poll<io::Result<usize>> {
         ready!(self.poll_pending(cx))?;
         // hyper's own answers have no body: the head is the only slice.
-        if let [head] = bufs.iter().filter(|b| !b.is_empty()).collect::<Vec<_>>()[..]
+        let mut written = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(head), None) = (written.next(), written.next())
             && let Some(done) = self.take_parse_error(cx, head)
         {
             return done;
