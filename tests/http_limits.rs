@@ -5,7 +5,7 @@
 use agrimap_core::tokens::issue_token;
 use agrimap_server::ServerConfig;
 use agrimap_store::Store;
-use agrimap_suite::{PgDatabase, StoreKind, TestServer, request_with_body};
+use agrimap_suite::{PgDatabase, StoreKind, TestServer, curl_post, request_with_body};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,40 +22,14 @@ fn token(store: &dyn Store, role: &str) -> String {
     format!("Bearer {secret}")
 }
 
-/// POSTs a file with curl, which, unlike most libraries, reads an answer that
-/// comes before the whole body is sent (the server refuses an oversized body
-/// from its Content-Length, without reading it).
-fn curl_post(url: &str, auth: &str, file: &std::path::Path) -> (u16, serde_json::Value) {
-    let out = std::process::Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "-H",
-            "content-type: application/json",
-        ])
-        .args(["-H", &format!("authorization: {auth}"), "--data-binary"])
-        .arg(format!("@{}", file.display()))
-        .arg(url)
-        .output()
-        .expect("curl (installed with the test tools)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').expect("status line");
-    (
-        status.trim().parse().expect("status"),
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
-}
-
 fn oversized_bodies_are_refused_with_413(kind: StoreKind) {
     let server = kind.demo_server("limits_body");
     let auth = token(server.store.as_ref(), "admin");
     let file = agrimap_suite::scratch_dir(&format!("limits-body-{kind:?}")).join("huge.json");
     std::fs::write(&file, vec![b' '; agrimap_server::limits::MAX_BODY_BYTES + 1]).expect("write");
     for path in ["/api/stations/WQ-01/readings", "/api/tokens"] {
-        let (status, body) = curl_post(&format!("{}{path}", server.base), &auth, &file);
+        let headers = [("content-type", "application/json"), ("authorization", auth.as_str())];
+        let (status, body) = curl_post(&format!("{}{path}", server.base), &headers, &file);
         assert_eq!(status, 413, "{path}: {body}");
         assert_eq!(body["error"]["code"], "body_too_large", "{path}");
     }

@@ -445,6 +445,31 @@ pub fn request_with_body(method: &str, url: &str, headers: &[(&str, &str)], body
     Reply { status, headers, body }
 }
 
+/// POSTs a file with curl and extra headers: the status and the body as
+/// JSON (`Null` when it is none). curl, unlike most libraries, reads an
+/// answer that comes before the whole body is sent, as a refusal from the
+/// `Content-Length` does.
+#[must_use]
+pub fn curl_post(url: &str, headers: &[(&str, &str)], file: &Path) -> (u16, serde_json::Value) {
+    let mut command = std::process::Command::new("curl");
+    command.args(["-sS", "-o", "-", "-w", "\n%{http_code}"]);
+    for (name, value) in headers {
+        command.arg("-H").arg(format!("{name}: {value}"));
+    }
+    let out = command
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(url)
+        .output()
+        .expect("curl (installed with the test tools)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').expect("status line");
+    (
+        status.trim().parse().expect("status"),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 /// Gunzips a body.
 #[must_use]
 pub fn gunzip(data: &[u8]) -> Vec<u8> {
@@ -513,6 +538,12 @@ impl ServeProcess {
             .recv_timeout(Duration::from_secs(300))
             .expect("agrimap announces its address");
         Self { base, child, log }
+    }
+
+    /// The process id, to read its figures under `/proc`.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// What the process has logged so far (standard error).

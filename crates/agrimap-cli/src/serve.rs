@@ -32,6 +32,13 @@ pub struct ServeArgs {
     /// Requests a second with one API token (0: no limit).
     #[arg(long, env = "AGRIMAP_RATE_PER_TOKEN", default_value_t = 400)]
     pub rate_per_token: u32,
+    /// Longest a client may take to send a request's head, in milliseconds; also how long
+    /// a kept-alive connection may stay idle. A connection over it is closed.
+    #[arg(long, env = "AGRIMAP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Connections one client address may hold open at once (0: no limit); more are refused.
+    #[arg(long, env = "AGRIMAP_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 128)]
+    pub max_connections_per_address: usize,
     /// Origins browsers may call the API from, comma-separated (`*` for any).
     #[arg(long, env = "AGRIMAP_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -75,6 +82,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_per_address: args.rate_per_address,
         rate_per_token: args.rate_per_token,
         cors_origins: args.cors_origins,
+        header_timeout: std::time::Duration::from_millis(args.header_timeout_ms.max(1)),
+        max_connections_per_address: args.max_connections_per_address,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let served: anyhow::Result<()> = runtime.block_on(async move {

@@ -3,7 +3,8 @@
 //! latest value, and the thresholds that put a station on watch or alarm.
 
 use crate::Reading;
-use crate::calendar::{days_from_civil, days_in_month};
+use crate::calendar::format_timestamp;
+use crate::rfc3339;
 use serde::{Deserialize, Serialize};
 
 /// One measured parameter.
@@ -96,12 +97,7 @@ pub fn check_reading(r: &Reading, now_unix: i64, max_future_seconds: i64) -> Res
             p.name, r.value, p.unit, p.min, p.max
         ));
     }
-    let t = parse_utc(&r.time).ok_or_else(|| {
-        format!(
-            "time '{}' is not an ISO 8601 UTC time like 2026-11-01T07:00:00Z",
-            short(&r.time)
-        )
-    })?;
+    let t = reading_time(&r.time)?;
     if t > now_unix + max_future_seconds {
         return Err(format!("time {} is in the future", r.time));
     }
@@ -112,37 +108,36 @@ fn short(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// Seconds since 1970 of `YYYY-MM-DDTHH:MM:SSZ` (fractions of a second allowed).
+/// Seconds since 1970 of a reading's time, read by the RFC 3339 reader
+/// that `/ogc` `datetime` uses ([`rfc3339`]); `None` for anything
+/// [`reading_time`] refuses.
 #[must_use]
 pub fn parse_utc(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    // Byte 19 need not start a character (`…:0Ц`): no slicing through one.
-    let rest = s.get(19..)?;
-    let rest = rest
-        .strip_prefix('.')
-        .map_or(rest, |f| f.trim_start_matches(|c: char| c.is_ascii_digit()));
-    if rest != "Z" {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(range)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
-    };
-    let (y, mo, d, h, mi, sec) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec)
+    reading_time(s).ok()
+}
+
+/// A reading's time as it is kept: `YYYY-MM-DDTHH:MM:SSZ`, in UTC, the
+/// fraction of a second dropped.
+#[must_use]
+pub fn utc_time(s: &str) -> Option<String> {
+    rfc3339::parse_date_time(s).ok().map(|t| format_timestamp(t.seconds))
+}
+
+/// Seconds since 1970 of a reading's time.
+///
+/// Any RFC 3339 date-time is read, in any offset; readings are kept in UTC
+/// to the second ([`utc_time`]).
+///
+/// # Errors
+/// What is wrong with the time, for the error answer.
+pub fn reading_time(s: &str) -> Result<i64, String> {
+    let t = rfc3339::parse_date_time(s).map_err(|e| {
+        format!(
+            "time '{}' is not an ISO 8601 UTC time like 2026-11-01T07:00:00Z: {e}",
+            short(s)
+        )
+    })?;
+    Ok(t.seconds)
 }
 
 /// The alert state of a station.
@@ -405,8 +400,37 @@ mod tests {
         assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_utc("2000-03-01T00:00:00Z"), Some(951_868_800));
         assert_eq!(parse_utc("2024-02-29T23:59:59.250Z"), Some(1_709_251_199));
-        assert_eq!(parse_utc("2024-02-29T23:59:59+07:00"), None);
+        assert_eq!(parse_utc("2024-02-29T23:59:59+07:00"), Some(1_709_251_199 - 7 * 3_600));
         assert_eq!(parse_utc("2023-02-29T00:00:00Z"), None);
+        assert_eq!(parse_utc("2024-02-29T23:59:59+00:00"), Some(1_709_251_199));
+    }
+
+    #[test]
+    fn reading_times_are_read_as_ogc_datetime_reads_them() {
+        // Refused by the shared reader, as `/ogc` refuses them.
+        for bad in [
+            "2026-11-18T05:00:02.Z",
+            "0000-01-01T00:00:00Z",
+            "2026-11-18T07:00:60Z",
+            "2026-11-18T07:00:00",
+        ] {
+            let err = reading_time(bad).expect_err(bad);
+            assert!(err.contains("ISO 8601"), "{bad}: {err}");
+        }
+        // Any offset is read, and kept in UTC.
+        assert_eq!(
+            reading_time("2026-11-18T14:00:00+07:00"),
+            reading_time("2026-11-18T07:00:00Z")
+        );
+        assert_eq!(
+            utc_time("2026-11-18T14:00:00+07:00").as_deref(),
+            Some("2026-11-18T07:00:00Z")
+        );
+        assert_eq!(
+            utc_time("2026-11-18t07:00:00.5z").as_deref(),
+            Some("2026-11-18T07:00:00Z")
+        );
+        assert_eq!(reading_time("0001-01-01T00:00:00Z"), Ok(-62_135_596_800));
     }
 
     #[test]

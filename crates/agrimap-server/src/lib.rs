@@ -3,11 +3,13 @@
 //! One module per route family: [`tiles`] (vector tiles and TileJSON),
 //! [`meta`] (health and catalog), [`styles`] (MapLibre styles), [`web`] (the
 //! map page and its static files). [`app`] builds the router over an
-//! [`AppState`]; [`run`] serves it until a shutdown signal.
+//! [`AppState`]; [`run`] serves it until a shutdown signal ([`serve`]).
 
 pub mod assets;
 pub mod auth;
 pub mod communes;
+pub mod connections;
+pub mod encoding;
 pub mod error;
 pub mod extract;
 pub mod fonts;
@@ -18,6 +20,8 @@ pub mod mqtt;
 pub mod ogc;
 pub mod origin;
 pub mod pack;
+pub mod parse_errors;
+pub mod serve;
 pub mod stations;
 pub mod stats;
 pub mod styles;
@@ -25,6 +29,8 @@ pub mod summary;
 pub mod tiles;
 pub mod tokens;
 pub mod web;
+
+pub use serve::run;
 
 use agrimap_core::{Core, CoreConfig};
 use agrimap_store::Store;
@@ -35,9 +41,7 @@ use axum::extract::MatchedPath;
 use axum::http::{Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, delete, get, post};
-use std::future::Future;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -60,6 +64,11 @@ pub struct ServerConfig {
     pub rate_per_token: u32,
     /// Origins that browsers may call the API from (`*` for any); none by default.
     pub cors_origins: Vec<String>,
+    /// Longest a client may take to send a request head (also how long a
+    /// kept-alive connection may stay idle) before the connection is closed.
+    pub header_timeout: std::time::Duration,
+    /// Connections one address may hold open at once (0: no bound).
+    pub max_connections_per_address: usize,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +82,10 @@ impl Default for ServerConfig {
             rate_per_address: 200,
             rate_per_token: 400,
             cors_origins: Vec::new(),
+            // A request head is a few hundred bytes: seconds even over 2G.
+            header_timeout: std::time::Duration::from_secs(10),
+            // Browsers open six connections to a server; carriers put many phones behind one address.
+            max_connections_per_address: 128,
         }
     }
 }
@@ -110,11 +123,13 @@ impl AppState {
 }
 
 /// One endpoint: a method on a path pattern, what it needs of its caller,
-/// and its handler.
+/// the largest body it takes, and its handler.
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub need: Need,
+    /// Bytes of request body taken at most ([`limits::MAX_BODY_BYTES`] unless set).
+    pub body_limit: usize,
     handler: MethodRouter<AppState>,
 }
 
@@ -124,7 +139,17 @@ impl Route {
             method,
             path,
             need,
+            body_limit: limits::MAX_BODY_BYTES,
             handler,
+        }
+    }
+
+    /// The same endpoint taking bodies of up to `bytes`.
+    #[must_use]
+    pub(crate) fn with_body_limit(self, bytes: usize) -> Self {
+        Self {
+            body_limit: bytes,
+            ..self
         }
     }
 }
@@ -164,14 +189,16 @@ pub fn routes() -> Vec<Route> {
             M::POST,
             "/api/readings",
             AtLeast(Role::Editor),
-            post(stations::post_csv).layer(DefaultBodyLimit::max(agrimap_core::ingest::csv::MAX_BYTES)),
-        ),
+            post(stations::post_csv),
+        )
+        .with_body_limit(agrimap_core::ingest::csv::MAX_BYTES),
         Route::new(
             M::POST,
             "/api/import/{layer}",
             AtLeast(Role::Editor),
-            post(import::post).layer(DefaultBodyLimit::max(import::MAX_BYTES)),
-        ),
+            post(import::post),
+        )
+        .with_body_limit(import::MAX_BYTES),
         Route::new(M::GET, "/api/alerts", Anyone, get(stations::alerts)),
         Route::new(M::GET, "/api/me", Anyone, get(tokens::me)),
         Route::new(M::GET, "/api/tokens", AtLeast(Role::Admin), get(tokens::list)),
@@ -193,7 +220,15 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
     for route in routes() {
         let guard = from_fn_with_state((state.clone(), route.need), auth::authorize);
-        router = router.route(route.path, route.handler.route_layer(guard));
+        // The size check runs first: a body too large is refused from its
+        // Content-Length, before the caller is looked up or a byte is read.
+        let size = from_fn_with_state(route.body_limit, limits::body_limit);
+        let handler = route
+            .handler
+            .layer(DefaultBodyLimit::max(route.body_limit))
+            .route_layer(guard)
+            .route_layer(size);
+        router = router.route(route.path, handler);
     }
     let deadline = from_fn_with_state(state.config.request_timeout, limits::deadline);
     let cors = limits::cors(&state.config.cors_origins);
@@ -207,6 +242,8 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(option_layer(cors))
         .layer(CompressionLayer::new())
+        // Outside the compression, so that it and the tile handler read one settled header.
+        .layer(axum::middleware::from_fn(encoding::settle_accept_encoding))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             // The matched route, not the raw path, so spans group by endpoint.
             let route = req
@@ -215,19 +252,4 @@ pub fn app(state: AppState) -> Router {
                 .map_or("unmatched", MatchedPath::as_str);
             tracing::info_span!("http", method = %req.method(), route)
         }))
-}
-
-/// Serves the app on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
-///
-/// # Errors
-/// When the listener fails.
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // With each connection's address, for the per-address quotas.
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -1,7 +1,8 @@
 //! What keeps one client, or one slow request, from taking the service down:
 //! a deadline on every request, well-formed (UTF-8) paths and queries, request quotas per address and per token
 //! (429 with `Retry-After`, checked by [`crate::auth::authorize`] once it
-//! knows the caller), a cap on request bodies, and CORS for the origins the
+//! knows the caller), a cap on request bodies (each route's, refused from the
+//! `Content-Length` before anything is read), and CORS for the origins the
 //! operator names.
 
 use crate::error::ApiError;
@@ -18,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// Largest request body: ten thousand readings fit in well under this.
+/// Largest request body of a route that sets none: ten thousand readings
+/// fit in well under this.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Per-key request quotas: a steady rate with a burst of four seconds' worth,
@@ -165,13 +167,51 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
+/// Refuses a body larger than the route's `limit` (see [`crate::Route`]):
+/// at once when its `Content-Length` says so, so that nothing is read (or
+/// held in memory) for it; and with the same answer when a body sent without
+/// a length crosses the limit as it is read.
+pub async fn body_limit(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return body_too_large(limit).into_response();
+    }
+    let response = next.run(req).await;
+    // Only the body limit answers 413; its answer names this route's limit.
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return body_too_large(limit).into_response();
+    }
+    response
+}
+
+/// The 413 of a route taking at most `limit` bytes.
+#[must_use]
+pub fn body_too_large(limit: usize) -> ApiError {
+    const MIB: usize = 1024 * 1024;
+    let size = if limit.is_multiple_of(MIB) {
+        format!("{limit} bytes ({} MiB)", limit / MIB)
+    } else {
+        format!("{limit} bytes")
+    };
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the request body is larger than this route takes: at most {size}"),
+    )
+}
+
 impl From<BytesRejection> for ApiError {
     fn from(e: BytesRejection) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // [`body_limit`] puts the route's limit in the answer.
             Self::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
-                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+                "the request body is larger than this route takes",
             )
         } else {
             Self::bad_request("bad_body", format!("the request body could not be read: {e}"))

@@ -12,7 +12,7 @@ use crate::extract::{ApiBody, ApiPath, ApiQuery};
 use agrimap_core::echo;
 use agrimap_core::ingest::{BadReading, Credential, IngestError, parse_batch};
 use agrimap_core::stations::{Step, aggregate};
-use agrimap_model::readings::parse_utc;
+use agrimap_model::readings::utc_time;
 use agrimap_store::ReadingQuery;
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -129,7 +129,7 @@ pub struct SeriesParams {
 fn time_bound(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     value
         .map(|t| {
-            parse_utc(&t).map(|_| format!("{}Z", &t[..19])).ok_or_else(|| {
+            utc_time(&t).ok_or_else(|| {
                 ApiError::bad_request(
                     "bad_time",
                     format!(

@@ -18,17 +18,8 @@ pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|enc| {
-            let mut parts = enc.trim().split(';');
-            let name = parts.next().unwrap_or("");
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            (name == "gzip" || name == "*") && !refused
-        })
+    // One reading of Accept-Encoding for the whole service (weights such as q=0.0 included).
+    crate::encoding::accepts_gzip(headers)
 }
 
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`

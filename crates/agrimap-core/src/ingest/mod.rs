@@ -15,7 +15,7 @@ pub mod csv;
 use crate::Core;
 use crate::error::{CoreError, echo};
 use crate::tokens::{hash_token, same_hash};
-use agrimap_model::readings::{AlertCause, AlertState, Threshold, alert_state, check_reading};
+use agrimap_model::readings::{AlertCause, AlertState, Threshold, alert_state, check_reading, utc_time};
 use agrimap_model::{CompareOp, Feature, FeatureQuery, Filter, LayerDef, Reading, Value, layer};
 use agrimap_store::{Judge, Store};
 use serde::{Deserialize, Serialize};
@@ -260,14 +260,13 @@ async fn authenticate(store: &dyn Store, station_id: &str, credential: Credentia
     }
 }
 
-/// The reading, its time normalised to `YYYY-MM-DDTHH:MM:SSZ` (so that both
-/// stores keep and compare it the same way), or why it is invalid.
+/// The reading, its time in UTC as `YYYY-MM-DDTHH:MM:SSZ` whatever offset
+/// it came in (so that both stores keep and compare it the same way), or why
+/// it is invalid.
 fn checked_reading(reading: Reading, now_unix: i64) -> Result<Reading, String> {
     check_reading(&reading, now_unix, MAX_FUTURE_SECONDS)?;
-    Ok(Reading {
-        time: format!("{}Z", &reading.time[..19]),
-        ..reading
-    })
+    let time = utc_time(&reading.time).ok_or_else(|| format!("time '{}' cannot be read", echo(&reading.time, 64)))?;
+    Ok(Reading { time, ..reading })
 }
 
 fn unix_now() -> i64 {

@@ -87,15 +87,19 @@ fn credentials(req: &Request) -> Credentials {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Credentials::None;
     };
-    match value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-    {
-        Some(token) if !token.is_empty() => Credentials::Bearer(token.to_owned()),
-        _ => Credentials::Malformed,
+    match value.to_str().ok().and_then(bearer_token) {
+        Some(token) => Credentials::Bearer(token.to_owned()),
+        None => Credentials::Malformed,
     }
+}
+
+/// The token of `Bearer <token>`. RFC 9110 §11.1: the scheme is
+/// case-insensitive (`bearer`, `BEARER`) and one or more spaces part it from
+/// the token.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
 }
 
 /// Finds the caller, checks `need`, and runs the endpoint with the
@@ -173,4 +177,19 @@ pub async fn authorize(State((state, need)): State<(AppState, Need)>, mut req: R
     }
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR   abc", " Bearer abc "] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value}");
+        }
+        for value in ["Bearer", "Bearer ", "Basic abc", "Bearerabc", "Bearer a b", "Token abc"] {
+            assert_eq!(bearer_token(value), None, "{value}");
+        }
+    }
 }

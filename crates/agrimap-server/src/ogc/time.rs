@@ -7,13 +7,15 @@
 //! validity (issued on … expires on, open-ended when there is no expiry).
 //! Other layers have no time, and `datetime` on them is refused.
 //!
+//! Dates and date-times are read by [`rfc3339`], the reader readings use too.
 //! Bounds are whole seconds in UTC: a date alone stands for the whole day, a
 //! lower bound with a fraction of a second rounds up and an upper one down,
 //! so that the stored values (whole seconds, `Z`) compare as text in the
 //! GeoPackage and as typed values in PostGIS alike.
 
+use agrimap_model::calendar::format_date;
 pub use agrimap_model::calendar::format_timestamp;
-use agrimap_model::calendar::{days_from_civil, days_in_month, format_date};
+use agrimap_model::rfc3339;
 use agrimap_model::{CompareOp, FieldType, Filter, LayerDef, Value};
 
 /// When the features of a layer apply.
@@ -113,91 +115,43 @@ pub fn parse_datetime(s: &str) -> Result<TimeRange, String> {
     };
     if let (Some(a), Some(b)) = (range.start, range.end)
         && a > b
+        && s.contains('/')
     {
         return Err("the interval ends before it starts".into());
     }
+    // An instant with a fraction of a second lies between two whole seconds:
+    // its range is empty (start after end), and selects nothing.
     Ok(range)
 }
 
-/// One RFC 3339 date or date-time, as the second it starts (`Start`) or the
-/// last second it covers (`End`).
+/// One RFC 3339 date or date-time, read by the reader readings share
+/// ([`rfc3339`]), as the second it starts (`Start`) or the last second it
+/// covers (`End`).
 fn parse_bound(s: &str, end: End) -> Result<i64, String> {
-    let bad = || format!("'{s}' is not an RFC 3339 date-time (2025-03-01T07:00:00Z) or date (2025-03-01)");
-    let b = s.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
-        let part = b.get(range).ok_or_else(bad)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            Ok(part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
-        } else {
-            Err(bad())
-        }
-    };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return Err(bad());
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return Err(format!("'{s}' is not a calendar date"));
-    }
-    let midnight = days_from_civil(year, month, day) * 86_400;
-    if b.len() == 10 {
-        return Ok(clamp(match end {
+    if s.len() == 10 {
+        let midnight = rfc3339::parse_date(s).map_err(|e| e.to_string())?;
+        return Ok(match end {
             End::Start => midnight,
             End::End => midnight + 86_399,
-        }));
+        });
     }
-    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
-        return Err(bad());
+    // A '+' in a query string arrives as a space: `…T07:00:00 07:00`.
+    let mut text = s.to_owned();
+    if text.len() > 6 && text.as_bytes()[text.len() - 6] == b' ' {
+        text.replace_range(text.len() - 6..text.len() - 5, "+");
     }
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if hour > 23 || minute > 59 || second > 60 {
-        return Err(format!("'{s}' is not a time of day"));
-    }
-    let mut rest = &b[19..];
-    let mut fraction = false;
-    if rest.first() == Some(&b'.') {
-        let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        fraction = rest[1..=digits].iter().any(|d| *d != b'0');
-        rest = &rest[1 + digits..];
-    }
-    let offset = match rest {
-        [b'Z' | b'z'] => 0,
-        // A '+' in a query string arrives as a space.
-        [sign @ (b'+' | b'-' | b' '), h1, h2, b':', m1, m2] => {
-            let two = |a: u8, b: u8| -> Result<i64, String> {
-                if a.is_ascii_digit() && b.is_ascii_digit() {
-                    Ok(i64::from(a - b'0') * 10 + i64::from(b - b'0'))
-                } else {
-                    Err(bad())
-                }
-            };
-            let (oh, om) = (two(*h1, *h2)?, two(*m1, *m2)?);
-            if oh > 23 || om > 59 {
-                return Err(bad());
-            }
-            let minutes = oh * 60 + om;
-            if *sign == b'-' { -minutes * 60 } else { minutes * 60 }
-        }
-        _ => return Err(format!("'{s}' needs a time zone: Z or an offset such as +07:00")),
-    };
-    let seconds = midnight + hour * 3600 + minute * 60 + second - offset;
-    Ok(clamp(if fraction && end == End::Start {
-        seconds + 1
+    let t = rfc3339::parse_date_time(&text).map_err(|e| e.to_string())?;
+    Ok(clamp(if t.fraction && end == End::Start {
+        t.seconds + 1
     } else {
-        seconds
+        t.seconds
     }))
 }
 
-/// Keeps a bound within 0001-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z, the
-/// years both stores read (PostgreSQL has no year 0), without changing what
-/// it selects: no stored time lies outside.
+/// Keeps a bound rounded up past 9999-12-31T23:59:59Z within the years both
+/// stores read.
 fn clamp(seconds: i64) -> i64 {
-    const FIRST: i64 = -62_135_596_800;
-    const LAST: i64 = 253_402_300_799;
-    seconds.clamp(FIRST, LAST)
+    seconds.clamp(rfc3339::FIRST, rfc3339::LAST)
 }
 
 /// Now, as `timeStamp` wants it.
@@ -264,7 +218,7 @@ mod tests {
 
     #[test]
     fn parses_instants_dates_and_intervals() {
-        let day = days_from_civil(2025, 3, 1) * 86_400;
+        let day = agrimap_model::calendar::days_from_civil(2025, 3, 1) * 86_400;
         assert_eq!(format_timestamp(day), "2025-03-01T00:00:00Z");
         assert_eq!(
             parse_datetime("2025-03-01T07:00:00Z"),
@@ -296,6 +250,14 @@ mod tests {
             Ok(Some(day))
         );
         assert_eq!(parse_datetime("../.."), Ok(TimeRange { start: None, end: None }));
+        // Stored times are whole seconds: an instant between two selects nothing, and is no error.
+        assert_eq!(
+            parse_datetime("2025-03-01T00:00:00.5Z"),
+            Ok(TimeRange {
+                start: Some(day + 1),
+                end: Some(day)
+            })
+        );
         for bad in [
             "",
             "..",
@@ -316,9 +278,17 @@ mod tests {
     }
 
     #[test]
-    fn bounds_stay_within_the_years_the_stores_read() {
+    fn bounds_outside_the_years_the_stores_read_are_refused() {
+        for bad in [
+            "0000-01-01/..",
+            "../9999-12-31T23:59:60Z",
+            "0001-01-01T00:00:00+14:00",
+            "2025-03-01T05:00:02.Z",
+        ] {
+            assert!(parse_datetime(bad).is_err(), "{bad}");
+        }
         assert_eq!(
-            parse_datetime("0000-01-01/9999-12-31T23:59:60Z")
+            parse_datetime("0001-01-01/9999-12-31T23:59:59.5Z")
                 .map(|r| (r.start.map(format_timestamp), r.end.map(format_timestamp))),
             Ok((
                 Some("0001-01-01T00:00:00Z".to_owned()),
@@ -326,8 +296,8 @@ mod tests {
             ))
         );
         assert_eq!(
-            parse_datetime("0001-01-01T00:00:00+14:00").map(|r| r.start.map(format_timestamp)),
-            Ok(Some("0001-01-01T00:00:00Z".to_owned()))
+            parse_datetime("9999-12-31T23:59:59.5Z/..").map(|r| r.start.map(format_timestamp)),
+            Ok(Some("9999-12-31T23:59:59Z".to_owned()))
         );
     }
 
