@@ -9,10 +9,14 @@
 //! no glyph in is answered with an empty glyph set (a zero-length protobuf
 //! message), which MapLibre takes as "nothing to draw" rather than an error.
 
+use crate::Route;
+use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
+use axum::http::Method;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 /// The first code point of a 256-code-point range, and the range's glyphs PBF.
 pub type GlyphRange = (u32, &'static [u8]);
@@ -20,6 +24,16 @@ pub type GlyphRange = (u32, &'static [u8]);
 pub type FontStack = (&'static str, &'static [GlyphRange]);
 
 include!(concat!(env!("OUT_DIR"), "/glyphs.rs"));
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![Route::new(
+        Method::GET,
+        "/fonts/{fontstack}/{range}",
+        Need::Anyone,
+        get(glyphs),
+    )]
+}
 
 /// The licence of the bundled font (SIL Open Font License).
 pub const FONT_LICENCE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fonts-LICENSE.txt"));

@@ -13,14 +13,31 @@
 //! values are not quoted in it for restricted fields anyway.
 
 use crate::AppState;
+use crate::Route;
+use crate::auth::Need;
+use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiQuery};
 use agrimap_io::import::{ImportError, ImportOptions, ImportReport, import, parse_mapping, parse_setting};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(
+            Method::POST,
+            "/api/import/{layer}",
+            Need::AtLeast(Role::Editor),
+            axum::routing::post(post),
+        )
+        .with_body_limit(MAX_BYTES),
+    ]
+}
 
 /// Largest upload: a province's parcels as a zipped Shapefile.
 pub const MAX_BYTES: usize = 256 * 1024 * 1024;

@@ -34,13 +34,13 @@ pub use serve::run;
 
 use agrimap_core::{Core, CoreConfig};
 use agrimap_store::Store;
-use auth::{Need, Role};
+use auth::Need;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::MatchedPath;
 use axum::http::{Method, Request};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::MethodRouter;
 use std::sync::Arc;
 use tower::util::option_layer;
 use tower_http::compression::CompressionLayer;
@@ -154,65 +154,28 @@ impl Route {
     }
 }
 
-/// Every endpoint of the service. The router is built from this list alone,
-/// so the access each endpoint declares here is the access enforced.
+/// Every endpoint of the service, gathered from each route family's
+/// `endpoints()`. The router is built from this list alone, so the access
+/// each endpoint declares is the access enforced.
 pub fn routes() -> Vec<Route> {
-    use Method as M;
-    use Need::{Anyone, AtLeast, StationOrEditor};
-    let mut routes = vec![
-        Route::new(M::GET, "/health", Anyone, get(meta::health)),
-        Route::new(M::GET, "/catalog", Anyone, get(meta::catalog)),
-        Route::new(M::GET, "/tiles/{layers}/{z}/{x}/{y}", Anyone, get(tiles::tile)),
-        Route::new(M::GET, "/tiles/{file}", Anyone, get(tiles::tilejson)),
-        Route::new(M::GET, "/styles/{file}", Anyone, get(styles::style)),
-        Route::new(M::GET, "/fonts/{fontstack}/{range}", Anyone, get(fonts::glyphs)),
-        Route::new(M::GET, "/", Anyone, get(web::index)),
-        Route::new(M::GET, "/sw.js", Anyone, get(web::service_worker)),
-        Route::new(M::GET, "/static/{file}", Anyone, get(web::static_file)),
-        // Offline packs hold the public tiles only.
-        Route::new(M::GET, "/api/packs/{file}", Anyone, get(pack::pack)),
-        Route::new(M::GET, "/api/stats", Anyone, get(stats::stats)),
-        Route::new(M::GET, "/api/communes/{code}/summary", Anyone, get(summary::summary)),
-        Route::new(
-            M::GET,
-            "/api/stations/{id}/readings",
-            Anyone,
-            get(stations::get_readings),
-        ),
-        Route::new(
-            M::POST,
-            "/api/stations/{id}/readings",
-            StationOrEditor,
-            post(stations::post_readings),
-        ),
-        Route::new(
-            M::POST,
-            "/api/readings",
-            AtLeast(Role::Editor),
-            post(stations::post_csv),
-        )
-        .with_body_limit(agrimap_core::ingest::csv::MAX_BYTES),
-        Route::new(
-            M::POST,
-            "/api/import/{layer}",
-            AtLeast(Role::Editor),
-            post(import::post),
-        )
-        .with_body_limit(import::MAX_BYTES),
-        Route::new(M::GET, "/api/alerts", Anyone, get(stations::alerts)),
-        Route::new(M::GET, "/api/me", Anyone, get(tokens::me)),
-        Route::new(M::GET, "/api/tokens", AtLeast(Role::Admin), get(tokens::list)),
-        Route::new(M::POST, "/api/tokens", AtLeast(Role::Admin), post(tokens::create)),
-        Route::new(
-            M::DELETE,
-            "/api/tokens/{id}",
-            AtLeast(Role::Admin),
-            delete(tokens::revoke),
-        ),
-    ];
-    routes.extend(communes::endpoints());
-    routes.extend(ogc::endpoints());
-    routes
+    [
+        meta::endpoints(),
+        tiles::endpoints(),
+        styles::endpoints(),
+        fonts::endpoints(),
+        web::endpoints(),
+        pack::endpoints(),
+        stats::endpoints(),
+        communes::endpoints(),
+        summary::endpoints(),
+        stations::endpoints(),
+        import::endpoints(),
+        tokens::endpoints(),
+        ogc::endpoints(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The router of the whole service.

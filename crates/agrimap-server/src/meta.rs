@@ -1,12 +1,24 @@
 //! `/health` and `/catalog`.
 
 use crate::AppState;
+use crate::Route;
+use crate::auth::Need;
 use agrimap_model::catalog as layer_catalog;
 use axum::Json;
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::get;
 use serde_json::json;
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/health", Need::Anyone, get(health)),
+        Route::new(Method::GET, "/catalog", Need::Anyone, get(catalog)),
+    ]
+}
 
 /// `GET /health`: 200 when the store answers, 503 when it does not; names the store either way.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {

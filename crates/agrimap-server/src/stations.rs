@@ -6,6 +6,8 @@
 //! requests and writes answers.
 
 use crate::AppState;
+use crate::Route;
+use crate::auth::Need;
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath, ApiQuery};
@@ -16,8 +18,10 @@ use agrimap_model::readings::utc_time;
 use agrimap_store::ReadingQuery;
 use axum::Json;
 use axum::extract::{Extension, State};
+use axum::http::Method;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 use std::collections::BTreeMap;
@@ -36,6 +40,32 @@ fn credential(caller: &Caller) -> Credential<'_> {
             .as_deref()
             .map_or(Credential::None, Credential::StationToken)
     }
+}
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(
+            Method::GET,
+            "/api/stations/{id}/readings",
+            Need::Anyone,
+            get(get_readings),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/stations/{id}/readings",
+            Need::StationOrEditor,
+            post(post_readings),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/readings",
+            Need::AtLeast(Role::Editor),
+            post(post_csv),
+        )
+        .with_body_limit(agrimap_core::ingest::csv::MAX_BYTES),
+        Route::new(Method::GET, "/api/alerts", Need::Anyone, get(alerts)),
+    ]
 }
 
 /// The answer to a refused batch: status and JSON body. Bad readings are

@@ -2,15 +2,24 @@
 //! as JSON or CSV.
 
 use crate::AppState;
+use crate::Route;
+use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use agrimap_core::echo;
 use agrimap_core::stats::{StatsRequest, thematic_layers, to_csv};
 use axum::Json;
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde::Deserialize;
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![Route::new(Method::GET, "/api/stats", Need::Anyone, get(stats))]
+}
 
 /// Query parameters of `/api/stats`.
 #[derive(Debug, Deserialize)]

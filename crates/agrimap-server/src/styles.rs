@@ -9,17 +9,26 @@
 //! changes when the data does.
 
 use crate::AppState;
+use crate::Route;
 use crate::assets::{STYLE_NAMES, style_template};
+use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::origin::request_origin;
 use agrimap_core::stats::StatsRequest;
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![Route::new(Method::GET, "/styles/{file}", Need::Anyone, get(style))]
+}
 
 /// The planner style's layer that carries the choropleth.
 pub const CHOROPLETH_LAYER: &str = "commune-choropleth";

@@ -2,6 +2,8 @@
 //! ([`agrimap_core::summary`]), for planners.
 
 use crate::AppState;
+use crate::Route;
+use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::echo;
@@ -9,8 +11,20 @@ use agrimap_core::summary::commune_summary;
 use agrimap_model::BoundarySet;
 use axum::Json;
 use axum::extract::State;
+use axum::http::Method;
+use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value as JsonValue;
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![Route::new(
+        Method::GET,
+        "/api/communes/{code}/summary",
+        Need::Anyone,
+        get(summary),
+    )]
+}
 
 #[derive(Debug, Deserialize)]
 pub struct SummaryParams {

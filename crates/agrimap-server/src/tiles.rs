@@ -4,6 +4,8 @@
 //! adds entity tags, caching headers and content negotiation.
 
 use crate::AppState;
+use crate::Route;
+use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::origin::request_origin;
@@ -11,8 +13,18 @@ use agrimap_core::echo;
 use agrimap_core::tiles::{etag, parse_coord, parse_layers};
 use agrimap_model::{Audience, LayerDef};
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/tiles/{layers}/{z}/{x}/{y}", Need::Anyone, get(tile)),
+        Route::new(Method::GET, "/tiles/{file}", Need::Anyone, get(tilejson)),
+    ]
+}
 
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";

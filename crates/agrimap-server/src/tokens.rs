@@ -1,15 +1,20 @@
 //! `/api/me` (who the caller is) and `/api/tokens` (API tokens, for admins).
 
 use crate::AppState;
+use crate::Route;
 use crate::auth::Caller;
+use crate::auth::Need;
+use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath};
 use agrimap_core::tokens::issue_token;
 use agrimap_store::ApiToken;
 use axum::Json;
 use axum::extract::{Extension, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -21,6 +26,21 @@ fn token_json(t: &ApiToken) -> JsonValue {
         "created_at": t.created_at,
         "revoked_at": t.revoked_at,
     })
+}
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/api/me", Need::Anyone, get(me)),
+        Route::new(Method::GET, "/api/tokens", Need::AtLeast(Role::Admin), get(list)),
+        Route::new(Method::POST, "/api/tokens", Need::AtLeast(Role::Admin), post(create)),
+        Route::new(
+            Method::DELETE,
+            "/api/tokens/{id}",
+            Need::AtLeast(Role::Admin),
+            delete(revoke),
+        ),
+    ]
 }
 
 /// `GET /api/me`: the caller's role, so that a page can show what it may do.

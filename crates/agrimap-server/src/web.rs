@@ -1,10 +1,14 @@
 //! `/`, `/sw.js` and `/static/{file}`: the map page, served from the binary.
 
+use crate::Route;
 use crate::assets::asset;
+use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
+use axum::http::Method;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 fn serve(path: &str) -> Result<Response, ApiError> {
     let a = asset(path).ok_or_else(|| ApiError::not_found("not_found", format!("no such resource: {path}")))?;
@@ -20,6 +24,15 @@ fn serve(path: &str) -> Result<Response, ApiError> {
         a.bytes,
     )
         .into_response())
+}
+
+/// The endpoints of this module.
+pub(crate) fn endpoints() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/", Need::Anyone, get(index)),
+        Route::new(Method::GET, "/sw.js", Need::Anyone, get(service_worker)),
+        Route::new(Method::GET, "/static/{file}", Need::Anyone, get(static_file)),
+    ]
 }
 
 /// `GET /`
