@@ -4,14 +4,15 @@
 #![no_main]
 
 use agrimap_model::readings::parse_utc;
-use agrimap_server::stations::{MAX_BATCH, readings_from_body};
+use agrimap_core::ingest::{MAX_BATCH, check_batch, parse_batch};
 use libfuzzer_sys::fuzz_target;
 
 /// 2026-11-25T00:00:00Z: a fixed "now", so that runs repeat.
 const NOW: i64 = 1_795_564_800;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((readings, errors)) = readings_from_body("CT-WQ-01", data, NOW) {
+    if let Ok(incoming) = parse_batch(data) {
+        let (readings, errors) = check_batch("CT-WQ-01", incoming, NOW);
         let n = readings.len() + errors.len();
         assert!((1..=MAX_BATCH).contains(&n), "{n} readings");
         for r in &readings {

@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use agrimap_server::tiles::{parse_coord, parse_layers};
+use agrimap_core::tiles::{parse_coord, parse_layers};
 use agrimap_tiles::{tile_bounds, tile_bounds_buffered};
 use libfuzzer_sys::fuzz_target;
 

@@ -84,7 +84,7 @@ fn parse_range(file: &str) -> Option<u32> {
 }
 
 /// `GET /fonts/{fontstack}/{range}.pbf`
-pub async fn glyphs(ApiPath((fontstack, file)): ApiPath<(String, String)>) -> Result<Response, ApiError> {
+pub(crate) async fn glyphs(ApiPath((fontstack, file)): ApiPath<(String, String)>) -> Result<Response, ApiError> {
     let start = parse_range(&file).ok_or_else(|| {
         ApiError::bad_request(
             "bad_glyph_range",

@@ -211,7 +211,7 @@ fn answer(report: &ImportReport) -> Response {
 }
 
 /// `POST /api/import/{layer}`
-pub async fn post(
+pub(crate) async fn post(
     State(state): State<AppState>,
     Path(layer): Path<String>,
     ApiQuery(params): ApiQuery<Vec<(String, String)>>,

@@ -21,7 +21,7 @@ pub(crate) fn endpoints() -> Vec<Route> {
 }
 
 /// `GET /health`: 200 when the store answers, 503 when it does not; names the store either way.
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let kind = state.core.store.kind();
     match state.core.store.health().await {
         Ok(()) => (
@@ -39,6 +39,6 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /catalog`: every layer with its schema, and whether each field is public or restricted.
-pub async fn catalog() -> impl IntoResponse {
+pub(crate) async fn catalog() -> impl IntoResponse {
     Json(json!({ "layers": layer_catalog() }))
 }

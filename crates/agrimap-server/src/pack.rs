@@ -31,7 +31,7 @@ pub struct PackParams {
 }
 
 /// `GET /api/packs/{code}.pmtiles[?minzoom=10&maxzoom=16]`
-pub async fn pack(
+pub(crate) async fn pack(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
     ApiQuery(params): ApiQuery<PackParams>,

@@ -116,7 +116,7 @@ fn answer(status: StatusCode, body: JsonValue) -> Response {
 }
 
 /// `POST /api/stations/{id}/readings`: one station's batch.
-pub async fn post_readings(
+pub(crate) async fn post_readings(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     Extension(caller): Extension<Caller>,
@@ -136,7 +136,7 @@ pub async fn post_readings(
 }
 
 /// `POST /api/readings` (`text/csv`): an editor's file of readings of any stations.
-pub async fn post_csv(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
+pub(crate) async fn post_csv(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
     Ok(match state.core.ingest_csv(&body).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => {
@@ -173,7 +173,7 @@ fn time_bound(name: &str, value: Option<String>) -> Result<Option<String>, ApiEr
 }
 
 /// `GET /api/stations/{id}/readings?from&to&parameter&step=hour|day&f=csv`
-pub async fn get_readings(
+pub(crate) async fn get_readings(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<SeriesParams>,
@@ -258,6 +258,6 @@ pub async fn get_readings(
 
 /// `GET /api/alerts`: stations on watch or alarm, the worst first, each with
 /// the reading that put it there.
-pub async fn alerts(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
+pub(crate) async fn alerts(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
     Ok(Json(json!({ "alerts": state.core.alerts().await? })))
 }

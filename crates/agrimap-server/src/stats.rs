@@ -32,7 +32,7 @@ pub struct StatsParams {
 }
 
 /// `GET /api/stats?layer=…&by=…&class=…&metric=…[&f=csv]`
-pub async fn stats(
+pub(crate) async fn stats(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<StatsParams>,
 ) -> Result<Response, ApiError> {

@@ -46,7 +46,7 @@ pub struct ChoroplethParams {
 }
 
 /// `GET /styles/{name}.json`
-pub async fn style(
+pub(crate) async fn style(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
     ApiQuery(params): ApiQuery<ChoroplethParams>,

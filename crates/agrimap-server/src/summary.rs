@@ -32,7 +32,7 @@ pub struct SummaryParams {
 }
 
 /// `GET /api/communes/{code}/summary[?boundary_set=…]`
-pub async fn summary(
+pub(crate) async fn summary(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
     ApiQuery(params): ApiQuery<SummaryParams>,

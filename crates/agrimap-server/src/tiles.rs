@@ -35,7 +35,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 }
 
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`
-pub async fn tile(
+pub(crate) async fn tile(
     State(state): State<AppState>,
     ApiPath((spec, z, x, y_file)): ApiPath<(String, String, String, String)>,
     headers: HeaderMap,
@@ -73,7 +73,7 @@ pub async fn tile(
 }
 
 /// `GET /tiles/{layers}.json`: TileJSON 3.0.0 for a layer list.
-pub async fn tilejson(
+pub(crate) async fn tilejson(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
     headers: HeaderMap,

@@ -44,12 +44,12 @@ pub(crate) fn endpoints() -> Vec<Route> {
 }
 
 /// `GET /api/me`: the caller's role, so that a page can show what it may do.
-pub async fn me(Extension(caller): Extension<Caller>) -> Json<JsonValue> {
+pub(crate) async fn me(Extension(caller): Extension<Caller>) -> Json<JsonValue> {
     Json(json!({ "role": caller.role.name(), "token": caller.token_id }))
 }
 
 /// `GET /api/tokens`: every token, without secrets.
-pub async fn list(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
     let tokens = state.core.store.api_tokens().await?;
     Ok(Json(
         json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }),
@@ -65,7 +65,7 @@ struct NewToken {
 
 /// `POST /api/tokens` with `{"name": "...", "role": "planner"}`: the new
 /// token, with its secret shown this once.
-pub async fn create(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
+pub(crate) async fn create(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
     let new: NewToken = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad_token_request",
@@ -79,7 +79,10 @@ pub async fn create(State(state): State<AppState>, ApiBody(body): ApiBody) -> Re
 }
 
 /// `DELETE /api/tokens/{id}`: revokes a token at once.
-pub async fn revoke(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     if state.core.store.revoke_api_token(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

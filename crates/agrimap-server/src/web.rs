@@ -36,16 +36,16 @@ pub(crate) fn endpoints() -> Vec<Route> {
 }
 
 /// `GET /`
-pub async fn index() -> Result<Response, ApiError> {
+pub(crate) async fn index() -> Result<Response, ApiError> {
     serve("/")
 }
 
 /// `GET /sw.js`: the service worker, from the root so that it may serve the whole page.
-pub async fn service_worker() -> Result<Response, ApiError> {
+pub(crate) async fn service_worker() -> Result<Response, ApiError> {
     serve("/sw.js")
 }
 
 /// `GET /static/{file}`
-pub async fn static_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
+pub(crate) async fn static_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
     serve(&format!("/static/{file}"))
 }

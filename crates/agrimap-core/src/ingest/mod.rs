@@ -163,25 +163,7 @@ impl Core {
         let Admitted { station_id, feature } = station;
         let station_id = station_id.as_str();
         let store = self.store.as_ref();
-        let now = unix_now();
-        let mut checked = Vec::with_capacity(readings.len());
-        let mut bad = Vec::new();
-        for (index, r) in readings.into_iter().enumerate() {
-            let reading = Reading {
-                station_id: station_id.to_owned(),
-                parameter: r.parameter,
-                value: r.value,
-                unit: r.unit,
-                time: r.time,
-            };
-            match checked_reading(reading, now) {
-                Ok(r) => checked.push(r),
-                Err(message) => bad.push(BadReading {
-                    at: index as u64,
-                    message,
-                }),
-            }
-        }
+        let (checked, bad) = check_batch(station_id, readings, unix_now());
         if !bad.is_empty() {
             return Err(IngestError::BadReadings(bad));
         }
@@ -258,6 +240,31 @@ async fn authenticate(store: &dyn Store, station_id: &str, credential: Credentia
         Some(hash) if same_hash(&hash, &hash_token(token)) => Ok(()),
         _ => Err(IngestError::Unauthorized("the token is not this station's")),
     }
+}
+
+/// Checks every reading of a station's batch against `now_unix`: the good
+/// readings, their times in UTC, and each bad one with its index and why.
+#[must_use]
+pub fn check_batch(station_id: &str, readings: Vec<IncomingReading>, now_unix: i64) -> (Vec<Reading>, Vec<BadReading>) {
+    let mut checked = Vec::with_capacity(readings.len());
+    let mut bad = Vec::new();
+    for (index, r) in readings.into_iter().enumerate() {
+        let reading = Reading {
+            station_id: station_id.to_owned(),
+            parameter: r.parameter,
+            value: r.value,
+            unit: r.unit,
+            time: r.time,
+        };
+        match checked_reading(reading, now_unix) {
+            Ok(r) => checked.push(r),
+            Err(message) => bad.push(BadReading {
+                at: index as u64,
+                message,
+            }),
+        }
+    }
+    (checked, bad)
 }
 
 /// The reading, its time in UTC as `YYYY-MM-DDTHH:MM:SSZ` whatever offset
