@@ -552,4 +552,42 @@ mod tests {
         let reads = store.reads.lock().unwrap_or_else(PoisonError::into_inner).clone();
         assert_eq!(reads.get("crop"), Some(&2), "reads per layer: {reads:?}");
     }
+
+    /// The cache holds tables by their size: with a budget smaller than one
+    /// table, nothing is kept and every request computes again.
+    #[tokio::test]
+    async fn tables_are_kept_within_a_byte_budget() {
+        let table = StatsTable {
+            layer: "crop",
+            by: "commune",
+            class: Some("parcel_id"),
+            metric: "area".into(),
+            unit: "ha",
+            rows: (0..1_000)
+                .map(|i| StatsRow {
+                    code: format!("{i:05}"),
+                    name: "Mỹ Xương".into(),
+                    class: Some(format!("P-{i:07}")),
+                    value: 1.0,
+                    features: 1,
+                })
+                .collect(),
+            total: 1_000.0,
+        };
+        // A row per feature costs its text and its fixed part, not one entry.
+        assert!(
+            table.approximate_bytes() > 1_000 * (5 + 9 + 9),
+            "{}",
+            table.approximate_bytes()
+        );
+
+        let request =
+            || StatsRequest::parse("crop", Some("commune"), Some("crop_type"), Some("area")).expect("request");
+        let store = Arc::new(CountingStore::default());
+        let tiny = StatsCache::new(Arc::new(CommuneCache::default()), 16);
+        tiny.table(store.as_ref(), request()).await.expect("table");
+        tiny.table(store.as_ref(), request()).await.expect("table");
+        let reads = store.reads.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(reads.get("crop"), Some(&2), "nothing fits in 16 bytes: {reads:?}");
+    }
 }
