@@ -137,6 +137,7 @@ pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -
     }
     if let Some(filter) = &query.filter {
         filter.validate(layer, query.audience)?;
+        crate::filter_shape::check_filter_cost(layer, filter)?;
         let c = filter_sql::<D>(layer, filter, &mut w);
         w.conditions.push(c);
     }

@@ -190,7 +190,7 @@ pub(super) async fn feature_query(
         }
         query.commune = Some(code.to_owned());
     }
-    filters.extend(params::filter(params, layer, audience)?);
+    filters.extend(super::filter_task::filter(params, layer, audience).await?);
     query.filter = match filters.len() {
         0 => None,
         1 => filters.pop(),

@@ -30,9 +30,12 @@
 
 mod crs;
 mod export;
+pub mod export_slots;
+mod filter_task;
 mod html;
 mod items;
 mod openapi;
+mod paced_body;
 pub mod params;
 mod queryables;
 pub mod time;
@@ -119,6 +122,7 @@ pub(crate) struct Ogc {
     communes: Arc<CommuneCache>,
     public_url: Option<Arc<str>>,
     extents: Arc<Extents>,
+    exports: Arc<export_slots::ExportSlots>,
 }
 
 impl FromRef<AppState> for Ogc {
@@ -128,6 +132,7 @@ impl FromRef<AppState> for Ogc {
             communes: state.communes.clone(),
             public_url: state.config.public_url.clone().map(Arc::from),
             extents: state.ogc_extents.clone(),
+            exports: state.exports.clone(),
         }
     }
 }
