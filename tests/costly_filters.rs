@@ -7,6 +7,7 @@
 //! Timings are in BENCHMARKS.md, not here.
 
 use agrimap_model::{FeatureQuery, layer};
+use agrimap_server::ogc::params::encode;
 use agrimap_suite::{StoreKind, TestServer};
 use geo::{Coord, Geometry, LineString, Polygon, PreparedGeometry, Relate};
 
@@ -31,19 +32,6 @@ fn ring(c: Coord<f64>, r: f64, n: usize) -> LineString<f64> {
 fn wkt_ring(ring: &LineString<f64>) -> String {
     let points: Vec<String> = ring.coords().map(|c| format!("{} {}", c.x, c.y)).collect();
     format!("({})", points.join(","))
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The centre of the crop layer's extent.

@@ -144,6 +144,21 @@ pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -
     Ok(w)
 }
 
+/// The `WHERE` clause of a query, restricted to ids above `after` (a read
+/// resumed where an earlier one stopped).
+pub(crate) fn where_after<D: Dialect>(
+    layer: &LayerDef,
+    query: &FeatureQuery,
+    after: Option<i64>,
+) -> Result<WhereClause, StoreError> {
+    let mut w = where_clause::<D>(layer, query)?;
+    if let Some(after) = after {
+        let p = w.bind::<D>(Value::Int(after));
+        w.conditions.push(format!("fid > {p}"));
+    }
+    Ok(w)
+}
+
 fn field_type(layer: &LayerDef, name: &str) -> Option<FieldType> {
     layer.field(name).map(|f| f.ty)
 }

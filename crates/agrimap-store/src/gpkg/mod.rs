@@ -13,7 +13,7 @@ use interrupt::InterruptOnDrop;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_after, where_clause};
 use crate::station_sql;
 use crate::{
     ApiToken, FeatureStream, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, StationAlert, Store, StoreError,
@@ -315,11 +315,7 @@ fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Val
 
 /// A query's features with ids above `after`, in id order.
 fn after_sql(layer: &LayerDef, query: &FeatureQuery, after: Option<i64>) -> Result<(String, Vec<Value>), StoreError> {
-    let mut w = where_clause::<Sqlite>(layer, query)?;
-    if let Some(after) = after {
-        let p = w.bind::<Sqlite>(Value::Int(after));
-        w.conditions.push(format!("fid > {p}"));
-    }
+    let w = where_after::<Sqlite>(layer, query, after)?;
     let sql = format!(
         "SELECT {} FROM \"{}\"{} ORDER BY fid",
         select_columns(layer, query.audience),

@@ -16,7 +16,7 @@ mod versions;
 use cancel::Guarded;
 
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, order_by, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, order_by, where_after, where_clause};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
@@ -605,11 +605,7 @@ impl Store for PgStore {
     }
 
     fn stream_after(&self, layer: &'static LayerDef, query: FeatureQuery, after: Option<i64>) -> FeatureStream {
-        let sql = where_clause::<Postgres>(layer, &query).map(|mut w| {
-            if let Some(after) = after {
-                let p = w.bind::<Postgres>(Value::Int(after));
-                w.conditions.push(format!("fid > {p}"));
-            }
+        let sql = where_after::<Postgres>(layer, &query, after).map(|w| {
             let sql = format!(
                 "SELECT {} FROM {}{} ORDER BY fid",
                 select_columns(layer, query.audience),
