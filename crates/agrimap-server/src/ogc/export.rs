@@ -21,16 +21,18 @@ use super::items::{chosen_fields, feature_query};
 use super::paced_body::{SEND_IDLE, paced_body};
 use super::params::{Params, echo};
 use super::{collection_of, read_params};
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use agrimap_io::crs::Crs;
 use agrimap_io::export::csv::CsvEncoder;
 use agrimap_io::export::gdal::{GdalFormat, TempDir, write_file};
 use agrimap_io::export::geojson::GeoJsonEncoder;
-use agrimap_io::export::{Columns, Encoder, ExportError, encoded_chunks};
-use agrimap_model::LayerDef;
+use agrimap_io::export::{Columns, Encoder, ExportError, encoded_chunks, write_async};
+use agrimap_model::{Audience, FeatureQuery, LayerDef};
 use agrimap_store::resumable::{ChunkStream, HOLD, resumable};
 use axum::body::{Body, Bytes};
+use axum::extract::FromRef;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
@@ -38,6 +40,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt, stream};
 use std::net::SocketAddr;
+use tokio::io::AsyncWrite;
 
 const EXPORT_PARAMS: &[&str] = &[
     "bbox",
@@ -126,6 +129,92 @@ fn parse_crs(params: &Params) -> Result<Option<Crs>, ApiError> {
     Ok((!crs.is_wgs84()).then_some(crs))
 }
 
+/// An export resolved from its file name and query parameters: what both
+/// `GET /api/export/{file}` and `agrimap export` write.
+pub struct ExportPlan {
+    format: Format,
+    columns: Columns,
+    query: FeatureQuery,
+    crs: Option<Crs>,
+    /// The file name to offer (`crop-33001.geojson`).
+    pub name: String,
+}
+
+/// Checks the parameters of an export of `file` and builds its store query.
+async fn plan(ogc: &Ogc, file: &str, params: &Params, audience: Audience) -> Result<ExportPlan, ApiError> {
+    let (layer, format) = parse_file(file)?;
+    params.only(EXPORT_PARAMS)?;
+    let crs = parse_crs(params)?;
+    if crs.is_some() && matches!(format, Format::GeoJson | Format::Gdal(GdalFormat::Kml)) {
+        return Err(ApiError::bad_request(
+            "bad_crs",
+            "GeoJSON (RFC 7946) and KML are always in WGS 84 longitude/latitude; \
+             export gpkg, shp.zip, fgb or csv for another CRS",
+        ));
+    }
+    let columns = Columns {
+        layer,
+        fields: chosen_fields(params, layer, audience)?,
+    };
+    let query = feature_query(ogc, layer, params, audience).await?;
+    Ok(ExportPlan {
+        format,
+        columns,
+        query,
+        crs,
+        name: download_name(layer, params, file),
+    })
+}
+
+/// The export of `file` (`crop.geojson`) with the query parameters `pairs`,
+/// for callers outside HTTP (`agrimap export`).
+///
+/// # Errors
+/// As `GET /api/export/{file}` answers them.
+pub async fn plan_export(
+    state: &AppState,
+    file: &str,
+    pairs: Vec<(String, String)>,
+    audience: Audience,
+) -> Result<ExportPlan, ApiError> {
+    let params = Params::new(pairs)?;
+    plan(&Ogc::from_ref(state), file, &params, audience).await
+}
+
+/// Writes a planned export to `out`, reading the store as `out` takes it.
+///
+/// # Errors
+/// When the store, GDAL or `out` fails; what was written stays written.
+pub async fn write_export(
+    state: &AppState,
+    plan: ExportPlan,
+    out: &mut (impl AsyncWrite + Unpin),
+) -> Result<(), ApiError> {
+    let layer = plan.columns.layer;
+    let chunks = first_chunk_read(resumable(state.store.clone(), layer, plan.query, HOLD)).await?;
+    let written = match plan.format {
+        Format::GeoJson => write_async(GeoJsonEncoder::new(plan.columns), chunks, out).await,
+        Format::Csv => write_async(CsvEncoder::new(plan.columns, plan.crs), chunks, out).await,
+        Format::Gdal(gdal) => {
+            let dir = TempDir::new().map_err(|e| export_failed(format!("no temporary directory: {e}")))?;
+            let target = write_file(chunks, plan.columns, gdal, plan.crs, &dir)
+                .await
+                .map_err(gdal_error)?;
+            let mut file = tokio::fs::File::open(&target)
+                .await
+                .map_err(|e| export_failed(format!("GDAL wrote no file: {e}")))?;
+            tokio::io::copy(&mut file, out)
+                .await
+                .map(drop)
+                .map_err(ExportError::from)
+        }
+    };
+    written.map_err(|e| match e {
+        ExportError::Store(e) => e.into(),
+        other => export_failed(other.to_string()),
+    })
+}
+
 /// `GET /api/export/{file}`
 pub(super) async fn export(
     State(ogc): State<Ogc>,
@@ -135,31 +224,16 @@ pub(super) async fn export(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Path(file) = path?;
-    let (layer, format) = parse_file(&file)?;
     let params = read_params(query)?;
-    params.only(EXPORT_PARAMS)?;
-    let crs = parse_crs(&params)?;
-    if crs.is_some() && matches!(format, Format::GeoJson | Format::Gdal(GdalFormat::Kml)) {
-        return Err(ApiError::bad_request(
-            "bad_crs",
-            "GeoJSON (RFC 7946) and KML are always in WGS 84 longitude/latitude; \
-             export gpkg, shp.zip, fgb or csv for another CRS",
-        ));
-    }
-    let audience = caller.audience();
-    let columns = Columns {
-        layer,
-        fields: chosen_fields(&params, layer, audience)?,
-    };
-    let query = feature_query(&ogc, layer, &params, audience).await?;
+    let plan = plan(&ogc, &file, &params, caller.audience()).await?;
     let address = client.map(|Extension(ConnectInfo(a))| a.ip());
     let slot = match ogc.exports.acquire(address) {
         Ok(slot) => slot,
         Err(busy) => return Ok(busy.into_response()),
     };
-    let pages = first_chunk_read(resumable(ogc.store.clone(), layer, query, HOLD)).await?;
-    let name = download_name(layer, &params, &file);
-
+    let layer = plan.columns.layer;
+    let pages = first_chunk_read(resumable(ogc.store.clone(), layer, plan.query, HOLD)).await?;
+    let (format, columns, crs) = (plan.format, plan.columns, plan.crs);
     let body = match format {
         Format::GeoJson => streamed(GeoJsonEncoder::new(columns), pages, slot),
         Format::Csv => streamed(CsvEncoder::new(columns, crs), pages, slot),
@@ -176,7 +250,7 @@ pub(super) async fn export(
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", plan.name)) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     // What a token holder exports may hold restricted fields: never cached for others.

@@ -29,7 +29,7 @@
 //! `next` and `prev` links.
 
 mod crs;
-mod export;
+pub mod export;
 pub mod export_slots;
 mod filter_task;
 mod html;
