@@ -127,12 +127,13 @@ impl PgStore {
                 let (sql, params) = sql?;
                 let params: Vec<_> = params.iter().map(param).collect();
                 let guarded = Guarded::new(store.client().await?);
-                let rows = guarded
-                    .client()
-                    .query_raw(&sql, refs(&params))
-                    .await
-                    .map_err(pg("streaming features"))?;
-                futures::pin_mut!(rows);
+                let mut rows = Box::pin(
+                    guarded
+                        .client()
+                        .query_raw(&sql, refs(&params))
+                        .await
+                        .map_err(pg("streaming features"))?,
+                );
                 while let Some(row) = rows.next().await {
                     let item = row
                         .map_err(pg("streaming features"))
