@@ -138,4 +138,17 @@ fn stalled_exports_starve_nothing(kind: StoreKind) {
     }
 }
 
-agrimap_suite::store_suite!(stalled_exports_starve_nothing);
+/// The selection read before the answer starts may be empty: a file with no
+/// features, in each streamed format.
+fn an_empty_selection_is_an_empty_file(kind: StoreKind) {
+    let server = kind.demo_server("empty_export");
+    let none = "filter=crop_type%3D%27no%20such%20crop%27";
+    let geojson = server.get(&format!("/api/export/crop.geojson?{none}"), &[]);
+    assert_eq!(geojson.status, 200, "{}", String::from_utf8_lossy(&geojson.body));
+    assert_eq!(geojson.json()["features"], serde_json::json!([]));
+    let csv = server.get(&format!("/api/export/crop.csv?{none}"), &[]);
+    assert_eq!(csv.status, 200);
+    assert_eq!(String::from_utf8_lossy(&csv.body).lines().count(), 1, "the header only");
+}
+
+agrimap_suite::store_suite!(stalled_exports_starve_nothing, an_empty_selection_is_an_empty_file);

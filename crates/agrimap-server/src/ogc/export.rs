@@ -261,8 +261,11 @@ pub(super) async fn export(
 /// Reads the first chunk before the response starts, so that what the store
 /// refuses (a filter too costly, a store that is down) gets its own status.
 async fn first_chunk_read(mut pages: ChunkStream) -> Result<ChunkStream, ApiError> {
-    let first = pages.try_next().await?;
-    Ok(Box::pin(stream::iter(first.map(Ok)).chain(pages)))
+    Ok(match pages.try_next().await? {
+        Some(first) => Box::pin(stream::iter([Ok(first)]).chain(pages)),
+        // The stream has ended and must not be polled again.
+        None => Box::pin(stream::empty()),
+    })
 }
 
 /// A GeoJSON or CSV body, written as pages are read and sent.
