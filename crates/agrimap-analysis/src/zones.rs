@@ -159,12 +159,36 @@ impl InteriorMask {
                 }
             }
         }
+        // A cell no edge crosses is inside when its centre is: counted by the
+        // crossings of the row's centre line left of it (even-odd over every
+        // ring), one sweep per row rather than a point-in-polygon test per
+        // cell, which made gridding a polygon of a thousand vertices (a
+        // spatial filter's) cost tens of milliseconds.
+        let mut crossings = Vec::new();
         for row in 0..n {
+            let y = mask.centre(0, row).y();
+            crossings.clear();
+            for polygon in shape {
+                for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
+                    for line in ring.lines() {
+                        let (a, b) = (line.start, line.end);
+                        if (a.y > y) != (b.y > y) {
+                            crossings.push(a.x + (y - a.y) * (b.x - a.x) / (b.y - a.y));
+                        }
+                    }
+                }
+            }
+            crossings.sort_by(f64::total_cmp);
+            let mut left = 0;
             for col in 0..n {
+                let x = mask.centre(col, row).x();
+                while left < crossings.len() && crossings[left] < x {
+                    left += 1;
+                }
                 let i = row * n + col;
                 mask.cells[i] = if boundary[i] {
                     CellKind::Boundary
-                } else if shape.intersects(&mask.centre(col, row)) {
+                } else if left % 2 == 1 {
                     CellKind::Inside
                 } else {
                     CellKind::Outside

@@ -1,18 +1,17 @@
 //! `agrimap export`: the export of `GET /api/export/{layer}.{format}`, from
-//! the command line. The request goes through the service's own router in
-//! this process, so both give the same file; like an anonymous request, it
-//! holds public fields only.
+//! the command line. The parameters are checked by the same function as the
+//! HTTP export's, and the file is written from the store by the same
+//! writers (`agrimap_io::export`), so both give the same file; like an
+//! anonymous request, it holds public fields only. No request deadline
+//! applies: a province's parcels may take minutes.
 
 use crate::store_args::StoreArgs;
-use agrimap_server::ogc::params::encode;
+use agrimap_model::Audience;
+use agrimap_server::ogc::export::{plan_export, write_export};
 use agrimap_server::{AppState, ServerConfig};
-use anyhow::{Context, bail};
-use axum::body::Body;
-use axum::http::Request;
-use futures::StreamExt;
-use std::io::Write;
+use anyhow::{Context, anyhow};
 use std::path::PathBuf;
-use tower::ServiceExt;
+use tokio::io::AsyncWriteExt;
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
@@ -40,87 +39,86 @@ pub struct ExportArgs {
     pub store: StoreArgs,
 }
 
-fn request_uri(args: &ExportArgs) -> String {
-    let mut uri = format!("/api/export/{}.{}", encode(&args.layer), encode(&args.format));
-    let query: Vec<String> = [
+/// The file name and query parameters the export would have over HTTP.
+fn request(args: &ExportArgs) -> (String, Vec<(String, String)>) {
+    let file = format!("{}.{}", args.layer, args.format);
+    let pairs = [
         ("commune", &args.commune),
         ("bbox", &args.bbox),
         ("filter", &args.filter),
         ("crs", &args.crs),
     ]
     .into_iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), v.clone())))
     .collect();
-    if !query.is_empty() {
-        uri.push('?');
-        uri.push_str(&query.join("&"));
-    }
-    uri
+    (file, pairs)
 }
 
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let (store, _) = args.store.open().await?;
-        let config = ServerConfig {
-            // A command line export of a whole province may take minutes.
-            request_timeout: std::time::Duration::from_secs(24 * 3600),
-            rate_per_address: 0,
-            rate_per_token: 0,
-            ..ServerConfig::default()
-        };
-        let app = agrimap_server::app(AppState::new(store, config));
-        let request = Request::get(request_uri(args))
-            .body(Body::empty())
-            .context("building the export request")?;
-        let response = app.oneshot(request).await.context("running the export")?;
-        let status = response.status();
-        let mut body = response.into_body().into_data_stream();
-        if !status.is_success() {
-            let mut text = Vec::new();
-            while let Some(chunk) = body.next().await {
-                text.extend_from_slice(&chunk.context("reading the error")?);
-            }
-            let message = serde_json::from_slice::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&text).into_owned());
-            bail!("{message}");
+        let state = AppState::new(store, ServerConfig::default());
+        let (file, pairs) = request(args);
+        // Like an anonymous request: public fields only.
+        let plan = plan_export(&state, &file, pairs, Audience::Public)
+            .await
+            .map_err(|e| anyhow!(e.message))?;
+        if args.out.as_os_str() == "-" {
+            let mut out = Stdout(std::io::stdout().lock());
+            return write_export(&state, plan, &mut out)
+                .await
+                .map_err(|e| anyhow!(e.message));
         }
         // Written to a side file first and renamed at the end, so that a
         // failed export never leaves a truncated file under the asked name.
-        let to_stdout = args.out.as_os_str() == "-";
         let partial = args.out.with_extension("partial");
-        let mut out: Box<dyn Write> = if to_stdout {
-            Box::new(std::io::stdout().lock())
-        } else {
-            Box::new(std::io::BufWriter::new(
-                std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?,
-            ))
+        let mut out = tokio::io::BufWriter::new(
+            tokio::fs::File::create(&partial)
+                .await
+                .with_context(|| format!("creating {}", partial.display()))?,
+        );
+        let written = write_export(&state, plan, &mut out).await;
+        let flushed = match written {
+            Ok(()) => out.flush().await.context("writing the export"),
+            Err(e) => Err(anyhow!("the export stopped before its end: {}", e.message)),
         };
-        let mut bytes = 0usize;
-        let mut failed = None;
-        while let Some(chunk) = body.next().await {
-            let written = chunk.context("the export stopped before its end").and_then(|c| {
-                bytes += c.len();
-                out.write_all(&c).context("writing the export")
-            });
-            if let Err(e) = written {
-                failed = Some(e);
-                break;
-            }
-        }
-        if let Some(e) = failed {
-            drop(out);
+        drop(out);
+        if let Err(e) = flushed {
             let _ = std::fs::remove_file(&partial);
             return Err(e);
         }
-        out.flush().context("writing the export")?;
-        drop(out);
-        if !to_stdout {
-            std::fs::rename(&partial, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
-            eprintln!("wrote {} ({bytes} bytes)", args.out.display());
-        }
+        let bytes = std::fs::metadata(&partial).map_or(0, |m| m.len());
+        std::fs::rename(&partial, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+        eprintln!("wrote {} ({bytes} bytes)", args.out.display());
         Ok(())
     })
+}
+
+/// Standard output for the async writers. Writing blocks the thread, which
+/// is all this command's runtime does meanwhile.
+struct Stdout(std::io::StdoutLock<'static>);
+
+impl tokio::io::AsyncWrite for Stdout {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(std::io::Write::write(&mut self.0, buf))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(std::io::Write::flush(&mut self.0))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
 }

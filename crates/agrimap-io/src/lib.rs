@@ -9,6 +9,9 @@
 //!   MapInfo TAB, DGN, ... through GDAL; GeoJSON and CSV in WGS 84 without it)
 //!   into one layer of a store, in one transaction, with a report of every
 //!   record that could not be used.
+//! - [`export`]: a selection of a layer out to GeoJSON, CSV (pure Rust) or,
+//!   through GDAL's `ogr2ogr`, GeoPackage, zipped Shapefile, KML, FlatGeobuf.
 
 pub mod crs;
+pub mod export;
 pub mod import;

@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::communes::{Commune, CommuneCache, CommuneQuery};
 use agrimap_core::echo;
+use agrimap_io::export::geojson::GeoJsonGeometry;
 use agrimap_model::BoundarySet;
 use agrimap_store::Store;
 use axum::Json;
@@ -204,87 +205,6 @@ async fn detail(
 #[must_use]
 pub fn geojson(g: &geo::Geometry<f64>) -> JsonValue {
     serde_json::to_value(GeoJsonGeometry(g)).unwrap_or(JsonValue::Null)
-}
-
-/// Serialises a geometry as a GeoJSON geometry object straight into the
-/// output, without building a JSON tree first (exports write millions).
-pub struct GeoJsonGeometry<'a>(pub &'a geo::Geometry<f64>);
-
-struct Position(geo::Coord<f64>);
-struct Line<'a>(&'a geo::LineString<f64>);
-struct Rings<'a>(&'a geo::Polygon<f64>);
-
-impl serde::Serialize for Position {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut t = s.serialize_tuple(2)?;
-        t.serialize_element(&self.0.x)?;
-        t.serialize_element(&self.0.y)?;
-        t.end()
-    }
-}
-
-impl serde::Serialize for Line<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.coords().map(|c| Position(*c)))
-    }
-}
-
-impl serde::Serialize for Rings<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(std::iter::once(self.0.exterior()).chain(self.0.interiors()).map(Line))
-    }
-}
-
-impl serde::Serialize for GeoJsonGeometry<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use geo::Geometry as G;
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(2))?;
-        match self.0 {
-            G::Point(p) => {
-                map.serialize_entry("type", "Point")?;
-                map.serialize_entry("coordinates", &Position(p.0))?;
-            }
-            G::Line(l) => {
-                map.serialize_entry("type", "LineString")?;
-                map.serialize_entry("coordinates", &[Position(l.start), Position(l.end)])?;
-            }
-            G::LineString(l) => {
-                map.serialize_entry("type", "LineString")?;
-                map.serialize_entry("coordinates", &Line(l))?;
-            }
-            G::Polygon(p) => {
-                map.serialize_entry("type", "Polygon")?;
-                map.serialize_entry("coordinates", &Rings(p))?;
-            }
-            G::MultiPoint(m) => {
-                map.serialize_entry("type", "MultiPoint")?;
-                map.serialize_entry("coordinates", &m.iter().map(|p| Position(p.0)).collect::<Vec<_>>())?;
-            }
-            G::MultiLineString(m) => {
-                map.serialize_entry("type", "MultiLineString")?;
-                map.serialize_entry("coordinates", &m.iter().map(Line).collect::<Vec<_>>())?;
-            }
-            G::MultiPolygon(m) => {
-                map.serialize_entry("type", "MultiPolygon")?;
-                map.serialize_entry("coordinates", &m.iter().map(Rings).collect::<Vec<_>>())?;
-            }
-            G::GeometryCollection(c) => {
-                map.serialize_entry("type", "GeometryCollection")?;
-                map.serialize_entry("geometries", &c.iter().map(GeoJsonGeometry).collect::<Vec<_>>())?;
-            }
-            G::Rect(r) => {
-                map.serialize_entry("type", "Polygon")?;
-                map.serialize_entry("coordinates", &Rings(&r.to_polygon()))?;
-            }
-            G::Triangle(t) => {
-                map.serialize_entry("type", "Polygon")?;
-                map.serialize_entry("coordinates", &Rings(&t.to_polygon()))?;
-            }
-        }
-        map.end()
-    }
 }
 
 #[cfg(test)]

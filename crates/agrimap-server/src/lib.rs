@@ -100,6 +100,8 @@ pub struct AppState {
     pub ogc_extents: Arc<ogc::Extents>,
     /// Request quotas by address and by token.
     pub quotas: Arc<limits::Quotas>,
+    /// Exports running now, bounded per address and in all.
+    pub exports: Arc<ogc::export_slots::ExportSlots>,
 }
 
 impl AppState {
@@ -117,6 +119,7 @@ impl AppState {
             core,
             ogc_extents: Arc::default(),
             quotas: Arc::new(limits::Quotas::new(config.rate_per_address, config.rate_per_token)),
+            exports: Arc::default(),
             config: Arc::new(config),
         }
     }

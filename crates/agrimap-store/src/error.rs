@@ -50,6 +50,9 @@ pub enum StoreError {
     Filter(#[from] FilterError),
     #[error("'{path}' is not an agrimap GeoPackage: {reason}")]
     NotAStore { path: String, reason: String },
+    /// A layer read page by page was written to between two pages.
+    #[error("layer '{0}' changed while it was being read page by page; read it again")]
+    Changed(String),
     #[error("store task failed: {0}")]
     Task(String),
 }

@@ -3,8 +3,9 @@
 //! call, which every connection that writes must provide, and `ST_Intersects`
 //! for exact spatial filters.
 
+use crate::filter_shape::FilterShape;
 use crate::wkb::{WkbError, read_wkb, write_wkb};
-use geo::{BoundingRect, Geometry, Intersects};
+use geo::{BoundingRect, Geometry};
 use rusqlite::Connection;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::ValueRef;
@@ -110,7 +111,8 @@ fn decode_any(blob: &[u8]) -> Result<Geometry<f64>, WkbError> {
 /// `ST_Intersects(a, b)`: whether two geometries (GeoPackage blobs or WKB)
 /// share a point, exactly (geo's robust predicates), `NULL` when either is
 /// `NULL`. The second argument is decoded once per statement when it is a
-/// constant (a bound parameter), as in a filter.
+/// constant (a bound parameter), as in a filter, and put on a grid that
+/// answers most candidates without polygon arithmetic ([`FilterShape`]).
 ///
 /// # Errors
 /// When SQLite refuses the registration.
@@ -134,14 +136,17 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
                 ));
             }
         };
-        let b = ctx.get_or_create_aux(1, |v: ValueRef<'_>| -> Result<Option<Geometry<f64>>, String> {
+        // The filter's shape, decoded and gridded once per statement.
+        let b = ctx.get_or_create_aux(1, |v: ValueRef<'_>| -> Result<Option<FilterShape>, String> {
             match v {
                 ValueRef::Null => Ok(None),
-                ValueRef::Blob(b) => decode_any(b).map(Some).map_err(|e| e.to_string()),
+                ValueRef::Blob(b) => decode_any(b)
+                    .map(|g| Some(FilterShape::new(g)))
+                    .map_err(|e| e.to_string()),
                 _ => Err("ST_Intersects takes geometry blobs".to_owned()),
             }
         })?;
-        Ok(b.as_ref().as_ref().map(|b| a.intersects(b)))
+        Ok(b.as_ref().as_ref().map(|b| b.intersects(&a)))
     })?;
     Ok(())
 }

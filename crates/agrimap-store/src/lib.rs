@@ -13,10 +13,12 @@
 //! Geometry crosses the database boundary as WKB ([`wkb`]).
 
 mod error;
+pub mod filter_shape;
 pub mod gpkg;
 pub mod gpkg_geom;
 mod layer_geometry;
 pub mod postgis;
+pub mod resumable;
 mod sql;
 mod station_sql;
 pub mod wkb;
@@ -144,6 +146,26 @@ pub trait Store: Send + Sync + 'static {
 
     /// Streams the features matching the query; dropping the stream stops the work.
     fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream;
+
+    /// Streams the features matching the query (its `offset`, `limit` and
+    /// `any_order` aside) whose ids are above `after`, in id order: a read
+    /// that can stop and resume where it stopped ([`resumable`]). Dropping
+    /// the stream stops the work.
+    fn stream_after(&self, layer: &'static LayerDef, query: FeatureQuery, after: Option<i64>) -> FeatureStream {
+        // Correct but slow (it reads from the first feature): both stores
+        // override it; this serves wrappers and test doubles.
+        use futures::TryStreamExt;
+        let all = FeatureQuery {
+            offset: 0,
+            limit: None,
+            any_order: false,
+            ..query
+        };
+        Box::pin(
+            self.stream(layer, all)
+                .try_filter(move |f| std::future::ready(after.is_none_or(|a| f.id > a))),
+        )
+    }
 
     /// Bounding box of a layer, `None` when it is empty.
     async fn extent(&self, layer: &'static LayerDef) -> Result<Option<Rect<f64>>, StoreError>;

@@ -137,8 +137,24 @@ pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -
     }
     if let Some(filter) = &query.filter {
         filter.validate(layer, query.audience)?;
+        crate::filter_shape::check_filter_cost(layer, filter)?;
         let c = filter_sql::<D>(layer, filter, &mut w);
         w.conditions.push(c);
+    }
+    Ok(w)
+}
+
+/// The `WHERE` clause of a query, restricted to ids above `after` (a read
+/// resumed where an earlier one stopped).
+pub(crate) fn where_after<D: Dialect>(
+    layer: &LayerDef,
+    query: &FeatureQuery,
+    after: Option<i64>,
+) -> Result<WhereClause, StoreError> {
+    let mut w = where_clause::<D>(layer, query)?;
+    if let Some(after) = after {
+        let p = w.bind::<D>(Value::Int(after));
+        w.conditions.push(format!("fid > {p}"));
     }
     Ok(w)
 }

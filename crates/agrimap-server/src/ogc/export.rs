@@ -1,34 +1,46 @@
 //! `GET /api/export/{layer}.{geojson|csv|gpkg|shp.zip|kml|fgb}`: a whole
 //! selection of a layer as one file, with the same selection parameters as
-//! `/ogc` items (`commune`, `bbox`, `datetime`, `filter`, `properties`) and
-//! `crs` (an EPSG code: 4326 by default, VN-2000 3405, 3406, 5896–5899 and
-//! the provincial TM-3 zones 9205–9218).
+//! `/ogc` items (`commune`, `bbox`, `bbox-crs`, `datetime`, `filter`,
+//! `filter-lang`, `filter-crs`, `properties`) and `crs` (an EPSG code: 4326
+//! by default, VN-2000 3405, 3406, 5896–5899 and the provincial TM-3 zones
+//! 9205–9218).
 //!
-//! GeoJSON (in WGS 84, as RFC 7946 requires) and CSV (in any offered CRS,
-//! transformed by `agrimap_io::crs`) are written here as rows arrive from the
-//! store, in bounded memory whatever the size of the layer. The other
-//! formats are written by GDAL's `ogr2ogr` from that same GeoJSON in a
-//! temporary directory, then streamed out; the directory goes with the
-//! response. A client that disconnects drops the response,
-//! which stops the store's query (and kills `ogr2ogr`).
+//! Only the HTTP plumbing is here; the files are written by
+//! `agrimap_io::export` from the store's features read with
+//! `agrimap_store::resumable`, which gives its pooled connection back when
+//! the client stops reading for a moment. GeoJSON and CSV are streamed chunk
+//! by chunk; the other formats are written by GDAL's `ogr2ogr` in a
+//! temporary directory that goes with the response. The first chunk is read
+//! before answering, so a filter the store refuses is a 400, not a cut
+//! transfer. How many exports run at once is bounded
+//! ([`super::export_slots`]), and a client that stops reading is let go
+//! after a while ([`super::paced_body`]).
 
 use super::Ogc;
-use super::items::{GeoJsonFeature, chosen_fields, feature_query};
+use super::collection_of;
+use super::items::{chosen_fields, feature_query};
+use super::paced_body::{SEND_IDLE, paced_body};
 use super::params::{Params, echo};
-use super::{collection_of, read_params};
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use agrimap_io::crs::{Crs, Transform};
-use agrimap_model::{Feature, LayerDef, Value};
-use agrimap_store::{FeatureStream, StoreError};
+use crate::extract::{ApiPath, ApiQuery};
+use agrimap_io::crs::Crs;
+use agrimap_io::export::csv::CsvEncoder;
+use agrimap_io::export::gdal::{GdalFormat, TempDir, write_file};
+use agrimap_io::export::geojson::GeoJsonEncoder;
+use agrimap_io::export::{Columns, Encoder, ExportError, encoded_chunks, write_async};
+use agrimap_model::{Audience, FeatureQuery, LayerDef};
+use agrimap_store::resumable::{ChunkStream, HOLD, resumable};
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::FromRef;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::{Stream, StreamExt, TryStreamExt, stream};
-use std::path::PathBuf;
-use tokio::io::AsyncWriteExt;
+use futures::{StreamExt, TryStreamExt, stream};
+use std::net::SocketAddr;
+use tokio::io::AsyncWrite;
 
 const EXPORT_PARAMS: &[&str] = &[
     "bbox",
@@ -37,53 +49,36 @@ const EXPORT_PARAMS: &[&str] = &[
     "commune",
     "filter",
     "filter-lang",
+    "filter-crs",
     "properties",
     "crs",
 ];
-
-/// Features written per chunk of the response body.
-const CHUNK_FEATURES: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     GeoJson,
     Csv,
-    GeoPackage,
-    ShapefileZip,
-    Kml,
-    FlatGeobuf,
+    Gdal(GdalFormat),
 }
 
 impl Format {
     const ALL: [(&'static str, Self); 6] = [
         ("geojson", Self::GeoJson),
         ("csv", Self::Csv),
-        ("gpkg", Self::GeoPackage),
-        ("shp.zip", Self::ShapefileZip),
-        ("kml", Self::Kml),
-        ("fgb", Self::FlatGeobuf),
+        ("gpkg", Self::Gdal(GdalFormat::GeoPackage)),
+        ("shp.zip", Self::Gdal(GdalFormat::ShapefileZip)),
+        ("kml", Self::Gdal(GdalFormat::Kml)),
+        ("fgb", Self::Gdal(GdalFormat::FlatGeobuf)),
     ];
 
     fn content_type(self) -> &'static str {
         match self {
             Self::GeoJson => "application/geo+json",
             Self::Csv => "text/csv; charset=utf-8",
-            Self::GeoPackage => "application/geopackage+sqlite3",
-            Self::ShapefileZip => "application/zip",
-            Self::Kml => "application/vnd.google-earth.kml+xml",
-            Self::FlatGeobuf => "application/flatgeobuf",
-        }
-    }
-
-    /// GDAL's driver and layer creation options for the format.
-    fn gdal(self) -> (&'static str, &'static [&'static str]) {
-        match self {
-            Self::GeoJson => ("GeoJSON", &[]),
-            Self::Csv => ("CSV", &["-lco", "GEOMETRY=AS_WKT"]),
-            Self::GeoPackage => ("GPKG", &[]),
-            Self::ShapefileZip => ("ESRI Shapefile", &["-lco", "ENCODING=UTF-8"]),
-            Self::Kml => ("KML", &[]),
-            Self::FlatGeobuf => ("FlatGeobuf", &[]),
+            Self::Gdal(GdalFormat::GeoPackage) => "application/geopackage+sqlite3",
+            Self::Gdal(GdalFormat::ShapefileZip) => "application/zip",
+            Self::Gdal(GdalFormat::Kml) => "application/vnd.google-earth.kml+xml",
+            Self::Gdal(GdalFormat::FlatGeobuf) => "application/flatgeobuf",
         }
     }
 }
@@ -134,45 +129,148 @@ fn parse_crs(params: &Params) -> Result<Option<Crs>, ApiError> {
     Ok((!crs.is_wgs84()).then_some(crs))
 }
 
-/// `GET /api/export/{file}`
-pub(super) async fn export(
-    State(ogc): State<Ogc>,
-    Extension(caller): Extension<Caller>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Path(file) = path?;
-    let (layer, format) = parse_file(&file)?;
-    let params = read_params(query)?;
+/// An export resolved from its file name and query parameters: what both
+/// `GET /api/export/{file}` and `agrimap export` write.
+pub struct ExportPlan {
+    format: Format,
+    columns: Columns,
+    query: FeatureQuery,
+    crs: Option<Crs>,
+    /// The file name to offer (`crop-33001.geojson`).
+    pub name: String,
+}
+
+/// Checks the parameters of an export of `file` and builds its store query.
+async fn plan(ogc: &Ogc, file: &str, params: &Params, audience: Audience) -> Result<ExportPlan, ApiError> {
+    let (layer, format) = parse_file(file)?;
     params.only(EXPORT_PARAMS)?;
-    let crs = parse_crs(&params)?;
-    if crs.is_some() && matches!(format, Format::GeoJson | Format::Kml) {
+    let crs = parse_crs(params)?;
+    if crs.is_some() && matches!(format, Format::GeoJson | Format::Gdal(GdalFormat::Kml)) {
         return Err(ApiError::bad_request(
             "bad_crs",
             "GeoJSON (RFC 7946) and KML are always in WGS 84 longitude/latitude; \
              export gpkg, shp.zip, fgb or csv for another CRS",
         ));
     }
-    let audience = caller.audience();
-    let fields = chosen_fields(&params, layer, audience)?;
-    let query = feature_query(&ogc, layer, &params, audience).await?;
-    let features = ogc.store.stream(layer, query);
-    let name = download_name(layer, &params, &file);
+    let columns = Columns {
+        layer,
+        fields: chosen_fields(params, layer, audience)?,
+    };
+    let query = feature_query(ogc, layer, params, audience).await?;
+    Ok(ExportPlan {
+        format,
+        columns,
+        query,
+        crs,
+        name: download_name(layer, params, file),
+    })
+}
 
-    let body = match (format, crs) {
-        (Format::GeoJson, _) => Body::from_stream(geojson_body(features, layer, fields)),
-        (Format::Csv, _) => Body::from_stream(csv_body(features, layer, fields, crs)),
-        _ => gdal_body(features, layer, fields, format, crs).await?,
+/// The export of `file` (`crop.geojson`) with the query parameters `pairs`,
+/// for callers outside HTTP (`agrimap export`).
+///
+/// # Errors
+/// As `GET /api/export/{file}` answers them.
+pub async fn plan_export(
+    state: &AppState,
+    file: &str,
+    pairs: Vec<(String, String)>,
+    audience: Audience,
+) -> Result<ExportPlan, ApiError> {
+    let params = Params::new(pairs)?;
+    plan(&Ogc::from_ref(state), file, &params, audience).await
+}
+
+/// Writes a planned export to `out`, reading the store as `out` takes it.
+///
+/// # Errors
+/// When the store, GDAL or `out` fails; what was written stays written.
+pub async fn write_export(
+    state: &AppState,
+    plan: ExportPlan,
+    out: &mut (impl AsyncWrite + Unpin),
+) -> Result<(), ApiError> {
+    let layer = plan.columns.layer;
+    let chunks = first_chunk_read(resumable(state.core.store.clone(), layer, plan.query, HOLD)).await?;
+    let written = match plan.format {
+        Format::GeoJson => write_async(GeoJsonEncoder::new(plan.columns), chunks, out).await,
+        Format::Csv => write_async(CsvEncoder::new(plan.columns, plan.crs), chunks, out).await,
+        Format::Gdal(gdal) => {
+            let dir = TempDir::new().map_err(|e| export_failed(format!("no temporary directory: {e}")))?;
+            let target = write_file(chunks, plan.columns, gdal, plan.crs, &dir)
+                .await
+                .map_err(gdal_error)?;
+            let mut file = tokio::fs::File::open(&target)
+                .await
+                .map_err(|e| export_failed(format!("GDAL wrote no file: {e}")))?;
+            tokio::io::copy(&mut file, out)
+                .await
+                .map(drop)
+                .map_err(ExportError::from)
+        }
+    };
+    written.map_err(|e| match e {
+        ExportError::Store(e) => e.into(),
+        other => export_failed(other.to_string()),
+    })
+}
+
+/// `GET /api/export/{file}`
+pub(super) async fn export(
+    State(ogc): State<Ogc>,
+    Extension(caller): Extension<Caller>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ApiPath(file): ApiPath<String>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let params = Params::new(pairs)?;
+    let plan = plan(&ogc, &file, &params, caller.audience()).await?;
+    let address = client.map(|Extension(ConnectInfo(a))| a.ip());
+    let slot = match ogc.exports.acquire(address) {
+        Ok(slot) => slot,
+        Err(busy) => return Ok(busy.into_response()),
+    };
+    let layer = plan.columns.layer;
+    let pages = first_chunk_read(resumable(ogc.store.clone(), layer, plan.query, HOLD)).await?;
+    let (format, columns, crs) = (plan.format, plan.columns, plan.crs);
+    let body = match format {
+        Format::GeoJson => streamed(GeoJsonEncoder::new(columns), pages, slot),
+        Format::Csv => streamed(CsvEncoder::new(columns, crs), pages, slot),
+        Format::Gdal(gdal) => {
+            let dir = TempDir::new().map_err(|e| export_failed(format!("no temporary directory: {e}")))?;
+            let target = write_file(pages, columns, gdal, crs, &dir).await.map_err(gdal_error)?;
+            let file = tokio::fs::File::open(&target)
+                .await
+                .map_err(|e| export_failed(format!("GDAL wrote no file: {e}")))?;
+            // The directory lives as long as the body, which holds it.
+            paced_body(tokio_util::io::ReaderStream::new(file), (slot, dir), SEND_IDLE)
+        }
     };
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", plan.name)) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     // What a token holder exports may hold restricted fields: never cached for others.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     Ok(response)
+}
+
+/// Reads the first chunk before the response starts, so that what the store
+/// refuses (a filter too costly, a store that is down) gets its own status.
+async fn first_chunk_read(mut pages: ChunkStream) -> Result<ChunkStream, ApiError> {
+    Ok(match pages.try_next().await? {
+        Some(first) => Box::pin(stream::iter([Ok(first)]).chain(pages)),
+        // The stream has ended and must not be polled again.
+        None => Box::pin(stream::empty()),
+    })
+}
+
+/// A GeoJSON or CSV body, written as pages are read and sent.
+fn streamed(encoder: impl Encoder, pages: ChunkStream, slot: impl Send + 'static) -> Body {
+    let chunks = encoded_chunks(encoder, pages).map_ok(Bytes::from);
+    paced_body(chunks, slot, SEND_IDLE)
 }
 
 /// `crop-33001.geojson`: the layer, the commune when one was chosen, the format.
@@ -192,211 +290,20 @@ fn download_name(layer: &LayerDef, params: &Params, file: &str) -> String {
     }
 }
 
-fn io_error(e: StoreError) -> std::io::Error {
-    // The response has started: all that can be done is to cut it, which the
-    // client sees as an incomplete file. The cause goes to the log.
-    tracing::error!(cause = %e, "export failed mid-stream");
-    std::io::Error::other("the export failed while reading the store")
-}
-
-/// Chunks of features, as the store yields them.
-fn chunks(features: FeatureStream) -> impl Stream<Item = Result<Vec<Feature>, std::io::Error>> {
-    features
-        .ready_chunks(CHUNK_FEATURES)
-        .map(|chunk| chunk.into_iter().collect::<Result<Vec<_>, _>>().map_err(io_error))
-}
-
-/// A GeoJSON FeatureCollection written as the features arrive.
-fn geojson_body(
-    features: FeatureStream,
-    layer: &'static LayerDef,
-    fields: Vec<usize>,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
-    let head = stream::once(async { Ok(Bytes::from_static(b"{\"type\":\"FeatureCollection\",\"features\":[\n")) });
-    let mut first = true;
-    let body = chunks(features).map_ok(move |chunk| {
-        let mut out = Vec::with_capacity(chunk.len() * 512);
-        for feature in &chunk {
-            if !first {
-                out.extend_from_slice(b",\n");
-            }
-            first = false;
-            let f = GeoJsonFeature {
-                layer,
-                feature,
-                fields: &fields,
-                links: None,
-            };
-            // Serialising plain values into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut out, &f);
-        }
-        Bytes::from(out)
-    });
-    let tail = stream::once(async { Ok(Bytes::from_static(b"\n]}\n")) });
-    head.chain(body).chain(tail)
-}
-
-/// CSV with a header: `fid`, the chosen fields, and the geometry as `WKT`
-/// (the column GDAL and QGIS read geometries from).
-fn csv_body(
-    features: FeatureStream,
-    layer: &'static LayerDef,
-    fields: Vec<usize>,
-    crs: Option<Crs>,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
-    let transform = crs.map(|c| std::sync::Arc::new(Transform::new(c)));
-    let mut header = csv::Writer::from_writer(Vec::new());
-    let names = std::iter::once("fid")
-        .chain(fields.iter().map(|&i| layer.fields[i].name))
-        .chain(std::iter::once("WKT"));
-    let head = header
-        .write_record(names)
-        .and_then(|()| header.into_inner().map_err(|e| e.into_error().into()))
-        .map(Bytes::from)
-        .map_err(std::io::Error::other);
-    let body = chunks(features).and_then(move |chunk| {
-        let fields = fields.clone();
-        let transform = transform.clone();
-        // Transforming a chunk is CPU work: off the async runtime.
-        async move {
-            tokio::task::spawn_blocking(move || csv_rows(&chunk, &fields, transform.as_deref()))
-                .await
-                .map_err(std::io::Error::other)?
-        }
-    });
-    stream::once(async move { head }).chain(body)
-}
-
-/// CSV rows of a chunk of features, their geometries in the transform's CRS.
-fn csv_rows(chunk: &[Feature], fields: &[usize], transform: Option<&Transform>) -> Result<Bytes, std::io::Error> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(chunk.len() * 256));
-    for f in chunk {
-        let mut record = Vec::with_capacity(fields.len() + 2);
-        record.push(f.id.to_string());
-        record.extend(fields.iter().map(|&i| csv_cell(&f.properties[i])));
-        let geometry = match transform {
-            None => wkt::ToWkt::wkt_string(&f.geometry),
-            Some(t) => {
-                let g = t.geometry_from_wgs84(&f.geometry).map_err(|e| {
-                    tracing::error!(cause = %e, feature = f.id, "export transform failed");
-                    std::io::Error::other("a feature could not be transformed")
-                })?;
-                wkt::ToWkt::wkt_string(&g)
-            }
-        };
-        record.push(geometry);
-        w.write_record(&record).map_err(std::io::Error::other)?;
-    }
-    w.into_inner().map(Bytes::from).map_err(|e| e.into_error())
-}
-
-/// A value as a CSV cell: empty for null.
-fn csv_cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::Text(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Real(r) => r.to_string(),
-        Value::Bool(b) => b.to_string(),
-    }
-}
-
-/// A temporary directory removed when dropped (with the response body).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<Self> {
-        let name = agrimap_core::tokens::new_token_id()?;
-        let dir = std::env::temp_dir().join(format!("agrimap-export-{name}"));
-        std::fs::create_dir(&dir)?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn export_failed(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "export_failed", message)
 }
 
-/// Writes the selection as GeoJSON into a temporary directory, has `ogr2ogr`
-/// convert it, and streams the result.
-async fn gdal_body(
-    features: FeatureStream,
-    layer: &'static LayerDef,
-    fields: Vec<usize>,
-    format: Format,
-    crs: Option<Crs>,
-) -> Result<Body, ApiError> {
-    let dir = TempDir::new().map_err(|e| export_failed(format!("no temporary directory: {e}")))?;
-    let source = dir.0.join("source.geojson");
-    let mut file = tokio::fs::File::create(&source)
-        .await
-        .map_err(|e| export_failed(format!("cannot write the temporary file: {e}")))?;
-    let mut parts = std::pin::pin!(geojson_body(features, layer, fields));
-    while let Some(part) = parts.next().await {
-        let bytes = part.map_err(|e| export_failed(e.to_string()))?;
-        file.write_all(&bytes)
-            .await
-            .map_err(|e| export_failed(format!("cannot write the temporary file: {e}")))?;
+fn gdal_error(e: ExportError) -> ApiError {
+    match e {
+        ExportError::Store(e) => e.into(),
+        ExportError::GdalMissing(_) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "gdal_missing", e.to_string()),
+        ExportError::Gdal(stderr) => {
+            tracing::error!(%stderr, "ogr2ogr failed");
+            export_failed("GDAL could not write the export")
+        }
+        other => export_failed(other.to_string()),
     }
-    file.flush().await.map_err(|e| export_failed(e.to_string()))?;
-    drop(file);
-
-    let ext = Format::ALL
-        .iter()
-        .find(|(_, f)| *f == format)
-        .map_or("out", |(e, _)| *e);
-    let target = dir.0.join(format!("{}.{ext}", layer.id));
-    let (driver, options) = format.gdal();
-    let mut command = tokio::process::Command::new("ogr2ogr");
-    command
-        .args(["-f", driver])
-        .arg(&target)
-        .arg(&source)
-        .args(["-nln", layer.id])
-        .args(options)
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    if let Some(crs) = crs
-        && let (Some(code), Some(pipeline)) = (crs.epsg_code(), crs.pipeline_from_epsg4326())
-    {
-        // The operation is given, so that every export and /ogc agree on the
-        // official shift wherever the features lie.
-        command.args([
-            "-s_srs",
-            "EPSG:4326",
-            "-t_srs",
-            &format!("EPSG:{code}"),
-            "-ct",
-            &pipeline,
-        ]);
-    }
-    let output = command.output().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "gdal_missing",
-            format!("this export needs GDAL's ogr2ogr on the server ({e}); GeoJSON and CSV exports work without it"),
-        )
-    })?;
-    if !output.status.success() {
-        tracing::error!(stderr = %String::from_utf8_lossy(&output.stderr), "ogr2ogr failed");
-        return Err(export_failed("GDAL could not write the export"));
-    }
-    let file = tokio::fs::File::open(&target)
-        .await
-        .map_err(|e| export_failed(format!("GDAL wrote no file: {e}")))?;
-    // The directory lives as long as the body stream, which holds it.
-    let stream = tokio_util::io::ReaderStream::new(file).map(move |chunk| {
-        let _keep = &dir;
-        chunk
-    });
-    Ok(Body::from_stream(stream))
 }
 
 #[cfg(test)]
@@ -406,7 +313,7 @@ mod tests {
     #[test]
     fn file_names_give_layer_and_format() {
         let (layer, format) = parse_file("crop.shp.zip").expect("ok");
-        assert_eq!((layer.id, format), ("crop", Format::ShapefileZip));
+        assert_eq!((layer.id, format), ("crop", Format::Gdal(GdalFormat::ShapefileZip)));
         assert_eq!(parse_file("ocop.geojson").expect("ok").1, Format::GeoJson);
         assert_eq!(parse_file("crop.xls").expect_err("format").code, "unknown_format");
         assert_eq!(parse_file("crop").expect_err("no dot").code, "unknown_format");

@@ -5,9 +5,10 @@ use super::crs::with_content_crs;
 use super::params::{self, Format, Params, echo};
 use super::{GEOJSON, HTML, JSON, Ogc, collection_of, home, html, link, time, with_f};
 use crate::auth::Caller;
-use crate::communes::{GeoJsonGeometry, geojson};
+use crate::communes::geojson;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
+use agrimap_io::export::geojson::GeoJsonGeometry;
 use agrimap_model::{Audience, Feature, FeatureQuery, Filter, LayerDef};
 use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
@@ -190,7 +191,7 @@ pub(super) async fn feature_query(
         }
         query.commune = Some(code.to_owned());
     }
-    filters.extend(params::filter(params, layer, audience)?);
+    filters.extend(super::filter_task::filter(params, layer, audience).await?);
     query.filter = match filters.len() {
         0 => None,
         1 => filters.pop(),

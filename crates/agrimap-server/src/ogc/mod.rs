@@ -29,10 +29,13 @@
 //! `next` and `prev` links.
 
 mod crs;
-mod export;
+pub mod export;
+pub mod export_slots;
+mod filter_task;
 mod html;
 mod items;
 mod openapi;
+mod paced_body;
 pub mod params;
 mod queryables;
 pub mod time;
@@ -47,8 +50,7 @@ use agrimap_core::communes::CommuneCache;
 use agrimap_model::{Audience, LayerDef, catalog};
 use agrimap_store::{LayerVersions, Store};
 use axum::extract::FromRef;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -120,6 +122,7 @@ pub(crate) struct Ogc {
     communes: Arc<CommuneCache>,
     public_url: Option<Arc<str>>,
     extents: Arc<Extents>,
+    exports: Arc<export_slots::ExportSlots>,
 }
 
 impl FromRef<AppState> for Ogc {
@@ -129,6 +132,7 @@ impl FromRef<AppState> for Ogc {
             communes: state.core.communes.clone(),
             public_url: state.config.public_url.clone().map(Arc::from),
             extents: state.ogc_extents.clone(),
+            exports: state.exports.clone(),
         }
     }
 }
@@ -174,17 +178,6 @@ impl Extents {
             .insert(layer.id, (version, extent));
         Ok(extent)
     }
-}
-
-/// The query string as pairs, or a JSON error saying why it cannot be read.
-fn read_params(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Params, ApiError> {
-    let Query(pairs) = query.map_err(|e| {
-        ApiError::bad_request(
-            "bad_query",
-            format!("the query string cannot be read: {}", e.body_text()),
-        )
-    })?;
-    Params::new(pairs)
 }
 
 /// The collection of a path segment, or 404.

@@ -5,18 +5,22 @@
 //! writer, and a write is one SQLite transaction (all or nothing, durable once
 //! committed).
 
+mod interrupt;
 mod schema;
 mod upsert;
 
+use interrupt::InterruptOnDrop;
+
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_after, where_clause};
 use crate::station_sql;
 use crate::{
     ApiToken, FeatureStream, Ingested, Judge, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, Store, StoreError,
     Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
+use futures::StreamExt;
 use geo::{BoundingRect, Geometry, Rect, coord};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -144,12 +148,61 @@ impl GpkgStore {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        // Dropping this future (a deadline, a client gone) stops the query.
+        let waiter = InterruptOnDrop::new();
+        let handle = waiter.handle();
+        let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            // Declared after `conn`, so dropped before it goes back to the pool.
+            let Some(_running) = handle.start(&conn) else {
+                return Err(StoreError::Task(
+                    "the request went away before its query started".into(),
+                ));
+            };
             f(&mut conn)
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| StoreError::Task(e.to_string()));
+        waiter.disarm();
+        result?
+    }
+
+    /// Streams the rows of a query from a pooled connection on the blocking
+    /// pool. Dropping the stream stops the query, even between matches
+    /// (SQLite is interrupted), not only at the next row sent.
+    fn stream_sql(&self, layer: &'static LayerDef, sql: Result<(String, Vec<Value>), StoreError>) -> FeatureStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(512);
+        let pool = self.pool.clone();
+        let waiter = InterruptOnDrop::new();
+        let handle = waiter.handle();
+        tokio::task::spawn_blocking(move || {
+            let run = || -> Result<(), StoreError> {
+                let (sql, params) = sql?;
+                let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let Some(_running) = handle.start(&conn) else {
+                    return Ok(());
+                };
+                let mut stmt = conn.prepare(&sql).map_err(on_layer("preparing a query", layer))?;
+                let mut rows = stmt
+                    .query(params_from_iter(params.iter().map(SqlValue)))
+                    .map_err(on_layer("streaming features", layer))?;
+                while let Some(row) = rows.next().map_err(on_layer("streaming features", layer))? {
+                    if tx.blocking_send(row_to_feature(layer, row)).is_err() {
+                        // The consumer went away (client disconnected): stop reading.
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            };
+            if let Err(e) = run() {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        // The stream owns the waiter: dropping it interrupts the query.
+        Box::pin(ReceiverStream::new(rx).map(move |row| {
+            let _owned = &waiter;
+            row
+        }))
     }
 
     /// Applies a batch synchronously (also used by seeding before the runtime serves).
@@ -257,6 +310,18 @@ fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Val
         layer.id,
         w.sql(),
         query.offset
+    );
+    Ok((sql, w.params))
+}
+
+/// A query's features with ids above `after`, in id order.
+fn after_sql(layer: &LayerDef, query: &FeatureQuery, after: Option<i64>) -> Result<(String, Vec<Value>), StoreError> {
+    let w = where_after::<Sqlite>(layer, query, after)?;
+    let sql = format!(
+        "SELECT {} FROM \"{}\"{} ORDER BY fid",
+        select_columns(layer, query.audience),
+        layer.id,
+        w.sql(),
     );
     Ok((sql, w.params))
 }
@@ -527,29 +592,11 @@ impl Store for GpkgStore {
     }
 
     fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream {
-        let (tx, rx) = tokio::sync::mpsc::channel(512);
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let run = || -> Result<(), StoreError> {
-                let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                let (sql, params) = select_sql(layer, &query)?;
-                let mut stmt = conn.prepare(&sql).map_err(on_layer("preparing a query", layer))?;
-                let mut rows = stmt
-                    .query(params_from_iter(params.iter().map(SqlValue)))
-                    .map_err(on_layer("streaming features", layer))?;
-                while let Some(row) = rows.next().map_err(on_layer("streaming features", layer))? {
-                    if tx.blocking_send(row_to_feature(layer, row)).is_err() {
-                        // The consumer went away (client disconnected): stop reading.
-                        return Ok(());
-                    }
-                }
-                Ok(())
-            };
-            if let Err(e) = run() {
-                let _ = tx.blocking_send(Err(e));
-            }
-        });
-        Box::pin(ReceiverStream::new(rx))
+        self.stream_sql(layer, select_sql(layer, &query))
+    }
+
+    fn stream_after(&self, layer: &'static LayerDef, query: FeatureQuery, after: Option<i64>) -> FeatureStream {
+        self.stream_sql(layer, after_sql(layer, &query, after))
     }
 
     async fn extent(&self, layer: &'static LayerDef) -> Result<Option<Rect<f64>>, StoreError> {

@@ -8,12 +8,15 @@
 //! answers "unavailable" quickly instead of hanging requests; waiting for a
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
+mod cancel;
 mod schema;
 mod upsert;
 mod versions;
 
+use cancel::Guarded;
+
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, order_by, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, order_by, where_after, where_clause};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
@@ -112,6 +115,44 @@ impl PgStore {
             config,
             watch: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Streams the rows of a query. Dropping the stream cancels the query
+    /// (and retires its connection), so the database stops at once.
+    fn stream_sql(&self, layer: &'static LayerDef, sql: Result<(String, Vec<Value>), StoreError>) -> FeatureStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(512);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let run = async {
+                use futures::StreamExt;
+                let (sql, params) = sql?;
+                let params: Vec<_> = params.iter().map(param).collect();
+                let guarded = Guarded::new(store.client().await?);
+                let mut rows = Box::pin(
+                    guarded
+                        .client()
+                        .query_raw(&sql, refs(&params))
+                        .await
+                        .map_err(pg("streaming features"))?,
+                );
+                while let Some(row) = rows.next().await {
+                    let item = row
+                        .map_err(pg("streaming features"))
+                        .and_then(|r| row_to_feature(layer, &r));
+                    if tx.send(item).await.is_err() {
+                        // The consumer went away: `guarded` cancels the rest.
+                        return Ok(());
+                    }
+                }
+                drop(rows);
+                guarded.finish();
+                Ok::<(), StoreError>(())
+            };
+            if let Err(e) = run.await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        Box::pin(ReceiverStream::new(rx))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -521,23 +562,27 @@ impl Store for PgStore {
     async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
         let (sql, params) = select_sql(layer, query)?;
         let params: Vec<_> = params.iter().map(param).collect();
-        let client = self.client().await?;
+        let guarded = Guarded::new(self.client().await?);
+        let client = guarded.client();
         let stmt = client.prepare_cached(&sql).await.map_err(pg("preparing a query"))?;
         let rows = client
             .query(&stmt, &refs(&params))
             .await
             .map_err(pg("querying features"))?;
+        guarded.finish();
         rows.iter().map(|r| row_to_feature(layer, r)).collect()
     }
 
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {
         let w = where_clause::<Postgres>(layer, query)?;
         let params: Vec<_> = w.params.iter().map(param).collect();
-        let client = self.client().await?;
-        let row = client
+        let guarded = Guarded::new(self.client().await?);
+        let row = guarded
+            .client()
             .query_one(&format!("SELECT count(*) FROM {}{}", layer.id, w.sql()), &refs(&params))
             .await
             .map_err(pg("counting features"))?;
+        guarded.finish();
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
 
@@ -558,35 +603,20 @@ impl Store for PgStore {
     }
 
     fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream {
-        let (tx, rx) = tokio::sync::mpsc::channel(512);
-        let store = self.clone();
-        tokio::spawn(async move {
-            let run = async {
-                use futures::StreamExt;
-                let (sql, params) = select_sql(layer, &query)?;
-                let params: Vec<_> = params.iter().map(param).collect();
-                let client = store.client().await?;
-                let rows = client
-                    .query_raw(&sql, refs(&params))
-                    .await
-                    .map_err(pg("streaming features"))?;
-                futures::pin_mut!(rows);
-                while let Some(row) = rows.next().await {
-                    let item = row
-                        .map_err(pg("streaming features"))
-                        .and_then(|r| row_to_feature(layer, &r));
-                    if tx.send(item).await.is_err() {
-                        // The consumer went away: stop reading.
-                        return Ok(());
-                    }
-                }
-                Ok::<(), StoreError>(())
-            };
-            if let Err(e) = run.await {
-                let _ = tx.send(Err(e)).await;
-            }
+        self.stream_sql(layer, select_sql(layer, &query))
+    }
+
+    fn stream_after(&self, layer: &'static LayerDef, query: FeatureQuery, after: Option<i64>) -> FeatureStream {
+        let sql = where_after::<Postgres>(layer, &query, after).map(|w| {
+            let sql = format!(
+                "SELECT {} FROM {}{} ORDER BY fid",
+                select_columns(layer, query.audience),
+                layer.id,
+                w.sql()
+            );
+            (sql, w.params)
         });
-        Box::pin(ReceiverStream::new(rx))
+        self.stream_sql(layer, sql)
     }
 
     async fn extent(&self, layer: &'static LayerDef) -> Result<Option<Rect<f64>>, StoreError> {

@@ -1,0 +1,136 @@
+//! The formats GDAL writes (GeoPackage, zipped Shapefile, KML, FlatGeobuf):
+//! the selection is written as GeoJSON into a temporary directory, then
+//! converted by GDAL's `ogr2ogr`, which must be on the PATH. For a VN-2000
+//! CRS, `ogr2ogr` is given the very operation `crate::crs` applies (a PROJ
+//! pipeline with the official shift), so every export agrees with `/ogc`.
+
+use super::geojson::GeoJsonEncoder;
+use super::{Columns, ExportError, write_async};
+use crate::crs::Crs;
+use agrimap_store::resumable::ChunkStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A format GDAL writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GdalFormat {
+    GeoPackage,
+    ShapefileZip,
+    Kml,
+    FlatGeobuf,
+}
+
+impl GdalFormat {
+    /// The file extension (`shp.zip` for a zipped Shapefile).
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::GeoPackage => "gpkg",
+            Self::ShapefileZip => "shp.zip",
+            Self::Kml => "kml",
+            Self::FlatGeobuf => "fgb",
+        }
+    }
+
+    /// GDAL's driver and layer creation options.
+    fn driver(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            Self::GeoPackage => ("GPKG", &[]),
+            Self::ShapefileZip => ("ESRI Shapefile", &["-lco", "ENCODING=UTF-8"]),
+            Self::Kml => ("KML", &[]),
+            Self::FlatGeobuf => ("FlatGeobuf", &[]),
+        }
+    }
+}
+
+/// A temporary directory, removed with everything in it when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory under the system's temporary directory.
+    ///
+    /// # Errors
+    /// When no directory can be created.
+    pub fn new() -> std::io::Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "agrimap-export-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = std::env::temp_dir().join(name);
+        // `create_dir` fails on an existing path, so two exports never share one.
+        std::fs::create_dir(&dir)?;
+        Ok(Self(dir))
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes the features as `format` in `dir` and returns the file's path.
+/// Dropping the future stops the store's query or kills `ogr2ogr`.
+///
+/// # Errors
+/// [`ExportError::GdalMissing`] without `ogr2ogr`, [`ExportError::Gdal`]
+/// when it fails, or the store's or the file system's error.
+pub async fn write_file(
+    pages: ChunkStream,
+    columns: Columns,
+    format: GdalFormat,
+    crs: Option<Crs>,
+    dir: &TempDir,
+) -> Result<PathBuf, ExportError> {
+    let layer = columns.layer;
+    let source = dir.path().join("source.geojson");
+    let mut file = tokio::fs::File::create(&source).await?;
+    write_async(GeoJsonEncoder::new(columns), pages, &mut file).await?;
+    drop(file);
+
+    let target = dir.path().join(format!("{}.{}", layer.id, format.extension()));
+    let (driver, options) = format.driver();
+    let mut command = tokio::process::Command::new("ogr2ogr");
+    command
+        .args(["-f", driver])
+        .arg(&target)
+        .arg(&source)
+        .args(["-nln", layer.id])
+        .args(options)
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    if let Some(crs) = crs
+        && let (Some(code), Some(pipeline)) = (crs.epsg_code(), crs.pipeline_from_epsg4326())
+    {
+        // The operation is given, so that every export and /ogc agree on the
+        // official shift wherever the features lie.
+        command.args([
+            "-s_srs",
+            "EPSG:4326",
+            "-t_srs",
+            &format!("EPSG:{code}"),
+            "-ct",
+            &pipeline,
+        ]);
+    }
+    let output = command
+        .output()
+        .await
+        .map_err(|e| ExportError::GdalMissing(e.to_string()))?;
+    if !output.status.success() {
+        return Err(ExportError::Gdal(String::from_utf8_lossy(&output.stderr).into_owned()));
+    }
+    Ok(target)
+}

@@ -1,0 +1,149 @@
+//! Writing a selection of a layer to a file: GeoJSON and CSV in pure Rust
+//! ([`geojson`], [`csv`]), the other formats through GDAL's `ogr2ogr`
+//! ([`gdal`]). The HTTP export and `agrimap export` both write through here.
+//!
+//! An [`Encoder`] turns chunks of features into bytes (a head, each chunk, a
+//! tail), so memory stays flat whatever the size of the layer; [`write_sync`]
+//! and [`write_async`] drive one into any `std::io::Write` or
+//! `tokio::io::AsyncWrite`, and [`encoded_chunks`] yields the bytes for a
+//! streamed HTTP body.
+
+pub mod csv;
+pub mod gdal;
+pub mod geojson;
+
+use agrimap_model::{Feature, LayerDef};
+use agrimap_store::StoreError;
+use agrimap_store::resumable::ChunkStream;
+use futures::{Stream, StreamExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// The columns of an export: the layer and the fields chosen (indexes into
+/// `layer.fields`; the caller leaves out what its reader may not see).
+#[derive(Debug, Clone)]
+pub struct Columns {
+    pub layer: &'static LayerDef,
+    pub fields: Vec<usize>,
+}
+
+impl Columns {
+    /// Every field of the layer.
+    #[must_use]
+    pub fn all(layer: &'static LayerDef) -> Self {
+        Self {
+            layer,
+            fields: (0..layer.fields.len()).collect(),
+        }
+    }
+}
+
+/// Why an export could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the export: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("feature {id} could not be transformed to the export's CRS: {reason}")]
+    Transform { id: i64, reason: String },
+    #[error("this export needs GDAL's ogr2ogr ({0}); GeoJSON and CSV exports work without it")]
+    GdalMissing(String),
+    #[error("GDAL could not write the export: {0}")]
+    Gdal(String),
+}
+
+/// A file format written chunk by chunk.
+pub trait Encoder: Send + 'static {
+    /// What comes before the first feature.
+    fn head(&mut self, out: &mut Vec<u8>) -> Result<(), ExportError>;
+    /// A chunk of features, after those already written.
+    fn chunk(&mut self, features: &[Feature], out: &mut Vec<u8>) -> Result<(), ExportError>;
+    /// What comes after the last feature.
+    fn tail(&mut self, out: &mut Vec<u8>) -> Result<(), ExportError>;
+}
+
+/// Writes chunks of features (already read) to `out`.
+///
+/// # Errors
+/// When encoding or writing fails.
+pub fn write_sync<'a>(
+    encoder: &mut dyn Encoder,
+    pages: impl IntoIterator<Item = &'a [Feature]>,
+    out: &mut impl std::io::Write,
+) -> Result<(), ExportError> {
+    let mut buf = Vec::new();
+    encoder.head(&mut buf)?;
+    for page in pages {
+        encoder.chunk(page, &mut buf)?;
+        out.write_all(&buf)?;
+        buf.clear();
+    }
+    encoder.tail(&mut buf)?;
+    out.write_all(&buf)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Reads the chunks from the store and writes them to `out`.
+///
+/// # Errors
+/// When the store, encoding or writing fails; what was written stays written.
+pub async fn write_async<E: Encoder>(
+    encoder: E,
+    pages: ChunkStream,
+    out: &mut (impl AsyncWrite + Unpin),
+) -> Result<(), ExportError> {
+    let mut chunks = std::pin::pin!(encoded_chunks(encoder, pages));
+    while let Some(chunk) = chunks.next().await {
+        out.write_all(&chunk?).await?;
+    }
+    out.flush().await?;
+    Ok(())
+}
+
+/// The bytes of the file, one piece per chunk of features, as they are read. Encoding
+/// (geometry transforms, JSON) is CPU work, so it runs on the blocking pool.
+pub fn encoded_chunks<E: Encoder>(
+    encoder: E,
+    pages: ChunkStream,
+) -> impl Stream<Item = Result<Vec<u8>, ExportError>> + Send + 'static {
+    enum State<E> {
+        Head(E, ChunkStream),
+        Pages(E, ChunkStream),
+        Done,
+    }
+    futures::stream::unfold(State::Head(encoder, pages), |state| async move {
+        match state {
+            State::Head(mut encoder, pages) => {
+                let mut out = Vec::new();
+                Some(match encoder.head(&mut out) {
+                    Ok(()) => (Ok(out), State::Pages(encoder, pages)),
+                    Err(e) => (Err(e), State::Done),
+                })
+            }
+            State::Pages(encoder, mut pages) => match pages.next().await {
+                Some(Ok(features)) => {
+                    let encoded = tokio::task::spawn_blocking(move || {
+                        let mut encoder = encoder;
+                        let mut out = Vec::with_capacity(features.len() * 512);
+                        let result = encoder.chunk(&features, &mut out).map(|()| out);
+                        (encoder, result)
+                    })
+                    .await;
+                    Some(match encoded {
+                        Ok((encoder, Ok(out))) => (Ok(out), State::Pages(encoder, pages)),
+                        Ok((_, Err(e))) => (Err(e), State::Done),
+                        Err(e) => (Err(ExportError::Io(std::io::Error::other(e))), State::Done),
+                    })
+                }
+                Some(Err(e)) => Some((Err(e.into()), State::Done)),
+                None => {
+                    let mut encoder = encoder;
+                    let mut out = Vec::new();
+                    Some((encoder.tail(&mut out).map(|()| out), State::Done))
+                }
+            },
+            State::Done => None,
+        }
+    })
+}
