@@ -131,7 +131,7 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         let part = s.get(range)?;
         part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
     };
-    let (y, mo, d, h, mi, sec) = (
+    let (year, month, day, hour, minute, second) = (
         num(0..4)?,
         num(5..7)?,
         num(8..10)?,
@@ -139,10 +139,16 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         num(14..16)?,
         num(17..19)?,
     );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec)
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
 /// The alert state of a station.
