@@ -64,7 +64,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
         let (store, _) = args.store.open().await?;
         let config = ServerConfig {
             // A command line export of a whole province may take minutes.
-            request_timeout: std::time::Duration::from_secs(24 * 3600),
+            request_timeout: std::time::Duration::from_hours(24),
             rate_per_address: 0,
             rate_per_token: 0,
             ..ServerConfig::default()
