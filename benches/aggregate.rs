@@ -258,6 +258,8 @@ fn same_tables(a: &Table, b: &Table) -> Result<(), BoxError> {
     Ok(())
 }
 
+// One run of the benchmark from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 async fn postgis(url: &str, province: DemoProvince, engine: &Totals, runs: usize) -> Result<PgFigures, BoxError> {
     let store = agrimap::postgres::connect_and_migrate(url).await?;
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;

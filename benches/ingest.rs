@@ -439,15 +439,15 @@ fn cpu_seconds(pid: u32, tree: bool) -> f64 {
         let text = std::fs::read_to_string(path).ok()?;
         // Fields after the command name, which is in parentheses and may hold spaces.
         let rest: Vec<&str> = text.get(text.rfind(')')? + 2..)?.split(' ').collect();
-        let ppid = rest.get(1)?.parse().ok()?;
+        let parent = rest.get(1)?.parse().ok()?;
         let ticks: f64 = rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?;
-        Some((ppid, ticks / TICKS))
+        Some((parent, ticks / TICKS))
     };
     let mut total = stat(PathBuf::from(format!("/proc/{pid}/stat"))).map_or(0.0, |(_, s)| s);
     if tree && let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
-            if let Some((ppid, s)) = stat(entry.path().join("stat"))
-                && ppid == pid
+            if let Some((parent, s)) = stat(entry.path().join("stat"))
+                && parent == pid
             {
                 total += s;
             }
@@ -502,6 +502,8 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+// One run of the benchmark from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 fn main() -> Result<(), BoxError> {
     let Some(config) = Config::read()? else {
         eprintln!(

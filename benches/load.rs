@@ -515,6 +515,8 @@ fn pick_kind(rng: &mut Rng, has_posters: bool, has_planner: bool) -> usize {
 }
 
 /// One client: requests until told to stop.
+// One client's loop over the request mix, each kind of request in its arm.
+#[allow(clippy::too_many_lines)]
 fn client(config: &Config, targets: &Targets, shared: &Shared, n: usize) -> Vec<Record> {
     let agent = agent();
     let mut rng = Rng(config.seed.wrapping_mul(1_000_003).wrapping_add(n as u64));
@@ -556,24 +558,21 @@ fn client(config: &Config, targets: &Targets, shared: &Shared, n: usize) -> Vec<
         let url = format!("{}{path}", config.base);
         let gzip = kind == TILE;
         let start = shared.t0.elapsed();
-        let sent = match &body {
-            Some(b) => {
-                let mut request = agent.post(&url).header("content-type", "application/json");
-                if let Some(t) = bearer {
-                    request = request.header("authorization", &format!("Bearer {t}"));
-                }
-                request.send(b.as_slice())
+        let sent = if let Some(b) = &body {
+            let mut request = agent.post(&url).header("content-type", "application/json");
+            if let Some(t) = bearer {
+                request = request.header("authorization", &format!("Bearer {t}"));
             }
-            None => {
-                let mut request = agent.get(&url);
-                if gzip {
-                    request = request.header("accept-encoding", "gzip");
-                }
-                if let Some(t) = bearer {
-                    request = request.header("authorization", &format!("Bearer {t}"));
-                }
-                request.call()
+            request.send(b.as_slice())
+        } else {
+            let mut request = agent.get(&url);
+            if gzip {
+                request = request.header("accept-encoding", "gzip");
             }
+            if let Some(t) = bearer {
+                request = request.header("authorization", &format!("Bearer {t}"));
+            }
+            request.call()
         };
         let mut record = Record {
             kind: kind as u8,
@@ -588,7 +587,7 @@ fn client(config: &Config, targets: &Targets, shared: &Shared, n: usize) -> Vec<
             let body = response.body_mut().with_config().limit(1 << 30).read_to_vec()?;
             Ok((status, body))
         });
-        record.latency = shared.t0.elapsed() - start;
+        record.latency = shared.t0.elapsed().saturating_sub(start);
         match outcome {
             Ok((status, answer)) => {
                 record.status = status;
@@ -722,7 +721,7 @@ fn sleep_until(shared: &Shared, at: Duration) {
         if now >= at {
             return;
         }
-        std::thread::sleep((at - now).min(Duration::from_millis(200)));
+        std::thread::sleep(at.saturating_sub(now).min(Duration::from_millis(200)));
     }
 }
 
@@ -809,6 +808,8 @@ struct Fault {
     health: Vec<(Duration, u16)>,
 }
 
+// One run of the benchmark from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 fn main() -> Result<(), BoxError> {
     let Some(config) = Config::read()? else {
         eprintln!(
@@ -899,7 +900,7 @@ fn main() -> Result<(), BoxError> {
         // Progress, once a minute, on standard error.
         let mut at = Duration::ZERO;
         while at < config.duration {
-            at = (at + Duration::from_secs(60)).min(config.duration);
+            at = (at + Duration::from_mins(1)).min(config.duration);
             sleep_until(shared, at);
             let rss_now = config
                 .pid
@@ -1010,6 +1011,8 @@ fn kind_table(phase: &[&Record], secs: f64) {
 }
 
 /// The load phase; whether its verdict holds.
+// One report, printed line by line in the order it reads.
+#[allow(clippy::too_many_lines)]
 fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], shared: &Shared, cpu: [Cpu; 2]) -> bool {
     let phase: Vec<&Record> = records.iter().filter(|r| r.start < config.duration).collect();
     println!();
@@ -1134,6 +1137,8 @@ fn report_load(config: &Config, records: &[Record], rss: &[(Duration, u64)], sha
 }
 
 /// The fault phase; whether its verdict holds.
+// One report, printed line by line in the order it reads.
+#[allow(clippy::too_many_lines)]
 fn report_fault(config: &Config, records: &[Record], fault: &Fault, pid: Option<u32>) -> bool {
     let s = |d: Duration| d.as_secs_f64();
     let rel_down = |d: Duration| s(d) - s(fault.stop_sent);
@@ -1201,7 +1206,7 @@ fn report_fault(config: &Config, records: &[Record], fault: &Fault, pid: Option<
             .iter()
             .filter(of_kind)
             .filter(|r| r.start >= fault.up && !r.success())
-            .map(|r| r.end())
+            .map(Record::end)
             .max();
         let recovery = last_bad.map_or(0.0, |t| s(t) - s(fault.up));
         worst_recovery = worst_recovery.max(recovery);

@@ -39,6 +39,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use std::collections::BTreeMap;
 use std::error::Error;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -140,11 +141,14 @@ fn mvt_columns(layer: &LayerDef) -> String {
     for (_, f) in layer.readable_fields(Audience::Public) {
         let c = f.name;
         cols.push_str(", ");
-        cols.push_str(&match f.ty {
-            FieldType::Date => format!("to_char({c}, 'YYYY-MM-DD') AS {c}"),
-            FieldType::DateTime => format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS {c}"),
-            _ => c.to_owned(),
-        });
+        let _ = match f.ty {
+            FieldType::Date => write!(cols, "to_char({c}, 'YYYY-MM-DD') AS {c}"),
+            FieldType::DateTime => write!(
+                cols,
+                "to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS {c}"
+            ),
+            _ => cols.write_str(c),
+        };
     }
     cols
 }
@@ -281,6 +285,8 @@ fn kb(bytes: usize, n: usize) -> f64 {
     if n == 0 { 0.0 } else { bytes as f64 / n as f64 / 1000.0 }
 }
 
+// One run of the benchmark from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 async fn run(
     url: &str,
     layers: &[&'static LayerDef],

@@ -29,7 +29,7 @@ fn serve_seeds_a_new_data_dir_serves_and_stops_on_sigterm() {
             .to_string_lossy()
             .contains("partial"))
     );
-    let status = server.terminate(Duration::from_secs(60));
+    let status = server.terminate(Duration::from_mins(1));
     assert!(status.success(), "agrimap exits cleanly on SIGTERM: {status:?}");
 }
 
@@ -63,6 +63,8 @@ fn bad_input_exits_non_zero_with_a_message() {
 }
 
 #[test]
+// One scenario from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 fn station_add_token_list_then_the_station_posts_readings() {
     let data = scratch_dir("cli-station");
     let seed = agrimap_suite::demo_dir();
@@ -178,7 +180,7 @@ fn station_add_token_list_then_the_station_posts_readings() {
     let series = restarted.get("/api/stations/WQ-99/readings", &[]).json();
     assert_eq!(series["readings"][0]["value"], 0.8);
     assert_eq!(series["readings"][0]["time"], "2026-11-24T05:00:00Z");
-    assert!(restarted.terminate(Duration::from_secs(60)).success());
+    assert!(restarted.terminate(Duration::from_mins(1)).success());
 }
 
 #[test]

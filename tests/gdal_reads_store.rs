@@ -49,7 +49,7 @@ fn ogrinfo_uses_the_rtree_for_a_spatial_filter() {
     let path = agrimap_suite::shared_store_path();
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let [x1, y1, x2, y2] = manifest.bounds;
-    let (cx, cy) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+    let (cx, cy) = (f64::midpoint(x1, x2), f64::midpoint(y1, y2));
     let spat = [cx - 0.02, cy - 0.02, cx + 0.02, cy + 0.02].map(|v| v.to_string());
     let out = Command::new("ogrinfo")
         .args(["-ro", "-so", "--debug", "on", "-spat"])

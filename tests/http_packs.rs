@@ -33,6 +33,8 @@ fn pack_tile(pack: &AsyncPmTilesReader<MmapBackend>, z: u8, x: u32, y: u32) -> O
 }
 
 #[test]
+// The pack and a tile packed in it, the server and a tile it served.
+#[allow(clippy::similar_names)]
 fn a_commune_pack_holds_the_tiles_the_server_serves() {
     let server = TestServer::demo();
     let r = server.get(&format!("/api/packs/{MY_XUONG}.pmtiles"), &[]);
@@ -97,11 +99,7 @@ fn a_commune_pack_holds_the_tiles_the_server_serves() {
             }
         }
         if z >= 11 {
-            let parcel = packed
-                .iter()
-                .find(|l| l.name == "crop")
-                .map(|l| l.features.len())
-                .unwrap_or(0);
+            let parcel = packed.iter().find(|l| l.name == "crop").map_or(0, |l| l.features.len());
             assert!(parcel > 0, "z{z}: no parcels in the pack");
         }
     }
@@ -130,6 +128,8 @@ fn bad_pack_requests_get_json_errors() {
 }
 
 #[test]
+// The server and what it served.
+#[allow(clippy::similar_names)]
 fn agrimap_pack_writes_the_same_archive() {
     // The CLI opens `<data dir>/agrimap.gpkg`: a copy of the shared demo store under that name.
     let dir = scratch_dir("cli-pack-store");

@@ -3,6 +3,8 @@
 use agrimap_suite::TestServer;
 
 #[test]
+// The server and what it served.
+#[allow(clippy::similar_names)]
 fn styles_point_at_this_server_and_reference_only_catalog_layers() {
     let server = TestServer::demo();
     for name in ["farmer", "planner"] {

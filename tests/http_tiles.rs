@@ -104,19 +104,19 @@ fn tilejson_describes_public_fields_with_absolute_urls(kind: StoreKind) {
         .map(|x| x.as_f64().expect("num"))
         .collect();
     // The layers cover the province; rivers and the national road run a little beyond it.
-    let p = manifest.bounds;
+    let province = manifest.bounds;
     assert!(
-        b[0] <= p[0] && b[1] <= p[1] && b[2] >= p[2] && b[3] >= p[3],
-        "bounds {b:?} vs province {p:?}"
+        b[0] <= province[0] && b[1] <= province[1] && b[2] >= province[2] && b[3] >= province[3],
+        "bounds {b:?} vs province {province:?}"
     );
-    for (got, want) in b.iter().zip(p) {
+    for (got, want) in b.iter().zip(province) {
         assert!(
             (got - want).abs() < 0.1,
-            "bounds {b:?} reach far beyond the province {p:?}"
+            "bounds {b:?} reach far beyond the province {province:?}"
         );
     }
-    let c = &v["center"];
-    assert!(c[0].as_f64().expect("lon") > b[0] && c[0].as_f64().expect("lon") < b[2]);
+    let center = &v["center"];
+    assert!(center[0].as_f64().expect("lon") > b[0] && center[0].as_f64().expect("lon") < b[2]);
     assert_eq!(v["minzoom"], 0);
     assert_eq!(v["maxzoom"], 16);
     let vl = v["vector_layers"].as_array().expect("vector_layers");

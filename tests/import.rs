@@ -19,6 +19,7 @@ use agrimap_store::{GpkgStore, Store};
 use agrimap_suite::{PgDatabase, StoreKind, agrimap_bin, request_with_body, scratch_dir, shared_store_path};
 use geo::{CoordsIter, InteriorPoint};
 use serde_json::{Value as Json, json};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -389,8 +390,9 @@ fn point_formats_land_with_their_text_and_places(kind: StoreKind) {
     for f in doc["features"].as_array().expect("features") {
         let p = &f["properties"];
         let c = &f["geometry"]["coordinates"];
-        csv.push_str(&format!(
-            "{},\"{}\",{},{},{},\"{}\",POINT ({} {})\n",
+        let _ = writeln!(
+            csv,
+            "{},\"{}\",{},{},{},\"{}\",POINT ({} {})",
             p["product_id"].as_str().expect("id"),
             p["name"].as_str().expect("name"),
             p["stars"],
@@ -399,7 +401,7 @@ fn point_formats_land_with_their_text_and_places(kind: StoreKind) {
             p["producer"].as_str().expect("producer"),
             c[0],
             c[1]
-        ));
+        );
     }
     let path = t.dir.join("p-wkt.csv");
     std::fs::write(&path, csv).expect("csv");
@@ -419,15 +421,16 @@ fn point_formats_land_with_their_text_and_places(kind: StoreKind) {
     for f in doc["features"].as_array().expect("features") {
         let p = &f["properties"];
         let c = &f["geometry"]["coordinates"];
-        csv.push_str(&format!(
-            "{},{},4,{},{},{},{}\n",
+        let _ = writeln!(
+            csv,
+            "{},{},4,{},{},{},{}",
             p["product_id"].as_str().expect("id"),
             p["name"].as_str().expect("name"),
             p["boundary_set"].as_str().expect("set"),
             p["producer"].as_str().expect("producer"),
             c[0],
             c[1]
-        ));
+        );
     }
     let path = t.dir.join("p-lonlat.csv");
     std::fs::write(&path, csv).expect("csv");
@@ -544,14 +547,14 @@ fn invalid_geometries_are_repaired_and_reported(kind: StoreKind) {
     let communes = t.communes();
     let mut doc = parcels(&communes, "Da xanh");
     let [x, y] = communes[0].2;
-    let d = 0.0002;
+    let half = 0.0002;
     // A bow tie: its ring crosses itself. MakeValid makes two triangles of it.
     doc["features"][0]["geometry"]["coordinates"] = json!([[
-        [x - d, y - d],
-        [x + d, y + d],
-        [x + d, y - d],
-        [x - d, y + d],
-        [x - d, y - d]
+        [x - half, y - half],
+        [x + half, y + half],
+        [x + half, y - half],
+        [x - half, y + half],
+        [x - half, y - half]
     ]]);
     // A point where the layer holds parcels: refused, not stored.
     doc["features"][2]["geometry"] = json!({"type": "Point", "coordinates": [x, y]});
@@ -593,6 +596,8 @@ fn invalid_geometries_are_repaired_and_reported(kind: StoreKind) {
     assert!(geo::Validation::is_valid(&stored.geometry), "{:?}", stored.geometry);
 }
 
+// One scenario from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 fn editors_import_over_http(kind: StoreKind) {
     let server = kind.demo_server("import_http");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

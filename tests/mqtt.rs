@@ -102,7 +102,7 @@ fn wq01_day() -> ReadingQuery {
 /// Polls `check` until it holds; there is no timing in the test, only a
 /// generous deadline.
 fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     while !check() {
         assert!(Instant::now() < deadline, "waited two minutes for {what}");
         std::thread::sleep(Duration::from_millis(100));
@@ -253,7 +253,7 @@ fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {
     times.sort();
     let expected: Vec<String> = (1..=5).map(|h| format!("2026-11-24T{h:02}:00:00Z")).collect();
     assert_eq!(times, expected, "each reading once");
-    let status = server.terminate(Duration::from_secs(60));
+    let status = server.terminate(Duration::from_mins(1));
     assert!(
         status.success(),
         "agrimap stops cleanly on SIGTERM with its MQTT listener: {status:?}"

@@ -102,7 +102,7 @@ fn selected(server: &TestServer, id: &str, filter: &str) -> Vec<i64> {
         match next {
             Some(next) => {
                 assert!(next.contains("filter="), "{next} keeps the filter");
-                url = next.to_owned();
+                next.clone_into(&mut url);
             }
             None => break,
         }
@@ -363,6 +363,8 @@ fn wkt_polygon(p: &Polygon<f64>) -> String {
     format!("({})", rings.join(", "))
 }
 
+// One scenario from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 fn s_intersects_is_exact(kind: StoreKind) {
     let server = kind.demo_server("cql2_spatial");
     let crop = layer("crop").expect("crop");

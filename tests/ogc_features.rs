@@ -82,8 +82,8 @@ fn restricted_fields(l: &LayerDef) -> Vec<&'static str> {
 }
 
 /// Features of a layer as the store holds them, public fields only.
-fn stored(server: &TestServer, id: &str, query: FeatureQuery) -> Vec<Feature> {
-    block_on(server.store.features(layer(id).expect("layer"), &query)).expect("read the store")
+fn stored(server: &TestServer, id: &str, query: &FeatureQuery) -> Vec<Feature> {
+    block_on(server.store.features(layer(id).expect("layer"), query)).expect("read the store")
 }
 
 fn value<'a>(l: &LayerDef, f: &'a Feature, field: &str) -> &'a agrimap_model::Value {
@@ -297,7 +297,7 @@ fn collections_are_the_catalog_with_counts_and_extents(kind: StoreKind) {
 fn commune_selects_the_features_the_store_holds_there(kind: StoreKind) {
     let server = kind.demo_server("ogc_commune");
     let ocop = layer("ocop").expect("ocop");
-    let all = stored(&server, "ocop", FeatureQuery::default());
+    let all = stored(&server, "ocop", &FeatureQuery::default());
     let mut by_commune: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for f in &all {
         let code = value(ocop, f, "commune_code")
@@ -365,7 +365,7 @@ fn commune_selects_the_features_the_store_holds_there(kind: StoreKind) {
 
 fn paging_visits_every_feature_once(kind: StoreKind) {
     let server = kind.demo_server("ogc_paging");
-    let stations: Vec<i64> = stored(&server, "monitoring", FeatureQuery::default())
+    let stations: Vec<i64> = stored(&server, "monitoring", &FeatureQuery::default())
         .iter()
         .map(|f| f.id)
         .collect();
@@ -376,9 +376,9 @@ fn paging_visits_every_feature_once(kind: StoreKind) {
 
     // The next links keep the selection: OCOP producers in the western half, 7 at a time.
     let [w, s, e, n] = manifest().bounds;
-    let mid = (w + e) / 2.0;
+    let mid = f64::midpoint(w, e);
     let west = Rect::new(coord! { x: w - 0.01, y: s - 0.01 }, coord! { x: mid, y: n + 0.01 });
-    let want: Vec<i64> = stored(&server, "ocop", FeatureQuery::in_bbox(west))
+    let want: Vec<i64> = stored(&server, "ocop", &FeatureQuery::in_bbox(west))
         .iter()
         .map(|f| f.id)
         .collect();
@@ -496,18 +496,20 @@ fn restricted_fields_never_appear(kind: StoreKind) {
         "/ogc/collections/crop/items/1?properties=season",
         "application/geo+json",
     );
-    assert_eq!(one["properties"].as_object().map(|p| p.len()), Some(1));
+    assert_eq!(one["properties"].as_object().map(serde_json::Map::len), Some(1));
     assert!(one["properties"]["season"].is_string());
 }
 
+// One scenario from start to end: its steps read best in order.
+#[allow(clippy::too_many_lines)]
 fn bbox_limit_and_datetime_select_what_the_store_holds(kind: StoreKind) {
     let server = kind.demo_server("ogc_selection");
     let [w, s, e, n] = manifest().bounds;
-    let (cx, cy) = ((w + e) / 2.0, (s + n) / 2.0);
+    let (cx, cy) = (f64::midpoint(w, e), f64::midpoint(s, n));
     let (dx, dy) = ((e - w) / 4.0, (n - s) / 4.0);
     let rect = Rect::new(coord! { x: cx - dx, y: cy - dy }, coord! { x: cx + dx, y: cy + dy });
     for id in ["ocop", "growing_area", "roads"] {
-        let want: Vec<i64> = stored(&server, id, FeatureQuery::in_bbox(rect))
+        let want: Vec<i64> = stored(&server, id, &FeatureQuery::in_bbox(rect))
             .iter()
             .map(|f| f.id)
             .collect();
@@ -539,7 +541,7 @@ fn bbox_limit_and_datetime_select_what_the_store_holds(kind: StoreKind) {
     );
     assert_eq!(
         page["numberMatched"].as_u64(),
-        Some(stored(&server, "ocop", FeatureQuery::in_bbox(rect)).len() as u64)
+        Some(stored(&server, "ocop", &FeatureQuery::in_bbox(rect)).len() as u64)
     );
     // Across the antimeridian, far from Vietnam: nothing.
     let page = doc(
@@ -587,7 +589,7 @@ fn bbox_limit_and_datetime_select_what_the_store_holds(kind: StoreKind) {
 
     // datetime on stocking dates: an interval, an open start, and an instant.
     let aqua = layer("aquaculture").expect("aquaculture");
-    let ponds = stored(&server, "aquaculture", FeatureQuery::default());
+    let ponds = stored(&server, "aquaculture", &FeatureQuery::default());
     let stocked = |f: &Feature| value(aqua, f, "stocking_date").as_str().map(str::to_owned);
     let mut dates: Vec<String> = ponds.iter().filter_map(stocked).collect();
     dates.sort();
@@ -612,7 +614,7 @@ fn bbox_limit_and_datetime_select_what_the_store_holds(kind: StoreKind) {
     }
     // Station timestamps, to the second.
     let monitoring = layer("monitoring").expect("monitoring");
-    let stations = stored(&server, "monitoring", FeatureQuery::default());
+    let stations = stored(&server, "monitoring", &FeatureQuery::default());
     let at = value(monitoring, &stations[0], "last_reading_at")
         .as_str()
         .expect("a reading time")
@@ -630,7 +632,7 @@ fn bbox_limit_and_datetime_select_what_the_store_holds(kind: StoreKind) {
     assert_eq!(ids(&page), want, "stations read at {at}");
     // Growing areas are valid from issue to expiry.
     let areas_layer = layer("growing_area").expect("growing_area");
-    let areas = stored(&server, "growing_area", FeatureQuery::default());
+    let areas = stored(&server, "growing_area", &FeatureQuery::default());
     let mut expiries: Vec<&str> = areas
         .iter()
         .filter_map(|f| value(areas_layer, f, "expires_on").as_str())
@@ -840,7 +842,7 @@ fn gdal_lists_and_copies_the_collections(kind: StoreKind) {
         .iter()
         .map(|f| f["id"].as_i64().expect("id"))
         .collect();
-    let want: Vec<i64> = stored(&server, "growing_area", FeatureQuery::default())
+    let want: Vec<i64> = stored(&server, "growing_area", &FeatureQuery::default())
         .iter()
         .map(|f| f.id)
         .collect();
@@ -869,12 +871,13 @@ const EPSG4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
 /// The CRS84 envelope of a box in `crs` (a PROJ string), from PROJ's own
 /// `cs2cs` over 33 points along each edge.
 fn envelope_by_cs2cs(crs: &str, [x0, y0, x1, y1]: [f64; 4]) -> [f64; 4] {
+    use std::fmt::Write as _;
     use std::io::Write;
     let mut input = String::new();
     for i in 0..=32 {
         let f = f64::from(i) / 32.0;
         let (x, y) = (x0 + (x1 - x0) * f, y0 + (y1 - y0) * f);
-        input.push_str(&format!("{x} {y0}\n{x} {y1}\n{x0} {y}\n{x1} {y}\n"));
+        let _ = write!(input, "{x} {y0}\n{x} {y1}\n{x0} {y}\n{x1} {y}\n");
     }
     let mut child = Command::new("cs2cs")
         .args(["-f", "%.12f"])
@@ -899,6 +902,9 @@ fn envelope_by_cs2cs(crs: &str, [x0, y0, x1, y1]: [f64; 4]) -> [f64; 4] {
     env
 }
 
+// One scenario from start to end: its steps read best in order. Its short
+// names are those of coordinates (x, y, e, n) and of the three pages compared.
+#[allow(clippy::too_many_lines, clippy::many_single_char_names)]
 fn crs_and_bbox_crs_transform_what_is_answered(kind: StoreKind) {
     let server = kind.demo_server("ogc_crs");
     let conformance = doc(&server, "/ogc/conformance", "application/json");

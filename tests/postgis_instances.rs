@@ -135,6 +135,6 @@ fn two_serve_processes_see_a_write_made_straight_into_the_database() {
         within_a_second("Mắm cá linh", || server.get(&path, &gzip));
     }
     for server in [one, two] {
-        assert!(server.terminate(Duration::from_secs(60)).success());
+        assert!(server.terminate(Duration::from_mins(1)).success());
     }
 }

@@ -23,6 +23,9 @@ pub fn demo_dir() -> PathBuf {
 }
 
 /// A scratch directory unique to this process and name, emptied first.
+///
+/// # Panics
+/// When the directory cannot be created.
 #[must_use]
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = target_dir()
@@ -39,6 +42,10 @@ fn target_dir() -> PathBuf {
 
 /// Path of the store seeded from `data/demo`, shared read-only by every test
 /// process; built once (the first process to get the lock builds it).
+///
+/// # Panics
+/// When the directory cannot be created, seeding fails, or another process
+/// holds the lock for more than ten minutes.
 #[must_use]
 pub fn shared_store_path() -> PathBuf {
     let tag = demo_tag();
@@ -46,26 +53,23 @@ pub fn shared_store_path() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("creating the test directory");
     let path = dir.join(format!("demo-{tag:016x}.gpkg"));
     let lock = dir.join(format!("demo-{tag:016x}.lock"));
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_mins(10);
     while !path.exists() {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(_) => {
-                let built = agrimap::seed::open_or_seed(&path, &demo_dir());
+        if let Ok(_lock_file) = std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            let built = agrimap::seed::open_or_seed(&path, &demo_dir());
+            let _ = std::fs::remove_file(&lock);
+            built.expect("seeding the shared demo store");
+        } else {
+            // A lock left by a process that died while seeding would block every
+            // later run: seeding takes seconds, so an old lock is a stale one.
+            let stale = std::fs::metadata(&lock)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_mins(5));
+            if stale {
                 let _ = std::fs::remove_file(&lock);
-                built.expect("seeding the shared demo store");
             }
-            Err(_) => {
-                // A lock left by a process that died while seeding would block every
-                // later run: seeding takes seconds, so an old lock is a stale one.
-                let stale = std::fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(300));
-                if stale {
-                    let _ = std::fs::remove_file(&lock);
-                }
-                assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
-                std::thread::sleep(Duration::from_millis(200));
-            }
+            assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
     path
@@ -90,12 +94,18 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 /// The shared demo store, opened (do not write to it: use [`private_store`]).
+///
+/// # Panics
+/// When the store cannot be opened.
 #[must_use]
 pub fn shared_store() -> GpkgStore {
     GpkgStore::open(&shared_store_path()).expect("opening the shared demo store")
 }
 
 /// A private copy of the demo store that a test may write to.
+///
+/// # Panics
+/// When the copy cannot be made or opened.
 #[must_use]
 pub fn private_store(name: &str) -> GpkgStore {
     let path = scratch_dir(name).join("agrimap.gpkg");
@@ -104,6 +114,9 @@ pub fn private_store(name: &str) -> GpkgStore {
 }
 
 /// The PostgreSQL server the test command started (`tests/run.sh`).
+///
+/// # Panics
+/// When `AGRIMAP_TEST_DATABASE_URL` is not set.
 #[must_use]
 pub fn pg_admin_url() -> String {
     std::env::var("AGRIMAP_TEST_DATABASE_URL")
@@ -119,6 +132,9 @@ pub fn pg_url(database: &str) -> String {
 }
 
 /// Runs `f` with a client connected to `url`, on a runtime of its own.
+///
+/// # Panics
+/// When the runtime cannot start or PostgreSQL cannot be reached.
 pub fn on_database<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -137,6 +153,9 @@ pub fn on_database<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) ->
 }
 
 /// Runs SQL statements on the admin database, one after another.
+///
+/// # Panics
+/// When a statement fails (the message names it).
 pub fn pg_admin(statements: &[&str]) {
     on_database(&pg_admin_url(), async |client| {
         for sql in statements {
@@ -171,27 +190,24 @@ fn pg_template() -> String {
     let name = format!("agrimap_tpl_{:016x}", demo_tag() ^ schema);
     let lock = target_dir().join("agrimap-tests").join(format!("{name}.lock"));
     std::fs::create_dir_all(lock.parent().expect("dir")).expect("test dir");
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_mins(10);
     while !pg_database_exists(&name) {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(_) => {
-                let building = format!("{name}_building_{}", std::process::id());
-                pg_admin(&[&format!("CREATE DATABASE {building}")]);
-                let url = pg_url(&building);
-                let batch = agrimap::seed::demo_batch(&demo_dir()).expect("demo batch");
-                let rt = tokio::runtime::Runtime::new().expect("runtime");
-                rt.block_on(async {
-                    let store = agrimap::postgres::connect_and_migrate(&url).await.expect("migrate");
-                    store.write(batch).await.expect("load the demo province");
-                });
-                drop(rt);
-                pg_admin(&[&format!("ALTER DATABASE {building} RENAME TO {name}")]);
-                let _ = std::fs::remove_file(&lock);
-            }
-            Err(_) => {
-                assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
-                std::thread::sleep(Duration::from_millis(200));
-            }
+        if let Ok(_lock_file) = std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            let building = format!("{name}_building_{}", std::process::id());
+            pg_admin(&[&format!("CREATE DATABASE {building}")]);
+            let url = pg_url(&building);
+            let batch = agrimap::seed::demo_batch(&demo_dir()).expect("demo batch");
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async {
+                let store = agrimap::postgres::connect_and_migrate(&url).await.expect("migrate");
+                store.write(batch).await.expect("load the demo province");
+            });
+            drop(rt);
+            pg_admin(&[&format!("ALTER DATABASE {building} RENAME TO {name}")]);
+            let _ = std::fs::remove_file(&lock);
+        } else {
+            assert!(Instant::now() < deadline, "timed out waiting for {}", lock.display());
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
     name
@@ -225,6 +241,9 @@ impl PgDatabase {
     }
 
     /// A store on this database.
+    ///
+    /// # Panics
+    /// When the database cannot be reached.
     #[must_use]
     pub fn store(&self) -> PgStore {
         PgStore::connect(&self.url).expect("connect")
@@ -295,6 +314,9 @@ impl TestServer {
     }
 
     /// Starts the server over `store` with the given settings.
+    ///
+    /// # Panics
+    /// When the server thread cannot bind a port or start its runtime.
     #[must_use]
     pub fn start_with(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -380,6 +402,9 @@ impl Reply {
     }
 
     /// The body as JSON.
+    ///
+    /// # Panics
+    /// When the body is not JSON.
     #[must_use]
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
@@ -397,6 +422,9 @@ impl Reply {
     }
 
     /// The JSON error code of an error answer, checking the shape `{"error": {"code", "message"}}`.
+    ///
+    /// # Panics
+    /// When the body is not a JSON error with a code and a message.
     #[must_use]
     pub fn error_code(&self) -> String {
         let v = self.json();
@@ -415,12 +443,15 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
 }
 
 /// Sends one request with a body.
+///
+/// # Panics
+/// When the request cannot be built or sent, or its body cannot be read.
 #[must_use]
 pub fn request_with_body(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .allow_non_standard_methods(true)
-        .timeout_global(Some(Duration::from_secs(60)))
+        .timeout_global(Some(Duration::from_mins(1)))
         .build()
         .into();
     let mut req = ureq::http::Request::builder().method(method).uri(url);
@@ -471,6 +502,9 @@ pub fn curl_post(url: &str, headers: &[(&str, &str)], file: &Path) -> (u16, serd
 }
 
 /// Gunzips a body.
+///
+/// # Panics
+/// When the data is not valid gzip.
 #[must_use]
 pub fn gunzip(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -479,6 +513,9 @@ pub fn gunzip(data: &[u8]) -> Vec<u8> {
 }
 
 /// Path of the `agrimap` binary built alongside the tests.
+///
+/// # Panics
+/// When the executable's directory is unknown or `agrimap` is not built there.
 #[must_use]
 pub fn agrimap_bin() -> PathBuf {
     // Test executables live in target/<profile>/deps; the binary one level up.
@@ -505,6 +542,10 @@ pub struct ServeProcess {
 impl ServeProcess {
     /// Starts `agrimap serve --listen 127.0.0.1:0` with extra arguments and
     /// environment, and waits until it announces its address.
+    ///
+    /// # Panics
+    /// When `agrimap` cannot be started, or does not announce its address within
+    /// five minutes.
     #[must_use]
     pub fn start(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Self {
         use std::io::BufRead;
@@ -535,7 +576,7 @@ impl ServeProcess {
             }
         });
         let base = rx
-            .recv_timeout(Duration::from_secs(300))
+            .recv_timeout(Duration::from_mins(5))
             .expect("agrimap announces its address");
         Self { base, child, log }
     }
@@ -562,12 +603,16 @@ impl ServeProcess {
     ///
     /// # Panics
     /// When it does not exit in time.
+    #[must_use]
     pub fn terminate(self, limit: Duration) -> std::process::ExitStatus {
         self.signal_term();
         self.wait_exit(limit)
     }
 
     /// Sends SIGTERM and returns at once.
+    ///
+    /// # Panics
+    /// When `kill -TERM` cannot be run or fails.
     pub fn signal_term(&self) {
         let pid = self.child.id().to_string();
         let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status();
@@ -578,6 +623,7 @@ impl ServeProcess {
     ///
     /// # Panics
     /// When it does not exit within `limit`.
+    #[must_use]
     pub fn wait_exit(mut self, limit: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + limit;
         loop {

@@ -64,7 +64,7 @@ impl Mosquitto {
             .spawn()
             .expect("starting mosquitto (Debian package mosquitto; tests/run.sh installs it)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_mins(1);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
@@ -149,6 +149,9 @@ impl Mosquitto {
     /// A subscription to `topic` registered at the broker now (a persistent
     /// session of its own), so that what is published from now on waits for
     /// [`Subscription::next`] however late it reads.
+    ///
+    /// # Panics
+    /// When `mosquitto_sub` cannot be run or fails to register the subscription.
     #[must_use]
     pub fn subscribe(&self, topic: &str) -> Subscription {
         static NEXT: AtomicU32 = AtomicU32::new(0);

@@ -38,6 +38,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().context("starting the async runtime")
 }
 
+/// `agrimap migrate`: brings the PostGIS schema up to date.
+///
+/// # Errors
+/// When the runtime cannot start, or the database cannot be reached or migrated.
 pub fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = PgStore::connect(&args.database).context("connecting to PostgreSQL")?;
@@ -51,6 +55,12 @@ pub fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
     })
 }
 
+/// `agrimap load`: writes the embedded store or the demo files in `args.from`
+/// into PostGIS in one batch.
+///
+/// # Errors
+/// When the source cannot be opened or read, or the database cannot be
+/// reached, migrated or written (nothing is changed then).
 pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let runtime = runtime()?;

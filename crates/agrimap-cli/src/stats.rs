@@ -4,6 +4,7 @@ use crate::store_args::StoreArgs;
 use agrimap_core::communes::CommuneCache;
 use agrimap_core::stats::{StatsCache, StatsRequest, StatsTable, to_csv};
 use anyhow::Context;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -51,23 +52,22 @@ fn aligned(table: &StatsTable) -> String {
     let mut out = String::new();
     let class = table.class.unwrap_or("");
     let header = format!("{} ({})", table.metric, table.unit);
-    out.push_str(&format!(
-        "{:<10} {:<24} {:<16} {:>16} {:>9}\n",
+    let _ = writeln!(
+        out,
+        "{:<10} {:<24} {:<16} {:>16} {:>9}",
         table.by, "name", class, header, "features"
-    ));
+    );
     for r in &table.rows {
-        out.push_str(&format!(
-            "{:<10} {:<24} {:<16} {:>16.2} {:>9}\n",
+        let _ = writeln!(
+            out,
+            "{:<10} {:<24} {:<16} {:>16.2} {:>9}",
             r.code,
             r.name,
             r.class.as_deref().unwrap_or(""),
             r.value,
             r.features
-        ));
+        );
     }
-    out.push_str(&format!(
-        "{:<10} {:<24} {:<16} {:>16.2}\n",
-        "total", "", "", table.total
-    ));
+    let _ = writeln!(out, "{:<10} {:<24} {:<16} {:>16.2}", "total", "", "", table.total);
     out
 }

@@ -26,16 +26,15 @@ impl StoreArgs {
     /// When the database cannot be reached or migrated, or the embedded store
     /// cannot be opened or seeded.
     pub async fn open(&self) -> anyhow::Result<(Arc<dyn Store>, String)> {
-        Ok(match &self.database {
-            Some(url) => (
+        Ok(if let Some(url) = &self.database {
+            (
                 Arc::new(crate::postgres::connect_and_migrate(url).await?),
                 "postgis".to_owned(),
-            ),
-            None => {
-                let path = self.data_dir.join("agrimap.gpkg");
-                let store = crate::seed::open_or_seed(&path, &self.seed_dir)?;
-                (Arc::new(store), path.display().to_string())
-            }
+            )
+        } else {
+            let path = self.data_dir.join("agrimap.gpkg");
+            let store = crate::seed::open_or_seed(&path, &self.seed_dir)?;
+            (Arc::new(store), path.display().to_string())
         })
     }
 }

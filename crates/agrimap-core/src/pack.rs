@@ -69,6 +69,8 @@ pub fn check_zooms(minzoom: u8, maxzoom: u8) -> Result<(), CoreError> {
 ///
 /// # Errors
 /// Unknown commune (404), bad zooms or too many tiles (400), store failures.
+// `core` and `code`: the names the rest of the crate uses.
+#[allow(clippy::similar_names)]
 pub async fn commune_pack(core: &Core, code: &str, minzoom: u8, maxzoom: u8) -> Result<Pack, CoreError> {
     check_zooms(minzoom, maxzoom)?;
     let index = core.communes.index(core.store.as_ref()).await?;

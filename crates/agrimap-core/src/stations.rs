@@ -53,7 +53,7 @@ fn bucket_start(time: &str, step: Step) -> String {
         Step::Hour => time
             .get(..13)
             .map_or_else(|| time.to_owned(), |t| format!("{t}:00:00Z")),
-        _ => time
+        Step::Day => time
             .get(..10)
             .map_or_else(|| time.to_owned(), |d| format!("{d}T00:00:00Z")),
     }

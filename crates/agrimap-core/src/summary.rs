@@ -107,6 +107,8 @@ fn latest(readings: Vec<Reading>) -> Vec<Reading> {
 ///
 /// # Errors
 /// `unknown_commune` (not found) and the store's errors.
+// `core` and `code`, `stats` and `stars`: the names the rest of the crate uses.
+#[allow(clippy::similar_names)]
 pub async fn commune_summary(
     core: &Core,
     code: &str,

@@ -119,6 +119,9 @@ fn inside_outline(p: Coord<f64>, phase: (f64, f64)) -> bool {
 
 /// Builds the administrative units of the province.
 #[must_use]
+// One pass of the seeded generator: the order of its random draws is what makes
+// the data, and it reads best in one place.
+#[allow(clippy::too_many_lines)]
 pub fn build(seed: u64, frame: Frame) -> Admin {
     let mut rng = Rng::stream(seed, "admin");
     let phase = (
@@ -166,7 +169,7 @@ pub fn build(seed: u64, frame: Frame) -> Admin {
         seeds[si].commune = Some(ci);
         let c = seeds[si].at;
         let r = 3.0 * SPACING;
-        let mut ring = vec![
+        let mut cell = vec![
             coord! { x: c.x - r, y: c.y - r },
             coord! { x: c.x + r, y: c.y - r },
             coord! { x: c.x + r, y: c.y + r },
@@ -174,14 +177,14 @@ pub fn build(seed: u64, frame: Frame) -> Admin {
         ];
         for (sj, other) in seeds.iter().enumerate() {
             if sj != si && distance(other.at, c) < r {
-                ring = clip_to_nearer(&ring, c, other.at);
+                cell = clip_to_nearer(&cell, c, other.at);
             }
         }
-        let polygon = frame.polygon(&ring);
+        let polygon = frame.polygon(&cell);
         communes.push(Commune {
             seed: si,
             centre: c,
-            ring,
+            ring: cell,
             polygon,
             code: String::new(),
             name: String::new(),

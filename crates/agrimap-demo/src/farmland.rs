@@ -101,6 +101,9 @@ fn crop_for(seed: u64, admin: &Admin, commune: usize, c: Coord<f64>) -> &'static
 
 /// Builds crop parcels, ponds and growing areas.
 #[must_use]
+// One pass of the seeded generator: the order of its random draws is what makes
+// the data, and it reads best in one place.
+#[allow(clippy::too_many_lines)]
 pub fn build(seed: u64, admin: &Admin, water: &[Waterway], parcels: usize) -> Farmland {
     let land_m2: f64 = admin.communes.iter().map(|c| ring_area(&c.ring)).sum();
     let cell_area = (0.7 * land_m2 / parcels.max(1) as f64).min(5_000.0);
@@ -301,7 +304,7 @@ fn growing_areas(
             for i in i0..i0 + BLOCK.0 {
                 match taken.get(&(i, j)).map(|&k| (k, &parcels[k])) {
                     Some((k, p)) if p.crop == crop && p.commune == commune && p.whole && p.growing_area.is_none() => {
-                        members.push(k)
+                        members.push(k);
                     }
                     _ => break,
                 }
@@ -316,8 +319,8 @@ fn growing_areas(
             parcels[k].growing_area = Some(index);
         }
         let (lo, hi) = (grid.cell(i0, j0)[0], grid.cell(i0 + BLOCK.0 - 1, j0 + BLOCK.1 - 1)[2]);
-        let ring = [lo, coord! { x: hi.x, y: lo.y }, hi, coord! { x: lo.x, y: hi.y }];
-        let polygon = admin.frame.polygon(&ring);
+        let corners = [lo, coord! { x: hi.x, y: lo.y }, hi, coord! { x: lo.x, y: hi.y }];
+        let polygon = admin.frame.polygon(&corners);
         let c = &admin.communes[commune];
         let markets = match crop {
             "durian" => "CN",
@@ -372,9 +375,9 @@ fn ponds(seed: u64, admin: &Admin, grid: &Grid, cells: &[Candidate]) -> Vec<Feat
         .enumerate()
         .map(|(n, cand)| {
             let commune = &admin.communes[cand.commune];
-            let (ring, _) = fit_to_commune(seed, admin, grid, cand);
+            let (outline, _) = fit_to_commune(seed, admin, grid, cand);
             // A pond is the cell less its dykes.
-            let polygon = admin.frame.polygon(&shrink(&ring, 0.06));
+            let polygon = admin.frame.polygon(&shrink(&outline, 0.06));
             let (species, mode) = if commune.coastal {
                 (
                     *rng.pick(&["black_tiger_shrimp", "whiteleg_shrimp", "whiteleg_shrimp"]),

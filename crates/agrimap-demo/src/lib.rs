@@ -336,7 +336,7 @@ fn ocop_features(seed: u64, admin: &admin::Admin) -> Vec<Feature> {
             let producer = match rng.below(3) {
                 0 => format!("HTX {} {}", stem, c.name),
                 1 => format!("Cơ sở {} {}", names::person(&mut rng), c.name),
-                _ => format!("Công ty TNHH {} Phù Sa", stem),
+                _ => format!("Công ty TNHH {stem} Phù Sa"),
             };
             let point: Point<f64> = admin.frame.lonlat(at).into();
             FeatureBuilder::new("ocop", n, point.into())
@@ -381,8 +381,8 @@ pub fn write_dir(p: &DemoProvince, opts: &DemoOptions, dir: &Path) -> Result<Man
         counts,
         bounds,
         center: [
-            plane::round7((bounds[0] + bounds[2]) / 2.0),
-            plane::round7((bounds[1] + bounds[3]) / 2.0),
+            plane::round7(f64::midpoint(bounds[0], bounds[2])),
+            plane::round7(f64::midpoint(bounds[1], bounds[3])),
         ],
     };
     files::write_dir(p, &manifest, dir)?;

@@ -47,8 +47,8 @@ impl Frame {
     /// A polygon from a ring in the plane, counter-clockwise as RFC 7946 asks.
     #[must_use]
     pub fn polygon(&self, ring: &[Coord<f64>]) -> Polygon<f64> {
-        let mut p = Polygon::new(self.ring(ring), vec![]);
         use geo::orient::{Direction, Orient};
+        let mut p = Polygon::new(self.ring(ring), vec![]);
         p = p.orient(Direction::Default);
         p
     }
@@ -68,9 +68,9 @@ pub fn round7(v: f64) -> f64 {
 /// points no farther from `a` than from `b` (the `a` side of their bisector).
 #[must_use]
 pub fn clip_to_nearer(poly: &[Coord<f64>], a: Coord<f64>, b: Coord<f64>) -> Vec<Coord<f64>> {
-    let n = coord! { x: b.x - a.x, y: b.y - a.y };
-    let mid = coord! { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 };
-    let side = |p: Coord<f64>| (p.x - mid.x) * n.x + (p.y - mid.y) * n.y;
+    let normal = coord! { x: b.x - a.x, y: b.y - a.y };
+    let mid = coord! { x: f64::midpoint(a.x, b.x), y: f64::midpoint(a.y, b.y) };
+    let side = |p: Coord<f64>| (p.x - mid.x) * normal.x + (p.y - mid.y) * normal.y;
     let mut out = Vec::with_capacity(poly.len() + 1);
     for i in 0..poly.len() {
         let (p, q) = (poly[i], poly[(i + 1) % poly.len()]);
@@ -79,8 +79,8 @@ pub fn clip_to_nearer(poly: &[Coord<f64>], a: Coord<f64>, b: Coord<f64>) -> Vec<
             out.push(p);
         }
         if (sp < 0.0 && sq > 0.0) || (sp > 0.0 && sq < 0.0) {
-            let t = sp / (sp - sq);
-            out.push(coord! { x: p.x + t * (q.x - p.x), y: p.y + t * (q.y - p.y) });
+            let along = sp / (sp - sq);
+            out.push(coord! { x: p.x + along * (q.x - p.x), y: p.y + along * (q.y - p.y) });
         }
     }
     out

@@ -49,6 +49,10 @@ struct Station {
 
 /// Station features (catalog order of fields) and all their readings.
 #[must_use]
+// One pass of the seeded generator: the order of its random draws is what makes
+// the data, and it reads best in one place. Its short names are the usual
+// ones of interpolation along a line (t, i, f, a, b, p).
+#[allow(clippy::too_many_lines, clippy::many_single_char_names)]
 pub fn build(
     seed: u64,
     admin: &Admin,
@@ -62,7 +66,7 @@ pub fn build(
     for w in water {
         let steps = 40;
         for k in 1..steps {
-            let t = k as f64 / steps as f64;
+            let t = f64::from(k) / f64::from(steps);
             let idx = t * (w.line.len() - 1) as f64;
             let (i, f) = (idx.floor() as usize, idx.fract());
             let (a, b) = (w.line[i], w.line[(i + 1).min(w.line.len() - 1)]);

@@ -108,9 +108,8 @@ pub fn parse_timestamp(s: &str) -> Result<Instant, String> {
     if b.len() < 20 || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return Err(form.to_owned());
     }
-    let (hour, minute, second) = match (digits(&b[11..13]), digits(&b[14..16]), digits(&b[17..19])) {
-        (Some(h), Some(m), Some(s)) => (h, m, s),
-        _ => return Err(form.to_owned()),
+    let (Some(hour), Some(minute), Some(second)) = (digits(&b[11..13]), digits(&b[14..16]), digits(&b[17..19])) else {
+        return Err(form.to_owned());
     };
     if hour > 23 || minute > 59 || second > 59 {
         return Err("that is not a time of day (hours 00–23, minutes and seconds 00–59)".to_owned());

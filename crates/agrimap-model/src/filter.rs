@@ -163,8 +163,7 @@ impl Filter {
         let fits = |field: &str, value: &Value| -> Result<(), FilterError> {
             let ok = match (ty(field), value) {
                 (FieldType::Text, Value::Text(_))
-                | (FieldType::Integer, Value::Int(_))
-                | (FieldType::Real, Value::Int(_))
+                | (FieldType::Integer | FieldType::Real, Value::Int(_))
                 | (FieldType::Boolean, Value::Bool(_)) => true,
                 (FieldType::Real, Value::Real(r)) => r.is_finite(),
                 (FieldType::Date, Value::Text(s)) => crate::calendar::is_date(s),

@@ -308,6 +308,9 @@ pub fn clip_points(points: &MultiPoint<f64>, rect: &Rect<f64>) -> MultiPoint<f64
 }
 
 #[cfg(test)]
+// Shapes on the integer grid: their areas and coordinates are exact in f64,
+// and exact equality is what these tests check.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use geo::{Area, BoundingRect, line_string, point, polygon};

@@ -49,6 +49,9 @@ pub enum MvtError {
 }
 
 #[cfg(test)]
+// Shapes on the integer grid: their areas and coordinates are exact in f64,
+// and exact equality is what these tests check.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use agrimap_model::Value;
@@ -56,9 +59,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// Encodes one feature in one layer and decodes the tile.
-    fn round_trip(geometry: Geometry<f64>, props: &[(&str, Value)]) -> DecodedFeature {
+    fn round_trip(geometry: &Geometry<f64>, props: &[(&str, Value)]) -> DecodedFeature {
         let mut layer = LayerEncoder::new("test", 4096);
-        assert!(layer.add_feature(Some(42), &geometry, props.iter().map(|(k, v)| (*k, v))));
+        assert!(layer.add_feature(Some(42), geometry, props.iter().map(|(k, v)| (*k, v))));
         let mut tile = Vec::new();
         layer.write_to(&mut tile);
         let mut layers = decode(&tile).expect("decodes");
@@ -71,17 +74,17 @@ mod tests {
         l.features.into_iter().next().expect("one feature")
     }
 
-    fn same_geometry(geometry: Geometry<f64>) {
-        let f = round_trip(geometry.clone(), &[]);
-        assert_eq!(f.geometry, geometry);
+    fn same_geometry(geometry: &Geometry<f64>) {
+        let f = round_trip(geometry, &[]);
+        assert_eq!(&f.geometry, geometry);
         assert_eq!(f.id, Some(42));
     }
 
     #[test]
     fn points_and_multipoints_round_trip() {
-        same_geometry(Geometry::Point(point!(x: 100.0, y: 4000.0)));
-        same_geometry(Geometry::Point(point!(x: -64.0, y: 4160.0)));
-        same_geometry(Geometry::MultiPoint(MultiPoint(vec![
+        same_geometry(&Geometry::Point(point!(x: 100.0, y: 4000.0)));
+        same_geometry(&Geometry::Point(point!(x: -64.0, y: 4160.0)));
+        same_geometry(&Geometry::MultiPoint(MultiPoint(vec![
             point!(x: 1.0, y: 2.0),
             point!(x: 3000.0, y: 17.0),
             point!(x: 1.0, y: 2.0),
@@ -90,10 +93,10 @@ mod tests {
 
     #[test]
     fn lines_and_multilines_round_trip() {
-        same_geometry(Geometry::LineString(
+        same_geometry(&Geometry::LineString(
             line_string![(x: 0.0, y: 0.0), (x: 10.0, y: 5.0), (x: 4096.0, y: 4096.0)],
         ));
-        same_geometry(Geometry::MultiLineString(MultiLineString(vec![
+        same_geometry(&Geometry::MultiLineString(MultiLineString(vec![
             line_string![(x: 0.0, y: 0.0), (x: 10.0, y: 5.0)],
             line_string![(x: 100.0, y: 100.0), (x: 50.0, y: 60.0), (x: 3.0, y: 2.0)],
         ])));
@@ -106,9 +109,9 @@ mod tests {
             exterior: [(x: 0.0, y: 0.0), (x: 100.0, y: 0.0), (x: 100.0, y: 100.0), (x: 0.0, y: 100.0)],
             interiors: [[(x: 20.0, y: 20.0), (x: 20.0, y: 40.0), (x: 40.0, y: 40.0), (x: 40.0, y: 20.0)]],
         );
-        same_geometry(Geometry::Polygon(with_hole.clone()));
+        same_geometry(&Geometry::Polygon(with_hole.clone()));
         let second = polygon![(x: 200.0, y: 200.0), (x: 300.0, y: 200.0), (x: 250.0, y: 280.0)];
-        same_geometry(Geometry::MultiPolygon(MultiPolygon(vec![with_hole, second])));
+        same_geometry(&Geometry::MultiPolygon(MultiPolygon(vec![with_hole, second])));
     }
 
     #[test]
@@ -118,7 +121,7 @@ mod tests {
             exterior: [(x: 0.0, y: 0.0), (x: 0.0, y: 100.0), (x: 100.0, y: 100.0), (x: 100.0, y: 0.0)],
             interiors: [[(x: 20.0, y: 20.0), (x: 40.0, y: 20.0), (x: 40.0, y: 40.0), (x: 20.0, y: 40.0)]],
         );
-        let f = round_trip(Geometry::Polygon(ccw), &[]);
+        let f = round_trip(&Geometry::Polygon(ccw), &[]);
         let Geometry::Polygon(p) = f.geometry else {
             panic!("a polygon expected, got {:?}", f.geometry)
         };
@@ -139,7 +142,7 @@ mod tests {
             ("flooded", Value::Bool(false)),
             ("variety", Value::Null),
         ];
-        let f = round_trip(Geometry::Point(point!(x: 1.0, y: 1.0)), &props);
+        let f = round_trip(&Geometry::Point(point!(x: 1.0, y: 1.0)), &props);
         let expected: BTreeMap<String, Value> = props
             .iter()
             .filter(|(_, v)| !v.is_null())

@@ -405,6 +405,9 @@ fn intersects(a: &Rect<f64>, b: &Rect<f64>) -> bool {
 }
 
 #[cfg(test)]
+// Shapes on the integer grid: their areas and coordinates are exact in f64,
+// and exact equality is what these tests check.
+#[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
     use crate::mvt::{DecodedFeature, DecodedLayer, decode};

@@ -254,22 +254,22 @@ mod tests {
         // Independent check with the textbook OpenStreetMap formula.
         let n = 16384.0_f64;
         let x = ((lon + 180.0) / 360.0 * n).floor();
-        let r = lat.to_radians();
-        let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / PI) / 2.0 * n).floor();
+        let phi = lat.to_radians();
+        let y = ((1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / PI) / 2.0 * n).floor();
         assert_eq!((t.z, f64::from(t.x), f64::from(t.y)), (14, x, y));
         assert_eq!((t.x, t.y), (13006, 7733));
 
-        let b = tile_bounds(t);
-        assert!(b.min().x <= lon && lon < b.max().x, "{b:?}");
-        assert!(b.min().y < lat && lat <= b.max().y, "{b:?}");
+        let bounds = tile_bounds(t);
+        assert!(bounds.min().x <= lon && lon < bounds.max().x, "{bounds:?}");
+        assert!(bounds.min().y < lat && lat <= bounds.max().y, "{bounds:?}");
         // About 2.4 km across at this zoom.
-        assert!(close(b.width(), 360.0 / n, 1e-12));
+        assert!(close(bounds.width(), 360.0 / n, 1e-12));
 
         // The point projects inside the tile and comes back where it started.
-        let p = TileProjector::new(t, 4096);
-        let (px, py) = p.project(lon, lat);
+        let projector = TileProjector::new(t, 4096);
+        let (px, py) = projector.project(lon, lat);
         assert!((0.0..4096.0).contains(&px) && (0.0..4096.0).contains(&py), "{px} {py}");
-        let (lon2, lat2) = p.unproject(px, py);
+        let (lon2, lat2) = projector.unproject(px, py);
         assert!(close(lon, lon2, 1e-9) && close(lat, lat2, 1e-9), "{lon2} {lat2}");
     }
 

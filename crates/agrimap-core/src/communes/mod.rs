@@ -15,6 +15,7 @@ use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, layer};
 use agrimap_store::{LayerVersions, Store};
 use geo::{BoundingRect, InteriorPoint};
 use search::{Rank, Search};
+use std::fmt::Write as _;
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// Longest query (in characters) the search accepts: no name is near this long.
@@ -311,7 +312,7 @@ fn known_unit<'a>(
     codes.truncate(SHOWN);
     let mut valid = codes.join(", ");
     if more > 0 {
-        valid.push_str(&format!(" and {more} more"));
+        let _ = write!(valid, " and {more} more");
     }
     Err(CoreError::invalid(
         error_code,

@@ -64,6 +64,7 @@ impl TileCache {
         }
     }
 
+    #[must_use]
     pub fn get(&self, key: &TileKey) -> Option<TileBody> {
         self.cache.get(key)
     }

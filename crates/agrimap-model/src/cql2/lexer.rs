@@ -59,6 +59,9 @@ fn identifier_part(c: char) -> bool {
     identifier_start(c) || c.is_ascii_digit() || c == '.' || ('\u{300}'..='\u{36f}').contains(&c)
 }
 
+// One loop over the characters with one arm per kind of token; split up, the
+// arms would only pass `chars` and `i` back and forth.
+#[allow(clippy::too_many_lines)]
 pub(super) fn lex(text: &str) -> Result<Vec<Token>> {
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();

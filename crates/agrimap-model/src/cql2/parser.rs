@@ -241,14 +241,14 @@ impl<'a> Parser<'a> {
                     "S_INTERSECTS" => self.spatial(t.pos),
                     "DATE" | "TIMESTAMP" => self.predicate(),
                     _ if spatial_keyword(w).is_some() => self.predicate(),
-                    _ => Err(self.unsupported_function(w, t.pos)),
+                    _ => Err(Self::unsupported_function(w, t.pos)),
                 }
             }
             _ => self.predicate(),
         }
     }
 
-    pub(super) fn unsupported_function(&self, name: &str, pos: usize) -> Cql2Error {
+    pub(super) fn unsupported_function(name: &str, pos: usize) -> Cql2Error {
         let upper = name.to_ascii_uppercase();
         let message = if upper.starts_with("S_") {
             format!("the spatial function {} is not supported; S_INTERSECTS is", echo(name))
@@ -332,7 +332,7 @@ impl<'a> Parser<'a> {
                     return error(pos, format!("expected a property or a value, found '{w}'"));
                 }
                 if self.peek().tok == Tok::LParen {
-                    return Err(self.unsupported_function(&w, pos));
+                    return Err(Self::unsupported_function(&w, pos));
                 }
                 Ok(Operand::Prop(self.resolve(&w, pos)?, pos))
             }
@@ -375,7 +375,7 @@ impl<'a> Parser<'a> {
                         ),
                     );
                 }
-                let field = self.field_operand(left, "IS NULL")?;
+                let field = Self::field_operand(left, "IS NULL")?;
                 let test = Filter::IsNull {
                     field: field.name.to_owned(),
                 };
@@ -420,7 +420,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The field an operand names, for an operator that needs a field on its left.
-    fn field_operand(&self, operand: Operand, operator: &str) -> Result<&'static FieldDef> {
+    fn field_operand(operand: Operand, operator: &str) -> Result<&'static FieldDef> {
         match operand {
             Operand::Prop(Prop::Field(f), _) => Ok(f),
             Operand::Prop(Prop::Geometry, pos) => error(
@@ -495,7 +495,7 @@ impl<'a> Parser<'a> {
 
     /// `… [NOT] LIKE 'pattern'` (the `LIKE` consumed).
     fn like(&mut self, left: Operand) -> Result<Filter> {
-        let field = self.field_operand(left, "LIKE")?;
+        let field = Self::field_operand(left, "LIKE")?;
         if field.ty != FieldType::Text {
             return error(
                 self.peek().pos,
@@ -516,7 +516,7 @@ impl<'a> Parser<'a> {
                     pattern,
                 })
             }
-            Tok::Word(w) if self.peek().tok == Tok::LParen => Err(self.unsupported_function(&w, t.pos)),
+            Tok::Word(w) if self.peek().tok == Tok::LParen => Err(Self::unsupported_function(&w, t.pos)),
             other => error(
                 t.pos,
                 format!("expected a pattern in single quotes after LIKE, found {other}"),
@@ -526,7 +526,7 @@ impl<'a> Parser<'a> {
 
     /// `… [NOT] IN (a, b, …)` (the `IN` consumed).
     fn in_list(&mut self, left: Operand) -> Result<Filter> {
-        let field = self.field_operand(left, "IN")?;
+        let field = Self::field_operand(left, "IN")?;
         let open = self.expect(&Tok::LParen, "to start the list after IN")?;
         if self.peek().tok == Tok::RParen {
             return error(self.peek().pos, "IN needs at least one value in its list");
@@ -567,7 +567,7 @@ impl<'a> Parser<'a> {
 
     /// `… [NOT] BETWEEN low AND high` (the `BETWEEN` consumed).
     fn between(&mut self, left: Operand) -> Result<Filter> {
-        let field = self.field_operand(left, "BETWEEN")?;
+        let field = Self::field_operand(left, "BETWEEN")?;
         if !matches!(field.ty, FieldType::Integer | FieldType::Real) {
             return error(
                 self.peek().pos,
