@@ -40,8 +40,8 @@ fn crop_centre(server: &TestServer) -> Coord<f64> {
     let b = &collection["extent"]["spatial"]["bbox"][0];
     let v = |i: usize| b[i].as_f64().expect("bbox");
     Coord {
-        x: (v(0) + v(2)) / 2.0,
-        y: (v(1) + v(3)) / 2.0,
+        x: f64::midpoint(v(0), v(2)),
+        y: f64::midpoint(v(1), v(3)),
     }
 }
 
@@ -104,7 +104,7 @@ fn a_polygon_of_many_vertices_is_answered_exactly_or_refused(kind: StoreKind) {
     // Six at once, while /health is asked.
     std::thread::scope(|s| {
         let probes: Vec<_> = (0..6).map(|_| s.spawn(|| server.get(&path, &[]))).collect();
-        while !probes.iter().all(|p| p.is_finished()) {
+        while !probes.iter().all(std::thread::ScopedJoinHandle::is_finished) {
             assert_eq!(server.get("/health", &[]).status, 200);
             std::thread::sleep(std::time::Duration::from_millis(50));
         }

@@ -33,7 +33,7 @@ fn start_export(addr: &str) -> Reader {
         "GET /api/export/crop.geojson HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .expect("request");
-    stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_mins(1))).expect("timeout");
     let mut body = BufReader::with_capacity(1024, stream);
     let mut line = String::new();
     body.read_line(&mut line).expect("status line");

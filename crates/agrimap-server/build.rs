@@ -198,7 +198,7 @@ fn json_string_field(text: &str, key: &str) -> Option<String> {
 
 fn download(lock: &Lock) -> Vec<u8> {
     let config = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(300)))
+        .timeout_global(Some(Duration::from_mins(5)))
         .timeout_connect(Some(Duration::from_secs(30)))
         .user_agent(concat!("agrimap-server-build/", env!("CARGO_PKG_VERSION")))
         .tls_config(TlsConfig::builder().root_certs(root_certs()).build())
@@ -257,19 +257,18 @@ fn root_certs() -> RootCerts {
 
 fn verify(lock: &Lock, tarball: &[u8], source: &str) {
     let actual = Sha512::digest(tarball);
-    if actual[..] != lock.sha512[..] {
-        panic!(
-            "integrity mismatch for {} {} from {source}:\n  expected {}\n  actual   sha512-{}\n\
-             The tarball is not the one pinned in {}. Use {} (or set {} to a copy of it).",
-            lock.package,
-            lock.version,
-            lock.integrity,
-            BASE64.encode(actual),
-            lock.file,
-            lock.tarball,
-            lock.tgz_env
-        );
-    }
+    assert!(
+        actual[..] == lock.sha512[..],
+        "integrity mismatch for {} {} from {source}:\n  expected {}\n  actual   sha512-{}\n\
+         The tarball is not the one pinned in {}. Use {} (or set {} to a copy of it).",
+        lock.package,
+        lock.version,
+        lock.integrity,
+        BASE64.encode(actual),
+        lock.file,
+        lock.tarball,
+        lock.tgz_env
+    );
 }
 
 fn extract(lock: &Lock, tarball: &[u8], out_dir: &Path, files: &[(&str, &str)]) {

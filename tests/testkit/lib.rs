@@ -480,6 +480,9 @@ pub fn request_with_body(method: &str, url: &str, headers: &[(&str, &str)], body
 /// JSON (`Null` when it is none). curl, unlike most libraries, reads an
 /// answer that comes before the whole body is sent, as a refusal from the
 /// `Content-Length` does.
+///
+/// # Panics
+/// When curl cannot be run or its output is not a body and a status.
 #[must_use]
 pub fn curl_post(url: &str, headers: &[(&str, &str)], file: &Path) -> (u16, serde_json::Value) {
     let mut command = std::process::Command::new("curl");

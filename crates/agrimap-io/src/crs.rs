@@ -251,6 +251,8 @@ impl Crs {
     /// # Errors
     /// [`CrsError::NotOffered`] for an EPSG code not offered,
     /// [`CrsError::Unrecognised`] for anything else.
+    // The name lists sit where they are used.
+    #[allow(clippy::items_after_statements)]
     pub fn parse(text: &str) -> Result<Self, CrsError> {
         let text = text.trim();
         let text = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);

@@ -191,7 +191,7 @@ mod tests {
                 ));
             }
             find_key(l, "icon-image", &mut |_| {
-                problems.push(format!("{id}: icon-image without a sprite"))
+                problems.push(format!("{id}: icon-image without a sprite"));
             });
             let Some(source_layer) = l["source-layer"].as_str() else {
                 if ty != "background" {
@@ -304,7 +304,7 @@ mod tests {
                 ));
             }
             (FieldType::Text, v) if !v.is_string() => {
-                problems.push(format!("{at}: {} is text, compared with {v}", f.name))
+                problems.push(format!("{at}: {} is text, compared with {v}", f.name));
             }
             _ => {}
         }

@@ -101,6 +101,8 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 /// the client gets an answer and the connection its response.
 #[must_use]
 pub fn catch_panics() -> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response> {
+    // The signature is CatchPanicLayer's: the panic's payload is handed over.
+    #[allow(clippy::needless_pass_by_value)]
     fn answer(panic: Box<dyn std::any::Any + Send>) -> Response {
         let what = panic
             .downcast_ref::<&str>()

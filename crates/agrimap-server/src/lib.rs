@@ -160,6 +160,7 @@ impl Route {
 /// Every endpoint of the service, gathered from each route family's
 /// `endpoints()`. The router is built from this list alone, so the access
 /// each endpoint declares is the access enforced.
+#[must_use]
 pub fn routes() -> Vec<Route> {
     [
         meta::endpoints(),

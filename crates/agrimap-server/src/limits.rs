@@ -45,6 +45,7 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: u32) -> Option<DefaultKe
 }
 
 /// The key a request counts against.
+#[derive(Debug, Clone, Copy)]
 pub enum QuotaKey<'a> {
     Address(IpAddr),
     Token(&'a str),
@@ -62,7 +63,11 @@ impl Quotas {
         }
     }
 
-    /// `Err(wait)` when the key has used up its quota for now.
+    /// Counts a request against `key`.
+    ///
+    /// # Errors
+    /// `Err(wait)`, how long until the next request is let in, when the key
+    /// has used up its quota for now.
     pub fn check(&self, key: QuotaKey<'_>) -> Result<(), Duration> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
             self.forget_idle();
@@ -163,7 +168,7 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::DELETE])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_NONE_MATCH])
             .expose_headers([header::ETAG, header::RETRY_AFTER])
-            .max_age(Duration::from_secs(3600)),
+            .max_age(Duration::from_hours(1)),
     )
 }
 

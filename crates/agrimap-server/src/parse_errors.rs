@@ -17,6 +17,7 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
+use std::fmt::Write as _;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -108,10 +109,11 @@ fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
         out.push_str(line);
         out.push_str("\r\n");
     }
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
-    ));
+    );
     Some(out.into_bytes())
 }
 

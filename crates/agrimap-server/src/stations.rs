@@ -71,8 +71,8 @@ pub(crate) fn endpoints() -> Vec<Route> {
 /// The answer to a refused batch: status and JSON body. Bad readings are
 /// named by `at` (`index` in a batch, `line` in a file).
 #[must_use]
-pub fn refusal(e: IngestError, at: &str) -> (StatusCode, JsonValue) {
-    let (status, code) = match &e {
+pub fn refusal(e: &IngestError, at: &str) -> (StatusCode, JsonValue) {
+    let (status, code) = match e {
         IngestError::UnknownStation(_) => (StatusCode::NOT_FOUND, "unknown_station"),
         IngestError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         IngestError::BadBody(_) if at == "line" => (StatusCode::BAD_REQUEST, "bad_csv"),
@@ -129,7 +129,7 @@ pub(crate) async fn post_readings(
     Ok(match outcome.await {
         Ok(report) => Json(report).into_response(),
         Err(e) => {
-            let (status, body) = refusal(e, "index");
+            let (status, body) = refusal(&e, "index");
             answer(status, body)
         }
     })
@@ -140,7 +140,7 @@ pub(crate) async fn post_csv(State(state): State<AppState>, ApiBody(body): ApiBo
     Ok(match state.core.ingest_csv(&body).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => {
-            let (status, body) = refusal(e, "line");
+            let (status, body) = refusal(&e, "line");
             answer(status, body)
         }
     })

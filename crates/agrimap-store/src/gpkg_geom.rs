@@ -19,18 +19,15 @@ pub fn encode(geom: &Geometry<f64>, srs_id: i32) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(b"GP");
     out.push(0); // version 1
-    match geom.bounding_rect() {
-        Some(r) => {
-            out.push(0b0000_0011); // little endian, envelope [minx, maxx, miny, maxy]
-            out.extend_from_slice(&srs_id.to_le_bytes());
-            for v in [r.min().x, r.max().x, r.min().y, r.max().y] {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
+    if let Some(r) = geom.bounding_rect() {
+        out.push(0b0000_0011); // little endian, envelope [minx, maxx, miny, maxy]
+        out.extend_from_slice(&srs_id.to_le_bytes());
+        for v in [r.min().x, r.max().x, r.min().y, r.max().y] {
+            out.extend_from_slice(&v.to_le_bytes());
         }
-        None => {
-            out.push(0b0001_0001); // little endian, empty, no envelope
-            out.extend_from_slice(&srs_id.to_le_bytes());
-        }
+    } else {
+        out.push(0b0001_0001); // little endian, empty, no envelope
+        out.extend_from_slice(&srs_id.to_le_bytes());
     }
     write_wkb(geom, &mut out);
     out

@@ -389,8 +389,11 @@ mod cases {
         }
     }
 
+    /// What a judge was shown: each station with its latest readings.
+    type Seen = Arc<Mutex<Vec<(String, Vec<Reading>)>>>;
+
     /// Alarm at 4 ppt and above; records what it was shown.
-    fn judge(seen: Arc<Mutex<Vec<(String, Vec<Reading>)>>>) -> Judge {
+    fn judge(seen: Seen) -> Judge {
         Arc::new(move |id: &str, latest: &[Reading]| {
             seen.lock()
                 .unwrap_or_else(PoisonError::into_inner)

@@ -8,6 +8,9 @@
 //! ("VN-2000 to WGS 84 (1)", for the delta's survey blocks), which differs
 //! from the official EPSG:6960 by about 0.8 m there.
 
+// Test code: x, y, e, n, h name coordinates as PROJ's documentation does.
+#![allow(clippy::many_single_char_names, clippy::format_collect)]
+
 use super::{Crs, Transform};
 use geo::{Coord, Geometry, Point, Rect, coord};
 use std::io::Write;

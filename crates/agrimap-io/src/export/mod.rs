@@ -55,10 +55,19 @@ pub enum ExportError {
 /// A file format written chunk by chunk.
 pub trait Encoder: Send + 'static {
     /// What comes before the first feature.
+    ///
+    /// # Errors
+    /// When the format cannot be written.
     fn head(&mut self, out: &mut Vec<u8>) -> Result<(), ExportError>;
     /// A chunk of features, after those already written.
+    ///
+    /// # Errors
+    /// When a feature cannot be written in the format.
     fn chunk(&mut self, features: &[Feature], out: &mut Vec<u8>) -> Result<(), ExportError>;
     /// What comes after the last feature.
+    ///
+    /// # Errors
+    /// When the format cannot be written.
     fn tail(&mut self, out: &mut Vec<u8>) -> Result<(), ExportError>;
 }
 
@@ -123,14 +132,14 @@ pub fn encoded_chunks<E: Encoder>(
             }
             State::Pages(encoder, mut pages) => match pages.next().await {
                 Some(Ok(features)) => {
-                    let encoded = tokio::task::spawn_blocking(move || {
+                    let written = tokio::task::spawn_blocking(move || {
                         let mut encoder = encoder;
                         let mut out = Vec::with_capacity(features.len() * 512);
                         let result = encoder.chunk(&features, &mut out).map(|()| out);
                         (encoder, result)
                     })
                     .await;
-                    Some(match encoded {
+                    Some(match written {
                         Ok((encoder, Ok(out))) => (Ok(out), State::Pages(encoder, pages)),
                         Ok((_, Err(e))) => (Err(e), State::Done),
                         Err(e) => (Err(ExportError::Io(std::io::Error::other(e))), State::Done),

@@ -250,6 +250,8 @@ fn date(s: &str) -> Option<String> {
 
 /// A date and time in UTC (`2026-03-01T00:00:00Z`); times without an offset
 /// are Vietnam's, a date alone is its midnight.
+// y, m, d, h, i: the parts of a date and time, as a calendar writes them.
+#[allow(clippy::many_single_char_names)]
 fn date_time(s: &str) -> Option<String> {
     let (day, rest) = match s.find(['T', ' ']) {
         Some(i) => (&s[..i], s[i + 1..].trim()),

@@ -198,6 +198,8 @@ fn field_value<'a>(layer: &LayerDef, f: &'a Feature, name: &str) -> Option<&'a V
 /// When the file as a whole cannot be imported (see [`ImportError`]); then
 /// nothing is written. Records that cannot be used are not errors: they are
 /// in the report, and unless `skip_invalid` is set nothing is written then.
+// One pass from file to transaction; its steps are named in comments.
+#[allow(clippy::too_many_lines)]
 pub async fn import(
     store: &dyn Store,
     layer: &'static LayerDef,

@@ -2,6 +2,7 @@
 //! report the CLI prints or writes with `--report`, and the HTTP answer.
 
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// A record of the file that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,26 +56,28 @@ impl ImportReport {
             self.source, self.read, self.format, self.crs
         );
         if self.written && self.replaced_layer {
-            s.push_str(&format!(
+            let _ = write!(
+                s,
                 "{} features now make up layer '{}' (the stored ones were replaced)",
                 self.inserted, self.layer
-            ));
+            );
         } else if self.written {
-            s.push_str(&format!(
+            let _ = write!(
+                s,
                 "{} added and {} updated in layer '{}'",
                 self.inserted, self.updated, self.layer
-            ));
+            );
         } else {
-            s.push_str(&format!("nothing written to layer '{}'", self.layer));
+            let _ = write!(s, "nothing written to layer '{}'", self.layer);
         }
         if !self.rejected.is_empty() {
-            s.push_str(&format!("; {} records refused", self.rejected.len()));
+            let _ = write!(s, "; {} records refused", self.rejected.len());
         }
         if !self.repaired.is_empty() {
-            s.push_str(&format!("; {} geometries repaired", self.repaired.len()));
+            let _ = write!(s, "; {} geometries repaired", self.repaired.len());
         }
         if self.communes_assigned > 0 {
-            s.push_str(&format!("; {} communes found by location", self.communes_assigned));
+            let _ = write!(s, "; {} communes found by location", self.communes_assigned);
         }
         s
     }

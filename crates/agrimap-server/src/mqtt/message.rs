@@ -51,7 +51,7 @@ pub async fn handle(state: &AppState, station_id: &str, payload: &[u8]) -> Outco
     match outcome.await {
         Ok(report) => Outcome::Answered(serde_json::to_value(report).unwrap_or_default()),
         Err(IngestError::Store(e)) => Outcome::StoreFailed(e),
-        Err(e) => Outcome::Answered(refusal(e, "index").1),
+        Err(e) => Outcome::Answered(refusal(&e, "index").1),
     }
 }
 
@@ -96,7 +96,7 @@ mod tests {
             (br#"[{"parameter": "ph"}]"#, "bad_body"),
             (b"not json", "bad_body"),
         ] {
-            let (_, body) = refusal(envelope(payload).expect_err("refused"), "index");
+            let (_, body) = refusal(&envelope(payload).expect_err("refused"), "index");
             assert_eq!(body["error"]["code"], code);
         }
     }

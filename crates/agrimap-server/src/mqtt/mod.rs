@@ -227,9 +227,10 @@ async fn work(
                 }
             }
         };
-        match answer.pointer("/error/code").and_then(|c| c.as_str()) {
-            Some(code) => tracing::info!(station, code, "MQTT batch refused"),
-            None => tracing::debug!(station, stored = %answer["stored"], "MQTT batch ingested"),
+        if let Some(code) = answer.pointer("/error/code").and_then(|c| c.as_str()) {
+            tracing::info!(station, code, "MQTT batch refused");
+        } else {
+            tracing::debug!(station, stored = %answer["stored"], "MQTT batch ingested");
         }
         let body = serde_json::to_vec(&answer).unwrap_or_default();
         if let Err(e) = client

@@ -202,6 +202,8 @@ pub(super) async fn feature_query(
 }
 
 /// `GET /ogc/collections/{id}/items`: a page of features.
+// Parameters, query, answer in three formats: one request's steps in order.
+#[allow(clippy::too_many_lines)]
 pub(super) async fn items(
     State(ogc): State<Ogc>,
     Extension(caller): Extension<Caller>,
@@ -410,6 +412,7 @@ pub(super) async fn item(
             GEOJSON,
         ),
         Format::Html => {
+            const SHOWN: usize = 2000;
             let rows: Vec<Vec<String>> = fields
                 .iter()
                 .map(|&i| {
@@ -421,7 +424,6 @@ pub(super) async fn item(
                 .collect();
             let geometry = geojson(&feature.geometry);
             let mut text = geometry.to_string();
-            const SHOWN: usize = 2000;
             if text.len() > SHOWN {
                 let cut = (0..=SHOWN).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
                 text.truncate(cut);

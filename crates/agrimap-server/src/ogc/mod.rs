@@ -62,6 +62,7 @@ use params::{Format, Params};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub use params::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -196,6 +197,7 @@ fn collection_of(id: &str) -> Result<&'static LayerDef, ApiError> {
 }
 
 /// One link object.
+#[allow(clippy::needless_pass_by_value)] // callers build the href and hand it over
 fn link(rel: &str, ty: &str, title: &str, href: String) -> Json {
     json!({ "rel": rel, "type": ty, "title": title, "href": href })
 }
@@ -363,10 +365,10 @@ async fn conformance(
     Ok(match format {
         Format::Json => json_response(&doc, JSON),
         Format::Html => {
-            let items: String = CONFORMANCE
-                .iter()
-                .map(|c| format!("<li>{}</li>\n", html::link(c, c)))
-                .collect();
+            let items = CONFORMANCE.iter().fold(String::new(), |mut items, c| {
+                let _ = writeln!(items, "<li>{}</li>", html::link(c, c));
+                items
+            });
             html_response(html::page(
                 "Conformance classes",
                 &[home(&base)],

@@ -2,11 +2,16 @@
 //! so that each collection's parameters (`datetime` and `commune` where the
 //! layer has them) and public properties are described exactly.
 
+// The document is written as JSON literals: its builders take the values
+// they place, and the functions that list paths and schemas are long lists.
+#![allow(clippy::needless_pass_by_value, clippy::too_many_lines)]
+
 use super::params::{DEFAULT_LIMIT, FILTER_CRS, FILTER_LANGS, MAX_LIMIT};
 use super::queryables::SCHEMA_JSON;
 use super::{CONFORMANCE, CRS84, DESCRIPTION, GEOJSON, HTML, JSON, OPENAPI, TITLE, crs, html, time};
 use agrimap_model::{Audience, FieldType, LayerDef, catalog};
 use serde_json::{Map, Value as Json, json};
+use std::fmt::Write as _;
 
 /// OpenAPI's `$ref` to a component.
 fn r(kind: &str, name: &str) -> Json {
@@ -150,7 +155,7 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
             "explode": false,
             "schema": { "type": "string" },
         }));
-        description.push_str(&format!(" `datetime` selects by {}.", t.describe()));
+        let _ = write!(description, " `datetime` selects by {}.", t.describe());
     }
     if layer.has_commune() {
         params.push(r("parameters", "commune"));
@@ -160,9 +165,10 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
         r("parameters", "filter-lang"),
         r("parameters", "filter-crs"),
     ]);
-    description.push_str(&format!(
+    let _ = write!(
+        description,
         " `filter` selects by a CQL2 text expression over the queryables (/collections/{id}/queryables)."
-    ));
+    );
     params.push(properties_param(layer));
     params.push(r("parameters", "f"));
     paths.insert(
@@ -571,13 +577,16 @@ pub fn html(doc: &Json) -> String {
                 .unwrap_or_default()
                 .iter()
                 .map(|p| {
-                    let name = p["name"].as_str().map(str::to_owned).unwrap_or_else(|| {
-                        p["$ref"]
-                            .as_str()
-                            .and_then(|r| r.rsplit('/').next())
-                            .unwrap_or("")
-                            .to_owned()
-                    });
+                    let name = p["name"].as_str().map_or_else(
+                        || {
+                            p["$ref"]
+                                .as_str()
+                                .and_then(|r| r.rsplit('/').next())
+                                .unwrap_or("")
+                                .to_owned()
+                        },
+                        str::to_owned,
+                    );
                     format!("<code>{}</code>", html::escape(&name))
                 })
                 .collect();

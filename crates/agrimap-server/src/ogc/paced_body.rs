@@ -74,13 +74,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_reader_that_stops_gets_a_cut_body_and_the_task_lets_go() {
-        let dropped = Arc::new(AtomicBool::new(false));
         struct Flag(Arc<AtomicBool>);
         impl Drop for Flag {
             fn drop(&mut self) {
                 self.0.store(true, Ordering::Release);
             }
         }
+        let dropped = Arc::new(AtomicBool::new(false));
         let endless = futures::stream::repeat_with(|| Ok::<_, std::io::Error>(Bytes::from_static(b"chunk")));
         let body = paced_body(endless, Flag(dropped.clone()), Duration::from_millis(50));
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -7,6 +7,7 @@ use agrimap_io::crs::{Crs, Transform};
 use agrimap_model::{Audience, Filter, LayerDef, cql2};
 use axum::http::{HeaderMap, header};
 use geo::{Rect, coord};
+use std::fmt::Write as _;
 
 /// Page size when the request gives none.
 pub const DEFAULT_LIMIT: usize = 10;
@@ -14,6 +15,7 @@ pub const DEFAULT_LIMIT: usize = 10;
 pub const MAX_LIMIT: usize = 10_000;
 
 /// Echoing a client string back: keep it short.
+#[must_use]
 pub fn echo(s: &str) -> String {
     const MAX: usize = 64;
     if s.chars().count() > MAX {
@@ -52,6 +54,7 @@ impl Params {
     }
 
     /// The value of a parameter as sent (a filter's positions count in it).
+    #[must_use]
     pub fn raw(&self, name: &str) -> Option<&str> {
         self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
@@ -190,6 +193,8 @@ pub fn offset(params: &Params) -> Result<usize, ApiError> {
 ///
 /// # Errors
 /// `bad_bbox` naming the problem; `bad_crs` for a `bbox-crs` not offered.
+// Four corners (and two more for 6 numbers) read best as w, s, e, n.
+#[allow(clippy::many_single_char_names)]
 pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
     let crs = super::crs::param(params, "bbox-crs")?;
     let Some(s) = params.get("bbox") else {
@@ -346,7 +351,7 @@ pub fn encode(s: &str) -> String {
         if b.is_ascii_alphanumeric() || b"-._~,:".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

@@ -10,6 +10,7 @@ mod schema;
 mod upsert;
 
 use interrupt::InterruptOnDrop;
+use std::fmt::Write as _;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
@@ -244,9 +245,10 @@ impl Dialect for Sqlite {
         );
         if let Some(e) = min_extent {
             let p = w.bind::<Self>(Value::Real(e));
-            sql.push_str(&format!(
+            let _ = write!(
+                sql,
                 " AND (ST_MaxX(geom) - ST_MinX(geom) >= {p} OR ST_MaxY(geom) - ST_MinY(geom) >= {p})"
-            ));
+            );
         }
         sql
     }
@@ -676,7 +678,7 @@ impl Store for GpkgStore {
             for (condition, value) in [("parameter =", q.parameter), ("time >=", q.from), ("time <=", q.to)] {
                 if let Some(v) = value {
                     params.push(v);
-                    sql.push_str(&format!(" AND {condition} ?{}", params.len()));
+                    let _ = write!(sql, " AND {condition} ?{}", params.len());
                 }
             }
             sql.push_str(" ORDER BY time, parameter");

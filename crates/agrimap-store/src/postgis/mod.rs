@@ -37,7 +37,7 @@ use versions::VersionWatch;
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// The longest any statement may run (a bulk load is many statements).
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+const STATEMENT_TIMEOUT: Duration = Duration::from_mins(1);
 /// How long a request waits for a connection when all are in use. A stopped
 /// database does not make requests wait this long: its connections fail at
 /// once and new ones are refused (or time out after [`TIMEOUT`]); only a pool
@@ -72,7 +72,7 @@ fn is_unavailable(e: &tokio_postgres::Error) -> bool {
     let state = e.code().map(tokio_postgres::error::SqlState::code);
     e.is_closed()
         || state.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
-        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        || std::error::Error::source(e).is_some_and(<dyn std::error::Error + 'static>::is::<std::io::Error>)
 }
 
 impl PgStore {
@@ -235,9 +235,10 @@ impl Dialect for Postgres {
         let mut sql = format!("geom && ST_MakeEnvelope({x1}, {y1}, {x2}, {y2}, 4326)");
         if let Some(e) = min_extent {
             let p = w.bind::<Self>(Value::Real(e));
-            sql.push_str(&format!(
+            let _ = write!(
+                sql,
                 " AND (ST_XMax(geom) - ST_XMin(geom) >= {p} OR ST_YMax(geom) - ST_YMin(geom) >= {p})"
-            ));
+            );
         }
         sql
     }
@@ -281,13 +282,14 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
     let mut cols = String::from("fid, ST_AsBinary(geom)");
     for f in layer.fields {
         let c = f.name;
-        cols.push_str(", ");
-        cols.push_str(&match (audience.may_read(f.access), f.ty) {
+        let column = match (audience.may_read(f.access), f.ty) {
             (false, _) => "NULL".to_owned(),
             (true, FieldType::Date) => format!("to_char({c}, 'YYYY-MM-DD')"),
             (true, FieldType::DateTime) => format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"),
             (true, _) => c.to_owned(),
-        });
+        };
+        cols.push_str(", ");
+        cols.push_str(&column);
     }
     cols
 }
@@ -780,12 +782,12 @@ impl Store for PgStore {
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&query.station_id];
         if let Some(p) = &query.parameter {
             params.push(p);
-            sql.push_str(&format!(" AND r.parameter = ${}::text", params.len()));
+            let _ = write!(sql, " AND r.parameter = ${}::text", params.len());
         }
         for (condition, bound) in [(">=", &query.from), ("<=", &query.to)] {
             if let Some(t) = bound {
                 params.push(t);
-                sql.push_str(&format!(" AND r.time {condition} ${}::text::timestamptz", params.len()));
+                let _ = write!(sql, " AND r.time {condition} ${}::text::timestamptz", params.len());
             }
         }
         sql.push_str(" ORDER BY r.time, r.parameter");

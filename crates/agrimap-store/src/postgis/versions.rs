@@ -91,7 +91,8 @@ fn merge(shared: &Shared, read: &LayerVersions) {
             let entry = current.entry(layer).or_insert(0);
             *entry = (*entry).max(*v);
         }
-        guard.last = guard.current.clone();
+        let guard = &mut *guard;
+        guard.last.clone_from(&guard.current);
     }
 }
 
