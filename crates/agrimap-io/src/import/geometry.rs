@@ -3,7 +3,9 @@
 //! points next to the polygons), and coordinates must be longitude/latitude.
 
 use agrimap_model::GeometryKind;
-use geo::{CoordsIter, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
+use geo::{
+    Area, BoundingRect, CoordsIter, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon,
+};
 
 /// The parts of `g` of the layer's kind, and how many other parts were left out.
 fn parts(g: Geometry<f64>, kind: GeometryKind, out: &mut Vec<Geometry<f64>>, dropped: &mut usize) {
@@ -41,6 +43,7 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
     check_lon_lat(&g)?;
     let mut kept = Vec::new();
     let mut dropped = 0;
+    let mut notes = Vec::new();
     parts(g, kind, &mut kept, &mut dropped);
     if kept.is_empty() {
         return Err(format!("no {} in the geometry, which the layer holds", kind_name(kind)));
@@ -81,6 +84,7 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
             Geometry::MultiLineString(MultiLineString(lines))
         }
         GeometryKind::Polygon => {
+            let mut flat = 0;
             let polygons: Vec<Polygon<f64>> = kept
                 .into_iter()
                 .flat_map(|g| match g {
@@ -88,16 +92,56 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
                     Geometry::MultiPolygon(m) => m.0,
                     _ => Vec::new(),
                 })
-                .filter(|p| p.exterior().0.len() >= 4)
+                .filter_map(|p| without_flat_rings(p, &mut flat))
                 .collect();
             if polygons.is_empty() {
-                return Err("the polygons have no area (fewer than three corners)".into());
+                return Err("the polygons have no area (fewer than three corners, or all on one line)".into());
+            }
+            if flat > 0 {
+                notes.push(format!(
+                    "left out {flat} ring(s) with no area (fewer than three corners, or all on one line)"
+                ));
             }
             Geometry::MultiPolygon(MultiPolygon(polygons))
         }
     };
-    let note = (dropped > 0).then(|| format!("left out {dropped} part(s) that are not {}", kind_name(kind)));
-    Ok((geometry, note))
+    if dropped > 0 {
+        notes.push(format!("left out {dropped} part(s) that are not {}", kind_name(kind)));
+    }
+    Ok((geometry, (!notes.is_empty()).then(|| notes.join("; "))))
+}
+
+/// A ring that encloses nothing: too few corners, or every corner on one
+/// line (a zero area, which no map can draw and no statistic can count).
+/// Corners on one line give an area of rounding error only, so "zero" is
+/// a billionth of the ring's bounding box: the thinnest real sliver is far
+/// above that.
+fn is_flat(ring: &LineString<f64>) -> bool {
+    if ring.0.len() < 4 {
+        return true;
+    }
+    let area = Polygon::new(ring.clone(), Vec::new()).unsigned_area();
+    let bbox = ring.bounding_rect().map_or(0.0, |r| r.width() * r.height());
+    area <= bbox * 1e-9
+}
+
+/// `p` without its flat holes, or `None` when its outer ring is flat;
+/// `flat` counts the rings left out.
+fn without_flat_rings(p: Polygon<f64>, flat: &mut usize) -> Option<Polygon<f64>> {
+    if is_flat(p.exterior()) {
+        *flat += 1 + p.interiors().len();
+        return None;
+    }
+    let (exterior, interiors) = p.into_inner();
+    let holes: Vec<LineString<f64>> = interiors
+        .into_iter()
+        .filter(|hole| {
+            let keep = !is_flat(hole);
+            *flat += usize::from(!keep);
+            keep
+        })
+        .collect();
+    Some(Polygon::new(exterior, holes))
 }
 
 /// Refuses coordinates that cannot be longitude/latitude: what a file in a
@@ -149,6 +193,33 @@ mod tests {
         assert!(note.expect("noted").contains("left out 1"));
         let e = fit(Geometry::Point(Point::new(105.0, 10.0)), GeometryKind::Polygon).expect_err("no polygon");
         assert!(e.contains("no polygons"), "{e}");
+    }
+
+    #[test]
+    fn flat_rings_are_refused_or_left_out_and_reported() {
+        // All three corners on one line: no area, nothing to keep.
+        let collinear = polygon![(x: 105.0, y: 10.0), (x: 105.1, y: 10.1), (x: 105.2, y: 10.2), (x: 105.0, y: 10.0)];
+        let e = fit(Geometry::Polygon(collinear), GeometryKind::Polygon).expect_err("flat");
+        assert!(e.contains("no area"), "{e}");
+        // A square with a flat hole: the square is kept, the hole left out and said.
+        let square = LineString::from(vec![
+            (105.0, 10.0),
+            (105.1, 10.0),
+            (105.1, 10.1),
+            (105.0, 10.1),
+            (105.0, 10.0),
+        ]);
+        let flat_hole = LineString::from(vec![(105.02, 10.02), (105.04, 10.04), (105.06, 10.06), (105.02, 10.02)]);
+        let (fitted, note) = fit(
+            Geometry::Polygon(Polygon::new(square.clone(), vec![flat_hole])),
+            GeometryKind::Polygon,
+        )
+        .expect("kept");
+        assert_eq!(
+            fitted,
+            Geometry::MultiPolygon(MultiPolygon(vec![Polygon::new(square, Vec::new())]))
+        );
+        assert!(note.expect("noted").contains("left out 1 ring(s) with no area"));
     }
 
     #[test]
