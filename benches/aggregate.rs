@@ -43,7 +43,7 @@
 use agrimap_analysis::{Level, Metric, Spec, Table, Zones, aggregate, rollup};
 use agrimap_demo::{DemoOptions, DemoProvince};
 use agrimap_model::{Feature, Value, catalog, layer};
-use agrimap_store::{LayerWrite, Store, WriteBatch};
+use agrimap_store::{LayerStore as _, LayerWrite, WriteBatch};
 use geo::{Geometry, MultiPolygon};
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;

@@ -33,6 +33,7 @@
 
 use agrimap_core::{Core, CoreConfig};
 use agrimap_model::{Audience, FeatureQuery, FieldType, GeometryKind, LayerDef, catalog};
+use agrimap_store::LayerStore as _;
 use agrimap_store::PgStore;
 use agrimap_tiles::{TileCoord, TileOptions, decode, encode_tile, tile_bounds, tile_bounds_buffered};
 use flate2::Compression;
@@ -116,7 +117,6 @@ async fn rust_tile(
     opts: &TileOptions,
     blocking: bool,
 ) -> Result<Vec<u8>, BoxError> {
-    use agrimap_store::Store;
     let shown = visible(layers, coord.z);
     let query = tile_query(coord, opts);
     let fetched = futures::future::try_join_all(shown.iter().map(|l| store.features(l, &query))).await?;

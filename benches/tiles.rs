@@ -13,7 +13,7 @@
 
 use agrimap_core::{Core, CoreConfig};
 use agrimap_model::{Audience, FeatureQuery, Filter, LayerDef, catalog, layer};
-use agrimap_store::Store;
+use agrimap_store::LayerStore as _;
 use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds_buffered, tile_containing};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use geo::BoundingRect;

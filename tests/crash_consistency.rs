@@ -5,6 +5,7 @@
 
 use agrimap_model::calendar::format_timestamp;
 use agrimap_model::{FeatureQuery, layer};
+use agrimap_store::LayerStore as _;
 use agrimap_store::{PgStore, ReadingQuery, Store};
 use agrimap_suite::{PgDatabase, ServeProcess, StoreKind, agrimap_bin, scratch_dir};
 use std::io::Write;

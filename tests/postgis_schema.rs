@@ -2,6 +2,7 @@
 //! constraints that refuse invalid values, and `agrimap load` that either
 //! loads everything or leaves the database as it was.
 
+use agrimap_store::LayerStore as _;
 use agrimap_suite::{PgDatabase, agrimap_bin, on_database, pg_admin, pg_url};
 use std::process::Command;
 
@@ -126,7 +127,7 @@ fn load_is_all_or_nothing() {
 #[test]
 fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     use agrimap_model::{Audience, FeatureQuery, Value, catalog, layer};
-    use agrimap_store::{GpkgStore, LayerWrite, Store, WriteBatch};
+    use agrimap_store::{GpkgStore, LayerWrite, WriteBatch};
 
     // A commune office's store with one parcel of its own.
     let path = agrimap_suite::scratch_dir("load-from-gpkg").join("office.gpkg");

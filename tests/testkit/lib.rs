@@ -5,6 +5,7 @@
 pub mod mosquitto;
 
 use agrimap_server::{AppState, ServerConfig};
+use agrimap_store::LayerStore as _;
 use agrimap_store::{GpkgStore, PgStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

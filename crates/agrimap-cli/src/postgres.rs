@@ -1,6 +1,7 @@
 //! `agrimap migrate` and `agrimap load`: the PostGIS store's schema and data.
 
-use agrimap_store::{GpkgStore, PgStore, Store};
+use agrimap_store::LayerStore as _;
+use agrimap_store::{GpkgStore, PgStore};
 use anyhow::Context;
 use std::path::PathBuf;
 

@@ -427,8 +427,8 @@ mod tests {
     use super::*;
     use agrimap_model::{Audience, Feature, LayerDef, Reading};
     use agrimap_store::{
-        ApiToken, FeatureStream, Ingested, Judge, LayerVersions, NewApiToken, ReadingQuery, StoreError, WriteBatch,
-        WriteSummary,
+        ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerVersions, NewApiToken,
+        ReadingQuery, ReadingStore, StoreError, WriteBatch, WriteSummary,
     };
 
     /// A store with empty layers that counts how often each is read, and
@@ -441,7 +441,7 @@ mod tests {
     const NOT_USED: &str = "not used by the statistics";
 
     #[async_trait::async_trait]
-    impl Store for CountingStore {
+    impl LayerStore for CountingStore {
         fn kind(&self) -> &'static str {
             "counting"
         }
@@ -479,6 +479,10 @@ mod tests {
         async fn versions(&self) -> Result<LayerVersions, StoreError> {
             Ok(LayerVersions::new())
         }
+    }
+
+    #[async_trait::async_trait]
+    impl ReadingStore for CountingStore {
         async fn readings(&self, _: &str) -> Result<Vec<Reading>, StoreError> {
             unimplemented!("{NOT_USED}")
         }
@@ -491,6 +495,10 @@ mod tests {
         async fn latest_readings(&self, _: Option<&str>) -> Result<Vec<Reading>, StoreError> {
             unimplemented!("{NOT_USED}")
         }
+    }
+
+    #[async_trait::async_trait]
+    impl CredentialStore for CountingStore {
         async fn station_token_hash(&self, _: &str) -> Result<Option<String>, StoreError> {
             unimplemented!("{NOT_USED}")
         }

@@ -120,9 +120,18 @@ fn natural_key(layer: &LayerDef) -> Result<&'static [&'static str], StoreError> 
 /// A stream of features, for exports and aggregation over whole layers.
 pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 
-/// A store of agrimap layers.
+/// A store of agrimap: its layers, the stations' readings and the
+/// credentials, each a trait of its own, so that a backend (or a registry
+/// the next issues add) is written and tested piece by piece; the store
+/// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
+pub trait Store: LayerStore + ReadingStore + CredentialStore {}
+
+impl<T: LayerStore + ReadingStore + CredentialStore> Store for T {}
+
+/// The layers: features by box, commune, filter and page, whole-layer
+/// streams, transactional writes, and a change counter per layer.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait LayerStore: Send + Sync + 'static {
     /// Short name of the backend (`geopackage`, `postgis`).
     fn kind(&self) -> &'static str;
 
@@ -184,7 +193,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The change counter of every layer.
     async fn versions(&self) -> Result<LayerVersions, StoreError>;
+}
 
+/// Stations' readings, and the latest values and alert state they give.
+#[async_trait::async_trait]
+pub trait ReadingStore: Send + Sync + 'static {
     /// Readings of one station, oldest first.
     async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError>;
 
@@ -201,7 +214,11 @@ pub trait Store: Send + Sync + 'static {
     /// The latest reading of each parameter of one station, or of every
     /// station, ordered by station and parameter.
     async fn latest_readings(&self, station_id: Option<&str>) -> Result<Vec<Reading>, StoreError>;
+}
 
+/// Station tokens and API tokens, kept as hashes only.
+#[async_trait::async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
     /// The hash of a station's ingestion token, if it has one.
     async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError>;
 

@@ -17,8 +17,8 @@ use crate::layer_geometry::fit_to_layer;
 use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_after, where_clause};
 use crate::station_sql;
 use crate::{
-    ApiToken, FeatureStream, Ingested, Judge, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, Store, StoreError,
-    Upsert, UpsertSummary, WriteBatch, WriteSummary,
+    ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerVersions, LayerWrite, NewApiToken,
+    ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
 use futures::StreamExt;
@@ -539,7 +539,7 @@ fn write_batch(conn: &mut Connection, batch: &WriteBatch) -> Result<WriteSummary
 }
 
 #[async_trait::async_trait]
-impl Store for GpkgStore {
+impl LayerStore for GpkgStore {
     fn kind(&self) -> &'static str {
         "geopackage"
     }
@@ -648,7 +648,10 @@ impl Store for GpkgStore {
         })
         .await
     }
+}
 
+#[async_trait::async_trait]
+impl ReadingStore for GpkgStore {
     async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError> {
         let station = station_id.to_owned();
         self.with_conn(move |c| {
@@ -709,7 +712,10 @@ impl Store for GpkgStore {
         })
         .await
     }
+}
 
+#[async_trait::async_trait]
+impl CredentialStore for GpkgStore {
     async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError> {
         let station = station_id.to_owned();
         self.with_conn(move |c| {

@@ -20,8 +20,8 @@ use crate::sql::{Dialect, WhereClause, hex, order_by, where_after, where_clause}
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
-    ApiToken, FeatureStream, Ingested, Judge, LayerVersions, LayerWrite, NewApiToken, ReadingQuery, Store, StoreError,
-    Upsert, UpsertSummary, WriteBatch, WriteSummary,
+    ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerVersions, LayerWrite, NewApiToken,
+    ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -542,7 +542,7 @@ fn copy_line(context: Option<&str>) -> Option<usize> {
 }
 
 #[async_trait::async_trait]
-impl Store for PgStore {
+impl LayerStore for PgStore {
     fn kind(&self) -> &'static str {
         "postgis"
     }
@@ -714,7 +714,10 @@ impl Store for PgStore {
             Err(e) => Err(e),
         }
     }
+}
 
+#[async_trait::async_trait]
+impl ReadingStore for PgStore {
     async fn readings(&self, station_id: &str) -> Result<Vec<Reading>, StoreError> {
         let client = self.client().await?;
         let rows = client
@@ -809,7 +812,10 @@ impl Store for PgStore {
         .map_err(pg("reading latest readings"))?;
         Ok(rows.iter().map(reading_of).collect())
     }
+}
 
+#[async_trait::async_trait]
+impl CredentialStore for PgStore {
     async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         let row = client
