@@ -68,22 +68,33 @@ pub(crate) fn endpoints() -> Vec<Route> {
     ]
 }
 
-/// The answer to a refused batch: status and JSON body. Bad readings are
-/// named by `at` (`index` in a batch, `line` in a file).
+/// What was sent: a station's batch (readings named by index) or an
+/// editor's CSV file (rows named by line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    Batch,
+    File,
+}
+
+/// The answer to a refused batch or file: status and JSON body.
 #[must_use]
-pub fn refusal(e: &IngestError, at: &str) -> (StatusCode, JsonValue) {
+pub fn refusal(e: &IngestError, sent: Sent) -> (StatusCode, JsonValue) {
     let (status, code) = match e {
         IngestError::UnknownStation(_) => (StatusCode::NOT_FOUND, "unknown_station"),
         IngestError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-        IngestError::BadBody(_) if at == "line" => (StatusCode::BAD_REQUEST, "bad_csv"),
+        IngestError::BadBody(_) if sent == Sent::File => (StatusCode::BAD_REQUEST, "bad_csv"),
         IngestError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),
         IngestError::BadReadings(bad) => {
+            let at = match sent {
+                Sent::Batch => "index",
+                Sent::File => "line",
+            };
             let named: Vec<JsonValue> = bad
                 .iter()
                 .take(MAX_ROWS_NAMED)
                 .map(|BadReading { at: n, message }| json!({ at: n, "error": message }))
                 .collect();
-            let (what, list) = if at == "line" {
+            let (what, list) = if sent == Sent::File {
                 (
                     format!("{} rows of the file are invalid; nothing was stored", bad.len()),
                     "rows",
@@ -129,7 +140,7 @@ pub(crate) async fn post_readings(
     Ok(match outcome.await {
         Ok(report) => Json(report).into_response(),
         Err(e) => {
-            let (status, body) = refusal(&e, "index");
+            let (status, body) = refusal(&e, Sent::Batch);
             answer(status, body)
         }
     })
@@ -140,7 +151,7 @@ pub(crate) async fn post_csv(State(state): State<AppState>, ApiBody(body): ApiBo
     Ok(match state.core.ingest_csv(&body).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => {
-            let (status, body) = refusal(&e, "line");
+            let (status, body) = refusal(&e, Sent::File);
             answer(status, body)
         }
     })

@@ -379,6 +379,19 @@ mod cases {
         }
     }
 
+    /// Water-quality stations `ids` in the `monitoring` layer.
+    async fn add_stations(store: &dyn Store, ids: &[&str]) {
+        let batch = WriteBatch {
+            layers: vec![LayerWrite {
+                layer: layer("monitoring").expect("monitoring"),
+                replace: false,
+                features: ids.iter().map(|id| station(id)).collect(),
+            }],
+            readings: vec![],
+        };
+        store.write(batch).await.expect("stations");
+    }
+
     fn salinity(station: &str, value: f64, time: &str) -> Reading {
         Reading {
             station_id: station.into(),
@@ -418,17 +431,7 @@ mod cases {
 
     pub async fn ingestion_judges_stations_from_the_readings_it_holds(store: &dyn Store) {
         let monitoring = layer("monitoring").expect("monitoring");
-        store
-            .write(WriteBatch {
-                layers: vec![LayerWrite {
-                    layer: monitoring,
-                    replace: false,
-                    features: vec![station("WQ-01"), station("WQ-02")],
-                }],
-                readings: vec![],
-            })
-            .await
-            .expect("stations");
+        add_stations(store, &["WQ-01", "WQ-02"]).await;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let first = store
             .ingest(
@@ -510,18 +513,7 @@ mod cases {
     }
 
     pub async fn station_and_api_tokens_are_kept_as_hashes(store: &dyn Store) {
-        let monitoring = layer("monitoring").expect("monitoring");
-        store
-            .write(WriteBatch {
-                layers: vec![LayerWrite {
-                    layer: monitoring,
-                    replace: false,
-                    features: vec![station("WQ-01")],
-                }],
-                readings: vec![],
-            })
-            .await
-            .expect("station");
+        add_stations(store, &["WQ-01"]).await;
         assert!(store.set_station_token_hash("WQ-01", "aa").await.expect("set"));
         assert!(!store.set_station_token_hash("NO-SUCH", "bb").await.expect("set"));
         assert_eq!(
