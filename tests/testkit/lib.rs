@@ -23,6 +23,26 @@ pub fn demo_dir() -> PathBuf {
     repo_root().join("data/demo")
 }
 
+/// The real boundary files of `../shared/data` beside the repository (see
+/// its SOURCES.md: test fixtures only, never copied into the repository), or
+/// `None` when the folder is not there.
+#[must_use]
+pub fn shared_data_dir() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared/data");
+    dir.join("communes-2025-merges.csv").is_file().then_some(dir)
+}
+
+/// One file of [`shared_data_dir`], or `None` (with a note on stderr, so a
+/// skipped case is visible) when the folder is not there.
+#[must_use]
+pub fn shared_data(file: &str) -> Option<PathBuf> {
+    let found = shared_data_dir().map(|d| d.join(file)).filter(|p| p.is_file());
+    if found.is_none() {
+        eprintln!("../shared/data/{file} is not beside the repository: case skipped");
+    }
+    found
+}
+
 /// A scratch directory unique to this process and name, emptied first.
 ///
 /// # Panics
