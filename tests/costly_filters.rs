@@ -6,8 +6,8 @@
 //! and a filter over the vertex limit is refused with a 400 that names it.
 //! Timings are in BENCHMARKS.md, not here.
 
+use agrimap_core::features::params::encode;
 use agrimap_model::{FeatureQuery, layer};
-use agrimap_server::ogc::params::encode;
 use agrimap_suite::{StoreKind, TestServer};
 use geo::{Coord, Geometry, LineString, Polygon, PreparedGeometry, Relate};
 

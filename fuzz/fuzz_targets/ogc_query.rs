@@ -5,9 +5,10 @@
 
 #![no_main]
 
+use agrimap_core::features::params::{self, MAX_LIMIT, Params};
+use agrimap_core::features::time;
 use agrimap_model::{Audience, Filter, catalog};
-use agrimap_server::ogc::params::{self, MAX_LIMIT, Params};
-use agrimap_server::ogc::time;
+use agrimap_server::ogc::request::format;
 use axum::extract::Query;
 use axum::http::{HeaderMap, Uri};
 use libfuzzer_sys::fuzz_target;
@@ -40,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = params.only(ITEMS_PARAMS);
-    let _ = params::format(&params, &HeaderMap::new());
+    let _ = format(&params, &HeaderMap::new());
     if let Ok(limit) = params::limit(&params) {
         assert!((1..=MAX_LIMIT).contains(&limit), "{query:?}: limit {limit}");
     }

@@ -1,14 +1,14 @@
 //! `agrimap export`: the export of `GET /api/export/{layer}.{format}`, from
-//! the command line. The parameters are checked by the same function as the
-//! HTTP export's, and the file is written from the store by the same
-//! writers (`agrimap_io::export`), so both give the same file; like an
-//! anonymous request, it holds public fields only. No request deadline
-//! applies: a province's parcels may take minutes.
+//! the command line. Both are the core's export ([`agrimap_core::export`]):
+//! the same parameters checked the same way, the same file written from the
+//! store; like an anonymous request, it holds public fields only. No request
+//! deadline applies: a province's parcels may take minutes.
 
 use crate::store_args::StoreArgs;
+use agrimap_core::export::{plan, write};
+use agrimap_core::features::Params;
+use agrimap_core::{Core, CoreConfig};
 use agrimap_model::Audience;
-use agrimap_server::ogc::export::{plan_export, write_export};
-use agrimap_server::{AppState, ServerConfig};
 use anyhow::{Context, anyhow};
 use std::path::PathBuf;
 use tokio::io::AsyncWriteExt;
@@ -58,17 +58,16 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let (store, _) = args.store.open().await?;
-        let state = AppState::new(store, ServerConfig::default());
+        let core = Core::new(store, CoreConfig::default());
         let (file, pairs) = request(args);
+        let params = Params::new(pairs).map_err(|e| anyhow!(e.message))?;
         // Like an anonymous request: public fields only.
-        let plan = plan_export(&state, &file, pairs, Audience::Public)
+        let plan = plan(&core, &file, &params, Audience::Public)
             .await
             .map_err(|e| anyhow!(e.message))?;
         if args.out.as_os_str() == "-" {
             let mut out = Stdout(std::io::stdout().lock());
-            return write_export(&state, plan, &mut out)
-                .await
-                .map_err(|e| anyhow!(e.message));
+            return write(&core, plan, &mut out).await.map_err(|e| anyhow!(e.message));
         }
         // Written to a side file first and renamed at the end, so that a
         // failed export never leaves a truncated file under the asked name.
@@ -78,7 +77,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("creating {}", partial.display()))?,
         );
-        let written = write_export(&state, plan, &mut out).await;
+        let written = write(&core, plan, &mut out).await;
         let flushed = match written {
             Ok(()) => out.flush().await.context("writing the export"),
             Err(e) => Err(anyhow!("the export stopped before its end: {}", e.message)),

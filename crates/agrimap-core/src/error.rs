@@ -17,6 +17,9 @@ pub enum ErrorKind {
     Unprocessable,
     /// The store is not answering, or took too long: try again later.
     Unavailable,
+    /// Asks for something this installation cannot do (an export GDAL
+    /// would write, without GDAL).
+    Unsupported,
     /// A fault of ours; the details are logged, not shown.
     Internal,
 }
@@ -90,25 +93,4 @@ impl From<StoreError> for CoreError {
     }
 }
 
-/// Shortens a client's text for an error message, so that an error never
-/// echoes a whole (possibly huge) input back: at most `max` characters,
-/// with `…` when cut.
-#[must_use]
-pub fn echo(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn echo_keeps_short_text_and_cuts_long_text_on_a_character() {
-        assert_eq!(echo("Mỹ Xương", 64), "Mỹ Xương");
-        assert_eq!(echo("Mỹ Xương", 2), "Mỹ…");
-        assert_eq!(echo("", 3), "");
-    }
-}
+pub use agrimap_model::echo;

@@ -1,14 +1,20 @@
 //! agrimap's domain services, the same whatever the entry point (the HTTP
 //! service, the command line, the MQTT listener): nothing here knows HTTP.
 //!
+//! - [`features`]: which features of a layer a request selects (the `/ogc`
+//!   items parameters: bbox, datetime, commune, CQL2 filter, properties, CRS).
+//! - [`export`]: a selection of a layer as one file (GeoJSON, CSV, or GDAL's formats).
 //! - [`communes`]: the communes of a store in memory, found by name or code.
 //! - [`stats`]: statistics tables by commune, district or province, cached.
 //! - [`summary`]: everything the layers say about one commune.
-//! - [`tiles`]: vector tiles, cached.
+//! - [`tiles`]: vector tiles, cached; [`tilejson`]: their TileJSON.
+//! - [`styles`]: the bundled MapLibre styles, the planner's coloured by a statistic.
 //! - [`pack`]: a commune's offline pack (PMTiles).
 //! - [`ingest`]: station readings in, from a batch or a CSV file.
-//! - [`stations`]: series of readings, and the stations on watch or alarm.
+//! - [`stations`]: readings summed up by step, and the stations on watch or alarm.
+//! - [`series`]: a station's readings between two times, as JSON or CSV.
 //! - [`tokens`]: API and station tokens (secrets, hashes, issuing).
+//! - [`upload`]: a GIS file uploaded for import, with its format and options.
 //! - [`error`]: what goes wrong, said so that any entry point can answer it.
 //!
 //! [`Core`] holds them over one store.
@@ -16,13 +22,19 @@
 pub mod communes;
 pub mod csv_cell;
 pub mod error;
+pub mod export;
+pub mod features;
 pub mod ingest;
 pub mod pack;
+pub mod series;
 pub mod stations;
 pub mod stats;
+pub mod styles;
 pub mod summary;
+pub mod tilejson;
 pub mod tiles;
 pub mod tokens;
+pub mod upload;
 
 pub use error::{CoreError, ErrorKind, echo};
 
@@ -64,6 +76,8 @@ pub struct Core {
     pub tiles: Arc<TileService>,
     /// Levels at which stations go on watch or alarm.
     pub thresholds: Arc<Vec<Threshold>>,
+    /// Layer extents, kept until a layer changes.
+    pub extents: Arc<features::Extents>,
 }
 
 impl Core {
@@ -74,6 +88,7 @@ impl Core {
             stats: Arc::new(StatsCache::new(communes.clone(), config.stats_cache_bytes)),
             tiles: Arc::new(TileService::new(store.clone(), config.tile_cache_bytes)),
             thresholds: Arc::new(config.thresholds),
+            extents: Arc::default(),
             communes,
             store,
         }

@@ -28,3 +28,26 @@ pub use feature::{Feature, Reading, Value};
 pub use filter::{CompareOp, FeatureQuery, Filter, FilterError};
 pub use role::Role;
 pub use schema::{Access, Audience, FieldDef, FieldType, GeometryKind, LayerDef, LayerGroup};
+
+/// Shortens a client's text for an error message, so that an error never
+/// echoes a whole (possibly huge) input back: at most `max` characters,
+/// with `…` when cut. The one way every crate of the workspace does it.
+#[must_use]
+pub fn echo(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::echo;
+
+    #[test]
+    fn echo_keeps_short_text_and_cuts_long_text_on_a_character() {
+        assert_eq!(echo("Mỹ Xương", 64), "Mỹ Xương");
+        assert_eq!(echo("Mỹ Xương", 2), "Mỹ…");
+        assert_eq!(echo("", 3), "");
+    }
+}

@@ -79,14 +79,14 @@ pub fn check_reading(r: &Reading, now_unix: i64, max_future_seconds: i64) -> Res
         let known: Vec<&str> = PARAMETERS.iter().map(|p| p.name).collect();
         format!(
             "unknown parameter '{}'; parameters: {}",
-            short(&r.parameter),
+            crate::echo(&r.parameter, 40),
             known.join(", ")
         )
     })?;
     if r.unit != p.unit {
         return Err(format!(
             "unit '{}' does not match {}, which is measured in '{}'",
-            short(&r.unit),
+            crate::echo(&r.unit, 40),
             p.name,
             p.unit
         ));
@@ -102,10 +102,6 @@ pub fn check_reading(r: &Reading, now_unix: i64, max_future_seconds: i64) -> Res
         return Err(format!("time {} is in the future", r.time));
     }
     Ok(())
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(40).collect()
 }
 
 /// Seconds since 1970 of a reading's time, read by the RFC 3339 reader
@@ -134,7 +130,7 @@ pub fn reading_time(s: &str) -> Result<i64, String> {
     let t = rfc3339::parse_date_time(s).map_err(|e| {
         format!(
             "time '{}' is not an ISO 8601 UTC time like 2026-11-01T07:00:00Z: {e}",
-            short(s)
+            crate::echo(s, 40)
         )
     })?;
     Ok(t.seconds)

@@ -48,7 +48,7 @@ pub enum Rfc3339Error {
 pub fn parse_date(s: &str) -> Result<i64, Rfc3339Error> {
     let b = s.as_bytes();
     if b.len() != 10 {
-        return Err(Rfc3339Error::Shape(short(s)));
+        return Err(Rfc3339Error::Shape(crate::echo(s, 40)));
     }
     date(s, b)
 }
@@ -59,7 +59,7 @@ pub fn parse_date(s: &str) -> Result<i64, Rfc3339Error> {
 /// When `s` is not one, or its instant lies outside the years 0001–9999 in UTC.
 pub fn parse_date_time(s: &str) -> Result<Instant, Rfc3339Error> {
     let b = s.as_bytes();
-    let shape = || Rfc3339Error::Shape(short(s));
+    let shape = || Rfc3339Error::Shape(crate::echo(s, 40));
     if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return Err(shape());
     }
@@ -68,7 +68,7 @@ pub fn parse_date_time(s: &str) -> Result<Instant, Rfc3339Error> {
         return Err(shape());
     };
     if hour > 23 || minute > 59 || second > 59 {
-        return Err(Rfc3339Error::Time(short(s)));
+        return Err(Rfc3339Error::Time(crate::echo(s, 40)));
     }
     let mut rest = &b[19..];
     let mut fraction = false;
@@ -92,18 +92,18 @@ pub fn parse_date_time(s: &str) -> Result<Instant, Rfc3339Error> {
             let seconds = (oh * 60 + om) * 60;
             if *sign == b'-' { -seconds } else { seconds }
         }
-        _ => return Err(Rfc3339Error::Zone(short(s))),
+        _ => return Err(Rfc3339Error::Zone(crate::echo(s, 40))),
     };
     let seconds = midnight + hour * 3600 + minute * 60 + second - offset;
     if !(FIRST..=LAST).contains(&seconds) {
-        return Err(Rfc3339Error::Range(short(s)));
+        return Err(Rfc3339Error::Range(crate::echo(s, 40)));
     }
     Ok(Instant { seconds, fraction })
 }
 
 /// `YYYY-MM-DD` of the first ten bytes, as the seconds of its midnight.
 fn date(s: &str, b: &[u8]) -> Result<i64, Rfc3339Error> {
-    let shape = || Rfc3339Error::Shape(short(s));
+    let shape = || Rfc3339Error::Shape(crate::echo(s, 40));
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return Err(shape());
     }
@@ -111,10 +111,10 @@ fn date(s: &str, b: &[u8]) -> Result<i64, Rfc3339Error> {
         return Err(shape());
     };
     if year == 0 {
-        return Err(Rfc3339Error::Range(short(s)));
+        return Err(Rfc3339Error::Range(crate::echo(s, 40)));
     }
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return Err(Rfc3339Error::Date(short(s)));
+        return Err(Rfc3339Error::Date(crate::echo(s, 40)));
     }
     Ok(days_from_civil(year, month, day) * 86_400)
 }
@@ -128,11 +128,6 @@ fn digits(b: &[u8], range: std::ops::Range<usize>) -> Option<i64> {
 
 fn two(a: u8, b: u8) -> Option<i64> {
     (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
-}
-
-/// At most 40 characters of what was sent, for messages.
-fn short(s: &str) -> String {
-    s.chars().take(40).collect()
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use crate::Route;
 use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
-use agrimap_core::communes::{Commune, CommuneCache, CommuneQuery};
+use agrimap_core::communes::list::{List, ListParams, parse_boundary_set};
+use agrimap_core::communes::{Commune, CommuneCache};
 use agrimap_core::echo;
 use agrimap_io::export::geojson::GeoJsonGeometry;
-use agrimap_model::BoundarySet;
 use agrimap_store::Store;
 use axum::Json;
 use axum::extract::FromRef;
@@ -22,10 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 use std::sync::Arc;
 
-/// Page size when the request gives none.
-pub const DEFAULT_LIMIT: usize = 10;
-/// Largest page; larger limits are capped to it.
-pub const MAX_LIMIT: usize = 50;
+pub use agrimap_core::communes::list::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
@@ -51,73 +48,10 @@ impl FromRef<AppState> for Communes {
     }
 }
 
-/// Query parameters of `/api/communes`; all text, checked by hand so that
-/// every mistake answers a JSON error.
-#[derive(Debug, Deserialize)]
-struct ListParams {
-    q: Option<String>,
-    province: Option<String>,
-    district: Option<String>,
-    boundary_set: Option<String>,
-    limit: Option<String>,
-    offset: Option<String>,
-}
-
 /// Query parameters of `/api/communes/{code}`.
 #[derive(Debug, Deserialize)]
 struct DetailParams {
     boundary_set: Option<String>,
-}
-
-/// A parameter given with a value (an empty one counts as not given).
-fn given(p: Option<&String>) -> Option<&str> {
-    p.map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
-fn parse_boundary_set(p: Option<&String>) -> Result<Option<BoundarySet>, ApiError> {
-    given(p)
-        .map(|s| {
-            BoundarySet::parse(s).ok_or_else(|| {
-                ApiError::bad_request(
-                    "bad_boundary_set",
-                    format!(
-                        "boundary_set must be '{}' or '{}', got '{}'",
-                        BoundarySet::Pre2025,
-                        BoundarySet::Y2025,
-                        echo(s, 64)
-                    ),
-                )
-            })
-        })
-        .transpose()
-}
-
-fn parse_limit(p: Option<&String>) -> Result<usize, ApiError> {
-    let Some(s) = given(p) else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    match s.parse::<u64>() {
-        Ok(0) | Err(_) => Err(ApiError::bad_request(
-            "bad_limit",
-            format!(
-                "limit must be a whole number from 1 to {MAX_LIMIT}, got '{}'",
-                echo(s, 64)
-            ),
-        )),
-        // Larger pages are capped rather than refused.
-        Ok(n) => Ok(usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
-    }
-}
-
-fn parse_offset(p: Option<&String>) -> Result<usize, ApiError> {
-    given(p).map_or(Ok(0), |s| {
-        s.parse::<usize>().map_err(|_| {
-            ApiError::bad_request(
-                "bad_offset",
-                format!("offset must be a whole number from 0, got '{}'", echo(s, 64)),
-            )
-        })
-    })
 }
 
 fn summary(c: &Commune) -> JsonValue {
@@ -140,22 +74,14 @@ fn summary(c: &Commune) -> JsonValue {
 /// communes matching `q` (by name or code), best match first; without `q`,
 /// every commune in code order. Paged by `limit` (default 10, at most 50) and `offset`.
 async fn list(State(api): State<Communes>, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
-    let boundary_set = parse_boundary_set(p.boundary_set.as_ref())?;
-    let limit = parse_limit(p.limit.as_ref())?;
-    let offset = parse_offset(p.offset.as_ref())?;
+    let list = List::new(&p)?;
     let index = api.cache.index(api.store.as_ref()).await?;
-    let found = index.find(&CommuneQuery {
-        text: p.q.as_deref().unwrap_or(""),
-        province: given(p.province.as_ref()),
-        district: given(p.district.as_ref()),
-        boundary_set,
-    })?;
-    let page: Vec<JsonValue> = found.iter().skip(offset).take(limit).map(|c| summary(c)).collect();
+    let page = list.page(&index)?;
     Ok(Json(json!({
-        "communes": page,
-        "total": found.len(),
-        "offset": offset,
-        "limit": limit,
+        "communes": page.communes.iter().map(|c| summary(c)).collect::<Vec<_>>(),
+        "total": page.total,
+        "offset": page.offset,
+        "limit": page.limit,
     }))
     .into_response())
 }
@@ -196,28 +122,7 @@ async fn detail(
         "population": c.population,
         "bbox": c.bbox,
         "center": c.center,
-        "boundary": geojson(&c.boundary),
+        "boundary": GeoJsonGeometry(&c.boundary).to_json(),
     }))
     .into_response())
-}
-
-/// A geometry as a GeoJSON geometry object (RFC 7946), longitude first.
-#[must_use]
-pub fn geojson(g: &geo::Geometry<f64>) -> JsonValue {
-    serde_json::to_value(GeoJsonGeometry(g)).unwrap_or(JsonValue::Null)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn geojson_of_a_polygon_with_a_hole() {
-        let outer = geo::LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 0.0)]);
-        let hole = geo::LineString::from(vec![(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 1.0)]);
-        let g = geo::Geometry::Polygon(geo::Polygon::new(outer, vec![hole]));
-        let j = geojson(&g);
-        assert_eq!(j["type"], "Polygon");
-        assert_eq!(j["coordinates"][1][2], json!([2.0, 2.0]));
-    }
 }

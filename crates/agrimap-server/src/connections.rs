@@ -70,24 +70,3 @@ impl Drop for Slot {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_address_gets_its_share_and_slots_come_back() {
-        let limits = PerAddress::new(3);
-        let a: IpAddr = [10, 0, 0, 1].into();
-        let b: IpAddr = [10, 0, 0, 2].into();
-        let held: Vec<Slot> = (0..3).map(|_| limits.admit(a).expect("within the share")).collect();
-        assert!(limits.admit(a).is_none(), "a fourth is refused");
-        assert!(limits.admit(b).is_some(), "another address is not affected");
-        drop(held);
-        assert_eq!(limits.open(a), 0);
-        assert!(limits.admit(a).is_some(), "closed connections give their slots back");
-        let unbounded = PerAddress::new(0);
-        let many: Vec<Slot> = (0..1000).filter_map(|_| unbounded.admit(a)).collect();
-        assert_eq!(many.len(), 1000);
-    }
-}

@@ -96,8 +96,6 @@ pub struct AppState {
     /// The domain services over the store.
     pub core: Core,
     pub config: Arc<ServerConfig>,
-    /// Layer extents for `/ogc` collections, kept until a layer changes.
-    pub ogc_extents: Arc<ogc::Extents>,
     /// Request quotas by address and by token.
     pub quotas: Arc<limits::Quotas>,
     /// Exports running now, bounded per address and in all.
@@ -117,7 +115,6 @@ impl AppState {
         );
         Self {
             core,
-            ogc_extents: Arc::default(),
             quotas: Arc::new(limits::Quotas::new(config.rate_per_address, config.rate_per_token)),
             exports: Arc::default(),
             config: Arc::new(config),

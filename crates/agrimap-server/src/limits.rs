@@ -223,21 +223,3 @@ impl From<BytesRejection> for ApiError {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_key_gets_its_burst_then_waits() {
-        let quotas = Quotas::new(5, 0);
-        let ip: IpAddr = [127, 0, 0, 1].into();
-        let allowed = (0..40).filter(|_| quotas.check(QuotaKey::Address(ip)).is_ok()).count();
-        assert!((20..=21).contains(&allowed), "burst of 4 s at 5/s, got {allowed}");
-        let wait = quotas.check(QuotaKey::Address(ip)).expect_err("limited");
-        assert!(wait <= Duration::from_millis(200), "{wait:?}");
-        // Another address, and tokens (no quota set), are not affected.
-        assert!(quotas.check(QuotaKey::Address([10, 0, 0, 1].into())).is_ok());
-        assert!((0..1000).all(|_| quotas.check(QuotaKey::Token("abc")).is_ok()));
-    }
-}

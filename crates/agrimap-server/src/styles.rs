@@ -1,81 +1,42 @@
 //! `/styles/{name}.json`: the bundled MapLibre styles with absolute URLs for
-//! the host that was asked.
-//!
-//! The planner style colours communes by a statistic
-//! (`?layer=crop&metric=area[&class=crop_type&value=rice]`, crop area by
-//! default): the figures of `/api/stats` are joined to the commune tiles by
-//! code, as a `match` on the `code` attribute inside the layer's `fill-color`.
-//! The style stays a plain document any MapLibre client can load, and it
-//! changes when the data does.
+//! the host that was asked; the planner style colours communes by
+//! `?layer=crop&metric=area[&class=crop_type&value=rice]`
+//! ([`agrimap_core::styles`]).
 
 use crate::AppState;
 use crate::Route;
-use crate::assets::{STYLE_NAMES, style_template};
 use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::origin::request_origin;
-use agrimap_core::stats::StatsRequest;
+use agrimap_core::echo;
+use agrimap_core::styles::{ChoroplethParams, STYLE_NAMES, style};
 use axum::extract::State;
 use axum::http::Method;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(Method::GET, "/styles/{file}", Need::Anyone, get(style))]
-}
-
-/// The planner style's layer that carries the choropleth.
-pub const CHOROPLETH_LAYER: &str = "commune-choropleth";
-/// Light to dark green: more of the statistic, darker.
-const RAMP: [&str; 3] = ["#f7fcf5", "#74c476", "#00441b"];
-
-/// Which statistic the planner style colours communes by.
-#[derive(Debug, Deserialize)]
-pub struct ChoroplethParams {
-    layer: Option<String>,
-    metric: Option<String>,
-    class: Option<String>,
-    /// With `class`: colour by this class only (e.g. rice of crop_type).
-    value: Option<String>,
+    vec![Route::new(Method::GET, "/styles/{file}", Need::Anyone, get(get_style))]
 }
 
 /// `GET /styles/{name}.json`
-pub(crate) async fn style(
+pub(crate) async fn get_style(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
     ApiQuery(params): ApiQuery<ChoroplethParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let name = file.strip_suffix(".json").unwrap_or_default();
-    let template = style_template(name).ok_or_else(|| {
+    let origin = request_origin(state.config.public_url.as_deref(), &headers);
+    let body = style(&state.core, name, &origin, &params).await?.ok_or_else(|| {
         ApiError::not_found(
             "unknown_style",
-            format!(
-                "no style '{}'; styles: {}",
-                file.chars().take(64).collect::<String>(),
-                STYLE_NAMES.join(", ")
-            ),
+            format!("no style '{}'; styles: {}", echo(&file, 64), STYLE_NAMES.join(", ")),
         )
     })?;
-    let origin = request_origin(state.config.public_url.as_deref(), &headers);
-    let mut body = template.replace("{origin}", &origin);
-    if name == "planner" {
-        let mut doc: Value = serde_json::from_str(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "bad_style",
-                format!("the planner style is not valid JSON: {e}"),
-            )
-        })?;
-        colour_communes(&state, &params, &mut doc).await?;
-        body = doc.to_string();
-    }
     Ok((
         [
             (header::CONTENT_TYPE, "application/json"),
@@ -84,71 +45,4 @@ pub(crate) async fn style(
         body,
     )
         .into_response())
-}
-
-/// Sets the choropleth layer's colour from the chosen statistic per commune.
-async fn colour_communes(state: &AppState, params: &ChoroplethParams, doc: &mut Value) -> Result<(), ApiError> {
-    let layer = params.layer.as_deref().unwrap_or("crop");
-    let metric = params
-        .metric
-        .as_deref()
-        .unwrap_or(if params.layer.is_none() { "area" } else { "count" });
-    let request = StatsRequest::parse(layer, Some("commune"), params.class.as_deref(), Some(metric))?;
-    if params.value.is_some() && params.class.is_none() {
-        return Err(ApiError::bad_request(
-            "bad_value",
-            "value selects one class: give class as well (e.g. class=crop_type&value=rice)",
-        ));
-    }
-    let table = state.core.stats.table(state.core.store.as_ref(), request).await?;
-    let mut by_code: BTreeMap<&str, f64> = BTreeMap::new();
-    for row in &table.rows {
-        if params.value.is_none() || row.class.as_deref() == params.value.as_deref() {
-            *by_code.entry(row.code.as_str()).or_default() += row.value;
-        }
-    }
-    let max = by_code.values().copied().fold(0.0_f64, f64::max);
-    let colour = if by_code.is_empty() || max <= 0.0 {
-        json!(RAMP[0])
-    } else {
-        let mut figure = vec![json!("match"), json!(["get", "code"])];
-        for (code, v) in &by_code {
-            figure.push(json!(code));
-            figure.push(json!(v));
-        }
-        figure.push(json!(0));
-        json!([
-            "interpolate",
-            ["linear"],
-            figure,
-            0,
-            RAMP[0],
-            max / 2.0,
-            RAMP[1],
-            max,
-            RAMP[2]
-        ])
-    };
-    let legend = json!({
-        "layer": table.layer,
-        "metric": table.metric,
-        "unit": table.unit,
-        "class": table.class,
-        "value": params.value,
-        "max": max,
-        "stops": [[0, RAMP[0]], [max / 2.0, RAMP[1]], [max, RAMP[2]]],
-    });
-    let layer = doc["layers"]
-        .as_array_mut()
-        .and_then(|layers| layers.iter_mut().find(|l| l["id"] == CHOROPLETH_LAYER))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "bad_style",
-                format!("the planner style has no '{CHOROPLETH_LAYER}' layer"),
-            )
-        })?;
-    layer["paint"]["fill-color"] = colour;
-    layer["metadata"]["agrimap:choropleth"] = legend;
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `/tiles/{layers}/{z}/{x}/{y}.mvt` and `/tiles/{layers}.json` (TileJSON 3.0.0).
 //!
-//! Tiles are the core's ([`agrimap_core::tiles::TileService`]); this module
+//! Tiles are the core's ([`agrimap_core::tiles::TileService`]), and so is
+//! the TileJSON document ([`agrimap_core::tilejson`]); this module
 //! adds entity tags, caching headers and content negotiation.
 
 use crate::AppState;
@@ -10,8 +11,8 @@ use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::origin::request_origin;
 use agrimap_core::echo;
+use agrimap_core::tilejson::tilejson;
 use agrimap_core::tiles::{etag, parse_coord, parse_layers};
-use agrimap_model::{Audience, LayerDef};
 use axum::extract::State;
 use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -22,17 +23,12 @@ use axum::routing::get;
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
         Route::new(Method::GET, "/tiles/{layers}/{z}/{x}/{y}", Need::Anyone, get(tile)),
-        Route::new(Method::GET, "/tiles/{file}", Need::Anyone, get(tilejson)),
+        Route::new(Method::GET, "/tiles/{file}", Need::Anyone, get(get_tilejson)),
     ]
 }
 
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
-
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    // One reading of Accept-Encoding for the whole service (weights such as q=0.0 included).
-    crate::encoding::accepts_gzip(headers)
-}
 
 /// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`
 pub(crate) async fn tile(
@@ -64,7 +60,8 @@ pub(crate) async fn tile(
         return Ok((StatusCode::NO_CONTENT, out).into_response());
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
-    if accepts_gzip(&headers) {
+    // One reading of Accept-Encoding for the whole service (weights such as q=0.0 included).
+    if crate::encoding::accepts_gzip(&headers) {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         Ok((out, body.gzip).into_response())
     } else {
@@ -73,7 +70,7 @@ pub(crate) async fn tile(
 }
 
 /// `GET /tiles/{layers}.json`: TileJSON 3.0.0 for a layer list.
-pub(crate) async fn tilejson(
+pub(crate) async fn get_tilejson(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
     headers: HeaderMap,
@@ -86,71 +83,6 @@ pub(crate) async fn tilejson(
     })?;
     let layers = parse_layers(spec)?;
     let origin = request_origin(state.config.public_url.as_deref(), &headers);
-    let mut bounds: Option<geo::Rect<f64>> = None;
-    for layer in &layers {
-        if let Some(r) = state.core.store.extent(layer).await? {
-            bounds = Some(bounds.map_or(r, |b| {
-                geo::Rect::new(
-                    geo::coord! { x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y) },
-                    geo::coord! { x: b.max().x.max(r.max().x), y: b.max().y.max(r.max().y) },
-                )
-            }));
-        }
-    }
-    let minzoom = layers.iter().map(|l| l.minzoom).min().unwrap_or(0);
-    let maxzoom = layers.iter().map(|l| l.maxzoom).max().unwrap_or(16);
-    let mut doc = serde_json::json!({
-        "tilejson": "3.0.0",
-        "name": format!("agrimap: {spec}"),
-        "scheme": "xyz",
-        "tiles": [format!("{origin}/tiles/{spec}/{{z}}/{{x}}/{{y}}.mvt")],
-        "minzoom": minzoom,
-        "maxzoom": maxzoom,
-        "vector_layers": layers.iter().map(|l| vector_layer(l)).collect::<Vec<_>>(),
-    });
-    if let Some(b) = bounds {
-        let c = b.center();
-        doc["bounds"] = serde_json::json!([b.min().x, b.min().y, b.max().x, b.max().y]);
-        doc["center"] = serde_json::json!([c.x, c.y, minzoom.max(9)]);
-    }
+    let doc = tilejson(&state.core, spec, &layers, &origin).await?;
     Ok(([(header::CACHE_CONTROL, "no-cache")], axum::Json(doc)).into_response())
-}
-
-/// One `vector_layers` entry: public fields only, described with type and unit.
-fn vector_layer(layer: &LayerDef) -> serde_json::Value {
-    let fields: serde_json::Map<String, serde_json::Value> = layer
-        .readable_fields(Audience::Public)
-        .map(|(_, f)| {
-            let unit = f.unit.map(|u| format!(" ({u})")).unwrap_or_default();
-            (
-                f.name.to_owned(),
-                format!("{}: {}{unit}", f.ty.tilejson_name(), f.description).into(),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "id": layer.id,
-        "description": layer.description,
-        "minzoom": layer.minzoom,
-        "maxzoom": layer.maxzoom,
-        "fields": fields,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_negotiation_honours_q0() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::ACCEPT_ENCODING, v.parse().expect("header"));
-            accepts_gzip(&m)
-        };
-        assert!(h("gzip, deflate, br"));
-        assert!(!h("gzip;q=0, br"));
-        assert!(!h("br"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
 }

@@ -88,10 +88,7 @@ pub(crate) async fn revoke(
     } else {
         Err(ApiError::not_found(
             "unknown_token",
-            format!(
-                "no valid token has the id '{}'",
-                id.chars().take(32).collect::<String>()
-            ),
+            format!("no valid token has the id '{}'", agrimap_core::echo(&id, 32)),
         ))
     }
 }

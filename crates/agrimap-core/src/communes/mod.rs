@@ -7,6 +7,7 @@
 //! Communes are found by name or code as people type them ([`search`]):
 //! `my xuong`, `MY XUONG`, `Mỹ Xương` and `xã Mỹ Xương` all find Mỹ Xương.
 
+pub mod list;
 mod search;
 
 use crate::error::{CoreError, echo};

@@ -11,6 +11,9 @@
 //! changes nothing.
 
 pub mod csv;
+pub mod refusal;
+
+pub use refusal::Sent;
 
 use crate::Core;
 use crate::error::{CoreError, echo};

@@ -33,6 +33,7 @@ impl Encoder for GeoJsonEncoder {
             let f = GeoJsonFeature {
                 columns: &self.columns,
                 feature,
+                links: None,
             };
             serde_json::to_writer(&mut *out, &f).map_err(std::io::Error::from)?;
         }
@@ -45,10 +46,12 @@ impl Encoder for GeoJsonEncoder {
     }
 }
 
-/// A feature with the chosen properties.
-struct GeoJsonFeature<'a> {
-    columns: &'a Columns,
-    feature: &'a Feature,
+/// A feature as a GeoJSON Feature with the chosen properties in schema
+/// order (and `links`, as OGC API – Features gives one feature).
+pub struct GeoJsonFeature<'a> {
+    pub columns: &'a Columns,
+    pub feature: &'a Feature,
+    pub links: Option<&'a serde_json::Value>,
 }
 
 impl Serialize for GeoJsonFeature<'_> {
@@ -58,6 +61,9 @@ impl Serialize for GeoJsonFeature<'_> {
         map.serialize_entry("id", &self.feature.id)?;
         map.serialize_entry("geometry", &GeoJsonGeometry(&self.feature.geometry))?;
         map.serialize_entry("properties", &Properties(self))?;
+        if let Some(links) = self.links {
+            map.serialize_entry("links", links)?;
+        }
         map.end()
     }
 }
@@ -79,6 +85,14 @@ impl Serialize for Properties<'_> {
 /// A geometry as a GeoJSON geometry object, written straight into the
 /// output without building a JSON tree (exports write millions).
 pub struct GeoJsonGeometry<'a>(pub &'a geo::Geometry<f64>);
+
+impl GeoJsonGeometry<'_> {
+    /// The geometry as a JSON value, longitude first.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
 
 struct Position(geo::Coord<f64>);
 struct Line<'a>(&'a geo::LineString<f64>);
@@ -193,5 +207,42 @@ mod tests {
             json["features"][0]["geometry"]["coordinates"],
             serde_json::json!([105.5, 10.25])
         );
+    }
+
+    #[test]
+    fn features_carry_the_chosen_properties_in_schema_order() {
+        let crop = agrimap_model::layer("crop").expect("crop");
+        let mut properties: Vec<Value> = crop.fields.iter().map(|_| Value::Null).collect();
+        properties[crop.field_index("crop_type").expect("i")] = "rice".into();
+        let feature = Feature {
+            id: 7,
+            geometry: geo::Geometry::Point(geo::Point::new(105.8, 9.9)),
+            properties,
+        };
+        let columns = Columns {
+            layer: crop,
+            fields: crop
+                .readable_fields(agrimap_model::Audience::Public)
+                .map(|(i, _)| i)
+                .collect(),
+        };
+        let text = serde_json::to_string(&GeoJsonFeature {
+            columns: &columns,
+            feature: &feature,
+            links: None,
+        })
+        .expect("json");
+        assert!(text.starts_with(r#"{"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[105.8,9.9]},"properties":{"parcel_id":null,"commune_code":null"#), "{text}");
+        assert!(text.contains(r#""crop_type":"rice""#));
+        assert!(!text.contains("owner"), "{text}");
+    }
+
+    #[test]
+    fn geojson_of_a_polygon_with_a_hole() {
+        let outer = geo::LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 0.0)]);
+        let hole = geo::LineString::from(vec![(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 1.0)]);
+        let j = GeoJsonGeometry(&geo::Geometry::Polygon(geo::Polygon::new(outer, vec![hole]))).to_json();
+        assert_eq!(j["type"], "Polygon");
+        assert_eq!(j["coordinates"][1][2], serde_json::json!([2.0, 2.0]));
     }
 }

@@ -166,12 +166,7 @@ pub fn queryables(layer: &LayerDef, audience: Audience) -> Vec<&'static str> {
 
 /// A name or value echoed in a message: at most 64 characters.
 fn echo(s: &str) -> String {
-    const MAX: usize = 64;
-    if s.chars().count() > MAX {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    } else {
-        s.to_owned()
-    }
+    crate::echo(s, 64)
 }
 
 #[cfg(test)]

@@ -9,9 +9,8 @@
 //! answers) is published to `agrimap/stations/{id}/readings/result`.
 
 use crate::AppState;
-use crate::stations::{Sent, refusal};
 use agrimap_core::CoreError;
-use agrimap_core::ingest::{Credential, IngestError, parse_batch};
+use agrimap_core::ingest::{Credential, IngestError, Sent, parse_batch};
 use serde_json::Value as JsonValue;
 
 /// The topic filter the listener subscribes to.
@@ -51,7 +50,7 @@ pub async fn handle(state: &AppState, station_id: &str, payload: &[u8]) -> Outco
     match outcome.await {
         Ok(report) => Outcome::Answered(serde_json::to_value(report).unwrap_or_default()),
         Err(IngestError::Store(e)) => Outcome::StoreFailed(e),
-        Err(e) => Outcome::Answered(refusal(&e, Sent::Batch).1),
+        Err(e) => Outcome::Answered(e.body(Sent::Batch)),
     }
 }
 
@@ -96,7 +95,7 @@ mod tests {
             (br#"[{"parameter": "ph"}]"#, "bad_body"),
             (b"not json", "bad_body"),
         ] {
-            let (_, body) = refusal(&envelope(payload).expect_err("refused"), Sent::Batch);
+            let body = envelope(payload).expect_err("refused").body(Sent::Batch);
             assert_eq!(body["error"]["code"], code);
         }
     }

@@ -27,45 +27,39 @@
 //! index them; a feature whose envelope touches the box while its geometry
 //! does not is included. Paging is by `offset`, in feature-id order, through
 //! `next` and `prev` links.
+//!
+//! Which features the parameters select is the core's
+//! ([`agrimap_core::features`]); this module reads requests
+//! ([`request::OgcRequest`]) and renders the answers.
 
 mod crs;
-pub mod export;
+mod export;
 pub mod export_slots;
-mod filter_task;
 mod html;
 mod items;
 mod openapi;
 mod paced_body;
-pub mod params;
 mod queryables;
-pub mod time;
+pub mod request;
 
 use crate::AppState;
 use crate::Route;
 use crate::auth::Need;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery};
-use crate::origin::request_origin;
-use agrimap_core::communes::CommuneCache;
+use agrimap_core::features::time;
 use agrimap_model::{Audience, LayerDef, catalog};
-use agrimap_store::{LayerVersions, Store};
-use axum::extract::FromRef;
 use axum::extract::State;
 use axum::http::Method;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use futures::future::try_join_all;
 use geo::Rect;
-use params::{Format, Params};
+use request::{Format, OgcRequest};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
-
-pub use params::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Media types of the documents.
 pub const JSON: &str = "application/json";
@@ -116,84 +110,13 @@ pub(crate) fn endpoints() -> Vec<Route> {
     ]
 }
 
-/// What the `/ogc` handlers share.
-#[derive(Clone)]
-pub(crate) struct Ogc {
-    store: Arc<dyn Store>,
-    communes: Arc<CommuneCache>,
-    public_url: Option<Arc<str>>,
-    extents: Arc<Extents>,
-    exports: Arc<export_slots::ExportSlots>,
-}
-
-impl FromRef<AppState> for Ogc {
-    fn from_ref(state: &AppState) -> Self {
-        Self {
-            store: state.core.store.clone(),
-            communes: state.core.communes.clone(),
-            public_url: state.config.public_url.clone().map(Arc::from),
-            extents: state.ogc_extents.clone(),
-            exports: state.exports.clone(),
-        }
+/// The query parameters each `/ogc` resource takes, by route.
+fn parameters(route: &str) -> &'static [&'static str] {
+    match route {
+        "/ogc/collections/{id}/items" => items::ITEMS_PARAMS,
+        "/ogc/collections/{id}/items/{feature}" => items::ITEM_PARAMS,
+        _ => &["f"],
     }
-}
-
-impl Ogc {
-    /// The absolute URL of `/ogc` for this request.
-    fn base(&self, headers: &HeaderMap) -> String {
-        format!("{}/ogc", request_origin(self.public_url.as_deref(), headers))
-    }
-}
-
-/// A layer's extent and the change counter it was read at.
-type VersionedExtent = (u64, Option<Rect<f64>>);
-
-/// Layer extents by layer, kept until the layer's change counter moves.
-#[derive(Debug, Default)]
-pub struct Extents {
-    by_layer: Mutex<HashMap<&'static str, VersionedExtent>>,
-}
-
-impl Extents {
-    async fn get(
-        &self,
-        store: &dyn Store,
-        layer: &'static LayerDef,
-        versions: &LayerVersions,
-    ) -> Result<Option<Rect<f64>>, ApiError> {
-        let version = versions.get(layer.id).copied().unwrap_or(0);
-        let cached = self
-            .by_layer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(layer.id)
-            .filter(|(v, _)| *v == version)
-            .map(|(_, e)| *e);
-        if let Some(extent) = cached {
-            return Ok(extent);
-        }
-        let extent = store.extent(layer).await?;
-        self.by_layer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(layer.id, (version, extent));
-        Ok(extent)
-    }
-}
-
-/// The collection of a path segment, or 404.
-fn collection_of(id: &str) -> Result<&'static LayerDef, ApiError> {
-    agrimap_model::layer(id).ok_or_else(|| {
-        let known: Vec<&str> = catalog().iter().map(|l| l.id).collect();
-        ApiError::not_found(
-            "unknown_collection",
-            format!(
-                "no collection '{}'; the collections are: {}",
-                params::echo(id),
-                known.join(", ")
-            ),
-        )
-    })
 }
 
 /// One link object.
@@ -289,15 +212,7 @@ fn home(base: &str) -> (String, String) {
 }
 
 /// `GET /ogc`: the landing page.
-async fn landing(
-    State(ogc): State<Ogc>,
-    headers: HeaderMap,
-    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    let params = Params::new(pairs)?;
-    params.only(&["f"])?;
-    let format = params::format(&params, &headers)?;
-    let base = ogc.base(&headers);
+async fn landing(OgcRequest { format, base, .. }: OgcRequest) -> Result<Response, ApiError> {
     let mut links = self_and_alternate(&base, "", format, JSON, "This document");
     links.extend([
         link(
@@ -345,15 +260,7 @@ async fn landing(
 }
 
 /// `GET /ogc/conformance`: the conformance classes.
-async fn conformance(
-    State(ogc): State<Ogc>,
-    headers: HeaderMap,
-    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    let params = Params::new(pairs)?;
-    params.only(&["f"])?;
-    let format = params::format(&params, &headers)?;
-    let base = ogc.base(&headers);
+async fn conformance(OgcRequest { format, base, .. }: OgcRequest) -> Result<Response, ApiError> {
     let links = self_and_alternate(
         &format!("{base}/conformance"),
         "",
@@ -380,15 +287,7 @@ async fn conformance(
 }
 
 /// `GET /ogc/api`: the API definition.
-async fn api(
-    State(ogc): State<Ogc>,
-    headers: HeaderMap,
-    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    let params = Params::new(pairs)?;
-    params.only(&["f"])?;
-    let format = params::format(&params, &headers)?;
-    let base = ogc.base(&headers);
+async fn api(OgcRequest { format, base, .. }: OgcRequest) -> Result<Response, ApiError> {
     let doc = openapi::document(&base);
     Ok(match format {
         Format::Json => json_response(&doc, OPENAPI),
@@ -461,19 +360,15 @@ fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64
 
 /// `GET /ogc/collections`: every catalog layer.
 async fn collections(
-    State(ogc): State<Ogc>,
-    headers: HeaderMap,
-    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
+    State(state): State<AppState>,
+    OgcRequest { format, base, .. }: OgcRequest,
 ) -> Result<Response, ApiError> {
-    let params = Params::new(pairs)?;
-    params.only(&["f"])?;
-    let format = params::format(&params, &headers)?;
-    let base = ogc.base(&headers);
-    let versions = ogc.store.versions().await?;
+    let core = &state.core;
+    let versions = core.store.versions().await?;
     let extents = try_join_all(
         catalog()
             .iter()
-            .map(|l| ogc.extents.get(ogc.store.as_ref(), l, &versions)),
+            .map(|l| core.extents.get(core.store.as_ref(), l, &versions)),
     )
     .await?;
     let list: Vec<Json> = catalog()
@@ -515,18 +410,17 @@ async fn collections(
 
 /// `GET /ogc/collections/{id}`: one collection.
 async fn collection(
-    State(ogc): State<Ogc>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
+    State(state): State<AppState>,
+    OgcRequest {
+        collection: layer,
+        format,
+        base,
+        ..
+    }: OgcRequest<&'static LayerDef>,
 ) -> Result<Response, ApiError> {
-    let layer = collection_of(&id)?;
-    let params = Params::new(pairs)?;
-    params.only(&["f"])?;
-    let format = params::format(&params, &headers)?;
-    let base = ogc.base(&headers);
-    let versions = ogc.store.versions().await?;
-    let extent = ogc.extents.get(ogc.store.as_ref(), layer, &versions).await?;
+    let core = &state.core;
+    let versions = core.store.versions().await?;
+    let extent = core.extents.get(core.store.as_ref(), layer, &versions).await?;
     let url = format!("{base}/collections/{}", layer.id);
     let links = self_and_alternate(&url, "", format, JSON, "This collection");
     let doc = collection_json(&base, layer, extent, links);

@@ -6,9 +6,9 @@
 // they place, and the functions that list paths and schemas are long lists.
 #![allow(clippy::needless_pass_by_value, clippy::too_many_lines)]
 
-use super::params::{DEFAULT_LIMIT, FILTER_CRS, FILTER_LANGS, MAX_LIMIT};
 use super::queryables::SCHEMA_JSON;
 use super::{CONFORMANCE, CRS84, DESCRIPTION, GEOJSON, HTML, JSON, OPENAPI, TITLE, crs, html, time};
+use agrimap_core::features::params::{DEFAULT_LIMIT, FILTER_CRS, FILTER_LANGS, MAX_LIMIT};
 use agrimap_model::{Audience, FieldType, LayerDef, catalog};
 use serde_json::{Map, Value as Json, json};
 use std::fmt::Write as _;
@@ -606,58 +606,4 @@ pub fn html(doc: &Json) -> String {
         html::link(&format!("{server}/api?f=json"), "OpenAPI 3.0 JSON"),
         html::table(&["path", "summary", "description", "parameters"], &rows),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every `$ref` of the document points at something in it.
-    fn refs<'a>(v: &'a Json, out: &mut Vec<&'a str>) {
-        match v {
-            Json::Object(m) => {
-                if let Some(Json::String(s)) = m.get("$ref") {
-                    out.push(s);
-                }
-                m.values().for_each(|x| refs(x, out));
-            }
-            Json::Array(a) => a.iter().for_each(|x| refs(x, out)),
-            _ => {}
-        }
-    }
-
-    #[test]
-    fn every_reference_resolves_and_every_collection_has_paths() {
-        let doc = document("http://h/ogc");
-        let mut found = Vec::new();
-        refs(&doc, &mut found);
-        assert!(!found.is_empty());
-        for r in found {
-            let pointer = r.strip_prefix('#').expect("local ref");
-            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
-        }
-        for l in catalog() {
-            for p in ["", "/items", "/items/{featureId}"] {
-                assert!(
-                    doc["paths"][format!("/collections/{}{p}", l.id)].is_object(),
-                    "{} {p}",
-                    l.id
-                );
-            }
-        }
-        let crop = doc["components"]["schemas"]["properties_crop"]["properties"]
-            .as_object()
-            .expect("crop properties");
-        assert!(crop.contains_key("crop_type") && !crop.contains_key("owner_phone"));
-        let roads = doc["paths"]["/collections/roads/items"]["get"]["parameters"].to_string();
-        assert!(!roads.contains("datetime") && !roads.contains("commune"));
-        let crop_items = doc["paths"]["/collections/crop/items"]["get"]["parameters"].to_string();
-        assert!(crop_items.contains("datetime") && crop_items.contains("commune"));
-        assert!(crop_items.contains("#/components/parameters/filter-lang"));
-        assert!(doc["paths"]["/collections/crop/queryables"]["get"].is_object());
-        assert_eq!(
-            doc["components"]["parameters"]["filter-lang"]["schema"]["enum"],
-            json!(["cql2-text", "cql-text"])
-        );
-    }
 }

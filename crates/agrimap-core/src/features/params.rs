@@ -1,11 +1,12 @@
-//! Query parameters of the `/ogc` resources, read by hand from the raw pairs
-//! so that every mistake (an unknown or repeated parameter, a bad value)
-//! answers a JSON error naming it, and the format asked for (`f` or `Accept`).
+//! The parameters that select features (`bbox`, `bbox-crs`, `crs`,
+//! `properties`, `filter`, `filter-lang`, `filter-crs`, `limit`, `offset`),
+//! read by hand from the raw name/value pairs so that every mistake (an
+//! unknown or repeated parameter, a bad value) is refused with an error
+//! naming it, whoever asked: `/ogc` items, `/api/export` or `agrimap export`.
 
-use crate::error::ApiError;
-use agrimap_io::crs::{Crs, Transform};
+use crate::error::{CoreError, echo};
+use agrimap_io::crs::{Crs, Transform, offered_uris};
 use agrimap_model::{Audience, Filter, LayerDef, cql2};
-use axum::http::{HeaderMap, header};
 use geo::{Rect, coord};
 use std::fmt::Write as _;
 
@@ -14,16 +15,8 @@ pub const DEFAULT_LIMIT: usize = 10;
 /// Largest page; larger limits are answered with this many features.
 pub const MAX_LIMIT: usize = 10_000;
 
-/// Echoing a client string back: keep it short.
-#[must_use]
-pub fn echo(s: &str) -> String {
-    const MAX: usize = 64;
-    if s.chars().count() > MAX {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    } else {
-        s.to_owned()
-    }
-}
+/// Characters of a client's text echoed in a message.
+const ECHO: usize = 64;
 
 /// The query string of a request as name/value pairs, each name at most once.
 #[derive(Debug, Default)]
@@ -36,12 +29,12 @@ impl Params {
     ///
     /// # Errors
     /// `bad_parameter` for a repeated parameter.
-    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, CoreError> {
         for (i, (name, _)) in pairs.iter().enumerate() {
             if pairs[..i].iter().any(|(n, _)| n == name) {
-                return Err(ApiError::bad_request(
+                return Err(CoreError::invalid(
                     "bad_parameter",
-                    format!("the query parameter '{}' is given more than once", echo(name)),
+                    format!("the query parameter '{}' is given more than once", echo(name, ECHO)),
                 ));
             }
         }
@@ -63,14 +56,14 @@ impl Params {
     ///
     /// # Errors
     /// `unknown_parameter`, naming the parameters the resource takes.
-    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+    pub fn only(&self, known: &[&str]) -> Result<(), CoreError> {
         match self.pairs.iter().find(|(n, _)| !known.contains(&n.as_str())) {
             None => Ok(()),
-            Some((name, _)) => Err(ApiError::bad_request(
+            Some((name, _)) => Err(CoreError::invalid(
                 "unknown_parameter",
                 format!(
                     "unknown query parameter '{}'; this resource takes: {}",
-                    echo(name),
+                    echo(name, ECHO),
                     known.join(", ")
                 ),
             )),
@@ -78,87 +71,41 @@ impl Params {
     }
 }
 
-/// The two encodings of every resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// JSON; GeoJSON for features; OpenAPI JSON for the API definition.
-    Json,
-    Html,
-}
-
-impl Format {
-    /// The value of `f` that asks for this format.
-    #[must_use]
-    pub fn param(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Html => "html",
-        }
-    }
-}
-
-/// The format asked for: `f` first, else the best match of `Accept`, else JSON.
+/// The CRS named by the parameter `name` (`crs`, `bbox-crs`, `filter-crs`),
+/// CRS84 without it.
 ///
 /// # Errors
-/// `bad_format` for an `f` that is neither `json` nor `html`.
-pub fn format(params: &Params, headers: &HeaderMap) -> Result<Format, ApiError> {
-    if let Some(f) = params.get("f") {
-        return match f.to_ascii_lowercase().as_str() {
-            "json" | "geojson" | "application/json" | "application/geo+json" => Ok(Format::Json),
-            "html" | "text/html" => Ok(Format::Html),
-            _ => Err(ApiError::bad_request(
-                "bad_format",
-                format!("f must be 'json' or 'html', got '{}'", echo(f)),
-            )),
-        };
-    }
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Ok(negotiate(accept))
-}
-
-/// HTML when `Accept` prefers it to every JSON type, JSON otherwise.
-fn negotiate(accept: &str) -> Format {
-    let mut json = 0.0_f32;
-    let mut html = 0.0_f32;
-    for range in accept.split(',') {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .filter(|q| q.is_finite())
-            .unwrap_or(1.0)
-            .clamp(0.0, 1.0);
-        let (is_json, is_html) = match media.as_str() {
-            "*/*" => (true, true),
-            "application/*" => (true, false),
-            "text/*" | "text/html" | "application/xhtml+xml" => (false, true),
-            m => (m.ends_with("json") || m.ends_with("+json"), false),
-        };
-        if is_json {
-            json = json.max(q);
-        }
-        if is_html {
-            html = html.max(q);
-        }
-    }
-    if html > json { Format::Html } else { Format::Json }
+/// `bad_crs` naming the parameter and listing the CRSs offered.
+pub fn crs(params: &Params, name: &str) -> Result<Crs, CoreError> {
+    let Some(text) = params.get(name) else {
+        return Ok(Crs::CRS84);
+    };
+    Crs::parse(text).map_err(|_| {
+        CoreError::invalid(
+            "bad_crs",
+            format!(
+                "{name}: '{}' is not a CRS offered here; give one of these URIs: {}",
+                echo(text, ECHO),
+                offered_uris().join(", ")
+            ),
+        )
+    })
 }
 
 /// `limit`: 1 or more; above [`MAX_LIMIT`] the maximum is used.
 ///
 /// # Errors
 /// `bad_limit` for anything but a positive whole number.
-pub fn limit(params: &Params) -> Result<usize, ApiError> {
+pub fn limit(params: &Params) -> Result<usize, CoreError> {
     let Some(s) = params.get("limit") else {
         return Ok(DEFAULT_LIMIT);
     };
     match s.parse::<u128>() {
-        Ok(0) | Err(_) => Err(ApiError::bad_request(
+        Ok(0) | Err(_) => Err(CoreError::invalid(
             "bad_limit",
             format!(
                 "limit must be a whole number from 1 to {MAX_LIMIT} (larger ones give {MAX_LIMIT}), got '{}'",
-                echo(s)
+                echo(s, ECHO)
             ),
         )),
         Ok(n) => Ok(usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
@@ -169,14 +116,14 @@ pub fn limit(params: &Params) -> Result<usize, ApiError> {
 ///
 /// # Errors
 /// `bad_offset` for anything but a whole number.
-pub fn offset(params: &Params) -> Result<usize, ApiError> {
+pub fn offset(params: &Params) -> Result<usize, CoreError> {
     params.get("offset").map_or(Ok(0), |s| {
         s.parse::<u128>()
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
             .map_err(|_| {
-                ApiError::bad_request(
+                CoreError::invalid(
                     "bad_offset",
-                    format!("offset must be a whole number from 0, got '{}'", echo(s)),
+                    format!("offset must be a whole number from 0, got '{}'", echo(s, ECHO)),
                 )
             })
     })
@@ -195,8 +142,8 @@ pub fn offset(params: &Params) -> Result<usize, ApiError> {
 /// `bad_bbox` naming the problem; `bad_crs` for a `bbox-crs` not offered.
 // Four corners (and two more for 6 numbers) read best as w, s, e, n.
 #[allow(clippy::many_single_char_names)]
-pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
-    let crs = super::crs::param(params, "bbox-crs")?;
+pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, CoreError> {
+    let crs = crs(params, "bbox-crs")?;
     let Some(s) = params.get("bbox") else {
         return Ok(None);
     };
@@ -206,7 +153,7 @@ pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
         Some(code) => format!("min easting,min northing,max easting,max northing in metres of EPSG:{code}"),
     };
     let bad = |why: String| {
-        ApiError::bad_request(
+        CoreError::invalid(
             "bad_bbox",
             format!("bbox must be {order} (four numbers, or six with heights): {why}"),
         )
@@ -215,7 +162,7 @@ pub fn bbox(params: &Params) -> Result<Option<Vec<Rect<f64>>>, ApiError> {
         .split(',')
         .map(|n| n.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
         .collect::<Option<_>>()
-        .ok_or_else(|| bad(format!("'{}' is not a list of numbers", echo(s))))?;
+        .ok_or_else(|| bad(format!("'{}' is not a list of numbers", echo(s, ECHO))))?;
     let [x0, y0, x1, y1] = match numbers.as_slice() {
         [a, b, c, d] | [a, b, _, c, d, _] => [*a, *b, *c, *d],
         other => return Err(bad(format!("got {} numbers", other.len()))),
@@ -262,7 +209,7 @@ pub fn properties(
     params: &Params,
     layer: &'static LayerDef,
     audience: Audience,
-) -> Result<Option<Vec<usize>>, ApiError> {
+) -> Result<Option<Vec<usize>>, CoreError> {
     let Some(s) = params.get("properties") else {
         return Ok(None);
     };
@@ -271,12 +218,12 @@ pub fn properties(
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let Some((i, _)) = readable.iter().find(|(_, n)| *n == name) else {
             let valid: Vec<&str> = readable.iter().map(|(_, n)| *n).collect();
-            return Err(ApiError::bad_request(
+            return Err(CoreError::invalid(
                 "bad_properties",
                 format!(
                     "collection '{}' has no property '{}'; its properties are: {}",
                     layer.id,
-                    echo(name),
+                    echo(name, ECHO),
                     valid.join(", ")
                 ),
             ));
@@ -303,22 +250,21 @@ pub const FILTER_CRS: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 /// `bad_filter` saying where the filter goes wrong and what was expected
 /// there (a restricted property in the very words of a missing one);
 /// `bad_filter_lang` and `bad_filter_crs` for what is not offered.
-pub fn filter(params: &Params, layer: &'static LayerDef, audience: Audience) -> Result<Option<Filter>, ApiError> {
+pub fn filter(params: &Params, layer: &'static LayerDef, audience: Audience) -> Result<Option<Filter>, CoreError> {
     if let Some(lang) = params.get("filter-lang")
         && !FILTER_LANGS.iter().any(|l| l.eq_ignore_ascii_case(lang))
     {
         let why = if lang.eq_ignore_ascii_case("cql2-json") {
             "CQL2 JSON is not supported".to_owned()
         } else {
-            format!("'{}' is not a filter language this server reads", echo(lang))
+            format!("'{}' is not a filter language this server reads", echo(lang, ECHO))
         };
-        return Err(ApiError::bad_request(
+        return Err(CoreError::invalid(
             "bad_filter_lang",
             format!("filter-lang: {why}; send the filter as CQL2 text (filter-lang=cql2-text, the default)"),
         ));
     }
-    let crs =
-        super::crs::param(params, "filter-crs").map_err(|e| ApiError::bad_request("bad_filter_crs", e.message))?;
+    let crs = crs(params, "filter-crs").map_err(|e| CoreError::invalid("bad_filter_crs", e.message))?;
     let Some(text) = params.raw("filter") else {
         return Ok(None);
     };
@@ -340,7 +286,7 @@ pub fn filter(params: &Params, layer: &'static LayerDef, audience: Audience) -> 
     };
     parsed
         .map(Some)
-        .map_err(|e| ApiError::bad_request("bad_filter", format!("filter: {e}")))
+        .map_err(|e| CoreError::invalid("bad_filter", format!("filter: {e}")))
 }
 
 /// Percent-encodes a query value, leaving what is safe in a query as is.
@@ -363,20 +309,6 @@ mod tests {
 
     fn params(pairs: &[(&str, &str)]) -> Params {
         Params::new(pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()).expect("params")
-    }
-
-    #[test]
-    fn accept_prefers_json_unless_html_ranks_higher() {
-        assert_eq!(negotiate(""), Format::Json);
-        assert_eq!(negotiate("*/*"), Format::Json);
-        assert_eq!(negotiate("application/geo+json, application/json"), Format::Json);
-        assert_eq!(
-            negotiate("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-            Format::Html
-        );
-        assert_eq!(negotiate("text/html;q=0.5, application/json"), Format::Json);
-        assert_eq!(negotiate("text/html;q=nan"), Format::Html);
-        assert_eq!(negotiate("image/png"), Format::Json);
     }
 
     #[test]

@@ -1,0 +1,132 @@
+//! A page of communes as a client asks for it: a search text, the province,
+//! district and boundary set to look in, and `limit` and `offset`, all as
+//! sent and checked here.
+
+use super::{Commune, CommuneIndex, CommuneQuery};
+use crate::error::{CoreError, echo};
+use agrimap_model::BoundarySet;
+use serde::Deserialize;
+
+/// Page size when the request gives none.
+pub const DEFAULT_LIMIT: usize = 10;
+/// Largest page; larger limits are capped to it.
+pub const MAX_LIMIT: usize = 50;
+
+/// The parameters of a list of communes, as sent (all text).
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    pub q: Option<String>,
+    pub province: Option<String>,
+    pub district: Option<String>,
+    pub boundary_set: Option<String>,
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+/// A page of communes, and how many matched in all.
+#[derive(Debug)]
+pub struct Page<'a> {
+    pub communes: Vec<&'a Commune>,
+    pub total: usize,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// A parameter given with a value (an empty one counts as not given).
+fn given(p: Option<&String>) -> Option<&str> {
+    p.map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// `boundary_set`: `pre2025` or `2025`, if given.
+///
+/// # Errors
+/// `bad_boundary_set` for anything else.
+pub fn parse_boundary_set(p: Option<&String>) -> Result<Option<BoundarySet>, CoreError> {
+    given(p)
+        .map(|s| {
+            BoundarySet::parse(s).ok_or_else(|| {
+                CoreError::invalid(
+                    "bad_boundary_set",
+                    format!(
+                        "boundary_set must be '{}' or '{}', got '{}'",
+                        BoundarySet::Pre2025,
+                        BoundarySet::Y2025,
+                        echo(s, 64)
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn parse_limit(p: Option<&String>) -> Result<usize, CoreError> {
+    let Some(s) = given(p) else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match s.parse::<u64>() {
+        Ok(0) | Err(_) => Err(CoreError::invalid(
+            "bad_limit",
+            format!(
+                "limit must be a whole number from 1 to {MAX_LIMIT}, got '{}'",
+                echo(s, 64)
+            ),
+        )),
+        // Larger pages are capped rather than refused.
+        Ok(n) => Ok(usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT)),
+    }
+}
+
+fn parse_offset(p: Option<&String>) -> Result<usize, CoreError> {
+    given(p).map_or(Ok(0), |s| {
+        s.parse::<usize>().map_err(|_| {
+            CoreError::invalid(
+                "bad_offset",
+                format!("offset must be a whole number from 0, got '{}'", echo(s, 64)),
+            )
+        })
+    })
+}
+
+/// The checked parameters of a list.
+#[derive(Debug)]
+pub struct List<'p> {
+    params: &'p ListParams,
+    boundary_set: Option<BoundarySet>,
+    limit: usize,
+    offset: usize,
+}
+
+impl<'p> List<'p> {
+    /// Checks `params`.
+    ///
+    /// # Errors
+    /// `bad_boundary_set`, `bad_limit` or `bad_offset`.
+    pub fn new(params: &'p ListParams) -> Result<Self, CoreError> {
+        Ok(Self {
+            boundary_set: parse_boundary_set(params.boundary_set.as_ref())?,
+            limit: parse_limit(params.limit.as_ref())?,
+            offset: parse_offset(params.offset.as_ref())?,
+            params,
+        })
+    }
+
+    /// The page of `index` this list asks for: communes matching `q` (by name
+    /// or code), best match first; without `q`, every commune in code order.
+    ///
+    /// # Errors
+    /// As [`CommuneIndex::find`].
+    pub fn page<'a>(&self, index: &'a CommuneIndex) -> Result<Page<'a>, CoreError> {
+        let found = index.find(&CommuneQuery {
+            text: self.params.q.as_deref().unwrap_or(""),
+            province: given(self.params.province.as_ref()),
+            district: given(self.params.district.as_ref()),
+            boundary_set: self.boundary_set,
+        })?;
+        Ok(Page {
+            total: found.len(),
+            communes: found.into_iter().skip(self.offset).take(self.limit).collect(),
+            offset: self.offset,
+            limit: self.limit,
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! The bundled MapLibre styles (`styles/`): a farmer's map and a planner's.
+//!
+//! The planner style colours communes by a statistic (crop area by default):
+//! the figures of [`crate::stats`] are joined to the commune tiles by code,
+//! as a `match` on the `code` attribute inside the layer's `fill-color`. The
+//! style stays a plain document any MapLibre client can load, and it changes
+//! when the data does.
+
+use crate::Core;
+use crate::error::CoreError;
+use crate::stats::StatsRequest;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Names of the bundled styles.
+pub const STYLE_NAMES: &[&str] = &["farmer", "planner"];
+
+/// The planner style's layer that carries the choropleth.
+pub const CHOROPLETH_LAYER: &str = "commune-choropleth";
+/// Light to dark green: more of the statistic, darker.
+const RAMP: [&str; 3] = ["#f7fcf5", "#74c476", "#00441b"];
+
+/// The style document template; every occurrence of the literal `{origin}`
+/// must be replaced with the absolute origin (e.g. "http://127.0.0.1:8080").
+#[must_use]
+pub fn style_template(name: &str) -> Option<&'static str> {
+    match name {
+        "farmer" => Some(include_str!("../../../styles/farmer.json")),
+        "planner" => Some(include_str!("../../../styles/planner.json")),
+        _ => None,
+    }
+}
+
+/// Which statistic the planner style colours communes by
+/// (`layer=crop&metric=area[&class=crop_type&value=rice]`).
+#[derive(Debug, Default, Deserialize)]
+pub struct ChoroplethParams {
+    pub layer: Option<String>,
+    pub metric: Option<String>,
+    pub class: Option<String>,
+    /// With `class`: colour by this class only (e.g. rice of crop_type).
+    pub value: Option<String>,
+}
+
+/// The style `name` with its URLs on `origin` (`http://host:port`), and for
+/// the planner style the communes coloured as `choropleth` asks; `None` when
+/// no style has that name.
+///
+/// # Errors
+/// The statistic asked for, when it is not one; the store's errors.
+pub async fn style(
+    core: &Core,
+    name: &str,
+    origin: &str,
+    choropleth: &ChoroplethParams,
+) -> Result<Option<String>, CoreError> {
+    let Some(template) = style_template(name) else {
+        return Ok(None);
+    };
+    let body = template.replace("{origin}", origin);
+    if name != "planner" {
+        return Ok(Some(body));
+    }
+    let mut doc: Value = serde_json::from_str(&body)
+        .map_err(|e| CoreError::internal("bad_style", format!("the planner style is not valid JSON: {e}")))?;
+    colour_communes(core, choropleth, &mut doc).await?;
+    Ok(Some(doc.to_string()))
+}
+
+/// Sets the choropleth layer's colour from the chosen statistic per commune.
+async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value) -> Result<(), CoreError> {
+    let layer = params.layer.as_deref().unwrap_or("crop");
+    let metric = params
+        .metric
+        .as_deref()
+        .unwrap_or(if params.layer.is_none() { "area" } else { "count" });
+    let request = StatsRequest::parse(layer, Some("commune"), params.class.as_deref(), Some(metric))?;
+    if params.value.is_some() && params.class.is_none() {
+        return Err(CoreError::invalid(
+            "bad_value",
+            "value selects one class: give class as well (e.g. class=crop_type&value=rice)",
+        ));
+    }
+    let table = core.stats.table(core.store.as_ref(), request).await?;
+    let mut by_code: BTreeMap<&str, f64> = BTreeMap::new();
+    for row in &table.rows {
+        if params.value.is_none() || row.class.as_deref() == params.value.as_deref() {
+            *by_code.entry(row.code.as_str()).or_default() += row.value;
+        }
+    }
+    let max = by_code.values().copied().fold(0.0_f64, f64::max);
+    let colour = if by_code.is_empty() || max <= 0.0 {
+        json!(RAMP[0])
+    } else {
+        let mut figure = vec![json!("match"), json!(["get", "code"])];
+        for (code, v) in &by_code {
+            figure.push(json!(code));
+            figure.push(json!(v));
+        }
+        figure.push(json!(0));
+        json!([
+            "interpolate",
+            ["linear"],
+            figure,
+            0,
+            RAMP[0],
+            max / 2.0,
+            RAMP[1],
+            max,
+            RAMP[2]
+        ])
+    };
+    let legend = json!({
+        "layer": table.layer,
+        "metric": table.metric,
+        "unit": table.unit,
+        "class": table.class,
+        "value": params.value,
+        "max": max,
+        "stops": [[0, RAMP[0]], [max / 2.0, RAMP[1]], [max, RAMP[2]]],
+    });
+    let layer = doc["layers"]
+        .as_array_mut()
+        .and_then(|layers| layers.iter_mut().find(|l| l["id"] == CHOROPLETH_LAYER))
+        .ok_or_else(|| {
+            CoreError::internal(
+                "bad_style",
+                format!("the planner style has no '{CHOROPLETH_LAYER}' layer"),
+            )
+        })?;
+    layer["paint"]["fill-color"] = colour;
+    layer["metadata"]["agrimap:choropleth"] = legend;
+    Ok(())
+}
