@@ -54,16 +54,6 @@ impl Caller {
         station_token: None,
     };
 
-    /// A caller known only by a station token it presented (the MQTT
-    /// listener's callers: the payload carries the token).
-    #[must_use]
-    pub fn with_station_token(token: String) -> Self {
-        Self {
-            station_token: Some(token),
-            ..Self::ANONYMOUS
-        }
-    }
-
     /// Which fields this caller may read.
     #[must_use]
     pub fn audience(&self) -> Audience {

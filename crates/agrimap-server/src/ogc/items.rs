@@ -3,7 +3,7 @@
 
 use super::crs::with_content_crs;
 use super::request::{Format, OgcRequest};
-use super::{GEOJSON, HTML, JSON, home, html, link, time, with_f};
+use super::{GEOJSON, HTML, JSON, crumbs, html, link, time, with_f};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -206,17 +206,9 @@ pub(super) async fn items(
                 html::table(&header, &rows),
                 paging.join(" · "),
             );
-            let collection = format!("{base}/collections/{}", layer.id);
             html_response_with(
                 &format!("{}: features", layer.title),
-                &[
-                    home(&base),
-                    (
-                        with_f(&format!("{base}/collections"), "", Format::Html),
-                        "Collections".to_owned(),
-                    ),
-                    (with_f(&collection, "", Format::Html), layer.id.to_owned()),
-                ],
+                &crumbs(&base, Some(layer)),
                 &body,
                 &Json::Array(links),
             )
@@ -327,23 +319,12 @@ pub(super) async fn item(
                 geometry_name(&feature.geometry),
                 html::escape(&text),
             );
-            html_response_with(
-                &format!("{} {fid}", layer.title),
-                &[
-                    home(&base),
-                    (
-                        with_f(&format!("{base}/collections"), "", Format::Html),
-                        "Collections".to_owned(),
-                    ),
-                    (with_f(&collection, "", Format::Html), layer.id.to_owned()),
-                    (
-                        with_f(&format!("{collection}/items"), "", Format::Html),
-                        "items".to_owned(),
-                    ),
-                ],
-                &body,
-                &Json::Array(links),
-            )
+            let mut trail = crumbs(&base, Some(layer));
+            trail.push((
+                with_f(&format!("{collection}/items"), "", Format::Html),
+                "items".to_owned(),
+            ));
+            html_response_with(&format!("{} {fid}", layer.title), &trail, &body, &Json::Array(links))
         }
     };
     Ok(with_content_crs(response, crs))

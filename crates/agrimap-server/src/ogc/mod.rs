@@ -211,6 +211,23 @@ fn home(base: &str) -> (String, String) {
     (with_f(base, "", Format::Html), "agrimap OGC API".to_owned())
 }
 
+/// The breadcrumbs of a page under `/ogc/collections`: the landing page,
+/// the collections and, given `layer`, its collection.
+fn crumbs(base: &str, layer: Option<&LayerDef>) -> Vec<(String, String)> {
+    let mut crumbs = vec![
+        home(base),
+        (
+            with_f(&format!("{base}/collections"), "", Format::Html),
+            "Collections".to_owned(),
+        ),
+    ];
+    if let Some(l) = layer {
+        let url = format!("{base}/collections/{}", l.id);
+        crumbs.push((with_f(&url, "", Format::Html), l.id.to_owned()));
+    }
+    crumbs
+}
+
 /// `GET /ogc`: the landing page.
 async fn landing(OgcRequest { format, base, .. }: OgcRequest) -> Result<Response, ApiError> {
     let mut links = self_and_alternate(&base, "", format, JSON, "This document");
@@ -469,18 +486,7 @@ async fn collection(
                 ),
                 html::table(&["name", "type", "unit", "values", "description"], &rows),
             );
-            html_response(html::page(
-                layer.title,
-                &[
-                    home(&base),
-                    (
-                        with_f(&format!("{base}/collections"), "", Format::Html),
-                        "Collections".to_owned(),
-                    ),
-                ],
-                &body,
-                &doc["links"],
-            ))
+            html_response(html::page(layer.title, &crumbs(&base, None), &body, &doc["links"]))
         }
     })
 }

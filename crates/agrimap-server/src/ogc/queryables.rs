@@ -3,7 +3,7 @@
 //! or an HTML page. Restricted fields are not queryable and not listed.
 
 use super::request::{Format, OgcRequest};
-use super::{JSON, home, html, link, with_f};
+use super::{JSON, crumbs, html, link, with_f};
 use crate::error::ApiError;
 use agrimap_core::features::params;
 use agrimap_core::features::queryables::{examples, schema};
@@ -111,14 +111,7 @@ pub(super) async fn queryables(
             );
             super::html_response(html::page(
                 &format!("{}: queryables", layer.title),
-                &[
-                    home(&base),
-                    (
-                        with_f(&format!("{base}/collections"), "", Format::Html),
-                        "Collections".to_owned(),
-                    ),
-                    (with_f(&collection, "", Format::Html), layer.id.to_owned()),
-                ],
+                &crumbs(&base, Some(layer)),
                 &body,
                 &links,
             ))
