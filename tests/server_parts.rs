@@ -1,6 +1,6 @@
 //! Parts of the HTTP service on their own: content negotiation, the origin
-//! written into documents, connection and request quotas, the MQTT
-//! broker's address, the bundled glyphs and the API definition of `/ogc`.
+//! written into documents, connection and request quotas, the bundled
+//! glyphs and the API definition of `/ogc`.
 
 mod encoding {
     use agrimap_server::encoding::accepts_gzip;
@@ -111,7 +111,7 @@ mod connections {
 }
 
 mod limits {
-    use agrimap_server::limits::{QuotaKey, Quotas};
+    use agrimap_server::limits::{MAX_BODY_BYTES, QuotaKey, Quotas};
     use std::net::IpAddr;
     use std::time::Duration;
 
@@ -127,40 +127,10 @@ mod limits {
         assert!(quotas.check(QuotaKey::Address([10, 0, 0, 1].into())).is_ok());
         assert!((0..1000).all(|_| quotas.check(QuotaKey::Token("abc")).is_ok()));
     }
-}
 
-mod mqtt_broker {
-    use agrimap_server::mqtt::broker::BrokerUrl;
-
-    #[test]
-    fn urls_are_read_with_or_without_port_and_login() {
-        let plain = BrokerUrl::parse("mqtt://127.0.0.1:18830").expect("url");
-        assert_eq!(
-            (plain.host.as_str(), plain.port, plain.login),
-            ("127.0.0.1", 18830, None)
-        );
-        assert_eq!(BrokerUrl::parse("mqtt://broker.local").expect("url").port, 1883);
-        assert_eq!(BrokerUrl::parse("tcp://[::1]:1884").expect("url").host, "::1");
-        let login = BrokerUrl::parse("mqtt://agrimap:s3cret@broker:1883/").expect("url");
-        assert_eq!(login.login, Some(("agrimap".to_owned(), "s3cret".to_owned())));
-        assert_eq!(login.to_string(), "mqtt://agrimap:***@broker:1883");
-        assert!(!format!("{login:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn bad_urls_are_refused_without_their_password() {
-        for url in [
-            "mqtts://broker",
-            "broker:1883",
-            "mqtt://",
-            "mqtt://host:port",
-            "mqtt://host:70000",
-        ] {
-            assert!(BrokerUrl::parse(url).is_err(), "{url}");
-        }
-        let err = BrokerUrl::parse("mqtt://u:s3cret@").expect_err("no host");
-        assert!(!err.contains("s3cret"), "{err}");
-    }
+    // An MQTT message holds a batch the HTTP endpoint takes, its token and its
+    // topic, with room to spare (checked when the tests are built).
+    const _: () = assert!(agrimap_mqtt::MAX_MESSAGE_BYTES >= 2 * MAX_BODY_BYTES);
 }
 
 mod fonts {

@@ -1,8 +1,8 @@
 //! `agrimap serve`
 
 use crate::store_args::StoreArgs;
-use agrimap_server::mqtt::MqttConfig;
-use agrimap_server::mqtt::broker::BrokerUrl;
+use agrimap_mqtt::MqttConfig;
+use agrimap_mqtt::broker::BrokerUrl;
 use agrimap_server::{AppState, ServerConfig};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -97,7 +97,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
         let (stop_mqtt, mqtt_stops) = tokio::sync::oneshot::channel::<()>();
         let mqtt = mqtt.map(|mqtt| {
-            tokio::spawn(agrimap_server::mqtt::listen(state.clone(), mqtt, async move {
+            tokio::spawn(agrimap_mqtt::listen(state.core.clone(), mqtt, async move {
                 let _ = mqtt_stops.await;
             }))
         });

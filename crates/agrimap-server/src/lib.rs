@@ -16,7 +16,6 @@ pub mod fonts;
 pub mod import;
 pub mod limits;
 pub mod meta;
-pub mod mqtt;
 pub mod ogc;
 pub mod origin;
 pub mod pack;

@@ -89,3 +89,38 @@ impl fmt::Debug for BrokerUrl {
         write!(f, "BrokerUrl({self})")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BrokerUrl;
+
+    #[test]
+    fn urls_are_read_with_or_without_port_and_login() {
+        let plain = BrokerUrl::parse("mqtt://127.0.0.1:18830").expect("url");
+        assert_eq!(
+            (plain.host.as_str(), plain.port, plain.login),
+            ("127.0.0.1", 18830, None)
+        );
+        assert_eq!(BrokerUrl::parse("mqtt://broker.local").expect("url").port, 1883);
+        assert_eq!(BrokerUrl::parse("tcp://[::1]:1884").expect("url").host, "::1");
+        let login = BrokerUrl::parse("mqtt://agrimap:s3cret@broker:1883/").expect("url");
+        assert_eq!(login.login, Some(("agrimap".to_owned(), "s3cret".to_owned())));
+        assert_eq!(login.to_string(), "mqtt://agrimap:***@broker:1883");
+        assert!(!format!("{login:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_their_password() {
+        for url in [
+            "mqtts://broker",
+            "broker:1883",
+            "mqtt://",
+            "mqtt://host:port",
+            "mqtt://host:70000",
+        ] {
+            assert!(BrokerUrl::parse(url).is_err(), "{url}");
+        }
+        let err = BrokerUrl::parse("mqtt://u:s3cret@").expect_err("no host");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

@@ -1,8 +1,10 @@
-//! Station readings from an MQTT broker (optional: `agrimap serve --mqtt-url`).
+//! Station readings from an MQTT broker (optional: `agrimap serve --mqtt-url`):
+//! an entry point of its own beside the HTTP service, over the same core.
 //!
 //! The listener subscribes with QoS 1 to `agrimap/stations/+/readings` and
-//! ingests each message as one batch through the HTTP endpoint's own path
-//! ([`message`] explains the payload and the answer published back).
+//! ingests each message as one batch through the core's ingestion, the path
+//! the HTTP endpoint takes too ([`message`] explains the payload and the
+//! answer published back).
 //!
 //! Durability comes from the broker, not from agrimap: the session is
 //! persistent (clean session off, a fixed client id) and acknowledgements
@@ -31,7 +33,7 @@
 pub mod broker;
 pub mod message;
 
-use crate::AppState;
+use agrimap_core::Core;
 use broker::BrokerUrl;
 use message::{Outcome, READINGS_TOPICS, result_topic, station_of};
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
@@ -67,18 +69,18 @@ impl MqttConfig {
 const WORKERS: usize = 4;
 /// Requests (acknowledgements and answers) waiting for the connection.
 const REQUESTS: usize = 1024;
-/// The largest message read: a batch the HTTP endpoint takes
-/// ([`crate::limits::MAX_BODY_BYTES`]), its token and topic, with room to spare.
-/// A larger one would break the connection each time it is delivered, so the
-/// broker should refuse it first (`message_size_limit` in Mosquitto).
-pub const MAX_MESSAGE_BYTES: usize = 2 * crate::limits::MAX_BODY_BYTES;
+/// The largest message read: a batch the HTTP endpoint takes (its body limit,
+/// 2 MiB), its token and topic, with room to spare. A larger one would break
+/// the connection each time it is delivered, so the broker should refuse it
+/// first (`message_size_limit` in Mosquitto).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LAST_RETRY: Duration = Duration::from_secs(30);
 
 /// Runs the listener until `shutdown` resolves: connects, subscribes,
 /// ingests, reconnects. It never returns an error: a broker that cannot be
 /// reached is logged and tried again.
-pub async fn listen(state: AppState, config: MqttConfig, shutdown: impl Future<Output = ()> + Send) {
+pub async fn listen(core: Core, config: MqttConfig, shutdown: impl Future<Output = ()> + Send) {
     let mut options = MqttOptions::new(config.client_id.clone(), config.broker.host.clone(), config.broker.port);
     options
         .set_clean_session(false)
@@ -96,7 +98,7 @@ pub async fn listen(state: AppState, config: MqttConfig, shutdown: impl Future<O
     for _ in 0..WORKERS {
         let (tx, rx) = mpsc::unbounded_channel();
         queues.push(tx);
-        workers.spawn(work(state.clone(), client.clone(), rx, stop.clone()));
+        workers.spawn(work(core.clone(), client.clone(), rx, stop.clone()));
     }
     tracing::info!(broker = %config.broker, client_id = %config.client_id, topics = READINGS_TOPICS, "MQTT listener starting");
     tokio::pin!(shutdown);
@@ -187,12 +189,7 @@ fn describe(e: &ConnectionError) -> String {
 
 /// One worker: ingests the messages of its stations one after another,
 /// publishes each answer and acknowledges the message once it is settled.
-async fn work(
-    state: AppState,
-    client: AsyncClient,
-    mut inbox: mpsc::UnboundedReceiver<Publish>,
-    stop: CancellationToken,
-) {
+async fn work(core: Core, client: AsyncClient, mut inbox: mpsc::UnboundedReceiver<Publish>, stop: CancellationToken) {
     loop {
         let publish = tokio::select! {
             biased;
@@ -209,7 +206,7 @@ async fn work(
         };
         let mut retry = FIRST_RETRY;
         let answer = loop {
-            match message::handle(&state, station, &publish.payload).await {
+            match message::handle(&core, station, &publish.payload).await {
                 Outcome::Answered(answer) => break answer,
                 Outcome::StoreFailed(e) => {
                     tracing::warn!(

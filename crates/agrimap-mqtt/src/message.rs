@@ -8,9 +8,8 @@
 //! as the HTTP endpoint's does, and the answer (the JSON the HTTP endpoint
 //! answers) is published to `agrimap/stations/{id}/readings/result`.
 
-use crate::AppState;
-use agrimap_core::CoreError;
 use agrimap_core::ingest::{Credential, IngestError, Sent, parse_batch};
+use agrimap_core::{Core, CoreError};
 use serde_json::Value as JsonValue;
 
 /// The topic filter the listener subscribes to.
@@ -41,11 +40,11 @@ pub enum Outcome {
 }
 
 /// Ingests one payload for `station_id`.
-pub async fn handle(state: &AppState, station_id: &str, payload: &[u8]) -> Outcome {
+pub async fn handle(core: &Core, station_id: &str, payload: &[u8]) -> Outcome {
     let outcome = async {
         let (token, body) = envelope(payload)?;
-        let station = state.core.admit(station_id, Credential::StationToken(&token)).await?;
-        state.core.ingest(station, parse_batch(&body)?).await
+        let station = core.admit(station_id, Credential::StationToken(&token)).await?;
+        core.ingest(station, parse_batch(&body)?).await
     };
     match outcome.await {
         Ok(report) => Outcome::Answered(serde_json::to_value(report).unwrap_or_default()),
