@@ -32,6 +32,7 @@ pub(crate) fn endpoints() -> Vec<Route> {
     vec![
         Route::new(Method::GET, "/api/communes", Need::Anyone, get(list)),
         Route::new(Method::GET, "/api/communes/{code}", Need::Anyone, get(detail)),
+        Route::new(Method::GET, "/api/provinces", Need::Anyone, get(provinces)),
     ]
 }
 
@@ -75,21 +76,7 @@ fn given(p: Option<&String>) -> Option<&str> {
 }
 
 fn parse_boundary_set(p: Option<&String>) -> Result<Option<BoundarySet>, ApiError> {
-    given(p)
-        .map(|s| {
-            BoundarySet::parse(s).ok_or_else(|| {
-                ApiError::bad_request(
-                    "bad_boundary_set",
-                    format!(
-                        "boundary_set must be '{}' or '{}', got '{}'",
-                        BoundarySet::Pre2025,
-                        BoundarySet::Y2025,
-                        echo(s, 64)
-                    ),
-                )
-            })
-        })
-        .transpose()
+    Ok(given(p).map(agrimap_core::communes::parse_boundary_set).transpose()?)
 }
 
 fn parse_limit(p: Option<&String>) -> Result<usize, ApiError> {
@@ -158,6 +145,13 @@ async fn list(State(api): State<Communes>, ApiQuery(p): ApiQuery<ListParams>) ->
         "limit": limit,
     }))
     .into_response())
+}
+
+/// `GET /api/provinces`: each province the store holds communes of, by
+/// boundary set (newest first), with its name, number of communes and box.
+async fn provinces(State(api): State<Communes>) -> Result<Response, ApiError> {
+    let index = api.cache.index(api.store.as_ref()).await?;
+    Ok(Json(json!({ "provinces": index.provinces_held() })).into_response())
 }
 
 /// `GET /api/communes/{code}[?boundary_set=…]`: the commune with its district,

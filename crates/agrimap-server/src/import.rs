@@ -170,6 +170,11 @@ fn options(params: &[(String, String)]) -> Result<ImportOptions, ApiError> {
         encoding: get("encoding").filter(|s| !s.is_empty()),
         replace: flag("replace")?,
         set,
+        boundary_set: get("boundary_set")
+            .filter(|s| !s.is_empty())
+            .map(|s| agrimap_core::communes::parse_boundary_set(&s))
+            .transpose()?,
+        province: get("province").filter(|s| !s.is_empty()),
     })
 }
 

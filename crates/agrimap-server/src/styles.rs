@@ -43,6 +43,9 @@ pub struct ChoroplethParams {
     class: Option<String>,
     /// With `class`: colour by this class only (e.g. rice of crop_type).
     value: Option<String>,
+    /// The communes coloured: pre-2025 or 2025 (default: the newest set held).
+    boundary_set: Option<String>,
+    province: Option<String>,
 }
 
 /// `GET /styles/{name}.json`
@@ -64,18 +67,19 @@ pub(crate) async fn style(
         )
     })?;
     let origin = request_origin(state.config.public_url.as_deref(), &headers);
-    let mut body = template.replace("{origin}", &origin);
+    let mut doc: Value = serde_json::from_str(&template.replace("{origin}", &origin)).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "bad_style",
+            format!("the {name} style is not valid JSON: {e}"),
+        )
+    })?;
+    let index = state.core.communes.index(state.core.store.as_ref()).await?;
+    open_on(&mut doc, index.extent());
     if name == "planner" {
-        let mut doc: Value = serde_json::from_str(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "bad_style",
-                format!("the planner style is not valid JSON: {e}"),
-            )
-        })?;
         colour_communes(&state, &params, &mut doc).await?;
-        body = doc.to_string();
     }
+    let body = doc.to_string();
     Ok((
         [
             (header::CONTENT_TYPE, "application/json"),
@@ -86,6 +90,22 @@ pub(crate) async fn style(
         .into_response())
 }
 
+/// Where the map opens: on the communes the store holds (their box in the
+/// style's metadata, for clients that fit it to their screen), or on the
+/// whole country while it holds none.
+fn open_on(doc: &mut Value, extent: Option<[f64; 4]>) {
+    let [west, south, east, north] = extent.unwrap_or(VIETNAM);
+    let span = (east - west).max((north - south) * 1.2).max(1e-6);
+    // A 512-pixel world at zoom 0; a phone shows about 400 pixels across.
+    let zoom = (360.0 / span * 400.0 / 512.0).log2().clamp(4.0, 14.0);
+    doc["center"] = json!([f64::midpoint(west, east), f64::midpoint(south, north)]);
+    doc["zoom"] = json!((zoom * 10.0).floor() / 10.0);
+    doc["metadata"]["agrimap:bounds"] = json!([west, south, east, north]);
+}
+
+/// The country's box: where an empty store's map opens.
+const VIETNAM: [f64; 4] = [102.1, 8.4, 109.5, 23.4];
+
 /// Sets the choropleth layer's colour from the chosen statistic per commune.
 async fn colour_communes(state: &AppState, params: &ChoroplethParams, doc: &mut Value) -> Result<(), ApiError> {
     let layer = params.layer.as_deref().unwrap_or("crop");
@@ -93,7 +113,8 @@ async fn colour_communes(state: &AppState, params: &ChoroplethParams, doc: &mut 
         .metric
         .as_deref()
         .unwrap_or(if params.layer.is_none() { "area" } else { "count" });
-    let request = StatsRequest::parse(layer, Some("commune"), params.class.as_deref(), Some(metric))?;
+    let request = StatsRequest::parse(layer, Some("commune"), params.class.as_deref(), Some(metric))?
+        .within(params.boundary_set.as_deref(), params.province.as_deref())?;
     if params.value.is_some() && params.class.is_none() {
         return Err(ApiError::bad_request(
             "bad_value",
@@ -131,6 +152,7 @@ async fn colour_communes(state: &AppState, params: &ChoroplethParams, doc: &mut 
     };
     let legend = json!({
         "layer": table.layer,
+        "boundary_set": table.boundary_set,
         "metric": table.metric,
         "unit": table.unit,
         "class": table.class,
@@ -149,6 +171,8 @@ async fn colour_communes(state: &AppState, params: &ChoroplethParams, doc: &mut 
             )
         })?;
     layer["paint"]["fill-color"] = colour;
+    // Codes mean communes only within a set: colour those of the table's set.
+    layer["filter"] = json!(["==", ["get", "boundary_set"], table.boundary_set]);
     layer["metadata"]["agrimap:choropleth"] = legend;
     Ok(())
 }

@@ -189,7 +189,14 @@ pub trait LayerStore: Send + Sync + 'static {
     /// bringing the same records in twice leaves one copy. Every feature is
     /// checked first; on any error nothing is written. Layers without a
     /// natural key are refused ([`StoreError::NoNaturalKey`]).
-    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError>;
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
+        let mut done = self.upsert_all(vec![write]).await?;
+        Ok(done.pop().unwrap_or_default())
+    }
+
+    /// [`LayerStore::upsert`] of several layers in one transaction (communes
+    /// with the districts and provinces made from them): all or nothing.
+    async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError>;
 
     /// The change counter of every layer.
     async fn versions(&self) -> Result<LayerVersions, StoreError>;

@@ -625,8 +625,8 @@ impl LayerStore for GpkgStore {
         self.with_conn(move |c| write_batch(c, &batch)).await
     }
 
-    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
-        self.with_conn(move |c| upsert::upsert(c, &write)).await
+    async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError> {
+        self.with_conn(move |c| upsert::upsert_all(c, &writes)).await
     }
 
     async fn versions(&self) -> Result<LayerVersions, StoreError> {
