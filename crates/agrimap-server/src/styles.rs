@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::origin::request_origin;
 use agrimap_core::stats::StatsRequest;
+use agrimap_model::BoundarySet;
 use axum::extract::State;
 use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -75,6 +76,13 @@ pub(crate) async fn style(
         )
     })?;
     let index = state.core.communes.index(state.core.store.as_ref()).await?;
+    let asked = params
+        .boundary_set
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(agrimap_core::communes::parse_boundary_set)
+        .transpose()?;
+    show_one_set(&mut doc, index.resolve_set(asked)?);
     open_on(&mut doc, index.extent());
     if name == "planner" {
         colour_communes(&state, &params, &mut doc).await?;
@@ -101,6 +109,25 @@ fn open_on(doc: &mut Value, extent: Option<[f64; 4]>) {
     doc["center"] = json!([f64::midpoint(west, east), f64::midpoint(south, north)]);
     doc["zoom"] = json!((zoom * 10.0).floor() / 10.0);
     doc["metadata"]["agrimap:bounds"] = json!([west, south, east, north]);
+}
+
+/// Draws the administrative units of one boundary set: old and new communes
+/// overlap, and a map of both would be unreadable. The set is named in the
+/// metadata, for the page's search and links.
+fn show_one_set(doc: &mut Value, set: BoundarySet) {
+    let same_set = json!(["==", ["get", "boundary_set"], set.as_str()]);
+    for layer in doc["layers"].as_array_mut().into_iter().flatten() {
+        let admin = layer["source-layer"]
+            .as_str()
+            .is_some_and(|l| matches!(l, "admin_commune" | "admin_district" | "admin_province"));
+        if admin {
+            layer["filter"] = match layer.get("filter") {
+                Some(f) => json!(["all", f, same_set]),
+                None => same_set.clone(),
+            };
+        }
+    }
+    doc["metadata"]["agrimap:boundary_set"] = json!(set.as_str());
 }
 
 /// The country's box: where an empty store's map opens.
