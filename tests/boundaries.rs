@@ -194,7 +194,47 @@ fn every_real_file_lands_and_comes_back(kind: StoreKind) {
     assert!(ones.contains(&("Thành phố Sóc Trăng", "Tỉnh Sóc Trăng")), "{ones:?}");
     assert!(ones.contains(&("Thành phố Cao Lãnh", "Tỉnh Đồng Tháp")), "{ones:?}");
 
+    codes_names_and_areas_come_back_unchanged(&server, "31338", "2025");
+    codes_names_and_areas_come_back_unchanged(&server, "31498", "pre-2025");
     statistics_count_by_one_set_and_never_twice(&server, &store, &soc_trang);
+}
+
+/// One commune through `/api/communes/{code}`, a vector tile, `/ogc` and
+/// a GeoJSON export: the same code, name (NFC) and area everywhere.
+fn codes_names_and_areas_come_back_unchanged(server: &TestServer, code: &str, set: &str) {
+    let c = server.get(&format!("/api/communes/{code}?boundary_set={set}"), &[]).json();
+    let (name, area) = (c["name"].clone(), c["area_ha"].clone());
+    let center = c["center"].as_array().expect("center");
+    let at = agrimap_tiles::tile_math::tile_containing(
+        center[0].as_f64().expect("lon"),
+        center[1].as_f64().expect("lat"),
+        12,
+    );
+    let tile = server.get(&format!("/tiles/admin_commune/12/{}/{}.mvt", at.x, at.y), &[]);
+    assert_eq!(tile.status, 200);
+    let layers = agrimap_tiles::mvt::decode(&tile.decoded_body()).expect("a vector tile");
+    let in_tile = layers[0]
+        .features
+        .iter()
+        .find(|f| {
+            f.properties.get("code").and_then(agrimap_model::Value::as_str) == Some(code)
+                && f.properties.get("boundary_set").and_then(agrimap_model::Value::as_str) == Some(set)
+        })
+        .expect("the commune in its tile");
+    assert_eq!(in_tile.properties["name"].as_str(), name.as_str(), "{code} in a tile");
+    assert_eq!(in_tile.properties["area_ha"].as_f64(), area.as_f64(), "{code} in a tile");
+
+    let filter = format!("code='{code}' AND boundary_set='{set}'").replace(' ', "%20").replace('\'', "%27");
+    let ogc = server
+        .get(&format!("/ogc/collections/admin_commune/items?filter={filter}"), &[])
+        .json();
+    assert_eq!(ogc["features"][0]["properties"]["name"], name, "{code} from /ogc");
+    assert_eq!(ogc["features"][0]["properties"]["area_ha"], area, "{code} from /ogc");
+    let export = server.get(&format!("/api/export/admin_commune.geojson?filter={filter}"), &[]);
+    assert_eq!(export.status, 200, "{}", String::from_utf8_lossy(&export.body));
+    let exported: Json = serde_json::from_slice(&export.decoded_body()).expect("geojson");
+    assert_eq!(exported["features"][0]["properties"]["name"], name, "{code} exported");
+    assert_eq!(exported["features"][0]["properties"]["area_ha"], area, "{code} exported");
 }
 
 /// Statistics over the four real files: by one set (2025, the newest, unless
