@@ -202,7 +202,9 @@ fn every_real_file_lands_and_comes_back(kind: StoreKind) {
 /// One commune through `/api/communes/{code}`, a vector tile, `/ogc` and
 /// a GeoJSON export: the same code, name (NFC) and area everywhere.
 fn codes_names_and_areas_come_back_unchanged(server: &TestServer, code: &str, set: &str) {
-    let c = server.get(&format!("/api/communes/{code}?boundary_set={set}"), &[]).json();
+    let c = server
+        .get(&format!("/api/communes/{code}?boundary_set={set}"), &[])
+        .json();
     let (name, area) = (c["name"].clone(), c["area_ha"].clone());
     let center = c["center"].as_array().expect("center");
     let at = agrimap_tiles::tile_math::tile_containing(
@@ -222,9 +224,15 @@ fn codes_names_and_areas_come_back_unchanged(server: &TestServer, code: &str, se
         })
         .expect("the commune in its tile");
     assert_eq!(in_tile.properties["name"].as_str(), name.as_str(), "{code} in a tile");
-    assert_eq!(in_tile.properties["area_ha"].as_f64(), area.as_f64(), "{code} in a tile");
+    assert_eq!(
+        in_tile.properties["area_ha"].as_f64(),
+        area.as_f64(),
+        "{code} in a tile"
+    );
 
-    let filter = format!("code='{code}' AND boundary_set='{set}'").replace(' ', "%20").replace('\'', "%27");
+    let filter = format!("code='{code}' AND boundary_set='{set}'")
+        .replace(' ', "%20")
+        .replace('\'', "%27");
     let ogc = server
         .get(&format!("/ogc/collections/admin_commune/items?filter={filter}"), &[])
         .json();
@@ -234,7 +242,10 @@ fn codes_names_and_areas_come_back_unchanged(server: &TestServer, code: &str, se
     assert_eq!(export.status, 200, "{}", String::from_utf8_lossy(&export.body));
     let exported: Json = serde_json::from_slice(&export.decoded_body()).expect("geojson");
     assert_eq!(exported["features"][0]["properties"]["name"], name, "{code} exported");
-    assert_eq!(exported["features"][0]["properties"]["area_ha"], area, "{code} exported");
+    assert_eq!(
+        exported["features"][0]["properties"]["area_ha"], area,
+        "{code} exported"
+    );
 }
 
 /// Statistics over the four real files: by one set (2025, the newest, unless

@@ -12,6 +12,7 @@ const fn field(name: &'static str, ty: FieldType, description: &'static str) -> 
         access: Access::Public,
         required: false,
         values: &[],
+        code_list: None,
         description,
     }
 }
