@@ -4,6 +4,7 @@
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
 mod boundaries;
+mod codes;
 mod export;
 mod import;
 mod init;
@@ -57,6 +58,8 @@ pub enum Command {
     Pack(pack::PackArgs),
     /// Import commune boundaries of a boundary set (districts and provinces are made from them).
     Boundaries(boundaries::BoundariesArgs),
+    /// List, add and retire the codes of the value lists (crop types, seasons, species, ...).
+    Codes(codes::CodesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Pack(args) => pack::pack(&args),
         Command::Import(args) => import::run(&args),
         Command::Boundaries(args) => boundaries::boundaries(&args),
+        Command::Codes(args) => codes::codes(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

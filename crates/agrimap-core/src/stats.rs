@@ -581,6 +581,19 @@ mod tests {
     }
 
     #[async_trait::async_trait]
+    impl agrimap_store::CodeStore for CountingStore {
+        async fn codes(&self) -> Result<Vec<agrimap_model::Code>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_code(&self, _: &agrimap_model::Code) -> Result<(), StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn retire_code(&self, _: &str, _: &str) -> Result<(), StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
+    #[async_trait::async_trait]
     impl CredentialStore for CountingStore {
         async fn station_token_hash(&self, _: &str) -> Result<Option<String>, StoreError> {
             unimplemented!("{NOT_USED}")

@@ -342,7 +342,7 @@ pub fn nearest<'a>(text: &str, codes: impl Iterator<Item = &'a str>) -> Vec<&'a 
     let wanted = key(text);
     let mut scored: Vec<(usize, &str)> = codes.map(|c| (distance(&wanted, &key(c)), c)).collect();
     scored.sort_unstable();
-    let limit = wanted.chars().count().div_ceil(2).max(2);
+    let limit = wanted.chars().count().div_ceil(3).max(2);
     scored
         .into_iter()
         .filter(|(d, _)| *d <= limit)

@@ -312,13 +312,22 @@ pub async fn import(
 
     assign_communes(store, layer, &mut candidates, &mut report).await?;
 
+    // Values of listed fields are checked against the lists as the store has them.
+    let lists = if layer.fields.iter().any(|f| f.code_list.is_some()) {
+        agrimap_model::CodeLists::new(&store.codes().await?)
+    } else {
+        agrimap_model::CodeLists::default()
+    };
     let key = layer.natural_key();
     let mut seen: std::collections::HashMap<Vec<String>, String> = std::collections::HashMap::new();
     let mut features = Vec::with_capacity(candidates.len());
     let mut fids = Vec::with_capacity(candidates.len());
     let mut names = Vec::with_capacity(candidates.len());
     for c in candidates {
-        if let Err(reason) = layer.check_feature(&c.feature) {
+        if let Err(reason) = layer
+            .check_feature(&c.feature)
+            .and_then(|()| lists.check(layer, &c.feature))
+        {
             report.rejected.push(Rejected { feature: c.fid, reason });
             continue;
         }

@@ -9,6 +9,7 @@
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
 mod cancel;
+mod codes;
 mod schema;
 mod upsert;
 mod versions;
@@ -193,6 +194,9 @@ impl PgStore {
                 )
                 .await
                 .map_err(pg("recording a migration"))?;
+                if *version == schema::CODES_MIGRATION {
+                    codes::seed(&tx).await?;
+                }
                 applied.push(*version);
             }
         }
