@@ -66,7 +66,9 @@ fn crop_and_aquaculture_areas_add_up(kind: StoreKind) {
         .map(|r| r["class"].as_str().expect("class"))
         .collect();
     assert!(
-        types.iter().all(|t| agrimap_model::catalog::CROP_TYPES.contains(t)),
+        types.iter().all(|t| agrimap_model::codes::NATIONAL_DEFAULTS
+            .iter()
+            .any(|(l, c, ..)| *l == "crop_type" && c == t)),
         "{types:?}"
     );
 

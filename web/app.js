@@ -53,6 +53,7 @@
   const TEXT = {
     vi: {
       'search.label': 'Tìm xã', 'search.placeholder': 'Tìm xã, ví dụ: my xuong', 'search.none': 'Không tìm thấy xã nào',
+      'province.label': 'Tỉnh, thành phố', 'province.before': 'trước 2025',
       'map.label': 'Bản đồ nông nghiệp', 'tools.label': 'Công cụ bản đồ', 'tools.layers': 'Lớp',
       'tools.locate': 'Vị trí', 'tools.planner': 'Quy hoạch', 'layers.title': 'Lớp bản đồ và chú giải',
       close: 'Đóng', 'planner.metric': 'Tô màu xã theo', credits: 'Hiển thị bằng', synthetic: 'Dữ liệu mô phỏng.',
@@ -78,7 +79,7 @@
     },
     en: {
       'search.label': 'Find a commune', 'search.placeholder': 'Find a commune, e.g. my xuong',
-      'search.none': 'No commune found', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
+      'search.none': 'No commune found', 'province.label': 'Province', 'province.before': 'before 2025', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
       'tools.layers': 'Layers', 'tools.locate': 'Locate', 'tools.planner': 'Planner',
       'layers.title': 'Layers and legend', close: 'Close', 'planner.metric': 'Colour communes by',
       credits: 'Drawn with', synthetic: 'Synthetic data.', 'commune.summary': 'Summary',
@@ -215,7 +216,13 @@
   let styleName = STYLES.includes(params.get('style')) ? params.get('style') : 'farmer';
   let metricKey = METRICS.some((m) => m.key === params.get('metric')) ? params.get('metric') : METRICS[0].key;
   const hidden = new Set();
-  let commune = null; // { code, name } of the commune in focus
+  let commune = null; // { code, name, set } of the commune in focus
+  // The boundary set the map draws (the server's style says which) and the
+  // provinces the store holds, for the title and the province switch.
+  let shownSet = null;
+  let chosenSet = null; // asked for by the province switch; null for the server's choice
+  let provincesHeld = [];
+  const setParam = (set) => 'boundary_set=' + encodeURIComponent(set || shownSet || '');
   let sheetRender = null; // re-renders the open sheet after a language switch
   let units = {}; // field → unit, from /catalog
 
@@ -296,8 +303,9 @@
 
   // ---- the map ----
   function styleUrl() {
-    if (styleName !== 'planner') return '/styles/farmer.json';
-    return '/styles/planner.json?' + METRICS.find((m) => m.key === metricKey).query;
+    const set = chosenSet ? 'boundary_set=' + encodeURIComponent(chosenSet) : '';
+    if (styleName !== 'planner') return '/styles/farmer.json' + (set ? '?' + set : '');
+    return '/styles/planner.json?' + METRICS.find((m) => m.key === metricKey).query + (set ? '&' + set : '');
   }
   const mapElement = $('map');
   const map = new maplibregl.Map({
@@ -500,7 +508,7 @@
     if (!commune) return;
     map.addLayer({
       id: 'commune-focus', type: 'line', source: 'agrimap', 'source-layer': 'admin_commune',
-      filter: ['==', ['get', 'code'], commune.code],
+      filter: ['all', ['==', ['get', 'code'], commune.code], ['==', ['get', 'boundary_set'], commune.set]],
       paint: { 'line-color': '#ffbf00', 'line-width': 4 },
     });
   }
@@ -512,13 +520,13 @@
     if (c) {
       $('commune-name').textContent = c.name;
       const link = $('pack-link');
-      link.href = '/api/packs/' + encodeURIComponent(c.code) + '.pmtiles';
+      link.href = '/api/packs/' + encodeURIComponent(c.code) + '.pmtiles?' + setParam(c.set);
       link.setAttribute('download', 'agrimap-' + c.code + '.pmtiles');
     }
     highlightCommune();
   }
   $('commune-clear').addEventListener('click', () => setCommune(null));
-  $('commune-summary').addEventListener('click', () => commune && openSummary(commune.code));
+  $('commune-summary').addEventListener('click', () => commune && openSummary(commune.code, commune.set));
   $('export-button').addEventListener('click', () => {
     const menu = $('export-menu');
     const open = menu.hidden;
@@ -561,7 +569,7 @@
     if (!q) { closeResults(); return; }
     let body;
     try {
-      body = await getJson('/api/communes?q=' + encodeURIComponent(q) + '&limit=8');
+      body = await getJson('/api/communes?q=' + encodeURIComponent(q) + '&limit=8&' + setParam());
     } catch (e) {
       return;
     }
@@ -573,19 +581,24 @@
     }
     found.forEach((c, i) => {
       const item = el('li', { role: 'option', id: 'result-' + i, 'data-code': c.code, tabindex: '-1' },
-        el('strong', { text: c.name }), el('small', { text: c.district_name + (c.boundary_set === '2025' ? ' · 2025' : '') }));
+        el('strong', { text: c.name }), el('small', { text: unitsOf(c) }));
       item.addEventListener('click', () => choose(c));
       results.append(item);
     });
     results.hidden = false;
     input.setAttribute('aria-expanded', 'true');
   }
+  // "Huyện Cao Lãnh, Tỉnh Đồng Tháp" (the 2025 set has no districts): what
+  // tells the many "Phường 1" apart.
+  function unitsOf(c) {
+    return [c.district_name, c.province_name].filter(Boolean).join(', ') + (c.boundary_set === '2025' ? ' · 2025' : '');
+  }
   function choose(c) {
     closeResults();
     input.value = c.name;
-    setCommune({ code: c.code, name: c.name });
+    setCommune({ code: c.code, name: c.name, set: c.boundary_set });
     map.fitBounds([[c.bbox[0], c.bbox[1]], [c.bbox[2], c.bbox[3]]], { padding: 40, duration: 800 });
-    if (styleName === 'planner') openSummary(c.code);
+    if (styleName === 'planner') openSummary(c.code, c.boundary_set);
   }
   input.addEventListener('input', () => {
     clearTimeout(searchTimer);
@@ -760,7 +773,7 @@
   }
 
   // ---- a commune's summary ----
-  function openSummary(code) {
+  function openSummary(code, set) {
     let data = null;
     let failed = null;
     const render = () => {
@@ -772,7 +785,7 @@
       body.replaceChildren(summaryContent(data));
     };
     openSheet(render);
-    getJson('/api/communes/' + encodeURIComponent(code) + '/summary').then((d) => { data = d; })
+    getJson('/api/communes/' + encodeURIComponent(code) + '/summary?' + setParam(set)).then((d) => { data = d; })
       .catch((e) => { failed = e.message; })
       .finally(() => { if (sheetRender === render) render(); });
   }
@@ -840,22 +853,23 @@
     const top = features[0];
     const isTheme = THEMES.some((th) => th.id === top.sourceLayer);
     const inCommune = features.find((f) => f.sourceLayer === 'admin_commune');
-    if (inCommune) setCommune({ code: inCommune.properties.code, name: inCommune.properties.name });
-    else if (top.properties.commune_code) focusCommune(top.properties.commune_code);
+    const here = inCommune && inCommune.properties;
+    if (here) setCommune({ code: here.code, name: here.name, set: here.boundary_set });
+    else if (top.properties.commune_code) focusCommune(top.properties.commune_code, top.properties.boundary_set);
     // A planner asks about the commune unless a thematic feature was tapped.
-    if (inCommune && styleName === 'planner' && !isTheme) openSummary(inCommune.properties.code);
+    if (here && styleName === 'planner' && !isTheme) openSummary(here.code, here.boundary_set);
     else openSheet(featureSheet({ sourceLayer: top.sourceLayer, properties: top.properties }));
   }
 
   // Puts a commune in focus by its code, its name from the server.
   const communeNames = new Map();
-  function focusCommune(code) {
-    if (commune && commune.code === code) return;
-    const known = communeNames.get(code);
-    if (known) { setCommune({ code, name: known }); return; }
-    getJson('/api/communes/' + encodeURIComponent(code)).then((c) => {
-      communeNames.set(code, c.name);
-      setCommune({ code, name: c.name });
+  function focusCommune(code, set) {
+    if (commune && commune.code === code && commune.set === set) return;
+    const known = communeNames.get(set + ' ' + code);
+    if (known) { setCommune({ code, name: known, set }); return; }
+    getJson('/api/communes/' + encodeURIComponent(code) + '?' + setParam(set)).then((c) => {
+      communeNames.set(set + ' ' + code, c.name);
+      setCommune({ code, name: c.name, set: c.boundary_set });
     }).catch(() => {});
   }
   // A pointer over something tappable says so on a laptop.
@@ -919,8 +933,10 @@
   // ---- language ----
   function applyLanguage() {
     document.documentElement.lang = lang;
-    document.title = lang === 'vi' ? 'agrimap — Bản đồ nông nghiệp' : 'agrimap — Agricultural map';
+    document.title = (lang === 'vi' ? 'agrimap — Bản đồ nông nghiệp' : 'agrimap — Agricultural map') + provinceTitle();
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+    $('layers-title').textContent = t('layers.title') + provinceTitle();
+    renderProvinceSwitch();
     for (const node of document.querySelectorAll('[data-i18n-placeholder]')) {
       node.placeholder = t(node.dataset.i18nPlaceholder);
     }
@@ -938,6 +954,43 @@
     renderExportMenu();
     if (sheetRender && !sheet.hidden) sheetRender();
   }
+  // ---- provinces held ----
+  // " — Thành phố Cần Thơ": the provinces of the set on the map, named in
+  // the title and over the legend.
+  function provinceTitle() {
+    const shown = provincesHeld.filter((p) => !shownSet || p.boundary_set === shownSet);
+    const names = [...new Set(shown.map((p) => p.name || p.code))];
+    return names.length ? ' — ' + names.join(', ') : '';
+  }
+  const provinceSwitch = $('province');
+  function renderProvinceSwitch() {
+    const chosen = provinceSwitch.value;
+    provinceSwitch.replaceChildren(...provincesHeld.map((p, i) => el('option', {
+      value: String(i),
+      text: (p.name || p.code) + ' · ' + (p.boundary_set === '2025' ? '2025' : t('province.before')),
+    })));
+    if (chosen) provinceSwitch.value = chosen;
+    provinceSwitch.hidden = provincesHeld.length < 2;
+  }
+  provinceSwitch.addEventListener('change', () => {
+    const p = provincesHeld[Number(provinceSwitch.value)];
+    if (!p) return;
+    if (p.boundary_set !== shownSet) {
+      chosenSet = p.boundary_set;
+      setCommune(null);
+      map.setStyle(styleUrl(), { diff: false });
+    }
+    map.fitBounds([[p.bbox[0], p.bbox[1]], [p.bbox[2], p.bbox[3]]], { padding: 20, duration: 600 });
+  });
+  map.on('styledata', () => {
+    const set = (map.getStyle().metadata || {})['agrimap:boundary_set'];
+    if (set && set !== shownSet) { shownSet = set; applyLanguage(); }
+  });
+  getJson('/api/provinces').then((body) => {
+    provincesHeld = body.provinces;
+    applyLanguage();
+  }).catch(() => {});
+
   $('lang').addEventListener('click', () => {
     lang = lang === 'vi' ? 'en' : 'vi';
     localStorage.setItem('agrimap.lang', lang);

@@ -245,7 +245,17 @@ impl PgDatabase {
     /// A fresh copy of the demo province.
     #[must_use]
     pub fn demo(test: &str) -> Self {
-        let template = pg_template();
+        Self::create(test, &format!(" TEMPLATE {}", pg_template()))
+    }
+
+    /// A new database with nothing in it (not even agrimap's schema).
+    #[must_use]
+    pub fn empty(test: &str) -> Self {
+        Self::create(test, "")
+    }
+
+    /// A database named after the process and the test, made anew.
+    fn create(test: &str, options: &str) -> Self {
         let name = format!(
             "agrimap_t_{}_{}",
             std::process::id(),
@@ -253,7 +263,7 @@ impl PgDatabase {
         );
         pg_admin(&[
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            &format!("CREATE DATABASE {name} TEMPLATE {template}"),
+            &format!("CREATE DATABASE {name}{options}"),
         ]);
         Self {
             url: pg_url(&name),

@@ -4,6 +4,12 @@
 //! inside one commune it counts whole; near a boundary it is split by exact
 //! polygon intersection and each commune gets its part. Threads fold into
 //! maps of their own, reduced at the end.
+//!
+//! Real commune boundaries overlap by a few km² and leave slivers between
+//! them, so the parts of a feature near a boundary need not add up to the
+//! feature: its parts' areas are scaled to its own area, so that no hectare
+//! is counted twice where communes overlap nor lost in a gap between them,
+//! and a layer's total over the province is the total of its features.
 
 use crate::area::{multipolygon_ha, polygon_ha};
 use crate::zones::{Placement, Zones};
@@ -62,7 +68,8 @@ fn number(v: &Value) -> f64 {
     }
 }
 
-/// The parts of one feature: (zone, hectares inside it) for polygons; a
+/// The parts of one feature: (zone, hectares of it counted there) for
+/// polygons, adding up to the feature's area whenever it meets a zone; a
 /// point yields its zone with zero area.
 fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
     out.clear();
@@ -98,6 +105,17 @@ fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
         let ha: f64 = inside.0.iter().map(polygon_ha).sum();
         if ha > 0.0 {
             out.push((z, ha));
+        }
+    }
+    // Where zones overlap the parts add up to more than the feature, where
+    // they leave a gap to less: share the feature's own area out instead.
+    let counted: f64 = out.iter().map(|p| p.1).sum();
+    if counted > 0.0 {
+        let scale = multipolygon_ha(&polygons) / counted;
+        if (scale - 1.0).abs() > 1e-12 {
+            for part in out.iter_mut() {
+                part.1 *= scale;
+            }
         }
     }
 }
@@ -149,4 +167,58 @@ fn merge(mut a: Table, b: Table) -> Table {
         into.features += cell.features;
     }
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Rect, coord};
+
+    fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
+        MultiPolygon::new(vec![
+            Rect::new(coord! { x: x0, y: y0 }, coord! { x: x1, y: y1 }).to_polygon(),
+        ])
+    }
+
+    fn zone(code: &str, shape: MultiPolygon<f64>) -> (String, String, String, MultiPolygon<f64>) {
+        (code.into(), String::new(), "94".into(), shape)
+    }
+
+    /// Two communes drawn overlapping by 0.001°, and a gap of 0.001° to a
+    /// third: a parcel across the overlap and one across the gap each count
+    /// once, whole, and each commune gets its share.
+    #[test]
+    fn overlaps_and_gaps_neither_double_nor_lose_area() {
+        let zones = Zones::new(vec![
+            zone("a", square(105.0, 9.0, 105.011, 9.01)),
+            zone("b", square(105.01, 9.0, 105.02, 9.01)),
+            zone("c", square(105.021, 9.0, 105.03, 9.01)),
+        ]);
+        let over = square(105.008, 9.004, 105.012, 9.006);
+        let gap = square(105.019, 9.004, 105.023, 9.006);
+        let features: Vec<Feature> = [&over, &gap]
+            .iter()
+            .map(|g| Feature {
+                id: 0,
+                geometry: Geometry::MultiPolygon((*g).clone()),
+                properties: vec![],
+            })
+            .collect();
+        let spec = Spec {
+            class: None,
+            metric: Metric::Area,
+        };
+        let table = aggregate(&zones, &features, &spec);
+        let total: f64 = table.values().map(|c| c.value).sum();
+        let whole = multipolygon_ha(&over) + multipolygon_ha(&gap);
+        assert!((total - whole).abs() < 1e-9 * whole, "{total} ha counted of {whole} ha");
+        let of = |z: usize| table.get(&(z, String::new())).map_or(0.0, |c| c.value);
+        // The overlap parcel is 0.003° wide in a and 0.002° in b: shared 3:2.
+        let over_ha = multipolygon_ha(&over);
+        assert!((of(0) - over_ha * 3.0 / 5.0).abs() < 1e-6 * over_ha, "a: {}", of(0));
+        // The gap parcel is 0.001° in b, 0.001° in the gap, 0.002° in c: shared 1:2.
+        let gap_ha = multipolygon_ha(&gap);
+        assert!((of(2) - gap_ha * 2.0 / 3.0).abs() < 1e-6 * gap_ha, "c: {}", of(2));
+        assert_eq!(table.values().map(|c| c.features).sum::<u64>(), 2);
+    }
 }

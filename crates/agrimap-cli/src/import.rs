@@ -61,30 +61,47 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         encoding: args.encoding.clone(),
         replace: args.replace,
         set: args.set.clone(),
+        ..ImportOptions::default()
     };
+    import_file(layer, &args.file, &opts, &args.store, args.report.as_deref())
+}
+
+/// Imports `file` with `opts`, prints the report (and writes it to
+/// `report_path`), and fails when nothing could be written.
+pub(crate) fn import_file(
+    layer: &'static agrimap_model::LayerDef,
+    file: &std::path::Path,
+    opts: &ImportOptions,
+    store: &StoreArgs,
+    report_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime.block_on(async {
-        let (store, _) = args.store.open().await?;
-        import(store.as_ref(), layer, &args.file, &opts)
+        let (store, _) = store.open().await?;
+        import(store.as_ref(), layer, file, opts)
             .await
-            .with_context(|| format!("importing {}", args.file.display()))
+            .with_context(|| format!("importing {}", file.display()))
     })?;
-    if let Some(path) = &args.report {
+    if let Some(path) = report_path {
         let json = serde_json::to_vec_pretty(&report).context("writing the report")?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     eprintln!("{}", report.summary());
-    for r in report.rejected.iter().take(20) {
-        eprintln!("  refused feature {}: {}", r.feature, r.reason);
-    }
-    if report.rejected.len() > 20 {
-        eprintln!(
-            "  ... and {} more (--report FILE lists them all)",
-            report.rejected.len() - 20
-        );
-    }
+    let listed = |what: &str, records: &[agrimap_io::import::Rejected]| {
+        for r in records.iter().take(20) {
+            eprintln!("  {what} feature {}: {}", r.feature, r.reason);
+        }
+        if records.len() > 20 {
+            eprintln!("  ... and {} more (--report FILE lists them all)", records.len() - 20);
+        }
+    };
+    listed("refused", &report.rejected);
+    listed("left out", &report.skipped);
     for r in report.repaired.iter().take(20) {
         eprintln!("  repaired feature {}: {}", r.feature, r.repair);
+    }
+    for line in &report.derived {
+        eprintln!("  {line}");
     }
     if !report.written {
         if report.rejected.is_empty() {

@@ -1,10 +1,13 @@
-//! The `agrimap` command line: `serve`, `demo-data`, `migrate`, `load`, `import`, `export`, `stats`, `station`, ...
+//! The `agrimap` command line: `serve`, `init`, `boundaries`, `demo-data`, `migrate`, `load`, `import`, `export`, `stats`, `station`, ...
 //!
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
+mod boundaries;
+mod codes;
 mod export;
 mod import;
+mod init;
 mod pack;
 pub mod postgres;
 pub mod seed;
@@ -31,8 +34,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve tiles, styles and the map page (creates and seeds the store on first start).
+    /// Serve tiles, styles and the map page (a data directory with no store yet gets the demo province).
     Serve(serve::ServeArgs),
+    /// Make an empty store for a province's own data (never seeded with the demo).
+    Init(init::InitArgs),
     /// Generate the synthetic demo province (deterministic for a given seed).
     DemoData(DemoDataArgs),
     /// Apply the PostGIS schema migrations that are not applied yet.
@@ -51,6 +56,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Write one commune's offline pack (base map and themes as a PMTiles archive).
     Pack(pack::PackArgs),
+    /// Import commune boundaries of a boundary set (districts and provinces are made from them).
+    Boundaries(boundaries::BoundariesArgs),
+    /// List, add and retire the codes of the value lists (crop types, seasons, species, ...).
+    Codes(codes::CodesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,6 +82,7 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve::serve(args),
+        Command::Init(args) => init::init(&args),
         Command::DemoData(args) => demo_data(&args),
         Command::Migrate(args) => postgres::migrate(&args),
         Command::Load(args) => postgres::load(&args),
@@ -82,6 +92,8 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::export(&args),
         Command::Pack(args) => pack::pack(&args),
         Command::Import(args) => import::run(&args),
+        Command::Boundaries(args) => boundaries::boundaries(&args),
+        Command::Codes(args) => codes::codes(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

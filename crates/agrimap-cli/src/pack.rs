@@ -12,6 +12,9 @@ pub struct PackArgs {
     /// Official code of the commune (e.g. 33030).
     #[arg(long)]
     pub commune: String,
+    /// The commune's boundary set, pre-2025 or 2025 (default: the newest that has the code).
+    #[arg(long)]
+    pub boundary_set: Option<String>,
     /// Lowest zoom in the pack.
     #[arg(long, default_value_t = DEFAULT_MINZOOM)]
     pub minzoom: u8,
@@ -25,11 +28,16 @@ pub struct PackArgs {
 }
 
 pub fn pack(args: &PackArgs) -> anyhow::Result<()> {
+    let boundary_set = args
+        .boundary_set
+        .as_deref()
+        .map(agrimap_core::communes::parse_boundary_set)
+        .transpose()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let pack = runtime.block_on(async {
         let (store, _) = args.store.open().await?;
         let core = Core::new(store, CoreConfig::default());
-        anyhow::Ok(commune_pack(&core, &args.commune, args.minzoom, args.maxzoom).await?)
+        anyhow::Ok(commune_pack(&core, &args.commune, boundary_set, args.minzoom, args.maxzoom).await?)
     })?;
     // Written whole or not at all: a half-written pack would not open.
     let mut partial = args.out.clone().into_os_string();

@@ -22,6 +22,12 @@ pub struct StatsArgs {
     /// area, count or sum:<field>.
     #[arg(long, default_value = "count")]
     pub metric: String,
+    /// The communes to count by: pre-2025 or 2025 (default: the newest set the store holds).
+    #[arg(long)]
+    pub boundary_set: Option<String>,
+    /// Only the communes of this province (its official code).
+    #[arg(long)]
+    pub province: Option<String>,
     /// Output: table, csv or json.
     #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
     pub format: String,
@@ -30,7 +36,8 @@ pub struct StatsArgs {
 }
 
 pub fn stats(args: &StatsArgs) -> anyhow::Result<()> {
-    let request = StatsRequest::parse(&args.layer, Some(&args.by), args.class.as_deref(), Some(&args.metric))?;
+    let request = StatsRequest::parse(&args.layer, Some(&args.by), args.class.as_deref(), Some(&args.metric))?
+        .within(args.boundary_set.as_deref(), args.province.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let table = runtime.block_on(async {
         let (store, _) = args.store.open().await?;

@@ -76,6 +76,17 @@ impl From<StoreError> for CoreError {
                 )
             }
             StoreError::Filter(f) => Self::invalid("bad_filter", f.to_string()),
+            StoreError::Code(c) => {
+                use agrimap_model::codes::CodeError;
+                let (kind, code) = match &c {
+                    CodeError::UnknownList(_) => (ErrorKind::NotFound, "unknown_code_list"),
+                    CodeError::NotFound { .. } => (ErrorKind::NotFound, "unknown_code"),
+                    CodeError::BadCode(_) | CodeError::MissingLabel { .. } => (ErrorKind::Invalid, "bad_code"),
+                    CodeError::Exists { .. } => (ErrorKind::Unprocessable, "code_exists"),
+                    CodeError::InUse { .. } => (ErrorKind::Unprocessable, "code_in_use"),
+                };
+                Self::new(kind, code, c.to_string())
+            }
             StoreError::Timeout(_) => {
                 tracing::warn!(cause = %e, "statement timeout");
                 Self::new(

@@ -5,6 +5,7 @@
 //!   items parameters: bbox, datetime, commune, CQL2 filter, properties, CRS).
 //! - [`export`]: a selection of a layer as one file (GeoJSON, CSV, or GDAL's formats).
 //! - [`communes`]: the communes of a store in memory, found by name or code.
+//! - [`codes`]: the value lists (crop types, seasons, …) as documents.
 //! - [`stats`]: statistics tables by commune, district or province, cached.
 //! - [`summary`]: everything the layers say about one commune.
 //! - [`tiles`]: vector tiles, cached; [`tilejson`]: their TileJSON.
@@ -19,6 +20,7 @@
 //!
 //! [`Core`] holds them over one store.
 
+pub mod codes;
 pub mod communes;
 pub mod csv_cell;
 pub mod error;
@@ -92,5 +94,13 @@ impl Core {
             communes,
             store,
         }
+    }
+
+    /// The communes of the store, in memory, rebuilt when they changed.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn commune_index(&self) -> Result<Arc<communes::CommuneIndex>, CoreError> {
+        self.communes.index(self.store.as_ref()).await
     }
 }

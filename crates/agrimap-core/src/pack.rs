@@ -71,11 +71,17 @@ pub fn check_zooms(minzoom: u8, maxzoom: u8) -> Result<(), CoreError> {
 /// Unknown commune (404), bad zooms or too many tiles (400), store failures.
 // `core` and `code`: the names the rest of the crate uses.
 #[allow(clippy::similar_names)]
-pub async fn commune_pack(core: &Core, code: &str, minzoom: u8, maxzoom: u8) -> Result<Pack, CoreError> {
+pub async fn commune_pack(
+    core: &Core,
+    code: &str,
+    boundary_set: Option<agrimap_model::BoundarySet>,
+    minzoom: u8,
+    maxzoom: u8,
+) -> Result<Pack, CoreError> {
     check_zooms(minzoom, maxzoom)?;
     let index = core.communes.index(core.store.as_ref()).await?;
     let commune = index
-        .get(code, None)
+        .get(code, boundary_set)
         .ok_or_else(|| CoreError::not_found("unknown_commune", format!("no commune with code '{}'", echo(code, 32))))?;
     let bbox = commune.bbox.ok_or_else(|| {
         CoreError::new(

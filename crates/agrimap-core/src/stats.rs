@@ -1,16 +1,21 @@
 //! Statistics: one statistic of a thematic layer for the whole province, by
 //! commune, district or province, optionally split by a class field.
 //!
+//! A table is always of one boundary set (the newest set the store holds,
+//! unless asked): features are placed by their location, so features still
+//! coded by pre-2025 communes are counted in the 2025 communes they lie in,
+//! and a table never mixes communes of two sets.
+//!
 //! The figures come from [`agrimap_analysis`] over the layer's features and
 //! the commune boundaries of the [`CommuneIndex`]. Tables are cached under the
 //! change counters of the layer and of the administrative layers, so a write
 //! to either makes the next request recompute.
 
-use crate::communes::{CommuneCache, CommuneIndex};
+use crate::communes::{CommuneCache, CommuneIndex, parse_boundary_set};
 use crate::csv_cell::neutralised;
 use crate::error::{CoreError, echo};
 use agrimap_analysis::{Level, Metric, Spec, Zones, aggregate, rollup};
-use agrimap_model::{Access, FeatureQuery, FieldType, GeometryKind, LayerDef, LayerGroup, catalog};
+use agrimap_model::{Access, BoundarySet, FeatureQuery, FieldType, GeometryKind, LayerDef, LayerGroup, catalog};
 use agrimap_store::Store;
 use quick_cache::{Weighter, sync::Cache};
 use serde::Serialize;
@@ -19,13 +24,17 @@ use std::fmt::Write as _;
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// What a statistics request asks for, validated against the catalog.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StatsRequest {
     pub layer: &'static LayerDef,
     pub level: LevelName,
     /// Index of the class field.
     pub class: Option<usize>,
     pub metric: Metric,
+    /// The communes to count by; `None` for the newest set the store holds.
+    pub boundary_set: Option<BoundarySet>,
+    /// Only the communes of this province (its code in the set).
+    pub province: Option<String>,
 }
 
 /// `by=`: the unit rows are grouped by.
@@ -71,6 +80,11 @@ pub struct StatsRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatsTable {
     pub layer: &'static str,
+    /// The boundary set of the communes (and districts, provinces) counted by.
+    pub boundary_set: &'static str,
+    /// The province the table is limited to, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
     pub by: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<&'static str>,
@@ -149,7 +163,24 @@ impl StatsRequest {
             level,
             class,
             metric,
+            boundary_set: None,
+            province: None,
         })
+    }
+
+    /// The same request over the communes of `boundary_set` (`pre-2025` or
+    /// `2025`; absent or empty for the newest set held), of `province` only
+    /// when given.
+    ///
+    /// # Errors
+    /// `bad_boundary_set` for another set.
+    pub fn within(mut self, boundary_set: Option<&str>, province: Option<&str>) -> Result<Self, CoreError> {
+        self.boundary_set = boundary_set
+            .filter(|s| !s.is_empty())
+            .map(parse_boundary_set)
+            .transpose()?;
+        self.province = province.filter(|p| !p.is_empty()).map(str::to_owned);
+        Ok(self)
     }
 
     fn metric_name(&self) -> String {
@@ -228,6 +259,8 @@ struct TableKey {
     level: LevelName,
     class: Option<usize>,
     metric: Metric,
+    boundary_set: BoundarySet,
+    province: Option<String>,
     layer_version: u64,
     admin_versions: [u64; 3],
 }
@@ -257,10 +290,17 @@ impl Weighter<TableKey, Arc<StatsTable>> for TableBytes {
     }
 }
 
+/// The communes a table counts by: one boundary set, one province or all.
+type ZoneKey = (BoundarySet, Option<String>);
+
+/// The zones of each key asked for, and the commune index they were built from.
+type ZonesOfIndex = (Arc<CommuneIndex>, HashMap<ZoneKey, Arc<Zones>>);
+
 /// The commune zones and computed tables of one store.
 pub struct StatsCache {
     communes: Arc<CommuneCache>,
-    zones: RwLock<Option<(Arc<CommuneIndex>, Arc<Zones>)>>,
+    /// Zones of each (set, province) asked for, of the index they were built from.
+    zones: RwLock<Option<ZonesOfIndex>>,
     tables: Cache<TableKey, Arc<StatsTable>, TableBytes>,
 }
 
@@ -280,17 +320,19 @@ impl StatsCache {
         }
     }
 
-    /// The commune index and its zones, rebuilt when the index changes.
-    async fn zones(&self, store: &dyn Store) -> Result<(Arc<CommuneIndex>, Arc<Zones>), CoreError> {
-        let index = self.communes.index(store).await?;
-        if let Some((i, z)) = self.zones.read().unwrap_or_else(PoisonError::into_inner).as_ref()
-            && Arc::ptr_eq(i, &index)
+    /// The zones of the communes of `key`, rebuilt when the index changes.
+    async fn zones(&self, index: &Arc<CommuneIndex>, key: &ZoneKey) -> Result<Arc<Zones>, CoreError> {
+        if let Some((i, by_key)) = self.zones.read().unwrap_or_else(PoisonError::into_inner).as_ref()
+            && Arc::ptr_eq(i, index)
+            && let Some(z) = by_key.get(key)
         {
-            return Ok((i.clone(), z.clone()));
+            return Ok(z.clone());
         }
+        let (set, province) = key;
         let communes = index
             .communes()
             .iter()
+            .filter(|c| c.boundary_set == set.as_str() && province.as_ref().is_none_or(|p| &c.province_code == p))
             .filter_map(|c| {
                 let shape = match &c.boundary {
                     geo::Geometry::MultiPolygon(mp) => mp.clone(),
@@ -310,8 +352,14 @@ impl StatsCache {
                 .await
                 .map_err(|e| CoreError::task_failed("internal", "building the commune zones", &e))?,
         );
-        *self.zones.write().unwrap_or_else(PoisonError::into_inner) = Some((index.clone(), zones.clone()));
-        Ok((index, zones))
+        let mut cached = self.zones.write().unwrap_or_else(PoisonError::into_inner);
+        match cached.as_mut() {
+            Some((i, by_key)) if Arc::ptr_eq(i, index) => {
+                by_key.insert(key.clone(), zones.clone());
+            }
+            _ => *cached = Some((index.clone(), HashMap::from([(key.clone(), zones.clone())]))),
+        }
+        Ok(zones)
     }
 
     /// The table for a request, from the cache or computed now.
@@ -320,11 +368,26 @@ impl StatsCache {
     /// When the store fails.
     pub async fn table(&self, store: &dyn Store, request: StatsRequest) -> Result<Arc<StatsTable>, CoreError> {
         let versions = store.versions().await?;
+        let index = self.communes.index(store).await?;
+        let boundary_set = index.resolve_set(request.boundary_set)?;
+        let holds_communes = !index.communes().is_empty();
+        if request.level == LevelName::District && boundary_set == BoundarySet::Y2025 && holds_communes {
+            return Err(CoreError::invalid(
+                "no_districts",
+                "the 2025 boundary set has no districts (they were abolished on 1 July 2025); \
+                 ask by=commune or by=province, or boundary_set=pre-2025",
+            ));
+        }
+        if let Some(p) = &request.province {
+            index.known_province(p, Some(boundary_set))?;
+        }
         let key = TableKey {
             layer: request.layer.id,
             level: request.level,
             class: request.class,
             metric: request.metric,
+            boundary_set,
+            province: request.province.clone(),
             layer_version: versions.get(request.layer.id).copied().unwrap_or(0),
             admin_versions: ["admin_province", "admin_district", "admin_commune"]
                 .map(|id| versions.get(id).copied().unwrap_or(0)),
@@ -335,15 +398,21 @@ impl StatsCache {
         // computation fails, the next waiter tries.
         self.tables
             .get_or_insert_async(&key, async {
-                let (index, zones) = self.zones(store).await?;
+                let zones = self.zones(&index, &(boundary_set, request.province.clone())).await?;
                 let features = store.features(request.layer, &FeatureQuery::default()).await?;
                 let spec = Spec {
                     class: request.class,
                     metric: request.metric,
                 };
+                let index = index.clone();
                 let table = tokio::task::spawn_blocking(move || {
                     let table = aggregate(&zones, &features, &spec);
-                    named_rows(&index, &rollup(&zones, &table, request.level.level()), request)
+                    named_rows(
+                        &index,
+                        &rollup(&zones, &table, request.level.level()),
+                        &request,
+                        boundary_set,
+                    )
                 })
                 .await
                 .map_err(|e| CoreError::task_failed("internal", "aggregation", &e))?;
@@ -353,9 +422,18 @@ impl StatsCache {
     }
 }
 
-fn named_rows(index: &CommuneIndex, rows: &[agrimap_analysis::Row], request: StatsRequest) -> StatsTable {
+fn named_rows(
+    index: &CommuneIndex,
+    rows: &[agrimap_analysis::Row],
+    request: &StatsRequest,
+    boundary_set: BoundarySet,
+) -> StatsTable {
     let mut names: HashMap<&str, &str> = HashMap::new();
-    for c in index.communes() {
+    for c in index
+        .communes()
+        .iter()
+        .filter(|c| c.boundary_set == boundary_set.as_str())
+    {
         match request.level {
             LevelName::Commune => names.insert(&c.code, &c.name),
             LevelName::District => c
@@ -381,6 +459,8 @@ fn named_rows(index: &CommuneIndex, rows: &[agrimap_analysis::Row], request: Sta
         .collect();
     StatsTable {
         layer: request.layer.id,
+        boundary_set: boundary_set.as_str(),
+        province: request.province.clone(),
         by: request.level.as_str(),
         class: request.class.map(|i| request.layer.fields[i].name),
         metric: request.metric_name(),
@@ -473,7 +553,10 @@ mod tests {
         async fn write(&self, _: WriteBatch) -> Result<WriteSummary, StoreError> {
             unimplemented!("{NOT_USED}")
         }
-        async fn upsert(&self, _: agrimap_store::Upsert) -> Result<agrimap_store::UpsertSummary, StoreError> {
+        async fn upsert_all(
+            &self,
+            _: Vec<agrimap_store::Upsert>,
+        ) -> Result<Vec<agrimap_store::UpsertSummary>, StoreError> {
             unimplemented!("{NOT_USED}")
         }
         async fn versions(&self) -> Result<LayerVersions, StoreError> {
@@ -493,6 +576,19 @@ mod tests {
             unimplemented!("{NOT_USED}")
         }
         async fn latest_readings(&self, _: Option<&str>) -> Result<Vec<Reading>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl agrimap_store::CodeStore for CountingStore {
+        async fn codes(&self) -> Result<Vec<agrimap_model::Code>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_code(&self, _: &agrimap_model::Code) -> Result<(), StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn retire_code(&self, _: &str, _: &str) -> Result<(), StoreError> {
             unimplemented!("{NOT_USED}")
         }
     }
@@ -567,6 +663,8 @@ mod tests {
     async fn tables_are_kept_within_a_byte_budget() {
         let table = StatsTable {
             layer: "crop",
+            boundary_set: "pre-2025",
+            province: None,
             by: "commune",
             class: Some("parcel_id"),
             metric: "area".into(),

@@ -1,14 +1,17 @@
 //! The bundled MapLibre styles (`styles/`): a farmer's map and a planner's.
 //!
-//! The planner style colours communes by a statistic (crop area by default):
+//! Each opens on the communes the store holds and draws the administrative
+//! units of one boundary set (the newest held unless asked). The planner style colours communes by a statistic (crop area by default):
 //! the figures of [`crate::stats`] are joined to the commune tiles by code,
 //! as a `match` on the `code` attribute inside the layer's `fill-color`. The
 //! style stays a plain document any MapLibre client can load, and it changes
 //! when the data does.
 
 use crate::Core;
+use crate::communes::parse_boundary_set;
 use crate::error::CoreError;
 use crate::stats::StatsRequest;
+use agrimap_model::BoundarySet;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -41,6 +44,9 @@ pub struct ChoroplethParams {
     pub class: Option<String>,
     /// With `class`: colour by this class only (e.g. rice of crop_type).
     pub value: Option<String>,
+    /// The communes drawn and coloured: pre-2025 or 2025 (default: the newest set held).
+    pub boundary_set: Option<String>,
+    pub province: Option<String>,
 }
 
 /// The style `name` with its URLs on `origin` (`http://host:port`), and for
@@ -58,15 +64,57 @@ pub async fn style(
     let Some(template) = style_template(name) else {
         return Ok(None);
     };
-    let body = template.replace("{origin}", origin);
-    if name != "planner" {
-        return Ok(Some(body));
+    let mut doc: Value = serde_json::from_str(&template.replace("{origin}", origin))
+        .map_err(|e| CoreError::internal("bad_style", format!("the {name} style is not valid JSON: {e}")))?;
+    let index = core.commune_index().await?;
+    let asked = choropleth
+        .boundary_set
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(parse_boundary_set)
+        .transpose()?;
+    show_one_set(&mut doc, index.resolve_set(asked)?);
+    open_on(&mut doc, index.extent());
+    if name == "planner" {
+        colour_communes(core, choropleth, &mut doc).await?;
     }
-    let mut doc: Value = serde_json::from_str(&body)
-        .map_err(|e| CoreError::internal("bad_style", format!("the planner style is not valid JSON: {e}")))?;
-    colour_communes(core, choropleth, &mut doc).await?;
     Ok(Some(doc.to_string()))
 }
+
+/// Where the map opens: on the communes the store holds (their box in the
+/// style's metadata, for clients that fit it to their screen), or on the
+/// whole country while it holds none.
+fn open_on(doc: &mut Value, extent: Option<[f64; 4]>) {
+    let [west, south, east, north] = extent.unwrap_or(VIETNAM);
+    let span = (east - west).max((north - south) * 1.2).max(1e-6);
+    // A 512-pixel world at zoom 0; a phone shows about 400 pixels across.
+    let zoom = (360.0 / span * 400.0 / 512.0).log2().clamp(4.0, 14.0);
+    doc["center"] = json!([f64::midpoint(west, east), f64::midpoint(south, north)]);
+    doc["zoom"] = json!((zoom * 10.0).floor() / 10.0);
+    doc["metadata"]["agrimap:bounds"] = json!([west, south, east, north]);
+}
+
+/// Draws the administrative units of one boundary set: old and new communes
+/// overlap, and a map of both would be unreadable. The set is named in the
+/// metadata, for the page's search and links.
+fn show_one_set(doc: &mut Value, set: BoundarySet) {
+    let same_set = json!(["==", ["get", "boundary_set"], set.as_str()]);
+    for layer in doc["layers"].as_array_mut().into_iter().flatten() {
+        let admin = layer["source-layer"]
+            .as_str()
+            .is_some_and(|l| matches!(l, "admin_commune" | "admin_district" | "admin_province"));
+        if admin {
+            layer["filter"] = match layer.get("filter") {
+                Some(f) => json!(["all", f, same_set]),
+                None => same_set.clone(),
+            };
+        }
+    }
+    doc["metadata"]["agrimap:boundary_set"] = json!(set.as_str());
+}
+
+/// The country's box: where an empty store's map opens.
+const VIETNAM: [f64; 4] = [102.1, 8.4, 109.5, 23.4];
 
 /// Sets the choropleth layer's colour from the chosen statistic per commune.
 async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value) -> Result<(), CoreError> {
@@ -75,7 +123,8 @@ async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value
         .metric
         .as_deref()
         .unwrap_or(if params.layer.is_none() { "area" } else { "count" });
-    let request = StatsRequest::parse(layer, Some("commune"), params.class.as_deref(), Some(metric))?;
+    let request = StatsRequest::parse(layer, Some("commune"), params.class.as_deref(), Some(metric))?
+        .within(params.boundary_set.as_deref(), params.province.as_deref())?;
     if params.value.is_some() && params.class.is_none() {
         return Err(CoreError::invalid(
             "bad_value",
@@ -113,6 +162,7 @@ async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value
     };
     let legend = json!({
         "layer": table.layer,
+        "boundary_set": table.boundary_set,
         "metric": table.metric,
         "unit": table.unit,
         "class": table.class,
@@ -130,6 +180,8 @@ async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value
             )
         })?;
     layer["paint"]["fill-color"] = colour;
+    // Codes mean communes only within a set: colour those of the table's set.
+    layer["filter"] = json!(["==", ["get", "boundary_set"], table.boundary_set]);
     layer["metadata"]["agrimap:choropleth"] = legend;
     Ok(())
 }

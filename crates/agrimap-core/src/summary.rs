@@ -121,8 +121,10 @@ pub async fn commune_summary(
         .ok_or_else(|| CoreError::not_found("unknown_commune", format!("no commune with code '{}'", echo(code, 64))))?;
 
     let stats = core.stats.as_ref();
+    let set = BoundarySet::parse(&commune.boundary_set);
     let table = |layer: &str, class: &str, metric: &str| {
-        let request = StatsRequest::parse(layer, Some("commune"), Some(class), Some(metric));
+        let request = StatsRequest::parse(layer, Some("commune"), Some(class), Some(metric))
+            .map(|r| StatsRequest { boundary_set: set, ..r });
         async move { stats.table(store, request?).await }
     };
     let (crop_type, season, species, mode, ga_status, ga_markets, ocop_stars) = futures::try_join!(
@@ -143,6 +145,7 @@ pub async fn commune_summary(
 
     let in_commune = FeatureQuery {
         commune: Some(commune.code.clone()),
+        boundary_set: set,
         ..FeatureQuery::default()
     };
     let ocop = catalog_layer("ocop")?;

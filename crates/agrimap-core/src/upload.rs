@@ -137,6 +137,11 @@ fn options(params: &[(String, String)]) -> Result<ImportOptions, CoreError> {
         encoding: get("encoding").filter(|s| !s.is_empty()),
         replace: flag("replace")?,
         set,
+        boundary_set: get("boundary_set")
+            .filter(|s| !s.is_empty())
+            .map(|s| crate::communes::parse_boundary_set(&s))
+            .transpose()?,
+        province: get("province").filter(|s| !s.is_empty()),
     })
 }
 

@@ -12,6 +12,7 @@ const fn field(name: &'static str, ty: FieldType, description: &'static str) -> 
         access: Access::Public,
         required: false,
         values: &[],
+        code_list: None,
         description,
     }
 }
@@ -35,6 +36,15 @@ const fn with_unit(f: FieldDef, unit: &'static str) -> FieldDef {
     FieldDef { unit: Some(unit), ..f }
 }
 
+/// A field whose values are the codes of a list kept in the store
+/// ([`crate::codes`]), not fixed here.
+const fn coded(f: FieldDef, list: &'static str) -> FieldDef {
+    FieldDef {
+        code_list: Some(list),
+        ..f
+    }
+}
+
 const fn one_of(f: FieldDef, values: &'static [&'static str]) -> FieldDef {
     FieldDef { values, ..f }
 }
@@ -53,18 +63,6 @@ const BOUNDARY_SET: FieldDef = required(one_of(
 ));
 const COMMUNE_CODE: FieldDef = required(text("commune_code", "Official code of the commune the feature lies in"));
 
-pub const CROP_TYPES: &[&str] = &["rice", "mango", "longan", "durian", "pomelo", "lotus", "vegetables"];
-pub const SEASONS: &[&str] = &["dong_xuan", "he_thu", "thu_dong", "perennial"];
-pub const PRACTICES: &[&str] = &["conventional", "vietgap", "globalgap", "organic"];
-pub const SPECIES: &[&str] = &[
-    "black_tiger_shrimp",
-    "whiteleg_shrimp",
-    "tra_catfish",
-    "giant_freshwater_prawn",
-    "snakehead",
-];
-pub const FARMING_MODES: &[&str] = &["intensive", "semi_intensive", "extensive", "rice_shrimp"];
-pub const STATION_KINDS: &[&str] = &["water_quality", "insect_trap", "weather"];
 pub const ALERT_STATES: &[&str] = &["ok", "watch", "alarm"];
 pub const NTM_STATUSES: &[&str] = &["not_yet", "standard", "advanced", "model"];
 
@@ -146,15 +144,18 @@ static CROP: &[FieldDef] = &[
     required(text("parcel_id", "Parcel identifier")),
     COMMUNE_CODE,
     BOUNDARY_SET,
-    required(one_of(text("crop_type", "Crop grown"), CROP_TYPES)),
-    required(one_of(
-        text("season", "Growing season: đông xuân, hè thu, thu đông or perennial"),
-        SEASONS,
+    required(coded(text("crop_type", "Crop grown"), "crop_type")),
+    required(coded(
+        text(
+            "season",
+            "Growing season: đông xuân, hè thu, thu đông, vụ mùa, vụ chiêm or perennial",
+        ),
+        "season",
     )),
     text("variety", "Variety (e.g. ST25, OM 5451, Cát Hòa Lộc)"),
     hectares("area_ha", "Parcel area on the ellipsoid"),
     field("planting_date", FieldType::Date, "Date of sowing or planting"),
-    one_of(text("practice", "Farming practice / certification"), PRACTICES),
+    coded(text("practice", "Farming practice / certification"), "practice"),
     text(
         "growing_area_code",
         "Registered growing-area code (mã số vùng trồng) the parcel belongs to",
@@ -168,8 +169,8 @@ static AQUACULTURE: &[FieldDef] = &[
     required(text("pond_id", "Pond or farming-area identifier")),
     COMMUNE_CODE,
     BOUNDARY_SET,
-    required(one_of(text("species", "Species farmed"), SPECIES)),
-    required(one_of(text("mode", "Farming mode"), FARMING_MODES)),
+    required(coded(text("species", "Species farmed"), "species")),
+    required(coded(text("mode", "Farming mode"), "farming_mode")),
     hectares("water_area_ha", "Water surface on the ellipsoid"),
     text("facility_code", "Farming-facility code"),
     field("stocking_date", FieldType::Date, "Date the current crop was stocked"),
@@ -186,7 +187,7 @@ static MONITORING: &[FieldDef] = &[
     COMMUNE_CODE,
     BOUNDARY_SET,
     required(text("name", "Station name")),
-    required(one_of(text("kind", "Kind of station"), STATION_KINDS)),
+    required(coded(text("kind", "Kind of station"), "station_kind")),
     text(
         "parameters",
         "Parameters measured, comma-separated (salinity, ph, dissolved_oxygen, temperature, pest_count)",
@@ -225,7 +226,7 @@ static GROWING_AREA: &[FieldDef] = &[
     required(text("code", "Growing-area code as issued (mã số vùng trồng)")),
     COMMUNE_CODE,
     BOUNDARY_SET,
-    required(one_of(text("crop_type", "Crop the code was issued for"), CROP_TYPES)),
+    required(coded(text("crop_type", "Crop the code was issued for"), "crop_type")),
     hectares("area_ha", "Area on the ellipsoid"),
     text(
         "markets",

@@ -229,6 +229,9 @@ pub struct FeatureQuery {
     pub min_extent: Option<f64>,
     /// Features whose `commune_code` is this code.
     pub commune: Option<String>,
+    /// Features whose `boundary_set` is this set: a commune code means a
+    /// commune only together with its set.
+    pub boundary_set: Option<crate::BoundarySet>,
     pub filter: Option<Filter>,
     /// Skip this many features (in feature-id order).
     pub offset: usize,

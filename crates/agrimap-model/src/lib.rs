@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod calendar;
 pub mod catalog;
+pub mod codes;
 pub mod cql2;
 pub mod feature;
 pub mod filter;
@@ -24,6 +25,7 @@ pub mod search;
 
 pub use admin::{BoundarySet, CommuneKey};
 pub use catalog::{catalog, layer};
+pub use codes::{Code, CodeLists};
 pub use feature::{Feature, Reading, Value};
 pub use filter::{CompareOp, FeatureQuery, Filter, FilterError};
 pub use role::Role;

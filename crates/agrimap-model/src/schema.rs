@@ -70,6 +70,10 @@ pub struct FieldDef {
     /// The allowed values of an enumerated text field; empty when free.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub values: &'static [&'static str],
+    /// The code list the values come from ([`crate::codes`]): kept in the
+    /// store and checked against it, not fixed here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_list: Option<&'static str>,
     pub description: &'static str,
 }
 

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod auth;
+mod codes;
 pub mod communes;
 pub mod connections;
 pub mod encoding;
@@ -167,6 +168,7 @@ pub fn routes() -> Vec<Route> {
         pack::endpoints(),
         stats::endpoints(),
         communes::endpoints(),
+        codes::endpoints(),
         summary::endpoints(),
         stations::endpoints(),
         import::endpoints(),

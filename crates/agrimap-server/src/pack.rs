@@ -28,9 +28,10 @@ pub(crate) fn endpoints() -> Vec<Route> {
 pub struct PackParams {
     minzoom: Option<u8>,
     maxzoom: Option<u8>,
+    boundary_set: Option<String>,
 }
 
-/// `GET /api/packs/{code}.pmtiles[?minzoom=10&maxzoom=16]`
+/// `GET /api/packs/{code}.pmtiles[?minzoom=10&maxzoom=16][&boundary_set=2025]`
 pub(crate) async fn pack(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
@@ -45,9 +46,16 @@ pub(crate) async fn pack(
             ),
         )
     })?;
+    let boundary_set = params
+        .boundary_set
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(agrimap_core::communes::parse_boundary_set)
+        .transpose()?;
     let pack = commune_pack(
         &state.core,
         code,
+        boundary_set,
         params.minzoom.unwrap_or(DEFAULT_MINZOOM),
         params.maxzoom.unwrap_or(DEFAULT_MAXZOOM),
     )

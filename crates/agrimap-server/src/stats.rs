@@ -28,10 +28,12 @@ pub struct StatsParams {
     by: Option<String>,
     class: Option<String>,
     metric: Option<String>,
+    boundary_set: Option<String>,
+    province: Option<String>,
     f: Option<String>,
 }
 
-/// `GET /api/stats?layer=…&by=…&class=…&metric=…[&f=csv]`
+/// `GET /api/stats?layer=…&by=…&class=…&metric=…[&boundary_set=…][&province=…][&f=csv]`
 pub(crate) async fn stats(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<StatsParams>,
@@ -47,7 +49,8 @@ pub(crate) async fn stats(
         params.by.as_deref(),
         params.class.as_deref(),
         params.metric.as_deref(),
-    )?;
+    )?
+    .within(params.boundary_set.as_deref(), params.province.as_deref())?;
     let csv = match params.f.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

@@ -6,9 +6,7 @@ use crate::Route;
 use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
-use agrimap_core::echo;
 use agrimap_core::summary::commune_summary;
-use agrimap_model::BoundarySet;
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
@@ -40,14 +38,8 @@ pub(crate) async fn summary(
     let boundary_set = params
         .boundary_set
         .as_deref()
-        .map(|s| {
-            BoundarySet::parse(s).ok_or_else(|| {
-                ApiError::bad_request(
-                    "bad_boundary_set",
-                    format!("boundary_set must be pre-2025 or 2025, not '{}'", echo(s, 64)),
-                )
-            })
-        })
+        .filter(|s| !s.is_empty())
+        .map(agrimap_core::communes::parse_boundary_set)
         .transpose()?;
     Ok(Json(commune_summary(&state.core, &code, boundary_set).await?))
 }

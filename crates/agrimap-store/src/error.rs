@@ -55,4 +55,7 @@ pub enum StoreError {
     Changed(String),
     #[error("store task failed: {0}")]
     Task(String),
+    /// A code list change that was refused.
+    #[error(transparent)]
+    Code(#[from] agrimap_model::codes::CodeError),
 }

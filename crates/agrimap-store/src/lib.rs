@@ -12,6 +12,7 @@
 //!
 //! Geometry crosses the database boundary as WKB ([`wkb`]).
 
+pub mod codes;
 mod error;
 pub mod filter_shape;
 pub mod gpkg;
@@ -23,6 +24,7 @@ mod sql;
 mod station_sql;
 pub mod wkb;
 
+pub use codes::CodeStore;
 pub use error::StoreError;
 pub use gpkg::GpkgStore;
 pub use postgis::PgStore;
@@ -124,9 +126,9 @@ pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 /// credentials, each a trait of its own, so that a backend (or a registry
 /// the next issues add) is written and tested piece by piece; the store
 /// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
-pub trait Store: LayerStore + ReadingStore + CredentialStore {}
+pub trait Store: LayerStore + ReadingStore + CredentialStore + CodeStore {}
 
-impl<T: LayerStore + ReadingStore + CredentialStore> Store for T {}
+impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore> Store for T {}
 
 /// The layers: features by box, commune, filter and page, whole-layer
 /// streams, transactional writes, and a change counter per layer.
@@ -189,7 +191,14 @@ pub trait LayerStore: Send + Sync + 'static {
     /// bringing the same records in twice leaves one copy. Every feature is
     /// checked first; on any error nothing is written. Layers without a
     /// natural key are refused ([`StoreError::NoNaturalKey`]).
-    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError>;
+    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
+        let mut done = self.upsert_all(vec![write]).await?;
+        Ok(done.pop().unwrap_or_default())
+    }
+
+    /// [`LayerStore::upsert`] of several layers in one transaction (communes
+    /// with the districts and provinces made from them): all or nothing.
+    async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError>;
 
     /// The change counter of every layer.
     async fn versions(&self) -> Result<LayerVersions, StoreError>;

@@ -135,6 +135,17 @@ pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -
         let p = w.bind::<D>(Value::Text(code.clone()));
         w.conditions.push(format!("commune_code = {p}"));
     }
+    if let Some(set) = query.boundary_set {
+        if layer.field_index("boundary_set").is_none() {
+            return Err(agrimap_model::FilterError::UnknownField {
+                layer: layer.id.to_owned(),
+                field: "boundary_set".to_owned(),
+            }
+            .into());
+        }
+        let p = w.bind::<D>(Value::Text(set.as_str().to_owned()));
+        w.conditions.push(format!("boundary_set = {p}"));
+    }
     if let Some(filter) = &query.filter {
         filter.validate(layer, query.audience)?;
         crate::filter_shape::check_filter_cost(layer, filter)?;

@@ -1,11 +1,13 @@
-//! A page of communes as a client asks for it: a search text, the province,
-//! district and boundary set to look in, and `limit` and `offset`, all as
-//! sent and checked here.
+//! Communes as a client asks for them: a page of them (a search text, the
+//! province, district and boundary set to look in, `limit` and `offset`, all
+//! as sent and checked here), or one by its code; and their JSON documents.
 
 use super::{Commune, CommuneIndex, CommuneQuery};
 use crate::error::{CoreError, echo};
+use agrimap_io::export::geojson::GeoJsonGeometry;
 use agrimap_model::BoundarySet;
 use serde::Deserialize;
+use serde_json::{Value as Json, json};
 
 /// Page size when the request gives none.
 pub const DEFAULT_LIMIT: usize = 10;
@@ -37,26 +39,12 @@ fn given(p: Option<&String>) -> Option<&str> {
     p.map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-/// `boundary_set`: `pre2025` or `2025`, if given.
+/// `boundary_set`, if given.
 ///
 /// # Errors
-/// `bad_boundary_set` for anything else.
+/// `bad_boundary_set` for a set that is not one ([`super::parse_boundary_set`]).
 pub fn parse_boundary_set(p: Option<&String>) -> Result<Option<BoundarySet>, CoreError> {
-    given(p)
-        .map(|s| {
-            BoundarySet::parse(s).ok_or_else(|| {
-                CoreError::invalid(
-                    "bad_boundary_set",
-                    format!(
-                        "boundary_set must be '{}' or '{}', got '{}'",
-                        BoundarySet::Pre2025,
-                        BoundarySet::Y2025,
-                        echo(s, 64)
-                    ),
-                )
-            })
-        })
-        .transpose()
+    given(p).map(super::parse_boundary_set).transpose()
 }
 
 fn parse_limit(p: Option<&String>) -> Result<usize, CoreError> {
@@ -129,4 +117,80 @@ impl<'p> List<'p> {
             limit: self.limit,
         })
     }
+}
+
+impl Page<'_> {
+    /// `{communes, total, offset, limit}`, each commune in short.
+    #[must_use]
+    pub fn to_json(&self) -> Json {
+        json!({
+            "communes": self.communes.iter().map(|c| summary(c)).collect::<Vec<_>>(),
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+        })
+    }
+}
+
+/// A commune in short, as a list gives it.
+fn summary(c: &Commune) -> Json {
+    json!({
+        "code": c.code,
+        "name": c.name,
+        "kind": c.kind,
+        "district_code": c.district_code,
+        "district_name": c.district_name,
+        "province_code": c.province_code,
+        "province_name": c.province_name,
+        "boundary_set": c.boundary_set,
+        "area_ha": c.area_ha,
+        "bbox": c.bbox,
+        "center": c.center,
+    })
+}
+
+/// The commune of `code` (in `boundary_set`, if given).
+///
+/// # Errors
+/// `unknown_commune` (not found).
+pub fn one<'a>(
+    index: &'a CommuneIndex,
+    code: &str,
+    boundary_set: Option<BoundarySet>,
+) -> Result<&'a Commune, CoreError> {
+    index.get(code.trim(), boundary_set).ok_or_else(|| {
+        let within = boundary_set.map_or_else(String::new, |set| format!(" in the {set} boundary set"));
+        CoreError::not_found(
+            "unknown_commune",
+            format!(
+                "no commune has the code '{}'{within}; find communes by name or code with /api/communes?q=…",
+                echo(code, 64)
+            ),
+        )
+    })
+}
+
+/// The commune with its district, province, area, NTM status, population,
+/// bounding box and boundary (GeoJSON).
+#[must_use]
+pub fn detail(c: &Commune) -> Json {
+    let district = c
+        .district_code
+        .as_ref()
+        .map(|code| json!({ "code": code, "name": c.district_name }));
+    json!({
+        "code": c.code,
+        "name": c.name,
+        "kind": c.kind,
+        "boundary_set": c.boundary_set,
+        "district": district,
+        "province": { "code": c.province_code, "name": c.province_name },
+        "area_ha": c.area_ha,
+        "ntm_status": c.ntm_status,
+        "ntm_year": c.ntm_year,
+        "population": c.population,
+        "bbox": c.bbox,
+        "center": c.center,
+        "boundary": GeoJsonGeometry(&c.boundary).to_json(),
+    })
 }

@@ -198,6 +198,122 @@ impl CommuneIndex {
     }
 }
 
+/// `boundary_set=` as a client writes it.
+///
+/// # Errors
+/// `bad_boundary_set`, naming the sets.
+pub fn parse_boundary_set(text: &str) -> Result<BoundarySet, CoreError> {
+    BoundarySet::parse(text).ok_or_else(|| {
+        CoreError::invalid(
+            "bad_boundary_set",
+            format!(
+                "unknown boundary set '{}'; sets: pre-2025 (until 30 June 2025), 2025 (from 1 July 2025)",
+                echo(text, 64)
+            ),
+        )
+    })
+}
+
+impl CommuneIndex {
+    /// The boundary sets the store holds communes of, oldest first.
+    #[must_use]
+    pub fn sets_held(&self) -> Vec<BoundarySet> {
+        [BoundarySet::Pre2025, BoundarySet::Y2025]
+            .into_iter()
+            .filter(|set| self.communes.iter().any(|c| c.boundary_set == set.as_str()))
+            .collect()
+    }
+
+    /// The set asked for, which the store must hold; without one, the newest
+    /// set held (2025 in an empty store).
+    ///
+    /// # Errors
+    /// `unknown_boundary_set` for a set of which the store holds no commune.
+    pub fn resolve_set(&self, asked: Option<BoundarySet>) -> Result<BoundarySet, CoreError> {
+        let held = self.sets_held();
+        match asked {
+            None => Ok(held.last().copied().unwrap_or(BoundarySet::Y2025)),
+            Some(set) if held.contains(&set) || held.is_empty() => Ok(set),
+            Some(set) => Err(CoreError::invalid(
+                "unknown_boundary_set",
+                format!(
+                    "the store holds no communes of boundary set {set}; sets held: {}",
+                    held.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Provinces held, in code order (of every set).
+    #[must_use]
+    pub fn provinces(&self) -> &[AdminUnit] {
+        &self.provinces
+    }
+
+    /// `code` when the index has a province with that code (in `boundary_set` when given).
+    ///
+    /// # Errors
+    /// `unknown_province`, naming the known provinces.
+    pub fn known_province<'a>(&self, code: &'a str, boundary_set: Option<BoundarySet>) -> Result<&'a str, CoreError> {
+        known_unit(code, &self.provinces, boundary_set, "province", "unknown_province")
+    }
+}
+
+/// A province the store holds communes of, for the page's title and switch.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProvinceHeld {
+    pub code: String,
+    pub name: Option<String>,
+    pub boundary_set: String,
+    pub communes: usize,
+    /// `[west, south, east, north]` of its communes.
+    pub bbox: [f64; 4],
+}
+
+impl CommuneIndex {
+    /// Each (province, set) the store holds communes of, newest set first,
+    /// then by code.
+    #[must_use]
+    pub fn provinces_held(&self) -> Vec<ProvinceHeld> {
+        let mut held: Vec<ProvinceHeld> = Vec::new();
+        for c in &self.communes {
+            let Some(b) = c.bbox else { continue };
+            match held
+                .iter_mut()
+                .find(|p| p.code == c.province_code && p.boundary_set == c.boundary_set)
+            {
+                Some(p) => {
+                    p.communes += 1;
+                    p.bbox = [
+                        p.bbox[0].min(b[0]),
+                        p.bbox[1].min(b[1]),
+                        p.bbox[2].max(b[2]),
+                        p.bbox[3].max(b[3]),
+                    ];
+                }
+                None => held.push(ProvinceHeld {
+                    code: c.province_code.clone(),
+                    name: c.province_name.clone(),
+                    boundary_set: c.boundary_set.clone(),
+                    communes: 1,
+                    bbox: b,
+                }),
+            }
+        }
+        held.sort_by(|a, b| (b.boundary_set == "2025", &a.code).cmp(&(a.boundary_set == "2025", &b.code)));
+        held
+    }
+
+    /// The box around every commune of the store, if it holds any.
+    #[must_use]
+    pub fn extent(&self) -> Option<[f64; 4]> {
+        self.communes
+            .iter()
+            .filter_map(|c| c.bbox)
+            .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+    }
+}
+
 /// The commune index of one store, rebuilt when the administrative layers change.
 #[derive(Debug, Default)]
 pub struct CommuneCache {

@@ -99,7 +99,7 @@ pub async fn query(
                 ),
             ));
         }
-        let index = core.communes.index(core.store.as_ref()).await?;
+        let index = core.commune_index().await?;
         if !index.communes().iter().any(|c| c.code == code) {
             return Err(CoreError::invalid(
                 "unknown_commune",

@@ -23,7 +23,6 @@ const HIGH_CONTROLS: [char; 32] = [
 
 fn byte_char(b: u8) -> char {
     match b {
-        0x00..=0x7f => char::from(b),
         0x80..=0x9f => HIGH_CONTROLS[usize::from(b - 0x80)],
         0xc3 => 'Ă',
         0xcc => '\u{300}',
@@ -39,7 +38,7 @@ fn byte_char(b: u8) -> char {
         0xf5 => 'ơ',
         0xfd => 'ư',
         0xfe => '₫',
-        // The rest is ISO-8859-1.
+        // The rest, ASCII included, is ISO-8859-1.
         _ => char::from(b),
     }
 }

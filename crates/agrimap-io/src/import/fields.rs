@@ -12,6 +12,7 @@ use super::error::ImportError;
 use super::source::SourceValue;
 use agrimap_model::calendar::{days_from_civil, days_in_month, format_timestamp};
 use agrimap_model::{Access, FieldDef, FieldType, LayerDef, Value};
+use unicode_normalization::UnicodeNormalization;
 
 /// Length a `.dbf` field name is cut to.
 const DBF_NAME_LEN: usize = 10;
@@ -27,7 +28,8 @@ pub struct Mapping {
     pub unused: Vec<String>,
 }
 
-fn find(fields: &[String], name: &str) -> Option<usize> {
+/// The index of the file's field `name`, matched exactly or in any case.
+pub(super) fn source_field(fields: &[String], name: &str) -> Option<usize> {
     fields.iter().position(|f| f == name).or_else(|| {
         let lower = name.to_lowercase();
         fields.iter().position(|f| f.to_lowercase() == lower)
@@ -76,7 +78,7 @@ pub fn resolve(
         }
     };
     for (source, target) in &pairs {
-        let s = find(fields, source).ok_or_else(|| {
+        let s = source_field(fields, source).ok_or_else(|| {
             ImportError::Mapping(format!(
                 "field mapping {source}={target}: the file has no field '{source}'; its fields are: {}",
                 file_fields()
@@ -95,7 +97,7 @@ pub fn resolve(
         if sources[t].is_some() {
             continue;
         }
-        let by_name = find(fields, field.name).filter(|&i| !taken(&sources, i));
+        let by_name = source_field(fields, field.name).filter(|&i| !taken(&sources, i));
         let by_prefix = || {
             let matches: Vec<usize> = fields
                 .iter()
@@ -168,7 +170,9 @@ pub fn convert(field: &FieldDef, value: &SourceValue) -> Result<Value, String> {
         SourceValue::Real(r) => real_text(*r),
     };
     match field.ty {
-        FieldType::Text => Ok(Value::Text(text)),
+        // Vietnamese comes composed (NFC) or decomposed (NFD, as macOS and
+        // some GIS exports write it); stored as NFC so equal names are equal.
+        FieldType::Text => Ok(Value::Text(text.nfc().collect())),
         FieldType::Integer => match value {
             SourceValue::Int(i) => Ok(Value::Int(*i)),
             _ => whole_number(&text)

@@ -19,6 +19,7 @@
 //!    one transaction: the way into layers without a natural key (rivers,
 //!    roads, places), whose departments' files are the whole set each time.
 
+mod admin;
 pub mod commune;
 #[cfg(feature = "gdal")]
 pub mod cp1258;
@@ -36,7 +37,7 @@ pub mod source;
 pub use error::ImportError;
 pub use report::{ImportReport, Rejected, Repaired};
 
-use agrimap_model::{Feature, LayerDef, Value};
+use agrimap_model::{BoundarySet, Feature, LayerDef, Value};
 use agrimap_store::{LayerWrite, Store, StoreError, Upsert, WriteBatch};
 use source::{SourceData, SourceValue};
 use std::path::Path;
@@ -61,6 +62,12 @@ pub struct ImportOptions {
     pub replace: bool,
     /// `(layer field, value)` pairs for fields the file does not have.
     pub set: Vec<(String, String)>,
+    /// The boundary set every feature must be of (filled in where the file
+    /// gives none): `agrimap boundaries import --set`.
+    pub boundary_set: Option<BoundarySet>,
+    /// The province every feature must lie in (filled in where the file gives
+    /// none): `agrimap boundaries import --province`.
+    pub province: Option<String>,
 }
 
 /// Reads `field=value` (`--set`) as a pair; the value may be empty.
@@ -186,6 +193,8 @@ fn check_encoding(data: &SourceData, file: &str) -> Result<(), ImportError> {
 struct Candidate {
     fid: String,
     feature: Feature,
+    /// The district and province names of an administrative unit's record.
+    names: admin::UnitNames,
 }
 
 fn field_value<'a>(layer: &LayerDef, f: &'a Feature, name: &str) -> Option<&'a Value> {
@@ -238,6 +247,7 @@ pub async fn import(
         unused_fields: mapping.unused.clone(),
         ..ImportReport::default()
     };
+    let name_columns = admin::NameColumns::find(&data.fields);
     let mut candidates = Vec::new();
     for r in data.records {
         let reject = |reason: String| Rejected {
@@ -276,24 +286,48 @@ pub async fn import(
             report.rejected.push(reject(problems.join("; ")));
             continue;
         }
+        let mut feature = Feature {
+            id: 0,
+            geometry: g,
+            properties,
+        };
+        if let Err(reason) = admin::check_scope(layer, &mut feature, opts.boundary_set, opts.province.as_deref()) {
+            report.rejected.push(reject(reason));
+            continue;
+        }
+        if layer.id == "admin_commune" && layer.text_of(&feature, "code").is_none() {
+            // Real files have communes nobody could match to an official
+            // code; they are left out and named, and the others go in.
+            let name = layer.text_of(&feature, "name").unwrap_or("without a name");
+            report.skipped.push(reject(format!("commune '{name}' has no code")));
+            continue;
+        }
+        admin::complete(layer, &mut feature);
         candidates.push(Candidate {
             fid: r.fid,
-            feature: Feature {
-                id: 0,
-                geometry: g,
-                properties,
-            },
+            names: name_columns.read(&r.values),
+            feature,
         });
     }
 
     assign_communes(store, layer, &mut candidates, &mut report).await?;
 
+    // Values of listed fields are checked against the lists as the store has them.
+    let lists = if layer.fields.iter().any(|f| f.code_list.is_some()) {
+        agrimap_model::CodeLists::new(&store.codes().await?)
+    } else {
+        agrimap_model::CodeLists::default()
+    };
     let key = layer.natural_key();
     let mut seen: std::collections::HashMap<Vec<String>, String> = std::collections::HashMap::new();
     let mut features = Vec::with_capacity(candidates.len());
     let mut fids = Vec::with_capacity(candidates.len());
+    let mut names = Vec::with_capacity(candidates.len());
     for c in candidates {
-        if let Err(reason) = layer.check_feature(&c.feature) {
+        if let Err(reason) = layer
+            .check_feature(&c.feature)
+            .and_then(|()| lists.check(layer, &c.feature))
+        {
             report.rejected.push(Rejected { feature: c.fid, reason });
             continue;
         }
@@ -319,6 +353,7 @@ pub async fn import(
         }
         fids.push(c.fid);
         features.push(c.feature);
+        names.push(c.names);
     }
     if (!report.rejected.is_empty() && !opts.skip_invalid) || features.is_empty() {
         return Ok(report);
@@ -345,15 +380,26 @@ pub async fn import(
         };
         store.write(batch).await.map(|summary| (summary.features, 0))
     } else {
+        let (units, derived) = if layer.id == "admin_commune" {
+            let arrived: Vec<admin::Arrived<'_>> = features
+                .iter()
+                .zip(&names)
+                .map(|(feature, names)| admin::Arrived { feature, names })
+                .collect();
+            admin::derived_units(store, &arrived).await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        report.derived = derived;
         let write = Upsert {
             layer,
             features,
             update,
         };
         store
-            .upsert(write)
+            .upsert_all(std::iter::once(write).chain(units).collect())
             .await
-            .map(|summary| (summary.inserted, summary.updated))
+            .map(|summaries| summaries.first().map(|s| (s.inserted, s.updated)).unwrap_or_default())
     };
     let (inserted, updated) = written.map_err(|e| match e {
         StoreError::InvalidFeature { index, message, .. } => ImportError::Store(StoreError::InvalidFeature {

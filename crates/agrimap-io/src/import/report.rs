@@ -40,7 +40,11 @@ pub struct ImportReport {
     /// Whether the file's features took the place of every stored feature of the layer.
     pub replaced_layer: bool,
     pub rejected: Vec<Rejected>,
+    /// Records left out without stopping the import (a commune without a code).
+    pub skipped: Vec<Rejected>,
     pub repaired: Vec<Repaired>,
+    /// Districts and provinces made by dissolving the imported communes.
+    pub derived: Vec<String>,
     /// Records whose commune was found from their location.
     pub communes_assigned: usize,
     /// The file's fields that fill no field of the layer.
@@ -73,8 +77,18 @@ impl ImportReport {
         if !self.rejected.is_empty() {
             let _ = write!(s, "; {} records refused", self.rejected.len());
         }
+        if !self.skipped.is_empty() {
+            let _ = write!(s, "; {} records left out", self.skipped.len());
+        }
         if !self.repaired.is_empty() {
             let _ = write!(s, "; {} geometries repaired", self.repaired.len());
+        }
+        if !self.derived.is_empty() {
+            let _ = write!(
+                s,
+                "; {} districts and provinces made from their communes",
+                self.derived.len()
+            );
         }
         if self.communes_assigned > 0 {
             let _ = write!(s, "; {} communes found by location", self.communes_assigned);

@@ -5,6 +5,7 @@
 //! writer, and a write is one SQLite transaction (all or nothing, durable once
 //! committed).
 
+mod codes;
 mod interrupt;
 mod schema;
 mod upsert;
@@ -129,6 +130,9 @@ impl GpkgStore {
             .map_err(|e| db("creating the station token table", e))?;
         conn.execute_batch(API_TOKENS_SQL)
             .map_err(|e| db("creating the API token table", e))?;
+        let mut conn = conn;
+        codes::ensure_table(&mut conn)?;
+        codes::free_listed_fields(&mut conn)?;
         drop(conn);
         Ok(Self {
             pool,
@@ -625,8 +629,8 @@ impl LayerStore for GpkgStore {
         self.with_conn(move |c| write_batch(c, &batch)).await
     }
 
-    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
-        self.with_conn(move |c| upsert::upsert(c, &write)).await
+    async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError> {
+        self.with_conn(move |c| upsert::upsert_all(c, &writes)).await
     }
 
     async fn versions(&self) -> Result<LayerVersions, StoreError> {

@@ -7,13 +7,23 @@ use super::{SRS_WGS84, SqlValue, db, on_layer, record_extent, union};
 use crate::layer_geometry::fit_to_layer;
 use crate::{StoreError, Upsert, UpsertSummary, gpkg_geom};
 use geo::{BoundingRect, Rect};
-use rusqlite::{Connection, ToSql};
+use rusqlite::{Connection, ToSql, Transaction};
 
-pub(super) fn upsert(conn: &mut Connection, write: &Upsert) -> Result<UpsertSummary, StoreError> {
+/// Upserts each write in turn, all in one transaction.
+pub(super) fn upsert_all(conn: &mut Connection, writes: &[Upsert]) -> Result<Vec<UpsertSummary>, StoreError> {
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    let summaries = writes
+        .iter()
+        .map(|write| upsert(&tx, write))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit().map_err(|e| db("committing", e))?;
+    Ok(summaries)
+}
+
+fn upsert(tx: &Transaction<'_>, write: &Upsert) -> Result<UpsertSummary, StoreError> {
     let (layer, features) = (write.layer, &write.features);
     let key = crate::natural_key(layer)?;
     let t = layer.id;
-    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     // Created on first use, so that stores made before upserts existed get it
     // too; without it every update would scan the whole table.
     let key_columns: Vec<String> = key.iter().map(|k| format!("\"{k}\"")).collect();
@@ -111,7 +121,6 @@ pub(super) fn upsert(conn: &mut Connection, write: &Upsert) -> Result<UpsertSumm
             }
         }
     }
-    record_extent(&tx, layer, extent, false)?;
-    tx.commit().map_err(|e| db("committing", e))?;
+    record_extent(tx, layer, extent, false)?;
     Ok(summary)
 }

@@ -9,6 +9,7 @@
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
 mod cancel;
+mod codes;
 mod schema;
 mod upsert;
 mod versions;
@@ -193,6 +194,9 @@ impl PgStore {
                 )
                 .await
                 .map_err(pg("recording a migration"))?;
+                if *version == schema::CODES_MIGRATION {
+                    codes::seed(&tx).await?;
+                }
                 applied.push(*version);
             }
         }
@@ -639,17 +643,20 @@ impl LayerStore for PgStore {
         })
     }
 
-    async fn upsert(&self, write: Upsert) -> Result<UpsertSummary, StoreError> {
+    async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
-        if write.features.len() >= ANALYZE_AFTER {
+        if writes.iter().map(|w| w.features.len()).sum::<usize>() >= ANALYZE_AFTER {
             tx.batch_execute("SET LOCAL statement_timeout = 0")
                 .await
                 .map_err(pg("lifting the statement timeout"))?;
         }
-        let summary = upsert::upsert(&tx, &write).await?;
+        let mut summaries = Vec::with_capacity(writes.len());
+        for write in &writes {
+            summaries.push(upsert::upsert(&tx, write).await?);
+        }
         tx.commit().await.map_err(pg("committing"))?;
-        Ok(summary)
+        Ok(summaries)
     }
 
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {

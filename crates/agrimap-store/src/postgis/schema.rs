@@ -15,7 +15,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "station_tokens", include_str!("migrations/0002_station_tokens.sql")),
     (3, "api_tokens", include_str!("migrations/0003_api_tokens.sql")),
     (4, "natural_keys", include_str!("migrations/0004_natural_keys.sql")),
+    (6, "codes", include_str!("migrations/0006_codes.sql")),
 ];
+
+/// The migration that makes the code lists, which the store then seeds.
+pub(crate) const CODES_MIGRATION: i32 = 6;
 
 /// The PostgreSQL type of a field.
 #[must_use]
@@ -36,6 +40,44 @@ mod tests {
     use agrimap_model::LayerDef;
     use std::fmt::Write;
 
+    /// The values schema version 1 fixed for a field that now takes a code
+    /// list (migration 0006 drops those constraints).
+    fn values_in_v1(list: &str) -> &'static [&'static str] {
+        match list {
+            "crop_type" => &["rice", "mango", "longan", "durian", "pomelo", "lotus", "vegetables"],
+            "season" => &["dong_xuan", "he_thu", "thu_dong", "perennial"],
+            "practice" => &["conventional", "vietgap", "globalgap", "organic"],
+            "species" => &[
+                "black_tiger_shrimp",
+                "whiteleg_shrimp",
+                "tra_catfish",
+                "giant_freshwater_prawn",
+                "snakehead",
+            ],
+            "farming_mode" => &["intensive", "semi_intensive", "extensive", "rice_shrimp"],
+            "station_kind" => &["water_quality", "insect_trap", "weather"],
+            other => panic!("no list {other} in schema version 1"),
+        }
+    }
+
+    /// Every CHECK of schema version 1 on a listed field is dropped by 0006.
+    #[test]
+    fn migration_0006_frees_every_listed_field() {
+        for layer in agrimap_model::catalog() {
+            for f in layer.fields.iter().filter(|f| f.code_list.is_some()) {
+                let drop = format!(
+                    "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {t}_{f}_check;",
+                    t = layer.id,
+                    f = f.name
+                );
+                assert!(
+                    MIGRATIONS.iter().any(|m| m.0 == CODES_MIGRATION && m.2.contains(&drop)),
+                    "0006 lacks: {drop}"
+                );
+            }
+        }
+    }
+
     /// The DDL of one layer, as migration 0001 holds it.
     #[must_use]
     fn layer_ddl(layer: &LayerDef) -> String {
@@ -53,8 +95,9 @@ mod tests {
             if f.required {
                 sql.push_str(" NOT NULL");
             }
-            if !f.values.is_empty() {
-                let list: Vec<String> = f.values.iter().map(|v| format!("'{v}'")).collect();
+            let values = f.code_list.map_or(f.values, values_in_v1);
+            if !values.is_empty() {
+                let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
                 let _ = write!(sql, " CHECK ({} IN ({}))", f.name, list.join(", "));
             }
         }

@@ -1,0 +1,511 @@
+//! Real commune boundaries (`../shared/data`, see its SOURCES.md) into an
+//! empty store of each kind with `agrimap init` and `agrimap boundaries
+//! import`, and back out through the API: codes, names and areas unchanged,
+//! districts and provinces made from the communes, search without
+//! diacritics, statistics by boundary set, bad files refused whole.
+
+use agrimap_analysis::area::multipolygon_ha;
+use agrimap_store::{GpkgStore, PgStore, Store};
+use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, scratch_dir, shared_data};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+/// An empty store of one kind, and the flags that name it to the CLI.
+struct EmptyStore {
+    dir: PathBuf,
+    database: Option<PgDatabase>,
+}
+
+impl EmptyStore {
+    fn new(kind: StoreKind, test: &str) -> Self {
+        Self {
+            dir: scratch_dir(test),
+            database: (kind == StoreKind::PostGis).then(|| PgDatabase::empty(test)),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        match &self.database {
+            Some(db) => vec!["--database".into(), db.url.clone()],
+            None => vec!["--data-dir".into(), self.dir.display().to_string()],
+        }
+    }
+
+    fn agrimap(&self, args: &[&str]) -> Output {
+        Command::new(agrimap_bin())
+            .args(args)
+            .args(self.args())
+            // A store that was never initialised would get the demo from here.
+            .env("AGRIMAP_SEED_DIR", agrimap_suite::demo_dir())
+            .output()
+            .expect("run agrimap")
+    }
+
+    fn store(&self) -> Arc<dyn Store> {
+        match &self.database {
+            Some(db) => Arc::new(PgStore::connect(&db.url).expect("connect")),
+            None => Arc::new(GpkgStore::open(&self.dir.join("agrimap.gpkg")).expect("open")),
+        }
+    }
+}
+
+fn ok(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "agrimap failed: {err}");
+    err
+}
+
+fn failed(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "agrimap should have failed: {err}");
+    err
+}
+
+fn import(store: &EmptyStore, file: &Path, set: &str, province: &str) -> String {
+    let file = file.display().to_string();
+    ok(&store.agrimap(&["boundaries", "import", &file, "--set", set, "--province", province]))
+}
+
+/// The four real files, or `None` (noted on stderr) without `../shared/data`.
+fn real_files() -> Option<[PathBuf; 4]> {
+    Some([
+        shared_data("soc-trang-communes-pre2025.geojson")?,
+        shared_data("dong-thap-communes-pre2025.geojson")?,
+        shared_data("can-tho-communes-2025.geojson")?,
+        shared_data("dong-thap-communes-2025.geojson")?,
+    ])
+}
+
+fn communes(server: &TestServer, query: &str) -> Json {
+    let reply = server.get(&format!("/api/communes?{query}"), &[]);
+    assert_eq!(reply.status, 200, "{query}: {}", String::from_utf8_lossy(&reply.body));
+    reply.json()
+}
+
+fn features_of(file: &Path) -> Vec<Json> {
+    let doc: Json = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
+    doc["features"].as_array().expect("features").clone()
+}
+
+/// Hectares of a GeoJSON (multi)polygon on the ellipsoid.
+fn hectares(geometry: &Json) -> f64 {
+    let g: geojson::Geometry = serde_json::from_value(geometry.clone()).expect("geometry");
+    match geo::Geometry::<f64>::try_from(g).expect("geo") {
+        geo::Geometry::MultiPolygon(m) => multipolygon_ha(&m),
+        geo::Geometry::Polygon(p) => multipolygon_ha(&geo::MultiPolygon(vec![p])),
+        other => panic!("not a polygon: {other:?}"),
+    }
+}
+
+fn every_real_file_lands_and_comes_back(kind: StoreKind) {
+    let Some([soc_trang, dong_thap, can_tho, dong_thap_2025]) = real_files() else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("real-boundaries-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    let said = import(&store, &soc_trang, "pre-2025", "94");
+    assert!(said.contains("108 added"), "{said}");
+    assert!(
+        said.contains("admin_province 94 (Tỉnh Sóc Trăng, set pre-2025) made from its 108 communes"),
+        "{said}"
+    );
+    let said = import(&store, &dong_thap, "pre-2025", "87");
+    // Xã Thường Thới Hậu B has no code: left out and named, the rest imported.
+    assert!(said.contains("141 added"), "{said}");
+    assert!(said.contains("commune 'Xã Thường Thới Hậu B' has no code"), "{said}");
+    let said = import(&store, &can_tho, "2025", "92");
+    assert!(said.contains("103 added"), "{said}");
+    assert!(
+        !said.contains("admin_district"),
+        "the 2025 set has no districts: {said}"
+    );
+    import(&store, &dong_thap_2025, "2025", "82");
+
+    let server = TestServer::start(store.store());
+    assert_eq!(server.get("/health", &[]).json()["store"], kind.name());
+
+    // Provinces held, newest set first, named from the files.
+    let provinces = server.get("/api/provinces", &[]).json();
+    let held: Vec<(String, String, u64)> = provinces["provinces"]
+        .as_array()
+        .expect("provinces")
+        .iter()
+        .map(|p| {
+            (
+                p["code"].as_str().expect("code").to_owned(),
+                p["name"].as_str().expect("name").to_owned(),
+                p["communes"].as_u64().expect("communes"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("82".into(), "Tỉnh Đồng Tháp".into(), 102),
+            ("92".into(), "Thành phố Cần Thơ".into(), 103),
+            ("87".into(), "Tỉnh Đồng Tháp".into(), 141),
+            ("94".into(), "Tỉnh Sóc Trăng".into(), 108),
+        ]
+    );
+
+    // Every commune of every file: code, name and area as agrimap measured them.
+    for file in [&soc_trang, &dong_thap, &can_tho, &dong_thap_2025] {
+        for f in features_of(file) {
+            let p = &f["properties"];
+            let Some(code) = p["code"].as_str() else { continue };
+            let set = p["boundary_set"].as_str().expect("set");
+            let c = server
+                .get(&format!("/api/communes/{code}?boundary_set={set}"), &[])
+                .json();
+            assert_eq!(c["name"], p["name"], "{code}");
+            assert_eq!(c["province"]["name"], p["province_name"], "{code}");
+            assert_eq!(c["district"]["name"], p["district_name"], "{code}");
+            let want = hectares(&f["geometry"]);
+            let got = c["area_ha"].as_f64().expect("area");
+            assert!((got - want).abs() < 1e-3, "{code}: {got} ha, measured {want} ha");
+        }
+    }
+    // SOURCES.md: 3,280.9 km² for Sóc Trăng, summed geodesically on WGS 84.
+    let soc_trang_ha: f64 = features_of(&soc_trang).iter().map(|f| hectares(&f["geometry"])).sum();
+    assert!((soc_trang_ha / 100.0 - 3280.9).abs() < 0.1, "{soc_trang_ha} ha");
+    let kinds = communes(&server, "q=31338&boundary_set=2025");
+    assert_eq!(kinds["communes"][0]["name"], "Xã Hỏa Lựu");
+    assert_eq!(kinds["communes"][0]["kind"], "xa");
+
+    // Without diacritics, with the unit names that tell the many "Phường 1" apart.
+    let found = communes(&server, "q=my%20xuong");
+    assert_eq!(found["communes"][0]["name"], "Xã Mỹ Xương");
+    assert_eq!(found["communes"][0]["district_name"], "Huyện Cao Lãnh");
+    let wards = communes(&server, "q=phuong%201&limit=50");
+    let ones: Vec<(&str, &str)> = wards["communes"]
+        .as_array()
+        .expect("communes")
+        .iter()
+        .filter(|c| c["name"] == "Phường 1")
+        .map(|c| {
+            (
+                c["district_name"].as_str().unwrap_or_default(),
+                c["province_name"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(ones.contains(&("Thành phố Sóc Trăng", "Tỉnh Sóc Trăng")), "{ones:?}");
+    assert!(ones.contains(&("Thành phố Cao Lãnh", "Tỉnh Đồng Tháp")), "{ones:?}");
+
+    codes_names_and_areas_come_back_unchanged(&server, "31338", "2025");
+    codes_names_and_areas_come_back_unchanged(&server, "31498", "pre-2025");
+    statistics_count_by_one_set_and_never_twice(&server, &store, &soc_trang);
+}
+
+/// One commune through `/api/communes/{code}`, a vector tile, `/ogc` and
+/// a GeoJSON export: the same code, name (NFC) and area everywhere.
+fn codes_names_and_areas_come_back_unchanged(server: &TestServer, code: &str, set: &str) {
+    let c = server
+        .get(&format!("/api/communes/{code}?boundary_set={set}"), &[])
+        .json();
+    let (name, area) = (c["name"].clone(), c["area_ha"].clone());
+    let center = c["center"].as_array().expect("center");
+    let at = agrimap_tiles::tile_math::tile_containing(
+        center[0].as_f64().expect("lon"),
+        center[1].as_f64().expect("lat"),
+        12,
+    );
+    let tile = server.get(&format!("/tiles/admin_commune/12/{}/{}.mvt", at.x, at.y), &[]);
+    assert_eq!(tile.status, 200);
+    let layers = agrimap_tiles::mvt::decode(&tile.decoded_body()).expect("a vector tile");
+    let in_tile = layers[0]
+        .features
+        .iter()
+        .find(|f| {
+            f.properties.get("code").and_then(agrimap_model::Value::as_str) == Some(code)
+                && f.properties.get("boundary_set").and_then(agrimap_model::Value::as_str) == Some(set)
+        })
+        .expect("the commune in its tile");
+    assert_eq!(in_tile.properties["name"].as_str(), name.as_str(), "{code} in a tile");
+    assert_eq!(
+        in_tile.properties["area_ha"].as_f64(),
+        area.as_f64(),
+        "{code} in a tile"
+    );
+
+    let filter = format!("code='{code}' AND boundary_set='{set}'")
+        .replace(' ', "%20")
+        .replace('\'', "%27");
+    let ogc = server
+        .get(&format!("/ogc/collections/admin_commune/items?filter={filter}"), &[])
+        .json();
+    assert_eq!(ogc["features"][0]["properties"]["name"], name, "{code} from /ogc");
+    assert_eq!(ogc["features"][0]["properties"]["area_ha"], area, "{code} from /ogc");
+    let export = server.get(&format!("/api/export/admin_commune.geojson?filter={filter}"), &[]);
+    assert_eq!(export.status, 200, "{}", String::from_utf8_lossy(&export.body));
+    let exported: Json = serde_json::from_slice(&export.decoded_body()).expect("geojson");
+    assert_eq!(exported["features"][0]["properties"]["name"], name, "{code} exported");
+    assert_eq!(
+        exported["features"][0]["properties"]["area_ha"], area,
+        "{code} exported"
+    );
+}
+
+/// Statistics over the four real files: by one set (2025, the newest, unless
+/// asked), and every hectare once.
+fn statistics_count_by_one_set_and_never_twice(server: &TestServer, store: &EmptyStore, soc_trang: &Path) {
+    let stats = server.get("/api/stats?layer=crop&by=province&metric=area", &[]).json();
+    assert_eq!(stats["boundary_set"], "2025");
+    let no_districts = server.get("/api/stats?layer=crop&by=district&boundary_set=2025", &[]);
+    assert_eq!(no_districts.status, 400);
+    assert_eq!(no_districts.error_code(), "no_districts");
+    let districts = server
+        .get(
+            "/api/stats?layer=crop&by=district&boundary_set=pre-2025&province=94",
+            &[],
+        )
+        .json();
+    assert_eq!(districts["boundary_set"], "pre-2025");
+    assert_eq!(districts["rows"], serde_json::json!([]));
+
+    // Real communes overlap and leave gaps: parcels laid over them in a grid
+    // are neither counted twice nor lost, so the province's total is the
+    // total of the parcels that meet its communes.
+    let expected = lay_parcels_over(store.store().as_ref(), soc_trang);
+    let by_commune = server
+        .get(
+            "/api/stats?layer=crop&metric=area&boundary_set=pre-2025&province=94",
+            &[],
+        )
+        .json();
+    let total = by_commune["total"].as_f64().expect("total");
+    assert!(
+        (total - expected).abs() < 1e-6 * expected,
+        "{total} ha counted of {expected} ha"
+    );
+    assert_eq!(by_commune["rows"].as_array().expect("rows").len(), 108);
+    // The same parcels by 2025 communes: by location, whatever their code says.
+    let by_2025 = server
+        .get("/api/stats?layer=crop&metric=area&by=province&boundary_set=2025", &[])
+        .json();
+    let can_tho = by_2025["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["code"] == "92")
+        .expect("Cần Thơ");
+    assert_eq!(can_tho["name"], "Thành phố Cần Thơ");
+    assert!(can_tho["value"].as_f64().expect("value") > 0.9 * expected, "{can_tho}");
+}
+
+/// Writes a grid of 0.02° crop parcels over the communes of `file` and
+/// returns the hectares of those that meet at least one of its communes.
+fn lay_parcels_over(store: &dyn Store, file: &Path) -> f64 {
+    use geo::{BoundingRect, Intersects};
+    let communes: Vec<geo::MultiPolygon<f64>> = features_of(file)
+        .iter()
+        .map(|f| {
+            let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).expect("geometry");
+            geo::MultiPolygon::<f64>::try_from(g).expect("multipolygon")
+        })
+        .collect();
+    let bbox = communes
+        .iter()
+        .filter_map(BoundingRect::bounding_rect)
+        .reduce(|a, b| {
+            geo::Rect::new(
+                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+        .expect("box");
+    let crop = agrimap_model::layer("crop").expect("crop");
+    let (step, mut features, mut expected) = (0.02, Vec::new(), 0.0);
+    // Off the communes' 4-decimal vertices, so no parcel merely touches one.
+    let mut y = bbox.min().y - 0.000_37;
+    while y < bbox.max().y {
+        let mut x = bbox.min().x - 0.000_41;
+        while x < bbox.max().x {
+            let cell =
+                geo::Rect::new(geo::coord! { x: x, y: y }, geo::coord! { x: x + step, y: y + step }).to_polygon();
+            let shape = geo::MultiPolygon(vec![cell]);
+            if communes.iter().any(|c| c.intersects(&shape)) {
+                expected += multipolygon_ha(&shape);
+            }
+            let mut parcel = agrimap_model::Feature {
+                id: 0,
+                geometry: geo::Geometry::MultiPolygon(shape),
+                properties: vec![agrimap_model::Value::Null; crop.fields.len()],
+            };
+            for (field, value) in [
+                ("parcel_id", format!("G-{}", features.len())),
+                // A code of no loaded commune: statistics place parcels by location.
+                ("commune_code", "00000".into()),
+                ("boundary_set", "pre-2025".into()),
+                ("crop_type", "rice".into()),
+                ("season", "dong_xuan".into()),
+            ] {
+                parcel.properties[crop.field_index(field).expect("field")] = agrimap_model::Value::Text(value);
+            }
+            features.push(parcel);
+            x += step;
+        }
+        y += step;
+    }
+    let batch = agrimap_store::WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: crop,
+            replace: true,
+            features,
+        }],
+        readings: Vec::new(),
+    };
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(store.write(batch))
+        .expect("write the parcels");
+    expected
+}
+
+#[test]
+fn every_real_file_lands_and_comes_back_from_geopackage() {
+    every_real_file_lands_and_comes_back(StoreKind::GeoPackage);
+}
+
+#[test]
+fn every_real_file_lands_and_comes_back_from_postgis() {
+    every_real_file_lands_and_comes_back(StoreKind::PostGis);
+}
+
+/// A file whose every feature is a copy of the first real commune, with
+/// the properties changed by `edit` (feature index, properties).
+fn variant(dir: &Path, name: &str, edit: impl Fn(usize, &mut Json)) -> Option<PathBuf> {
+    let file = shared_data("soc-trang-communes-pre2025.geojson")?;
+    let mut doc: Json = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
+    let features = doc["features"].as_array_mut().expect("features");
+    features.truncate(3);
+    for (i, f) in features.iter_mut().enumerate() {
+        edit(i, &mut f["properties"]);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(&doc).expect("json")).expect("write");
+    Some(path)
+}
+
+fn bad_files_are_refused_whole(kind: StoreKind) {
+    let store = EmptyStore::new(kind, &format!("bad-boundaries-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    let dir = scratch_dir(&format!("bad-boundary-files-{}", kind.name()));
+    let Some(duplicate) = variant(&dir, "duplicate.geojson", |i, p| {
+        if i == 2 {
+            p["code"] = Json::from("31498");
+        }
+    }) else {
+        return;
+    };
+    let err = failed(&store.agrimap(&[
+        "boundaries",
+        "import",
+        &duplicate.display().to_string(),
+        "--set",
+        "pre-2025",
+    ]));
+    assert!(
+        err.contains("same code and boundary_set as feature 0 of the file"),
+        "{err}"
+    );
+
+    let elsewhere = variant(&dir, "elsewhere.geojson", |i, p| {
+        if i == 1 {
+            p["province_code"] = Json::from("87");
+        }
+    })
+    .expect("file");
+    let err = failed(&store.agrimap(&[
+        "boundaries",
+        "import",
+        &elsewhere.display().to_string(),
+        "--set",
+        "pre-2025",
+        "--province",
+        "94",
+    ]));
+    assert!(
+        err.contains("refused feature 1: the feature is in province 87, not in province 94"),
+        "{err}"
+    );
+
+    let err = failed(&store.agrimap(&[
+        "boundaries",
+        "import",
+        &elsewhere.display().to_string(),
+        "--set",
+        "2030",
+    ]));
+    assert!(err.contains("unknown boundary set '2030'"), "{err}");
+    let err = failed(&store.agrimap(&[
+        "boundaries",
+        "import",
+        &elsewhere.display().to_string(),
+        "--set",
+        "2025",
+    ]));
+    assert!(
+        err.contains("the feature is of boundary set 'pre-2025', but the import is of set '2025'"),
+        "{err}"
+    );
+
+    // NFD names are stored composed.
+    let decomposed = variant(&dir, "nfd.geojson", |_, p| {
+        let name = p["name"].as_str().expect("name").to_owned();
+        p["name"] = Json::from(unicode_normalization::UnicodeNormalization::nfd(name.as_str()).collect::<String>());
+    })
+    .expect("file");
+    ok(&store.agrimap(&[
+        "boundaries",
+        "import",
+        &decomposed.display().to_string(),
+        "--set",
+        "pre-2025",
+    ]));
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let names = rt.block_on(async {
+        let s = store.store();
+        let layer = agrimap_model::layer("admin_commune").expect("layer");
+        let features = s
+            .features(layer, &agrimap_model::FeatureQuery::default())
+            .await
+            .expect("read");
+        features
+            .iter()
+            .map(|f| layer.text_of(f, "name").expect("name").to_owned())
+            .collect::<Vec<_>>()
+    });
+    // Only the third file went in, whole; none of the refused ones left anything.
+    assert_eq!(names, ["Phường 5", "Phường 7", "Phường 8"]);
+}
+
+#[test]
+fn bad_files_are_refused_whole_by_geopackage() {
+    bad_files_are_refused_whole(StoreKind::GeoPackage);
+}
+
+#[test]
+fn bad_files_are_refused_whole_by_postgis() {
+    bad_files_are_refused_whole(StoreKind::PostGis);
+}
+
+#[test]
+fn init_makes_a_store_that_serve_never_seeds() {
+    let store = EmptyStore::new(StoreKind::GeoPackage, "init-empty");
+    ok(&store.agrimap(&["init"]));
+    let again = ok(&store.agrimap(&["init"]));
+    assert!(again.contains("already holds a store"), "{again}");
+    let server = TestServer::start(store.store());
+    let all = communes(&server, "");
+    assert_eq!(all["total"], 0, "an initialised store holds no demo");
+    // No centre is hard-coded: an empty store's map opens on the country.
+    let style = server.get("/styles/farmer.json", &[]).json();
+    assert_eq!(
+        style["metadata"]["agrimap:bounds"],
+        serde_json::json!([102.1, 8.4, 109.5, 23.4])
+    );
+}
