@@ -78,6 +78,9 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/export/{file}" => "/api/export/ocop.geojson?commune=33001".into(),
         "/api/stats" => "/api/stats?layer=crop".into(),
         "/api/import/{layer}" => "/api/import/ocop?format=geojson".into(),
+        // A code no feature uses: retiring it again is allowed too.
+        "/api/codes/{list}/{code}" => "/api/codes/crop_type/cashew".into(),
+        "/api/codes/{list}" => "/api/codes/species".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
         other => other
@@ -98,6 +101,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
             "properties": {"product_id": "OCOP-ROUTE-WALK", "name": "Mật ong U Minh", "stars": 4},
         }]}),
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
+        ("POST", "/api/codes/{list}") => json!({"code": "route_walk", "label_vi": "Đi qua", "label_en": "Walked"}),
         ("POST", "/api/readings") => {
             let csv = format!(
                 "station_id,parameter,value,unit,time\nWQ-01,salinity,1.2,ppt,{}\n",

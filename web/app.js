@@ -205,6 +205,13 @@
     },
   };
   // Where a value reads differently in one layer.
+  // The store's value lists (crop types, seasons, species, …) with both
+  // labels, from /api/codes: a code a province added is named like the others.
+  const CODE_LABELS = {};
+  function codeLabel(text) {
+    const labels = CODE_LABELS[text];
+    return labels && (lang === 'vi' ? labels.label_vi : labels.label_en);
+  }
   const LAYER_VALUE_LABELS = { vi: { growing_area: { active: 'Còn hiệu lực' } }, en: { growing_area: { active: 'Valid' } } };
   // Units of the catalog, as people write them.
   const UNIT_LABELS = { vi: { ppt: '‰', 'insects/night': 'con/đêm' }, en: { ppt: '‰', 'insects/night': 'per night' } };
@@ -392,7 +399,7 @@
       return text.split(',').map((v) => VALUE_LABELS[lang][v.trim()] || v.trim()).join(', ');
     }
     const own = LAYER_VALUE_LABELS[lang][layer];
-    return (own && own[text]) || VALUE_LABELS[lang][text] || text;
+    return (own && own[text]) || codeLabel(text) || VALUE_LABELS[lang][text] || text;
   }
   function renderThemes() {
     form.replaceChildren();
@@ -986,6 +993,10 @@
     const set = (map.getStyle().metadata || {})['agrimap:boundary_set'];
     if (set && set !== shownSet) { shownSet = set; applyLanguage(); }
   });
+  getJson('/api/codes').then((body) => {
+    for (const list of body.lists) for (const c of list.codes) CODE_LABELS[c.code] = c;
+    applyLanguage();
+  }).catch(() => {});
   getJson('/api/provinces').then((body) => {
     provincesHeld = body.provinces;
     applyLanguage();

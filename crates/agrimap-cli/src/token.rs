@@ -24,6 +24,10 @@ pub enum TokenCommand {
         /// Who or what the token is for.
         #[arg(long)]
         name: String,
+        /// Limit the token to a province, by its official code (repeatable);
+        /// without it, every province.
+        #[arg(long = "province")]
+        provinces: Vec<String>,
     },
     /// List tokens (never their secrets), revoked ones included.
     List,
@@ -40,8 +44,9 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
         let (store, _) = args.store.open().await?;
         let mut out = std::io::stdout().lock();
         match &args.command {
-            TokenCommand::Create { role, name } => {
-                let (token, secret) = agrimap_core::tokens::issue_token(store.as_ref(), name, role).await?;
+            TokenCommand::Create { role, name, provinces } => {
+                let (token, secret) =
+                    agrimap_core::tokens::issue_scoped_token(store.as_ref(), name, role, provinces).await?;
                 writeln!(out, "{secret}")?;
                 eprintln!(
                     "token {} ({}) for {} printed above; only its hash is kept, so it is not shown again",
@@ -53,17 +58,22 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
             TokenCommand::List => {
                 writeln!(
                     out,
-                    "{:<8} {:<7} {:<20} {:<20} name",
-                    "id", "role", "created", "revoked"
+                    "{:<8} {:<7} {:<20} {:<20} {:<10} name",
+                    "id", "role", "created", "revoked", "provinces"
                 )?;
                 for t in store.api_tokens().await? {
                     writeln!(
                         out,
-                        "{:<8} {:<7} {:<20} {:<20} {}",
+                        "{:<8} {:<7} {:<20} {:<20} {:<10} {}",
                         t.id,
                         t.role.name(),
                         t.created_at,
                         t.revoked_at.as_deref().unwrap_or("-"),
+                        if t.provinces.is_empty() {
+                            "all".to_owned()
+                        } else {
+                            t.provinces.join(",")
+                        },
                         t.name
                     )?;
                 }

@@ -59,6 +59,33 @@ const MAX_NAME_CHARS: usize = 200;
 /// `admin` or an empty or overlong name; `no_randomness` when the operating
 /// system has none; the store's errors.
 pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(ApiToken, String), CoreError> {
+    issue_scoped_token(store, name, role, &[]).await
+}
+
+/// [`issue_token`] for a token limited to some provinces (their official
+/// codes): an editor of 87 may not write in 94, and a planner of 87 sees
+/// restricted fields of 87 only. No provinces: every province.
+///
+/// # Errors
+/// As [`issue_token`]; `bad_token_request` for a province that is not a code (digits).
+pub async fn issue_scoped_token(
+    store: &dyn Store,
+    name: &str,
+    role: &str,
+    provinces: &[String],
+) -> Result<(ApiToken, String), CoreError> {
+    if let Some(bad) = provinces
+        .iter()
+        .find(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(CoreError::invalid(
+            "bad_token_request",
+            format!(
+                "a province is given by its official code (digits, e.g. 87), not '{}'",
+                echo(bad, 32)
+            ),
+        ));
+    }
     let Some(role) = Role::from_name(role) else {
         return Err(CoreError::invalid(
             "bad_token_request",
@@ -83,6 +110,7 @@ pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(A
             name: name.to_owned(),
             role,
             hash: hash_token(&secret),
+            provinces: provinces.to_vec(),
         })
         .await?;
     Ok((token, secret))

@@ -7,7 +7,7 @@ use crate::auth::Need;
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath};
-use agrimap_core::tokens::issue_token;
+use agrimap_core::tokens::issue_scoped_token;
 use agrimap_store::ApiToken;
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -25,6 +25,7 @@ fn token_json(t: &ApiToken) -> JsonValue {
         "role": t.role.name(),
         "created_at": t.created_at,
         "revoked_at": t.revoked_at,
+        "provinces": t.provinces,
     })
 }
 
@@ -61,6 +62,9 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<JsonValue
 struct NewToken {
     name: String,
     role: String,
+    /// Province codes the token is limited to; absent or empty for all.
+    #[serde(default)]
+    provinces: Vec<String>,
 }
 
 /// `POST /api/tokens` with `{"name": "...", "role": "planner"}`: the new
@@ -72,7 +76,7 @@ pub(crate) async fn create(State(state): State<AppState>, ApiBody(body): ApiBody
             format!("the body must be {{\"name\": \"...\", \"role\": \"planner|editor|admin\"}}: {e}"),
         )
     })?;
-    let (token, secret) = issue_token(state.core.store.as_ref(), &new.name, &new.role).await?;
+    let (token, secret) = issue_scoped_token(state.core.store.as_ref(), &new.name, &new.role, &new.provinces).await?;
     let mut body = token_json(&token);
     body["token"] = secret.into();
     Ok((StatusCode::CREATED, Json(body)).into_response())

@@ -257,6 +257,8 @@ pub struct NewApiToken {
     /// `Planner`, `Editor` or `Admin`.
     pub role: Role,
     pub hash: String,
+    /// The province codes the token is limited to; empty for every province.
+    pub provinces: Vec<String>,
 }
 
 /// An API token as listed: everything but the secret and its hash.
@@ -270,4 +272,15 @@ pub struct ApiToken {
     pub created_at: String,
     /// ISO 8601 UTC, when revoked.
     pub revoked_at: Option<String>,
+    /// The province codes the token is limited to; empty for every province.
+    pub provinces: Vec<String>,
+}
+
+/// Province codes as both stores keep them: joined by commas.
+pub(crate) fn provinces_text(provinces: &[String]) -> String {
+    provinces.join(",")
+}
+
+pub(crate) fn provinces_of(text: &str) -> Vec<String> {
+    text.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }

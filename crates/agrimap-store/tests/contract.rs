@@ -532,10 +532,31 @@ mod cases {
                 name: "planner of the province".into(),
                 role: Role::Planner,
                 hash: "h1".into(),
+                provinces: Vec::new(),
             })
             .await
             .expect("add");
         assert_eq!((token.id.as_str(), token.role), ("t1", Role::Planner));
+        assert_eq!(token.provinces, Vec::<String>::new(), "every province");
+        let scoped = store
+            .add_api_token(&NewApiToken {
+                id: "t2".into(),
+                name: "editor of two provinces".into(),
+                role: Role::Editor,
+                hash: "h2".into(),
+                provinces: vec!["87".into(), "94".into()],
+            })
+            .await
+            .expect("add");
+        assert_eq!(scoped.provinces, ["87", "94"]);
+        assert_eq!(
+            store
+                .api_token_by_hash("h2")
+                .await
+                .expect("by hash")
+                .map(|t| t.provinces),
+            Some(vec!["87".into(), "94".into()])
+        );
         assert_eq!(
             store.api_token_by_hash("h1").await.expect("by hash").map(|t| t.id),
             Some("t1".into())
@@ -544,7 +565,7 @@ mod cases {
         assert!(!store.revoke_api_token("t1").await.expect("revoke twice"));
         assert_eq!(store.api_token_by_hash("h1").await.expect("by hash"), None);
         let listed = store.api_tokens().await.expect("list");
-        assert_eq!(listed.len(), 1);
+        assert_eq!(listed.len(), 2);
         assert!(listed[0].revoked_at.is_some());
     }
 }

@@ -56,7 +56,8 @@ const API_TOKENS_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_api_tokens (
   role TEXT NOT NULL CHECK (role IN ('planner', 'editor', 'admin')),
   token_hash TEXT NOT NULL UNIQUE,
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-  revoked_at TEXT
+  revoked_at TEXT,
+  provinces TEXT NOT NULL DEFAULT ''
 );";
 
 impl GpkgStore {
@@ -130,6 +131,20 @@ impl GpkgStore {
             .map_err(|e| db("creating the station token table", e))?;
         conn.execute_batch(API_TOKENS_SQL)
             .map_err(|e| db("creating the API token table", e))?;
+        // Tokens limited to provinces came later: the column is added to older stores.
+        let scoped: bool = conn
+            .query_row(
+                "SELECT 1 FROM pragma_table_info('agrimap_api_tokens') WHERE name = 'provinces'",
+                [],
+                |_| Ok(true),
+            )
+            .optional()
+            .map_err(|e| db("reading the API token table", e))?
+            .unwrap_or(false);
+        if !scoped {
+            conn.execute_batch("ALTER TABLE agrimap_api_tokens ADD COLUMN provinces TEXT NOT NULL DEFAULT ''")
+                .map_err(|e| db("adding provinces to API tokens", e))?;
+        }
         let mut conn = conn;
         codes::ensure_table(&mut conn)?;
         codes::free_listed_fields(&mut conn)?;
@@ -763,10 +778,16 @@ impl CredentialStore for GpkgStore {
         self.with_conn(move |c| {
             c.query_row(
                 &format!(
-                    "INSERT INTO agrimap_api_tokens (id, name, role, token_hash) VALUES (?1, ?2, ?3, ?4)
-                     RETURNING {API_TOKEN_COLUMNS}"
+                    "INSERT INTO agrimap_api_tokens (id, name, role, token_hash, provinces)
+                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {API_TOKEN_COLUMNS}"
                 ),
-                [&t.id, &t.name, t.role.name(), &t.hash],
+                [
+                    &t.id,
+                    &t.name,
+                    t.role.name(),
+                    &t.hash,
+                    &crate::provinces_text(&t.provinces),
+                ],
                 api_token_row,
             )
             .map_err(|e| db("storing an API token", e))
@@ -821,7 +842,7 @@ impl CredentialStore for GpkgStore {
     }
 }
 
-const API_TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at";
+const API_TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at, provinces";
 
 fn api_token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
@@ -830,5 +851,6 @@ fn api_token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
         role: Role::from_name(&r.get::<_, String>(2)?).unwrap_or(Role::Anonymous),
         created_at: r.get(3)?,
         revoked_at: r.get(4)?,
+        provinces: crate::provinces_of(&r.get::<_, String>(5)?),
     })
 }

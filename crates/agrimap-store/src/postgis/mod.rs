@@ -854,10 +854,16 @@ impl CredentialStore for PgStore {
         let row = client
             .query_one(
                 &format!(
-                    "INSERT INTO agrimap_api_tokens (id, name, role, token_hash)
-                     VALUES ($1::text, $2::text, $3::text, $4::text) RETURNING {API_TOKEN_COLUMNS}"
+                    "INSERT INTO agrimap_api_tokens (id, name, role, token_hash, provinces)
+                     VALUES ($1::text, $2::text, $3::text, $4::text, $5::text) RETURNING {API_TOKEN_COLUMNS}"
                 ),
-                &[&token.id, &token.name, &token.role.name(), &token.hash],
+                &[
+                    &token.id,
+                    &token.name,
+                    &token.role.name(),
+                    &token.hash,
+                    &crate::provinces_text(&token.provinces),
+                ],
             )
             .await
             .map_err(pg("storing an API token"))?;
@@ -906,7 +912,7 @@ impl CredentialStore for PgStore {
 /// Token columns with times as ISO 8601 UTC text, as the GeoPackage store keeps them.
 const API_TOKEN_COLUMNS: &str = "id, name, role, \
     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-    to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), provinces";
 
 fn api_token_of(r: &Row) -> ApiToken {
     ApiToken {
@@ -915,5 +921,6 @@ fn api_token_of(r: &Row) -> ApiToken {
         role: Role::from_name(r.get(2)).unwrap_or(Role::Anonymous),
         created_at: r.get(3),
         revoked_at: r.get(4),
+        provinces: crate::provinces_of(r.get(5)),
     }
 }

@@ -16,6 +16,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "api_tokens", include_str!("migrations/0003_api_tokens.sql")),
     (4, "natural_keys", include_str!("migrations/0004_natural_keys.sql")),
     (6, "codes", include_str!("migrations/0006_codes.sql")),
+    (
+        7,
+        "token_provinces",
+        include_str!("migrations/0007_token_provinces.sql"),
+    ),
 ];
 
 /// The migration that makes the code lists, which the store then seeds.
