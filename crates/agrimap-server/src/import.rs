@@ -8,8 +8,7 @@
 
 use crate::AppState;
 use crate::Route;
-use crate::auth::Need;
-use crate::auth::Role;
+use crate::auth::{Need, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiQuery};
 use agrimap_core::upload;

@@ -7,8 +7,7 @@
 
 use crate::AppState;
 use crate::Route;
-use crate::auth::Need;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Need, Role};
 use crate::error::{ApiError, status_of};
 use crate::extract::{ApiBody, ApiPath, ApiQuery};
 use agrimap_core::ingest::{Credential, IngestError, Sent, parse_batch};

@@ -49,8 +49,7 @@ use crate::error::ApiError;
 use agrimap_core::features::time;
 use agrimap_model::{Audience, LayerDef, catalog};
 use axum::extract::State;
-use axum::http::Method;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
