@@ -78,6 +78,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/export/{file}" => "/api/export/ocop.geojson?commune=33001".into(),
         "/api/stats" => "/api/stats?layer=crop".into(),
         "/api/import/{layer}" => "/api/import/ocop?format=geojson".into(),
+        "/api/crosswalk" => "/api/crosswalk?old=33001".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
         other => other
@@ -98,6 +99,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
             "properties": {"product_id": "OCOP-ROUTE-WALK", "name": "Mật ong U Minh", "stars": 4},
         }]}),
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
+        ("POST", "/api/crosswalk/apportion") => return (path, b"old_code,value\n".to_vec()),
         ("POST", "/api/readings") => {
             let csv = format!(
                 "station_id,parameter,value,unit,time\nWQ-01,salinity,1.2,ppt,{}\n",

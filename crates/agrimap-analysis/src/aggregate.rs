@@ -64,7 +64,7 @@ fn number(v: &Value) -> f64 {
 
 /// The parts of one feature: (zone, hectares inside it) for polygons; a
 /// point yields its zone with zero area.
-fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
+pub fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
     out.clear();
     let polygons = match geometry {
         Geometry::Point(p) => {

@@ -3,10 +3,12 @@
 //! Every flag has an environment twin (`--listen` / `AGRIMAP_LISTEN`, ...).
 //! Errors are printed as one message with its causes, with a non-zero exit.
 
+mod crosswalk;
 mod export;
 mod import;
 mod pack;
 pub mod postgres;
+mod recode;
 pub mod seed;
 mod serve;
 mod station;
@@ -51,6 +53,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Write one commune's offline pack (base map and themes as a PMTiles archive).
     Pack(pack::PackArgs),
+    /// The official 2025 commune crosswalk: import it, check it against the boundaries.
+    Crosswalk(crosswalk::CrosswalkArgs),
+    /// Re-stamp a layer's features with the communes of another boundary set, by location.
+    Recode(recode::RecodeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,6 +88,8 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::export(&args),
         Command::Pack(args) => pack::pack(&args),
         Command::Import(args) => import::run(&args),
+        Command::Crosswalk(args) => crosswalk::crosswalk(&args),
+        Command::Recode(args) => recode::recode(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod communes;
 pub mod connections;
+pub mod crosswalk;
 pub mod encoding;
 pub mod error;
 pub mod extract;
@@ -171,6 +172,7 @@ pub fn routes() -> Vec<Route> {
         pack::endpoints(),
         stats::endpoints(),
         communes::endpoints(),
+        crosswalk::endpoints(),
         summary::endpoints(),
         stations::endpoints(),
         import::endpoints(),

@@ -5,6 +5,8 @@
 //! writer, and a write is one SQLite transaction (all or nothing, durable once
 //! committed).
 
+mod columns;
+mod crosswalk;
 mod interrupt;
 mod schema;
 mod upsert;
@@ -129,6 +131,10 @@ impl GpkgStore {
             .map_err(|e| db("creating the station token table", e))?;
         conn.execute_batch(API_TOKENS_SQL)
             .map_err(|e| db("creating the API token table", e))?;
+        conn.execute_batch(crosswalk::CROSSWALK_SQL)
+            .map_err(|e| db("creating the crosswalk table", e))?;
+        let mut conn = conn;
+        columns::add_missing(&mut conn)?;
         drop(conn);
         Ok(Self {
             pool,

@@ -9,6 +9,7 @@
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
 mod cancel;
+mod crosswalk;
 mod schema;
 mod upsert;
 mod versions;
