@@ -11,6 +11,7 @@ use agrimap_store::{CrosswalkQuery, GpkgStore, Store};
 use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, request_with_body, scratch_dir, shared_data};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -27,7 +28,7 @@ struct Target {
     store: Arc<dyn Store>,
     flags: Vec<String>,
     dir: PathBuf,
-    _db: Option<PgDatabase>,
+    db: Option<PgDatabase>,
 }
 
 impl Target {
@@ -45,7 +46,7 @@ impl Target {
                     store: Arc::new(store),
                     flags: vec!["--data-dir".into(), data.display().to_string()],
                     dir,
-                    _db: None,
+                    db: None,
                 }
             }
             StoreKind::PostGis => {
@@ -56,7 +57,7 @@ impl Target {
                     store: Arc::new(store),
                     flags: vec!["--database".into(), db.url.clone()],
                     dir,
-                    _db: Some(db),
+                    db: Some(db),
                 }
             }
         }
@@ -249,7 +250,7 @@ fn soc_trang_against_can_tho(kind: StoreKind) {
     assert!(pairs.as_array().expect("pairs").iter().all(|p| p["type"] == "partial"));
     assert!(share("31579") > 0.95, "{pairs}");
     assert!(share("31201") < 0.01, "{pairs}");
-    if let Some(db) = &t._db {
+    if let Some(db) = &t.db {
         // PostGIS on the geography type, for the same pair.
         let want = agrimap_suite::on_database(&db.url, async |c| {
             c.query_one(
@@ -321,10 +322,8 @@ fn apportion_keeps_every_unit(kind: StoreKind) {
         // Rice output in tonnes, with three decimals that do not divide evenly.
         let value = format!("{}.{:03}", 1000 + i * 37, (i * 7919) % 1000);
         given += units(&value, 3);
-        table.push_str(&format!(
-            "{},{value}\n",
-            feature["properties"]["code"].as_str().expect("code")
-        ));
+        let code = feature["properties"]["code"].as_str().expect("code");
+        let _ = writeln!(table, "{code},{value}");
     }
     let reply = post(&table, &planner, "");
     assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));

@@ -39,19 +39,22 @@ impl CrosswalkStore for PgStore {
         tx.execute("DELETE FROM agrimap_crosswalk", &[])
             .await
             .map_err(pg("emptying the crosswalk"))?;
-        let [a, b, c, d, e, f, g] = &columns;
-        let n = tx
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = columns
+            .iter()
+            .map(|c| c as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let stored = tx
             .execute(
                 &format!(
                     "INSERT INTO agrimap_crosswalk ({COLUMNS})
                      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
                 ),
-                &[a, b, c, d, e, f, g],
+                &params,
             )
             .await
             .map_err(pg("storing the crosswalk"))?;
         tx.commit().await.map_err(pg("committing the crosswalk"))?;
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        Ok(usize::try_from(stored).unwrap_or(usize::MAX))
     }
 
     async fn crosswalk(&self, query: &CrosswalkQuery) -> Result<Vec<CrosswalkPair>, StoreError> {
