@@ -417,7 +417,7 @@ fn recode_restamps_features_by_location(kind: StoreKind) {
             assert_eq!(old.id, new.id);
             if l.text_of(new, "boundary_set") == Some("2025") {
                 recoded += 1;
-                assert_eq!(l.text_of(new, "commune_code_pre2025"), l.text_of(old, "commune_code"));
+                assert_eq!(l.text_of(new, "former_commune_code"), l.text_of(old, "commune_code"));
                 let code = l.text_of(new, "commune_code").expect("code");
                 let commune = index
                     .get(code, Some(BoundarySet::Y2025))

@@ -1,6 +1,6 @@
 //! `agrimap recode --layer L --to 2025`: a thematic layer's features
 //! re-stamped with the 2025 communes they lie in, in one transaction, the
-//! old code kept in `commune_code_pre2025`; prints what it did.
+//! old code kept in `former_commune_code`; prints what it did.
 
 use crate::store_args::StoreArgs;
 use agrimap_core::Core;

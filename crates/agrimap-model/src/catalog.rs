@@ -53,8 +53,8 @@ const BOUNDARY_SET: FieldDef = required(one_of(
 ));
 const COMMUNE_CODE: FieldDef = required(text("commune_code", "Official code of the commune the feature lies in"));
 /// What `agrimap recode --to 2025` keeps of the code it replaces.
-const COMMUNE_CODE_PRE2025: FieldDef = text(
-    "commune_code_pre2025",
+const FORMER_COMMUNE_CODE: FieldDef = text(
+    "former_commune_code",
     "The pre-2025 commune code the feature carried before it was recoded to the 2025 communes",
 );
 
@@ -167,7 +167,7 @@ static CROP: &[FieldDef] = &[
     restricted(text("owner_name", "Name of the land user")),
     restricted(text("owner_phone", "Phone number of the land user")),
     restricted(text("household_id", "Household registration identifier")),
-    COMMUNE_CODE_PRE2025,
+    FORMER_COMMUNE_CODE,
 ];
 
 static AQUACULTURE: &[FieldDef] = &[
@@ -185,7 +185,7 @@ static AQUACULTURE: &[FieldDef] = &[
     ),
     restricted(text("owner_name", "Name of the farmer")),
     restricted(text("owner_phone", "Phone number of the farmer")),
-    COMMUNE_CODE_PRE2025,
+    FORMER_COMMUNE_CODE,
 ];
 
 static MONITORING: &[FieldDef] = &[
@@ -226,7 +226,7 @@ static MONITORING: &[FieldDef] = &[
         ALERT_STATES,
     ),
     field("last_reading_at", FieldType::DateTime, "Time of the latest reading"),
-    COMMUNE_CODE_PRE2025,
+    FORMER_COMMUNE_CODE,
 ];
 
 static GROWING_AREA: &[FieldDef] = &[
@@ -251,7 +251,7 @@ static GROWING_AREA: &[FieldDef] = &[
     ),
     text("cooperative", "Cooperative or company managing the area"),
     restricted(text("contact_phone", "Phone number of the contact person")),
-    COMMUNE_CODE_PRE2025,
+    FORMER_COMMUNE_CODE,
 ];
 
 static OCOP: &[FieldDef] = &[
@@ -277,7 +277,7 @@ static OCOP: &[FieldDef] = &[
     text("producer", "Producer (cooperative, enterprise or household business)"),
     field("certified_year", FieldType::Integer, "Year of certification"),
     text("qr_url", "Traceability link behind the product's QR code"),
-    COMMUNE_CODE_PRE2025,
+    FORMER_COMMUNE_CODE,
 ];
 
 #[expect(

@@ -194,7 +194,7 @@ pub fn apportion(
 #[must_use]
 pub fn to_csv(table: &Apportioned) -> String {
     super::csv_text(
-        &["new_code", "new_name", "new_province_code", "value"],
+        &["new_code", "new_name", "new_province_code", "value"][..],
         table
             .rows
             .iter()

@@ -50,23 +50,15 @@ pub struct SharedPair {
 
 /// The pairs as CSV: the official file's columns, then `share` (empty where unknown).
 #[must_use]
-pub fn pairs_csv(pairs: &[SharedPair]) -> String {
-    let shares: Vec<String> = pairs
+pub fn pairs_csv(list: &[SharedPair]) -> String {
+    let shares: Vec<String> = list
         .iter()
         .map(|p| p.share.map(|s| format!("{s:.6}")).unwrap_or_default())
         .collect();
+    let header: Vec<&str> = pairs::COLUMNS.iter().copied().chain(["share"]).collect();
     csv_text(
-        &[
-            "old_code",
-            "old_name",
-            "new_province_code",
-            "new_province_name",
-            "new_code",
-            "new_name",
-            "type",
-            "share",
-        ],
-        pairs.iter().zip(&shares).map(|(SharedPair { pair: p, .. }, share)| {
+        &header,
+        list.iter().zip(&shares).map(|(SharedPair { pair: p, .. }, share)| {
             [
                 p.old_code.as_str(),
                 &p.old_name,
@@ -82,7 +74,7 @@ pub fn pairs_csv(pairs: &[SharedPair]) -> String {
 }
 
 /// Rows of text cells as CSV, each cell made safe for a spreadsheet.
-fn csv_text<'a, const N: usize>(header: &[&str; N], rows: impl Iterator<Item = [&'a str; N]>) -> String {
+fn csv_text<'a, const N: usize>(header: &[&str], rows: impl Iterator<Item = [&'a str; N]>) -> String {
     let mut out = csv::Writer::from_writer(Vec::new());
     // Writing to memory cannot fail.
     let _ = out.write_record(header);

@@ -10,7 +10,8 @@ use crate::error::{CoreError, echo};
 use agrimap_store::{CrosswalkPair, PairKind};
 use std::collections::BTreeMap;
 
-const COLUMNS: [&str; 7] = [
+/// The columns of the official file (and of `/api/crosswalk?f=csv`, before `share`).
+pub const COLUMNS: [&str; 7] = [
     "old_code",
     "old_name",
     "new_province_code",

@@ -3,7 +3,7 @@
 //! a pre-2025 commune gets the 2025 commune holding its largest part (the
 //! aggregation engine's exact split, as statistics count a feature), its
 //! `boundary_set` set to `2025` and its old code kept in
-//! `commune_code_pre2025`. Features outside every 2025 commune are left as
+//! `former_commune_code`. Features outside every 2025 commune are left as
 //! they are and reported. All of it is one upsert: one transaction.
 
 use super::overlay::{Boundary, index_new};
@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 /// The field keeping the code a feature had before it was recoded.
-pub const HISTORY_FIELD: &str = "commune_code_pre2025";
+pub const HISTORY_FIELD: &str = "former_commune_code";
 /// How many features outside every commune the report names.
 const NAMED: usize = 50;
 

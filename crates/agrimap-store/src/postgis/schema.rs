@@ -76,16 +76,16 @@ mod tests {
     }
 
     /// Fields added to the catalog after schema version 1, each by a later migration.
-    const ADDED_LATER: &[&str] = &["commune_code_pre2025"];
+    const ADDED_LATER: &[&str] = &["former_commune_code"];
 
     #[test]
     fn migration_0005_adds_the_pre2025_code_to_every_layer_that_has_it() {
         for layer in agrimap_model::catalog()
             .iter()
-            .filter(|l| l.field("commune_code_pre2025").is_some())
+            .filter(|l| l.field("former_commune_code").is_some())
         {
             let want = format!(
-                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS commune_code_pre2025 text;",
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS former_commune_code text;",
                 layer.id
             );
             assert!(MIGRATIONS[4].2.contains(&want), "0005 lacks: {want}");

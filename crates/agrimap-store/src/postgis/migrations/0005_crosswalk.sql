@@ -13,8 +13,8 @@ CREATE TABLE IF NOT EXISTS agrimap_crosswalk (
 CREATE INDEX IF NOT EXISTS agrimap_crosswalk_new ON agrimap_crosswalk (new_code);
 
 -- Where `agrimap recode --to 2025` keeps the pre-2025 code it replaces.
-ALTER TABLE crop ADD COLUMN IF NOT EXISTS commune_code_pre2025 text;
-ALTER TABLE aquaculture ADD COLUMN IF NOT EXISTS commune_code_pre2025 text;
-ALTER TABLE monitoring ADD COLUMN IF NOT EXISTS commune_code_pre2025 text;
-ALTER TABLE growing_area ADD COLUMN IF NOT EXISTS commune_code_pre2025 text;
-ALTER TABLE ocop ADD COLUMN IF NOT EXISTS commune_code_pre2025 text;
+ALTER TABLE crop ADD COLUMN IF NOT EXISTS former_commune_code text;
+ALTER TABLE aquaculture ADD COLUMN IF NOT EXISTS former_commune_code text;
+ALTER TABLE monitoring ADD COLUMN IF NOT EXISTS former_commune_code text;
+ALTER TABLE growing_area ADD COLUMN IF NOT EXISTS former_commune_code text;
+ALTER TABLE ocop ADD COLUMN IF NOT EXISTS former_commune_code text;
