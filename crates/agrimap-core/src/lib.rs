@@ -66,6 +66,8 @@ pub struct Core {
     pub tiles: Arc<TileService>,
     /// Levels at which stations go on watch or alarm.
     pub thresholds: Arc<Vec<Threshold>>,
+    /// The overlay of the two boundary sets, for the crosswalk.
+    pub crosswalk: Arc<crosswalk::OverlayCache>,
 }
 
 impl Core {
@@ -76,6 +78,7 @@ impl Core {
             stats: Arc::new(StatsCache::new(communes.clone(), config.stats_cache_bytes)),
             tiles: Arc::new(TileService::new(store.clone(), config.tile_cache_bytes)),
             thresholds: Arc::new(config.thresholds),
+            crosswalk: Arc::default(),
             communes,
             store,
         }

@@ -103,15 +103,6 @@ pub struct Apportioned {
     pub old_communes: usize,
 }
 
-/// The old codes of `rows` that must be split between several new communes.
-#[must_use]
-pub fn split_codes(rows: &[OldValue], pairs: &BTreeMap<String, Vec<CrosswalkPair>>) -> Vec<String> {
-    rows.iter()
-        .filter(|r| pairs.get(&r.old_code).is_some_and(|p| p.len() > 1))
-        .map(|r| r.old_code.clone())
-        .collect()
-}
-
 /// Splits each old commune's value over its new communes.
 ///
 /// # Errors

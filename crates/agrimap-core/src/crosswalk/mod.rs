@@ -28,7 +28,7 @@ use apportion::Apportioned;
 use overlay::{Boundary, Overlay};
 use report::{Loaded, Report};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// Reads the official file and puts its pairs in place of the stored list,
 /// in one transaction; returns how many pairs were stored.
@@ -85,26 +85,51 @@ fn csv_text<'a, const N: usize>(header: &[&str], rows: impl Iterator<Item = [&'a
 }
 
 /// The loaded communes of one boundary set, as the overlay takes them.
-fn boundaries(index: &CommuneIndex, set: BoundarySet, only: Option<&[String]>) -> Vec<Boundary> {
+fn boundaries(index: &CommuneIndex, set: BoundarySet) -> Vec<Boundary> {
     index
         .communes()
         .iter()
         .filter(|c| c.boundary_set == set.as_str())
-        .filter(|c| only.is_none_or(|codes| codes.binary_search(&c.code).is_ok()))
         .filter_map(|c| Boundary::new(&c.code, &c.province_code, &c.boundary))
         .collect()
 }
 
-/// The overlay of the loaded pre-2025 communes (all, or those of `only`,
-/// sorted) on the loaded 2025 communes, computed off the async runtime.
-async fn overlay_of(index: Arc<CommuneIndex>, only: Option<Vec<String>>) -> Result<Overlay, CoreError> {
-    tokio::task::spawn_blocking(move || {
-        let old = boundaries(&index, BoundarySet::Pre2025, only.as_deref());
-        let new = overlay::index_new(&boundaries(&index, BoundarySet::Y2025, None));
-        overlay::overlay(&old, &new)
-    })
-    .await
-    .map_err(|e| CoreError::task_failed("overlay_failed", "the overlay of the boundary sets", &e))
+/// The overlay of the loaded pre-2025 communes on the loaded 2025 communes,
+/// kept for the commune index it was computed from: the report, the pairs'
+/// shares and apportioning all read it, and anyone may ask for the first
+/// two, so it is computed once per change of the communes, not per request.
+#[derive(Debug, Default)]
+pub struct OverlayCache {
+    current: tokio::sync::Mutex<Option<(Weak<CommuneIndex>, Arc<Overlay>)>>,
+}
+
+impl OverlayCache {
+    /// The overlay for `index`, computed off the async runtime when it is not held.
+    ///
+    /// # Errors
+    /// When the computation's task fails.
+    pub async fn overlay(&self, index: &Arc<CommuneIndex>) -> Result<Arc<Overlay>, CoreError> {
+        // Held while computing, so that concurrent requests compute once.
+        let mut current = self.current.lock().await;
+        if let Some((of, overlay)) = current.as_ref()
+            && std::ptr::eq(of.as_ptr(), Arc::as_ptr(index))
+        {
+            return Ok(overlay.clone());
+        }
+        let for_index = index.clone();
+        let overlay = Arc::new(
+            tokio::task::spawn_blocking(move || {
+                let old = boundaries(&for_index, BoundarySet::Pre2025);
+                let new = overlay::index_new(&boundaries(&for_index, BoundarySet::Y2025));
+                overlay::overlay(&old, &new)
+            })
+            .await
+            .map_err(|e| CoreError::task_failed("overlay_failed", "the overlay of the boundary sets", &e))?,
+        );
+        // The weak reference keeps the index's address from being reused while held.
+        *current = Some((Arc::downgrade(index), overlay.clone()));
+        Ok(overlay)
+    }
 }
 
 fn loaded(index: &CommuneIndex, set: BoundarySet) -> Vec<Loaded<'_>> {
@@ -130,18 +155,7 @@ impl Core {
         let pairs = self.store.crosswalk(query).await?;
         let index = self.communes.index(self.store.as_ref()).await?;
         let is_loaded = |code: &str, set: BoundarySet| index.get(code, Some(set)).is_some();
-        let mut olds: Vec<String> = pairs
-            .iter()
-            .filter(|p| is_loaded(&p.old_code, BoundarySet::Pre2025))
-            .map(|p| p.old_code.clone())
-            .collect();
-        olds.sort();
-        olds.dedup();
-        let overlay = if olds.is_empty() {
-            Overlay::default()
-        } else {
-            overlay_of(index.clone(), Some(olds)).await?
-        };
+        let overlay = self.crosswalk.overlay(&index).await?;
         Ok(pairs
             .into_iter()
             .map(|pair| SharedPair {
@@ -160,7 +174,7 @@ impl Core {
     pub async fn crosswalk_report(&self) -> Result<Report, CoreError> {
         let index = self.communes.index(self.store.as_ref()).await?;
         let pairs = self.store.crosswalk(&CrosswalkQuery::default()).await?;
-        let overlay = overlay_of(index.clone(), None).await?;
+        let overlay = self.crosswalk.overlay(&index).await?;
         Ok(report::check(
             &pairs,
             &loaded(&index, BoundarySet::Pre2025),
@@ -180,14 +194,8 @@ impl Core {
         for p in self.store.crosswalk(&CrosswalkQuery::default()).await? {
             by_old.entry(p.old_code.clone()).or_default().push(p);
         }
-        let mut split = apportion::split_codes(&rows, &by_old);
-        let overlay = if split.is_empty() {
-            Overlay::default()
-        } else {
-            split.sort();
-            let index = self.communes.index(self.store.as_ref()).await?;
-            overlay_of(index, Some(split)).await?
-        };
+        let index = self.communes.index(self.store.as_ref()).await?;
+        let overlay = self.crosswalk.overlay(&index).await?;
         apportion::apportion(&rows, &by_old, &overlay)
     }
 }

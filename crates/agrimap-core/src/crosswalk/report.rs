@@ -179,3 +179,90 @@ pub fn check(pairs: &[CrosswalkPair], old: &[Loaded<'_>], new: &[Loaded<'_>], ov
     report.listed_new_not_loaded = new_missing.into_iter().collect();
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crosswalk::overlay::Share;
+
+    fn pair(old: &str, new: &str, kind: PairKind) -> CrosswalkPair {
+        CrosswalkPair {
+            old_code: old.into(),
+            old_name: format!("Xã {old}"),
+            new_province_code: "92".into(),
+            new_province_name: "Cần Thơ".into(),
+            new_code: new.into(),
+            new_name: format!("Xã {new}"),
+            kind,
+        }
+    }
+
+    fn share(old: &str, new: &str, share: f64) -> Share {
+        Share {
+            old_code: old.into(),
+            new_code: new.into(),
+            area_ha: share * 100.0,
+            share,
+        }
+    }
+
+    #[test]
+    fn finds_each_kind_of_disagreement_and_ignores_slivers() {
+        let pairs = [
+            pair("1", "A", PairKind::Full),    // agrees
+            pair("2", "B", PairKind::Full),    // lies mostly in A
+            pair("3", "A", PairKind::Partial), // split as listed
+            pair("3", "B", PairKind::Partial),
+            pair("4", "C", PairKind::Full), // not loaded
+            pair("5", "D", PairKind::Full), // neither loaded
+        ];
+        let overlay = Overlay {
+            shares: vec![
+                share("1", "A", 0.995),
+                share("1", "B", 0.005),
+                share("2", "A", 0.6),
+                share("2", "B", 0.4),
+                share("3", "A", 0.3),
+                share("3", "B", 0.7),
+                share("6", "B", 0.005),
+            ],
+        };
+        let loaded = |codes: &'static [&'static str]| -> Vec<Loaded<'static>> {
+            codes
+                .iter()
+                .map(|c| Loaded {
+                    code: c,
+                    name: c,
+                    province_code: "92",
+                })
+                .collect()
+        };
+        let r = check(
+            &pairs,
+            &loaded(&["1", "2", "3", "6"]),
+            &loaded(&["A", "B", "E"]),
+            &overlay,
+        );
+        assert_eq!(r.pairs_checked, 4);
+        assert_eq!(r.largest_share_unlisted.len(), 1);
+        assert_eq!(
+            (
+                r.largest_share_unlisted[0].old_code.as_str(),
+                r.largest_share_unlisted[0].new_code.as_str()
+            ),
+            ("2", "A")
+        );
+        assert_eq!(
+            r.full_pairs_below
+                .iter()
+                .map(|f| f.old_code.as_str())
+                .collect::<Vec<_>>(),
+            ["2"]
+        );
+        assert_eq!(r.loaded_old_not_listed, [coded("6", "6")]);
+        assert_eq!(r.loaded_new_not_listed, [coded("E", "E")]);
+        assert_eq!(r.listed_old_not_loaded, [coded("4", "Xã 4"), coded("5", "Xã 5")]);
+        assert_eq!(r.listed_new_not_loaded, [coded("C", "Xã C"), coded("D", "Xã D")]);
+        assert!(r.old_not_covered.is_empty());
+    }
+}
