@@ -111,7 +111,7 @@ impl GpkgStore {
             .connection_timeout(std::time::Duration::from_secs(5))
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let app_id: i64 = conn
             .query_row("PRAGMA application_id", [], |r| r.get(0))
             .map_err(|e| not_a_store(e.to_string()))?;
@@ -133,7 +133,6 @@ impl GpkgStore {
             .map_err(|e| db("creating the API token table", e))?;
         conn.execute_batch(crosswalk::CROSSWALK_SQL)
             .map_err(|e| db("creating the crosswalk table", e))?;
-        let mut conn = conn;
         columns::add_missing(&mut conn)?;
         drop(conn);
         Ok(Self {
