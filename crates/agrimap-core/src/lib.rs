@@ -2,6 +2,7 @@
 //! service, the command line, the MQTT listener): nothing here knows HTTP.
 //!
 //! - [`communes`]: the communes of a store in memory, found by name or code.
+//! - [`crosswalk`]: the official 2025 commune crosswalk, checked against the boundaries; values apportioned.
 //! - [`stats`]: statistics tables by commune, district or province, cached.
 //! - [`summary`]: everything the layers say about one commune.
 //! - [`tiles`]: vector tiles, cached.
@@ -14,6 +15,7 @@
 //! [`Core`] holds them over one store.
 
 pub mod communes;
+pub mod crosswalk;
 pub mod csv_cell;
 pub mod error;
 pub mod ingest;
@@ -64,6 +66,8 @@ pub struct Core {
     pub tiles: Arc<TileService>,
     /// Levels at which stations go on watch or alarm.
     pub thresholds: Arc<Vec<Threshold>>,
+    /// The overlay of the two boundary sets, for the crosswalk.
+    pub crosswalk: Arc<crosswalk::OverlayCache>,
 }
 
 impl Core {
@@ -74,6 +78,7 @@ impl Core {
             stats: Arc::new(StatsCache::new(communes.clone(), config.stats_cache_bytes)),
             tiles: Arc::new(TileService::new(store.clone(), config.tile_cache_bytes)),
             thresholds: Arc::new(config.thresholds),
+            crosswalk: Arc::default(),
             communes,
             store,
         }
