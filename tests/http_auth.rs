@@ -81,6 +81,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         // A code no feature uses: retiring it again is allowed too.
         "/api/codes/{list}/{code}" => "/api/codes/crop_type/cashew".into(),
         "/api/codes/{list}" => "/api/codes/species".into(),
+        "/api/crosswalk" => "/api/crosswalk?old=33001".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
         other => other
@@ -102,6 +103,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         }]}),
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
         ("POST", "/api/codes/{list}") => json!({"code": "route_walk", "label_vi": "Đi qua", "label_en": "Walked"}),
+        ("POST", "/api/crosswalk/apportion") => return (path, b"old_code,value\n".to_vec()),
         ("POST", "/api/readings") => {
             let csv = format!(
                 "station_id,parameter,value,unit,time\nWQ-01,salinity,1.2,ppt,{}\n",

@@ -187,18 +187,28 @@ fn check_expressions(v: &Value, def: &agrimap_model::LayerDef, at: &str, problem
     }
 }
 
+/// Whether `s` may be a value of `f`: one of its fixed values, or a
+/// national default of its code list (what the bundled styles colour).
+fn is_value_of(f: &agrimap_model::FieldDef, s: &str) -> bool {
+    match f.code_list {
+        Some(list) => agrimap_model::codes::NATIONAL_DEFAULTS
+            .iter()
+            .any(|(l, c, ..)| *l == list && *c == s),
+        None => f.values.is_empty() || f.values.contains(&s),
+    }
+}
+
 /// A literal compared with a field must be one of its values (enumerated text) or a number (numeric field).
 fn check_value(f: &agrimap_model::FieldDef, value: &Value, at: &str, problems: &mut Vec<String>) {
     match (f.ty, value) {
         (FieldType::Integer | FieldType::Real, v) if !v.is_number() => {
             problems.push(format!("{at}: {} is numeric, compared with {v}", f.name));
         }
-        (FieldType::Text, Value::String(s)) if !f.values.is_empty() && !f.values.contains(&s.as_str()) => {
-            problems.push(format!(
-                "{at}: {s:?} is not a value of {} ({})",
-                f.name,
-                f.values.join(", ")
-            ));
+        (FieldType::Text, Value::String(s)) if !is_value_of(f, s) => {
+            let values = f
+                .code_list
+                .map_or_else(|| f.values.join(", "), |list| format!("codes of the list {list}"));
+            problems.push(format!("{at}: {s:?} is not a value of {} ({values})", f.name));
         }
         (FieldType::Text, v) if !v.is_string() => {
             problems.push(format!("{at}: {} is text, compared with {v}", f.name));
@@ -263,7 +273,7 @@ fn the_style_check_catches_mistakes() {
     );
     layers.push(
         json!({"id": "crops", "type": "fill", "source": "agrimap", "source-layer": "crop", "minzoom": 10,
-        "filter": ["==", ["get", "crop_type"], "coffee"],
+        "filter": ["==", ["get", "crop_type"], "coffe"],
         "paint": {"fill-color": ["match", ["get", "season"], ["he_thu", "winter"], "#000", "#fff"]}}),
     );
     layers.push(
@@ -286,7 +296,7 @@ fn the_style_check_catches_mistakes() {
         "duplicate layer id",
         "owners.paint.circle-color[1]: get \"owner_phone\": restricted field of crop",
         "crops: minzoom 10 < 11 of layer crop",
-        "\"coffee\" is not a value of crop_type",
+        "\"coffe\" is not a value of crop_type",
         "\"winter\" is not a value of season",
         "stars is numeric, compared with \"five\"",
         "get \"colour\": no such field in ocop",

@@ -68,10 +68,34 @@ fn number(v: &Value) -> f64 {
     }
 }
 
-/// The parts of one feature: (zone, hectares of it counted there) for
-/// polygons, adding up to the feature's area whenever it meets a zone; a
-/// point yields its zone with zero area.
+/// The parts of one feature as the statistics count them: (zone, hectares
+/// of it counted there), adding up to the feature's area whenever it meets
+/// a zone ([`exact_parts`] shared out in proportion); a point yields its
+/// zone with zero area.
 fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
+    exact_parts(zones, geometry, out);
+    // Where zones overlap the parts add up to more than the feature, where
+    // they leave a gap to less: share the feature's own area out instead.
+    let counted: f64 = out.iter().map(|p| p.1).sum();
+    if counted > 0.0 {
+        let whole = match geometry {
+            Geometry::Polygon(p) => polygon_ha(p),
+            Geometry::MultiPolygon(mp) => multipolygon_ha(mp),
+            _ => return,
+        };
+        let scale = whole / counted;
+        if (scale - 1.0).abs() > 1e-12 {
+            for part in out.iter_mut() {
+                part.1 *= scale;
+            }
+        }
+    }
+}
+
+/// The parts of one feature as they lie: (zone, hectares of it inside the
+/// zone) for polygons, where overlapping zones each count their part and a
+/// gap between zones counts for none; a point yields its zone with zero area.
+pub fn exact_parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
     out.clear();
     let polygons = match geometry {
         Geometry::Point(p) => {
@@ -105,17 +129,6 @@ fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
         let ha: f64 = inside.0.iter().map(polygon_ha).sum();
         if ha > 0.0 {
             out.push((z, ha));
-        }
-    }
-    // Where zones overlap the parts add up to more than the feature, where
-    // they leave a gap to less: share the feature's own area out instead.
-    let counted: f64 = out.iter().map(|p| p.1).sum();
-    if counted > 0.0 {
-        let scale = multipolygon_ha(&polygons) / counted;
-        if (scale - 1.0).abs() > 1e-12 {
-            for part in out.iter_mut() {
-                part.1 *= scale;
-            }
         }
     }
 }

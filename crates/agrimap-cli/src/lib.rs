@@ -5,11 +5,13 @@
 
 mod boundaries;
 mod codes;
+mod crosswalk;
 mod export;
 mod import;
 mod init;
 mod pack;
 pub mod postgres;
+mod recode;
 pub mod seed;
 mod serve;
 mod station;
@@ -60,6 +62,10 @@ pub enum Command {
     Boundaries(boundaries::BoundariesArgs),
     /// List, add and retire the codes of the value lists (crop types, seasons, species, ...).
     Codes(codes::CodesArgs),
+    /// The official 2025 commune crosswalk: import it, check it against the boundaries.
+    Crosswalk(crosswalk::CrosswalkArgs),
+    /// Re-stamp a layer's features with the communes of another boundary set, by location.
+    Recode(recode::RecodeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,6 +100,8 @@ pub fn main() -> ExitCode {
         Command::Import(args) => import::run(&args),
         Command::Boundaries(args) => boundaries::boundaries(&args),
         Command::Codes(args) => codes::codes(&args),
+        Command::Crosswalk(args) => crosswalk::crosswalk(&args),
+        Command::Recode(args) => recode::recode(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 //! - [`export`]: a selection of a layer as one file (GeoJSON, CSV, or GDAL's formats).
 //! - [`communes`]: the communes of a store in memory, found by name or code.
 //! - [`codes`]: the value lists (crop types, seasons, …) as documents.
+//! - [`crosswalk`]: the official 2025 commune crosswalk, checked against the boundaries; values apportioned.
 //! - [`stats`]: statistics tables by commune, district or province, cached.
 //! - [`summary`]: everything the layers say about one commune.
 //! - [`tiles`]: vector tiles, cached; [`tilejson`]: their TileJSON.
@@ -22,6 +23,7 @@
 
 pub mod codes;
 pub mod communes;
+pub mod crosswalk;
 pub mod csv_cell;
 pub mod error;
 pub mod export;
@@ -80,6 +82,8 @@ pub struct Core {
     pub thresholds: Arc<Vec<Threshold>>,
     /// Layer extents, kept until a layer changes.
     pub extents: Arc<features::Extents>,
+    /// The overlay of the two boundary sets, for the crosswalk.
+    pub crosswalk: Arc<crosswalk::OverlayCache>,
 }
 
 impl Core {
@@ -91,6 +95,7 @@ impl Core {
             tiles: Arc::new(TileService::new(store.clone(), config.tile_cache_bytes)),
             thresholds: Arc::new(config.thresholds),
             extents: Arc::default(),
+            crosswalk: Arc::default(),
             communes,
             store,
         }

@@ -615,6 +615,19 @@ mod tests {
         }
     }
 
+    #[async_trait::async_trait]
+    impl agrimap_store::CrosswalkStore for CountingStore {
+        async fn replace_crosswalk(&self, _: Vec<agrimap_store::CrosswalkPair>) -> Result<usize, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn crosswalk(
+            &self,
+            _: &agrimap_store::CrosswalkQuery,
+        ) -> Result<Vec<agrimap_store::CrosswalkPair>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
     /// Many requests at once for a table not computed yet (a cold start
     /// under load, or the first requests after a write) read the layer once,
     /// not once each: each read holds a whole layer in memory and a pooled

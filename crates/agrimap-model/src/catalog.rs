@@ -62,6 +62,11 @@ const BOUNDARY_SET: FieldDef = required(one_of(
     &["pre-2025", "2025"],
 ));
 const COMMUNE_CODE: FieldDef = required(text("commune_code", "Official code of the commune the feature lies in"));
+/// What `agrimap recode --to 2025` keeps of the code it replaces.
+const FORMER_COMMUNE_CODE: FieldDef = text(
+    "former_commune_code",
+    "The pre-2025 commune code the feature carried before it was recoded to the 2025 communes",
+);
 
 pub const ALERT_STATES: &[&str] = &["ok", "watch", "alarm"];
 pub const NTM_STATUSES: &[&str] = &["not_yet", "standard", "advanced", "model"];
@@ -163,6 +168,7 @@ static CROP: &[FieldDef] = &[
     restricted(text("owner_name", "Name of the land user")),
     restricted(text("owner_phone", "Phone number of the land user")),
     restricted(text("household_id", "Household registration identifier")),
+    FORMER_COMMUNE_CODE,
 ];
 
 static AQUACULTURE: &[FieldDef] = &[
@@ -180,6 +186,7 @@ static AQUACULTURE: &[FieldDef] = &[
     ),
     restricted(text("owner_name", "Name of the farmer")),
     restricted(text("owner_phone", "Phone number of the farmer")),
+    FORMER_COMMUNE_CODE,
 ];
 
 static MONITORING: &[FieldDef] = &[
@@ -220,6 +227,7 @@ static MONITORING: &[FieldDef] = &[
         ALERT_STATES,
     ),
     field("last_reading_at", FieldType::DateTime, "Time of the latest reading"),
+    FORMER_COMMUNE_CODE,
 ];
 
 static GROWING_AREA: &[FieldDef] = &[
@@ -244,6 +252,7 @@ static GROWING_AREA: &[FieldDef] = &[
     ),
     text("cooperative", "Cooperative or company managing the area"),
     restricted(text("contact_phone", "Phone number of the contact person")),
+    FORMER_COMMUNE_CODE,
 ];
 
 static OCOP: &[FieldDef] = &[
@@ -269,6 +278,7 @@ static OCOP: &[FieldDef] = &[
     text("producer", "Producer (cooperative, enterprise or household business)"),
     field("certified_year", FieldType::Integer, "Year of certification"),
     text("qr_url", "Traceability link behind the product's QR code"),
+    FORMER_COMMUNE_CODE,
 ];
 
 #[expect(
@@ -451,7 +461,8 @@ pub fn markdown() -> String {
                 f.unit.unwrap_or(""),
                 f.access,
                 if f.required { "yes" } else { "" },
-                f.values.join(", "),
+                f.code_list
+                    .map_or_else(|| f.values.join(", "), |list| format!("codes of the list `{list}`")),
                 f.description
             );
         }

@@ -10,6 +10,7 @@ pub mod auth;
 mod codes;
 pub mod communes;
 pub mod connections;
+pub mod crosswalk;
 pub mod encoding;
 pub mod error;
 pub mod extract;
@@ -169,6 +170,7 @@ pub fn routes() -> Vec<Route> {
         stats::endpoints(),
         communes::endpoints(),
         codes::endpoints(),
+        crosswalk::endpoints(),
         summary::endpoints(),
         stations::endpoints(),
         import::endpoints(),

@@ -13,6 +13,7 @@
 //! Geometry crosses the database boundary as WKB ([`wkb`]).
 
 pub mod codes;
+pub mod crosswalk;
 mod error;
 pub mod filter_shape;
 pub mod gpkg;
@@ -25,6 +26,7 @@ mod station_sql;
 pub mod wkb;
 
 pub use codes::CodeStore;
+pub use crosswalk::{CrosswalkPair, CrosswalkQuery, CrosswalkStore, PairKind};
 pub use error::StoreError;
 pub use gpkg::GpkgStore;
 pub use postgis::PgStore;
@@ -126,9 +128,9 @@ pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 /// credentials, each a trait of its own, so that a backend (or a registry
 /// the next issues add) is written and tested piece by piece; the store
 /// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
-pub trait Store: LayerStore + ReadingStore + CredentialStore + CodeStore {}
+pub trait Store: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore {}
 
-impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore> Store for T {}
+impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore> Store for T {}
 
 /// The layers: features by box, commune, filter and page, whole-layer
 /// streams, transactional writes, and a change counter per layer.

@@ -6,7 +6,8 @@
 use agrimap_model::readings::{AlertCause, AlertState};
 use agrimap_model::{Audience, Feature, FeatureQuery, Filter, Reading, Role, Value, layer};
 use agrimap_store::{
-    GpkgStore, Judge, LayerWrite, NewApiToken, PgStore, ReadingQuery, Store, StoreError, Upsert, WriteBatch,
+    CrosswalkPair, CrosswalkQuery, GpkgStore, Judge, LayerWrite, NewApiToken, PairKind, PgStore, ReadingQuery, Store,
+    StoreError, Upsert, WriteBatch,
 };
 use futures::StreamExt;
 use geo::{Geometry, Rect, coord, point, polygon};
@@ -112,6 +113,7 @@ stores!(
     ingestion_judges_stations_from_the_readings_it_holds,
     a_bad_reading_stores_nothing,
     station_and_api_tokens_are_kept_as_hashes,
+    the_crosswalk_is_replaced_whole_and_a_duplicate_pair_changes_nothing,
 );
 
 mod cases {
@@ -567,5 +569,65 @@ mod cases {
         let listed = store.api_tokens().await.expect("list");
         assert_eq!(listed.len(), 2);
         assert!(listed[0].revoked_at.is_some());
+    }
+
+    fn pair(old: &str, new: &str, kind: PairKind) -> CrosswalkPair {
+        CrosswalkPair {
+            old_code: old.into(),
+            old_name: format!("Xã {old}"),
+            new_province_code: "92".into(),
+            new_province_name: "Thành phố Cần Thơ".into(),
+            new_code: new.into(),
+            new_name: format!("Phường {new}"),
+            kind,
+        }
+    }
+
+    pub async fn the_crosswalk_is_replaced_whole_and_a_duplicate_pair_changes_nothing(store: &dyn Store) {
+        let all = CrosswalkQuery::default();
+        assert!(store.crosswalk(&all).await.expect("empty list").is_empty());
+        let first = vec![
+            pair("31507", "31510", PairKind::Partial),
+            pair("31507", "31471", PairKind::Partial),
+            pair("31510", "31510", PairKind::Full),
+        ];
+        assert_eq!(store.replace_crosswalk(first.clone()).await.expect("first list"), 3);
+        let mut sorted = first.clone();
+        sorted.sort_by(|a, b| (&a.old_code, &a.new_code).cmp(&(&b.old_code, &b.new_code)));
+        assert_eq!(store.crosswalk(&all).await.expect("all"), sorted);
+        let by_old = CrosswalkQuery {
+            old_code: Some("31507".into()),
+            new_code: None,
+        };
+        let codes: Vec<String> = store
+            .crosswalk(&by_old)
+            .await
+            .expect("by old")
+            .into_iter()
+            .map(|p| p.new_code)
+            .collect();
+        assert_eq!(codes, ["31471", "31510"]);
+        let by_new = CrosswalkQuery {
+            old_code: None,
+            new_code: Some("31510".into()),
+        };
+        let olds: Vec<String> = store
+            .crosswalk(&by_new)
+            .await
+            .expect("by new")
+            .into_iter()
+            .map(|p| p.old_code)
+            .collect();
+        assert_eq!(olds, ["31507", "31510"]);
+
+        // A duplicate pair is refused and the stored list stays as it was.
+        let twice = vec![pair("1", "2", PairKind::Full), pair("1", "2", PairKind::Partial)];
+        assert!(store.replace_crosswalk(twice).await.is_err());
+        assert_eq!(store.crosswalk(&all).await.expect("unchanged"), sorted);
+
+        // A new list takes the place of the old one.
+        let second = vec![pair("00001", "00004", PairKind::Full)];
+        assert_eq!(store.replace_crosswalk(second.clone()).await.expect("second"), 1);
+        assert_eq!(store.crosswalk(&all).await.expect("replaced"), second);
     }
 }

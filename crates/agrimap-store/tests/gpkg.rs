@@ -19,3 +19,37 @@ fn opening_something_else_is_a_clear_error() {
     assert!(err.to_string().contains("is not an agrimap GeoPackage"), "{err}");
     assert!(GpkgStore::open(&path.with_file_name("missing.gpkg")).is_err());
 }
+
+/// A store made before the catalog gained `former_commune_code` (recoded
+/// features keep their pre-2025 code there) gets the column when opened,
+/// and its features read with the field empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_a_newer_column_gains_it_on_open() {
+    use agrimap_model::{FeatureQuery, layer};
+    use agrimap_store::LayerStore as _;
+    let path = temp_path("older");
+    drop(GpkgStore::create(&path).expect("create"));
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute_batch("ALTER TABLE crop DROP COLUMN former_commune_code")
+        .expect("an older schema");
+    drop(conn);
+    let store = GpkgStore::open(&path).expect("open");
+    let crop = layer("crop").expect("crop");
+    assert!(
+        store
+            .features(crop, &FeatureQuery::default())
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    let has: bool = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('crop') WHERE name = 'former_commune_code'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("columns")
+        == 1;
+    assert!(has);
+}

@@ -6,6 +6,8 @@
 //! committed).
 
 mod codes;
+mod columns;
+mod crosswalk;
 mod interrupt;
 mod schema;
 mod upsert;
@@ -111,7 +113,7 @@ impl GpkgStore {
             .connection_timeout(std::time::Duration::from_secs(5))
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let app_id: i64 = conn
             .query_row("PRAGMA application_id", [], |r| r.get(0))
             .map_err(|e| not_a_store(e.to_string()))?;
@@ -145,9 +147,11 @@ impl GpkgStore {
             conn.execute_batch("ALTER TABLE agrimap_api_tokens ADD COLUMN provinces TEXT NOT NULL DEFAULT ''")
                 .map_err(|e| db("adding provinces to API tokens", e))?;
         }
-        let mut conn = conn;
         codes::ensure_table(&mut conn)?;
         codes::free_listed_fields(&mut conn)?;
+        conn.execute_batch(crosswalk::CROSSWALK_SQL)
+            .map_err(|e| db("creating the crosswalk table", e))?;
+        columns::add_missing(&mut conn)?;
         drop(conn);
         Ok(Self {
             pool,

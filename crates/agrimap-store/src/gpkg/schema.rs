@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 pub(crate) const CORE_SQL: &str = include_str!("core.sql");
 
-fn column_type(ty: FieldType) -> &'static str {
+pub(super) fn column_type(ty: FieldType) -> &'static str {
     match ty {
         FieldType::Text => "TEXT",
         FieldType::Integer => "INTEGER",

@@ -10,6 +10,7 @@
 
 mod cancel;
 mod codes;
+mod crosswalk;
 mod schema;
 mod upsert;
 mod versions;

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "station_tokens", include_str!("migrations/0002_station_tokens.sql")),
     (3, "api_tokens", include_str!("migrations/0003_api_tokens.sql")),
     (4, "natural_keys", include_str!("migrations/0004_natural_keys.sql")),
+    (5, "crosswalk", include_str!("migrations/0005_crosswalk.sql")),
     (6, "codes", include_str!("migrations/0006_codes.sql")),
     (
         7,
@@ -95,7 +96,7 @@ mod tests {
         let mut sql = format!(
             "CREATE TABLE IF NOT EXISTS {t} (\n  fid bigserial PRIMARY KEY,\n  geom geometry({geometry}, 4326) NOT NULL"
         );
-        for f in layer.fields {
+        for f in layer.fields.iter().filter(|f| !ADDED_LATER.contains(&f.name)) {
             let _ = write!(sql, ",\n  {} {}", f.name, column_type(f.ty));
             if f.required {
                 sql.push_str(" NOT NULL");
@@ -120,6 +121,23 @@ mod tests {
             );
         }
         sql
+    }
+
+    /// Fields added to the catalog after schema version 1, each by a later migration.
+    const ADDED_LATER: &[&str] = &["former_commune_code"];
+
+    #[test]
+    fn migration_0005_adds_the_pre2025_code_to_every_layer_that_has_it() {
+        for layer in agrimap_model::catalog()
+            .iter()
+            .filter(|l| l.field("former_commune_code").is_some())
+        {
+            let want = format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS former_commune_code text;",
+                layer.id
+            );
+            assert!(MIGRATIONS[4].2.contains(&want), "0005 lacks: {want}");
+        }
     }
 
     #[test]

@@ -1,0 +1,463 @@
+//! The official 2025 commune crosswalk against the real boundaries of
+//! `../shared/data` (SOURCES.md: test fixtures only), on both stores:
+//! `agrimap crosswalk import`, the report of the list against the overlay
+//! of the boundary sets, `/api/crosswalk`, `/api/crosswalk/apportion` and
+//! `agrimap recode`. Each case is skipped, with a note on stderr, when the
+//! folder is not beside the repository.
+
+use agrimap_core::tokens::issue_token;
+use agrimap_model::{Audience, BoundarySet, FeatureQuery, layer};
+use agrimap_store::{CrosswalkQuery, GpkgStore, Store};
+use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, request_with_body, scratch_dir, shared_data};
+use serde_json::Value as Json;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+const SOC_TRANG: &str = "soc-trang-communes-pre2025.geojson";
+const CAN_THO: &str = "can-tho-communes-2025.geojson";
+const DONG_THAP_OLD: &str = "dong-thap-communes-pre2025.geojson";
+const DONG_THAP_NEW: &str = "dong-thap-communes-2025.geojson";
+const MERGES: &str = "communes-2025-merges.csv";
+
+/// A copy of the demo store, reached both directly and by the `agrimap` binary.
+struct Target {
+    runtime: tokio::runtime::Runtime,
+    store: Arc<dyn Store>,
+    flags: Vec<String>,
+    dir: PathBuf,
+    db: Option<PgDatabase>,
+}
+
+impl Target {
+    fn new(kind: StoreKind, name: &str) -> Self {
+        let dir = scratch_dir(&format!("crosswalk_{name}_{}", kind.name()));
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        match kind {
+            StoreKind::GeoPackage => {
+                let data = dir.join("data");
+                std::fs::create_dir_all(&data).expect("data dir");
+                std::fs::copy(agrimap_suite::shared_store_path(), data.join("agrimap.gpkg")).expect("copy");
+                let store = GpkgStore::open(&data.join("agrimap.gpkg")).expect("open");
+                Self {
+                    runtime,
+                    store: Arc::new(store),
+                    flags: vec!["--data-dir".into(), data.display().to_string()],
+                    dir,
+                    db: None,
+                }
+            }
+            StoreKind::PostGis => {
+                let db = PgDatabase::demo(&format!("crosswalk_{name}"));
+                let store = runtime.block_on(async { db.store() });
+                Self {
+                    runtime,
+                    store: Arc::new(store),
+                    flags: vec!["--database".into(), db.url.clone()],
+                    dir,
+                    db: Some(db),
+                }
+            }
+        }
+    }
+
+    /// `agrimap ARGS... <store flags>`.
+    fn agrimap(&self, args: &[&str]) -> Output {
+        Command::new(agrimap_bin())
+            .args(args)
+            .args(&self.flags)
+            .output()
+            .expect("agrimap")
+    }
+
+    /// The real communes of `files` in place of the demo's (the first file
+    /// replaces the layer; a feature without a code is refused and skipped).
+    fn load_communes(&self, files: &[&Path]) {
+        for (i, file) in files.iter().enumerate() {
+            let report = self.dir.join(format!("communes-{i}.json"));
+            let mut args = vec![
+                "import",
+                file.to_str().expect("path"),
+                "--layer",
+                "admin_commune",
+                "--skip-invalid",
+                "--report",
+                report.to_str().expect("path"),
+            ];
+            if i == 0 {
+                args.push("--replace");
+            }
+            let out = self.agrimap(&args);
+            assert!(out.status.success(), "{}", text(&out));
+        }
+    }
+
+    fn import_crosswalk(&self, file: &Path) -> Output {
+        self.agrimap(&["crosswalk", "import", file.to_str().expect("path")])
+    }
+
+    fn pairs(&self) -> usize {
+        self.runtime
+            .block_on(self.store.crosswalk(&CrosswalkQuery::default()))
+            .expect("pairs")
+            .len()
+    }
+
+    fn server(&self) -> TestServer {
+        TestServer::start(self.store.clone())
+    }
+
+    fn token(&self, role: &str) -> String {
+        let (_, secret) = self
+            .runtime
+            .block_on(issue_token(self.store.as_ref(), "crosswalk test", role))
+            .expect("token");
+        format!("Bearer {secret}")
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The real files, or `None` (noted on stderr) when they are not there.
+fn files(names: &[&str]) -> Option<Vec<PathBuf>> {
+    names.iter().map(|n| shared_data(n)).collect()
+}
+
+fn codes(list: &Json, field: &str) -> BTreeSet<String> {
+    list.as_array()
+        .expect("list")
+        .iter()
+        .map(|e| e[field].as_str().expect("code").to_owned())
+        .collect()
+}
+
+/// The whole official list lands; a bad file is refused naming its rows and
+/// leaves the list held as it was.
+fn the_official_list_is_imported_and_bad_files_change_nothing(kind: StoreKind) {
+    let Some(f) = files(&[MERGES]) else { return };
+    let t = Target::new(kind, "import");
+    let out = t.import_crosswalk(&f[0]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("10604 crosswalk pairs"), "{}", text(&out));
+    assert_eq!(t.pairs(), 10_604);
+
+    let header = "old_code,old_name,new_province_code,new_province_name,new_code,new_name,type\n";
+    let bad = [
+        (
+            "duplicate.csv",
+            format!("{header}31507,Xã A,92,Cần Thơ,31510,Xã B,full\n31507,Xã A,92,Cần Thơ,31510,Xã B,partial\n"),
+            "line 3: the pair 31507 → 31510 is given already on line 2",
+        ),
+        (
+            "type.csv",
+            format!("{header}31507,Xã A,92,Cần Thơ,31510,Xã B,merged\n"),
+            "line 2: type must be 'full' or 'partial', got 'merged'",
+        ),
+        (
+            "empty-code.csv",
+            format!("{header}31507,Xã A,92,Cần Thơ,31510,Xã B,full\n,Xã C,92,Cần Thơ,31510,Xã B,full\n"),
+            "line 3: old_code is empty",
+        ),
+        (
+            "column.csv",
+            "old_code,old_name,new_code,new_name,type\n31507,Xã A,31510,Xã B,full\n".to_owned(),
+            "no column new_province_code, new_province_name",
+        ),
+    ];
+    for (name, content, said) in bad {
+        let path = t.dir.join(name);
+        std::fs::write(&path, content).expect("write");
+        let out = t.import_crosswalk(&path);
+        assert!(!out.status.success(), "{name}: {}", text(&out));
+        assert!(text(&out).contains(said), "{name}: {}", text(&out));
+        assert_eq!(t.pairs(), 10_604, "{name} changed the list");
+    }
+}
+
+/// Sóc Trăng (pre-2025) against the merged Cần Thơ (2025): the report finds
+/// the pairs the boundaries disagree with, and `/api/crosswalk` gives the
+/// pairs of a commune with their shares.
+fn soc_trang_against_can_tho(kind: StoreKind) {
+    let Some(f) = files(&[SOC_TRANG, CAN_THO, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "soc_trang");
+    t.load_communes(&[&f[0], &f[1]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let server = t.server();
+
+    let report = server.get("/api/crosswalk/report", &[]);
+    assert_eq!(report.status, 200, "{}", String::from_utf8_lossy(&report.body));
+    let report = report.json();
+    assert_eq!(report["min_share"], 0.01);
+    assert_eq!(report["full_min_share"], 0.9);
+    assert_eq!(report["old_loaded"], 108);
+    assert_eq!(report["new_loaded"], 103);
+    // Every Sóc Trăng code is in the list and every Cần Thơ code too.
+    assert_eq!(report["loaded_old_not_listed"], Json::Array(vec![]));
+    assert_eq!(report["loaded_new_not_listed"], Json::Array(vec![]));
+    assert_eq!(report["listed_new_not_loaded"], Json::Array(vec![]));
+    // Xã Vĩnh Thành (31771, Sóc Trăng) lies almost whole in Xã Vĩnh Lợi
+    // (31777), but the list sends it whole to Xã Vĩnh Thạnh (31232), a
+    // commune of old Cần Thơ across the river it does not touch.
+    let elsewhere = report["largest_share_unlisted"].as_array().expect("list");
+    assert_eq!(
+        codes(&report["largest_share_unlisted"], "old_code"),
+        BTreeSet::from(["31771".to_owned()])
+    );
+    assert_eq!(elsewhere[0]["new_code"], "31777");
+    assert_eq!(elsewhere[0]["listed"], serde_json::json!(["31232"]));
+    assert!(
+        elsewhere[0]["share"].as_f64().expect("share") > 0.99,
+        "{}",
+        elsewhere[0]
+    );
+    let below = report["full_pairs_below"].as_array().expect("list");
+    assert_eq!(below.len(), 1, "{below:?}");
+    assert_eq!(
+        (below[0]["old_code"].as_str(), below[0]["new_code"].as_str()),
+        (Some("31771"), Some("31232"))
+    );
+    assert_eq!(below[0]["share"], 0.0);
+    assert_eq!(report["old_not_covered"], Json::Array(vec![]));
+    // Old Cần Thơ and Hậu Giang went into the new city but are not loaded:
+    // 155 old codes of the 269 pairs of province 92; the other 109 pairs are checked.
+    assert_eq!(report["listed_old_not_loaded"].as_array().expect("list").len(), 155);
+    assert_eq!(report["pairs_checked"], 109);
+
+    // Xã Hưng Phú (31588) was split, the list says, between Xã Long Hưng and
+    // Phường Hưng Phú; the boundaries put nearly all of it in the first.
+    let pairs = server.get("/api/crosswalk?old=31588", &[]);
+    assert_eq!(pairs.status, 200, "{}", String::from_utf8_lossy(&pairs.body));
+    let pairs = pairs.json()["pairs"].clone();
+    let share = |new: &str| {
+        pairs
+            .as_array()
+            .expect("pairs")
+            .iter()
+            .find(|p| p["new_code"] == new)
+            .and_then(|p| p["share"].as_f64())
+            .expect("a share")
+    };
+    assert!(pairs.as_array().expect("pairs").iter().all(|p| p["type"] == "partial"));
+    assert!(share("31579") > 0.95, "{pairs}");
+    assert!(share("31201") < 0.01, "{pairs}");
+    if let Some(db) = &t.db {
+        // PostGIS on the geography type, for the same pair.
+        let want = agrimap_suite::on_database(&db.url, async |c| {
+            c.query_one(
+                "SELECT ST_Area(ST_Intersection(o.geom, n.geom)::geography) / ST_Area(o.geom::geography)
+                 FROM admin_commune o, admin_commune n
+                 WHERE o.code = '31588' AND o.boundary_set = 'pre-2025' AND n.code = '31579' AND n.boundary_set = '2025'",
+                &[],
+            )
+            .await
+            .expect("share in PostGIS")
+            .get::<_, f64>(0)
+        });
+        assert!(
+            (share("31579") - want).abs() < 1e-4,
+            "{} against PostGIS {want}",
+            share("31579")
+        );
+    }
+    let by_new = server.get("/api/crosswalk?new=31777&f=csv", &[]);
+    assert_eq!(by_new.status, 200);
+    assert_eq!(by_new.header("content-type"), Some("text/csv; charset=utf-8"));
+    let csv = String::from_utf8(by_new.body).expect("utf-8");
+    assert!(
+        csv.starts_with("old_code,old_name,new_province_code,new_province_name,new_code,new_name,type,share\n"),
+        "{csv}"
+    );
+    assert!(csv.lines().skip(1).all(|l| l.contains(",31777,Xã Vĩnh Lợi,")), "{csv}");
+    assert_eq!(server.get("/api/crosswalk", &[]).error_code(), "missing_code");
+    assert_eq!(server.get("/api/crosswalk?old=x1", &[]).error_code(), "bad_code");
+}
+
+/// Units of a decimal written with at most `scale` places.
+fn units(text: &str, scale: u32) -> i128 {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let negative = whole.starts_with('-');
+    let digits = format!(
+        "{}{fraction:0<width$}",
+        whole.trim_start_matches('-'),
+        width = scale as usize
+    );
+    let n: i128 = digits.parse().expect("decimal");
+    if negative { -n } else { n }
+}
+
+/// Values by Sóc Trăng commune become values by Cần Thơ commune, split by
+/// area where a commune was divided, every unit kept; unknown codes are
+/// named; only planners and above may ask.
+fn apportion_keeps_every_unit(kind: StoreKind) {
+    let Some(f) = files(&[SOC_TRANG, CAN_THO, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "apportion");
+    t.load_communes(&[&f[0], &f[1]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let server = t.server();
+    let planner = t.token("planner");
+    let post = |body: &str, auth: &str, query: &str| {
+        request_with_body(
+            "POST",
+            &format!("{}/api/crosswalk/apportion{query}", server.base),
+            &[("authorization", auth), ("content-type", "text/csv")],
+            body.as_bytes().to_vec(),
+        )
+    };
+    let communes: Json = serde_json::from_str(&std::fs::read_to_string(&f[0]).expect("file")).expect("GeoJSON");
+    let mut table = String::from("old_code,value\n");
+    let mut given = 0_i128;
+    for (i, feature) in communes["features"].as_array().expect("features").iter().enumerate() {
+        // Rice output in tonnes, with three decimals that do not divide evenly.
+        let value = format!("{}.{:03}", 1000 + i * 37, (i * 7919) % 1000);
+        given += units(&value, 3);
+        let code = feature["properties"]["code"].as_str().expect("code");
+        let _ = writeln!(table, "{code},{value}");
+    }
+    let reply = post(&table, &planner, "");
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    let answer = reply.json();
+    assert_eq!(answer["decimals"], 3);
+    assert_eq!(answer["old_communes"], 108);
+    assert_eq!(units(answer["total"].as_str().expect("total"), 3), given);
+    let rows = answer["rows"].as_array().expect("rows");
+    let summed: i128 = rows.iter().map(|r| units(r["value"].as_str().expect("value"), 3)).sum();
+    assert_eq!(summed, given, "the parts do not add up to the table");
+    assert!(rows.iter().all(|r| r["new_province_code"] == "92"));
+
+    // The same as CSV.
+    let csv = post(&table, &planner, "?f=csv");
+    assert_eq!(csv.status, 200);
+    let csv = String::from_utf8(csv.body).expect("utf-8");
+    assert!(csv.starts_with("new_code,new_name,new_province_code,value\n"), "{csv}");
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+
+    // Unknown codes: 400 naming the lines, whatever else the table holds.
+    let bad = post("old_code,value\n31507,1\n99999,2\n,3\n00004,x\n", &planner, "");
+    assert_eq!(bad.status, 400, "{}", String::from_utf8_lossy(&bad.body));
+    let message = bad.json()["error"]["message"].as_str().expect("message").to_owned();
+    assert!(message.contains("line 4: old_code is empty"), "{message}");
+    assert!(message.contains("line 5: value 'x' is not a number"), "{message}");
+    let unknown = post("old_code,value\n31507,1\n99999,2\n", &planner, "");
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.error_code(), "unknown_commune");
+    let message = unknown.json()["error"]["message"].as_str().expect("message").to_owned();
+    assert!(message.contains("line 3: '99999' is no pre-2025 commune"), "{message}");
+    assert_eq!(post("old_code,value\n31507,1\n", "", "").status, 401);
+}
+
+/// Đồng Tháp before and after: every coded old commune has its largest part
+/// in a new commune the list names for it; the feature without a code is
+/// refused by the import and so is not among the loaded communes.
+fn dong_thap_agrees_with_the_list(kind: StoreKind) {
+    let Some(f) = files(&[DONG_THAP_OLD, DONG_THAP_NEW, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "dong_thap");
+    t.load_communes(&[&f[0], &f[1]]);
+    let refused: Json =
+        serde_json::from_str(&std::fs::read_to_string(t.dir.join("communes-0.json")).expect("import report"))
+            .expect("JSON");
+    assert_eq!(refused["skipped"].as_array().expect("skipped").len(), 1, "{refused}");
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let out = t.agrimap(&["crosswalk", "report"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: Json = serde_json::from_slice(&out.stdout).expect("report JSON");
+    assert_eq!(report["old_loaded"], 141);
+    assert_eq!(report["new_loaded"], 102);
+    assert_eq!(report["largest_share_unlisted"], Json::Array(vec![]));
+    assert_eq!(report["old_not_covered"], Json::Array(vec![]));
+    assert_eq!(report["loaded_old_not_listed"], Json::Array(vec![]));
+    // The 2025 file is simplified (about 50 m): six small old communes keep
+    // between 73 % and 89 % of their area in the new commune they went to whole.
+    assert_eq!(
+        codes(&report["full_pairs_below"], "old_code"),
+        ["29908", "29956", "30040", "30052", "30112", "30115"]
+            .map(str::to_owned)
+            .into(),
+    );
+}
+
+/// `agrimap recode`: the demo's growing areas and OCOP producers (in the
+/// south-west of the new Cần Thơ) take the 2025 commune they lie in, keep
+/// their old code, and a second run changes nothing.
+fn recode_restamps_features_by_location(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO]) else { return };
+    let t = Target::new(kind, "recode");
+    t.load_communes(&[&f[0]]);
+    let index = t
+        .runtime
+        .block_on(agrimap_core::communes::CommuneIndex::load(t.store.as_ref(), [0; 3]))
+        .expect("index");
+    for layer_id in ["ocop", "growing_area"] {
+        let l = layer(layer_id).expect("layer");
+        let all = FeatureQuery {
+            audience: Audience::Full,
+            ..FeatureQuery::default()
+        };
+        let before = t.runtime.block_on(t.store.features(l, &all)).expect("features");
+        let out = t.agrimap(&["recode", "--layer", layer_id, "--to", "2025"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let said = text(&out);
+        let after = t.runtime.block_on(t.store.features(l, &all)).expect("features");
+        assert_eq!(before.len(), after.len());
+        let (mut recoded, mut outside) = (0, 0);
+        for (old, new) in before.iter().zip(&after) {
+            assert_eq!(old.id, new.id);
+            if l.text_of(new, "boundary_set") == Some("2025") {
+                recoded += 1;
+                assert_eq!(l.text_of(new, "former_commune_code"), l.text_of(old, "commune_code"));
+                let code = l.text_of(new, "commune_code").expect("code");
+                let commune = index
+                    .get(code, Some(BoundarySet::Y2025))
+                    .expect("a loaded 2025 commune");
+                // A point lies in its commune; an area meets it.
+                assert!(
+                    geo::Intersects::intersects(&commune.boundary, &new.geometry),
+                    "{layer_id} {} is not in {code}",
+                    new.id
+                );
+            } else {
+                outside += 1;
+                assert_eq!(old.properties, new.properties);
+            }
+        }
+        assert!(recoded > 0, "{layer_id}: nothing recoded: {said}");
+        assert!(said.contains(&format!("recoded   {recoded:>9}")), "{said}");
+        assert!(said.contains(&format!("outside   {outside:>9}")), "{said}");
+        let again = t.agrimap(&["recode", "--layer", layer_id, "--to", "2025"]);
+        assert!(text(&again).contains("recoded           0"), "{}", text(&again));
+    }
+    // Only thematic layers, only to 2025.
+    let out = t.agrimap(&["recode", "--layer", "roads", "--to", "2025"]);
+    assert!(
+        !out.status.success() && text(&out).contains("only thematic layers"),
+        "{}",
+        text(&out)
+    );
+    let out = t.agrimap(&["recode", "--layer", "crop", "--to", "pre-2025"]);
+    assert!(
+        !out.status.success() && text(&out).contains("recoded to the 2025 communes only"),
+        "{}",
+        text(&out)
+    );
+}
+
+agrimap_suite::store_suite!(
+    the_official_list_is_imported_and_bad_files_change_nothing,
+    soc_trang_against_can_tho,
+    apportion_keeps_every_unit,
+    dong_thap_agrees_with_the_list,
+    recode_restamps_features_by_location,
+);
