@@ -293,6 +293,35 @@ fn statistics_count_by_one_set_and_never_twice(server: &TestServer, store: &Empt
         .expect("Cần Thơ");
     assert_eq!(can_tho["name"], "Thành phố Cần Thơ");
     assert!(can_tho["value"].as_f64().expect("value") > 0.9 * expected, "{can_tho}");
+
+    // A commune code selects features only with its set: the one asked, or
+    // the newest set that has the code.
+    let parcels = |path: &str| -> Vec<String> {
+        let reply = server.get(path, &[]);
+        assert_eq!(reply.status, 200, "{path}: {}", String::from_utf8_lossy(&reply.body));
+        let doc: Json = serde_json::from_slice(&reply.decoded_body()).expect("geojson");
+        doc["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["properties"]["parcel_id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        parcels("/ogc/collections/crop/items?commune=31507&boundary_set=pre-2025"),
+        ["OLD-31507"]
+    );
+    assert_eq!(
+        parcels("/ogc/collections/crop/items?commune=31507&boundary_set=2025"),
+        ["NEW-31507"]
+    );
+    assert_eq!(parcels("/ogc/collections/crop/items?commune=31507"), ["NEW-31507"]);
+    assert_eq!(
+        parcels("/api/export/crop.geojson?commune=31507&boundary_set=pre-2025"),
+        ["OLD-31507"]
+    );
+    let unknown = server.get("/ogc/collections/crop/items?commune=31120&boundary_set=pre-2025", &[]);
+    assert_eq!(unknown.error_code(), "unknown_commune");
 }
 
 /// Writes a grid of 0.02° crop parcels over the communes of `file` and
@@ -348,6 +377,27 @@ fn lay_parcels_over(store: &dyn Store, file: &Path) -> f64 {
             x += step;
         }
         y += step;
+    }
+    // Two parcels coded 31507, once as the pre-2025 Phường 6 and once as the
+    // 2025 Phường Sóc Trăng (the code was kept), far from every commune so
+    // that the totals above do not see them.
+    for (id, set) in [("OLD-31507", "pre-2025"), ("NEW-31507", "2025")] {
+        let square = geo::Rect::new(geo::coord! { x: 100.0, y: 0.0 }, geo::coord! { x: 100.001, y: 0.001 });
+        let mut parcel = agrimap_model::Feature {
+            id: 0,
+            geometry: geo::Geometry::MultiPolygon(geo::MultiPolygon(vec![square.to_polygon()])),
+            properties: vec![agrimap_model::Value::Null; crop.fields.len()],
+        };
+        for (field, value) in [
+            ("parcel_id", id),
+            ("commune_code", "31507"),
+            ("boundary_set", set),
+            ("crop_type", "rice"),
+            ("season", "dong_xuan"),
+        ] {
+            parcel.properties[crop.field_index(field).expect("field")] = agrimap_model::Value::Text(value.into());
+        }
+        features.push(parcel);
     }
     let batch = agrimap_store::WriteBatch {
         layers: vec![agrimap_store::LayerWrite {

@@ -551,7 +551,7 @@
     menu.setAttribute('aria-label', t('export.all'));
     for (const theme of THEMES) {
       // Every feature of the layer in the commune, public fields, streamed by the server.
-      const href = '/api/export/' + theme.id + '.geojson?commune=' + encodeURIComponent(commune.code);
+      const href = '/api/export/' + theme.id + '.geojson?commune=' + encodeURIComponent(commune.code) + '&' + setParam(commune.set);
       menu.append(el('li', {}, el('a', {
         href, download: theme.id + '-' + commune.code + '.geojson', 'data-layer': theme.id,
         text: LAYER_TITLES[lang][theme.id],

@@ -34,6 +34,7 @@ const EXPORT_PARAMS: &[&str] = &[
     "bbox-crs",
     "datetime",
     "commune",
+    "boundary_set",
     "filter",
     "filter-lang",
     "filter-crs",

@@ -28,6 +28,8 @@ const PARAMETERS: &[&str] = &[
     "skip_invalid",
     "replace",
     "set",
+    "boundary_set",
+    "province",
 ];
 
 /// Formats by name, as `?format=` takes them, with the extension GDAL knows them by.

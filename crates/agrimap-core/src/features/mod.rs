@@ -54,7 +54,7 @@ pub fn chosen_fields(params: &Params, layer: &'static LayerDef, audience: Audien
 }
 
 /// The store query selecting what `params` ask of `layer` (`bbox`,
-/// `bbox-crs`, `datetime`, `commune`, `filter`, `filter-lang`, `filter-crs`),
+/// `bbox-crs`, `datetime`, `commune` with `boundary_set`, `filter`, `filter-lang`, `filter-crs`),
 /// for `audience`; paging is the caller's.
 ///
 /// # Errors
@@ -99,17 +99,31 @@ pub async fn query(
                 ),
             ));
         }
+        // A code names a commune only with its set: the one asked for, or
+        // the newest set that has the code.
+        let asked = params
+            .get("boundary_set")
+            .filter(|s| !s.is_empty())
+            .map(crate::communes::parse_boundary_set)
+            .transpose()?;
         let index = core.commune_index().await?;
-        if !index.communes().iter().any(|c| c.code == code) {
+        let Some(commune) = index.get(code, asked) else {
+            let within = asked.map_or_else(String::new, |set| format!(" in the {set} boundary set"));
             return Err(CoreError::invalid(
                 "unknown_commune",
                 format!(
-                    "no commune has the code '{}'; find communes by name or code with /api/communes?q=…",
+                    "no commune has the code '{}'{within}; find communes by name or code with /api/communes?q=…",
                     echo(code, 64)
                 ),
             ));
-        }
+        };
         query.commune = Some(code.to_owned());
+        query.boundary_set = agrimap_model::BoundarySet::parse(&commune.boundary_set);
+    } else if params.get("boundary_set").is_some() {
+        return Err(CoreError::invalid(
+            "bad_boundary_set",
+            "boundary_set says which commune a commune code means: give it with commune",
+        ));
     }
     filters.extend(filter(params, layer, audience).await?);
     query.filter = match filters.len() {
