@@ -13,6 +13,8 @@ pub enum ErrorKind {
     NotFound,
     /// The caller did not prove who they are (or holds the wrong secret).
     Unauthorized,
+    /// The caller is known, but may not do this (a token limited to other provinces).
+    Forbidden,
     /// Well-formed, but its content cannot be used as it is.
     Unprocessable,
     /// The store is not answering, or took too long: try again later.

@@ -144,6 +144,7 @@ fn options(params: &[(String, String)]) -> Result<ImportOptions, CoreError> {
             .map(|s| crate::communes::parse_boundary_set(&s))
             .transpose()?,
         province: get("province").filter(|s| !s.is_empty()),
+        writable_provinces: Vec::new(),
     })
 }
 
@@ -151,6 +152,7 @@ fn refused(e: &ImportError) -> CoreError {
     let kind = match e {
         ImportError::NeedsGdal { .. } => ErrorKind::Unsupported,
         ImportError::Mapping(_) | ImportError::Layer(_) => ErrorKind::Invalid,
+        ImportError::OutsideProvinces(_) => ErrorKind::Forbidden,
         ImportError::Store(StoreError::Unavailable(_)) => ErrorKind::Unavailable,
         ImportError::Store(StoreError::InvalidFeature { .. }) => ErrorKind::Unprocessable,
         ImportError::Store(_) | ImportError::Task(_) => ErrorKind::Internal,
@@ -181,6 +183,7 @@ pub async fn import(
     params: &[(String, String)],
     content_type: Option<&str>,
     body: &[u8],
+    writable_provinces: &[String],
 ) -> Result<ImportReport, CoreError> {
     let Some(layer_def) = agrimap_model::layer(layer) else {
         return Err(CoreError::not_found(
@@ -188,7 +191,10 @@ pub async fn import(
             format!("unknown layer '{}'", echo(layer, 64)),
         ));
     };
-    let opts = options(params)?;
+    let opts = ImportOptions {
+        writable_provinces: writable_provinces.to_vec(),
+        ..options(params)?
+    };
     let ext = extension(params, content_type)?;
     if body.is_empty() {
         return Err(CoreError::new(

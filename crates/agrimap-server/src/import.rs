@@ -14,7 +14,7 @@ use crate::extract::{ApiBody, ApiQuery};
 use agrimap_core::upload;
 use agrimap_io::import::ImportReport;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -58,9 +58,10 @@ pub(crate) async fn post(
     Path(layer): Path<String>,
     ApiQuery(params): ApiQuery<Vec<(String, String)>>,
     headers: HeaderMap,
+    Extension(caller): Extension<crate::auth::Caller>,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let report = upload::import(&state.core, &layer, &params, content_type, &body).await?;
+    let report = upload::import(&state.core, &layer, &params, content_type, &body, &caller.provinces).await?;
     Ok(answer(&report))
 }

@@ -77,6 +77,7 @@ pub(crate) async fn post_readings(
 ) -> Result<Response, ApiError> {
     let outcome = async {
         let station = state.core.admit(&id, credential(&caller)).await?;
+        state.core.within_provinces(&station, &caller.provinces).await?;
         state.core.ingest(station, parse_batch(&body)?).await
     };
     Ok(match outcome.await {

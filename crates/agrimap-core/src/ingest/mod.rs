@@ -66,6 +66,9 @@ pub enum IngestError {
     UnknownStation(String),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// The sender is known but may not send this station's readings.
+    #[error("{0}")]
+    Forbidden(String),
     /// The batch cannot be read at all.
     #[error("{0}")]
     BadBody(String),
@@ -154,6 +157,36 @@ impl Core {
             station_id: station_id.to_owned(),
             feature,
         })
+    }
+
+    /// Refuses an admitted station outside `provinces` (an editor's token
+    /// limited to provinces; empty for every province), by the province of
+    /// the station's commune.
+    ///
+    /// # Errors
+    /// [`IngestError::Forbidden`], or the store's errors.
+    pub async fn within_provinces(&self, station: &Admitted, provinces: &[String]) -> Result<(), IngestError> {
+        if provinces.is_empty() {
+            return Ok(());
+        }
+        let layer = monitoring();
+        let index = self.communes.index(self.store.as_ref()).await?;
+        let set = layer
+            .text_of(&station.feature, "boundary_set")
+            .and_then(agrimap_model::BoundarySet::parse);
+        let province = layer
+            .text_of(&station.feature, "commune_code")
+            .and_then(|code| index.get(code, set))
+            .map(|c| c.province_code.clone());
+        match province {
+            Some(p) if provinces.contains(&p) => Ok(()),
+            found => Err(IngestError::Forbidden(format!(
+                "station {} is in province {}; the token may send readings of provinces {} only",
+                station.station_id,
+                found.as_deref().unwrap_or("unknown"),
+                provinces.join(", ")
+            ))),
+        }
     }
 
     /// Ingests one admitted station's batch: every reading must be valid;

@@ -23,6 +23,7 @@ impl IngestError {
         match self {
             Self::UnknownStation(_) => ErrorKind::NotFound,
             Self::Unauthorized(_) => ErrorKind::Unauthorized,
+            Self::Forbidden(_) => ErrorKind::Forbidden,
             Self::BadBody(_) => ErrorKind::Invalid,
             Self::BadReadings(_) => ErrorKind::Unprocessable,
             Self::Store(e) => e.kind,
@@ -36,6 +37,7 @@ impl IngestError {
         let code = match self {
             Self::UnknownStation(_) => "unknown_station",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::BadBody(_) if sent == Sent::File => "bad_csv",
             Self::BadBody(_) => "bad_body",
             Self::BadReadings(bad) => {

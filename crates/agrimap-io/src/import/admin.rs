@@ -152,6 +152,83 @@ pub(super) fn check_scope(
     Ok(())
 }
 
+/// Refuses features that lie outside `writable` (province codes): by their
+/// own province code for administrative units, by their commune (code and
+/// set) for the others; a layer with no commune cannot be written at all
+/// by someone limited to provinces.
+///
+/// # Errors
+/// [`ImportError::OutsideProvinces`] naming the first features outside, or
+/// the store's errors.
+pub(super) async fn check_writable(
+    store: &dyn Store,
+    layer: &'static LayerDef,
+    features: &[&Feature],
+    writable: &[String],
+) -> Result<(), ImportError> {
+    let own = match layer.id {
+        "admin_province" => Some("code"),
+        "admin_district" | "admin_commune" => Some("province_code"),
+        _ => None,
+    };
+    let province_of: Box<ProvinceOf> = if let Some(field) = own {
+        Box::new(move |f| layer.text_of(f, field).map(str::to_owned))
+    } else if layer.has_commune() {
+        let communes = layer_def("admin_commune")?;
+        let all = store.features(communes, &FeatureQuery::default()).await?;
+        let provinces: std::collections::HashMap<(String, String), String> = all
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    (
+                        communes.text_of(c, "code")?.to_owned(),
+                        communes.text_of(c, "boundary_set")?.to_owned(),
+                    ),
+                    communes.text_of(c, "province_code")?.to_owned(),
+                ))
+            })
+            .collect();
+        Box::new(move |f| {
+            let key = (
+                layer.text_of(f, "commune_code")?.to_owned(),
+                layer.text_of(f, "boundary_set")?.to_owned(),
+            );
+            provinces.get(&key).cloned()
+        })
+    } else {
+        return Err(ImportError::OutsideProvinces(format!(
+            "layer '{}' has no commune, so a token limited to provinces {} cannot write it",
+            layer.id,
+            writable.join(", ")
+        )));
+    };
+    let outside: Vec<String> = features
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match province_of(f) {
+            Some(p) if writable.contains(&p) => None,
+            Some(p) => Some(format!("feature {i} (province {p})")),
+            None => Some(format!("feature {i} (no known commune)")),
+        })
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    let shown = outside.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    Err(ImportError::OutsideProvinces(format!(
+        "the token may write in provinces {} only; {} of the file's features are elsewhere: {shown}; nothing was written",
+        writable.join(", "),
+        outside.len()
+    )))
+}
+
+/// The province a feature lies in, if it can be told.
+type ProvinceOf = dyn Fn(&Feature) -> Option<String>;
+
+fn layer_def(id: &str) -> Result<&'static LayerDef, ImportError> {
+    layer(id).ok_or_else(|| ImportError::Layer(format!("the catalog has no layer '{id}'")))
+}
+
 /// A commune of the file with the unit names its record gave.
 pub(super) struct Arrived<'a> {
     pub feature: &'a Feature,

@@ -45,6 +45,9 @@ pub enum ImportError {
     /// A worker thread failed.
     #[error("the import task failed: {0}")]
     Task(String),
+    /// Features lie in provinces the importer may not write in.
+    #[error("{0}")]
+    OutsideProvinces(String),
 }
 
 impl ImportError {
@@ -62,6 +65,7 @@ impl ImportError {
             Self::Layer(_) => "layer_not_importable",
             Self::Store(_) => "store_error",
             Self::Task(_) => "import_failed",
+            Self::OutsideProvinces(_) => "outside_provinces",
         }
     }
 }

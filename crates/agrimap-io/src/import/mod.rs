@@ -68,6 +68,10 @@ pub struct ImportOptions {
     /// The province every feature must lie in (filled in where the file gives
     /// none): `agrimap boundaries import --province`.
     pub province: Option<String>,
+    /// The provinces the importer may write in (an API token limited to
+    /// provinces); empty for every province. A feature elsewhere refuses
+    /// the whole file.
+    pub writable_provinces: Vec<String>,
 }
 
 /// Reads `field=value` (`--set`) as a pair; the value may be empty.
@@ -311,6 +315,10 @@ pub async fn import(
     }
 
     assign_communes(store, layer, &mut candidates, &mut report).await?;
+    if !opts.writable_provinces.is_empty() {
+        let features: Vec<&Feature> = candidates.iter().map(|c| &c.feature).collect();
+        admin::check_writable(store, layer, &features, &opts.writable_provinces).await?;
+    }
 
     // Values of listed fields are checked against the lists as the store has them.
     let lists = if layer.fields.iter().any(|f| f.code_list.is_some()) {

@@ -45,6 +45,8 @@ pub struct Caller {
     /// A bearer token that is no API token, on a station route: the handler
     /// checks it against the station's own.
     pub station_token: Option<String>,
+    /// The provinces an API token is limited to; empty for every province.
+    pub provinces: Vec<String>,
 }
 
 impl Caller {
@@ -52,6 +54,7 @@ impl Caller {
         role: Role::Anonymous,
         token_id: None,
         station_token: None,
+        provinces: Vec::new(),
     };
 
     /// Which fields this caller may read.
@@ -130,6 +133,7 @@ pub async fn authorize(State((state, need)): State<(AppState, Need)>, mut req: R
             role: token.role,
             token_id: Some(token.id),
             station_token: None,
+            provinces: token.provinces,
         },
         // Possibly a station's token: only its readings route may take it.
         (Some(secret), None) if need == Need::StationOrEditor => Caller {
