@@ -28,11 +28,7 @@ pub struct PackArgs {
 }
 
 pub fn pack(args: &PackArgs) -> anyhow::Result<()> {
-    let boundary_set = args
-        .boundary_set
-        .as_deref()
-        .map(agrimap_core::communes::parse_boundary_set)
-        .transpose()?;
+    let boundary_set = agrimap_core::communes::boundary_set_param(args.boundary_set.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let pack = runtime.block_on(async {
         let (store, _) = args.store.open().await?;

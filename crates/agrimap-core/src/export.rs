@@ -28,20 +28,6 @@ use futures::{StreamExt, TryStreamExt, stream};
 use std::path::PathBuf;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-/// The parameters an export takes.
-const EXPORT_PARAMS: &[&str] = &[
-    "bbox",
-    "bbox-crs",
-    "datetime",
-    "commune",
-    "boundary_set",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "properties",
-    "crs",
-];
-
 /// The file formats, by the extension that asks for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -142,7 +128,8 @@ pub struct ExportPlan {
 /// names no export; the parameter that is wrong, named.
 pub async fn plan(core: &Core, file: &str, params: &Params, audience: Audience) -> Result<ExportPlan, CoreError> {
     let (layer, format) = parse_file(file)?;
-    params.only(EXPORT_PARAMS)?;
+    // An export is a whole selection: the selection's parameters, no paging.
+    params.only(crate::features::SELECTION_PARAMS)?;
     let crs = parse_crs(params)?;
     if crs.is_some() && matches!(format, Format::GeoJson | Format::Gdal(GdalFormat::Kml)) {
         return Err(CoreError::invalid(

@@ -11,7 +11,7 @@
 //! change counters of the layer and of the administrative layers, so a write
 //! to either makes the next request recompute.
 
-use crate::communes::{CommuneCache, CommuneIndex, parse_boundary_set};
+use crate::communes::{CommuneCache, CommuneIndex, boundary_set_param};
 use crate::csv_cell::neutralised;
 use crate::error::{CoreError, echo};
 use agrimap_analysis::{Level, Metric, Spec, Zones, aggregate, rollup};
@@ -175,10 +175,7 @@ impl StatsRequest {
     /// # Errors
     /// `bad_boundary_set` for another set.
     pub fn within(mut self, boundary_set: Option<&str>, province: Option<&str>) -> Result<Self, CoreError> {
-        self.boundary_set = boundary_set
-            .filter(|s| !s.is_empty())
-            .map(parse_boundary_set)
-            .transpose()?;
+        self.boundary_set = boundary_set_param(boundary_set)?;
         self.province = province.filter(|p| !p.is_empty()).map(str::to_owned);
         Ok(self)
     }

@@ -8,7 +8,7 @@
 //! when the data does.
 
 use crate::Core;
-use crate::communes::parse_boundary_set;
+use crate::communes::boundary_set_param;
 use crate::error::CoreError;
 use crate::stats::StatsRequest;
 use agrimap_model::BoundarySet;
@@ -67,12 +67,7 @@ pub async fn style(
     let mut doc: Value = serde_json::from_str(&template.replace("{origin}", origin))
         .map_err(|e| CoreError::internal("bad_style", format!("the {name} style is not valid JSON: {e}")))?;
     let index = core.commune_index().await?;
-    let asked = choropleth
-        .boundary_set
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(parse_boundary_set)
-        .transpose()?;
+    let asked = boundary_set_param(choropleth.boundary_set.as_deref())?;
     show_one_set(&mut doc, index.resolve_set(asked)?);
     open_on(&mut doc, index.extent());
     if name == "planner" {

@@ -139,10 +139,7 @@ fn options(params: &[(String, String)]) -> Result<ImportOptions, CoreError> {
         encoding: get("encoding").filter(|s| !s.is_empty()),
         replace: flag("replace")?,
         set,
-        boundary_set: get("boundary_set")
-            .filter(|s| !s.is_empty())
-            .map(|s| crate::communes::parse_boundary_set(&s))
-            .transpose()?,
+        boundary_set: crate::communes::boundary_set_param(get("boundary_set").as_deref())?,
         province: get("province").filter(|s| !s.is_empty()),
         writable_provinces: Vec::new(),
     })

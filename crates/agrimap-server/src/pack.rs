@@ -46,12 +46,7 @@ pub(crate) async fn pack(
             ),
         )
     })?;
-    let boundary_set = params
-        .boundary_set
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(agrimap_core::communes::parse_boundary_set)
-        .transpose()?;
+    let boundary_set = agrimap_core::communes::boundary_set_param(params.boundary_set.as_deref())?;
     let pack = commune_pack(
         &state.core,
         code,

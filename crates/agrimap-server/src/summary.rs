@@ -35,11 +35,6 @@ pub(crate) async fn summary(
     ApiPath(code): ApiPath<String>,
     ApiQuery(params): ApiQuery<SummaryParams>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let boundary_set = params
-        .boundary_set
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(agrimap_core::communes::parse_boundary_set)
-        .transpose()?;
+    let boundary_set = agrimap_core::communes::boundary_set_param(params.boundary_set.as_deref())?;
     Ok(Json(commune_summary(&state.core, &code, boundary_set).await?))
 }

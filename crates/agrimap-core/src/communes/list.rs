@@ -44,7 +44,7 @@ fn given(p: Option<&String>) -> Option<&str> {
 /// # Errors
 /// `bad_boundary_set` for a set that is not one ([`super::parse_boundary_set`]).
 pub fn parse_boundary_set(p: Option<&String>) -> Result<Option<BoundarySet>, CoreError> {
-    given(p).map(super::parse_boundary_set).transpose()
+    super::boundary_set_param(given(p))
 }
 
 fn parse_limit(p: Option<&String>) -> Result<usize, CoreError> {

@@ -214,6 +214,14 @@ pub fn parse_boundary_set(text: &str) -> Result<BoundarySet, CoreError> {
     })
 }
 
+/// `boundary_set=` when given; an empty value counts as not given.
+///
+/// # Errors
+/// `bad_boundary_set`, naming the sets.
+pub fn boundary_set_param(text: Option<&str>) -> Result<Option<BoundarySet>, CoreError> {
+    text.filter(|s| !s.is_empty()).map(parse_boundary_set).transpose()
+}
+
 impl CommuneIndex {
     /// The boundary sets the store holds communes of, oldest first.
     #[must_use]

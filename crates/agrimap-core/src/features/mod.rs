@@ -53,6 +53,22 @@ pub fn chosen_fields(params: &Params, layer: &'static LayerDef, audience: Audien
         .unwrap_or_else(|| layer.readable_fields(audience).map(|(i, _)| i).collect()))
 }
 
+/// The parameters that select features (and how they are written), as
+/// `/ogc` items take them besides paging and as exports take them whole;
+/// the links of a page carry them on.
+pub const SELECTION_PARAMS: &[&str] = &[
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "commune",
+    "boundary_set",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "properties",
+];
+
 /// The store query selecting what `params` ask of `layer` (`bbox`,
 /// `bbox-crs`, `datetime`, `commune` with `boundary_set`, `filter`, `filter-lang`, `filter-crs`),
 /// for `audience`; paging is the caller's.
@@ -101,11 +117,7 @@ pub async fn query(
         }
         // A code names a commune only with its set: the one asked for, or
         // the newest set that has the code.
-        let asked = params
-            .get("boundary_set")
-            .filter(|s| !s.is_empty())
-            .map(crate::communes::parse_boundary_set)
-            .transpose()?;
+        let asked = crate::communes::boundary_set_param(params.get("boundary_set"))?;
         let index = core.commune_index().await?;
         let Some(commune) = index.get(code, asked) else {
             let within = asked.map_or_else(String::new, |set| format!(" in the {set} boundary set"));

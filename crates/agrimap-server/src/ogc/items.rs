@@ -37,20 +37,6 @@ pub(super) const ITEMS_PARAMS: &[&str] = &[
 /// The parameters one feature takes.
 pub(super) const ITEM_PARAMS: &[&str] = &["properties", "crs", "f"];
 
-/// The parameters that select features, which the links of a page carry on.
-const SELECTION_PARAMS: &[&str] = &[
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "datetime",
-    "commune",
-    "boundary_set",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "properties",
-];
-
 #[derive(serde::Serialize)]
 struct FeatureCollection<'a> {
     #[serde(rename = "type")]
@@ -68,7 +54,7 @@ struct FeatureCollection<'a> {
 /// The query of the links of a page: the request's selection, then `limit`
 /// and `offset` (0 left out).
 fn page_query(params: &Params, limit: usize, offset: usize) -> String {
-    let mut parts: Vec<String> = SELECTION_PARAMS
+    let mut parts: Vec<String> = agrimap_core::features::SELECTION_PARAMS
         .iter()
         .filter_map(|&name| {
             // A filter's positions count in the text as sent.
