@@ -44,17 +44,37 @@ pub fn shared_data(file: &str) -> Option<PathBuf> {
 }
 
 /// A scratch directory unique to this process and name, emptied first.
+/// Those left by test processes that have ended are removed on the way
+/// (each nextest case is a process of its own, and their stores add up to
+/// gigabytes over a run).
 ///
 /// # Panics
 /// When the directory cannot be created.
 #[must_use]
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = target_dir()
-        .join("agrimap-tests")
-        .join(format!("{name}-{}", std::process::id()));
+    let root = target_dir().join("agrimap-tests");
+    remove_scratch_of_ended_processes(&root);
+    let dir = root.join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a scratch directory");
     dir
+}
+
+/// Removes `<name>-<pid>` directories under `root` whose process is gone.
+fn remove_scratch_of_ended_processes(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let pid = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.rsplit_once('-'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        let ended = pid.is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
+        if ended && path.is_dir() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 fn target_dir() -> PathBuf {
