@@ -62,7 +62,7 @@
 //! GeoPackage, the release `agrimap serve` on each, then this bench).
 
 use agrimap_model::Reading;
-use agrimap_model::readings::parse_utc;
+use agrimap_model::UtcTime;
 use agrimap_store::{GpkgStore, PgStore, ReadingQuery, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
@@ -144,7 +144,9 @@ impl Config {
             return Err("no stations: set AGRIMAP_INGEST_STATIONS=ID:TOKEN,ID:TOKEN,...".into());
         }
         let start = env("AGRIMAP_INGEST_START").unwrap_or_else(|| "2026-11-21T00:00:00Z".into());
-        let start = parse_utc(&start).ok_or_else(|| format!("AGRIMAP_INGEST_START: not a UTC time: '{start}'"))?;
+        let start = UtcTime::parse(&start)
+            .map(UtcTime::unix)
+            .map_err(|e| format!("AGRIMAP_INGEST_START: {e}"))?;
         let mut pids = Vec::new();
         for pair in env("AGRIMAP_INGEST_PIDS").unwrap_or_default().split(',') {
             if let Some((name, pid)) = pair.split_once('=') {
@@ -329,7 +331,7 @@ impl Counter {
     async fn since_start(&self, config: &Config, id: &str) -> Result<Vec<Reading>, BoxError> {
         let query = ReadingQuery {
             station_id: id.to_owned(),
-            from: Some(agrimap_model::calendar::format_timestamp(config.start)),
+            from: UtcTime::from_unix(config.start),
             ..ReadingQuery::default()
         };
         Ok(self.store().readings_between(&query).await?)
@@ -686,7 +688,7 @@ fn main() -> Result<(), BoxError> {
         let mut repeated = 0;
         let mut extra = 0;
         for r in &found {
-            let key = (parse_utc(&r.time).unwrap_or(0), r.parameter.as_str());
+            let key = (r.time.unix(), r.parameter.as_str());
             if !expected.contains(&key) {
                 extra += 1;
             } else if !seen.insert(key) {

@@ -170,8 +170,9 @@ impl Config {
             stations.push((id.to_owned(), token.to_owned()));
         }
         let start = env("AGRIMAP_LOAD_READINGS_START").unwrap_or_else(|| "2026-11-21T00:00:00Z".into());
-        let readings_start = agrimap_model::readings::parse_utc(&start)
-            .ok_or_else(|| format!("AGRIMAP_LOAD_READINGS_START: not a UTC time: '{start}'"))?;
+        let readings_start = agrimap_model::UtcTime::parse(&start)
+            .map(agrimap_model::UtcTime::unix)
+            .map_err(|e| format!("AGRIMAP_LOAD_READINGS_START: {e}"))?;
         Ok(Some(Self {
             base: base.trim_end_matches('/').to_owned(),
             stations,
@@ -397,7 +398,7 @@ impl Targets {
         }
 
         // The demo series runs from 2026-10-22 to 2026-11-20, hourly.
-        let series_start = agrimap_model::readings::parse_utc("2026-10-22T00:00:00Z").unwrap_or(0);
+        let series_start = 1_792_627_200; // 2026-10-22T00:00:00Z
         let mut readings_get = Vec::new();
         for _ in 0..400 {
             let station = rng.pick(&stations);

@@ -110,15 +110,11 @@ fn ocop_stations_and_ntm_evidence_match_the_store(kind: StoreKind) {
     for station in answered {
         let id = station["station_id"].as_str().expect("id");
         let readings = block_on(server.store.readings(id)).expect("readings");
-        let newest = readings
-            .iter()
-            .map(|r| r.time.as_str())
-            .max()
-            .expect("the demo has readings");
+        let newest = readings.iter().map(|r| r.time).max().expect("the demo has readings");
         let latest = station["latest"].as_array().expect("latest");
         assert!(!latest.is_empty());
         for r in latest {
-            assert_eq!(r["time"].as_str(), Some(newest), "{id}: {r}");
+            assert_eq!(r["time"].as_str(), Some(newest.to_string().as_str()), "{id}: {r}");
             let stored = readings
                 .iter()
                 .find(|x| x.time == newest && Some(x.parameter.as_str()) == r["parameter"].as_str())

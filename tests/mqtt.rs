@@ -93,8 +93,8 @@ fn readings(server: &ServeProcess) -> Vec<Json> {
 fn wq01_day() -> ReadingQuery {
     ReadingQuery {
         station_id: "WQ-01".into(),
-        from: Some("2026-11-24T00:00:00Z".into()),
-        to: Some("2026-11-24T23:59:59Z".into()),
+        from: "2026-11-24T00:00:00Z".parse().ok(),
+        to: "2026-11-24T23:59:59Z".parse().ok(),
         ..ReadingQuery::default()
     }
 }

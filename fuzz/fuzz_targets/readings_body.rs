@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use agrimap_model::readings::parse_utc;
+use agrimap_model::UtcTime;
 use agrimap_core::ingest::{MAX_BATCH, check_batch, parse_batch};
 use libfuzzer_sys::fuzz_target;
 
@@ -16,9 +16,10 @@ fuzz_target!(|data: &[u8]| {
         let n = readings.len() + errors.len();
         assert!((1..=MAX_BATCH).contains(&n), "{n} readings");
         for r in &readings {
-            assert!(r.time.len() == 20 && r.time.ends_with('Z'), "time {:?}", r.time);
-            let t = parse_utc(&r.time).unwrap_or_else(|| panic!("normalised time {:?} does not parse", r.time));
-            assert!(t <= NOW + 600, "time {:?} in the future", r.time);
+            let text = r.time.to_string();
+            assert!(text.len() == 20 && text.ends_with('Z'), "time {text}");
+            assert_eq!(UtcTime::parse(&text), Ok(r.time), "the kept form reads back");
+            assert!(r.time.unix() <= NOW + 600, "time {text} in the future");
         }
     }
 });

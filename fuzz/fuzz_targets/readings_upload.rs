@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     match parse(data) {
         Ok(parsed) => {
             assert!(parsed.rows.len() + parsed.errors.len() <= MAX_ROWS);
-            for (line, reading) in &parsed.rows {
+            for (line, _station, reading) in &parsed.rows {
                 assert!(*line >= 2, "a row on line {line}: the header is line 1");
                 assert!(reading.value.is_finite(), "value {}", reading.value);
             }

@@ -5,7 +5,8 @@ use crate::Core;
 use crate::error::{CoreError, echo};
 use crate::stations::{Step, aggregate};
 use agrimap_model::Reading;
-use agrimap_model::readings::{PARAMETERS, parameter, utc_time};
+use agrimap_model::UtcTime;
+use agrimap_model::readings::{PARAMETERS, parameter};
 use agrimap_store::ReadingQuery;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
@@ -41,10 +42,10 @@ fn bad(code: &'static str, message: String) -> CoreError {
 }
 
 /// A time bound of a series, as readings are kept (UTC, whole seconds).
-fn time_bound(name: &str, value: Option<String>) -> Result<Option<String>, CoreError> {
+fn time_bound(name: &str, value: Option<String>) -> Result<Option<UtcTime>, CoreError> {
     value
         .map(|t| {
-            utc_time(&t).ok_or_else(|| {
+            UtcTime::parse(&t).map_err(|_| {
                 bad(
                     "bad_time",
                     format!(

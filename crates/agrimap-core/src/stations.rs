@@ -5,7 +5,7 @@ use crate::Core;
 use crate::error::CoreError;
 use crate::ingest::station;
 use agrimap_model::readings::{AlertCause, AlertState, alert_state};
-use agrimap_model::{Feature, FeatureQuery, LayerDef, Reading, layer};
+use agrimap_model::{Feature, FeatureQuery, LayerDef, Reading, UtcTime, layer};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -39,42 +39,35 @@ impl Step {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Bucket {
     pub parameter: String,
-    pub time: String,
+    pub time: UtcTime,
     pub min: f64,
     pub max: f64,
     pub mean: f64,
     pub count: u64,
 }
 
-/// The start of a reading's hour or day. A stored time that is not ISO 8601
-/// (written by another SQLite or SQL client) is a bucket of its own.
-fn bucket_start(time: &str, step: Step) -> String {
+/// The start of a reading's hour or day.
+fn bucket_start(time: UtcTime, step: Step) -> UtcTime {
     match step {
-        Step::Hour => time
-            .get(..13)
-            .map_or_else(|| time.to_owned(), |t| format!("{t}:00:00Z")),
-        Step::Day => time
-            .get(..10)
-            .map_or_else(|| time.to_owned(), |d| format!("{d}T00:00:00Z")),
+        Step::Hour => time.hour_start(),
+        Step::Day => time.day_start(),
     }
 }
 
 /// Readings summed up by `step` (`hour` or `day`) and parameter, in time order.
 #[must_use]
 pub fn aggregate(readings: &[Reading], step: Step) -> Vec<Bucket> {
-    let mut buckets: BTreeMap<(String, String), Bucket> = BTreeMap::new();
+    let mut buckets: BTreeMap<(String, UtcTime), Bucket> = BTreeMap::new();
     for r in readings {
-        let start = bucket_start(&r.time, step);
-        let b = buckets
-            .entry((r.parameter.clone(), start.clone()))
-            .or_insert_with(|| Bucket {
-                parameter: r.parameter.clone(),
-                time: start,
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                mean: 0.0,
-                count: 0,
-            });
+        let start = bucket_start(r.time, step);
+        let b = buckets.entry((r.parameter.clone(), start)).or_insert_with(|| Bucket {
+            parameter: r.parameter.clone(),
+            time: start,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            mean: 0.0,
+            count: 0,
+        });
         b.min = b.min.min(r.value);
         b.max = b.max.max(r.value);
         b.mean += r.value;
@@ -163,10 +156,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn malformed_stored_times_are_buckets_of_their_own() {
-        assert_eq!(bucket_start("2026-11-24T05:17:00Z", Step::Hour), "2026-11-24T05:00:00Z");
-        assert_eq!(bucket_start("2026-11-24T05:17:00Z", Step::Day), "2026-11-24T00:00:00Z");
-        assert_eq!(bucket_start("24/11/2026", Step::Hour), "24/11/2026");
-        assert_eq!(bucket_start("2026-11-2Ц", Step::Day), "2026-11-2Ц");
+    fn readings_fall_in_their_hour_and_day() {
+        let t = |s: &str| UtcTime::parse(s).expect(s);
+        assert_eq!(
+            bucket_start(t("2026-11-24T05:17:00Z"), Step::Hour),
+            t("2026-11-24T05:00:00Z")
+        );
+        assert_eq!(
+            bucket_start(t("2026-11-24T05:17:00Z"), Step::Day),
+            t("2026-11-24T00:00:00Z")
+        );
+        // A reading sent at 06:30 in Vietnam is in the UTC day before.
+        assert_eq!(
+            bucket_start(t("2026-11-24T06:30:00+07:00"), Step::Day),
+            t("2026-11-23T00:00:00Z")
+        );
     }
 }

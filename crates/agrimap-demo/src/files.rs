@@ -222,12 +222,13 @@ pub fn parse_readings(reader: impl BufRead, path: &Path) -> Result<Vec<Reading>,
         let value: f64 = value
             .parse()
             .map_err(|_| DemoError::format(path, i + 1, format!("'{value}' is not a number")))?;
+        let time = agrimap_model::UtcTime::parse(time).map_err(|e| DemoError::format(path, i + 1, e))?;
         out.push(Reading {
             station_id: station_id.into(),
             parameter: parameter.into(),
             value,
             unit: unit.into(),
-            time: time.into(),
+            time,
         });
     }
     Ok(out)

@@ -195,7 +195,8 @@ fn series_for(rng: &mut Rng, s: &Station, coastal: bool) -> Vec<Reading> {
         for hour in 0..24 {
             let t = ((day - (LAST_DAY - DAYS + 1)) * 24 + hour) as f64;
             let daily = (std::f64::consts::TAU * (t - 14.0) / 24.0).cos();
-            let time = format!("{}T{hour:02}:00:00Z", civil_date(day));
+            let time = agrimap_model::UtcTime::parse(&format!("{}T{hour:02}:00:00Z", civil_date(day)))
+                .expect("the demo's own times are well formed");
             for (param, unit) in params {
                 let value = match *param {
                     // Semi-diurnal tide plus a dry-season rise over the month.
@@ -220,7 +221,7 @@ fn series_for(rng: &mut Rng, s: &Station, coastal: bool) -> Vec<Reading> {
                     parameter: (*param).to_owned(),
                     value: (value * 1000.0).round() / 1000.0,
                     unit: (*unit).to_owned(),
-                    time: time.clone(),
+                    time,
                 });
             }
         }

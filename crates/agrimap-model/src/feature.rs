@@ -97,6 +97,6 @@ pub struct Reading {
     pub value: f64,
     /// `ppt`, `pH`, `mg/L`, `°C` or `insects`.
     pub unit: String,
-    /// ISO 8601 UTC timestamp, `2026-11-01T07:00:00Z`.
-    pub time: String,
+    /// When it was measured, in UTC to the second.
+    pub time: crate::UtcTime,
 }

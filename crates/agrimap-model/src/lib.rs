@@ -9,6 +9,7 @@
 //! - [`admin`]: boundary sets and commune identity across the 2025 reorganisation.
 //! - [`search`]: folding Vietnamese text for searching names.
 //! - [`role`]: the roles an API token carries.
+//! - [`utc_time`]: the instant of a reading, to the second, in UTC.
 
 pub mod admin;
 pub mod calendar;
@@ -22,6 +23,7 @@ pub mod rfc3339;
 pub mod role;
 pub mod schema;
 pub mod search;
+pub mod utc_time;
 
 pub use admin::{BoundarySet, CommuneKey};
 pub use catalog::{catalog, layer};
@@ -30,6 +32,7 @@ pub use feature::{Feature, Reading, Value};
 pub use filter::{CompareOp, FeatureQuery, Filter, FilterError};
 pub use role::Role;
 pub use schema::{Access, Audience, FieldDef, FieldType, GeometryKind, LayerDef, LayerGroup};
+pub use utc_time::UtcTime;
 
 /// Shortens a client's text for an error message, so that an error never
 /// echoes a whole (possibly huge) input back: at most `max` characters,

@@ -2,9 +2,7 @@
 //! physically possible ranges, the `monitoring` column holding each one's
 //! latest value, and the thresholds that put a station on watch or alarm.
 
-use crate::Reading;
-use crate::calendar::format_timestamp;
-use crate::rfc3339;
+use crate::{Reading, UtcTime};
 use serde::{Deserialize, Serialize};
 
 /// One measured parameter.
@@ -67,73 +65,80 @@ pub fn parameter(name: &str) -> Option<&'static Parameter> {
     PARAMETERS.iter().find(|p| p.name == name)
 }
 
+/// One reading as a station sends it (JSON, CSV, MQTT), not yet checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncomingReading {
+    pub parameter: String,
+    pub value: f64,
+    pub unit: String,
+    pub time: String,
+}
+
+impl IncomingReading {
+    /// The reading of `station_id`, its time read into UTC, or why it is
+    /// refused (the first thing wrong, naming the field at fault).
+    ///
+    /// `now_unix` and `max_future_seconds` bound the reading's time: a
+    /// station clock a little ahead is tolerated, a reading from next week
+    /// is not.
+    ///
+    /// # Errors
+    /// The first thing wrong with the reading.
+    pub fn check(self, station_id: &str, now_unix: i64, max_future_seconds: i64) -> Result<Reading, String> {
+        check_measurement(&self.parameter, self.value, &self.unit)?;
+        let reading = Reading {
+            station_id: station_id.to_owned(),
+            parameter: self.parameter,
+            value: self.value,
+            unit: self.unit,
+            time: UtcTime::parse(&self.time)?,
+        };
+        check_not_future(reading.time, now_unix, max_future_seconds)?;
+        Ok(reading)
+    }
+}
+
 /// Why a reading is refused, for the error answer (it names the field at fault).
-///
-/// `now` and `max_future_seconds` bound the reading's time: a station clock
-/// a little ahead is tolerated, a reading from next week is not.
 ///
 /// # Errors
 /// The first thing wrong with the reading.
 pub fn check_reading(r: &Reading, now_unix: i64, max_future_seconds: i64) -> Result<(), String> {
-    let p = parameter(&r.parameter).ok_or_else(|| {
+    check_measurement(&r.parameter, r.value, &r.unit)?;
+    check_not_future(r.time, now_unix, max_future_seconds)
+}
+
+fn check_measurement(parameter_name: &str, value: f64, unit: &str) -> Result<(), String> {
+    let p = parameter(parameter_name).ok_or_else(|| {
         let known: Vec<&str> = PARAMETERS.iter().map(|p| p.name).collect();
         format!(
             "unknown parameter '{}'; parameters: {}",
-            crate::echo(&r.parameter, 40),
+            crate::echo(parameter_name, 40),
             known.join(", ")
         )
     })?;
-    if r.unit != p.unit {
+    if unit != p.unit {
         return Err(format!(
             "unit '{}' does not match {}, which is measured in '{}'",
-            crate::echo(&r.unit, 40),
+            crate::echo(unit, 40),
             p.name,
             p.unit
         ));
     }
-    if !r.value.is_finite() || r.value < p.min || r.value > p.max {
+    if !value.is_finite() || value < p.min || value > p.max {
         return Err(format!(
             "{} {} {} is not physically possible (from {} to {})",
-            p.name, r.value, p.unit, p.min, p.max
+            p.name, value, p.unit, p.min, p.max
         ));
-    }
-    let t = reading_time(&r.time)?;
-    if t > now_unix + max_future_seconds {
-        return Err(format!("time {} is in the future", r.time));
     }
     Ok(())
 }
 
-/// Seconds since 1970 of a reading's time, read by the RFC 3339 reader
-/// that `/ogc` `datetime` uses ([`rfc3339`]); `None` for anything
-/// [`reading_time`] refuses.
-#[must_use]
-pub fn parse_utc(s: &str) -> Option<i64> {
-    reading_time(s).ok()
-}
-
-/// A reading's time as it is kept: `YYYY-MM-DDTHH:MM:SSZ`, in UTC, the
-/// fraction of a second dropped.
-#[must_use]
-pub fn utc_time(s: &str) -> Option<String> {
-    rfc3339::parse_date_time(s).ok().map(|t| format_timestamp(t.seconds))
-}
-
-/// Seconds since 1970 of a reading's time.
-///
-/// Any RFC 3339 date-time is read, in any offset; readings are kept in UTC
-/// to the second ([`utc_time`]).
-///
-/// # Errors
-/// What is wrong with the time, for the error answer.
-pub fn reading_time(s: &str) -> Result<i64, String> {
-    let t = rfc3339::parse_date_time(s).map_err(|e| {
-        format!(
-            "time '{}' is not an ISO 8601 UTC time like 2026-11-01T07:00:00Z: {e}",
-            crate::echo(s, 40)
-        )
-    })?;
-    Ok(t.seconds)
+fn check_not_future(time: UtcTime, now_unix: i64, max_future_seconds: i64) -> Result<(), String> {
+    if time.unix() > now_unix.saturating_add(max_future_seconds) {
+        return Err(format!("time {time} is in the future"));
+    }
+    Ok(())
 }
 
 /// The alert state of a station.
@@ -280,7 +285,7 @@ pub struct AlertCause {
     pub parameter: String,
     pub value: f64,
     pub unit: String,
-    pub time: String,
+    pub time: UtcTime,
     pub threshold: f64,
     pub direction: Direction,
 }
@@ -322,7 +327,7 @@ pub fn alert_state(
                     parameter: r.parameter.clone(),
                     value: r.value,
                     unit: r.unit.clone(),
-                    time: r.time.clone(),
+                    time: r.time,
                     threshold: level,
                     direction: t.direction,
                 }),
@@ -336,14 +341,23 @@ pub fn alert_state(
 mod tests {
     use super::*;
 
-    fn reading(parameter: &str, value: f64, unit: &str, time: &str) -> Reading {
-        Reading {
-            station_id: "WQ-01".into(),
+    fn incoming(parameter: &str, value: f64, unit: &str, time: &str) -> IncomingReading {
+        IncomingReading {
             parameter: parameter.into(),
             value,
             unit: unit.into(),
             time: time.into(),
         }
+    }
+
+    fn reading(parameter: &str, value: f64, unit: &str, time: &str) -> Reading {
+        incoming(parameter, value, unit, time)
+            .check("WQ-01", NOW, 600)
+            .expect("a valid reading")
+    }
+
+    fn parse_utc(s: &str) -> Option<i64> {
+        UtcTime::parse(s).ok().map(UtcTime::unix)
     }
 
     const NOW: i64 = 1_795_000_000; // 2026-11-19
@@ -353,40 +367,45 @@ mod tests {
         // 18 ASCII bytes, then a two-byte character over bytes 18 and 19.
         assert_eq!(parse_utc("2026-10-22T00:00:0Ц"), None);
         assert_eq!(parse_utc("2026-10-22T00:00:0ЦZ"), None);
-        assert!(check_reading(&reading("ph", 7.0, "pH", "2026-10-22T00:00:0Ц"), NOW, 600).is_err());
+        assert!(
+            incoming("ph", 7.0, "pH", "2026-10-22T00:00:0Ц")
+                .check("WQ-01", NOW, 600)
+                .is_err()
+        );
     }
 
     #[test]
     fn readings_are_checked_field_by_field() {
         let ok = reading("salinity", 3.2, "ppt", "2026-11-18T07:00:00Z");
         assert_eq!(check_reading(&ok, NOW, 600), Ok(()));
+        assert_eq!(ok.time.to_string(), "2026-11-18T07:00:00Z");
         let cases = [
             (
-                reading("turbidity", 1.0, "NTU", "2026-11-18T07:00:00Z"),
+                incoming("turbidity", 1.0, "NTU", "2026-11-18T07:00:00Z"),
                 "unknown parameter",
             ),
             (
-                reading("salinity", 3.0, "g/L", "2026-11-18T07:00:00Z"),
+                incoming("salinity", 3.0, "g/L", "2026-11-18T07:00:00Z"),
                 "does not match",
             ),
             (
-                reading("salinity", -0.5, "ppt", "2026-11-18T07:00:00Z"),
+                incoming("salinity", -0.5, "ppt", "2026-11-18T07:00:00Z"),
                 "not physically possible",
             ),
             (
-                reading("ph", 14.5, "pH", "2026-11-18T07:00:00Z"),
+                incoming("ph", 14.5, "pH", "2026-11-18T07:00:00Z"),
                 "not physically possible",
             ),
             (
-                reading("ph", f64::NAN, "pH", "2026-11-18T07:00:00Z"),
+                incoming("ph", f64::NAN, "pH", "2026-11-18T07:00:00Z"),
                 "not physically possible",
             ),
-            (reading("ph", 7.0, "pH", "yesterday"), "ISO 8601"),
-            (reading("ph", 7.0, "pH", "2026-02-30T07:00:00Z"), "ISO 8601"),
-            (reading("ph", 7.0, "pH", "2027-01-01T00:00:00Z"), "future"),
+            (incoming("ph", 7.0, "pH", "yesterday"), "ISO 8601"),
+            (incoming("ph", 7.0, "pH", "2026-02-30T07:00:00Z"), "ISO 8601"),
+            (incoming("ph", 7.0, "pH", "2027-01-01T00:00:00Z"), "future"),
         ];
         for (r, expected) in cases {
-            let err = check_reading(&r, NOW, 600).expect_err("refused");
+            let err = r.clone().check("WQ-01", NOW, 600).expect_err("refused");
             assert!(err.contains(expected), "{r:?}: {err}");
         }
     }
@@ -410,23 +429,26 @@ mod tests {
             "2026-11-18T07:00:60Z",
             "2026-11-18T07:00:00",
         ] {
-            let err = reading_time(bad).expect_err(bad);
+            let err = UtcTime::parse(bad).expect_err(bad);
             assert!(err.contains("ISO 8601"), "{bad}: {err}");
         }
         // Any offset is read, and kept in UTC.
         assert_eq!(
-            reading_time("2026-11-18T14:00:00+07:00"),
-            reading_time("2026-11-18T07:00:00Z")
+            UtcTime::parse("2026-11-18T14:00:00+07:00"),
+            UtcTime::parse("2026-11-18T07:00:00Z")
         );
         assert_eq!(
-            utc_time("2026-11-18T14:00:00+07:00").as_deref(),
-            Some("2026-11-18T07:00:00Z")
+            UtcTime::parse("2026-11-18T14:00:00+07:00").map(|t| t.to_string()),
+            Ok("2026-11-18T07:00:00Z".to_owned())
         );
         assert_eq!(
-            utc_time("2026-11-18t07:00:00.5z").as_deref(),
-            Some("2026-11-18T07:00:00Z")
+            UtcTime::parse("2026-11-18t07:00:00.5z").map(|t| t.to_string()),
+            Ok("2026-11-18T07:00:00Z".to_owned())
         );
-        assert_eq!(reading_time("0001-01-01T00:00:00Z"), Ok(-62_135_596_800));
+        assert_eq!(
+            UtcTime::parse("0001-01-01T00:00:00Z").map(UtcTime::unix),
+            Ok(-62_135_596_800)
+        );
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub enum StoreError {
     /// A layer read page by page was written to between two pages.
     #[error("layer '{0}' changed while it was being read page by page; read it again")]
     Changed(String),
+    /// Data written by another client that agrimap cannot read.
+    #[error("the store holds data agrimap cannot read: {0}")]
+    Corrupt(String),
     #[error("store task failed: {0}")]
     Task(String),
     /// A code list change that was refused.

@@ -15,7 +15,7 @@
 
 use agrimap_analysis::zones::{Placement, Zone, Zones};
 use agrimap_model::{Filter, FilterError, LayerDef};
-use geo::{BoundingRect, CoordsIter, Geometry, Intersects, MultiPolygon};
+use geo::{BoundingRect, CoordsIter, Geometry, Intersects, MultiPolygon, Rect};
 
 /// The most vertices the geometries of one filter may have altogether.
 pub const MAX_FILTER_VERTICES: usize = 5_000;
@@ -74,24 +74,32 @@ impl FilterShape {
         Self { geometry, grid }
     }
 
+    /// Whether a non-empty geometry with bounding box `rect` shares a point
+    /// with the shape, when the grid can tell from the box alone (the box over
+    /// cells wholly inside or wholly outside); `None` near the boundary.
+    #[must_use]
+    pub fn intersects_by_box(&self, rect: Rect<f64>) -> Option<bool> {
+        match self.grid.as_ref()?.place(rect) {
+            Placement::Inside => Some(true),
+            Placement::Outside => Some(false),
+            Placement::Boundary => None,
+        }
+    }
+
     /// Whether `other` shares a point with the shape (boundaries included).
     #[must_use]
     pub fn intersects(&self, other: &Geometry<f64>) -> bool {
-        if let (Some(grid), Some(rect)) = (&self.grid, other.bounding_rect()) {
-            match grid.place(rect) {
-                Placement::Inside => return true,
-                Placement::Outside => return false,
-                Placement::Boundary => {}
-            }
-        }
-        self.geometry.intersects(other)
+        other
+            .bounding_rect()
+            .and_then(|rect| self.intersects_by_box(rect))
+            .unwrap_or_else(|| self.geometry.intersects(other))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{Coord, LineString, Polygon, Rect, coord};
+    use geo::{Coord, LineString, Polygon, coord};
 
     /// A ring of `n` vertices around (`cx`, `cy`).
     fn ring(cx: f64, cy: f64, r: f64, n: usize) -> LineString<f64> {

@@ -124,9 +124,9 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         Ok(blob_arg(ctx).map(|b| envelope(b).is_none()))
     })?;
     conn.create_scalar_function("ST_Intersects", 2, flags, |ctx: &Context<'_>| {
-        let a = match ctx.get_raw(0) {
+        let blob = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(None),
-            ValueRef::Blob(b) => decode_any(b).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?,
+            ValueRef::Blob(b) => b,
             _ => {
                 return Err(rusqlite::Error::UserFunctionError(
                     "ST_Intersects takes geometry blobs".into(),
@@ -134,7 +134,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             }
         };
         // The filter's shape, decoded and gridded once per statement.
-        let b = ctx.get_or_create_aux(1, |v: ValueRef<'_>| -> Result<Option<FilterShape>, String> {
+        let shape = ctx.get_or_create_aux(1, |v: ValueRef<'_>| -> Result<Option<FilterShape>, String> {
             match v {
                 ValueRef::Null => Ok(None),
                 ValueRef::Blob(b) => decode_any(b)
@@ -143,7 +143,17 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
                 _ => Err("ST_Intersects takes geometry blobs".to_owned()),
             }
         })?;
-        Ok(b.as_ref().as_ref().map(|b| b.intersects(&a)))
+        let Some(shape) = shape.as_ref() else { return Ok(None) };
+        // Most candidates are answered from the envelope in the blob's
+        // header, without decoding their geometry.
+        if let Some([min_x, max_x, min_y, max_y]) = envelope(blob) {
+            let rect = geo::Rect::new(geo::coord! { x: min_x, y: min_y }, geo::coord! { x: max_x, y: max_y });
+            if let Some(answer) = shape.intersects_by_box(rect) {
+                return Ok(Some(answer));
+            }
+        }
+        let a = decode_any(blob).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+        Ok(Some(shape.intersects(&a)))
     })?;
     Ok(())
 }

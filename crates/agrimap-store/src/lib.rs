@@ -81,9 +81,9 @@ pub struct Ingested {
 pub struct ReadingQuery {
     pub station_id: String,
     pub parameter: Option<String>,
-    /// Inclusive bounds, ISO 8601 UTC (`2026-11-01T00:00:00Z`).
-    pub from: Option<String>,
-    pub to: Option<String>,
+    /// Inclusive bounds.
+    pub from: Option<agrimap_model::UtcTime>,
+    pub to: Option<agrimap_model::UtcTime>,
 }
 
 /// What a write did.

@@ -63,15 +63,21 @@ pub(crate) fn latest_readings(time: &str) -> String {
     )
 }
 
-/// The newest reading time of each station in a batch (times are
-/// normalised ISO UTC, so they compare as text).
-pub(crate) fn newest_by_station(readings: &[agrimap_model::Reading]) -> std::collections::BTreeMap<&str, &str> {
+/// The newest reading time of each station in a batch.
+pub(crate) fn newest_by_station(
+    readings: &[agrimap_model::Reading],
+) -> std::collections::BTreeMap<&str, agrimap_model::UtcTime> {
     let mut newest = std::collections::BTreeMap::new();
     for r in readings {
-        let t = newest.entry(r.station_id.as_str()).or_insert(r.time.as_str());
-        if r.time.as_str() > *t {
-            *t = r.time.as_str();
-        }
+        let t = newest.entry(r.station_id.as_str()).or_insert(r.time);
+        *t = (*t).max(r.time);
     }
     newest
+}
+
+/// A stored reading time as both stores keep it (`YYYY-MM-DDTHH:MM:SSZ`);
+/// a time written by another client that cannot be read is an error that
+/// names it, never a guess.
+pub(crate) fn stored_time(text: &str) -> Result<agrimap_model::UtcTime, String> {
+    agrimap_model::UtcTime::parse(text).map_err(|e| format!("a stored reading's {e}"))
 }

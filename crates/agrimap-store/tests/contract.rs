@@ -324,7 +324,7 @@ mod cases {
             parameter: "salinity".into(),
             value: v,
             unit: "ppt".into(),
-            time: "2026-11-20T07:00:00Z".into(),
+            time: "2026-11-20T07:00:00Z".parse().expect("time"),
         };
         let batch = WriteBatch {
             layers: vec![],
@@ -400,7 +400,7 @@ mod cases {
             parameter: "salinity".into(),
             value,
             unit: "ppt".into(),
-            time: time.into(),
+            time: time.parse().expect("time"),
         }
     }
 
@@ -420,7 +420,7 @@ mod cases {
                     parameter: r.parameter.clone(),
                     value: r.value,
                     unit: r.unit.clone(),
-                    time: r.time.clone(),
+                    time: r.time,
                     threshold: 4.0,
                     direction: agrimap_model::readings::Direction::Above,
                 };
@@ -476,7 +476,7 @@ mod cases {
         let between = store
             .readings_between(&ReadingQuery {
                 station_id: "WQ-01".into(),
-                from: Some("2026-11-20T07:30:00Z".into()),
+                from: "2026-11-20T07:30:00Z".parse().ok(),
                 ..ReadingQuery::default()
             })
             .await

@@ -53,3 +53,36 @@ async fn a_store_without_a_newer_column_gains_it_on_open() {
         == 1;
     assert!(has);
 }
+
+/// A reading time written by another SQLite client that is not a time is
+/// an error naming it when read back, never a reading at a guessed time;
+/// one written in another RFC 3339 form is read as the instant it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_reading_times_are_read_as_instants_or_refused_by_name() {
+    use agrimap_store::ReadingStore as _;
+    let path = temp_path("times");
+    drop(GpkgStore::create(&path).expect("create"));
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute_batch(
+        "INSERT INTO readings (station_id, parameter, value, unit, time)
+         VALUES ('WQ-01', 'ph', 7.1, 'pH', '2026-11-24T12:00:00+07:00')",
+    )
+    .expect("a reading in an offset");
+    drop(conn);
+    let store = GpkgStore::open(&path).expect("open");
+    let read = store.readings("WQ-01").await.expect("read");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].time.to_string(), "2026-11-24T05:00:00Z");
+    drop(store);
+
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    conn.execute_batch(
+        "INSERT INTO readings (station_id, parameter, value, unit, time)
+         VALUES ('WQ-01', 'salinity', 2.0, 'ppt', '24/11/2026')",
+    )
+    .expect("a malformed time");
+    drop(conn);
+    let store = GpkgStore::open(&path).expect("open");
+    let err = store.readings("WQ-01").await.expect_err("refused");
+    assert!(err.to_string().contains("24/11/2026"), "{err}");
+}

@@ -7,7 +7,7 @@
 //! or not at all. Rows already stored (same station, parameter and time) are
 //! skipped, so uploading a file twice changes nothing.
 
-use super::{BadReading, IngestError, checked_reading, station, unix_now};
+use super::{BadReading, IncomingReading, IngestError, MAX_FUTURE_SECONDS, station, unix_now};
 use crate::Core;
 use crate::error::echo;
 use agrimap_model::Reading;
@@ -55,10 +55,10 @@ fn column_positions(header: &csv::StringRecord) -> Result<[usize; 5], IngestErro
     Ok(positions)
 }
 
-/// The rows of a file: readings with their lines, and the rows that could not be read.
+/// The rows of a file: each reading with its line and station, and the rows that could not be read.
 #[derive(Debug)]
 pub struct Parsed {
-    pub rows: Vec<(u64, Reading)>,
+    pub rows: Vec<(u64, String, IncomingReading)>,
     pub errors: Vec<BadReading>,
 }
 
@@ -143,8 +143,8 @@ pub fn parse(body: &[u8]) -> Result<Parsed, IngestError> {
         match field(value).parse::<f64>() {
             Ok(v) if v.is_finite() => rows.push((
                 line,
-                Reading {
-                    station_id: field(station),
+                field(station),
+                IncomingReading {
                     parameter: field(parameter),
                     value: v,
                     unit: field(unit),
@@ -198,8 +198,8 @@ impl Core {
         let mut by_station: BTreeMap<String, Vec<Reading>> = BTreeMap::new();
         let mut features = BTreeMap::new();
         let mut unknown: Vec<String> = Vec::new();
-        for (line, reading) in rows {
-            let reading = match checked_reading(reading, now) {
+        for (line, station_id, reading) in rows {
+            let reading = match reading.check(&station_id, now, MAX_FUTURE_SECONDS) {
                 Ok(r) => r,
                 Err(message) => {
                     errors.push(BadReading { at: line, message });
@@ -261,8 +261,8 @@ mod tests {
         let parsed = parse(body).expect("parsed");
         assert_eq!(parsed.rows.len(), 1);
         assert_eq!(parsed.rows[0].0, 2);
-        assert_eq!(parsed.rows[0].1.station_id, "CT-WQ-01");
-        assert!((parsed.rows[0].1.value - 2.5).abs() < f64::EPSILON);
+        assert_eq!(parsed.rows[0].1, "CT-WQ-01");
+        assert!((parsed.rows[0].2.value - 2.5).abs() < f64::EPSILON);
         assert_eq!(parsed.errors.len(), 1);
         assert_eq!(parsed.errors[0].at, 3);
         assert!(parsed.errors[0].message.contains("'abc' is not a number"));

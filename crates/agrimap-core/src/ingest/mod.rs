@@ -18,7 +18,7 @@ pub use refusal::Sent;
 use crate::Core;
 use crate::error::{CoreError, echo};
 use crate::tokens::{hash_token, same_hash};
-use agrimap_model::readings::{AlertCause, AlertState, Threshold, alert_state, check_reading, utc_time};
+use agrimap_model::readings::{AlertCause, AlertState, Threshold, alert_state};
 use agrimap_model::{CompareOp, Feature, FeatureQuery, Filter, LayerDef, Reading, Value, layer};
 use agrimap_store::{Judge, Store};
 use serde::{Deserialize, Serialize};
@@ -41,15 +41,7 @@ pub enum Credential<'a> {
     None,
 }
 
-/// One reading as a station sends it, not yet checked.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IncomingReading {
-    pub parameter: String,
-    pub value: f64,
-    pub unit: String,
-    pub time: String,
-}
+pub use agrimap_model::readings::IncomingReading;
 
 /// A reading that cannot be stored: where it is (its index in a batch, or
 /// its line in a file) and why.
@@ -285,14 +277,7 @@ pub fn check_batch(station_id: &str, readings: Vec<IncomingReading>, now_unix: i
     let mut checked = Vec::with_capacity(readings.len());
     let mut bad = Vec::new();
     for (index, r) in readings.into_iter().enumerate() {
-        let reading = Reading {
-            station_id: station_id.to_owned(),
-            parameter: r.parameter,
-            value: r.value,
-            unit: r.unit,
-            time: r.time,
-        };
-        match checked_reading(reading, now_unix) {
+        match r.check(station_id, now_unix, MAX_FUTURE_SECONDS) {
             Ok(r) => checked.push(r),
             Err(message) => bad.push(BadReading {
                 at: index as u64,
@@ -301,15 +286,6 @@ pub fn check_batch(station_id: &str, readings: Vec<IncomingReading>, now_unix: i
         }
     }
     (checked, bad)
-}
-
-/// The reading, its time in UTC as `YYYY-MM-DDTHH:MM:SSZ` whatever offset
-/// it came in (so that both stores keep and compare it the same way), or why
-/// it is invalid.
-fn checked_reading(reading: Reading, now_unix: i64) -> Result<Reading, String> {
-    check_reading(&reading, now_unix, MAX_FUTURE_SECONDS)?;
-    let time = utc_time(&reading.time).ok_or_else(|| format!("time '{}' cannot be read", echo(&reading.time, 64)))?;
-    Ok(Reading { time, ..reading })
 }
 
 fn unix_now() -> i64 {

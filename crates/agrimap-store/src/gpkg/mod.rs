@@ -106,7 +106,12 @@ impl GpkgStore {
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_init(|c| {
                 gpkg_geom::register_functions(c)?;
-                c.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                // Pages are read through a shared memory map rather than
+                // copied into each connection's small page cache: a filter
+                // over a whole layer read it afresh on every connection.
+                c.execute_batch(
+                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824;",
+                )
             });
         let pool = r2d2::Pool::builder()
             .max_size(8)
@@ -280,11 +285,18 @@ impl Dialect for Sqlite {
         let Some(rect) = geometry.bounding_rect() else {
             return "1 = 0".to_owned();
         };
-        // The R-tree and the envelopes find the candidates; `ST_Intersects`
-        // (gpkg_geom, in Rust) decides exactly.
-        let candidates = Self::bbox_condition(layer, rect, None, w);
+        // The R-tree finds the candidates; `ST_Intersects` (gpkg_geom, in
+        // Rust) decides exactly, most of them from the envelope in the blob's
+        // header, so the exact envelope test of a bbox query would only
+        // repeat its work.
+        let (min, max) = (rect.min(), rect.max());
+        let [x2, x1, y2, y1] = [max.x, min.x, max.y, min.y].map(|v| w.bind::<Self>(Value::Real(v)));
         let p = w.bind::<Self>(Value::Text(hex(&gpkg_geom::encode(geometry, SRS_WGS84))));
-        format!("{candidates} AND ST_Intersects(geom, unhex({p}))")
+        format!(
+            "fid IN (SELECT id FROM \"{}\" WHERE minx <= {x2} AND maxx >= {x1} AND miny <= {y2} AND maxy >= {y1})
+             AND ST_Intersects(geom, unhex({p}))",
+            schema::rtree(layer)
+        )
     }
 
     fn like_condition(column: &str, pattern: &str, w: &mut WhereClause) -> String {
@@ -502,7 +514,7 @@ fn ingest(conn: &mut Connection, readings: &[Reading], judge: &Judge) -> Result<
         for (index, r) in readings.iter().enumerate() {
             check_reading(r).map_err(|message| StoreError::InvalidReading { index, message })?;
             added += insert
-                .execute((&r.station_id, &r.parameter, r.value, &r.unit, &r.time))
+                .execute((&r.station_id, &r.parameter, r.value, &r.unit, r.time.to_string()))
                 .map_err(|e| db("inserting a reading", e))?;
         }
         let mut latest_of = tx
@@ -518,7 +530,7 @@ fn ingest(conn: &mut Connection, readings: &[Reading], judge: &Judge) -> Result<
                 .map_err(|e| db("reading latest readings", e))?;
             let judgement = judge(station, &latest);
             update
-                .execute((station, time, judgement.0.as_str()))
+                .execute((station, time.to_string(), judgement.0.as_str()))
                 .map_err(|e| db("updating latest values", e))?;
             judged.insert(station.to_owned(), judgement);
         }
@@ -533,7 +545,8 @@ fn reading_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
         parameter: r.get(1)?,
         value: r.get(2)?,
         unit: r.get(3)?,
-        time: r.get(4)?,
+        time: station_sql::stored_time(&r.get::<_, String>(4)?)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into()))?,
     })
 }
 
@@ -553,7 +566,7 @@ fn write_batch(conn: &mut Connection, batch: &WriteBatch) -> Result<WriteSummary
         for (index, r) in batch.readings.iter().enumerate() {
             check_reading(r).map_err(|message| StoreError::InvalidReading { index, message })?;
             summary.readings += stmt
-                .execute((&r.station_id, &r.parameter, r.value, &r.unit, &r.time))
+                .execute((&r.station_id, &r.parameter, r.value, &r.unit, r.time.to_string()))
                 .map_err(|e| db("inserting a reading", e))?;
         }
     }
@@ -701,7 +714,8 @@ impl ReadingStore for GpkgStore {
             let mut sql =
                 String::from("SELECT station_id, parameter, value, unit, time FROM readings WHERE station_id = ?1");
             let mut params: Vec<String> = vec![q.station_id];
-            for (condition, value) in [("parameter =", q.parameter), ("time >=", q.from), ("time <=", q.to)] {
+            let (from, to) = (q.from.map(|t| t.to_string()), q.to.map(|t| t.to_string()));
+            for (condition, value) in [("parameter =", q.parameter), ("time >=", from), ("time <=", to)] {
                 if let Some(v) = value {
                     params.push(v);
                     let _ = write!(sql, " AND {condition} ?{}", params.len());

@@ -91,10 +91,18 @@ impl PgStore {
         config.connect_timeout(TIMEOUT);
         // No statement runs for ever, unless the URL says otherwise
         // (`?options=-c%20statement_timeout%3D…`).
-        let options = config.get_options().unwrap_or("").to_owned();
+        let mut options = config.get_options().unwrap_or("").to_owned();
         if !options.contains("statement_timeout") {
-            config.options(format!("{options} -c statement_timeout={}", STATEMENT_TIMEOUT.as_millis()).trim());
+            options = format!("{options} -c statement_timeout={}", STATEMENT_TIMEOUT.as_millis());
         }
+        // PostgreSQL compiles a query whose estimated cost is high, and a
+        // filter with a large polygon (ST_Intersects is costed high) paid
+        // 50–110 ms of compiling for a 60 ms query; agrimap's queries are
+        // short, so JIT is off unless the URL says otherwise.
+        if !options.contains("jit") {
+            options = format!("{options} -c jit=off");
+        }
+        config.options(options.trim());
         // Notice a silently dropped connection (the listener's in particular).
         config.keepalives_idle(Duration::from_secs(10));
         let manager = Manager::from_config(
@@ -508,7 +516,8 @@ async fn insert_readings(tx: &deadpool_postgres::Transaction<'_>, readings: &[Re
         let inserts = chunk.iter().map(|r| {
             let stmt = &stmt;
             async move {
-                tx.execute(stmt, &[&r.station_id, &r.parameter, &r.value, &r.unit, &r.time])
+                let time = r.time.to_string();
+                tx.execute(stmt, &[&r.station_id, &r.parameter, &r.value, &r.unit, &time])
                     .await
             }
         });
@@ -526,14 +535,14 @@ async fn insert_readings(tx: &deadpool_postgres::Transaction<'_>, readings: &[Re
     Ok(added)
 }
 
-fn reading_of(r: &Row) -> Reading {
-    Reading {
+fn reading_of(r: &Row) -> Result<Reading, StoreError> {
+    Ok(Reading {
         station_id: r.get(0),
         parameter: r.get(1),
         value: r.get(2),
         unit: r.get(3),
-        time: r.get(4),
-    }
+        time: station_sql::stored_time(r.get(4)).map_err(StoreError::Corrupt)?,
+    })
 }
 
 /// Readings' `time` as ISO 8601 UTC text, as the GeoPackage store keeps it.
@@ -730,22 +739,15 @@ impl ReadingStore for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT station_id, parameter, value, unit, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-                 FROM readings WHERE station_id = $1 ORDER BY time, parameter",
+                &format!(
+                    "SELECT r.station_id, r.parameter, r.value, r.unit, {READING_TIME}
+                     FROM readings r WHERE r.station_id = $1 ORDER BY r.time, r.parameter"
+                ),
                 &[&station_id],
             )
             .await
             .map_err(pg("reading readings"))?;
-        Ok(rows
-            .iter()
-            .map(|r| Reading {
-                station_id: r.get(0),
-                parameter: r.get(1),
-                value: r.get(2),
-                unit: r.get(3),
-                time: r.get(4),
-            })
-            .collect())
+        rows.iter().map(reading_of).collect()
     }
     async fn ingest(&self, readings: Vec<Reading>, judge: Judge) -> Result<Ingested, StoreError> {
         let mut client = self.client().await?;
@@ -771,9 +773,9 @@ impl ReadingStore for PgStore {
                 .map_err(pg("reading latest readings"))?
                 .iter()
                 .map(reading_of)
-                .collect();
+                .collect::<Result<_, _>>()?;
             let judgement = judge(station, &latest);
-            tx.execute(&update, &[&station, &time, &judgement.0.as_str()])
+            tx.execute(&update, &[&station, &time.to_string(), &judgement.0.as_str()])
                 .await
                 .map_err(pg("updating latest values"))?;
             judged.insert(station.to_owned(), judgement);
@@ -795,7 +797,8 @@ impl ReadingStore for PgStore {
             params.push(p);
             let _ = write!(sql, " AND r.parameter = ${}::text", params.len());
         }
-        for (condition, bound) in [(">=", &query.from), ("<=", &query.to)] {
+        let (from, to) = (query.from.map(|t| t.to_string()), query.to.map(|t| t.to_string()));
+        for (condition, bound) in [(">=", &from), ("<=", &to)] {
             if let Some(t) = bound {
                 params.push(t);
                 let _ = write!(sql, " AND r.time {condition} ${}::text::timestamptz", params.len());
@@ -804,7 +807,7 @@ impl ReadingStore for PgStore {
         sql.push_str(" ORDER BY r.time, r.parameter");
         let client = self.client().await?;
         let rows = client.query(&sql, &params).await.map_err(pg("reading readings"))?;
-        Ok(rows.iter().map(reading_of).collect())
+        rows.iter().map(reading_of).collect()
     }
 
     async fn latest_readings(&self, station_id: Option<&str>) -> Result<Vec<Reading>, StoreError> {
@@ -818,7 +821,7 @@ impl ReadingStore for PgStore {
             None => client.query(&station_sql::latest_readings(READING_TIME), &[]).await,
         }
         .map_err(pg("reading latest readings"))?;
-        Ok(rows.iter().map(reading_of).collect())
+        rows.iter().map(reading_of).collect()
     }
 }
 
