@@ -1,6 +1,7 @@
 //! API tokens limited to provinces, on both stores: an editor of another
-//! province may neither import features nor send a station's readings in
-//! the demo province (403, nothing written); an editor of the demo province may.
+//! province may neither import features nor send a station's readings (as a
+//! batch or in a CSV file) in the demo province (403, nothing written); an
+//! editor of the demo province may.
 
 use agrimap_core::tokens::issue_scoped_token;
 use agrimap_model::{FeatureQuery, layer};
@@ -91,6 +92,38 @@ fn editors_write_only_in_their_provinces(kind: StoreKind) {
     assert_eq!(refused.error_code(), "forbidden");
     let taken = post(&server, "/api/stations/WQ-01/readings", &here, &batch);
     assert_eq!(taken.status, 200, "{}", String::from_utf8_lossy(&taken.body));
+
+    // An editor's CSV file of readings is checked station by station.
+    let wq02 = |token: &str| {
+        let csv = format!("time,station_id,parameter,value,unit\n{time},WQ-02,ph,7.2,pH\n");
+        request_with_body(
+            "POST",
+            &format!("{}/api/readings", server.base),
+            &[
+                ("authorization", &format!("Bearer {token}")),
+                ("content-type", "text/csv"),
+            ],
+            csv.into_bytes(),
+        )
+    };
+    let stored = || {
+        runtime
+            .block_on(server.store.readings("WQ-02"))
+            .expect("readings")
+            .len()
+    };
+    let before = stored();
+    let refused = wq02(&elsewhere);
+    assert_eq!(refused.status, 403, "{}", String::from_utf8_lossy(&refused.body));
+    let message = refused.json()["error"]["message"].as_str().expect("message").to_owned();
+    assert!(
+        message.contains("station WQ-02 is in province 99; the token may send readings of provinces 87 only"),
+        "{message}"
+    );
+    assert_eq!(stored(), before, "nothing written");
+    let taken = wq02(&here);
+    assert_eq!(taken.status, 200, "{}", String::from_utf8_lossy(&taken.body));
+    assert_eq!(stored(), before + 1);
 }
 
 #[test]
@@ -101,4 +134,88 @@ fn editors_write_only_in_their_provinces_on_geopackage() {
 #[test]
 fn editors_write_only_in_their_provinces_on_postgis() {
     editors_write_only_in_their_provinces(StoreKind::PostGis);
+}
+
+/// A planner limited to provinces reads restricted fields of its provinces
+/// only: of a selection by `province=` or `commune=` within them, or of one
+/// feature of theirs; anything else reads as the public reads it. An
+/// unlimited planner reads them everywhere; `province=` selects exactly the
+/// features whose commune lies in the province.
+fn planners_read_restricted_fields_of_their_provinces_only(kind: StoreKind) {
+    let server = kind.demo_server("scoped_planners");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let planner_of = |provinces: &[&str]| {
+        let provinces: Vec<String> = provinces.iter().map(|p| (*p).to_owned()).collect();
+        runtime
+            .block_on(issue_scoped_token(
+                server.store.as_ref(),
+                "scoped planner",
+                "planner",
+                &provinces,
+            ))
+            .expect("token")
+            .1
+    };
+    let (elsewhere, here, everywhere) = (planner_of(&["87"]), planner_of(&["99"]), planner_of(&[]));
+    let get = |path: &str, token: &str| {
+        let reply = server.get(path, &[("authorization", &format!("Bearer {token}"))]);
+        assert_eq!(reply.status, 200, "{path}: {}", String::from_utf8_lossy(&reply.body));
+        reply.json()
+    };
+    let owner = |page: &Json| page["features"][0]["properties"].get("owner_name").cloned();
+    let first = |q: &str, token: &str| owner(&get(&format!("/ogc/collections/crop/items?limit=1{q}"), token));
+
+    // Without a province: the unlimited planner sees the owner, the limited ones do not.
+    assert!(first("", &everywhere).is_some_and(|o| o.is_string()));
+    assert_eq!(first("", &here), None);
+    assert_eq!(first("", &elsewhere), None);
+    // Within the planner's province, by province or by one of its communes.
+    assert!(first("&province=99", &here).is_some_and(|o| o.is_string()));
+    assert_eq!(first("&province=99", &elsewhere), None);
+    let commune = get("/ogc/collections/crop/items?limit=1", &here)["features"][0]["properties"]["commune_code"]
+        .as_str()
+        .expect("commune")
+        .to_owned();
+    assert!(first(&format!("&commune={commune}"), &here).is_some_and(|o| o.is_string()));
+    assert_eq!(first(&format!("&commune={commune}"), &elsewhere), None);
+    // One feature: its own province decides.
+    let one = |token: &str| {
+        get("/ogc/collections/crop/items/1", token)["properties"]
+            .get("owner_name")
+            .cloned()
+    };
+    assert!(one(&here).is_some_and(|o| o.is_string()));
+    assert_eq!(one(&elsewhere), None);
+    // Exports too.
+    let csv = |token: &str| {
+        let reply = server.get(
+            &format!("/api/export/crop.csv?province=99&commune={commune}"),
+            &[("authorization", &format!("Bearer {token}"))],
+        );
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        String::from_utf8(reply.body).expect("utf-8")
+    };
+    assert!(csv(&here).lines().next().is_some_and(|h| h.contains("owner_name")));
+    assert!(!csv(&elsewhere).lines().next().is_some_and(|h| h.contains("owner_name")));
+
+    // province= selects the province's features, and names what it cannot.
+    let matched =
+        |q: &str| get(&format!("/ogc/collections/crop/items?limit=1{q}"), &everywhere)["numberMatched"].clone();
+    assert_eq!(matched("&province=99"), matched(""));
+    let unknown = server.get("/ogc/collections/crop/items?province=87", &[]);
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.error_code(), "unknown_province");
+    let roads = server.get("/ogc/collections/roads/items?province=99", &[]);
+    assert_eq!(roads.status, 400);
+    assert_eq!(roads.error_code(), "bad_province");
+}
+
+#[test]
+fn planners_read_restricted_fields_of_their_provinces_only_on_geopackage() {
+    planners_read_restricted_fields_of_their_provinces_only(StoreKind::GeoPackage);
+}
+
+#[test]
+fn planners_read_restricted_fields_of_their_provinces_only_on_postgis() {
+    planners_read_restricted_fields_of_their_provinces_only(StoreKind::PostGis);
 }

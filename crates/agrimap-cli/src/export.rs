@@ -24,6 +24,12 @@ pub struct ExportArgs {
     /// Only features of this commune (its official code).
     #[arg(long)]
     pub commune: Option<String>,
+    /// The boundary set of `--commune` (pre-2025 or 2025; by default the newest that has the code).
+    #[arg(long)]
+    pub boundary_set: Option<String>,
+    /// Only features of this province (its official code), in any boundary set.
+    #[arg(long)]
+    pub province: Option<String>,
     /// Only features meeting this bounding box: minlon,minlat,maxlon,maxlat.
     #[arg(long, allow_hyphen_values = true)]
     pub bbox: Option<String>,
@@ -44,6 +50,8 @@ fn request(args: &ExportArgs) -> (String, Vec<(String, String)>) {
     let file = format!("{}.{}", args.layer, args.format);
     let pairs = [
         ("commune", &args.commune),
+        ("boundary_set", &args.boundary_set),
+        ("province", &args.province),
         ("bbox", &args.bbox),
         ("filter", &args.filter),
         ("crs", &args.crs),

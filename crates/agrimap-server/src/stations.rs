@@ -87,8 +87,12 @@ pub(crate) async fn post_readings(
 }
 
 /// `POST /api/readings` (`text/csv`): an editor's file of readings of any stations.
-pub(crate) async fn post_csv(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
-    Ok(match state.core.ingest_csv(&body).await {
+pub(crate) async fn post_csv(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiBody(body): ApiBody,
+) -> Result<Response, ApiError> {
+    Ok(match state.core.ingest_csv(&body, &caller.provinces).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => refused(&e, Sent::File),
     })

@@ -5,6 +5,7 @@
 //! - [`params`]: the parameters, each checked and refused with a message naming it.
 //! - [`time`]: `datetime`, and the time field of each layer.
 //! - [`queryables`]: what a `filter` on a layer may name, as a JSON Schema.
+//! - [`scope`]: `province`, and what a caller limited to provinces may read.
 //!
 //! [`query`] builds the store's [`FeatureQuery`] from them; [`in_crs`] gives
 //! the features read in the CRS asked for; [`Extents`] keeps the layers'
@@ -12,6 +13,7 @@
 
 pub mod params;
 pub mod queryables;
+pub mod scope;
 pub mod time;
 
 pub use params::Params;
@@ -63,6 +65,7 @@ pub const SELECTION_PARAMS: &[&str] = &[
     "datetime",
     "commune",
     "boundary_set",
+    "province",
     "filter",
     "filter-lang",
     "filter-crs",
@@ -70,7 +73,7 @@ pub const SELECTION_PARAMS: &[&str] = &[
 ];
 
 /// The store query selecting what `params` ask of `layer` (`bbox`,
-/// `bbox-crs`, `datetime`, `commune` with `boundary_set`, `filter`, `filter-lang`, `filter-crs`),
+/// `bbox-crs`, `datetime`, `commune` with `boundary_set`, `province`, `filter`, `filter-lang`, `filter-crs`),
 /// for `audience`; paging is the caller's.
 ///
 /// # Errors
@@ -136,6 +139,10 @@ pub async fn query(
             "bad_boundary_set",
             "boundary_set says which commune a commune code means: give it with commune",
         ));
+    }
+    if let Some(province) = params.get("province") {
+        let index = core.commune_index().await?;
+        filters.push(scope::province_filter(&index, layer, province)?);
     }
     filters.extend(filter(params, layer, audience).await?);
     query.filter = match filters.len() {

@@ -184,11 +184,16 @@ impl Core {
     /// looked up) first, then the whole file lands in one transaction with
     /// the alert state of every station in it, or nothing does.
     ///
+    /// An editor's token limited to `provinces` (empty for every province)
+    /// may send readings of the stations of those provinces only: a file
+    /// with any other station is refused whole, naming them.
+    ///
     /// # Errors
     /// [`IngestError::BadBody`] for a file that cannot be read,
-    /// [`IngestError::BadReadings`] naming every bad row by line, and the
-    /// store's errors.
-    pub async fn ingest_csv(&self, body: &[u8]) -> Result<CsvReport, IngestError> {
+    /// [`IngestError::BadReadings`] naming every bad row by line,
+    /// [`IngestError::Forbidden`] naming the stations outside `provinces`,
+    /// and the store's errors.
+    pub async fn ingest_csv(&self, body: &[u8], provinces: &[String]) -> Result<CsvReport, IngestError> {
         let Parsed { rows, mut errors } = parse(body)?;
         if rows.is_empty() && errors.is_empty() {
             return Err(IngestError::BadBody("the file has a header but no rows".into()));
@@ -228,6 +233,8 @@ impl Core {
             errors.sort_by_key(|e| e.at);
             return Err(IngestError::BadReadings(errors));
         }
+        self.stations_within_provinces(features.iter().map(|(id, f)| (id.as_str(), f)), provinces)
+            .await?;
         let counts: Vec<(String, usize)> = by_station.iter().map(|(id, r)| (id.clone(), r.len())).collect();
         let readings: Vec<Reading> = by_station.into_values().flatten().collect();
         let accepted = readings.len();

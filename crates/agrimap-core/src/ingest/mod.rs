@@ -158,27 +158,46 @@ impl Core {
     /// # Errors
     /// [`IngestError::Forbidden`], or the store's errors.
     pub async fn within_provinces(&self, station: &Admitted, provinces: &[String]) -> Result<(), IngestError> {
+        self.stations_within_provinces([(station.station_id.as_str(), &station.feature)], provinces)
+            .await
+    }
+
+    /// Refuses stations outside `provinces` (empty for every province), by
+    /// the province of each station's commune, naming every one outside.
+    pub(crate) async fn stations_within_provinces<'a>(
+        &self,
+        stations: impl IntoIterator<Item = (&'a str, &'a Feature)>,
+        provinces: &[String],
+    ) -> Result<(), IngestError> {
         if provinces.is_empty() {
             return Ok(());
         }
         let layer = monitoring();
         let index = self.communes.index(self.store.as_ref()).await?;
-        let set = layer
-            .text_of(&station.feature, "boundary_set")
-            .and_then(agrimap_model::BoundarySet::parse);
-        let province = layer
-            .text_of(&station.feature, "commune_code")
-            .and_then(|code| index.get(code, set))
-            .map(|c| c.province_code.clone());
-        match province {
-            Some(p) if provinces.contains(&p) => Ok(()),
-            found => Err(IngestError::Forbidden(format!(
-                "station {} is in province {}; the token may send readings of provinces {} only",
-                station.station_id,
-                found.as_deref().unwrap_or("unknown"),
-                provinces.join(", ")
-            ))),
+        let mut outside = Vec::new();
+        for (id, feature) in stations {
+            let set = layer
+                .text_of(feature, "boundary_set")
+                .and_then(agrimap_model::BoundarySet::parse);
+            let province = layer
+                .text_of(feature, "commune_code")
+                .and_then(|code| index.get(code, set))
+                .map(|c| c.province_code.clone());
+            if !province.as_ref().is_some_and(|p| provinces.contains(p)) {
+                outside.push(format!(
+                    "station {id} is in province {}",
+                    province.as_deref().unwrap_or("unknown")
+                ));
+            }
         }
+        if outside.is_empty() {
+            return Ok(());
+        }
+        Err(IngestError::Forbidden(format!(
+            "{}; the token may send readings of provinces {} only",
+            outside.join(", "),
+            provinces.join(", ")
+        )))
     }
 
     /// Ingests one admitted station's batch: every reading must be valid;

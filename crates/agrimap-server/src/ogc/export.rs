@@ -34,7 +34,10 @@ pub(super) async fn export(
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let params = Params::new(pairs)?;
-    let plan = export::plan(&state.core, &file, &params, caller.audience()).await?;
+    let audience =
+        agrimap_core::features::scope::selection_audience(&state.core, caller.audience(), &caller.provinces, &params)
+            .await?;
+    let plan = export::plan(&state.core, &file, &params, audience).await?;
     let address = client.map(|Extension(ConnectInfo(a))| a.ip());
     let slot = match state.exports.acquire(address) {
         Ok(slot) => slot,

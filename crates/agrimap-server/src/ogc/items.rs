@@ -25,6 +25,7 @@ pub(super) const ITEMS_PARAMS: &[&str] = &[
     "datetime",
     "commune",
     "boundary_set",
+    "province",
     "filter",
     "filter-lang",
     "filter-crs",
@@ -88,7 +89,8 @@ pub(super) async fn items(
 ) -> Result<Response, ApiError> {
     let limit = params::limit(&params)?;
     let offset = params::offset(&params)?;
-    let audience = caller.audience();
+    let audience =
+        features::scope::selection_audience(&state.core, caller.audience(), &caller.provinces, &params).await?;
     let columns = Columns {
         layer,
         fields: features::chosen_fields(&params, layer, audience)?,
@@ -235,11 +237,8 @@ pub(super) async fn item(
     }: OgcRequest<&'static LayerDef>,
 ) -> Result<Response, ApiError> {
     let audience = caller.audience();
-    let columns = Columns {
-        layer,
-        fields: features::chosen_fields(&params, layer, audience)?,
-    };
-    let fields = &columns.fields;
+    // Checked before the feature is looked up, as for every caller.
+    features::chosen_fields(&params, layer, audience)?;
     let crs = params::crs(&params, "crs")?;
     let not_found = || {
         ApiError::not_found(
@@ -249,12 +248,18 @@ pub(super) async fn item(
     };
     // Ids are the store's integers; any other id names no feature.
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
-    let feature = state
-        .core
-        .store
-        .feature(layer, fid, audience)
-        .await?
-        .ok_or_else(not_found)?;
+    let store = state.core.store.as_ref();
+    let mut feature = store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
+    // A planner limited to provinces reads restricted fields of theirs only.
+    let audience = features::scope::feature_audience(&state.core, audience, &caller.provinces, layer, &feature).await?;
+    let columns = Columns {
+        layer,
+        fields: features::chosen_fields(&params, layer, audience)?,
+    };
+    if audience != caller.audience() {
+        feature = store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
+    }
+    let fields = &columns.fields;
     let feature = features::in_crs(vec![feature], crs)
         .await?
         .pop()

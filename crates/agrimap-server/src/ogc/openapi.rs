@@ -158,7 +158,11 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
         let _ = write!(description, " `datetime` selects by {}.", t.describe());
     }
     if layer.has_commune() {
-        params.push(r("parameters", "commune"));
+        params.extend([
+            r("parameters", "commune"),
+            r("parameters", "boundary_set"),
+            r("parameters", "province"),
+        ]);
     }
     params.extend([
         r("parameters", "filter"),
@@ -390,6 +394,26 @@ fn parameters() -> Json {
             "in": "query",
             "required": false,
             "description": "Official commune code: features whose commune_code is this code.",
+            "style": "form",
+            "explode": false,
+            "schema": { "type": "string" },
+        },
+        "boundary_set": {
+            "name": "boundary_set",
+            "in": "query",
+            "required": false,
+            "description": "The boundary set the commune code belongs to (before or after the 2025 reform); \
+                by default the newest set that has the code.",
+            "style": "form",
+            "explode": false,
+            "schema": { "type": "string", "enum": ["pre-2025", "2025"] },
+        },
+        "province": {
+            "name": "province",
+            "in": "query",
+            "required": false,
+            "description": "Official province code: features whose commune lies in this province, in any \
+                boundary set held.",
             "style": "form",
             "explode": false,
             "schema": { "type": "string" },

@@ -1,0 +1,126 @@
+//! Provinces: selecting the features of one (`province=`), and what a
+//! caller whose token is limited to some provinces may read.
+//!
+//! A feature belongs to a province through its commune: its `commune_code`
+//! together with its `boundary_set` names one commune of the index, and that
+//! commune's province is the feature's. A planner limited to provinces reads
+//! restricted fields only of a selection that lies within them (`province=`
+//! one of them, or `commune=` a commune of one of them) or of one feature of
+//! theirs; anything wider is read as the public reads it, never refused, so
+//! that the same link works for every planner.
+
+use super::Params;
+use crate::Core;
+use crate::communes::CommuneIndex;
+use crate::error::{CoreError, echo};
+use agrimap_model::{Audience, BoundarySet, CompareOp, Feature, Filter, LayerDef, Value};
+use std::collections::BTreeMap;
+
+/// The filter selecting the features of `layer` in province `code`: those
+/// whose (commune code, boundary set) is a commune of it, in any set held.
+///
+/// # Errors
+/// `bad_province` for a layer without communes, `unknown_province` for a
+/// province the store holds no commune of.
+pub(crate) fn province_filter(index: &CommuneIndex, layer: &LayerDef, code: &str) -> Result<Filter, CoreError> {
+    if !layer.has_commune() {
+        return Err(CoreError::invalid(
+            "bad_province",
+            format!(
+                "collection '{}' has no commune_code, so it cannot be selected by province",
+                layer.id
+            ),
+        ));
+    }
+    index.known_province(code, None)?;
+    let mut by_set: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for c in index.communes().iter().filter(|c| c.province_code == code) {
+        by_set
+            .entry(c.boundary_set.as_str())
+            .or_default()
+            .push(Value::Text(c.code.clone()));
+    }
+    if by_set.is_empty() {
+        return Err(CoreError::invalid(
+            "unknown_province",
+            format!("the store holds no commune of province '{}'", echo(code, 16)),
+        ));
+    }
+    Ok(Filter::Or(
+        by_set
+            .into_iter()
+            .map(|(set, codes)| {
+                Filter::And(vec![
+                    Filter::Compare {
+                        field: "boundary_set".to_owned(),
+                        op: CompareOp::Eq,
+                        value: Value::Text(set.to_owned()),
+                    },
+                    Filter::In {
+                        field: "commune_code".to_owned(),
+                        values: codes,
+                    },
+                ])
+            })
+            .collect(),
+    ))
+}
+
+/// The audience a caller who reads as `audience`, with a token limited to
+/// `provinces` (empty: every province), reads the selection `params` with:
+/// its own when the selection lies within its provinces, else the public's.
+///
+/// # Errors
+/// The errors of reading `boundary_set`, and the store's.
+pub async fn selection_audience(
+    core: &Core,
+    audience: Audience,
+    provinces: &[String],
+    params: &Params,
+) -> Result<Audience, CoreError> {
+    if provinces.is_empty() || audience == Audience::Public {
+        return Ok(audience);
+    }
+    let within = if let Some(province) = params.get("province") {
+        provinces.iter().any(|p| p == province)
+    } else if let Some(code) = params.get("commune") {
+        let asked = crate::communes::boundary_set_param(params.get("boundary_set"))?;
+        let index = core.commune_index().await?;
+        index
+            .get(code, asked)
+            .is_some_and(|c| provinces.contains(&c.province_code))
+    } else {
+        false
+    };
+    Ok(if within { audience } else { Audience::Public })
+}
+
+/// The province of a feature of `layer`, through its commune.
+#[must_use]
+pub fn feature_province(index: &CommuneIndex, layer: &LayerDef, feature: &Feature) -> Option<String> {
+    let set = layer.text_of(feature, "boundary_set").and_then(BoundarySet::parse);
+    layer
+        .text_of(feature, "commune_code")
+        .and_then(|code| index.get(code, set))
+        .map(|c| c.province_code.clone())
+}
+
+/// The audience a caller limited to `provinces` reads one feature with:
+/// its own for a feature of its provinces, else the public's.
+///
+/// # Errors
+/// The store's.
+pub async fn feature_audience(
+    core: &Core,
+    audience: Audience,
+    provinces: &[String],
+    layer: &LayerDef,
+    feature: &Feature,
+) -> Result<Audience, CoreError> {
+    if provinces.is_empty() || audience == Audience::Public {
+        return Ok(audience);
+    }
+    let index = core.commune_index().await?;
+    let within = feature_province(&index, layer, feature).is_some_and(|p| provinces.contains(&p));
+    Ok(if within { audience } else { Audience::Public })
+}
