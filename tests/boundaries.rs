@@ -197,6 +197,58 @@ fn every_real_file_lands_and_comes_back(kind: StoreKind) {
     codes_names_and_areas_come_back_unchanged(&server, "31338", "2025");
     codes_names_and_areas_come_back_unchanged(&server, "31498", "pre-2025");
     statistics_count_by_one_set_and_never_twice(&server, &store, &soc_trang);
+    points_are_summarised_where_they_stand(&server, &store);
+}
+
+/// A commune's summary lists the OCOP products (and stations) standing in
+/// it, whatever commune code they carry: a product still coded by the
+/// pre-2025 Phường 6 of Sóc Trăng appears in the 2025 commune it stands in,
+/// and in no other.
+fn points_are_summarised_where_they_stand(server: &TestServer, store: &EmptyStore) {
+    let here = server.get("/api/communes/31507?boundary_set=2025", &[]).json();
+    let [x, y] = [0, 1].map(|i| here["center"][i].as_f64().expect("centre"));
+    let ocop = agrimap_model::layer("ocop").expect("ocop");
+    let mut product = agrimap_model::Feature {
+        id: 0,
+        geometry: geo::Geometry::Point(geo::point!(x: x, y: y)),
+        properties: vec![agrimap_model::Value::Null; ocop.fields.len()],
+    };
+    for (field, value) in [
+        ("product_id", agrimap_model::Value::Text("OCOP-94-WHERE".into())),
+        ("name", agrimap_model::Value::Text("Bánh pía Sóc Trăng".into())),
+        ("commune_code", agrimap_model::Value::Text("31507".into())),
+        ("boundary_set", agrimap_model::Value::Text("pre-2025".into())),
+        ("stars", agrimap_model::Value::Int(4)),
+    ] {
+        product.properties[ocop.field_index(field).expect("field")] = value;
+    }
+    let batch = agrimap_store::WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: ocop,
+            replace: true,
+            features: vec![product],
+        }],
+        readings: Vec::new(),
+    };
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(store.store().write(batch))
+        .expect("write the product");
+    let listed = |path: &str| -> Vec<String> {
+        let summary = server.get(path, &[]).json();
+        summary["ocop"]["list"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: {summary}"))
+            .iter()
+            .map(|p| p["product_id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        listed("/api/communes/31507/summary?boundary_set=2025"),
+        ["OCOP-94-WHERE"]
+    );
+    // Xã Hỏa Lựu, another commune of Cần Thơ.
+    assert!(listed("/api/communes/31338/summary?boundary_set=2025").is_empty());
 }
 
 /// One commune through `/api/communes/{code}`, a vector tile, `/ogc` and

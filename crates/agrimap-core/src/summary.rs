@@ -4,13 +4,16 @@
 //! Areas come from the province-wide statistics tables ([`crate::stats`]), so
 //! they count only the part of each feature inside the commune and are
 //! computed once per layer version for every commune at the same time. Points
-//! (OCOP producers, stations) are listed from the store by commune code.
+//! (OCOP producers, stations) are listed from the store by location, so a
+//! 2025 commune lists those still coded by the pre-2025 communes it merged.
 
 use crate::Core;
 use crate::communes::Commune;
 use crate::error::{CoreError, echo};
 use crate::stats::{StatsRequest, StatsTable};
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, Reading, Value, layer};
+use agrimap_store::Store;
+use geo::Intersects;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
 use std::collections::BTreeMap;
@@ -102,6 +105,25 @@ fn latest(readings: Vec<Reading>) -> Vec<Reading> {
     by_parameter.into_values().collect()
 }
 
+/// The features of `layer` that lie in the commune, by location whatever
+/// commune code they carry (products and stations coded by pre-2025
+/// communes appear in the 2025 commune they stand in), in id order.
+async fn located_in(store: &dyn Store, layer: &'static LayerDef, commune: &Commune) -> Result<Vec<Feature>, CoreError> {
+    let Some([west, south, east, north]) = commune.bbox else {
+        return Ok(Vec::new());
+    };
+    let near = FeatureQuery {
+        bbox: Some(geo::Rect::new(
+            geo::coord! { x: west, y: south },
+            geo::coord! { x: east, y: north },
+        )),
+        ..FeatureQuery::default()
+    };
+    let mut found = store.features(layer, &near).await?;
+    found.retain(|f| commune.boundary.intersects(&f.geometry));
+    Ok(found)
+}
+
 /// The summary of the commune `code` (in `boundary_set` when given, else
 /// the newest set that has the code).
 ///
@@ -143,15 +165,10 @@ pub async fn commune_summary(
     let mut stars = rows_of(&ocop_stars, code);
     stars.sort_by(|a, b| b.class.cmp(&a.class));
 
-    let in_commune = FeatureQuery {
-        commune: Some(commune.code.clone()),
-        boundary_set: set,
-        ..FeatureQuery::default()
-    };
     let ocop = catalog_layer("ocop")?;
-    let products = store.features(ocop, &in_commune).await?;
+    let products = located_in(store, ocop, commune).await?;
     let monitoring = catalog_layer("monitoring")?;
-    let stations = store.features(monitoring, &in_commune).await?;
+    let stations = located_in(store, monitoring, commune).await?;
     let mut station_answers = Vec::with_capacity(stations.len());
     for s in &stations {
         let readings = match monitoring.text_of(s, "station_id") {
