@@ -74,6 +74,13 @@ fn geojson_and_csv_hold_the_selection(kind: StoreKind) {
     let header = text.lines().next().expect("header");
     assert!(header.starts_with("fid,") && header.ends_with(",WKT"), "{header}");
     assert!(!header.contains("owner"), "{header}");
+    // Codes of a value list are followed by their label, from the store's lists.
+    assert!(header.contains(",crop_type,crop_type_label,"), "{header}");
+    let rice = features
+        .iter()
+        .find(|f| f["properties"]["crop_type"] == "rice")
+        .expect("rice in the commune");
+    assert_eq!(rice["properties"]["crop_type_label"], "Lúa");
     let dir = scratch_dir(&format!("export-text-{kind:?}"));
     let path = save(&csv, &dir, "crop.csv");
     // GDAL reads the geometry from the WKT column.

@@ -25,6 +25,7 @@ use agrimap_model::{Audience, FeatureQuery, LayerDef};
 use agrimap_store::resumable::{ChunkStream, HOLD, resumable};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt, stream};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -138,10 +139,8 @@ pub async fn plan(core: &Core, file: &str, params: &Params, audience: Audience) 
              export gpkg, shp.zip, fgb or csv for another CRS",
         ));
     }
-    let columns = Columns {
-        layer,
-        fields: features::chosen_fields(params, layer, audience)?,
-    };
+    let mut columns = Columns::new(layer, features::chosen_fields(params, layer, audience)?);
+    columns.labels = labels(core, layer, &columns.fields).await?;
     let query = features::query(core, layer, params, audience).await?;
     Ok(ExportPlan {
         format,
@@ -150,6 +149,35 @@ pub async fn plan(core: &Core, file: &str, params: &Params, audience: Audience) 
         crs,
         name: download_name(layer, params, file),
     })
+}
+
+/// The Vietnamese label of each code of the chosen fields that take a value
+/// list, as the store's lists hold them (retired codes included, so old
+/// features keep their label).
+async fn labels(
+    core: &Core,
+    layer: &LayerDef,
+    fields: &[usize],
+) -> Result<BTreeMap<usize, HashMap<String, String>>, CoreError> {
+    let listed: Vec<(usize, &str)> = fields
+        .iter()
+        .filter_map(|&i| layer.fields[i].code_list.map(|list| (i, list)))
+        .collect();
+    if listed.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let codes = core.store.codes().await?;
+    Ok(listed
+        .into_iter()
+        .map(|(i, list)| {
+            let of_list = codes
+                .iter()
+                .filter(|c| c.list == list)
+                .map(|c| (c.code.clone(), c.label_vi.clone()))
+                .collect();
+            (i, of_list)
+        })
+        .collect())
 }
 
 /// An export under way.

@@ -36,10 +36,9 @@ fn csv_error(e: csv::Error) -> ExportError {
 
 impl Encoder for CsvEncoder {
     fn head(&mut self, out: &mut Vec<u8>) -> Result<(), ExportError> {
-        let layer = self.columns.layer;
-        let names = std::iter::once("fid")
-            .chain(self.columns.fields.iter().map(|&i| layer.fields[i].name))
-            .chain(std::iter::once("WKT"));
+        let names = std::iter::once("fid".to_owned())
+            .chain(self.columns.names())
+            .chain(std::iter::once("WKT".to_owned()));
         let mut w = csv::Writer::from_writer(out);
         w.write_record(names).map_err(csv_error)?;
         w.flush()?;
@@ -52,7 +51,7 @@ impl Encoder for CsvEncoder {
         for f in features {
             record.clear();
             record.push(f.id.to_string());
-            record.extend(self.columns.fields.iter().map(|&i| cell(&f.properties[i])));
+            record.extend(self.columns.values(f).map(|v| cell(&v)));
             let geometry = match &self.transform {
                 None => wkt::ToWkt::wkt_string(&f.geometry),
                 Some(t) => {
@@ -123,13 +122,7 @@ mod tests {
             geometry: geo::Geometry::Point(geo::Point::new(105.0, 10.0)),
             properties,
         };
-        let mut encoder = CsvEncoder::new(
-            Columns {
-                layer: crop,
-                fields: vec![variety, area],
-            },
-            None,
-        );
+        let mut encoder = CsvEncoder::new(Columns::new(crop, vec![variety, area]), None);
         let mut out = Vec::new();
         write_sync(&mut encoder, [std::slice::from_ref(&feature)], &mut out).expect("written");
         let mut reader = csv::Reader::from_reader(out.as_slice());

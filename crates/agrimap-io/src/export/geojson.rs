@@ -2,7 +2,7 @@
 //! one feature per line, properties in schema order.
 
 use super::{Columns, Encoder, ExportError};
-use agrimap_model::{Feature, Value};
+use agrimap_model::Feature;
 use serde::ser::{Serialize, SerializeMap, SerializeTuple, Serializer};
 
 /// Writes a FeatureCollection.
@@ -72,11 +72,10 @@ struct Properties<'a>(&'a GeoJsonFeature<'a>);
 
 impl Serialize for Properties<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Columns { layer, fields } = self.0.columns;
-        let mut map = s.serialize_map(Some(fields.len()))?;
-        for &i in fields {
-            let value = self.0.feature.properties.get(i).unwrap_or(&Value::Null);
-            map.serialize_entry(layer.fields[i].name, value)?;
+        let columns = self.0.columns;
+        let mut map = s.serialize_map(None)?;
+        for (name, value) in columns.names().zip(columns.values(self.0.feature)) {
+            map.serialize_entry(&name, value.as_ref())?;
         }
         map.end()
     }
@@ -173,6 +172,7 @@ impl Serialize for GeoJsonGeometry<'_> {
 mod tests {
     use super::*;
     use crate::export::write_sync;
+    use agrimap_model::Value;
 
     #[test]
     fn a_collection_of_features_with_the_chosen_properties() {
@@ -193,10 +193,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let mut encoder = GeoJsonEncoder::new(Columns {
-            layer: ocop,
-            fields: vec![name],
-        });
+        let mut encoder = GeoJsonEncoder::new(Columns::new(ocop, vec![name]));
         let mut out = Vec::new();
         let page = [feature.clone(), Feature { id: 8, ..feature }];
         write_sync(&mut encoder, [&page[..1], &page[1..]], &mut out).expect("written");
@@ -219,13 +216,12 @@ mod tests {
             geometry: geo::Geometry::Point(geo::Point::new(105.8, 9.9)),
             properties,
         };
-        let columns = Columns {
-            layer: crop,
-            fields: crop
-                .readable_fields(agrimap_model::Audience::Public)
+        let columns = Columns::new(
+            crop,
+            crop.readable_fields(agrimap_model::Audience::Public)
                 .map(|(i, _)| i)
                 .collect(),
-        };
+        );
         let text = serde_json::to_string(&GeoJsonFeature {
             columns: &columns,
             feature: &feature,

@@ -12,28 +12,64 @@ pub mod csv;
 pub mod gdal;
 pub mod geojson;
 
-use agrimap_model::{Feature, LayerDef};
+use agrimap_model::{Feature, LayerDef, Value};
 use agrimap_store::StoreError;
 use agrimap_store::resumable::ChunkStream;
 use futures::{Stream, StreamExt};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// The columns of an export: the layer and the fields chosen (indexes into
-/// `layer.fields`; the caller leaves out what its reader may not see).
+/// `layer.fields`; the caller leaves out what its reader may not see), and
+/// for fields of a value list, the label of each code, written in a
+/// `<field>_label` column beside the code.
 #[derive(Debug, Clone)]
 pub struct Columns {
     pub layer: &'static LayerDef,
     pub fields: Vec<usize>,
+    pub labels: BTreeMap<usize, HashMap<String, String>>,
 }
 
 impl Columns {
+    /// The chosen fields, without labels.
+    #[must_use]
+    pub fn new(layer: &'static LayerDef, fields: Vec<usize>) -> Self {
+        Self {
+            layer,
+            fields,
+            labels: BTreeMap::new(),
+        }
+    }
+
     /// Every field of the layer.
     #[must_use]
     pub fn all(layer: &'static LayerDef) -> Self {
-        Self {
-            layer,
-            fields: (0..layer.fields.len()).collect(),
-        }
+        Self::new(layer, (0..layer.fields.len()).collect())
+    }
+
+    /// The column names in order: each chosen field, and `<field>_label`
+    /// after a labelled one.
+    pub fn names(&self) -> impl Iterator<Item = String> + '_ {
+        self.fields.iter().flat_map(move |&i| {
+            let name = self.layer.fields[i].name;
+            std::iter::once(name.to_owned()).chain(self.labels.contains_key(&i).then(|| format!("{name}_label")))
+        })
+    }
+
+    /// The values of a feature in the order of [`Columns::names`].
+    pub fn values<'a>(&'a self, feature: &'a Feature) -> impl Iterator<Item = Cow<'a, Value>> + 'a {
+        const NULL: &Value = &Value::Null;
+        self.fields.iter().flat_map(move |&i| {
+            let value = feature.properties.get(i).unwrap_or(NULL);
+            let label = self.labels.get(&i).map(|labels| match value {
+                Value::Text(code) => labels
+                    .get(code)
+                    .map_or(Cow::Borrowed(NULL), |l| Cow::Owned(Value::Text(l.clone()))),
+                _ => Cow::Borrowed(NULL),
+            });
+            std::iter::once(Cow::Borrowed(value)).chain(label)
+        })
     }
 }
 

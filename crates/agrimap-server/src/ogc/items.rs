@@ -91,10 +91,7 @@ pub(super) async fn items(
     let offset = params::offset(&params)?;
     let audience =
         features::scope::selection_audience(&state.core, caller.audience(), &caller.provinces, &params).await?;
-    let columns = Columns {
-        layer,
-        fields: features::chosen_fields(&params, layer, audience)?,
-    };
+    let columns = Columns::new(layer, features::chosen_fields(&params, layer, audience)?);
     let fields = &columns.fields;
     let crs = params::crs(&params, "crs")?;
     let mut query = features::query(&state.core, layer, &params, audience).await?;
@@ -252,10 +249,7 @@ pub(super) async fn item(
     let mut feature = store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
     // A planner limited to provinces reads restricted fields of theirs only.
     let audience = features::scope::feature_audience(&state.core, audience, &caller.provinces, layer, &feature).await?;
-    let columns = Columns {
-        layer,
-        fields: features::chosen_fields(&params, layer, audience)?,
-    };
+    let columns = Columns::new(layer, features::chosen_fields(&params, layer, audience)?);
     if audience != caller.audience() {
         feature = store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
     }
