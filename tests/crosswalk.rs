@@ -167,6 +167,11 @@ fn the_official_list_is_imported_and_bad_files_change_nothing(kind: StoreKind) {
             "line 3: old_code is empty",
         ),
         (
+            "province.csv",
+            format!("{header}31507,Xã A,94,Tỉnh Sóc Trăng,31510,Xã B,full\n"),
+            "line 2: new_province_code '94' is none of the 34 provinces of 2025",
+        ),
+        (
             "column.csv",
             "old_code,old_name,new_code,new_name,type\n31507,Xã A,31510,Xã B,full\n".to_owned(),
             "no column new_province_code, new_province_name",

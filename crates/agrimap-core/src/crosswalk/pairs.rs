@@ -28,7 +28,8 @@ pub const BAD_CROSSWALK: &str = "bad_crosswalk";
 ///
 /// # Errors
 /// `bad_crosswalk` when the header lacks a column, a row cannot be read,
-/// has an empty or non-numeric code, a type other than `full`/`partial`,
+/// has an empty or malformed code, a province that is none of the 34 of
+/// 2025, a type other than `full`/`partial`,
 /// or repeats a pair; the message names the lines.
 pub fn parse_pairs(bytes: &[u8]) -> Result<Vec<CrosswalkPair>, CoreError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
@@ -62,16 +63,29 @@ pub fn parse_pairs(bytes: &[u8]) -> Result<Vec<CrosswalkPair>, CoreError> {
             kind,
         ] = [0, 1, 2, 3, 4, 5, 6].map(cell);
         let mut bad = Vec::new();
-        for (name, value) in [
-            ("old_code", &old_code),
-            ("new_code", &new_code),
-            ("new_province_code", &new_province_code),
+        // Commune codes have 5 digits; the island districts that had no
+        // communes (Bạch Long Vĩ, Cồn Cỏ, Hoàng Sa, Lý Sơn, Côn Đảo) keep
+        // their 3-digit district code as the old code.
+        for (name, value, lengths) in [
+            ("old_code", &old_code, &[5, 3][..]),
+            ("new_code", &new_code, &[5][..]),
+            ("new_province_code", &new_province_code, &[2][..]),
         ] {
             if value.is_empty() {
                 bad.push(format!("{name} is empty"));
-            } else if !value.chars().all(|c| c.is_ascii_digit()) {
-                bad.push(format!("{name} '{}' is not a code (digits)", echo(value, 20)));
+            } else if !value.chars().all(|c| c.is_ascii_digit()) || !lengths.contains(&value.len()) {
+                let digits: Vec<String> = lengths.iter().map(ToString::to_string).collect();
+                bad.push(format!(
+                    "{name} '{}' is not a code ({} digits)",
+                    echo(value, 20),
+                    digits.join(" or ")
+                ));
             }
+        }
+        if new_province_code.len() == 2 && agrimap_model::admin::province_2025(&new_province_code).is_none() {
+            bad.push(format!(
+                "new_province_code '{new_province_code}' is none of the 34 provinces of 2025"
+            ));
         }
         let kind = PairKind::parse(&kind)
             .ok_or_else(|| format!("type must be 'full' or 'partial', got '{}'", echo(&kind, 20)));
@@ -128,7 +142,7 @@ mod tests {
     #[test]
     fn names_the_lines_of_bad_rows() {
         let text = format!(
-            "{HEADER}31507,A,92,CT,31510,B,full\n,A,92,CT,31510,B,full\n31508,A,92,CT,31510,B,merged\n31507,A,92,CT,31510,B,partial\n"
+            "{HEADER}31507,A,92,Thành phố Cần Thơ,31510,B,full\n,A,92,Thành phố Cần Thơ,31510,B,full\n31508,A,92,Thành phố Cần Thơ,31510,B,merged\n31507,A,92,Thành phố Cần Thơ,31510,B,partial\n"
         );
         let e = parse_pairs(text.as_bytes()).expect_err("bad rows");
         assert_eq!(e.code, BAD_CROSSWALK);
@@ -145,6 +159,26 @@ mod tests {
                 .contains("line 5: the pair 31507 → 31510 is given already on line 2"),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn codes_of_the_wrong_shape_or_province_are_named() {
+        let text = format!(
+            "{HEADER}3150,A,92,Thành phố Cần Thơ,31510,B,full\n\
+             31507,A,93,Tỉnh Hậu Giang,31510,B,full\n\
+             755,Huyện Côn Đảo,79,Thành phố Hồ Chí Minh,26732,Đặc khu Côn Đảo,full\n"
+        );
+        let message = parse_pairs(text.as_bytes()).expect_err("bad rows").to_string();
+        for expected in [
+            "line 2: old_code '3150' is not a code (5 or 3 digits)",
+            "line 3: new_province_code '93' is none of the 34 provinces of 2025",
+        ] {
+            assert!(message.contains(expected), "{message}");
+        }
+        assert!(
+            !message.contains("line 5"),
+            "an island district's code is one: {message}"
         );
     }
 
