@@ -585,6 +585,75 @@ fn bad_files_are_refused_whole(kind: StoreKind) {
     assert_eq!(names, ["Phường 5", "Phường 7", "Phường 8"]);
 }
 
+/// A real commune whose outer ring crosses itself (two of its vertices
+/// swapped, as a slip in a desktop GIS leaves it) is repaired with GEOS
+/// MakeValid and the repair is reported; what is stored is valid, as GDAL
+/// (SpatiaLite's `ST_IsValid` through `ogrinfo`) reads it back from an export.
+fn a_self_intersecting_commune_is_repaired_and_reported(kind: StoreKind) {
+    let Some(file) = shared_data("soc-trang-communes-pre2025.geojson") else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("repaired-boundaries-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    let dir = scratch_dir(&format!("repaired-boundary-files-{}", kind.name()));
+    let mut doc: Json = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
+    let features = doc["features"].as_array_mut().expect("features");
+    features.truncate(2);
+    let ring = if features[0]["geometry"]["type"] == "MultiPolygon" {
+        &mut features[0]["geometry"]["coordinates"][0][0]
+    } else {
+        &mut features[0]["geometry"]["coordinates"][0]
+    };
+    let ring = ring.as_array_mut().expect("ring");
+    let middle = ring.len() / 2;
+    ring.swap(1, middle);
+    let code = features[0]["properties"]["code"].as_str().expect("code").to_owned();
+    let path = dir.join("bowtie.geojson");
+    std::fs::write(&path, serde_json::to_vec(&doc).expect("json")).expect("write");
+
+    let said = ok(&store.agrimap(&["boundaries", "import", &path.display().to_string(), "--set", "pre-2025"]));
+    assert!(said.contains("2 added"), "{said}");
+    assert!(
+        said.contains("repaired feature 0: invalid") && said.contains("repaired with GEOS MakeValid"),
+        "{said}"
+    );
+    let server = TestServer::start(store.store());
+    let commune = server
+        .get(&format!("/api/communes/{code}?boundary_set=pre-2025"), &[])
+        .json();
+    assert!(commune["area_ha"].as_f64().expect("area") > 0.0, "{commune}");
+    let export = server.get(
+        &format!("/api/export/admin_commune.geojson?filter=code%3D%27{code}%27"),
+        &[],
+    );
+    assert_eq!(export.status, 200);
+    let exported = dir.join("exported.geojson");
+    std::fs::write(&exported, &export.body).expect("write");
+    let out = std::process::Command::new("ogrinfo")
+        .args([
+            "-q",
+            "-dialect",
+            "sqlite",
+            "-sql",
+            "SELECT ST_IsValid(geometry) AS valid FROM exported",
+        ])
+        .arg(&exported)
+        .output()
+        .expect("ogrinfo");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("valid (Integer) = 1"), "{said}");
+}
+
+#[test]
+fn a_self_intersecting_commune_is_repaired_and_reported_by_geopackage() {
+    a_self_intersecting_commune_is_repaired_and_reported(StoreKind::GeoPackage);
+}
+
+#[test]
+fn a_self_intersecting_commune_is_repaired_and_reported_by_postgis() {
+    a_self_intersecting_commune_is_repaired_and_reported(StoreKind::PostGis);
+}
+
 #[test]
 fn bad_files_are_refused_whole_by_geopackage() {
     bad_files_are_refused_whole(StoreKind::GeoPackage);

@@ -556,6 +556,14 @@ mod tests {
         ) -> Result<Vec<agrimap_store::UpsertSummary>, StoreError> {
             unimplemented!("{NOT_USED}")
         }
+        async fn restamp_communes(
+            &self,
+            _: &'static LayerDef,
+            _: agrimap_model::BoundarySet,
+            _: Vec<(i64, String)>,
+        ) -> Result<usize, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
         async fn versions(&self) -> Result<LayerVersions, StoreError> {
             Ok(LayerVersions::new())
         }

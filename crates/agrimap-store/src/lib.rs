@@ -202,6 +202,19 @@ pub trait LayerStore: Send + Sync + 'static {
     /// with the districts and provinces made from them): all or nothing.
     async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError>;
 
+    /// Re-stamps features with the communes of `set`, in one transaction:
+    /// for each `(id, code)`, `former_commune_code` takes the code the
+    /// feature had, `commune_code` becomes `code` and `boundary_set`
+    /// becomes `set` (the recode of a layer to the 2025 communes, sent as
+    /// ids and codes so that a million parcels need not be held). Ids not
+    /// stored are skipped; returns how many features changed.
+    async fn restamp_communes(
+        &self,
+        layer: &'static LayerDef,
+        set: agrimap_model::BoundarySet,
+        changes: Vec<(i64, String)>,
+    ) -> Result<usize, StoreError>;
+
     /// The change counter of every layer.
     async fn versions(&self) -> Result<LayerVersions, StoreError>;
 }

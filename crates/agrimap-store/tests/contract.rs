@@ -114,6 +114,7 @@ stores!(
     a_bad_reading_stores_nothing,
     station_and_api_tokens_are_kept_as_hashes,
     the_crosswalk_is_replaced_whole_and_a_duplicate_pair_changes_nothing,
+    restamping_communes_keeps_the_old_code_and_moves_the_version,
 );
 
 mod cases {
@@ -148,6 +149,38 @@ mod cases {
 
     fn rect(x1: f64, y1: f64, x2: f64, y2: f64) -> Rect<f64> {
         Rect::new(coord! {x: x1, y: y1}, coord! {x: x2, y: y2})
+    }
+
+    pub async fn restamping_communes_keeps_the_old_code_and_moves_the_version(store: &dyn Store) {
+        let ocop_layer = layer("ocop").expect("ocop");
+        store
+            .write(write(vec![
+                ocop("31507", "Bánh pía", 5, 105.97, 9.6),
+                ocop("31510", "Mắm cá linh", 3, 105.98, 9.61),
+            ]))
+            .await
+            .expect("write");
+        let before = store.versions().await.expect("versions")["ocop"];
+        let changed = store
+            .restamp_communes(
+                ocop_layer,
+                agrimap_model::BoundarySet::Y2025,
+                vec![(1, "31510".into()), (99, "31999".into())],
+            )
+            .await
+            .expect("restamp");
+        assert_eq!(changed, 1, "an id not stored is skipped");
+        assert!(store.versions().await.expect("versions")["ocop"] > before);
+        let all = store
+            .features(ocop_layer, &FeatureQuery::default())
+            .await
+            .expect("read");
+        let text = |f: &Feature, name: &str| ocop_layer.text_of(f, name).map(str::to_owned);
+        assert_eq!(text(&all[0], "commune_code").as_deref(), Some("31510"));
+        assert_eq!(text(&all[0], "boundary_set").as_deref(), Some("2025"));
+        assert_eq!(text(&all[0], "former_commune_code").as_deref(), Some("31507"));
+        assert_eq!(text(&all[1], "boundary_set").as_deref(), Some("pre-2025"));
+        assert_eq!(text(&all[1], "former_commune_code"), None);
     }
 
     pub async fn queries_by_bbox_commune_and_filter(store: &dyn Store) {

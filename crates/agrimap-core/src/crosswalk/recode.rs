@@ -4,16 +4,20 @@
 //! aggregation engine's exact split, as statistics count a feature), its
 //! `boundary_set` set to `2025` and its old code kept in
 //! `former_commune_code`. Features outside every 2025 commune are left as
-//! they are and reported. All of it is one upsert: one transaction.
+//! they are and reported. The layer is read in chunks and the new codes are
+//! written in one transaction ([`agrimap_store::LayerStore::restamp_communes`]).
 
 use super::overlay::{Boundary, index_new};
 use crate::Core;
 use crate::error::CoreError;
 use agrimap_analysis::aggregate::exact_parts;
-use agrimap_model::{Audience, BoundarySet, Feature, FeatureQuery, LayerDef, Value};
-use agrimap_store::Upsert;
+use agrimap_analysis::zones::Zones;
+use agrimap_model::{Audience, BoundarySet, Feature, FeatureQuery, LayerDef};
+use agrimap_store::resumable::{HOLD, resumable};
+use futures::TryStreamExt;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The field keeping the code a feature had before it was recoded.
 pub const HISTORY_FIELD: &str = "former_commune_code";
@@ -35,11 +39,11 @@ pub struct RecodeReport {
     pub outside_keys: Vec<String>,
 }
 
-/// The field positions a recode writes, or why the layer cannot be recoded.
-fn positions(layer: &LayerDef) -> Result<[usize; 3], CoreError> {
+/// Why the layer cannot be recoded, if it cannot: it must have the fields a recode writes.
+fn check_recodable(layer: &LayerDef) -> Result<(), CoreError> {
     let at = |name: &str| layer.field_index(name);
     match (at("commune_code"), at("boundary_set"), at(HISTORY_FIELD)) {
-        (Some(c), Some(b), Some(h)) => Ok([c, b, h]),
+        (Some(_), Some(_), Some(_)) => Ok(()),
         _ => Err(CoreError::invalid(
             "bad_layer",
             format!(
@@ -58,7 +62,7 @@ impl Core {
     /// any target but 2025, `no_communes` when no 2025 commune is loaded, or
     /// a store failure (nothing written then).
     pub async fn recode(&self, layer: &'static LayerDef, to: BoundarySet) -> Result<RecodeReport, CoreError> {
-        let [code_at, set_at, history_at] = positions(layer)?;
+        check_recodable(layer)?;
         if to != BoundarySet::Y2025 {
             return Err(CoreError::invalid(
                 "bad_boundary_set",
@@ -69,78 +73,95 @@ impl Core {
             ));
         }
         let index = self.communes.index(self.store.as_ref()).await?;
+        let new: Vec<Boundary> = index
+            .communes()
+            .iter()
+            .filter(|c| c.boundary_set == to.as_str())
+            .filter_map(|c| Boundary::new(&c.code, &c.province_code, &c.boundary))
+            .collect();
+        if new.is_empty() {
+            return Err(CoreError::invalid(
+                "no_communes",
+                format!("no {to} communes are loaded: import them into admin_commune first"),
+            ));
+        }
+        let zones = Arc::new(
+            tokio::task::spawn_blocking(move || index_new(&new))
+                .await
+                .map_err(|e| CoreError::task_failed("recode_failed", "indexing the communes", &e))?,
+        );
+        let mut report = RecodeReport {
+            layer: layer.id.to_owned(),
+            to: to.as_str().to_owned(),
+            recoded: 0,
+            unchanged: 0,
+            outside: 0,
+            outside_keys: Vec::new(),
+        };
+        // The layer is read chunk by chunk and only (id, new code) is kept,
+        // so a province's million parcels are never held at once; the
+        // chunk stream fails if the layer changes meanwhile.
+        let mut changes: Vec<(i64, String)> = Vec::new();
         let query = FeatureQuery {
             audience: Audience::Full,
             ..FeatureQuery::default()
         };
-        let features = self.store.features(layer, &query).await?;
-        let (changed, report) = tokio::task::spawn_blocking(move || {
-            let new: Vec<Boundary> = index
-                .communes()
-                .iter()
-                .filter(|c| c.boundary_set == to.as_str())
-                .filter_map(|c| Boundary::new(&c.code, &c.province_code, &c.boundary))
-                .collect();
-            if new.is_empty() {
-                return Err(CoreError::invalid(
-                    "no_communes",
-                    format!("no {to} communes are loaded: import them into admin_commune first"),
-                ));
-            }
-            let zones = index_new(&new);
-            let placed: Vec<Option<Option<String>>> = features
-                .par_iter()
-                .map_init(Vec::new, |scratch, f| {
-                    if layer.text_of(f, "boundary_set") == Some(to.as_str()) {
-                        return None;
-                    }
-                    exact_parts(&zones, &f.geometry, scratch);
-                    let largest = scratch.iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-                    Some(largest.map(|&(z, _)| zones.get(z).code.clone()))
-                })
-                .collect();
-            let mut report = RecodeReport {
-                layer: layer.id.to_owned(),
-                to: to.as_str().to_owned(),
-                recoded: 0,
-                unchanged: 0,
-                outside: 0,
-                outside_keys: Vec::new(),
-            };
-            let mut changed: Vec<Feature> = Vec::new();
-            for (mut f, place) in features.into_iter().zip(placed) {
+        let mut chunks = resumable(self.store.clone(), layer, query, HOLD);
+        while let Some(chunk) = chunks.try_next().await? {
+            let zones = zones.clone();
+            let placed = tokio::task::spawn_blocking(move || place(layer, to, &zones, &chunk))
+                .await
+                .map_err(|e| CoreError::task_failed("recode_failed", "recoding a layer", &e))?;
+            for (id, place) in placed {
                 match place {
-                    None => report.unchanged += 1,
-                    Some(None) => {
+                    Place::Unchanged => report.unchanged += 1,
+                    Place::Outside(key) => {
                         report.outside += 1;
                         if report.outside_keys.len() < NAMED {
-                            report.outside_keys.push(key_of(layer, &f));
+                            report.outside_keys.push(key);
                         }
                     }
-                    Some(Some(code)) => {
+                    Place::In(code) => {
                         report.recoded += 1;
-                        let old = std::mem::replace(&mut f.properties[code_at], Value::Text(code));
-                        f.properties[history_at] = old;
-                        f.properties[set_at] = Value::Text(to.as_str().to_owned());
-                        changed.push(f);
+                        changes.push((id, code));
                     }
                 }
             }
-            Ok((changed, report))
-        })
-        .await
-        .map_err(|e| CoreError::task_failed("recode_failed", "recoding a layer", &e))??;
-        if !changed.is_empty() {
-            self.store
-                .upsert(Upsert {
-                    layer,
-                    features: changed,
-                    update: vec!["commune_code", "boundary_set", HISTORY_FIELD],
-                })
-                .await?;
+        }
+        if !changes.is_empty() {
+            self.store.restamp_communes(layer, to, changes).await?;
         }
         Ok(report)
     }
+}
+
+/// Where a feature goes.
+enum Place {
+    /// Already in the target set.
+    Unchanged,
+    /// In no commune of the target set: its natural key, for the report.
+    Outside(String),
+    /// The commune holding its largest part.
+    In(String),
+}
+
+/// Places a chunk of features on the target set's communes, in parallel.
+fn place(layer: &LayerDef, to: BoundarySet, zones: &Zones, chunk: &[Feature]) -> Vec<(i64, Place)> {
+    chunk
+        .par_iter()
+        .map_init(Vec::new, |scratch, f| {
+            if layer.text_of(f, "boundary_set") == Some(to.as_str()) {
+                return (f.id, Place::Unchanged);
+            }
+            exact_parts(zones, &f.geometry, scratch);
+            let largest = scratch.iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            let place = match largest {
+                Some(&(z, _)) => Place::In(zones.get(z).code.clone()),
+                None => Place::Outside(key_of(layer, f)),
+            };
+            (f.id, place)
+        })
+        .collect()
 }
 
 /// A feature's natural key as text (`parcel_id` of a parcel, …), or its id.

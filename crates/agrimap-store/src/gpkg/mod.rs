@@ -665,6 +665,35 @@ impl LayerStore for GpkgStore {
         self.with_conn(move |c| upsert::upsert_all(c, &writes)).await
     }
 
+    async fn restamp_communes(
+        &self,
+        layer: &'static LayerDef,
+        set: agrimap_model::BoundarySet,
+        changes: Vec<(i64, String)>,
+    ) -> Result<usize, StoreError> {
+        self.with_conn(move |c| {
+            let tx = c.transaction().map_err(|e| db("starting a transaction", e))?;
+            let mut restamped = 0;
+            {
+                let mut update = tx
+                    .prepare(&format!(
+                        "UPDATE \"{}\" SET former_commune_code = commune_code, commune_code = ?2, boundary_set = ?3 \
+                         WHERE fid = ?1",
+                        layer.id
+                    ))
+                    .map_err(on_layer("preparing the recode", layer))?;
+                for (id, code) in &changes {
+                    restamped += update
+                        .execute((id, code, set.as_str()))
+                        .map_err(on_layer("recoding a feature", layer))?;
+                }
+            }
+            tx.commit().map_err(|e| db("committing", e))?;
+            Ok(restamped)
+        })
+        .await
+    }
+
     async fn versions(&self) -> Result<LayerVersions, StoreError> {
         self.with_conn(|c| {
             let mut stmt = c

@@ -669,6 +669,66 @@ impl LayerStore for PgStore {
         Ok(summaries)
     }
 
+    async fn restamp_communes(
+        &self,
+        layer: &'static LayerDef,
+        set: agrimap_model::BoundarySet,
+        changes: Vec<(i64, String)>,
+    ) -> Result<usize, StoreError> {
+        use futures::SinkExt;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        // The ids and codes go in with one COPY, the features change with one
+        // UPDATE joined to them: a recode of a million parcels runs for longer
+        // than any query should.
+        tx.batch_execute(
+            "SET LOCAL statement_timeout = 0;
+             CREATE TEMP TABLE agrimap_restamp (fid bigint PRIMARY KEY, code text NOT NULL) ON COMMIT DROP",
+        )
+        .await
+        .map_err(pg("preparing the recode"))?;
+        let sink = tx
+            .copy_in("COPY agrimap_restamp (fid, code) FROM STDIN")
+            .await
+            .map_err(pg("starting a COPY"))?;
+        futures::pin_mut!(sink);
+        let mut buf = String::with_capacity(COPY_CHUNK + 4096);
+        for (id, code) in &changes {
+            let _ = write!(buf, "{id}\t");
+            copy_value(&Value::Text(code.clone()), &mut buf);
+            buf.push('\n');
+            if buf.len() >= COPY_CHUNK {
+                sink.send(bytes::Bytes::from(std::mem::take(&mut buf)))
+                    .await
+                    .map_err(pg("copying the new codes"))?;
+            }
+        }
+        if !buf.is_empty() {
+            sink.send(bytes::Bytes::from(buf))
+                .await
+                .map_err(pg("copying the new codes"))?;
+        }
+        sink.finish().await.map_err(pg("copying the new codes"))?;
+        let restamped = tx
+            .execute(
+                &format!(
+                    "UPDATE {t} SET former_commune_code = {t}.commune_code, commune_code = r.code, boundary_set = $1 \
+                     FROM agrimap_restamp r WHERE {t}.fid = r.fid",
+                    t = layer.id
+                ),
+                &[&set.as_str()],
+            )
+            .await
+            .map_err(pg("recoding the features"))?;
+        tx.commit().await.map_err(pg("committing"))?;
+        if let Some(watch) = self.watch.get() {
+            // This instance's next request must see its own write at once.
+            let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
+            watch.observe(&read);
+        }
+        Ok(usize::try_from(restamped).unwrap_or(usize::MAX))
+    }
+
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
