@@ -6,9 +6,10 @@
 //! Needs `node`, Chromium (`/usr/bin/chromium`, or `CHROMIUM`) and the npm
 //! packages of `tests/browser` (`npm ci`); `tests/run.sh` installs all three.
 
-use agrimap_suite::{TestServer, repo_root};
+use agrimap_suite::{TestServer, agrimap_bin, repo_root, scratch_dir, shared_data};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 
 /// `<target>/browser`, beside the test executables' profile directory.
 fn artifacts_dir() -> PathBuf {
@@ -33,6 +34,7 @@ fn the_map_page_in_chromium() {
         chromium.display()
     );
     let server = TestServer::demo();
+    let provinces = several_provinces();
     let output = Command::new("node")
         .args([
             "--test",
@@ -42,6 +44,10 @@ fn the_map_page_in_chromium() {
         ])
         .current_dir(&dir)
         .env("AGRIMAP_URL", &server.base)
+        .env(
+            "AGRIMAP_PROVINCES_URL",
+            provinces.as_ref().map_or("", |p| p.base.as_str()),
+        )
         .env("AGRIMAP_ARTIFACTS", artifacts_dir())
         .env("CHROMIUM", &chromium)
         .output()
@@ -53,4 +59,41 @@ fn the_map_page_in_chromium() {
     );
     println!("{report}");
     assert!(output.status.success(), "the browser tests failed:\n{report}");
+}
+
+/// A server over a store of real provinces only (`../shared/data`): Sóc
+/// Trăng before the reform, Cần Thơ and Đồng Tháp after it, as a department
+/// holding both sets has them; `None` (and its browser case skipped) when the
+/// files are not beside the repository.
+fn several_provinces() -> Option<TestServer> {
+    let files = [
+        ("soc-trang-communes-pre2025.geojson", "pre-2025", "94"),
+        ("can-tho-communes-2025.geojson", "2025", "92"),
+        ("dong-thap-communes-2025.geojson", "2025", "82"),
+    ];
+    let dir = scratch_dir("browser-provinces");
+    let run = |args: &[&str]| {
+        let out = Command::new(agrimap_bin())
+            .args(args)
+            .arg("--data-dir")
+            .arg(&dir)
+            .output()
+            .expect("run agrimap");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["init"]);
+    for (file, set, province) in files {
+        let path = shared_data(file)?;
+        run(&[
+            "boundaries",
+            "import",
+            &path.display().to_string(),
+            "--set",
+            set,
+            "--province",
+            province,
+        ]);
+    }
+    let store = agrimap_store::GpkgStore::open(&dir.join("agrimap.gpkg")).expect("open");
+    Some(TestServer::start(Arc::new(store)))
 }

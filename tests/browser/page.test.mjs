@@ -17,6 +17,8 @@ import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 const BASE = (process.env.AGRIMAP_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
+// A server over real provinces of both boundary sets (no demo layers), if given.
+const PROVINCES = (process.env.AGRIMAP_PROVINCES_URL || '').replace(/\/$/, '');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARTIFACTS = resolve(process.env.AGRIMAP_ARTIFACTS || join(dirname(fileURLToPath(import.meta.url)), '../../target/browser'));
 const PHONE = { width: 390, height: 844 };
@@ -65,7 +67,7 @@ async function open(path, viewport = PHONE, options = {}) {
   });
   page.on('response', (r) => { if (r.status() >= 400) problems.push('HTTP ' + r.status() + ': ' + r.url()); });
   if (path !== null) {
-    await page.goto(BASE + path);
+    await page.goto(path.startsWith('http') ? path : BASE + path);
     await idle(page);
   }
   return { context, page, problems };
@@ -162,6 +164,36 @@ test('the page loads the map of the demo province in Vietnamese, with labels', a
   await page.setViewportSize(LAPTOP);
   await idle(page);
   await shot(page, 'laptop-province');
+  noProblems(problems);
+  await context.close();
+});
+
+test('with several provinces held, the switch names them and moves the map and the title between them', { skip: !PROVINCES }, async () => {
+  const held = await (await fetch(PROVINCES + '/api/provinces')).json();
+  const { context, page, problems } = await open(PROVINCES + '/', LAPTOP);
+  // The newest set is drawn first: the two 2025 provinces, named in the title.
+  await page.waitForFunction(() => document.title.endsWith('Tỉnh Đồng Tháp, Thành phố Cần Thơ'), null, { timeout: 60000 });
+  const options = await page.locator('#province option').allTextContents();
+  assert.deepEqual(options, held.provinces.map((p) => p.name + ' · ' + (p.boundary_set === '2025' ? '2025' : 'trước 2025')));
+  assert.deepEqual(options, ['Tỉnh Đồng Tháp · 2025', 'Thành phố Cần Thơ · 2025', 'Tỉnh Sóc Trăng · trước 2025']);
+  assert.equal(await page.locator('#province').isVisible(), true);
+  // Sóc Trăng before the reform: the other set is drawn and the map lands on it.
+  await page.selectOption('#province', '2');
+  await page.waitForFunction(() => document.title.endsWith('Tỉnh Sóc Trăng'), null, { timeout: 60000 });
+  await idle(page);
+  const view = await page.evaluate(() => {
+    const m = window.agrimap.map;
+    const c = m.getCenter();
+    return { lon: c.lng, lat: c.lat, set: (m.getStyle().metadata || {})['agrimap:boundary_set'] };
+  });
+  const [w, s, e, n] = held.provinces[2].bbox;
+  assert.ok(view.lon > w && view.lon < e && view.lat > s && view.lat < n, JSON.stringify({ view, bbox: held.provinces[2].bbox }));
+  assert.equal(view.set, 'pre-2025');
+  // The legend's heading names it too, and in English once switched.
+  await page.click('#lang');
+  await page.waitForFunction(() => document.title.startsWith('agrimap — Agricultural map'));
+  assert.deepEqual(await page.locator('#province option').nth(2).textContent(), 'Tỉnh Sóc Trăng · before 2025');
+  await shot(page, 'laptop-provinces');
   noProblems(problems);
   await context.close();
 });
