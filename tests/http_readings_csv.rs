@@ -148,8 +148,47 @@ fn only_editors_upload(kind: StoreKind) {
     assert_eq!(upload(&server, &bearer(&server, "admin"), &csv).status, 200);
 }
 
+/// Times in any RFC 3339 form, as loggers write them, are kept in UTC to the
+/// second; a time without a zone cannot be placed and its line says so.
+fn times_in_any_offset_are_kept_in_utc(kind: StoreKind) {
+    let server = kind.demo_server("csv_offsets");
+    let editor = bearer(&server, "editor");
+    let csv = "station_id,parameter,value,unit,time\n\
+               WQ-02,ph,7.2,pH,2026-11-24T14:00:00+07:00\n\
+               WQ-02,ph,7.3,pH,2026-11-24T08:00:00.750+00:00\n";
+    let reply = upload(&server, &editor, csv);
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    let series = server
+        .get(
+            "/api/stations/WQ-02/readings?parameter=ph&from=2026-11-24T07:00:00Z&to=2026-11-24T08:00:00Z",
+            &[],
+        )
+        .json();
+    let times: Vec<&str> = series["readings"]
+        .as_array()
+        .expect("readings")
+        .iter()
+        .map(|r| r["time"].as_str().expect("time"))
+        .collect();
+    assert_eq!(times, ["2026-11-24T07:00:00Z", "2026-11-24T08:00:00Z"]);
+
+    let local = upload(
+        &server,
+        &editor,
+        "station_id,parameter,value,unit,time\nWQ-02,ph,7.0,pH,2026-11-24T13:00:00\n",
+    );
+    assert_eq!(local.status, 422);
+    let rows = local.json()["error"]["rows"].clone();
+    assert_eq!(rows[0]["line"], 2);
+    assert!(
+        rows[0]["error"].as_str().expect("why").contains("needs a time zone"),
+        "{rows}"
+    );
+}
+
 agrimap_suite::store_suite!(
     an_editor_uploads_several_stations_at_once,
     a_bad_file_is_refused_whole_with_lines_named,
     only_editors_upload,
+    times_in_any_offset_are_kept_in_utc,
 );

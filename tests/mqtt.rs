@@ -190,11 +190,35 @@ fn a_published_batch_lands_once_and_bad_ones_are_answered(kind: StoreKind) {
     broker.publish(TOPIC, "salinity=4.6");
     assert_eq!(results.next()["error"]["code"], "bad_body");
 
+    // A time without a zone cannot be placed: refused, saying so.
+    let results = broker.subscribe(RESULT);
+    let local = json!([{"parameter": "ph", "value": 7.0, "unit": "pH", "time": "2026-11-24T13:00:00"}]);
+    broker.publish(TOPIC, &payload(TOKEN, &local));
+    let answer = results.next();
+    assert!(answer.to_string().contains("needs a time zone"), "{answer}");
+
     assert_eq!(
         readings(&server).len(),
         before + 3,
         "nothing of a refused batch is stored"
     );
+
+    // Times in any RFC 3339 form, as stations' clock libraries write them,
+    // are kept in UTC to the second.
+    let results = broker.subscribe(RESULT);
+    let offsets = json!([
+        {"parameter": "ph", "value": 7.2, "unit": "pH", "time": "2026-11-24T14:00:00+07:00"},
+        {"parameter": "ph", "value": 7.3, "unit": "pH", "time": "2026-11-24T08:00:00.750+00:00"},
+    ]);
+    broker.publish(TOPIC, &payload(TOKEN, &offsets));
+    assert_eq!(results.next()["stored"], 2);
+    let times: Vec<String> = readings(&server)
+        .iter()
+        .filter(|r| r["parameter"] == "ph")
+        .map(|r| r["time"].as_str().expect("time").to_owned())
+        .collect();
+    assert!(times.contains(&"2026-11-24T07:00:00Z".to_owned()), "{times:?}");
+    assert!(times.contains(&"2026-11-24T08:00:00Z".to_owned()), "{times:?}");
 }
 
 fn nothing_is_lost_while_agrimap_or_the_broker_is_down(kind: StoreKind) {

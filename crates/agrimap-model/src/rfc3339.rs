@@ -60,7 +60,8 @@ pub fn parse_date(s: &str) -> Result<i64, Rfc3339Error> {
 pub fn parse_date_time(s: &str) -> Result<Instant, Rfc3339Error> {
     let b = s.as_bytes();
     let shape = || Rfc3339Error::Shape(crate::echo(s, 40));
-    if b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    // 19 bytes: a date-time without a zone, refused below for that reason.
+    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return Err(shape());
     }
     let midnight = date(s, &b[..10])?;
@@ -137,6 +138,13 @@ mod tests {
 
     fn utc(s: &str) -> Result<String, Rfc3339Error> {
         parse_date_time(s).map(|i| format_timestamp(i.seconds))
+    }
+
+    #[test]
+    fn a_time_without_a_zone_is_refused_for_that() {
+        assert!(matches!(utc("2026-11-24T13:00:00"), Err(Rfc3339Error::Zone(_))));
+        assert!(matches!(utc("2026-11-24T13:00:00.5"), Err(Rfc3339Error::Zone(_))));
+        assert!(matches!(utc("2026-11-24T13:00:0"), Err(Rfc3339Error::Shape(_))));
     }
 
     #[test]
