@@ -9,6 +9,7 @@
 //! - [`admin`]: boundary sets and commune identity across the 2025 reorganisation.
 //! - [`search`]: folding Vietnamese text for searching names.
 //! - [`role`]: the roles an API token carries.
+//! - [`registry`]: producers, products and growing areas for traceability.
 
 pub mod admin;
 pub mod calendar;
@@ -18,6 +19,7 @@ pub mod cql2;
 pub mod feature;
 pub mod filter;
 pub mod readings;
+pub mod registry;
 pub mod rfc3339;
 pub mod role;
 pub mod schema;
