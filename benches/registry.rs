@@ -23,12 +23,14 @@ const CONNECTIONS: usize = 64;
 const REQUESTS_EACH: usize = 200;
 
 fn producers_csv() -> Vec<u8> {
+    use std::fmt::Write as _;
     let mut s = String::from("code,name,kind,commune_code,boundary_set,contact_phone\n");
     for i in 0..PRODUCERS {
-        s.push_str(&format!(
-            "39{i:08},Cơ sở {i},household,330{:02},pre-2025,0913{i:06}\n",
+        let _ = writeln!(
+            s,
+            "39{i:08},Cơ sở {i},household,330{:02},pre-2025,0913{i:06}",
             1 + i % 60
-        ));
+        );
     }
     s.into_bytes()
 }
@@ -136,7 +138,7 @@ fn run(name: &str, store: Arc<dyn Store>, rt: &tokio::runtime::Runtime) {
         .collect();
     for (what, paths) in [("/t/{id}", &pages), ("qr.png", &qr)] {
         // Warm: every path once.
-        let _ = load(&server.base, &paths[..CONNECTIONS.min(paths.len())].to_vec());
+        let _ = load(&server.base, &paths[..CONNECTIONS.min(paths.len())]);
         let started = Instant::now();
         let lat = load(&server.base, paths);
         let secs = started.elapsed().as_secs_f64();

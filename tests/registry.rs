@@ -96,6 +96,10 @@ fn text(o: &Output) -> String {
 /// Communes of the demo province (pre-2025 set), for the workbook's rows.
 const COMMUNES: [&str; 4] = ["33044", "33001", "33114", "33002"];
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "three sheets written cell by cell, as a department fills them"
+)]
 /// A department's workbook: a producers sheet with Vietnamese headers, a
 /// growing-areas sheet, a products sheet, and a sheet of notes.
 fn workbook(path: &Path, product_names: &dyn Fn(usize) -> String) {
@@ -331,6 +335,10 @@ fn a_realistic_workbook_imports_and_imports_again_by_key(kind: StoreKind) {
     assert!(xlsx.body.starts_with(b"PK"), "an xlsx is a zip archive");
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one case per kind of bad input, each checked for nothing changed"
+)]
 fn bad_files_are_refused_whole_with_sheet_row_and_reason(kind: StoreKind) {
     let t = Target::new(kind, "bad");
     let counts = || {
@@ -465,6 +473,7 @@ fn decode(width: usize, height: usize, luma: impl Fn(usize, usize) -> u8) -> Str
     content
 }
 
+#[expect(clippy::many_single_char_names, reason = "image coordinates and sizes")]
 fn qr_codes_decode_to_the_product_page(kind: StoreKind) {
     let t = Target::new(kind, "qr");
     let server = TestServer::start(t.store.clone());

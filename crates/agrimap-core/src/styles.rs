@@ -109,6 +109,25 @@ fn show_one_set(doc: &mut Value, set: BoundarySet) {
     doc["metadata"]["agrimap:boundary_set"] = json!(set.as_str());
 }
 
+/// Puts `effective` in place of `status` as the input of every `match` in `v`,
+/// with a colour for `expired`.
+fn lapse_matches(v: &mut Value, status: &Value, effective: &Value) {
+    if let Value::Array(items) = v {
+        if items.first() == Some(&json!("match")) && items.get(1) == Some(status) {
+            items[1] = effective.clone();
+            items.insert(2, json!("expired"));
+            items.insert(3, json!(EXPIRED));
+        }
+        for item in items.iter_mut() {
+            lapse_matches(item, status, effective);
+        }
+    } else if let Value::Object(map) = v {
+        for item in map.values_mut() {
+            lapse_matches(item, status, effective);
+        }
+    }
+}
+
 /// Colour of a growing-area code past its expiry date.
 const EXPIRED: &str = "#8d6e63";
 
@@ -129,25 +148,9 @@ fn lapse_codes(doc: &mut Value, today: &str) {
         "expired",
         ["get", "status"]
     ]);
-    fn walk(v: &mut Value, status: &Value, effective: &Value) {
-        if let Value::Array(items) = v {
-            if items.first() == Some(&json!("match")) && items.get(1) == Some(status) {
-                items[1] = effective.clone();
-                items.insert(2, json!("expired"));
-                items.insert(3, json!(EXPIRED));
-            }
-            for item in items.iter_mut() {
-                walk(item, status, effective);
-            }
-        } else if let Value::Object(map) = v {
-            for item in map.values_mut() {
-                walk(item, status, effective);
-            }
-        }
-    }
     for layer in doc["layers"].as_array_mut().into_iter().flatten() {
         if layer["source-layer"] == "growing_area" {
-            walk(&mut layer["paint"], &status, &effective);
+            lapse_matches(&mut layer["paint"], &status, &effective);
         }
     }
 }

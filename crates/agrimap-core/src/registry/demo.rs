@@ -60,6 +60,10 @@ fn produce(crop: &str) -> (&'static str, &'static str) {
 ///
 /// # Errors
 /// The store's.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass over each layer, each record built where it is read"
+)]
 pub async fn registry(core: &Core) -> Result<(Vec<Producer>, Vec<GrowingArea>, Vec<Product>), CoreError> {
     let full = FeatureQuery {
         audience: Audience::Full,
@@ -71,16 +75,16 @@ pub async fn registry(core: &Core) -> Result<(Vec<Producer>, Vec<GrowingArea>, V
     let area_features = core.store.features(ga, &full).await?;
     let ocop_features = core.store.features(oc, &full).await?;
     let mut producers: BTreeMap<String, Producer> = BTreeMap::new();
-    let mut code_of = |name: &str, kind: ProducerKind, commune: &str, set: &str, phone: Option<String>| -> String {
+    let mut register = |name: &str, kind: ProducerKind, commune: &str, set: &str, phone: Option<String>| -> String {
         if let Some(p) = producers.values().find(|p| p.name == name) {
             return p.code.clone();
         }
         // Ten digits, as a tax code; 18 is the demo's range.
-        let code = format!("18{:08}", 10_001 + producers.len() * 37);
+        let tax_code = format!("18{:08}", 10_001 + producers.len() * 37);
         producers.insert(
-            code.clone(),
+            tax_code.clone(),
             Producer {
-                code: code.clone(),
+                code: tax_code.clone(),
                 name: name.to_owned(),
                 kind,
                 address: Some(format!("Ấp {}, xã {commune}", 1 + producers.len() % 9)),
@@ -93,18 +97,18 @@ pub async fn registry(core: &Core) -> Result<(Vec<Producer>, Vec<GrowingArea>, V
                 }),
             },
         );
-        code
+        tax_code
     };
     let mut areas = Vec::new();
     let mut products = Vec::new();
     for f in &area_features {
         let (commune, set) = (text(ga, f, "commune_code"), text(ga, f, "boundary_set"));
-        let code = text(ga, f, "code");
+        let area_code = text(ga, f, "code");
         let issued = text(ga, f, "issued_on");
         let status = GrantStatus::parse(&text(ga, f, "status")).unwrap_or(GrantStatus::Granted);
         let crop = text(ga, f, "crop_type");
         let cooperative = text(ga, f, "cooperative");
-        let producer = code_of(
+        let producer = register(
             &cooperative,
             ProducerKind::Cooperative,
             &commune,
@@ -113,7 +117,7 @@ pub async fn registry(core: &Core) -> Result<(Vec<Producer>, Vec<GrowingArea>, V
         );
         let serial = areas.len() + 1;
         areas.push(GrowingArea {
-            code: code.clone(),
+            code: area_code.clone(),
             commune_code: commune.clone(),
             boundary_set: set.clone(),
             crop_type: crop.clone(),
@@ -148,7 +152,7 @@ pub async fn registry(core: &Core) -> Result<(Vec<Producer>, Vec<GrowingArea>, V
                 number: format!("VietGAP-TT-{:02}-99-{serial:04}", 21 + serial % 5),
                 expires_on: text(ga, f, "expires_on"),
             }],
-            growing_areas: vec![code],
+            growing_areas: vec![area_code],
         });
     }
     for f in &ocop_features {
@@ -161,7 +165,7 @@ pub async fn registry(core: &Core) -> Result<(Vec<Producer>, Vec<GrowingArea>, V
         } else {
             ProducerKind::Household
         };
-        let producer = code_of(&name, kind, &commune, &set, None);
+        let producer = register(&name, kind, &commune, &set, None);
         let id = text(oc, f, "product_id");
         let year = number(oc, f, "certified_year").unwrap_or(2024.0) as i64;
         products.push(Product {

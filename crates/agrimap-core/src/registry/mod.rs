@@ -246,7 +246,9 @@ impl Core {
             .await
             .map_err(|e| CoreError::task_failed("import_failed", "reading the spreadsheet", &e))??;
         let index = self.commune_index().await?;
-        let default_set = index.resolve_set(None).map(|s| s.as_str()).unwrap_or("2025");
+        let default_set = index
+            .resolve_set(None)
+            .map_or("2025", agrimap_model::BoundarySet::as_str);
         let mut report = RegistryReport {
             kind: kind.as_str(),
             ..RegistryReport::default()

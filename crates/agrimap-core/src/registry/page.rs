@@ -44,12 +44,12 @@ pub fn outline_svg(shapes: &[Geometry<f64>]) -> Option<String> {
             ),
         });
     }
-    let b = bbox?;
-    let k = b.center().y.to_radians().cos();
-    let (w, h) = ((b.width() * k).max(1e-9), b.height().max(1e-9));
+    let bounds = bbox?;
+    let shrink = bounds.center().y.to_radians().cos();
+    let (span_x, span_y) = ((bounds.width() * shrink).max(1e-9), bounds.height().max(1e-9));
     let pad = 8.0;
-    let scale = ((MAP.0 - 2.0 * pad) / w).min((MAP.1 - 2.0 * pad) / h);
-    let (ox, oy) = ((MAP.0 - w * scale) / 2.0, (MAP.1 - h * scale) / 2.0);
+    let scale = ((MAP.0 - 2.0 * pad) / span_x).min((MAP.1 - 2.0 * pad) / span_y);
+    let (ox, oy) = ((MAP.0 - span_x * scale) / 2.0, (MAP.1 - span_y * scale) / 2.0);
     let mut d = String::new();
     for s in shapes {
         let polygons: Vec<&geo::Polygon<f64>> = match s {
@@ -60,8 +60,8 @@ pub fn outline_svg(shapes: &[Geometry<f64>]) -> Option<String> {
         for p in polygons {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
                 for (i, c) in ring.coords().enumerate() {
-                    let x = ox + (c.x - b.min().x) * k * scale;
-                    let y = oy + (b.max().y - c.y) * scale;
+                    let x = ox + (c.x - bounds.min().x) * shrink * scale;
+                    let y = oy + (bounds.max().y - c.y) * scale;
                     let _ = write!(d, "{}{x:.1} {y:.1}", if i == 0 { "M" } else { "L" });
                 }
                 d.push('z');
@@ -165,7 +165,7 @@ mod tests {
         let p: Geometry<f64> =
             polygon![(x: 105.0, y: 10.0), (x: 105.01, y: 10.0), (x: 105.01, y: 10.01), (x: 105.0, y: 10.01)].into();
         let svg = outline_svg(&[p]).expect("svg");
-        assert!(svg.starts_with("<svg") && svg.contains("M"), "{svg}");
+        assert!(svg.starts_with("<svg") && svg.contains('M'), "{svg}");
         assert!(outline_svg(&[]).is_none());
     }
 }

@@ -168,44 +168,50 @@ fn render(view: &ProductView, en: bool) -> String {
         let _ = write!(h, "<li>{scheme} {} · {state}</li>", escape(&c.number));
     }
     h.push_str("</ul>");
-    if !view.areas.is_empty() {
-        let _ = write!(h, "<h2>{}</h2><ul>", w.areas);
-        for (a, status) in &view.areas {
-            let class = if *status == EffectiveStatus::Active {
-                "ok"
-            } else {
-                "bad"
-            };
-            let markets: Vec<String> = a
-                .markets
-                .iter()
-                .map(|m| match &m.approved_on {
-                    Some(d) => format!("{} ({d})", escape(&m.market)),
-                    None => escape(&m.market),
-                })
-                .collect();
-            let _ = write!(
-                h,
-                "<li><b>{}</b> · <span class=\"{class}\">{}</span> · {} ha",
-                escape(&a.code),
-                status_words(*status, en),
-                a.area_ha
-            );
-            if !markets.is_empty() {
-                let _ = write!(h, "<br>{}: {}", w.markets, markets.join(", "));
-            }
-            if !a.packing_facilities.is_empty() {
-                let _ = write!(h, "<br>{}: {}", w.packing, escape(&a.packing_facilities.join(", ")));
-            }
-            h.push_str("</li>");
-        }
-        h.push_str("</ul>");
-    }
+    areas_html(&mut h, view, w, en);
     if let Some(svg) = &view.map_svg {
         h.push_str(svg);
     }
     let _ = write!(h, "<footer>{}</footer></main></body></html>", w.footer);
     h
+}
+
+/// The growing areas' list, with each code's status today and its markets.
+fn areas_html(h: &mut String, view: &ProductView, w: &Words, en: bool) {
+    if view.areas.is_empty() {
+        return;
+    }
+    let _ = write!(h, "<h2>{}</h2><ul>", w.areas);
+    for (a, status) in &view.areas {
+        let class = if *status == EffectiveStatus::Active {
+            "ok"
+        } else {
+            "bad"
+        };
+        let markets: Vec<String> = a
+            .markets
+            .iter()
+            .map(|m| match &m.approved_on {
+                Some(d) => format!("{} ({d})", escape(&m.market)),
+                None => escape(&m.market),
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<li><b>{}</b> · <span class=\"{class}\">{}</span> · {} ha",
+            escape(&a.code),
+            status_words(*status, en),
+            a.area_ha
+        );
+        if !markets.is_empty() {
+            let _ = write!(h, "<br>{}: {}", w.markets, markets.join(", "));
+        }
+        if !a.packing_facilities.is_empty() {
+            let _ = write!(h, "<br>{}: {}", w.packing, escape(&a.packing_facilities.join(", ")));
+        }
+        h.push_str("</li>");
+    }
+    h.push_str("</ul>");
 }
 
 /// `GET /t/{id}[?lang=en]`
@@ -235,38 +241,42 @@ pub(super) async fn product_page(
 pub(super) fn label_sheet(view: &ProductView, url: &str) -> Result<String, CoreError> {
     let (dark, width) = qr::modules(url)?;
     let path = qr::svg_path(&dark, width);
-    let n = width + 2 * qr::QUIET_ZONE;
-    let p = &view.product;
-    let producer = view.producer.as_ref().map_or(p.producer.as_str(), |x| x.name.as_str());
-    let stars = p
+    let side = width + 2 * qr::QUIET_ZONE;
+    let product = &view.product;
+    let producer = view
+        .producer
+        .as_ref()
+        .map_or(product.producer.as_str(), |x| x.name.as_str());
+    let stars = product
         .ocop
         .as_ref()
         .map(|o| format!("OCOP {}", "★".repeat(usize::from(o.stars))))
         .unwrap_or_default();
-    let mut s = String::from(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297" font-family="sans-serif">"##,
+    let mut svg = String::from(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297" font-family="sans-serif">"#,
     );
     let _ = write!(
-        s,
-        r##"<defs><g id="q"><rect width="{n}" height="{n}" fill="#fff"/><path d="{path}"/></g></defs>"##
+        svg,
+        r##"<defs><g id="q"><rect width="{side}" height="{side}" fill="#fff"/><path d="{path}"/></g></defs>"##
     );
-    let (cols, rows, w, h) = (3, 8, 70.0, 37.125);
-    for r in 0..rows {
-        for c in 0..cols {
-            let (x, y) = (f64::from(c) * w, f64::from(r) * h);
-            let scale = 30.0 / n as f64;
+    // 3 columns of 70 mm, 8 rows of 37.125 mm: the A4 sheets of label printers.
+    let (label_width, label_height) = (70.0, 37.125);
+    let scale = 30.0 / side as f64;
+    for row in 0..8 {
+        for column in 0..3 {
+            let (left, top) = (f64::from(column) * label_width, f64::from(row) * label_height);
             let _ = write!(
-                s,
-                r##"<g transform="translate({x} {y})"><use href="#q" transform="translate(3 3.5) scale({scale:.4})"/><text x="35" y="10" font-size="3.6" font-weight="bold">{}</text><text x="35" y="16" font-size="2.8">{}</text><text x="35" y="22" font-size="3.2" fill="#c88a00">{}</text><text x="35" y="31" font-size="2.2">{}</text></g>"##,
-                escape(&clip(&p.name, 26)),
+                svg,
+                r##"<g transform="translate({left} {top})"><use href="#q" transform="translate(3 3.5) scale({scale:.4})"/><text x="35" y="10" font-size="3.6" font-weight="bold">{}</text><text x="35" y="16" font-size="2.8">{}</text><text x="35" y="22" font-size="3.2" fill="#c88a00">{}</text><text x="35" y="31" font-size="2.2">{}</text></g>"##,
+                escape(&clip(&product.name, 26)),
                 escape(&clip(producer, 34)),
                 stars,
                 escape(url)
             );
         }
     }
-    s.push_str("</svg>");
-    Ok(s)
+    svg.push_str("</svg>");
+    Ok(svg)
 }
 
 /// At most `max` characters, with `…` when cut.
