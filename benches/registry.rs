@@ -131,7 +131,12 @@ fn run(name: &str, store: Arc<dyn Store>, rt: &tokio::runtime::Runtime) {
             started.elapsed().as_secs_f64()
         );
     }
-    let server = TestServer::start(store);
+    // Many phones behind one carrier address: no per-address quota here.
+    let config = agrimap_server::ServerConfig {
+        rate_per_address: 0,
+        ..agrimap_server::ServerConfig::default()
+    };
+    let server = TestServer::start_with(store, config);
     let pages: Vec<String> = (0..100).map(|i| format!("/t/SP-99-{:04}", i + 1)).collect();
     let qr: Vec<String> = (0..100)
         .map(|i| format!("/api/products/SP-99-{:04}/qr.png", i + 1))

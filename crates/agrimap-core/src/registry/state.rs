@@ -24,6 +24,8 @@ pub const VIEW_TTL: Duration = Duration::from_secs(30);
 pub const SCAN_FLUSH: Duration = Duration::from_secs(5);
 /// Product views kept (a province registers a few thousand products).
 const VIEWS: usize = 20_000;
+/// QR images kept: a symbol depends on its URL alone, so it never goes stale.
+const IMAGES: usize = 4_000;
 
 #[derive(Clone)]
 struct CachedView {
@@ -35,6 +37,8 @@ struct CachedView {
 /// The registries' state in memory.
 pub struct RegistryState {
     views: Cache<String, CachedView>,
+    /// QR images by (URL, format).
+    images: Cache<(String, &'static str), bytes::Bytes>,
     /// Bumped by every registry write through this instance.
     generation: AtomicU64,
     pending: Mutex<HashMap<(String, String), u64>>,
@@ -45,6 +49,7 @@ impl Default for RegistryState {
     fn default() -> Self {
         Self {
             views: Cache::new(VIEWS),
+            images: Cache::new(IMAGES),
             generation: AtomicU64::new(0),
             pending: Mutex::default(),
             flusher: AtomicBool::new(false),
@@ -87,6 +92,25 @@ impl RegistryState {
                 view,
             },
         );
+    }
+
+    /// The image of `url` in `format`, made by `make` when not kept.
+    ///
+    /// # Errors
+    /// `make`'s.
+    pub fn image(
+        &self,
+        url: &str,
+        format: &'static str,
+        make: impl FnOnce(&str) -> Result<Vec<u8>, CoreError>,
+    ) -> Result<bytes::Bytes, CoreError> {
+        let key = (url.to_owned(), format);
+        if let Some(image) = self.images.get(&key) {
+            return Ok(image);
+        }
+        let image = bytes::Bytes::from(make(url)?);
+        self.images.insert(key, image.clone());
+        Ok(image)
     }
 
     #[must_use]

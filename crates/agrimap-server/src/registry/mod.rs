@@ -276,19 +276,8 @@ async fn checks(State(state): State<AppState>) -> Result<Response, ApiError> {
 
 /// The page URL of a stored product (404 for an unknown one).
 async fn page_url(state: &AppState, headers: &HeaderMap, id: &str) -> Result<String, ApiError> {
-    if state
-        .core
-        .store
-        .record(RegistryKind::Products, id)
-        .await
-        .map_err(CoreError::from)?
-        .is_none()
-    {
-        return Err(ApiError::not_found(
-            "not_found",
-            format!("no product '{}'", echo(id, 40)),
-        ));
-    }
+    // The view is what the page shows, and is kept in memory: a cheap check.
+    state.core.product_view(id).await?;
     let origin = crate::origin::request_origin(state.config.public_url.as_deref(), headers);
     Ok(qr::product_url(&origin, id))
 }
@@ -300,7 +289,11 @@ async fn qr_svg(
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let svg = qr::svg(&page_url(&state, &headers, &id).await?, 256)?;
+    let url = page_url(&state, &headers, &id).await?;
+    let svg = state
+        .core
+        .registry
+        .image(&url, "svg", |u| qr::svg(u, 256).map(String::into_bytes))?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
@@ -316,7 +309,8 @@ async fn qr_png(
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let png = qr::png(&page_url(&state, &headers, &id).await?, 8)?;
+    let url = page_url(&state, &headers, &id).await?;
+    let png = state.core.registry.image(&url, "png", |u| qr::png(u, 8))?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/png"),
