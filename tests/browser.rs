@@ -97,3 +97,37 @@ fn several_provinces() -> Option<TestServer> {
     let store = agrimap_store::GpkgStore::open(&dir.join("agrimap.gpkg")).expect("open");
     Some(TestServer::start(Arc::new(store)))
 }
+
+/// The public product page (`tests/browser/product.test.mjs`): a phone over
+/// Fast 3G, one request under 60 kB, Vietnamese then English.
+#[test]
+fn the_product_page_in_chromium() {
+    let dir = repo_root().join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "the browser tests' packages are not installed: run `npm ci` in {} (tests/run.sh does)",
+        dir.display()
+    );
+    let chromium = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    let server = TestServer::demo();
+    let output = Command::new("node")
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            "product.test.mjs",
+        ])
+        .current_dir(&dir)
+        .env("AGRIMAP_URL", &server.base)
+        .env("AGRIMAP_ARTIFACTS", artifacts_dir())
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs (tests/run.sh installs it)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    assert!(output.status.success(), "the product page tests failed:\n{report}");
+}

@@ -82,11 +82,17 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/codes/{list}/{code}" => "/api/codes/crop_type/cashew".into(),
         "/api/codes/{list}" => "/api/codes/species".into(),
         "/api/crosswalk" => "/api/crosswalk?old=33001".into(),
+        "/api/registry/import" => "/api/registry/import?kind=producers&format=csv".into(),
+        "/api/registry/export/{file}" => "/api/registry/export/products.csv".into(),
+        "/t/{id}" => "/t/SP-99-0001".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
         other => other
             .replace("/api/communes/{code}", "/api/communes/33001")
             .replace("/api/stations/{id}", "/api/stations/WQ-01")
+            .replace("/api/producers/{id}", "/api/producers/1800010001")
+            .replace("/api/products/{id}", "/api/products/SP-99-0001")
+            .replace("/api/growing-areas/{id}", "/api/growing-areas/VN-PSRI-0001")
             .replace("{id}", "crop")
             .replace("{feature}", "1"),
     };
@@ -101,6 +107,22 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
             "geometry": {"type": "Point", "coordinates": [cx, cy]},
             "properties": {"product_id": "OCOP-ROUTE-WALK", "name": "Mật ong U Minh", "stars": 4},
         }]}),
+        ("POST", "/api/registry/import") => {
+            return (
+                path,
+                b"code,name,kind,commune_code\n3800009999,HTX Route Walk,cooperative,33001\n".to_vec(),
+            );
+        }
+        ("POST", "/api/producers") => {
+            json!({"code": "3800009998", "name": "HTX Đi Qua", "kind": "cooperative", "commune_code": "33001", "boundary_set": "pre-2025"})
+        }
+        ("POST", "/api/growing-areas") => {
+            json!({"code": "VN-PSRI-0999", "commune_code": "33001", "boundary_set": "pre-2025",
+            "crop_type": "rice", "area_ha": 4.5, "households": 3, "status": "granted",
+            "issued_on": "2024-01-01", "expires_on": "2029-01-01"})
+        }
+        ("POST", "/api/products") => json!({"id": "SP-99-0999", "name": "Gạo ST25", "category": "food",
+            "producer": "1800010001", "commune_code": "33001", "boundary_set": "pre-2025"}),
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
         ("POST", "/api/codes/{list}") => json!({"code": "route_walk", "label_vi": "Đi qua", "label_en": "Walked"}),
         ("POST", "/api/crosswalk/apportion") => return (path, b"old_code,value\n".to_vec()),

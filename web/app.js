@@ -174,7 +174,7 @@
       semi_intensive: 'Bán thâm canh', extensive: 'Quảng canh', rice_shrimp: 'Lúa – tôm', none: 'Không',
       asc: 'ASC', bap: 'BAP', water_quality: 'Chất lượng nước', insect_trap: 'Bẫy đèn', weather: 'Khí tượng',
       ok: 'Bình thường', watch: 'Cần theo dõi', alarm: 'Báo động', active: 'Đang hoạt động', maintenance: 'Bảo trì',
-      offline: 'Ngừng hoạt động', suspended: 'Tạm đình chỉ', revoked: 'Đã thu hồi', not_yet: 'Chưa đạt',
+      offline: 'Ngừng hoạt động', suspended: 'Tạm đình chỉ', revoked: 'Đã thu hồi', expired: 'Hết hạn', not_yet: 'Chưa đạt',
       standard: 'Đạt chuẩn', advanced: 'Nâng cao', model: 'Kiểu mẫu', river: 'Sông', canal: 'Kênh',
       national: 'Quốc lộ', provincial: 'Đường tỉnh', district: 'Đường huyện', commune: 'Đường xã',
       asphalt: 'Nhựa', concrete: 'Bê tông', gravel: 'Cấp phối', province_capital: 'Tỉnh lỵ', town: 'Đô thị',
@@ -193,7 +193,7 @@
       intensive: 'Intensive', semi_intensive: 'Semi-intensive', extensive: 'Extensive', rice_shrimp: 'Rice–shrimp',
       none: 'None', asc: 'ASC', bap: 'BAP', water_quality: 'Water quality', insect_trap: 'Light trap',
       weather: 'Weather', ok: 'Normal', watch: 'Watch', alarm: 'Alarm', active: 'Active', maintenance: 'Maintenance',
-      offline: 'Offline', suspended: 'Suspended', revoked: 'Revoked', not_yet: 'Not yet', standard: 'Standard',
+      offline: 'Offline', suspended: 'Suspended', revoked: 'Revoked', expired: 'Expired', not_yet: 'Not yet', standard: 'Standard',
       advanced: 'Advanced', model: 'Model', river: 'River', canal: 'Canal', national: 'National road',
       provincial: 'Provincial road', district: 'District road', commune: 'Commune road', asphalt: 'Asphalt',
       concrete: 'Concrete', gravel: 'Gravel', province_capital: 'Provincial capital', town: 'Town',
@@ -373,11 +373,14 @@
     for (const layer of layers) {
       const paint = layer.paint || {};
       const colour = paint['fill-color'] || paint['circle-color'] || paint['line-color'];
-      if (Array.isArray(colour) && colour[0] === 'match' && Array.isArray(colour[1]) && colour[1][0] === 'get') {
+      // A growing area's status is judged against its expiry date by the
+      // server's style: a `case` whose last branch is the plain field.
+      const input = Array.isArray(colour) && Array.isArray(colour[1]) && colour[1][0] === 'case' ? colour[1][colour[1].length - 1] : colour && colour[1];
+      if (Array.isArray(colour) && colour[0] === 'match' && Array.isArray(input) && input[0] === 'get') {
         const entries = [];
         for (let i = 2; i + 1 < colour.length; i += 2) {
           const values = Array.isArray(colour[i]) ? colour[i] : [colour[i]];
-          for (const v of values) entries.push({ field: colour[1][1], value: v, colour: colour[i + 1] });
+          for (const v of values) entries.push({ field: input[1], value: v, colour: colour[i + 1] });
         }
         return entries;
       }

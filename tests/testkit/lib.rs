@@ -122,6 +122,8 @@ fn demo_tag() -> u64 {
         .expect("data/demo")
         .map(|e| e.expect("entry").path())
         .collect();
+    // The demo registry is made from the layers when a store is seeded.
+    files.push(repo_root().join("crates/agrimap-core/src/registry/demo.rs"));
     files.sort();
     files
         .iter()
@@ -242,6 +244,9 @@ fn pg_template() -> String {
             rt.block_on(async {
                 let store = agrimap::postgres::connect_and_migrate(&url).await.expect("migrate");
                 store.write(batch).await.expect("load the demo province");
+                agrimap::seed::register_demo(std::sync::Arc::new(store))
+                    .await
+                    .expect("the demo registry");
             });
             drop(rt);
             pg_admin(&[&format!("ALTER DATABASE {building} RENAME TO {name}")]);

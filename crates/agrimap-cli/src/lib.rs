@@ -12,6 +12,7 @@ mod init;
 mod pack;
 pub mod postgres;
 mod recode;
+mod registry;
 pub mod seed;
 mod serve;
 mod station;
@@ -64,6 +65,8 @@ pub enum Command {
     Codes(codes::CodesArgs),
     /// The official 2025 commune crosswalk: import it, check it against the boundaries.
     Crosswalk(crosswalk::CrosswalkArgs),
+    /// The traceability registries (producers, products, growing areas): import and export spreadsheets.
+    Registry(registry::RegistryArgs),
     /// Re-stamp a layer's features with the communes of another boundary set, by location.
     Recode(recode::RecodeArgs),
 }
@@ -102,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Codes(args) => codes::codes(&args),
         Command::Crosswalk(args) => crosswalk::crosswalk(&args),
         Command::Recode(args) => recode::recode(&args),
+        Command::Registry(args) => registry::registry(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -80,6 +80,18 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             .write(batch)
             .await
             .context("loading into PostGIS (nothing was changed)")?;
+        if args.from.is_file() {
+            // The registries as they are, history aside (it stays with the embedded store).
+            let gpkg = GpkgStore::open(&args.from).context("opening the embedded store")?;
+            for kind in agrimap_model::registry::RegistryKind::ALL {
+                let records = agrimap_store::RegistryStore::records(&gpkg, kind, None).await?;
+                if !records.is_empty() {
+                    agrimap_store::RegistryStore::put_records(&store, kind, records, "load").await?;
+                }
+            }
+        } else {
+            crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
+        }
         println!(
             "loaded {} features and {} readings from {} in {:.1?}",
             summary.features,

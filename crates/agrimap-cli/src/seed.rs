@@ -8,6 +8,7 @@ use agrimap_model::{Audience, FeatureQuery, Value, catalog};
 use agrimap_store::{GpkgStore, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
 use anyhow::Context;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Opens the GeoPackage at `path`, creating and seeding it from `seed_dir` when it does not exist.
 ///
@@ -114,8 +115,34 @@ pub fn seed(path: &Path, seed_dir: &Path) -> anyhow::Result<WriteSummary> {
     let summary = store
         .write_blocking(&batch)
         .context("loading the demo province into the store")?;
+    seed_registry(Arc::new(store.clone())).context("registering the demo province's producers and products")?;
     // Closing the last connection folds the WAL into the file, so the store
     // that gets renamed into place is one self-contained .gpkg.
     drop(store);
     Ok(summary)
+}
+
+/// Registers the demo province's producers, growing areas and products
+/// (`agrimap_core::registry::demo`), made from the layers just written.
+/// On a thread of its own: the caller may be inside an async runtime.
+///
+/// # Errors
+/// The store's.
+pub fn seed_registry(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(register_demo(store))
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the registry seeding thread failed"))?
+}
+
+/// [`seed_registry`] from inside a runtime.
+///
+/// # Errors
+/// The store's.
+pub async fn register_demo(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let core = agrimap_core::Core::new(store, agrimap_core::CoreConfig::default());
+    agrimap_core::registry::demo::seed(&core).await?;
+    Ok(())
 }

@@ -89,6 +89,7 @@ impl From<StoreError> for CoreError {
                 };
                 Self::new(kind, code, c.to_string())
             }
+            StoreError::RepeatedKey { .. } => Self::invalid("repeated_key", e.to_string()),
             StoreError::Timeout(_) => {
                 tracing::warn!(cause = %e, "statement timeout");
                 Self::new(

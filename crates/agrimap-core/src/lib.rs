@@ -12,6 +12,7 @@
 //! - [`tiles`]: vector tiles, cached; [`tilejson`]: their TileJSON.
 //! - [`styles`]: the bundled MapLibre styles, the planner's coloured by a statistic.
 //! - [`pack`]: a commune's offline pack (PMTiles).
+//! - [`registry`]: producers, products and growing areas; spreadsheets in and out, QR codes, product pages.
 //! - [`ingest`]: station readings in, from a batch or a CSV file.
 //! - [`stations`]: readings summed up by step, and the stations on watch or alarm.
 //! - [`series`]: a station's readings between two times, as JSON or CSV.
@@ -30,6 +31,7 @@ pub mod export;
 pub mod features;
 pub mod ingest;
 pub mod pack;
+pub mod registry;
 pub mod series;
 pub mod stations;
 pub mod stats;
@@ -84,6 +86,8 @@ pub struct Core {
     pub extents: Arc<features::Extents>,
     /// The overlay of the two boundary sets, for the crosswalk.
     pub crosswalk: Arc<crosswalk::OverlayCache>,
+    /// Product views and scans in memory.
+    pub registry: Arc<registry::state::RegistryState>,
 }
 
 impl Core {
@@ -96,6 +100,7 @@ impl Core {
             thresholds: Arc::new(config.thresholds),
             extents: Arc::default(),
             crosswalk: Arc::default(),
+            registry: Arc::default(),
             communes,
             store,
         }

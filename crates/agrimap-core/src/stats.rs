@@ -633,6 +633,45 @@ mod tests {
         }
     }
 
+    #[async_trait::async_trait]
+    impl agrimap_store::RegistryStore for CountingStore {
+        async fn put_records(
+            &self,
+            _: agrimap_model::registry::RegistryKind,
+            _: Vec<agrimap_store::RegistryRecord>,
+            _: &str,
+        ) -> Result<agrimap_store::RegistryWrite, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn record(
+            &self,
+            _: agrimap_model::registry::RegistryKind,
+            _: &str,
+        ) -> Result<Option<agrimap_store::RegistryRecord>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn records(
+            &self,
+            _: agrimap_model::registry::RegistryKind,
+            _: Option<&str>,
+        ) -> Result<Vec<agrimap_store::RegistryRecord>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn record_history(
+            &self,
+            _: agrimap_model::registry::RegistryKind,
+            _: &str,
+        ) -> Result<Vec<agrimap_store::RegistryChange>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_scans(&self, _: &str, _: &str, _: u64) -> Result<(), StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn scans(&self, _: &str) -> Result<Vec<(String, u64)>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
     /// Many requests at once for a table not computed yet (a cold start
     /// under load, or the first requests after a write) read the layer once,
     /// not once each: each read holds a whole layer in memory and a pooled

@@ -70,6 +70,7 @@ pub async fn style(
     let asked = boundary_set_param(choropleth.boundary_set.as_deref())?;
     show_one_set(&mut doc, index.resolve_set(asked)?);
     open_on(&mut doc, index.extent());
+    lapse_codes(&mut doc, &crate::registry::today());
     if name == "planner" {
         colour_communes(core, choropleth, &mut doc).await?;
     }
@@ -106,6 +107,52 @@ fn show_one_set(doc: &mut Value, set: BoundarySet) {
         }
     }
     doc["metadata"]["agrimap:boundary_set"] = json!(set.as_str());
+}
+
+/// Puts `effective` in place of `status` as the input of every `match` in `v`,
+/// with a colour for `expired`.
+fn lapse_matches(v: &mut Value, status: &Value, effective: &Value) {
+    if let Value::Array(items) = v {
+        if items.first() == Some(&json!("match")) && items.get(1) == Some(status) {
+            items[1] = effective.clone();
+            items.insert(2, json!("expired"));
+            items.insert(3, json!(EXPIRED));
+        }
+        for item in items.iter_mut() {
+            lapse_matches(item, status, effective);
+        }
+    } else if let Value::Object(map) = v {
+        for item in map.values_mut() {
+            lapse_matches(item, status, effective);
+        }
+    }
+}
+
+/// Colour of a growing-area code past its expiry date.
+const EXPIRED: &str = "#8d6e63";
+
+/// Growing-area codes stop being drawn as active on the day they lapse: in
+/// the growing-area layers, `["get", "status"]` becomes `expired` for an
+/// `active` code whose `expires_on` is before `today`, and each `match` on
+/// it gets a colour for `expired`. The style is made per request, so the
+/// day it is made is the day it judges.
+fn lapse_codes(doc: &mut Value, today: &str) {
+    let status = json!(["get", "status"]);
+    let effective = json!([
+        "case",
+        [
+            "all",
+            ["==", ["get", "status"], "active"],
+            ["<", ["to-string", ["get", "expires_on"]], today]
+        ],
+        "expired",
+        ["get", "status"]
+    ]);
+    for layer in doc["layers"].as_array_mut().into_iter().flatten() {
+        if layer["source-layer"] == "growing_area" {
+            lapse_matches(&mut layer["paint"], &status, &effective);
+        }
+    }
 }
 
 /// The country's box: where an empty store's map opens.

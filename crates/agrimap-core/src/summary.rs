@@ -189,7 +189,15 @@ pub async fn commune_summary(
         station_answers.push(answer);
     }
 
-    let ntm = ntm_indicators(ocop, &products, &growing_by_status, monitoring, &stations);
+    let registry = crate::registry::commune_evidence(store, &commune.code, &commune.boundary_set).await?;
+    let mut ntm = ntm_indicators(ocop, &products, &growing_by_status, monitoring, &stations);
+    if let Some(r) = &registry {
+        // The registry knows each code's grant and expiry: its count of codes
+        // active today replaces the layer's `status` field, which nothing
+        // moves when a code lapses.
+        ntm[0]["evidence"]["active_growing_area_codes"] = json!(r.active_growing_area_codes);
+        ntm[0]["evidence"]["registered_products_with_public_page"] = json!(r.products);
+    }
     Ok(json!({
         "commune": commune_json(commune),
         "crop": {
@@ -217,6 +225,7 @@ pub async fn commune_summary(
                 .collect::<Vec<_>>(),
         },
         "stations": station_answers,
+        "registry": registry,
         "ntm": ntm,
     }))
 }

@@ -10,6 +10,7 @@
 //! - [`search`]: folding Vietnamese text for searching names.
 //! - [`role`]: the roles an API token carries.
 //! - [`utc_time`]: the instant of a reading, to the second, in UTC.
+//! - [`registry`]: producers, products and growing areas for traceability.
 
 pub mod admin;
 pub mod calendar;
@@ -19,6 +20,7 @@ pub mod cql2;
 pub mod feature;
 pub mod filter;
 pub mod readings;
+pub mod registry;
 pub mod rfc3339;
 pub mod role;
 pub mod schema;

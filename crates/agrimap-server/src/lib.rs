@@ -22,6 +22,7 @@ pub mod ogc;
 pub mod origin;
 pub mod pack;
 pub mod parse_errors;
+pub mod registry;
 pub mod serve;
 pub mod stations;
 pub mod stats;
@@ -171,6 +172,7 @@ pub fn routes() -> Vec<Route> {
         communes::endpoints(),
         codes::endpoints(),
         crosswalk::endpoints(),
+        registry::endpoints(),
         summary::endpoints(),
         stations::endpoints(),
         import::endpoints(),

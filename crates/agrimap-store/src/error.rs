@@ -61,4 +61,7 @@ pub enum StoreError {
     /// A code list change that was refused.
     #[error(transparent)]
     Code(#[from] agrimap_model::codes::CodeError),
+    /// Two records of one registry write have the same key.
+    #[error("{kind}: '{key}' is given twice")]
+    RepeatedKey { kind: &'static str, key: String },
 }

@@ -4,10 +4,11 @@
 //! A third backend gets its suite by adding one line to `stores!`.
 
 use agrimap_model::readings::{AlertCause, AlertState};
+use agrimap_model::registry::RegistryKind;
 use agrimap_model::{Audience, Feature, FeatureQuery, Filter, Reading, Role, Value, layer};
 use agrimap_store::{
-    CrosswalkPair, CrosswalkQuery, GpkgStore, Judge, LayerWrite, NewApiToken, PairKind, PgStore, ReadingQuery, Store,
-    StoreError, Upsert, WriteBatch,
+    CrosswalkPair, CrosswalkQuery, GpkgStore, Judge, LayerWrite, NewApiToken, PairKind, PgStore, ReadingQuery,
+    RegistryRecord, Store, StoreError, Upsert, WriteBatch,
 };
 use futures::StreamExt;
 use geo::{Geometry, Rect, coord, point, polygon};
@@ -115,6 +116,8 @@ stores!(
     station_and_api_tokens_are_kept_as_hashes,
     the_crosswalk_is_replaced_whole_and_a_duplicate_pair_changes_nothing,
     restamping_communes_keeps_the_old_code_and_moves_the_version,
+    registry_records_update_by_key_keep_a_history_and_a_repeated_key_changes_nothing,
+    product_page_scans_are_counted_by_day,
 );
 
 mod cases {
@@ -662,5 +665,120 @@ mod cases {
         let second = vec![pair("00001", "00004", PairKind::Full)];
         assert_eq!(store.replace_crosswalk(second.clone()).await.expect("second"), 1);
         assert_eq!(store.crosswalk(&all).await.expect("replaced"), second);
+    }
+
+    fn record(key: &str, province: &str, body: &serde_json::Value) -> RegistryRecord {
+        RegistryRecord {
+            key: key.into(),
+            province_code: province.into(),
+            body: body.to_string(),
+        }
+    }
+
+    fn json_of(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).expect("a stored record is JSON")
+    }
+
+    pub async fn registry_records_update_by_key_keep_a_history_and_a_repeated_key_changes_nothing(store: &dyn Store) {
+        let kind = RegistryKind::Producers;
+        let a = serde_json::json!({"code": "1801234567", "name": "HTX Xoài Mỹ Xương", "kind": "cooperative"});
+        let b = serde_json::json!({"code": "1809999999", "name": "Công ty TNHH Phù Sa", "kind": "enterprise"});
+        let first = store
+            .put_records(
+                kind,
+                vec![record("1801234567", "99", &a), record("1809999999", "92", &b)],
+                "t1",
+            )
+            .await
+            .expect("first write");
+        assert_eq!((first.inserted, first.updated, first.unchanged), (2, 0, 0));
+
+        // The same records again change nothing and add no history.
+        let again = store
+            .put_records(kind, vec![record("1801234567", "99", &a)], "t1")
+            .await
+            .expect("same again");
+        assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 1));
+
+        let a2 = serde_json::json!({"code": "1801234567", "name": "HTX Xoài Cát Mỹ Xương", "kind": "cooperative"});
+        let second = store
+            .put_records(kind, vec![record("1801234567", "99", &a2)], "t2")
+            .await
+            .expect("update");
+        assert_eq!((second.inserted, second.updated, second.unchanged), (0, 1, 0));
+        let stored = store.record(kind, "1801234567").await.expect("read").expect("stored");
+        assert_eq!(json_of(&stored.body), a2);
+        assert!(
+            store
+                .record(RegistryKind::Products, "1801234567")
+                .await
+                .expect("other kind")
+                .is_none()
+        );
+
+        let history = store.record_history(kind, "1801234567").await.expect("history");
+        let seen: Vec<(&str, &str, serde_json::Value)> = history
+            .iter()
+            .map(|c| (c.action.as_str(), c.actor.as_str(), json_of(&c.body)))
+            .collect();
+        assert_eq!(seen, [("insert", "t1", a.clone()), ("update", "t2", a2.clone())]);
+        assert!(
+            history.iter().all(|c| c.at.len() == 20 && c.at.ends_with('Z')),
+            "{history:?}"
+        );
+
+        let of_99: Vec<String> = store
+            .records(kind, Some("99"))
+            .await
+            .expect("by province")
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        assert_eq!(of_99, ["1801234567"]);
+        assert_eq!(store.records(kind, None).await.expect("all").len(), 2);
+
+        // A repeated key is refused and nothing of the write lands.
+        let c = serde_json::json!({"code": "1800000001", "name": "Hộ Nguyễn Văn A", "kind": "household"});
+        let err = store
+            .put_records(
+                kind,
+                vec![
+                    record("1800000001", "99", &c),
+                    record("1801234567", "99", &c),
+                    record("1800000001", "99", &c),
+                ],
+                "t3",
+            )
+            .await
+            .expect_err("repeated key");
+        assert!(matches!(err, StoreError::RepeatedKey { .. }), "{err}");
+        assert!(store.record(kind, "1800000001").await.expect("read").is_none());
+        assert_eq!(
+            json_of(
+                &store
+                    .record(kind, "1801234567")
+                    .await
+                    .expect("read")
+                    .expect("kept")
+                    .body
+            ),
+            a2
+        );
+        assert_eq!(
+            store.record_history(kind, "1801234567").await.expect("history").len(),
+            2
+        );
+    }
+
+    pub async fn product_page_scans_are_counted_by_day(store: &dyn Store) {
+        for (day, n) in [("2026-12-05", 1), ("2026-12-06", 1), ("2026-12-05", 2)] {
+            store.add_scans("SP-99-0001", day, n).await.expect("scan");
+        }
+        store.add_scans("SP-99-0002", "2026-12-05", 1).await.expect("scan");
+        assert_eq!(
+            store.scans("SP-99-0001").await.expect("scans"),
+            [("2026-12-05".to_owned(), 3), ("2026-12-06".to_owned(), 1)]
+        );
+        assert!(store.scans("SP-99-0003").await.expect("none").is_empty());
     }
 }

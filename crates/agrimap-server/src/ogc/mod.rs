@@ -35,7 +35,7 @@
 mod crs;
 mod export;
 pub mod export_slots;
-mod html;
+pub(crate) mod html;
 mod items;
 mod openapi;
 mod paced_body;

@@ -9,6 +9,7 @@ mod codes;
 mod columns;
 mod crosswalk;
 mod interrupt;
+mod registry;
 mod schema;
 mod upsert;
 
@@ -156,6 +157,8 @@ impl GpkgStore {
         codes::free_listed_fields(&mut conn)?;
         conn.execute_batch(crosswalk::CROSSWALK_SQL)
             .map_err(|e| db("creating the crosswalk table", e))?;
+        conn.execute_batch(registry::REGISTRY_SQL)
+            .map_err(|e| db("creating the registry tables", e))?;
         columns::add_missing(&mut conn)?;
         drop(conn);
         Ok(Self {

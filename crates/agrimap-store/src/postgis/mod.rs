@@ -11,6 +11,7 @@
 mod cancel;
 mod codes;
 mod crosswalk;
+mod registry;
 mod schema;
 mod upsert;
 mod versions;

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "token_provinces",
         include_str!("migrations/0007_token_provinces.sql"),
     ),
+    (8, "registry", include_str!("migrations/0008_registry.sql")),
 ];
 
 /// The migration that makes the code lists, which the store then seeds.

@@ -1,0 +1,107 @@
+//! The registry checked against the layers (`/api/registry/checks`): a
+//! growing area whose registered hectares differ from its parcels' (the
+//! `crop` features carrying its code) by more than 5 %, or that has no
+//! parcel; parcels carrying a code that is not registered; and codes that
+//! are not active today (so their parcels no longer count as coded).
+
+use crate::Core;
+use crate::error::CoreError;
+use agrimap_model::registry::{GrowingArea, RegistryKind};
+use agrimap_model::{FeatureQuery, layer};
+use futures::TryStreamExt;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Largest relative difference between registered and parcel hectares.
+pub const AREA_TOLERANCE: f64 = 0.05;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaCheck {
+    pub code: String,
+    pub registered_ha: f64,
+    pub parcels: usize,
+    pub parcels_ha: f64,
+    /// (parcels − registered) / registered.
+    pub difference: f64,
+    pub status_today: &'static str,
+    /// What is wrong, empty when nothing.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksReport {
+    pub today: String,
+    pub tolerance: f64,
+    pub growing_areas: usize,
+    /// The areas with a problem.
+    pub flagged: Vec<AreaCheck>,
+    /// Codes carried by parcels but not registered, with their parcel counts.
+    pub unregistered_codes: BTreeMap<String, usize>,
+}
+
+impl Core {
+    /// The registry checked against the crop parcels.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn registry_checks(&self) -> Result<ChecksReport, CoreError> {
+        let today = super::today();
+        let areas: Vec<GrowingArea> = super::all(self.store.as_ref(), RegistryKind::GrowingAreas).await?;
+        let crop = layer("crop").ok_or_else(|| CoreError::internal("no_layer", "the crop layer is missing"))?;
+        let (code_at, area_at) = (crop.field_index("growing_area_code"), crop.field_index("area_ha"));
+        let mut parcels: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+        let query = FeatureQuery {
+            any_order: true,
+            ..FeatureQuery::default()
+        };
+        let mut stream = self.store.stream(crop, query);
+        while let Some(f) = stream.try_next().await? {
+            let code = code_at.and_then(|i| f.properties.get(i)).and_then(|v| v.as_str());
+            if let Some(code) = code.filter(|c| !c.is_empty()) {
+                let ha = area_at
+                    .and_then(|i| f.properties.get(i))
+                    .and_then(agrimap_model::Value::as_f64);
+                let e = parcels.entry(code.to_owned()).or_default();
+                e.0 += 1;
+                e.1 += ha.unwrap_or(0.0);
+            }
+        }
+        let mut flagged = Vec::new();
+        for a in &areas {
+            let (n, ha) = parcels.remove(&a.code).unwrap_or_default();
+            let difference = (ha - a.area_ha) / a.area_ha;
+            let status = a.status_on(&today);
+            let mut problems = Vec::new();
+            if n == 0 {
+                problems.push("no parcel of the crop layer carries this code".to_owned());
+            } else if difference.abs() > AREA_TOLERANCE {
+                problems.push(format!(
+                    "registered {:.2} ha, its {n} parcels {ha:.2} ha ({:+.1} %)",
+                    a.area_ha,
+                    difference * 100.0
+                ));
+            }
+            if status != agrimap_model::registry::EffectiveStatus::Active {
+                problems.push(format!("{} today; its parcels do not count as coded", status.as_str()));
+            }
+            if !problems.is_empty() {
+                flagged.push(AreaCheck {
+                    code: a.code.clone(),
+                    registered_ha: a.area_ha,
+                    parcels: n,
+                    parcels_ha: ha,
+                    difference,
+                    status_today: status.as_str(),
+                    problems,
+                });
+            }
+        }
+        Ok(ChecksReport {
+            today,
+            tolerance: AREA_TOLERANCE,
+            growing_areas: areas.len(),
+            flagged,
+            unregistered_codes: parcels.into_iter().map(|(code, (n, _))| (code, n)).collect(),
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! The registries in PostgreSQL (migration 0008): a write is one statement
+//! (the records as arrays, the changed ones returned into the history) in
+//! one transaction, so a 10,000-record import is one round trip.
+
+use super::{PgStore, pg};
+use crate::registry::repeated_key;
+use crate::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite, StoreError};
+use agrimap_model::registry::RegistryKind;
+use tokio_postgres::Row;
+
+const AT: &str = r#"to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"#;
+
+fn record_of(r: &Row) -> RegistryRecord {
+    RegistryRecord {
+        key: r.get(0),
+        province_code: r.get(1),
+        body: r.get(2),
+    }
+}
+
+#[async_trait::async_trait]
+impl RegistryStore for PgStore {
+    async fn put_records(
+        &self,
+        kind: RegistryKind,
+        records: Vec<RegistryRecord>,
+        actor: &str,
+    ) -> Result<RegistryWrite, StoreError> {
+        if let Some(key) = repeated_key(&records) {
+            return Err(StoreError::RepeatedKey {
+                kind: kind.as_str(),
+                key: key.to_owned(),
+            });
+        }
+        let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+        let provinces: Vec<&str> = records.iter().map(|r| r.province_code.as_str()).collect();
+        let bodies: Vec<&str> = records.iter().map(|r| r.body.as_str()).collect();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        // Rows that would not change are left out of the upsert (its WHERE),
+        // so they get no history row; `xmax = 0` marks the inserted ones.
+        let rows = tx
+            .query(
+                "WITH input AS (
+                   SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS i(key, province_code, body)
+                 ), put AS (
+                   INSERT INTO agrimap_registry (kind, key, province_code, body, updated_at)
+                   SELECT $1::text, key, province_code, body::jsonb, now() FROM input
+                   ON CONFLICT (kind, key) DO UPDATE
+                     SET province_code = excluded.province_code, body = excluded.body, updated_at = excluded.updated_at
+                     WHERE agrimap_registry.body IS DISTINCT FROM excluded.body
+                        OR agrimap_registry.province_code IS DISTINCT FROM excluded.province_code
+                   RETURNING key, body, (xmax = 0) AS inserted
+                 )
+                 INSERT INTO agrimap_registry_history (kind, key, action, body, actor)
+                 SELECT $1::text, key, CASE WHEN inserted THEN 'insert' ELSE 'update' END, body, $5::text FROM put
+                 RETURNING action",
+                &[&kind.as_str(), &keys, &provinces, &bodies, &actor],
+            )
+            .await
+            .map_err(pg("writing the registry"))?;
+        tx.commit().await.map_err(pg("committing the registry"))?;
+        let inserted = rows.iter().filter(|r| r.get::<_, &str>(0) == "insert").count();
+        let updated = rows.len() - inserted;
+        Ok(RegistryWrite {
+            inserted,
+            updated,
+            unchanged: records.len() - rows.len(),
+        })
+    }
+
+    async fn record(&self, kind: RegistryKind, key: &str) -> Result<Option<RegistryRecord>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT key, province_code, body::text FROM agrimap_registry WHERE kind = $1 AND key = $2",
+                &[&kind.as_str(), &key],
+            )
+            .await
+            .map_err(pg("reading a registry record"))?;
+        Ok(row.as_ref().map(record_of))
+    }
+
+    async fn records(
+        &self,
+        kind: RegistryKind,
+        province_code: Option<&str>,
+    ) -> Result<Vec<RegistryRecord>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT key, province_code, body::text FROM agrimap_registry
+                 WHERE kind = $1 AND ($2::text IS NULL OR province_code = $2::text) ORDER BY key",
+                &[&kind.as_str(), &province_code],
+            )
+            .await
+            .map_err(pg("reading the registry"))?;
+        Ok(rows.iter().map(record_of).collect())
+    }
+
+    async fn record_history(&self, kind: RegistryKind, key: &str) -> Result<Vec<RegistryChange>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT action, body::text, actor, {AT} FROM agrimap_registry_history
+                     WHERE kind = $1 AND key = $2 ORDER BY seq"
+                ),
+                &[&kind.as_str(), &key],
+            )
+            .await
+            .map_err(pg("reading the registry history"))?;
+        Ok(rows
+            .iter()
+            .map(|r| RegistryChange {
+                kind,
+                key: key.to_owned(),
+                action: r.get(0),
+                body: r.get(1),
+                actor: r.get(2),
+                at: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn add_scans(&self, product: &str, day: &str, scans: u64) -> Result<(), StoreError> {
+        let scans = i64::try_from(scans).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO agrimap_registry_scans (product, day, scans) VALUES ($1, $2::text::date, $3)
+                 ON CONFLICT (product, day) DO UPDATE SET scans = agrimap_registry_scans.scans + excluded.scans",
+                &[&product, &day, &scans],
+            )
+            .await
+            .map_err(pg("counting a scan"))?;
+        Ok(())
+    }
+
+    async fn scans(&self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT to_char(day, 'YYYY-MM-DD'), scans FROM agrimap_registry_scans WHERE product = $1 ORDER BY day",
+                &[&product],
+            )
+            .await
+            .map_err(pg("reading the scans"))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
+            .collect())
+    }
+}

@@ -1,0 +1,84 @@
+//! The traceability registries (producers, products, growing areas) as
+//! documents under their natural key, every change kept in a history, and
+//! the product pages' scans counted by day.
+//!
+//! The store keeps each record as the JSON of its `agrimap_model::registry`
+//! type: the records are read and checked whole by the core (links between
+//! registries, the code format, provinces), and a new field of the
+//! departments' sheets needs no migration. The province is a column of its
+//! own so that a province's records are read without opening documents.
+
+use crate::StoreError;
+use agrimap_model::registry::RegistryKind;
+
+/// One record of a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryRecord {
+    /// The natural key (producer code, product id, growing-area code).
+    pub key: String,
+    pub province_code: String,
+    /// The record as JSON text.
+    pub body: String,
+}
+
+/// What [`RegistryStore::put_records`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RegistryWrite {
+    pub inserted: usize,
+    pub updated: usize,
+    /// Records given exactly as stored: no change, no history.
+    pub unchanged: usize,
+}
+
+/// One change of a record, as the history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryChange {
+    pub kind: RegistryKind,
+    pub key: String,
+    /// `insert` or `update`.
+    pub action: String,
+    /// The record as it became.
+    pub body: String,
+    /// Who made it (an API token's id, `cli`, `demo`).
+    pub actor: String,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub at: String,
+}
+
+/// The registries.
+#[async_trait::async_trait]
+pub trait RegistryStore: Send + Sync + 'static {
+    /// Inserts the records that are new and updates those whose key is
+    /// stored, in one transaction with a history row for each record that
+    /// changed. Keys must be distinct: a repeated key is refused, and then
+    /// nothing is written.
+    async fn put_records(
+        &self,
+        kind: RegistryKind,
+        records: Vec<RegistryRecord>,
+        actor: &str,
+    ) -> Result<RegistryWrite, StoreError>;
+
+    /// One record by key.
+    async fn record(&self, kind: RegistryKind, key: &str) -> Result<Option<RegistryRecord>, StoreError>;
+
+    /// The records of a registry (of one province, if given), by key.
+    async fn records(&self, kind: RegistryKind, province_code: Option<&str>)
+    -> Result<Vec<RegistryRecord>, StoreError>;
+
+    /// The changes of one record, oldest first.
+    async fn record_history(&self, kind: RegistryKind, key: &str) -> Result<Vec<RegistryChange>, StoreError>;
+
+    /// Adds `scans` views of a product's page on `day` (`YYYY-MM-DD`) to its
+    /// count. Nothing about the scanners is kept.
+    async fn add_scans(&self, product: &str, day: &str, scans: u64) -> Result<(), StoreError>;
+
+    /// A product's scans by day, oldest first.
+    async fn scans(&self, product: &str) -> Result<Vec<(String, u64)>, StoreError>;
+}
+
+/// The repeated key of `records`, if any.
+pub(crate) fn repeated_key(records: &[RegistryRecord]) -> Option<&str> {
+    let mut seen = std::collections::HashSet::with_capacity(records.len());
+    records.iter().map(|r| r.key.as_str()).find(|k| !seen.insert(*k))
+}
