@@ -29,6 +29,7 @@ pub mod error;
 pub mod export;
 pub mod features;
 pub mod ingest;
+pub mod ntm;
 pub mod pack;
 pub mod series;
 pub mod stations;
@@ -84,6 +85,8 @@ pub struct Core {
     pub extents: Arc<features::Extents>,
     /// The overlay of the two boundary sets, for the crosswalk.
     pub crosswalk: Arc<crosswalk::OverlayCache>,
+    /// NTM dashboards, kept until what they read changes.
+    pub ntm_dashboards: Arc<ntm::dashboard::DashboardCache>,
 }
 
 impl Core {
@@ -96,6 +99,7 @@ impl Core {
             thresholds: Arc::new(config.thresholds),
             extents: Arc::default(),
             crosswalk: Arc::default(),
+            ntm_dashboards: Arc::default(),
             communes,
             store,
         }

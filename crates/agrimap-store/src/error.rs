@@ -58,4 +58,7 @@ pub enum StoreError {
     /// A code list change that was refused.
     #[error(transparent)]
     Code(#[from] agrimap_model::codes::CodeError),
+    /// An NTM write that was refused.
+    #[error(transparent)]
+    Ntm(#[from] crate::ntm::NtmError),
 }

@@ -9,6 +9,7 @@ mod codes;
 mod columns;
 mod crosswalk;
 mod interrupt;
+mod ntm;
 mod schema;
 mod upsert;
 
@@ -151,6 +152,7 @@ impl GpkgStore {
         codes::free_listed_fields(&mut conn)?;
         conn.execute_batch(crosswalk::CROSSWALK_SQL)
             .map_err(|e| db("creating the crosswalk table", e))?;
+        ntm::ensure_tables(&mut conn)?;
         columns::add_missing(&mut conn)?;
         drop(conn);
         Ok(Self {

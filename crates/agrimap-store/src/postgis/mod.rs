@@ -11,6 +11,7 @@
 mod cancel;
 mod codes;
 mod crosswalk;
+mod ntm;
 mod schema;
 mod upsert;
 mod versions;
@@ -201,6 +202,8 @@ impl PgStore {
                 applied.push(*version);
             }
         }
+        // Every time, not only with the migration: a release may ship new sets.
+        ntm::add_shipped_sets(&tx).await?;
         tx.commit().await.map_err(pg("committing the migrations"))?;
         Ok(applied)
     }
