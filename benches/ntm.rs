@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
         .communes()
         .len();
     let mut group = c.benchmark_group("ntm");
-    group.sample_size(10).measurement_time(Duration::from_secs(60));
+    group.sample_size(10).measurement_time(Duration::from_mins(1));
     group.bench_function(format!("scorecards of all {communes} communes, cold"), |b| {
         b.iter(|| {
             let core = Core::new(store.clone(), CoreConfig::default());

@@ -156,35 +156,41 @@ pub fn ntm(args: &NtmArgs) -> anyhow::Result<()> {
                     writeln!(out, "{}", serde_json::to_string_pretty(&card)?)?;
                     return anyhow::Ok(());
                 }
-                writeln!(
-                    out,
-                    "{} {} ({}), {}: {} of {} criteria met, {} of {} indicators; dossier {}",
-                    card.commune.code,
-                    card.commune.name,
-                    card.commune.boundary_set,
-                    card.year,
-                    card.criteria_met,
-                    card.criteria_total,
-                    card.indicators_met,
-                    card.indicators_total,
-                    card.dossier.state.as_str(),
-                )?;
-                for c in &card.criteria {
-                    writeln!(out, "{}\t{}\t{}", c.id, c.name_vi, c.verdict.as_str())?;
-                    for i in &c.indicators {
-                        writeln!(
-                            out,
-                            "  {}\t{}\ttarget {}\t{}\t{}",
-                            i.id,
-                            value_text(i.value),
-                            target_text(i.target),
-                            i.verdict.as_str(),
-                            i.source
-                        )?;
-                    }
-                }
+                print_scorecard(&mut out, &card)?;
             }
         }
         anyhow::Ok(())
     })
+}
+
+/// A scorecard as a table: one line per criterion, then one per indicator.
+fn print_scorecard(out: &mut impl Write, card: &scorecard::Scorecard) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} {} ({}), {}: {} of {} criteria met, {} of {} indicators; dossier {}",
+        card.commune.code,
+        card.commune.name,
+        card.commune.boundary_set,
+        card.year,
+        card.criteria_met,
+        card.criteria_total,
+        card.indicators_met,
+        card.indicators_total,
+        card.dossier.state.as_str(),
+    )?;
+    for c in &card.criteria {
+        writeln!(out, "{}\t{}\t{}", c.id, c.name_vi, c.verdict.as_str())?;
+        for i in &c.indicators {
+            writeln!(
+                out,
+                "  {}\t{}\ttarget {}\t{}\t{}",
+                i.id,
+                value_text(i.value),
+                target_text(i.target),
+                i.verdict.as_str(),
+                i.source
+            )?;
+        }
+    }
+    Ok(())
 }

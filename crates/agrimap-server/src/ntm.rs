@@ -215,20 +215,19 @@ fn attachment(media_type: &str, name: &str, body: Vec<u8>) -> Response {
 }
 
 fn which(code: String, params: &ScorecardParams, year: Option<i32>) -> Result<Which, ApiError> {
-    let year = match year {
-        Some(y) => y,
-        None => {
-            let text = params
-                .year
-                .as_deref()
-                .ok_or_else(|| ApiError::bad_request("missing_year", "give the year as year=YYYY"))?;
-            text.trim().parse().map_err(|_| {
-                ApiError::bad_request(
-                    "bad_year",
-                    format!("year is a year (YYYY), not '{}'", agrimap_core::echo(text, 16)),
-                )
-            })?
-        }
+    let year = if let Some(y) = year {
+        y
+    } else {
+        let text = params
+            .year
+            .as_deref()
+            .ok_or_else(|| ApiError::bad_request("missing_year", "give the year as year=YYYY"))?;
+        text.trim().parse().map_err(|_| {
+            ApiError::bad_request(
+                "bad_year",
+                format!("year is a year (YYYY), not '{}'", agrimap_core::echo(text, 16)),
+            )
+        })?
     };
     Ok(Which {
         code,

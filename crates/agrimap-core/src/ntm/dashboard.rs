@@ -135,7 +135,7 @@ pub async fn dashboard(core: &Core, req: &DashboardRequest) -> Result<Arc<Dashbo
     check_year(req.year)?;
     let versions = core.store.versions().await?;
     let records = core.store.ntm_changes().await?;
-    let name = format!("{:?}", req);
+    let name = format!("{req:?}");
     let key: CacheKey = (req.clone(), versions, records);
     // Held while computing, so that concurrent requests compute once.
     let mut held = core.ntm_dashboards.held.lock().await;
@@ -233,35 +233,8 @@ async fn compute(core: &Core, req: &DashboardRequest) -> Result<Dashboard, CoreE
         });
     }
     rows.sort_by(|a, b| a.code.cmp(&b.code));
-    let mut most_missing: Vec<Missing> = set
-        .criteria
-        .iter()
-        .enumerate()
-        .map(|(n, c)| {
-            let (not_met, no_data) = missing.get(&n).copied().unwrap_or_default();
-            Missing {
-                criterion: c.id.clone(),
-                name_vi: c.name_vi.clone(),
-                name_en: c.name_en.clone(),
-                not_met,
-                no_data,
-            }
-        })
-        .filter(|m| m.not_met + m.no_data > 0)
-        .collect();
-    most_missing.sort_by(|a, b| {
-        (b.not_met + b.no_data, b.not_met)
-            .cmp(&(a.not_met + a.no_data, a.not_met))
-            .then_with(|| a.criterion.cmp(&b.criterion))
-    });
-    let mut by_level: BTreeMap<String, usize> = BTreeMap::new();
-    let mut by_criteria_met: BTreeMap<usize, usize> = BTreeMap::new();
-    for r in &rows {
-        *by_level
-            .entry(r.ntm_status.clone().unwrap_or_else(|| "not_yet".into()))
-            .or_default() += 1;
-        *by_criteria_met.entry(r.criteria_met).or_default() += 1;
-    }
+    let most_missing = most_missing(&set, &missing);
+    let (by_level, by_criteria_met) = counts(&rows);
     Ok(Dashboard {
         province: req.province.clone(),
         boundary_set: set_held.as_str().to_owned(),
@@ -277,6 +250,45 @@ async fn compute(core: &Core, req: &DashboardRequest) -> Result<Dashboard, CoreE
         districts: districts(&rows),
         rows,
     })
+}
+
+/// Communes by recognised level, and by the number of criteria they meet.
+fn counts(rows: &[CommuneRow]) -> (BTreeMap<String, usize>, BTreeMap<usize, usize>) {
+    let mut by_level: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_criteria_met: BTreeMap<usize, usize> = BTreeMap::new();
+    for r in rows {
+        *by_level
+            .entry(r.ntm_status.clone().unwrap_or_else(|| "not_yet".into()))
+            .or_default() += 1;
+        *by_criteria_met.entry(r.criteria_met).or_default() += 1;
+    }
+    (by_level, by_criteria_met)
+}
+
+/// The criteria not met (or without data) by at least one commune, most often missing first.
+fn most_missing(set: &CriteriaSet, missing: &BTreeMap<usize, (usize, usize)>) -> Vec<Missing> {
+    let mut most: Vec<Missing> = set
+        .criteria
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            let (not_met, no_data) = missing.get(&n).copied().unwrap_or_default();
+            Missing {
+                criterion: c.id.clone(),
+                name_vi: c.name_vi.clone(),
+                name_en: c.name_en.clone(),
+                not_met,
+                no_data,
+            }
+        })
+        .filter(|m| m.not_met + m.no_data > 0)
+        .collect();
+    most.sort_by(|a, b| {
+        (b.not_met + b.no_data, b.not_met)
+            .cmp(&(a.not_met + a.no_data, a.not_met))
+            .then_with(|| a.criterion.cmp(&b.criterion))
+    });
+    most
 }
 
 fn districts(rows: &[CommuneRow]) -> Vec<DistrictRow> {

@@ -82,8 +82,10 @@ fn evidence_text(i: &IndicatorCard) -> String {
     parts.join("; ")
 }
 
-fn xlsx(e: XlsxError) -> CoreError {
-    CoreError::internal("document_failed", format!("the workbook could not be written: {e}"))
+impl From<XlsxError> for CoreError {
+    fn from(e: XlsxError) -> Self {
+        CoreError::internal("document_failed", format!("the workbook could not be written: {e}"))
+    }
 }
 
 /// The scorecard and the dossier's history as an `.xlsx` workbook.
@@ -105,17 +107,15 @@ pub fn scorecard_xlsx(card: &Scorecard, history: &[Change]) -> Result<Vec<u8>, C
     let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
     let criterion = Format::new().set_bold().set_border(FormatBorder::Thin).set_text_wrap();
     let sheet = book.add_worksheet();
-    sheet.set_name("Tu danh gia").map_err(xlsx)?;
-    sheet
-        .merge_range(
-            0,
-            0,
-            0,
-            7,
-            "BÁO CÁO TỰ ĐÁNH GIÁ KẾT QUẢ THỰC HIỆN BỘ TIÊU CHÍ XÃ NÔNG THÔN MỚI",
-            &title,
-        )
-        .map_err(xlsx)?;
+    sheet.set_name("Tu danh gia")?;
+    sheet.merge_range(
+        0,
+        0,
+        0,
+        7,
+        "BÁO CÁO TỰ ĐÁNH GIÁ KẾT QUẢ THỰC HIỆN BỘ TIÊU CHÍ XÃ NÔNG THÔN MỚI",
+        &title,
+    )?;
     let facts = [
         format!(
             "Xã: {} (mã {}, bộ ranh giới {})",
@@ -134,7 +134,7 @@ pub fn scorecard_xlsx(card: &Scorecard, history: &[Change]) -> Result<Vec<u8>, C
         ),
     ];
     for (n, text) in facts.iter().enumerate() {
-        sheet.write_string(1 + n as u32, 0, text).map_err(xlsx)?;
+        sheet.write_string(1 + n as u32, 0, text)?;
     }
     let header_row = 7;
     let headers = [
@@ -148,29 +148,21 @@ pub fn scorecard_xlsx(card: &Scorecard, history: &[Change]) -> Result<Vec<u8>, C
         "Minh chứng, ghi chú",
     ];
     for (col, h) in headers.iter().enumerate() {
-        sheet
-            .write_string_with_format(header_row, col as u16, *h, &head)
-            .map_err(xlsx)?;
+        sheet.write_string_with_format(header_row, col as u16, *h, &head)?;
     }
     for (col, width) in [6.0, 26.0, 60.0, 14.0, 14.0, 16.0, 16.0, 60.0].iter().enumerate() {
-        sheet.set_column_width(col as u16, *width).map_err(xlsx)?;
+        sheet.set_column_width(col as u16, *width)?;
     }
     let mut row = header_row + 1;
     for c in &card.criteria {
-        sheet
-            .write_string_with_format(row, 0, &c.id, &criterion)
-            .map_err(xlsx)?;
-        sheet
-            .write_string_with_format(row, 1, &c.name_vi, &criterion)
-            .map_err(xlsx)?;
+        sheet.write_string_with_format(row, 0, &c.id, &criterion)?;
+        sheet.write_string_with_format(row, 1, &c.name_vi, &criterion)?;
         for col in 2..5 {
-            sheet.write_blank(row, col, &criterion).map_err(xlsx)?;
+            sheet.write_blank(row, col, &criterion)?;
         }
-        sheet
-            .write_string_with_format(row, 5, verdict_vi(c.verdict), &criterion)
-            .map_err(xlsx)?;
+        sheet.write_string_with_format(row, 5, verdict_vi(c.verdict), &criterion)?;
         for col in 6..8 {
-            sheet.write_blank(row, col, &criterion).map_err(xlsx)?;
+            sheet.write_blank(row, col, &criterion)?;
         }
         row += 1;
         for i in &c.indicators {
@@ -185,32 +177,36 @@ pub fn scorecard_xlsx(card: &Scorecard, history: &[Change]) -> Result<Vec<u8>, C
                 evidence_text(i),
             ];
             for (col, text) in cells.iter().enumerate() {
-                sheet
-                    .write_string_with_format(row, col as u16, text, &cell)
-                    .map_err(xlsx)?;
+                sheet.write_string_with_format(row, col as u16, text, &cell)?;
             }
             row += 1;
         }
     }
+    history_sheet(&mut book, &head, history)?;
+    Ok(book.save_to_buffer()?)
+}
+
+/// The dossier's history on a sheet of its own, one change a row.
+fn history_sheet(book: &mut Workbook, head: &Format, history: &[Change]) -> Result<(), CoreError> {
     let log = book.add_worksheet();
-    log.set_name("Lich su ho so").map_err(xlsx)?;
+    log.set_name("Lich su ho so")?;
     for (col, h) in ["Thời điểm (UTC)", "Người thực hiện", "Loại", "Nội dung"]
         .iter()
         .enumerate()
     {
-        log.write_string_with_format(0, col as u16, *h, &head).map_err(xlsx)?;
+        log.write_string_with_format(0, col as u16, *h, head)?;
     }
     for (col, width) in [22.0, 18.0, 10.0, 90.0].iter().enumerate() {
-        log.set_column_width(col as u16, *width).map_err(xlsx)?;
+        log.set_column_width(col as u16, *width)?;
     }
     for (n, change) in history.iter().enumerate() {
         let r = 1 + n as u32;
-        log.write_string(r, 0, &change.at).map_err(xlsx)?;
-        log.write_string(r, 1, &change.author).map_err(xlsx)?;
-        log.write_string(r, 2, change.kind).map_err(xlsx)?;
-        log.write_string(r, 3, change.what.to_string()).map_err(xlsx)?;
+        log.write_string(r, 0, &change.at)?;
+        log.write_string(r, 1, &change.author)?;
+        log.write_string(r, 2, change.kind)?;
+        log.write_string(r, 3, change.what.to_string())?;
     }
-    book.save_to_buffer().map_err(xlsx)
+    Ok(())
 }
 
 /// The roll-up's table of communes as an `.xlsx` workbook.
@@ -224,20 +220,18 @@ pub fn dashboard_xlsx(d: &Dashboard) -> Result<Vec<u8>, CoreError> {
         .set_border(FormatBorder::Thin)
         .set_background_color(0x00D9_E1F2);
     let sheet = book.add_worksheet();
-    sheet.set_name("Tong hop").map_err(xlsx)?;
-    sheet
-        .write_string(
-            0,
-            0,
-            format!(
-                "Tổng hợp nông thôn mới năm {} — tỉnh {} ({} xã, bộ ranh giới {})",
-                d.year,
-                d.province.as_deref().unwrap_or("tất cả"),
-                d.communes,
-                d.boundary_set
-            ),
-        )
-        .map_err(xlsx)?;
+    sheet.set_name("Tong hop")?;
+    sheet.write_string(
+        0,
+        0,
+        format!(
+            "Tổng hợp nông thôn mới năm {} — tỉnh {} ({} xã, bộ ranh giới {})",
+            d.year,
+            d.province.as_deref().unwrap_or("tất cả"),
+            d.communes,
+            d.boundary_set
+        ),
+    )?;
     let headers = [
         "Mã xã",
         "Tên xã",
@@ -251,36 +245,32 @@ pub fn dashboard_xlsx(d: &Dashboard) -> Result<Vec<u8>, CoreError> {
         "Tiêu chí chưa đạt",
     ];
     for (col, h) in headers.iter().enumerate() {
-        sheet.write_string_with_format(2, col as u16, *h, &head).map_err(xlsx)?;
+        sheet.write_string_with_format(2, col as u16, *h, &head)?;
     }
     for (n, r) in d.rows.iter().enumerate() {
         let row = 3 + n as u32;
-        sheet.write_string(row, 0, &r.code).map_err(xlsx)?;
-        sheet.write_string(row, 1, &r.name).map_err(xlsx)?;
-        sheet
-            .write_string(row, 2, r.district_code.as_deref().unwrap_or(""))
-            .map_err(xlsx)?;
-        sheet
-            .write_string(row, 3, r.ntm_status.as_deref().unwrap_or(""))
-            .map_err(xlsx)?;
+        sheet.write_string(row, 0, &r.code)?;
+        sheet.write_string(row, 1, &r.name)?;
+        sheet.write_string(row, 2, r.district_code.as_deref().unwrap_or(""))?;
+        sheet.write_string(row, 3, r.ntm_status.as_deref().unwrap_or(""))?;
         if let Some(y) = r.ntm_year {
-            sheet.write_number(row, 4, y as f64).map_err(xlsx)?;
+            sheet.write_number(row, 4, y as f64)?;
         }
-        sheet.write_string(row, 5, &r.dossier).map_err(xlsx)?;
-        sheet.write_number(row, 6, r.criteria_met as f64).map_err(xlsx)?;
-        sheet.write_number(row, 7, r.criteria_total as f64).map_err(xlsx)?;
+        sheet.write_string(row, 5, &r.dossier)?;
+        sheet.write_number(row, 6, r.criteria_met as f64)?;
+        sheet.write_number(row, 7, r.criteria_total as f64)?;
         if let Some(b) = r.criteria_met_before {
-            sheet.write_number(row, 8, b as f64).map_err(xlsx)?;
+            sheet.write_number(row, 8, b as f64)?;
         }
-        sheet.write_string(row, 9, r.missing.join(", ")).map_err(xlsx)?;
+        sheet.write_string(row, 9, r.missing.join(", "))?;
     }
     for (col, width) in [10.0, 28.0, 10.0, 14.0, 12.0, 12.0, 12.0, 12.0, 14.0, 40.0]
         .iter()
         .enumerate()
     {
-        sheet.set_column_width(col as u16, *width).map_err(xlsx)?;
+        sheet.set_column_width(col as u16, *width)?;
     }
-    book.save_to_buffer().map_err(xlsx)
+    Ok(book.save_to_buffer()?)
 }
 
 /// `text` made safe inside HTML.

@@ -18,18 +18,19 @@ pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
 /// office formats and CSV, its name).
 #[must_use]
 pub fn sniff(name: &str, bytes: &[u8]) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
+    let extension = std::path::Path::new(name).extension();
+    let is = |ext: &str| extension.is_some_and(|e| e.eq_ignore_ascii_case(ext));
     if bytes.starts_with(b"%PDF-") {
         Some("application/pdf")
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some("image/jpeg")
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
-    } else if bytes.starts_with(b"PK\x03\x04") && lower.ends_with(".xlsx") {
+    } else if bytes.starts_with(b"PK\x03\x04") && is("xlsx") {
         Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    } else if bytes.starts_with(b"PK\x03\x04") && lower.ends_with(".docx") {
+    } else if bytes.starts_with(b"PK\x03\x04") && is("docx") {
         Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    } else if lower.ends_with(".csv") && std::str::from_utf8(bytes).is_ok_and(|t| !t.contains('\0')) {
+    } else if is("csv") && std::str::from_utf8(bytes).is_ok_and(|t| !t.contains('\0')) {
         Some("text/csv")
     } else {
         None

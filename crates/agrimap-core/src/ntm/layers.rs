@@ -156,13 +156,13 @@ pub async fn gather(core: &Core, commune: &Commune, year: i32) -> Result<Facts, 
 /// Kilometres of road inside the commune, hard-surfaced and other, with
 /// the ids of each: the roads in its box clipped to its boundary.
 async fn roads_in(core: &Core, commune: &Commune) -> Result<(f64, f64, Vec<i64>, Vec<i64>), CoreError> {
-    let Some([w, s, e, n]) = commune.bbox else {
+    let Some([west, south, east, north]) = commune.bbox else {
         return Ok((0.0, 0.0, Vec::new(), Vec::new()));
     };
     let roads = catalog("roads")?;
     let found = core
         .store
-        .features(roads, &FeatureQuery::in_bbox(Rect::new((w, s), (e, n))))
+        .features(roads, &FeatureQuery::in_bbox(Rect::new((west, south), (east, north))))
         .await?;
     let boundary: MultiPolygon<f64> = match &commune.boundary {
         Geometry::Polygon(p) => MultiPolygon(vec![p.clone()]),

@@ -142,12 +142,14 @@ pub struct Scorecard {
 ///
 /// # Errors
 /// `unknown_commune`, or the store's.
-pub async fn commune(core: &Core, code: &str, set: Option<BoundarySet>) -> Result<Commune, CoreError> {
+pub async fn commune(core: &Core, commune_code: &str, set: Option<BoundarySet>) -> Result<Commune, CoreError> {
     let index = core.commune_index().await?;
-    index
-        .get(code, set)
-        .cloned()
-        .ok_or_else(|| CoreError::not_found("unknown_commune", format!("no commune with code '{}'", echo(code, 64))))
+    index.get(commune_code, set).cloned().ok_or_else(|| {
+        CoreError::not_found(
+            "unknown_commune",
+            format!("no commune with code '{}'", echo(commune_code, 64)),
+        )
+    })
 }
 
 /// Checks a year given by a client.

@@ -102,7 +102,7 @@ mod tests {
         let at_most = indicator(Judged::AtMost, Unit::Percent, Some(Target::Number(5.0)));
         assert_eq!(Verdict::of(&at_most, None, Some(EntryValue::Number(5.0))), Verdict::Met);
         let open = Indicator {
-            regional: Default::default(),
+            regional: std::collections::BTreeMap::default(),
             ..indicator(Judged::AtLeast, Unit::Percent, None)
         };
         assert_eq!(
