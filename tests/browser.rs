@@ -3,10 +3,15 @@
 //! server over the demo store. Screenshots, the exported GeoJSON and the
 //! network figures (`wire.json`) land in `<target>/browser/`.
 //!
+//! The server runs over a private copy of the demo store, so that the NTM
+//! dossier the page moves starts as a draft; the tokens the page is given
+//! (an editor and a planner of the province) travel as `AGRIMAP_TOKENS`.
+//!
 //! Needs `node`, Chromium (`/usr/bin/chromium`, or `CHROMIUM`) and the npm
 //! packages of `tests/browser` (`npm ci`); `tests/run.sh` installs all three.
 
-use agrimap_suite::{TestServer, agrimap_bin, repo_root, scratch_dir, shared_data};
+use agrimap_core::tokens::issue_scoped_token;
+use agrimap_suite::{StoreKind, TestServer, agrimap_bin, repo_root, scratch_dir, shared_data};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -33,7 +38,20 @@ fn the_map_page_in_chromium() {
         "no Chromium at {} (apt-get install chromium, or set CHROMIUM; tests/run.sh installs it)",
         chromium.display()
     );
-    let server = TestServer::demo();
+    let server = StoreKind::GeoPackage.demo_server("browser");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut tokens = serde_json::Map::new();
+    for role in ["editor", "planner"] {
+        let (_, secret) = runtime
+            .block_on(issue_scoped_token(
+                server.store.as_ref(),
+                "browser test",
+                role,
+                &["99".to_owned()],
+            ))
+            .expect("token");
+        tokens.insert(role.to_owned(), serde_json::Value::String(secret));
+    }
     let provinces = several_provinces();
     let output = Command::new("node")
         .args([
@@ -50,6 +68,7 @@ fn the_map_page_in_chromium() {
         )
         .env("AGRIMAP_ARTIFACTS", artifacts_dir())
         .env("CHROMIUM", &chromium)
+        .env("AGRIMAP_TOKENS", serde_json::Value::Object(tokens).to_string())
         .output()
         .expect("node runs (tests/run.sh installs it)");
     let report = format!(

@@ -13,6 +13,13 @@ use serde_json::json;
 
 const STATION_TOKEN: &str = "station-wq01-secret-for-the-route-walk";
 
+/// The route that moves an NTM dossier: which move a role may make is the
+/// core's rule (planners appraise and return, they do not submit).
+const TRANSITIONS: &str = "/api/ntm/dossiers/{commune}/{year}/transitions";
+
+/// The next year whose dossier the walk submits.
+static NEXT_YEAR: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(2030);
+
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Runtime::new().expect("runtime").block_on(f)
 }
@@ -85,6 +92,31 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/registry/import" => "/api/registry/import?kind=producers&format=csv".into(),
         "/api/registry/export/{file}" => "/api/registry/export/products.csv".into(),
         "/t/{id}" => "/t/SP-99-0001".into(),
+        "/api/ntm/sets/{id}" => "/api/ntm/sets/ntm-commune-2021-2025".into(),
+        "/api/ntm/dashboard" => "/api/ntm/dashboard?year=2025&province=99".into(),
+        "/api/ntm/scorecards/{commune}" => "/api/ntm/scorecards/33001?year=2025".into(),
+        "/api/ntm/scorecards/{commune}/indicators/{indicator}" => {
+            "/api/ntm/scorecards/33001/indicators/1.1?year=2024".into()
+        }
+        "/api/ntm/evidence" => "/api/ntm/evidence?name=walk.pdf".into(),
+        "/api/ntm/evidence/{sha256}" => {
+            let file = agrimap_store::ntm::EvidenceFile {
+                sha256: "0".repeat(64),
+                name: "walk.pdf".into(),
+                media_type: "application/pdf".into(),
+                size: 9,
+                bytes: b"%PDF-1.4\n".to_vec(),
+                author: "route walk".into(),
+            };
+            block_on(server.store.add_evidence(&file)).expect("evidence");
+            format!("/api/ntm/evidence/{}", file.sha256)
+        }
+        // A dossier of a year of its own each time, so that every allowed submission finds a draft.
+        TRANSITIONS => format!(
+            "/api/ntm/dossiers/33001/{}/transitions",
+            NEXT_YEAR.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+        "/api/ntm/dossiers/{commune}/{year}/history" => "/api/ntm/dossiers/33001/2025/history".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
         other => other
@@ -126,6 +158,11 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
         ("POST", "/api/codes/{list}") => json!({"code": "route_walk", "label_vi": "Đi qua", "label_en": "Walked"}),
         ("POST", "/api/crosswalk/apportion") => return (path, b"old_code,value\n".to_vec()),
+        ("POST", "/api/ntm/evidence") => return (path, b"%PDF-1.4\n% route walk\n".to_vec()),
+        ("POST", "/api/ntm/scorecards/{commune}/indicators/{indicator}") => json!({"value": true}),
+        ("POST", TRANSITIONS) => json!({"to": "submitted"}),
+        // The shipped file as it is: the store holds that very document, so each admin's post is a 200.
+        ("POST", "/api/ntm/sets") => return (path, agrimap_model::ntm::SHIPPED[0].1.as_bytes().to_vec()),
         ("POST", "/api/readings") => {
             let csv = format!(
                 "station_id,parameter,value,unit,time\nWQ-01,salinity,1.2,ppt,{}\n",
@@ -187,7 +224,12 @@ fn every_route_answers_each_caller_as_declared(kind: StoreKind) {
         for (asker, bearer) in &askers {
             let (path, body) = concrete(&server, method, route.path);
             let reply = ask(&server, method, &path, body, bearer.as_deref());
-            let want = expected(*asker, route.need);
+            // The walk submits a dossier, which is an editor's or an admin's move.
+            let want = if route.path == TRANSITIONS && *asker == Asker::Holder(Role::Planner) {
+                403
+            } else {
+                expected(*asker, route.need)
+            };
             let got = reply.status;
             let ok = if want == 200 {
                 (200..300).contains(&got)

@@ -71,6 +71,16 @@
       'summary.total': 'Tổng', 'summary.codes': 'mã vùng trồng', 'summary.products': 'sản phẩm',
       'summary.none': 'Không có', 'summary.loading': 'Đang tải…', 'summary.district': 'Huyện',
       'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
+      'ntm.token': 'Mã truy cập của cán bộ', 'ntm.token.use': 'Dùng mã', 'ntm.criteria_met': 'tiêu chí đạt',
+      'ntm.dossier': 'Hồ sơ', 'ntm.state.draft': 'Đang lập', 'ntm.state.submitted': 'Đã nộp',
+      'ntm.state.appraised': 'Đã thẩm định', 'ntm.state.recognised': 'Đã công nhận', 'ntm.state.returned': 'Bị trả lại',
+      'ntm.state.revoked': 'Đã thu hồi', 'ntm.move.submitted': 'Nộp hồ sơ', 'ntm.move.appraised': 'Thẩm định',
+      'ntm.move.returned': 'Trả lại hồ sơ', 'ntm.move.recognised': 'Công nhận', 'ntm.move.revoked': 'Thu hồi công nhận',
+      'ntm.verdict.met': 'Đạt', 'ntm.verdict.not_met': 'Chưa đạt', 'ntm.verdict.no_data': 'Chưa có số liệu',
+      'ntm.verdict.no_target': 'Chưa có chỉ tiêu', 'ntm.value': 'Kết quả', 'ntm.target': 'Chỉ tiêu', 'ntm.pass': 'Đạt',
+      'ntm.fail': 'Không đạt', 'ntm.enter': 'Nhập kết quả', 'ntm.enter.pass': 'Đạt? (có / không)',
+      'ntm.enter.number': 'Giá trị', 'ntm.ask.reasons': 'Lý do', 'ntm.ask.decision': 'Số quyết định',
+      'ntm.ask.date': 'Ngày quyết định (NNNN-TT-NN)',
       'legend.max': 'cao nhất', 'stars': 'sao', 'yes': 'Có', 'no': 'Không', 'open.link': 'Mở trang truy xuất',
       'commune.selected': 'Xã đang chọn', 'feature.commune': 'Xã',
       'pack.download': 'Gói ngoại tuyến', 'pack.open': 'Mở gói ngoại tuyến',
@@ -97,6 +107,16 @@
       'summary.total': 'Total', 'summary.codes': 'growing-area codes', 'summary.products': 'products',
       'summary.none': 'None', 'summary.loading': 'Loading…', 'summary.district': 'District',
       'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
+      'ntm.token': 'Staff access token', 'ntm.token.use': 'Use', 'ntm.criteria_met': 'criteria met',
+      'ntm.dossier': 'Dossier', 'ntm.state.draft': 'Draft', 'ntm.state.submitted': 'Submitted',
+      'ntm.state.appraised': 'Appraised', 'ntm.state.recognised': 'Recognised', 'ntm.state.returned': 'Returned',
+      'ntm.state.revoked': 'Revoked', 'ntm.move.submitted': 'Submit', 'ntm.move.appraised': 'Appraise',
+      'ntm.move.returned': 'Return', 'ntm.move.recognised': 'Recognise', 'ntm.move.revoked': 'Revoke recognition',
+      'ntm.verdict.met': 'Met', 'ntm.verdict.not_met': 'Not met', 'ntm.verdict.no_data': 'No data',
+      'ntm.verdict.no_target': 'No target', 'ntm.value': 'Value', 'ntm.target': 'Target', 'ntm.pass': 'Met',
+      'ntm.fail': 'Not met', 'ntm.enter': 'Enter value', 'ntm.enter.pass': 'Met? (yes / no)',
+      'ntm.enter.number': 'Value', 'ntm.ask.reasons': 'Reasons', 'ntm.ask.decision': 'Decision number',
+      'ntm.ask.date': 'Decision date (YYYY-MM-DD)',
       'legend.max': 'highest', 'stars': 'stars', 'yes': 'Yes', 'no': 'No', 'open.link': 'Open the traceability page',
       'commune.selected': 'Selected commune', 'feature.commune': 'Commune',
       'pack.download': 'Offline pack', 'pack.open': 'Open an offline pack',
@@ -836,7 +856,136 @@
     }
     box.append(section('stations', String((d.stations || []).length),
       (d.stations || []).length ? stations : el('p', { class: 'muted', text: t('summary.none') })));
+    // The NTM scorecard is the planners' (and the NTM office's) working view.
+    if (styleName === 'planner') box.append(ntmSection(c));
     return box;
+  }
+
+  // ---- new rural development (NTM): a commune's scorecard, for planners ----
+  // The scorecard and its moves need a token (planner, editor or admin),
+  // kept for this tab only; editors enter values and submit, planners
+  // appraise or return, admins recognise or revoke, each from here.
+  const TOKEN_KEY = 'agrimap.token';
+  const token = () => sessionStorage.getItem(TOKEN_KEY) || '';
+  async function withToken(method, url, body) {
+    const headers = { authorization: 'Bearer ' + token() };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const data = await r.json().catch(() => null);
+    if (!r.ok) throw new Error((data && data.error && data.error.message) || r.status + ' ' + r.statusText);
+    return data;
+  }
+  let ntmYear = null;
+  // The year assessed: this year, or the last year a complete standard set covers.
+  async function ntmDefaultYear() {
+    if (ntmYear) return ntmYear;
+    const now = new Date().getFullYear();
+    let year = null;
+    for (const s of (await getJson('/api/ntm/sets')).sets) {
+      if (s.complete && s.level === 'standard' && s.period.from <= now) year = Math.max(year || 0, Math.min(now, s.period.to));
+    }
+    ntmYear = year || now;
+    return ntmYear;
+  }
+  function ntmValue(v, unit) {
+    if (v === null || v === undefined) return '—';
+    if (v === true) return t('ntm.pass');
+    if (v === false) return t('ntm.fail');
+    return number(v) + (unit === 'percent' ? ' %' : '');
+  }
+  function tokenForm(reload) {
+    const input = el('input', { type: 'password', id: 'ntm-token', autocomplete: 'off', 'aria-label': t('ntm.token') });
+    const use = el('button', { type: 'button', id: 'ntm-token-use', text: t('ntm.token.use') });
+    use.addEventListener('click', () => { sessionStorage.setItem(TOKEN_KEY, input.value.trim()); reload(); });
+    return el('div', { class: 'ntm-token' }, el('label', { for: 'ntm-token', text: t('ntm.token') }), input, use);
+  }
+  function ntmSection(c) {
+    const body = el('div', { class: 'ntm' });
+    const section = el('section', { 'data-section': 'ntm' }, el('h3', { text: t('summary.ntm') }), body);
+    const load = async () => {
+      if (!token()) { body.replaceChildren(tokenForm(load)); return; }
+      body.replaceChildren(el('p', { class: 'muted', text: t('summary.loading') }));
+      try {
+        const year = await ntmDefaultYear();
+        const card = await withToken('GET', '/api/ntm/scorecards/' + encodeURIComponent(c.code) + '?year=' + year + '&' + setParam(c.boundary_set));
+        body.replaceChildren(...scorecardView(card, load));
+      } catch (e) {
+        body.replaceChildren(el('p', { class: 'error', text: t('error.data') + ': ' + e.message }), tokenForm(load));
+      }
+    };
+    load();
+    return section;
+  }
+  function scorecardView(card, reload) {
+    const head = el('p', {
+      class: 'ntm-head', 'data-state': card.dossier.state,
+      text: card.criteria_met + '/' + card.criteria_total + ' ' + t('ntm.criteria_met') + ' · ' + card.year
+        + ' · ' + t('ntm.dossier') + ': ' + t('ntm.state.' + card.dossier.state),
+    });
+    const actions = el('div', { class: 'ntm-actions' });
+    for (const to of card.dossier.next) {
+      const b = el('button', { type: 'button', 'data-to': to, text: t('ntm.move.' + to) });
+      b.addEventListener('click', () => moveDossier(card, to, reload));
+      actions.append(b);
+    }
+    const editable = card.dossier.next.includes('submitted');
+    const list = el('div', { class: 'ntm-criteria' });
+    for (const cr of card.criteria) {
+      const details = el('details', { 'data-criterion': cr.id, 'data-verdict': cr.verdict },
+        el('summary', {}, el('span', { class: 'verdict', text: t('ntm.verdict.' + cr.verdict) }),
+          document.createTextNode(' ' + cr.id + '. ' + (lang === 'vi' ? cr.name_vi : cr.name_en))));
+      for (const i of cr.indicators) {
+        const row = el('div', { class: 'ntm-indicator', 'data-indicator': i.id, 'data-verdict': i.verdict },
+          el('p', { text: i.id + ' ' + (lang === 'vi' ? i.text_vi : i.text_en) }),
+          el('p', { class: 'muted', text: t('ntm.value') + ': ' + ntmValue(i.value, i.unit) + ' · ' + t('ntm.target') + ': '
+            + ntmValue(i.target, i.unit) + ' · ' + t('ntm.verdict.' + i.verdict) }));
+        for (const ev of (i.computed && i.computed.evidence) || []) {
+          const show = el('button', { type: 'button', class: 'ntm-evidence', 'data-layer': ev.layer,
+            text: (lang === 'vi' ? ev.label_vi : ev.label_en) + ': ' + number(ev.figure) + ' ' + ev.unit });
+          show.addEventListener('click', () => {
+            if (ev.bbox) map.fitBounds([[ev.bbox[0], ev.bbox[1]], [ev.bbox[2], ev.bbox[3]]], { padding: 60, maxZoom: 16, duration: 0 });
+          });
+          row.append(show);
+        }
+        if (editable) {
+          const enter = el('button', { type: 'button', class: 'ntm-enter', text: t('ntm.enter') });
+          enter.addEventListener('click', () => enterValue(card, i, reload));
+          row.append(enter);
+        }
+        details.append(row);
+      }
+      list.append(details);
+    }
+    return [head, actions, list];
+  }
+  async function enterValue(card, i, reload) {
+    const answer = window.prompt(t(i.unit === 'pass' ? 'ntm.enter.pass' : 'ntm.enter.number') + ' (' + i.id + ')');
+    if (answer === null) return;
+    const text = answer.trim().toLowerCase();
+    const value = i.unit === 'pass' ? ['1', 'true', 'yes', 'có', 'đạt', 'dat'].includes(text) : Number(text.replace(',', '.'));
+    try {
+      await withToken('POST', '/api/ntm/scorecards/' + encodeURIComponent(card.commune.code) + '/indicators/'
+        + encodeURIComponent(i.id) + '?year=' + card.year + '&' + setParam(card.commune.boundary_set), { value });
+      reload();
+    } catch (e) { say(e.message); }
+  }
+  async function moveDossier(card, to, reload) {
+    const body = { to };
+    const ask = (key) => { const a = window.prompt(t(key)); if (a === null) throw new Error('cancelled'); return a; };
+    try {
+      if (to === 'returned' || to === 'revoked') body.reasons = ask('ntm.ask.reasons');
+      if (to === 'recognised' || to === 'revoked') body.decision_number = ask('ntm.ask.decision');
+      if (to === 'recognised') { body.decision_date = ask('ntm.ask.date'); body.level = 'standard'; }
+      if (to === 'appraised') {
+        body.verdicts = {};
+        for (const cr of card.criteria) for (const i of cr.indicators) body.verdicts[i.id] = { verdict: i.verdict === 'met' ? 'met' : 'not_met' };
+      }
+    } catch (e) { return; }
+    try {
+      await withToken('POST', '/api/ntm/dossiers/' + encodeURIComponent(card.commune.code) + '/' + card.year
+        + '/transitions?' + setParam(card.commune.boundary_set), body);
+      reload();
+    } catch (e) { say(e.message); }
   }
 
   // ---- taps ----

@@ -636,3 +636,67 @@ test('first view over Fast 3G: bytes on the wire, render time, z14 tile sizes', 
   noProblems(problems);
   await context.close();
 });
+
+test("planner mode: a commune's NTM scorecard, its evidence on the map, and its dossier moved by each role", async () => {
+  const tokens = JSON.parse(process.env.AGRIMAP_TOKENS || 'null');
+  assert.ok(tokens, 'AGRIMAP_TOKENS is not set (tests/browser.rs sets it)');
+  const { context, page, problems } = await open('/?style=planner', LAPTOP);
+  let answers = [];
+  page.on('dialog', (d) => d.accept(answers.shift() ?? ''));
+  const state = () => page.evaluate(() => document.querySelector('#sheet .ntm-head')?.dataset.state);
+  const waitState = (s) => page.waitForFunction((want) => document.querySelector('#sheet .ntm-head')?.dataset.state === want, s);
+  const expand = (criterion) => page.evaluate((c) => { document.querySelector(`#sheet details[data-criterion="${c}"]`).open = true; }, criterion);
+
+  // The commune's sheet asks for a token first, and then shows its scorecard.
+  await page.fill('#q', 'my xuong');
+  await page.locator('#results [role=option]').first().waitFor();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await page.locator('#sheet [data-section="ntm"] #ntm-token').waitFor();
+  await page.fill('#ntm-token', tokens.editor);
+  await page.click('#ntm-token-use');
+  await waitState('draft');
+  const card = await (await fetch(`${BASE}/api/ntm/scorecards/${MY_XUONG.code}?year=2025&boundary_set=pre-2025`,
+    { headers: { authorization: 'Bearer ' + tokens.planner } })).json();
+  assert.equal(await page.textContent('#sheet .ntm-head'),
+    `${card.criteria_met}/19 tiêu chí đạt · 2025 · Hồ sơ: Đang lập`);
+  assert.equal(await page.locator('#sheet details[data-criterion]').count(), 19);
+
+  // An evidence item zooms the map to its features.
+  await expand('13');
+  const ocop = card.criteria[12].indicators.find((i) => i.id === '13.2').computed.evidence[0];
+  await page.locator('#sheet [data-indicator="13.2"] .ntm-evidence').first().click();
+  await page.waitForFunction(() => !window.agrimap.map.isMoving());
+  const bounds = await page.evaluate(() => window.agrimap.map.getBounds().toArray());
+  assert.ok(bounds[0][0] <= ocop.bbox[0] && bounds[0][1] <= ocop.bbox[1] && bounds[1][0] >= ocop.bbox[2]
+    && bounds[1][1] >= ocop.bbox[3], `the map ${bounds} does not show ${ocop.bbox}`);
+
+  // The editor enters a value and submits the dossier.
+  await expand('1');
+  answers = ['có'];
+  await page.click('#sheet [data-indicator="1.1"] .ntm-enter');
+  await page.waitForFunction(() => document.querySelector('#sheet [data-indicator="1.1"]')?.dataset.verdict === 'met');
+  await page.click('#sheet .ntm-actions [data-to="submitted"]');
+  await waitState('submitted');
+  assert.equal(await page.locator('#sheet .ntm-enter').count(), 0);
+
+  // A planner of the province returns it, with reasons; in English the states read in English.
+  await page.evaluate((t) => sessionStorage.setItem('agrimap.token', t), tokens.planner);
+  await page.click('#commune-summary');
+  await waitState('submitted');
+  assert.deepEqual(await page.$$eval('#sheet .ntm-actions button', (bs) => bs.map((b) => b.dataset.to)), ['appraised', 'returned']);
+  answers = ['Thiếu biên bản tiêu chí 3'];
+  await page.click('#sheet .ntm-actions [data-to="returned"]');
+  await waitState('returned');
+  await shot(page, 'laptop-ntm-scorecard');
+  await page.click('#lang');
+  await page.waitForFunction(() => /criteria met/.test(document.querySelector('#sheet .ntm-head')?.textContent || ''));
+  assert.match(await page.textContent('#sheet .ntm-head'), /Dossier: Returned$/);
+  const history = await (await fetch(`${BASE}/api/ntm/dossiers/${MY_XUONG.code}/2025/history?boundary_set=pre-2025`,
+    { headers: { authorization: 'Bearer ' + tokens.planner } })).json();
+  assert.deepEqual(history.changes.map((c) => c.kind === 'move' ? c.what.to : 'entry ' + c.what.indicator),
+    ['entry 1.1', 'submitted', 'returned']);
+  assert.equal(await state(), 'returned');
+  noProblems(problems);
+  await context.close();
+});

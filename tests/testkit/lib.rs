@@ -220,10 +220,12 @@ fn pg_database_exists(name: &str) -> bool {
 /// The demo province loaded into PostGIS once per run, kept as a template
 /// database nobody connects to, so that copies of it are instant.
 fn pg_template() -> String {
-    // A new migration makes a new template.
-    let migrations = repo_root().join("crates/agrimap-store/src/postgis/migrations");
-    let mut sql: Vec<PathBuf> = std::fs::read_dir(&migrations)
-        .expect("migrations dir")
+    // A new migration makes a new template, and so does a changed criteria
+    // set file (the migration step adds the shipped sets).
+    let dirs = ["crates/agrimap-store/src/postgis/migrations", "data/ntm"];
+    let mut sql: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| std::fs::read_dir(repo_root().join(d)).expect("migrations and sets"))
         .map(|e| e.expect("entry").path())
         .collect();
     sql.sort();

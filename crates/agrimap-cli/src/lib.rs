@@ -9,6 +9,7 @@ mod crosswalk;
 mod export;
 mod import;
 mod init;
+mod ntm;
 mod pack;
 pub mod postgres;
 mod recode;
@@ -69,6 +70,8 @@ pub enum Command {
     Registry(registry::RegistryArgs),
     /// Re-stamp a layer's features with the communes of another boundary set, by location.
     Recode(recode::RecodeArgs),
+    /// New rural development: criteria sets, commune scorecards.
+    Ntm(ntm::NtmArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Crosswalk(args) => crosswalk::crosswalk(&args),
         Command::Recode(args) => recode::recode(&args),
         Command::Registry(args) => registry::registry(&args),
+        Command::Ntm(args) => ntm::ntm(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

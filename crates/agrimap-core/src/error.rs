@@ -17,6 +17,11 @@ pub enum ErrorKind {
     Forbidden,
     /// Well-formed, but its content cannot be used as it is.
     Unprocessable,
+    /// The request does not fit the current state of what it names (a
+    /// dossier moved by someone else, a version already taken): reload and retry.
+    Conflict,
+    /// The request's body is of a kind the endpoint does not take.
+    UnsupportedMedia,
     /// The store is not answering, or took too long: try again later.
     Unavailable,
     /// Asks for something this installation cannot do (an export GDAL
@@ -90,6 +95,17 @@ impl From<StoreError> for CoreError {
                 Self::new(kind, code, c.to_string())
             }
             StoreError::RepeatedKey { .. } => Self::invalid("repeated_key", e.to_string()),
+            StoreError::Ntm(n) => {
+                use agrimap_store::ntm::NtmError;
+                let (kind, code) = match &n {
+                    NtmError::VersionTaken { .. } => (ErrorKind::Conflict, "set_version_taken"),
+                    NtmError::StateChanged { .. } => (ErrorKind::Conflict, "dossier_changed"),
+                    NtmError::NotEditable(_) => (ErrorKind::Conflict, "dossier_not_editable"),
+                    NtmError::UnknownEvidence(_) => (ErrorKind::Unprocessable, "unknown_evidence"),
+                    NtmError::UnknownCommune { .. } => (ErrorKind::NotFound, "unknown_commune"),
+                };
+                Self::new(kind, code, n.to_string())
+            }
             StoreError::Timeout(_) => {
                 tracing::warn!(cause = %e, "statement timeout");
                 Self::new(

@@ -30,6 +30,7 @@ pub mod error;
 pub mod export;
 pub mod features;
 pub mod ingest;
+pub mod ntm;
 pub mod pack;
 pub mod registry;
 pub mod series;
@@ -88,6 +89,8 @@ pub struct Core {
     pub crosswalk: Arc<crosswalk::OverlayCache>,
     /// Product views and scans in memory.
     pub registry: Arc<registry::state::RegistryState>,
+    /// NTM dashboards, kept until what they read changes.
+    pub ntm_dashboards: Arc<ntm::dashboard::DashboardCache>,
 }
 
 impl Core {
@@ -101,6 +104,7 @@ impl Core {
             extents: Arc::default(),
             crosswalk: Arc::default(),
             registry: Arc::default(),
+            ntm_dashboards: Arc::default(),
             communes,
             store,
         }

@@ -672,6 +672,40 @@ mod tests {
         }
     }
 
+    #[async_trait::async_trait]
+    impl agrimap_store::NtmStore for CountingStore {
+        async fn add_criteria_set(&self, _: &agrimap_store::ntm::StoredSet) -> Result<bool, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn criteria_sets(&self) -> Result<Vec<agrimap_store::ntm::StoredSet>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_entry(&self, _: &agrimap_store::ntm::NewEntry) -> Result<agrimap_store::ntm::Entry, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn entries(
+            &self,
+            _: &agrimap_store::ntm::DossierKey,
+        ) -> Result<Vec<agrimap_store::ntm::Entry>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_evidence(&self, _: &agrimap_store::ntm::EvidenceFile) -> Result<bool, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn evidence(&self, _: &str, _: bool) -> Result<Option<agrimap_store::ntm::EvidenceFile>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_move(&self, _: &agrimap_store::ntm::NewMove) -> Result<agrimap_store::ntm::Move, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn moves(&self, _: &str, _: &str, _: Option<i32>) -> Result<Vec<agrimap_store::ntm::Move>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn ntm_changes(&self) -> Result<i64, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
     /// Many requests at once for a table not computed yet (a cold start
     /// under load, or the first requests after a write) read the layer once,
     /// not once each: each read holds a whole layer in memory and a pooled

@@ -47,6 +47,8 @@ pub struct ChoroplethParams {
     /// The communes drawn and coloured: pre-2025 or 2025 (default: the newest set held).
     pub boundary_set: Option<String>,
     pub province: Option<String>,
+    /// With `layer=ntm`: the year whose NTM criteria met colour the communes.
+    pub year: Option<i32>,
 }
 
 /// The style `name` with its URLs on `origin` (`http://host:port`), and for
@@ -158,8 +160,77 @@ fn lapse_codes(doc: &mut Value, today: &str) {
 /// The country's box: where an empty store's map opens.
 const VIETNAM: [f64; 4] = [102.1, 8.4, 109.5, 23.4];
 
+/// The choropleth layer of the planner style.
+fn choropleth_layer(doc: &mut Value) -> Result<&mut Value, CoreError> {
+    doc["layers"]
+        .as_array_mut()
+        .and_then(|layers| layers.iter_mut().find(|l| l["id"] == CHOROPLETH_LAYER))
+        .ok_or_else(|| {
+            CoreError::internal(
+                "bad_style",
+                format!("the planner style has no '{CHOROPLETH_LAYER}' layer"),
+            )
+        })
+}
+
+/// `layer=ntm&year=Y`: communes coloured by the NTM criteria they meet in
+/// the year (the province's roll-up, [`crate::ntm::dashboard`]), from none
+/// to all of the set's.
+async fn colour_by_criteria_met(core: &Core, params: &ChoroplethParams, doc: &mut Value) -> Result<(), CoreError> {
+    let year = params.year.ok_or_else(|| {
+        CoreError::invalid(
+            "missing_year",
+            "layer=ntm colours by a year's criteria met: give year=YYYY",
+        )
+    })?;
+    let req = crate::ntm::dashboard::DashboardRequest {
+        province: crate::ntm::dashboard::province_param(params.province.as_deref())?,
+        boundary_set: boundary_set_param(params.boundary_set.as_deref())?,
+        year,
+    };
+    let d = crate::ntm::dashboard::dashboard(core, &req).await?;
+    let max = d.rows.iter().map(|r| r.criteria_total).max().unwrap_or(0) as f64;
+    let mut figure = vec![json!("match"), json!(["get", "code"])];
+    for r in &d.rows {
+        figure.push(json!(r.code));
+        figure.push(json!(r.criteria_met));
+    }
+    figure.push(json!(0));
+    let colour = if d.rows.is_empty() {
+        json!(RAMP[0])
+    } else {
+        json!([
+            "interpolate",
+            ["linear"],
+            figure,
+            0,
+            RAMP[0],
+            max / 2.0,
+            RAMP[1],
+            max,
+            RAMP[2]
+        ])
+    };
+    let layer = choropleth_layer(doc)?;
+    layer["paint"]["fill-color"] = colour;
+    layer["filter"] = json!(["==", ["get", "boundary_set"], d.boundary_set]);
+    layer["metadata"]["agrimap:choropleth"] = json!({
+        "layer": "ntm",
+        "boundary_set": d.boundary_set,
+        "metric": "criteria_met",
+        "unit": "criteria",
+        "year": d.year,
+        "max": max,
+        "stops": [[0, RAMP[0]], [max / 2.0, RAMP[1]], [max, RAMP[2]]],
+    });
+    Ok(())
+}
+
 /// Sets the choropleth layer's colour from the chosen statistic per commune.
 async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value) -> Result<(), CoreError> {
+    if params.layer.as_deref() == Some("ntm") {
+        return colour_by_criteria_met(core, params, doc).await;
+    }
     let layer = params.layer.as_deref().unwrap_or("crop");
     let metric = params
         .metric
@@ -212,15 +283,7 @@ async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value
         "max": max,
         "stops": [[0, RAMP[0]], [max / 2.0, RAMP[1]], [max, RAMP[2]]],
     });
-    let layer = doc["layers"]
-        .as_array_mut()
-        .and_then(|layers| layers.iter_mut().find(|l| l["id"] == CHOROPLETH_LAYER))
-        .ok_or_else(|| {
-            CoreError::internal(
-                "bad_style",
-                format!("the planner style has no '{CHOROPLETH_LAYER}' layer"),
-            )
-        })?;
+    let layer = choropleth_layer(doc)?;
     layer["paint"]["fill-color"] = colour;
     // Codes mean communes only within a set: colour those of the table's set.
     layer["filter"] = json!(["==", ["get", "boundary_set"], table.boundary_set]);

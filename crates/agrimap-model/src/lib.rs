@@ -19,6 +19,7 @@ pub mod codes;
 pub mod cql2;
 pub mod feature;
 pub mod filter;
+pub mod ntm;
 pub mod readings;
 pub mod registry;
 pub mod rfc3339;

@@ -18,6 +18,7 @@ pub mod fonts;
 pub mod import;
 pub mod limits;
 pub mod meta;
+pub mod ntm;
 pub mod ogc;
 pub mod origin;
 pub mod pack;
@@ -173,6 +174,7 @@ pub fn routes() -> Vec<Route> {
         codes::endpoints(),
         crosswalk::endpoints(),
         registry::endpoints(),
+        ntm::endpoints(),
         summary::endpoints(),
         stations::endpoints(),
         import::endpoints(),

@@ -27,9 +27,18 @@ pub(crate) async fn get_style(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
     ApiQuery(params): ApiQuery<ChoroplethParams>,
+    axum::extract::Extension(caller): axum::extract::Extension<crate::auth::Caller>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let name = file.strip_suffix(".json").unwrap_or_default();
+    // Communes' NTM criteria met are the appraisal's working figures: planners' only.
+    if params.layer.as_deref() == Some("ntm") && caller.role < crate::auth::Role::Planner {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the NTM choropleth needs a 'planner' token sent as 'Authorization: Bearer <token>'",
+        ));
+    }
     let origin = request_origin(state.config.public_url.as_deref(), &headers);
     let body = style(&state.core, name, &origin, &params).await?.ok_or_else(|| {
         ApiError::not_found(

@@ -64,4 +64,7 @@ pub enum StoreError {
     /// Two records of one registry write have the same key.
     #[error("{kind}: '{key}' is given twice")]
     RepeatedKey { kind: &'static str, key: String },
+    /// An NTM write that was refused.
+    #[error(transparent)]
+    Ntm(#[from] crate::ntm::NtmError),
 }

@@ -19,6 +19,7 @@ pub mod filter_shape;
 pub mod gpkg;
 pub mod gpkg_geom;
 mod layer_geometry;
+pub mod ntm;
 pub mod postgis;
 pub mod registry;
 pub mod resumable;
@@ -30,6 +31,7 @@ pub use codes::CodeStore;
 pub use crosswalk::{CrosswalkPair, CrosswalkQuery, CrosswalkStore, PairKind};
 pub use error::StoreError;
 pub use gpkg::GpkgStore;
+pub use ntm::NtmStore;
 pub use postgis::PgStore;
 pub use registry::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite};
 
@@ -130,9 +132,9 @@ pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 /// credentials, each a trait of its own, so that a backend (or a registry
 /// the next issues add) is written and tested piece by piece; the store
 /// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
-pub trait Store: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore {}
+pub trait Store: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore {}
 
-impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore> Store for T {}
+impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore> Store for T {}
 
 /// The layers: features by box, commune, filter and page, whole-layer
 /// streams, transactional writes, and a change counter per layer.

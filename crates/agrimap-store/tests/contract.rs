@@ -118,6 +118,8 @@ stores!(
     restamping_communes_keeps_the_old_code_and_moves_the_version,
     registry_records_update_by_key_keep_a_history_and_a_repeated_key_changes_nothing,
     product_page_scans_are_counted_by_day,
+    ntm_sets_are_shipped_and_a_stored_version_is_never_rewritten,
+    ntm_history_is_append_only_and_each_move_checks_the_state,
 );
 
 mod cases {
@@ -780,5 +782,249 @@ mod cases {
             [("2026-12-05".to_owned(), 3), ("2026-12-06".to_owned(), 1)]
         );
         assert!(store.scans("SP-99-0003").await.expect("none").is_empty());
+    }
+
+    pub async fn ntm_sets_are_shipped_and_a_stored_version_is_never_rewritten(store: &dyn Store) {
+        use agrimap_store::ntm::{NtmError, StoredSet};
+        let sets = store.criteria_sets().await.expect("sets");
+        let shipped: Vec<(&str, u32)> = sets.iter().map(|s| (s.id.as_str(), s.version)).collect();
+        assert_eq!(
+            shipped,
+            [
+                ("ntm-advanced-commune-2021-2025", 1),
+                ("ntm-commune-2021-2025", 1),
+                ("ntm-model-commune-2021-2025", 1)
+            ]
+        );
+        let national = sets.iter().find(|s| s.id == "ntm-commune-2021-2025").expect("national");
+        let parsed = agrimap_model::ntm::CriteriaSet::parse(national.document.as_bytes()).expect("parses");
+        assert_eq!(parsed.criteria.len(), 19);
+
+        let v1 = StoredSet {
+            id: "ntm-commune-2026-2030".into(),
+            version: 1,
+            document: "{\"first\": true}".into(),
+        };
+        assert!(store.add_criteria_set(&v1).await.expect("added"));
+        // The same document again: nothing to do.
+        assert!(!store.add_criteria_set(&v1).await.expect("same again"));
+        // Other content under the same version: refused, the stored one kept.
+        let rewritten = StoredSet {
+            document: "{\"first\": false}".into(),
+            ..v1.clone()
+        };
+        assert!(matches!(
+            store.add_criteria_set(&rewritten).await,
+            Err(StoreError::Ntm(NtmError::VersionTaken { version: 1, .. }))
+        ));
+        let v2 = StoredSet {
+            version: 2,
+            ..rewritten
+        };
+        assert!(store.add_criteria_set(&v2).await.expect("v2"));
+        let kept: Vec<StoredSet> = store
+            .criteria_sets()
+            .await
+            .expect("sets")
+            .into_iter()
+            .filter(|s| s.id == "ntm-commune-2026-2030")
+            .collect();
+        assert_eq!(kept, vec![v1, v2]);
+    }
+
+    fn commune(code: &str) -> Feature {
+        let l = layer("admin_commune").expect("admin_commune");
+        let mut properties = vec![Value::Null; l.fields.len()];
+        let mut set = |f: &str, v: Value| properties[l.field_index(f).expect("field")] = v;
+        set("code", code.into());
+        set("name", format!("Xã {code}").into());
+        set("province_code", "99".into());
+        set("boundary_set", "2025".into());
+        set("ntm_status", "not_yet".into());
+        Feature {
+            id: 0,
+            geometry: polygon![(x: 105.0, y: 10.0), (x: 105.1, y: 10.0), (x: 105.1, y: 10.1), (x: 105.0, y: 10.0)]
+                .into(),
+            properties,
+        }
+    }
+
+    // One dossier from draft to revoked: its steps read best in order.
+    #[allow(clippy::too_many_lines)]
+    pub async fn ntm_history_is_append_only_and_each_move_checks_the_state(store: &dyn Store) {
+        use agrimap_model::ntm::{DossierState, EntryValue};
+        use agrimap_store::ntm::{CommuneStatus, DossierKey, EvidenceFile, NewEntry, NewMove, NtmError, state_after};
+        let communes = layer("admin_commune").expect("admin_commune");
+        store
+            .write(WriteBatch {
+                layers: vec![LayerWrite {
+                    layer: communes,
+                    replace: false,
+                    features: vec![commune("70001")],
+                }],
+                readings: vec![],
+            })
+            .await
+            .expect("commune");
+        let key = DossierKey {
+            commune_code: "70001".into(),
+            boundary_set: "2025".into(),
+            year: 2025,
+        };
+        let entry = |indicator: &str, value: Option<EntryValue>, evidence: Vec<String>| NewEntry {
+            dossier: key.clone(),
+            set_id: "ntm-commune-2021-2025".into(),
+            indicator_id: indicator.into(),
+            value,
+            comment: format!("{indicator} by the commune"),
+            evidence,
+            author: "editor-1".into(),
+        };
+
+        // Evidence is kept once per content, and an entry may cite only kept files.
+        let file = EvidenceFile {
+            sha256: "ab".repeat(32),
+            name: "bien-ban.pdf".into(),
+            media_type: "application/pdf".into(),
+            size: 9,
+            bytes: b"%PDF-1.7\n".to_vec(),
+            author: "editor-1".into(),
+        };
+        assert!(store.add_evidence(&file).await.expect("evidence"));
+        assert!(!store.add_evidence(&file).await.expect("same evidence"));
+        let without_bytes = store.evidence(&file.sha256, false).await.expect("read").expect("kept");
+        assert_eq!((without_bytes.size, without_bytes.bytes.len()), (9, 0));
+        assert_eq!(
+            store.evidence(&file.sha256, true).await.expect("read"),
+            Some(file.clone())
+        );
+        assert!(matches!(
+            store
+                .add_entry(&entry("1.1", Some(EntryValue::Pass(true)), vec!["cd".repeat(32)]))
+                .await,
+            Err(StoreError::Ntm(NtmError::UnknownEvidence(_)))
+        ));
+        let first = store
+            .add_entry(&entry("1.1", Some(EntryValue::Pass(true)), vec![file.sha256.clone()]))
+            .await
+            .expect("entry");
+        let second = store
+            .add_entry(&entry("2.2", Some(EntryValue::Number(72.5)), vec![]))
+            .await
+            .expect("entry");
+        let third = store.add_entry(&entry("2.2", None, vec![])).await.expect("withdrawn");
+        assert!(first.seq < second.seq && second.seq < third.seq);
+        assert_eq!(third.entry.value, None);
+        assert!(first.at.ends_with('Z') && first.at.len() == 20, "{}", first.at);
+        let entries = store.entries(&key).await.expect("entries");
+        assert_eq!(entries, vec![first, second, third]);
+        assert!(
+            store
+                .entries(&DossierKey {
+                    year: 2024,
+                    ..key.clone()
+                })
+                .await
+                .expect("other year")
+                .is_empty()
+        );
+
+        let mv = |from: DossierState, to: DossierState, status: Option<CommuneStatus>| NewMove {
+            dossier: key.clone(),
+            from,
+            to,
+            author: "someone".into(),
+            role: "editor".into(),
+            details: "{}".into(),
+            commune_status: status,
+        };
+        // A move from a state the dossier is not in: refused, nothing kept.
+        assert!(matches!(
+            store
+                .add_move(&mv(DossierState::Submitted, DossierState::Appraised, None))
+                .await,
+            Err(StoreError::Ntm(NtmError::StateChanged {
+                expected: "submitted",
+                found: "draft"
+            }))
+        ));
+        let submitted = store
+            .add_move(&mv(DossierState::Draft, DossierState::Submitted, None))
+            .await
+            .expect("submitted");
+        // Entries and moves share one sequence: the history has one order.
+        assert!(submitted.seq > entries[2].seq, "{} {}", submitted.seq, entries[2].seq);
+        // Submitted: the values are frozen.
+        assert!(matches!(
+            store
+                .add_entry(&entry("1.2", Some(EntryValue::Pass(true)), vec![]))
+                .await,
+            Err(StoreError::Ntm(NtmError::NotEditable("submitted")))
+        ));
+        store
+            .add_move(&mv(DossierState::Submitted, DossierState::Appraised, None))
+            .await
+            .expect("appraised");
+        // A recognition of a commune the layer lacks: refused whole.
+        let missing = NewMove {
+            dossier: DossierKey {
+                commune_code: "70002".into(),
+                ..key.clone()
+            },
+            ..mv(
+                DossierState::Draft,
+                DossierState::Submitted,
+                Some(CommuneStatus {
+                    status: "standard".into(),
+                    year: Some(2025),
+                }),
+            )
+        };
+        assert!(matches!(
+            store.add_move(&missing).await,
+            Err(StoreError::Ntm(NtmError::UnknownCommune { .. }))
+        ));
+        assert!(store.moves("70002", "2025", None).await.expect("moves").is_empty());
+        let before = store.versions().await.expect("versions")["admin_commune"];
+        store
+            .add_move(&mv(
+                DossierState::Appraised,
+                DossierState::Recognised,
+                Some(CommuneStatus {
+                    status: "standard".into(),
+                    year: Some(2025),
+                }),
+            ))
+            .await
+            .expect("recognised");
+        assert!(store.versions().await.expect("versions")["admin_commune"] > before);
+        // The store holds this one commune.
+        let held = store
+            .features(communes, &FeatureQuery::default())
+            .await
+            .expect("communes");
+        let field = |name: &str| held[0].properties[communes.field_index(name).expect("field")].clone();
+        assert_eq!(
+            (field("ntm_status"), field("ntm_year")),
+            (Value::Text("standard".into()), Value::Int(2025))
+        );
+        let moves = store.moves("70001", "2025", Some(2025)).await.expect("moves");
+        assert_eq!(
+            moves.iter().map(|m| (m.from, m.to)).collect::<Vec<_>>(),
+            [
+                (DossierState::Draft, DossierState::Submitted),
+                (DossierState::Submitted, DossierState::Appraised),
+                (DossierState::Appraised, DossierState::Recognised)
+            ]
+        );
+        assert_eq!(state_after(&moves), DossierState::Recognised);
+        assert!(
+            store
+                .moves("70001", "2025", Some(2024))
+                .await
+                .expect("moves")
+                .is_empty()
+        );
+        assert_eq!(store.moves("70001", "2025", None).await.expect("moves").len(), 3);
     }
 }

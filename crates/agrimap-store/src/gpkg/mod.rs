@@ -10,6 +10,7 @@ mod columns;
 mod crosswalk;
 mod interrupt;
 mod registry;
+mod ntm;
 mod schema;
 mod upsert;
 
@@ -159,6 +160,7 @@ impl GpkgStore {
             .map_err(|e| db("creating the crosswalk table", e))?;
         conn.execute_batch(registry::REGISTRY_SQL)
             .map_err(|e| db("creating the registry tables", e))?;
+        ntm::ensure_tables(&mut conn)?;
         columns::add_missing(&mut conn)?;
         drop(conn);
         Ok(Self {

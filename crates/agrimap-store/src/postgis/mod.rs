@@ -12,6 +12,7 @@ mod cancel;
 mod codes;
 mod crosswalk;
 mod registry;
+mod ntm;
 mod schema;
 mod upsert;
 mod versions;
@@ -210,6 +211,8 @@ impl PgStore {
                 applied.push(*version);
             }
         }
+        // Every time, not only with the migration: a release may ship new sets.
+        ntm::add_shipped_sets(&tx).await?;
         tx.commit().await.map_err(pg("committing the migrations"))?;
         Ok(applied)
     }

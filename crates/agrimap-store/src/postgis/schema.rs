@@ -23,6 +23,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0007_token_provinces.sql"),
     ),
     (8, "registry", include_str!("migrations/0008_registry.sql")),
+    (9, "ntm", include_str!("migrations/0009_ntm.sql")),
 ];
 
 /// The migration that makes the code lists, which the store then seeds.

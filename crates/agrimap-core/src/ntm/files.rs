@@ -1,0 +1,145 @@
+//! Evidence files: minutes, decisions, photos and tables an NTM office
+//! attaches to a value. Kept once per content under its SHA-256, at most
+//! [`MAX_EVIDENCE_BYTES`], and only of the kinds an office sends (PDF,
+//! JPEG, PNG, spreadsheets and CSV), judged by the bytes themselves, not
+//! by the name or the header the client gives.
+
+use super::Actor;
+use crate::Core;
+use crate::error::{CoreError, ErrorKind, echo};
+use agrimap_model::Role;
+use agrimap_store::ntm::EvidenceFile;
+use sha2::{Digest, Sha256};
+
+/// The largest evidence file taken: a scanned decision of a few pages.
+pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Which kind a file is, from its first bytes (and, for the zip-based
+/// office formats and CSV, its name).
+#[must_use]
+pub fn sniff(name: &str, bytes: &[u8]) -> Option<&'static str> {
+    let extension = std::path::Path::new(name).extension();
+    let is = |ext: &str| extension.is_some_and(|e| e.eq_ignore_ascii_case(ext));
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"PK\x03\x04") && is("xlsx") {
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    } else if bytes.starts_with(b"PK\x03\x04") && is("docx") {
+        Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    } else if is("csv") && std::str::from_utf8(bytes).is_ok_and(|t| !t.contains('\0')) {
+        Some("text/csv")
+    } else {
+        None
+    }
+}
+
+/// Checks that `sha` is a SHA-256 as agrimap writes it (64 lower-case hex digits).
+///
+/// # Errors
+/// `bad_evidence`.
+pub fn check_sha256(sha: &str) -> Result<(), CoreError> {
+    if sha.len() == 64 && sha.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "bad_evidence",
+            format!(
+                "'{}' is not the SHA-256 of an uploaded file (64 lower-case hex digits)",
+                echo(sha, 70)
+            ),
+        ))
+    }
+}
+
+/// A file name as kept: its last path part, without control characters, at most 128 characters.
+fn clean_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    last.chars()
+        .filter(|c| !c.is_control())
+        .take(128)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// Keeps an evidence file and returns it (without its bytes).
+///
+/// # Errors
+/// `forbidden` below editor, `evidence_too_large`, `bad_evidence_name`,
+/// `evidence_type` (a kind not taken), or the store's.
+pub async fn upload(core: &Core, actor: &Actor, name: &str, bytes: Vec<u8>) -> Result<EvidenceFile, CoreError> {
+    if actor.role < Role::Editor {
+        return Err(CoreError::new(
+            ErrorKind::Forbidden,
+            "forbidden",
+            "evidence is uploaded by editors or admins",
+        ));
+    }
+    if bytes.len() > MAX_EVIDENCE_BYTES {
+        return Err(CoreError::new(
+            ErrorKind::Unprocessable,
+            "evidence_too_large",
+            format!(
+                "an evidence file takes at most {MAX_EVIDENCE_BYTES} bytes; this one has {}",
+                bytes.len()
+            ),
+        ));
+    }
+    let name = clean_name(name);
+    if name.is_empty() {
+        return Err(CoreError::invalid(
+            "bad_evidence_name",
+            "give the file's name as name=FILE",
+        ));
+    }
+    let Some(media_type) = sniff(&name, &bytes) else {
+        return Err(CoreError::new(
+            ErrorKind::UnsupportedMedia,
+            "evidence_type",
+            format!(
+                "'{}' is not a PDF, JPEG, PNG, XLSX, DOCX or CSV file (judged by its content)",
+                echo(&name, 64)
+            ),
+        ));
+    };
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let file = EvidenceFile {
+        sha256,
+        name,
+        media_type: media_type.to_owned(),
+        size: bytes.len() as u64,
+        bytes,
+        author: actor.id.clone(),
+    };
+    core.store.add_evidence(&file).await?;
+    Ok(EvidenceFile {
+        bytes: Vec::new(),
+        ..file
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_judged_by_their_bytes() {
+        assert_eq!(sniff("a.pdf", b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(sniff("photo.bin", &[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff("a.pdf", b"MZ\x90\x00 an executable"), None);
+        assert_eq!(
+            sniff("table.xlsx", b"PK\x03\x04..."),
+            Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        );
+        assert_eq!(sniff("archive.zip", b"PK\x03\x04..."), None);
+        assert_eq!(sniff("so-lieu.csv", "xã,giá trị\n".as_bytes()), Some("text/csv"));
+        assert_eq!(sniff("so-lieu.csv", b"\x00\x01binary"), None);
+        assert_eq!(clean_name("C:\\Users\\x\\biên bản.pdf"), "biên bản.pdf");
+        assert!(check_sha256(&"a".repeat(64)).is_ok());
+        assert!(check_sha256(&"A".repeat(64)).is_err());
+    }
+}

@@ -1,0 +1,346 @@
+//! NTM records in PostgreSQL (migration 0009). Writes that check a
+//! dossier's state take a transaction-scoped advisory lock on the dossier
+//! first, so the check and the write see the same history.
+
+use super::{PgStore, pg, read_versions};
+use crate::StoreError;
+use crate::ntm::{
+    DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmStore, StoredSet, columns_of, evidence_of,
+    evidence_text, state_of, value_of,
+};
+use agrimap_model::ntm::{CriteriaSet, DossierState};
+use tokio_postgres::Row;
+
+/// Adds the shipped criteria sets not yet kept; run with the migrations.
+pub(super) async fn add_shipped_sets(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+    for (_, text) in agrimap_model::ntm::SHIPPED {
+        // Parsed by a unit test of the model; one that does not parse is left out.
+        let Ok(set) = CriteriaSet::parse(text.as_bytes()) else {
+            continue;
+        };
+        let version = i32::try_from(set.version).unwrap_or(i32::MAX);
+        tx.execute(
+            "INSERT INTO agrimap_ntm_sets (id, version, document) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&set.id, &version, text],
+        )
+        .await
+        .map_err(pg("adding the shipped criteria sets"))?;
+    }
+    Ok(())
+}
+
+const AT: &str = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+fn entry_columns() -> String {
+    format!(
+        "seq, commune_code, boundary_set, year, set_id, indicator_id, value_number, value_pass, comment, evidence, author, {AT}"
+    )
+}
+
+fn move_columns() -> String {
+    format!("seq, commune_code, boundary_set, year, from_state, to_state, author, role, details, {AT}")
+}
+
+fn entry_of(r: &Row) -> Entry {
+    let evidence: String = r.get(9);
+    Entry {
+        seq: r.get(0),
+        entry: NewEntry {
+            dossier: DossierKey {
+                commune_code: r.get(1),
+                boundary_set: r.get(2),
+                year: r.get(3),
+            },
+            set_id: r.get(4),
+            indicator_id: r.get(5),
+            value: value_of(r.get(6), r.get(7)),
+            comment: r.get(8),
+            evidence: evidence_of(&evidence),
+            author: r.get(10),
+        },
+        at: r.get(11),
+    }
+}
+
+fn move_of(r: &Row) -> Move {
+    Move {
+        seq: r.get(0),
+        dossier: DossierKey {
+            commune_code: r.get(1),
+            boundary_set: r.get(2),
+            year: r.get(3),
+        },
+        from: state_of(r.get(4)),
+        to: state_of(r.get(5)),
+        author: r.get(6),
+        role: r.get(7),
+        details: r.get(8),
+        at: r.get(9),
+    }
+}
+
+/// Locks the dossier for the rest of the transaction and reads its state.
+async fn lock_state(tx: &deadpool_postgres::Transaction<'_>, k: &DossierKey) -> Result<DossierState, StoreError> {
+    let lock_key = format!("agrimap-ntm/{}/{}/{}", k.commune_code, k.boundary_set, k.year);
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&lock_key])
+        .await
+        .map_err(pg("locking a dossier"))?;
+    let last = tx
+        .query_opt(
+            "SELECT to_state FROM agrimap_ntm_moves WHERE commune_code = $1 AND boundary_set = $2 AND year = $3
+             ORDER BY seq DESC LIMIT 1",
+            &[&k.commune_code, &k.boundary_set, &k.year],
+        )
+        .await
+        .map_err(pg("reading a dossier's state"))?;
+    Ok(last.map_or(DossierState::Draft, |r| state_of(r.get(0))))
+}
+
+#[async_trait::async_trait]
+impl NtmStore for PgStore {
+    async fn add_criteria_set(&self, set: &StoredSet) -> Result<bool, StoreError> {
+        let version = i32::try_from(set.version).unwrap_or(i32::MAX);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let added = tx
+            .execute(
+                "INSERT INTO agrimap_ntm_sets (id, version, document) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&set.id, &version, &set.document],
+            )
+            .await
+            .map_err(pg("storing a criteria set"))?;
+        if added == 0 {
+            let held = tx
+                .query_one(
+                    "SELECT document FROM agrimap_ntm_sets WHERE id = $1 AND version = $2",
+                    &[&set.id, &version],
+                )
+                .await
+                .map_err(pg("reading a criteria set"))?;
+            let document: String = held.get(0);
+            return if document == set.document {
+                Ok(false)
+            } else {
+                Err(NtmError::VersionTaken {
+                    id: set.id.clone(),
+                    version: set.version,
+                }
+                .into())
+            };
+        }
+        tx.commit().await.map_err(pg("storing a criteria set"))?;
+        Ok(true)
+    }
+
+    async fn criteria_sets(&self) -> Result<Vec<StoredSet>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, version, document FROM agrimap_ntm_sets ORDER BY id, version",
+                &[],
+            )
+            .await
+            .map_err(pg("reading the criteria sets"))?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredSet {
+                id: r.get(0),
+                version: u32::try_from(r.get::<_, i32>(1)).unwrap_or(0),
+                document: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn add_entry(&self, entry: &NewEntry) -> Result<Entry, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let k = &entry.dossier;
+        let state = lock_state(&tx, k).await?;
+        if !state.editable() {
+            return Err(NtmError::NotEditable(state.as_str()).into());
+        }
+        if !entry.evidence.is_empty() {
+            let known = tx
+                .query(
+                    "SELECT sha256 FROM agrimap_ntm_evidence WHERE sha256 = ANY($1)",
+                    &[&entry.evidence],
+                )
+                .await
+                .map_err(pg("looking up evidence"))?;
+            let known: Vec<String> = known.iter().map(|r| r.get(0)).collect();
+            if let Some(missing) = entry.evidence.iter().find(|s| !known.contains(s)) {
+                return Err(NtmError::UnknownEvidence(missing.chars().take(64).collect()).into());
+            }
+        }
+        let (number, pass) = columns_of(entry.value);
+        let row = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO agrimap_ntm_entries (commune_code, boundary_set, year, set_id, indicator_id,
+                       value_number, value_pass, comment, evidence, author)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {}",
+                    entry_columns()
+                ),
+                &[
+                    &k.commune_code,
+                    &k.boundary_set,
+                    &k.year,
+                    &entry.set_id,
+                    &entry.indicator_id,
+                    &number,
+                    &pass,
+                    &entry.comment,
+                    &evidence_text(&entry.evidence),
+                    &entry.author,
+                ],
+            )
+            .await
+            .map_err(pg("storing an NTM entry"))?;
+        tx.commit().await.map_err(pg("storing an NTM entry"))?;
+        Ok(entry_of(&row))
+    }
+
+    async fn entries(&self, dossier: &DossierKey) -> Result<Vec<Entry>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM agrimap_ntm_entries
+                     WHERE commune_code = $1 AND boundary_set = $2 AND year = $3 ORDER BY seq",
+                    entry_columns()
+                ),
+                &[&dossier.commune_code, &dossier.boundary_set, &dossier.year],
+            )
+            .await
+            .map_err(pg("reading NTM entries"))?;
+        Ok(rows.iter().map(entry_of).collect())
+    }
+
+    async fn add_evidence(&self, file: &EvidenceFile) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let size = i64::try_from(file.size).unwrap_or(i64::MAX);
+        let added = client
+            .execute(
+                "INSERT INTO agrimap_ntm_evidence (sha256, name, media_type, size, bytes, author)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[
+                    &file.sha256,
+                    &file.name,
+                    &file.media_type,
+                    &size,
+                    &file.bytes,
+                    &file.author,
+                ],
+            )
+            .await
+            .map_err(pg("storing an evidence file"))?;
+        Ok(added > 0)
+    }
+
+    async fn evidence(&self, sha256: &str, bytes: bool) -> Result<Option<EvidenceFile>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT sha256, name, media_type, size, {}, author FROM agrimap_ntm_evidence WHERE sha256 = $1",
+                    if bytes { "bytes" } else { "''::bytea" }
+                ),
+                &[&sha256],
+            )
+            .await
+            .map_err(pg("reading an evidence file"))?;
+        Ok(row.map(|r| EvidenceFile {
+            sha256: r.get(0),
+            name: r.get(1),
+            media_type: r.get(2),
+            size: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
+            bytes: r.get(4),
+            author: r.get(5),
+        }))
+    }
+
+    async fn add_move(&self, new: &NewMove) -> Result<Move, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let k = &new.dossier;
+        let state = lock_state(&tx, k).await?;
+        if state != new.from {
+            return Err(NtmError::StateChanged {
+                expected: new.from.as_str(),
+                found: state.as_str(),
+            }
+            .into());
+        }
+        let row = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO agrimap_ntm_moves (commune_code, boundary_set, year, from_state, to_state, author, role, details)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {}",
+                    move_columns()
+                ),
+                &[
+                    &k.commune_code,
+                    &k.boundary_set,
+                    &k.year,
+                    &new.from.as_str(),
+                    &new.to.as_str(),
+                    &new.author,
+                    &new.role,
+                    &new.details,
+                ],
+            )
+            .await
+            .map_err(pg("recording a dossier move"))?;
+        if let Some(status) = &new.commune_status {
+            let updated = tx
+                .execute(
+                    "UPDATE admin_commune SET ntm_status = $1, ntm_year = $2 WHERE code = $3 AND boundary_set = $4",
+                    &[&status.status, &status.year, &k.commune_code, &k.boundary_set],
+                )
+                .await
+                .map_err(pg("recording a commune's NTM status"))?;
+            if updated == 0 {
+                return Err(NtmError::UnknownCommune {
+                    code: k.commune_code.clone(),
+                    boundary_set: k.boundary_set.clone(),
+                }
+                .into());
+            }
+        }
+        tx.commit().await.map_err(pg("recording a dossier move"))?;
+        if new.commune_status.is_some()
+            && let Some(watch) = self.watch.get()
+        {
+            // This instance's next request must see the commune's new status at once.
+            let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
+            watch.observe(&read);
+        }
+        Ok(move_of(&row))
+    }
+
+    async fn moves(&self, commune_code: &str, boundary_set: &str, year: Option<i32>) -> Result<Vec<Move>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM agrimap_ntm_moves
+                     WHERE commune_code = $1 AND boundary_set = $2 AND ($3::integer IS NULL OR year = $3::integer)
+                     ORDER BY seq",
+                    move_columns()
+                ),
+                &[&commune_code, &boundary_set, &year],
+            )
+            .await
+            .map_err(pg("reading dossier moves"))?;
+        Ok(rows.iter().map(move_of).collect())
+    }
+
+    async fn ntm_changes(&self) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(&format!("SELECT ({})::bigint", crate::ntm::CHANGES_SQL), &[])
+            .await
+            .map_err(pg("reading the NTM records' version"))?;
+        Ok(row.get(0))
+    }
+}
