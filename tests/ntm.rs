@@ -870,6 +870,43 @@ fn the_dashboard_rolls_up_and_follows_changes(kind: StoreKind) {
     for (year, indicator) in [(2024, "1.1"), (2024, "1.2"), (2025, "1.1"), (2025, "1.2"), (2025, "7")] {
         enter(year, indicator);
     }
+    // The pre-2025 commune it was made from, recognised in 2020, and the crosswalk between them.
+    let old = feature(
+        "admin_commune",
+        polygon![(x: 105.0, y: 10.0), (x: 105.1, y: 10.0), (x: 105.1, y: 10.1), (x: 105.0, y: 10.0)].into(),
+        &[
+            ("code", text("60001")),
+            ("name", text("Xã Cũ")),
+            ("province_code", text("99")),
+            ("boundary_set", text("pre-2025")),
+            ("ntm_status", text("standard")),
+            ("ntm_year", Value::Int(2020)),
+        ],
+    );
+    let communes = LayerWrite {
+        layer: layer("admin_commune").expect("layer"),
+        replace: false,
+        features: vec![old],
+    };
+    let store = t.server.store.clone();
+    t.runtime
+        .block_on(store.write(WriteBatch {
+            layers: vec![communes],
+            readings: vec![],
+        }))
+        .expect("old commune");
+    let pair = agrimap_store::CrosswalkPair {
+        old_code: "60001".into(),
+        old_name: "Xã Cũ".into(),
+        new_province_code: "99".into(),
+        new_province_name: "Tỉnh Thử".into(),
+        new_code: COMMUNE.into(),
+        new_name: "Xã Thử Nghiệm".into(),
+        kind: agrimap_store::PairKind::Full,
+    };
+    t.runtime
+        .block_on(store.replace_crosswalk(vec![pair]))
+        .expect("crosswalk");
     let path = "/api/ntm/dashboard?province=99&year=2025";
     let reply = t.get(path, &planner);
     assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
@@ -888,6 +925,11 @@ fn the_dashboard_rolls_up_and_follows_changes(kind: StoreKind) {
     assert_eq!(d["by_criteria_met"], json!({"2": 1}));
     let row = &d["rows"][0];
     assert_eq!(row["missing"].as_array().expect("missing").len(), 17);
+    // A 2025 commune's history: the communes it was made from, with their recognition.
+    assert_eq!(
+        row["predecessors"],
+        json!([{"code": "60001", "name": "Xã Cũ", "kind": "full", "ntm_status": "standard", "ntm_year": 2020}])
+    );
     // 2 (roads) and 13 (traceability) are not met by the layers; the rest lack data.
     let most: Vec<(&str, i64, i64)> = d["most_missing"]
         .as_array()
