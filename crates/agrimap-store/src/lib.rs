@@ -132,9 +132,15 @@ pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 /// credentials, each a trait of its own, so that a backend (or a registry
 /// the next issues add) is written and tested piece by piece; the store
 /// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
-pub trait Store: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore {}
+pub trait Store:
+    LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore
+{
+}
 
-impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore> Store for T {}
+impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore> Store
+    for T
+{
+}
 
 /// The layers: features by box, commune, filter and page, whole-layer
 /// streams, transactional writes, and a change counter per layer.

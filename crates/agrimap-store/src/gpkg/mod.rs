@@ -9,8 +9,8 @@ mod codes;
 mod columns;
 mod crosswalk;
 mod interrupt;
-mod registry;
 mod ntm;
+mod registry;
 mod schema;
 mod upsert;
 

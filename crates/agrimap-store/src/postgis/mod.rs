@@ -11,8 +11,8 @@
 mod cancel;
 mod codes;
 mod crosswalk;
-mod registry;
 mod ntm;
+mod registry;
 mod schema;
 mod upsert;
 mod versions;
