@@ -24,8 +24,9 @@ fn artifacts_dir() -> PathBuf {
     target.join("browser")
 }
 
-#[test]
-fn the_map_page_in_chromium() {
+/// Runs one of `tests/browser`'s node test files with `env`, and fails
+/// with its report when any of its cases fails.
+fn run_node_tests(file: &str, env: &[(&str, String)]) {
     let dir = repo_root().join("tests/browser");
     assert!(
         dir.join("node_modules/playwright-core").exists(),
@@ -38,6 +39,25 @@ fn the_map_page_in_chromium() {
         "no Chromium at {} (apt-get install chromium, or set CHROMIUM; tests/run.sh installs it)",
         chromium.display()
     );
+    let output = Command::new("node")
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", file])
+        .current_dir(&dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("AGRIMAP_ARTIFACTS", artifacts_dir())
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs (tests/run.sh installs it)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{report}");
+    assert!(output.status.success(), "the browser tests of {file} failed:\n{report}");
+}
+
+#[test]
+fn the_map_page_in_chromium() {
     let server = StoreKind::GeoPackage.demo_server("browser");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut tokens = serde_json::Map::new();
@@ -53,31 +73,17 @@ fn the_map_page_in_chromium() {
         tokens.insert(role.to_owned(), serde_json::Value::String(secret));
     }
     let provinces = several_provinces();
-    let output = Command::new("node")
-        .args([
-            "--test",
-            "--test-concurrency=1",
-            "--test-reporter=spec",
-            "page.test.mjs",
-        ])
-        .current_dir(&dir)
-        .env("AGRIMAP_URL", &server.base)
-        .env(
-            "AGRIMAP_PROVINCES_URL",
-            provinces.as_ref().map_or("", |p| p.base.as_str()),
-        )
-        .env("AGRIMAP_ARTIFACTS", artifacts_dir())
-        .env("CHROMIUM", &chromium)
-        .env("AGRIMAP_TOKENS", serde_json::Value::Object(tokens).to_string())
-        .output()
-        .expect("node runs (tests/run.sh installs it)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    run_node_tests(
+        "page.test.mjs",
+        &[
+            ("AGRIMAP_URL", server.base.clone()),
+            (
+                "AGRIMAP_PROVINCES_URL",
+                provinces.as_ref().map_or_else(String::new, |p| p.base.clone()),
+            ),
+            ("AGRIMAP_TOKENS", serde_json::Value::Object(tokens).to_string()),
+        ],
     );
-    println!("{report}");
-    assert!(output.status.success(), "the browser tests failed:\n{report}");
 }
 
 /// A server over a store of real provinces only (`../shared/data`): Sóc
@@ -121,32 +127,6 @@ fn several_provinces() -> Option<TestServer> {
 /// Fast 3G, one request under 60 kB, Vietnamese then English.
 #[test]
 fn the_product_page_in_chromium() {
-    let dir = repo_root().join("tests/browser");
-    assert!(
-        dir.join("node_modules/playwright-core").exists(),
-        "the browser tests' packages are not installed: run `npm ci` in {} (tests/run.sh does)",
-        dir.display()
-    );
-    let chromium = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
     let server = TestServer::demo();
-    let output = Command::new("node")
-        .args([
-            "--test",
-            "--test-concurrency=1",
-            "--test-reporter=spec",
-            "product.test.mjs",
-        ])
-        .current_dir(&dir)
-        .env("AGRIMAP_URL", &server.base)
-        .env("AGRIMAP_ARTIFACTS", artifacts_dir())
-        .env("CHROMIUM", &chromium)
-        .output()
-        .expect("node runs (tests/run.sh installs it)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    println!("{report}");
-    assert!(output.status.success(), "the product page tests failed:\n{report}");
+    run_node_tests("product.test.mjs", &[("AGRIMAP_URL", server.base.clone())]);
 }
