@@ -33,11 +33,12 @@ fn stats(server: &TestServer, query: &str) -> Json {
     reply.json()
 }
 
-/// Area by commune and class as PostGIS computes it on the ellipsoid.
+/// Area by commune and class (an SQL expression over the layer `f`) as
+/// PostGIS computes it on the ellipsoid.
 fn postgis_areas(url: &str, layer: &str, class: &str) -> BTreeMap<(String, String), f64> {
     on_database(url, async |client| {
         let sql = format!(
-            "SELECT c.code, f.{class}::text, sum(ST_Area(ST_Intersection(f.geom, c.geom)::geography)) / 10000
+            "SELECT c.code, ({class})::text, sum(ST_Area(ST_Intersection(f.geom, c.geom)::geography)) / 10000
              FROM {layer} f JOIN admin_commune c ON ST_Intersects(f.geom, c.geom) GROUP BY 1, 2"
         );
         client
@@ -55,14 +56,18 @@ fn areas_by_commune_and_class_agree_with_postgis_within_a_thousandth() {
     let db = PgDatabase::demo("stats_match_postgis");
     let pg = TestServer::start(Arc::new(db.store()));
     let gpkg = TestServer::demo();
-    for (layer, class) in [
-        ("crop", "crop_type"),
-        ("aquaculture", "species"),
-        ("growing_area", "status"),
+    // A growing-area code past its expiry counts as expired from the day it lapses.
+    let today = agrimap_core::registry::today();
+    let status_today =
+        format!("CASE WHEN f.status = 'active' AND f.expires_on < DATE '{today}' THEN 'expired' ELSE f.status END");
+    for (layer, class, class_sql) in [
+        ("crop", "crop_type", "f.crop_type".to_owned()),
+        ("aquaculture", "species", "f.species".to_owned()),
+        ("growing_area", "status", status_today),
     ] {
         let query = format!("layer={layer}&by=commune&class={class}&metric=area");
         let ours = by_code_and_class(&stats(&pg, &query));
-        let theirs = postgis_areas(&db.url, layer, class);
+        let theirs = postgis_areas(&db.url, layer, &class_sql);
         let keys: std::collections::BTreeSet<_> = ours.keys().chain(theirs.keys()).collect();
         let mut worst = 0.0_f64;
         for key in &keys {
@@ -327,7 +332,46 @@ fn the_planner_style_colours_communes_by_crop_area(kind: StoreKind) {
     }
 }
 
+/// A growing-area code counts as `expired` from the day after its
+/// `expires_on` (in Vietnam), whatever its stored status says: the count by
+/// status agrees with `/ogc` asked for active codes past their expiry today.
+fn lapsed_growing_areas_count_as_expired(kind: StoreKind) {
+    let server = kind.demo_server("stats_lapsed");
+    let today = agrimap_core::registry::today();
+    let matched = |filter: &str| {
+        let path = format!(
+            "/ogc/collections/growing_area/items?limit=1&filter={}",
+            filter
+                .replace(' ', "%20")
+                .replace('\'', "%27")
+                .replace('<', "%3C")
+                .replace('>', "%3E")
+        );
+        let reply = server.get(&path, &[]);
+        assert_eq!(reply.status, 200, "{path}: {}", String::from_utf8_lossy(&reply.body));
+        reply.json()["numberMatched"].as_f64().expect("matched")
+    };
+    let lapsed = matched(&format!("status = 'active' AND expires_on < DATE('{today}')"));
+    let active = matched(&format!("status = 'active' AND expires_on >= DATE('{today}')"));
+    assert!(lapsed > 0.0, "the demo has codes past their expiry");
+    let table = by_code_and_class(&stats(
+        &server,
+        "layer=growing_area&by=province&class=status&metric=count",
+    ));
+    assert_eq!(
+        table.get(&("99".to_owned(), "expired".to_owned())),
+        Some(&lapsed),
+        "{table:?}"
+    );
+    assert_eq!(
+        table.get(&("99".to_owned(), "active".to_owned())),
+        Some(&active),
+        "{table:?}"
+    );
+}
+
 agrimap_suite::store_suite!(
+    lapsed_growing_areas_count_as_expired,
     tables_add_up_across_levels,
     csv_answer_matches_json,
     bad_input_names_the_valid_values,

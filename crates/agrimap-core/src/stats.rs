@@ -15,7 +15,9 @@ use crate::communes::{CommuneCache, CommuneIndex, boundary_set_param};
 use crate::csv_cell::neutralised;
 use crate::error::{CoreError, echo};
 use agrimap_analysis::{Level, Metric, Spec, Zones, aggregate, rollup};
-use agrimap_model::{Access, BoundarySet, FeatureQuery, FieldType, GeometryKind, LayerDef, LayerGroup, catalog};
+use agrimap_model::{
+    Access, BoundarySet, Feature, FeatureQuery, FieldType, GeometryKind, LayerDef, LayerGroup, Value, catalog,
+};
 use agrimap_store::Store;
 use quick_cache::{Weighter, sync::Cache};
 use serde::Serialize;
@@ -260,6 +262,9 @@ struct TableKey {
     province: Option<String>,
     layer_version: u64,
     admin_versions: [u64; 3],
+    /// The day a table of growing areas by status was made for: codes lapse
+    /// with the date, not with a write.
+    lapse_day: Option<String>,
 }
 
 impl StatsTable {
@@ -388,6 +393,7 @@ impl StatsCache {
             layer_version: versions.get(request.layer.id).copied().unwrap_or(0),
             admin_versions: ["admin_province", "admin_district", "admin_commune"]
                 .map(|id| versions.get(id).copied().unwrap_or(0)),
+            lapse_day: lapse_day(&request),
         };
         // One computation per table: requests that ask for a table being
         // computed wait for it rather than each reading the whole layer (a
@@ -396,7 +402,10 @@ impl StatsCache {
         self.tables
             .get_or_insert_async(&key, async {
                 let zones = self.zones(&index, &(boundary_set, request.province.clone())).await?;
-                let features = store.features(request.layer, &FeatureQuery::default()).await?;
+                let mut features = store.features(request.layer, &FeatureQuery::default()).await?;
+                if let Some(today) = &key.lapse_day {
+                    mark_lapsed(request.layer, &mut features, today);
+                }
                 let spec = Spec {
                     class: request.class,
                     metric: request.metric,
@@ -416,6 +425,28 @@ impl StatsCache {
                 Ok(Arc::new(table))
             })
             .await
+    }
+}
+
+/// The day (in Vietnam) a statistic of growing areas by their status is
+/// for, when it is one: a code whose `expires_on` has passed counts as
+/// `expired` from the day it lapses, whatever its stored status says.
+fn lapse_day(request: &StatsRequest) -> Option<String> {
+    let by_status = request.class.is_some_and(|i| request.layer.fields[i].name == "status");
+    (request.layer.id == "growing_area" && by_status).then(crate::registry::today)
+}
+
+/// Marks the active growing areas whose `expires_on` is before `today` as
+/// `expired` (suspended and revoked codes stay as they are).
+fn mark_lapsed(layer: &LayerDef, features: &mut [Feature], today: &str) {
+    let (Some(status), Some(expires)) = (layer.field_index("status"), layer.field_index("expires_on")) else {
+        return;
+    };
+    for f in features {
+        let lapsed = matches!(&f.properties[expires], Value::Text(d) if d.as_str() < today);
+        if lapsed && matches!(&f.properties[status], Value::Text(s) if s == "active") {
+            f.properties[status] = Value::Text("expired".to_owned());
+        }
     }
 }
 
