@@ -7,14 +7,13 @@
 
 use agrimap_core::tokens::issue_token;
 use agrimap_model::{Audience, BoundarySet, FeatureQuery, layer};
-use agrimap_store::{CrosswalkQuery, GpkgStore, Store};
-use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, request_with_body, scratch_dir, shared_data};
+use agrimap_store::CrosswalkQuery;
+use agrimap_suite::{DemoCopy, StoreKind, TestServer, request_with_body, shared_data};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Arc;
+use std::process::Output;
 
 const SOC_TRANG: &str = "soc-trang-communes-pre2025.geojson";
 const CAN_THO: &str = "can-tho-communes-2025.geojson";
@@ -23,53 +22,18 @@ const DONG_THAP_NEW: &str = "dong-thap-communes-2025.geojson";
 const MERGES: &str = "communes-2025-merges.csv";
 
 /// A copy of the demo store, reached both directly and by the `agrimap` binary.
-struct Target {
-    runtime: tokio::runtime::Runtime,
-    store: Arc<dyn Store>,
-    flags: Vec<String>,
-    dir: PathBuf,
-    db: Option<PgDatabase>,
+struct Target(DemoCopy);
+
+impl std::ops::Deref for Target {
+    type Target = DemoCopy;
+    fn deref(&self) -> &DemoCopy {
+        &self.0
+    }
 }
 
 impl Target {
     fn new(kind: StoreKind, name: &str) -> Self {
-        let dir = scratch_dir(&format!("crosswalk_{name}_{}", kind.name()));
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        match kind {
-            StoreKind::GeoPackage => {
-                let data = dir.join("data");
-                std::fs::create_dir_all(&data).expect("data dir");
-                std::fs::copy(agrimap_suite::shared_store_path(), data.join("agrimap.gpkg")).expect("copy");
-                let store = GpkgStore::open(&data.join("agrimap.gpkg")).expect("open");
-                Self {
-                    runtime,
-                    store: Arc::new(store),
-                    flags: vec!["--data-dir".into(), data.display().to_string()],
-                    dir,
-                    db: None,
-                }
-            }
-            StoreKind::PostGis => {
-                let db = PgDatabase::demo(&format!("crosswalk_{name}"));
-                let store = runtime.block_on(async { db.store() });
-                Self {
-                    runtime,
-                    store: Arc::new(store),
-                    flags: vec!["--database".into(), db.url.clone()],
-                    dir,
-                    db: Some(db),
-                }
-            }
-        }
-    }
-
-    /// `agrimap ARGS... <store flags>`.
-    fn agrimap(&self, args: &[&str]) -> Output {
-        Command::new(agrimap_bin())
-            .args(args)
-            .args(&self.flags)
-            .output()
-            .expect("agrimap")
+        Self(DemoCopy::new(kind, &format!("crosswalk_{name}")))
     }
 
     /// The real communes of `files` in place of the demo's (the first file

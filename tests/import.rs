@@ -15,54 +15,26 @@
 
 use agrimap_core::tokens::issue_token;
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, layer};
-use agrimap_store::{GpkgStore, Store};
-use agrimap_suite::{PgDatabase, StoreKind, agrimap_bin, request_with_body, scratch_dir, shared_store_path};
+use agrimap_suite::{DemoCopy, StoreKind, agrimap_bin, request_with_body, scratch_dir};
 use geo::{CoordsIter, InteriorPoint};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 /// A store of its own for one test, with the flags that point the CLI at it.
-struct Target {
-    runtime: tokio::runtime::Runtime,
-    store: Arc<dyn Store>,
-    flags: Vec<String>,
-    dir: PathBuf,
-    _db: Option<PgDatabase>,
+struct Target(DemoCopy);
+
+impl std::ops::Deref for Target {
+    type Target = DemoCopy;
+    fn deref(&self) -> &DemoCopy {
+        &self.0
+    }
 }
 
 impl Target {
     fn new(kind: StoreKind, name: &str) -> Self {
-        let dir = scratch_dir(&format!("import_{name}_{}", kind.name()));
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        match kind {
-            StoreKind::GeoPackage => {
-                let data = dir.join("data");
-                std::fs::create_dir_all(&data).expect("data dir");
-                std::fs::copy(shared_store_path(), data.join("agrimap.gpkg")).expect("copy store");
-                let store = GpkgStore::open(&data.join("agrimap.gpkg")).expect("open");
-                Self {
-                    runtime,
-                    store: Arc::new(store),
-                    flags: vec!["--data-dir".into(), data.display().to_string()],
-                    dir,
-                    _db: None,
-                }
-            }
-            StoreKind::PostGis => {
-                let db = PgDatabase::demo(&format!("import_{name}"));
-                let store = runtime.block_on(async { db.store() });
-                Self {
-                    runtime,
-                    store: Arc::new(store),
-                    flags: vec!["--database".into(), db.url.clone()],
-                    dir,
-                    _db: Some(db),
-                }
-            }
-        }
+        Self(DemoCopy::new(kind, &format!("import_{name}")))
     }
 
     /// `agrimap import FILE --layer L ARGS...` on this store.

@@ -8,61 +8,26 @@
 
 use agrimap_core::tokens::issue_token;
 use agrimap_model::registry::RegistryKind;
-use agrimap_store::{GpkgStore, RegistryRecord, Store};
-use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, request_with_body, scratch_dir};
+use agrimap_store::RegistryRecord;
+use agrimap_suite::{DemoCopy, StoreKind, TestServer, request_with_body};
 use rust_xlsxwriter::Workbook;
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Arc;
+use std::path::Path;
+use std::process::Output;
 
 /// A copy of the demo store, reached both directly and by the `agrimap` binary.
-struct Target {
-    runtime: tokio::runtime::Runtime,
-    store: Arc<dyn Store>,
-    flags: Vec<String>,
-    dir: PathBuf,
-    _db: Option<PgDatabase>,
+struct Target(DemoCopy);
+
+impl std::ops::Deref for Target {
+    type Target = DemoCopy;
+    fn deref(&self) -> &DemoCopy {
+        &self.0
+    }
 }
 
 impl Target {
     fn new(kind: StoreKind, name: &str) -> Self {
-        let dir = scratch_dir(&format!("registry_{name}_{}", kind.name()));
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        match kind {
-            StoreKind::GeoPackage => {
-                let data = dir.join("data");
-                std::fs::create_dir_all(&data).expect("data dir");
-                std::fs::copy(agrimap_suite::shared_store_path(), data.join("agrimap.gpkg")).expect("copy");
-                let store = GpkgStore::open(&data.join("agrimap.gpkg")).expect("open");
-                Self {
-                    runtime,
-                    store: Arc::new(store),
-                    flags: vec!["--data-dir".into(), data.display().to_string()],
-                    dir,
-                    _db: None,
-                }
-            }
-            StoreKind::PostGis => {
-                let db = PgDatabase::demo(&format!("registry_{name}"));
-                let store = runtime.block_on(async { db.store() });
-                Self {
-                    runtime,
-                    store: Arc::new(store),
-                    flags: vec!["--database".into(), db.url.clone()],
-                    dir,
-                    _db: Some(db),
-                }
-            }
-        }
-    }
-
-    fn agrimap(&self, args: &[&str]) -> Output {
-        Command::new(agrimap_bin())
-            .args(args)
-            .args(&self.flags)
-            .output()
-            .expect("agrimap")
+        Self(DemoCopy::new(kind, &format!("registry_{name}")))
     }
 
     fn import(&self, file: &Path, kind: &str) -> Output {

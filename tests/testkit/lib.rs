@@ -748,3 +748,63 @@ macro_rules! store_suite {
         }
     };
 }
+
+/// A copy of the demo store of one kind for one test, reached both directly
+/// (`store`, on `runtime`) and by the `agrimap` binary (`flags` name it),
+/// with a scratch directory of its own.
+pub struct DemoCopy {
+    pub runtime: tokio::runtime::Runtime,
+    pub store: Arc<dyn Store>,
+    pub flags: Vec<String>,
+    pub dir: PathBuf,
+    pub db: Option<PgDatabase>,
+}
+
+impl DemoCopy {
+    /// # Panics
+    /// When the copy cannot be made or opened.
+    #[must_use]
+    pub fn new(kind: StoreKind, name: &str) -> Self {
+        let dir = scratch_dir(&format!("{name}_{}", kind.name()));
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        match kind {
+            StoreKind::GeoPackage => {
+                let data = dir.join("data");
+                std::fs::create_dir_all(&data).expect("data dir");
+                std::fs::copy(shared_store_path(), data.join("agrimap.gpkg")).expect("copy store");
+                let store = GpkgStore::open(&data.join("agrimap.gpkg")).expect("open");
+                Self {
+                    runtime,
+                    store: Arc::new(store),
+                    flags: vec!["--data-dir".into(), data.display().to_string()],
+                    dir,
+                    db: None,
+                }
+            }
+            StoreKind::PostGis => {
+                let db = PgDatabase::demo(name);
+                let store = runtime.block_on(async { db.store() });
+                Self {
+                    runtime,
+                    store: Arc::new(store),
+                    flags: vec!["--database".into(), db.url.clone()],
+                    dir,
+                    db: Some(db),
+                }
+            }
+        }
+    }
+
+    /// `agrimap ARGS... <store flags>`.
+    ///
+    /// # Panics
+    /// When the binary cannot be run.
+    #[must_use]
+    pub fn agrimap(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(agrimap_bin())
+            .args(args)
+            .args(&self.flags)
+            .output()
+            .expect("agrimap")
+    }
+}

@@ -37,16 +37,17 @@ impl UtcTime {
     /// # Errors
     /// What is wrong with the text, in words fit for a user.
     pub fn parse(s: &str) -> Result<Self, String> {
-        rfc3339::parse_date_time(s)
-            .ok()
-            .and_then(|t| Self::from_unix(t.seconds))
-            .ok_or_else(|| {
-                let why = rfc3339::parse_date_time(s).map_or_else(|e| format!(": {e}"), |_| String::new());
-                format!(
-                    "time '{}' is not an ISO 8601 UTC time like 2026-11-01T07:00:00Z{why}",
-                    crate::echo(s, 40)
-                )
-            })
+        let why = match rfc3339::parse_date_time(s) {
+            Ok(t) => match Self::from_unix(t.seconds) {
+                Some(time) => return Ok(time),
+                None => String::new(),
+            },
+            Err(e) => format!(": {e}"),
+        };
+        Err(format!(
+            "time '{}' is not an ISO 8601 UTC time like 2026-11-01T07:00:00Z{why}",
+            crate::echo(s, 40)
+        ))
     }
 
     /// The start of the instant's hour.
