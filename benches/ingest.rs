@@ -55,7 +55,11 @@
 //! - `AGRIMAP_INGEST_RESEND`: batches per station posted again (4);
 //! - `AGRIMAP_INGEST_DATABASE` / `AGRIMAP_INGEST_GPKG`: the store the server
 //!   writes to (PostgreSQL URL / GeoPackage file), for the counts;
-//! - `AGRIMAP_INGEST_LABEL`: a name for the printout.
+//! - `AGRIMAP_INGEST_LABEL`: a name for the printout;
+//! - `AGRIMAP_INGEST_ALARM_EVERY`: every this many batches of a station, its
+//!   last salinity reading is an alarm (9 ppt), which the next batch clears,
+//!   so that each such batch makes two alert events for the subscriptions to
+//!   hear (0, the default: none).
 //!
 //! Without a URL it prints how to run it and does nothing. Run:
 //! `benches/ingest.sh` (a throwaway PostgreSQL cluster and a fresh
@@ -95,6 +99,7 @@ struct Config {
     batch: usize,
     start: i64,
     resend: usize,
+    alarm_every: usize,
     database: Option<String>,
     gpkg: Option<PathBuf>,
     label: String,
@@ -160,6 +165,7 @@ impl Config {
             batch: env_parse("AGRIMAP_INGEST_BATCH", 100)?,
             start,
             resend: env_parse("AGRIMAP_INGEST_RESEND", 4)?,
+            alarm_every: env_parse("AGRIMAP_INGEST_ALARM_EVERY", 0)?,
             database: env("AGRIMAP_INGEST_DATABASE"),
             gpkg: env("AGRIMAP_INGEST_GPKG").map(PathBuf::from),
             label: env("AGRIMAP_INGEST_LABEL").unwrap_or_else(|| "ingest".into()),
@@ -184,11 +190,17 @@ fn reading(i: usize) -> (&'static str, &'static str, f64) {
     (name, unit, value)
 }
 
-/// The body of batch `k`.
-fn batch_body(k: usize, batch: usize, start: i64) -> Vec<u8> {
-    let readings: Vec<serde_json::Value> = (k * batch..(k + 1) * batch)
+/// The body of batch `k`; with `alarm_every`, see `AGRIMAP_INGEST_ALARM_EVERY`.
+fn batch_body(k: usize, batch: usize, start: i64, alarm_every: usize) -> Vec<u8> {
+    let alarm = alarm_every > 0 && k % alarm_every == 0;
+    let end = (k + 1) * batch;
+    let readings: Vec<serde_json::Value> = (k * batch..end)
         .map(|i| {
-            let (parameter, unit, value) = reading(i);
+            let (parameter, unit, mut value) = reading(i);
+            // The batch's last salinity is the station's latest one.
+            if alarm && parameter == "salinity" && end - i <= PARAMETERS.len() {
+                value = 9.0;
+            }
             serde_json::json!({
                 "parameter": parameter,
                 "value": value,
@@ -266,7 +278,7 @@ fn client(config: &Config, station: usize, t0: Instant, deadline: Instant) -> Cl
             run.out_of_time = true;
             break;
         }
-        let body = batch_body(k, config.batch, config.start);
+        let body = batch_body(k, config.batch, config.start, config.alarm_every);
         loop {
             let sent = Instant::now();
             match post(&agent, &url, token, &body) {
@@ -735,7 +747,12 @@ fn main() -> Result<(), BoxError> {
         let (n, r) = (run.acked.len(), config.resend.min(run.acked.len()));
         let picks: BTreeSet<usize> = (0..r).map(|j| run.acked[j * (n - 1) / (r.max(2) - 1)]).collect();
         for k in picks {
-            match post(&agent, &url, token, &batch_body(k, config.batch, config.start)) {
+            match post(
+                &agent,
+                &url,
+                token,
+                &batch_body(k, config.batch, config.start, config.alarm_every),
+            ) {
                 Answer::Ok { accepted, stored } => {
                     resent += accepted;
                     resent_stored += stored;

@@ -183,6 +183,41 @@ fn openssl_signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", text.split_whitespace().next().expect("digest"))
 }
 
+/// A water-quality station of commune 33001, active, in state ok, last
+/// heard at `last`, with its own reporting interval if given.
+fn add_station(server: &TestServer, id: &str, last: &str, interval_min: Option<i64>) {
+    use agrimap_model::{Feature, Value, layer};
+    let monitoring = layer("monitoring").expect("monitoring");
+    let mut properties = vec![Value::Null; monitoring.fields.len()];
+    for (name, value) in [
+        ("station_id", Value::from(id)),
+        ("name", Value::from(id)),
+        ("kind", Value::from("water_quality")),
+        ("commune_code", Value::from("33001")),
+        ("boundary_set", Value::from("pre-2025")),
+        ("status", Value::from("active")),
+        ("alert_state", Value::from("ok")),
+        ("last_reading_at", Value::from(last)),
+        ("report_interval_min", interval_min.map_or(Value::Null, Value::Int)),
+    ] {
+        properties[monitoring.field_index(name).expect(name)] = value;
+    }
+    let feature = Feature {
+        id: 0,
+        geometry: geo::Point::new(105.81, 9.93).into(),
+        properties,
+    };
+    let batch = agrimap_store::WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: monitoring,
+            replace: false,
+            features: vec![feature],
+        }],
+        readings: vec![],
+    };
+    block_on(server.store.write(batch)).expect("station");
+}
+
 fn stations_fall_silent_and_come_back(kind: StoreKind) {
     let server = server(
         kind,

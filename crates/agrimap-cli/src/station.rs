@@ -50,6 +50,10 @@ pub struct AddArgs {
     /// Comma-separated parameters it measures (salinity,ph,...).
     #[arg(long)]
     pub parameters: Option<String>,
+    /// Minutes after its last reading before the station counts as silent
+    /// (default: its kind's, 2 hours; 36 hours for a light trap).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub report_interval_min: Option<i64>,
 }
 
 pub fn station(args: &StationArgs) -> anyhow::Result<()> {
@@ -77,6 +81,11 @@ pub fn station(args: &StationArgs) -> anyhow::Result<()> {
                     if let (Some(i), Some(v)) = (monitoring.field_index(name), value) {
                         properties[i] = Value::from(v);
                     }
+                }
+                if let (Some(i), Some(minutes)) =
+                    (monitoring.field_index("report_interval_min"), add.report_interval_min)
+                {
+                    properties[i] = Value::Int(minutes);
                 }
                 let feature = Feature {
                     id: 0,
