@@ -192,7 +192,7 @@ fn reading(i: usize) -> (&'static str, &'static str, f64) {
 
 /// The body of batch `k`; with `alarm_every`, see `AGRIMAP_INGEST_ALARM_EVERY`.
 fn batch_body(k: usize, batch: usize, start: i64, alarm_every: usize) -> Vec<u8> {
-    let alarm = alarm_every > 0 && k % alarm_every == 0;
+    let alarm = alarm_every > 0 && k.is_multiple_of(alarm_every);
     let end = (k + 1) * batch;
     let readings: Vec<serde_json::Value> = (k * batch..end)
         .map(|i| {
