@@ -227,14 +227,28 @@ fn stations_fall_silent_and_come_back(kind: StoreKind) {
             ..AlertConfig::default()
         },
     );
-    // The demo's stations last reported on 20 November 2026: long past their interval.
-    wait_for("WQ-01 to fall silent", || {
+    // Two stations last heard three hours ago: past the 2 hours of a water
+    // station, within the 4 hours one of them is allowed.
+    let three_hours_ago = now_text(-3 * 3600);
+    add_station(&server, "WQ-91", &three_hours_ago, None);
+    add_station(&server, "WQ-92", &three_hours_ago, Some(240));
+    let state_of = |id: &str| {
         let alerts = server.get("/api/alerts", &[]).json();
-        alerts["alerts"].as_array().is_some_and(|a| {
+        alerts["alerts"].as_array().and_then(|a| {
             a.iter()
-                .any(|s| s["station_id"] == "WQ-01" && s["alert_state"] == "silent")
+                .find(|s| s["station_id"] == id)
+                .map(|s| s["alert_state"].clone())
         })
+    };
+    // The demo's stations last reported on 20 November 2026: long past their interval.
+    wait_for("WQ-01 and WQ-91 to fall silent", || {
+        state_of("WQ-01") == Some(json!("silent")) && state_of("WQ-91") == Some(json!("silent"))
     });
+    assert_eq!(
+        state_of("WQ-92"),
+        None,
+        "a station within its own interval is not on alert"
+    );
     let silent = history(&server, "station=WQ-01", &[]);
     assert_eq!(silent[0]["to"], "silent", "{silent:?}");
     assert!(silent[0]["cause"].is_null());
