@@ -94,6 +94,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/t/{id}" => "/t/SP-99-0001".into(),
         "/api/ntm/sets/{id}" => "/api/ntm/sets/ntm-commune-2021-2025".into(),
         "/api/ntm/dashboard" => "/api/ntm/dashboard?year=2025&province=99".into(),
+        "/api/bulletins/pests" => "/api/bulletins/pests?province=99&week=2026-W47".into(),
         "/api/ntm/scorecards/{commune}" => "/api/ntm/scorecards/33001?year=2025".into(),
         "/api/ntm/scorecards/{commune}/indicators/{indicator}" => {
             "/api/ntm/scorecards/33001/indicators/1.1?year=2024".into()

@@ -22,6 +22,7 @@
 //!
 //! [`Core`] holds them over one store.
 
+pub mod bulletin;
 pub mod codes;
 pub mod communes;
 pub mod crosswalk;

@@ -20,6 +20,7 @@ pub mod cql2;
 pub mod feature;
 pub mod filter;
 pub mod ntm;
+pub mod pests;
 pub mod readings;
 pub mod registry;
 pub mod rfc3339;

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod auth;
+mod bulletins;
 mod codes;
 pub mod communes;
 pub mod connections;
@@ -175,6 +176,7 @@ pub fn routes() -> Vec<Route> {
         crosswalk::endpoints(),
         registry::endpoints(),
         ntm::endpoints(),
+        bulletins::endpoints(),
         summary::endpoints(),
         stations::endpoints(),
         import::endpoints(),
