@@ -71,6 +71,10 @@ fn expected(asker: Asker, need: Need) -> u16 {
 
 /// A concrete path for a route pattern, with values that exist in the demo
 /// province, and a body for the routes that take one.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per route family: a table, read best whole"
+)]
 fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8>) {
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let [cx, cy] = manifest.center;

@@ -395,6 +395,7 @@ fn the_planner_map_colours_communes_by_pest_pressure(kind: StoreKind) {
     let meta = &layer["metadata"]["agrimap:choropleth"];
     assert_eq!(meta["layer"], "pests");
     assert_eq!(meta["week"], "2026-W47");
+    assert_eq!(meta["provinces"], json!(["99"]));
     // code → colour, from the style's match expression.
     let m = layer["paint"]["fill-color"].as_array().expect("a match").clone();
     assert_eq!(m[0], "match");
@@ -431,6 +432,18 @@ fn the_planner_map_colours_communes_by_pest_pressure(kind: StoreKind) {
         "rgba(0,0,0,0)",
         "communes without traps stay uncoloured"
     );
+
+    // Without a week or a province: the newest week any trap reported, every province.
+    let newest = server.get("/styles/planner.json?layer=pests", &[]).json();
+    let newest_layer = newest["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["id"] == "commune-choropleth")
+        .expect("layer")
+        .clone();
+    assert_eq!(newest_layer["paint"]["fill-color"], layer["paint"]["fill-color"]);
+    assert_eq!(newest_layer["metadata"]["agrimap:choropleth"]["week"], "2026-W47");
 
     // One species: the rice bug's quiet week colours every trap's commune green.
     let bug = server

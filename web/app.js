@@ -58,7 +58,7 @@
       'province.label': 'Tỉnh, thành phố', 'province.before': 'trước 2025',
       'map.label': 'Bản đồ nông nghiệp', 'tools.label': 'Công cụ bản đồ', 'tools.layers': 'Lớp',
       'tools.locate': 'Vị trí', 'tools.planner': 'Quy hoạch', 'layers.title': 'Lớp bản đồ và chú giải',
-      close: 'Đóng', 'planner.metric': 'Tô màu xã theo', credits: 'Hiển thị bằng', synthetic: 'Dữ liệu mô phỏng.',
+      close: 'Đóng', 'pests.bulletin': 'Bản tin tuần', 'planner.metric': 'Tô màu xã theo', credits: 'Hiển thị bằng', synthetic: 'Dữ liệu mô phỏng.',
       'commune.summary': 'Tóm tắt', 'commune.export': 'Tải GeoJSON', 'commune.clear': 'Bỏ chọn xã',
       'zoom.hint': 'phóng to để xem', 'locate.unsupported': 'Thiết bị này không cho biết vị trí.',
       'locate.insecure': 'Trình duyệt chỉ cho biết vị trí trên kết nối bảo mật (https).',
@@ -93,7 +93,7 @@
       'search.label': 'Find a commune', 'search.placeholder': 'Find a commune, e.g. my xuong',
       'search.none': 'No commune found', 'province.label': 'Province', 'province.before': 'before 2025', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
       'tools.layers': 'Layers', 'tools.locate': 'Locate', 'tools.planner': 'Planner',
-      'layers.title': 'Layers and legend', close: 'Close', 'planner.metric': 'Colour communes by',
+      'layers.title': 'Layers and legend', close: 'Close', 'pests.bulletin': 'Weekly bulletin', 'planner.metric': 'Colour communes by',
       credits: 'Drawn with', synthetic: 'Synthetic data.', 'commune.summary': 'Summary',
       'commune.export': 'GeoJSON', 'commune.clear': 'Clear commune', 'zoom.hint': 'zoom in to see',
       'locate.unsupported': 'This device does not give its location.',
@@ -522,6 +522,11 @@
         swatch.style.background = colour;
         return el('span', { class: 'category' }, swatch, names[lang][state] || state);
       }), el('span', { text: meta.week || '' }));
+      // The week's bulletin of each province coloured, as a printable page.
+      for (const code of meta.provinces || []) {
+        const href = '/api/bulletins/pests?province=' + encodeURIComponent(code) + '&week=' + encodeURIComponent(meta.week) + '&f=html';
+        box.append(el('a', { class: 'bulletin', href, target: '_blank', rel: 'noopener', text: t('pests.bulletin') }));
+      }
       return;
     }
     const stops = meta.stops.map((s) => s[1]);

@@ -343,6 +343,8 @@ test('planner mode colours communes, and a commune tap opens its summary and its
     return l && l.metadata['agrimap:choropleth'].layer === 'pests';
   });
   assert.match(await page.textContent('#choropleth-legend'), /Bình thường.*Theo dõi.*Báo động.*2026-W47/);
+  assert.equal(await page.getAttribute('#choropleth-legend a.bulletin', 'href'),
+    '/api/bulletins/pests?province=99&week=2026-W47&f=html');
   await idle(page);
   const summary = await api(`/api/communes/${MY_XUONG.code}/summary`);
   // Tap the middle of Mỹ Xương, away from points.

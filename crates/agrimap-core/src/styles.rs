@@ -308,6 +308,7 @@ async fn colour_by_pest_pressure(core: &Core, params: &ChoroplethParams, doc: &m
         "boundary_set": set.as_str(),
         "metric": "pest_pressure",
         "province": params.province,
+        "provinces": bulletins.iter().map(|b| b.province.as_str()).collect::<Vec<_>>(),
         "week": week,
         "species": params.species,
         "states": worst.iter().map(|(c, s)| (c.to_string(), s.as_str())).collect::<BTreeMap<_, _>>(),
