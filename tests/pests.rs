@@ -470,6 +470,56 @@ fn the_planner_map_colours_communes_by_pest_pressure(kind: StoreKind) {
     assert_eq!(unknown.error_code(), "unknown_species");
 }
 
+/// A province's rule for the brown planthopper while the rice flowers (when
+/// a flight does most harm), with its sowing calendar: the commune sown on
+/// 10 September flowers through week 47.
+fn a_stage_rule_holds_while_the_rice_is_at_that_stage(kind: StoreKind) {
+    let rules = r#"{"rules": [{"parameter": "pest_count", "species": "brown_planthopper", "crop_stage": "flowering",
+                              "direction": "above", "watch": 500, "alarm": 1000, "commune_code": "33042"}],
+                   "crop_calendar": [{"commune_code": "33042", "sown_on": "2026-09-10", "season": "thu_dong"}]}"#;
+    let config = agrimap_server::ServerConfig {
+        thresholds: agrimap_model::readings::thresholds_with(rules).expect("rules"),
+        ..agrimap_server::ServerConfig::default()
+    };
+    let server = kind.demo_server_with("pests_stage", config);
+    let bulletin = server.get("/api/bulletins/pests?province=99&week=2026-W47", &[]).json();
+    let bph = &bulletin["species"][0];
+    let binh_thuan = bph["communes"]
+        .as_array()
+        .expect("communes")
+        .iter()
+        .find(|c| c["code"] == "33042")
+        .expect("33042")
+        .clone();
+    // 2,247 at most: watch by the species' default (1,000 / 3,000), alarm at flowering.
+    assert_eq!(binh_thuan["max"], 2_247.0);
+    assert_eq!(binh_thuan["state"], "alarm");
+    assert!(bph["communes_on_watch"].as_array().expect("watch").is_empty());
+
+    // A trap of the commune reports 800 on a night of day 77 after sowing.
+    let traps = DemoWeek::load(&server).traps;
+    let trap_id = traps
+        .iter()
+        .find(|(_, c)| *c == "33042")
+        .expect("a trap in 33042")
+        .0
+        .clone();
+    let editor = bearer(&server, "editor");
+    let night = "2026-11-25T23:00:00Z";
+    let batch: Vec<Value> = SPECIES
+        .iter()
+        .map(|s| trap(Some(s), if *s == "brown_planthopper" { 800.0 } else { 5.0 }, night))
+        .collect();
+    let reply = server.post_json(
+        &format!("/api/stations/{trap_id}/readings"),
+        &[("authorization", &editor)],
+        &json!(batch),
+    );
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(reply.json()["alert_state"], "watch");
+    assert_eq!(reply.json()["alert_cause"]["threshold"], 500.0);
+}
+
 fn bad_bulletin_requests_are_named(kind: StoreKind) {
     let server = kind.demo_server("pests_bulletin_bad");
     for (query, code) in [
@@ -495,4 +545,5 @@ agrimap_suite::store_suite!(
     the_weekly_bulletin_gives_the_demo_week,
     the_planner_map_colours_communes_by_pest_pressure,
     bad_bulletin_requests_are_named,
+    a_stage_rule_holds_while_the_rice_is_at_that_stage,
 );

@@ -17,6 +17,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod codes;
 pub mod cql2;
+pub mod crop_stage;
 pub mod feature;
 pub mod filter;
 pub mod ntm;

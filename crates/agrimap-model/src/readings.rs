@@ -3,9 +3,11 @@
 //! latest value, and the thresholds that put a station on watch or alarm.
 
 use crate::codes::CodeLists;
+use crate::crop_stage::{CropCalendar, is_stage};
 use crate::pests::{PEST_COUNT, check_species, code_like, species_parameter, split_parameter};
 use crate::{Reading, UtcTime};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One measured parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -227,24 +229,54 @@ pub struct Threshold {
     /// for every species.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub species: Option<String>,
+    /// Only while the rice of the station's commune is at this stage
+    /// ([`crate::crop_stage::STAGES`]), by the province's sowing calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crop_stage: Option<String>,
+    /// The sowing calendar a stage rule reads (given beside the rules).
+    #[serde(skip)]
+    pub calendar: Arc<CropCalendar>,
     /// Why these levels, for the people reading the alert.
     #[serde(default)]
     pub note: String,
 }
 
-/// The default rules with a province's own rules from a JSON list on top:
-/// a rule for the same parameter, species, station kind and commune replaces
-/// the default; a more specific rule (per species, per kind, per commune) wins
-/// over a general one. A species' rule is written `"parameter": "pest_count",
-/// "species": "rice_leaf_folder"`.
+/// The default rules with a province's own rules on top: a rule for the same
+/// parameter, species, crop stage, station kind and commune replaces the
+/// default; a more specific rule (per species, per stage, per commune, per
+/// kind, in that order) wins over a general one. A species' rule is written
+/// `"parameter": "pest_count", "species": "rice_leaf_folder"`.
+///
+/// The JSON is the list of rules, or `{"rules": [...], "crop_calendar":
+/// [{"commune_code"?, "sown_on": "YYYY-MM-DD"}]}` when rules name a
+/// `crop_stage` ([`crate::crop_stage`]).
 ///
 /// # Errors
-/// When the JSON is not a list of rules, or a rule names an unknown
-/// parameter or has its levels the wrong way round.
+/// When the JSON is neither, or a rule names an unknown parameter or stage,
+/// has its levels the wrong way round, or names a stage with no calendar.
 pub fn thresholds_with(json: &str) -> Result<Vec<Threshold>, String> {
-    let own: Vec<Threshold> = serde_json::from_str(json).map_err(|e| format!("thresholds: {e}"))?;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WithCalendar {
+        rules: Vec<Threshold>,
+        #[serde(default)]
+        crop_calendar: Option<serde_json::Value>,
+    }
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("thresholds: {e}"))?;
+    let (own, calendar) = if value.is_object() {
+        let w: WithCalendar = serde_json::from_value(value).map_err(|e| format!("thresholds: {e}"))?;
+        let calendar = w
+            .crop_calendar
+            .map(CropCalendar::from_value)
+            .transpose()?
+            .unwrap_or_default();
+        (w.rules, Arc::new(calendar))
+    } else {
+        let rules: Vec<Threshold> = serde_json::from_value(value).map_err(|e| format!("thresholds: {e}"))?;
+        (rules, Arc::default())
+    };
     let mut rules = default_thresholds();
-    for (i, t) in own.into_iter().enumerate() {
+    for (i, mut t) in own.into_iter().enumerate() {
         if parameter(&t.parameter).is_none() {
             let known: Vec<&str> = PARAMETERS.iter().map(|p| p.name).collect();
             return Err(format!(
@@ -264,6 +296,21 @@ pub fn thresholds_with(json: &str) -> Result<Vec<Threshold>, String> {
                 return Err(format!("threshold {i}: '{species}' is not a species code"));
             }
         }
+        if let Some(stage) = &t.crop_stage {
+            if !is_stage(stage) {
+                let stages: Vec<&str> = crate::crop_stage::STAGES.iter().map(|s| s.0).collect();
+                return Err(format!(
+                    "threshold {i}: unknown crop stage '{stage}'; stages: {}",
+                    stages.join(", ")
+                ));
+            }
+            if calendar.is_empty() {
+                return Err(format!(
+                    "threshold {i}: a rule by crop stage needs the sowing calendar: give {{\"rules\": [...], \"crop_calendar\": [{{\"commune_code\", \"sown_on\"}}]}}"
+                ));
+            }
+            t.calendar = calendar.clone();
+        }
         let ordered = match t.direction {
             Direction::Above => t.alarm >= t.watch,
             Direction::Below => t.alarm <= t.watch,
@@ -277,6 +324,7 @@ pub fn thresholds_with(json: &str) -> Result<Vec<Threshold>, String> {
         rules.retain(|r| {
             !(r.parameter == t.parameter
                 && r.species == t.species
+                && r.crop_stage == t.crop_stage
                 && r.station_kind == t.station_kind
                 && r.commune_code == t.commune_code)
         });
@@ -297,6 +345,8 @@ pub fn default_thresholds() -> Vec<Threshold> {
         station_kind: None,
         commune_code: None,
         species: None,
+        crop_stage: None,
+        calendar: Arc::default(),
         note: note.to_owned(),
     };
     let species_rule = |code: &str, watch, alarm, note: &str| Threshold {
@@ -387,8 +437,9 @@ pub struct AlertCause {
 
 /// The state of a station from its latest readings (one per parameter): the
 /// worst over parameters, with the reading that caused it. A species' rule
-/// beats one for every species; then a commune rule beats a kind rule, which
-/// beats a province-wide one.
+/// beats one for every species, a rule of the crop stage the commune's rice
+/// is at on the reading's day beats one for any stage; then a commune rule
+/// beats a kind rule, which beats a province-wide one.
 #[must_use]
 pub fn alert_state(
     latest: &[Reading],
@@ -405,7 +456,19 @@ pub fn alert_state(
             .filter(|t| t.species.is_none() || t.species.as_deref() == species)
             .filter(|t| t.station_kind.as_deref().is_none_or(|k| k == station_kind))
             .filter(|t| t.commune_code.as_deref().is_none_or(|c| c == commune_code))
-            .max_by_key(|t| (t.species.is_some(), t.commune_code.is_some(), t.station_kind.is_some()));
+            .filter(|t| {
+                t.crop_stage
+                    .as_deref()
+                    .is_none_or(|s| t.calendar.stage(commune_code, r.time.unix()) == Some(s))
+            })
+            .max_by_key(|t| {
+                (
+                    t.species.is_some(),
+                    t.crop_stage.is_some(),
+                    t.commune_code.is_some(),
+                    t.station_kind.is_some(),
+                )
+            });
         let Some(t) = applicable else { continue };
         let beyond = |level: f64| match t.direction {
             Direction::Above => r.value >= level,
@@ -654,6 +717,51 @@ mod tests {
             thresholds_with(bad)
                 .expect_err("not a pest")
                 .contains("pest_count only")
+        );
+    }
+
+    #[test]
+    fn stage_rules_hold_while_the_commune_rice_is_at_that_stage() {
+        // Rice bugs suck the grain at flowering and milk stage: 60 of them
+        // then is an alarm, where the species' default (100 / 300) says ok.
+        let own = r#"{"rules": [{"parameter": "pest_count", "species": "rice_bug", "crop_stage": "flowering",
+                                 "direction": "above", "watch": 30, "alarm": 50}],
+                      "crop_calendar": [{"commune_code": "99001", "sown_on": "2026-09-10"}]}"#;
+        let rules = thresholds_with(own).expect("rules and a calendar");
+        let bug = |time: &str| IncomingReading {
+            parameter: "pest_count".into(),
+            species: Some("rice_bug".into()),
+            value: 60.0,
+            unit: "insects".into(),
+            time: time.into(),
+        };
+        // 2026-11-16 in Vietnam, day 67 after sowing: flowering.
+        let flowering = bug("2026-11-15T23:00:00Z")
+            .check("IT-01", NOW, 600, &lists())
+            .expect("valid");
+        let state = |r: &Reading, commune: &str| alert_state(std::slice::from_ref(r), "insect_trap", commune, &rules).0;
+        assert_eq!(state(&flowering, "99001"), AlertState::Alarm);
+        // Another commune has no sowing: the species' default.
+        assert_eq!(state(&flowering, "99002"), AlertState::Ok);
+        // The same commune at tillering (2026-10-21, day 41).
+        let tillering = bug("2026-10-20T23:00:00Z")
+            .check("IT-01", NOW, 600, &lists())
+            .expect("valid");
+        assert_eq!(state(&tillering, "99001"), AlertState::Ok);
+
+        let no_calendar =
+            r#"[{"parameter": "pest_count", "crop_stage": "flowering", "direction": "above", "watch": 1, "alarm": 2}]"#;
+        assert!(
+            thresholds_with(no_calendar)
+                .expect_err("no calendar")
+                .contains("sowing calendar")
+        );
+        let bad_stage = r#"{"rules": [{"parameter": "pest_count", "crop_stage": "booting", "direction": "above",
+                            "watch": 1, "alarm": 2}], "crop_calendar": [{"sown_on": "2026-09-10"}]}"#;
+        assert!(
+            thresholds_with(bad_stage)
+                .expect_err("stage")
+                .contains("unknown crop stage 'booting'")
         );
     }
 }
