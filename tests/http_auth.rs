@@ -124,6 +124,8 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/ntm/dossiers/{commune}/{year}/history" => "/api/ntm/dossiers/33001/2025/history".into(),
         // A fresh token each time, so that every allowed DELETE finds one.
         "/api/tokens/{id}" => format!("/api/tokens/{}", token(server, "planner").0),
+        // Likewise a fresh subscription.
+        "/api/subscriptions/{id}" => format!("/api/subscriptions/{}", subscription(server)),
         other => other
             .replace("/api/communes/{code}", "/api/communes/33001")
             .replace("/api/stations/{id}", "/api/stations/WQ-01")
@@ -161,6 +163,9 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         ("POST", "/api/products") => json!({"id": "SP-99-0999", "name": "Gạo ST25", "category": "food",
             "producer": "1800010001", "commune_code": "33001", "boundary_set": "pre-2025"}),
         ("POST", "/api/tokens") => json!({"name": "made by the route walk", "role": "planner"}),
+        // A public address literal (no name to resolve), for changes nothing in the walk makes.
+        ("POST", "/api/subscriptions") => json!({"name": "route walk", "url": "https://8.8.8.8/hook",
+            "station_kinds": ["weather"], "states": ["silent"]}),
         ("POST", "/api/codes/{list}") => json!({"code": "route_walk", "label_vi": "Đi qua", "label_en": "Walked"}),
         ("POST", "/api/crosswalk/apportion") => return (path, b"old_code,value\n".to_vec()),
         ("POST", "/api/ntm/evidence") => return (path, b"%PDF-1.4\n% route walk\n".to_vec()),
@@ -194,7 +199,64 @@ fn reading_time() -> String {
     format_timestamp(i64::try_from(now).expect("time") - 60)
 }
 
+/// A subscription in force, made through the store; its id.
+fn subscription(server: &TestServer) -> i64 {
+    let new = agrimap_model::alerts::NewSubscription {
+        name: "to end".into(),
+        scope: agrimap_model::alerts::SubscriptionScope::default(),
+        url: "https://8.8.8.8/hook".into(),
+        secret: "s".into(),
+        owner_provinces: Vec::new(),
+        created_by: "walk".into(),
+    };
+    block_on(server.store.add_subscription(&new)).expect("subscription").id
+}
+
+/// The live feed never ends: its status and head only.
+fn ask_stream(server: &TestServer, path: &str, bearer: Option<&str>) -> Reply {
+    use std::io::{BufRead, Write};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    let auth = bearer
+        .map(|b| format!("authorization: Bearer {b}\r\n"))
+        .unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: {address}\r\n{auth}\r\n").expect("send");
+    let mut reader = std::io::BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).expect("status");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.trim_end().split_once(':') {
+            headers.push((k.to_owned(), v.trim().to_owned()));
+        }
+    }
+    // A refusal is an ordinary answer with a length; the feed itself is read no further.
+    let mut body = Vec::new();
+    if status != 200 {
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        body.resize(length, 0);
+        std::io::Read::read_exact(&mut reader, &mut body).expect("body");
+    }
+    Reply { status, headers, body }
+}
+
 fn ask(server: &TestServer, method: &str, path: &str, body: Vec<u8>, bearer: Option<&str>) -> Reply {
+    if path.starts_with("/api/alerts/stream") {
+        return ask_stream(server, path, bearer);
+    }
     let auth = bearer.map(|b| format!("Bearer {b}"));
     let mut headers = vec![("content-type", "application/json")];
     if let Some(a) = &auth {

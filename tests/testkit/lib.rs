@@ -383,6 +383,8 @@ impl TestServer {
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
+                // As `agrimap serve` does: alerts go out while the server runs.
+                agrimap_core::alerts::worker::spawn(&state.core);
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
                 agrimap_server::run(listener, state, async {
@@ -615,6 +617,10 @@ impl ServeProcess {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "info")
+            // The demo's stations last reported on 20 November 2026, so the
+            // silence check would turn them all silent; the tests of silence
+            // turn it on through `env`.
+            .env("AGRIMAP_SILENCE_CHECK_SECONDS", "0")
             .stderr(std::process::Stdio::piped());
         for (k, v) in env {
             command.env(k, v);

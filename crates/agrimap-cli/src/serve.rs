@@ -48,6 +48,18 @@ pub struct ServeArgs {
     /// `agrimap/stations/{id}/readings` (QoS 1), `{"token": "<the station's token>",
     /// "readings": [...]}`, is ingested like a POST of the readings, and the answer
     /// is published to `agrimap/stations/{id}/readings/result`.
+    /// How often stations are checked for silence, in seconds (0: never).
+    #[arg(long, env = "AGRIMAP_SILENCE_CHECK_SECONDS", default_value_t = 60)]
+    pub silence_check_seconds: u64,
+    /// First wait after a failed webhook delivery, in milliseconds; doubled after each failure.
+    #[arg(long, env = "AGRIMAP_WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000)]
+    pub webhook_retry_base_ms: u64,
+    /// How long a failed webhook delivery is retried before it goes to the dead letters, in seconds.
+    #[arg(long, env = "AGRIMAP_WEBHOOK_RETRY_FOR_SECONDS", default_value_t = 86_400)]
+    pub webhook_retry_for_seconds: u64,
+    /// Let webhooks point at loopback, private and link-local addresses (a gateway on the same network).
+    #[arg(long, env = "AGRIMAP_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
     #[arg(long, env = "AGRIMAP_MQTT_URL")]
     pub mqtt_url: Option<String>,
     /// agrimap's session at the MQTT broker: messages that arrive while agrimap is
@@ -85,6 +97,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cors_origins: args.cors_origins,
         header_timeout: std::time::Duration::from_millis(args.header_timeout_ms.max(1)),
         max_connections_per_address: args.max_connections_per_address,
+        alerts: agrimap_core::alerts::AlertConfig {
+            silence_check: (args.silence_check_seconds > 0)
+                .then(|| std::time::Duration::from_secs(args.silence_check_seconds)),
+            retry_base: std::time::Duration::from_millis(args.webhook_retry_base_ms.max(1)),
+            retry_for: std::time::Duration::from_secs(args.webhook_retry_for_seconds),
+            allow_private_webhooks: args.allow_private_webhooks,
+            ..agrimap_core::alerts::AlertConfig::default()
+        },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let served: anyhow::Result<()> = runtime.block_on(async move {
@@ -98,6 +118,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (store, which) = args.store.open().await?;
         tracing::info!(store = %which, "agrimap serving on http://{local}/");
         let state = AppState::new(store, config);
+        agrimap_core::alerts::worker::spawn(&state.core);
         let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
         let (stop_mqtt, mqtt_stops) = tokio::sync::oneshot::channel::<()>();
         let mqtt = mqtt.map(|mqtt| {

@@ -22,6 +22,7 @@
 //!
 //! [`Core`] holds them over one store.
 
+pub mod alerts;
 pub mod bulletin;
 pub mod codes;
 pub mod communes;
@@ -62,6 +63,8 @@ pub struct CoreConfig {
     pub stats_cache_bytes: u64,
     /// Levels at which stations go on watch or alarm.
     pub thresholds: Vec<Threshold>,
+    /// Silence checks and webhook deliveries.
+    pub alerts: alerts::AlertConfig,
 }
 
 impl Default for CoreConfig {
@@ -70,6 +73,7 @@ impl Default for CoreConfig {
             tile_cache_bytes: 64 * 1024 * 1024,
             stats_cache_bytes: StatsCache::DEFAULT_BYTES,
             thresholds: default_thresholds(),
+            alerts: alerts::AlertConfig::default(),
         }
     }
 }
@@ -92,6 +96,8 @@ pub struct Core {
     pub registry: Arc<registry::state::RegistryState>,
     /// NTM dashboards, kept until what they read changes.
     pub ntm_dashboards: Arc<ntm::dashboard::DashboardCache>,
+    /// The live alert feed and the settings of alert delivery.
+    pub alerts: Arc<alerts::Alerts>,
 }
 
 impl Core {
@@ -106,6 +112,7 @@ impl Core {
             crosswalk: Arc::default(),
             registry: Arc::default(),
             ntm_dashboards: Arc::default(),
+            alerts: Arc::new(alerts::Alerts::new(config.alerts)),
             communes,
             store,
         }

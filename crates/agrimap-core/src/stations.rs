@@ -102,8 +102,9 @@ fn monitoring() -> &'static LayerDef {
 }
 
 impl Core {
-    /// The stations on watch or alarm, the worst first, each with the
-    /// reading that put it there, judged now from their latest readings.
+    /// The stations on watch or alarm, judged now from their latest
+    /// readings, each with the reading that put it there, and the stations
+    /// gone silent; alarms first.
     ///
     /// # Errors
     /// The store's.
@@ -121,7 +122,12 @@ impl Core {
                 let text = |name| monitoring.text_of(s, name).unwrap_or_default().to_owned();
                 let id = text("station_id");
                 let readings = latest.get(&id).map_or(&[][..], Vec::as_slice);
-                let (alert, cause) = alert_state(readings, &text("kind"), &text("commune_code"), &self.thresholds);
+                // Silence is not in the readings: it is the stored state the silence check set.
+                let (alert, cause) = if text("alert_state") == AlertState::Silent.as_str() {
+                    (AlertState::Silent, None)
+                } else {
+                    alert_state(readings, &text("kind"), &text("commune_code"), &self.thresholds)
+                };
                 (alert != AlertState::Ok).then(|| StationAlert {
                     location: match &s.geometry {
                         geo::Geometry::Point(p) => Some([p.x(), p.y()]),
@@ -136,7 +142,13 @@ impl Core {
                 })
             })
             .collect();
-        out.sort_by_key(|a| std::cmp::Reverse(a.alert_state));
+        // Alarms first, then watches, then stations gone silent.
+        out.sort_by_key(|a| match a.alert_state {
+            AlertState::Alarm => 0,
+            AlertState::Watch => 1,
+            AlertState::Silent => 2,
+            AlertState::Ok => 3,
+        });
         Ok(out)
     }
 

@@ -704,6 +704,67 @@ mod tests {
     }
 
     #[async_trait::async_trait]
+    impl agrimap_store::AlertStore for CountingStore {
+        async fn silence(
+            &self,
+            _: agrimap_model::UtcTime,
+        ) -> Result<Vec<agrimap_model::alerts::AlertEvent>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn alert_events(
+            &self,
+            _: &agrimap_store::EventQuery,
+        ) -> Result<Vec<agrimap_model::alerts::AlertEvent>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn add_subscription(
+            &self,
+            _: &agrimap_model::alerts::NewSubscription,
+        ) -> Result<agrimap_model::alerts::Subscription, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn subscriptions(&self) -> Result<Vec<agrimap_model::alerts::Subscription>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn end_subscription(&self, _: i64, _: agrimap_model::UtcTime) -> Result<bool, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn dispatch_cursor(&self) -> Result<i64, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn enqueue_deliveries(
+            &self,
+            _: i64,
+            _: &[(i64, i64)],
+            _: agrimap_model::UtcTime,
+        ) -> Result<(), StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn claim_deliveries(
+            &self,
+            _: agrimap_model::UtcTime,
+            _: agrimap_model::UtcTime,
+            _: usize,
+        ) -> Result<Vec<agrimap_model::alerts::Delivery>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn finish_delivery(&self, _: i64, _: agrimap_store::DeliveryOutcome) -> Result<(), StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn deliveries(
+            &self,
+            _: Option<&[i64]>,
+            _: Option<agrimap_model::alerts::DeliveryStatus>,
+            _: usize,
+        ) -> Result<Vec<agrimap_model::alerts::Delivery>, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+        async fn replay_dead(&self, _: Option<&[i64]>, _: agrimap_model::UtcTime) -> Result<u64, StoreError> {
+            unimplemented!("{NOT_USED}")
+        }
+    }
+
+    #[async_trait::async_trait]
     impl agrimap_store::NtmStore for CountingStore {
         async fn add_criteria_set(&self, _: &agrimap_store::ntm::StoredSet) -> Result<bool, StoreError> {
             unimplemented!("{NOT_USED}")

@@ -68,7 +68,7 @@ const FORMER_COMMUNE_CODE: FieldDef = text(
     "The pre-2025 commune code the feature carried before it was recoded to the 2025 communes",
 );
 
-pub const ALERT_STATES: &[&str] = &["ok", "watch", "alarm"];
+pub const ALERT_STATES: &[&str] = &["ok", "watch", "alarm", "silent"];
 pub const NTM_STATUSES: &[&str] = &["not_yet", "standard", "advanced", "model"];
 
 static ADMIN_PROVINCE: &[FieldDef] = &[
@@ -227,6 +227,14 @@ static MONITORING: &[FieldDef] = &[
         ALERT_STATES,
     ),
     field("last_reading_at", FieldType::DateTime, "Time of the latest reading"),
+    with_unit(
+        field(
+            "report_interval_min",
+            FieldType::Integer,
+            "Expected reporting interval; empty for the default of the station's kind",
+        ),
+        "min",
+    ),
     FORMER_COMMUNE_CODE,
 ];
 

@@ -11,8 +11,10 @@
 //! - [`role`]: the roles an API token carries.
 //! - [`utc_time`]: the instant of a reading, to the second, in UTC.
 //! - [`registry`]: producers, products and growing areas for traceability.
+//! - [`alerts`]: changes of station states, silence, and subscriptions to them.
 
 pub mod admin;
+pub mod alerts;
 pub mod calendar;
 pub mod catalog;
 pub mod codes;

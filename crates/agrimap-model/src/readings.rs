@@ -181,23 +181,35 @@ fn check_not_future(time: UtcTime, now_unix: i64, max_future_seconds: i64) -> Re
     Ok(())
 }
 
-/// The alert state of a station.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// The alert state of a station. `Silent` is not a level of its readings
+/// but their absence: the station has not reported within its expected
+/// interval ([`crate::alerts::report_interval_minutes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {
     Ok,
     Watch,
     Alarm,
+    Silent,
 }
 
 impl AlertState {
+    pub const ALL: [Self; 4] = [Self::Ok, Self::Watch, Self::Alarm, Self::Silent];
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Watch => "watch",
             Self::Alarm => "alarm",
+            Self::Silent => "silent",
         }
+    }
+
+    /// The state named `s` as stored and sent.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
     }
 }
 
@@ -425,7 +437,7 @@ pub fn default_thresholds() -> Vec<Threshold> {
 }
 
 /// What put a station in its state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertCause {
     pub parameter: String,
     pub value: f64,

@@ -25,6 +25,15 @@ impl UtcTime {
         (FIRST_SECOND..=LAST_SECOND).contains(&seconds).then_some(Self(seconds))
     }
 
+    /// The current instant, by the system clock (1970 if the clock is before it).
+    #[must_use]
+    pub fn now() -> Self {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(LAST_SECOND));
+        Self(seconds.clamp(FIRST_SECOND, LAST_SECOND))
+    }
+
     /// Seconds since 1970-01-01T00:00:00Z.
     #[must_use]
     pub fn unix(self) -> i64 {

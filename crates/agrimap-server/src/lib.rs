@@ -5,6 +5,7 @@
 //! map page and its static files). [`app`] builds the router over an
 //! [`AppState`]; [`run`] serves it until a shutdown signal ([`serve`]).
 
+mod alerts;
 pub mod assets;
 pub mod auth;
 mod bulletins;
@@ -73,6 +74,8 @@ pub struct ServerConfig {
     pub header_timeout: std::time::Duration,
     /// Connections one address may hold open at once (0: no bound).
     pub max_connections_per_address: usize,
+    /// Silence checks and webhook deliveries.
+    pub alerts: agrimap_core::alerts::AlertConfig,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +93,7 @@ impl Default for ServerConfig {
             header_timeout: std::time::Duration::from_secs(10),
             // Browsers open six connections to a server; carriers put many phones behind one address.
             max_connections_per_address: 128,
+            alerts: agrimap_core::alerts::AlertConfig::default(),
         }
     }
 }
@@ -104,6 +108,10 @@ pub struct AppState {
     pub quotas: Arc<limits::Quotas>,
     /// Exports running now, bounded per address and in all.
     pub exports: Arc<ogc::export_slots::ExportSlots>,
+    /// Turns true when the server stops, so endless responses (the live
+    /// alert feed) end and connections can close.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -114,15 +122,24 @@ impl AppState {
             CoreConfig {
                 tile_cache_bytes: config.tile_cache_bytes,
                 thresholds: config.thresholds.clone(),
+                alerts: config.alerts.clone(),
                 ..CoreConfig::default()
             },
         );
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         Self {
             core,
             quotas: Arc::new(limits::Quotas::new(config.rate_per_address, config.rate_per_token)),
             exports: Arc::default(),
             config: Arc::new(config),
+            stopping,
+            stop: Arc::new(stop),
         }
+    }
+
+    /// Ends the endless responses (the live alert feed).
+    pub fn stop_streams(&self) {
+        self.stop.send_replace(true);
     }
 }
 
@@ -165,6 +182,7 @@ impl Route {
 pub fn routes() -> Vec<Route> {
     [
         meta::endpoints(),
+        alerts::endpoints(),
         tiles::endpoints(),
         styles::endpoints(),
         fonts::endpoints(),

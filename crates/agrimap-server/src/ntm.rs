@@ -103,11 +103,7 @@ async fn in_scope(state: &AppState, caller: &Caller, which: &Which) -> Result<()
 }
 
 fn actor(caller: &Caller) -> Actor {
-    Actor {
-        role: caller.role,
-        id: caller.token_id.clone().unwrap_or_else(|| "anonymous".into()),
-        provinces: caller.provinces.clone(),
-    }
+    caller.actor()
 }
 
 /// A set as listed: what it is, not its criteria.

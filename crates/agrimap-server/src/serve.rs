@@ -43,6 +43,7 @@ pub async fn run(
     http.timer(TokioTimer::new())
         .header_read_timeout(state.config.header_timeout);
     let per_address = PerAddress::new(state.config.max_connections_per_address);
+    let streams = state.clone();
     let app = crate::app(state);
     // Every connection task holds a sender; all are gone once the last ends.
     let (stop, stopping) = tokio::sync::watch::channel(());
@@ -94,6 +95,7 @@ pub async fn run(
         });
     }
     drop(listener);
+    streams.stop_streams();
     let _ = stop.send(());
     drop(alive);
     let _ = all_ended.recv().await;

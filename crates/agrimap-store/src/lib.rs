@@ -12,6 +12,7 @@
 //!
 //! Geometry crosses the database boundary as WKB ([`wkb`]).
 
+pub mod alerts;
 pub mod codes;
 pub mod crosswalk;
 mod error;
@@ -27,6 +28,7 @@ mod sql;
 mod station_sql;
 pub mod wkb;
 
+pub use alerts::{AlertStore, DeliveryOutcome, EventQuery};
 pub use codes::CodeStore;
 pub use crosswalk::{CrosswalkPair, CrosswalkQuery, CrosswalkStore, PairKind};
 pub use error::StoreError;
@@ -78,6 +80,8 @@ pub struct Ingested {
     pub stored: usize,
     /// The judgement of each station of the batch, as stored.
     pub judged: BTreeMap<String, Judgement>,
+    /// The changes of state the batch caused, as stored in the alert history.
+    pub events: Vec<agrimap_model::alerts::AlertEvent>,
 }
 
 /// Readings of one station in a time range, oldest first.
@@ -133,12 +137,13 @@ pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 /// the next issues add) is written and tested piece by piece; the store
 /// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
 pub trait Store:
-    LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore
+    LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore + AlertStore
 {
 }
 
-impl<T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore> Store
-    for T
+impl<
+    T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore + AlertStore,
+> Store for T
 {
 }
 

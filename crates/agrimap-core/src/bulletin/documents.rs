@@ -15,6 +15,8 @@ fn state_vi(s: AlertState) -> &'static str {
         AlertState::Ok => "Bình thường",
         AlertState::Watch => "Theo dõi",
         AlertState::Alarm => "Báo động",
+        // A bulletin judges catches, never a station's silence.
+        AlertState::Silent => "Mất tín hiệu",
     }
 }
 

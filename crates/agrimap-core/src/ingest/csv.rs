@@ -248,6 +248,9 @@ impl Core {
         let readings: Vec<Reading> = by_station.into_values().flatten().collect();
         let accepted = readings.len();
         let ingested = store.ingest(readings, self.judge(&features)).await?;
+        if !ingested.events.is_empty() {
+            self.alerts.wake();
+        }
         let stations = counts
             .into_iter()
             .map(|(station_id, readings)| StationReport {

@@ -219,6 +219,9 @@ impl Core {
         let accepted = checked.len();
         let stations = BTreeMap::from([(station_id.to_owned(), feature)]);
         let ingested = store.ingest(checked, self.judge(&stations)).await?;
+        if !ingested.events.is_empty() {
+            self.alerts.wake();
+        }
         let (alert_state, alert_cause) = ingested
             .judged
             .get(station_id)

@@ -106,7 +106,7 @@ pub async fn upload(core: &Core, actor: &Actor, name: &str, bytes: Vec<u8>) -> R
             ),
         ));
     };
-    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let sha256 = crate::tokens::hex(&Sha256::digest(&bytes));
     let file = EvidenceFile {
         sha256,
         name,

@@ -57,6 +57,16 @@ impl Caller {
         provinces: Vec::new(),
     };
 
+    /// The caller as the core's services know it.
+    #[must_use]
+    pub fn actor(&self) -> agrimap_core::ntm::Actor {
+        agrimap_core::ntm::Actor {
+            role: self.role,
+            id: self.token_id.clone().unwrap_or_else(|| "anonymous".into()),
+            provinces: self.provinces.clone(),
+        }
+    }
+
     /// Which fields this caller may read.
     #[must_use]
     pub fn audience(&self) -> Audience {

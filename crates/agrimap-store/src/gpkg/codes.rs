@@ -8,24 +8,17 @@ use agrimap_model::codes::{CodeError, fields_using, national_defaults};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A store made while the lists were fixed has a CHECK constraint on each
-/// listed field, which would refuse every code added since. SQLite keeps a
-/// table's constraints only in the `CREATE TABLE` text of its schema, and
-/// documents editing that text (with `writable_schema` and a new schema
-/// version) as the way to remove a CHECK constraint, which leaves the
-/// stored rows as they are; that is done here, once, on open.
-pub(super) fn free_listed_fields(conn: &mut Connection) -> Result<(), StoreError> {
+/// listed field, which would refuse every code added since; and a field
+/// whose fixed values grew (`alert_state` gained `silent`) has a CHECK with
+/// the old values. SQLite keeps a table's constraints only in the `CREATE
+/// TABLE` text of its schema, and documents editing that text (with
+/// `writable_schema` and a new schema version) as the way to change a CHECK
+/// constraint, which leaves the stored rows as they are; that is done here,
+/// once, on open, so that every CHECK follows the catalog.
+pub(super) fn checks_follow_catalog(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let mut changed = false;
     for layer in agrimap_model::catalog() {
-        let listed: Vec<&str> = layer
-            .fields
-            .iter()
-            .filter(|f| f.code_list.is_some())
-            .map(|f| f.name)
-            .collect();
-        if listed.is_empty() {
-            continue;
-        }
         let sql: Option<String> = tx
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -35,7 +28,13 @@ pub(super) fn free_listed_fields(conn: &mut Connection) -> Result<(), StoreError
             .optional()
             .map_err(|e| db("reading a table's definition", e))?;
         let Some(sql) = sql else { continue };
-        let freed = listed.iter().fold(sql.clone(), |sql, field| without_check(&sql, field));
+        let freed = layer.fields.iter().fold(sql.clone(), |sql, f| {
+            if f.code_list.is_some() {
+                without_check(&sql, f.name)
+            } else {
+                with_values(&sql, f.name, f.values)
+            }
+        });
         if freed != sql {
             if !changed {
                 tx.execute_batch("PRAGMA writable_schema = ON")
@@ -72,6 +71,20 @@ fn without_check(sql: &str, field: &str) -> String {
         Some(end) => format!("{}{}", &sql[..start], &sql[start + start_text.len() + end + 2..]),
         None => sql.to_owned(),
     }
+}
+
+/// `sql` with the values of the ` CHECK ("field" IN (...))` it has for
+/// `field` replaced by `values`; as it was when it has none.
+fn with_values(sql: &str, field: &str, values: &[&str]) -> String {
+    let start_text = format!(" CHECK (\"{field}\" IN (");
+    let Some(start) = sql.find(&start_text).map(|s| s + start_text.len()) else {
+        return sql.to_owned();
+    };
+    let Some(end) = sql[start..].find("))").map(|e| start + e) else {
+        return sql.to_owned();
+    };
+    let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+    format!("{}{}{}", &sql[..start], list.join(", "), &sql[end..])
 }
 
 /// Made on open when missing, and seeded then.
@@ -203,5 +216,15 @@ mod tests {
             "CREATE TABLE \"crop\" (\n  \"crop_type\" TEXT NOT NULL,\n  \"x\" TEXT\n)"
         );
         assert_eq!(super::without_check(sql, "season"), sql);
+    }
+
+    #[test]
+    fn a_check_of_fixed_values_takes_the_catalogs_values() {
+        let sql = "CREATE TABLE \"monitoring\" (\n  \"alert_state\" TEXT CHECK (\"alert_state\" IN ('ok', 'watch', 'alarm')),\n  \"x\" TEXT\n)";
+        assert_eq!(
+            super::with_values(sql, "alert_state", &["ok", "watch", "alarm", "silent"]),
+            "CREATE TABLE \"monitoring\" (\n  \"alert_state\" TEXT CHECK (\"alert_state\" IN ('ok', 'watch', 'alarm', 'silent')),\n  \"x\" TEXT\n)"
+        );
+        assert_eq!(super::with_values(sql, "status", &["a"]), sql);
     }
 }

@@ -5,6 +5,7 @@
 //! writer, and a write is one SQLite transaction (all or nothing, durable once
 //! committed).
 
+mod alerts;
 mod codes;
 mod columns;
 mod crosswalk;
@@ -155,12 +156,14 @@ impl GpkgStore {
                 .map_err(|e| db("adding provinces to API tokens", e))?;
         }
         codes::ensure_table(&mut conn)?;
-        codes::free_listed_fields(&mut conn)?;
+        codes::checks_follow_catalog(&mut conn)?;
         conn.execute_batch(crosswalk::CROSSWALK_SQL)
             .map_err(|e| db("creating the crosswalk table", e))?;
         conn.execute_batch(registry::REGISTRY_SQL)
             .map_err(|e| db("creating the registry tables", e))?;
         ntm::ensure_tables(&mut conn)?;
+        conn.execute_batch(alerts::ALERTS_SQL)
+            .map_err(|e| db("creating the alert tables", e))?;
         columns::add_missing(&mut conn)?;
         drop(conn);
         Ok(Self {
@@ -509,6 +512,7 @@ fn ingest(conn: &mut Connection, readings: &[Reading], judge: &Judge) -> Result<
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let mut added = 0;
     let mut judged = BTreeMap::new();
+    let mut events = Vec::new();
     {
         let mut insert = tx
             .prepare_cached(
@@ -528,20 +532,36 @@ fn ingest(conn: &mut Connection, readings: &[Reading], judge: &Judge) -> Result<
         let mut update = tx
             .prepare_cached(&station_sql::update_latest("?1", "?2", "?3"))
             .map_err(|e| db("preparing the latest-values update", e))?;
+        let now = agrimap_model::UtcTime::now();
         for (station, time) in station_sql::newest_by_station(readings) {
+            let before = alerts::station_before(&tx, station)?;
             let latest = latest_of
                 .query_map([station], reading_row)
                 .and_then(Iterator::collect::<rusqlite::Result<Vec<Reading>>>)
                 .map_err(|e| db("reading latest readings", e))?;
-            let judgement = judge(station, &latest);
+            let (clock, commune) = before.unzip();
+            let (judgement, change) = crate::alerts::after_batch(
+                clock.as_ref(),
+                commune.unwrap_or_default(),
+                time,
+                judge(station, &latest),
+                now,
+            );
             update
                 .execute((station, time.to_string(), judgement.0.as_str()))
                 .map_err(|e| db("updating latest values", e))?;
+            if let Some(change) = change {
+                events.push(alerts::insert_event(&tx, change)?);
+            }
             judged.insert(station.to_owned(), judgement);
         }
     }
     tx.commit().map_err(|e| db("committing", e))?;
-    Ok(Ingested { stored: added, judged })
+    Ok(Ingested {
+        stored: added,
+        judged,
+        events,
+    })
 }
 
 fn reading_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {

@@ -8,6 +8,7 @@
 //! answers "unavailable" quickly instead of hanging requests; waiting for a
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
 
+mod alerts;
 mod cancel;
 mod codes;
 mod crosswalk;
@@ -830,7 +831,11 @@ impl ReadingStore for PgStore {
             .await
             .map_err(pg("preparing the latest-values update"))?;
         let mut judged = BTreeMap::new();
+        let mut events = Vec::new();
+        let now = agrimap_model::UtcTime::now();
+        // Stations in id order (a BTreeMap), so concurrent batches lock rows in one order.
         for (station, time) in station_sql::newest_by_station(&readings) {
+            let (clock, commune) = alerts::station_before(&tx, station).await?.unzip();
             let latest: Vec<Reading> = tx
                 .query(&latest_of, &[&station])
                 .await
@@ -838,10 +843,19 @@ impl ReadingStore for PgStore {
                 .iter()
                 .map(reading_of)
                 .collect::<Result<_, _>>()?;
-            let judgement = judge(station, &latest);
+            let (judgement, change) = crate::alerts::after_batch(
+                clock.as_ref(),
+                commune.unwrap_or_default(),
+                time,
+                judge(station, &latest),
+                now,
+            );
             tx.execute(&update, &[&station, &time.to_string(), &judgement.0.as_str()])
                 .await
                 .map_err(pg("updating latest values"))?;
+            if let Some(change) = change {
+                events.push(alerts::insert_event(&tx, change).await?);
+            }
             judged.insert(station.to_owned(), judgement);
         }
         tx.commit().await.map_err(pg("committing"))?;
@@ -849,7 +863,11 @@ impl ReadingStore for PgStore {
             let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
             watch.observe(&read);
         }
-        Ok(Ingested { stored: added, judged })
+        Ok(Ingested {
+            stored: added,
+            judged,
+            events,
+        })
     }
 
     async fn readings_between(&self, query: &ReadingQuery) -> Result<Vec<Reading>, StoreError> {

@@ -24,6 +24,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (8, "registry", include_str!("migrations/0008_registry.sql")),
     (9, "ntm", include_str!("migrations/0009_ntm.sql")),
+    (10, "alerts", include_str!("migrations/0010_alerts.sql")),
 ];
 
 /// The migration that makes the code lists, which the store then seeds.
@@ -103,7 +104,12 @@ mod tests {
             if f.required {
                 sql.push_str(" NOT NULL");
             }
-            let values = f.code_list.map_or(f.values, values_in_v1);
+            let values = match (f.code_list, f.name) {
+                (Some(list), _) => values_in_v1(list),
+                // `silent` came with migration 0010.
+                (None, "alert_state") => &["ok", "watch", "alarm"],
+                (None, _) => f.values,
+            };
             if !values.is_empty() {
                 let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
                 let _ = write!(sql, " CHECK ({} IN ({}))", f.name, list.join(", "));
@@ -126,7 +132,7 @@ mod tests {
     }
 
     /// Fields added to the catalog after schema version 1, each by a later migration.
-    const ADDED_LATER: &[&str] = &["former_commune_code"];
+    const ADDED_LATER: &[&str] = &["former_commune_code", "report_interval_min"];
 
     #[test]
     fn migration_0005_adds_the_pre2025_code_to_every_layer_that_has_it() {
