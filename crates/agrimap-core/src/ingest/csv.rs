@@ -3,8 +3,8 @@
 //!
 //! The header names the columns `station_id, parameter, value, unit, time`,
 //! in any order, and optionally `species` (a light trap's pest species of a
-//! `pest_count` row, empty otherwise). The whole file is checked first, each bad row named by its
-//! line; then it lands in one transaction with every station's alert state,
+//! `pest_count` row, empty otherwise). The whole file is checked first, each
+//! bad row named by its line; then it lands in one transaction with every station's alert state,
 //! or not at all. Rows already stored (same station, parameter and time) are
 //! skipped, so uploading a file twice changes nothing.
 
