@@ -59,7 +59,7 @@
       'map.label': 'Bản đồ nông nghiệp', 'tools.label': 'Công cụ bản đồ', 'tools.layers': 'Lớp',
       'tools.locate': 'Vị trí', 'tools.planner': 'Quy hoạch', 'layers.title': 'Lớp bản đồ và chú giải',
       close: 'Đóng', 'pests.bulletin': 'Bản tin tuần', 'planner.metric': 'Tô màu xã theo', credits: 'Hiển thị bằng', synthetic: 'Dữ liệu mô phỏng.',
-      'commune.summary': 'Tóm tắt', 'commune.export': 'Tải GeoJSON', 'commune.clear': 'Bỏ chọn xã',
+      'commune.summary': 'Tóm tắt', 'alerts.new': 'cảnh báo mới', 'commune.export': 'Tải GeoJSON', 'commune.clear': 'Bỏ chọn xã',
       'zoom.hint': 'phóng to để xem', 'locate.unsupported': 'Thiết bị này không cho biết vị trí.',
       'locate.insecure': 'Trình duyệt chỉ cho biết vị trí trên kết nối bảo mật (https).',
       'locate.failed': 'Không xác định được vị trí', 'locate.here': 'Bạn đang ở đây',
@@ -94,7 +94,7 @@
       'search.none': 'No commune found', 'province.label': 'Province', 'province.before': 'before 2025', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
       'tools.layers': 'Layers', 'tools.locate': 'Locate', 'tools.planner': 'Planner',
       'layers.title': 'Layers and legend', close: 'Close', 'pests.bulletin': 'Weekly bulletin', 'planner.metric': 'Colour communes by',
-      credits: 'Drawn with', synthetic: 'Synthetic data.', 'commune.summary': 'Summary',
+      credits: 'Drawn with', synthetic: 'Synthetic data.', 'commune.summary': 'Summary', 'alerts.new': 'new alerts',
       'commune.export': 'GeoJSON', 'commune.clear': 'Clear commune', 'zoom.hint': 'zoom in to see',
       'locate.unsupported': 'This device does not give its location.',
       'locate.insecure': 'Browsers give the location only over a secure connection (https).',
@@ -197,7 +197,7 @@
       giant_freshwater_prawn: 'Tôm càng xanh', snakehead: 'Cá lóc', intensive: 'Thâm canh',
       semi_intensive: 'Bán thâm canh', extensive: 'Quảng canh', rice_shrimp: 'Lúa – tôm', none: 'Không',
       asc: 'ASC', bap: 'BAP', water_quality: 'Chất lượng nước', insect_trap: 'Bẫy đèn', weather: 'Khí tượng',
-      ok: 'Bình thường', watch: 'Cần theo dõi', alarm: 'Báo động', active: 'Đang hoạt động', maintenance: 'Bảo trì',
+      ok: 'Bình thường', watch: 'Cần theo dõi', alarm: 'Báo động', silent: 'Mất tín hiệu', active: 'Đang hoạt động', maintenance: 'Bảo trì',
       offline: 'Ngừng hoạt động', suspended: 'Tạm đình chỉ', revoked: 'Đã thu hồi', expired: 'Hết hạn', not_yet: 'Chưa đạt',
       standard: 'Đạt chuẩn', advanced: 'Nâng cao', model: 'Kiểu mẫu', river: 'Sông', canal: 'Kênh',
       national: 'Quốc lộ', provincial: 'Đường tỉnh', district: 'Đường huyện', commune: 'Đường xã',
@@ -216,7 +216,7 @@
       tra_catfish: 'Tra catfish', giant_freshwater_prawn: 'Giant freshwater prawn', snakehead: 'Snakehead',
       intensive: 'Intensive', semi_intensive: 'Semi-intensive', extensive: 'Extensive', rice_shrimp: 'Rice–shrimp',
       none: 'None', asc: 'ASC', bap: 'BAP', water_quality: 'Water quality', insect_trap: 'Light trap',
-      weather: 'Weather', ok: 'Normal', watch: 'Watch', alarm: 'Alarm', active: 'Active', maintenance: 'Maintenance',
+      weather: 'Weather', ok: 'Normal', watch: 'Watch', alarm: 'Alarm', silent: 'Silent', active: 'Active', maintenance: 'Maintenance',
       offline: 'Offline', suspended: 'Suspended', revoked: 'Revoked', expired: 'Expired', not_yet: 'Not yet', standard: 'Standard',
       advanced: 'Advanced', model: 'Model', river: 'River', canal: 'Canal', national: 'National road',
       provincial: 'Provincial road', district: 'District road', commune: 'Commune road', asphalt: 'Asphalt',
@@ -1178,6 +1178,43 @@
     provincesHeld = body.provinces;
     applyLanguage();
   }).catch(() => {});
+
+  // New alerts, live (server-sent events): a count on a badge; a tap shows
+  // the station of the latest and clears the count. EventSource reconnects
+  // by itself and resumes after the last event it saw (Last-Event-ID).
+  const badge = $('alerts-badge');
+  let unseen = [];
+  const showBadge = () => {
+    badge.hidden = unseen.length === 0;
+    const last = unseen[unseen.length - 1];
+    badge.textContent = '⚠ ' + unseen.length;
+    badge.dataset.count = String(unseen.length);
+    if (last) {
+      badge.title = unseen.length + ' ' + t('alerts.new') + ': ' + last.station_id + ' — ' +
+        valueText('monitoring', 'alert_state', last.to);
+      badge.setAttribute('aria-label', badge.title);
+    }
+  };
+  if (window.EventSource) {
+    const feed = new EventSource('/api/alerts/stream');
+    window.agrimap.alertFeed = feed;
+    feed.addEventListener('alert', (e) => {
+      const event = JSON.parse(e.data);
+      if (event.to === 'ok') return;
+      unseen.push(event);
+      showBadge();
+    });
+  }
+  badge.addEventListener('click', () => {
+    const last = unseen[unseen.length - 1];
+    unseen = [];
+    showBadge();
+    if (!last) return;
+    getJson('/api/alerts').then((body) => {
+      const station = body.alerts.find((a) => a.station_id === last.station_id);
+      if (station && station.location) map.flyTo({ center: station.location, zoom: Math.max(map.getZoom(), 13) });
+    }).catch(() => {});
+  });
 
   $('lang').addEventListener('click', () => {
     lang = lang === 'vi' ? 'en' : 'vi';

@@ -259,7 +259,7 @@ test('each theme toggles on and off, and the legend names its classes', async ()
   const legend = await page.locator('[data-theme="crop"] .legend li').allTextContents();
   assert.ok(legend.includes('Lúa') && legend.includes('Sầu riêng'), JSON.stringify(legend));
   const stationLegend = await page.locator('[data-theme="monitoring"] .legend li').allTextContents();
-  assert.deepEqual(stationLegend, ['Bình thường', 'Cần theo dõi', 'Báo động']);
+  assert.deepEqual(stationLegend, ['Bình thường', 'Cần theo dõi', 'Báo động', 'Mất tín hiệu']);
   for (const theme of THEMES) {
     // Where the server says a feature of the theme lies.
     const [feature] = (await api(`/ogc/collections/${theme}/items?limit=1&f=json`)).features;
@@ -708,6 +708,32 @@ test("planner mode: a commune's NTM scorecard, its evidence on the map, and its 
   assert.deepEqual(history.changes.map((c) => c.kind === 'move' ? c.what.to : 'entry ' + c.what.indicator),
     ['entry 1.1', 'submitted', 'returned']);
   assert.equal(await state(), 'returned');
+  noProblems(problems);
+  await context.close();
+});
+
+test('a new alarm reaches the open map live, as a count on a badge', async () => {
+  const tokens = JSON.parse(process.env.AGRIMAP_TOKENS || 'null');
+  assert.ok(tokens, 'AGRIMAP_TOKENS is not set (tests/browser.rs sets it)');
+  const { context, page, problems } = await open('/', PHONE, {});
+  // The feed is open: from here on the server sends every new event.
+  await page.waitForFunction(() => window.agrimap.alertFeed && window.agrimap.alertFeed.readyState === 1);
+  assert.equal(await page.isHidden('#alerts-badge'), true, 'no badge before any alert');
+  // WQ-02 is normal in the demo; 6 ppt of salt a minute ago is an alarm.
+  const time = new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const sent = await fetch(`${BASE}/api/stations/WQ-02/readings`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer ' + tokens.editor, 'content-type': 'application/json' },
+    body: JSON.stringify([{ parameter: 'salinity', value: 6.0, unit: 'ppt', time }]),
+  });
+  const answer = await sent.text();
+  assert.equal(sent.status, 200, answer);
+  assert.equal(JSON.parse(answer).alert_state, 'alarm');
+  await page.locator('#alerts-badge[data-count="1"]').waitFor();
+  const title = await page.getAttribute('#alerts-badge', 'title');
+  assert.match(title, /WQ-02 — Báo động/);
+  await page.click('#alerts-badge');
+  await page.locator('#alerts-badge').waitFor({ state: 'hidden' });
   noProblems(problems);
   await context.close();
 });
