@@ -44,7 +44,8 @@ fn counts_and_names() {
         "Vietnamese diacritics"
     );
 
-    // Thirty days of hourly readings for every parameter of every station.
+    // Thirty days of hourly readings for every parameter of every station,
+    // and the light traps' catch sorted by species once a trap-night.
     let stations = features("monitoring");
     let readings = read_readings(&demo_dir()).expect("readings");
     let mut per_series: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -53,7 +54,17 @@ fn counts_and_names() {
             .entry((r.station_id.clone(), r.parameter.clone()))
             .or_default() += 1;
     }
-    assert!(per_series.values().all(|&n| n == 30 * 24), "{per_series:?}");
+    assert!(
+        per_series
+            .iter()
+            .all(|((_, p), &n)| n == if p.starts_with("pest_count:") { 30 } else { 30 * 24 }),
+        "{per_series:?}"
+    );
+    let sorted: BTreeSet<&str> = per_series
+        .keys()
+        .filter_map(|(_, p)| p.strip_prefix("pest_count:"))
+        .collect();
+    assert_eq!(sorted.len(), 6, "{sorted:?}");
     let kinds: BTreeSet<&str> = stations.iter().map(|s| text("monitoring", s, "kind")).collect();
     assert!(
         kinds.contains("water_quality") && kinds.contains("insect_trap"),

@@ -71,7 +71,10 @@ fn expected(asker: Asker, need: Need) -> u16 {
 
 /// A concrete path for a route pattern, with values that exist in the demo
 /// province, and a body for the routes that take one.
-#[allow(clippy::too_many_lines, reason = "one table of a concrete request for every route")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per route family: a table, read best whole"
+)]
 fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8>) {
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let [cx, cy] = manifest.center;
@@ -95,6 +98,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/t/{id}" => "/t/SP-99-0001".into(),
         "/api/ntm/sets/{id}" => "/api/ntm/sets/ntm-commune-2021-2025".into(),
         "/api/ntm/dashboard" => "/api/ntm/dashboard?year=2025&province=99".into(),
+        "/api/bulletins/pests" => "/api/bulletins/pests?province=99&week=2026-W47".into(),
         "/api/ntm/scorecards/{commune}" => "/api/ntm/scorecards/33001?year=2025".into(),
         "/api/ntm/scorecards/{commune}/indicators/{indicator}" => {
             "/api/ntm/scorecards/33001/indicators/1.1?year=2024".into()

@@ -109,6 +109,30 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// A light trap's species must be on the pest list, its count not negative:
+/// each bad reading named, as over HTTP.
+fn refuses_unknown_species_and_negative_counts(broker: &Mosquitto) {
+    let results = broker.subscribe(RESULT);
+    let pests = json!([
+        {"parameter": "pest_count", "species": "locust", "value": 12.0, "unit": "insects", "time": "2026-11-24T06:00:00Z"},
+        {"parameter": "pest_count", "species": "rice_bug", "value": -1.0, "unit": "insects", "time": "2026-11-24T06:00:00Z"},
+    ]);
+    broker.publish(TOPIC, &payload(TOKEN, &pests));
+    let answer = results.next();
+    let named = answer["error"]["readings"].as_array().expect("named");
+    assert!(
+        named[0]["error"]
+            .as_str()
+            .expect("why")
+            .contains("unknown species 'locust'"),
+        "{answer}"
+    );
+    assert!(
+        named[1]["error"].as_str().expect("why").contains("negative"),
+        "{answer}"
+    );
+}
+
 fn a_published_batch_lands_once_and_bad_ones_are_answered(kind: StoreKind) {
     let broker = Mosquitto::start(&format!("batch-{}", kind.name()));
     let target = Target::new(kind, "batch");
@@ -184,6 +208,8 @@ fn a_published_batch_lands_once_and_bad_ones_are_answered(kind: StoreKind) {
     assert_eq!(named.len(), 1, "{answer}");
     assert_eq!(named[0]["index"], 1);
     assert!(named[0]["error"].as_str().expect("why").contains("ph"), "{answer}");
+
+    refuses_unknown_species_and_negative_counts(&broker);
 
     // A payload that is no JSON object.
     let results = broker.subscribe(RESULT);

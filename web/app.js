@@ -35,6 +35,8 @@
     { key: 'growing-area-count', query: 'layer=growing_area&metric=count' },
     { key: 'ocop-count', query: 'layer=ocop&metric=count' },
     { key: 'monitoring-count', query: 'layer=monitoring&metric=count' },
+    // The light traps' week by commune (the newest week reported, every province shown).
+    { key: 'pest-pressure', query: 'layer=pests' },
   ];
 
   // Fields shown first in a feature's sheet, per layer; the rest follow.
@@ -56,7 +58,7 @@
       'province.label': 'Tỉnh, thành phố', 'province.before': 'trước 2025',
       'map.label': 'Bản đồ nông nghiệp', 'tools.label': 'Công cụ bản đồ', 'tools.layers': 'Lớp',
       'tools.locate': 'Vị trí', 'tools.planner': 'Quy hoạch', 'layers.title': 'Lớp bản đồ và chú giải',
-      close: 'Đóng', 'planner.metric': 'Tô màu xã theo', credits: 'Hiển thị bằng', synthetic: 'Dữ liệu mô phỏng.',
+      close: 'Đóng', 'pests.bulletin': 'Bản tin tuần', 'planner.metric': 'Tô màu xã theo', credits: 'Hiển thị bằng', synthetic: 'Dữ liệu mô phỏng.',
       'commune.summary': 'Tóm tắt', 'alerts.new': 'cảnh báo mới', 'commune.export': 'Tải GeoJSON', 'commune.clear': 'Bỏ chọn xã',
       'zoom.hint': 'phóng to để xem', 'locate.unsupported': 'Thiết bị này không cho biết vị trí.',
       'locate.insecure': 'Trình duyệt chỉ cho biết vị trí trên kết nối bảo mật (https).',
@@ -91,7 +93,7 @@
       'search.label': 'Find a commune', 'search.placeholder': 'Find a commune, e.g. my xuong',
       'search.none': 'No commune found', 'province.label': 'Province', 'province.before': 'before 2025', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
       'tools.layers': 'Layers', 'tools.locate': 'Locate', 'tools.planner': 'Planner',
-      'layers.title': 'Layers and legend', close: 'Close', 'planner.metric': 'Colour communes by',
+      'layers.title': 'Layers and legend', close: 'Close', 'pests.bulletin': 'Weekly bulletin', 'planner.metric': 'Colour communes by',
       credits: 'Drawn with', synthetic: 'Synthetic data.', 'commune.summary': 'Summary', 'alerts.new': 'new alerts',
       'commune.export': 'GeoJSON', 'commune.clear': 'Clear commune', 'zoom.hint': 'zoom in to see',
       'locate.unsupported': 'This device does not give its location.',
@@ -143,10 +145,12 @@
       'crop-area': 'Diện tích trồng trọt (ha)', 'rice-area': 'Diện tích lúa (ha)',
       'aquaculture-area': 'Diện tích nuôi thủy sản (ha)', 'growing-area-count': 'Số mã vùng trồng',
       'ocop-count': 'Số sản phẩm OCOP', 'monitoring-count': 'Số trạm quan trắc',
+      'pest-pressure': 'Mức sâu hại theo bẫy đèn (tuần)',
     },
     en: {
       'crop-area': 'Cropped area (ha)', 'rice-area': 'Rice area (ha)', 'aquaculture-area': 'Aquaculture area (ha)',
       'growing-area-count': 'Growing-area codes', 'ocop-count': 'OCOP products', 'monitoring-count': 'Monitoring stations',
+      'pest-pressure': 'Pest pressure from light traps (week)',
     },
   };
 
@@ -160,7 +164,7 @@
       water_area_ha: 'Diện tích mặt nước (ha)', facility_code: 'Mã cơ sở nuôi', stocking_date: 'Ngày thả giống',
       certification: 'Chứng nhận', station_id: 'Mã trạm', parameters: 'Chỉ tiêu đo', operator: 'Đơn vị vận hành',
       status: 'Trạng thái', latest_salinity: 'Độ mặn', latest_ph: 'pH', latest_dissolved_oxygen: 'Oxy hòa tan',
-      latest_temperature: 'Nhiệt độ', latest_pest_count: 'Rầy nâu vào đèn', alert_state: 'Cảnh báo',
+      latest_temperature: 'Nhiệt độ', latest_pest_count: 'Côn trùng vào đèn', alert_state: 'Cảnh báo',
       last_reading_at: 'Lần đo gần nhất', markets: 'Thị trường', issued_on: 'Ngày cấp', expires_on: 'Ngày hết hạn',
       households: 'Số hộ', cooperative: 'HTX / doanh nghiệp', product_id: 'Mã sản phẩm', category: 'Nhóm sản phẩm',
       stars: 'Hạng sao', producer: 'Chủ thể', certified_year: 'Năm công nhận', qr_url: 'Truy xuất nguồn gốc',
@@ -175,7 +179,7 @@
       water_area_ha: 'Water area (ha)', facility_code: 'Facility code', stocking_date: 'Stocked on',
       certification: 'Certification', station_id: 'Station', parameters: 'Parameters', operator: 'Operator',
       status: 'Status', latest_salinity: 'Salinity', latest_ph: 'pH', latest_dissolved_oxygen: 'Dissolved oxygen',
-      latest_temperature: 'Temperature', latest_pest_count: 'Brown planthoppers trapped', alert_state: 'Alert',
+      latest_temperature: 'Temperature', latest_pest_count: 'Insects trapped', alert_state: 'Alert',
       last_reading_at: 'Latest reading', markets: 'Markets', issued_on: 'Issued on', expires_on: 'Expires on',
       households: 'Households', cooperative: 'Cooperative / company', product_id: 'Product', category: 'Category',
       stars: 'Stars', producer: 'Producer', certified_year: 'Certified in', qr_url: 'Traceability',
@@ -202,7 +206,7 @@
       xa: 'Xã', phuong: 'Phường', thi_tran: 'Thị trấn', food: 'Thực phẩm', beverage: 'Đồ uống', herbal: 'Thảo dược',
       textile_handicraft: 'Thủ công mỹ nghệ, dệt may', ornamental: 'Sinh vật cảnh',
       tourism_service: 'Dịch vụ du lịch nông thôn', salinity: 'Độ mặn', ph: 'pH', dissolved_oxygen: 'Oxy hòa tan',
-      temperature: 'Nhiệt độ', pest_count: 'Rầy nâu vào đèn', above: 'trên', below: 'dưới',
+      temperature: 'Nhiệt độ', pest_count: 'Côn trùng vào đèn (chưa phân loài)', above: 'trên', below: 'dưới',
     },
     en: {
       rice: 'Rice', mango: 'Mango', longan: 'Longan', durian: 'Durian', pomelo: 'Pomelo', lotus: 'Lotus',
@@ -221,13 +225,18 @@
       xa: 'Commune', phuong: 'Ward', thi_tran: 'Township', food: 'Food', beverage: 'Beverage', herbal: 'Herbal',
       textile_handicraft: 'Handicraft and textiles', ornamental: 'Ornamental', tourism_service: 'Rural tourism',
       salinity: 'Salinity', ph: 'pH', dissolved_oxygen: 'Dissolved oxygen', temperature: 'Temperature',
-      pest_count: 'Brown planthoppers trapped', above: 'above', below: 'below',
+      pest_count: 'Insects trapped (not sorted)', above: 'above', below: 'below',
     },
   };
   // Where a value reads differently in one layer.
   // The store's value lists (crop types, seasons, species, …) with both
   // labels, from /api/codes: a code a province added is named like the others.
   const CODE_LABELS = {};
+  // A light trap's species count (`pest_count:brown_planthopper`) is named by its species.
+  function parameterLabel(p) {
+    if (p.startsWith('pest_count:')) return codeLabel(p.slice('pest_count:'.length)) || p.slice('pest_count:'.length);
+    return VALUE_LABELS[lang][p] || p;
+  }
   function codeLabel(text) {
     const labels = CODE_LABELS[text];
     return labels && (lang === 'vi' ? labels.label_vi : labels.label_en);
@@ -504,6 +513,22 @@
     const layer = styleName === 'planner' && map.getStyle() && map.getStyle().layers.find((l) => l.id === 'commune-choropleth');
     const meta = layer && layer.metadata && layer.metadata['agrimap:choropleth'];
     if (!meta) return;
+    if (meta.categories) {
+      // Pest pressure: one swatch per state, and the week it is of.
+      const names = { vi: { ok: 'Bình thường', watch: 'Theo dõi', alarm: 'Báo động' },
+        en: { ok: 'Normal', watch: 'Watch', alarm: 'Alarm' } };
+      box.append(...meta.categories.map(([state, colour]) => {
+        const swatch = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+        swatch.style.background = colour;
+        return el('span', { class: 'category' }, swatch, names[lang][state] || state);
+      }), el('span', { text: meta.week || '' }));
+      // The week's bulletin of each province coloured, as a printable page.
+      for (const code of meta.provinces || []) {
+        const href = '/api/bulletins/pests?province=' + encodeURIComponent(code) + '&week=' + encodeURIComponent(meta.week) + '&f=html';
+        box.append(el('a', { class: 'bulletin', href, target: '_blank', rel: 'noopener', text: t('pests.bulletin') }));
+      }
+      return;
+    }
     const stops = meta.stops.map((s) => s[1]);
     const bar = el('span', { class: 'ramp-bar', 'aria-hidden': 'true' });
     bar.style.background = 'linear-gradient(to right, ' + stops.join(', ') + ')';
@@ -749,7 +774,7 @@
         const alert = body.alerts.find((a) => a.station_id === props.station_id);
         if (!alert || !alert.cause) return;
         const c = alert.cause;
-        cause.textContent = t('alert.cause') + ': ' + (VALUE_LABELS[lang][c.parameter] || c.parameter) + ' ' +
+        cause.textContent = t('alert.cause') + ': ' + parameterLabel(c.parameter) + ' ' +
           number(c.value) + ' ' + unitText(c.unit) + ', ' + (VALUE_LABELS[lang][c.direction] || c.direction) + ' ' +
           t('alert.threshold') + ' ' + number(c.threshold) + ' ' + unitText(c.unit);
         cause.hidden = false;
@@ -790,7 +815,7 @@
     const y = (v) => H - 4 - ((v - min) / span) * (H - 8);
     const path = points.map((p, i) => (i ? 'L' : 'M') + x(p.time).toFixed(1) + ' ' + y(p.mean).toFixed(1)).join(' ');
     const unit = unitText(points[0].unit);
-    const name = VALUE_LABELS[lang][parameter] || parameter;
+    const name = parameterLabel(parameter);
     const summary = name + ': ' + number(min) + '–' + number(max) + ' ' + unit;
     // The HTML parser puts <svg> in the SVG namespace; only numbers go into the markup.
     const holder = document.createElement('div');

@@ -3,7 +3,8 @@
 
 #![no_main]
 
-use agrimap_model::UtcTime;
+use agrimap_model::codes::national_defaults;
+use agrimap_model::{CodeLists, UtcTime};
 use agrimap_core::ingest::{MAX_BATCH, check_batch, parse_batch};
 use libfuzzer_sys::fuzz_target;
 
@@ -12,7 +13,9 @@ const NOW: i64 = 1_795_564_800;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(incoming) = parse_batch(data) {
-        let (readings, errors) = check_batch("CT-WQ-01", incoming, NOW);
+        // The national lists: the pest species a fresh store holds.
+        let lists = CodeLists::new(&national_defaults());
+        let (readings, errors) = check_batch("CT-WQ-01", incoming, NOW, &lists);
         let n = readings.len() + errors.len();
         assert!((1..=MAX_BATCH).contains(&n), "{n} readings");
         for r in &readings {

@@ -335,6 +335,17 @@ test('planner mode colours communes, and a commune tap opens its summary and its
       .metadata['agrimap:choropleth'].value === 'rice';
   });
   await idle(page);
+  // Pest pressure: the light traps' newest week (the demo's flight), a swatch per state.
+  await page.selectOption('#metric', 'pest-pressure');
+  await page.waitForFunction(() => {
+    const l = window.agrimap.map.getLayer('commune-choropleth')
+      && window.agrimap.map.getStyle().layers.find((x) => x.id === 'commune-choropleth');
+    return l && l.metadata['agrimap:choropleth'].layer === 'pests';
+  });
+  assert.match(await page.textContent('#choropleth-legend'), /Bình thường.*Theo dõi.*Báo động.*2026-W47/);
+  assert.equal(await page.getAttribute('#choropleth-legend a.bulletin', 'href'),
+    '/api/bulletins/pests?province=99&week=2026-W47&f=html');
+  await idle(page);
   const summary = await api(`/api/communes/${MY_XUONG.code}/summary`);
   // Tap the middle of Mỹ Xương, away from points.
   const { center } = (await api('/api/communes?q=' + MY_XUONG.code)).communes[0];

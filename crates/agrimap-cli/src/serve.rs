@@ -20,7 +20,8 @@ pub struct ServeArgs {
     /// Memory budget of the tile cache, in MiB.
     #[arg(long, env = "AGRIMAP_TILE_CACHE_MB", default_value_t = 64)]
     pub tile_cache_mb: u64,
-    /// JSON list of station alert thresholds added to (or replacing) the defaults.
+    /// JSON list of station alert thresholds added to (or replacing) the defaults, or
+    /// `{"rules": [...], "crop_calendar": [...]}` when rules hold at a crop stage.
     #[arg(long, env = "AGRIMAP_THRESHOLDS")]
     pub thresholds: Option<std::path::PathBuf>,
     /// Longest a request may take to produce its response, in milliseconds.

@@ -23,6 +23,7 @@
 //! [`Core`] holds them over one store.
 
 pub mod alerts;
+pub mod bulletin;
 pub mod codes;
 pub mod communes;
 pub mod crosswalk;

@@ -1,7 +1,9 @@
 //! The bundled MapLibre styles (`styles/`): a farmer's map and a planner's.
 //!
 //! Each opens on the communes the store holds and draws the administrative
-//! units of one boundary set (the newest held unless asked). The planner style colours communes by a statistic (crop area by default):
+//! units of one boundary set (the newest held unless asked). The planner
+//! style colours communes by a statistic (crop area by default), by NTM
+//! criteria met (`layer=ntm`) or by the week's pest pressure (`layer=pests`):
 //! the figures of [`crate::stats`] are joined to the commune tiles by code,
 //! as a `match` on the `code` attribute inside the layer's `fill-color`. The
 //! style stays a plain document any MapLibre client can load, and it changes
@@ -49,6 +51,10 @@ pub struct ChoroplethParams {
     pub province: Option<String>,
     /// With `layer=ntm`: the year whose NTM criteria met colour the communes.
     pub year: Option<i32>,
+    /// With `layer=pests`: the ISO week (`2026-W47`; the current week when absent).
+    pub week: Option<String>,
+    /// With `layer=pests`: one species' pressure instead of the worst of all.
+    pub species: Option<String>,
 }
 
 /// The style `name` with its URLs on `origin` (`http://host:port`), and for
@@ -226,10 +232,116 @@ async fn colour_by_criteria_met(core: &Core, params: &ChoroplethParams, doc: &mu
     Ok(())
 }
 
+/// Pest pressure: green, amber, red for ok, watch, alarm.
+const PRESSURE: [(&str, &str); 3] = [("ok", "#a1d99b"), ("watch", "#fdae6b"), ("alarm", "#de2d26")];
+
+/// `layer=pests[&province=P][&week=YYYY-Www][&species=S]`: communes coloured
+/// by the pest pressure of the week, the state of the weekly bulletin
+/// ([`crate::bulletin`]): the worst over species, or one species'. Without a
+/// province every province held in the boundary set is coloured; without a
+/// week, the newest week any light trap reported a sorted catch in (a map
+/// shows the latest pressure there is; the legend names its week). Communes
+/// without a reporting light trap stay uncoloured.
+async fn colour_by_pest_pressure(core: &Core, params: &ChoroplethParams, doc: &mut Value) -> Result<(), CoreError> {
+    if let Some(s) = &params.species {
+        let lists = agrimap_model::CodeLists::new(&core.store.codes().await?);
+        agrimap_model::pests::check_species(&lists, s).map_err(|e| CoreError::invalid("unknown_species", e))?;
+    }
+    let index = core.commune_index().await?;
+    let set = index.resolve_set(boundary_set_param(params.boundary_set.as_deref())?)?;
+    let provinces: Vec<String> = match &params.province {
+        Some(p) => vec![p.clone()],
+        None => index
+            .provinces_held()
+            .into_iter()
+            .filter(|p| p.boundary_set == set.as_str())
+            .map(|p| p.code)
+            .collect(),
+    };
+    let week = match &params.week {
+        Some(w) => Some(w.clone()),
+        None => newest_trap_week(core).await?,
+    };
+    let mut bulletins = Vec::new();
+    for province in provinces {
+        let req = crate::bulletin::BulletinRequest {
+            province: Some(province),
+            week: week.clone(),
+            commune: None,
+        };
+        bulletins.push(core.pest_bulletin(&req).await?);
+    }
+    let mut worst: BTreeMap<&str, agrimap_model::readings::AlertState> = BTreeMap::new();
+    for s in bulletins
+        .iter()
+        .flat_map(|b| &b.species)
+        .filter(|s| params.species.as_deref().is_none_or(|x| x == s.code))
+    {
+        for c in s.communes.iter().filter(|c| c.catch.trap_nights > 0) {
+            let w = worst.entry(c.code.as_str()).or_insert(c.state);
+            *w = (*w).max(c.state);
+        }
+    }
+    let colour_of = |state: agrimap_model::readings::AlertState| {
+        PRESSURE
+            .iter()
+            .find(|(name, _)| *name == state.as_str())
+            .map_or(PRESSURE[0].1, |(_, colour)| *colour)
+    };
+    let colour = if worst.is_empty() {
+        json!("rgba(0,0,0,0)")
+    } else {
+        let mut m = vec![json!("match"), json!(["get", "code"])];
+        for (code, state) in &worst {
+            m.push(json!(code));
+            m.push(json!(colour_of(*state)));
+        }
+        m.push(json!("rgba(0,0,0,0)"));
+        Value::Array(m)
+    };
+    let week = bulletins.first().map(|b| b.week.clone()).or(week);
+    let layer = choropleth_layer(doc)?;
+    layer["paint"]["fill-color"] = colour;
+    layer["filter"] = json!(["==", ["get", "boundary_set"], set.as_str()]);
+    layer["metadata"]["agrimap:choropleth"] = json!({
+        "layer": "pests",
+        "boundary_set": set.as_str(),
+        "metric": "pest_pressure",
+        "province": params.province,
+        "provinces": bulletins.iter().map(|b| b.province.as_str()).collect::<Vec<_>>(),
+        "week": week,
+        "species": params.species,
+        "states": worst.iter().map(|(c, s)| (c.to_string(), s.as_str())).collect::<BTreeMap<_, _>>(),
+        "categories": PRESSURE.iter().map(|(s, c)| json!([s, c])).collect::<Vec<_>>(),
+    });
+    Ok(())
+}
+
+/// The ISO week of the newest sorted light-trap catch of any station, if any.
+async fn newest_trap_week(core: &Core) -> Result<Option<String>, CoreError> {
+    let newest = core
+        .store
+        .latest_readings(None)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                agrimap_model::pests::split_parameter(&r.parameter),
+                ("pest_count", Some(_))
+            )
+        })
+        .map(|r| r.time)
+        .max();
+    Ok(newest.map(|t| crate::bulletin::IsoWeek::of_unix(t.unix()).to_string()))
+}
+
 /// Sets the choropleth layer's colour from the chosen statistic per commune.
 async fn colour_communes(core: &Core, params: &ChoroplethParams, doc: &mut Value) -> Result<(), CoreError> {
     if params.layer.as_deref() == Some("ntm") {
         return colour_by_criteria_met(core, params, doc).await;
+    }
+    if params.layer.as_deref() == Some("pests") {
+        return colour_by_pest_pressure(core, params, doc).await;
     }
     let layer = params.layer.as_deref().unwrap_or("crop");
     let metric = params

@@ -4,11 +4,19 @@
 //! rice fields. Readings follow tides and days with noise, salinity rising
 //! towards the coast; the latest values and the alert state on each station
 //! are computed from its readings, with the same thresholds a planner would use.
+//!
+//! Light traps also report their catch sorted by pest species once per
+//! trap-night (emptied at 06:00 in Vietnam, 23:00 UTC), with a brown
+//! planthopper flight peaking on the night to 17 November (week 2026-W47),
+//! drawn from a random stream of their own so the other stations' readings
+//! stay as they were.
 
 use crate::admin::Admin;
 use crate::feature::FeatureBuilder;
 use crate::network::Waterway;
 use crate::rng::Rng;
+use agrimap_model::pests::species_parameter;
+use agrimap_model::readings::{AlertState, alert_state, default_thresholds};
 use agrimap_model::{Feature, Reading};
 use geo::{Coord, Point, coord};
 
@@ -113,9 +121,15 @@ pub fn build(
 
     let mut features = Vec::new();
     let mut readings = Vec::new();
+    let mut traps = Rng::stream(seed, "light_traps");
     for (n, s) in stations.iter().enumerate() {
         let commune = &admin.communes[s.commune];
-        let series = series_for(&mut rng, s, commune.coastal);
+        let mut series = series_for(&mut rng, s, commune.coastal);
+        let sorted = if s.kind == "insect_trap" {
+            species_nights(&mut traps, s)
+        } else {
+            Vec::new()
+        };
         let last = |param: &str| series.iter().rev().find(|r| r.parameter == param).map(|r| r.value);
         let night_pests: f64 = series
             .iter()
@@ -130,6 +144,14 @@ pub fn build(
             (_, "insect_trap") if night_pests >= PEST_ALARM => "alarm",
             (_, "insect_trap") if night_pests >= PEST_WATCH => "watch",
             _ => "ok",
+        };
+        // The last night's sorted catch, judged by the species' thresholds.
+        let last_night: Vec<Reading> = sorted.iter().rev().take(SPECIES_SORTED).cloned().collect();
+        let by_species = alert_state(&last_night, s.kind, &commune.code, &default_thresholds()).0;
+        let alert = match (alert, by_species) {
+            (a, AlertState::Ok) => a,
+            ("alarm", _) | (_, AlertState::Alarm) => "alarm",
+            _ => "watch",
         };
         let (name, parameters, operator) = match s.kind {
             "water_quality" => (
@@ -167,9 +189,61 @@ pub fn build(
                 .set("last_reading_at", format!("{}T23:00:00Z", civil_date(LAST_DAY)))
                 .build(),
         );
+        series.extend(sorted);
         readings.extend(series);
     }
     (features, readings)
+}
+
+/// Species a trap's catch is sorted into (codes of the `pest_species` list).
+const SPECIES_SORTED: usize = 6;
+
+/// One trap's sorted catch per trap-night of the thirty days: a background
+/// level per species, the brown planthopper flight (a few days' rise and fall
+/// centred on `BPH_PEAK`, its height differing from field to field), the
+/// white-backed planthopper riding along at a tenth, and a smaller leaf-folder
+/// moth flight two weeks earlier; green leafhoppers, stem-borer moths and
+/// rice bugs at their background level.
+fn species_nights(rng: &mut Rng, s: &Station) -> Vec<Reading> {
+    /// The night ending at dawn on 2026-11-17 (its reading at 23:00 UTC on the 16th).
+    const BPH_PEAK: i64 = LAST_DAY - 4;
+    const FOLDER_PEAK: i64 = LAST_DAY - 18;
+    let bph_base = rng.range(40.0, 250.0);
+    let bph_flight = rng.range(300.0, 5_500.0);
+    let wbph_base = rng.range(10.0, 120.0);
+    let folder_base = rng.range(5.0, 60.0);
+    let folder_flight = rng.range(50.0, 450.0);
+    let borer_base = rng.range(1.0, 25.0);
+    let bug_base = rng.range(5.0, 60.0);
+    let leafhopper_base = rng.range(20.0, 200.0);
+    let mut out = Vec::with_capacity(DAYS as usize * SPECIES_SORTED);
+    for day in LAST_DAY - DAYS + 1..=LAST_DAY {
+        let flight = |peak: i64, width: f64| (-((day - peak) as f64 / width).powi(2)).exp();
+        let bph = bph_base + bph_flight * flight(BPH_PEAK, 2.2);
+        let levels: [(&str, f64); SPECIES_SORTED] = [
+            ("brown_planthopper", bph),
+            ("white_backed_planthopper", wbph_base + 0.1 * bph),
+            ("green_leafhopper", leafhopper_base),
+            (
+                "rice_leaf_folder",
+                folder_base + folder_flight * flight(FOLDER_PEAK, 2.5),
+            ),
+            ("yellow_stem_borer", borer_base),
+            ("rice_bug", bug_base),
+        ];
+        let time = agrimap_model::UtcTime::parse(&format!("{}T23:00:00Z", civil_date(day)))
+            .expect("the demo's own times are well formed");
+        for (species, level) in levels {
+            out.push(Reading {
+                station_id: s.id.clone(),
+                parameter: species_parameter(species),
+                value: (level * rng.range(0.75, 1.25)).round(),
+                unit: "insects".to_owned(),
+                time,
+            });
+        }
+    }
+    out
 }
 
 fn series_for(rng: &mut Rng, s: &Station, coastal: bool) -> Vec<Reading> {

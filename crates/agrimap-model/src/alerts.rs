@@ -130,7 +130,8 @@ pub struct SubscriptionScope {
     /// Station kinds (`water_quality`, `insect_trap`, `weather`).
     #[serde(default)]
     pub station_kinds: Vec<String>,
-    /// Parameters whose readings caused the change (`salinity`, `pest_count`);
+    /// Parameters whose readings caused the change (`salinity`, `pest_count`,
+    /// one species' `pest_count:brown_planthopper`);
     /// changes no reading caused (silence, recovery) pass this test.
     #[serde(default)]
     pub parameters: Vec<String>,
@@ -156,11 +157,17 @@ impl SubscriptionScope {
             && any_or(&self.provinces, province)
             && any_or(&self.communes, Some(&event.commune_code))
             && any_or(&self.station_kinds, Some(&event.station_kind))
-            && event
-                .cause
-                .as_ref()
-                .is_none_or(|c| self.parameters.is_empty() || self.parameters.contains(&c.parameter))
+            && event.cause.as_ref().is_none_or(|c| {
+                self.parameters.is_empty() || self.parameters.iter().any(|p| cause_is_of(&c.parameter, p))
+            })
     }
+}
+
+/// Whether a cause's parameter is the one a scope names: itself, or for a
+/// light trap's species count (`pest_count:rice_bug`, [`crate::pests`]) the
+/// pest count of every species as well as that species'.
+fn cause_is_of(cause: &str, named: &str) -> bool {
+    cause == named || crate::pests::split_parameter(cause).0 == named
 }
 
 /// A subscription as stored. The secret that signs its deliveries is shown
@@ -335,6 +342,25 @@ mod tests {
             ..event.clone()
         };
         assert!(!salinity.matches(&pests, Some("92")));
+        // A species' count is heard by its own name and by the pest count's.
+        let bugs = AlertEvent {
+            cause: pests.cause.clone().map(|c| crate::readings::AlertCause {
+                parameter: "pest_count:rice_bug".into(),
+                ..c
+            }),
+            ..event.clone()
+        };
+        for (named, heard) in [
+            ("pest_count", true),
+            ("pest_count:rice_bug", true),
+            ("pest_count:brown_planthopper", false),
+        ] {
+            let scope = SubscriptionScope {
+                parameters: vec![named.into()],
+                ..any.clone()
+            };
+            assert_eq!(scope.matches(&bugs, Some("92")), heard, "{named}");
+        }
         let recoveries = SubscriptionScope {
             states: vec![AlertState::Ok],
             ..any

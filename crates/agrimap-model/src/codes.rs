@@ -287,6 +287,17 @@ impl CodeLists {
         lists
     }
 
+    /// Whether `code` is an active code of `list`.
+    #[must_use]
+    pub fn is_active(&self, list: &str, code: &str) -> bool {
+        self.active.get(list).is_some_and(|c| c.contains(code))
+    }
+
+    /// The active codes of `list`, in code order.
+    pub fn active(&self, list: &str) -> impl Iterator<Item = &str> {
+        self.active.get(list).into_iter().flatten().map(String::as_str)
+    }
+
     /// The (Vietnamese, English) labels of a code, retired or not.
     #[must_use]
     pub fn label(&self, list: &str, code: &str) -> Option<(&str, &str)> {

@@ -8,6 +8,7 @@
 mod alerts;
 pub mod assets;
 pub mod auth;
+mod bulletins;
 mod codes;
 pub mod communes;
 pub mod connections;
@@ -193,6 +194,7 @@ pub fn routes() -> Vec<Route> {
         crosswalk::endpoints(),
         registry::endpoints(),
         ntm::endpoints(),
+        bulletins::endpoints(),
         summary::endpoints(),
         stations::endpoints(),
         import::endpoints(),

@@ -168,7 +168,7 @@ struct ScorecardParams {
 
 /// The forms a document is given in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Form {
+pub(crate) enum Form {
     Json,
     Csv,
     Xlsx,
@@ -176,7 +176,7 @@ enum Form {
 }
 
 /// `f=`: one of `allowed` (JSON by default).
-fn form(f: Option<&str>, allowed: &[(&str, Form)]) -> Result<Form, ApiError> {
+pub(crate) fn form(f: Option<&str>, allowed: &[(&str, Form)]) -> Result<Form, ApiError> {
     match f {
         None | Some("json") => Ok(Form::Json),
         Some(other) => allowed
@@ -197,9 +197,9 @@ fn form(f: Option<&str>, allowed: &[(&str, Form)]) -> Result<Form, ApiError> {
     }
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-fn attachment(media_type: &str, name: &str, body: Vec<u8>) -> Response {
+pub(crate) fn attachment(media_type: &str, name: &str, body: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, media_type.to_owned()),

@@ -6,6 +6,7 @@
 //! parameter on the (station, parameter, time) unique index, so its cost
 //! does not grow with a station's history.
 
+use agrimap_model::pests::{PEST_COUNT, PEST_LIST};
 use agrimap_model::readings::PARAMETERS;
 
 /// Brings one station's `latest_*` values, `last_reading_at` and alert state
@@ -32,10 +33,13 @@ pub(crate) fn update_latest(station: &str, newest: &str, alert: &str) -> String 
     format!("UPDATE monitoring SET {} WHERE station_id = {station}", sets.join(", "))
 }
 
-/// The latest reading of each parameter of one station; `time` is the select
+/// The latest reading of each parameter of one station, and of each pest
+/// species' count (`pest_count:{code}` for every code of the `pest_species`
+/// list, `agrimap_model::pests`: one probe of the unique index per code, so
+/// this cost does not grow with history either); `time` is the select
 /// expression of the time (over the alias `r`).
 pub(crate) fn latest_of_station(station: &str, time: &str) -> String {
-    let parts: Vec<String> = PARAMETERS
+    let mut parts: Vec<String> = PARAMETERS
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -46,6 +50,11 @@ pub(crate) fn latest_of_station(station: &str, time: &str) -> String {
             )
         })
         .collect();
+    parts.push(format!(
+        "SELECT r.station_id, r.parameter, r.value, r.unit, {time} AS t FROM readings r WHERE r.id IN \
+         (SELECT (SELECT x.id FROM readings x WHERE x.station_id = {station} AND x.parameter = '{PEST_COUNT}:' || c.code \
+         ORDER BY x.time DESC LIMIT 1) FROM agrimap_codes c WHERE c.list = '{PEST_LIST}')"
+    ));
     format!(
         "SELECT * FROM ({}) AS latest ORDER BY parameter",
         parts.join(" UNION ALL ")

@@ -112,6 +112,7 @@ stores!(
     readings_are_idempotent_on_station_parameter_and_time,
     upserts_update_by_natural_key_and_keep_fields_not_given,
     ingestion_judges_stations_from_the_readings_it_holds,
+    each_pest_species_count_is_a_series_with_its_own_latest,
     a_bad_reading_stores_nothing,
     station_and_api_tokens_are_kept_as_hashes,
     the_crosswalk_is_replaced_whole_and_a_duplicate_pair_changes_nothing,
@@ -532,6 +533,69 @@ mod cases {
             .await
             .expect("read");
         assert_eq!(monitoring.text_of(&other[0], "alert_state"), Some("ok"));
+    }
+
+    fn catch(station: &str, species: Option<&str>, value: f64, time: &str) -> Reading {
+        Reading {
+            station_id: station.into(),
+            parameter: species.map_or_else(|| "pest_count".to_owned(), agrimap_model::pests::species_parameter),
+            value,
+            unit: "insects".into(),
+            time: time.parse().expect("time"),
+        }
+    }
+
+    /// A light trap's catch by species: each species' count is kept under its
+    /// own parameter, and the judge is shown the latest of each, a species
+    /// the province added to the `pest_species` list included.
+    pub async fn each_pest_species_count_is_a_series_with_its_own_latest(store: &dyn Store) {
+        add_stations(store, &["IT-09"]).await;
+        store
+            .add_code(&agrimap_model::Code {
+                list: "pest_species".into(),
+                code: "rice_thrips".into(),
+                label_vi: "Bọ trĩ".into(),
+                label_en: "Rice thrips".into(),
+                retired: false,
+            })
+            .await
+            .expect("a province's species");
+        let (t1, t2) = ("2026-11-16T23:00:00Z", "2026-11-17T23:00:00Z");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let batch = vec![
+            catch("IT-09", Some("brown_planthopper"), 100.0, t1),
+            catch("IT-09", Some("brown_planthopper"), 4_600.0, t2),
+            catch("IT-09", Some("rice_bug"), 20.0, t1),
+            catch("IT-09", Some("rice_thrips"), 7.0, t1),
+            catch("IT-09", None, 500.0, t2),
+        ];
+        let done = store.ingest(batch.clone(), judge(seen.clone())).await.expect("ingest");
+        assert_eq!(done.stored, 5, "two species of one night are two readings");
+        let latest = vec![
+            catch("IT-09", None, 500.0, t2),
+            catch("IT-09", Some("brown_planthopper"), 4_600.0, t2),
+            catch("IT-09", Some("rice_bug"), 20.0, t1),
+            catch("IT-09", Some("rice_thrips"), 7.0, t1),
+        ];
+        let shown = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(shown, vec![("IT-09".to_owned(), latest.clone())]);
+        assert_eq!(done.judged["IT-09"].0, AlertState::Alarm);
+        assert_eq!(store.latest_readings(Some("IT-09")).await.expect("latest"), latest);
+        let all = store.latest_readings(None).await.expect("latest of all");
+        assert_eq!(
+            all.into_iter().filter(|r| r.station_id == "IT-09").collect::<Vec<_>>(),
+            latest
+        );
+        let series = store
+            .readings_between(&ReadingQuery {
+                station_id: "IT-09".into(),
+                parameter: Some("pest_count:brown_planthopper".into()),
+                ..ReadingQuery::default()
+            })
+            .await
+            .expect("series");
+        assert_eq!(series, batch[..2].to_vec());
+        assert_eq!(store.ingest(batch, judge(seen)).await.expect("again").stored, 0);
     }
 
     pub async fn a_bad_reading_stores_nothing(store: &dyn Store) {

@@ -2,8 +2,9 @@
 //! export, a laboratory's sheet), through `POST /api/readings`.
 //!
 //! The header names the columns `station_id, parameter, value, unit, time`,
-//! in any order. The whole file is checked first, each bad row named by its
-//! line; then it lands in one transaction with every station's alert state,
+//! in any order, and optionally `species` (a light trap's pest species of a
+//! `pest_count` row, empty otherwise). The whole file is checked first, each
+//! bad row named by its line; then it lands in one transaction with every station's alert state,
 //! or not at all. Rows already stored (same station, parameter and time) are
 //! skipped, so uploading a file twice changes nothing.
 
@@ -21,18 +22,24 @@ pub const MAX_ROWS: usize = 200_000;
 pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 
 const COLUMNS: [&str; 5] = ["station_id", "parameter", "value", "unit", "time"];
+/// Columns a file may leave out.
+const OPTIONAL: [&str; 1] = ["species"];
 
-/// Where each column is, from the header.
-fn column_positions(header: &csv::StringRecord) -> Result<[usize; 5], IngestError> {
+/// Where each column is, from the header, and the `species` column if any.
+fn column_positions(header: &csv::StringRecord) -> Result<([usize; 5], Option<usize>), IngestError> {
     let names: Vec<String> = header
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
         .collect();
-    if let Some(extra) = names.iter().find(|n| !COLUMNS.contains(&n.as_str())) {
+    if let Some(extra) = names
+        .iter()
+        .find(|n| !COLUMNS.contains(&n.as_str()) && !OPTIONAL.contains(&n.as_str()))
+    {
         return Err(IngestError::BadBody(format!(
-            "unknown column '{}'; the header names the columns {}",
+            "unknown column '{}'; the header names the columns {} (and optionally {})",
             echo(extra, 40),
-            COLUMNS.join(", ")
+            COLUMNS.join(", "),
+            OPTIONAL.join(", ")
         )));
     }
     // Which of two columns of one name would hold the value is anyone's guess.
@@ -52,7 +59,7 @@ fn column_positions(header: &csv::StringRecord) -> Result<[usize; 5], IngestErro
             ))
         })?;
     }
-    Ok(positions)
+    Ok((positions, names.iter().position(|n| n == "species")))
 }
 
 /// The rows of a file: each reading with its line and station, and the rows that could not be read.
@@ -118,7 +125,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, IngestError> {
         .headers()
         .map_err(|e| IngestError::BadBody(format!("the header cannot be read: {e}")))?
         .clone();
-    let [station, parameter, value, unit, time] = column_positions(&header)?;
+    let ([station, parameter, value, unit, time], species) = column_positions(&header)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut lines = Lines::new(body);
@@ -146,6 +153,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, IngestError> {
                 field(station),
                 IncomingReading {
                     parameter: field(parameter),
+                    species: species.map(field).filter(|s| !s.is_empty()),
                     value: v,
                     unit: field(unit),
                     time: field(time),
@@ -200,11 +208,12 @@ impl Core {
         }
         let store = self.store.as_ref();
         let now = unix_now();
+        let lists = self.lists_for_species(rows.iter().map(|(_, _, r)| r)).await?;
         let mut by_station: BTreeMap<String, Vec<Reading>> = BTreeMap::new();
         let mut features = BTreeMap::new();
         let mut unknown: Vec<String> = Vec::new();
         for (line, station_id, reading) in rows {
-            let reading = match reading.check(&station_id, now, MAX_FUTURE_SECONDS) {
+            let reading = match reading.check(&station_id, now, MAX_FUTURE_SECONDS, &lists) {
                 Ok(r) => r,
                 Err(message) => {
                     errors.push(BadReading { at: line, message });

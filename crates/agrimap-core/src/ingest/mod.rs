@@ -1,7 +1,8 @@
 //! Readings in: the one path every entry point takes (a station's HTTP batch,
 //! its MQTT message, an editor's CSV upload).
 //!
-//! A batch is checked reading by reading first (known parameter, its unit, a
+//! A batch is checked reading by reading first (known parameter, a light
+//! trap's pest species on the store's `pest_species` list, its unit, a
 //! possible value, a time not in the future) and refused whole, every bad
 //! reading named, if any is bad. Then it lands in one transaction with each
 //! station's latest values and alert state, judged by the store inside that
@@ -19,7 +20,7 @@ use crate::Core;
 use crate::error::{CoreError, echo};
 use crate::tokens::{hash_token, same_hash};
 use agrimap_model::readings::{AlertCause, AlertState, Threshold, alert_state};
-use agrimap_model::{CompareOp, Feature, FeatureQuery, Filter, LayerDef, Reading, Value, layer};
+use agrimap_model::{CodeLists, CompareOp, Feature, FeatureQuery, Filter, LayerDef, Reading, Value, layer};
 use agrimap_store::{Judge, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -210,7 +211,8 @@ impl Core {
         let Admitted { station_id, feature } = station;
         let station_id = station_id.as_str();
         let store = self.store.as_ref();
-        let (checked, bad) = check_batch(station_id, readings, unix_now());
+        let lists = self.lists_for_species(readings.iter()).await?;
+        let (checked, bad) = check_batch(station_id, readings, unix_now(), &lists);
         if !bad.is_empty() {
             return Err(IngestError::BadReadings(bad));
         }
@@ -233,6 +235,20 @@ impl Core {
             alert_state,
             alert_cause,
         })
+    }
+
+    /// The store's value lists when a reading of the batch names a pest
+    /// species (to check it against `pest_species`), else none: the lists
+    /// are read only for the batches that need them.
+    pub(crate) async fn lists_for_species<'a>(
+        &self,
+        mut readings: impl Iterator<Item = &'a IncomingReading>,
+    ) -> Result<CodeLists, IngestError> {
+        if readings.any(|r| r.species.is_some() || r.parameter.contains(':')) {
+            Ok(CodeLists::new(&self.store.codes().await?))
+        } else {
+            Ok(CodeLists::default())
+        }
     }
 
     /// Judges the stations of a batch by their kind and commune with the
@@ -292,14 +308,20 @@ async fn authenticate(store: &dyn Store, station_id: &str, credential: Credentia
     }
 }
 
-/// Checks every reading of a station's batch against `now_unix`: the good
-/// readings, their times in UTC, and each bad one with its index and why.
+/// Checks every reading of a station's batch against `now_unix` and the
+/// store's lists (pest species): the good readings, their times in UTC, and
+/// each bad one with its index and why.
 #[must_use]
-pub fn check_batch(station_id: &str, readings: Vec<IncomingReading>, now_unix: i64) -> (Vec<Reading>, Vec<BadReading>) {
+pub fn check_batch(
+    station_id: &str,
+    readings: Vec<IncomingReading>,
+    now_unix: i64,
+    lists: &CodeLists,
+) -> (Vec<Reading>, Vec<BadReading>) {
     let mut checked = Vec::with_capacity(readings.len());
     let mut bad = Vec::new();
     for (index, r) in readings.into_iter().enumerate() {
-        match r.check(station_id, now_unix, MAX_FUTURE_SECONDS) {
+        match r.check(station_id, now_unix, MAX_FUTURE_SECONDS, lists) {
             Ok(r) => checked.push(r),
             Err(message) => bad.push(BadReading {
                 at: index as u64,

@@ -274,7 +274,7 @@ pub fn dashboard_xlsx(d: &Dashboard) -> Result<Vec<u8>, CoreError> {
 }
 
 /// `text` made safe inside HTML.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
