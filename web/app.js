@@ -20,11 +20,16 @@
     { id: 'monitoring', shape: 'point' },
     { id: 'growing_area', shape: 'outline' },
     { id: 'ocop', shape: 'point' },
+    { id: 'irrigation_works', shape: 'point' },
+    { id: 'irrigated_areas', shape: 'outline' },
+    { id: 'forest_plots', shape: 'area' },
+    { id: 'livestock_farms', shape: 'point' },
   ];
 
   // In the order a tap prefers them when several are under the finger: small
   // point symbols first, then parcels and areas, then the base map.
-  const PRIORITY = ['ocop', 'monitoring', 'crop', 'aquaculture', 'growing_area', 'places', 'roads', 'water',
+  const PRIORITY = ['ocop', 'monitoring', 'livestock_farms', 'irrigation_works', 'crop', 'aquaculture', 'forest_plots',
+    'irrigated_areas', 'growing_area', 'places', 'roads', 'water',
     'admin_commune', 'admin_district', 'admin_province'];
 
   // What the planner can colour communes by: a statistic of /api/stats.
@@ -44,6 +49,10 @@
     growing_area: ['code', 'status', 'markets', 'crop_type', 'area_ha', 'cooperative', 'expires_on'],
     ocop: ['name', 'stars', 'producer', 'category', 'certified_year', 'qr_url'],
     monitoring: ['name', 'kind', 'alert_state', 'status', 'last_reading_at'],
+    irrigation_works: ['name', 'kind', 'capacity', 'length_m', 'condition', 'managing_body', 'built_year'],
+    irrigated_areas: ['irrigation', 'drainage', 'source', 'served_by', 'area_ha'],
+    forest_plots: ['forest_type', 'species', 'planting_year', 'area_ha'],
+    livestock_farms: ['species', 'head_count', 'scale', 'biosecurity'],
   };
   // Station fields shown as readings (with their units), not as attributes.
   const READING_FIELDS = ['latest_salinity', 'latest_ph', 'latest_dissolved_oxygen', 'latest_temperature',
@@ -129,12 +138,14 @@
     vi: {
       crop: 'Trồng trọt', aquaculture: 'Thủy sản', monitoring: 'Trạm quan trắc', growing_area: 'Vùng trồng',
       ocop: 'Sản phẩm OCOP', places: 'Địa danh', roads: 'Đường', water: 'Sông, kênh', admin_commune: 'Xã',
-      admin_district: 'Huyện', admin_province: 'Tỉnh',
+      admin_district: 'Huyện', admin_province: 'Tỉnh', irrigation_works: 'Công trình thủy lợi',
+      irrigated_areas: 'Vùng tưới tiêu', forest_plots: 'Lô rừng', livestock_farms: 'Chăn nuôi',
     },
     en: {
       crop: 'Crops', aquaculture: 'Aquaculture', monitoring: 'Monitoring stations', growing_area: 'Growing areas',
       ocop: 'OCOP products', places: 'Places', roads: 'Roads', water: 'Rivers and canals', admin_commune: 'Commune',
-      admin_district: 'District', admin_province: 'Province',
+      admin_district: 'District', admin_province: 'Province', irrigation_works: 'Irrigation works',
+      irrigated_areas: 'Irrigated areas', forest_plots: 'Forest plots', livestock_farms: 'Livestock farms',
     },
   };
 
@@ -165,7 +176,12 @@
       households: 'Số hộ', cooperative: 'HTX / doanh nghiệp', product_id: 'Mã sản phẩm', category: 'Nhóm sản phẩm',
       stars: 'Hạng sao', producer: 'Chủ thể', certified_year: 'Năm công nhận', qr_url: 'Truy xuất nguồn gốc',
       ntm_status: 'Nông thôn mới', ntm_year: 'Năm công nhận NTM', population: 'Dân số', width_m: 'Bề rộng (m)',
-      ref: 'Số hiệu', class: 'Cấp đường', surface: 'Mặt đường',
+      ref: 'Số hiệu', class: 'Cấp đường', surface: 'Mặt đường', work_id: 'Mã công trình',
+      capacity: 'Lưu lượng thiết kế (m³/s)', length_m: 'Chiều dài (m)', condition: 'Tình trạng',
+      managing_body: 'Đơn vị quản lý', built_year: 'Năm xây dựng', area_id: 'Mã vùng tưới', irrigation: 'Tưới',
+      drainage: 'Tiêu', source: 'Nguồn nước', served_by: 'Công trình phục vụ', plot_id: 'Mã lô rừng',
+      forest_type: 'Loại rừng', planting_year: 'Năm trồng', farm_id: 'Mã cơ sở chăn nuôi', head_count: 'Số con',
+      scale: 'Quy mô', biosecurity: 'An toàn sinh học',
     },
     en: {
       name: 'Name', code: 'Code', kind: 'Kind', commune_code: 'Commune code', province_code: 'Province code',
@@ -180,7 +196,11 @@
       households: 'Households', cooperative: 'Cooperative / company', product_id: 'Product', category: 'Category',
       stars: 'Stars', producer: 'Producer', certified_year: 'Certified in', qr_url: 'Traceability',
       ntm_status: 'New rural status', ntm_year: 'NTM year', population: 'Population', width_m: 'Width (m)',
-      ref: 'Number', class: 'Class', surface: 'Surface',
+      ref: 'Number', class: 'Class', surface: 'Surface', work_id: 'Work', capacity: 'Design discharge (m³/s)',
+      length_m: 'Length (m)', condition: 'Condition', managing_body: 'Managed by', built_year: 'Built in',
+      area_id: 'Irrigated area', irrigation: 'Irrigation', drainage: 'Drainage', source: 'Water supply',
+      served_by: 'Served by', plot_id: 'Forest plot', forest_type: 'Forest type', planting_year: 'Planted in',
+      farm_id: 'Farm', head_count: 'Head', scale: 'Scale', biosecurity: 'Biosecurity',
     },
   };
 
@@ -203,6 +223,9 @@
       textile_handicraft: 'Thủ công mỹ nghệ, dệt may', ornamental: 'Sinh vật cảnh',
       tourism_service: 'Dịch vụ du lịch nông thôn', salinity: 'Độ mặn', ph: 'pH', dissolved_oxygen: 'Oxy hòa tan',
       temperature: 'Nhiệt độ', pest_count: 'Rầy nâu vào đèn', above: 'trên', below: 'dưới',
+      good: 'Tốt', fair: 'Khá', degraded: 'Xuống cấp', damaged: 'Hư hỏng', large: 'Trang trại quy mô lớn',
+      medium: 'Trang trại quy mô vừa', small: 'Trang trại quy mô nhỏ', household: 'Chăn nuôi nông hộ',
+      vietgahp: 'VietGAHP', disease_free: 'Cơ sở an toàn dịch bệnh',
     },
     en: {
       rice: 'Rice', mango: 'Mango', longan: 'Longan', durian: 'Durian', pomelo: 'Pomelo', lotus: 'Lotus',
@@ -222,6 +245,9 @@
       textile_handicraft: 'Handicraft and textiles', ornamental: 'Ornamental', tourism_service: 'Rural tourism',
       salinity: 'Salinity', ph: 'pH', dissolved_oxygen: 'Dissolved oxygen', temperature: 'Temperature',
       pest_count: 'Brown planthoppers trapped', above: 'above', below: 'below',
+      good: 'Good', fair: 'Fair', degraded: 'Degraded', damaged: 'Damaged', large: 'Large farm',
+      medium: 'Medium farm', small: 'Small farm', household: 'Household', vietgahp: 'VietGAHP',
+      disease_free: 'Disease-free facility',
     },
   };
   // Where a value reads differently in one layer.
@@ -232,7 +258,10 @@
     const labels = CODE_LABELS[text];
     return labels && (lang === 'vi' ? labels.label_vi : labels.label_en);
   }
-  const LAYER_VALUE_LABELS = { vi: { growing_area: { active: 'Còn hiệu lực' } }, en: { growing_area: { active: 'Valid' } } };
+  const LAYER_VALUE_LABELS = {
+    vi: { growing_area: { active: 'Còn hiệu lực' }, irrigated_areas: { active: 'Chủ động', not_active: 'Không chủ động' } },
+    en: { growing_area: { active: 'Valid' }, irrigated_areas: { active: 'Active', not_active: 'Not active' } },
+  };
   // Units of the catalog, as people write them.
   const UNIT_LABELS = { vi: { ppt: '‰', 'insects/night': 'con/đêm' }, en: { ppt: '‰', 'insects/night': 'per night' } };
 

@@ -158,6 +158,13 @@ pub async fn commune_summary(
         table("growing_area", "markets", "area"),
         table("ocop", "stars", "count"),
     )?;
+    let (works_kind, irrigated, forest, livestock_count, livestock_head) = futures::try_join!(
+        table("irrigation_works", "kind", "count"),
+        table("irrigated_areas", "irrigation", "area"),
+        table("forest_plots", "forest_type", "area"),
+        table("livestock_farms", "species", "count"),
+        table("livestock_farms", "species", "sum:head_count"),
+    )?;
     let code = commune.code.as_str();
     let crop_by_type = rows_of(&crop_type, code);
     let aquaculture_by_species = rows_of(&species, code);
@@ -224,10 +231,47 @@ pub async fn commune_summary(
                 .map(|p| properties(ocop, p, &["product_id", "name", "category", "stars", "producer", "certified_year", "qr_url"]))
                 .collect::<Vec<_>>(),
         },
+        "irrigation": irrigation_json(&rows_of(&works_kind, code), &rows_of(&irrigated, code)),
+        "forestry": {
+            "total_ha": total(&rows_of(&forest, code)),
+            "by_forest_type": rows_of(&forest, code),
+        },
+        "livestock": livestock_json(&rows_of(&livestock_count, code), &rows_of(&livestock_head, code)),
         "stations": station_answers,
         "registry": registry,
         "ntm": ntm,
     }))
+}
+
+/// Counts of a count table's rows: class and features, largest first.
+fn counts(rows: &[ClassArea]) -> Vec<JsonValue> {
+    rows.iter()
+        .map(|r| json!({"class": r.class, "features": r.features}))
+        .collect()
+}
+
+/// Irrigation works by kind (points and lines counted alike) and irrigated
+/// hectares, all and by whether irrigation is active.
+fn irrigation_json(works: &[ClassArea], areas: &[ClassArea]) -> JsonValue {
+    json!({
+        "works": works.iter().map(|r| r.features).sum::<u64>(),
+        "works_by_kind": counts(works),
+        "irrigated_ha": total(areas),
+        "by_irrigation": areas,
+    })
+}
+
+/// Livestock farms and head by species.
+fn livestock_json(farms: &[ClassArea], head: &[ClassArea]) -> JsonValue {
+    let head_of = |class: &str| head.iter().find(|h| h.class == class).map_or(0.0, |h| h.ha);
+    json!({
+        "farms": farms.iter().map(|r| r.features).sum::<u64>(),
+        "head": head.iter().map(|h| h.ha).sum::<f64>(),
+        "by_species": farms
+            .iter()
+            .map(|r| json!({"class": r.class, "farms": r.features, "head": head_of(&r.class)}))
+            .collect::<Vec<_>>(),
+    })
 }
 
 fn commune_json(c: &Commune) -> JsonValue {

@@ -15,12 +15,17 @@ fn parts(g: Geometry<f64>, kind: GeometryKind, out: &mut Vec<Geometry<f64>>, dro
                 parts(g, kind, out, dropped);
             }
         }
-        (g @ (Geometry::Point(_) | Geometry::MultiPoint(_)), GeometryKind::Point)
-        | (g @ (Geometry::LineString(_) | Geometry::MultiLineString(_)), GeometryKind::LineString)
+        (g @ (Geometry::Point(_) | Geometry::MultiPoint(_)), GeometryKind::Point | GeometryKind::PointOrLine)
+        | (
+            g @ (Geometry::LineString(_) | Geometry::MultiLineString(_)),
+            GeometryKind::LineString | GeometryKind::PointOrLine,
+        )
         | (g @ (Geometry::Polygon(_) | Geometry::MultiPolygon(_)), GeometryKind::Polygon) => out.push(g),
         (Geometry::Rect(r), GeometryKind::Polygon) => out.push(Geometry::Polygon(r.to_polygon())),
         (Geometry::Triangle(t), GeometryKind::Polygon) => out.push(Geometry::Polygon(t.to_polygon())),
-        (Geometry::Line(l), GeometryKind::LineString) => out.push(Geometry::LineString(LineString::from(l))),
+        (Geometry::Line(l), GeometryKind::LineString | GeometryKind::PointOrLine) => {
+            out.push(Geometry::LineString(LineString::from(l)))
+        }
         _ => *dropped += 1,
     }
 }
@@ -30,6 +35,7 @@ fn kind_name(kind: GeometryKind) -> &'static str {
         GeometryKind::Point => "points",
         GeometryKind::LineString => "lines",
         GeometryKind::Polygon => "polygons",
+        GeometryKind::PointOrLine => "points or lines",
     }
 }
 
@@ -48,6 +54,22 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
     if kept.is_empty() {
         return Err(format!("no {} in the geometry, which the layer holds", kind_name(kind)));
     }
+    // A layer of points or lines holds one of them a feature: lines when
+    // there are any (the points beside them are left out), else one point.
+    let kind = match kind {
+        GeometryKind::PointOrLine
+            if kept
+                .iter()
+                .any(|g| matches!(g, Geometry::LineString(_) | Geometry::MultiLineString(_))) =>
+        {
+            let points = kept.len();
+            kept.retain(|g| matches!(g, Geometry::LineString(_) | Geometry::MultiLineString(_)));
+            dropped += points - kept.len();
+            GeometryKind::LineString
+        }
+        GeometryKind::PointOrLine => GeometryKind::Point,
+        k => k,
+    };
     let geometry = match kind {
         GeometryKind::Point => {
             let points: Vec<Point<f64>> = kept
@@ -104,6 +126,7 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
             }
             Geometry::MultiPolygon(MultiPolygon(polygons))
         }
+        GeometryKind::PointOrLine => unreachable!("decided above"),
     };
     if dropped > 0 {
         notes.push(format!("left out {dropped} part(s) that are not {}", kind_name(kind)));
