@@ -256,4 +256,22 @@ mod tests {
         let bow = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)];
         assert!(check_valid(&Geometry::Polygon(bow)).is_err());
     }
+
+    #[test]
+    fn a_layer_of_points_or_lines_keeps_one_point_or_the_lines() {
+        let point = Geometry::Point(Point::new(105.8, 9.9));
+        assert_eq!(fit(point.clone(), GeometryKind::PointOrLine).expect("a point").0, point);
+        let line = LineString::from(vec![(105.8, 9.9), (105.81, 9.91)]);
+        let both =
+            Geometry::GeometryCollection(geo::GeometryCollection(vec![point, Geometry::LineString(line.clone())]));
+        let (kept, note) = fit(both, GeometryKind::PointOrLine).expect("the line");
+        assert_eq!(kept, Geometry::MultiLineString(MultiLineString(vec![line])));
+        assert!(
+            note.is_some_and(|n| n.contains("left out 1 part")),
+            "the point is reported"
+        );
+        let square = Geometry::Rect(geo::Rect::new((105.8, 9.9), (105.81, 9.91)));
+        let e = fit(square, GeometryKind::PointOrLine).expect_err("no point or line");
+        assert!(e.contains("points or lines"), "{e}");
+    }
 }

@@ -42,3 +42,63 @@ pub(super) fn add_missing(conn: &mut Connection) -> Result<(), StoreError> {
     }
     tx.commit().map_err(|e| db("committing new columns", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::gpkg::GpkgStore;
+    use rusqlite::Connection;
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+
+    /// A GeoPackage made before the irrigation, forestry and livestock
+    /// layers gets them, and their code lists, when it is opened; the codes
+    /// it had are left as they were.
+    #[test]
+    fn a_store_made_before_a_layer_gets_it_on_open() {
+        let dir = std::env::temp_dir().join(format!("agrimap-upgrade-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("old.gpkg");
+        drop(GpkgStore::create(&path).expect("create"));
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "DROP TABLE livestock_farms; DROP TABLE rtree_livestock_farms_geom;
+             DELETE FROM gpkg_extensions WHERE table_name = 'livestock_farms';
+             DELETE FROM gpkg_geometry_columns WHERE table_name = 'livestock_farms';
+             DELETE FROM gpkg_contents WHERE table_name = 'livestock_farms';
+             DELETE FROM agrimap_layer_version WHERE layer = 'livestock_farms';
+             DELETE FROM agrimap_codes WHERE list = 'livestock_species';
+             UPDATE agrimap_codes SET label_en = 'Paddy' WHERE list = 'crop_type' AND code = 'rice';",
+        )
+        .expect("back to an older store");
+        drop(conn);
+        drop(GpkgStore::open(&path).expect("open the older store"));
+        let conn = Connection::open(&path).expect("open");
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM gpkg_contents WHERE table_name = 'livestock_farms'"
+            ),
+            1
+        );
+        assert_eq!(count(&conn, "SELECT count(*) FROM livestock_farms"), 0);
+        assert!(
+            count(
+                &conn,
+                "SELECT count(*) FROM agrimap_codes WHERE list = 'livestock_species'"
+            ) >= 5
+        );
+        let rice: String = conn
+            .query_row(
+                "SELECT label_en FROM agrimap_codes WHERE list = 'crop_type' AND code = 'rice'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("rice");
+        assert_eq!(rice, "Paddy");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
