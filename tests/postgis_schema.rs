@@ -1,5 +1,6 @@
 //! The PostGIS schema: migrations apply once, typed tables with GiST indexes,
-//! constraints that refuse invalid values, and `agrimap load` that either
+//! constraints that refuse invalid values (a polygon among irrigation
+//! works), migration 0011 on an older schema, and `agrimap load` that either
 //! loads everything or leaves the database as it was.
 
 use agrimap_store::LayerStore as _;
@@ -79,6 +80,21 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
         Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION),
         "{err:?}"
     );
+    pg_admin(&[&format!("DROP DATABASE {name} WITH (FORCE)")]);
+}
+
+#[test]
+fn migration_0011_adds_mixed_geometry_layers_and_their_lists() {
+    let db = PgDatabase::empty("migrate_0011");
+    let url = db.url.clone();
+    let run = |args: &[&str]| {
+        Command::new(agrimap_bin())
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .expect("run agrimap")
+    };
+    assert!(run(&["migrate"]).status.success());
     // Irrigation works hold points and lines, nothing else.
     let polygon = on_database(&url, async |client| {
         client
@@ -131,7 +147,6 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
     assert_eq!(back[0].get::<_, i64>(0), 0);
     assert!(back[0].get::<_, i64>(1) >= 5);
     assert_eq!(back[0].get::<_, String>(2), "Paddy", "an admin's label is kept");
-    pg_admin(&[&format!("DROP DATABASE {name} WITH (FORCE)")]);
 }
 
 #[test]

@@ -158,14 +158,8 @@ pub async fn commune_summary(
         table("growing_area", "markets", "area"),
         table("ocop", "stars", "count"),
     )?;
-    let (works_kind, irrigated, forest, livestock_count, livestock_head) = futures::try_join!(
-        table("irrigation_works", "kind", "count"),
-        table("irrigated_areas", "irrigation", "area"),
-        table("forest_plots", "forest_type", "area"),
-        table("livestock_farms", "species", "count"),
-        table("livestock_farms", "species", "sum:head_count"),
-    )?;
     let code = commune.code.as_str();
+    let (irrigation, forestry, livestock) = rural_sections(core, set, code).await?;
     let crop_by_type = rows_of(&crop_type, code);
     let aquaculture_by_species = rows_of(&species, code);
     let growing_by_status = rows_of(&ga_status, code);
@@ -231,16 +225,40 @@ pub async fn commune_summary(
                 .map(|p| properties(ocop, p, &["product_id", "name", "category", "stars", "producer", "certified_year", "qr_url"]))
                 .collect::<Vec<_>>(),
         },
-        "irrigation": irrigation_json(&rows_of(&works_kind, code), &rows_of(&irrigated, code)),
-        "forestry": {
-            "total_ha": total(&rows_of(&forest, code)),
-            "by_forest_type": rows_of(&forest, code),
-        },
-        "livestock": livestock_json(&rows_of(&livestock_count, code), &rows_of(&livestock_head, code)),
+        "irrigation": irrigation,
+        "forestry": forestry,
+        "livestock": livestock,
         "stations": station_answers,
         "registry": registry,
         "ntm": ntm,
     }))
+}
+
+/// The irrigation, forestry and livestock sections of the summary of `commune` (its code).
+async fn rural_sections(
+    core: &Core,
+    set: Option<BoundarySet>,
+    commune: &str,
+) -> Result<(JsonValue, JsonValue, JsonValue), CoreError> {
+    let (store, stats) = (core.store.as_ref(), core.stats.as_ref());
+    let table = |layer: &str, class: &str, metric: &str| {
+        let request = StatsRequest::parse(layer, Some("commune"), Some(class), Some(metric))
+            .map(|r| StatsRequest { boundary_set: set, ..r });
+        async move { stats.table(store, request?).await }
+    };
+    let (works, irrigated, forest, farms, head) = futures::try_join!(
+        table("irrigation_works", "kind", "count"),
+        table("irrigated_areas", "irrigation", "area"),
+        table("forest_plots", "forest_type", "area"),
+        table("livestock_farms", "species", "count"),
+        table("livestock_farms", "species", "sum:head_count"),
+    )?;
+    let forest = rows_of(&forest, commune);
+    Ok((
+        irrigation_json(&rows_of(&works, commune), &rows_of(&irrigated, commune)),
+        json!({"total_ha": total(&forest), "by_forest_type": forest}),
+        livestock_json(&rows_of(&farms, commune), &rows_of(&head, commune)),
+    ))
 }
 
 /// Counts of a count table's rows: class and features, largest first.

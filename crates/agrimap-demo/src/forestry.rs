@@ -31,14 +31,14 @@ pub fn build(seed: u64, admin: &Admin) -> Vec<Feature> {
             continue;
         };
         // Candidate places on the commune's ring, most seaward first for mangroves.
-        let mut ring: Vec<Coord<f64>> = c.ring.clone();
+        let mut corners: Vec<Coord<f64>> = c.ring.clone();
         if c.coastal {
-            ring.sort_by(|a, b| seaward(*b).total_cmp(&seaward(*a)));
+            corners.sort_by(|a, b| seaward(*b).total_cmp(&seaward(*a)));
         } else {
-            rng.shuffle(&mut ring);
+            rng.shuffle(&mut corners);
         }
         let mut placed = 0;
-        for corner in ring.iter().step_by(3) {
+        for corner in corners.iter().step_by(3) {
             if placed == plots {
                 break;
             }

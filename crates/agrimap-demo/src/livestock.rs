@@ -20,7 +20,7 @@ pub fn build(seed: u64, admin: &Admin, hamlets: &[Coord<f64>]) -> Vec<Feature> {
         .collect();
     let mut out = Vec::new();
     for home in settlements {
-        for _ in 0..1 + rng.below(2) {
+        for _ in 0..=rng.below(2) {
             let at = coord! { x: home.x + rng.range(-700.0, 700.0), y: home.y + rng.range(-700.0, 700.0) };
             let Some(ci) = admin.commune_at(at) else { continue };
             let c = &admin.communes[ci];

@@ -24,7 +24,7 @@ fn parts(g: Geometry<f64>, kind: GeometryKind, out: &mut Vec<Geometry<f64>>, dro
         (Geometry::Rect(r), GeometryKind::Polygon) => out.push(Geometry::Polygon(r.to_polygon())),
         (Geometry::Triangle(t), GeometryKind::Polygon) => out.push(Geometry::Polygon(t.to_polygon())),
         (Geometry::Line(l), GeometryKind::LineString | GeometryKind::PointOrLine) => {
-            out.push(Geometry::LineString(LineString::from(l)))
+            out.push(Geometry::LineString(LineString::from(l)));
         }
         _ => *dropped += 1,
     }

@@ -83,7 +83,7 @@ fn seed_new_lists(conn: &mut Connection) -> Result<(), StoreError> {
         let mut insert = tx
             .prepare("INSERT OR IGNORE INTO agrimap_codes (list, code, label_vi, label_en) VALUES (?1, ?2, ?3, ?4)")
             .map_err(|e| db("seeding new code lists", e))?;
-        let mut lists: std::collections::BTreeMap<String, Vec<agrimap_model::Code>> = Default::default();
+        let mut lists: std::collections::BTreeMap<String, Vec<agrimap_model::Code>> = std::collections::BTreeMap::new();
         for c in national_defaults() {
             lists.entry(c.list.clone()).or_default().push(c);
         }
