@@ -77,6 +77,8 @@
       'alert.cause': 'Nguyên nhân', 'alert.threshold': 'ngưỡng', 'summary.title': 'Tóm tắt xã',
       'summary.crop': 'Trồng trọt', 'summary.aquaculture': 'Thủy sản', 'summary.growing': 'Vùng trồng',
       'summary.ocop': 'Sản phẩm OCOP', 'summary.stations': 'Trạm quan trắc', 'summary.ntm': 'Nông thôn mới',
+      'summary.irrigation': 'Thủy lợi', 'summary.forestry': 'Lâm nghiệp', 'summary.livestock': 'Chăn nuôi',
+      'summary.works': 'công trình', 'summary.farms': 'cơ sở',
       'summary.total': 'Tổng', 'summary.codes': 'mã vùng trồng', 'summary.products': 'sản phẩm',
       'summary.none': 'Không có', 'summary.loading': 'Đang tải…', 'summary.district': 'Huyện',
       'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
@@ -113,6 +115,8 @@
       'alert.cause': 'Cause', 'alert.threshold': 'threshold', 'summary.title': 'Commune summary',
       'summary.crop': 'Crops', 'summary.aquaculture': 'Aquaculture', 'summary.growing': 'Growing areas',
       'summary.ocop': 'OCOP products', 'summary.stations': 'Monitoring stations', 'summary.ntm': 'New rural development',
+      'summary.irrigation': 'Irrigation', 'summary.forestry': 'Forestry', 'summary.livestock': 'Livestock',
+      'summary.works': 'works', 'summary.farms': 'farms',
       'summary.total': 'Total', 'summary.codes': 'growing-area codes', 'summary.products': 'products',
       'summary.none': 'None', 'summary.loading': 'Loading…', 'summary.district': 'District',
       'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
@@ -878,6 +882,16 @@
     }
     box.append(section('ocop', d.ocop.products + ' ' + t('summary.products'),
       d.ocop.products ? ocop : el('p', { class: 'muted', text: t('summary.none') })));
+    if (d.irrigation) {
+      box.append(section('irrigation', d.irrigation.works + ' ' + t('summary.works'),
+        classTable(d.irrigation.works_by_kind, 'irrigation_works', 'kind', 'count'),
+        classTable(d.irrigation.by_irrigation, 'irrigated_areas', 'irrigation', 'ha')));
+      box.append(section('forestry', number(d.forestry.total_ha, 1) + ' ha',
+        classTable(d.forestry.by_forest_type, 'forest_plots', 'forest_type', 'ha')));
+      box.append(section('livestock', d.livestock.farms + ' ' + t('summary.farms'),
+        classTable((d.livestock.by_species || []).map((r) => ({ class: r.class, features: r.farms })),
+          'livestock_farms', 'species', 'count')));
+    }
     const stations = el('ul', { class: 'plain' });
     for (const s of d.stations || []) {
       stations.append(el('li', { 'data-alert': s.alert_state || '' },
