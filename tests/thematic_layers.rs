@@ -6,7 +6,7 @@
 
 use agrimap_core::tokens::issue_token;
 use agrimap_model::{Audience, Feature, FeatureQuery, Value, layer};
-use agrimap_suite::{Reply, StoreKind, TestServer, scratch_dir, store_suite};
+use agrimap_suite::{DemoCopy, Reply, StoreKind, TestServer, scratch_dir, store_suite};
 use geo::{CoordsIter, Geometry};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -419,6 +419,106 @@ fn the_ntm_irrigation_indicator_reads_the_irrigated_areas(kind: StoreKind) {
     assert!(evidence[0]["bbox"].is_array());
 }
 
+fn count_of(t: &DemoCopy, id: &str) -> u64 {
+    t.runtime
+        .block_on(t.store.count(layer(id).expect("layer"), &FeatureQuery::default()))
+        .expect("count")
+}
+
+/// The command line: an import of points and lines into the irrigation
+/// works (a polygon refused, and nothing written until it is left out), the
+/// export GDAL reads, and the statistics.
+fn the_command_line_imports_exports_and_counts_them(kind: StoreKind) {
+    let t = DemoCopy::new(kind, "thematic_cli");
+    let before = count_of(&t, "irrigation_works");
+    let work = |id: &str, kind: &str, geometry: &str| {
+        format!(
+            r#"{{"type":"Feature","geometry":{geometry},"properties":{{"work_id":"{id}","commune_code":"{AREA_COMMUNE}","boundary_set":"pre-2025","kind":"{kind}","condition":"good","managing_body":"UBND xã"}}}}"#
+        )
+    };
+    let features = [
+        work(
+            "T-GATE",
+            "sluice_gate",
+            r#"{"type":"Point","coordinates":[106.09,9.97]}"#,
+        ),
+        work(
+            "T-DYKE",
+            "dyke",
+            r#"{"type":"LineString","coordinates":[[106.08,9.96],[106.09,9.965],[106.1,9.97]]}"#,
+        ),
+        work(
+            "T-POND",
+            "embankment",
+            r#"{"type":"Polygon","coordinates":[[[106.08,9.96],[106.09,9.96],[106.09,9.97],[106.08,9.96]]]}"#,
+        ),
+    ];
+    let file = t.dir.join("works.geojson");
+    std::fs::write(
+        &file,
+        format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(",")),
+    )
+    .expect("write");
+    let path = file.display().to_string();
+    let refused = t.agrimap(&["import", &path, "--layer", "irrigation_works"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("points or lines"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(count_of(&t, "irrigation_works"), before, "nothing is written");
+    let done = t.agrimap(&["import", &path, "--layer", "irrigation_works", "--skip-invalid"]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(count_of(&t, "irrigation_works"), before + 2);
+
+    let out = t.dir.join("works.gpkg");
+    let export = t.agrimap(&[
+        "export",
+        "--layer",
+        "irrigation_works",
+        "--format",
+        "gpkg",
+        &out.display().to_string(),
+    ]);
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert_eq!(ogrinfo(&out), (before + 2, "Unknown (any)".to_owned()));
+    let shp = t.agrimap(&[
+        "export",
+        "--layer",
+        "irrigation_works",
+        "--format",
+        "shp.zip",
+        &t.dir.join("works.shp.zip").display().to_string(),
+    ]);
+    assert!(!shp.status.success());
+    assert!(String::from_utf8_lossy(&shp.stderr).contains("points and lines"));
+
+    let stats = t.agrimap(&[
+        "stats",
+        "--layer",
+        "livestock_farms",
+        "--by",
+        "commune",
+        "--metric",
+        "sum:head_count",
+        "--format",
+        "json",
+    ]);
+    assert!(stats.status.success(), "{}", String::from_utf8_lossy(&stats.stderr));
+    let table: Json = serde_json::from_slice(&stats.stdout).expect("json");
+    let row = table["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["code"] == FARM_COMMUNE)
+        .expect("the farm's commune");
+    assert!(
+        (row["value"].as_f64().expect("value") - FARM_COMMUNE_HEAD).abs() < 1e-9,
+        "{row}"
+    );
+}
+
 store_suite!(
     the_new_layers_are_in_tiles_at_known_places,
     ogc_items_keep_owners_for_signed_in_planners,
@@ -426,4 +526,5 @@ store_suite!(
     statistics_by_commune_agree_with_the_features,
     the_commune_summary_mentions_them,
     the_ntm_irrigation_indicator_reads_the_irrigated_areas,
+    the_command_line_imports_exports_and_counts_them,
 );
