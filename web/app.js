@@ -40,6 +40,9 @@
     { key: 'growing-area-count', query: 'layer=growing_area&metric=count' },
     { key: 'ocop-count', query: 'layer=ocop&metric=count' },
     { key: 'monitoring-count', query: 'layer=monitoring&metric=count' },
+    { key: 'irrigated-area', query: 'layer=irrigated_areas&metric=area&class=irrigation&value=active' },
+    { key: 'forest-area', query: 'layer=forest_plots&metric=area' },
+    { key: 'livestock-head', query: 'layer=livestock_farms&metric=sum:head_count' },
   ];
 
   // Fields shown first in a feature's sheet, per layer; the rest follow.
@@ -158,10 +161,13 @@
       'crop-area': 'Diện tích trồng trọt (ha)', 'rice-area': 'Diện tích lúa (ha)',
       'aquaculture-area': 'Diện tích nuôi thủy sản (ha)', 'growing-area-count': 'Số mã vùng trồng',
       'ocop-count': 'Số sản phẩm OCOP', 'monitoring-count': 'Số trạm quan trắc',
+      'irrigated-area': 'Diện tích tưới chủ động (ha)', 'forest-area': 'Diện tích rừng (ha)',
+      'livestock-head': 'Tổng đàn vật nuôi (con)',
     },
     en: {
       'crop-area': 'Cropped area (ha)', 'rice-area': 'Rice area (ha)', 'aquaculture-area': 'Aquaculture area (ha)',
       'growing-area-count': 'Growing-area codes', 'ocop-count': 'OCOP products', 'monitoring-count': 'Monitoring stations',
+      'irrigated-area': 'Actively irrigated area (ha)', 'forest-area': 'Forest area (ha)', 'livestock-head': 'Livestock (head)',
     },
   };
 
