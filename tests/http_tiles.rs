@@ -9,8 +9,7 @@ use agrimap_tiles::{TileCoord, TileProjector, tile_bounds, tile_containing};
 use geo::{BoundingRect, Contains, InteriorPoint, Point};
 use std::collections::BTreeMap;
 
-const ALL: &str =
-    "admin_province,admin_district,admin_commune,water,roads,places,crop,aquaculture,monitoring,growing_area,ocop";
+const ALL: &str = "admin_province,admin_district,admin_commune,water,roads,places,crop,aquaculture,monitoring,growing_area,ocop,irrigation_works,irrigated_areas,forest_plots,livestock_farms";
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Runtime::new().expect("runtime").block_on(f)
@@ -120,7 +119,7 @@ fn tilejson_describes_public_fields_with_absolute_urls(kind: StoreKind) {
     assert_eq!(v["minzoom"], 0);
     assert_eq!(v["maxzoom"], 16);
     let vl = v["vector_layers"].as_array().expect("vector_layers");
-    assert_eq!(vl.len(), 11);
+    assert_eq!(vl.len(), 15);
     let crop = vl.iter().find(|l| l["id"] == "crop").expect("crop");
     assert!(
         crop["fields"]["crop_type"]

@@ -202,6 +202,33 @@ fn village() -> WriteBatch {
                 ],
             ),
             write(
+                "irrigated_areas",
+                vec![
+                    feature(
+                        "irrigated_areas",
+                        square(105.005, 10.075, 0.015),
+                        &here(&[
+                            ("area_id", text("KT-1")),
+                            ("irrigation", text("active")),
+                            ("drainage", text("active")),
+                            ("source", text("pumping")),
+                            ("area_ha", Value::Real(270.5)),
+                        ]),
+                    ),
+                    feature(
+                        "irrigated_areas",
+                        square(105.025, 10.075, 0.015),
+                        &here(&[
+                            ("area_id", text("KT-2")),
+                            ("irrigation", text("not_active")),
+                            ("drainage", text("active")),
+                            ("source", text("gravity")),
+                            ("area_ha", Value::Real(180.25)),
+                        ]),
+                    ),
+                ],
+            ),
+            write(
                 "growing_area",
                 vec![feature(
                     "growing_area",
@@ -423,17 +450,23 @@ fn scorecards_are_computed_from_known_features(kind: StoreKind) {
         (json!(100.0), json!("not_met"))
     );
 
-    // 3.1: no irrigation layer, so no data; the editor enters it.
+    // 3.1: the crop area in areas irrigated and drained actively: P-1 lies
+    // in KT-1 (active), P-2 in KT-2 (irrigation not active), and the two
+    // parcels are equal, so half.
     let irrigation = indicator(&card, "3.1");
-    assert_eq!(
-        (irrigation["value"].clone(), irrigation["verdict"].clone()),
-        (Json::Null, json!("no_data"))
-    );
+    assert_eq!(irrigation["source"], "layers");
+    assert_eq!(irrigation["value"].as_f64(), Some(50.0), "{irrigation}");
+    let evidence = &irrigation["computed"]["evidence"];
+    assert_eq!(evidence[0]["layer"], "irrigated_areas");
+    assert!((evidence_figure(irrigation, 0) - 270.5).abs() < 1e-9, "{irrigation}");
+    assert!((evidence_figure(irrigation, 1) - 180.25).abs() < 1e-9, "{irrigation}");
+    assert_eq!(evidence[0]["features"].as_array().map(Vec::len), Some(1));
+    assert!((evidence_figure(irrigation, 2) - 50.0).abs() < 1e-9, "{irrigation}");
     assert!(
-        irrigation["computed"]["note"]
+        evidence[0]["ogc"]
             .as_str()
-            .expect("note")
-            .contains("irrigation layer")
+            .is_some_and(|u| u.starts_with("/ogc/collections/irrigated_areas/items?commune=")),
+        "{irrigation}"
     );
 
     // 13.1 to 13.4: the cooperative, the OCOP products, certified farmland, traceability.

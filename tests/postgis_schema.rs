@@ -1,5 +1,6 @@
 //! The PostGIS schema: migrations apply once, typed tables with GiST indexes,
-//! constraints that refuse invalid values, and `agrimap load` that either
+//! constraints that refuse invalid values (a polygon among irrigation
+//! works), migration 0011 on an older schema, and `agrimap load` that either
 //! loads everything or leaves the database as it was.
 
 use agrimap_store::LayerStore as _;
@@ -29,7 +30,7 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
     };
     let first = run(&["migrate"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"));
     let second = run(&["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "schema is up to date");
 
@@ -80,6 +81,72 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
         "{err:?}"
     );
     pg_admin(&[&format!("DROP DATABASE {name} WITH (FORCE)")]);
+}
+
+#[test]
+fn migration_0011_adds_mixed_geometry_layers_and_their_lists() {
+    let db = PgDatabase::empty("migrate_0011");
+    let url = db.url.clone();
+    let run = |args: &[&str]| {
+        Command::new(agrimap_bin())
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .expect("run agrimap")
+    };
+    assert!(run(&["migrate"]).status.success());
+    // Irrigation works hold points and lines, nothing else.
+    let polygon = on_database(&url, async |client| {
+        client
+            .execute(
+                "INSERT INTO irrigation_works (geom, work_id, commune_code, boundary_set, kind, condition)
+                 VALUES (ST_GeomFromText('MULTIPOLYGON(((105.8 9.9, 105.81 9.9, 105.81 9.91, 105.8 9.9)))', 4326),
+                         'W', '33001', '2025', 'dyke', 'good')",
+                &[],
+            )
+            .await
+            .expect_err("a polygon must be refused")
+    });
+    assert_eq!(
+        polygon.code(),
+        Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION),
+        "{polygon:?}"
+    );
+    // The lists of the layers migration 0011 made are seeded with it.
+    let seeded = query(
+        &url,
+        "SELECT count(*) FROM agrimap_codes WHERE list IN ('irrigation_work_kind', 'livestock_species', 'tree_species')",
+    );
+    assert!(seeded[0].get::<_, i64>(0) >= 20);
+    // A database migrated before 0011 (its tables and lists gone, as they
+    // were) gets both from the next `agrimap migrate`, its other codes kept.
+    on_database(&url, async |client| {
+        client
+            .batch_execute(
+                "DROP TABLE irrigation_works, irrigated_areas, forest_plots, livestock_farms;
+                 DELETE FROM agrimap_layer_version
+                   WHERE layer IN ('irrigation_works', 'irrigated_areas', 'forest_plots', 'livestock_farms');
+                 DELETE FROM agrimap_codes WHERE list IN
+                   ('irrigation_work_kind', 'irrigation_source', 'forest_type', 'tree_species', 'livestock_species');
+                 UPDATE agrimap_codes SET label_en = 'Paddy' WHERE list = 'crop_type' AND code = 'rice';
+                 DELETE FROM agrimap_migrations WHERE version = 11;",
+            )
+            .await
+            .expect("back to schema 9");
+    });
+    let upgrade = run(&["migrate"]);
+    assert!(
+        String::from_utf8_lossy(&upgrade.stdout).contains("applied migrations [11]"),
+        "{upgrade:?}"
+    );
+    let back = query(
+        &url,
+        "SELECT (SELECT count(*) FROM irrigation_works), (SELECT count(*) FROM agrimap_codes WHERE list = 'livestock_species'),
+                (SELECT label_en FROM agrimap_codes WHERE list = 'crop_type' AND code = 'rice')",
+    );
+    assert_eq!(back[0].get::<_, i64>(0), 0);
+    assert!(back[0].get::<_, i64>(1) >= 5);
+    assert_eq!(back[0].get::<_, String>(2), "Paddy", "an admin's label is kept");
 }
 
 #[test]

@@ -20,11 +20,16 @@
     { id: 'monitoring', shape: 'point' },
     { id: 'growing_area', shape: 'outline' },
     { id: 'ocop', shape: 'point' },
+    { id: 'irrigation_works', shape: 'point' },
+    { id: 'irrigated_areas', shape: 'outline' },
+    { id: 'forest_plots', shape: 'area' },
+    { id: 'livestock_farms', shape: 'point' },
   ];
 
   // In the order a tap prefers them when several are under the finger: small
   // point symbols first, then parcels and areas, then the base map.
-  const PRIORITY = ['ocop', 'monitoring', 'crop', 'aquaculture', 'growing_area', 'places', 'roads', 'water',
+  const PRIORITY = ['ocop', 'monitoring', 'livestock_farms', 'irrigation_works', 'crop', 'aquaculture', 'forest_plots',
+    'irrigated_areas', 'growing_area', 'places', 'roads', 'water',
     'admin_commune', 'admin_district', 'admin_province'];
 
   // What the planner can colour communes by: a statistic of /api/stats.
@@ -37,6 +42,9 @@
     { key: 'monitoring-count', query: 'layer=monitoring&metric=count' },
     // The light traps' week by commune (the newest week reported, every province shown).
     { key: 'pest-pressure', query: 'layer=pests' },
+    { key: 'irrigated-area', query: 'layer=irrigated_areas&metric=area&class=irrigation&value=active' },
+    { key: 'forest-area', query: 'layer=forest_plots&metric=area' },
+    { key: 'livestock-head', query: 'layer=livestock_farms&metric=sum:head_count' },
   ];
 
   // Fields shown first in a feature's sheet, per layer; the rest follow.
@@ -46,6 +54,10 @@
     growing_area: ['code', 'status', 'markets', 'crop_type', 'area_ha', 'cooperative', 'expires_on'],
     ocop: ['name', 'stars', 'producer', 'category', 'certified_year', 'qr_url'],
     monitoring: ['name', 'kind', 'alert_state', 'status', 'last_reading_at'],
+    irrigation_works: ['name', 'kind', 'capacity', 'length_m', 'condition', 'managing_body', 'built_year'],
+    irrigated_areas: ['irrigation', 'drainage', 'source', 'served_by', 'area_ha'],
+    forest_plots: ['forest_type', 'species', 'planting_year', 'area_ha'],
+    livestock_farms: ['species', 'head_count', 'scale', 'biosecurity'],
   };
   // Station fields shown as readings (with their units), not as attributes.
   const READING_FIELDS = ['latest_salinity', 'latest_ph', 'latest_dissolved_oxygen', 'latest_temperature',
@@ -70,6 +82,8 @@
       'alert.cause': 'Nguyên nhân', 'alert.threshold': 'ngưỡng', 'summary.title': 'Tóm tắt xã',
       'summary.crop': 'Trồng trọt', 'summary.aquaculture': 'Thủy sản', 'summary.growing': 'Vùng trồng',
       'summary.ocop': 'Sản phẩm OCOP', 'summary.stations': 'Trạm quan trắc', 'summary.ntm': 'Nông thôn mới',
+      'summary.irrigation': 'Thủy lợi', 'summary.forestry': 'Lâm nghiệp', 'summary.livestock': 'Chăn nuôi',
+      'summary.works': 'công trình', 'summary.farms': 'cơ sở',
       'summary.total': 'Tổng', 'summary.codes': 'mã vùng trồng', 'summary.products': 'sản phẩm',
       'summary.none': 'Không có', 'summary.loading': 'Đang tải…', 'summary.district': 'Huyện',
       'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
@@ -106,6 +120,8 @@
       'alert.cause': 'Cause', 'alert.threshold': 'threshold', 'summary.title': 'Commune summary',
       'summary.crop': 'Crops', 'summary.aquaculture': 'Aquaculture', 'summary.growing': 'Growing areas',
       'summary.ocop': 'OCOP products', 'summary.stations': 'Monitoring stations', 'summary.ntm': 'New rural development',
+      'summary.irrigation': 'Irrigation', 'summary.forestry': 'Forestry', 'summary.livestock': 'Livestock',
+      'summary.works': 'works', 'summary.farms': 'farms',
       'summary.total': 'Total', 'summary.codes': 'growing-area codes', 'summary.products': 'products',
       'summary.none': 'None', 'summary.loading': 'Loading…', 'summary.district': 'District',
       'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
@@ -131,12 +147,14 @@
     vi: {
       crop: 'Trồng trọt', aquaculture: 'Thủy sản', monitoring: 'Trạm quan trắc', growing_area: 'Vùng trồng',
       ocop: 'Sản phẩm OCOP', places: 'Địa danh', roads: 'Đường', water: 'Sông, kênh', admin_commune: 'Xã',
-      admin_district: 'Huyện', admin_province: 'Tỉnh',
+      admin_district: 'Huyện', admin_province: 'Tỉnh', irrigation_works: 'Công trình thủy lợi',
+      irrigated_areas: 'Vùng tưới tiêu', forest_plots: 'Lô rừng', livestock_farms: 'Chăn nuôi',
     },
     en: {
       crop: 'Crops', aquaculture: 'Aquaculture', monitoring: 'Monitoring stations', growing_area: 'Growing areas',
       ocop: 'OCOP products', places: 'Places', roads: 'Roads', water: 'Rivers and canals', admin_commune: 'Commune',
-      admin_district: 'District', admin_province: 'Province',
+      admin_district: 'District', admin_province: 'Province', irrigation_works: 'Irrigation works',
+      irrigated_areas: 'Irrigated areas', forest_plots: 'Forest plots', livestock_farms: 'Livestock farms',
     },
   };
 
@@ -146,11 +164,14 @@
       'aquaculture-area': 'Diện tích nuôi thủy sản (ha)', 'growing-area-count': 'Số mã vùng trồng',
       'ocop-count': 'Số sản phẩm OCOP', 'monitoring-count': 'Số trạm quan trắc',
       'pest-pressure': 'Mức sâu hại theo bẫy đèn (tuần)',
+      'irrigated-area': 'Diện tích tưới chủ động (ha)', 'forest-area': 'Diện tích rừng (ha)',
+      'livestock-head': 'Tổng đàn vật nuôi (con)',
     },
     en: {
       'crop-area': 'Cropped area (ha)', 'rice-area': 'Rice area (ha)', 'aquaculture-area': 'Aquaculture area (ha)',
       'growing-area-count': 'Growing-area codes', 'ocop-count': 'OCOP products', 'monitoring-count': 'Monitoring stations',
       'pest-pressure': 'Pest pressure from light traps (week)',
+      'irrigated-area': 'Actively irrigated area (ha)', 'forest-area': 'Forest area (ha)', 'livestock-head': 'Livestock (head)',
     },
   };
 
@@ -169,7 +190,12 @@
       households: 'Số hộ', cooperative: 'HTX / doanh nghiệp', product_id: 'Mã sản phẩm', category: 'Nhóm sản phẩm',
       stars: 'Hạng sao', producer: 'Chủ thể', certified_year: 'Năm công nhận', qr_url: 'Truy xuất nguồn gốc',
       ntm_status: 'Nông thôn mới', ntm_year: 'Năm công nhận NTM', population: 'Dân số', width_m: 'Bề rộng (m)',
-      ref: 'Số hiệu', class: 'Cấp đường', surface: 'Mặt đường',
+      ref: 'Số hiệu', class: 'Cấp đường', surface: 'Mặt đường', work_id: 'Mã công trình',
+      capacity: 'Lưu lượng thiết kế (m³/s)', length_m: 'Chiều dài (m)', condition: 'Tình trạng',
+      managing_body: 'Đơn vị quản lý', built_year: 'Năm xây dựng', area_id: 'Mã vùng tưới', irrigation: 'Tưới',
+      drainage: 'Tiêu', source: 'Nguồn nước', served_by: 'Công trình phục vụ', plot_id: 'Mã lô rừng',
+      forest_type: 'Loại rừng', planting_year: 'Năm trồng', farm_id: 'Mã cơ sở chăn nuôi', head_count: 'Số con',
+      scale: 'Quy mô', biosecurity: 'An toàn sinh học',
     },
     en: {
       name: 'Name', code: 'Code', kind: 'Kind', commune_code: 'Commune code', province_code: 'Province code',
@@ -184,7 +210,11 @@
       households: 'Households', cooperative: 'Cooperative / company', product_id: 'Product', category: 'Category',
       stars: 'Stars', producer: 'Producer', certified_year: 'Certified in', qr_url: 'Traceability',
       ntm_status: 'New rural status', ntm_year: 'NTM year', population: 'Population', width_m: 'Width (m)',
-      ref: 'Number', class: 'Class', surface: 'Surface',
+      ref: 'Number', class: 'Class', surface: 'Surface', work_id: 'Work', capacity: 'Design discharge (m³/s)',
+      length_m: 'Length (m)', condition: 'Condition', managing_body: 'Managed by', built_year: 'Built in',
+      area_id: 'Irrigated area', irrigation: 'Irrigation', drainage: 'Drainage', source: 'Water supply',
+      served_by: 'Served by', plot_id: 'Forest plot', forest_type: 'Forest type', planting_year: 'Planted in',
+      farm_id: 'Farm', head_count: 'Head', scale: 'Scale', biosecurity: 'Biosecurity',
     },
   };
 
@@ -207,6 +237,9 @@
       textile_handicraft: 'Thủ công mỹ nghệ, dệt may', ornamental: 'Sinh vật cảnh',
       tourism_service: 'Dịch vụ du lịch nông thôn', salinity: 'Độ mặn', ph: 'pH', dissolved_oxygen: 'Oxy hòa tan',
       temperature: 'Nhiệt độ', pest_count: 'Côn trùng vào đèn (chưa phân loài)', above: 'trên', below: 'dưới',
+      good: 'Tốt', fair: 'Khá', degraded: 'Xuống cấp', damaged: 'Hư hỏng', large: 'Trang trại quy mô lớn',
+      medium: 'Trang trại quy mô vừa', small: 'Trang trại quy mô nhỏ', household: 'Chăn nuôi nông hộ',
+      vietgahp: 'VietGAHP', disease_free: 'Cơ sở an toàn dịch bệnh',
     },
     en: {
       rice: 'Rice', mango: 'Mango', longan: 'Longan', durian: 'Durian', pomelo: 'Pomelo', lotus: 'Lotus',
@@ -226,6 +259,9 @@
       textile_handicraft: 'Handicraft and textiles', ornamental: 'Ornamental', tourism_service: 'Rural tourism',
       salinity: 'Salinity', ph: 'pH', dissolved_oxygen: 'Dissolved oxygen', temperature: 'Temperature',
       pest_count: 'Insects trapped (not sorted)', above: 'above', below: 'below',
+      good: 'Good', fair: 'Fair', degraded: 'Degraded', damaged: 'Damaged', large: 'Large farm',
+      medium: 'Medium farm', small: 'Small farm', household: 'Household', vietgahp: 'VietGAHP',
+      disease_free: 'Disease-free facility',
     },
   };
   // Where a value reads differently in one layer.
@@ -241,7 +277,10 @@
     const labels = CODE_LABELS[text];
     return labels && (lang === 'vi' ? labels.label_vi : labels.label_en);
   }
-  const LAYER_VALUE_LABELS = { vi: { growing_area: { active: 'Còn hiệu lực' } }, en: { growing_area: { active: 'Valid' } } };
+  const LAYER_VALUE_LABELS = {
+    vi: { growing_area: { active: 'Còn hiệu lực' }, irrigated_areas: { active: 'Chủ động', not_active: 'Không chủ động' } },
+    en: { growing_area: { active: 'Valid' }, irrigated_areas: { active: 'Active', not_active: 'Not active' } },
+  };
   // Units of the catalog, as people write them.
   const UNIT_LABELS = { vi: { ppt: '‰', 'insects/night': 'con/đêm' }, en: { ppt: '‰', 'insects/night': 'per night' } };
 
@@ -874,6 +913,16 @@
     }
     box.append(section('ocop', d.ocop.products + ' ' + t('summary.products'),
       d.ocop.products ? ocop : el('p', { class: 'muted', text: t('summary.none') })));
+    if (d.irrigation) {
+      box.append(section('irrigation', d.irrigation.works + ' ' + t('summary.works'),
+        classTable(d.irrigation.works_by_kind, 'irrigation_works', 'kind', 'count'),
+        classTable(d.irrigation.by_irrigation, 'irrigated_areas', 'irrigation', 'ha')));
+      box.append(section('forestry', number(d.forestry.total_ha, 1) + ' ha',
+        classTable(d.forestry.by_forest_type, 'forest_plots', 'forest_type', 'ha')));
+      box.append(section('livestock', d.livestock.farms + ' ' + t('summary.farms'),
+        classTable((d.livestock.by_species || []).map((r) => ({ class: r.class, features: r.farms })),
+          'livestock_farms', 'species', 'count')));
+    }
     const stations = el('ul', { class: 'plain' });
     for (const s of d.stations || []) {
       stations.append(el('li', { 'data-alert': s.alert_state || '' },

@@ -94,7 +94,8 @@ fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
 
 /// The parts of one feature as they lie: (zone, hectares of it inside the
 /// zone) for polygons, where overlapping zones each count their part and a
-/// gap between zones counts for none; a point yields its zone with zero area.
+/// gap between zones counts for none; a point yields its zone with zero
+/// area, and so does a line, by its middle vertex.
 pub fn exact_parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
     out.clear();
     let polygons = match geometry {
@@ -104,6 +105,22 @@ pub fn exact_parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize
         }
         Geometry::MultiPoint(mp) => {
             out.extend(mp.0.first().and_then(|p| zones.containing(*p)).map(|z| (z, 0.0)));
+            return;
+        }
+        // A line (a dyke, an embankment) is placed like a point, by its
+        // middle vertex: it counts, it has no area, and a work that crosses a
+        // boundary belongs to the commune its middle lies in.
+        Geometry::LineString(l) => {
+            out.extend(
+                l.0.get(l.0.len() / 2)
+                    .and_then(|c| zones.containing((*c).into()))
+                    .map(|z| (z, 0.0)),
+            );
+            return;
+        }
+        Geometry::MultiLineString(ml) => {
+            let middle = ml.0.first().and_then(|l| l.0.get(l.0.len() / 2));
+            out.extend(middle.and_then(|c| zones.containing((*c).into())).map(|z| (z, 0.0)));
             return;
         }
         Geometry::Polygon(p) => MultiPolygon::new(vec![p.clone()]),

@@ -132,6 +132,16 @@ pub async fn plan(core: &Core, file: &str, params: &Params, audience: Audience) 
     // An export is a whole selection: the selection's parameters, no paging.
     params.only(crate::features::SELECTION_PARAMS)?;
     let crs = parse_crs(params)?;
+    if layer.geometry == agrimap_model::GeometryKind::PointOrLine && format == Format::Gdal(GdalFormat::ShapefileZip) {
+        return Err(CoreError::invalid(
+            "mixed_geometry",
+            format!(
+                "a Shapefile holds one kind of geometry and layer '{}' holds points and lines; \
+                 export gpkg, fgb, kml, geojson or csv",
+                layer.id
+            ),
+        ));
+    }
     if crs.is_some() && matches!(format, Format::GeoJson | Format::Gdal(GdalFormat::Kml)) {
         return Err(CoreError::invalid(
             "bad_crs",

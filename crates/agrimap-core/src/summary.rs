@@ -159,6 +159,7 @@ pub async fn commune_summary(
         table("ocop", "stars", "count"),
     )?;
     let code = commune.code.as_str();
+    let (irrigation, forestry, livestock) = rural_sections(core, set, code).await?;
     let crop_by_type = rows_of(&crop_type, code);
     let aquaculture_by_species = rows_of(&species, code);
     let growing_by_status = rows_of(&ga_status, code);
@@ -224,10 +225,71 @@ pub async fn commune_summary(
                 .map(|p| properties(ocop, p, &["product_id", "name", "category", "stars", "producer", "certified_year", "qr_url"]))
                 .collect::<Vec<_>>(),
         },
+        "irrigation": irrigation,
+        "forestry": forestry,
+        "livestock": livestock,
         "stations": station_answers,
         "registry": registry,
         "ntm": ntm,
     }))
+}
+
+/// The irrigation, forestry and livestock sections of the summary of `commune` (its code).
+async fn rural_sections(
+    core: &Core,
+    set: Option<BoundarySet>,
+    commune: &str,
+) -> Result<(JsonValue, JsonValue, JsonValue), CoreError> {
+    let (store, stats) = (core.store.as_ref(), core.stats.as_ref());
+    let table = |layer: &str, class: &str, metric: &str| {
+        let request = StatsRequest::parse(layer, Some("commune"), Some(class), Some(metric))
+            .map(|r| StatsRequest { boundary_set: set, ..r });
+        async move { stats.table(store, request?).await }
+    };
+    let (works, irrigated, forest, farms, head) = futures::try_join!(
+        table("irrigation_works", "kind", "count"),
+        table("irrigated_areas", "irrigation", "area"),
+        table("forest_plots", "forest_type", "area"),
+        table("livestock_farms", "species", "count"),
+        table("livestock_farms", "species", "sum:head_count"),
+    )?;
+    let forest = rows_of(&forest, commune);
+    Ok((
+        irrigation_json(&rows_of(&works, commune), &rows_of(&irrigated, commune)),
+        json!({"total_ha": total(&forest), "by_forest_type": forest}),
+        livestock_json(&rows_of(&farms, commune), &rows_of(&head, commune)),
+    ))
+}
+
+/// Counts of a count table's rows: class and features, largest first.
+fn counts(rows: &[ClassArea]) -> Vec<JsonValue> {
+    rows.iter()
+        .map(|r| json!({"class": r.class, "features": r.features}))
+        .collect()
+}
+
+/// Irrigation works by kind (points and lines counted alike) and irrigated
+/// hectares, all and by whether irrigation is active.
+fn irrigation_json(works: &[ClassArea], areas: &[ClassArea]) -> JsonValue {
+    json!({
+        "works": works.iter().map(|r| r.features).sum::<u64>(),
+        "works_by_kind": counts(works),
+        "irrigated_ha": total(areas),
+        "by_irrigation": areas,
+    })
+}
+
+/// Livestock farms and head by species.
+fn livestock_json(farms: &[ClassArea], head: &[ClassArea]) -> JsonValue {
+    let head_of = |class: &str| head.iter().find(|h| h.class == class).map_or(0.0, |h| h.ha);
+    json!({
+        "farms": farms.iter().map(|r| r.features).sum::<u64>(),
+        "head": head.iter().map(|h| h.ha).sum::<f64>(),
+        "by_species": farms
+            .iter()
+            .map(|r| json!({"class": r.class, "farms": r.features, "head": head_of(&r.class)}))
+            .collect::<Vec<_>>(),
+    })
 }
 
 fn commune_json(c: &Commune) -> JsonValue {

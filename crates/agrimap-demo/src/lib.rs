@@ -17,6 +17,9 @@ mod admin;
 mod farmland;
 mod feature;
 mod files;
+mod forestry;
+mod irrigation;
+mod livestock;
 mod names;
 mod network;
 mod plane;
@@ -187,6 +190,11 @@ pub fn generate(opts: &DemoOptions) -> DemoProvince {
     layers.insert("monitoring", monitoring);
     layers.insert("growing_area", farmland.growing_areas);
     layers.insert("ocop", ocop_features(seed, &admin));
+    let irrigation = irrigation::build(seed, &admin, &water, layers.get("crop").map_or(&[], Vec::as_slice));
+    layers.insert("irrigation_works", irrigation.works);
+    layers.insert("irrigated_areas", irrigation.areas);
+    layers.insert("forest_plots", forestry::build(seed, &admin));
+    layers.insert("livestock_farms", livestock::build(seed, &admin, &hamlets));
     DemoProvince {
         layers: catalog()
             .iter()

@@ -289,6 +289,131 @@ static OCOP: &[FieldDef] = &[
     FORMER_COMMUNE_CODE,
 ];
 
+static IRRIGATION_WORKS: &[FieldDef] = &[
+    required(text("work_id", "Identifier of the work in the irrigation inventory")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    text("name", "Name of the work (e.g. Cống Cái Côn, Trạm bơm Ấp 3)"),
+    required(coded(
+        text(
+            "kind",
+            "Kind of work: sluice gate and pumping station (points), dyke and embankment (lines)",
+        ),
+        "irrigation_work_kind",
+    )),
+    with_unit(
+        field(
+            "capacity",
+            FieldType::Real,
+            "Design discharge of a gate or pumping station (empty for dykes and embankments)",
+        ),
+        "m³/s",
+    ),
+    with_unit(
+        field(
+            "length_m",
+            FieldType::Real,
+            "Length of a dyke or embankment on the ellipsoid",
+        ),
+        "m",
+    ),
+    required(one_of(
+        text("condition", "Condition at the latest inspection"),
+        &["good", "fair", "degraded", "damaged"],
+    )),
+    text(
+        "managing_body",
+        "Body that operates and maintains the work (irrigation company, commune, cooperative)",
+    ),
+    field(
+        "built_year",
+        FieldType::Integer,
+        "Year the work was built or last rebuilt",
+    ),
+    FORMER_COMMUNE_CODE,
+];
+
+static IRRIGATED_AREAS: &[FieldDef] = &[
+    required(text("area_id", "Identifier of the irrigated area (khu tưới)")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(one_of(
+        text(
+            "irrigation",
+            "Irrigation: active (water brought in when the crop needs it) or not",
+        ),
+        &["active", "not_active"],
+    )),
+    required(one_of(
+        text(
+            "drainage",
+            "Drainage: active (water taken off when the field must drain) or not",
+        ),
+        &["active", "not_active"],
+    )),
+    required(coded(text("source", "How water is brought in"), "irrigation_source")),
+    text(
+        "served_by",
+        "Identifier of the irrigation work that serves the area (work_id)",
+    ),
+    hectares("area_ha", "Area on the ellipsoid"),
+    FORMER_COMMUNE_CODE,
+];
+
+static FOREST_PLOTS: &[FieldDef] = &[
+    required(text("plot_id", "Forest plot identifier (lô rừng)")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(coded(
+        text(
+            "forest_type",
+            "Use of the forest: production, protection or special-use",
+        ),
+        "forest_type",
+    )),
+    required(coded(text("species", "Main tree species"), "tree_species")),
+    field("planting_year", FieldType::Integer, "Year the stand was planted"),
+    hectares("area_ha", "Area on the ellipsoid"),
+    restricted(text(
+        "owner_name",
+        "Name of the forest owner or the household holding the plot",
+    )),
+    restricted(text("owner_phone", "Phone number of the forest owner")),
+    FORMER_COMMUNE_CODE,
+];
+
+static LIVESTOCK_FARMS: &[FieldDef] = &[
+    required(text("farm_id", "Livestock farm identifier")),
+    COMMUNE_CODE,
+    BOUNDARY_SET,
+    required(coded(text("species", "Main species raised"), "livestock_species")),
+    required(with_unit(
+        field(
+            "head_count",
+            FieldType::Integer,
+            "Animals on the farm at the latest count",
+        ),
+        "head",
+    )),
+    required(one_of(
+        text(
+            "scale",
+            "Farm scale by livestock units (Decree 13/2020/NĐ-CP): large, medium, small, or a household",
+        ),
+        &["large", "medium", "small", "household"],
+    )),
+    required(one_of(
+        text(
+            "biosecurity",
+            "Biosecurity certification: none, VietGAHP, or a disease-free facility (cơ sở an toàn dịch bệnh)",
+        ),
+        &["none", "vietgahp", "disease_free"],
+    )),
+    restricted(text("owner_name", "Name of the farm owner")),
+    restricted(text("owner_phone", "Phone number of the farm owner")),
+    FORMER_COMMUNE_CODE,
+];
+
 #[expect(
     clippy::too_many_arguments,
     reason = "one positional row per layer keeps the catalog table readable"
@@ -316,7 +441,7 @@ const fn layer_def(
     }
 }
 
-use GeometryKind::{LineString, Point, Polygon};
+use GeometryKind::{LineString, Point, PointOrLine, Polygon};
 use LayerGroup::{Base, Theme};
 
 static CATALOG: &[LayerDef] = &[
@@ -430,6 +555,46 @@ static CATALOG: &[LayerDef] = &[
         "One Commune One Product producers, 3 to 5 stars",
         OCOP,
     ),
+    layer_def(
+        "irrigation_works",
+        "Irrigation works",
+        "Công trình thủy lợi",
+        Theme,
+        PointOrLine,
+        (9, 16),
+        "Sluice gates and pumping stations (points), dykes and embankments (lines)",
+        IRRIGATION_WORKS,
+    ),
+    layer_def(
+        "irrigated_areas",
+        "Irrigated areas",
+        "Vùng tưới tiêu",
+        Theme,
+        Polygon,
+        (9, 16),
+        "Farmland irrigated and drained, actively or not",
+        IRRIGATED_AREAS,
+    ),
+    layer_def(
+        "forest_plots",
+        "Forest plots",
+        "Lô rừng",
+        Theme,
+        Polygon,
+        (9, 16),
+        "Production, protection and special-use forest plots with species and planting year",
+        FOREST_PLOTS,
+    ),
+    layer_def(
+        "livestock_farms",
+        "Livestock farms",
+        "Chăn nuôi",
+        Theme,
+        Point,
+        (9, 16),
+        "Livestock farms with species, head count, scale and biosecurity",
+        LIVESTOCK_FARMS,
+    ),
 ];
 
 /// Every layer, base map first, in drawing order.
@@ -523,6 +688,10 @@ mod tests {
             ("crop", "owner_name"),
             ("aquaculture", "owner_phone"),
             ("growing_area", "contact_phone"),
+            ("forest_plots", "owner_name"),
+            ("forest_plots", "owner_phone"),
+            ("livestock_farms", "owner_name"),
+            ("livestock_farms", "owner_phone"),
         ] {
             assert_eq!(
                 layer(l).and_then(|l| l.field(f)).map(|f| f.access),

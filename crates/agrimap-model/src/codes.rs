@@ -39,6 +39,11 @@ pub const CODE_LISTS: &[(&str, &str, &str)] = &[
     ("farming_mode", "Hình thức nuôi", "Aquaculture farming modes"),
     ("station_kind", "Loại trạm quan trắc", "Monitoring station kinds"),
     ("pest_species", "Sinh vật gây hại", "Pest species caught in light traps"),
+    ("irrigation_work_kind", "Loại công trình thủy lợi", "Irrigation works"),
+    ("irrigation_source", "Nguồn nước tưới", "Irrigation water supply"),
+    ("forest_type", "Loại rừng", "Forest types by use"),
+    ("tree_species", "Loài cây rừng", "Forest tree species"),
+    ("livestock_species", "Vật nuôi", "Livestock species"),
 ];
 
 /// Whether `list` is one of [`CODE_LISTS`].
@@ -190,6 +195,40 @@ pub const NATIONAL_DEFAULTS: &[(&str, &str, &str, &str)] = &[
     ),
     ("pest_species", "yellow_stem_borer", "Sâu đục thân", "Yellow stem borer"),
     ("pest_species", "rice_bug", "Bọ xít dài", "Rice bug"),
+    // Irrigation works: points (gates, pumping stations) and lines (dykes, embankments).
+    ("irrigation_work_kind", "sluice_gate", "Cống", "Sluice gate"),
+    ("irrigation_work_kind", "pumping_station", "Trạm bơm", "Pumping station"),
+    ("irrigation_work_kind", "dyke", "Đê bao", "Dyke"),
+    ("irrigation_work_kind", "embankment", "Bờ bao, kè", "Embankment"),
+    ("irrigation_work_kind", "culvert", "Cống hộp, cống tròn", "Culvert"),
+    ("irrigation_work_kind", "weir", "Đập dâng", "Weir"),
+    // How irrigated areas get their water.
+    ("irrigation_source", "pumping", "Tưới bằng động lực (bơm)", "Pumped"),
+    ("irrigation_source", "gravity", "Tưới tự chảy", "Gravity"),
+    ("irrigation_source", "tidal", "Tưới theo triều", "Tidal"),
+    // Forest types by use (Luật Lâm nghiệp 2017).
+    ("forest_type", "production", "Rừng sản xuất", "Production forest"),
+    ("forest_type", "protection", "Rừng phòng hộ", "Protection forest"),
+    ("forest_type", "special_use", "Rừng đặc dụng", "Special-use forest"),
+    // Tree species of the delta's forests.
+    ("tree_species", "rhizophora", "Đước", "Mangrove (Rhizophora)"),
+    ("tree_species", "avicennia", "Mắm", "Grey mangrove (Avicennia)"),
+    ("tree_species", "sonneratia", "Bần", "Mangrove apple (Sonneratia)"),
+    ("tree_species", "nipa_palm", "Dừa nước", "Nipa palm"),
+    ("tree_species", "melaleuca", "Tràm", "Melaleuca"),
+    ("tree_species", "acacia", "Keo lai", "Hybrid acacia"),
+    ("tree_species", "eucalyptus", "Bạch đàn", "Eucalyptus"),
+    ("tree_species", "casuarina", "Phi lao", "Casuarina"),
+    ("tree_species", "mixed", "Rừng hỗn giao", "Mixed stand"),
+    // Livestock.
+    ("livestock_species", "pig", "Lợn (heo)", "Pigs"),
+    ("livestock_species", "chicken", "Gà", "Chickens"),
+    ("livestock_species", "duck", "Vịt", "Ducks"),
+    ("livestock_species", "cattle", "Bò", "Cattle"),
+    ("livestock_species", "buffalo", "Trâu", "Buffalo"),
+    ("livestock_species", "goat", "Dê", "Goats"),
+    ("livestock_species", "quail", "Chim cút", "Quail"),
+    ("livestock_species", "swiftlet", "Chim yến", "Swiftlets"),
 ];
 
 /// The national defaults as codes.

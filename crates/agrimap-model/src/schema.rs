@@ -91,6 +91,11 @@ pub enum GeometryKind {
     Point,
     LineString,
     Polygon,
+    /// One point or lines a feature: works that are drawn as a point (a
+    /// sluice gate, a pumping station) beside works drawn as lines (a dyke,
+    /// an embankment) in one layer, so a kind of work is a field, not a
+    /// layer. Stored as a generic geometry column that holds only these two.
+    PointOrLine,
 }
 
 impl GeometryKind {
@@ -101,7 +106,15 @@ impl GeometryKind {
             Self::Point => "POINT",
             Self::LineString => "MULTILINESTRING",
             Self::Polygon => "MULTIPOLYGON",
+            Self::PointOrLine => "GEOMETRY",
         }
+    }
+
+    /// Whether a feature's extent says how large it is drawn: not for
+    /// points, which are drawn at any zoom however small the box.
+    #[must_use]
+    pub fn has_extent(self) -> bool {
+        matches!(self, Self::LineString | Self::Polygon)
     }
 }
 
@@ -180,6 +193,10 @@ impl LayerDef {
             "monitoring" => &["station_id"],
             "growing_area" => &["code"],
             "ocop" => &["product_id"],
+            "irrigation_works" => &["work_id"],
+            "irrigated_areas" => &["area_id"],
+            "forest_plots" => &["plot_id"],
+            "livestock_farms" => &["farm_id"],
             _ => &[],
         }
     }

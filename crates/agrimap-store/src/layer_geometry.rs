@@ -11,10 +11,12 @@ pub(crate) fn fit_to_layer(layer: &LayerDef, geometry: &Geometry<f64>) -> Result
         return Err("geometry has non-finite coordinates".into());
     }
     Ok(match (layer.geometry, geometry) {
-        (GeometryKind::Point, Geometry::Point(_))
-        | (GeometryKind::LineString, Geometry::MultiLineString(_))
+        (GeometryKind::Point | GeometryKind::PointOrLine, Geometry::Point(_))
+        | (GeometryKind::LineString | GeometryKind::PointOrLine, Geometry::MultiLineString(_))
         | (GeometryKind::Polygon, Geometry::MultiPolygon(_)) => geometry.clone(),
-        (GeometryKind::LineString, Geometry::LineString(l)) => MultiLineString(vec![l.clone()]).into(),
+        (GeometryKind::LineString | GeometryKind::PointOrLine, Geometry::LineString(l)) => {
+            MultiLineString(vec![l.clone()]).into()
+        }
         (GeometryKind::Polygon, Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]).into(),
         (kind, other) => {
             return Err(format!(

@@ -118,9 +118,7 @@ pub(crate) fn order_by(query: &FeatureQuery) -> &'static str {
 pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -> Result<WhereClause, StoreError> {
     let mut w = WhereClause::default();
     if let Some(rect) = query.bbox {
-        let min_extent = query
-            .min_extent
-            .filter(|_| layer.geometry != agrimap_model::GeometryKind::Point);
+        let min_extent = query.min_extent.filter(|_| layer.geometry.has_extent());
         let c = D::bbox_condition(layer, rect, min_extent, &mut w);
         w.conditions.push(c);
     }

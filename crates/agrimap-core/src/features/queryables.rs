@@ -35,7 +35,11 @@ pub fn schema(layer: &LayerDef, url: &str) -> Json {
         json!({
             "title": cql2::GEOMETRY,
             "description": "The feature's geometry (CRS84), for S_INTERSECTS",
-            "format": format!("geometry-{}", layer.geometry.ogc_name().to_ascii_lowercase()),
+            "format": match layer.geometry {
+                // OGC API - Features Part 3 names a mixed geometry `geometry-any`.
+                agrimap_model::GeometryKind::PointOrLine => "geometry-any".to_owned(),
+                kind => format!("geometry-{}", kind.ogc_name().to_ascii_lowercase()),
+            },
             "x-ogc-role": "primary-geometry",
         }),
     );

@@ -6,6 +6,12 @@
 //! What the layers say is as the layers are now; readings are taken from
 //! the scorecard's year. Where a layer is missing the figure is `None`
 //! with the reason, and an editor may enter the value instead.
+//!
+//! Irrigation (indicator 3.1) is the crop area of the commune whose parcels
+//! lie in an irrigated area both irrigated and drained actively, as a share
+//! of all its crop area: a parcel counts whole where the middle of its box
+//! lies in such an area (parcels are small beside the areas, and the share
+//! is read to a tenth of a percent).
 
 use crate::Core;
 use crate::communes::Commune;
@@ -15,7 +21,7 @@ use agrimap_model::ntm::EntryValue;
 use agrimap_model::readings::{AlertState, alert_state};
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, Value, layer};
 use agrimap_store::ReadingQuery;
-use geo::{BooleanOps, BoundingRect, Geometry, Haversine, Length, MultiLineString, MultiPolygon, Rect};
+use geo::{BooleanOps, BoundingRect, Geometry, Haversine, Intersects, Length, MultiLineString, MultiPolygon, Rect};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -68,6 +74,12 @@ pub struct Facts {
     pub hard_roads_km: f64,
     pub hard_road_ids: Vec<i64>,
     pub other_road_ids: Vec<i64>,
+    /// Irrigated areas of the commune irrigated and drained actively, and the others.
+    pub irrigated_areas: Vec<Feature>,
+    pub other_irrigated_areas: Vec<Feature>,
+    /// Crop hectares of the commune's parcels: all, and in the active irrigated areas.
+    pub parcels_ha: f64,
+    pub irrigated_parcels_ha: f64,
 }
 
 /// Practices that count as certified farmland.
@@ -137,6 +149,7 @@ pub async fn gather(core: &Core, commune: &Commune, year: i32) -> Result<Facts, 
     let crop_ha = rows_ha(&practice, &commune.code, |_| true);
     let certified_ha = rows_ha(&practice, &commune.code, |c| CERTIFIED.contains(&c));
     let roads = roads_in(core, commune).await?;
+    let irrigation = irrigation_in(core, &in_commune).await?;
     Ok(Facts {
         commune_code: commune.code.clone(),
         boundary_set: commune.boundary_set.clone(),
@@ -150,6 +163,64 @@ pub async fn gather(core: &Core, commune: &Commune, year: i32) -> Result<Facts, 
         hard_roads_km: roads.0,
         hard_road_ids: roads.2,
         other_road_ids: roads.3,
+        irrigated_areas: irrigation.active,
+        other_irrigated_areas: irrigation.other,
+        parcels_ha: irrigation.parcels_ha,
+        irrigated_parcels_ha: irrigation.irrigated_ha,
+    })
+}
+
+/// What [`irrigation_in`] finds.
+struct Irrigation {
+    active: Vec<Feature>,
+    other: Vec<Feature>,
+    parcels_ha: f64,
+    irrigated_ha: f64,
+}
+
+/// The commune's irrigated areas (actively irrigated and drained, and the
+/// rest) and its crop hectares, all and in the active areas.
+async fn irrigation_in(core: &Core, in_commune: &FeatureQuery) -> Result<Irrigation, CoreError> {
+    let store = core.store.as_ref();
+    let areas_layer = catalog("irrigated_areas")?;
+    let (active, other): (Vec<Feature>, Vec<Feature>) = store
+        .features(areas_layer, in_commune)
+        .await?
+        .into_iter()
+        .partition(|f| {
+            areas_layer.text_of(f, "irrigation") == Some("active")
+                && areas_layer.text_of(f, "drainage") == Some("active")
+        });
+    if active.is_empty() && other.is_empty() {
+        return Ok(Irrigation {
+            active,
+            other,
+            parcels_ha: 0.0,
+            irrigated_ha: 0.0,
+        });
+    }
+    let crop = catalog("crop")?;
+    let (mut parcels_ha, mut irrigated_ha) = (0.0, 0.0);
+    for parcel in store.features(crop, in_commune).await? {
+        // On the ellipsoid, as the statistics measure crop area.
+        let ha = match &parcel.geometry {
+            Geometry::Polygon(p) => agrimap_analysis::area::polygon_ha(p),
+            Geometry::MultiPolygon(m) => agrimap_analysis::area::multipolygon_ha(m),
+            _ => continue,
+        };
+        parcels_ha += ha;
+        let Some(middle) = parcel.geometry.bounding_rect().map(|r| geo::Point::from(r.center())) else {
+            continue;
+        };
+        if active.iter().any(|a| a.geometry.intersects(&middle)) {
+            irrigated_ha += ha;
+        }
+    }
+    Ok(Irrigation {
+        active,
+        other,
+        parcels_ha,
+        irrigated_ha,
     })
 }
 
@@ -252,13 +323,72 @@ fn none(note: &str) -> Computed {
 pub fn compute(key: &str, facts: &Facts) -> Computed {
     match key {
         "roads_hard_surface" => roads(facts),
-        "irrigated_farmland" => none("no data: agrimap has no irrigation layer yet; enter the value"),
+        "irrigated_farmland" => irrigated(facts),
         "cooperatives" => cooperatives(facts),
         "ocop_products" => ocop_products(facts),
         "traceability" => traceability(facts),
         "certified_farmland" => certified(facts),
         "water_quality" => water_quality(facts),
         _ => none("agrimap computes nothing of that name"),
+    }
+}
+
+fn irrigated(facts: &Facts) -> Computed {
+    if facts.irrigated_areas.is_empty() && facts.other_irrigated_areas.is_empty() {
+        return none("no data: no irrigated area of the irrigated_areas layer lies in the commune; enter the value");
+    }
+    if facts.parcels_ha <= 0.0 {
+        return none("no data: no crop parcel in the commune");
+    }
+    let share = (facts.irrigated_parcels_ha / facts.parcels_ha * 1000.0).round() / 10.0;
+    let ha = |areas: &[Feature]| -> f64 {
+        let l = layer("irrigated_areas");
+        // A fold from 0.0: the sum of no floats is -0.0.
+        let sum = areas
+            .iter()
+            .filter_map(|f| l.and_then(|l| l.value_of(f, "area_ha").as_f64()))
+            .fold(0.0, |a, b| a + b);
+        (sum * 100.0).round() / 100.0
+    };
+    let active: Vec<&Feature> = facts.irrigated_areas.iter().collect();
+    let other: Vec<&Feature> = facts.other_irrigated_areas.iter().collect();
+    Computed {
+        value: Some(EntryValue::Number(share)),
+        evidence: vec![
+            facts.item(
+                "irrigated_areas",
+                ("Vùng tưới, tiêu nước chủ động", "Areas actively irrigated and drained"),
+                ha(&facts.irrigated_areas),
+                "ha",
+                &active,
+                Some("irrigation = 'active' AND drainage = 'active'"),
+            ),
+            facts.item(
+                "irrigated_areas",
+                (
+                    "Vùng tưới, tiêu chưa chủ động",
+                    "Areas not actively irrigated or drained",
+                ),
+                ha(&facts.other_irrigated_areas),
+                "ha",
+                &other,
+                Some("irrigation = 'not_active' OR drainage = 'not_active'"),
+            ),
+            EvidenceItem {
+                layer: "crop",
+                label_vi: "Diện tích đất trồng trọt được tưới, tiêu chủ động (%)".into(),
+                label_en: "Share of crop area actively irrigated and drained (%)".into(),
+                figure: share,
+                unit: "percent",
+                features: Vec::new(),
+                bbox: facts.commune_bbox,
+                ogc: facts.ogc("crop", None),
+            },
+        ],
+        note: Some(format!(
+            "{:.1} of {:.1} ha of crop parcels lie in areas irrigated and drained actively",
+            facts.irrigated_parcels_ha, facts.parcels_ha
+        )),
     }
 }
 

@@ -15,12 +15,17 @@ fn parts(g: Geometry<f64>, kind: GeometryKind, out: &mut Vec<Geometry<f64>>, dro
                 parts(g, kind, out, dropped);
             }
         }
-        (g @ (Geometry::Point(_) | Geometry::MultiPoint(_)), GeometryKind::Point)
-        | (g @ (Geometry::LineString(_) | Geometry::MultiLineString(_)), GeometryKind::LineString)
+        (g @ (Geometry::Point(_) | Geometry::MultiPoint(_)), GeometryKind::Point | GeometryKind::PointOrLine)
+        | (
+            g @ (Geometry::LineString(_) | Geometry::MultiLineString(_)),
+            GeometryKind::LineString | GeometryKind::PointOrLine,
+        )
         | (g @ (Geometry::Polygon(_) | Geometry::MultiPolygon(_)), GeometryKind::Polygon) => out.push(g),
         (Geometry::Rect(r), GeometryKind::Polygon) => out.push(Geometry::Polygon(r.to_polygon())),
         (Geometry::Triangle(t), GeometryKind::Polygon) => out.push(Geometry::Polygon(t.to_polygon())),
-        (Geometry::Line(l), GeometryKind::LineString) => out.push(Geometry::LineString(LineString::from(l))),
+        (Geometry::Line(l), GeometryKind::LineString | GeometryKind::PointOrLine) => {
+            out.push(Geometry::LineString(LineString::from(l)));
+        }
         _ => *dropped += 1,
     }
 }
@@ -30,6 +35,7 @@ fn kind_name(kind: GeometryKind) -> &'static str {
         GeometryKind::Point => "points",
         GeometryKind::LineString => "lines",
         GeometryKind::Polygon => "polygons",
+        GeometryKind::PointOrLine => "points or lines",
     }
 }
 
@@ -48,6 +54,22 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
     if kept.is_empty() {
         return Err(format!("no {} in the geometry, which the layer holds", kind_name(kind)));
     }
+    // A layer of points or lines holds one of them a feature: lines when
+    // there are any (the points beside them are left out), else one point.
+    let kind = match kind {
+        GeometryKind::PointOrLine
+            if kept
+                .iter()
+                .any(|g| matches!(g, Geometry::LineString(_) | Geometry::MultiLineString(_))) =>
+        {
+            let points = kept.len();
+            kept.retain(|g| matches!(g, Geometry::LineString(_) | Geometry::MultiLineString(_)));
+            dropped += points - kept.len();
+            GeometryKind::LineString
+        }
+        GeometryKind::PointOrLine => GeometryKind::Point,
+        k => k,
+    };
     let geometry = match kind {
         GeometryKind::Point => {
             let points: Vec<Point<f64>> = kept
@@ -104,6 +126,7 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
             }
             Geometry::MultiPolygon(MultiPolygon(polygons))
         }
+        GeometryKind::PointOrLine => unreachable!("decided above"),
     };
     if dropped > 0 {
         notes.push(format!("left out {dropped} part(s) that are not {}", kind_name(kind)));
@@ -232,5 +255,23 @@ mod tests {
     fn a_bow_tie_is_invalid_without_gdal() {
         let bow = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)];
         assert!(check_valid(&Geometry::Polygon(bow)).is_err());
+    }
+
+    #[test]
+    fn a_layer_of_points_or_lines_keeps_one_point_or_the_lines() {
+        let point = Geometry::Point(Point::new(105.8, 9.9));
+        assert_eq!(fit(point.clone(), GeometryKind::PointOrLine).expect("a point").0, point);
+        let line = LineString::from(vec![(105.8, 9.9), (105.81, 9.91)]);
+        let both =
+            Geometry::GeometryCollection(geo::GeometryCollection(vec![point, Geometry::LineString(line.clone())]));
+        let (kept, note) = fit(both, GeometryKind::PointOrLine).expect("the line");
+        assert_eq!(kept, Geometry::MultiLineString(MultiLineString(vec![line])));
+        assert!(
+            note.is_some_and(|n| n.contains("left out 1 part")),
+            "the point is reported"
+        );
+        let square = Geometry::Rect(geo::Rect::new((105.8, 9.9), (105.81, 9.91)));
+        let e = fit(square, GeometryKind::PointOrLine).expect_err("no point or line");
+        assert!(e.contains("points or lines"), "{e}");
     }
 }

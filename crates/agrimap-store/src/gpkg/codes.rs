@@ -87,6 +87,40 @@ fn with_values(sql: &str, field: &str, values: &[&str]) -> String {
     format!("{}{}{}", &sql[..start], list.join(", "), &sql[end..])
 }
 
+/// Seeds the national defaults of every list the store has no code of: a
+/// list that came with a later agrimap (an admin cannot empty a list, only
+/// retire its codes, so an empty list is one the store never had).
+fn seed_new_lists(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    {
+        let mut insert = tx
+            .prepare("INSERT OR IGNORE INTO agrimap_codes (list, code, label_vi, label_en) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(|e| db("seeding new code lists", e))?;
+        let mut lists: std::collections::BTreeMap<String, Vec<agrimap_model::Code>> = std::collections::BTreeMap::new();
+        for c in national_defaults() {
+            lists.entry(c.list.clone()).or_default().push(c);
+        }
+        for (list, codes) in lists {
+            // Decided for the whole list before any of its codes is added.
+            let missing: bool = tx
+                .query_row(
+                    "SELECT NOT EXISTS (SELECT 1 FROM agrimap_codes WHERE list = ?1)",
+                    [&list],
+                    |r| r.get(0),
+                )
+                .map_err(|e| db("seeding new code lists", e))?;
+            if missing {
+                for c in codes {
+                    insert
+                        .execute(params![c.list, c.code, c.label_vi, c.label_en])
+                        .map_err(|e| db("seeding new code lists", e))?;
+                }
+            }
+        }
+    }
+    tx.commit().map_err(|e| db("seeding new code lists", e))
+}
+
 /// Made on open when missing, and seeded then.
 pub(super) fn ensure_table(conn: &mut Connection) -> Result<(), StoreError> {
     let exists: bool = conn
@@ -99,7 +133,7 @@ pub(super) fn ensure_table(conn: &mut Connection) -> Result<(), StoreError> {
         .map_err(|e| db("looking for the code lists", e))?
         .unwrap_or(false);
     if exists {
-        return Ok(());
+        return seed_new_lists(conn);
     }
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     tx.execute_batch(

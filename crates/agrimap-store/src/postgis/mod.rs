@@ -206,7 +206,7 @@ impl PgStore {
                 )
                 .await
                 .map_err(pg("recording a migration"))?;
-                if *version == schema::CODES_MIGRATION {
+                if *version == schema::CODES_MIGRATION || schema::NEW_LISTS_MIGRATIONS.contains(version) {
                     codes::seed(&tx).await?;
                 }
                 applied.push(*version);

@@ -25,10 +25,19 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (8, "registry", include_str!("migrations/0008_registry.sql")),
     (9, "ntm", include_str!("migrations/0009_ntm.sql")),
     (10, "alerts", include_str!("migrations/0010_alerts.sql")),
+    (
+        11,
+        "irrigation_forestry_livestock",
+        include_str!("migrations/0011_irrigation_forestry_livestock.sql"),
+    ),
 ];
 
 /// The migration that makes the code lists, which the store then seeds.
 pub(crate) const CODES_MIGRATION: i32 = 6;
+
+/// Migrations that bring new code lists, whose defaults the store seeds
+/// (the seed adds only codes a store lacks).
+pub(crate) const NEW_LISTS_MIGRATIONS: &[i32] = &[11];
 
 /// The PostgreSQL type of a field.
 #[must_use]
@@ -72,7 +81,10 @@ mod tests {
     /// Every CHECK of schema version 1 on a listed field is dropped by 0006.
     #[test]
     fn migration_0006_frees_every_listed_field() {
-        for layer in agrimap_model::catalog() {
+        for layer in agrimap_model::catalog()
+            .iter()
+            .filter(|l| !LAYERS_OF_0011.contains(&l.id))
+        {
             for f in layer.fields.iter().filter(|f| f.code_list.is_some()) {
                 let drop = format!(
                     "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {t}_{f}_check;",
@@ -87,25 +99,36 @@ mod tests {
         }
     }
 
-    /// The DDL of one layer, as migration 0001 holds it.
+    /// Layers the catalog gained after schema version 1, made by migration 0011.
+    const LAYERS_OF_0011: &[&str] = &["irrigation_works", "irrigated_areas", "forest_plots", "livestock_farms"];
+
+    /// The DDL of one layer, as migration 0001 holds it (`v1`), or as a
+    /// later migration that adds a layer does: every field, listed fields
+    /// without a CHECK (the store's code lists hold them), the natural key
+    /// indexed.
     #[must_use]
-    fn layer_ddl(layer: &LayerDef) -> String {
+    fn layer_ddl(layer: &LayerDef, v1: bool) -> String {
         let t = layer.id;
         let geometry = match layer.geometry {
             agrimap_model::GeometryKind::Point => "Point",
             agrimap_model::GeometryKind::LineString => "MultiLineString",
             agrimap_model::GeometryKind::Polygon => "MultiPolygon",
+            agrimap_model::GeometryKind::PointOrLine => "Geometry",
         };
         let mut sql = format!(
             "CREATE TABLE IF NOT EXISTS {t} (\n  fid bigserial PRIMARY KEY,\n  geom geometry({geometry}, 4326) NOT NULL"
         );
-        for f in layer.fields.iter().filter(|f| !ADDED_LATER.contains(&f.name)) {
+        if layer.geometry == agrimap_model::GeometryKind::PointOrLine {
+            sql.push_str("\n    CHECK (GeometryType(geom) IN ('POINT', 'MULTILINESTRING'))");
+        }
+        for f in layer.fields.iter().filter(|f| !v1 || !ADDED_LATER.contains(&f.name)) {
             let _ = write!(sql, ",\n  {} {}", f.name, column_type(f.ty));
             if f.required {
                 sql.push_str(" NOT NULL");
             }
             let values = match (f.code_list, f.name) {
-                (Some(list), _) => values_in_v1(list),
+                (Some(list), _) if v1 => values_in_v1(list),
+                (Some(_), _) => &[],
                 // `silent` came with migration 0010.
                 (None, "alert_state") => &["ok", "watch", "alarm"],
                 (None, _) => f.values,
@@ -128,6 +151,13 @@ mod tests {
                 "CREATE INDEX IF NOT EXISTS {t}_commune_code ON {t} (commune_code);"
             );
         }
+        if !v1 && !layer.natural_key().is_empty() {
+            let _ = writeln!(
+                sql,
+                "CREATE INDEX IF NOT EXISTS {t}_natural_key ON {t} ({});",
+                layer.natural_key().join(", ")
+            );
+        }
         sql
     }
 
@@ -138,7 +168,7 @@ mod tests {
     fn migration_0005_adds_the_pre2025_code_to_every_layer_that_has_it() {
         for layer in agrimap_model::catalog()
             .iter()
-            .filter(|l| l.field("former_commune_code").is_some())
+            .filter(|l| l.field("former_commune_code").is_some() && !LAYERS_OF_0011.contains(&l.id))
         {
             let want = format!(
                 "ALTER TABLE {} ADD COLUMN IF NOT EXISTS former_commune_code text;",
@@ -150,7 +180,10 @@ mod tests {
 
     #[test]
     fn migration_0004_indexes_every_natural_key() {
-        for layer in agrimap_model::catalog().iter().filter(|l| !l.natural_key().is_empty()) {
+        for layer in agrimap_model::catalog()
+            .iter()
+            .filter(|l| !l.natural_key().is_empty() && !LAYERS_OF_0011.contains(&l.id))
+        {
             let want = format!(
                 "CREATE INDEX IF NOT EXISTS {t}_natural_key ON {t} ({});",
                 layer.natural_key().join(", "),
@@ -165,14 +198,51 @@ mod tests {
     #[test]
     fn migration_0001_is_the_catalog() {
         let mut want = String::from(HEADER);
-        for layer in agrimap_model::catalog() {
+        for layer in agrimap_model::catalog()
+            .iter()
+            .filter(|l| !LAYERS_OF_0011.contains(&l.id))
+        {
             want.push('\n');
-            want.push_str(&layer_ddl(layer));
+            want.push_str(&layer_ddl(layer, true));
         }
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgis/migrations/0001_layers.sql");
         if std::env::var_os("AGRIMAP_UPDATE_MIGRATION").is_some() {
             std::fs::write(path, &want).expect("write");
         }
         assert!(MIGRATIONS[0].2 == want, "0001_layers.sql differs from the catalog");
+    }
+
+    #[test]
+    fn migration_0011_is_the_layers_it_adds() {
+        let mut want = String::from(
+            "-- The irrigation, forestry and livestock layers (issue 18), as the catalog\n\
+             -- defines them; their listed fields take the code lists, which the store\n\
+             -- seeds when it applies this migration.\n",
+        );
+        for id in LAYERS_OF_0011 {
+            let layer = agrimap_model::layer(id).expect("a catalog layer");
+            want.push('\n');
+            want.push_str(&layer_ddl(layer, false));
+        }
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/postgis/migrations/0011_irrigation_forestry_livestock.sql"
+        );
+        if std::env::var_os("AGRIMAP_UPDATE_MIGRATION").is_some() {
+            std::fs::write(path, &want).expect("write");
+        }
+        let applied = MIGRATIONS.iter().find(|m| m.0 == 11).expect("0011");
+        assert!(applied.2 == want, "0011 differs from the catalog's new layers");
+        // Every layer of the catalog is made by 0001 or 0011.
+        for layer in agrimap_model::catalog() {
+            assert!(
+                MIGRATIONS[0]
+                    .2
+                    .contains(&format!("CREATE TABLE IF NOT EXISTS {} (", layer.id))
+                    || LAYERS_OF_0011.contains(&layer.id),
+                "{}",
+                layer.id
+            );
+        }
     }
 }
