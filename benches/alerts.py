@@ -39,12 +39,16 @@ def receiver(delay_s, arrivals):
     """A webhook receiver on a free loopback port; records (arrival time, body)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        # Keep-alive, as a gateway would.
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             arrivals.append((time.monotonic(), json.loads(body)))
             if delay_s:
                 time.sleep(delay_s)
             self.send_response(204)
+            self.send_header("content-length", "0")
             self.end_headers()
 
         def log_message(self, *args):

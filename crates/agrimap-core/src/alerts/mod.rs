@@ -63,12 +63,15 @@ pub struct Alerts {
     pub(crate) events_stored: Notify,
     /// Woken when deliveries may have been queued.
     pub(crate) deliveries_queued: Notify,
+    /// The client every delivery is posted with.
+    pub(crate) agent: ureq::Agent,
 }
 
 impl Alerts {
     #[must_use]
     pub fn new(config: AlertConfig) -> Self {
         Self {
+            agent: webhook::agent(config.send_timeout),
             config,
             // A listener that falls this far behind is told so and resumes from the store.
             feed: broadcast::channel(1024).0,

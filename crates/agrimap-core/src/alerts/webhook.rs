@@ -111,26 +111,33 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// The HTTP client of deliveries: one for all, so that connections to a
+/// receiver are kept alive between deliveries; no redirects (a receiver
+/// cannot send a signed alert elsewhere), every status read as an answer.
+#[must_use]
+pub fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
 /// Posts `body` to `url`, signed; blocking (run it off the async threads).
 ///
 /// # Errors
 /// Why the receiver did not take it: the target check, the connection, a
 /// timeout, or a status other than 2xx.
 pub fn post(
+    agent: &ureq::Agent,
     url: &str,
     secret: &str,
     delivery_id: i64,
     body: &[u8],
-    timeout: Duration,
     allow_private: bool,
 ) -> Result<(), String> {
     check_target(url, allow_private).map_err(|e| e.message)?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
     let response = agent
         .post(url)
         .header("content-type", "application/json")

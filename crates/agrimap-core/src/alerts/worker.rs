@@ -271,14 +271,14 @@ async fn attempt(core: &Core, s: &Subscription, d: &Delivery) -> DeliveryOutcome
             };
         }
     };
-    let (url, secret, id, timeout, allow) = (
+    let (agent, url, secret, id, allow) = (
+        core.alerts.agent.clone(),
         s.url.clone(),
         s.secret.clone(),
         d.id,
-        config.send_timeout,
         config.allow_private_webhooks,
     );
-    let sent = tokio::task::spawn_blocking(move || webhook::post(&url, &secret, id, &body, timeout, allow))
+    let sent = tokio::task::spawn_blocking(move || webhook::post(&agent, &url, &secret, id, &body, allow))
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
     let now = UtcTime::now();
