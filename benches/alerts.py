@@ -150,6 +150,12 @@ async def sse(base, pid, clients, station_pair):
                 writer.close()
                 return
 
+    # The probe back to normal first, so that the alarm below is a change.
+    station, token = station_pair.split(":", 1)
+    now = int(time.time())
+    await asyncio.to_thread(request, "POST", "%s/api/stations/%s/readings" % (base, station), token,
+                            [{"parameter": "salinity", "value": 0.5, "unit": "ppt",
+                              "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 40))}])
     tasks = []
     for i in range(clients):
         tasks.append(asyncio.create_task(client(i)))
@@ -159,8 +165,7 @@ async def sse(base, pid, clients, station_pair):
     await asyncio.sleep(2)
     held = rss_mb(pid)
     ready.set()
-    station, token = station_pair.split(":", 1)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(time.time()) - 30))
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 30))
     started = time.monotonic()
     await asyncio.to_thread(request, "POST", "%s/api/stations/%s/readings" % (base, station), token,
                             [{"parameter": "salinity", "value": 9.5, "unit": "ppt", "time": stamp}])
