@@ -372,6 +372,16 @@ impl AlertStore for GpkgStore {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         self.with_conn(move |c| {
+            // Asked every second: take the write lock only when something is
+            // due, so that the idle deliverer never holds up other writers.
+            let due: bool = c
+                .query_row(&format!("SELECT EXISTS ({DUE_RECEIVERS})"), [now.to_string()], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| db("looking for due deliveries", e))?;
+            if !due {
+                return Ok(Vec::new());
+            }
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| db("starting a transaction", e))?;

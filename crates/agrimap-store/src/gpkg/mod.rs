@@ -824,7 +824,11 @@ impl CredentialStore for GpkgStore {
     async fn set_station_token_hash(&self, station_id: &str, hash: &str) -> Result<bool, StoreError> {
         let (station, hash) = (station_id.to_owned(), hash.to_owned());
         self.with_conn(move |c| {
-            let tx = c.transaction().map_err(|e| db("starting a transaction", e))?;
+            // Immediate: a read that then writes must hold the write lock from
+            // the start, or a writer in between makes its upgrade fail at once.
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| db("starting a transaction", e))?;
             let exists = tx
                 .query_row("SELECT 1 FROM monitoring WHERE station_id = ?1", [&station], |_| Ok(()))
                 .optional()
