@@ -176,25 +176,32 @@ fn collect<T>(rows: rusqlite::Result<Vec<Result<T, String>>>, what: &'static str
         .collect()
 }
 
+/// The stations not yet silent that have reported, with their communes.
+fn station_clocks(conn: &Connection) -> Result<Vec<(StationClock, String)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT station_id, kind, status, alert_state, last_reading_at, report_interval_min, commune_code
+             FROM monitoring WHERE last_reading_at IS NOT NULL AND alert_state IS NOT 'silent'",
+        )
+        .map_err(|e| db("reading station clocks", e))?;
+    stmt.query_map([], |r| {
+        Ok((clock_of(r)?, r.get::<_, Option<String>>(6)?.unwrap_or_default()))
+    })
+    .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+    .map_err(|e| db("reading station clocks", e))
+}
+
 fn silence(conn: &mut Connection, now: UtcTime) -> Result<Vec<AlertEvent>, StoreError> {
+    // Run every minute: the write lock is taken only when a station is due,
+    // and the clocks read again under it.
+    if !station_clocks(conn)?.iter().any(|(c, _)| c.falls_silent(now)) {
+        return Ok(Vec::new());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| db("starting a transaction", e))?;
-    let stations: Vec<(StationClock, String)> = {
-        let mut stmt = tx
-            .prepare(
-                "SELECT station_id, kind, status, alert_state, last_reading_at, report_interval_min, commune_code
-                 FROM monitoring WHERE last_reading_at IS NOT NULL AND alert_state IS NOT 'silent'",
-            )
-            .map_err(|e| db("reading station clocks", e))?;
-        stmt.query_map([], |r| {
-            Ok((clock_of(r)?, r.get::<_, Option<String>>(6)?.unwrap_or_default()))
-        })
-        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-        .map_err(|e| db("reading station clocks", e))?
-    };
     let mut events = Vec::new();
-    for (clock, commune) in stations.into_iter().filter(|(c, _)| c.falls_silent(now)) {
+    for (clock, commune) in station_clocks(&tx)?.into_iter().filter(|(c, _)| c.falls_silent(now)) {
         tx.execute(
             "UPDATE monitoring SET alert_state = 'silent' WHERE station_id = ?1",
             [&clock.station_id],

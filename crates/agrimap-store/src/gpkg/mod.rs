@@ -109,6 +109,11 @@ impl GpkgStore {
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .with_init(|c| {
                 gpkg_geom::register_functions(c)?;
+                // Every transaction here writes: it takes the write lock when
+                // it begins, waiting its turn, rather than on its first write,
+                // where a writer that came in between (the silence check, the
+                // deliverer) would make it fail at once with "database is locked".
+                c.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
                 // Pages are read through a shared memory map rather than
                 // copied into each connection's small page cache: a filter
                 // over a whole layer read it afresh on every connection.
