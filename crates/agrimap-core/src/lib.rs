@@ -22,6 +22,7 @@
 //!
 //! [`Core`] holds them over one store.
 
+pub mod actor;
 pub mod alerts;
 pub mod bulletin;
 pub mod codes;

@@ -2,9 +2,9 @@
 //! the dead-letter list and its replay, by admins.
 
 use super::webhook::check_target;
+use crate::actor::Actor;
 use crate::communes::CommuneIndex;
 use crate::error::{CoreError, ErrorKind, echo};
-use crate::ntm::Actor;
 use agrimap_model::alerts::{Delivery, DeliveryStatus, NewSubscription, Subscription, SubscriptionScope};
 use agrimap_model::readings::{AlertState, PARAMETERS};
 use agrimap_model::{Role, UtcTime};
@@ -42,8 +42,6 @@ pub struct Made {
     pub subscription: Subscription,
     pub secret: String,
 }
-
-const STATION_KINDS: &[&str] = &["water_quality", "insect_trap", "weather"];
 
 /// Checks a request and stores it.
 ///
@@ -98,16 +96,22 @@ pub async fn create(
             .ok_or_else(|| bad(format!("communes: no commune has the code '{}'", echo(c, 20))))?;
         actor.may_act_in(commune)?;
     }
-    if let Some(k) = scope
-        .station_kinds
-        .iter()
-        .find(|k| !STATION_KINDS.contains(&k.as_str()))
-    {
-        return Err(bad(format!(
-            "station_kinds: unknown kind '{}'; kinds: {}",
-            echo(k, 40),
-            STATION_KINDS.join(", ")
-        )));
+    if !scope.station_kinds.is_empty() {
+        // The store's list, so that a kind a province added is heard too.
+        let kinds: Vec<String> = store
+            .codes()
+            .await?
+            .into_iter()
+            .filter(|c| c.list == "station_kind" && !c.retired)
+            .map(|c| c.code)
+            .collect();
+        if let Some(k) = scope.station_kinds.iter().find(|k| !kinds.contains(k)) {
+            return Err(bad(format!(
+                "station_kinds: unknown kind '{}'; kinds: {}",
+                echo(k, 40),
+                kinds.join(", ")
+            )));
+        }
     }
     if let Some(p) = scope
         .parameters

@@ -59,8 +59,8 @@ impl Caller {
 
     /// The caller as the core's services know it.
     #[must_use]
-    pub fn actor(&self) -> agrimap_core::ntm::Actor {
-        agrimap_core::ntm::Actor {
+    pub fn actor(&self) -> agrimap_core::actor::Actor {
+        agrimap_core::actor::Actor {
             role: self.role,
             id: self.token_id.clone().unwrap_or_else(|| "anonymous".into()),
             provinces: self.provinces.clone(),

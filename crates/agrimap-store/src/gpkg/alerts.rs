@@ -71,17 +71,19 @@ const DUE_RECEIVERS: &str = "SELECT d.subscription_id FROM agrimap_alert_deliver
 const EVENT_COLUMNS: &str = "id, station_id, station_kind, commune_code, from_state, to_state, cause, at";
 const DELIVERY_COLUMNS: &str = "id, event_id, subscription_id, status, attempts, last_error, created_at, retry_from, next_attempt_at, delivered_at";
 
-/// The station as ingestion and the silence check see it before a change.
+/// A station's clock and commune, as [`clock_of`] reads them.
+const STATION_CLOCK: &str =
+    "SELECT station_id, kind, status, alert_state, last_reading_at, report_interval_min, commune_code
+   FROM monitoring";
+
+/// The station as ingestion sees it before a change.
 pub(super) fn station_before(
     tx: &Transaction<'_>,
     station: &str,
 ) -> Result<Option<(StationClock, String)>, StoreError> {
-    tx.query_row(
-        "SELECT station_id, kind, status, alert_state, last_reading_at, report_interval_min, commune_code
-         FROM monitoring WHERE station_id = ?1",
-        [station],
-        |r| Ok((clock_of(r)?, r.get::<_, Option<String>>(6)?.unwrap_or_default())),
-    )
+    tx.query_row(&format!("{STATION_CLOCK} WHERE station_id = ?1"), [station], |r| {
+        Ok((clock_of(r)?, r.get::<_, Option<String>>(6)?.unwrap_or_default()))
+    })
     .optional()
     .map_err(|e| db("reading a station's state", e))
 }
@@ -179,10 +181,9 @@ fn collect<T>(rows: rusqlite::Result<Vec<Result<T, String>>>, what: &'static str
 /// The stations not yet silent that have reported, with their communes.
 fn station_clocks(conn: &Connection) -> Result<Vec<(StationClock, String)>, StoreError> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT station_id, kind, status, alert_state, last_reading_at, report_interval_min, commune_code
-             FROM monitoring WHERE last_reading_at IS NOT NULL AND alert_state IS NOT 'silent'",
-        )
+        .prepare_cached(&format!(
+            "{STATION_CLOCK} WHERE last_reading_at IS NOT NULL AND alert_state IS NOT 'silent'"
+        ))
         .map_err(|e| db("reading station clocks", e))?;
     stmt.query_map([], |r| {
         Ok((clock_of(r)?, r.get::<_, Option<String>>(6)?.unwrap_or_default()))
