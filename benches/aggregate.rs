@@ -156,10 +156,10 @@ fn bench_size(parcels: usize, runs: usize, sql_runs: usize, url: Option<&str>) -
         started.elapsed()
     );
     let crop_layer = layer("crop").ok_or("no crop layer")?;
-    let spec = Spec {
-        class: Some(crop_layer.field_index("crop_type").ok_or("no crop_type field")?),
-        metric: Metric::Area,
-    };
+    let spec = Spec::one(
+        Some(crop_layer.field_index("crop_type").ok_or("no crop_type field")?),
+        Metric::Area,
+    );
     let crop = province.layer("crop");
     println!("{} crop parcels", crop.len());
 
@@ -186,7 +186,7 @@ fn bench_size(parcels: usize, runs: usize, sql_runs: usize, url: Option<&str>) -
 
     let engine: Totals = rollup(&zones, &table2, Level::Commune)
         .into_iter()
-        .map(|r| ((r.code, r.class), r.value))
+        .map(|r| ((r.code, r.class), r.values[0]))
         .collect();
     let total: f64 = engine.values().sum();
     println!(
@@ -251,7 +251,9 @@ fn same_tables(a: &Table, b: &Table) -> Result<(), BoxError> {
     }
     for (key, cell) in a {
         let other = b.get(key).ok_or_else(|| format!("cell {key:?} only on 1 thread"))?;
-        if cell.features != other.features || (cell.value - other.value).abs() > 1e-9 * cell.value.abs().max(1.0) {
+        if cell.features != other.features
+            || (cell.values[0] - other.values[0]).abs() > 1e-9 * cell.values[0].abs().max(1.0)
+        {
             return Err(format!("cell {key:?}: {cell:?} on 1 thread, {other:?} on 2").into());
         }
     }

@@ -2,6 +2,7 @@
 //! engine's areas against PostGIS's own `ST_Area(ST_Intersection(…)::geography)`.
 
 use agrimap_analysis::area::polygon_ha;
+use agrimap_core::tokens::issue_token;
 use agrimap_model::{Feature, Value, layer};
 use agrimap_store::{LayerWrite, WriteBatch};
 use agrimap_suite::{PgDatabase, StoreKind, TestServer, on_database};
@@ -25,6 +26,10 @@ fn by_code_and_class(answer: &Json) -> BTreeMap<(String, String), f64> {
             )
         })
         .collect()
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
 }
 
 fn stats(server: &TestServer, query: &str) -> Json {
@@ -94,6 +99,227 @@ fn areas_by_commune_and_class_agree_with_postgis_within_a_thousandth() {
             assert!((embedded[key] - v).abs() <= 1e-9 * v.max(1.0), "{layer} {key:?}");
         }
     }
+}
+
+/// `(code, class values joined by '|') → values` of a stats answer.
+fn cells(answer: &Json) -> BTreeMap<(String, String), Vec<f64>> {
+    answer["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let classes: Vec<&str> = r["classes"]
+                .as_array()
+                .map(|c| c.iter().map(|v| v.as_str().expect("class")).collect())
+                .unwrap_or_default();
+            let values = r["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .map(|v| v.as_f64().expect("value"))
+                .collect();
+            (
+                (r["code"].as_str().expect("code").to_owned(), classes.join("|")),
+                values,
+            )
+        })
+        .collect()
+}
+
+/// Rice and other crops of the winter–spring season sown in 2026, by commune,
+/// crop type and practice, in area and count: the question planners ask.
+const WINTER_SPRING: &str = "layer=crop&by=commune&class=crop_type,practice&metric=area,count\
+    &filter=season%3D%27dong_xuan%27&datetime=2026-01-01/2026-12-31";
+
+/// The same cells from PostGIS: the area of each parcel's part in each
+/// commune, and each parcel counted once, in the commune holding its largest part.
+fn postgis_winter_spring(url: &str) -> BTreeMap<(String, String), Vec<f64>> {
+    on_database(url, async |client| {
+        let sql = "WITH parts AS (
+               SELECT f.fid, c.code, f.crop_type, f.practice,
+                      ST_Area(ST_Intersection(f.geom, c.geom)::geography) / 10000 AS ha
+               FROM crop f JOIN admin_commune c ON ST_Intersects(f.geom, c.geom)
+               WHERE f.season = 'dong_xuan' AND f.planting_date BETWEEN DATE '2026-01-01' AND DATE '2026-12-31'),
+             largest AS (SELECT DISTINCT ON (fid) fid, code FROM parts ORDER BY fid, ha DESC)
+             SELECT p.code, p.crop_type || '|' || coalesce(p.practice, ''), sum(p.ha),
+                    count(*) FILTER (WHERE l.code IS NOT NULL)::float8
+             FROM parts p LEFT JOIN largest l ON l.fid = p.fid AND l.code = p.code
+             GROUP BY 1, 2";
+        client
+            .query(sql, &[])
+            .await
+            .expect("query")
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), vec![r.get(2), r.get(3)]))
+            .collect()
+    })
+}
+
+#[test]
+fn a_filtered_cross_tabulation_agrees_with_postgis_cell_by_cell() {
+    let db = PgDatabase::demo("stats_crosstab_match_postgis");
+    let pg = TestServer::start(Arc::new(db.store()));
+    let gpkg = TestServer::demo();
+    let answer = stats(&pg, WINTER_SPRING);
+    assert_eq!(answer["classes"], serde_json::json!(["crop_type", "practice"]));
+    assert_eq!(answer["metrics"][1]["name"], "count");
+    assert_eq!(answer["filter"], "season='dong_xuan'");
+    let ours = cells(&answer);
+    let theirs = postgis_winter_spring(&db.url);
+    assert!(ours.len() > 100, "{} cells", ours.len());
+    let keys: std::collections::BTreeSet<_> = ours.keys().chain(theirs.keys()).collect();
+    for key in &keys {
+        let none = vec![0.0, 0.0];
+        let (a, b) = (ours.get(*key).unwrap_or(&none), theirs.get(*key).unwrap_or(&none));
+        if a[0].max(b[0]) >= 1e-3 {
+            let relative = (a[0] - b[0]).abs() / a[0].max(b[0]);
+            assert!(relative < 1e-3, "{key:?}: ours {} ha, PostGIS {} ha", a[0], b[0]);
+        }
+        assert!(
+            (a[1] - b[1]).abs() < 0.5,
+            "{key:?}: ours {} parcels, PostGIS {}",
+            a[1],
+            b[1]
+        );
+    }
+    // The filter selected: no cell of another season's crops, and fewer
+    // parcels than the whole layer.
+    let selected: f64 = ours.values().map(|v| v[1]).sum();
+    let all = stats(&pg, "layer=crop&metric=count")["total"].as_f64().expect("total");
+    assert!(selected > 1_000.0 && selected < all / 2.0, "{selected} of {all}");
+    assert_eq!(
+        ours.keys().filter(|(_, c)| c.starts_with("mango|")).count(),
+        0,
+        "mango is perennial"
+    );
+    // The embedded store gives the same table.
+    let embedded = cells(&stats(&gpkg, WINTER_SPRING));
+    assert_eq!(embedded.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+    for (key, v) in &ours {
+        assert!((embedded[key][0] - v[0]).abs() <= 1e-9 * v[0].max(1.0), "{key:?}");
+        assert!((embedded[key][1] - v[1]).abs() < 0.5, "{key:?}");
+    }
+}
+
+/// `per=`: each value over its unit's area, farmland or population.
+fn ratios_per_unit(kind: StoreKind) {
+    let server = kind.demo_server("stats_per_unit");
+    let commune = |code: &str| server.get(&format!("/api/communes/{code}"), &[]).json();
+    let area = stats(&server, "layer=aquaculture&metric=area&per=commune_area");
+    assert_eq!(area["per"], serde_json::json!({"by": "commune_area", "unit": "ha"}));
+    let crop = by_code_and_class(&stats(&server, "layer=crop&metric=area"));
+    let ponds = by_code_and_class(&stats(&server, "layer=aquaculture&metric=area"));
+    let farmland = stats(&server, "layer=crop&class=practice&metric=area&per=farmland");
+    let people = stats(&server, "layer=ocop&metric=count&per=population");
+    let mut checked = 0;
+    for row in area["rows"].as_array().expect("rows") {
+        let code = row["code"].as_str().expect("code");
+        let commune = commune(code);
+        // The denominator is the commune's own area on the ellipsoid.
+        let ha = commune["area_ha"].as_f64().expect("area_ha");
+        let denominator = row["denominator"].as_f64().expect("denominator");
+        assert!(
+            (denominator - ha).abs() < 1e-3 * ha,
+            "{code}: {denominator} ha, commune {ha} ha"
+        );
+        let ratio = row["ratios"][0].as_f64().expect("ratio");
+        assert!((ratio - row["value"].as_f64().expect("value") / denominator).abs() < 1e-12);
+        assert!(
+            ratio > 0.0 && ratio <= 1.0,
+            "{code}: ponds cover {ratio} of the commune"
+        );
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked} communes");
+    // Farmland is the commune's crop parcels and ponds.
+    for row in farmland["rows"].as_array().expect("rows") {
+        let code = row["code"].as_str().expect("code").to_owned();
+        let key = (code.clone(), String::new());
+        let expected = crop.get(&key).copied().unwrap_or(0.0) + ponds.get(&key).copied().unwrap_or(0.0);
+        let denominator = row["denominator"].as_f64().expect("denominator");
+        assert!(
+            (denominator - expected).abs() < 1e-6 * expected.max(1.0),
+            "{code}: {denominator} vs {expected}"
+        );
+    }
+    // Population: the communes' residents.
+    for row in people["rows"].as_array().expect("rows") {
+        let code = row["code"].as_str().expect("code");
+        let commune = commune(code);
+        assert_eq!(row["denominator"].as_f64(), commune["population"].as_f64(), "{code}");
+    }
+}
+
+/// A planner may filter on a restricted field; the public is told the field does not exist.
+fn restricted_filters_are_for_planners(kind: StoreKind) {
+    let server = kind.demo_server("stats_restricted_filter");
+    let query = "/api/stats?layer=crop&metric=count&filter=owner_name%20LIKE%20%27Phan%25%27";
+    let public = server.get(query, &[]);
+    assert_eq!(public.status, 400);
+    assert_eq!(public.error_code(), "bad_filter");
+    let (_, secret) = block_on(issue_token(server.store.as_ref(), "stats test", "planner")).expect("token");
+    let planner = server.get(query, &[("authorization", &format!("Bearer {secret}"))]);
+    assert_eq!(planner.status, 200, "{}", String::from_utf8_lossy(&planner.body));
+    let total = planner.json()["total"].as_f64().expect("total");
+    let all = stats(&server, "layer=crop&metric=count")["total"]
+        .as_f64()
+        .expect("total");
+    assert!(
+        total > 0.0 && total < all / 5.0,
+        "{total} of {all} parcels held by a Phan"
+    );
+}
+
+/// The table as a workbook: the question above, Vietnamese headers, numbers as numbers.
+fn the_table_downloads_as_excel(kind: StoreKind) {
+    use calamine::{Data, Reader, Xlsx};
+    let server = kind.demo_server("stats_xlsx");
+    let json = stats(
+        &server,
+        "layer=crop&class=crop_type,practice&metric=area,count&per=commune_area",
+    );
+    let reply = server.get(
+        "/api/stats?layer=crop&class=crop_type,practice&metric=area,count&per=commune_area&f=xlsx",
+        &[],
+    );
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("content-disposition").is_some_and(|d| d.contains(".xlsx")));
+    let mut book = Xlsx::new(std::io::Cursor::new(reply.body)).expect("xlsx");
+    let sheet = book.worksheet_range_at(0).expect("sheet").expect("range");
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert!(
+        rows[0][0]
+            .to_string()
+            .starts_with("Cây trồng — Diện tích, Số lượng theo xã"),
+        "{}",
+        rows[0][0]
+    );
+    let head = rows
+        .iter()
+        .position(|r| r[0] == "Mã xã")
+        .expect("header row");
+    assert_eq!(rows[head][2].to_string(), "Loại cây trồng");
+    assert_eq!(rows[head + 1][2].to_string(), "crop_type");
+    let first = &json["rows"][0];
+    let line = rows[head + 2];
+    assert_eq!(line[0].to_string(), first["code"].as_str().expect("code"));
+    assert_eq!(line[3].to_string(), first["classes"][1].as_str().expect("practice"));
+    let Data::Float(area) = line[4] else {
+        panic!("area is a number: {:?}", line[4])
+    };
+    assert!((area - first["values"][0].as_f64().expect("area")).abs() < 1e-9);
+    let Data::Float(ratio) = line[8] else {
+        panic!("ratio is a number: {:?}", line[8])
+    };
+    assert!((ratio - first["ratios"][0].as_f64().expect("ratio")).abs() < 1e-9);
+    let total_row = rows
+        .iter()
+        .find(|r| r[0] == "Tổng cộng / Total")
+        .expect("total row");
+    let Data::Float(total) = total_row[4] else {
+        panic!("total is a number")
+    };
+    assert!((total - json["total"].as_f64().expect("total")).abs() < 1e-6);
 }
 
 fn tables_add_up_across_levels(kind: StoreKind) {
@@ -197,6 +423,31 @@ fn bad_input_names_the_valid_values(kind: StoreKind) {
         ("layer=ocop&metric=area", 400, "bad_metric", "count"),
         ("layer=crop&metric=sum:owner_name", 400, "bad_metric", "area"),
         ("layer=crop&f=xml", 400, "bad_format", "csv"),
+        ("layer=crop&class=crop_type,colour", 400, "bad_class", "practice"),
+        (
+            "layer=crop&class=crop_type,practice,season",
+            400,
+            "bad_class",
+            "at most 2",
+        ),
+        ("layer=crop&class=crop_type,crop_type", 400, "bad_class", "twice"),
+        ("layer=crop&metric=area,area", 400, "bad_metric", "twice"),
+        ("layer=crop&metric=area,volume", 400, "bad_metric", "sum:area_ha"),
+        ("layer=crop&per=hectare", 400, "bad_per", "farmland"),
+        (
+            "layer=crop&filter=owner_name%3D%27x%27",
+            400,
+            "bad_filter",
+            "owner_name",
+        ),
+        ("layer=crop&filter=crop_type%3D", 400, "bad_filter", "filter"),
+        (
+            "layer=crop&datetime=2026-12-31/2026-01-01",
+            400,
+            "bad_datetime",
+            "ends before it starts",
+        ),
+        ("layer=ocop&datetime=2026-01-01/2026-12-31", 400, "bad_datetime", "crop"),
     ] {
         let reply = server.get(&format!("/api/stats?{query}"), &[]);
         assert_eq!(reply.status, status, "{query}");
@@ -377,4 +628,7 @@ agrimap_suite::store_suite!(
     bad_input_names_the_valid_values,
     a_write_changes_the_next_answer,
     the_planner_style_colours_communes_by_crop_area,
+    ratios_per_unit,
+    restricted_filters_are_for_planners,
+    the_table_downloads_as_excel,
 );

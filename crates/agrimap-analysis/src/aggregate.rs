@@ -29,35 +29,86 @@ pub enum Metric {
     Sum(usize),
 }
 
-/// One aggregation: a metric, optionally split by the values of a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One aggregation: one or more metrics, in one pass, optionally split by
+/// the values of one or more fields (a cross-tabulation).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
-    /// Index of the class field in the layer's schema.
-    pub class: Option<usize>,
-    pub metric: Metric,
+    /// Indexes of the class fields in the layer's schema; empty for no split.
+    pub classes: Vec<usize>,
+    /// What is summed; each cell holds one value per metric, in this order.
+    pub metrics: Vec<Metric>,
+}
+
+impl Spec {
+    /// One metric, optionally split by one field.
+    #[must_use]
+    pub fn one(class: Option<usize>, metric: Metric) -> Self {
+        Self {
+            classes: class.into_iter().collect(),
+            metrics: vec![metric],
+        }
+    }
 }
 
 /// One cell of the result.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cell {
-    pub value: f64,
+    /// One value per metric of the [`Spec`].
+    pub values: Vec<f64>,
     /// Features assigned to the zone: each feature to the one zone holding
     /// its largest part, so counts add up across zones.
     pub features: u64,
 }
 
-/// Result by (zone index, class value); the class is empty without a class field.
+impl Cell {
+    fn add(&mut self, values: &[f64], features: u64) {
+        if self.values.len() < values.len() {
+            self.values.resize(values.len(), 0.0);
+        }
+        for (into, v) in self.values.iter_mut().zip(values) {
+            *into += v;
+        }
+        self.features += features;
+    }
+}
+
+/// Separates the class values of a cell's key: a control character no
+/// code list or field value holds.
+pub const CLASS_SEPARATOR: char = '\u{1f}';
+
+/// Result by (zone index, class key): the class values joined by
+/// [`CLASS_SEPARATOR`], empty without class fields. One string per key
+/// keeps the per-feature work to one allocation however many fields split.
 pub type Table = HashMap<(usize, String), Cell>;
 
-/// The class value of a feature as text (`""` when null).
-fn class_of(feature: &Feature, class: Option<usize>) -> String {
-    match class.map(|i| &feature.properties[i]) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::Text(s)) => s.clone(),
-        Some(Value::Int(i)) => i.to_string(),
-        Some(Value::Real(r)) => r.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
+/// One class value of a feature as text (`""` when null).
+fn push_class(out: &mut String, value: &Value) {
+    use std::fmt::Write as _;
+    match value {
+        Value::Null => {}
+        Value::Text(s) => out.push_str(s),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Real(r) => {
+            let _ = write!(out, "{r}");
+        }
+        Value::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
     }
+}
+
+/// The class key of a feature: its class values joined by [`CLASS_SEPARATOR`].
+fn class_of(feature: &Feature, classes: &[usize]) -> String {
+    let mut key = String::new();
+    for (n, &i) in classes.iter().enumerate() {
+        if n > 0 {
+            key.push(CLASS_SEPARATOR);
+        }
+        push_class(&mut key, &feature.properties[i]);
+    }
+    key
 }
 
 fn number(v: &Value) -> f64 {
@@ -150,23 +201,26 @@ pub fn exact_parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize
     }
 }
 
-/// Adds one feature's parts to a table.
-fn add(table: &mut Table, feature: &Feature, spec: &Spec, parts: &[(usize, f64)]) {
-    let class = class_of(feature, spec.class);
+/// Adds one feature's parts to a table; `values` is scratch space.
+fn add(table: &mut Table, feature: &Feature, spec: &Spec, parts: &[(usize, f64)], values: &mut Vec<f64>) {
+    let class = class_of(feature, &spec.classes);
     let total: f64 = parts.iter().map(|p| p.1).sum();
     let largest = parts.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|p| p.0);
     for &(zone, ha) in parts {
-        let value = match spec.metric {
+        let is_largest = Some(zone) == largest;
+        values.clear();
+        values.extend(spec.metrics.iter().map(|metric| match *metric {
             Metric::Area => ha,
-            Metric::Count => f64::from(u8::from(Some(zone) == largest)),
+            Metric::Count => f64::from(u8::from(is_largest)),
             Metric::Sum(field) => {
                 let share = if total > 0.0 { ha / total } else { 1.0 };
                 number(&feature.properties[field]) * share
             }
-        };
-        let cell = table.entry((zone, class.clone())).or_default();
-        cell.value += value;
-        cell.features += u64::from(Some(zone) == largest);
+        }));
+        table
+            .entry((zone, class.clone()))
+            .or_default()
+            .add(values, u64::from(is_largest));
     }
 }
 
@@ -176,14 +230,14 @@ pub fn aggregate(zones: &Zones, features: &[Feature], spec: &Spec) -> Table {
     features
         .par_iter()
         .fold(
-            || (Table::new(), Vec::new()),
-            |(mut table, mut scratch), feature| {
+            || (Table::new(), Vec::new(), Vec::new()),
+            |(mut table, mut scratch, mut values), feature| {
                 parts(zones, &feature.geometry, &mut scratch);
-                add(&mut table, feature, spec, &scratch);
-                (table, scratch)
+                add(&mut table, feature, spec, &scratch, &mut values);
+                (table, scratch, values)
             },
         )
-        .map(|(table, _)| table)
+        .map(|(table, _, _)| table)
         .reduce(Table::new, merge)
 }
 
@@ -192,9 +246,7 @@ fn merge(mut a: Table, b: Table) -> Table {
         return merge(b, a);
     }
     for (key, cell) in b {
-        let into = a.entry(key).or_default();
-        into.value += cell.value;
-        into.features += cell.features;
+        a.entry(key).or_default().add(&cell.values, cell.features);
     }
     a
 }
@@ -234,15 +286,12 @@ mod tests {
                 properties: vec![],
             })
             .collect();
-        let spec = Spec {
-            class: None,
-            metric: Metric::Area,
-        };
+        let spec = Spec::one(None, Metric::Area);
         let table = aggregate(&zones, &features, &spec);
-        let total: f64 = table.values().map(|c| c.value).sum();
+        let total: f64 = table.values().map(|c| c.values[0]).sum();
         let whole = multipolygon_ha(&over) + multipolygon_ha(&gap);
         assert!((total - whole).abs() < 1e-9 * whole, "{total} ha counted of {whole} ha");
-        let of = |z: usize| table.get(&(z, String::new())).map_or(0.0, |c| c.value);
+        let of = |z: usize| table.get(&(z, String::new())).map_or(0.0, |c| c.values[0]);
         // The overlap parcel is 0.003° wide in a and 0.002° in b: shared 3:2.
         let over_ha = multipolygon_ha(&over);
         assert!((of(0) - over_ha * 3.0 / 5.0).abs() < 1e-6 * over_ha, "a: {}", of(0));

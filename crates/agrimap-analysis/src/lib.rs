@@ -1,6 +1,6 @@
 //! Zonal statistics of agrimap layers: sums of area, count or a field by
-//! commune (rolled up to district and province), split by a class field, in
-//! parallel with rayon.
+//! commune (rolled up to district and province), several at once, split by
+//! one or more class fields, in parallel with rayon.
 //!
 //! - [`zones`]: the communes in an R-tree, each with a grid of its interior.
 //! - [`aggregate`]: one pass over a layer's features into a table by commune and class.
@@ -12,6 +12,6 @@ pub mod area;
 pub mod rollup;
 pub mod zones;
 
-pub use aggregate::{Cell, Metric, Spec, Table, aggregate};
+pub use aggregate::{CLASS_SEPARATOR, Cell, Metric, Spec, Table, aggregate};
 pub use rollup::{Level, Row, rollup};
 pub use zones::{Zone, Zones};

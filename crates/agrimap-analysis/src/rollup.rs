@@ -17,14 +17,16 @@ pub enum Level {
 pub struct Row {
     /// Code of the commune, district or province.
     pub code: String,
-    /// Class value, empty without a class field.
+    /// The class key: the class values joined by
+    /// [`CLASS_SEPARATOR`](crate::aggregate::CLASS_SEPARATOR), empty without class fields.
     pub class: String,
-    pub value: f64,
+    /// One value per metric of the spec.
+    pub values: Vec<f64>,
     /// Features assigned to the unit (each to the commune holding its largest part).
     pub features: u64,
 }
 
-/// Rows ordered by code, then class.
+/// Rows ordered by code, then class values.
 #[must_use]
 pub fn rollup(zones: &Zones, table: &Table, level: Level) -> Vec<Row> {
     let mut grouped: BTreeMap<(String, String), Cell> = BTreeMap::new();
@@ -36,7 +38,13 @@ pub fn rollup(zones: &Zones, table: &Table, level: Level) -> Vec<Row> {
             Level::Province => &z.province_code,
         };
         let into = grouped.entry((code.clone(), class.clone())).or_default();
-        into.value += cell.value;
+        if into.values.is_empty() {
+            into.values.clone_from(&cell.values);
+        } else {
+            for (a, b) in into.values.iter_mut().zip(&cell.values) {
+                *a += b;
+            }
+        }
         into.features += cell.features;
     }
     grouped
@@ -44,7 +52,7 @@ pub fn rollup(zones: &Zones, table: &Table, level: Level) -> Vec<Row> {
         .map(|((code, class), cell)| Row {
             code,
             class,
-            value: cell.value,
+            values: cell.values,
             features: cell.features,
         })
         .collect()

@@ -1,17 +1,22 @@
 //! `GET /api/stats`: a statistics table of the core ([`agrimap_core::stats`])
-//! as JSON or CSV.
+//! as JSON, CSV or an Excel workbook.
+//!
+//! The features counted may be selected by a CQL2 `filter` and a `datetime`,
+//! read exactly as `/ogc` reads them: a filter on a restricted field is a
+//! planner's, within the provinces their token covers.
 
 use crate::AppState;
 use crate::Route;
-use crate::auth::Need;
+use crate::auth::{Caller, Need};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use agrimap_core::echo;
-use agrimap_core::stats::{StatsRequest, thematic_layers, to_csv};
+use crate::ntm::{Form, XLSX, attachment, form};
+use agrimap_core::features::{self, Params};
+use agrimap_core::stats::{Selection, StatsRequest, thematic_layers, to_csv, to_xlsx};
+use agrimap_model::Filter;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::Method;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -30,12 +35,19 @@ pub struct StatsParams {
     metric: Option<String>,
     boundary_set: Option<String>,
     province: Option<String>,
+    filter: Option<String>,
+    #[serde(rename = "filter-lang")]
+    filter_lang: Option<String>,
+    datetime: Option<String>,
+    per: Option<String>,
     f: Option<String>,
 }
 
-/// `GET /api/stats?layer=…&by=…&class=…&metric=…[&boundary_set=…][&province=…][&f=csv]`
+/// `GET /api/stats?layer=…&by=…&class=a[,b]&metric=m1[,m2…][&filter=…][&datetime=…][&per=…]
+/// [&boundary_set=…][&province=…][&f=json|csv|xlsx]`
 pub(crate) async fn stats(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(params): ApiQuery<StatsParams>,
 ) -> Result<Response, ApiError> {
     let layer = params.layer.as_deref().ok_or_else(|| {
@@ -44,27 +56,64 @@ pub(crate) async fn stats(
             format!("layer is required; layers: {}", thematic_layers().join(", ")),
         )
     })?;
+    let form = form(params.f.as_deref(), &[("csv", Form::Csv), ("xlsx", Form::Xlsx)])?;
     let request = StatsRequest::parse(
         layer,
         params.by.as_deref(),
         params.class.as_deref(),
         params.metric.as_deref(),
     )?
-    .within(params.boundary_set.as_deref(), params.province.as_deref())?;
-    let csv = match params.f.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "bad_format",
-                format!("f must be json or csv, not '{}'", echo(other, 64)),
-            ));
-        }
-    };
+    .within(params.boundary_set.as_deref(), params.province.as_deref())?
+    .per(params.per.as_deref())?;
+    let selection = selection(&state, &caller, request.layer, &params).await?;
+    let request = request.selecting(selection);
     let table = state.core.stats.table(state.core.store.as_ref(), request).await?;
-    Ok(if csv {
-        ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&table)).into_response()
-    } else {
-        Json(table.as_ref()).into_response()
+    let name = format!("thong-ke-{}-{}", table.layer, table.by);
+    Ok(match form {
+        Form::Csv => attachment(
+            "text/csv; charset=utf-8",
+            &format!("{name}.csv"),
+            to_csv(&table).into_bytes(),
+        ),
+        Form::Xlsx => attachment(XLSX, &format!("{name}.xlsx"), to_xlsx(&table)?),
+        _ => Json(table.as_ref()).into_response(),
     })
+}
+
+/// The features `filter` and `datetime` select, read as `/ogc` reads them,
+/// for the audience the caller has over the province asked for.
+async fn selection(
+    state: &AppState,
+    caller: &Caller,
+    layer: &'static agrimap_model::LayerDef,
+    params: &StatsParams,
+) -> Result<Option<Selection>, ApiError> {
+    if params.filter.is_none() && params.datetime.is_none() {
+        return Ok(None);
+    }
+    let pairs = [
+        ("filter", &params.filter),
+        ("filter-lang", &params.filter_lang),
+        ("datetime", &params.datetime),
+        ("province", &params.province),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.clone().map(|v| (name.to_owned(), v)))
+    .collect();
+    let own = Params::new(pairs)?;
+    let audience = features::scope::selection_audience(&state.core, caller.audience(), &caller.provinces, &own).await?;
+    let mut filters: Vec<Filter> = Vec::new();
+    filters.extend(features::time_filter(layer, &own)?);
+    filters.extend(features::attribute_filter(&own, layer, audience).await?);
+    let filter = match filters.len() {
+        0 => return Ok(None),
+        1 => filters.remove(0),
+        _ => Filter::And(filters),
+    };
+    Ok(Some(Selection {
+        filter,
+        cql2: params.filter.clone(),
+        datetime: params.datetime.clone(),
+        audience,
+    }))
 }

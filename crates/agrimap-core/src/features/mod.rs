@@ -93,21 +93,7 @@ pub async fn query(
             more => filters.push(Filter::Or(more.iter().copied().map(Filter::Intersects).collect())),
         }
     }
-    if let Some(s) = params.get("datetime") {
-        let temporal = time::temporal(layer).ok_or_else(|| {
-            CoreError::invalid(
-                "bad_datetime",
-                format!(
-                    "collection '{}' has no time; datetime applies to {}",
-                    layer.id,
-                    time::layers_with_time()
-                ),
-            )
-        })?;
-        let range =
-            time::parse_datetime(s).map_err(|why| CoreError::invalid("bad_datetime", format!("datetime: {why}")))?;
-        filters.extend(time::filter(layer, temporal, range));
-    }
+    filters.extend(time_filter(layer, params)?);
     if let Some(code) = params.get("commune") {
         if !layer.has_commune() {
             return Err(CoreError::invalid(
@@ -144,7 +130,7 @@ pub async fn query(
         let index = core.commune_index().await?;
         filters.push(scope::province_filter(&index, layer, province)?);
     }
-    filters.extend(filter(params, layer, audience).await?);
+    filters.extend(attribute_filter(params, layer, audience).await?);
     query.filter = match filters.len() {
         0 => None,
         1 => filters.pop(),
@@ -154,6 +140,29 @@ pub async fn query(
     Ok(query)
 }
 
+/// The features of `layer` in the time `datetime` asks for, `None` without it.
+///
+/// # Errors
+/// `bad_datetime` for a layer without time or a `datetime` that does not parse.
+pub fn time_filter(layer: &'static LayerDef, params: &Params) -> Result<Option<Filter>, CoreError> {
+    let Some(s) = params.get("datetime") else {
+        return Ok(None);
+    };
+    let temporal = time::temporal(layer).ok_or_else(|| {
+        CoreError::invalid(
+            "bad_datetime",
+            format!(
+                "collection '{}' has no time; datetime applies to {}",
+                layer.id,
+                time::layers_with_time()
+            ),
+        )
+    })?;
+    let range =
+        time::parse_datetime(s).map_err(|why| CoreError::invalid("bad_datetime", format!("datetime: {why}")))?;
+    Ok(time::filter(layer, temporal, range))
+}
+
 /// [`params::filter`] off the async runtime.
 ///
 /// Reading a filter checks its geometries (geo's validation, which compares
@@ -161,7 +170,14 @@ pub async fn query(
 /// vertices takes a core for a noticeable time. On one of the runtime's few
 /// worker threads that stalled every other request: six such filters at once
 /// made `/health` time out. The parse runs on the blocking pool instead.
-async fn filter(params: &Params, layer: &'static LayerDef, audience: Audience) -> Result<Option<Filter>, CoreError> {
+///
+/// # Errors
+/// The errors of [`params::filter`].
+pub async fn attribute_filter(
+    params: &Params,
+    layer: &'static LayerDef,
+    audience: Audience,
+) -> Result<Option<Filter>, CoreError> {
     const FILTER_PARAMS: [&str; 3] = ["filter", "filter-lang", "filter-crs"];
     if params.raw("filter").is_none() {
         // Nothing costly: answer (or refuse `filter-lang`) right here.
