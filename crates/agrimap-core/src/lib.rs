@@ -45,6 +45,7 @@ pub mod tilejson;
 pub mod tiles;
 pub mod tokens;
 pub mod upload;
+pub mod workbook;
 
 pub use error::{CoreError, ErrorKind, echo};
 

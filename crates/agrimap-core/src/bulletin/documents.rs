@@ -7,7 +7,7 @@ use super::{Catch, PestBulletin, SpeciesWeek};
 use crate::error::CoreError;
 use crate::ntm::documents::esc;
 use agrimap_model::readings::AlertState;
-use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
+use rust_xlsxwriter::{Format, FormatBorder, Workbook};
 use std::fmt::Write as _;
 
 fn state_vi(s: AlertState) -> &'static str {
@@ -230,18 +230,8 @@ Xã cần theo dõi <span class=\"en\" lang=\"en\">(watch)</span>: <span class=\
 pub fn to_xlsx(b: &PestBulletin) -> Result<Vec<u8>, CoreError> {
     let mut book = Workbook::new();
     let title = Format::new().set_bold().set_font_size(13);
-    let head = Format::new()
-        .set_bold()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_background_color(0x00D9_E1F2);
-    let english = Format::new()
-        .set_italic()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_font_color(0x0055_5555);
+    let head = crate::workbook::header();
+    let english = crate::workbook::english_header();
     let species_format = Format::new().set_bold().set_background_color(0x00F2_F2F2);
     let total = Format::new().set_bold().set_border(FormatBorder::Thin);
     let cell = Format::new().set_border(FormatBorder::Thin);

@@ -98,12 +98,7 @@ pub fn scorecard_xlsx(card: &Scorecard, history: &[Change]) -> Result<Vec<u8>, C
         .set_bold()
         .set_font_size(13)
         .set_align(FormatAlign::Center);
-    let head = Format::new()
-        .set_bold()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_background_color(0x00D9_E1F2);
+    let head = crate::workbook::header();
     let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
     let criterion = Format::new().set_bold().set_border(FormatBorder::Thin).set_text_wrap();
     let sheet = book.add_worksheet();

@@ -5,7 +5,7 @@
 use super::StatsTable;
 use crate::csv_cell::neutralised;
 use crate::error::CoreError;
-use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
+use rust_xlsxwriter::{Format, FormatBorder, Workbook};
 use std::fmt::Write as _;
 
 /// The table as CSV: `code,name[,class fields],metric (unit)…,features`
@@ -172,18 +172,8 @@ fn headers(table: &StatsTable) -> Vec<(String, String)> {
 pub fn to_xlsx(table: &StatsTable) -> Result<Vec<u8>, CoreError> {
     let mut book = Workbook::new();
     let title = Format::new().set_bold().set_font_size(13);
-    let head = Format::new()
-        .set_bold()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_background_color(0x00D9_E1F2);
-    let english = Format::new()
-        .set_italic()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_font_color(0x0055_5555);
+    let head = crate::workbook::header();
+    let english = crate::workbook::english_header();
     let cell = Format::new().set_border(FormatBorder::Thin);
     let number = Format::new().set_border(FormatBorder::Thin).set_num_format("#,##0.00");
     let ratio = Format::new().set_border(FormatBorder::Thin).set_num_format("0.0000");
