@@ -192,6 +192,16 @@ fn a_filtered_cross_tabulation_agrees_with_postgis_cell_by_cell() {
         0,
         "mango is perennial"
     );
+    // `agrimap stats` asks the same question of the store directly.
+    let cli = std::process::Command::new(agrimap_suite::agrimap_bin())
+        .args(["stats", "--database", &db.url, "--layer", "crop", "--class", "crop_type,practice"])
+        .args(["--metric", "area,count", "--filter", "season='dong_xuan'"])
+        .args(["--datetime", "2026-01-01/2026-12-31", "--format", "json"])
+        .output()
+        .expect("agrimap stats");
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let from_cli: Json = serde_json::from_slice(&cli.stdout).expect("json");
+    assert_eq!(cells(&from_cli), ours);
     // The embedded store gives the same table.
     let embedded = cells(&stats(&gpkg, WINTER_SPRING));
     assert_eq!(embedded.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
@@ -294,10 +304,7 @@ fn the_table_downloads_as_excel(kind: StoreKind) {
         "{}",
         rows[0][0]
     );
-    let head = rows
-        .iter()
-        .position(|r| r[0] == "Mã xã")
-        .expect("header row");
+    let head = rows.iter().position(|r| r[0] == "Mã xã").expect("header row");
     assert_eq!(rows[head][2].to_string(), "Loại cây trồng");
     assert_eq!(rows[head + 1][2].to_string(), "crop_type");
     let first = &json["rows"][0];
@@ -312,10 +319,7 @@ fn the_table_downloads_as_excel(kind: StoreKind) {
         panic!("ratio is a number: {:?}", line[8])
     };
     assert!((ratio - first["ratios"][0].as_f64().expect("ratio")).abs() < 1e-9);
-    let total_row = rows
-        .iter()
-        .find(|r| r[0] == "Tổng cộng / Total")
-        .expect("total row");
+    let total_row = rows.iter().find(|r| r[0] == "Tổng cộng / Total").expect("total row");
     let Data::Float(total) = total_row[4] else {
         panic!("total is a number")
     };

@@ -13,7 +13,6 @@ use crate::extract::ApiQuery;
 use crate::ntm::{Form, XLSX, attachment, form};
 use agrimap_core::features::{self, Params};
 use agrimap_core::stats::{Selection, StatsRequest, thematic_layers, to_csv, to_xlsx};
-use agrimap_model::Filter;
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::Method;
@@ -102,18 +101,5 @@ async fn selection(
     .collect();
     let own = Params::new(pairs)?;
     let audience = features::scope::selection_audience(&state.core, caller.audience(), &caller.provinces, &own).await?;
-    let mut filters: Vec<Filter> = Vec::new();
-    filters.extend(features::time_filter(layer, &own)?);
-    filters.extend(features::attribute_filter(&own, layer, audience).await?);
-    let filter = match filters.len() {
-        0 => return Ok(None),
-        1 => filters.remove(0),
-        _ => Filter::And(filters),
-    };
-    Ok(Some(Selection {
-        filter,
-        cql2: params.filter.clone(),
-        datetime: params.datetime.clone(),
-        audience,
-    }))
+    Ok(Selection::read(layer, &own, audience).await?)
 }

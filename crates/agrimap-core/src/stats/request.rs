@@ -45,6 +45,35 @@ pub struct Selection {
     pub audience: Audience,
 }
 
+impl Selection {
+    /// The selection `params` make of `layer` for `audience`: `filter` (with
+    /// `filter-lang`, `filter-crs`) and `datetime`, read exactly as `/ogc`
+    /// reads them; `None` when there is neither.
+    ///
+    /// # Errors
+    /// `bad_filter`, `bad_datetime` and the other errors of the `/ogc` parameters.
+    pub async fn read(
+        layer: &'static LayerDef,
+        params: &crate::features::Params,
+        audience: Audience,
+    ) -> Result<Option<Self>, CoreError> {
+        let mut filters: Vec<Filter> = Vec::new();
+        filters.extend(crate::features::time_filter(layer, params)?);
+        filters.extend(crate::features::attribute_filter(params, layer, audience).await?);
+        let filter = match filters.len() {
+            0 => return Ok(None),
+            1 => filters.remove(0),
+            _ => Filter::And(filters),
+        };
+        Ok(Some(Self {
+            filter,
+            cql2: params.raw("filter").map(str::to_owned),
+            datetime: params.get("datetime").map(str::to_owned),
+            audience,
+        }))
+    }
+}
+
 /// `by=`: the unit rows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LevelName {
