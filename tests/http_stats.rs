@@ -194,7 +194,15 @@ fn a_filtered_cross_tabulation_agrees_with_postgis_cell_by_cell() {
     );
     // `agrimap stats` asks the same question of the store directly.
     let cli = std::process::Command::new(agrimap_suite::agrimap_bin())
-        .args(["stats", "--database", &db.url, "--layer", "crop", "--class", "crop_type,practice"])
+        .args([
+            "stats",
+            "--database",
+            &db.url,
+            "--layer",
+            "crop",
+            "--class",
+            "crop_type,practice",
+        ])
         .args(["--metric", "area,count", "--filter", "season='dong_xuan'"])
         .args(["--datetime", "2026-01-01/2026-12-31", "--format", "json"])
         .output()

@@ -574,9 +574,17 @@
     box.append(el('span', { text: '0' }), bar,
       el('span', { text: number(meta.max, meta.unit === 'ha' ? 0 : 0) + (meta.unit ? ' ' + meta.unit : '') }));
   }
+  // The planner's statistics panel is a script of its own, fetched the
+  // first time the page is in planner mode: farmers never download it.
+  function loadStatsPanel() {
+    if (document.getElementById('stats-script')) return;
+    document.head.append(el('script', { src: '/static/stats.js', id: 'stats-script' }));
+  }
+
   function setMode(name) {
     styleName = name;
     const planner = name === 'planner';
+    if (planner) loadStatsPanel();
     modeButton.setAttribute('aria-pressed', String(planner));
     $('metric-choice').hidden = !planner;
     map.setStyle(styleUrl(), { diff: false });
@@ -593,6 +601,7 @@
   });
   modeButton.setAttribute('aria-pressed', String(styleName === 'planner'));
   $('metric-choice').hidden = styleName !== 'planner';
+  if (styleName === 'planner') map.once('load', loadStatsPanel);
 
   // ---- the commune in focus ----
   const communeBar = $('commune');

@@ -384,6 +384,56 @@ test('planner mode colours communes, and a commune tap opens its summary and its
   await context.close();
 });
 
+test("planner mode: the statistics panel asks a filtered cross-tabulation, shows its table and its choropleth, and downloads it as Excel", async () => {
+  const { context, page, problems } = await open(`/?style=planner#11/${PARCEL.lat}/${PARCEL.lon}`, LAPTOP, { acceptDownloads: true });
+  await page.locator('#stats-button').waitFor();
+  await page.click('#stats-button');
+  await page.locator('#stats-form').waitFor();
+  await page.selectOption('#stats-layer', 'crop');
+  // The season's pick-list comes from the code list, in Vietnamese.
+  assert.equal(await page.locator('#stats-filter-season option[value="dong_xuan"]').textContent(), 'Đông Xuân');
+  await page.selectOption('#stats-filter-season', 'dong_xuan');
+  await page.selectOption('#stats-class-1', 'crop_type');
+  await page.selectOption('#stats-class-2', 'practice');
+  await page.check('#stats-form input[value="count"]');
+  await page.selectOption('#stats-per', 'commune_area');
+  await page.click('#stats-run');
+  await page.locator('#stats-table').waitFor();
+  const query = "layer=crop&by=commune&filter=season%3D%27dong_xuan%27&class=crop_type%2Cpractice&metric=area%2Ccount&per=commune_area";
+  const expected = await api('/api/stats?' + query);
+  const shown = await page.evaluate(() => window.agrimap.stats);
+  assert.deepEqual(shown, expected);
+  // The table: a row per cell (the first 300), the known cell's figures as the answer has them.
+  const rows = await page.locator('#stats-table tbody tr:not(.total)').count();
+  assert.equal(rows, Math.min(300, expected.rows.length));
+  const cell = expected.rows.find((r) => r.code === MY_XUONG.code && r.classes[0] === 'rice' && r.classes[1] === 'vietgap');
+  assert.ok(cell, 'Mỹ Xương grows VietGAP rice in winter–spring');
+  const line = page.locator(`#stats-table tr[data-code="${MY_XUONG.code}"]`, { hasText: 'VietGAP' }).filter({ hasText: 'Lúa' });
+  const texts = await line.locator('td').allTextContents();
+  assert.equal(texts[4], cell.values[0].toLocaleString('vi-VN', { maximumFractionDigits: 2 }));
+  assert.equal(texts[5], cell.values[1].toLocaleString('vi-VN', { maximumFractionDigits: 2 }));
+  // The choropleth is made of the same answer: the commune's ratios, added over its cells.
+  const colour = await page.evaluate(() => window.agrimap.map.getPaintProperty('commune-choropleth', 'fill-color'));
+  assert.equal(colour[0], 'interpolate');
+  const figure = colour[2];
+  const at = figure.indexOf(MY_XUONG.code);
+  const sum = expected.rows.filter((r) => r.code === MY_XUONG.code).reduce((n, r) => n + r.ratios[0], 0);
+  assert.ok(Math.abs(figure[at + 1] - sum) < 1e-12, `${figure[at + 1]} vs ${sum}`);
+  await idle(page);
+  await shot(page, 'laptop-planner-statistics');
+  // One click: the same table as a workbook.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#stats-excel')]);
+  assert.equal(download.suggestedFilename(), 'thong-ke-crop-commune.xlsx');
+  const saved = join(ARTIFACTS, download.suggestedFilename());
+  await download.saveAs(saved);
+  assert.equal(readFileSync(saved).subarray(0, 2).toString(), 'PK');
+  // In English by the page's switch.
+  await page.click('#lang');
+  await page.locator('#stats-title', { hasText: 'Statistics by commune' }).waitFor();
+  noProblems(problems);
+  await context.close();
+});
+
 test('every control is thumb-sized and the search works from the keyboard alone', async () => {
   const { context, page, problems } = await open('/');
   await page.click('#layers-button');

@@ -34,6 +34,13 @@ static ASSETS: &[(&str, Asset)] = &[
         },
     ),
     (
+        "/static/stats.js",
+        Asset {
+            content_type: JS,
+            bytes: include_bytes!("../../../web/stats.js"),
+        },
+    ),
+    (
         "/static/app.css",
         Asset {
             content_type: CSS,

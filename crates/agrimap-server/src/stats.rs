@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::ntm::{Form, XLSX, attachment, form};
 use agrimap_core::features::{self, Params};
-use agrimap_core::stats::{Selection, StatsRequest, thematic_layers, to_csv, to_xlsx};
+use agrimap_core::stats::{LayerOptions, Selection, StatsRequest, layer_options, thematic_layers, to_csv, to_xlsx};
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::Method;
@@ -22,7 +22,15 @@ use serde::Deserialize;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(Method::GET, "/api/stats", Need::Anyone, get(stats))]
+    vec![
+        Route::new(Method::GET, "/api/stats", Need::Anyone, get(stats)),
+        Route::new(Method::GET, "/api/stats/layers", Need::Anyone, get(layers)),
+    ]
+}
+
+/// `GET /api/stats/layers`: what can be asked of each thematic layer.
+async fn layers() -> Json<Vec<LayerOptions>> {
+    Json(layer_options())
 }
 
 /// Query parameters of `/api/stats`.

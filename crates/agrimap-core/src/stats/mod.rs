@@ -17,7 +17,9 @@ mod documents;
 mod request;
 
 pub use documents::{to_csv, to_xlsx};
-pub use request::{LevelName, MAX_CLASSES, MAX_METRICS, Per, Selection, StatsRequest, thematic_layers};
+pub use request::{
+    LayerOptions, LevelName, MAX_CLASSES, MAX_METRICS, Per, Selection, StatsRequest, layer_options, thematic_layers,
+};
 
 use crate::communes::{CommuneCache, CommuneIndex};
 use crate::error::CoreError;

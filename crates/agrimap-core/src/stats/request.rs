@@ -4,7 +4,10 @@
 use crate::communes::boundary_set_param;
 use crate::error::{CoreError, echo};
 use agrimap_analysis::{Level, Metric};
-use agrimap_model::{Access, Audience, BoundarySet, FieldType, Filter, GeometryKind, LayerDef, LayerGroup, catalog};
+use agrimap_model::{
+    Access, Audience, BoundarySet, FieldDef, FieldType, Filter, GeometryKind, LayerDef, LayerGroup, catalog,
+};
+use serde::Serialize;
 
 /// At most this many class fields: a cross-tabulation of two fields is what
 /// a planner reads as a table; three make a cube nobody reads.
@@ -256,6 +259,54 @@ impl StatsRequest {
     }
 }
 
+/// What can be asked of one layer: the page's statistics panel builds its
+/// question from these, and a client need not guess.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerOptions {
+    pub layer: &'static str,
+    /// The fields a table may be split by (at most [`MAX_CLASSES`] at once),
+    /// with their code list or fixed values where they have them: the pick-lists
+    /// of a filter, too.
+    pub classes: Vec<&'static FieldDef>,
+    /// `area` (polygon layers), `count` and `sum:{field}`.
+    pub metrics: Vec<String>,
+    /// The `per=` values.
+    pub per: [&'static str; 3],
+    /// What `datetime` selects by, for layers with time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}
+
+/// What can be asked of each thematic layer.
+#[must_use]
+pub fn layer_options() -> Vec<LayerOptions> {
+    catalog()
+        .iter()
+        .filter(|l| l.group == LayerGroup::Theme)
+        .map(|layer| LayerOptions {
+            layer: layer.id,
+            classes: class_fields(layer)
+                .iter()
+                .filter_map(|name| layer.fields.iter().find(|f| f.name == *name))
+                .collect(),
+            metrics: metric_names(layer),
+            per: [Per::CommuneArea, Per::Farmland, Per::Population].map(Per::as_str),
+            time: crate::features::time::temporal(layer).map(crate::features::time::Temporal::describe),
+        })
+        .collect()
+}
+
+/// The metrics a layer offers, as they are asked.
+fn metric_names(layer: &LayerDef) -> Vec<String> {
+    let mut names = Vec::new();
+    if layer.geometry == GeometryKind::Polygon {
+        names.push("area".to_owned());
+    }
+    names.push("count".to_owned());
+    names.extend(sum_fields(layer).iter().map(|f| format!("sum:{f}")));
+    names
+}
+
 /// Public fields a layer can be split by: text, integer and boolean ones.
 fn class_fields(layer: &LayerDef) -> Vec<&'static str> {
     layer
@@ -342,14 +393,7 @@ fn parse_metrics(layer: &'static LayerDef, metric: &str) -> Result<Vec<Metric>, 
 }
 
 fn parse_metric(layer: &'static LayerDef, metric: &str) -> Result<Metric, CoreError> {
-    let valid = || {
-        let mut v = vec!["count".to_owned()];
-        if layer.geometry == GeometryKind::Polygon {
-            v.insert(0, "area".to_owned());
-        }
-        v.extend(sum_fields(layer).iter().map(|f| format!("sum:{f}")));
-        v.join(", ")
-    };
+    let valid = || metric_names(layer).join(", ");
     match metric {
         "count" => Ok(Metric::Count),
         "area" if layer.geometry == GeometryKind::Polygon => Ok(Metric::Area),
