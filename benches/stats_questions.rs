@@ -39,6 +39,9 @@ use std::time::{Duration, Instant};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
+/// `(code, district code, province code, boundary)`, as `Zones::new` takes a commune.
+type Commune = (String, String, String, MultiPolygon<f64>);
+
 /// Cells by (commune, "crop_type|practice"): hectares and parcels.
 type Cells = BTreeMap<(String, String), (f64, f64)>;
 
@@ -57,7 +60,7 @@ struct Fields {
     season: usize,
 }
 
-fn text<'a>(f: &'a Feature, i: usize) -> &'a str {
+fn text(f: &Feature, i: usize) -> &str {
     match &f.properties[i] {
         Value::Text(s) => s,
         _ => "",
@@ -215,7 +218,7 @@ fn main() -> Result<(), BoxError> {
 }
 
 /// The communes as `Zones::new` takes them.
-fn communes(features: &[Feature]) -> Result<Vec<(String, String, String, MultiPolygon<f64>)>, BoxError> {
+fn communes(features: &[Feature]) -> Result<Vec<Commune>, BoxError> {
     let def = layer("admin_commune").ok_or("no admin_commune layer")?;
     let field = |n: &str| def.field_index(n).ok_or(format!("no commune field {n}"));
     let (code, district, province) = (field("code")?, field("district_code")?, field("province_code")?);
@@ -264,7 +267,9 @@ async fn load(url: &str, province: agrimap_demo::DemoProvince) -> Result<Arc<dyn
         written.features,
         started.elapsed()
     );
-    client.batch_execute("VACUUM ANALYZE crop; VACUUM ANALYZE admin_commune").await?;
+    client
+        .batch_execute("VACUUM ANALYZE crop; VACUUM ANALYZE admin_commune")
+        .await?;
     Ok(Arc::new(store))
 }
 
@@ -284,10 +289,13 @@ async fn from_the_store(store: &Arc<dyn Store>, cql2: &str) -> Result<(Duration,
 
     // One parcel changes its practice: the layer's version moves on.
     let mut parcel = store
-        .features(crop_def, &agrimap_model::FeatureQuery {
-            limit: Some(1),
-            ..Default::default()
-        })
+        .features(
+            crop_def,
+            &agrimap_model::FeatureQuery {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
         .await?
         .pop()
         .ok_or("no parcel")?;

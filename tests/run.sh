@@ -28,6 +28,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # tests/mqtt.rs runs its own Mosquitto broker and publishes with its clients.
 [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+# tests/metrics.rs reads /metrics with the Prometheus project's OpenMetrics parser.
+/usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || missing+=(python3-prometheus-client)
 if ((${#missing[@]})); then
   echo "tests/run.sh: installing ${missing[*]}" >&2
   sudo=""

@@ -33,6 +33,7 @@ pub mod error;
 pub mod export;
 pub mod features;
 pub mod ingest;
+pub mod metrics;
 pub mod ntm;
 pub mod pack;
 pub mod registry;
@@ -100,15 +101,26 @@ pub struct Core {
     pub ntm_dashboards: Arc<ntm::dashboard::DashboardCache>,
     /// The live alert feed and the settings of alert delivery.
     pub alerts: Arc<alerts::Alerts>,
+    /// What operators watch (`/metrics`).
+    pub metrics: metrics::CoreMetrics,
 }
 
 impl Core {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Self {
         let communes = Arc::new(CommuneCache::default());
+        let metrics = metrics::CoreMetrics::default();
         Self {
-            stats: Arc::new(StatsCache::new(communes.clone(), config.stats_cache_bytes)),
-            tiles: Arc::new(TileService::new(store.clone(), config.tile_cache_bytes)),
+            stats: Arc::new(
+                StatsCache::new(communes.clone(), config.stats_cache_bytes)
+                    .counting(metrics.stats_recomputations.clone()),
+            ),
+            tiles: Arc::new(TileService::new(
+                store.clone(),
+                config.tile_cache_bytes,
+                metrics.clone(),
+            )),
+            metrics,
             thresholds: Arc::new(config.thresholds),
             extents: Arc::default(),
             crosswalk: Arc::default(),

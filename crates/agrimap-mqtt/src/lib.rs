@@ -134,6 +134,7 @@ pub async fn listen(core: Core, config: MqttConfig, shutdown: impl Future<Output
                 if queues[worker_of(&publish.topic)].send(publish).is_err() {
                     break;
                 }
+                core.metrics.mqtt_backlog.inc();
             }
             Ok(_) => {}
             Err(e) => {
@@ -195,7 +196,10 @@ async fn work(core: Core, client: AsyncClient, mut inbox: mpsc::UnboundedReceive
             biased;
             () = stop.cancelled() => return,
             next = inbox.recv() => match next {
-                Some(publish) => publish,
+                Some(publish) => {
+                    core.metrics.mqtt_backlog.dec();
+                    publish
+                }
                 None => return,
             },
         };

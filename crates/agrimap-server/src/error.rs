@@ -84,7 +84,7 @@ impl From<StoreError> for ApiError {
 }
 
 /// The answer for any path no route matches.
-pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+pub fn not_found(uri: &axum::http::Uri) -> ApiError {
     ApiError::not_found("not_found", format!("no such resource: {}", uri.path()))
 }
 

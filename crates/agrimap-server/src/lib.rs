@@ -20,6 +20,7 @@ pub mod fonts;
 pub mod import;
 pub mod limits;
 pub mod meta;
+pub mod metrics;
 pub mod ntm;
 pub mod ogc;
 pub mod origin;
@@ -41,8 +42,8 @@ use agrimap_core::{Core, CoreConfig};
 use agrimap_store::Store;
 use auth::Need;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::MatchedPath;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::routing::MethodRouter;
@@ -108,6 +109,8 @@ pub struct AppState {
     pub quotas: Arc<limits::Quotas>,
     /// Exports running now, bounded per address and in all.
     pub exports: Arc<ogc::export_slots::ExportSlots>,
+    /// What `/metrics` serves.
+    pub metrics: Arc<metrics::Metrics>,
     /// Turns true when the server stops, so endless responses (the live
     /// alert feed) end and connections can close.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -128,6 +131,7 @@ impl AppState {
         );
         let (stop, stopping) = tokio::sync::watch::channel(false);
         Self {
+            metrics: Arc::new(metrics::Metrics::new(&core)),
             core,
             quotas: Arc::new(limits::Quotas::new(config.rate_per_address, config.rate_per_token)),
             exports: Arc::default(),
@@ -182,6 +186,7 @@ impl Route {
 pub fn routes() -> Vec<Route> {
     [
         meta::endpoints(),
+        metrics::endpoints(),
         alerts::endpoints(),
         tiles::endpoints(),
         styles::endpoints(),
@@ -206,6 +211,14 @@ pub fn routes() -> Vec<Route> {
     .collect()
 }
 
+/// What no route matches: 404, counted under the route `unmatched`.
+async fn unmatched(State(state): State<AppState>, method: Method, uri: axum::http::Uri) -> error::ApiError {
+    let started = std::time::Instant::now();
+    let error = error::not_found(&uri);
+    metrics::unmatched(&state, &method, error.status.as_u16(), started);
+    error
+}
+
 /// The router of the whole service.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
@@ -214,17 +227,20 @@ pub fn app(state: AppState) -> Router {
         // The size check runs first: a body too large is refused from its
         // Content-Length, before the caller is looked up or a byte is read.
         let size = from_fn_with_state(route.body_limit, limits::body_limit);
+        // Outermost: a request refused for its size or its caller counts too.
+        let track = from_fn_with_state((state.clone(), route.path), metrics::track);
         let handler = route
             .handler
             .layer(DefaultBodyLimit::max(route.body_limit))
             .route_layer(guard)
-            .route_layer(size);
+            .route_layer(size)
+            .route_layer(track);
         router = router.route(route.path, handler);
     }
     let deadline = from_fn_with_state(state.config.request_timeout, limits::deadline);
     let cors = limits::cors(&state.config.cors_origins);
     router
-        .fallback(error::not_found)
+        .fallback(unmatched)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(error::catch_panics())

@@ -112,6 +112,19 @@ pub struct Upsert {
     pub update: Vec<&'static str>,
 }
 
+/// A connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections the pool may open.
+    pub max_size: usize,
+    /// Connections it holds open.
+    pub size: usize,
+    /// Open connections no one is using.
+    pub available: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
+}
+
 /// What an [`Store::upsert`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UpsertSummary {
@@ -153,6 +166,12 @@ impl<
 pub trait LayerStore: Send + Sync + 'static {
     /// Short name of the backend (`geopackage`, `postgis`).
     fn kind(&self) -> &'static str;
+
+    /// The state of the store's connection pool, for operators; `None` for
+    /// a store without one.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
 
     /// Checks that the store answers.
     async fn health(&self) -> Result<(), StoreError>;

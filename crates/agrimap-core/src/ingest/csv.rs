@@ -240,6 +240,9 @@ impl Core {
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.at);
+            // The whole file is refused: none of its rows is stored.
+            let rows: usize = by_station.values().map(Vec::len).sum::<usize>() + errors.len();
+            self.metrics.readings_refused.inc_by(rows as u64);
             return Err(IngestError::BadReadings(errors));
         }
         self.stations_within_provinces(features.iter().map(|(id, f)| (id.as_str(), f)), provinces)
@@ -248,6 +251,7 @@ impl Core {
         let readings: Vec<Reading> = by_station.into_values().flatten().collect();
         let accepted = readings.len();
         let ingested = store.ingest(readings, self.judge(&features)).await?;
+        self.metrics.readings_ingested.inc_by(ingested.stored as u64);
         if !ingested.events.is_empty() {
             self.alerts.wake();
         }

@@ -212,13 +212,17 @@ impl Core {
         let station_id = station_id.as_str();
         let store = self.store.as_ref();
         let lists = self.lists_for_species(readings.iter()).await?;
+        let sent = readings.len();
         let (checked, bad) = check_batch(station_id, readings, unix_now(), &lists);
         if !bad.is_empty() {
+            // The whole batch is refused: none of its readings is stored.
+            self.metrics.readings_refused.inc_by(sent as u64);
             return Err(IngestError::BadReadings(bad));
         }
         let accepted = checked.len();
         let stations = BTreeMap::from([(station_id.to_owned(), feature)]);
         let ingested = store.ingest(checked, self.judge(&stations)).await?;
+        self.metrics.readings_ingested.inc_by(ingested.stored as u64);
         if !ingested.events.is_empty() {
             self.alerts.wake();
         }

@@ -178,6 +178,8 @@ pub struct StatsCache {
     /// Zones of each (set, province) asked for, of the index they were built from.
     zones: RwLock<Option<ZonesOfIndex>>,
     tables: Cache<TableKey, Arc<StatsTable>, TableBytes>,
+    /// Tables computed (for operators).
+    recomputations: prometheus_client::metrics::counter::Counter,
 }
 
 impl StatsCache {
@@ -193,6 +195,16 @@ impl StatsCache {
             zones: RwLock::new(None),
             // quick_cache wants an estimate of the item count to size its tables.
             tables: Cache::with_weighter(256, max_bytes, TableBytes),
+            recomputations: prometheus_client::metrics::counter::Counter::default(),
+        }
+    }
+
+    /// The same cache, counting the tables it computes on `counter`.
+    #[must_use]
+    pub fn counting(self, counter: prometheus_client::metrics::counter::Counter) -> Self {
+        Self {
+            recomputations: counter,
+            ..self
         }
     }
 
@@ -287,6 +299,7 @@ impl StatsCache {
             .get_or_insert_async(
                 &key,
                 Box::pin(async {
+                    self.recomputations.inc();
                     let zones = self.zones(&index, &(boundary_set, request.province.clone())).await?;
                     let query = request
                         .selection

@@ -8,6 +8,7 @@ mod cache;
 pub use cache::{TileBody, TileCache, TileKey};
 
 use crate::error::{CoreError, echo};
+use crate::metrics::{CoreMetrics, InFlight};
 use agrimap_model::{Audience, FeatureQuery, LayerDef, catalog};
 use agrimap_store::{LayerVersions, Store};
 use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds, tile_bounds_buffered};
@@ -17,20 +18,23 @@ use futures::future::try_join_all;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Makes and caches the tiles of one store.
 pub struct TileService {
     store: Arc<dyn Store>,
     cache: TileCache,
     options: TileOptions,
+    metrics: CoreMetrics,
 }
 
 impl TileService {
     /// A service over `store` keeping about `cache_bytes` of tiles.
     #[must_use]
-    pub fn new(store: Arc<dyn Store>, cache_bytes: u64) -> Self {
+    pub fn new(store: Arc<dyn Store>, cache_bytes: u64, metrics: CoreMetrics) -> Self {
         Self {
             store,
+            metrics,
             cache: TileCache::new(cache_bytes),
             options: TileOptions {
                 // A quarter of a pixel of a 512 px display tile: anything smaller
@@ -68,9 +72,23 @@ impl TileService {
         layers: &[&'static LayerDef],
         coord: TileCoord,
     ) -> Result<TileBody, CoreError> {
-        self.cache
-            .get_or_render(key, render(&self.store, layers, coord, &self.options))
-            .await
+        let rendered = AtomicBool::new(false);
+        let body = self
+            .cache
+            .get_or_render(key, async {
+                rendered.store(true, Ordering::Relaxed);
+                let _in_flight = InFlight::new(&self.metrics.renders_in_flight);
+                let body = render(&self.store, layers, coord, &self.options).await?;
+                self.metrics.tile_bytes_rendered.inc_by(body.gzip.len() as u64);
+                Ok(body)
+            })
+            .await;
+        if rendered.load(Ordering::Relaxed) {
+            self.metrics.tile_cache_misses.inc();
+        } else {
+            self.metrics.tile_cache_hits.inc();
+        }
+        body
     }
 
     /// The tile of `layers` at `coord`, at their current versions.

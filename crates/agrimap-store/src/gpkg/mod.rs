@@ -610,6 +610,17 @@ impl LayerStore for GpkgStore {
         "geopackage"
     }
 
+    fn pool_status(&self) -> Option<crate::PoolStatus> {
+        // r2d2 does not count waiters: a caller waits inside `get()`.
+        let state = self.pool.state();
+        Some(crate::PoolStatus {
+            max_size: self.pool.max_size() as usize,
+            size: state.connections as usize,
+            available: state.idle_connections as usize,
+            waiting: 0,
+        })
+    }
+
     async fn health(&self) -> Result<(), StoreError> {
         self.with_conn(|c| {
             c.query_row("SELECT count(*) FROM agrimap_layer_version", [], |r| r.get::<_, i64>(0))

@@ -566,6 +566,16 @@ impl LayerStore for PgStore {
         "postgis"
     }
 
+    fn pool_status(&self) -> Option<crate::PoolStatus> {
+        let status = self.pool.status();
+        Some(crate::PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+        })
+    }
+
     async fn health(&self) -> Result<(), StoreError> {
         let check = async {
             let client = self.client().await?;
