@@ -13,6 +13,8 @@ use crate::origin::request_origin;
 use agrimap_core::echo;
 use agrimap_core::tilejson::tilejson;
 use agrimap_core::tiles::{etag, parse_coord, parse_layers};
+use agrimap_model::LayerDef;
+use agrimap_tiles::TileCoord;
 use axum::extract::State;
 use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -38,7 +40,22 @@ pub(crate) async fn tile(
 ) -> Result<Response, ApiError> {
     let layers = parse_layers(&spec)?;
     let coord = parse_coord(&z, &x, &y_file)?;
-    let key = state.core.tiles.key(&layers, coord).await?;
+    answer_tile(&state, &layers, coord, &headers).await
+}
+
+/// The answer for one tile of `layers`: its entity tag and caching headers,
+/// 304 when the client holds it, 204 when it is empty, gzip when accepted.
+/// `/tiles` and OGC API – Tiles answer alike.
+///
+/// # Errors
+/// The store's and the encoder's.
+pub(crate) async fn answer_tile(
+    state: &AppState,
+    layers: &[&'static LayerDef],
+    coord: TileCoord,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = state.core.tiles.key(layers, coord).await?;
     let etag = etag(&key);
     let mut out = HeaderMap::new();
     out.insert(
@@ -55,13 +72,13 @@ pub(crate) async fn tile(
         return Ok((StatusCode::NOT_MODIFIED, out).into_response());
     }
 
-    let body = state.core.tiles.tile_at(&key, &layers, coord).await?;
+    let body = state.core.tiles.tile_at(&key, layers, coord).await?;
     if body.is_empty() {
         return Ok((StatusCode::NO_CONTENT, out).into_response());
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
     // One reading of Accept-Encoding for the whole service (weights such as q=0.0 included).
-    if crate::encoding::accepts_gzip(&headers) {
+    if crate::encoding::accepts_gzip(headers) {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         Ok((out, body.gzip).into_response())
     } else {

@@ -163,6 +163,14 @@ pub fn parse_coord(z: &str, x: &str, y_file: &str) -> Result<TileCoord, CoreErro
             format!("tile path must end in '{{y}}.mvt', got '{}'", echo(y_file, 64)),
         )
     })?;
+    parse_zxy(z, x, y)
+}
+
+/// Reads a tile's zoom, column and row (`/ogc` tile paths, without `.mvt`).
+///
+/// # Errors
+/// `bad_tile` for a number that is not one, or a tile off the grid.
+pub fn parse_zxy(z: &str, x: &str, y: &str) -> Result<TileCoord, CoreError> {
     let number = |name: &str, s: &str| {
         s.parse::<u32>().map_err(|_| {
             CoreError::invalid(

@@ -1,6 +1,6 @@
 //! OGC API – Features under `/ogc`: Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0),
 //! Part 2 (coordinate reference systems by reference) and Part 3 filtering in
-//! CQL2 text.
+//! CQL2 text; and OGC API – Tiles over the vector tiles.
 //!
 //! | path | answer |
 //! |---|---|
@@ -12,6 +12,7 @@
 //! | `/ogc/collections/{id}/items` | its features, GeoJSON: `bbox`, `bbox-crs`, `datetime`, `filter`, `limit`, `offset`, `commune`, `properties`, `crs` |
 //! | `/ogc/collections/{id}/items/{featureId}` | one feature by its store id (`properties`, `crs`) |
 //! | `/ogc/collections/{id}/queryables` | what a filter may name: JSON Schema of the geometry and the public fields |
+//! | `/ogc/tileMatrixSets`, `/ogc/tiles`, `/ogc/collections/{id}/tiles`… | OGC API – Tiles over the same vector tiles ([`tiles`]) |
 //!
 //! Every resource is JSON (GeoJSON for features) or HTML, chosen by `f=json|html`
 //! or else by `Accept`. Links are absolute, from the configured public URL or
@@ -41,6 +42,7 @@ mod openapi;
 mod paced_body;
 mod queryables;
 pub mod request;
+mod tiles;
 
 use crate::AppState;
 use crate::Route;
@@ -105,6 +107,17 @@ pub(crate) fn endpoints() -> Vec<Route> {
         open("/ogc/collections/{id}/items", get(items::items)),
         open("/ogc/collections/{id}/items/{feature}", get(items::item)),
         open("/ogc/collections/{id}/queryables", get(queryables::queryables)),
+        open("/ogc/tileMatrixSets", get(tiles::tile_matrix_sets)),
+        open("/ogc/tileMatrixSets/{tms}", get(tiles::tile_matrix_set_definition)),
+        open("/ogc/tiles", get(tiles::dataset_tilesets)),
+        open("/ogc/tiles/{tms}", get(tiles::dataset_tileset)),
+        open("/ogc/tiles/{tms}/{z}/{row}/{col}", get(tiles::dataset_tile)),
+        open("/ogc/collections/{id}/tiles", get(tiles::collection_tilesets)),
+        open("/ogc/collections/{id}/tiles/{tms}", get(tiles::collection_tileset)),
+        open(
+            "/ogc/collections/{id}/tiles/{tms}/{z}/{row}/{col}",
+            get(tiles::collection_tile),
+        ),
         open("/api/export/{file}", get(export::export)),
     ]
 }
@@ -255,6 +268,18 @@ async fn landing(OgcRequest { format, base, .. }: OgcRequest) -> Result<Response
             "The feature collections",
             with_f(&format!("{base}/collections"), "", Format::Json),
         ),
+        link(
+            tiles::REL_TILESETS_VECTOR,
+            JSON,
+            "The whole map as vector tiles (OGC API – Tiles)",
+            format!("{base}/tiles"),
+        ),
+        link(
+            "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+            JSON,
+            "The tile matrix sets",
+            format!("{base}/tileMatrixSets"),
+        ),
     ]);
     let doc = json!({ "title": TITLE, "description": DESCRIPTION, "links": links });
     Ok(match format {
@@ -284,11 +309,12 @@ async fn conformance(OgcRequest { format, base, .. }: OgcRequest) -> Result<Resp
         JSON,
         "The conformance classes",
     );
-    let doc = json!({ "conformsTo": CONFORMANCE, "links": links });
+    let classes: Vec<&str> = CONFORMANCE.iter().chain(tiles::CONFORMANCE).copied().collect();
+    let doc = json!({ "conformsTo": classes, "links": links });
     Ok(match format {
         Format::Json => json_response(&doc, JSON),
         Format::Html => {
-            let items = CONFORMANCE.iter().fold(String::new(), |mut items, c| {
+            let items = classes.iter().fold(String::new(), |mut items, c| {
                 let _ = writeln!(items, "<li>{}</li>", html::link(c, c));
                 items
             });
@@ -354,6 +380,12 @@ fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64
             JSON,
             &format!("What a filter on {} may name (JSON)", layer.id),
             with_f(&format!("{url}/queryables"), "", Format::Json),
+        ),
+        link(
+            tiles::REL_TILESETS_VECTOR,
+            JSON,
+            &format!("{} as vector tiles", layer.title),
+            format!("{url}/tiles"),
         ),
     ]);
     let mut doc = json!({
