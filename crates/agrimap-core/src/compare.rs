@@ -56,7 +56,12 @@ impl CompareRequest {
     ) -> Result<Self, CoreError> {
         let default_set = boundary_set_param(boundary_set)?;
         let mut refs: Vec<CommuneRef> = Vec::new();
-        for item in communes.unwrap_or("").split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        for item in communes
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             let (code, set) = match item.split_once('@') {
                 Some((code, set)) => (code, Some(crate::communes::parse_boundary_set(set)?)),
                 None => (item, default_set),
@@ -103,11 +108,7 @@ impl CompareRequest {
                         .ok_or_else(|| {
                             CoreError::invalid(
                                 "unknown_layer",
-                                format!(
-                                    "no thematic layer '{}'; layers: {}",
-                                    echo(id, 64),
-                                    themes.join(", ")
-                                ),
+                                format!("no thematic layer '{}'; layers: {}", echo(id, 64), themes.join(", ")),
                             )
                         })
                 })
@@ -211,7 +212,11 @@ pub fn change(
     let classes = |figures: &JsonValue| -> Vec<String> {
         figures["rows"]
             .as_array()
-            .map(|rows| rows.iter().filter_map(|r| r["class"].as_str().map(str::to_owned)).collect())
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|r| r["class"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut out = serde_json::Map::new();
@@ -274,13 +279,19 @@ pub async fn compare(core: &Core, request: &CompareRequest) -> Result<JsonValue,
     let mut communes: Vec<&Commune> = Vec::with_capacity(request.communes.len());
     for r in &request.communes {
         let found = index.get(&r.code, r.boundary_set).ok_or_else(|| {
-            let set = r.boundary_set.map(|s| format!(" in boundary set {s}")).unwrap_or_default();
+            let set = r
+                .boundary_set
+                .map(|s| format!(" in boundary set {s}"))
+                .unwrap_or_default();
             CoreError::not_found(
                 "unknown_commune",
                 format!("no commune with code '{}'{set}", echo(&r.code, 64)),
             )
         })?;
-        if communes.iter().any(|c| c.code == found.code && c.boundary_set == found.boundary_set) {
+        if communes
+            .iter()
+            .any(|c| c.code == found.code && c.boundary_set == found.boundary_set)
+        {
             return Err(CoreError::invalid(
                 "bad_communes",
                 format!("commune '{}' is listed twice", found.code),
@@ -385,7 +396,11 @@ mod tests {
         let c = change(now.as_object().expect("map"), then.as_object().expect("map"));
         assert!((c["crop"]["total"].as_f64().expect("total") - 1.0).abs() < 1e-9);
         let rows = c["crop"]["rows"].as_array().expect("rows");
-        let of = |class: &str| rows.iter().find(|r| r["class"] == class).expect("row")["change"].as_f64().expect("change");
+        let of = |class: &str| {
+            rows.iter().find(|r| r["class"] == class).expect("row")["change"]
+                .as_f64()
+                .expect("change")
+        };
         assert!((of("rice") + 2.0).abs() < 1e-9);
         assert!((of("mango") - 4.0).abs() < 1e-9);
         assert!((of("lotus") + 1.0).abs() < 1e-9);

@@ -125,7 +125,10 @@ pub async fn province_report(
     let heading = Heading {
         level: "province",
         code: first.province_code.clone(),
-        name: first.province_name.clone().unwrap_or_else(|| first.province_code.clone()),
+        name: first
+            .province_name
+            .clone()
+            .unwrap_or_else(|| first.province_code.clone()),
         boundary_set: first.boundary_set.clone(),
         district: None,
         province: None,
@@ -200,7 +203,13 @@ async fn crop_theme(core: &Core, codes: &CodeLists, place: &Place<'_>) -> Result
         key: "crop",
         title: "Trồng trọt",
         tables: vec![
-            class_table("Diện tích theo loại cây trồng", "Loại cây trồng", area(), "Số thửa", &by_type),
+            class_table(
+                "Diện tích theo loại cây trồng",
+                "Loại cây trồng",
+                area(),
+                "Số thửa",
+                &by_type,
+            ),
             class_table("Diện tích theo mùa vụ", "Mùa vụ", area(), "Số thửa", &by_season),
             class_table(
                 "Diện tích theo phương thức canh tác",
@@ -223,8 +232,20 @@ async fn aquaculture_theme(core: &Core, codes: &CodeLists, place: &Place<'_>) ->
         key: "aquaculture",
         title: "Thủy sản",
         tables: vec![
-            class_table("Diện tích nuôi theo đối tượng", "Đối tượng nuôi", area(), "Số ao, vùng nuôi", &by_species),
-            class_table("Diện tích nuôi theo hình thức", "Hình thức nuôi", area(), "Số ao, vùng nuôi", &by_mode),
+            class_table(
+                "Diện tích nuôi theo đối tượng",
+                "Đối tượng nuôi",
+                area(),
+                "Số ao, vùng nuôi",
+                &by_species,
+            ),
+            class_table(
+                "Diện tích nuôi theo hình thức",
+                "Hình thức nuôi",
+                area(),
+                "Số ao, vùng nuôi",
+                &by_mode,
+            ),
         ],
     })
 }

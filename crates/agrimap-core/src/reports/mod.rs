@@ -113,7 +113,11 @@ impl Report {
     /// "Báo cáo nông nghiệp xã Mỹ Xương": the report's title.
     #[must_use]
     pub fn title(&self) -> String {
-        let what = if self.heading.level == "province" { "tỉnh" } else { "xã" };
+        let what = if self.heading.level == "province" {
+            "tỉnh"
+        } else {
+            "xã"
+        };
         format!("Báo cáo nông nghiệp {what} {}", self.heading.name)
     }
 
