@@ -217,6 +217,9 @@ fn the_commune_workbook_holds_the_figures_of_stats_and_summary(kind: StoreKind) 
     #[expect(clippy::cast_precision_loss, reason = "small counts")]
     let summary_codes = summary["growing_areas"]["codes"].as_u64().expect("codes") as f64;
     assert!(close(codes, summary_codes));
+    // A count is given once, with its share.
+    let stars = table(&sheets["Sản phẩm OCOP"], "Sản phẩm OCOP theo hạng sao");
+    assert_eq!(stars.head, ["Hạng", "Số sản phẩm", "Tỷ lệ (%)"]);
     let products = table(&sheets["Sản phẩm OCOP"], "Danh sách sản phẩm OCOP");
     assert_eq!(
         products.rows.len() as u64,

@@ -75,7 +75,10 @@ pub fn natural_class(layer: &LayerDef) -> (&'static str, &'static str) {
 
 /// Vietnamese and English names of the values of enumerated fields that
 /// have no code list (the code lists carry their own labels).
-fn fixed_label(field: &str, value: &str) -> Option<(&'static str, &'static str)> {
+fn fixed_label(layer: &str, field: &str, value: &str) -> Option<(&'static str, &'static str)> {
+    if (layer, field, value) == ("monitoring", "status", "active") {
+        return Some(("Đang hoạt động", "Active"));
+    }
     Some(match (field, value) {
         ("status", "active") => ("Đang hiệu lực", "Active"),
         ("status", "suspended") => ("Tạm đình chỉ", "Suspended"),
@@ -106,7 +109,7 @@ fn fixed_label(field: &str, value: &str) -> Option<(&'static str, &'static str)>
 /// Vietnamese and English names of an NTM level (`ntm_status`).
 #[must_use]
 pub fn ntm_label(status: &str) -> (&'static str, &'static str) {
-    fixed_label("ntm_status", status).unwrap_or(("Chưa đạt chuẩn", "Not yet"))
+    fixed_label("admin_commune", "ntm_status", status).unwrap_or(("Chưa đạt chuẩn", "Not yet"))
 }
 
 /// Names of the value of a field: the code list's label, the fixed label,
@@ -120,7 +123,7 @@ pub fn class_label(codes: &CodeLists, layer: &LayerDef, field: &str, value: &str
     {
         return (vi.to_owned(), en.to_owned());
     }
-    if let Some((vi, en)) = fixed_label(field, value) {
+    if let Some((vi, en)) = fixed_label(layer.id, field, value) {
         return (vi.to_owned(), en.to_owned());
     }
     if field == "stars" {

@@ -25,7 +25,7 @@ fn scoped(audience: Audience, provinces: &[String], province: &str) -> Audience 
     }
 }
 
-/// The report of the commune `code` (in `boundary_set` when given, else the
+/// The report of the commune `commune_code` (in `boundary_set` when given, else the
 /// newest set that has the code), for `audience` (a token limited to
 /// `provinces` reads restricted fields only in them).
 ///
@@ -33,15 +33,18 @@ fn scoped(audience: Audience, provinces: &[String], province: &str) -> Audience 
 /// `unknown_commune` (not found), and the store's errors.
 pub async fn commune_report(
     core: &Core,
-    code: &str,
+    commune_code: &str,
     boundary_set: Option<BoundarySet>,
     audience: Audience,
     provinces: &[String],
 ) -> Result<Report, CoreError> {
     let index = core.communes.index(core.store.as_ref()).await?;
-    let commune = index
-        .get(code, boundary_set)
-        .ok_or_else(|| CoreError::not_found("unknown_commune", format!("no commune with code '{}'", echo(code, 64))))?;
+    let commune = index.get(commune_code, boundary_set).ok_or_else(|| {
+        CoreError::not_found(
+            "unknown_commune",
+            format!("no commune with code '{}'", echo(commune_code, 64)),
+        )
+    })?;
     let audience = scoped(audience, provinces, &commune.province_code);
     let place = Place {
         level: "commune",
@@ -79,15 +82,14 @@ fn province_communes<'a>(
             .filter(|c| c.province_code == code && c.boundary_set == set)
             .collect()
     };
-    let found = match boundary_set {
-        Some(set) => of_set(set.as_str()),
-        None => {
-            let newest = of_set(BoundarySet::Y2025.as_str());
-            if newest.is_empty() {
-                of_set(BoundarySet::Pre2025.as_str())
-            } else {
-                newest
-            }
+    let found = if let Some(set) = boundary_set {
+        of_set(set.as_str())
+    } else {
+        let newest = of_set(BoundarySet::Y2025.as_str());
+        if newest.is_empty() {
+            of_set(BoundarySet::Pre2025.as_str())
+        } else {
+            newest
         }
     };
     if found.is_empty() {
@@ -99,20 +101,20 @@ fn province_communes<'a>(
     Ok(found)
 }
 
-/// The report of the province `code`, for `audience` (a token limited to
+/// The report of the province `province_code`, for `audience` (a token limited to
 /// `provinces` reads restricted fields only in them).
 ///
 /// # Errors
 /// `unknown_province` (not found), and the store's errors.
 pub async fn province_report(
     core: &Core,
-    code: &str,
+    province_code: &str,
     boundary_set: Option<BoundarySet>,
     audience: Audience,
     provinces: &[String],
 ) -> Result<Report, CoreError> {
     let index = core.communes.index(core.store.as_ref()).await?;
-    let communes = province_communes(&index, code, boundary_set)?;
+    let communes = province_communes(&index, province_code, boundary_set)?;
     let first = communes[0];
     let audience = scoped(audience, provinces, &first.province_code);
     let area: Option<f64> = communes.iter().map(|c| c.area_ha).sum();
@@ -154,7 +156,8 @@ async fn report(core: &Core, heading: Heading, place: &Place<'_>, audience: Audi
     Ok(Report { heading, themes })
 }
 
-/// A class table: class, hectares (or a count), features, share of the total.
+/// A class table: class, hectares and features (or, for a count, the
+/// count alone), and the share of the total.
 fn class_table(
     caption: &str,
     class_head: &'static str,
@@ -164,30 +167,38 @@ fn class_table(
 ) -> Table {
     let total: f64 = rows.iter().map(|r| r.value).sum();
     let hectares = value.unit == HA;
+    let share = |r: &ClassFigure| Cell::Percent(if total > 0.0 { 100.0 * r.value / total } else { 0.0 });
+    let (columns, rows) = if hectares {
+        (
+            vec![
+                Column::new(class_head, None),
+                value,
+                Column::new(features, None),
+                Column::new("Tỷ lệ", Some("%")),
+            ],
+            rows.iter()
+                .map(|r| {
+                    vec![
+                        Cell::Text(r.label_vi.clone()),
+                        Cell::Hectares(r.value),
+                        Cell::Count(r.features),
+                        share(r),
+                    ]
+                })
+                .collect(),
+        )
+    } else {
+        (
+            vec![Column::new(class_head, None), value, Column::new("Tỷ lệ", Some("%"))],
+            rows.iter()
+                .map(|r| vec![Cell::Text(r.label_vi.clone()), Cell::Count(r.features), share(r)])
+                .collect(),
+        )
+    };
     Table {
         caption: caption.to_owned(),
-        columns: vec![
-            Column::new(class_head, None),
-            value,
-            Column::new(features, None),
-            Column::new("Tỷ lệ", Some("%")),
-        ],
-        rows: rows
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::Text(r.label_vi.clone()),
-                    if hectares {
-                        Cell::Hectares(r.value)
-                    } else {
-                        // A count table's values are whole counts.
-                        Cell::Count(r.features)
-                    },
-                    Cell::Count(r.features),
-                    Cell::Percent(if total > 0.0 { 100.0 * r.value / total } else { 0.0 }),
-                ]
-            })
-            .collect(),
+        columns,
+        rows,
         total: true,
     }
 }
@@ -347,7 +358,7 @@ async fn ocop_theme(core: &Core, codes: &CodeLists, place: &Place<'_>) -> Result
                 "Sản phẩm OCOP theo hạng sao",
                 "Hạng",
                 Column::new("Số sản phẩm", None),
-                "Số chủ thể",
+                "",
                 &stars,
             ),
             Table {
@@ -391,7 +402,7 @@ async fn monitoring_theme(core: &Core, codes: &CodeLists, place: &Place<'_>) -> 
                 "Trạm quan trắc theo loại",
                 "Loại trạm",
                 Column::new("Số trạm", None),
-                "Số trạm",
+                "",
                 &by_kind,
             ),
             Table {

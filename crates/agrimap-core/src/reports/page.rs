@@ -107,21 +107,21 @@ fn table_html(out: &mut String, table: &Table) {
 /// The map script: the farmer style, framed on the place, the place
 /// outlined; `data-map` on the body turns `ready` once it is drawn.
 fn map_script(report: &Report) -> String {
-    let h = &report.heading;
-    let Some([w, s, e, n]) = h.bbox else {
+    let heading = &report.heading;
+    let Some([west, south, east, north]) = heading.bbox else {
         return String::new();
     };
-    let source_layer = if h.level == "province" {
+    let source_layer = if heading.level == "province" {
         "admin_province"
     } else {
         "admin_commune"
     };
-    let code = serde_json::to_string(&h.code).unwrap_or_default();
-    let set = serde_json::to_string(&h.boundary_set).unwrap_or_default();
+    let code = serde_json::to_string(&heading.code).unwrap_or_default();
+    let set = serde_json::to_string(&heading.boundary_set).unwrap_or_default();
     format!(
         "<script src=\"/static/maplibre-gl.js\"></script><script>\
 (function(){{\
-var map=new maplibregl.Map({{container:'map',style:'/styles/farmer.json',bounds:[[{w},{s}],[{e},{n}]],\
+var map=new maplibregl.Map({{container:'map',style:'/styles/farmer.json',bounds:[[{west},{south}],[{east},{north}]],\
 fitBoundsOptions:{{padding:20}},interactive:false,attributionControl:false,fadeDuration:0,\
 canvasContextAttributes:{{preserveDrawingBuffer:true}},preserveDrawingBuffer:true}});\
 map.on('load',function(){{map.addLayer({{id:'report-place',type:'line',source:'agrimap','source-layer':'{source_layer}',\
