@@ -88,6 +88,7 @@
       'summary.none': 'Không có', 'summary.loading': 'Đang tải…', 'summary.district': 'Huyện',
       'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
       'report.xlsx': 'Báo cáo Excel', 'report.print': 'Báo cáo in (A4)', 'summary.reports': 'Báo cáo',
+      'report.province.xlsx': 'Báo cáo tỉnh (Excel)', 'report.province.print': 'Báo cáo tỉnh (in A4)',
       'compare.add': 'So sánh', 'compare.title': 'So sánh xã', 'compare.pick': 'Đã chọn xã; chọn thêm một xã rồi bấm So sánh',
       'compare.full': 'So sánh tối đa 4 xã', 'compare.overview': 'Tổng quan', 'compare.province': 'Tỉnh, huyện',
       'compare.set': 'Bộ ranh giới', 'compare.set.pre': 'trước 01/7/2025', 'compare.set.new': 'từ 01/7/2025',
@@ -134,6 +135,7 @@
       'summary.none': 'None', 'summary.loading': 'Loading…', 'summary.district': 'District',
       'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
       'report.xlsx': 'Excel report', 'report.print': 'Printable report (A4)', 'summary.reports': 'Reports',
+      'report.province.xlsx': 'Province report (Excel)', 'report.province.print': 'Printable province report (A4)',
       'compare.add': 'Compare', 'compare.title': 'Communes side by side', 'compare.pick': 'Commune chosen; choose another and press Compare',
       'compare.full': 'At most 4 communes side by side', 'compare.overview': 'Overview', 'compare.province': 'Province, district',
       'compare.set': 'Boundary set', 'compare.set.pre': 'before 1 July 2025', 'compare.set.new': 'from 1 July 2025',
@@ -951,7 +953,8 @@
     }
     box.append(section('stations', String((d.stations || []).length),
       (d.stations || []).length ? stations : el('p', { class: 'muted', text: t('summary.none') })));
-    box.append(section('reports', null, el('p', { class: 'reports' }, ...reportLinks(c.code, c.boundary_set))));
+    box.append(section('reports', null, el('p', { class: 'reports' }, ...reportLinks(c.code, c.boundary_set),
+      ...reportLinks(c.province.code, c.boundary_set, 'province'))));
     // The NTM scorecard is the planners' (and the NTM office's) working view.
     if (styleName === 'planner') box.append(ntmSection(c));
     return box;
@@ -1185,13 +1188,17 @@
     return el('div', { class: 'compare-scroll' }, table);
   }
 
-  // The commune's reports: the workbook, and the printable page in a tab of its own.
-  function reportLinks(code, set) {
-    const base = '/api/reports/commune/' + encodeURIComponent(code);
+  // A commune's (or a province's) reports: the workbook, and the printable
+  // page in a tab of its own.
+  function reportLinks(code, set, level = 'commune') {
+    const base = '/api/reports/' + level + '/' + encodeURIComponent(code);
     const query = '?boundary_set=' + encodeURIComponent(set || shownSet || '');
+    const key = level === 'province' ? 'report.province.' : 'report.';
     return [
-      el('a', { class: 'button', href: base + '.xlsx' + query, download: 'agrimap-' + code + '.xlsx', 'data-report': 'xlsx', text: t('report.xlsx') }),
-      el('a', { class: 'button', href: base + '.html' + query, target: '_blank', rel: 'noopener', 'data-report': 'html', text: t('report.print') }),
+      el('a', { class: 'button', href: base + '.xlsx' + query, download: 'agrimap-' + level + '-' + code + '.xlsx',
+        'data-report': 'xlsx', 'data-level': level, text: t(key + 'xlsx') }),
+      el('a', { class: 'button', href: base + '.html' + query, target: '_blank', rel: 'noopener',
+        'data-report': 'html', 'data-level': level, text: t(key + 'print') }),
     ];
   }
 

@@ -94,7 +94,7 @@ test('#compare=A,B puts two communes side by side, and their maps move together'
     `${v} against ${answer.communes[i].layers.crop.total}`));
   const ntm = await page.$$eval('tr[data-row="ntm"] td', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual(ntm, ['Đạt chuẩn NTM (2016)', 'NTM nâng cao (2018)']);
-  const reports = await page.$$eval('a[data-report="xlsx"]', (as) => as.map((a) => a.getAttribute('href')));
+  const reports = await page.$$eval('.compare-table a[data-report="xlsx"]', (as) => as.map((a) => a.getAttribute('href')));
   assert.deepEqual(reports, [
     `/api/reports/commune/${AN_LOC.code}.xlsx?boundary_set=pre-2025`,
     `/api/reports/commune/${MY_QUOI.code}.xlsx?boundary_set=pre-2025`,
@@ -158,7 +158,7 @@ test('the compare button of the commune bar adds communes, in planner mode', asy
   await context.close();
 });
 
-test('the commune sheet links both reports, and the printable report draws its map', async () => {
+test('the commune sheet links the reports of the commune and its province, and the printable report draws its map', async () => {
   const { context, page, problems } = await open('/?style=planner');
   await page.waitForFunction(() => window.agrimap && window.agrimap.map.loaded(), null, { timeout: 120000 });
   await page.fill('#q', 'an loc');
@@ -168,7 +168,13 @@ test('the commune sheet links both reports, and the printable report draws its m
   assert.deepEqual(links, [
     `/api/reports/commune/${AN_LOC.code}.xlsx?boundary_set=pre-2025`,
     `/api/reports/commune/${AN_LOC.code}.html?boundary_set=pre-2025`,
+    '/api/reports/province/99.xlsx?boundary_set=pre-2025',
+    '/api/reports/province/99.html?boundary_set=pre-2025',
   ]);
+  // The workbook the link gives is a workbook.
+  const xlsx = await fetch(BASE + links[0]);
+  assert.equal(xlsx.status, 200);
+  assert.equal(xlsx.headers.get('content-type'), 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
   const report = await context.newPage();
   report.on('pageerror', (e) => problems.push('report page error: ' + e.message));
   await report.goto(BASE + links[1]);
