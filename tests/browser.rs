@@ -130,3 +130,79 @@ fn the_product_page_in_chromium() {
     let server = TestServer::demo();
     run_node_tests("product.test.mjs", &[("AGRIMAP_URL", server.base.clone())]);
 }
+
+/// Communes side by side and the printable report
+/// (`tests/browser/compare.test.mjs`): `#compare=A,B` draws both maps and
+/// moving one moves the other; the compare button, the report links of the
+/// commune sheet, and the report's map and print rules.
+#[test]
+fn communes_side_by_side_in_chromium() {
+    let server = StoreKind::GeoPackage.demo_server("browser_compare");
+    run_node_tests("compare.test.mjs", &[("AGRIMAP_URL", server.base.clone())]);
+}
+
+/// The sizes of the pages of a PDF Chromium printed, in points (from each
+/// page's `/MediaBox`; Chromium writes page objects uncompressed).
+fn pdf_page_sizes(pdf: &[u8]) -> Vec<(f64, f64)> {
+    let text = String::from_utf8_lossy(pdf);
+    text.split("/MediaBox")
+        .skip(1)
+        .map(|rest| {
+            let inside = rest.split('[').nth(1).and_then(|r| r.split(']').next()).expect("a box");
+            let n: Vec<f64> = inside
+                .split_whitespace()
+                .map(|v| v.parse().expect("a number"))
+                .collect();
+            (n[2] - n[0], n[3] - n[1])
+        })
+        .collect()
+}
+
+/// The printable report of a commune and of the province, printed by
+/// Chromium itself (`--print-to-pdf`): A4 pages (595 × 842 points), the
+/// title and map on the first, then each of the six themes on its own.
+#[test]
+fn reports_print_on_a4_pages() {
+    let server = StoreKind::GeoPackage.demo_server("browser_print");
+    let chromium = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(chromium.exists(), "no Chromium at {}", chromium.display());
+    let dir = scratch_dir("browser-print");
+    for (path, name) in [
+        ("/api/reports/commune/33100.html", "commune"),
+        ("/api/reports/province/99.html", "province"),
+    ] {
+        let pdf = dir.join(format!("{name}.pdf"));
+        let profile = dir.join(format!("profile-{name}"));
+        let out = Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-pdf-header-footer",
+                // Lets the map's tiles arrive before the page is printed.
+                "--virtual-time-budget=20000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(format!("{}{path}", server.base))
+            .output()
+            .expect("chromium runs");
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&pdf).expect("the PDF");
+        assert!(bytes.starts_with(b"%PDF-"), "{name}: not a PDF");
+        let pages = pdf_page_sizes(&bytes);
+        assert!(
+            pages.len() >= 7,
+            "{name}: {} pages, want the map page and six themes",
+            pages.len()
+        );
+        for (w, h) in &pages {
+            assert!(
+                (w - 595.3).abs() < 1.5 && (h - 841.9).abs() < 1.5,
+                "{name}: a page of {w} × {h} points is not A4"
+            );
+        }
+        let _ = std::fs::copy(&pdf, artifacts_dir().join(format!("report-{name}.pdf")));
+    }
+}

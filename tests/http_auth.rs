@@ -88,6 +88,9 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
         "/api/packs/{file}" => "/api/packs/33001.pmtiles?minzoom=12&maxzoom=12".into(),
         "/api/export/{file}" => "/api/export/ocop.geojson?commune=33001".into(),
         "/api/stats" => "/api/stats?layer=crop".into(),
+        "/api/compare" => "/api/compare?communes=33001,33002&layers=ocop".into(),
+        "/api/reports/commune/{file}" => "/api/reports/commune/33001.xlsx".into(),
+        "/api/reports/province/{file}" => "/api/reports/province/99.html".into(),
         "/api/import/{layer}" => "/api/import/ocop?format=geojson".into(),
         // A code no feature uses: retiring it again is allowed too.
         "/api/codes/{list}/{code}" => "/api/codes/crop_type/cashew".into(),
@@ -133,7 +136,9 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
             .replace("/api/products/{id}", "/api/products/SP-99-0001")
             .replace("/api/growing-areas/{id}", "/api/growing-areas/VN-PSRI-0001")
             .replace("{id}", "crop")
-            .replace("{feature}", "1"),
+            .replace("{feature}", "1")
+            .replace("{tms}", "WebMercatorQuad")
+            .replace("{z}/{row}/{col}", &format!("{}/{}/{}", t.z, t.y, t.x)),
     };
     let body = match (method, pattern) {
         ("POST", "/api/stations/{id}/readings") => {

@@ -87,6 +87,15 @@
       'summary.total': 'Tổng', 'summary.codes': 'mã vùng trồng', 'summary.products': 'sản phẩm',
       'summary.none': 'Không có', 'summary.loading': 'Đang tải…', 'summary.district': 'Huyện',
       'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
+      'report.xlsx': 'Báo cáo Excel', 'report.print': 'Báo cáo in (A4)', 'summary.reports': 'Báo cáo',
+      'report.province.xlsx': 'Báo cáo tỉnh (Excel)', 'report.province.print': 'Báo cáo tỉnh (in A4)',
+      'compare.add': 'So sánh', 'compare.title': 'So sánh xã', 'compare.pick': 'Đã chọn xã; chọn thêm một xã rồi bấm So sánh',
+      'compare.full': 'So sánh tối đa 4 xã', 'compare.overview': 'Tổng quan', 'compare.province': 'Tỉnh, huyện',
+      'compare.set': 'Bộ ranh giới', 'compare.set.pre': 'trước 01/7/2025', 'compare.set.new': 'từ 01/7/2025',
+      'compare.area': 'Diện tích tự nhiên (ha)', 'compare.population': 'Dân số (người)', 'compare.ntm': 'Nông thôn mới',
+      'compare.total': 'Tổng', 'compare.products': 'Số sản phẩm OCOP', 'compare.stars': 'sao',
+      'compare.codes': 'Số mã vùng trồng', 'compare.growing_ha': 'Diện tích vùng trồng (ha)',
+      'compare.stations': 'Số trạm quan trắc', 'compare.remove': 'Bỏ xã này khỏi so sánh', 'compare.features': 'cái',
       'ntm.token': 'Mã truy cập của cán bộ', 'ntm.token.use': 'Dùng mã', 'ntm.criteria_met': 'tiêu chí đạt',
       'ntm.dossier': 'Hồ sơ', 'ntm.state.draft': 'Đang lập', 'ntm.state.submitted': 'Đã nộp',
       'ntm.state.appraised': 'Đã thẩm định', 'ntm.state.recognised': 'Đã công nhận', 'ntm.state.returned': 'Bị trả lại',
@@ -125,6 +134,15 @@
       'summary.total': 'Total', 'summary.codes': 'growing-area codes', 'summary.products': 'products',
       'summary.none': 'None', 'summary.loading': 'Loading…', 'summary.district': 'District',
       'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
+      'report.xlsx': 'Excel report', 'report.print': 'Printable report (A4)', 'summary.reports': 'Reports',
+      'report.province.xlsx': 'Province report (Excel)', 'report.province.print': 'Printable province report (A4)',
+      'compare.add': 'Compare', 'compare.title': 'Communes side by side', 'compare.pick': 'Commune chosen; choose another and press Compare',
+      'compare.full': 'At most 4 communes side by side', 'compare.overview': 'Overview', 'compare.province': 'Province, district',
+      'compare.set': 'Boundary set', 'compare.set.pre': 'before 1 July 2025', 'compare.set.new': 'from 1 July 2025',
+      'compare.area': 'Land area (ha)', 'compare.population': 'Population', 'compare.ntm': 'New rural development',
+      'compare.total': 'Total', 'compare.products': 'OCOP products', 'compare.stars': 'stars',
+      'compare.codes': 'Growing-area codes', 'compare.growing_ha': 'Growing areas (ha)',
+      'compare.stations': 'Monitoring stations', 'compare.remove': 'Remove this commune', 'compare.features': 'features',
       'ntm.token': 'Staff access token', 'ntm.token.use': 'Use', 'ntm.criteria_met': 'criteria met',
       'ntm.dossier': 'Dossier', 'ntm.state.draft': 'Draft', 'ntm.state.submitted': 'Submitted',
       'ntm.state.appraised': 'Appraised', 'ntm.state.recognised': 'Recognised', 'ntm.state.returned': 'Returned',
@@ -292,6 +310,9 @@
   let metricKey = METRICS.some((m) => m.key === params.get('metric')) ? params.get('metric') : METRICS[0].key;
   const hidden = new Set();
   let commune = null; // { code, name, set } of the commune in focus
+  let compared = []; // [{ code, set }] of the communes side by side, as asked
+  // Read before the map is made: the map rewrites the hash with its position.
+  const initialHash = window.location.hash;
   // The boundary set the map draws (the server's style says which) and the
   // provinces the store holds, for the title and the province switch.
   let shownSet = null;
@@ -593,6 +614,7 @@
     if (planner) url.searchParams.set('metric', metricKey);
     else url.searchParams.delete('metric');
     window.history.replaceState(null, '', url);
+    updateCompareButton();
   }
   modeButton.addEventListener('click', () => setMode(styleName === 'planner' ? 'farmer' : 'planner'));
   metricSelect.addEventListener('change', () => {
@@ -627,6 +649,7 @@
       link.setAttribute('download', 'agrimap-' + c.code + '.pmtiles');
     }
     highlightCommune();
+    updateCompareButton();
   }
   $('commune-clear').addEventListener('click', () => setCommune(null));
   $('commune-summary').addEventListener('click', () => commune && openSummary(commune.code, commune.set));
@@ -939,9 +962,262 @@
     }
     box.append(section('stations', String((d.stations || []).length),
       (d.stations || []).length ? stations : el('p', { class: 'muted', text: t('summary.none') })));
+    box.append(section('reports', null, el('p', { class: 'reports' }, ...reportLinks(c.code, c.boundary_set),
+      ...reportLinks(c.province.code, c.boundary_set, 'province'))));
     // The NTM scorecard is the planners' (and the NTM office's) working view.
     if (styleName === 'planner') box.append(ntmSection(c));
     return box;
+  }
+
+  // ---- communes side by side (planner mode) ----
+  // Up to four communes, each on a small map, with the tables of
+  // /api/compare below. The maps move together: the same zoom, and the same
+  // offset from each commune's own centre, so each keeps showing its commune.
+  // The URL carries the communes (#compare=33030,33031@2025), so a view can
+  // be shared; a code may name its boundary set, so the sets can be mixed.
+  const COMPARE_MAX = 4;
+  const compareView = $('compare');
+  let compareData = null;
+  let compareMaps = [];
+  let compareFailed = null;
+  window.agrimap.compareMaps = compareMaps;
+  const compareHash = () => '#compare=' + compared.map((c) => c.code + (c.set ? '@' + c.set : '')).join(',');
+  function parseCompareHash(hash) {
+    const m = /^#compare=([^&]*)/.exec(hash || '');
+    if (!m) return null;
+    return decodeURIComponent(m[1]).split(',').filter(Boolean).slice(0, COMPARE_MAX).map((item) => {
+      const [code, set] = item.split('@');
+      return { code, set: set || null };
+    });
+  }
+  // The main map writes its position into the hash (throttled) after it
+  // moves; while the view is open the hash names the communes instead.
+  function writeCompareHash() {
+    if (!compareView.hidden) window.history.replaceState(null, '', compareHash());
+  }
+  map.on('moveend', () => { if (!compareView.hidden) setTimeout(writeCompareHash, 400); });
+
+  // Called from setCommune, setMode and applyLanguage, which run before this part of the script does.
+  function updateCompareButton() {
+    const button = $('compare-add');
+    button.hidden = styleName !== 'planner' || !commune;
+    button.textContent = t('compare.add') + (compared.length ? ' (' + compared.length + ')' : '');
+  }
+  $('compare-add').addEventListener('click', () => {
+    if (!commune) return;
+    if (!compared.some((c) => c.code === commune.code && (c.set || commune.set) === commune.set)) {
+      if (compared.length >= COMPARE_MAX) { say(t('compare.full')); return; }
+      compared.push({ code: commune.code, set: commune.set });
+    }
+    if (compared.length < 2) { say(t('compare.pick')); updateCompareButton(); return; }
+    openCompare(compared);
+  });
+
+  function closeCompare() {
+    compareView.hidden = true;
+    for (const m of compareMaps) m.remove();
+    compareMaps.length = 0;
+    compareData = null;
+    const c = map.getCenter();
+    window.history.replaceState(null, '', '#' + [map.getZoom().toFixed(2), c.lat.toFixed(5), c.lng.toFixed(5)].join('/'));
+    updateCompareButton();
+  }
+  $('compare-close').addEventListener('click', closeCompare);
+
+  function openCompare(list) {
+    compared = list.slice(0, COMPARE_MAX);
+    if (styleName !== 'planner') setMode('planner');
+    closeSheet();
+    compareView.hidden = false;
+    compareData = null;
+    compareFailed = null;
+    writeCompareHash();
+    updateCompareButton();
+    renderCompare();
+    const query = 'communes=' + encodeURIComponent(compared.map((c) => c.code + (c.set ? '@' + c.set : '')).join(','));
+    const asked = compareHash();
+    getJson('/api/compare?' + query).then((d) => {
+      if (asked !== compareHash() || compareView.hidden) return;
+      compareData = d;
+      // Each commune's set as the server found it, so the shared URL is exact.
+      compared = d.communes.map((c) => ({ code: c.code, set: c.boundary_set }));
+      writeCompareHash();
+      updateCompareButton();
+    }).catch((e) => { compareFailed = e.message; })
+      .finally(() => { if (asked === compareHash() || compareData) renderCompare(); });
+  }
+
+  function renderCompare() {
+    const body = $('compare-body');
+    const maps = $('compare-maps');
+    if (compareFailed) {
+      maps.replaceChildren();
+      body.replaceChildren(el('p', { role: 'alert', text: t('error.data') + ': ' + compareFailed }));
+      return;
+    }
+    if (!compareData) {
+      maps.replaceChildren();
+      body.replaceChildren(el('p', { text: t('summary.loading') }));
+      return;
+    }
+    if (compareMaps.length === 0) renderCompareMaps();
+    body.replaceChildren(compareTable(compareData));
+  }
+
+  function renderCompareMaps() {
+    const box = $('compare-maps');
+    box.replaceChildren();
+    const homes = [];
+    let syncing = false;
+    compareData.communes.forEach((c, i) => {
+      const canvas = el('div', { class: 'compare-canvas', id: 'compare-map-' + i, 'data-code': c.code });
+      const remove = el('button', { class: 'close', type: 'button', 'aria-label': t('compare.remove'), text: '×' });
+      remove.addEventListener('click', () => {
+        const rest = compared.filter((_, j) => j !== i);
+        for (const m of compareMaps) m.remove();
+        compareMaps.length = 0;
+        if (rest.length < 2) { compared = rest; closeCompare(); } else openCompare(rest);
+      });
+      box.append(el('figure', { class: 'compare-map' }, canvas,
+        el('figcaption', {}, el('span', { text: c.name }), remove)));
+      const b = c.bbox || [0, 0, 0, 0];
+      const m = new maplibregl.Map({
+        container: canvas,
+        style: '/styles/farmer.json?boundary_set=' + encodeURIComponent(c.boundary_set),
+        bounds: [[b[0], b[1]], [b[2], b[3]]],
+        fitBoundsOptions: { padding: 12 },
+        attributionControl: false,
+        dragRotate: false,
+        pitchWithRotate: false,
+      });
+      m.touchZoomRotate.disableRotation();
+      m.on('load', () => {
+        m.addLayer({
+          id: 'compare-focus', type: 'line', source: 'agrimap', 'source-layer': 'admin_commune',
+          filter: ['all', ['==', ['get', 'code'], c.code], ['==', ['get', 'boundary_set'], c.boundary_set]],
+          paint: { 'line-color': '#ffbf00', 'line-width': 3 },
+        });
+      });
+      m.on('idle', () => { canvas.dataset.state = 'idle'; });
+      m.on('dataloading', () => { canvas.dataset.state = 'loading'; });
+      homes.push(m.getCenter());
+      compareMaps.push(m);
+    });
+    // One scale for all: the closest zoom that still shows every commune whole.
+    const zoom = Math.min(...compareMaps.map((m) => m.getZoom()));
+    compareMaps.forEach((m, i) => m.jumpTo({ center: homes[i], zoom }));
+    compareMaps.forEach((m, i) => {
+      m.on('move', () => {
+        if (syncing) return;
+        syncing = true;
+        const here = m.getCenter();
+        const dx = here.lng - homes[i].lng;
+        const dy = here.lat - homes[i].lat;
+        compareMaps.forEach((other, j) => {
+          if (j !== i) other.jumpTo({ center: [homes[j].lng + dx, homes[j].lat + dy], zoom: m.getZoom() });
+        });
+        syncing = false;
+      });
+    });
+  }
+
+  function compareTable(d) {
+    const communes = d.communes;
+    const table = el('table', { class: 'compare-table' });
+    const head = el('tr', {}, el('th', { scope: 'col' }));
+    for (const c of communes) {
+      head.append(el('th', { scope: 'col', 'data-code': c.code }, el('span', { text: c.name }),
+        el('small', { text: c.code + ' · ' + (c.boundary_set === '2025' ? t('compare.set.new') : t('compare.set.pre')) })));
+    }
+    table.append(el('thead', {}, head));
+    const body = el('tbody');
+    const group = (key, title) => body.append(el('tr', { class: 'group', 'data-group': key },
+      el('th', { colspan: String(communes.length + 1), scope: 'colgroup', text: title })));
+    const row = (key, label, cells, cls) => {
+      const tr = el('tr', { 'data-row': key, class: cls || '' }, el('th', { scope: 'row', text: label }));
+      cells.forEach((v) => tr.append(el('td', { text: v === null || v === undefined ? '—' : String(v) })));
+      body.append(tr);
+    };
+    const ha = (v) => (v === null || v === undefined ? null : number(v, 2));
+    group('overview', t('compare.overview'));
+    row('province', t('compare.province'), communes.map((c) => [c.district.name, c.province.name].filter(Boolean).join(', ')));
+    row('area', t('compare.area'), communes.map((c) => ha(c.area_ha)));
+    row('population', t('compare.population'), communes.map((c) => (c.population ? number(c.population, 0) : null)));
+    row('ntm', t('compare.ntm'), communes.map((c) => (lang === 'vi' ? c.ntm.status_vi : c.ntm.status_en) +
+      (c.ntm.year ? ' (' + c.ntm.year + ')' : '')));
+    for (const layer of d.layers) {
+      const first = communes[0].layers[layer];
+      const unit = first.unit === 'ha' ? ' (ha)' : '';
+      group(layer, (LAYER_TITLES[lang][layer] || layer) + unit);
+      const classes = [];
+      const labels = {};
+      for (const c of communes) {
+        for (const r of c.layers[layer].rows) {
+          if (!classes.includes(r.class)) classes.push(r.class);
+          labels[r.class] = lang === 'vi' ? r.label_vi : r.label_en;
+        }
+      }
+      const value = (f) => (first.unit === 'ha' ? number(f, 2) : number(f, 0));
+      for (const cl of classes) {
+        row(layer + ':' + cl, labels[cl], communes.map((c) => {
+          const r = c.layers[layer].rows.find((x) => x.class === cl);
+          return r ? value(r.value) : value(0);
+        }));
+      }
+      row(layer + ':total', t('compare.total'), communes.map((c) => value(c.layers[layer].total)), 'total');
+    }
+    group('ocop-products', LAYER_TITLES[lang].ocop);
+    row('ocop', t('compare.products'), communes.map((c) => c.ocop.products));
+    for (const stars of [5, 4, 3]) {
+      row('ocop:' + stars, stars + ' ' + t('compare.stars'), communes.map((c) => {
+        const r = (c.ocop.by_stars || []).find((x) => String(x.class) === String(stars));
+        return r ? r.features : 0;
+      }));
+    }
+    group('growing-areas', LAYER_TITLES[lang].growing_area);
+    row('growing:codes', t('compare.codes'), communes.map((c) => c.growing_areas.codes));
+    row('growing:ha', t('compare.growing_ha'), communes.map((c) => ha(c.growing_areas.area_ha)));
+    for (const st of ['active', 'suspended', 'revoked']) {
+      row('growing:' + st, valueText('growing_area', 'status', st), communes.map((c) => {
+        const r = (c.growing_areas.by_status || []).find((x) => x.class === st);
+        return r ? r.features : 0;
+      }));
+    }
+    group('stations', LAYER_TITLES[lang].monitoring);
+    row('stations', t('compare.stations'), communes.map((c) => c.stations.count));
+    for (const st of ['alarm', 'watch', 'silent', 'ok']) {
+      row('stations:' + st, valueText('monitoring', 'alert_state', st), communes.map((c) => c.stations.by_alert_state[st] || 0),
+        st === 'alarm' ? 'alarm' : '');
+    }
+    group('reports', t('summary.reports'));
+    const links = el('tr', { 'data-row': 'reports' }, el('th', { scope: 'row', text: t('summary.reports') }));
+    for (const c of communes) links.append(el('td', {}, ...reportLinks(c.code, c.boundary_set)));
+    body.append(links);
+    table.append(body);
+    return el('div', { class: 'compare-scroll' }, table);
+  }
+
+  // A commune's (or a province's) reports: the workbook, and the printable
+  // page in a tab of its own.
+  function reportLinks(code, set, level = 'commune') {
+    const base = '/api/reports/' + level + '/' + encodeURIComponent(code);
+    const query = '?boundary_set=' + encodeURIComponent(set || shownSet || '');
+    const key = level === 'province' ? 'report.province.' : 'report.';
+    return [
+      el('a', { class: 'button', href: base + '.xlsx' + query, download: 'agrimap-' + level + '-' + code + '.xlsx',
+        'data-report': 'xlsx', 'data-level': level, text: t(key + 'xlsx') }),
+      el('a', { class: 'button', href: base + '.html' + query, target: '_blank', rel: 'noopener',
+        'data-report': 'html', 'data-level': level, text: t(key + 'print') }),
+    ];
+  }
+
+  window.addEventListener('hashchange', () => {
+    const asked = parseCompareHash(window.location.hash);
+    if (asked && asked.length >= 2 && compareHash() !== window.location.hash) openCompare(asked);
+  });
+  {
+    const asked = parseCompareHash(initialHash);
+    if (asked && asked.length >= 2) openCompare(asked);
   }
 
   // ---- new rural development (NTM): a commune's scorecard, for planners ----
@@ -1195,6 +1471,8 @@
     if (map.getStyle()) { renderThemes(); renderChoroplethLegend(); }
     renderExportMenu();
     if (sheetRender && !sheet.hidden) sheetRender();
+    updateCompareButton();
+    if (!$('compare').hidden) renderCompare();
   }
   // ---- provinces held ----
   // " — Thành phố Cần Thơ": the provinces of the set on the map, named in

@@ -11,6 +11,7 @@ pub mod auth;
 mod bulletins;
 mod codes;
 pub mod communes;
+pub mod compare;
 pub mod connections;
 pub mod crosswalk;
 pub mod encoding;
@@ -27,6 +28,7 @@ pub mod origin;
 pub mod pack;
 pub mod parse_errors;
 pub mod registry;
+pub mod reports;
 pub mod serve;
 pub mod stations;
 pub mod stats;
@@ -201,6 +203,8 @@ pub fn routes() -> Vec<Route> {
         ntm::endpoints(),
         bulletins::endpoints(),
         summary::endpoints(),
+        compare::endpoints(),
+        reports::endpoints(),
         stations::endpoints(),
         import::endpoints(),
         tokens::endpoints(),
