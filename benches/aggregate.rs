@@ -283,6 +283,7 @@ async fn postgis(url: &str, province: DemoProvince, engine: &Totals, runs: usize
             })
             .collect(),
         readings,
+        ..Default::default()
     };
     let started = Instant::now();
     let written = store.write(batch).await?;

@@ -255,6 +255,7 @@ fn a_write_changes_the_next_answer(kind: StoreKind) {
                 }],
             }],
             readings: vec![],
+            ..Default::default()
         }))
         .expect("write");
     let after = by_code_and_class(&stats(&server, query));
