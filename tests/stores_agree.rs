@@ -84,6 +84,39 @@ fn same_tiles_counts_and_features() {
     );
     assert_eq!(x.len(), 500);
     assert_eq!(x, y, "the same parcels with every field, restricted ones included");
+
+    // The past: the same versions, whole, at days across the history, and
+    // the same tiles of it.
+    for as_of in [
+        "2024-01-01T00:00:00Z",
+        "2024-09-30T12:00:00Z",
+        "2025-06-15T00:00:00Z",
+        "2026-10-31T23:59:59Z",
+    ] {
+        let at = agrimap_model::UtcTime::parse(as_of).expect("time");
+        for l in catalog().iter().filter(|l| l.versioned()) {
+            let q = FeatureQuery {
+                as_of: Some(at),
+                audience: Audience::Full,
+                ..FeatureQuery::default()
+            };
+            let (x, y) = (
+                block_on(gpkg.store.features(l, &q)).expect("gpkg"),
+                block_on(pg.store.features(l, &q)).expect("pg"),
+            );
+            assert_eq!(x.len(), y.len(), "{} as of {as_of}", l.id);
+            assert!(x == y, "{} as of {as_of}: the same versions", l.id);
+        }
+        for (dx, dy) in [(0.0, 0.0), (0.12, -0.1)] {
+            let t = tile_containing(cx + dx, cy + dy, 14);
+            let path = format!("/tiles/crop,aquaculture/{}/{}/{}.mvt?as_of={as_of}", t.z, t.x, t.y);
+            let (a, b) = (gpkg.get(&path, &[]), pg.get(&path, &[]));
+            assert_eq!(a.status, b.status, "{path}");
+            if a.status == 200 {
+                assert_eq!(decode(&a.body).expect("gpkg"), decode(&b.body).expect("pg"), "{path}");
+            }
+        }
+    }
     let stations = block_on(gpkg.store.readings("WQ-01")).expect("readings");
     assert_eq!(stations, block_on(pg.store.readings("WQ-01")).expect("readings"));
     assert_eq!(stations.len(), 4 * 30 * 24);

@@ -55,12 +55,15 @@ pub(crate) fn rows_sql<D: Dialect>(
         w.conditions.push(format!("fid > {p}"));
     }
     let Some(at) = query.as_of.filter(|_| layer.versioned()) else {
-        return Ok((format!("SELECT {columns} FROM \"{}\"{}", layer.id, w.sql()), w.params));
+        return Ok((
+            format!("SELECT {columns} FROM {}{}", D::table(layer.id), w.sql()),
+            w.params,
+        ));
     };
     let t = w.bind_for::<D>(Value::Text(at.to_string()), Some(FieldType::DateTime));
     let began = format!("(valid_from IS NULL OR valid_from <= {t})");
     w.conditions.push(began.clone());
-    let current = format!("SELECT {columns} FROM \"{}\"{}", layer.id, w.sql());
+    let current = format!("SELECT {columns} FROM {}{}", D::table(layer.id), w.sql());
     let mut h = where_clause_on::<D>(layer, query, Rows::History, w.params)?;
     if let Some(after) = after {
         let p = h.bind::<D>(Value::Int(after));
@@ -68,6 +71,6 @@ pub(crate) fn rows_sql<D: Dialect>(
     }
     h.conditions.push(began);
     h.conditions.push(format!("valid_to > {t}"));
-    let past = format!("SELECT {columns} FROM \"{}\"{}", history_table(layer), h.sql());
+    let past = format!("SELECT {columns} FROM {}{}", D::table(&history_table(layer)), h.sql());
     Ok((format!("{current} UNION ALL {past}"), h.params))
 }

@@ -33,6 +33,11 @@ pub(crate) trait Dialect {
     /// A condition: the text `column` matches the CQL2 `LIKE` pattern
     /// (`%`, `_`, `\` escapes), case-sensitively.
     fn like_condition(column: &str, pattern: &str, w: &mut WhereClause) -> String;
+    /// A table of the catalog's naming (a plain lower-case identifier) as
+    /// the backend writes it.
+    fn table(name: &str) -> String {
+        format!("\"{name}\"")
+    }
     /// A text column as compared by `<`, `<=`, `>`, `>=`: by code point.
     fn text_order(column: &str) -> String {
         column.to_owned()

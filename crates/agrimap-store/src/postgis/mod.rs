@@ -284,6 +284,10 @@ impl Dialect for Postgres {
     fn text_order(column: &str) -> String {
         format!("{column} COLLATE \"C\"")
     }
+
+    fn table(name: &str) -> String {
+        name.to_owned()
+    }
 }
 
 /// A value as a typed parameter.
