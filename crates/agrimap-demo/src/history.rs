@@ -122,9 +122,6 @@ fn set(f: &mut Feature, layer: &LayerDef, field: &str, value: Value) {
 pub(crate) fn build(seed: u64, layers: &mut BTreeMap<&str, Vec<Feature>>) -> Vec<DemoChange> {
     let mut out = Vec::new();
     let crop = layer("crop").expect("crop layer");
-    let aquaculture = layer("aquaculture").expect("aquaculture layer");
-    let ocop = layer("ocop").expect("ocop layer");
-
     for (i, f) in layers.get("crop").into_iter().flatten().enumerate() {
         let n = i64::try_from(i).unwrap_or(0);
         let (Some(kind), Some(practice), Some(key)) = (
@@ -166,6 +163,18 @@ pub(crate) fn build(seed: u64, layers: &mut BTreeMap<&str, Vec<Feature>>) -> Vec
     }
 
     let ponds = layers.remove("aquaculture").unwrap_or_default();
+    layers.insert("aquaculture", pond_changes(seed, ponds, &mut out));
+    ocop_changes(seed, layers, &mut out);
+    // By day, then layer, then key: the order a store applies them in.
+    out.sort_by(|a, b| (&a.date, a.layer.id, &a.key).cmp(&(&b.date, b.layer.id, &b.key)));
+    out
+}
+
+/// Rice turned to rice–shrimp ponds, and ponds abandoned: today's ponds
+/// without the abandoned ones, the converted ones last.
+fn pond_changes(seed: u64, ponds: Vec<Feature>, out: &mut Vec<DemoChange>) -> Vec<Feature> {
+    let crop = layer("crop").expect("crop layer");
+    let aquaculture = layer("aquaculture").expect("aquaculture layer");
     let (mut kept, mut converted) = (Vec::with_capacity(ponds.len()), Vec::new());
     for (i, f) in ponds.into_iter().enumerate() {
         let n = i64::try_from(i).unwrap_or(0);
@@ -203,8 +212,12 @@ pub(crate) fn build(seed: u64, layers: &mut BTreeMap<&str, Vec<Feature>>) -> Vec
         }
     }
     kept.extend(converted);
-    layers.insert("aquaculture", kept);
+    kept
+}
 
+/// OCOP products re-rated from three stars to four.
+fn ocop_changes(seed: u64, layers: &BTreeMap<&str, Vec<Feature>>, out: &mut Vec<DemoChange>) {
+    let ocop = layer("ocop").expect("ocop layer");
     for (i, f) in layers.get("ocop").into_iter().flatten().enumerate() {
         let n = i64::try_from(i).unwrap_or(0);
         let stars = ocop.field_index("stars").map(|s| &f.properties[s]);
@@ -223,9 +236,6 @@ pub(crate) fn build(seed: u64, layers: &mut BTreeMap<&str, Vec<Feature>>) -> Vec
             });
         }
     }
-    // By day, then layer, then key: the order a store applies them in.
-    out.sort_by(|a, b| (&a.date, a.layer.id, &a.key).cmp(&(&b.date, b.layer.id, &b.key)));
-    out
 }
 
 /// The rice parcel a converted pond was until `date`.
@@ -297,7 +307,7 @@ pub fn replay(layers: &mut [(&'static LayerDef, Vec<Feature>)], history: &[DemoC
                     remove: Vec::new(),
                 });
             }
-            let step = steps.last_mut().expect("a step");
+            let Some(step) = steps.last_mut() else { continue };
             match c.kind {
                 ChangeKind::Remove => step.remove.push(c.key.clone()),
                 ChangeKind::Insert | ChangeKind::Update => {

@@ -1121,6 +1121,8 @@ mod cases {
     /// Every update and delete of a versioned layer closes the version it
     /// replaces; `as_of` reads the layer as it stood, with the same bbox,
     /// commune and filter rules; a failed change leaves the past untouched.
+    // One layer's story told in order: each step reads what the one before wrote.
+    #[allow(clippy::too_many_lines)]
     pub async fn versions_close_on_update_and_delete_and_as_of_reads_them(store: &dyn Store) {
         let l = layer("ocop").expect("ocop");
         let a = ocop("70001", "A", 3, 105.0, 10.0);
