@@ -216,6 +216,15 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
             }
         }),
     );
+    let mut one = vec![
+        r("parameters", "featureId"),
+        properties_param(layer),
+        r("parameters", "crs"),
+        r("parameters", "f"),
+    ];
+    if layer.versioned() {
+        one.push(as_of_parameter());
+    }
     paths.insert(
         format!("/collections/{id}/items/{{featureId}}"),
         with_content_crs(operation(
@@ -223,12 +232,7 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
             &format!("getFeature_{id}"),
             &format!("One feature of '{id}'"),
             "One feature by its id, public properties only.",
-            vec![
-                r("parameters", "featureId"),
-                properties_param(layer),
-                r("parameters", "crs"),
-                r("parameters", "f"),
-            ],
+            one,
             ok("The feature", GEOJSON, r("schemas", &format!("feature_{id}"))),
         )),
     );
