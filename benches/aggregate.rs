@@ -274,7 +274,7 @@ async fn postgis(url: &str, province: DemoProvince, engine: &Totals, runs: usize
     // An empty database, then the province exactly as generated.
     let tables: Vec<&str> = catalog().iter().map(|l| l.id).chain(["readings"]).collect();
     client.batch_execute(&format!("TRUNCATE {}", tables.join(", "))).await?;
-    let DemoProvince { layers, readings } = province;
+    let DemoProvince { layers, readings, .. } = province;
     let batch = WriteBatch {
         layers: layers
             .into_iter()
@@ -285,6 +285,7 @@ async fn postgis(url: &str, province: DemoProvince, engine: &Totals, runs: usize
             })
             .collect(),
         readings,
+        ..Default::default()
     };
     let started = Instant::now();
     let written = store.write(batch).await?;

@@ -247,7 +247,7 @@ async fn load(url: &str, province: agrimap_demo::DemoProvince) -> Result<Arc<dyn
     tokio::spawn(connection);
     let tables: Vec<&str> = catalog().iter().map(|l| l.id).chain(["readings"]).collect();
     client.batch_execute(&format!("TRUNCATE {}", tables.join(", "))).await?;
-    let agrimap_demo::DemoProvince { layers, readings } = province;
+    let agrimap_demo::DemoProvince { layers, readings, .. } = province;
     let started = Instant::now();
     let written = store
         .write(WriteBatch {
@@ -260,6 +260,7 @@ async fn load(url: &str, province: agrimap_demo::DemoProvince) -> Result<Arc<dyn
                 })
                 .collect(),
             readings,
+            ..Default::default()
         })
         .await?;
     println!(

@@ -214,6 +214,7 @@ fn add_station(server: &TestServer, id: &str, last: &str, interval_min: Option<i
             features: vec![feature],
         }],
         readings: vec![],
+        ..Default::default()
     };
     block_on(server.store.write(batch)).expect("station");
 }

@@ -229,6 +229,7 @@ fn points_are_summarised_where_they_stand(server: &TestServer, store: &EmptyStor
             features: vec![product],
         }],
         readings: Vec::new(),
+        ..Default::default()
     };
     tokio::runtime::Runtime::new()
         .expect("runtime")
@@ -458,6 +459,7 @@ fn lay_parcels_over(store: &dyn Store, file: &Path) -> f64 {
             features,
         }],
         readings: Vec::new(),
+        ..Default::default()
     };
     tokio::runtime::Runtime::new()
         .expect("runtime")

@@ -212,6 +212,7 @@ fn add_a_2025_copy(server: &TestServer) {
             features: copies,
         }],
         readings: vec![],
+        ..Default::default()
     }))
     .expect("write");
 }

@@ -535,6 +535,7 @@ fn a_changed_commune_is_found_at_once(kind: StoreKind) {
             features,
         }],
         readings: vec![],
+        ..Default::default()
     };
     block_on(server.store.write(batch)).expect("write");
 

@@ -208,8 +208,13 @@ fn a_filtered_cross_tabulation_agrees_with_postgis_cell_by_cell() {
         .output()
         .expect("agrimap stats");
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
-    let from_cli: Json = serde_json::from_slice(&cli.stdout).expect("json");
-    assert_eq!(cells(&from_cli), ours);
+    let from_cli = cells(&serde_json::from_slice(&cli.stdout).expect("json"));
+    // The same cells; sums equal but for the order of additions across threads.
+    assert_eq!(from_cli.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+    for (key, v) in &ours {
+        assert!((from_cli[key][0] - v[0]).abs() <= 1e-9 * v[0].max(1.0), "{key:?}");
+        assert!((from_cli[key][1] - v[1]).abs() < 0.5, "{key:?}");
+    }
     // The embedded store gives the same table.
     let embedded = cells(&stats(&gpkg, WINTER_SPRING));
     assert_eq!(embedded.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
@@ -518,6 +523,7 @@ fn a_write_changes_the_next_answer(kind: StoreKind) {
                 }],
             }],
             readings: vec![],
+            ..Default::default()
         }))
         .expect("write");
     let after = by_code_and_class(&stats(&server, query));

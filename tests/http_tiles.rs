@@ -303,6 +303,7 @@ fn a_write_invalidates_cached_tiles(kind: StoreKind) {
             }],
         }],
         readings: vec![],
+        ..Default::default()
     };
     block_on(store.write(batch)).expect("write");
     let after = server.get(&path, &[]);

@@ -292,6 +292,7 @@ fn village() -> WriteBatch {
             time: time.parse().expect("time"),
         })
         .collect(),
+        ..Default::default()
     }
 }
 
@@ -926,6 +927,7 @@ fn the_dashboard_rolls_up_and_follows_changes(kind: StoreKind) {
         .block_on(store.write(WriteBatch {
             layers: vec![communes],
             readings: vec![],
+            ..Default::default()
         }))
         .expect("old commune");
     let pair = agrimap_store::CrosswalkPair {

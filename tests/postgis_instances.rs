@@ -89,6 +89,7 @@ fn a_write_through_one_instance_reaches_the_others_tiles_within_a_second() {
             }],
         }],
         readings: vec![],
+        ..Default::default()
     };
     tokio::runtime::Runtime::new()
         .expect("runtime")

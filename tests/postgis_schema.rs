@@ -30,7 +30,9 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
     };
     let first = run(&["migrate"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"));
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]")
+    );
     let second = run(&["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "schema is up to date");
 
@@ -217,6 +219,7 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
             features: vec![parcel],
         }],
         readings: vec![],
+        ..Default::default()
     })
     .expect("write");
 

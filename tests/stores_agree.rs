@@ -84,7 +84,52 @@ fn same_tiles_counts_and_features() {
     );
     assert_eq!(x.len(), 500);
     assert_eq!(x, y, "the same parcels with every field, restricted ones included");
+
     let stations = block_on(gpkg.store.readings("WQ-01")).expect("readings");
     assert_eq!(stations, block_on(pg.store.readings("WQ-01")).expect("readings"));
     assert_eq!(stations.len(), 4 * 30 * 24);
+}
+
+/// The past: the same versions, whole, at days across the history, and the
+/// same tiles of it.
+#[test]
+fn the_same_past() {
+    let gpkg = StoreKind::GeoPackage.demo_server("agree_past_gpkg");
+    let pg = StoreKind::PostGis.demo_server("agree_past_pg");
+    let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
+    let [cx, cy] = manifest.center;
+    for as_of in [
+        "2024-01-01T00:00:00Z",
+        "2024-09-30T12:00:00Z",
+        "2025-06-15T00:00:00Z",
+        "2026-10-31T23:59:59Z",
+    ] {
+        let at = agrimap_model::UtcTime::parse(as_of).expect("time");
+        for l in catalog().iter().filter(|l| l.versioned()) {
+            let q = FeatureQuery {
+                as_of: Some(at),
+                audience: Audience::Full,
+                ..FeatureQuery::default()
+            };
+            let (in_gpkg, in_pg) = (
+                block_on(gpkg.store.features(l, &q)).expect("gpkg"),
+                block_on(pg.store.features(l, &q)).expect("pg"),
+            );
+            assert_eq!(in_gpkg.len(), in_pg.len(), "{} as of {as_of}", l.id);
+            assert!(in_gpkg == in_pg, "{} as of {as_of}: the same versions", l.id);
+        }
+        for (dx, dy) in [(0.0, 0.0), (0.12, -0.1)] {
+            let t = tile_containing(cx + dx, cy + dy, 14);
+            let path = format!("/tiles/crop,aquaculture/{}/{}/{}.mvt?as_of={as_of}", t.z, t.x, t.y);
+            let (tile_gpkg, tile_pg) = (gpkg.get(&path, &[]), pg.get(&path, &[]));
+            assert_eq!(tile_gpkg.status, tile_pg.status, "{path}");
+            if tile_gpkg.status == 200 {
+                assert_eq!(
+                    decode(&tile_gpkg.body).expect("gpkg"),
+                    decode(&tile_pg.body).expect("pg"),
+                    "{path}"
+                );
+            }
+        }
+    }
 }

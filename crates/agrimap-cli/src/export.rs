@@ -36,6 +36,10 @@ pub struct ExportArgs {
     /// A CQL2 text filter, as `/ogc` takes it.
     #[arg(long)]
     pub filter: Option<String>,
+    /// The layer as it stood then: a date (its end, UTC) or an RFC 3339
+    /// time; not in the future. Only layers that keep their history take it.
+    #[arg(long)]
+    pub as_of: Option<String>,
     /// EPSG code of the output CRS (VN-2000: 3405, 3406, 5896-5899, 9205-9218).
     #[arg(long)]
     pub crs: Option<String>,
@@ -55,6 +59,7 @@ fn request(args: &ExportArgs) -> (String, Vec<(String, String)>) {
         ("bbox", &args.bbox),
         ("filter", &args.filter),
         ("crs", &args.crs),
+        ("as_of", &args.as_of),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), v.clone())))

@@ -5,7 +5,7 @@
 //! that later starts would take for a good one.
 
 use agrimap_model::{Audience, FeatureQuery, Value, catalog};
-use agrimap_store::{GpkgStore, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
+use agrimap_store::{Change, GpkgStore, LayerWrite, Store, StoreError, WriteBatch, WriteSummary};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -48,7 +48,8 @@ fn wal(path: &Path, suffix: &str) -> std::path::PathBuf {
     s.into()
 }
 
-/// Everything in a demo directory as one write batch (every layer replaced).
+/// Everything in a demo directory as one write batch (every layer replaced,
+/// with its history when the directory has one).
 ///
 /// # Errors
 /// When the directory is missing or a file in it is invalid.
@@ -59,10 +60,31 @@ pub fn demo_batch(seed_dir: &Path) -> anyhow::Result<WriteBatch> {
             seed_dir.display()
         )
     })?;
-    let mut batch = WriteBatch::default();
+    let mut layers = Vec::new();
     for layer in catalog() {
         let features = agrimap_demo::read_layer(seed_dir, layer)
             .with_context(|| format!("reading layer '{}' from {}", layer.id, seed_dir.display()))?;
+        layers.push((layer, features));
+    }
+    let mut batch = WriteBatch::default();
+    let history = agrimap_demo::read_history(seed_dir)
+        .with_context(|| format!("reading the history from {}", seed_dir.display()))?;
+    if !history.is_empty() {
+        // The layers as they stood when the history starts, then each day's
+        // changes at that day: the store keeps the versions as it would
+        // have, had it been there.
+        let steps = agrimap_demo::replay(&mut layers, &history);
+        batch.valid_from = Some(start_of(agrimap_demo::HISTORY_FROM)?);
+        for step in steps {
+            batch.changes.push(Change {
+                at: start_of(&step.date)?,
+                layer: step.layer,
+                put: step.put,
+                remove: step.remove.into_iter().map(|k| vec![Value::Text(k)]).collect(),
+            });
+        }
+    }
+    for (layer, features) in layers {
         batch.layers.push(LayerWrite {
             layer,
             replace: true,
@@ -72,6 +94,11 @@ pub fn demo_batch(seed_dir: &Path) -> anyhow::Result<WriteBatch> {
     batch.readings = agrimap_demo::read_readings(seed_dir)
         .with_context(|| format!("reading readings from {}", seed_dir.display()))?;
     Ok(batch)
+}
+
+/// The first second of a day, UTC.
+fn start_of(date: &str) -> anyhow::Result<agrimap_model::UtcTime> {
+    agrimap_model::UtcTime::parse(&format!("{date}T00:00:00Z")).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Everything in another store as one write batch (every layer replaced,

@@ -100,6 +100,7 @@ pub fn station(args: &StationArgs) -> anyhow::Result<()> {
                             features: vec![feature],
                         }],
                         readings: vec![],
+                        ..Default::default()
                     })
                     .await
                     .context("adding the station (nothing was changed)")?;

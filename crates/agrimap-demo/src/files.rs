@@ -47,6 +47,27 @@ pub fn write_dir(p: &DemoProvince, manifest: &Manifest, dir: &Path) -> Result<()
         }
         finish(&path, w)?;
     }
+    let path = dir.join(HISTORY_FILE);
+    let mut w = gz_writer(&path)?;
+    let mut line = String::new();
+    for c in &p.history {
+        line.clear();
+        let _ = write!(
+            line,
+            "{{\"date\":\"{}\",\"layer\":\"{}\",\"change\":\"{}\",\"key\":{},\"before\":",
+            c.date,
+            c.layer.id,
+            c.kind.as_str(),
+            serde_json::to_string(&c.key).expect("a key serialises")
+        );
+        match &c.before {
+            Some(f) => feature_json(c.layer, f, &mut line),
+            None => line.push_str("null"),
+        }
+        line.push_str("}\n");
+        w.write_all(line.as_bytes()).map_err(|e| DemoError::io(&path, e))?;
+    }
+    finish(&path, w)?;
     let path = dir.join("readings.csv.gz");
     let mut w = gz_writer(&path)?;
     let mut text = String::from("station_id,parameter,value,unit,time\n");
@@ -90,6 +111,60 @@ fn feature_json(layer: &LayerDef, f: &Feature, out: &mut String) {
         );
     }
     out.push_str("}}");
+}
+
+/// The file of the province's history.
+const HISTORY_FILE: &str = "history.jsonl.gz";
+
+/// Reads the province's history back (none when the directory has no
+/// history file: a province made before it had one), checking every
+/// version against its layer's schema.
+///
+/// # Errors
+/// When the file cannot be read or a line is not a change.
+pub fn read_history(dir: &Path) -> Result<Vec<crate::DemoChange>, DemoError> {
+    let path = dir.join(HISTORY_FILE);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let file = std::fs::File::open(&path).map_err(|e| DemoError::io(&path, e))?;
+    let reader = BufReader::new(GzDecoder::new(file));
+    let mut out = Vec::new();
+    for (number, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| DemoError::io(&path, e))?;
+        let bad = |m: String| DemoError::format(&path, number + 1, m);
+        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+        let field = |name: &str| v.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let (Some(date), Some(layer_id), Some(kind), Some(key)) =
+            (field("date"), field("layer"), field("change"), field("key"))
+        else {
+            return Err(bad("a change needs date, layer, change and key".into()));
+        };
+        if !agrimap_model::calendar::is_date(&date) {
+            return Err(bad(format!("'{date}' is not a date")));
+        }
+        let layer = agrimap_model::layer(&layer_id)
+            .filter(|l| l.versioned())
+            .ok_or_else(|| bad(format!("'{layer_id}' is not a layer that keeps its history")))?;
+        let kind = crate::ChangeKind::parse(&kind).ok_or_else(|| bad(format!("'{kind}' is not a change")))?;
+        let before = match v.get("before") {
+            Some(serde_json::Value::Null) | None => None,
+            Some(f) => Some(parse_feature(layer, &f.to_string()).map_err(bad)?),
+        };
+        if before.is_none() != (kind == crate::ChangeKind::Insert) {
+            return Err(bad(
+                "an update or removal gives the version it replaced, an insert none".into(),
+            ));
+        }
+        out.push(crate::DemoChange {
+            date,
+            layer,
+            kind,
+            key,
+            before,
+        });
+    }
+    Ok(out)
 }
 
 /// Reads one layer back, checking every feature against the schema.

@@ -18,6 +18,7 @@ mod farmland;
 mod feature;
 mod files;
 mod forestry;
+pub mod history;
 mod irrigation;
 mod livestock;
 mod names;
@@ -34,7 +35,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use files::{parse_feature, parse_readings, read_layer, read_manifest, read_readings};
+pub use files::{parse_feature, parse_readings, read_history, read_layer, read_manifest, read_readings};
+pub use history::{ChangeKind, DemoChange, HISTORY_FROM, Step, replay};
 
 /// Options of the generator.
 #[derive(Debug, Clone)]
@@ -59,6 +61,8 @@ impl Default for DemoOptions {
 pub struct DemoProvince {
     pub layers: Vec<(&'static LayerDef, Vec<Feature>)>,
     pub readings: Vec<Reading>,
+    /// What changed on the farmland since [`HISTORY_FROM`], oldest first.
+    pub history: Vec<DemoChange>,
 }
 
 impl DemoProvince {
@@ -195,12 +199,14 @@ pub fn generate(opts: &DemoOptions) -> DemoProvince {
     layers.insert("irrigated_areas", irrigation.areas);
     layers.insert("forest_plots", forestry::build(seed, &admin));
     layers.insert("livestock_farms", livestock::build(seed, &admin, &hamlets));
+    let history = history::build(seed, &mut layers);
     DemoProvince {
         layers: catalog()
             .iter()
             .map(|l| (l, layers.remove(l.id).unwrap_or_default()))
             .collect(),
         readings,
+        history,
     }
 }
 

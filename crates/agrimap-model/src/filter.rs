@@ -243,6 +243,12 @@ pub struct FeatureQuery {
     /// Who reads the answer: restricted fields come back as `Null` for the
     /// public (the store does not even read them), and a filter on them is refused.
     pub audience: Audience,
+    /// Read the layer as it stood at this instant (inclusive: a change made
+    /// at the instant is seen): the versions valid then, with the same
+    /// bbox, commune, filter and audience rules as the current features.
+    /// Only versioned layers ([`LayerDef::versioned`]) keep their past;
+    /// the others are read as they are now. `None`: the current features.
+    pub as_of: Option<crate::UtcTime>,
 }
 
 impl FeatureQuery {

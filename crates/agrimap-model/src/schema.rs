@@ -178,6 +178,16 @@ impl LayerDef {
         self.field_index("commune_code").is_some()
     }
 
+    /// Whether every change to the layer's features is kept as a version
+    /// (valid from / valid to), so that the layer can be read as it stood on
+    /// a past day: the thematic layers, except the monitoring stations,
+    /// whose every reading updates their latest values (their readings are
+    /// their history, kept apart).
+    #[must_use]
+    pub fn versioned(&self) -> bool {
+        self.group == LayerGroup::Theme && self.id != "monitoring"
+    }
+
     /// The fields whose values identify a feature of the layer in the
     /// departments' own records (a parcel's id, a growing-area code as
     /// issued, a commune's official code in its boundary set), so that

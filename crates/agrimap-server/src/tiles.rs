@@ -8,9 +8,10 @@ use crate::AppState;
 use crate::Route;
 use crate::auth::Need;
 use crate::error::ApiError;
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::origin::request_origin;
 use agrimap_core::echo;
+use agrimap_core::features::as_of::parse_as_of;
 use agrimap_core::tilejson::tilejson;
 use agrimap_core::tiles::{etag, parse_coord, parse_layers};
 use agrimap_model::LayerDef;
@@ -32,20 +33,35 @@ pub(crate) fn endpoints() -> Vec<Route> {
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
 
-/// `GET /tiles/{layers}/{z}/{x}/{y}.mvt`
+/// What a tile takes besides its path.
+#[derive(serde::Deserialize)]
+pub(crate) struct TileParams {
+    /// The layers as they stood then (a date or an RFC 3339 time); layers
+    /// that keep no history are drawn as they are.
+    as_of: Option<String>,
+}
+
+/// `GET /tiles/{layers}/{z}/{x}/{y}.mvt[?as_of=…]`
 pub(crate) async fn tile(
     State(state): State<AppState>,
     ApiPath((spec, z, x, y_file)): ApiPath<(String, String, String, String)>,
+    ApiQuery(params): ApiQuery<TileParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let layers = parse_layers(&spec)?;
     let coord = parse_coord(&z, &x, &y_file)?;
-    answer_tile(&state, &layers, coord, &headers).await
+    let as_of = params
+        .as_of
+        .as_deref()
+        .map(|s| parse_as_of(s, agrimap_model::UtcTime::now()))
+        .transpose()?;
+    answer_tile(&state, &layers, coord, as_of, &headers).await
 }
 
-/// The answer for one tile of `layers`: its entity tag and caching headers,
-/// 304 when the client holds it, 204 when it is empty, gzip when accepted.
-/// `/tiles` and OGC API – Tiles answer alike.
+/// The answer for one tile of `layers` (as they stood at `as_of`, when
+/// given): its entity tag and caching headers, 304 when the client holds
+/// it, 204 when it is empty, gzip when accepted. `/tiles` and OGC API –
+/// Tiles answer alike.
 ///
 /// # Errors
 /// The store's and the encoder's.
@@ -53,9 +69,10 @@ pub(crate) async fn answer_tile(
     state: &AppState,
     layers: &[&'static LayerDef],
     coord: TileCoord,
+    as_of: Option<agrimap_model::UtcTime>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let key = state.core.tiles.key(layers, coord).await?;
+    let key = state.core.tiles.key_as_of(layers, coord, as_of).await?;
     let etag = etag(&key);
     let mut out = HeaderMap::new();
     out.insert(

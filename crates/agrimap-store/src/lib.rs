@@ -19,6 +19,7 @@ mod error;
 pub mod filter_shape;
 pub mod gpkg;
 pub mod gpkg_geom;
+mod history;
 mod layer_geometry;
 pub mod ntm;
 pub mod postgis;
@@ -33,6 +34,7 @@ pub use codes::CodeStore;
 pub use crosswalk::{CrosswalkPair, CrosswalkQuery, CrosswalkStore, PairKind};
 pub use error::StoreError;
 pub use gpkg::GpkgStore;
+pub(crate) use history::{Rows, rows_sql};
 pub use ntm::NtmStore;
 pub use postgis::PgStore;
 pub use registry::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite};
@@ -62,6 +64,31 @@ pub struct LayerWrite {
 pub struct WriteBatch {
     pub layers: Vec<LayerWrite>,
     pub readings: Vec<Reading>,
+    /// When the layer writes take effect, for the versions of the versioned
+    /// layers ([`LayerDef::versioned`]); `None`: now. A `replace` with a
+    /// time given loads a layer's timeline afresh: its past versions are
+    /// cleared with its features (without one, the features replaced become
+    /// past versions, valid until now).
+    pub valid_from: Option<agrimap_model::UtcTime>,
+    /// Dated changes, applied after `layers` in this order, in the same
+    /// transaction: how a layer's past is brought in (the demo province's
+    /// history) and how a feature is deleted.
+    pub changes: Vec<Change>,
+}
+
+/// Changes to one layer that take effect at one instant: features put by
+/// their natural key (an update replaces every value and the geometry, or
+/// the feature is added) and features removed by their natural key. On a
+/// versioned layer each update and removal closes the version it replaces
+/// at `at`. Removing a key that is not stored does nothing.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub at: agrimap_model::UtcTime,
+    pub layer: &'static LayerDef,
+    pub put: Vec<Feature>,
+    /// The natural-key values of each feature to remove, in the order of
+    /// [`LayerDef::natural_key`].
+    pub remove: Vec<Vec<agrimap_model::Value>>,
 }
 
 /// A station's alert state and what put it there.
@@ -134,6 +161,24 @@ pub struct UpsertSummary {
     pub updated: usize,
 }
 
+/// Checks the removals of a change: each names a whole natural key.
+fn check_removals(change: &Change) -> Result<&'static [&'static str], StoreError> {
+    let key = natural_key(change.layer)?;
+    for (index, values) in change.remove.iter().enumerate() {
+        if values.len() != key.len() || values.iter().any(|v| matches!(v, agrimap_model::Value::Null)) {
+            return Err(StoreError::InvalidFeature {
+                layer: change.layer.id.to_owned(),
+                index,
+                message: format!(
+                    "a removal names the feature by its key ({}), every value given",
+                    key.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(key)
+}
+
 /// The natural key of a layer that has one, for [`Store::upsert`].
 fn natural_key(layer: &LayerDef) -> Result<&'static [&'static str], StoreError> {
     match layer.natural_key() {
@@ -190,6 +235,28 @@ pub trait LayerStore: Send + Sync + 'static {
         id: i64,
         audience: Audience,
     ) -> Result<Option<Feature>, StoreError>;
+
+    /// One feature by id as it stood at `as_of` (the current feature when
+    /// `None`), with the fields `audience` may read.
+    async fn feature_as_of(
+        &self,
+        layer: &'static LayerDef,
+        id: i64,
+        audience: Audience,
+        as_of: Option<agrimap_model::UtcTime>,
+    ) -> Result<Option<Feature>, StoreError> {
+        // Correct but slow (it reads the whole layer as it stood): both
+        // stores override it; this serves wrappers and test doubles.
+        if as_of.is_none() {
+            return self.feature(layer, id, audience).await;
+        }
+        let all = FeatureQuery {
+            audience,
+            as_of,
+            ..FeatureQuery::default()
+        };
+        Ok(self.features(layer, &all).await?.into_iter().find(|f| f.id == id))
+    }
 
     /// Streams the features matching the query; dropping the stream stops the work.
     fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream;

@@ -11,7 +11,7 @@
 use agrimap_model::{CompareOp, FeatureQuery, FieldType, Filter, LayerDef, Value};
 use geo::{Geometry, Rect};
 
-use crate::StoreError;
+use crate::{Rows, StoreError};
 
 /// How a backend spells what differs between SQL dialects.
 pub(crate) trait Dialect {
@@ -20,13 +20,24 @@ pub(crate) trait Dialect {
     fn placeholder(n: usize, value: &Value, column: Option<FieldType>) -> String;
     /// A condition selecting features whose bounding box intersects `rect`
     /// (and, with `min_extent`, is at least that large in one direction).
-    fn bbox_condition(layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String;
+    fn bbox_condition(
+        layer: &LayerDef,
+        rows: Rows,
+        rect: Rect<f64>,
+        min_extent: Option<f64>,
+        w: &mut WhereClause,
+    ) -> String;
     /// A condition selecting features whose geometry intersects `geometry`
     /// exactly (boundaries included).
-    fn intersects_condition(layer: &LayerDef, geometry: &Geometry<f64>, w: &mut WhereClause) -> String;
+    fn intersects_condition(layer: &LayerDef, rows: Rows, geometry: &Geometry<f64>, w: &mut WhereClause) -> String;
     /// A condition: the text `column` matches the CQL2 `LIKE` pattern
     /// (`%`, `_`, `\` escapes), case-sensitively.
     fn like_condition(column: &str, pattern: &str, w: &mut WhereClause) -> String;
+    /// A table of the catalog's naming (a plain lower-case identifier) as
+    /// the backend writes it.
+    fn table(name: &str) -> String {
+        format!("\"{name}\"")
+    }
     /// A text column as compared by `<`, `<=`, `>`, `>=`: by code point.
     fn text_order(column: &str) -> String {
         column.to_owned()
@@ -114,12 +125,21 @@ pub(crate) fn order_by(query: &FeatureQuery) -> &'static str {
     }
 }
 
-/// Builds the `WHERE` clause of a query on a layer.
-pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -> Result<WhereClause, StoreError> {
-    let mut w = WhereClause::default();
+/// Builds the `WHERE` clause of a query on a layer's current features or
+/// on its past versions, numbering its parameters after `params`.
+pub(crate) fn where_clause_on<D: Dialect>(
+    layer: &LayerDef,
+    query: &FeatureQuery,
+    rows: Rows,
+    params: Vec<Value>,
+) -> Result<WhereClause, StoreError> {
+    let mut w = WhereClause {
+        conditions: Vec::new(),
+        params,
+    };
     if let Some(rect) = query.bbox {
         let min_extent = query.min_extent.filter(|_| layer.geometry.has_extent());
-        let c = D::bbox_condition(layer, rect, min_extent, &mut w);
+        let c = D::bbox_condition(layer, rows, rect, min_extent, &mut w);
         w.conditions.push(c);
     }
     if let Some(code) = &query.commune {
@@ -147,23 +167,8 @@ pub(crate) fn where_clause<D: Dialect>(layer: &LayerDef, query: &FeatureQuery) -
     if let Some(filter) = &query.filter {
         filter.validate(layer, query.audience)?;
         crate::filter_shape::check_filter_cost(layer, filter)?;
-        let c = filter_sql::<D>(layer, filter, &mut w);
+        let c = filter_sql::<D>(layer, rows, filter, &mut w);
         w.conditions.push(c);
-    }
-    Ok(w)
-}
-
-/// The `WHERE` clause of a query, restricted to ids above `after` (a read
-/// resumed where an earlier one stopped).
-pub(crate) fn where_after<D: Dialect>(
-    layer: &LayerDef,
-    query: &FeatureQuery,
-    after: Option<i64>,
-) -> Result<WhereClause, StoreError> {
-    let mut w = where_clause::<D>(layer, query)?;
-    if let Some(after) = after {
-        let p = w.bind::<D>(Value::Int(after));
-        w.conditions.push(format!("fid > {p}"));
     }
     Ok(w)
 }
@@ -189,7 +194,7 @@ fn ordered_column<D: Dialect>(layer: &LayerDef, name: &str) -> String {
     }
 }
 
-fn filter_sql<D: Dialect>(layer: &LayerDef, filter: &Filter, w: &mut WhereClause) -> String {
+fn filter_sql<D: Dialect>(layer: &LayerDef, rows: Rows, filter: &Filter, w: &mut WhereClause) -> String {
     match filter {
         Filter::Compare { field, op, value } => {
             let p = w.bind_for::<D>(value.clone(), field_type(layer, field));
@@ -219,21 +224,28 @@ fn filter_sql<D: Dialect>(layer: &LayerDef, filter: &Filter, w: &mut WhereClause
             format!("{} BETWEEN {lo} AND {hi}", ordered_column::<D>(layer, field))
         }
         Filter::IsNull { field } => format!("{} IS NULL", column(layer, field)),
-        Filter::Intersects(rect) => D::bbox_condition(layer, *rect, None, w),
-        Filter::IntersectsGeometry(geometry) => D::intersects_condition(layer, geometry, w),
-        Filter::And(parts) => join::<D>(layer, parts, " AND ", "1 = 1", w),
-        Filter::Or(parts) => join::<D>(layer, parts, " OR ", "1 = 0", w),
-        Filter::Not(inner) => format!("NOT ({})", filter_sql::<D>(layer, inner, w)),
+        Filter::Intersects(rect) => D::bbox_condition(layer, rows, *rect, None, w),
+        Filter::IntersectsGeometry(geometry) => D::intersects_condition(layer, rows, geometry, w),
+        Filter::And(parts) => join::<D>(layer, rows, parts, " AND ", "1 = 1", w),
+        Filter::Or(parts) => join::<D>(layer, rows, parts, " OR ", "1 = 0", w),
+        Filter::Not(inner) => format!("NOT ({})", filter_sql::<D>(layer, rows, inner, w)),
     }
 }
 
-fn join<D: Dialect>(layer: &LayerDef, parts: &[Filter], sep: &str, empty: &str, w: &mut WhereClause) -> String {
+fn join<D: Dialect>(
+    layer: &LayerDef,
+    rows: Rows,
+    parts: &[Filter],
+    sep: &str,
+    empty: &str,
+    w: &mut WhereClause,
+) -> String {
     if parts.is_empty() {
         return empty.to_owned();
     }
     let sql: Vec<String> = parts
         .iter()
-        .map(|p| format!("({})", filter_sql::<D>(layer, p, w)))
+        .map(|p| format!("({})", filter_sql::<D>(layer, rows, p, w)))
         .collect();
     sql.join(sep)
 }

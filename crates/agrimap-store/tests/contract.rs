@@ -121,6 +121,7 @@ stores!(
     product_page_scans_are_counted_by_day,
     ntm_sets_are_shipped_and_a_stored_version_is_never_rewritten,
     ntm_history_is_append_only_and_each_move_checks_the_state,
+    versions_close_on_update_and_delete_and_as_of_reads_them,
 );
 
 mod cases {
@@ -150,6 +151,7 @@ mod cases {
                 features,
             }],
             readings: vec![],
+            ..Default::default()
         }
     }
 
@@ -300,6 +302,7 @@ mod cases {
                 features: vec![f],
             }],
             readings: vec![],
+            ..Default::default()
         };
         store.write(batch(feature.clone())).await.expect("write");
         let got = store.features(ga, &FeatureQuery::default()).await.expect("read");
@@ -368,6 +371,7 @@ mod cases {
         let batch = WriteBatch {
             layers: vec![],
             readings: vec![r(2.5)],
+            ..Default::default()
         };
         assert_eq!(store.write(batch.clone()).await.expect("write").readings, 1);
         assert_eq!(store.write(batch).await.expect("write").readings, 0);
@@ -429,6 +433,7 @@ mod cases {
                 features: ids.iter().map(|id| station(id)).collect(),
             }],
             readings: vec![],
+            ..Default::default()
         };
         store.write(batch).await.expect("stations");
     }
@@ -927,6 +932,7 @@ mod cases {
                     features: vec![commune("70001")],
                 }],
                 readings: vec![],
+                ..Default::default()
             })
             .await
             .expect("commune");
@@ -1090,5 +1096,238 @@ mod cases {
                 .is_empty()
         );
         assert_eq!(store.moves("70001", "2025", None).await.expect("moves").len(), 3);
+    }
+
+    fn at(s: &str) -> agrimap_model::UtcTime {
+        agrimap_model::UtcTime::parse(s).expect("a time")
+    }
+
+    async fn read_at(store: &dyn Store, l: &'static agrimap_model::LayerDef, q: FeatureQuery) -> Vec<Feature> {
+        store.features(l, &q).await.expect("features")
+    }
+
+    async fn one_at(
+        store: &dyn Store,
+        l: &'static agrimap_model::LayerDef,
+        id: i64,
+        t: Option<&str>,
+    ) -> Option<Feature> {
+        store
+            .feature_as_of(l, id, Audience::Public, t.map(at))
+            .await
+            .expect("feature")
+    }
+
+    /// Every update and delete of a versioned layer closes the version it
+    /// replaces; `as_of` reads the layer as it stood, with the same bbox,
+    /// commune and filter rules; a failed change leaves the past untouched.
+    // One layer's story told in order: each step reads what the one before wrote.
+    #[allow(clippy::too_many_lines)]
+    pub async fn versions_close_on_update_and_delete_and_as_of_reads_them(store: &dyn Store) {
+        let l = layer("ocop").expect("ocop");
+        let a = ocop("70001", "A", 3, 105.0, 10.0);
+        let b = ocop("70002", "B", 3, 106.0, 11.0);
+        let mut batch = write(vec![a.clone(), b.clone()]);
+        batch.valid_from = Some(at("2024-01-01T00:00:00Z"));
+        store.write(batch).await.expect("first versions");
+        let a4 = ocop("70001", "A", 4, 105.0, 10.0);
+        let change = agrimap_store::Change {
+            at: at("2025-03-01T00:00:00Z"),
+            layer: l,
+            put: vec![a4],
+            remove: vec![vec![Value::Text("OCOP-B".into())]],
+        };
+        let done = store
+            .write(WriteBatch {
+                changes: vec![change],
+                ..WriteBatch::default()
+            })
+            .await
+            .expect("a dated change");
+        assert_eq!(done.features, 2);
+
+        let as_of = |t: &str, q: FeatureQuery| FeatureQuery {
+            as_of: Some(at(t)),
+            ..q
+        };
+        let stars = |fs: &[Feature]| -> Vec<(String, i64)> {
+            let mut v: Vec<(String, i64)> = fs
+                .iter()
+                .map(|f| {
+                    let Value::Text(id) = &f.properties[l.field_index("product_id").expect("id")] else {
+                        panic!("product id");
+                    };
+                    let Value::Int(s) = f.properties[l.field_index("stars").expect("stars")] else {
+                        panic!("stars");
+                    };
+                    (id.clone(), s)
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let now = read_at(store, l, FeatureQuery::default()).await;
+        assert_eq!(stars(&now), [("OCOP-A".to_owned(), 4)]);
+        assert!(
+            read_at(store, l, as_of("2023-12-31T23:59:59Z", FeatureQuery::default()))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .count(l, &as_of("2023-12-31T23:59:59Z", FeatureQuery::default()))
+                .await
+                .expect("count"),
+            0
+        );
+        let then = read_at(store, l, as_of("2024-06-01T00:00:00Z", FeatureQuery::default())).await;
+        assert_eq!(stars(&then), [("OCOP-A".to_owned(), 3), ("OCOP-B".to_owned(), 3)]);
+        // A keeps its id through its versions, and the answer is in id order.
+        assert!(then.iter().any(|f| f.id == now[0].id));
+        assert!(then.windows(2).all(|w| w[0].id < w[1].id));
+        assert_eq!(
+            store
+                .count(l, &as_of("2024-06-01T00:00:00Z", FeatureQuery::default()))
+                .await
+                .expect("count"),
+            2
+        );
+        // The change's instant is included.
+        assert_eq!(
+            stars(&read_at(store, l, as_of("2025-03-01T00:00:00Z", FeatureQuery::default())).await),
+            [("OCOP-A".to_owned(), 4)]
+        );
+        assert_eq!(
+            stars(&read_at(store, l, as_of("2025-02-28T23:59:59Z", FeatureQuery::default())).await).len(),
+            2
+        );
+        // A box, a commune and a filter select among the past versions too.
+        let near_b = FeatureQuery::in_bbox(rect(105.9, 10.9, 106.1, 11.1));
+        assert!(read_at(store, l, near_b.clone()).await.is_empty());
+        assert_eq!(
+            stars(&read_at(store, l, as_of("2024-06-01T00:00:00Z", near_b)).await),
+            [("OCOP-B".to_owned(), 3)]
+        );
+        let in_70001 = FeatureQuery {
+            commune: Some("70001".into()),
+            filter: Some(Filter::eq("stars", Value::Int(3))),
+            ..FeatureQuery::default()
+        };
+        assert!(read_at(store, l, in_70001.clone()).await.is_empty());
+        assert_eq!(
+            stars(&read_at(store, l, as_of("2024-06-01T00:00:00Z", in_70001)).await),
+            [("OCOP-A".to_owned(), 3)]
+        );
+        // One feature by id as it stood; a removed feature is found in its past only.
+        let b_id = then.iter().find(|f| f.id != now[0].id).expect("B").id;
+        assert!(one_at(store, l, b_id, None).await.is_none());
+        assert!(one_at(store, l, b_id, Some("2025-06-01T00:00:00Z")).await.is_none());
+        assert!(one_at(store, l, b_id, Some("2024-06-01T00:00:00Z")).await.is_some());
+        let a_then = one_at(store, l, now[0].id, Some("2024-06-01T00:00:00Z"))
+            .await
+            .expect("A then");
+        assert_eq!(stars(&[a_then]), [("OCOP-A".to_owned(), 3)]);
+        assert!(
+            one_at(store, l, now[0].id, Some("2023-06-01T00:00:00Z"))
+                .await
+                .is_none()
+        );
+        // Streams read the past the same way.
+        let streamed: Vec<Feature> = store
+            .stream(l, as_of("2024-06-01T00:00:00Z", FeatureQuery::default()))
+            .map(|f| f.expect("feature"))
+            .collect()
+            .await;
+        assert_eq!(stars(&streamed), stars(&then));
+        let resumed: Vec<Feature> = store
+            .stream_after(
+                l,
+                as_of("2024-06-01T00:00:00Z", FeatureQuery::default()),
+                Some(then[0].id),
+            )
+            .map(|f| f.expect("feature"))
+            .collect()
+            .await;
+        assert_eq!(resumed.len(), 1);
+
+        // An upsert that changes nothing keeps no version; one that changes
+        // a value closes the version at the time of the write (now).
+        let same = Upsert {
+            layer: l,
+            features: vec![ocop("70001", "A", 4, 105.0, 10.0)],
+            update: vec!["stars"],
+        };
+        store.upsert(same).await.expect("same values");
+        let renamed = Upsert {
+            layer: l,
+            features: vec![ocop("70001", "A", 5, 105.0, 10.0)],
+            update: vec!["stars"],
+        };
+        store.upsert(renamed).await.expect("five stars");
+        assert_eq!(
+            stars(&read_at(store, l, FeatureQuery::default()).await),
+            [("OCOP-A".to_owned(), 5)]
+        );
+        assert_eq!(
+            stars(&read_at(store, l, as_of("2025-06-01T00:00:00Z", FeatureQuery::default())).await),
+            [("OCOP-A".to_owned(), 4)]
+        );
+
+        // A change that fails half-way (its removal is fine, its feature is
+        // not) leaves the layer and its past as they were.
+        let mut broken = ocop("70003", "C", 3, 105.5, 10.5);
+        broken.properties[l.field_index("product_id").expect("id")] = Value::Null;
+        let failed = store
+            .write(WriteBatch {
+                changes: vec![agrimap_store::Change {
+                    at: at("2025-09-01T00:00:00Z"),
+                    layer: l,
+                    put: vec![broken],
+                    remove: vec![vec![Value::Text("OCOP-A".into())]],
+                }],
+                ..WriteBatch::default()
+            })
+            .await;
+        assert!(failed.is_err(), "{failed:?}");
+        assert_eq!(
+            stars(&read_at(store, l, FeatureQuery::default()).await),
+            [("OCOP-A".to_owned(), 5)]
+        );
+        assert_eq!(
+            stars(&read_at(store, l, as_of("2025-06-01T00:00:00Z", FeatureQuery::default())).await),
+            [("OCOP-A".to_owned(), 4)]
+        );
+        // A removal that does not name the whole key is refused.
+        assert!(
+            store
+                .write(WriteBatch {
+                    changes: vec![agrimap_store::Change {
+                        at: at("2025-09-01T00:00:00Z"),
+                        layer: l,
+                        put: vec![],
+                        remove: vec![vec![]],
+                    }],
+                    ..WriteBatch::default()
+                })
+                .await
+                .is_err()
+        );
+        // A layer that keeps no versions is read as it is now.
+        let communes = layer("admin_commune").expect("communes");
+        assert!(!communes.versioned());
+        let before_anything = as_of("2000-01-01T00:00:00Z", FeatureQuery::default());
+        assert_eq!(
+            store.count(communes, &before_anything).await.expect("count"),
+            store.count(communes, &FeatureQuery::default()).await.expect("count")
+        );
+        // Replacing the layer with a time given loads its timeline afresh.
+        let mut reload = write(vec![ocop("70001", "A", 3, 105.0, 10.0)]);
+        reload.layers[0].replace = true;
+        reload.valid_from = Some(at("2024-01-01T00:00:00Z"));
+        store.write(reload).await.expect("reload");
+        assert_eq!(
+            stars(&read_at(store, l, as_of("2024-06-01T00:00:00Z", FeatureQuery::default())).await),
+            [("OCOP-A".to_owned(), 3)]
+        );
     }
 }

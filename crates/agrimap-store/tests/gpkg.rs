@@ -30,8 +30,13 @@ async fn a_store_without_a_newer_column_gains_it_on_open() {
     let path = temp_path("older");
     drop(GpkgStore::create(&path).expect("create"));
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
-    conn.execute_batch("ALTER TABLE crop DROP COLUMN former_commune_code")
-        .expect("an older schema");
+    // A store that old kept no versions either: without the history
+    // triggers, which name every column, the column can be dropped.
+    conn.execute_batch(
+        "DROP TRIGGER agrimap_history_crop_update; DROP TRIGGER agrimap_history_crop_delete;
+         ALTER TABLE crop DROP COLUMN former_commune_code",
+    )
+    .expect("an older schema");
     drop(conn);
     let store = GpkgStore::open(&path).expect("open");
     let crop = layer("crop").expect("crop");

@@ -11,6 +11,7 @@
 //! the features read in the CRS asked for; [`Extents`] keeps the layers'
 //! extents until they change.
 
+pub mod as_of;
 pub mod params;
 pub mod queryables;
 pub mod scope;
@@ -63,6 +64,7 @@ pub const SELECTION_PARAMS: &[&str] = &[
     "bbox-crs",
     "crs",
     "datetime",
+    "as_of",
     "commune",
     "boundary_set",
     "province",
@@ -73,7 +75,7 @@ pub const SELECTION_PARAMS: &[&str] = &[
 ];
 
 /// The store query selecting what `params` ask of `layer` (`bbox`,
-/// `bbox-crs`, `datetime`, `commune` with `boundary_set`, `province`, `filter`, `filter-lang`, `filter-crs`),
+/// `bbox-crs`, `datetime`, `as_of`, `commune` with `boundary_set`, `province`, `filter`, `filter-lang`, `filter-crs`),
 /// for `audience`; paging is the caller's.
 ///
 /// # Errors
@@ -94,6 +96,10 @@ pub async fn query(
         }
     }
     filters.extend(time_filter(layer, params)?);
+    if let Some(s) = params.get("as_of") {
+        as_of::check_versioned(layer)?;
+        query.as_of = Some(as_of::parse_as_of(s, agrimap_model::UtcTime::now())?);
+    }
     if let Some(code) = params.get("commune") {
         if !layer.has_commune() {
             return Err(CoreError::invalid(

@@ -20,6 +20,8 @@ pub struct TileKey {
     pub x: u32,
     pub y: u32,
     pub versions: Vec<u64>,
+    /// The instant the tile shows its layers at; `None`: now.
+    pub as_of: Option<agrimap_model::UtcTime>,
 }
 
 /// A rendered tile; both bodies are empty when nothing is in it.
@@ -111,6 +113,7 @@ mod tests {
             x,
             y: 7,
             versions: vec![version],
+            as_of: None,
         }
     }
 

@@ -9,7 +9,7 @@ pub use cache::{TileBody, TileCache, TileKey};
 
 use crate::error::{CoreError, echo};
 use crate::metrics::{CoreMetrics, InFlight};
-use agrimap_model::{Audience, FeatureQuery, LayerDef, catalog};
+use agrimap_model::{Audience, FeatureQuery, LayerDef, UtcTime, catalog};
 use agrimap_store::{LayerVersions, Store};
 use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds, tile_bounds_buffered};
 use flate2::Compression;
@@ -51,6 +51,21 @@ impl TileService {
     /// # Errors
     /// When the store fails.
     pub async fn key(&self, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileKey, CoreError> {
+        self.key_as_of(layers, coord, None).await
+    }
+
+    /// The identity of a tile of the layers as they stood at `as_of` (see
+    /// [`crate::features::as_of`]; `None`: now). The layers' versions are
+    /// part of it either way: a write may bring in or correct the past.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn key_as_of(
+        &self,
+        layers: &[&'static LayerDef],
+        coord: TileCoord,
+        as_of: Option<UtcTime>,
+    ) -> Result<TileKey, CoreError> {
         let versions = self.store.versions().await?;
         Ok(TileKey {
             layers: layers.iter().map(|l| l.id).collect::<Vec<_>>().join(","),
@@ -58,6 +73,9 @@ impl TileService {
             x: coord.x,
             y: coord.y,
             versions: versions_of(layers, &versions),
+            // Layers without versions read the same at every time: a key
+            // without them shares their tiles.
+            as_of: as_of.filter(|_| layers.iter().any(|l| l.versioned())),
         })
     }
 
@@ -78,7 +96,7 @@ impl TileService {
             .get_or_render(key, async {
                 rendered.store(true, Ordering::Relaxed);
                 let _in_flight = InFlight::new(&self.metrics.renders_in_flight);
-                let body = render(&self.store, layers, coord, &self.options).await?;
+                let body = render(&self.store, layers, coord, &self.options, key.as_of).await?;
                 self.metrics.tile_bytes_rendered.inc_by(body.gzip.len() as u64);
                 Ok(body)
             })
@@ -106,7 +124,20 @@ impl TileService {
     /// # Errors
     /// When the store fails, or encoding does.
     pub async fn render(&self, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileBody, CoreError> {
-        render(&self.store, layers, coord, &self.options).await
+        render(&self.store, layers, coord, &self.options, None).await
+    }
+
+    /// Makes the tile of the layers as they stood at `as_of` now, past the cache.
+    ///
+    /// # Errors
+    /// When the store fails, or encoding does.
+    pub async fn render_as_of(
+        &self,
+        layers: &[&'static LayerDef],
+        coord: TileCoord,
+        as_of: Option<UtcTime>,
+    ) -> Result<TileBody, CoreError> {
+        render(&self.store, layers, coord, &self.options, as_of).await
     }
 
     /// How tiles are drawn.
@@ -206,6 +237,7 @@ async fn render(
     layers: &[&'static LayerDef],
     coord: TileCoord,
     opts: &TileOptions,
+    as_of: Option<UtcTime>,
 ) -> Result<TileBody, CoreError> {
     let opts = opts.clone();
     let bbox = tile_bounds_buffered(coord, opts.buffer, opts.extent);
@@ -218,6 +250,7 @@ async fn render(
             bbox: Some(bbox),
             min_extent: Some(min_extent),
             any_order: true,
+            as_of,
             ..FeatureQuery::default()
         };
         let store = store.clone();

@@ -385,6 +385,7 @@ pub async fn import(
                 features,
             }],
             readings: Vec::new(),
+            ..Default::default()
         };
         store.write(batch).await.map(|summary| (summary.features, 0))
     } else {

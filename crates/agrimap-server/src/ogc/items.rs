@@ -23,6 +23,7 @@ pub(super) const ITEMS_PARAMS: &[&str] = &[
     "bbox-crs",
     "crs",
     "datetime",
+    "as_of",
     "commune",
     "boundary_set",
     "province",
@@ -36,7 +37,7 @@ pub(super) const ITEMS_PARAMS: &[&str] = &[
 ];
 
 /// The parameters one feature takes.
-pub(super) const ITEM_PARAMS: &[&str] = &["properties", "crs", "f"];
+pub(super) const ITEM_PARAMS: &[&str] = &["properties", "crs", "as_of", "f"];
 
 #[derive(serde::Serialize)]
 struct FeatureCollection<'a> {
@@ -243,15 +244,28 @@ pub(super) async fn item(
             format!("collection '{}' has no feature '{}'", layer.id, echo(&feature_id, 64)),
         )
     };
+    let as_of = match params.get("as_of") {
+        Some(s) => {
+            features::as_of::check_versioned(layer)?;
+            Some(features::as_of::parse_as_of(s, agrimap_model::UtcTime::now())?)
+        }
+        None => None,
+    };
     // Ids are the store's integers; any other id names no feature.
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
     let store = state.core.store.as_ref();
-    let mut feature = store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
+    let mut feature = store
+        .feature_as_of(layer, fid, audience, as_of)
+        .await?
+        .ok_or_else(not_found)?;
     // A planner limited to provinces reads restricted fields of theirs only.
     let audience = features::scope::feature_audience(&state.core, audience, &caller.provinces, layer, &feature).await?;
     let columns = Columns::new(layer, features::chosen_fields(&params, layer, audience)?);
     if audience != caller.audience() {
-        feature = store.feature(layer, fid, audience).await?.ok_or_else(not_found)?;
+        feature = store
+            .feature_as_of(layer, fid, audience, as_of)
+            .await?
+            .ok_or_else(not_found)?;
     }
     let fields = &columns.fields;
     let feature = features::in_crs(vec![feature], crs)
@@ -261,7 +275,7 @@ pub(super) async fn item(
 
     let collection = format!("{base}/collections/{}", layer.id);
     let url = format!("{collection}/items/{fid}");
-    let keep = ["properties", "crs"]
+    let keep = ["properties", "crs", "as_of"]
         .iter()
         .filter_map(|&name| params.get(name).map(|v| format!("{name}={}", params::encode(v))))
         .collect::<Vec<_>>()

@@ -352,6 +352,12 @@ async fn api(OgcRequest { format, base, .. }: OgcRequest) -> Result<Response, Ap
 }
 
 /// A collection as `/ogc/collections` and `/ogc/collections/{id}` describe it.
+/// How a collection that keeps its history says so. OGC API – Features
+/// gives `datetime` to the features' own time (their temporal geometry), so
+/// the version valid on a day is asked for with a parameter of its own.
+pub(super) const AS_OF_NOTE: &str = "The collection keeps its history: as_of=YYYY-MM-DD (the end of that day, UTC) or \
+     an RFC 3339 time on its items and on one item gives it as it stood then; datetime selects by the features' own time.";
+
 fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64>>, links: Vec<Json>) -> Json {
     let url = format!("{base}/collections/{}", layer.id);
     let mut links = links;
@@ -388,10 +394,15 @@ fn collection_json(base: &str, layer: &'static LayerDef, extent: Option<Rect<f64
             format!("{url}/tiles"),
         ),
     ]);
+    let description = if layer.versioned() {
+        format!("{} {}", layer.description, AS_OF_NOTE)
+    } else {
+        layer.description.to_owned()
+    };
     let mut doc = json!({
         "id": layer.id,
         "title": layer.title,
-        "description": layer.description,
+        "description": description,
         "keywords": [layer.title_vi, layer.id],
         "itemType": "feature",
         "crs": crs::supported(),
@@ -487,12 +498,15 @@ async fn collection(
                     ]
                 })
                 .collect();
-            let time = time::temporal(layer).map_or_else(String::new, |t| {
+            let mut time = time::temporal(layer).map_or_else(String::new, |t| {
                 format!(
                     "<p><code>datetime</code> selects by <code>{}</code>.</p>\n",
                     html::escape(&t.describe())
                 )
             });
+            if layer.versioned() {
+                time = format!("{time}<p>{}</p>\n", html::escape(AS_OF_NOTE));
+            }
             let body = format!(
                 "<p>{} ({}). {}</p>\n<p>Geometry: {:?}. Extent (CRS84): {}.</p>\n{time}<p>{} · {}</p>\n<h2>Properties</h2>\n{}",
                 html::escape(layer.description),

@@ -157,6 +157,13 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
         }));
         let _ = write!(description, " `datetime` selects by {}.", t.describe());
     }
+    if layer.versioned() {
+        params.push(as_of_parameter());
+        let _ = write!(
+            description,
+            " `as_of` gives the collection as it stood on a past day or at a past time."
+        );
+    }
     if layer.has_commune() {
         params.extend([
             r("parameters", "commune"),
@@ -209,6 +216,15 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
             }
         }),
     );
+    let mut one = vec![
+        r("parameters", "featureId"),
+        properties_param(layer),
+        r("parameters", "crs"),
+        r("parameters", "f"),
+    ];
+    if layer.versioned() {
+        one.push(as_of_parameter());
+    }
     paths.insert(
         format!("/collections/{id}/items/{{featureId}}"),
         with_content_crs(operation(
@@ -216,12 +232,7 @@ fn collection_paths(layer: &LayerDef, paths: &mut Map<String, Json>, schemas: &m
             &format!("getFeature_{id}"),
             &format!("One feature of '{id}'"),
             "One feature by its id, public properties only.",
-            vec![
-                r("parameters", "featureId"),
-                properties_param(layer),
-                r("parameters", "crs"),
-                r("parameters", "f"),
-            ],
+            one,
             ok("The feature", GEOJSON, r("schemas", &format!("feature_{id}"))),
         )),
     );
@@ -630,4 +641,17 @@ pub fn html(doc: &Json) -> String {
         html::link(&format!("{server}/api?f=json"), "OpenAPI 3.0 JSON"),
         html::table(&["path", "summary", "description", "parameters"], &rows),
     )
+}
+
+/// `as_of` on the items of a collection that keeps its history.
+fn as_of_parameter() -> Json {
+    json!({
+        "name": "as_of",
+        "in": "query",
+        "required": false,
+        "description": "The collection as it stood then: a date (YYYY-MM-DD, the end of that day in UTC) or an RFC 3339 date-time; not in the future. Unlike datetime, which selects by the features' own time, this selects the version of each feature valid then.",
+        "style": "form",
+        "explode": false,
+        "schema": { "type": "string" },
+    })
 }

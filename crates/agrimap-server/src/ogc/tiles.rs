@@ -342,7 +342,7 @@ pub(super) async fn dataset_tile(
     tile_matrix_set(&tms)?;
     let coord = parse_zxy(&z, &col, &row)?;
     let layers: Vec<&'static LayerDef> = catalog().iter().collect();
-    answer_tile(&state, &layers, coord, &headers).await
+    answer_tile(&state, &layers, coord, None, &headers).await
 }
 
 /// `GET /ogc/collections/{id}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}`
@@ -354,5 +354,5 @@ pub(super) async fn collection_tile(
     let layer = agrimap_core::features::collection(&id)?;
     tile_matrix_set(&tms)?;
     let coord = parse_zxy(&z, &col, &row)?;
-    answer_tile(&state, &[layer], coord, &headers).await
+    answer_tile(&state, &[layer], coord, None, &headers).await
 }

@@ -9,6 +9,7 @@ mod alerts;
 mod codes;
 mod columns;
 mod crosswalk;
+mod history;
 mod interrupt;
 mod ntm;
 mod registry;
@@ -20,12 +21,13 @@ use std::fmt::Write as _;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by, where_after, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by};
 use crate::station_sql;
 use crate::{
     ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerVersions, LayerWrite, NewApiToken,
     ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
+use crate::{Rows, rows_sql};
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
 use futures::StreamExt;
 use geo::{BoundingRect, Geometry, Rect, coord};
@@ -170,6 +172,7 @@ impl GpkgStore {
         conn.execute_batch(alerts::ALERTS_SQL)
             .map_err(|e| db("creating the alert tables", e))?;
         columns::add_missing(&mut conn)?;
+        history::ensure(&mut conn)?;
         drop(conn);
         Ok(Self {
             pool,
@@ -273,16 +276,21 @@ impl Dialect for Sqlite {
         format!("?{n}")
     }
 
-    fn bbox_condition(layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String {
+    fn bbox_condition(
+        layer: &LayerDef,
+        rows: Rows,
+        rect: Rect<f64>,
+        min_extent: Option<f64>,
+        w: &mut WhereClause,
+    ) -> String {
         let (min, max) = (rect.min(), rect.max());
         let [x2, x1, y2, y1] = [max.x, min.x, max.y, min.y].map(|v| w.bind::<Self>(Value::Real(v)));
         // The R-tree holds 32-bit boxes rounded outwards: it finds the candidates,
         // and the exact envelope in each blob's header decides, so that both
         // stores answer exactly the same set.
         let mut sql = format!(
-            "fid IN (SELECT id FROM \"{}\" WHERE minx <= {x2} AND maxx >= {x1} AND miny <= {y2} AND maxy >= {y1})
-             AND ST_MinX(geom) <= {x2} AND ST_MaxX(geom) >= {x1} AND ST_MinY(geom) <= {y2} AND ST_MaxY(geom) >= {y1}",
-            schema::rtree(layer)
+            "{} AND ST_MinX(geom) <= {x2} AND ST_MaxX(geom) >= {x1} AND ST_MinY(geom) <= {y2} AND ST_MaxY(geom) >= {y1}",
+            rtree_candidates(layer, rows, [&x1, &y1, &x2, &y2])
         );
         if let Some(e) = min_extent {
             let p = w.bind::<Self>(Value::Real(e));
@@ -294,7 +302,7 @@ impl Dialect for Sqlite {
         sql
     }
 
-    fn intersects_condition(layer: &LayerDef, geometry: &Geometry<f64>, w: &mut WhereClause) -> String {
+    fn intersects_condition(layer: &LayerDef, rows: Rows, geometry: &Geometry<f64>, w: &mut WhereClause) -> String {
         let Some(rect) = geometry.bounding_rect() else {
             return "1 = 0".to_owned();
         };
@@ -306,9 +314,8 @@ impl Dialect for Sqlite {
         let [x2, x1, y2, y1] = [max.x, min.x, max.y, min.y].map(|v| w.bind::<Self>(Value::Real(v)));
         let p = w.bind::<Self>(Value::Text(hex(&gpkg_geom::encode(geometry, SRS_WGS84))));
         format!(
-            "fid IN (SELECT id FROM \"{}\" WHERE minx <= {x2} AND maxx >= {x1} AND miny <= {y2} AND maxy >= {y1})
-             AND ST_Intersects(geom, unhex({p}))",
-            schema::rtree(layer)
+            "{} AND ST_Intersects(geom, unhex({p}))",
+            rtree_candidates(layer, rows, [&x1, &y1, &x2, &y2])
         )
     }
 
@@ -317,6 +324,19 @@ impl Dialect for Sqlite {
         let p = w.bind::<Self>(Value::Text(like_to_glob(pattern)));
         format!("{column} GLOB {p}")
     }
+}
+
+/// The rows whose R-tree box meets the box of the four placeholders
+/// (west, south, east, north): the current features by their `fid`, the
+/// past versions by their `hid`.
+fn rtree_candidates(layer: &LayerDef, rows: Rows, [x1, y1, x2, y2]: [&str; 4]) -> String {
+    let (id, rtree) = match rows {
+        Rows::Current => ("fid", schema::rtree(layer)),
+        Rows::History => ("hid", history::history_rtree(layer)),
+    };
+    format!(
+        "{id} IN (SELECT id FROM \"{rtree}\" WHERE minx <= {x2} AND maxx >= {x1} AND miny <= {y2} AND maxy >= {y1})"
+    )
 }
 
 struct SqlValue<'a>(&'a Value);
@@ -351,29 +371,16 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 
 /// The `SELECT` of a query, with its parameters.
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
-    let w = where_clause::<Sqlite>(layer, query)?;
+    let (rows, params) = rows_sql::<Sqlite>(layer, query, &select_columns(layer, query.audience), None)?;
     let order = order_by(query);
     let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
-    let sql = format!(
-        "SELECT {} FROM \"{}\"{}{order} LIMIT {limit} OFFSET {}",
-        select_columns(layer, query.audience),
-        layer.id,
-        w.sql(),
-        query.offset
-    );
-    Ok((sql, w.params))
+    Ok((format!("{rows}{order} LIMIT {limit} OFFSET {}", query.offset), params))
 }
 
 /// A query's features with ids above `after`, in id order.
 fn after_sql(layer: &LayerDef, query: &FeatureQuery, after: Option<i64>) -> Result<(String, Vec<Value>), StoreError> {
-    let w = where_after::<Sqlite>(layer, query, after)?;
-    let sql = format!(
-        "SELECT {} FROM \"{}\"{} ORDER BY fid",
-        select_columns(layer, query.audience),
-        layer.id,
-        w.sql(),
-    );
-    Ok((sql, w.params))
+    let (rows, params) = rows_sql::<Sqlite>(layer, query, &select_columns(layer, query.audience), after)?;
+    Ok((format!("{rows} ORDER BY fid"), params))
 }
 
 fn row_to_feature(layer: &LayerDef, row: &Row<'_>) -> Result<Feature, StoreError> {
@@ -424,16 +431,20 @@ fn query_features(conn: &Connection, layer: &LayerDef, query: &FeatureQuery) -> 
     Ok(out)
 }
 
-fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite) -> Result<usize, StoreError> {
+fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite, timeline: bool) -> Result<usize, StoreError> {
     let layer = w.layer;
     if w.replace {
         tx.execute(&format!("DELETE FROM \"{}\"", layer.id), [])
             .map_err(on_layer("clearing the layer", layer))?;
+        if timeline && layer.versioned() {
+            history::clear(tx, layer)?;
+        }
     }
     let columns: Vec<String> = layer.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
     let placeholders: Vec<String> = (1..=layer.fields.len() + 1).map(|i| format!("?{i}")).collect();
+    let (valid_column, valid_value) = history::insert_column(layer);
     let sql = format!(
-        "INSERT INTO \"{}\" (geom, {}) VALUES ({})",
+        "INSERT INTO \"{}\" (geom, {}{valid_column}) VALUES ({}{valid_value})",
         layer.id,
         columns.join(", "),
         placeholders.join(", ")
@@ -583,9 +594,15 @@ fn reading_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
 fn write_batch(conn: &mut Connection, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let mut summary = WriteSummary::default();
+    history::set_clock(&tx, batch.valid_from.unwrap_or_else(agrimap_model::UtcTime::now))?;
     for w in &batch.layers {
-        summary.features += write_layer(&tx, w)?;
+        summary.features += write_layer(&tx, w, batch.valid_from.is_some())?;
     }
+    for change in &batch.changes {
+        history::set_clock(&tx, change.at)?;
+        summary.features += upsert::apply_change(&tx, change)?;
+    }
+    history::stop_clock(&tx)?;
     if !batch.readings.is_empty() {
         let mut stmt = tx
             .prepare_cached(
@@ -636,10 +653,10 @@ impl LayerStore for GpkgStore {
     }
 
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {
-        let w = where_clause::<Sqlite>(layer, query)?;
+        let (rows, params) = rows_sql::<Sqlite>(layer, query, "fid", None)?;
         self.with_conn(move |c| {
-            let sql = format!("SELECT count(*) FROM \"{}\"{}", layer.id, w.sql());
-            c.query_row(&sql, params_from_iter(w.params.iter().map(SqlValue)), |r| {
+            let sql = format!("SELECT count(*) FROM ({rows})");
+            c.query_row(&sql, params_from_iter(params.iter().map(SqlValue)), |r| {
                 r.get::<_, i64>(0)
             })
             .map(|n| u64::try_from(n).unwrap_or(0))
@@ -662,6 +679,36 @@ impl LayerStore for GpkgStore {
             );
             let mut stmt = c.prepare_cached(&sql).map_err(on_layer("preparing a query", layer))?;
             let mut rows = stmt.query([id]).map_err(on_layer("reading a feature", layer))?;
+            match rows.next().map_err(on_layer("reading a feature", layer))? {
+                Some(row) => row_to_feature(layer, row).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn feature_as_of(
+        &self,
+        layer: &'static LayerDef,
+        id: i64,
+        audience: Audience,
+        as_of: Option<agrimap_model::UtcTime>,
+    ) -> Result<Option<Feature>, StoreError> {
+        let Some(at) = as_of.filter(|_| layer.versioned()) else {
+            return self.feature(layer, id, audience).await;
+        };
+        self.with_conn(move |c| {
+            let cols = select_columns(layer, audience);
+            let sql = format!(
+                "SELECT {cols} FROM \"{t}\" WHERE fid = ?1 AND (valid_from IS NULL OR valid_from <= ?2)
+                 UNION ALL SELECT {cols} FROM \"{t}_history\"
+                   WHERE fid = ?1 AND (valid_from IS NULL OR valid_from <= ?2) AND valid_to > ?2",
+                t = layer.id
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(on_layer("preparing a query", layer))?;
+            let mut rows = stmt
+                .query((id, at.to_string()))
+                .map_err(on_layer("reading a feature", layer))?;
             match rows.next().map_err(on_layer("reading a feature", layer))? {
                 Some(row) => row_to_feature(layer, row).map(Some),
                 None => Ok(None),
@@ -714,6 +761,7 @@ impl LayerStore for GpkgStore {
     ) -> Result<usize, StoreError> {
         self.with_conn(move |c| {
             let tx = c.transaction().map_err(|e| db("starting a transaction", e))?;
+            history::set_clock(&tx, agrimap_model::UtcTime::now())?;
             let mut restamped = 0;
             {
                 let mut update = tx
@@ -729,6 +777,7 @@ impl LayerStore for GpkgStore {
                         .map_err(on_layer("recoding a feature", layer))?;
                 }
             }
+            history::stop_clock(&tx)?;
             tx.commit().map_err(|e| db("committing", e))?;
             Ok(restamped)
         })

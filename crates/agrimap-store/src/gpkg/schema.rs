@@ -40,6 +40,9 @@ pub(crate) fn layer_sql(layer: &LayerDef) -> String {
             let _ = write!(sql, " CHECK (\"{}\" IN ({}))", f.name, list.join(", "));
         }
     }
+    if layer.versioned() {
+        sql.push_str(&super::history::valid_from_column());
+    }
     sql.push_str("\n);\n");
     if layer.has_commune() {
         let _ = writeln!(sql, "CREATE INDEX \"{t}_commune_code\" ON \"{t}\" (commune_code);");

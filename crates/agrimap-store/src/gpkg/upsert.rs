@@ -5,19 +5,52 @@
 
 use super::{SRS_WGS84, SqlValue, db, on_layer, record_extent, union};
 use crate::layer_geometry::fit_to_layer;
-use crate::{StoreError, Upsert, UpsertSummary, gpkg_geom};
+use crate::{Change, StoreError, Upsert, UpsertSummary, gpkg_geom};
 use geo::{BoundingRect, Rect};
-use rusqlite::{Connection, ToSql, Transaction};
+use rusqlite::{Connection, ToSql, Transaction, params_from_iter};
 
 /// Upserts each write in turn, all in one transaction.
 pub(super) fn upsert_all(conn: &mut Connection, writes: &[Upsert]) -> Result<Vec<UpsertSummary>, StoreError> {
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    super::history::set_clock(&tx, agrimap_model::UtcTime::now())?;
     let summaries = writes
         .iter()
         .map(|write| upsert(&tx, write))
         .collect::<Result<Vec<_>, _>>()?;
+    super::history::stop_clock(&tx)?;
     tx.commit().map_err(|e| db("committing", e))?;
     Ok(summaries)
+}
+
+/// Applies one dated change (the write clock already set to its instant):
+/// its features put with every value, then its removals. Returns how many
+/// features it put or removed.
+pub(super) fn apply_change(tx: &Transaction<'_>, change: &Change) -> Result<usize, StoreError> {
+    let key = crate::check_removals(change)?;
+    let layer = change.layer;
+    let put = upsert(
+        tx,
+        &Upsert {
+            layer,
+            features: change.put.clone(),
+            update: layer.fields.iter().map(|f| f.name).collect(),
+        },
+    )?;
+    let matches: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("\"{k}\" = ?{}", i + 1))
+        .collect();
+    let mut delete = tx
+        .prepare(&format!("DELETE FROM \"{}\" WHERE {}", layer.id, matches.join(" AND ")))
+        .map_err(on_layer("preparing the removal", layer))?;
+    let mut removed = 0;
+    for values in &change.remove {
+        removed += delete
+            .execute(params_from_iter(values.iter().map(SqlValue)))
+            .map_err(on_layer("removing a feature", layer))?;
+    }
+    Ok(put.inserted + put.updated + removed)
 }
 
 fn upsert(tx: &Transaction<'_>, write: &Upsert) -> Result<UpsertSummary, StoreError> {
@@ -74,8 +107,9 @@ fn upsert(tx: &Transaction<'_>, write: &Upsert) -> Result<UpsertSummary, StoreEr
         assignments.join(", "),
         matches.join(" AND ")
     );
+    let (valid_column, valid_value) = super::history::insert_column(layer);
     let insert_sql = format!(
-        "INSERT INTO \"{t}\" (geom, {}) VALUES ({})",
+        "INSERT INTO \"{t}\" (geom, {}{valid_column}) VALUES ({}{valid_value})",
         columns.join(", "),
         placeholders.join(", ")
     );

@@ -21,13 +21,14 @@ mod versions;
 use cancel::Guarded;
 
 use crate::layer_geometry::fit_to_layer;
-use crate::sql::{Dialect, WhereClause, hex, order_by, where_after, where_clause};
+use crate::sql::{Dialect, WhereClause, hex, order_by};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
     ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerVersions, LayerWrite, NewApiToken,
     ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
+use crate::{Rows, rows_sql};
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use geo::{Geometry, Rect, coord};
@@ -247,7 +248,13 @@ impl Dialect for Postgres {
         }
     }
 
-    fn bbox_condition(_layer: &LayerDef, rect: Rect<f64>, min_extent: Option<f64>, w: &mut WhereClause) -> String {
+    fn bbox_condition(
+        _layer: &LayerDef,
+        _rows: Rows,
+        rect: Rect<f64>,
+        min_extent: Option<f64>,
+        w: &mut WhereClause,
+    ) -> String {
         let (min, max) = (rect.min(), rect.max());
         let [x1, y1, x2, y2] = [min.x, min.y, max.x, max.y].map(|v| w.bind::<Self>(Value::Real(v)));
         let mut sql = format!("geom && ST_MakeEnvelope({x1}, {y1}, {x2}, {y2}, 4326)");
@@ -261,7 +268,7 @@ impl Dialect for Postgres {
         sql
     }
 
-    fn intersects_condition(_layer: &LayerDef, geometry: &Geometry<f64>, w: &mut WhereClause) -> String {
+    fn intersects_condition(_layer: &LayerDef, _rows: Rows, geometry: &Geometry<f64>, w: &mut WhereClause) -> String {
         let mut wkb = Vec::new();
         write_wkb(geometry, &mut wkb);
         let p = w.bind::<Self>(Value::Text(hex(&wkb)));
@@ -276,6 +283,10 @@ impl Dialect for Postgres {
 
     fn text_order(column: &str) -> String {
         format!("{column} COLLATE \"C\"")
+    }
+
+    fn table(name: &str) -> String {
+        name.to_owned()
     }
 }
 
@@ -313,19 +324,18 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 }
 
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
-    let w = where_clause::<Postgres>(layer, query)?;
+    let (rows, params) = rows_sql::<Postgres>(layer, query, &select_columns(layer, query.audience), None)?;
     let order = order_by(query);
     let limit = query.limit.map_or_else(|| "ALL".to_owned(), |l| l.to_string());
-    Ok((
-        format!(
-            "SELECT {} FROM {}{}{order} LIMIT {limit} OFFSET {}",
-            select_columns(layer, query.audience),
-            layer.id,
-            w.sql(),
-            query.offset
-        ),
-        w.params,
-    ))
+    Ok((format!("{rows}{order} LIMIT {limit} OFFSET {}", query.offset), params))
+}
+
+/// Sets the instant the transaction's writes take effect (see [`crate::history`]).
+async fn set_valid_time(tx: &deadpool_postgres::Transaction<'_>, at: agrimap_model::UtcTime) -> Result<(), StoreError> {
+    tx.execute("SELECT set_config('agrimap.valid_time', $1, true)", &[&at.to_string()])
+        .await
+        .map_err(pg("setting the write clock"))?;
+    Ok(())
 }
 
 fn row_to_feature(layer: &LayerDef, row: &Row) -> Result<Feature, StoreError> {
@@ -425,12 +435,21 @@ fn copy_value(v: &Value, out: &mut String) {
 
 /// Adds a layer's features with one COPY: one statement, so the change
 /// counter moves once and other instances hear one notification.
-async fn write_layer(tx: &deadpool_postgres::Transaction<'_>, w: &LayerWrite) -> Result<usize, StoreError> {
+async fn write_layer(
+    tx: &deadpool_postgres::Transaction<'_>,
+    w: &LayerWrite,
+    timeline: bool,
+) -> Result<usize, StoreError> {
     let layer = w.layer;
     if w.replace {
         tx.execute(&format!("DELETE FROM {}", layer.id), &[])
             .await
             .map_err(pg("clearing a layer"))?;
+        if timeline && layer.versioned() {
+            tx.execute(&format!("DELETE FROM {}_history", layer.id), &[])
+                .await
+                .map_err(pg("clearing a layer's history"))?;
+        }
     }
     let invalid = |index: usize, message: String| StoreError::InvalidFeature {
         layer: layer.id.to_owned(),
@@ -605,12 +624,12 @@ impl LayerStore for PgStore {
     }
 
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {
-        let w = where_clause::<Postgres>(layer, query)?;
-        let params: Vec<_> = w.params.iter().map(param).collect();
+        let (rows, params) = rows_sql::<Postgres>(layer, query, "fid", None)?;
+        let params: Vec<_> = params.iter().map(param).collect();
         let guarded = Guarded::new(self.client().await?);
         let row = guarded
             .client()
-            .query_one(&format!("SELECT count(*) FROM {}{}", layer.id, w.sql()), &refs(&params))
+            .query_one(&format!("SELECT count(*) FROM ({rows}) AS r"), &refs(&params))
             .await
             .map_err(pg("counting features"))?;
         guarded.finish();
@@ -633,20 +652,38 @@ impl LayerStore for PgStore {
         row.map(|r| row_to_feature(layer, &r)).transpose()
     }
 
+    async fn feature_as_of(
+        &self,
+        layer: &'static LayerDef,
+        id: i64,
+        audience: Audience,
+        as_of: Option<agrimap_model::UtcTime>,
+    ) -> Result<Option<Feature>, StoreError> {
+        let Some(at) = as_of.filter(|_| layer.versioned()) else {
+            return self.feature(layer, id, audience).await;
+        };
+        let client = self.client().await?;
+        let cols = select_columns(layer, audience);
+        let sql = format!(
+            "SELECT {cols} FROM {t} WHERE fid = $1 AND (valid_from IS NULL OR valid_from <= $2::text::timestamptz)
+             UNION ALL SELECT {cols} FROM {t}_history WHERE fid = $1
+               AND (valid_from IS NULL OR valid_from <= $2::text::timestamptz) AND valid_to > $2::text::timestamptz",
+            t = layer.id
+        );
+        let row = client
+            .query_opt(&sql, &[&id, &at.to_string()])
+            .await
+            .map_err(pg("reading a feature"))?;
+        row.map(|r| row_to_feature(layer, &r)).transpose()
+    }
+
     fn stream(&self, layer: &'static LayerDef, query: FeatureQuery) -> FeatureStream {
         self.stream_sql(layer, select_sql(layer, &query))
     }
 
     fn stream_after(&self, layer: &'static LayerDef, query: FeatureQuery, after: Option<i64>) -> FeatureStream {
-        let sql = where_after::<Postgres>(layer, &query, after).map(|w| {
-            let sql = format!(
-                "SELECT {} FROM {}{} ORDER BY fid",
-                select_columns(layer, query.audience),
-                layer.id,
-                w.sql()
-            );
-            (sql, w.params)
-        });
+        let sql = rows_sql::<Postgres>(layer, &query, &select_columns(layer, query.audience), after)
+            .map(|(rows, params)| (format!("{rows} ORDER BY fid"), params));
         self.stream_sql(layer, sql)
     }
 
@@ -756,12 +793,19 @@ impl LayerStore for PgStore {
         }
         let mut summary = WriteSummary::default();
         let mut bulk = Vec::new();
+        if let Some(at) = batch.valid_from {
+            set_valid_time(&tx, at).await?;
+        }
         for w in &batch.layers {
-            let written = write_layer(&tx, w).await?;
+            let written = write_layer(&tx, w, batch.valid_from.is_some()).await?;
             summary.features += written;
             if written >= ANALYZE_AFTER {
                 bulk.push(w.layer.id);
             }
+        }
+        for change in &batch.changes {
+            set_valid_time(&tx, change.at).await?;
+            summary.features += upsert::apply_change(&tx, change).await?;
         }
         summary.readings += insert_readings(&tx, &batch.readings).await?;
         if batch.readings.len() >= ANALYZE_AFTER {
@@ -776,7 +820,7 @@ impl LayerStore for PgStore {
                 tracing::warn!(table, cause = %e, "ANALYZE after a bulk write failed");
             }
         }
-        if !batch.layers.is_empty()
+        if !(batch.layers.is_empty() && batch.changes.is_empty())
             && let Some(watch) = self.watch.get()
         {
             // This instance's next request must see its own write at once.

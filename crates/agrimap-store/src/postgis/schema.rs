@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "irrigation_forestry_livestock",
         include_str!("migrations/0011_irrigation_forestry_livestock.sql"),
     ),
+    (12, "history", include_str!("migrations/0012_history.sql")),
 ];
 
 /// The migration that makes the code lists, which the store then seeds.
@@ -210,6 +211,75 @@ mod tests {
             std::fs::write(path, &want).expect("write");
         }
         assert!(MIGRATIONS[0].2 == want, "0001_layers.sql differs from the catalog");
+    }
+
+    /// The header of 0012: the write clock.
+    const HISTORY_HEADER: &str = "-- Versions of the thematic layers (issue 20): each versioned layer's\n\
+-- features carry the instant they took their present form (valid_from;\n\
+-- -infinity for those stored before, known since ever), and the version an\n\
+-- update or delete replaces goes to {layer}_history with valid_to, by a\n\
+-- trigger, in the write's own transaction. The instant is the transaction's\n\
+-- agrimap.valid_time setting, or its start to the second.\n\
+\n\
+CREATE OR REPLACE FUNCTION agrimap_valid_time() RETURNS timestamptz LANGUAGE sql STABLE AS $$\n  \
+SELECT coalesce(nullif(current_setting('agrimap.valid_time', true), '')::timestamptz, date_trunc('second', now()))\n\
+$$;\n";
+
+    /// What 0012 makes for one versioned layer.
+    fn history_ddl(layer: &LayerDef) -> String {
+        let t = layer.id;
+        let geometry = match layer.geometry {
+            agrimap_model::GeometryKind::Point => "Point",
+            agrimap_model::GeometryKind::LineString => "MultiLineString",
+            agrimap_model::GeometryKind::Polygon => "MultiPolygon",
+            agrimap_model::GeometryKind::PointOrLine => "Geometry",
+        };
+        let mut sql = format!(
+            "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS valid_from timestamptz NOT NULL DEFAULT '-infinity';\n\
+             ALTER TABLE {t} ALTER COLUMN valid_from SET DEFAULT agrimap_valid_time();\n\
+             CREATE TABLE IF NOT EXISTS {t}_history (\n  hid bigserial PRIMARY KEY,\n  fid bigint NOT NULL,\n  \
+             geom geometry({geometry}, 4326) NOT NULL"
+        );
+        let mut columns = String::from("fid, geom");
+        let mut old = String::from("OLD.fid, OLD.geom");
+        for f in layer.fields {
+            let _ = write!(sql, ",\n  {} {}", f.name, column_type(f.ty));
+            let _ = write!(columns, ", {}", f.name);
+            let _ = write!(old, ", OLD.{}", f.name);
+        }
+        let _ = write!(
+            sql,
+            ",\n  valid_from timestamptz NOT NULL,\n  valid_to timestamptz NOT NULL\n);\n\
+             CREATE INDEX IF NOT EXISTS {t}_history_fid ON {t}_history (fid);\n\
+             CREATE INDEX IF NOT EXISTS {t}_history_geom ON {t}_history USING gist (geom);\n\
+             CREATE OR REPLACE FUNCTION agrimap_keep_{t}() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+             BEGIN\n  \
+             INSERT INTO {t}_history ({columns}, valid_from, valid_to)\n    \
+             VALUES ({old}, OLD.valid_from, agrimap_valid_time());\n  \
+             IF TG_OP = 'UPDATE' THEN\n    NEW.valid_from := agrimap_valid_time();\n    RETURN NEW;\n  END IF;\n  \
+             RETURN OLD;\n\
+             END\n$$;\n\
+             CREATE OR REPLACE TRIGGER {t}_history_update BEFORE UPDATE ON {t}\n  \
+             FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION agrimap_keep_{t}();\n\
+             CREATE OR REPLACE TRIGGER {t}_history_delete BEFORE DELETE ON {t}\n  \
+             FOR EACH ROW EXECUTE FUNCTION agrimap_keep_{t}();\n"
+        );
+        sql
+    }
+
+    #[test]
+    fn migration_0012_versions_every_versioned_layer() {
+        let mut want = String::from(HISTORY_HEADER);
+        for layer in agrimap_model::catalog().iter().filter(|l| l.versioned()) {
+            want.push('\n');
+            want.push_str(&history_ddl(layer));
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/postgis/migrations/0012_history.sql");
+        if std::env::var_os("AGRIMAP_UPDATE_MIGRATION").is_some() {
+            std::fs::write(path, &want).expect("write");
+        }
+        let applied = MIGRATIONS.iter().find(|m| m.0 == 12).expect("0012");
+        assert!(applied.2 == want, "0012 differs from the catalog's versioned layers");
     }
 
     #[test]

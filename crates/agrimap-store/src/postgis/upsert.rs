@@ -4,12 +4,59 @@
 //! one INSERT adds the rest. Two statements whatever the number of features,
 //! so other instances hear of the change twice, not once per feature.
 
-use super::{copy_features, pg};
+use super::{copy_features, param, pg, refs};
 use crate::layer_geometry::fit_to_layer;
-use crate::{StoreError, Upsert, UpsertSummary};
+use crate::{Change, StoreError, Upsert, UpsertSummary};
 
 /// The temporary table the features go through; dropped at commit.
 const STAGING: &str = "agrimap_upsert";
+
+/// Applies one dated change (the write clock already set to its instant):
+/// its features put with every value, then its removals. Returns how many
+/// features it put or removed.
+pub(super) async fn apply_change(
+    tx: &deadpool_postgres::Transaction<'_>,
+    change: &Change,
+) -> Result<usize, StoreError> {
+    let key = crate::check_removals(change)?;
+    let layer = change.layer;
+    let put = if change.put.is_empty() {
+        UpsertSummary::default()
+    } else {
+        upsert(
+            tx,
+            &Upsert {
+                layer,
+                features: change.put.clone(),
+                update: layer.fields.iter().map(|f| f.name).collect(),
+            },
+        )
+        .await?
+    };
+    let mut removed = 0;
+    if !change.remove.is_empty() {
+        let matches: Vec<String> = key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let ty = layer.field(k).map_or(agrimap_model::FieldType::Text, |f| f.ty);
+                format!("{k} = ${}::{}", i + 1, super::schema::column_type(ty))
+            })
+            .collect();
+        let stmt = tx
+            .prepare(&format!("DELETE FROM {} WHERE {}", layer.id, matches.join(" AND ")))
+            .await
+            .map_err(pg("preparing the removal"))?;
+        for values in &change.remove {
+            let params: Vec<_> = values.iter().map(param).collect();
+            removed += tx
+                .execute(&stmt, &refs(&params))
+                .await
+                .map_err(pg("removing a feature"))?;
+        }
+    }
+    Ok(put.inserted + put.updated + usize::try_from(removed).unwrap_or(usize::MAX))
+}
 
 pub(super) async fn upsert(
     tx: &deadpool_postgres::Transaction<'_>,
