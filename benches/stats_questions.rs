@@ -113,7 +113,7 @@ fn median(times: &mut [Duration]) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn main() -> Result<(), BoxError> {
@@ -301,7 +301,13 @@ async fn from_the_store(store: &Arc<dyn Store>, cql2: &str) -> Result<(Duration,
         .pop()
         .ok_or("no parcel")?;
     let practice = crop_def.field_index("practice").ok_or("no practice")?;
-    parcel.properties[practice] = Value::Text("organic".into());
+    let changed = if parcel.properties[practice] == Value::Text("organic".into()) {
+        "vietgap"
+    } else {
+        "organic"
+    };
+    parcel.properties[practice] = Value::Text(changed.into());
+    let before = store.versions().await?.get("crop").copied().unwrap_or(0);
     store
         .upsert(Upsert {
             layer: crop_def,
@@ -309,6 +315,15 @@ async fn from_the_store(store: &Arc<dyn Store>, cql2: &str) -> Result<(Duration,
             update: vec!["practice"],
         })
         .await?;
+    // The store tells of its writes by notification: wait until it has, so
+    // that the next request is the first after the write, not a stale one.
+    let waited = Instant::now();
+    while store.versions().await?.get("crop").copied().unwrap_or(0) == before {
+        if waited.elapsed() > Duration::from_secs(10) {
+            return Err("the layer's version did not move after the write".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let started = Instant::now();
     core.stats.table(store.as_ref(), request()?).await?;
     let after_write = started.elapsed();
