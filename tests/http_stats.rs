@@ -339,6 +339,84 @@ fn the_table_downloads_as_excel(kind: StoreKind) {
     assert!((total - json["total"].as_f64().expect("total")).abs() < 1e-6);
 }
 
+/// Parcel PS-0015193 was rice until 2025-01-01 and is pomelo from 2025-01-02
+/// in the demo's history (see tests/history.rs).
+const CHANGED: &str = "filter=parcel_id%3D%27PS-0015193%27&class=crop_type&metric=count";
+
+fn crop_types(answer: &Json) -> Vec<(String, String)> {
+    answer["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["period"].as_str().unwrap_or("").to_owned(),
+                r["class"].as_str().expect("class").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `as_of` and `group`: the layer as it stood, and a table per year or season.
+fn statistics_read_the_past(kind: StoreKind) {
+    let server = kind.demo_server("stats_as_of");
+    let total = |q: &str| stats(&server, &format!("layer=crop&by=province&metric=count{q}"))["total"].as_f64();
+    assert_eq!(total(""), Some(60_000.0));
+    assert_eq!(total("&as_of=2024-01-01"), Some(60_325.0));
+    let before = stats(&server, &format!("layer=crop&{CHANGED}&as_of=2025-01-01"));
+    assert_eq!(before["as_of"], "2025-01-01T23:59:59Z");
+    assert_eq!(crop_types(&before), [(String::new(), "rice".to_owned())]);
+    let after = stats(&server, &format!("layer=crop&{CHANGED}&as_of=2025-01-02"));
+    assert_eq!(crop_types(&after), [(String::new(), "pomelo".to_owned())]);
+
+    let years = stats(&server, &format!("layer=crop&{CHANGED}&group=year&from=2024"));
+    assert_eq!(years["group"], "year");
+    let periods: Vec<&str> = years["periods"]
+        .as_array()
+        .expect("periods")
+        .iter()
+        .map(|p| p["period"].as_str().expect("period"))
+        .collect();
+    assert_eq!(periods, ["2024", "2025", "2026"]);
+    let by_year: Vec<(String, String)> = ["2024", "2025", "2026"]
+        .iter()
+        .zip(["rice", "pomelo", "pomelo"])
+        .map(|(y, c)| ((*y).to_owned(), c.to_owned()))
+        .collect();
+    assert_eq!(crop_types(&years), by_year);
+    // Seasons: the winter–spring of 2025 ended after the change.
+    let seasons = stats(&server, &format!("layer=crop&{CHANGED}&group=season&from=2025"));
+    let rows = crop_types(&seasons);
+    assert_eq!(rows[0], ("2025-dong_xuan".to_owned(), "pomelo".to_owned()));
+    assert_eq!(seasons["periods"].as_array().map(Vec::len), Some(6));
+    // A period column in CSV.
+    let csv = server.get(
+        &format!("/api/stats?layer=crop&{CHANGED}&group=year&from=2024&f=csv"),
+        &[],
+    );
+    let text = String::from_utf8(csv.body).expect("utf-8");
+    assert!(text.starts_with("period,code,name,crop_type,"), "{text}");
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("2024,") && l.contains(",rice,")),
+        "{text}"
+    );
+
+    for (query, code) in [
+        ("layer=crop&as_of=2099-01-01", "bad_as_of"),
+        ("layer=crop&as_of=yesterday", "bad_as_of"),
+        ("layer=monitoring&as_of=2025-01-01", "bad_as_of"),
+        ("layer=crop&group=month", "bad_group"),
+        ("layer=crop&group=year&as_of=2025-01-01", "bad_group"),
+        ("layer=crop&group=year&from=2030", "bad_from"),
+    ] {
+        let reply = server.get(&format!("/api/stats?{query}"), &[]);
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(reply.error_code(), code, "{query}");
+    }
+}
+
 fn tables_add_up_across_levels(kind: StoreKind) {
     let server = kind.demo_server("stats_tables_add_up");
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
@@ -647,6 +725,7 @@ agrimap_suite::store_suite!(
     a_write_changes_the_next_answer,
     the_planner_style_colours_communes_by_crop_area,
     ratios_per_unit,
+    statistics_read_the_past,
     restricted_filters_are_for_planners,
     the_table_downloads_as_excel,
 );

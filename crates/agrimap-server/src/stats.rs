@@ -12,13 +12,17 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::ntm::{Form, XLSX, attachment, form};
 use agrimap_core::features::{self, Params};
-use agrimap_core::stats::{LayerOptions, Selection, StatsRequest, layer_options, thematic_layers, to_csv, to_xlsx};
+use agrimap_core::stats::{
+    Group, LayerOptions, Selection, StatsRequest, layer_options, periods, thematic_layers, to_csv, to_xlsx,
+};
+use agrimap_model::UtcTime;
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
@@ -47,11 +51,14 @@ pub struct StatsParams {
     filter_lang: Option<String>,
     datetime: Option<String>,
     per: Option<String>,
+    as_of: Option<String>,
+    group: Option<String>,
+    from: Option<i64>,
     f: Option<String>,
 }
 
 /// `GET /api/stats?layer=…&by=…&class=a[,b]&metric=m1[,m2…][&filter=…][&datetime=…][&per=…]
-/// [&boundary_set=…][&province=…][&f=json|csv|xlsx]`
+/// [&as_of=…|&group=year|season[&from=YYYY]][&boundary_set=…][&province=…][&f=json|csv|xlsx]`
 pub(crate) async fn stats(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -71,10 +78,26 @@ pub(crate) async fn stats(
         params.metric.as_deref(),
     )?
     .within(params.boundary_set.as_deref(), params.province.as_deref())?
-    .per(params.per.as_deref())?;
+    .per(params.per.as_deref())?
+    .at(params.as_of.as_deref())?;
     let selection = selection(&state, &caller, request.layer, &params).await?;
     let request = request.selecting(selection);
-    let table = state.core.stats.table(state.core.store.as_ref(), request).await?;
+    let store = state.core.store.as_ref();
+    let table = match params.group.as_deref().filter(|g| !g.is_empty()) {
+        None => state.core.stats.table(store, request).await?,
+        Some(group) => {
+            if params.as_of.is_some() {
+                return Err(ApiError::bad_request(
+                    "bad_group",
+                    "group reads each period at its own end: give group or as_of, not both",
+                ));
+            }
+            let group = Group::parse(group)?;
+            agrimap_core::features::as_of::check_versioned(request.layer)?;
+            let periods = periods(group, params.from, UtcTime::now())?;
+            Arc::new(state.core.stats.grouped(store, request, group, periods).await?)
+        }
+    };
     let name = format!("thong-ke-{}-{}", table.layer, table.by);
     Ok(match form {
         Form::Csv => attachment(

@@ -12,7 +12,12 @@ use std::fmt::Write as _;
 /// and, with `per`, the denominator and each metric divided by it.
 #[must_use]
 pub fn to_csv(table: &StatsTable) -> String {
-    let mut head: Vec<String> = vec!["code".into(), "name".into()];
+    let grouped = table.group.is_some();
+    let mut head: Vec<String> = Vec::new();
+    if grouped {
+        head.push("period".into());
+    }
+    head.extend(["code".to_owned(), "name".to_owned()]);
     head.extend(table.classes.iter().map(|c| (*c).to_owned()));
     head.extend(table.metrics.iter().map(|m| format!("{} ({})", m.name, m.unit)));
     head.push("features".into());
@@ -28,7 +33,11 @@ pub fn to_csv(table: &StatsTable) -> String {
     let mut out = head.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",");
     out.push('\n');
     for r in &table.rows {
-        let mut cells: Vec<String> = vec![csv_field(&r.code), csv_field(&r.name)];
+        let mut cells: Vec<String> = Vec::new();
+        if grouped {
+            cells.push(csv_field(r.period.as_deref().unwrap_or("")));
+        }
+        cells.extend([csv_field(&r.code), csv_field(&r.name)]);
         cells.extend(r.classes.iter().map(|c| csv_field(c)));
         cells.extend(r.values.iter().map(f64::to_string));
         cells.push(r.features.to_string());
@@ -136,10 +145,14 @@ fn question(table: &StatsTable) -> (String, String) {
 
 /// The column headers of a table: (Vietnamese, English).
 fn headers(table: &StatsTable) -> Vec<(String, String)> {
-    let mut heads: Vec<(String, String)> = vec![
+    let mut heads: Vec<(String, String)> = Vec::new();
+    if table.group.is_some() {
+        heads.push(("Kỳ (năm, vụ)".into(), "Period".into()));
+    }
+    heads.extend([
         (format!("Mã {}", by_vi(table.by).to_lowercase()), "Code".into()),
         (format!("Tên {}", by_vi(table.by).to_lowercase()), "Name".into()),
-    ];
+    ]);
     heads.extend(table.classes.iter().map(|c| (field_vi(c).to_owned(), (*c).to_owned())));
     heads.extend(table.metrics.iter().map(|m| {
         (
@@ -202,6 +215,13 @@ pub fn to_xlsx(table: &StatsTable) -> Result<Vec<u8>, CoreError> {
     if let Some(d) = &table.datetime {
         note("Thời gian / datetime", d.clone())?;
     }
+    if let Some(t) = &table.as_of {
+        note("Hiện trạng tại / as of", t.clone())?;
+    }
+    if let Some(g) = table.group {
+        let periods: Vec<&str> = table.periods.iter().map(|p| p.period.as_str()).collect();
+        note("Theo kỳ / by", format!("{g}: {}", periods.join(", ")))?;
+    }
 
     let heads = headers(table);
     let top = line + 1;
@@ -218,6 +238,9 @@ pub fn to_xlsx(table: &StatsTable) -> Result<Vec<u8>, CoreError> {
             col += 1;
             col - 1
         };
+        if let Some(period) = &r.period {
+            sheet.write_string_with_format(row, next(), period, &cell)?;
+        }
         sheet.write_string_with_format(row, next(), &r.code, &cell)?;
         sheet.write_string_with_format(row, next(), &r.name, &cell)?;
         for c in &r.classes {
@@ -239,11 +262,14 @@ pub fn to_xlsx(table: &StatsTable) -> Result<Vec<u8>, CoreError> {
         }
         row += 1;
     }
-    sheet.write_string_with_format(row, 0, "Tổng cộng / Total", &total)?;
-    let first_value = u16::try_from(2 + table.classes.len()).unwrap_or(u16::MAX);
-    for (i, t) in table.totals.iter().enumerate() {
-        let col = first_value + u16::try_from(i).unwrap_or(u16::MAX);
-        sheet.write_number_with_format(row, col, *t, &total)?;
+    // Across periods a total adds one year to another: none is written.
+    if table.group.is_none() {
+        sheet.write_string_with_format(row, 0, "Tổng cộng / Total", &total)?;
+        let first_value = u16::try_from(2 + table.classes.len()).unwrap_or(u16::MAX);
+        for (i, t) in table.totals.iter().enumerate() {
+            let col = first_value + u16::try_from(i).unwrap_or(u16::MAX);
+            sheet.write_number_with_format(row, col, *t, &total)?;
+        }
     }
     sheet.set_freeze_panes(top + 2, 2)?;
     Ok(book.save_to_buffer()?)

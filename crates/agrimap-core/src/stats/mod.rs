@@ -14,9 +14,11 @@
 //! to either makes the next request recompute.
 
 mod documents;
+mod periods;
 mod request;
 
 pub use documents::{to_csv, to_xlsx};
+pub use periods::{DEFAULT_YEARS, Group, Period, periods};
 pub use request::{
     LayerOptions, LevelName, MAX_CLASSES, MAX_METRICS, Per, Selection, StatsRequest, layer_options, thematic_layers,
 };
@@ -57,6 +59,19 @@ pub struct StatsRow {
     /// With `per`: each value divided by the denominator (`null` where it is zero).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratios: Option<Vec<Option<f64>>>,
+    /// With `group`: the year (`2025`) or season (`2025-he_thu`) of the row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+}
+
+/// One period of a table across history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodColumn {
+    pub period: String,
+    /// The instant the layer was read at: the period's end, or now.
+    pub as_of: String,
+    /// Sum of each metric over the period's rows.
+    pub totals: Vec<f64>,
 }
 
 /// One metric of a table.
@@ -106,6 +121,14 @@ pub struct StatsTable {
     pub datetime: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per: Option<PerColumn>,
+    /// The instant the layer was read at, when not now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    /// With `group`: `year` or `season`, and the periods in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<PeriodColumn>,
     pub rows: Vec<StatsRow>,
     /// Sum of `value` over all rows.
     pub total: f64,
@@ -125,6 +148,7 @@ struct TableKey {
     /// The words of the selection: the same words select the same features.
     selection: Option<(Option<String>, Option<String>)>,
     per: Option<Per>,
+    as_of: Option<agrimap_model::UtcTime>,
     layer_version: u64,
     admin_versions: [u64; 3],
     /// The versions of the layers farmland is made of, with `per=farmland`.
@@ -279,6 +303,7 @@ impl StatsCache {
             province: request.province.clone(),
             selection: request.selection.as_ref().map(|s| (s.cql2.clone(), s.datetime.clone())),
             per: request.per,
+            as_of: request.as_of,
             layer_version: version(request.layer.id),
             admin_versions: ["admin_province", "admin_district", "admin_commune"].map(version),
             farmland_versions: (request.per == Some(Per::Farmland)).then(|| FARMLAND_LAYERS.map(version)),
@@ -309,6 +334,10 @@ impl StatsCache {
                             audience: s.audience,
                             ..FeatureQuery::default()
                         });
+                    let query = FeatureQuery {
+                        as_of: request.as_of,
+                        ..query
+                    };
                     let mut features = store.features(request.layer, &query).await?;
                     if let Some(today) = &key.lapse_day {
                         mark_lapsed(request.layer, &mut features, today);
@@ -361,6 +390,7 @@ impl StatsCache {
                 StatsRequest::parse(layer, Some(request.level.as_str()), None, Some("area")).map(|r| StatsRequest {
                     boundary_set: Some(boundary_set),
                     province: request.province.clone(),
+                    as_of: request.as_of,
                     ..r
                 })
             })
@@ -461,6 +491,7 @@ fn named_rows(
                 features: r.features,
                 denominator,
                 ratios: denominator.map(|d| r.values.iter().map(|v| (d > 0.0).then(|| v / d)).collect()),
+                period: None,
             }
         })
         .collect();
@@ -491,6 +522,9 @@ fn named_rows(
             by: p.as_str(),
             unit: p.unit(),
         }),
+        as_of: request.as_of.map(|t| t.to_string()),
+        group: None,
+        periods: Vec::new(),
         total: totals.first().copied().unwrap_or(0.0),
         totals,
         rows,

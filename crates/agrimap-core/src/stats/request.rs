@@ -5,7 +5,7 @@ use crate::communes::boundary_set_param;
 use crate::error::{CoreError, echo};
 use agrimap_analysis::{Level, Metric};
 use agrimap_model::{
-    Access, Audience, BoundarySet, FieldDef, FieldType, Filter, GeometryKind, LayerDef, LayerGroup, catalog,
+    Access, Audience, BoundarySet, FieldDef, FieldType, Filter, GeometryKind, LayerDef, LayerGroup, UtcTime, catalog,
 };
 use serde::Serialize;
 
@@ -34,6 +34,8 @@ pub struct StatsRequest {
     pub selection: Option<Selection>,
     /// Each value divided by this quantity of its commune, district or province.
     pub per: Option<Per>,
+    /// The layer as it stood at this instant (`as_of`); `None` for now.
+    pub as_of: Option<UtcTime>,
 }
 
 /// A selection of features: the filter the store applies, the words it was
@@ -201,6 +203,7 @@ impl StatsRequest {
             province: None,
             selection: None,
             per: None,
+            as_of: None,
         })
     }
 
@@ -229,6 +232,20 @@ impl StatsRequest {
     /// `bad_per` for anything but `commune_area`, `farmland` or `population`.
     pub fn per(mut self, per: Option<&str>) -> Result<Self, CoreError> {
         self.per = per.filter(|p| !p.is_empty()).map(Per::parse).transpose()?;
+        Ok(self)
+    }
+
+    /// The same request of the layer as it stood at `as_of` (a date or an
+    /// RFC 3339 instant; absent or empty for now).
+    ///
+    /// # Errors
+    /// `bad_as_of` for a time that is not one, in the future, or a layer
+    /// that keeps no history.
+    pub fn at(mut self, as_of: Option<&str>) -> Result<Self, CoreError> {
+        if let Some(s) = as_of.filter(|s| !s.is_empty()) {
+            crate::features::as_of::check_versioned(self.layer)?;
+            self.as_of = Some(crate::features::as_of::parse_as_of(s, UtcTime::now())?);
+        }
         Ok(self)
     }
 

@@ -314,6 +314,9 @@ async fn tables_are_kept_within_a_byte_budget() {
         filter: None,
         datetime: None,
         per: None,
+        as_of: None,
+        group: None,
+        periods: Vec::new(),
         rows: (0..1_000)
             .map(|i| StatsRow {
                 code: format!("{i:05}"),
@@ -325,6 +328,7 @@ async fn tables_are_kept_within_a_byte_budget() {
                 features: 1,
                 denominator: None,
                 ratios: None,
+                period: None,
             })
             .collect(),
         total: 1_000.0,
