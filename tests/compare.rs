@@ -282,12 +282,8 @@ fn bad_compare_requests_are_json_errors(kind: StoreKind) {
         ("/api/compare?communes=33100,33011&layers=roads", 400, "unknown_layer"),
         ("/api/compare?communes=33100,33011&since=2025-13-01", 400, "bad_since"),
         ("/api/compare?communes=33100,33011&since=yesterday", 400, "bad_since"),
-        // Valid, but the layers hold only their current state (yet).
-        (
-            "/api/compare?communes=33100,33011&since=2025-01-01",
-            400,
-            "history_unavailable",
-        ),
+        // The past is kept, the future is not known.
+        ("/api/compare?communes=33100,33011&since=2099-01-01", 400, "bad_since"),
     ];
     for (path, status, code) in cases {
         let reply = server.get(path, &[]);
@@ -317,7 +313,74 @@ fn bad_compare_requests_are_json_errors(kind: StoreKind) {
     assert!(reply.body.len() < 1_000, "the echoed code is cut short");
 }
 
+/// The change since a day is today's figures less those of the layers as
+/// they stood then (`/api/stats?as_of=`): in the commune of parcel
+/// PS-0015193, turned from rice to pomelo on 2025-01-02, rice lost and
+/// pomelo gained at least that parcel.
+fn the_change_since_a_day_is_today_less_that_day(kind: StoreKind) {
+    let server = kind.demo_server("compare_since");
+    let parcel = ok(
+        &server,
+        "/ogc/collections/crop/items?filter=parcel_id%3D%27PS-0015193%27&f=json",
+    );
+    let feature = &parcel["features"][0];
+    let commune = feature["properties"]["commune_code"]
+        .as_str()
+        .expect("commune")
+        .to_owned();
+    let area = feature["properties"]["area_ha"].as_f64().expect("area");
+    let other = if commune == "33011" { "33100" } else { "33011" };
+    let answer = ok(
+        &server,
+        &format!("/api/compare?communes={commune},{other}&layers=crop&since=2025-01-01"),
+    );
+    assert_eq!(answer["since"], "2025-01-01");
+    let ours = answer["communes"]
+        .as_array()
+        .expect("communes")
+        .iter()
+        .find(|c| c["code"] == commune.as_str())
+        .expect("the parcel's commune");
+    let change = &ours["change"]["crop"];
+    let now = stats_of(&server, "layer=crop&class=crop_type&metric=area", &commune);
+    let then = stats_of(
+        &server,
+        "layer=crop&class=crop_type&metric=area&as_of=2025-01-01",
+        &commune,
+    );
+    for row in change["rows"].as_array().expect("rows") {
+        let class = row["class"].as_str().expect("class");
+        let want = now.get(class).map_or(0.0, |v| v.0) - then.get(class).map_or(0.0, |v| v.0);
+        assert!(
+            close(row["change"].as_f64().expect("change"), want),
+            "{class}: {row} vs {want}"
+        );
+    }
+    let total_now: f64 = now.values().map(|v| v.0).sum();
+    let total_then: f64 = then.values().map(|v| v.0).sum();
+    assert!(close(change["total"].as_f64().expect("total"), total_now - total_then));
+    let of = |class: &str| {
+        change["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["class"] == class)
+            .and_then(|r| r["change"].as_f64())
+            .unwrap_or(0.0)
+    };
+    assert!(
+        of("pomelo") >= area * 0.99,
+        "pomelo gained {} ha, the parcel is {area} ha",
+        of("pomelo")
+    );
+    assert!(of("rice") < 0.0, "rice lost {} ha", of("rice"));
+    // Without since, no change is counted.
+    let plain = ok(&server, &format!("/api/compare?communes={commune},{other}&layers=crop"));
+    assert!(plain["communes"][0]["change"].is_null());
+}
+
 agrimap_suite::store_suite!(
+    the_change_since_a_day_is_today_less_that_day,
     two_communes_agree_with_stats_and_their_summaries,
     a_pre_2025_commune_beside_a_2025_one,
     bad_compare_requests_are_json_errors,

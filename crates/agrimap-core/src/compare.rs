@@ -7,14 +7,14 @@
 //! Areas come from the same cached statistics tables as `/api/stats` and
 //! the summary ([`crate::reports::figures`]), so the three agree.
 //!
-//! `since=DATE` asks for the change since a day. It needs the layers as
-//! they stood then, which [`tables_as_of`] is the one place to take; until
-//! layers keep their history it answers `history_unavailable`.
+//! `since=DATE` asks for the change since a day: the same figures of the
+//! layers as they stood at the end of that day ([`tables_as_of`], through
+//! the statistics' `as_of`), taken from today's by [`change`].
 
 use crate::Core;
 use crate::communes::{Commune, boundary_set_param};
 use crate::error::{CoreError, echo};
-use crate::reports::figures::{ClassFigure, Place, by_class, code_lists, natural_class, ntm_label};
+use crate::reports::figures::{ClassFigure, Place, by_class_at, code_lists, natural_class, ntm_label};
 use crate::stats::thematic_layers;
 use agrimap_model::codes::CodeLists;
 use agrimap_model::{BoundarySet, LayerDef, LayerGroup};
@@ -149,12 +149,14 @@ fn layer_json(layer: &LayerDef, class: &str, metric: &str, rows: &[ClassFigure])
     })
 }
 
-/// Areas (or counts) by the natural class of each asked layer.
+/// Areas (or counts) by the natural class of each asked layer, as the
+/// layers stand now or stood at `as_of`.
 async fn layer_figures(
     core: &Core,
     codes: &CodeLists,
     commune: &Commune,
     layers: &[&'static LayerDef],
+    as_of: Option<agrimap_model::UtcTime>,
 ) -> Result<serde_json::Map<String, JsonValue>, CoreError> {
     let place = Place {
         level: "commune",
@@ -165,37 +167,27 @@ async fn layer_figures(
     let mut out = serde_json::Map::new();
     for layer in layers {
         let (class, metric) = natural_class(layer);
-        let rows = by_class(core, codes, &place, layer.id, class, metric).await?;
+        let rows = by_class_at(core, codes, &place, layer.id, class, metric, as_of).await?;
         out.insert(layer.id.to_owned(), layer_json(layer, class, metric, &rows));
     }
     Ok(out)
 }
 
-/// THE ONE PLACE where the compare view takes the layers as they stood on
-/// `date`, to count the change since then. Layers hold only their current
-/// state today, so this answers `history_unavailable` (400); once the
-/// store keeps history (`as_of`), it returns the same figures as
-/// [`layer_figures`] over the layers as of `date`, and [`change`] does the rest.
+/// The layers as they stood at the end of `date` (a day in the past or
+/// today), to count the change since then with [`change`].
 ///
 /// # Errors
-/// `history_unavailable`, until layers keep their history.
-// Async and with the arguments its wiring will need, so that wiring it
-// changes this body only.
-#[expect(clippy::unused_async, reason = "it will read the store as of the date")]
+/// `bad_since` for a date in the future; the store's.
 async fn tables_as_of(
-    _core: &Core,
-    _codes: &CodeLists,
-    _commune: &Commune,
-    _layers: &[&'static LayerDef],
+    core: &Core,
+    codes: &CodeLists,
+    commune: &Commune,
+    layers: &[&'static LayerDef],
     date: &str,
 ) -> Result<serde_json::Map<String, JsonValue>, CoreError> {
-    Err(CoreError::invalid(
-        "history_unavailable",
-        format!(
-            "the layers hold only their current state, so the change since {date} cannot be counted yet; \
-             ask without since="
-        ),
-    ))
+    let as_of = crate::features::as_of::parse_as_of(date, agrimap_model::UtcTime::now())
+        .map_err(|e| CoreError::invalid("bad_since", format!("since: {}", e.message)))?;
+    layer_figures(core, codes, commune, layers, Some(as_of)).await
 }
 
 /// Per layer, the change of each class and of the total from `then` to `now`
@@ -275,8 +267,8 @@ fn alert_counts(stations: &JsonValue) -> JsonValue {
 /// The side-by-side answer.
 ///
 /// # Errors
-/// `unknown_commune` (404) naming the code, `history_unavailable` with
-/// `since`, and the store's errors.
+/// `unknown_commune` (404) naming the code, `bad_since` for a day to
+/// come, and the store's errors.
 pub async fn compare(core: &Core, request: &CompareRequest) -> Result<JsonValue, CoreError> {
     let index = core.communes.index(core.store.as_ref()).await?;
     let mut communes: Vec<&Commune> = Vec::with_capacity(request.communes.len());
@@ -306,7 +298,7 @@ pub async fn compare(core: &Core, request: &CompareRequest) -> Result<JsonValue,
     let mut answers = Vec::with_capacity(communes.len());
     for c in &communes {
         let set = BoundarySet::parse(&c.boundary_set);
-        let layers = layer_figures(core, &codes, c, &request.layers).await?;
+        let layers = layer_figures(core, &codes, c, &request.layers, None).await?;
         let change = match &request.since {
             Some(date) => {
                 let then = tables_as_of(core, &codes, c, &request.layers, date).await?;

@@ -3,9 +3,9 @@
 //!
 //! A code may name its boundary set (`33030@pre-2025`), so communes of the
 //! two sets can stand side by side; `boundary_set=` applies to the codes
-//! that do not. `since=YYYY-MM-DD` is validated and answered
-//! `history_unavailable` (400) until layers keep their history; without it
-//! the answer's `since` is `null`.
+//! that do not. `since=YYYY-MM-DD` adds each commune's change since the
+//! end of that day, by class of each layer; without it the answer's
+//! `since` is `null`.
 
 use crate::AppState;
 use crate::Route;

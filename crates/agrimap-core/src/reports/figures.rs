@@ -148,8 +148,28 @@ pub async fn by_class(
     class: &str,
     metric: &str,
 ) -> Result<Vec<ClassFigure>, CoreError> {
-    let request = StatsRequest::parse(layer, Some(place.level), Some(class), Some(metric))?
+    by_class_at(core, codes, place, layer, class, metric, None).await
+}
+
+/// [`by_class`] of the layer as it stood at `as_of` (a layer that keeps no
+/// history is read as it is now).
+///
+/// # Errors
+/// The store's.
+pub async fn by_class_at(
+    core: &Core,
+    codes: &CodeLists,
+    place: &Place<'_>,
+    layer: &str,
+    class: &str,
+    metric: &str,
+    as_of: Option<agrimap_model::UtcTime>,
+) -> Result<Vec<ClassFigure>, CoreError> {
+    let mut request = StatsRequest::parse(layer, Some(place.level), Some(class), Some(metric))?
         .within(Some(&place.boundary_set), None)?;
+    if request.layer.versioned() {
+        request.as_of = as_of;
+    }
     let def = request.layer;
     let table = core.stats.table(core.store.as_ref(), request).await?;
     let mut rows: Vec<ClassFigure> = table

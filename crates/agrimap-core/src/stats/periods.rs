@@ -87,12 +87,11 @@ pub fn periods(group: Group, from: Option<i64>, now: UtcTime) -> Result<Vec<Peri
                 .map(|(i, (code, month, day))| {
                     // A season begins the day after the one before it ends
                     // (đông xuân after thu đông of the year before).
-                    let begins = match i {
-                        0 => days_from_civil(year - 1, 12, 1),
-                        _ => {
-                            let (_, m, d) = SEASONS[i - 1];
-                            days_from_civil(year, m, d) + 1
-                        }
+                    let begins = if i == 0 {
+                        days_from_civil(year - 1, 12, 1)
+                    } else {
+                        let (_, m, d) = SEASONS[i - 1];
+                        days_from_civil(year, m, d) + 1
                     };
                     (format!("{year}-{code}"), end_of(year, *month, *day), begins)
                 })
