@@ -89,7 +89,7 @@
       'summary.area': 'Diện tích tự nhiên', 'export.all': 'Tải lớp của xã dưới dạng GeoJSON',
       'report.xlsx': 'Báo cáo Excel', 'report.print': 'Báo cáo in (A4)', 'summary.reports': 'Báo cáo',
       'report.province.xlsx': 'Báo cáo tỉnh (Excel)', 'report.province.print': 'Báo cáo tỉnh (in A4)',
-      'compare.add': 'So sánh', 'compare.title': 'So sánh xã', 'compare.pick': 'Đã chọn xã; chọn thêm một xã rồi bấm So sánh',
+      'compare.add': 'So sánh', 'compare.title': 'So sánh xã', 'compare.since': 'Thay đổi từ ngày', 'compare.pick': 'Đã chọn xã; chọn thêm một xã rồi bấm So sánh',
       'compare.full': 'So sánh tối đa 4 xã', 'compare.overview': 'Tổng quan', 'compare.province': 'Tỉnh, huyện',
       'compare.set': 'Bộ ranh giới', 'compare.set.pre': 'trước 01/7/2025', 'compare.set.new': 'từ 01/7/2025',
       'compare.area': 'Diện tích tự nhiên (ha)', 'compare.population': 'Dân số (người)', 'compare.ntm': 'Nông thôn mới',
@@ -136,7 +136,7 @@
       'summary.area': 'Land area', 'export.all': "Download the commune's layers as GeoJSON",
       'report.xlsx': 'Excel report', 'report.print': 'Printable report (A4)', 'summary.reports': 'Reports',
       'report.province.xlsx': 'Province report (Excel)', 'report.province.print': 'Printable province report (A4)',
-      'compare.add': 'Compare', 'compare.title': 'Communes side by side', 'compare.pick': 'Commune chosen; choose another and press Compare',
+      'compare.add': 'Compare', 'compare.title': 'Communes side by side', 'compare.since': 'Change since', 'compare.pick': 'Commune chosen; choose another and press Compare',
       'compare.full': 'At most 4 communes side by side', 'compare.overview': 'Overview', 'compare.province': 'Province, district',
       'compare.set': 'Boundary set', 'compare.set.pre': 'before 1 July 2025', 'compare.set.new': 'from 1 July 2025',
       'compare.area': 'Land area (ha)', 'compare.population': 'Population', 'compare.ntm': 'New rural development',
@@ -981,7 +981,10 @@
   let compareMaps = [];
   let compareFailed = null;
   window.agrimap.compareMaps = compareMaps;
-  const compareHash = () => '#compare=' + compared.map((c) => c.code + (c.set ? '@' + c.set : '')).join(',');
+  // The day the change is counted from (#compare=…&since=2025-01-01), if any.
+  let compareSince = (/[#&]since=(\d{4}-\d{2}-\d{2})/.exec(initialHash) || [])[1] || '';
+  const compareHash = () => '#compare=' + compared.map((c) => c.code + (c.set ? '@' + c.set : '')).join(',') +
+    (compareSince ? '&since=' + compareSince : '');
   function parseCompareHash(hash) {
     const m = /^#compare=([^&]*)/.exec(hash || '');
     if (!m) return null;
@@ -1023,6 +1026,14 @@
     updateCompareButton();
   }
   $('compare-close').addEventListener('click', closeCompare);
+  // Counting the change since a day reads the layers as they stood then.
+  const sinceInput = $('compare-since');
+  sinceInput.value = compareSince;
+  sinceInput.max = new Date().toISOString().slice(0, 10);
+  sinceInput.addEventListener('change', () => {
+    compareSince = sinceInput.value;
+    if (compared.length >= 2) openCompare(compared);
+  });
 
   function openCompare(list) {
     compared = list.slice(0, COMPARE_MAX);
@@ -1034,7 +1045,8 @@
     writeCompareHash();
     updateCompareButton();
     renderCompare();
-    const query = 'communes=' + encodeURIComponent(compared.map((c) => c.code + (c.set ? '@' + c.set : '')).join(','));
+    const query = 'communes=' + encodeURIComponent(compared.map((c) => c.code + (c.set ? '@' + c.set : '')).join(',')) +
+      (compareSince ? '&since=' + compareSince : '');
     const asked = compareHash();
     getJson('/api/compare?' + query).then((d) => {
       if (asked !== compareHash() || compareView.hidden) return;
@@ -1158,13 +1170,20 @@
         }
       }
       const value = (f) => (first.unit === 'ha' ? number(f, 2) : number(f, 0));
+      // With a day to count from: each figure followed by its change since then.
+      const since = (c, cl) => {
+        const ch = c.change && c.change[layer];
+        if (!ch) return '';
+        const v = cl === null ? ch.total : ((ch.rows.find((x) => x.class === cl) || {}).change || 0);
+        return ' (' + (v >= 0 ? '+' : '−') + value(Math.abs(v)) + ')';
+      };
       for (const cl of classes) {
         row(layer + ':' + cl, labels[cl], communes.map((c) => {
           const r = c.layers[layer].rows.find((x) => x.class === cl);
-          return r ? value(r.value) : value(0);
+          return (r ? value(r.value) : value(0)) + since(c, cl);
         }));
       }
-      row(layer + ':total', t('compare.total'), communes.map((c) => value(c.layers[layer].total)), 'total');
+      row(layer + ':total', t('compare.total'), communes.map((c) => value(c.layers[layer].total) + since(c, null)), 'total');
     }
     group('ocop-products', LAYER_TITLES[lang].ocop);
     row('ocop', t('compare.products'), communes.map((c) => c.ocop.products));

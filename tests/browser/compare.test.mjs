@@ -140,6 +140,31 @@ test('#compare=A,B puts two communes side by side, and their maps move together'
   await context.close();
 });
 
+test('a day to count from shows each figure with its change since then, and travels in the URL', async () => {
+  const since = '2025-01-01';
+  const { context, page, problems } = await open(`/#compare=${AN_LOC.code},${MY_QUOI.code}&since=${since}`);
+  await page.waitForSelector('#compare:not([hidden])');
+  await page.waitForSelector('tr[data-row="crop:total"] td');
+  assert.equal(await page.inputValue('#compare-since'), since);
+  const answer = await api(`/api/compare?communes=${AN_LOC.code},${MY_QUOI.code}&since=${since}`);
+  // "12,34 (+1,20)": the figure today, then its change since the day (Vietnamese numbers).
+  const cells = await page.$$eval('tr[data-row="crop:total"] td', (tds) => tds.map((td) => td.textContent));
+  const vn = (t) => Number(t.replace(/\./g, '').replace(',', '.'));
+  cells.forEach((text, i) => {
+    const m = /^([\d.,]+) \(([+−])([\d.,]+)\)$/.exec(text);
+    assert.ok(m, text);
+    const change = (m[2] === '−' ? -1 : 1) * vn(m[3]);
+    assert.ok(Math.abs(change - answer.communes[i].change.crop.total) < 0.006,
+      `${text} against ${answer.communes[i].change.crop.total}`);
+  });
+  // Another day asks again, and the URL keeps it.
+  await page.fill('#compare-since', '2024-06-30');
+  await page.dispatchEvent('#compare-since', 'change');
+  await page.waitForFunction(() => window.location.hash.includes('since=2024-06-30'));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('the compare button of the commune bar adds communes, in planner mode', async () => {
   const { context, page, problems } = await open('/?style=planner');
   await page.waitForFunction(() => window.agrimap && window.agrimap.map.loaded(), null, { timeout: 120000 });
