@@ -38,6 +38,13 @@ pub(super) fn valid_from_column() -> String {
 
 /// Makes what the versioned layers need, in one transaction.
 pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
+    // Most opens find everything in place: say so from reads alone. Writing
+    // the schema again on every open would take the write lock and change
+    // the schema under every other connection to the file (several agrimap
+    // processes, QGIS), whose statements would then fail or wait.
+    if in_place(conn)? {
+        return Ok(());
+    }
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     tx.execute_batch(CLOCK_SQL)
         .map_err(|e| db("creating the write clock", e))?;
@@ -49,6 +56,54 @@ pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
         ensure_layer(&tx, layer)?;
     }
     tx.commit().map_err(|e| db("committing the history tables", e))
+}
+
+/// Whether the clock is empty and every versioned layer has its column,
+/// its history table with every field, and its triggers as [`triggers`] makes them.
+fn in_place(conn: &Connection) -> Result<bool, StoreError> {
+    let sql_of = |kind: &str, name: &str| -> Result<Option<String>, StoreError> {
+        conn.query_row(
+            "SELECT sql FROM sqlite_master WHERE type = ?1 AND name = ?2",
+            [kind, name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| db("reading the schema", e))
+    };
+    let columns = |table: &str| -> Result<Vec<String>, StoreError> {
+        conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| db("reading a table's columns", e))
+    };
+    if sql_of("table", "agrimap_valid_time")?.is_none() {
+        return Ok(false);
+    }
+    let clock_set: bool = conn
+        .query_row("SELECT 1 FROM agrimap_valid_time LIMIT 1", [], |_| Ok(true))
+        .optional()
+        .map_err(|e| db("reading the write clock", e))?
+        .unwrap_or(false);
+    if clock_set {
+        return Ok(false);
+    }
+    for layer in catalog().iter().filter(|l| l.versioned()) {
+        if !columns(layer.id)?.iter().any(|c| c == "valid_from") {
+            return Ok(false);
+        }
+        let present = columns(&history_table(layer))?;
+        if present.is_empty() || layer.fields.iter().any(|f| !present.iter().any(|p| p == f.name)) {
+            return Ok(false);
+        }
+        let wanted = triggers(layer);
+        for name in ["update", "delete"] {
+            let trigger = format!("agrimap_history_{}_{name}", layer.id);
+            match sql_of("trigger", &trigger)? {
+                Some(sql) if wanted.contains(sql.trim()) => {}
+                _ => return Ok(false),
+            }
+        }
+    }
+    Ok(true)
 }
 
 fn columns_of(tx: &Transaction<'_>, table: &str) -> Result<Vec<String>, StoreError> {
