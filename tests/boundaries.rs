@@ -347,6 +347,47 @@ fn statistics_count_by_one_set_and_never_twice(server: &TestServer, store: &Empt
     assert_eq!(can_tho["name"], "Thành phố Cần Thơ");
     assert!(can_tho["value"].as_f64().expect("value") > 0.9 * expected, "{can_tho}");
 
+    // Per commune area on real 2025 communes: each denominator is the
+    // commune's own area on the ellipsoid, as the commune answers it.
+    let per_area = server
+        .get(
+            "/api/stats?layer=crop&metric=area&boundary_set=2025&province=92&per=commune_area",
+            &[],
+        )
+        .json();
+    let rows = per_area["rows"].as_array().expect("rows");
+    assert!(rows.len() > 20, "{} communes of Cần Thơ hold parcels", rows.len());
+    for row in rows.iter().take(12) {
+        let code = row["code"].as_str().expect("code");
+        let commune = server
+            .get(&format!("/api/communes/{code}?boundary_set=2025"), &[])
+            .json();
+        let (denominator, area) = (
+            row["denominator"].as_f64().expect("denominator"),
+            commune["area_ha"].as_f64().expect("area_ha"),
+        );
+        assert!(
+            (denominator - area).abs() < 1e-3 * area,
+            "{code}: {denominator} ha, commune {area} ha"
+        );
+        // A commune wholly under parcels can count a little more than its own
+        // area: the parts of its parcels lying in the gaps between real
+        // boundaries are shared out to the communes they meet (31340: 1.0017).
+        let ratio = row["ratios"][0].as_f64().expect("ratio");
+        assert!(ratio > 0.0 && ratio <= 1.01, "{code}: parcels cover {ratio} of it");
+    }
+    // The real files give no population: no ratio rather than a division by zero.
+    let per_person = server
+        .get(
+            "/api/stats?layer=crop&metric=area&boundary_set=2025&province=92&per=population",
+            &[],
+        )
+        .json();
+    for row in per_person["rows"].as_array().expect("rows") {
+        assert_eq!(row["denominator"].as_f64(), Some(0.0), "{row}");
+        assert!(row["ratios"][0].is_null(), "{row}");
+    }
+
     // A commune code selects features only with its set: the one asked, or
     // the newest set that has the code.
     let parcels = |path: &str| -> Vec<String> {

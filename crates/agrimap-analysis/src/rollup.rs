@@ -32,12 +32,7 @@ pub fn rollup(zones: &Zones, table: &Table, level: Level) -> Vec<Row> {
     let mut grouped: BTreeMap<(String, String), Cell> = BTreeMap::new();
     for ((zone, class), cell) in table {
         let z = zones.get(*zone);
-        let code = match level {
-            Level::Commune => &z.code,
-            Level::District => &z.district_code,
-            Level::Province => &z.province_code,
-        };
-        let into = grouped.entry((code.clone(), class.clone())).or_default();
+        let into = grouped.entry((z.code_at(level).to_owned(), class.clone())).or_default();
         if into.values.is_empty() {
             into.values.clone_from(&cell.values);
         } else {

@@ -17,6 +17,18 @@ pub struct Zone {
     mask: InteriorMask,
 }
 
+impl Zone {
+    /// The code of the unit holding this commune at `level`.
+    #[must_use]
+    pub fn code_at(&self, level: crate::rollup::Level) -> &str {
+        match level {
+            crate::rollup::Level::Commune => &self.code,
+            crate::rollup::Level::District => &self.district_code,
+            crate::rollup::Level::Province => &self.province_code,
+        }
+    }
+}
+
 /// Where a bounding box lies relative to one zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {

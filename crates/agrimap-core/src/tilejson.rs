@@ -16,17 +16,7 @@ pub async fn tilejson(
     layers: &[&'static LayerDef],
     origin: &str,
 ) -> Result<serde_json::Value, CoreError> {
-    let mut bounds: Option<geo::Rect<f64>> = None;
-    for layer in layers {
-        if let Some(r) = core.store.extent(layer).await? {
-            bounds = Some(bounds.map_or(r, |b| {
-                geo::Rect::new(
-                    geo::coord! { x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y) },
-                    geo::coord! { x: b.max().x.max(r.max().x), y: b.max().y.max(r.max().y) },
-                )
-            }));
-        }
-    }
+    let bounds = layers_extent(core, layers).await?;
     let minzoom = layers.iter().map(|l| l.minzoom).min().unwrap_or(0);
     let maxzoom = layers.iter().map(|l| l.maxzoom).max().unwrap_or(16);
     let mut doc = serde_json::json!({
@@ -44,6 +34,27 @@ pub async fn tilejson(
         doc["center"] = serde_json::json!([c.x, c.y, minzoom.max(9)]);
     }
     Ok(doc)
+}
+
+/// The box holding every feature of `layers` (the layers' extents, kept
+/// until a layer changes); `None` when they are all empty.
+///
+/// # Errors
+/// The store's.
+pub async fn layers_extent(core: &Core, layers: &[&'static LayerDef]) -> Result<Option<geo::Rect<f64>>, CoreError> {
+    let versions = core.store.versions().await?;
+    let mut bounds: Option<geo::Rect<f64>> = None;
+    for layer in layers {
+        if let Some(r) = core.extents.get(core.store.as_ref(), layer, &versions).await? {
+            bounds = Some(bounds.map_or(r, |b| {
+                geo::Rect::new(
+                    geo::coord! { x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y) },
+                    geo::coord! { x: b.max().x.max(r.max().x), y: b.max().y.max(r.max().y) },
+                )
+            }));
+        }
+    }
+    Ok(bounds)
 }
 
 /// One `vector_layers` entry: public fields only, described with type and unit.

@@ -411,12 +411,7 @@ impl StatsCache {
 fn by_unit(zones: &Zones, level: LevelName, of: impl Fn(&agrimap_analysis::Zone) -> f64) -> HashMap<String, f64> {
     let mut sums = HashMap::new();
     for zone in zones.zones() {
-        let code = match level {
-            LevelName::Commune => &zone.code,
-            LevelName::District => &zone.district_code,
-            LevelName::Province => &zone.province_code,
-        };
-        *sums.entry(code.clone()).or_default() += of(zone);
+        *sums.entry(zone.code_at(level.level()).to_owned()).or_default() += of(zone);
     }
     sums
 }

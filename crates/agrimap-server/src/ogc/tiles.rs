@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::tiles::{MVT_CONTENT_TYPE, answer_tile};
 use agrimap_core::echo;
+use agrimap_core::tilejson::layers_extent;
 use agrimap_core::tiles::parse_zxy;
 use agrimap_model::{Audience, LayerDef, catalog};
 use agrimap_tiles::tile_containing;
@@ -212,19 +213,7 @@ async fn tileset(
     format: Format,
 ) -> Result<Json, ApiError> {
     let layers: Vec<&'static LayerDef> = layer.map_or_else(|| catalog().iter().collect(), |l| vec![l]);
-    let core = &state.core;
-    let versions = core.store.versions().await?;
-    let mut bounds: Option<geo::Rect<f64>> = None;
-    for l in &layers {
-        if let Some(r) = core.extents.get(core.store.as_ref(), l, &versions).await? {
-            bounds = Some(bounds.map_or(r, |b| {
-                geo::Rect::new(
-                    geo::coord! { x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y) },
-                    geo::coord! { x: b.max().x.max(r.max().x), y: b.max().y.max(r.max().y) },
-                )
-            }));
-        }
-    }
+    let bounds = layers_extent(&state.core, &layers).await?;
     let minzoom = layers.iter().map(|l| l.minzoom).min().unwrap_or(0);
     let maxzoom = layers.iter().map(|l| l.maxzoom).max().unwrap_or(16);
     let url = format!("{}/{WEB_MERCATOR_QUAD}", tilesets_url(base, layer));

@@ -70,11 +70,7 @@ fn in_place(conn: &Connection) -> Result<bool, StoreError> {
         .optional()
         .map_err(|e| db("reading the schema", e))
     };
-    let columns = |table: &str| -> Result<Vec<String>, StoreError> {
-        conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .map_err(|e| db("reading a table's columns", e))
-    };
+    let columns = |table: &str| columns_of(conn, table);
     if sql_of("table", "agrimap_valid_time")?.is_none() {
         return Ok(false);
     }
@@ -106,8 +102,8 @@ fn in_place(conn: &Connection) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-fn columns_of(tx: &Transaction<'_>, table: &str) -> Result<Vec<String>, StoreError> {
-    tx.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+fn columns_of(conn: &Connection, table: &str) -> Result<Vec<String>, StoreError> {
+    conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(|e| db("reading a table's columns", e))
 }
