@@ -11,6 +11,7 @@
 //! packages of `tests/browser` (`npm ci`); `tests/run.sh` installs all three.
 
 use agrimap_core::tokens::issue_scoped_token;
+use agrimap_suite::nginx::Nginx;
 use agrimap_suite::{StoreKind, TestServer, agrimap_bin, repo_root, scratch_dir, shared_data};
 use std::path::PathBuf;
 use std::process::Command;
@@ -205,4 +206,67 @@ fn reports_print_on_a4_pages() {
         }
         let _ = std::fs::copy(&pdf, artifacts_dir().join(format!("report-{name}.pdf")));
     }
+}
+
+#[test]
+fn a_province_published_on_a_static_server_in_chromium() {
+    // The province's archive, as a province would publish it...
+    let store = scratch_dir("browser-archive-store");
+    std::fs::copy(agrimap_suite::shared_store_path(), store.join("agrimap.gpkg")).expect("copy store");
+    let published = scratch_dir("browser-archive-site");
+    let archive = published.join("province-99.pmtiles");
+    let run = Command::new(agrimap_bin())
+        .args(["pack", "--province", "99"])
+        .arg(&archive)
+        .env("AGRIMAP_DATA_DIR", &store)
+        .output()
+        .expect("run agrimap pack --province");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let size = std::fs::metadata(&archive).expect("archive").len();
+
+    // ...on nginx, another origin than the page's.
+    let nginx = Nginx::serve("archive", &published);
+    let url = format!("{}/province-99.pmtiles", nginx.url());
+    let head = agrimap_suite::request(
+        "GET",
+        &url,
+        &[("range", "bytes=0-126"), ("origin", "http://example.org")],
+    );
+    assert_eq!(head.status, 206, "nginx answers ranges");
+    assert_eq!(head.body.len(), 127);
+    assert_eq!(&head.body[..7], b"PMTiles", "the archive's header");
+    assert_eq!(
+        head.header("content-range"),
+        Some(format!("bytes 0-126/{size}").as_str())
+    );
+    assert_eq!(head.header("access-control-allow-origin"), Some("*"));
+    let preflight = agrimap_suite::request(
+        "OPTIONS",
+        &url,
+        &[
+            ("origin", "http://example.org"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "range"),
+        ],
+    );
+    assert_eq!(preflight.status, 204);
+    assert!(
+        preflight
+            .header("access-control-allow-headers")
+            .is_some_and(|h| h.contains("Range")),
+        "Range may be sent"
+    );
+
+    let server = TestServer::demo();
+    run_node_tests(
+        "archive.test.mjs",
+        &[("AGRIMAP_URL", server.base.clone()), ("AGRIMAP_ARCHIVE_URL", url)],
+    );
+    // The browser read the archive in pieces.
+    let log = nginx.access_log();
+    let ranges = log
+        .lines()
+        .filter(|l| l.contains("GET /province-99.pmtiles") && l.contains("\" 206 "))
+        .count();
+    assert!(ranges >= 2, "range requests in nginx's log: {ranges}\n{log}");
 }

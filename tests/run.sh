@@ -2,7 +2,7 @@
 # The whole test suite, on a fresh machine with the Rust toolchain.
 # Installs what the tests drive as real components (GDAL's ogrinfo/ogr2ogr and
 # its library for the `gdal` feature, PROJ's cs2cs, PostgreSQL with PostGIS,
-# Chromium and Node.js, from Debian; the browser tests'
+# Chromium and Node.js, Mosquitto, nginx, from Debian; the browser tests'
 # npm packages), starts a throwaway PostgreSQL cluster, checks the
 # dependencies' licences and sources, builds the workspace once, then runs
 # every test and doc example.
@@ -28,6 +28,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 # tests/mqtt.rs runs its own Mosquitto broker and publishes with its clients.
 [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+# tests/browser.rs serves a province's map archive from nginx, as a province would publish it.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 # tests/metrics.rs reads /metrics with the Prometheus project's OpenMetrics parser.
 /usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || missing+=(python3-prometheus-client)
 if ((${#missing[@]})); then
@@ -46,6 +48,11 @@ if ((${#missing[@]})); then
   # brokers on free ports and need none.
   if [[ " ${missing[*]} " == *" mosquitto "* ]] && command -v systemctl >/dev/null 2>&1; then
     $sudo systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  fi
+  # Likewise Debian's nginx on port 80: the tests run their own on free ports.
+  if [[ " ${missing[*]} " == *" nginx "* ]]; then
+    if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+    $sudo service nginx stop >/dev/null 2>&1 || true
   fi
 fi
 

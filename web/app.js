@@ -313,6 +313,8 @@
   let compared = []; // [{ code, set }] of the communes side by side, as asked
   // Read before the map is made: the map rewrites the hash with its position.
   const initialHash = window.location.hash;
+  // A published archive to draw the map from, instead of the server's tiles.
+  const archiveUrl = params.get('pmtiles');
   // The boundary set the map draws (the server's style says which) and the
   // provinces the store holds, for the title and the province switch.
   let shownSet = null;
@@ -406,7 +408,8 @@
   const mapElement = $('map');
   const map = new maplibregl.Map({
     container: 'map',
-    style: styleUrl(),
+    // Drawn from an archive, the map asks the server for no tile at all.
+    style: archiveUrl ? { version: 8, sources: {}, layers: [] } : styleUrl(),
     hash: true,
     maxZoom: 18,
     dragRotate: false,
@@ -1429,19 +1432,22 @@
     });
   }
   let pmtilesProtocol = null;
-  async function openPack(file) {
+  // Draws the map from a PMTiles archive: a pack from the device (a File) or
+  // a province's archive published on a static server (a URL; the reader
+  // fetches only the byte ranges it needs). `fit`: move the map to the archive.
+  async function openArchive(source, label, fit) {
     const pmtiles = await loadPmtilesReader();
     if (!pmtilesProtocol) {
       pmtilesProtocol = new pmtiles.Protocol();
       maplibregl.addProtocol('pmtiles', pmtilesProtocol.tile);
     }
-    const archive = new pmtiles.PMTiles(new pmtiles.FileSource(file));
+    const archive = new pmtiles.PMTiles(typeof source === 'string' ? source : new pmtiles.FileSource(source));
     const header = await archive.getHeader();
     pmtilesProtocol.add(archive);
-    // The farmer style (kept by the service worker), its tiles from the pack.
+    // The farmer style (kept by the service worker), its tiles from the archive.
     const response = await fetch('/styles/farmer.json');
     const style = await response.json();
-    style.sources.agrimap = { type: 'vector', url: 'pmtiles://' + file.name };
+    style.sources.agrimap = { type: 'vector', url: 'pmtiles://' + archive.source.getKey() };
     packOpen = true;
     offline.hidden = true;
     styleName = 'farmer';
@@ -1449,9 +1455,16 @@
     modeButton.disabled = true; // the planner's figures come from the server
     $('metric-choice').hidden = true;
     map.setStyle(style, { diff: false });
-    map.fitBounds([[header.minLon, header.minLat], [header.maxLon, header.maxLat]], { padding: 20, duration: 0 });
-    mapElement.dataset.source = 'pack';
-    say(t('pack.opened') + ': ' + file.name);
+    if (fit) map.fitBounds([[header.minLon, header.minLat], [header.maxLon, header.maxLat]], { padding: 20, duration: 0 });
+    mapElement.dataset.source = typeof source === 'string' ? 'archive' : 'pack';
+    say(t('pack.opened') + ': ' + label);
+  }
+  const openPack = (file) => openArchive(file, file.name, true);
+  // `?pmtiles=URL`: the page drawn from a province's published archive
+  // (`agrimap pack --province`), at the position in the address if it has one.
+  if (archiveUrl) {
+    openArchive(new URL(archiveUrl, window.location.href).href, archiveUrl, !/^#\d/.test(initialHash))
+      .catch((err) => say(t('pack.failed') + ': ' + err.message));
   }
   $('pack-file').addEventListener('change', (e) => {
     const file = e.target.files && e.target.files[0];

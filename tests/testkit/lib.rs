@@ -3,6 +3,7 @@
 //! port, an HTTP client, and tile decoding.
 
 pub mod mosquitto;
+pub mod nginx;
 
 use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::LayerStore as _;
@@ -813,4 +814,14 @@ impl DemoCopy {
             .output()
             .expect("agrimap")
     }
+}
+
+/// Whether the tests run as root (servers they start then drop to another
+/// user unless told otherwise).
+#[must_use]
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }

@@ -28,7 +28,7 @@ impl Mosquitto {
             .port();
         // As root, Mosquitto would switch to the `mosquitto` user, who cannot
         // write to the scratch directory.
-        let user = if is_root() { "user root\n" } else { "" };
+        let user = if crate::is_root() { "user root\n" } else { "" };
         std::fs::write(
             dir.join("mosquitto.conf"),
             format!(
@@ -174,13 +174,6 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 /// A persistent subscriber session on one topic.

@@ -58,7 +58,7 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Import a GIS file (Shapefile, GeoPackage, GeoJSON, KML, CSV, TAB, DGN, ...) into a layer, in one transaction.
     Import(import::ImportArgs),
-    /// Write one commune's offline pack (base map and themes as a PMTiles archive).
+    /// Write a commune's offline pack, or a whole province to publish, as a PMTiles archive.
     Pack(pack::PackArgs),
     /// Import commune boundaries of a boundary set (districts and provinces are made from them).
     Boundaries(boundaries::BoundariesArgs),
