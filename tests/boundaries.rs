@@ -198,6 +198,92 @@ fn every_real_file_lands_and_comes_back(kind: StoreKind) {
     codes_names_and_areas_come_back_unchanged(&server, "31498", "pre-2025");
     statistics_count_by_one_set_and_never_twice(&server, &store, &soc_trang);
     points_are_summarised_where_they_stand(&server, &store);
+    real_provinces_pack_as_one_archive(&server, &store, &can_tho, kind);
+}
+
+/// `agrimap pack --province` of real provinces: the merged Cần Thơ of 2025
+/// over the whole box of its 103 communes, and Sóc Trăng, which the store
+/// holds only before the reform (the newest set that has the province).
+fn real_provinces_pack_as_one_archive(server: &TestServer, store: &EmptyStore, can_tho: &Path, kind: StoreKind) {
+    use pmtiles::{AsyncPmTilesReader, MmapBackend, TileCoord};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let out = scratch_dir(&format!("real-pack-{}", kind.name()));
+    let archive = out.join("can-tho.pmtiles");
+    let packed = |args: &[&str]| {
+        let run = store.agrimap(args);
+        ok(&run);
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let said = packed(&[
+        "pack",
+        "--province",
+        "92",
+        "--maxzoom",
+        "11",
+        &archive.display().to_string(),
+    ]);
+    assert!(said.contains("Thành phố Cần Thơ (92, 2025), z6-z11"), "{said}");
+    let reader = runtime.block_on(async {
+        AsyncPmTilesReader::try_from_source(MmapBackend::try_from(archive.as_path()).await.expect("mmap"))
+            .await
+            .expect("a PMTiles archive")
+    });
+    let metadata: Json =
+        serde_json::from_str(&runtime.block_on(reader.get_metadata()).expect("metadata")).expect("JSON");
+    assert_eq!(metadata["agrimap:province"]["name"], "Thành phố Cần Thơ");
+    assert_eq!(metadata["agrimap:province"]["boundary_set"], "2025");
+    // The archive's box is the file's.
+    let mut extent = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for f in features_of(can_tho) {
+        let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).expect("geometry");
+        let g = geo::Geometry::<f64>::try_from(g).expect("geo");
+        let r = geo::BoundingRect::bounding_rect(&g).expect("a box");
+        extent = [
+            extent[0].min(r.min().x),
+            extent[1].min(r.min().y),
+            extent[2].max(r.max().x),
+            extent[3].max(r.max().y),
+        ];
+    }
+    let h = reader.get_header();
+    let bounds = [h.min_longitude, h.min_latitude, h.max_longitude, h.max_latitude];
+    for (have, want) in bounds.iter().zip(extent) {
+        assert!((have - want).abs() < 1e-6, "bounds {bounds:?}, file {extent:?}");
+    }
+    // Phường Ninh Kiều (31135) is drawn in the z11 tile over its centre.
+    let ninh_kieu = server.get("/api/communes/31135?boundary_set=2025", &[]).json();
+    let centre = &ninh_kieu["center"];
+    let (lon, lat) = (centre[0].as_f64().expect("lon"), centre[1].as_f64().expect("lat"));
+    let t = agrimap_tiles::tile_containing(lon, lat, 11);
+    let tile = runtime
+        .block_on(reader.get_tile(TileCoord::new(11, t.x, t.y).expect("coord")))
+        .expect("read")
+        .expect("the tile over Ninh Kiều");
+    let layers = agrimap_tiles::decode(&agrimap_suite::gunzip(&tile)).expect("MVT");
+    let communes = layers
+        .iter()
+        .find(|l| l.name == "admin_commune")
+        .expect("communes in the tile");
+    assert!(
+        communes
+            .features
+            .iter()
+            .any(|f| f.properties.get("name").and_then(agrimap_model::Value::as_str) == Some("Phường Ninh Kiều")),
+        "Ninh Kiều is not in its tile"
+    );
+
+    let said = packed(&[
+        "pack",
+        "--province",
+        "94",
+        "--maxzoom",
+        "8",
+        &out.join("soc-trang.pmtiles").display().to_string(),
+    ]);
+    assert!(said.contains("Tỉnh Sóc Trăng (94, pre-2025), z6-z8"), "{said}");
 }
 
 /// A commune's summary lists the OCOP products (and stations) standing in

@@ -149,7 +149,7 @@ pub struct PackProgress {
 }
 
 /// Writes a whole province (its communes in `boundary_set`, by default the
-/// newest set held) as one PMTiles archive into `out`, tile by tile, so that
+/// newest set that has it) as one PMTiles archive into `out`, tile by tile, so that
 /// a province of millions of parcels never sits in memory: this is the file a
 /// province publishes on any static server or CDN that answers range
 /// requests, and that the map page opens with `?pmtiles=URL`.
@@ -170,17 +170,21 @@ pub async fn province_pack<W: Write + Seek + Send>(
 ) -> Result<ProvincePack, CoreError> {
     check_zooms(minzoom, maxzoom)?;
     let index = core.communes.index(core.store.as_ref()).await?;
-    let set = index.resolve_set(boundary_set)?;
-    index.known_province(code, Some(set))?;
+    if let Some(set) = boundary_set {
+        index.resolve_set(Some(set))?;
+    }
+    index.known_province(code, boundary_set)?;
+    // Without a set, the newest one that has the province: a store may hold
+    // a province only before the reform.
     let held = index
         .provinces_held()
         .into_iter()
-        .find(|p| p.code == code && p.boundary_set == set.as_str())
+        .find(|p| p.code == code && boundary_set.is_none_or(|set| p.boundary_set == set.as_str()))
         .ok_or_else(|| {
             CoreError::new(
                 ErrorKind::Unprocessable,
                 "empty_province",
-                format!("province {code} has no commune boundaries in set {set} to pack"),
+                format!("province {code} has no commune boundaries to pack"),
             )
         })?;
     // The whole box, like a commune's pack: a published map has no holes
