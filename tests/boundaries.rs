@@ -275,6 +275,34 @@ fn real_provinces_pack_as_one_archive(server: &TestServer, store: &EmptyStore, c
         "Ninh Kiều is not in its tile"
     );
 
+    // The same tile through OGC API – Tiles, read by GDAL's MVT driver.
+    let ogc = server.get(
+        &format!(
+            "/ogc/collections/admin_commune/tiles/WebMercatorQuad/11/{}/{}",
+            t.y, t.x
+        ),
+        &[],
+    );
+    assert_eq!(ogc.status, 200);
+    let file = out.join("ninh-kieu.mvt");
+    std::fs::write(&file, &ogc.body).expect("tile file");
+    let info = Command::new("ogrinfo")
+        .args([
+            "-ro",
+            "-al",
+            "-oo",
+            "Z=11",
+            "-oo",
+            &format!("X={}", t.x),
+            "-oo",
+            &format!("Y={}", t.y),
+        ])
+        .arg(&file)
+        .output()
+        .expect("ogrinfo (tests/run.sh installs gdal-bin)");
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("name (String) = Phường Ninh Kiều"), "{info}");
+
     let said = packed(&[
         "pack",
         "--province",
