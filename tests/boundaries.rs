@@ -201,6 +201,23 @@ fn every_real_file_lands_and_comes_back(kind: StoreKind) {
     real_provinces_pack_as_one_archive(&server, &store, &can_tho, kind);
 }
 
+/// `[west, south, east, north]` of every feature of a GeoJSON file.
+fn extent_of(file: &Path) -> [f64; 4] {
+    let mut extent = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for f in features_of(file) {
+        let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).expect("geometry");
+        let g = geo::Geometry::<f64>::try_from(g).expect("geo");
+        let r = geo::BoundingRect::bounding_rect(&g).expect("a box");
+        extent = [
+            extent[0].min(r.min().x),
+            extent[1].min(r.min().y),
+            extent[2].max(r.max().x),
+            extent[3].max(r.max().y),
+        ];
+    }
+    extent
+}
+
 /// `agrimap pack --province` of real provinces: the merged Cần Thơ of 2025
 /// over the whole box of its 103 communes, and Sóc Trăng, which the store
 /// holds only before the reform (the newest set that has the province).
@@ -236,18 +253,7 @@ fn real_provinces_pack_as_one_archive(server: &TestServer, store: &EmptyStore, c
     assert_eq!(metadata["agrimap:province"]["name"], "Thành phố Cần Thơ");
     assert_eq!(metadata["agrimap:province"]["boundary_set"], "2025");
     // The archive's box is the file's.
-    let mut extent = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for f in features_of(can_tho) {
-        let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).expect("geometry");
-        let g = geo::Geometry::<f64>::try_from(g).expect("geo");
-        let r = geo::BoundingRect::bounding_rect(&g).expect("a box");
-        extent = [
-            extent[0].min(r.min().x),
-            extent[1].min(r.min().y),
-            extent[2].max(r.max().x),
-            extent[3].max(r.max().y),
-        ];
-    }
+    let extent = extent_of(can_tho);
     let h = reader.get_header();
     let bounds = [h.min_longitude, h.min_latitude, h.max_longitude, h.max_latitude];
     for (have, want) in bounds.iter().zip(extent) {
