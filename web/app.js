@@ -1454,6 +1454,7 @@
     modeButton.setAttribute('aria-pressed', 'false');
     modeButton.disabled = true; // the planner's figures come from the server
     $('metric-choice').hidden = true;
+    $('province').hidden = true;
     map.setStyle(style, { diff: false });
     if (fit) map.fitBounds([[header.minLon, header.minLat], [header.maxLon, header.maxLat]], { padding: 20, duration: 0 });
     mapElement.dataset.source = typeof source === 'string' ? 'archive' : 'pack';
@@ -1522,7 +1523,8 @@
       text: (p.name || p.code) + ' · ' + (p.boundary_set === '2025' ? '2025' : t('province.before')),
     })));
     if (chosen) provinceSwitch.value = chosen;
-    provinceSwitch.hidden = provincesHeld.length < 2;
+    // Drawn from an archive or a pack, the map is of that one place.
+    provinceSwitch.hidden = provincesHeld.length < 2 || packOpen;
   }
   provinceSwitch.addEventListener('change', () => {
     const p = provincesHeld[Number(provinceSwitch.value)];
