@@ -3,6 +3,7 @@
 //! port, an HTTP client, and tile decoding.
 
 pub mod mosquitto;
+pub mod pg_cluster;
 
 use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::LayerStore as _;
