@@ -344,4 +344,54 @@ fn reads_go_to_the_replica_and_survive_it() {
         "reads did not return to the replica"
     );
     drop(server);
+
+    // A bound tighter than the replica's delay: while writes go on it is
+    // too far behind and takes no reads; once they stop and it has caught
+    // up, it takes them again.
+    let strict = ServeProcess::start(
+        &[
+            "--database",
+            &primary.url(),
+            "--database-replica",
+            &replica.url(),
+            "--replica-max-lag",
+            "0.5",
+            "--rate-per-address",
+            "0",
+        ],
+        &[],
+    );
+    wait_for_healthy_replica(&strict);
+    let readings_url = format!("{}/api/stations/WQ-01/readings", strict.base);
+    let lag_series = format!(
+        "agrimap_db_replica_lag_seconds{{replica=\"127.0.0.1:{}/postgres\"}}",
+        replica.port
+    );
+    let mut left_out_at_lag = None;
+    for k in 0..300 {
+        let time = format!("2026-12-02T{:02}:{:02}:{:02}Z", k / 3600, k / 60 % 60, k % 60);
+        let batch = json!([{"parameter": "ph", "value": 7.2, "unit": "pH", "time": time}]);
+        let posted = request_with_body(
+            "POST",
+            &readings_url,
+            &[("authorization", &auth), ("content-type", "application/json")],
+            batch.to_string().into_bytes(),
+        );
+        assert_eq!(posted.status, 200, "{}", String::from_utf8_lossy(&posted.body));
+        if metric(&strict, "agrimap_db_replicas_healthy") == Some(0.0) {
+            left_out_at_lag = metric(&strict, &lag_series);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let lag = left_out_at_lag.expect("the replica was never left out while it lagged more than the bound");
+    assert!(lag > 0.5, "left out at a lag of {lag} s, within the bound");
+    let reads_before = replica_reads(&strict);
+    assert_eq!(
+        strict.get("/ogc/collections/crop/items?limit=5&f=json", &[]).status,
+        200
+    );
+    assert_eq!(replica_reads(&strict), reads_before, "a replica left out took a read");
+    wait_for_healthy_replica(&strict);
+    eprintln!("with --replica-max-lag 0.5 the replica was left out at a lag of {lag} s, and came back");
 }

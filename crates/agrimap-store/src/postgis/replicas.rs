@@ -413,6 +413,27 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_is_named_without_its_password() {
+        let config: tokio_postgres::Config = "postgres://reader:s3cret@db2.example:5433/agrimap"
+            .parse()
+            .expect("url");
+        assert_eq!(name_of(&config), "db2.example:5433/agrimap");
+        let bare: tokio_postgres::Config = "host=10.0.0.7 user=agrimap password=s3cret".parse().expect("conninfo");
+        assert_eq!(
+            name_of(&bare),
+            "10.0.0.7:5432/agrimap",
+            "the database defaults to the user's name"
+        );
+    }
+
+    #[test]
+    fn only_broken_connections_and_recovery_conflicts_are_retried() {
+        assert!(worth_retrying(&StoreError::Unavailable("gone".into())));
+        assert!(!worth_retrying(&StoreError::Timeout("reading")));
+        assert!(!worth_retrying(&StoreError::NoNaturalKey("crop".into())));
+    }
+
+    #[test]
     fn old_samples_are_dropped() {
         let t0 = Instant::now();
         let mut s = Samples::default();
