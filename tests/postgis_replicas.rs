@@ -72,7 +72,7 @@ fn refused_start(args: &[&str]) -> (std::process::ExitStatus, String) {
 }
 
 /// A value of `/metrics`, by its series (`name{labels}` as written).
-fn metric(server: &ServeProcess, series: &str) -> Option<f64> {
+fn metric<T: std::str::FromStr>(server: &ServeProcess, series: &str) -> Option<T> {
     let reply = server.get("/metrics", &[]);
     assert_eq!(reply.status, 200);
     String::from_utf8_lossy(&reply.body).lines().find_map(|line| {
@@ -81,13 +81,17 @@ fn metric(server: &ServeProcess, series: &str) -> Option<f64> {
     })
 }
 
-fn replica_reads(server: &ServeProcess) -> f64 {
-    metric(server, "agrimap_db_layer_reads_total{target=\"replica\"}").unwrap_or(0.0)
+fn replica_reads(server: &ServeProcess) -> u64 {
+    metric(server, "agrimap_db_layer_reads_total{target=\"replica\"}").unwrap_or(0)
+}
+
+fn replicas_healthy(server: &ServeProcess) -> Option<i64> {
+    metric(server, "agrimap_db_replicas_healthy")
 }
 
 fn wait_for_healthy_replica(server: &ServeProcess) {
     let deadline = Instant::now() + Duration::from_mins(1);
-    while metric(server, "agrimap_db_replicas_healthy") != Some(1.0) {
+    while replicas_healthy(server) != Some(1) {
         assert!(
             Instant::now() < deadline,
             "the replica never became healthy:\n{}",
@@ -329,7 +333,7 @@ fn reads_go_to_the_replica_and_survive_it() {
         before_kill > replica_reads_now,
         "the load did not reach the replica before the kill"
     );
-    assert_eq!(metric(&server, "agrimap_db_replicas_healthy"), Some(0.0));
+    assert_eq!(replicas_healthy(&server), Some(0));
 
     // Back, it takes reads again.
     replica.start();
@@ -378,8 +382,8 @@ fn reads_go_to_the_replica_and_survive_it() {
             batch.to_string().into_bytes(),
         );
         assert_eq!(posted.status, 200, "{}", String::from_utf8_lossy(&posted.body));
-        if metric(&strict, "agrimap_db_replicas_healthy") == Some(0.0) {
-            left_out_at_lag = metric(&strict, &lag_series);
+        if replicas_healthy(&strict) == Some(0) {
+            left_out_at_lag = metric::<f64>(&strict, &lag_series);
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
