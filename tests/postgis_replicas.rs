@@ -245,6 +245,21 @@ fn reads_go_to_the_replica_and_survive_it() {
         crop_scans_on(&replica)
     );
 
+    // An export streams the layer from the replica too, whole.
+    let reads_before = replica_reads(&server);
+    let export = server.get("/api/export/ocop.geojson", &[]);
+    assert_eq!(export.status, 200, "{}", String::from_utf8_lossy(&export.body));
+    let exported = serde_json::from_slice::<serde_json::Value>(&export.decoded_body()).expect("GeoJSON")["features"]
+        .as_array()
+        .expect("features")
+        .len();
+    let matched = server.get("/ogc/collections/ocop/items?limit=1&f=json", &[]).json()["numberMatched"].clone();
+    assert_eq!(json!(exported), matched);
+    assert!(
+        replica_reads(&server) > reads_before,
+        "the export was not read on the replica"
+    );
+
     // Read-your-writes: each reading changes the station's latest time in
     // the monitoring layer, and the very next request sees it.
     let readings_url = format!("{}/api/stations/WQ-01/readings", server.base);
@@ -334,6 +349,16 @@ fn reads_go_to_the_replica_and_survive_it() {
         "the load did not reach the replica before the kill"
     );
     assert_eq!(replicas_healthy(&server), Some(0));
+    // Reads were on their way to the replica when it died, and went to the primary.
+    let log = server.log();
+    assert!(
+        log.contains("a read failed on a replica"),
+        "no read met the dead replica:\n{log}"
+    );
+    eprintln!(
+        "a read failed on the replica and went to the primary ({} time(s) logged: once each time it is left out)",
+        log.matches("a read failed on a replica").count()
+    );
 
     // Back, it takes reads again.
     replica.start();
