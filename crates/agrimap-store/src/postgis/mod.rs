@@ -7,6 +7,10 @@
 //! catalog. Connecting times out after two seconds, so a stopped database
 //! answers "unavailable" quickly instead of hanging requests; waiting for a
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
+//!
+//! With [`PgStore::with_replicas`], reads of layers go to streaming replicas
+//! that have caught up with the layer (`replicas.rs`); everything else, and
+//! every write, stays on the primary.
 
 mod alerts;
 mod cancel;
