@@ -4,6 +4,7 @@
 
 pub mod mosquitto;
 pub mod nginx;
+pub mod pg_cluster;
 
 use agrimap_server::{AppState, ServerConfig};
 use agrimap_store::LayerStore as _;
@@ -824,4 +825,16 @@ pub fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// A loopback port nobody listens on now.
+///
+/// # Panics
+/// When no port can be bound.
+#[must_use]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }

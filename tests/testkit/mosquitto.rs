@@ -22,10 +22,7 @@ impl Mosquitto {
     #[must_use]
     pub fn start(name: &str) -> Self {
         let dir = crate::scratch_dir(&format!("mosquitto-{name}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::free_port();
         // As root, Mosquitto would switch to the `mosquitto` user, who cannot
         // write to the scratch directory.
         let user = if crate::is_root() { "user root\n" } else { "" };

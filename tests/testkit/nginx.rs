@@ -22,10 +22,7 @@ impl Nginx {
     #[must_use]
     pub fn serve(name: &str, root: &Path) -> Self {
         let dir = crate::scratch_dir(&format!("nginx-{name}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::free_port();
         let location = std::fs::read_to_string(crate::repo_root().join("docs/publish-nginx.conf"))
             .expect("docs/publish-nginx.conf");
         // As root, nginx's workers would switch to `nobody`, who may not read the scratch directory.

@@ -1,6 +1,6 @@
 //! `agrimap serve`
 
-use crate::store_args::StoreArgs;
+use crate::store_args::{ReplicaArgs, StoreArgs};
 use agrimap_mqtt::MqttConfig;
 use agrimap_mqtt::broker::BrokerUrl;
 use agrimap_server::{AppState, ServerConfig};
@@ -14,6 +14,8 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub replicas: ReplicaArgs,
     /// Public origin written into styles and TileJSON (default: the host the client asked).
     #[arg(long, env = "AGRIMAP_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -115,7 +117,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let local = listener.local_addr().context("reading the listening address")?;
-        let (store, which) = args.store.open().await?;
+        let (store, which) = args.store.open_with_replicas(&args.replicas).await?;
         tracing::info!(store = %which, "agrimap serving on http://{local}/");
         let state = AppState::new(store, config);
         agrimap_core::alerts::worker::spawn(&state.core);

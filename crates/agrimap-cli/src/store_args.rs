@@ -3,6 +3,7 @@
 //! the demo province on first use).
 
 use agrimap_store::Store;
+use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,6 +27,29 @@ impl StoreArgs {
     /// When the database cannot be reached or migrated, or the embedded store
     /// cannot be opened or seeded.
     pub async fn open(&self) -> anyhow::Result<(Arc<dyn Store>, String)> {
+        self.open_with_replicas(&ReplicaArgs::default()).await
+    }
+
+    /// Opens the store with its read replicas (PostGIS only).
+    ///
+    /// # Errors
+    /// As [`StoreArgs::open`]; and when replicas are given without a
+    /// database, or one of them cannot serve (unreachable, a primary, a
+    /// replica of another cluster).
+    pub async fn open_with_replicas(&self, replicas: &ReplicaArgs) -> anyhow::Result<(Arc<dyn Store>, String)> {
+        if !replicas.database_replica.is_empty() {
+            let Some(url) = &self.database else {
+                anyhow::bail!("--database-replica needs --database: read replicas are replicas of a PostGIS primary");
+            };
+            let max_lag = replicas.max_lag()?;
+            let store = crate::postgres::connect_and_migrate(url).await?;
+            let store = store
+                .with_replicas(&replicas.database_replica, max_lag)
+                .await
+                .context("--database-replica")?;
+            let n = replicas.database_replica.len();
+            return Ok((Arc::new(store), format!("postgis with {n} read replica(s)")));
+        }
         Ok(if let Some(url) = &self.database {
             (
                 Arc::new(crate::postgres::connect_and_migrate(url).await?),
@@ -36,5 +60,32 @@ impl StoreArgs {
             let store = crate::seed::open_or_seed(&path, &self.seed_dir)?;
             (Arc::new(store), path.display().to_string())
         })
+    }
+}
+
+/// Streaming replicas of the PostGIS primary that take reads (`serve` only).
+#[derive(Debug, Default, clap::Args)]
+pub struct ReplicaArgs {
+    /// A PostgreSQL streaming replica of the `--database` primary to send reads of layers to
+    /// (repeatable; comma-separated in the environment). Writes go to the primary; each must
+    /// answer at start and be in recovery.
+    #[arg(
+        long,
+        env = "AGRIMAP_DATABASE_REPLICAS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub database_replica: Vec<String>,
+    /// Seconds a replica may be behind the primary before reads leave it, until it catches up.
+    #[arg(long, env = "AGRIMAP_REPLICA_MAX_LAG", default_value_t = 5.0)]
+    pub replica_max_lag: f64,
+}
+
+impl ReplicaArgs {
+    fn max_lag(&self) -> anyhow::Result<std::time::Duration> {
+        std::time::Duration::try_from_secs_f64(self.replica_max_lag)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| anyhow::anyhow!("--replica-max-lag must be a number of seconds above 0"))
     }
 }

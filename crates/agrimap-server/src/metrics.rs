@@ -2,7 +2,8 @@
 //! Prometheus scrapes: requests by route, method and status with their
 //! latency, the core's counters ([`agrimap_core::metrics`]: tile cache,
 //! renders, readings, MQTT backlog, statistics recomputations) and the
-//! database pool's use, read from the store at each scrape.
+//! database pool's use and, with read replicas, where reads of layers went
+//! and how far behind each replica is, read from the store at each scrape.
 //!
 //! Latency is measured to the response head: a long export or the live
 //! alert feed counts the time to its first byte, not its length.
@@ -77,6 +78,7 @@ impl Metrics {
         );
         core.metrics.register(&mut registry);
         registry.register_collector(Box::new(PoolCollector(core.store.clone())));
+        registry.register_collector(Box::new(ReplicaCollector(core.store.clone())));
         Self {
             registry,
             requests,
@@ -175,6 +177,58 @@ impl Collector for PoolCollector {
             let gauge = ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
             let metric = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;
             gauge.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where reads of layers went and the read replicas' health, asked of the
+/// store at each scrape; nothing for a store without replicas.
+struct ReplicaCollector(Arc<dyn Store>);
+
+impl std::fmt::Debug for ReplicaCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReplicaCollector({})", self.0.kind())
+    }
+}
+
+impl Collector for ReplicaCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::counter::ConstCounter;
+        let Some(status) = self.0.replica_status() else {
+            return Ok(());
+        };
+        let reads = ConstCounter::new(0_u64);
+        let mut family = encoder.encode_descriptor(
+            "agrimap_db_layer_reads",
+            "Reads of layers, by the database that answered them (primary or replica)",
+            None,
+            reads.metric_type(),
+        )?;
+        for (target, n) in [("primary", status.reads_primary), ("replica", status.reads_replica)] {
+            ConstCounter::new(n).encode(family.encode_family(&[("target", target)])?)?;
+        }
+        let healthy = status.replicas.iter().filter(|r| r.healthy).count();
+        let gauge = ConstGauge::new(i64::try_from(healthy).unwrap_or(i64::MAX));
+        let metric = encoder.encode_descriptor(
+            "agrimap_db_replicas_healthy",
+            "Read replicas reachable, in recovery and within the lag bound",
+            None,
+            gauge.metric_type(),
+        )?;
+        gauge.encode(metric)?;
+        let lag = ConstGauge::new(0.0_f64);
+        let mut family = encoder.encode_descriptor(
+            "agrimap_db_replica_lag_seconds",
+            "How far behind the primary each read replica is at most, at its last check",
+            None,
+            lag.metric_type(),
+        )?;
+        for replica in &status.replicas {
+            if let Some(lag) = replica.lag {
+                let labels = [("replica", replica.name.as_str())];
+                ConstGauge::new(lag.as_secs_f64()).encode(family.encode_family(&labels)?)?;
+            }
         }
         Ok(())
     }

@@ -7,6 +7,10 @@ use agrimap_model::FilterError;
 pub enum StoreError {
     #[error("store is unavailable: {0}")]
     Unavailable(String),
+    /// A read replica given at start that cannot serve: unreachable, a
+    /// primary, or a replica of another cluster.
+    #[error("{0}")]
+    Replica(String),
     /// A statement ran past the database's statement timeout and was cancelled.
     #[error("while {0}: the statement took too long and was cancelled")]
     Timeout(&'static str),

@@ -152,6 +152,30 @@ pub struct PoolStatus {
     pub waiting: usize,
 }
 
+/// The reads of layers sent to the primary and to read replicas, and each
+/// replica's health, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    /// Reads of layers the primary answered (no replica could).
+    pub reads_primary: u64,
+    /// Reads of layers a replica answered.
+    pub reads_replica: u64,
+    pub replicas: Vec<ReplicaHealth>,
+}
+
+/// One read replica at its last check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaHealth {
+    /// `host:port/database`, without credentials.
+    pub name: String,
+    /// Reachable, still a replica, and not further behind than the bound.
+    pub healthy: bool,
+    /// How far behind the primary it is at most; `None` when unknown.
+    pub lag: Option<std::time::Duration>,
+    /// WAL bytes it had still to replay; `None` when unknown.
+    pub lag_bytes: Option<u64>,
+}
+
 /// What an [`Store::upsert`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct UpsertSummary {
@@ -215,6 +239,12 @@ pub trait LayerStore: Send + Sync + 'static {
     /// The state of the store's connection pool, for operators; `None` for
     /// a store without one.
     fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+
+    /// Where reads of layers went and how the read replicas are; `None` for
+    /// a store without replicas.
+    fn replica_status(&self) -> Option<ReplicaStatus> {
         None
     }
 

@@ -7,6 +7,10 @@
 //! catalog. Connecting times out after two seconds, so a stopped database
 //! answers "unavailable" quickly instead of hanging requests; waiting for a
 //! free connection of a busy pool may take longer (see [`BUSY_WAIT`]).
+//!
+//! With [`PgStore::with_replicas`], reads of layers go to streaming replicas
+//! that have caught up with the layer (`replicas.rs`); everything else, and
+//! every write, stays on the primary.
 
 mod alerts;
 mod cancel;
@@ -14,6 +18,7 @@ mod codes;
 mod crosswalk;
 mod ntm;
 mod registry;
+mod replicas;
 mod schema;
 mod upsert;
 mod versions;
@@ -57,6 +62,8 @@ pub struct PgStore {
     config: tokio_postgres::Config,
     /// Started by the first `versions()` call, which runs inside the runtime.
     watch: Arc<OnceLock<VersionWatch>>,
+    /// Streaming replicas that take reads of layers (see `replicas.rs`).
+    replicas: Option<Arc<replicas::Replicas>>,
 }
 
 fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
@@ -81,6 +88,46 @@ fn is_unavailable(e: &tokio_postgres::Error) -> bool {
         || std::error::Error::source(e).is_some_and(<dyn std::error::Error + 'static>::is::<std::io::Error>)
 }
 
+/// The pool of a connection configuration (the primary's or a replica's),
+/// with agrimap's timeouts and session settings, and the configuration as
+/// completed.
+fn pool_of(config: tokio_postgres::Config) -> Result<(Pool, tokio_postgres::Config), StoreError> {
+    let mut config = config;
+    config.connect_timeout(TIMEOUT);
+    // No statement runs for ever, unless the URL says otherwise
+    // (`?options=-c%20statement_timeout%3D…`).
+    let mut options = config.get_options().unwrap_or("").to_owned();
+    if !options.contains("statement_timeout") {
+        options = format!("{options} -c statement_timeout={}", STATEMENT_TIMEOUT.as_millis());
+    }
+    // PostgreSQL compiles a query whose estimated cost is high, and a
+    // filter with a large polygon (ST_Intersects is costed high) paid
+    // 50–110 ms of compiling for a 60 ms query; agrimap's queries are
+    // short, so JIT is off unless the URL says otherwise.
+    if !options.contains("jit") {
+        options = format!("{options} -c jit=off");
+    }
+    config.options(options.trim());
+    // Notice a silently dropped connection (the listener's in particular).
+    config.keepalives_idle(Duration::from_secs(10));
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(16)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(BUSY_WAIT))
+        .create_timeout(Some(TIMEOUT))
+        .recycle_timeout(Some(TIMEOUT))
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    Ok((pool, config))
+}
+
 impl PgStore {
     /// Connects a pool to `url` (`postgres://user@host:port/db`). The URL never
     /// appears in errors: it may hold a password.
@@ -91,75 +138,103 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|_| StoreError::Unavailable("the database URL cannot be parsed".into()))?;
-        let mut config = config;
-        config.connect_timeout(TIMEOUT);
-        // No statement runs for ever, unless the URL says otherwise
-        // (`?options=-c%20statement_timeout%3D…`).
-        let mut options = config.get_options().unwrap_or("").to_owned();
-        if !options.contains("statement_timeout") {
-            options = format!("{options} -c statement_timeout={}", STATEMENT_TIMEOUT.as_millis());
-        }
-        // PostgreSQL compiles a query whose estimated cost is high, and a
-        // filter with a large polygon (ST_Intersects is costed high) paid
-        // 50–110 ms of compiling for a 60 ms query; agrimap's queries are
-        // short, so JIT is off unless the URL says otherwise.
-        if !options.contains("jit") {
-            options = format!("{options} -c jit=off");
-        }
-        config.options(options.trim());
-        // Notice a silently dropped connection (the listener's in particular).
-        config.keepalives_idle(Duration::from_secs(10));
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(16)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(BUSY_WAIT))
-            .create_timeout(Some(TIMEOUT))
-            .recycle_timeout(Some(TIMEOUT))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let (pool, config) = pool_of(config)?;
         Ok(Self {
             pool,
             config,
             watch: Arc::new(OnceLock::new()),
+            replicas: None,
         })
     }
 
+    /// Sends reads of layers to these streaming replicas of the primary
+    /// (see `replicas.rs`): each must answer now and be a replica of this
+    /// primary, else nothing starts. A replica further behind than `max_lag`
+    /// is left out until it catches up. Replica URLs never appear in errors,
+    /// only their `host:port/database`.
+    ///
+    /// # Errors
+    /// When a URL cannot be parsed, a replica cannot be reached, is a
+    /// primary or is a replica of another cluster, or the primary cannot be
+    /// reached.
+    pub async fn with_replicas(mut self, urls: &[String], max_lag: Duration) -> Result<Self, StoreError> {
+        if urls.is_empty() {
+            return Ok(self);
+        }
+        let primary_id = replicas::system_identifier(&self.pool).await?;
+        let mut members = Vec::with_capacity(urls.len());
+        for (k, url) in urls.iter().enumerate() {
+            let config: tokio_postgres::Config = url
+                .parse()
+                .map_err(|_| StoreError::Replica(format!("replica URL number {} cannot be parsed", k + 1)))?;
+            let name = replicas::name_of(&config);
+            let (pool, _) = pool_of(config)?;
+            replicas::check_at_start(&name, &pool, &primary_id).await?;
+            members.push((name, pool));
+        }
+        let replicas = Arc::new(replicas::Replicas::new(members, max_lag));
+        replicas::start(self.pool.clone(), &replicas);
+        // Routing needs the primary's counters from the first read on.
+        self.watch.get_or_init(|| VersionWatch::start(self.config.clone()));
+        self.replicas = Some(replicas);
+        Ok(self)
+    }
+
+    /// Where a read of `layer` goes: a replica that has caught up with it,
+    /// or the primary; `None` without replicas.
+    fn route(&self, layer: &'static LayerDef) -> Option<(&replicas::Replicas, replicas::Target<'_>)> {
+        let replicas = self.replicas.as_deref()?;
+        // The counters the primary has reached, as far as this instance
+        // knows (its own writes included); unknown while the listener is
+        // down, and then every read goes to the primary.
+        let needed = self
+            .watch
+            .get()
+            .and_then(VersionWatch::get)
+            .map(|v| v.get(layer.id).copied().unwrap_or(0));
+        Some((replicas, replicas.pick(layer.id, needed)))
+    }
+
     /// Streams the rows of a query. Dropping the stream cancels the query
-    /// (and retires its connection), so the database stops at once.
+    /// (and retires its connection), so the database stops at once. On a
+    /// replica, the ids sent are kept (8 bytes a feature), so that when the
+    /// replica fails half-way the query runs again on the primary and sends
+    /// only the features not sent yet.
     fn stream_sql(&self, layer: &'static LayerDef, sql: Result<(String, Vec<Value>), StoreError>) -> FeatureStream {
         let (tx, rx) = tokio::sync::mpsc::channel(512);
         let store = self.clone();
         tokio::spawn(async move {
             let run = async {
-                use futures::StreamExt;
                 let (sql, params) = sql?;
                 let params: Vec<_> = params.iter().map(param).collect();
-                let guarded = Guarded::new(store.client().await?);
-                let mut rows = Box::pin(
-                    guarded
-                        .client()
-                        .query_raw(&sql, refs(&params))
-                        .await
-                        .map_err(pg("streaming features"))?,
-                );
-                while let Some(row) = rows.next().await {
-                    let item = row
-                        .map_err(pg("streaming features"))
-                        .and_then(|r| row_to_feature(layer, &r));
-                    if tx.send(item).await.is_err() {
-                        // The consumer went away: `guarded` cancels the rest.
-                        return Ok(());
+                let mut skip = None;
+                let routed = store.route(layer);
+                if let Some((replicas, target @ replicas::Target::Replica(replica))) = routed {
+                    let mut sent = Vec::new();
+                    let on_replica = async {
+                        let client = replica
+                            .pool
+                            .get()
+                            .await
+                            .map_err(|e| StoreError::Unavailable(format!("no replica connection: {e}")))?;
+                        send_rows(Guarded::new(client), layer, &sql, &params, &tx, Sent::Record(&mut sent)).await
+                    };
+                    match on_replica.await {
+                        Ok(()) => {
+                            replicas.answered(target);
+                            return Ok(());
+                        }
+                        Err(e) if replicas::worth_retrying(&e) => replica.failed(&e),
+                        Err(e) => return Err(e),
                     }
+                    skip = Some(sent.into_iter().collect::<std::collections::HashSet<i64>>());
                 }
-                drop(rows);
-                guarded.finish();
+                let guarded = Guarded::new(store.client().await?);
+                let sent = skip.as_ref().map_or(Sent::Ignore, Sent::Skip);
+                send_rows(guarded, layer, &sql, &params, &tx, sent).await?;
+                if let Some((replicas, _)) = routed {
+                    replicas.answered(replicas::Target::Primary);
+                }
                 Ok::<(), StoreError>(())
             };
             if let Err(e) = run.await {
@@ -218,6 +293,62 @@ impl PgStore {
         tx.commit().await.map_err(pg("committing the migrations"))?;
         Ok(applied)
     }
+}
+
+/// Runs a read of a layer on a replica that has caught up with it, or on
+/// the primary; a read a replica fails for want of a connection (or that
+/// recovery cancelled) is run again on the primary. `$body` is an
+/// expression of type `Result<T, StoreError>` over the guarded client `$g`,
+/// and finishes it. (A macro rather than a function taking an async
+/// closure: the futures of such closures cannot be shown `Send` to
+/// `async_trait`.)
+macro_rules! routed_read {
+    ($store:expr, $layer:expr, |$g:ident| $body:expr) => {{
+        let store: &PgStore = $store;
+        match store.route($layer) {
+            None => {
+                let $g = Guarded::new(store.client().await?);
+                $body
+            }
+            Some((replicas, target)) => {
+                let mut answer = None;
+                if let replicas::Target::Replica(replica) = target {
+                    let attempt: Result<_, StoreError> = async {
+                        let client = replica
+                            .pool
+                            .get()
+                            .await
+                            .map_err(|e| StoreError::Unavailable(format!("no replica connection: {e}")))?;
+                        let $g = Guarded::new(client);
+                        $body
+                    }
+                    .await;
+                    match attempt {
+                        Ok(found) => {
+                            replicas.answered(target);
+                            answer = Some(Ok(found));
+                        }
+                        Err(e) if replicas::worth_retrying(&e) => replica.failed(&e),
+                        Err(e) => answer = Some(Err(e)),
+                    }
+                }
+                match answer {
+                    Some(answer) => answer,
+                    None => {
+                        let attempt: Result<_, StoreError> = async {
+                            let $g = Guarded::new(store.client().await?);
+                            $body
+                        }
+                        .await;
+                        if attempt.is_ok() {
+                            replicas.answered(replicas::Target::Primary);
+                        }
+                        attempt
+                    }
+                }
+            }
+        }
+    }};
 }
 
 struct Postgres;
@@ -303,6 +434,53 @@ fn param(value: &Value) -> Box<dyn ToSql + Sync + Send> {
 
 fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+/// What a stream does with the ids of the features it sends.
+enum Sent<'a> {
+    Ignore,
+    /// Keeps them, in case the rest must come from elsewhere.
+    Record(&'a mut Vec<i64>),
+    /// Leaves out those already sent from elsewhere.
+    Skip(&'a std::collections::HashSet<i64>),
+}
+
+/// Sends the features a query finds into `tx`. A failed row ends it with
+/// the error (the caller decides whether to go on elsewhere); a consumer
+/// gone ends it at once, and the guard cancels the rest.
+async fn send_rows(
+    guarded: Guarded,
+    layer: &'static LayerDef,
+    sql: &str,
+    params: &[Box<dyn ToSql + Sync + Send>],
+    tx: &tokio::sync::mpsc::Sender<Result<Feature, StoreError>>,
+    mut sent: Sent<'_>,
+) -> Result<(), StoreError> {
+    use futures::StreamExt;
+    let mut rows = Box::pin(
+        guarded
+            .client()
+            .query_raw(sql, refs(params))
+            .await
+            .map_err(pg("streaming features"))?,
+    );
+    while let Some(row) = rows.next().await {
+        let item = row_to_feature(layer, &row.map_err(pg("streaming features"))?);
+        if let Ok(f) = &item {
+            match &mut sent {
+                Sent::Record(ids) => ids.push(f.id),
+                Sent::Skip(ids) if ids.contains(&f.id) => continue,
+                Sent::Ignore | Sent::Skip(_) => {}
+            }
+        }
+        if tx.send(item).await.is_err() {
+            // The consumer went away: `guarded` cancels the rest.
+            return Ok(());
+        }
+    }
+    drop(rows);
+    guarded.finish();
+    Ok(())
 }
 
 /// The select list of a layer: WKB geometry, dates as ISO text, restricted
@@ -595,6 +773,10 @@ impl LayerStore for PgStore {
         })
     }
 
+    fn replica_status(&self) -> Option<crate::ReplicaStatus> {
+        self.replicas.as_ref().map(|r| r.status())
+    }
+
     async fn health(&self) -> Result<(), StoreError> {
         let check = async {
             let client = self.client().await?;
@@ -612,27 +794,34 @@ impl LayerStore for PgStore {
     async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
         let (sql, params) = select_sql(layer, query)?;
         let params: Vec<_> = params.iter().map(param).collect();
-        let guarded = Guarded::new(self.client().await?);
-        let client = guarded.client();
-        let stmt = client.prepare_cached(&sql).await.map_err(pg("preparing a query"))?;
-        let rows = client
-            .query(&stmt, &refs(&params))
-            .await
-            .map_err(pg("querying features"))?;
-        guarded.finish();
+        let rows = routed_read!(self, layer, |guarded| async {
+            let client = guarded.client();
+            let stmt = client.prepare_cached(&sql).await.map_err(pg("preparing a query"))?;
+            let rows = client
+                .query(&stmt, &refs(&params))
+                .await
+                .map_err(pg("querying features"))?;
+            guarded.finish();
+            Ok(rows)
+        }
+        .await)?;
         rows.iter().map(|r| row_to_feature(layer, r)).collect()
     }
 
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {
         let (rows, params) = rows_sql::<Postgres>(layer, query, "fid", None)?;
         let params: Vec<_> = params.iter().map(param).collect();
-        let guarded = Guarded::new(self.client().await?);
-        let row = guarded
-            .client()
-            .query_one(&format!("SELECT count(*) FROM ({rows}) AS r"), &refs(&params))
-            .await
-            .map_err(pg("counting features"))?;
-        guarded.finish();
+        let sql = format!("SELECT count(*) FROM ({rows}) AS r");
+        let row = routed_read!(self, layer, |guarded| async {
+            let row = guarded
+                .client()
+                .query_one(&sql, &refs(&params))
+                .await
+                .map_err(pg("counting features"))?;
+            guarded.finish();
+            Ok(row)
+        }
+        .await)?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
 
@@ -642,13 +831,21 @@ impl LayerStore for PgStore {
         id: i64,
         audience: Audience,
     ) -> Result<Option<Feature>, StoreError> {
-        let client = self.client().await?;
         let sql = format!(
             "SELECT {} FROM {} WHERE fid = $1",
             select_columns(layer, audience),
             layer.id
         );
-        let row = client.query_opt(&sql, &[&id]).await.map_err(pg("reading a feature"))?;
+        let row = routed_read!(self, layer, |guarded| async {
+            let row = guarded
+                .client()
+                .query_opt(&sql, &[&id])
+                .await
+                .map_err(pg("reading a feature"))?;
+            guarded.finish();
+            Ok(row)
+        }
+        .await)?;
         row.map(|r| row_to_feature(layer, &r)).transpose()
     }
 
@@ -662,7 +859,6 @@ impl LayerStore for PgStore {
         let Some(at) = as_of.filter(|_| layer.versioned()) else {
             return self.feature(layer, id, audience).await;
         };
-        let client = self.client().await?;
         let cols = select_columns(layer, audience);
         let sql = format!(
             "SELECT {cols} FROM {t} WHERE fid = $1 AND (valid_from IS NULL OR valid_from <= $2::text::timestamptz)
@@ -670,10 +866,17 @@ impl LayerStore for PgStore {
                AND (valid_from IS NULL OR valid_from <= $2::text::timestamptz) AND valid_to > $2::text::timestamptz",
             t = layer.id
         );
-        let row = client
-            .query_opt(&sql, &[&id, &at.to_string()])
-            .await
-            .map_err(pg("reading a feature"))?;
+        let at = at.to_string();
+        let row = routed_read!(self, layer, |guarded| async {
+            let row = guarded
+                .client()
+                .query_opt(&sql, &[&id, &at])
+                .await
+                .map_err(pg("reading a feature"))?;
+            guarded.finish();
+            Ok(row)
+        }
+        .await)?;
         row.map(|r| row_to_feature(layer, &r)).transpose()
     }
 
@@ -688,14 +891,20 @@ impl LayerStore for PgStore {
     }
 
     async fn extent(&self, layer: &'static LayerDef) -> Result<Option<Rect<f64>>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_one(
-                &format!("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM {}) s", layer.id),
-                &[],
-            )
-            .await
-            .map_err(pg("reading the extent"))?;
+        let sql = format!(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM {}) s",
+            layer.id
+        );
+        let row = routed_read!(self, layer, |guarded| async {
+            let row = guarded
+                .client()
+                .query_one(&sql, &[])
+                .await
+                .map_err(pg("reading the extent"))?;
+            guarded.finish();
+            Ok(row)
+        }
+        .await)?;
         let v: [Option<f64>; 4] = [row.get(0), row.get(1), row.get(2), row.get(3)];
         Ok(match v {
             [Some(x1), Some(y1), Some(x2), Some(y2)] => {
@@ -718,6 +927,12 @@ impl LayerStore for PgStore {
             summaries.push(upsert::upsert(&tx, write).await?);
         }
         tx.commit().await.map_err(pg("committing"))?;
+        if let Some(watch) = self.watch.get() {
+            // This instance's next request must see its own write at once
+            // (and a read replica is used for the layer only once it has it).
+            let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
+            watch.observe(&read);
+        }
         Ok(summaries)
     }
 
