@@ -33,6 +33,11 @@ struct Piece {
     bytes: usize,
 }
 
+/// A feature's value of the field at `i` (null when it is short of values).
+fn value(feature: &Feature, i: usize) -> &Value {
+    feature.properties.get(i).unwrap_or(&Value::Null)
+}
+
 /// Encodes one coalesced layer; `None` when nothing of it is drawn.
 pub(crate) fn encode_coalesced_layer(
     pipeline: &mut Pipeline,
@@ -55,21 +60,16 @@ pub(crate) fn encode_coalesced_layer(
         })
         .collect();
     let mut classes: Vec<(Vec<Value>, EdgeSet)> = Vec::new();
-    let mut values = Vec::with_capacity(fields.len());
     for feature in features {
-        values.clear();
-        values.extend(
-            fields
-                .iter()
-                .map(|&(i, _)| feature.properties.get(i).cloned().unwrap_or(Value::Null)),
-        );
-        let class = match classes.iter().position(|(v, _)| *v == values) {
-            Some(c) => c,
-            None => {
-                classes.push((values.clone(), EdgeSet::new()));
-                classes.len() - 1
-            }
-        };
+        // A handful of classes per tile: a scan beats hashing, and nothing is cloned.
+        let known = classes
+            .iter()
+            .position(|(v, _)| v.iter().zip(&fields).all(|(v, &(i, _))| v == value(feature, i)));
+        let class = known.unwrap_or_else(|| {
+            let values = fields.iter().map(|&(i, _)| value(feature, i).clone()).collect();
+            classes.push((values, EdgeSet::new()));
+            classes.len() - 1
+        });
         pipeline.snap_polygons_into(&feature.geometry, &mut classes[class].1);
     }
     classes.sort_by(|a, b| compare_values(&a.0, &b.0));
