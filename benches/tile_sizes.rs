@@ -9,7 +9,9 @@
 //! seeded from `agrimap demo-data --parcels 2000000`); does nothing without.
 //! `AGRIMAP_TILE_SIZES_COALESCE=0` draws every feature (as before coalescing),
 //! `AGRIMAP_TILE_SIZES_ZOOMS=11-12` limits the zooms, and
-//! `AGRIMAP_TILE_SIZES_TILES=11/1626/968,…` makes only those tiles.
+//! `AGRIMAP_TILE_SIZES_TILES=11/1626/968,…` makes only those tiles, and
+//! `AGRIMAP_TILE_SIZES_BUDGET` (bytes) and `AGRIMAP_TILE_SIZES_MIN_AREA`
+//! (square tile units) replace the server's budget and smallest polygon.
 //!
 //! Run: `AGRIMAP_TILE_SIZES_STORE=/tmp/t2m/agrimap.gpkg cargo bench --bench tile_sizes`.
 
@@ -54,10 +56,17 @@ fn main() {
     let store: Arc<dyn Store> = Arc::new(GpkgStore::open(std::path::Path::new(&path)).expect("store"));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let plain = TileService::new(store.clone(), 0, CoreMetrics::default());
-    let options = TileOptions {
+    let mut options = TileOptions {
         coalesce,
         ..plain.options().clone()
     };
+    // Knobs for trying other budgets and thresholds than the server's.
+    if let Ok(bytes) = std::env::var("AGRIMAP_TILE_SIZES_BUDGET") {
+        options.coalesced_layer_bytes = bytes.parse().expect("bytes");
+    }
+    if let Ok(area) = std::env::var("AGRIMAP_TILE_SIZES_MIN_AREA") {
+        options.min_polygon_area = area.parse().expect("square tile units");
+    }
     let service = plain.with_options(options);
     let all: Vec<&'static LayerDef> = catalog().iter().collect();
 

@@ -36,6 +36,12 @@ pub struct TileOptions {
     /// Whether the dense layers are coalesced below their legible zoom
     /// ([`agrimap_model::LayerDef::coalescing`]); off, every feature is drawn.
     pub coalesce: bool,
+    /// Merged polygons (and holes) of a coalesced layer below this many square
+    /// tile units are dropped. Lower than `min_polygon_area`: a class's area
+    /// in a tile is the sum of its pieces, and where the pieces of a class
+    /// are scattered (ponds of one species among others) each may be under a
+    /// pixel while together they cover a visible share of the tile.
+    pub coalesced_min_area: f64,
     /// Bytes of geometry commands a coalesced layer may take in one tile
     /// (uncompressed); past it, its smallest polygons are dropped, keeping
     /// the largest of every class ([`crate::coalesced_layer`]).
@@ -50,15 +56,17 @@ impl Default for TileOptions {
             simplify_tolerance: 1.0,
             min_polygon_area: 4.0,
             coalesce: true,
+            coalesced_min_area: 4.0,
             coalesced_layer_bytes: DEFAULT_COALESCED_LAYER_BYTES,
         }
     }
 }
 
-/// Geometry of merged parcels (small integer deltas, repeated shapes)
-/// compresses about 2.5 to 3 times with gzip; two coalesced layers of this
-/// size and the rest of a composite tile stay within 500 kB gzipped.
-pub const DEFAULT_COALESCED_LAYER_BYTES: usize = 500_000;
+/// Geometry of merged parcels and scattered ponds (small integer deltas,
+/// repeated shapes) compresses about 4 times with gzip (3.7 to 4.6 on the
+/// demo province's tiles), so two coalesced layers at this size and the
+/// rest of a composite tile stay under 500 kB gzipped.
+pub const DEFAULT_COALESCED_LAYER_BYTES: usize = 900_000;
 
 /// At and beyond a layer's maxzoom the tile is drawn magnified, so detail
 /// that is invisible at this zoom shows later: simplify less.
@@ -163,6 +171,8 @@ pub(crate) struct Pipeline {
     clip: Rect<f64>,
     /// Twice `min_polygon_area`, to compare with doubled ring areas.
     min_area2: f64,
+    /// Twice `coalesced_min_area`.
+    coalesced_min_area2: f64,
     tolerance: f64,
     projected: Vec<Coord<f64>>,
     clipped: Vec<Coord<f64>>,
@@ -182,6 +192,7 @@ impl Pipeline {
             lonlat_bounds: tile_bounds_buffered(tile, opts.buffer, opts.extent),
             clip: Rect::new(coord! { x: -b, y: -b }, coord! { x: e + b, y: e + b }),
             min_area2: 2.0 * opts.min_polygon_area,
+            coalesced_min_area2: 2.0 * opts.coalesced_min_area,
             tolerance: opts.simplify_tolerance,
             projected: Vec::new(),
             clipped: Vec::new(),
@@ -429,7 +440,8 @@ impl Pipeline {
 
     /// One ring of a coalesced polygon (tile units, on the grid), clipped to
     /// the buffered tile, simplified and rounded, with twice its unsigned
-    /// area; `None` when nothing of it is left or it is below the minimum area.
+    /// area; `None` when nothing of it is left or it is below
+    /// `coalesced_min_area`.
     pub(crate) fn thin_grid_ring(&mut self, ring: &[Coord<i32>]) -> Option<(Vec<Coord<i32>>, u128)> {
         self.projected.clear();
         self.projected
@@ -439,7 +451,7 @@ impl Pipeline {
             return None;
         }
         let area2 = ring_area2(&self.rounded).unsigned_abs();
-        (area2 != 0 && area2 as f64 >= self.min_area2).then(|| (self.rounded.clone(), area2))
+        (area2 != 0 && area2 as f64 >= self.coalesced_min_area2).then(|| (self.rounded.clone(), area2))
     }
 }
 
