@@ -118,6 +118,11 @@ fn main() {
         }
     }
     row("all", &made.iter().collect::<Vec<_>>());
+    print_extremes(&made);
+}
+
+/// The five largest and slowest tiles, and the worst class errors of any size.
+fn print_extremes(made: &[Made]) {
     let mut by_size: Vec<&Made> = made.iter().collect();
     by_size.sort_by_key(|m| std::cmp::Reverse(m.gzip));
     println!("\nLargest tiles:");
