@@ -35,6 +35,8 @@ struct Made {
     gzip: usize,
     plain: usize,
     time: Duration,
+    /// The store queries of the tile alone, as the service makes them.
+    read: Duration,
     /// Worst relative error of a class of at least `SMALL_CLASS_SHARE`, and that class.
     worst: (f64, String),
     /// Worst relative error of any class, and that class with its exact area.
@@ -94,12 +96,14 @@ fn main() {
         if body.is_empty() {
             continue;
         }
+        let read = read_time(&rt, &store, &all, tile, service.options());
         let (worst, worst_any, classes_over_5, classes) = area_errors(&rt, store.as_ref(), tile, &body.plain);
         made.push(Made {
             tile,
             gzip: body.gzip.len(),
             plain: body.plain.len(),
             time,
+            read,
             worst,
             worst_any,
             classes_over_5,
@@ -142,11 +146,12 @@ fn print_extremes(made: &[Made]) {
     println!("Slowest tiles:");
     for m in by_size.iter().take(5) {
         println!(
-            "  {}/{}/{}: {:.0} ms, {:.0} kB gzip",
+            "  {}/{}/{}: {:.0} ms, of which {:.0} ms reading the store; {:.0} kB gzip",
             m.tile.z,
             m.tile.x,
             m.tile.y,
             m.time.as_secs_f64() * 1e3,
+            m.read.as_secs_f64() * 1e3,
             m.gzip as f64 / 1e3
         );
     }
@@ -185,6 +190,33 @@ fn row(label: &str, at: &[&Made]) {
         at.iter().map(|m| m.classes).sum::<usize>(),
         worst_any.worst_any.0 * 100.0,
     );
+}
+
+/// How long the store queries of a tile take alone: one per visible layer,
+/// run concurrently, with the bounding box and smallest extent the tile
+/// service asks for.
+fn read_time(
+    rt: &tokio::runtime::Runtime,
+    store: &Arc<dyn Store>,
+    layers: &[&'static LayerDef],
+    tile: TileCoord,
+    opts: &TileOptions,
+) -> Duration {
+    let query = FeatureQuery {
+        bbox: Some(tile_bounds_buffered(tile, opts.buffer, opts.extent)),
+        min_extent: Some(agrimap_tiles::tile_bounds(tile).width() / f64::from(opts.extent)),
+        any_order: true,
+        ..FeatureQuery::default()
+    };
+    let start = Instant::now();
+    let reads = layers
+        .iter()
+        .filter(|l| tile.z >= l.minzoom)
+        .map(|l| store.features(l, &query));
+    let fetched = rt.block_on(futures::future::try_join_all(reads)).expect("features");
+    let elapsed = start.elapsed();
+    assert!(!fetched.is_empty());
+    elapsed
 }
 
 /// Every tile at `z_lo..=z_hi` over the province's bounding box.
