@@ -132,6 +132,15 @@ fn tilejson_describes_public_fields_with_absolute_urls(kind: StoreKind) {
         "restricted field advertised"
     );
     assert_eq!(crop["minzoom"], 11);
+    // Below zoom 13 a crop tile holds one merged shape per crop type.
+    assert_eq!(
+        crop["coalesced"],
+        serde_json::json!({"below_zoom": 13, "fields": ["crop_type"]})
+    );
+    let ponds = vl.iter().find(|l| l["id"] == "aquaculture").expect("aquaculture");
+    assert_eq!(ponds["coalesced"]["fields"], serde_json::json!(["species", "mode"]));
+    let communes = vl.iter().find(|l| l["id"] == "admin_commune").expect("communes");
+    assert!(communes.get("coalesced").is_none());
 }
 
 fn z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geometry(kind: StoreKind) {
@@ -203,6 +212,70 @@ fn z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geomet
             .iter()
             .all(|f| f.properties.contains_key("kind"))
     );
+}
+
+/// Square tile units of a decoded polygonal geometry.
+fn drawn_area(geometry: &geo::Geometry<f64>) -> f64 {
+    use geo::Area;
+    match geometry {
+        geo::Geometry::Polygon(p) => p.unsigned_area(),
+        geo::Geometry::MultiPolygon(mp) => mp.unsigned_area(),
+        other => panic!("polygonal expected: {other:?}"),
+    }
+}
+
+fn z12_tile_merges_parcels_by_crop_type_and_keeps_the_area_of_each(kind: StoreKind) {
+    use geo::{Area, MapCoords};
+    let server = kind.demo_server("z12_tile_merges_parcels_by_crop_type_and_keeps_the_area_of_each");
+    let (_, inside) = commune_point(&server, "Mỹ Xương");
+    let t = tile_containing(inside.x(), inside.y(), 12);
+    let layers = get_tile(&server, "crop", t);
+    let drawn = &layers[0];
+    assert_eq!(drawn.name, "crop");
+
+    // The exact area of each crop type in the buffered tile: every parcel
+    // projected to tile units and clipped to the tile and its 64-unit buffer.
+    let crop = layer("crop").expect("crop");
+    let buffered = agrimap_tiles::tile_bounds_buffered(t, 64, 4096);
+    let parcels = block_on(server.store.features(crop, &FeatureQuery::in_bbox(buffered))).expect("query");
+    assert!(parcels.len() > 1000, "a farmed tile: {} parcels", parcels.len());
+    let projector = TileProjector::new(t, 4096);
+    let clip = geo::Rect::new(geo::coord! { x: -64.0, y: -64.0 }, geo::coord! { x: 4160.0, y: 4160.0 });
+    let mut exact: BTreeMap<String, f64> = BTreeMap::new();
+    for p in &parcels {
+        let geo::Geometry::MultiPolygon(mp) = &p.geometry else {
+            panic!("parcels are multipolygons")
+        };
+        let projected = mp.map_coords(|c| projector.project_coord(c));
+        let area = agrimap_tiles::clip::clip_multi_polygon(&projected, &clip).unsigned_area();
+        *exact
+            .entry(crop.text_of(p, "crop_type").expect("crop type").to_owned())
+            .or_default() += area;
+    }
+
+    // One feature per crop type, carrying the crop type alone and no id.
+    let mut by_class: BTreeMap<String, f64> = BTreeMap::new();
+    for f in &drawn.features {
+        assert_eq!(f.id, None);
+        assert_eq!(f.properties.keys().collect::<Vec<_>>(), ["crop_type"]);
+        let class = f.properties["crop_type"].as_str().expect("text").to_owned();
+        assert!(
+            by_class.insert(class, drawn_area(&f.geometry)).is_none(),
+            "one feature per class"
+        );
+    }
+    assert_eq!(
+        by_class.keys().collect::<Vec<_>>(),
+        exact.keys().collect::<Vec<_>>(),
+        "every crop type of the tile is drawn"
+    );
+    for (class, want) in &exact {
+        let got = by_class[class];
+        assert!(
+            (got - want).abs() <= 0.05 * want,
+            "{class}: {got:.0} drawn against {want:.0} exact (square tile units)"
+        );
+    }
 }
 
 fn restricted_fields_never_appear_in_any_layer(kind: StoreKind) {
@@ -346,6 +419,7 @@ agrimap_suite::store_suite!(
     catalog_lists_every_layer_with_typed_fields_and_access,
     tilejson_describes_public_fields_with_absolute_urls,
     z14_tile_at_my_xuong_holds_its_parcels_with_public_attributes_and_true_geometry,
+    z12_tile_merges_parcels_by_crop_type_and_keeps_the_area_of_each,
     restricted_fields_never_appear_in_any_layer,
     low_zoom_tiles_leave_out_parcels_and_are_compact,
     gzip_etag_and_empty_tiles,

@@ -31,6 +31,11 @@ fn same_tiles_counts_and_features() {
             if a.status != 200 {
                 continue;
             }
+            // Below the legible zoom parcels and ponds are merged: whatever
+            // order the rows came in, the very bytes agree.
+            if z < agrimap_model::LEGIBLE_ZOOM {
+                assert!(a.body == b.body, "{path}: the same bytes from both stores");
+            }
             let (la, lb) = (decode(&a.body).expect("gpkg tile"), decode(&b.body).expect("pg tile"));
             assert_eq!(la.len(), lb.len(), "{path}: layers");
             for (x, y) in la.iter().zip(&lb) {

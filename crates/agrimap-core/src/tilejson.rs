@@ -69,11 +69,20 @@ fn vector_layer(layer: &LayerDef) -> serde_json::Value {
             )
         })
         .collect();
-    serde_json::json!({
+    let mut entry = serde_json::json!({
         "id": layer.id,
         "description": layer.description,
         "minzoom": layer.minzoom,
         "maxzoom": layer.maxzoom,
         "fields": fields,
-    })
+    });
+    // Below this zoom a tile holds one merged shape per class carrying the
+    // class fields only (TileJSON allows keys of one's own).
+    if let Some(c) = layer.coalescing() {
+        entry["coalesced"] = serde_json::json!({
+            "below_zoom": c.below_zoom,
+            "fields": c.class_fields,
+        });
+    }
+    entry
 }

@@ -38,7 +38,7 @@ pub use codes::{Code, CodeLists};
 pub use feature::{Feature, Reading, Value};
 pub use filter::{CompareOp, FeatureQuery, Filter, FilterError};
 pub use role::Role;
-pub use schema::{Access, Audience, FieldDef, FieldType, GeometryKind, LayerDef, LayerGroup};
+pub use schema::{Access, Audience, Coalescing, FieldDef, FieldType, GeometryKind, LEGIBLE_ZOOM, LayerDef, LayerGroup};
 pub use utc_time::UtcTime;
 
 /// Shortens a client's text for an error message, so that an error never

@@ -118,6 +118,24 @@ impl GeometryKind {
     }
 }
 
+/// The zoom from which parcels and ponds are drawn one by one: a parcel of
+/// the demo province (about 25 × 60 m at two million parcels) is some 5 × 12
+/// px there on a 512 px tile, and the farmer style outlines parcels from it.
+pub const LEGIBLE_ZOOM: u8 = 13;
+
+/// How a dense polygon layer is drawn below the zoom where its features are
+/// legible: the features of one class (the same values of `class_fields`,
+/// the fields the styles colour by) are merged across the edges they share
+/// within the tile and simplified, and the tile carries one feature per
+/// class with only those fields (no id, no other field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Coalescing {
+    /// Tiles below this zoom coalesce; from it on, features are drawn whole.
+    pub below_zoom: u8,
+    /// The fields that make a class.
+    pub class_fields: &'static [&'static str],
+}
+
 /// One layer of the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LayerDef {
@@ -176,6 +194,28 @@ impl LayerDef {
     #[must_use]
     pub fn has_commune(&self) -> bool {
         self.field_index("commune_code").is_some()
+    }
+
+    /// How the layer is drawn below the zoom where its features are legible
+    /// one by one (see [`Coalescing`]); `None` for layers always drawn
+    /// feature by feature. Only the dense layers (parcels and ponds, a few
+    /// pixels each at zoom 12) are coalesced; boundaries, growing areas and
+    /// the like are few, carry names and codes the page shows, and stay whole.
+    #[must_use]
+    pub fn coalescing(&self) -> Option<Coalescing> {
+        match self.id {
+            // The farmer and planner styles colour parcels by crop type.
+            "crop" => Some(Coalescing {
+                below_zoom: LEGIBLE_ZOOM,
+                class_fields: &["crop_type"],
+            }),
+            // The farmer style colours ponds by species, the planner style by mode.
+            "aquaculture" => Some(Coalescing {
+                below_zoom: LEGIBLE_ZOOM,
+                class_fields: &["species", "mode"],
+            }),
+            _ => None,
+        }
     }
 
     /// Whether every change to the layer's features is kept as a version

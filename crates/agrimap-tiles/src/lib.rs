@@ -6,6 +6,9 @@
 //! - [`clip`]: cutting rings, lines and points to the buffered tile.
 //! - [`simplify`]: Douglas–Peucker in tile units, rounding to the grid.
 //! - [`mvt`]: the MVT wire format, encoder and (hostile-input-safe) decoder.
+//! - [`coalesce`]: the union of polygons that share edges on the tile grid.
+//! - [`coalesced_layer`]: a dense layer drawn as merged shapes per class
+//!   below its legible zoom, within a byte budget.
 //! - [`render`]: the per-tile pipeline the server runs.
 //!
 //! ```
@@ -30,13 +33,15 @@
 //! ```
 
 pub mod clip;
+pub mod coalesce;
+pub mod coalesced_layer;
 pub mod mvt;
 pub mod render;
 pub mod simplify;
 pub mod tile_math;
 
 pub use mvt::{DecodedFeature, DecodedLayer, MvtError, decode};
-pub use render::{TileOptions, encode_tile};
+pub use render::{DEFAULT_COALESCED_LAYER_BYTES, TileOptions, encode_tile};
 pub use tile_math::{
     MAX_ZOOM, TileCoord, TileError, TileProjector, lonlat_to_mercator, mercator_to_lonlat, tile_bounds,
     tile_bounds_buffered, tile_containing,

@@ -45,6 +45,14 @@ impl TileService {
         }
     }
 
+    /// The same service drawing tiles with `options` (benchmarks compare
+    /// ways of drawing on one store).
+    #[must_use]
+    pub fn with_options(mut self, options: TileOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// The identity of a tile at the layers' current versions (what its
     /// entity tag is made of), without making it.
     ///

@@ -1,0 +1,474 @@
+//! A dense polygon layer below its legible zoom: the features of each class
+//! merged into the shapes they cover ([`crate::coalesce`]), clipped to the
+//! buffered tile, simplified and rounded, then held to a byte budget.
+//!
+//! The tile carries one feature per class, with the class fields only and no
+//! id: a merged shape is no one parcel. Classes come in the order of their
+//! values, each class's polygons largest first, so the bytes depend on the
+//! features alone, never on the order the store returned them in.
+//!
+//! When the polygons of a layer would take more than
+//! [`TileOptions::coalesced_layer_bytes`], the smallest are dropped first
+//! (by area, then by their lowest vertex: a stable order), but the largest
+//! polygon of every class is always kept, so every class stays visible.
+
+use crate::coalesce::EdgeSet;
+use crate::mvt::LayerEncoder;
+use crate::mvt::commands::GeomType;
+use crate::render::{Pipeline, TileOptions};
+use agrimap_model::{Audience, Coalescing, Feature, LayerDef, Value};
+use geo::Coord;
+use std::cmp::Ordering;
+
+/// One merged polygon after clipping, simplification and rounding.
+struct Piece {
+    class: usize,
+    /// Exterior first, then holes; each on the grid, without closing point.
+    rings: Vec<Vec<Coord<i32>>>,
+    /// Twice the area drawn (holes taken away).
+    area2: u128,
+    /// Its lowest vertex: the tie-break of the drop order.
+    key: Coord<i32>,
+    /// About how many bytes its commands take.
+    bytes: usize,
+}
+
+/// A feature's value of the field at `i` (null when it is short of values).
+fn value(feature: &Feature, i: usize) -> &Value {
+    feature.properties.get(i).unwrap_or(&Value::Null)
+}
+
+/// Encodes one coalesced layer; `None` when nothing of it is drawn.
+pub(crate) fn encode_coalesced_layer(
+    pipeline: &mut Pipeline,
+    layer: &LayerDef,
+    coalescing: Coalescing,
+    features: &[Feature],
+    audience: Audience,
+    opts: &TileOptions,
+) -> Option<LayerEncoder> {
+    // Class fields the audience may read (all of them, for the catalog's
+    // class fields are public): their index in the layer and their name.
+    let fields: Vec<(usize, &'static str)> = coalescing
+        .class_fields
+        .iter()
+        .filter_map(|name| {
+            let index = layer.field_index(name)?;
+            audience
+                .may_read(layer.fields[index].access)
+                .then_some((index, layer.fields[index].name))
+        })
+        .collect();
+    let mut classes: Vec<(Vec<Value>, EdgeSet)> = Vec::new();
+    for feature in features {
+        // A handful of classes per tile: a scan beats hashing, and nothing is cloned.
+        let known = classes
+            .iter()
+            .position(|(v, _)| v.iter().zip(&fields).all(|(v, &(i, _))| v == value(feature, i)));
+        let class = known.unwrap_or_else(|| {
+            let values = fields.iter().map(|&(i, _)| value(feature, i).clone()).collect();
+            classes.push((values, EdgeSet::new()));
+            classes.len() - 1
+        });
+        pipeline.snap_polygons_into(&feature.geometry, &mut classes[class].1);
+    }
+    classes.sort_by(|a, b| compare_values(&a.0, &b.0));
+
+    let mut pieces = Vec::new();
+    for (class, (_, edges)) in classes.iter_mut().enumerate() {
+        for polygon in std::mem::take(edges).into_polygons() {
+            let Some((exterior, outer2)) = pipeline.thin_grid_ring(&polygon.exterior().0) else {
+                continue;
+            };
+            let mut area2 = outer2;
+            let mut rings = vec![exterior];
+            for hole in polygon.interiors() {
+                if let Some((ring, hole2)) = pipeline.thin_grid_ring(&hole.0) {
+                    area2 = area2.saturating_sub(hole2);
+                    rings.push(ring);
+                }
+            }
+            let key = rings[0].iter().copied().min_by_key(|c| (c.x, c.y)).unwrap_or_default();
+            let bytes = rings.iter().map(|r| ring_bytes(r)).sum();
+            pieces.push(Piece {
+                class,
+                rings,
+                area2,
+                key,
+                bytes,
+            });
+        }
+    }
+    keep_within_budget(&mut pieces, classes.len(), opts.coalesced_layer_bytes);
+    if pieces.is_empty() {
+        return None;
+    }
+
+    let mut encoder = LayerEncoder::new(layer.id, opts.extent);
+    let mut tags = Vec::new();
+    let mut start = 0;
+    while start < pieces.len() {
+        let class = pieces[start].class;
+        let end = start + pieces[start..].iter().take_while(|p| p.class == class).count();
+        pipeline.writer.clear();
+        for piece in &pieces[start..end] {
+            let mut rings = piece.rings.iter();
+            let Some(exterior) = rings.next() else { continue };
+            if pipeline.writer.ring(exterior, true).is_some() {
+                for hole in rings {
+                    pipeline.writer.ring(hole, false);
+                }
+            }
+        }
+        if !pipeline.writer.is_empty() {
+            tags.clear();
+            for (&(_, name), value) in fields.iter().zip(&classes[class].0) {
+                if let Some(v) = encoder.value(value) {
+                    tags.push(encoder.key(name));
+                    tags.push(v);
+                }
+            }
+            encoder.push_writer(None, GeomType::Polygon, &pipeline.writer, &tags);
+        }
+        start = end;
+    }
+    (!encoder.is_empty()).then_some(encoder)
+}
+
+/// Orders pieces by class, then largest first (ties by lowest vertex), and
+/// drops the smallest while they take more than `budget` bytes, keeping the
+/// largest piece of every class whatever the budget.
+fn keep_within_budget(pieces: &mut Vec<Piece>, classes: usize, budget: usize) {
+    let by_size = |a: &Piece, b: &Piece| {
+        b.area2
+            .cmp(&a.area2)
+            .then_with(|| (a.key.x, a.key.y).cmp(&(b.key.x, b.key.y)))
+            .then_with(|| a.class.cmp(&b.class))
+    };
+    let total: usize = pieces.iter().map(|p| p.bytes).sum();
+    if total > budget {
+        pieces.sort_by(by_size);
+        let mut kept = vec![false; pieces.len()];
+        let mut has_class = vec![false; classes];
+        let mut used = 0;
+        // The largest of each class first, whatever they cost.
+        for (i, p) in pieces.iter().enumerate() {
+            if !has_class[p.class] {
+                has_class[p.class] = true;
+                kept[i] = true;
+                used += p.bytes;
+            }
+        }
+        // Then the rest, largest first, until the first that does not fit:
+        // everything smaller goes, so what is dropped is always the smallest.
+        for (i, p) in pieces.iter().enumerate() {
+            if kept[i] {
+                continue;
+            }
+            if used + p.bytes > budget {
+                break;
+            }
+            kept[i] = true;
+            used += p.bytes;
+        }
+        let mut flags = kept.into_iter();
+        pieces.retain(|_| flags.next().unwrap_or(false));
+    }
+    pieces.sort_by(|a, b| a.class.cmp(&b.class).then_with(|| by_size(a, b)));
+}
+
+/// About how many bytes a ring's commands take: the three command integers
+/// and a zigzag varint per coordinate delta.
+fn ring_bytes(ring: &[Coord<i32>]) -> usize {
+    let varint = |d: i32| {
+        let z = ((d << 1) ^ (d >> 31)) as u32;
+        (32 - z.leading_zeros()).max(1).div_ceil(7) as usize
+    };
+    let mut prev = ring.last().copied().unwrap_or_default();
+    let mut bytes = 3;
+    for &c in ring {
+        bytes += varint(c.x.wrapping_sub(prev.x)) + varint(c.y.wrapping_sub(prev.y));
+        prev = c;
+    }
+    bytes
+}
+
+/// A total order on class values, so classes come out the same way whatever
+/// order their features came in.
+fn compare_values(a: &[Value], b: &[Value]) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) => 2,
+            Value::Real(_) => 3,
+            Value::Text(_) => 4,
+        }
+    }
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x, y) {
+            (Value::Bool(p), Value::Bool(q)) => p.cmp(q),
+            (Value::Int(p), Value::Int(q)) => p.cmp(q),
+            (Value::Real(p), Value::Real(q)) => p.total_cmp(q),
+            (Value::Text(p), Value::Text(q)) => p.cmp(q),
+            _ => rank(x).cmp(&rank(y)),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+#[cfg(test)]
+// Shapes on the integer grid: their areas are exact in f64.
+#[allow(clippy::float_cmp)]
+mod tests {
+    use crate::mvt::{DecodedLayer, decode};
+    use crate::render::{TileOptions, encode_tile};
+    use crate::tile_math::{TileCoord, TileProjector, tile_containing};
+    use agrimap_model::{Audience, Feature, Value, layer};
+    use geo::{Area, Geometry, LineString, MultiPolygon, Polygon};
+
+    /// A z12 tile over Cần Thơ: crops are coalesced there.
+    fn tile12() -> TileCoord {
+        tile_containing(105.78, 10.03, 12)
+    }
+
+    /// A parcel whose corners are the given tile units of `tile`, with its
+    /// crop type and a few other fields set.
+    fn parcel(tile: TileCoord, id: i64, crop: &str, (x0, y0, x1, y1): (f64, f64, f64, f64)) -> Feature {
+        let crop_layer = layer("crop").expect("crop");
+        let p = TileProjector::new(tile, 4096);
+        let ring: Vec<(f64, f64)> = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+            .iter()
+            .map(|&(x, y)| p.unproject(x, y))
+            .collect();
+        let mut properties = vec![Value::Null; crop_layer.fields.len()];
+        let mut set = |name: &str, v: Value| properties[crop_layer.field_index(name).expect("field")] = v;
+        set("crop_type", Value::from(crop));
+        set("parcel_id", Value::from(format!("P-{id}")));
+        set("area_ha", Value::Real(0.5));
+        Feature {
+            id,
+            geometry: Geometry::Polygon(Polygon::new(LineString::from(ring), vec![])),
+            properties,
+        }
+    }
+
+    fn render(tile: TileCoord, features: &[Feature], opts: &TileOptions) -> Vec<DecodedLayer> {
+        let crop = layer("crop").expect("crop");
+        decode(&encode_tile(tile, &[(crop, features)], Audience::Public, opts)).expect("valid tile")
+    }
+
+    fn area(geometry: &Geometry<f64>) -> f64 {
+        match geometry {
+            Geometry::Polygon(p) => p.unsigned_area(),
+            Geometry::MultiPolygon(mp) => mp.unsigned_area(),
+            other => panic!("polygonal expected: {other:?}"),
+        }
+    }
+
+    fn polygon_count(geometry: &Geometry<f64>) -> usize {
+        match geometry {
+            Geometry::Polygon(_) => 1,
+            Geometry::MultiPolygon(MultiPolygon(ps)) => ps.len(),
+            other => panic!("polygonal expected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn adjacent_parcels_of_one_class_become_one_polygon_with_only_the_class() {
+        let t = tile12();
+        let features = [
+            parcel(t, 1, "rice", (100.0, 100.0, 120.0, 150.0)),
+            parcel(t, 2, "rice", (120.0, 100.0, 140.0, 150.0)),
+            parcel(t, 3, "rice", (100.0, 150.0, 140.0, 200.0)),
+        ];
+        let layers = render(t, &features, &TileOptions::default());
+        assert_eq!(layers.len(), 1);
+        let [merged] = layers[0].features.as_slice() else {
+            panic!("one feature: {:?}", layers[0].features)
+        };
+        assert_eq!(polygon_count(&merged.geometry), 1);
+        assert_eq!(area(&merged.geometry), 40.0 * 100.0);
+        assert_eq!(merged.id, None, "a merged shape is no one parcel");
+        assert_eq!(merged.properties.len(), 1, "{:?}", merged.properties);
+        assert_eq!(merged.properties["crop_type"], Value::from("rice"));
+    }
+
+    #[test]
+    fn classes_stay_apart_and_come_in_the_order_of_their_values() {
+        let t = tile12();
+        let features = [
+            parcel(t, 1, "rice", (100.0, 100.0, 120.0, 150.0)),
+            parcel(t, 2, "mango", (120.0, 100.0, 140.0, 150.0)),
+            parcel(t, 3, "rice", (140.0, 100.0, 160.0, 150.0)),
+        ];
+        let layers = render(t, &features, &TileOptions::default());
+        let drawn: Vec<(Value, usize, f64)> = layers[0]
+            .features
+            .iter()
+            .map(|f| {
+                (
+                    f.properties["crop_type"].clone(),
+                    polygon_count(&f.geometry),
+                    area(&f.geometry),
+                )
+            })
+            .collect();
+        assert_eq!(
+            drawn,
+            [(Value::from("mango"), 1, 1000.0), (Value::from("rice"), 2, 2000.0)]
+        );
+    }
+
+    #[test]
+    fn from_the_legible_zoom_parcels_are_drawn_one_by_one() {
+        let t13 = tile_containing(105.78, 10.03, 13);
+        let features = [
+            parcel(t13, 1, "rice", (100.0, 100.0, 120.0, 150.0)),
+            parcel(t13, 2, "rice", (120.0, 100.0, 140.0, 150.0)),
+        ];
+        let layers = render(t13, &features, &TileOptions::default());
+        let ids: Vec<Option<u64>> = layers[0].features.iter().map(|f| f.id).collect();
+        assert_eq!(ids, [Some(1), Some(2)]);
+        assert_eq!(layers[0].features[0].properties["parcel_id"], Value::from("P-1"));
+        // And coalescing can be turned off below it.
+        let off = TileOptions {
+            coalesce: false,
+            ..TileOptions::default()
+        };
+        let t = tile12();
+        let features = [
+            parcel(t, 1, "rice", (100.0, 100.0, 120.0, 150.0)),
+            parcel(t, 2, "rice", (120.0, 100.0, 140.0, 150.0)),
+        ];
+        assert_eq!(render(t, &features, &off)[0].features.len(), 2);
+    }
+
+    /// A field of parcels: 30 × 20 strips of 12 × 30 units, crop types in
+    /// blocks with a few odd parcels, some isolated by a gap.
+    fn field(t: TileCoord) -> Vec<Feature> {
+        let mut features = Vec::new();
+        for i in 0..30 {
+            for j in 0..20 {
+                let crop = match (i / 10 + j / 7, (i * 7 + j * 13) % 23) {
+                    (_, 0) => "durian",
+                    (k, _) if k % 2 == 0 => "rice",
+                    _ => "mango",
+                };
+                let (x, y) = (500.0 + 12.0 * f64::from(i), 600.0 + 30.0 * f64::from(j));
+                // Every fifth column stands a unit apart from the one before.
+                let x = x + f64::from(i / 5);
+                features.push(parcel(t, i64::from(i * 20 + j + 1), crop, (x, y, x + 12.0, y + 30.0)));
+            }
+        }
+        features
+    }
+
+    #[test]
+    fn tiles_are_identical_whatever_the_order_of_the_features() {
+        let t = tile12();
+        let features = field(t);
+        let crop = layer("crop").expect("crop");
+        let opts = TileOptions::default();
+        let sorted = encode_tile(t, &[(crop, &features)], Audience::Public, &opts);
+        let mut shuffled = features.clone();
+        shuffled.reverse();
+        // A fixed permutation, as a store's physical order might give.
+        let n = shuffled.len();
+        let mut permuted: Vec<Feature> = (0..n).map(|i| shuffled[(i * 37) % n].clone()).collect();
+        assert_eq!(encode_tile(t, &[(crop, &shuffled)], Audience::Public, &opts), sorted);
+        assert_eq!(encode_tile(t, &[(crop, &permuted)], Audience::Public, &opts), sorted);
+        permuted.rotate_left(101);
+        assert_eq!(encode_tile(t, &[(crop, &permuted)], Audience::Public, &opts), sorted);
+    }
+
+    #[test]
+    fn the_area_of_every_class_is_kept() {
+        let t = tile12();
+        let features = field(t);
+        let mut exact = std::collections::BTreeMap::<String, f64>::new();
+        for f in &features {
+            let crop = layer("crop").expect("crop");
+            *exact
+                .entry(crop.text_of(f, "crop_type").expect("crop type").to_owned())
+                .or_default() += 12.0 * 30.0;
+        }
+        let layers = render(t, &features, &TileOptions::default());
+        let drawn: std::collections::BTreeMap<String, f64> = layers[0]
+            .features
+            .iter()
+            .map(|f| {
+                (
+                    f.properties["crop_type"].as_str().expect("text").to_owned(),
+                    area(&f.geometry),
+                )
+            })
+            .collect();
+        assert_eq!(drawn, exact);
+        // Far fewer features than parcels.
+        assert_eq!(layers[0].features.len(), 3);
+    }
+
+    #[test]
+    fn over_budget_the_smallest_go_first_and_every_class_keeps_its_largest() {
+        let t = tile12();
+        // Rice: squares of 60, 50, 40 and 30 units; mango: one of 10.
+        let features = [
+            parcel(t, 1, "rice", (0.0, 0.0, 60.0, 60.0)),
+            parcel(t, 2, "rice", (100.0, 0.0, 150.0, 50.0)),
+            parcel(t, 3, "rice", (200.0, 0.0, 240.0, 40.0)),
+            parcel(t, 4, "rice", (300.0, 0.0, 330.0, 30.0)),
+            parcel(t, 5, "mango", (400.0, 0.0, 410.0, 10.0)),
+        ];
+        let areas = |opts: &TileOptions| -> Vec<(Value, Vec<f64>)> {
+            render(t, &features, opts)[0]
+                .features
+                .iter()
+                .map(|f| {
+                    let mut parts: Vec<f64> = match &f.geometry {
+                        Geometry::Polygon(p) => vec![p.unsigned_area()],
+                        Geometry::MultiPolygon(mp) => mp.iter().map(Area::unsigned_area).collect(),
+                        other => panic!("polygonal: {other:?}"),
+                    };
+                    parts.sort_by(|a, b| b.total_cmp(a));
+                    (f.properties["crop_type"].clone(), parts)
+                })
+                .collect()
+        };
+        let all = areas(&TileOptions::default());
+        assert_eq!(
+            all,
+            [
+                (Value::from("mango"), vec![100.0]),
+                (Value::from("rice"), vec![3600.0, 2500.0, 1600.0, 900.0])
+            ]
+        );
+        // Each square takes 3 command integers and 8 one-byte deltas (its
+        // sides are under 64 units) plus 2 for the first: about 13 bytes.
+        // Room for four squares: the 30-unit rice square goes, the 10-unit
+        // mango square (smaller still) stays as its class's largest.
+        let four = TileOptions {
+            coalesced_layer_bytes: 4 * 13 + 6,
+            ..TileOptions::default()
+        };
+        assert_eq!(
+            areas(&four),
+            [
+                (Value::from("mango"), vec![100.0]),
+                (Value::from("rice"), vec![3600.0, 2500.0, 1600.0])
+            ]
+        );
+        // No room at all: the largest of each class is still drawn.
+        let none = TileOptions {
+            coalesced_layer_bytes: 0,
+            ..TileOptions::default()
+        };
+        assert_eq!(
+            areas(&none),
+            [(Value::from("mango"), vec![100.0]), (Value::from("rice"), vec![3600.0])]
+        );
+    }
+}
