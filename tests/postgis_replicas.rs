@@ -85,6 +85,10 @@ fn replica_reads(server: &ServeProcess) -> u64 {
     metric(server, "agrimap_db_layer_reads_total{target=\"replica\"}").unwrap_or(0)
 }
 
+fn primary_reads(server: &ServeProcess) -> u64 {
+    metric(server, "agrimap_db_layer_reads_total{target=\"primary\"}").unwrap_or(0)
+}
+
 fn replicas_healthy(server: &ServeProcess) -> Option<i64> {
     metric(server, "agrimap_db_replicas_healthy")
 }
@@ -324,6 +328,7 @@ fn reads_go_to_the_replica_and_survive_it() {
         .collect();
     std::thread::sleep(Duration::from_millis(1500));
     let before_kill = replica_reads(&server);
+    let primary_at_kill = primary_reads(&server);
     replica.kill();
     std::thread::sleep(Duration::from_secs(4));
     stop.store(true, Ordering::Relaxed);
@@ -349,15 +354,18 @@ fn reads_go_to_the_replica_and_survive_it() {
         "the load did not reach the replica before the kill"
     );
     assert_eq!(replicas_healthy(&server), Some(0));
-    // Reads were on their way to the replica when it died, and went to the primary.
-    let log = server.log();
+    // From the kill on, the load's reads went to the primary. (Whether one of
+    // them met the dead replica first, and was retried, or the health check
+    // left the replica out before any did, depends on timing: either way no
+    // client saw it, which is what the answers above show.)
     assert!(
-        log.contains("a read failed on a replica"),
-        "no read met the dead replica:\n{log}"
+        primary_reads(&server) > primary_at_kill,
+        "no read went to the primary after the replica died:\n{}",
+        server.log()
     );
     eprintln!(
-        "a read failed on the replica and went to the primary ({} time(s) logged: once each time it is left out)",
-        log.matches("a read failed on a replica").count()
+        "reads that met the dead replica and were retried on the primary: {}",
+        server.log().matches("a read failed on a replica").count()
     );
 
     // Back, it takes reads again.
