@@ -31,7 +31,8 @@
 # Needs the Rust toolchain, PostgreSQL 15 with PostGIS 3 (the Debian packages
 # tests/run.sh installs), wrk, jq and curl (installed from Debian when missing),
 # and Martin, a measuring peer only, never a dependency of agrimap:
-#   cargo install martin@1.14.0 --no-default-features --features postgres --root /opt/martin
+#   cargo install --locked martin@1.14.0 --no-default-features --features postgres --root /opt/martin
+#   (--locked: without it, newer releases of its dependencies ask for a newer rustc)
 #
 # Settings (environment):
 #   MARTIN                       Martin binary (/opt/martin/bin/martin)
