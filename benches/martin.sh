@@ -81,7 +81,7 @@ pgbin=/usr/lib/postgresql/15/bin
 [ -x "$pgbin/initdb" ] || die "PostgreSQL 15 is missing (bash tests/run.sh installs it)"
 dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || die "PostGIS 3 is missing (bash tests/run.sh installs it)"
 [[ " $order " != *" martin "* ]] || [ -x "$martin" ] || die "no Martin at $martin; build it with:
-  cargo install martin@1.14.0 --no-default-features --features postgres --root /opt/martin"
+  cargo install --locked martin@1.14.0 --no-default-features --features postgres --root /opt/martin"
 missing=()
 for tool in wrk jq curl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if ((${#missing[@]})); then
