@@ -62,15 +62,9 @@ pub fn pack(args: &PackArgs) -> anyhow::Result<()> {
                 let file =
                     std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
                 let mut out = BufWriter::new(file);
-                let pack = province_pack(&core, province, boundary_set, minzoom, maxzoom, &mut out, &mut report).await;
-                let pack = match pack {
-                    Ok(pack) => pack,
-                    Err(e) => {
-                        drop(out);
-                        let _ = std::fs::remove_file(&partial);
-                        return Err(e.into());
-                    }
-                };
+                // On an error the file is closed as this block returns, and removed below.
+                let pack =
+                    province_pack(&core, province, boundary_set, minzoom, maxzoom, &mut out, &mut report).await?;
                 out.flush().with_context(|| format!("writing {}", partial.display()))?;
                 out.get_ref()
                     .sync_all()

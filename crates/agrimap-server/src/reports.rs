@@ -16,7 +16,6 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::ntm::{XLSX, attachment};
 use agrimap_core::communes::boundary_set_param;
 use agrimap_core::reports::{Report, commune_report, page, province_report, workbook};
-use agrimap_model::Audience;
 use axum::extract::{Extension, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
@@ -87,10 +86,6 @@ fn respond(report: &Report, form: Form) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-fn audience(caller: &Caller) -> Audience {
-    caller.audience()
-}
-
 /// `GET /api/reports/commune/{code}.xlsx|.html`
 async fn commune(
     State(state): State<AppState>,
@@ -100,7 +95,7 @@ async fn commune(
 ) -> Result<Response, ApiError> {
     let (code, form) = split_file(&file)?;
     let set = boundary_set_param(params.boundary_set.as_deref())?;
-    let report = commune_report(&state.core, code, set, audience(&caller), &caller.provinces).await?;
+    let report = commune_report(&state.core, code, set, caller.audience(), &caller.provinces).await?;
     respond(&report, form)
 }
 
@@ -113,6 +108,6 @@ async fn province(
 ) -> Result<Response, ApiError> {
     let (code, form) = split_file(&file)?;
     let set = boundary_set_param(params.boundary_set.as_deref())?;
-    let report = province_report(&state.core, code, set, audience(&caller), &caller.provinces).await?;
+    let report = province_report(&state.core, code, set, caller.audience(), &caller.provinces).await?;
     respond(&report, form)
 }
