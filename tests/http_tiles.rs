@@ -390,6 +390,104 @@ fn a_write_invalidates_cached_tiles(kind: StoreKind) {
     assert!(names.contains(&Value::from("Bánh tét lá cẩm")), "{names:?}");
 }
 
+/// A crop parcel: a square of `side` degrees centred on `at`.
+fn parcel_at(id: &str, code: &str, crop_type: &str, at: Point<f64>, side: f64) -> agrimap_model::Feature {
+    let crop = layer("crop").expect("crop");
+    let mut properties = vec![Value::Null; crop.fields.len()];
+    for (f, v) in [
+        ("parcel_id", id),
+        ("commune_code", code),
+        ("boundary_set", "pre-2025"),
+        ("crop_type", crop_type),
+        ("season", "he_thu"),
+    ] {
+        properties[crop.field_index(f).expect("field")] = Value::from(v);
+    }
+    let h = side / 2.0;
+    agrimap_model::Feature {
+        id: 0,
+        geometry: geo::Rect::new(
+            geo::coord! { x: at.x() - h, y: at.y() - h },
+            geo::coord! { x: at.x() + h, y: at.y() + h },
+        )
+        .to_polygon()
+        .into(),
+        properties,
+    }
+}
+
+fn coalesced_tile_layers_are_kept_by_the_store_until_a_write_reaches_them(kind: StoreKind) {
+    use agrimap_store::OverviewKey;
+    let server = kind.demo_server("coalesced_tile_layers_are_kept_by_the_store_until_a_write_reaches_them");
+    let store = server.store.clone();
+    let (code, inside) = commune_point(&server, "Mỹ Xương");
+    let near = tile_containing(inside.x(), inside.y(), 12);
+    // Another farmed z12 tile, well away from the first.
+    let crop = layer("crop").expect("crop");
+    let parcels = block_on(store.features(crop, &FeatureQuery::default())).expect("parcels");
+    let far = parcels
+        .iter()
+        .filter_map(|p| p.geometry.bounding_rect())
+        .map(|r| tile_containing(r.center().x, r.center().y, 12))
+        .find(|t| t.x.abs_diff(near.x) > 2 || t.y.abs_diff(near.y) > 2)
+        .expect("a farmed tile away from Mỹ Xương");
+    let key = |t: TileCoord| OverviewKey {
+        layer: "crop",
+        options: agrimap_core::tiles::served_options().fingerprint(),
+        z: t.z,
+        x: t.x,
+        y: t.y,
+    };
+    let path = |layers: &str, t: TileCoord| format!("/tiles/{layers}/{}/{}/{}.mvt", t.z, t.x, t.y);
+
+    // Drawn once, the crop layer is kept: a crop-only tile is its kept bytes.
+    let near_tile = server.get(&path("crop", near), &[]);
+    assert_eq!(near_tile.status, 200);
+    let kept = block_on(store.overview(&key(near)))
+        .expect("read")
+        .expect("the near tile's crop layer is kept");
+    assert_eq!(kept, near_tile.body);
+    assert_eq!(server.get(&path("crop", far), &[]).status, 200);
+    assert!(block_on(store.overview(&key(far))).expect("read").is_some());
+
+    // What is kept is what is served: a kept empty layer (at the current
+    // version) leaves crop out of a tile the server has not cached yet.
+    let version = block_on(store.versions()).expect("versions")["crop"];
+    let bounds = agrimap_tiles::tile_bounds_buffered(near, 64, 4096);
+    assert!(block_on(store.keep_overview(&key(near), bounds, version, &[])).expect("keep"));
+    let names = |layers: &[DecodedLayer]| layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&get_tile(&server, "crop,admin_commune", near)), ["admin_commune"]);
+
+    // A parcel of lotus written in the near tile forgets its kept layer (and
+    // only its own): the tile is drawn afresh, with the lotus.
+    let lotus = parcel_at("PS-KEPT-1", &code, "lotus", inside, 0.002);
+    let batch = agrimap_store::WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: crop,
+            replace: false,
+            features: vec![lotus],
+        }],
+        ..Default::default()
+    };
+    block_on(store.write(batch)).expect("write");
+    assert_eq!(block_on(store.overview(&key(near))).expect("read"), None);
+    assert!(block_on(store.overview(&key(far))).expect("read").is_some());
+    let drawn = get_tile(&server, "crop,aquaculture", near);
+    let classes: Vec<Value> = drawn
+        .iter()
+        .find(|l| l.name == "crop")
+        .expect("crop is drawn again")
+        .features
+        .iter()
+        .map(|f| f.properties["crop_type"].clone())
+        .collect();
+    assert!(classes.contains(&Value::from("lotus")), "{classes:?}");
+    assert!(
+        block_on(store.overview(&key(near))).expect("read").is_some(),
+        "kept again"
+    );
+}
+
 fn bad_requests_get_json_errors(kind: StoreKind) {
     let server = kind.demo_server("bad_requests_get_json_errors");
     for (path, status, code) in [
@@ -425,4 +523,5 @@ agrimap_suite::store_suite!(
     gzip_etag_and_empty_tiles,
     bad_requests_get_json_errors,
     a_write_invalidates_cached_tiles,
+    coalesced_tile_layers_are_kept_by_the_store_until_a_write_reaches_them,
 );

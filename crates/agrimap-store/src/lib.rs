@@ -22,6 +22,7 @@ pub mod gpkg_geom;
 mod history;
 mod layer_geometry;
 pub mod ntm;
+pub mod overviews;
 pub mod postgis;
 pub mod registry;
 pub mod resumable;
@@ -36,6 +37,7 @@ pub use error::StoreError;
 pub use gpkg::GpkgStore;
 pub(crate) use history::{Rows, rows_sql};
 pub use ntm::NtmStore;
+pub use overviews::{OverviewKey, OverviewStore};
 pub use postgis::PgStore;
 pub use registry::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite};
 
@@ -219,12 +221,28 @@ pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 /// the next issues add) is written and tested piece by piece; the store
 /// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
 pub trait Store:
-    LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore + AlertStore
+    LayerStore
+    + ReadingStore
+    + CredentialStore
+    + CodeStore
+    + CrosswalkStore
+    + RegistryStore
+    + NtmStore
+    + AlertStore
+    + OverviewStore
 {
 }
 
 impl<
-    T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore + AlertStore,
+    T: LayerStore
+        + ReadingStore
+        + CredentialStore
+        + CodeStore
+        + CrosswalkStore
+        + RegistryStore
+        + NtmStore
+        + AlertStore
+        + OverviewStore,
 > Store for T
 {
 }

@@ -7,8 +7,8 @@ use agrimap_model::readings::{AlertCause, AlertState};
 use agrimap_model::registry::RegistryKind;
 use agrimap_model::{Audience, Feature, FeatureQuery, Filter, Reading, Role, Value, layer};
 use agrimap_store::{
-    CrosswalkPair, CrosswalkQuery, GpkgStore, Judge, LayerWrite, NewApiToken, PairKind, PgStore, ReadingQuery,
-    RegistryRecord, Store, StoreError, Upsert, WriteBatch,
+    CrosswalkPair, CrosswalkQuery, GpkgStore, Judge, LayerWrite, NewApiToken, OverviewKey, PairKind, PgStore,
+    ReadingQuery, RegistryRecord, Store, StoreError, Upsert, WriteBatch,
 };
 use futures::StreamExt;
 use geo::{Geometry, Rect, coord, point, polygon};
@@ -122,6 +122,7 @@ stores!(
     ntm_sets_are_shipped_and_a_stored_version_is_never_rewritten,
     ntm_history_is_append_only_and_each_move_checks_the_state,
     versions_close_on_update_and_delete_and_as_of_reads_them,
+    kept_tile_layers_are_forgotten_only_where_a_write_reaches,
 );
 
 mod cases {
@@ -1121,6 +1122,148 @@ mod cases {
     /// Every update and delete of a versioned layer closes the version it
     /// replaces; `as_of` reads the layer as it stood, with the same bbox,
     /// commune and filter rules; a failed change leaves the past untouched.
+    /// A square crop parcel of `side` degrees with its south-west corner at (`lon`, `lat`).
+    fn parcel(id: &str, crop: &str, lon: f64, lat: f64, side: f64) -> Feature {
+        let l = layer("crop").expect("crop");
+        let mut properties = vec![Value::Null; l.fields.len()];
+        let mut set = |f: &str, v: Value| properties[l.field_index(f).expect("field")] = v;
+        set("parcel_id", id.into());
+        set("commune_code", "33001".into());
+        set("boundary_set", "pre-2025".into());
+        set("crop_type", crop.into());
+        set("season", "he_thu".into());
+        set("owner_phone", "0900000000".into());
+        Feature {
+            id: 0,
+            geometry: polygon![
+                (x: lon, y: lat),
+                (x: lon + side, y: lat),
+                (x: lon + side, y: lat + side),
+                (x: lon, y: lat + side),
+                (x: lon, y: lat),
+            ]
+            .into(),
+            properties,
+        }
+    }
+
+    // One store's story told in order, like the versions case below.
+    #[allow(clippy::too_many_lines)]
+    pub async fn kept_tile_layers_are_forgotten_only_where_a_write_reaches(store: &dyn Store) {
+        let crop = layer("crop").expect("crop");
+        let key = |x: u32| OverviewKey {
+            layer: "crop",
+            options: "d1 test".into(),
+            z: 11,
+            x,
+            y: 968,
+        };
+        let west = Rect::new(coord! { x: 105.0, y: 9.0 }, coord! { x: 105.2, y: 9.2 });
+        let east = Rect::new(coord! { x: 106.0, y: 9.0 }, coord! { x: 106.2, y: 9.2 });
+        let upsert = |features: Vec<Feature>, update: Vec<&'static str>| Upsert {
+            layer: crop,
+            features,
+            update,
+        };
+        store
+            .upsert(upsert(vec![parcel("P-1", "rice", 105.1, 9.1, 0.01)], vec![]))
+            .await
+            .expect("first parcel");
+
+        // Kept at the current version; refused at a version a write has passed.
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(store.keep_overview(&key(1), west, v, b"west").await.expect("keep"));
+        assert!(store.keep_overview(&key(2), east, v, b"east").await.expect("keep"));
+        assert!(!store.keep_overview(&key(3), east, v + 1, b"stale").await.expect("keep"));
+        assert_eq!(store.overview(&key(1)).await.expect("read"), Some(b"west".to_vec()));
+        assert_eq!(store.overview(&key(3)).await.expect("read"), None);
+        assert_eq!(store.overview_count().await.expect("count"), 2);
+        // Another drawing of the same tile is another kept layer.
+        let other = OverviewKey {
+            options: "d1 other".into(),
+            ..key(1)
+        };
+        assert_eq!(store.overview(&other).await.expect("read"), None);
+
+        // A new parcel in the west forgets the west tile only.
+        store
+            .upsert(upsert(vec![parcel("P-2", "rice", 105.15, 9.15, 0.01)], vec![]))
+            .await
+            .expect("second parcel");
+        assert_eq!(store.overview(&key(1)).await.expect("read"), None);
+        assert_eq!(store.overview(&key(2)).await.expect("read"), Some(b"east".to_vec()));
+
+        // A change of a field the coalesced tile does not draw forgets nothing.
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(
+            store
+                .keep_overview(&key(1), west, v, b"west again")
+                .await
+                .expect("keep")
+        );
+        let mut phone = parcel("P-2", "rice", 105.15, 9.15, 0.01);
+        let owner_phone = crop.field_index("owner_phone").expect("field");
+        phone.properties[owner_phone] = "0911111111".into();
+        store
+            .upsert(upsert(vec![phone], vec!["owner_phone"]))
+            .await
+            .expect("phone");
+        assert_eq!(
+            store.overview(&key(1)).await.expect("read"),
+            Some(b"west again".to_vec())
+        );
+
+        // A change of class forgets it; so does moving a parcel out of the
+        // tile (its old place is forgotten too).
+        store
+            .upsert(upsert(
+                vec![parcel("P-2", "durian", 105.15, 9.15, 0.01)],
+                vec!["crop_type"],
+            ))
+            .await
+            .expect("class");
+        assert_eq!(store.overview(&key(1)).await.expect("read"), None);
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(
+            store
+                .keep_overview(&key(1), west, v, b"west third")
+                .await
+                .expect("keep")
+        );
+        store
+            .upsert(upsert(
+                vec![parcel("P-2", "durian", 107.0, 9.15, 0.01)],
+                vec!["crop_type"],
+            ))
+            .await
+            .expect("moved away");
+        assert_eq!(store.overview(&key(1)).await.expect("read"), None);
+
+        // Replacing the whole layer forgets the tiles its old and new
+        // features reach, and keeps a tile none of them did.
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(
+            store
+                .keep_overview(&key(1), west, v, b"west fourth")
+                .await
+                .expect("keep")
+        );
+        let batch = WriteBatch {
+            layers: vec![LayerWrite {
+                layer: crop,
+                replace: true,
+                features: vec![parcel("P-9", "rice", 103.0, 8.0, 0.01)],
+            }],
+            readings: vec![],
+            valid_from: None,
+            changes: vec![],
+        };
+        store.write(batch).await.expect("replace");
+        assert_eq!(store.overview(&key(1)).await.expect("read"), None);
+        assert_eq!(store.overview(&key(2)).await.expect("read"), Some(b"east".to_vec()));
+        assert_eq!(store.overview_count().await.expect("count"), 1);
+    }
+
     // One layer's story told in order: each step reads what the one before wrote.
     #[allow(clippy::too_many_lines)]
     pub async fn versions_close_on_update_and_delete_and_as_of_reads_them(store: &dyn Store) {

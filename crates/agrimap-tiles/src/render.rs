@@ -62,6 +62,29 @@ impl Default for TileOptions {
     }
 }
 
+/// The version of the drawing itself: raise it whenever a change to the
+/// pipeline or the encoder changes the bytes of a tile, so that tile layers
+/// kept by a store under the old drawing are not served again.
+pub const DRAWING_VERSION: u32 = 1;
+
+impl TileOptions {
+    /// Names this way of drawing (with [`DRAWING_VERSION`]): two tiles drawn
+    /// with equal fingerprints are the same bytes.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "d{DRAWING_VERSION} e{} b{} s{} a{} c{} ca{} cb{}",
+            self.extent,
+            self.buffer,
+            self.simplify_tolerance,
+            self.min_polygon_area,
+            u8::from(self.coalesce),
+            self.coalesced_min_area,
+            self.coalesced_layer_bytes
+        )
+    }
+}
+
 /// Geometry of merged parcels and scattered ponds (small integer deltas,
 /// repeated shapes) compresses about 4 times with gzip (3.7 to 4.6 on the
 /// demo province's tiles), so two coalesced layers at this size and the

@@ -82,6 +82,25 @@ impl ReadingStore for CountingStore {
 }
 
 #[async_trait::async_trait]
+impl agrimap_store::OverviewStore for CountingStore {
+    async fn overview(&self, _: &agrimap_store::OverviewKey) -> Result<Option<Vec<u8>>, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn keep_overview(
+        &self,
+        _: &agrimap_store::OverviewKey,
+        _: geo::Rect<f64>,
+        _: u64,
+        _: &[u8],
+    ) -> Result<bool, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn overview_count(&self) -> Result<u64, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+}
+
+#[async_trait::async_trait]
 impl agrimap_store::CodeStore for CountingStore {
     async fn codes(&self) -> Result<Vec<agrimap_model::Code>, StoreError> {
         unimplemented!("{NOT_USED}")

@@ -9,8 +9,8 @@ pub use cache::{TileBody, TileCache, TileKey};
 
 use crate::error::{CoreError, echo};
 use crate::metrics::{CoreMetrics, InFlight};
-use agrimap_model::{Audience, FeatureQuery, LayerDef, UtcTime, catalog};
-use agrimap_store::{LayerVersions, Store};
+use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, UtcTime, catalog};
+use agrimap_store::{LayerVersions, OverviewKey, Store};
 use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds, tile_bounds_buffered};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -36,12 +36,7 @@ impl TileService {
             store,
             metrics,
             cache: TileCache::new(cache_bytes),
-            options: TileOptions {
-                // A quarter of a pixel of a 512 px display tile: anything smaller
-                // cannot be seen, and dropping it keeps low-zoom tiles light.
-                min_polygon_area: 16.0,
-                ..TileOptions::default()
-            },
+            options: served_options(),
         }
     }
 
@@ -161,6 +156,17 @@ impl TileService {
     }
 }
 
+/// How the server draws tiles unless told otherwise.
+#[must_use]
+pub fn served_options() -> TileOptions {
+    TileOptions {
+        // A quarter of a pixel of a 512 px display tile: anything smaller
+        // cannot be seen, and dropping it keeps low-zoom tiles light.
+        min_polygon_area: 16.0,
+        ..TileOptions::default()
+    }
+}
+
 /// Parses `crop,aquaculture` into catalog layers, in catalog order.
 ///
 /// # Errors
@@ -238,8 +244,21 @@ fn versions_of(layers: &[&'static LayerDef], versions: &LayerVersions) -> Vec<u6
         .collect()
 }
 
-/// Renders one tile: store queries for every layer visible at this zoom,
-/// then encoding and compression off the async runtime.
+/// One layer of a tile on its way to the encoder.
+enum LayerPart {
+    /// The encoded layer, as the store kept it.
+    Kept(Vec<u8>),
+    /// Features to encode, and where to keep the result (a coalesced layer
+    /// the store did not have): the key, and the layer's version read
+    /// before its features were.
+    Read(Vec<Feature>, Option<(OverviewKey, u64)>),
+}
+
+/// Renders one tile: for every layer visible at this zoom, the layer the
+/// store kept for it (a coalesced layer no write has touched since) or a
+/// query of its features in the tile's bounding box plus buffer, run
+/// concurrently; then clip, simplify and encode on the blocking pool, gzip,
+/// and the coalesced layers it had to read handed to the store to keep.
 async fn render(
     store: &Arc<dyn Store>,
     layers: &[&'static LayerDef],
@@ -253,7 +272,15 @@ async fn render(
     // drawn meaningfully; the store skips it by its R-tree box without reading it.
     let min_extent = tile_bounds(coord).width() / f64::from(opts.extent);
     let visible: Vec<&'static LayerDef> = layers.iter().copied().filter(|l| coord.z >= l.minzoom).collect();
-    let queries = visible.iter().map(|layer| {
+    // Only the present is kept: a past tile is drawn afresh.
+    let keeping = as_of.is_none() && visible.iter().any(|l| kept_at(l, coord, &opts));
+    let versions = if keeping {
+        store.versions().await?
+    } else {
+        LayerVersions::new()
+    };
+    let fingerprint = opts.fingerprint();
+    let parts = visible.iter().map(|&layer| {
         let query = FeatureQuery {
             bbox: Some(bbox),
             min_extent: Some(min_extent),
@@ -261,32 +288,86 @@ async fn render(
             as_of,
             ..FeatureQuery::default()
         };
+        let keep = (keeping && kept_at(layer, coord, &opts)).then(|| {
+            let key = OverviewKey {
+                layer: layer.id,
+                options: fingerprint.clone(),
+                z: coord.z,
+                x: coord.x,
+                y: coord.y,
+            };
+            (key, versions.get(layer.id).copied().unwrap_or(0))
+        });
         let store = store.clone();
-        async move { store.features(layer, &query).await }
+        async move {
+            if let Some((key, _)) = &keep
+                && let Some(mvt) = store.overview(key).await?
+            {
+                return Ok::<_, CoreError>(LayerPart::Kept(mvt));
+            }
+            Ok(LayerPart::Read(store.features(layer, &query).await?, keep))
+        }
     });
-    let mut fetched = try_join_all(queries).await?;
-    tokio::task::spawn_blocking(move || {
-        // The stores return rows in any order (a sort in the database can spill
-        // to disk on a big tile); sorting here keeps tiles identical whatever
-        // the store and its physical row order.
-        for features in &mut fetched {
-            features.sort_unstable_by_key(|f| f.id);
+    let parts = try_join_all(parts).await?;
+    let (body, to_keep) = tokio::task::spawn_blocking(move || encode(coord, &visible, parts, &opts))
+        .await
+        .map_err(|e| CoreError::task_failed("tile_failed", "rendering a tile", &e))?
+        .map_err(|e: std::io::Error| CoreError::internal("tile_failed", e.to_string()))?;
+    for (key, version, mvt) in to_keep {
+        // Keeping is an optimisation: a store that cannot keep (read-only,
+        // busy) still served the tile.
+        if let Err(e) = store.keep_overview(&key, bbox, version, &mvt).await {
+            tracing::warn!(layer = key.layer, z = key.z, x = key.x, y = key.y, cause = %e, "keeping a tile layer failed");
         }
-        let pairs: Vec<(&LayerDef, &[agrimap_model::Feature])> =
-            visible.iter().copied().zip(fetched.iter().map(Vec::as_slice)).collect();
-        let mvt = encode_tile(coord, &pairs, Audience::Public, &opts);
-        if mvt.is_empty() {
-            Ok(TileBody::default())
-        } else {
-            Ok(TileBody {
-                gzip: gzip(&mvt)?.into(),
-                plain: mvt.into(),
-            })
+    }
+    Ok(body)
+}
+
+/// Whether the store keeps `layer`'s tile at `coord`: a coalesced layer below
+/// its legible zoom, whose tile reads every feature it reaches.
+fn kept_at(layer: &LayerDef, coord: TileCoord, opts: &TileOptions) -> bool {
+    opts.coalesce && layer.coalescing().is_some_and(|c| coord.z < c.below_zoom)
+}
+
+/// Encodes each layer (or takes the kept one), in order, into one tile; and
+/// the coalesced layers to keep, with their keys and versions.
+#[allow(clippy::type_complexity)]
+fn encode(
+    coord: TileCoord,
+    visible: &[&'static LayerDef],
+    parts: Vec<LayerPart>,
+    opts: &TileOptions,
+) -> std::io::Result<(TileBody, Vec<(OverviewKey, u64, Vec<u8>)>)> {
+    let mut mvt = Vec::new();
+    let mut to_keep = Vec::new();
+    for (&layer, part) in visible.iter().zip(parts) {
+        match part {
+            LayerPart::Kept(encoded) => mvt.extend_from_slice(&encoded),
+            LayerPart::Read(mut features, keep) => {
+                // The stores return rows in any order (a sort in the database can
+                // spill to disk on a big tile); sorting here keeps tiles identical
+                // whatever the store and its physical row order.
+                features.sort_unstable_by_key(|f| f.id);
+                // A tile is its layers' messages one after another, so each
+                // layer is encoded on its own and the bytes are the same as
+                // when encoded together.
+                let encoded = encode_tile(coord, &[(layer, &features)], Audience::Public, opts);
+                mvt.extend_from_slice(&encoded);
+                if let Some((key, version)) = keep {
+                    to_keep.push((key, version, encoded));
+                }
+            }
         }
-    })
-    .await
-    .map_err(|e| CoreError::task_failed("tile_failed", "rendering a tile", &e))?
-    .map_err(|e: std::io::Error| CoreError::internal("tile_failed", e.to_string()))
+    }
+    let body = if mvt.is_empty() {
+        TileBody::default()
+    } else {
+        TileBody {
+            gzip: gzip(&mvt)?.into(),
+            plain: mvt.into(),
+        }
+    };
+    Ok((body, to_keep))
 }
 
 fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {

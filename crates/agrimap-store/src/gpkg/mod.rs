@@ -12,6 +12,7 @@ mod crosswalk;
 mod history;
 mod interrupt;
 mod ntm;
+mod overviews;
 mod registry;
 mod schema;
 mod upsert;
@@ -173,6 +174,7 @@ impl GpkgStore {
             .map_err(|e| db("creating the alert tables", e))?;
         columns::add_missing(&mut conn)?;
         history::ensure(&mut conn)?;
+        overviews::ensure(&mut conn)?;
         drop(conn);
         Ok(Self {
             pool,

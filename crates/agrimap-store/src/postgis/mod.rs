@@ -17,6 +17,7 @@ mod cancel;
 mod codes;
 mod crosswalk;
 mod ntm;
+mod overviews;
 mod registry;
 mod replicas;
 mod schema;

@@ -1,0 +1,201 @@
+//! Kept tile layers in the GeoPackage ([`crate::overviews`]): one table, and
+//! on each coalesced layer three triggers that forget the kept layers of
+//! every tile whose bounds the old or the new geometry reaches. The triggers
+//! work for any program writing the file (QGIS, GDAL), which provide the
+//! same `ST_MinX`… functions the GeoPackage R-tree triggers use.
+
+use super::db;
+use crate::StoreError;
+use crate::overviews::OverviewKey;
+use agrimap_model::{LayerDef, catalog};
+use geo::Rect;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::fmt::Write as _;
+
+const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_tile_overviews (
+  layer TEXT NOT NULL,
+  options TEXT NOT NULL,
+  z INTEGER NOT NULL,
+  x INTEGER NOT NULL,
+  y INTEGER NOT NULL,
+  minx REAL NOT NULL,
+  miny REAL NOT NULL,
+  maxx REAL NOT NULL,
+  maxy REAL NOT NULL,
+  mvt BLOB NOT NULL,
+  PRIMARY KEY (layer, options, z, x, y)
+);";
+
+/// The statement forgetting the kept tiles of `layer` that `row`'s geometry reaches.
+fn forget(layer: &str, row: &str) -> String {
+    format!(
+        "DELETE FROM agrimap_tile_overviews WHERE layer = '{layer}'
+           AND minx <= ST_MaxX({row}.geom) AND maxx >= ST_MinX({row}.geom)
+           AND miny <= ST_MaxY({row}.geom) AND maxy >= ST_MinY({row}.geom);"
+    )
+}
+
+/// The triggers of one coalesced layer, by name. An update that changes
+/// neither the geometry nor a class field (a phone number, a commune code)
+/// draws the same coalesced tile and forgets nothing.
+fn triggers(layer: &LayerDef, class_fields: &[&str]) -> Vec<(String, String)> {
+    let t = layer.id;
+    let mut changed = String::from("OLD.geom IS NOT NEW.geom");
+    for f in class_fields {
+        let _ = write!(changed, " OR OLD.\"{f}\" IS NOT NEW.\"{f}\"");
+    }
+    let name = |event: &str| format!("agrimap_overviews_{t}_{event}");
+    vec![
+        (
+            name("insert"),
+            format!(
+                "CREATE TRIGGER \"{}\" AFTER INSERT ON \"{t}\" BEGIN {} END",
+                name("insert"),
+                forget(t, "NEW")
+            ),
+        ),
+        (
+            name("update"),
+            format!(
+                "CREATE TRIGGER \"{}\" AFTER UPDATE ON \"{t}\" WHEN {changed} BEGIN {} {} END",
+                name("update"),
+                forget(t, "OLD"),
+                forget(t, "NEW")
+            ),
+        ),
+        (
+            name("delete"),
+            format!(
+                "CREATE TRIGGER \"{}\" AFTER DELETE ON \"{t}\" BEGIN {} END",
+                name("delete"),
+                forget(t, "OLD")
+            ),
+        ),
+    ]
+}
+
+/// Every trigger the catalog's coalesced layers need.
+fn all_triggers() -> Vec<(String, String)> {
+    catalog()
+        .iter()
+        .filter_map(|l| l.coalescing().map(|c| triggers(l, c.class_fields)))
+        .flatten()
+        .collect()
+}
+
+/// Makes the table and the triggers when missing or out of date. Reads
+/// first: most opens find them in place and take no write lock.
+pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
+    let wanted = all_triggers();
+    let stored = |kind: &str, name: &str| -> Result<Option<String>, StoreError> {
+        conn.query_row(
+            "SELECT sql FROM sqlite_master WHERE type = ?1 AND name = ?2",
+            [kind, name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| db("reading the schema", e))
+    };
+    let mut in_place = stored("table", "agrimap_tile_overviews")?.is_some();
+    for (name, sql) in &wanted {
+        in_place &= stored("trigger", name)?.as_deref() == Some(sql.as_str());
+    }
+    if in_place {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    tx.execute_batch(TABLE_SQL)
+        .map_err(|e| db("creating the kept tile layers", e))?;
+    for (name, sql) in &wanted {
+        tx.execute_batch(&format!("DROP TRIGGER IF EXISTS \"{name}\"; {sql};"))
+            .map_err(|e| db("creating the kept tile layers' triggers", e))?;
+    }
+    // Kept under triggers that may have missed writes: start afresh.
+    tx.execute("DELETE FROM agrimap_tile_overviews", [])
+        .map_err(|e| db("clearing the kept tile layers", e))?;
+    tx.commit().map_err(|e| db("committing the kept tile layers", e))
+}
+
+pub(super) fn get(conn: &Connection, key: &OverviewKey) -> Result<Option<Vec<u8>>, StoreError> {
+    conn.prepare_cached(
+        "SELECT mvt FROM agrimap_tile_overviews WHERE layer = ?1 AND options = ?2 AND z = ?3 AND x = ?4 AND y = ?5",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![key.layer, key.options, key.z, key.x, key.y], |r| r.get(0))
+            .optional()
+    })
+    .map_err(|e| db("reading a kept tile layer", e))
+}
+
+pub(super) fn keep(
+    conn: &mut Connection,
+    key: &OverviewKey,
+    bounds: Rect<f64>,
+    version: u64,
+    mvt: &[u8],
+) -> Result<bool, StoreError> {
+    // The store's transactions take the write lock when they begin, so no
+    // write can come between the check of the counter and the insert.
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    let current: Option<i64> = tx
+        .query_row(
+            "SELECT version FROM agrimap_layer_version WHERE layer = ?1",
+            [key.layer],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| db("reading the layer's version", e))?;
+    if current.and_then(|v| u64::try_from(v).ok()) != Some(version) {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO agrimap_tile_overviews (layer, options, z, x, y, minx, miny, maxx, maxy, mvt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            key.layer,
+            key.options,
+            key.z,
+            key.x,
+            key.y,
+            bounds.min().x,
+            bounds.min().y,
+            bounds.max().x,
+            bounds.max().y,
+            mvt
+        ],
+    )
+    .map_err(|e| db("keeping a tile layer", e))?;
+    tx.commit().map_err(|e| db("committing a kept tile layer", e))?;
+    Ok(true)
+}
+
+pub(super) fn count(conn: &Connection) -> Result<u64, StoreError> {
+    conn.query_row("SELECT count(*) FROM agrimap_tile_overviews", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| u64::try_from(n).unwrap_or(0))
+    .map_err(|e| db("counting kept tile layers", e))
+}
+
+#[async_trait::async_trait]
+impl crate::overviews::OverviewStore for super::GpkgStore {
+    async fn overview(&self, key: &OverviewKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.clone();
+        self.with_conn(move |c| get(c, &key)).await
+    }
+
+    async fn keep_overview(
+        &self,
+        key: &OverviewKey,
+        bounds: Rect<f64>,
+        version: u64,
+        mvt: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (key, mvt) = (key.clone(), mvt.to_vec());
+        self.with_conn(move |c| keep(c, &key, bounds, version, &mvt)).await
+    }
+
+    async fn overview_count(&self) -> Result<u64, StoreError> {
+        self.with_conn(|c| count(c)).await
+    }
+}

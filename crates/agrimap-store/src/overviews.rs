@@ -1,0 +1,56 @@
+//! Kept tile layers ("overviews"): the encoded layer of a coalesced tile,
+//! kept by the store until a write touches the tile's area.
+//!
+//! Below the legible zoom a tile coalesces every parcel it reaches: some
+//! 200,000 rows for a tile at z11 of a large province, about a second to
+//! read and merge, however small the result. The result depends only on the
+//! geometry and class of those rows, so it is kept beside them and forgotten
+//! by the layer's own triggers, in the writing transaction, for exactly the
+//! tiles whose buffered bounds the old or the new geometry reaches. A write
+//! anywhere else leaves the other tiles' layers in place, so a province that
+//! edits every day still serves its low zooms from what it kept.
+//!
+//! A render keeps what it made only if the layer's change counter is still
+//! the one it read before it queried the features ([`OverviewStore::keep_overview`]):
+//! a write that committed in between may have forgotten tiles the render
+//! had not yet kept. The check and the insert hold the counter's row (a
+//! share lock in PostGIS; the single writer in the GeoPackage) so that a
+//! write cannot slip between them.
+
+use crate::StoreError;
+use geo::Rect;
+
+/// Which kept layer: a layer of one tile, drawn with one set of options.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OverviewKey {
+    pub layer: &'static str,
+    /// A fingerprint of how the tile was drawn (extent, buffer,
+    /// simplification, coalescing options and the encoder's own version):
+    /// tiles drawn differently never share a kept layer.
+    pub options: String,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+}
+
+/// The kept tile layers of a store.
+#[async_trait::async_trait]
+pub trait OverviewStore: Send + Sync + 'static {
+    /// The encoded layer kept for `key`, unless a write has touched the
+    /// tile's area since it was kept.
+    async fn overview(&self, key: &OverviewKey) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Keeps `mvt` (the encoded layer, possibly empty) for `key`, over the
+    /// tile's buffered `bounds` (longitude/latitude), if the layer's change
+    /// counter is still `version`. Returns whether it was kept.
+    async fn keep_overview(
+        &self,
+        key: &OverviewKey,
+        bounds: Rect<f64>,
+        version: u64,
+        mvt: &[u8],
+    ) -> Result<bool, StoreError>;
+
+    /// How many tile layers the store keeps (operators, tests).
+    async fn overview_count(&self) -> Result<u64, StoreError>;
+}
