@@ -1,6 +1,10 @@
 //! Every composite tile of the province at z8–z13 (the farmer and planner
 //! styles ask for the same source: all fifteen layers), made cold as the
-//! server makes a cache miss: the gzipped size, the time to make it, and for
+//! server makes a cache miss, twice: first with no coalesced layer kept by
+//! the store (as right after a write reaching the tile, or a load: every
+//! feature read and drawn, then kept), then again from what the store kept
+//! (every tile no write has reached since it was drawn). For each: the
+//! gzipped size, the times to make it both ways, and for
 //! the coalesced layers (crops by crop type, ponds by species and mode) the
 //! area drawn per class against the exact area per class of the features
 //! clipped to the buffered tile, both in square tile units.
@@ -34,7 +38,10 @@ struct Made {
     tile: TileCoord,
     gzip: usize,
     plain: usize,
+    /// Made with no kept layer (the first draw).
     time: Duration,
+    /// Made again, with the coalesced layers the first draw kept.
+    kept: Duration,
     /// The store queries of the tile alone, as the service makes them.
     read: Duration,
     /// Worst relative error of a class of at least `SMALL_CLASS_SHARE`, and that class.
@@ -88,11 +95,17 @@ fn main() {
         if coalesce { "on" } else { "off" }
     );
 
+    let forgotten = rt.block_on(store.forget_overviews()).expect("forget kept layers");
+    println!("{forgotten} kept tile layers forgotten before the first draws");
     let mut made = Vec::new();
     for &tile in &tiles {
         let start = Instant::now();
         let body = rt.block_on(service.render(&all, tile)).expect("tile");
         let time = start.elapsed();
+        let start = Instant::now();
+        let again = rt.block_on(service.render(&all, tile)).expect("tile");
+        let kept = start.elapsed();
+        assert_eq!(again.plain, body.plain, "the kept layers draw the same tile");
         if body.is_empty() {
             continue;
         }
@@ -103,6 +116,7 @@ fn main() {
             gzip: body.gzip.len(),
             plain: body.plain.len(),
             time,
+            kept,
             read,
             worst,
             worst_any,
@@ -112,9 +126,9 @@ fn main() {
     }
 
     println!(
-        "| zoom | tiles | gzip max | gzip p99 | raw max | make max | make p99 | worst class error (≥ 0.1 % of tile) | classes over 5 % / all | worst of any class |"
+        "| zoom | tiles | gzip max | gzip p99 | raw max | first draw max | first draw p99 | kept max | kept p99 | worst class error (≥ 0.1 % of tile) | classes over 5 % / all | worst of any class |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for z in z_lo..=z_hi {
         let at: Vec<&Made> = made.iter().filter(|m| m.tile.z == z).collect();
         if !at.is_empty() {
@@ -146,11 +160,12 @@ fn print_extremes(made: &[Made]) {
     println!("Slowest tiles:");
     for m in by_size.iter().take(5) {
         println!(
-            "  {}/{}/{}: {:.0} ms, of which {:.0} ms reading the store; {:.0} kB gzip",
+            "  {}/{}/{}: {:.0} ms first ({:.1} ms from the kept layers), of which {:.0} ms reading the store; {:.0} kB gzip",
             m.tile.z,
             m.tile.x,
             m.tile.y,
             m.time.as_secs_f64() * 1e3,
+            m.kept.as_secs_f64() * 1e3,
             m.read.as_secs_f64() * 1e3,
             m.gzip as f64 / 1e3
         );
@@ -165,8 +180,10 @@ fn print_extremes(made: &[Made]) {
 fn row(label: &str, at: &[&Made]) {
     let mut gzip: Vec<usize> = at.iter().map(|m| m.gzip).collect();
     let mut time: Vec<Duration> = at.iter().map(|m| m.time).collect();
+    let mut kept: Vec<Duration> = at.iter().map(|m| m.kept).collect();
     gzip.sort_unstable();
     time.sort_unstable();
+    kept.sort_unstable();
     let p99 = |n: usize| (n * 99).div_ceil(100).saturating_sub(1);
     let worst = at.iter().max_by(|a, b| a.worst.0.total_cmp(&b.worst.0)).expect("tiles");
     let worst_any = at
@@ -174,13 +191,15 @@ fn row(label: &str, at: &[&Made]) {
         .max_by(|a, b| a.worst_any.0.total_cmp(&b.worst_any.0))
         .expect("tiles");
     println!(
-        "| {label} | {} | {:.0} kB | {:.0} kB | {:.0} kB | {:.0} ms | {:.0} ms | {:.2} % ({}/{}/{} {}) | {} / {} | {:.1} % |",
+        "| {label} | {} | {:.0} kB | {:.0} kB | {:.0} kB | {:.0} ms | {:.0} ms | {:.1} ms | {:.1} ms | {:.2} % ({}/{}/{} {}) | {} / {} | {:.1} % |",
         at.len(),
         gzip[gzip.len() - 1] as f64 / 1e3,
         gzip[p99(gzip.len())] as f64 / 1e3,
         at.iter().map(|m| m.plain).max().unwrap_or(0) as f64 / 1e3,
         time[time.len() - 1].as_secs_f64() * 1e3,
         time[p99(time.len())].as_secs_f64() * 1e3,
+        kept[kept.len() - 1].as_secs_f64() * 1e3,
+        kept[p99(kept.len())].as_secs_f64() * 1e3,
         worst.worst.0 * 100.0,
         worst.tile.z,
         worst.tile.x,

@@ -53,4 +53,9 @@ pub trait OverviewStore: Send + Sync + 'static {
 
     /// How many tile layers the store keeps (operators, tests).
     async fn overview_count(&self) -> Result<u64, StoreError>;
+
+    /// Forgets every kept tile layer; returns how many there were. (The
+    /// triggers make this unnecessary for correctness; it measures the first
+    /// draw of every tile again, and frees the space.)
+    async fn forget_overviews(&self) -> Result<u64, StoreError>;
 }

@@ -1262,6 +1262,8 @@ mod cases {
         assert_eq!(store.overview(&key(1)).await.expect("read"), None);
         assert_eq!(store.overview(&key(2)).await.expect("read"), Some(b"east".to_vec()));
         assert_eq!(store.overview_count().await.expect("count"), 1);
+        assert_eq!(store.forget_overviews().await.expect("forget"), 1);
+        assert_eq!(store.overview(&key(2)).await.expect("read"), None);
     }
 
     // One layer's story told in order: each step reads what the one before wrote.

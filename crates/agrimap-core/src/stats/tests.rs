@@ -98,6 +98,9 @@ impl agrimap_store::OverviewStore for CountingStore {
     async fn overview_count(&self) -> Result<u64, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn forget_overviews(&self) -> Result<u64, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
 }
 
 #[async_trait::async_trait]

@@ -198,4 +198,13 @@ impl crate::overviews::OverviewStore for super::GpkgStore {
     async fn overview_count(&self) -> Result<u64, StoreError> {
         self.with_conn(|c| count(c)).await
     }
+
+    async fn forget_overviews(&self) -> Result<u64, StoreError> {
+        self.with_conn(|c| {
+            c.execute("DELETE FROM agrimap_tile_overviews", [])
+                .map(|n| n as u64)
+                .map_err(|e| db("forgetting the kept tile layers", e))
+        })
+        .await
+    }
 }

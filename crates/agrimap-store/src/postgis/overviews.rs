@@ -76,4 +76,12 @@ impl OverviewStore for PgStore {
             .get(0);
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    async fn forget_overviews(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM tile_overviews", &[])
+            .await
+            .map_err(pg("forgetting the kept tile layers"))
+    }
 }
