@@ -52,6 +52,10 @@
 #   AGRIMAP_BENCH_IDENTITY       the extra warm run without compression (1; 0 skips it)
 #   AGRIMAP_BENCH_PG_TILES       run benches/pg_tiles.rs afterwards (1; 0 skips it)
 #   AGRIMAP_BENCH_SHARED_BUFFERS PostgreSQL shared_buffers (2GB: the loaded tables fit)
+#   AGRIMAP_BENCH_KEPT           after the runs, restart agrimap and make one more cold pass, now with the
+#                                coalesced tile layers its first pass kept in the database (1; 0 skips it)
+#   AGRIMAP_BENCH_AREA           area per class of the coalesced layers, agrimap against Martin, over every
+#                                tile of the province at z10-z13 (benches/tile_sizes.rs; 1; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -69,6 +73,8 @@ order=${AGRIMAP_BENCH_ORDER:-agrimap martin}
 run_pg_tiles=${AGRIMAP_BENCH_PG_TILES:-1}
 run_identity=${AGRIMAP_BENCH_IDENTITY:-1}
 shared_buffers=${AGRIMAP_BENCH_SHARED_BUFFERS:-2GB}
+run_kept=${AGRIMAP_BENCH_KEPT:-1}
+run_area=${AGRIMAP_BENCH_AREA:-1}
 
 say() { printf '[martin.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -101,6 +107,10 @@ if [ "$run_pg_tiles" = 1 ]; then
   pg_tiles_bin=$(cargo bench --bench pg_tiles --no-run --message-format=json |
     jq -r 'select(.reason == "compiler-artifact" and .target.name == "pg_tiles") | .executable')
 fi
+if [ "$run_area" = 1 ]; then
+  tile_sizes_bin=$(cargo bench --bench tile_sizes --no-run --message-format=json |
+    jq -r 'select(.reason == "compiler-artifact" and .target.name == "tile_sizes") | .executable')
+fi
 
 # --- throwaway PostgreSQL cluster, servers, temp files: all gone on exit -------
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -123,6 +133,9 @@ cp "$CARGO_TARGET_DIR/release/agrimap" "$work/agrimap"
 agrimap=$work/agrimap
 if [ "$run_pg_tiles" = 1 ]; then
   cp "$pg_tiles_bin" "$work/pg_tiles"
+fi
+if [ "$run_area" = 1 ]; then
+  cp "$tile_sizes_bin" "$work/tile_sizes"
 fi
 
 free_port() {
@@ -364,6 +377,31 @@ for name in $order; do
   xacts[$name]=$(($(pg_xacts) - x0))
 done
 
+# --- agrimap again, with the coalesced tile layers its first pass kept -----------
+if [ "$run_kept" = 1 ] && [[ " $order " == *" agrimap "* ]]; then
+  prewarm
+  say "agrimap: fresh start, cold pass again, with the tile layers the first pass kept"
+  start_server agrimap
+  run_wrk agrimap pass
+  result[agrimap-kept]=$(wrk_result agrimap pass)
+  say "agrimap cold, kept layers: ${result[agrimap-kept]}"
+  stop_server
+fi
+
+# --- area per class: agrimap and Martin ------------------------------------------
+area_out=""
+if [ "$run_area" = 1 ]; then
+  say "area per class of the coalesced layers, agrimap and Martin, every tile of the province at z10-z13"
+  start_server martin
+  AGRIMAP_TILE_SIZES_DATABASE=$url AGRIMAP_TILE_SIZES_MARTIN="http://127.0.0.1:$martin_port/$layers" \
+    AGRIMAP_TILE_SIZES_ZOOMS=10-13 "$work/tile_sizes" --bench >"$work/area.txt" 2>"$work/area.err" || {
+    cat "$work/area.err" >&2
+    die "tile_sizes failed"
+  }
+  stop_server
+  area_out=$(cat "$work/area.txt")
+fi
+
 # --- pg_tiles ------------------------------------------------------------------
 pg_tiles_out=""
 if [ "$run_pg_tiles" = 1 ]; then
@@ -421,6 +459,15 @@ for name in $order; do
       "$(ratio "$(echo "($(field "$r" server) + $(field "$r" postgres)) * 1000" | bc -l)" "$(field "$r" requests)")"
   done
 done
+if [ -n "${result[agrimap-kept]:-}" ]; then
+  r=${result[agrimap-kept]}
+  printf '%-8s %-15s | %10s %9s %9s %9s | %9s %7s | %7s %7s %8s\n' agrimap "cold, kept" "$(field "$r" rps)" \
+    "$(field "$r" p50_ms)" "$(field "$r" p99_ms)" "$(field "$r" max_ms)" "$(field "$r" requests)" "$(errors_of "$r")" \
+    "$(field "$r" server)" "$(field "$r" postgres)" \
+    "$(ratio "$(echo "($(field "$r" server) + $(field "$r" postgres)) * 1000" | bc -l)" "$(field "$r" requests)")"
+  echo "  (cold, kept: restarted after the runs above, so the tile cache is empty but the coalesced layers"
+  echo "   the first pass drew are in the database: what a tile costs after a restart or a write elsewhere)"
+fi
 if [ -n "${result[agrimap-cold]:-}" ] && [ -n "${result[martin-cold]:-}" ]; then
   echo
   echo "agrimap/Martin (throughput above 1: agrimap serves more; latency below 1: agrimap answers sooner):"
@@ -440,6 +487,11 @@ for name in $order; do
 done
 [ -s "$work/agrimap.log" ] && grep -q ' 503 ' "$work/agrimap.log" &&
   echo "  agrimap answered $(grep -c 'Status code: 503' "$work/agrimap.log") requests with 503; its log says: $(grep -m1 'store unavailable' "$work/agrimap.log" | sed 's/.*cause=//')"
+if [ -n "$area_out" ]; then
+  echo
+  echo "== every tile of the province at z10-z13 (benches/tile_sizes.rs), with Martin's area per class =="
+  cat <<<"$area_out"
+fi
 if [ -n "$pg_tiles_out" ]; then
   echo
   echo "== tiles made in PostGIS (ST_AsMVT) against tiles made in Rust (benches/pg_tiles.rs) =="

@@ -17,12 +17,17 @@
 //! `AGRIMAP_TILE_SIZES_BUDGET` (bytes) and `AGRIMAP_TILE_SIZES_MIN_AREA`
 //! (square tile units) replace the server's budget and smallest polygon.
 //!
+//! `AGRIMAP_TILE_SIZES_DATABASE=postgres://…` reads a PostGIS store instead.
+//! `AGRIMAP_TILE_SIZES_MARTIN=http://127.0.0.1:3000/crop,aquaculture` also
+//! fetches each tile from Martin serving the same tables (`benches/martin.sh`
+//! starts one) and measures its area per class the same way.
+//!
 //! Run: `AGRIMAP_TILE_SIZES_STORE=/tmp/t2m/agrimap.gpkg cargo bench --bench tile_sizes`.
 
 use agrimap_core::metrics::CoreMetrics;
 use agrimap_core::tiles::TileService;
 use agrimap_model::{FeatureQuery, LayerDef, catalog, layer};
-use agrimap_store::{GpkgStore, Store};
+use agrimap_store::{GpkgStore, PgStore, Store};
 use agrimap_tiles::{TileCoord, TileOptions, TileProjector, decode, tile_bounds_buffered, tile_containing};
 use geo::{Area, BoundingRect, Geometry, MapCoords, Rect, coord};
 use std::collections::BTreeMap;
@@ -52,18 +57,56 @@ struct Made {
     classes: usize,
 }
 
+/// The same tile from Martin: its gzipped size and its area per class.
+struct Peer {
+    tile: TileCoord,
+    gzip: usize,
+    worst: (f64, String),
+    classes_over_5: usize,
+    classes: usize,
+}
+
+fn open_store(rt: &tokio::runtime::Runtime) -> Option<Arc<dyn Store>> {
+    if let Ok(url) = std::env::var("AGRIMAP_TILE_SIZES_DATABASE") {
+        let store = PgStore::connect(&url).expect("database");
+        rt.block_on(store.migrate()).expect("migrate");
+        return Some(Arc::new(store));
+    }
+    let path = std::env::var_os("AGRIMAP_TILE_SIZES_STORE")?;
+    Some(Arc::new(GpkgStore::open(std::path::Path::new(&path)).expect("store")))
+}
+
+/// Martin's tile (plain MVT, empty for a 204) and its size on the wire with gzip.
+fn martin_tile(base: &str, tile: TileCoord) -> (Vec<u8>, usize) {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "-H", "Accept-Encoding: gzip"])
+        .arg(format!("{base}/{}/{}/{}", tile.z, tile.x, tile.y))
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "Martin: {}", String::from_utf8_lossy(&out.stderr));
+    let wire = out.stdout;
+    if wire.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(wire.as_slice()), &mut plain).expect("gunzip");
+        (plain, wire.len())
+    } else {
+        let n = wire.len();
+        (wire, n)
+    }
+}
+
 fn main() {
-    let Some(path) = std::env::var_os("AGRIMAP_TILE_SIZES_STORE") else {
-        eprintln!("AGRIMAP_TILE_SIZES_STORE is not set: nothing to measure");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(store) = open_store(&rt) else {
+        eprintln!("neither AGRIMAP_TILE_SIZES_STORE nor AGRIMAP_TILE_SIZES_DATABASE is set: nothing to measure");
         return;
     };
+    let martin = std::env::var("AGRIMAP_TILE_SIZES_MARTIN").ok();
     let coalesce = std::env::var("AGRIMAP_TILE_SIZES_COALESCE").map_or(true, |v| v != "0");
     let (z_lo, z_hi) = std::env::var("AGRIMAP_TILE_SIZES_ZOOMS").map_or((8, 13), |v| {
         let (a, b) = v.split_once('-').unwrap_or((&v, &v));
         (a.parse().expect("zoom"), b.parse().expect("zoom"))
     });
-    let store: Arc<dyn Store> = Arc::new(GpkgStore::open(std::path::Path::new(&path)).expect("store"));
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let plain = TileService::new(store.clone(), 0, CoreMetrics::default());
     let mut options = TileOptions {
         coalesce,
@@ -98,6 +141,7 @@ fn main() {
     let forgotten = rt.block_on(store.forget_overviews()).expect("forget kept layers");
     println!("{forgotten} kept tile layers forgotten before the first draws");
     let mut made = Vec::new();
+    let mut peer = Vec::new();
     for &tile in &tiles {
         let start = Instant::now();
         let body = rt.block_on(service.render(&all, tile)).expect("tile");
@@ -111,6 +155,17 @@ fn main() {
         }
         let read = read_time(&rt, &store, &all, tile, service.options());
         let (worst, worst_any, classes_over_5, classes) = area_errors(&rt, store.as_ref(), tile, &body.plain);
+        if let Some(base) = &martin {
+            let (plain, gzip) = martin_tile(base, tile);
+            let (worst, _, classes_over_5, classes) = area_errors(&rt, store.as_ref(), tile, &plain);
+            peer.push(Peer {
+                tile,
+                gzip,
+                worst,
+                classes_over_5,
+                classes,
+            });
+        }
         made.push(Made {
             tile,
             gzip: body.gzip.len(),
@@ -137,6 +192,50 @@ fn main() {
     }
     row("all", &made.iter().collect::<Vec<_>>());
     print_extremes(&made);
+    if !peer.is_empty() {
+        print_peer(&made, &peer, z_lo..=z_hi);
+    }
+}
+
+/// Area per class of the coalesced layers' classes, agrimap against Martin,
+/// over the tiles both made.
+fn print_peer(made: &[Made], peer: &[Peer], zooms: std::ops::RangeInclusive<u8>) {
+    println!("\nagrimap and Martin, the same tiles (Martin: its composite of the coalesced layers):");
+    println!(
+        "| zoom | tiles | agrimap worst class error (≥ 0.1 % of tile) | agrimap classes over 5 % / all | Martin worst class error (≥ 0.1 % of tile) | Martin classes over 5 % / all | Martin gzip max |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for z in zooms {
+        let ours: Vec<&Made> = made.iter().filter(|m| m.tile.z == z).collect();
+        let theirs: Vec<&Peer> = peer.iter().filter(|p| p.tile.z == z && p.classes > 0).collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        let a = ours
+            .iter()
+            .max_by(|a, b| a.worst.0.total_cmp(&b.worst.0))
+            .expect("tiles");
+        let m = theirs
+            .iter()
+            .max_by(|a, b| a.worst.0.total_cmp(&b.worst.0))
+            .expect("tiles");
+        println!(
+            "| z{z} | {} | {:.2} % ({}) | {} / {} | {:.2} % ({}/{}/{} {}) | {} / {} | {:.0} kB |",
+            theirs.len(),
+            a.worst.0 * 100.0,
+            a.worst.1,
+            ours.iter().map(|m| m.classes_over_5).sum::<usize>(),
+            ours.iter().map(|m| m.classes).sum::<usize>(),
+            m.worst.0 * 100.0,
+            m.tile.z,
+            m.tile.x,
+            m.tile.y,
+            m.worst.1,
+            theirs.iter().map(|p| p.classes_over_5).sum::<usize>(),
+            theirs.iter().map(|p| p.classes).sum::<usize>(),
+            theirs.iter().map(|p| p.gzip).max().unwrap_or(0) as f64 / 1e3,
+        );
+    }
 }
 
 /// The five largest and slowest tiles, and the worst class errors of any size.
