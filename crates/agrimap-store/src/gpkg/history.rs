@@ -61,15 +61,7 @@ pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
 /// Whether the clock is empty and every versioned layer has its column,
 /// its history table with every field, and its triggers as [`triggers`] makes them.
 fn in_place(conn: &Connection) -> Result<bool, StoreError> {
-    let sql_of = |kind: &str, name: &str| -> Result<Option<String>, StoreError> {
-        conn.query_row(
-            "SELECT sql FROM sqlite_master WHERE type = ?1 AND name = ?2",
-            [kind, name],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| db("reading the schema", e))
-    };
+    let sql_of = |kind: &str, name: &str| schema::stored_sql(conn, kind, name);
     let columns = |table: &str| columns_of(conn, table);
     if sql_of("table", "agrimap_valid_time")?.is_none() {
         return Ok(false);

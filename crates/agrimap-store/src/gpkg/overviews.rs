@@ -87,15 +87,7 @@ fn all_triggers() -> Vec<(String, String)> {
 /// first: most opens find them in place and take no write lock.
 pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
     let wanted = all_triggers();
-    let stored = |kind: &str, name: &str| -> Result<Option<String>, StoreError> {
-        conn.query_row(
-            "SELECT sql FROM sqlite_master WHERE type = ?1 AND name = ?2",
-            [kind, name],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| db("reading the schema", e))
-    };
+    let stored = |kind: &str, name: &str| super::schema::stored_sql(conn, kind, name);
     let mut in_place = stored("table", "agrimap_tile_overviews")?.is_some();
     for (name, sql) in &wanted {
         in_place &= stored("trigger", name)?.as_deref() == Some(sql.as_str());

@@ -18,6 +18,22 @@ pub(super) fn column_type(ty: FieldType) -> &'static str {
     }
 }
 
+/// The SQL a table, index or trigger of the file was made with, if it exists.
+pub(super) fn stored_sql(
+    conn: &rusqlite::Connection,
+    kind: &str,
+    name: &str,
+) -> Result<Option<String>, crate::StoreError> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = ?1 AND name = ?2",
+        [kind, name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(|e| super::db("reading the schema", e))
+}
+
 /// The name of a layer's R-tree table.
 pub(crate) fn rtree(layer: &LayerDef) -> String {
     format!("rtree_{}_geom", layer.id)
