@@ -243,6 +243,10 @@ pub struct FeatureQuery {
     /// Who reads the answer: restricted fields come back as `Null` for the
     /// public (the store does not even read them), and a filter on them is refused.
     pub audience: Audience,
+    /// Read only these fields; the others come back as `Null`, unread
+    /// (tiles that draw a layer by its class need nothing else). `None`:
+    /// every field the audience may read.
+    pub fields: Option<&'static [&'static str]>,
     /// Read the layer as it stood at this instant (inclusive: a change made
     /// at the instant is seen): the versions valid then, with the same
     /// bbox, commune, filter and audience rules as the current features.

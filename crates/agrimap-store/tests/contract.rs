@@ -123,6 +123,7 @@ stores!(
     ntm_history_is_append_only_and_each_move_checks_the_state,
     versions_close_on_update_and_delete_and_as_of_reads_them,
     kept_tile_layers_are_forgotten_only_where_a_write_reaches,
+    a_query_reads_only_the_fields_it_names,
 );
 
 mod cases {
@@ -1145,6 +1146,41 @@ mod cases {
             .into(),
             properties,
         }
+    }
+
+    pub async fn a_query_reads_only_the_fields_it_names(store: &dyn Store) {
+        let crop = layer("crop").expect("crop");
+        let mut p = parcel("P-1", "rice", 105.1, 9.1, 0.01);
+        p.properties[crop.field_index("area_ha").expect("field")] = Value::Real(1.5);
+        p.properties[crop.field_index("planting_date").expect("field")] = "2025-05-01".into();
+        let upsert = Upsert {
+            layer: crop,
+            features: vec![p],
+            update: vec![],
+        };
+        store.upsert(upsert).await.expect("parcel");
+        let query = FeatureQuery {
+            fields: Some(&["crop_type", "variety"]),
+            ..FeatureQuery::default()
+        };
+        let read = store.features(crop, &query).await.expect("read");
+        let value = |name: &str| read[0].properties[crop.field_index(name).expect("field")].clone();
+        assert_eq!(value("crop_type"), Value::from("rice"));
+        assert_eq!(value("variety"), Value::Null, "named, and empty");
+        // Unread, whatever their type.
+        assert_eq!(value("area_ha"), Value::Null);
+        assert_eq!(value("parcel_id"), Value::Null);
+        assert_eq!(value("planting_date"), Value::Null);
+        assert!(matches!(read[0].geometry, Geometry::MultiPolygon(_)));
+        let all = store.features(crop, &FeatureQuery::default()).await.expect("read");
+        assert_eq!(
+            all[0].properties[crop.field_index("planting_date").expect("field")],
+            Value::from("2025-05-01")
+        );
+        assert_eq!(
+            all[0].properties[crop.field_index("area_ha").expect("field")],
+            Value::Real(1.5)
+        );
     }
 
     // One store's story told in order, like the versions case below.

@@ -9,7 +9,7 @@ pub use cache::{TileBody, TileCache, TileKey};
 
 use crate::error::{CoreError, echo};
 use crate::metrics::{CoreMetrics, InFlight};
-use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, UtcTime, catalog};
+use agrimap_model::{Audience, Coalescing, Feature, FeatureQuery, LayerDef, UtcTime, catalog};
 use agrimap_store::{LayerVersions, OverviewKey, Store};
 use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds, tile_bounds_buffered};
 use flate2::Compression;
@@ -273,7 +273,7 @@ async fn render(
     let min_extent = tile_bounds(coord).width() / f64::from(opts.extent);
     let visible: Vec<&'static LayerDef> = layers.iter().copied().filter(|l| coord.z >= l.minzoom).collect();
     // Only the present is kept: a past tile is drawn afresh.
-    let keeping = as_of.is_none() && visible.iter().any(|l| kept_at(l, coord, &opts));
+    let keeping = as_of.is_none() && visible.iter().any(|l| coalesced_at(l, coord, &opts).is_some());
     let versions = if keeping {
         store.versions().await?
     } else {
@@ -286,9 +286,12 @@ async fn render(
             min_extent: Some(min_extent),
             any_order: true,
             as_of,
+            // A coalesced layer draws its class alone: the other fields of
+            // its many rows are left unread.
+            fields: coalesced_at(layer, coord, &opts).map(|c| c.class_fields),
             ..FeatureQuery::default()
         };
-        let keep = (keeping && kept_at(layer, coord, &opts)).then(|| {
+        let keep = (keeping && coalesced_at(layer, coord, &opts).is_some()).then(|| {
             let key = OverviewKey {
                 layer: layer.id,
                 options: fingerprint.clone(),
@@ -323,10 +326,11 @@ async fn render(
     Ok(body)
 }
 
-/// Whether the store keeps `layer`'s tile at `coord`: a coalesced layer below
-/// its legible zoom, whose tile reads every feature it reaches.
-fn kept_at(layer: &LayerDef, coord: TileCoord, opts: &TileOptions) -> bool {
-    opts.coalesce && layer.coalescing().is_some_and(|c| coord.z < c.below_zoom)
+/// How `layer` is coalesced in the tile at `coord`, if it is (below its
+/// legible zoom). Such a layer reads every feature the tile reaches, so the
+/// store keeps what it draws.
+fn coalesced_at(layer: &LayerDef, coord: TileCoord, opts: &TileOptions) -> Option<Coalescing> {
+    layer.coalescing().filter(|c| opts.coalesce && coord.z < c.below_zoom)
 }
 
 /// Encodes each layer (or takes the kept one), in order, into one tile; and

@@ -357,10 +357,10 @@ impl ToSql for SqlValue<'_> {
 
 /// The columns of a layer in schema order; fields the audience may not read
 /// are selected as `NULL`, so their values never leave the database.
-fn select_columns(layer: &LayerDef, audience: Audience) -> String {
+fn select_columns(layer: &LayerDef, audience: Audience, only: Option<&[&str]>) -> String {
     let mut cols = String::from("fid, geom");
     for f in layer.fields {
-        if audience.may_read(f.access) {
+        if audience.may_read(f.access) && only.is_none_or(|o| o.contains(&f.name)) {
             cols.push_str(", \"");
             cols.push_str(f.name);
             cols.push('"');
@@ -373,7 +373,7 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 
 /// The `SELECT` of a query, with its parameters.
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
-    let (rows, params) = rows_sql::<Sqlite>(layer, query, &select_columns(layer, query.audience), None)?;
+    let (rows, params) = rows_sql::<Sqlite>(layer, query, &select_columns(layer, query.audience, query.fields), None)?;
     let order = order_by(query);
     let limit = query.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     Ok((format!("{rows}{order} LIMIT {limit} OFFSET {}", query.offset), params))
@@ -381,7 +381,12 @@ fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Val
 
 /// A query's features with ids above `after`, in id order.
 fn after_sql(layer: &LayerDef, query: &FeatureQuery, after: Option<i64>) -> Result<(String, Vec<Value>), StoreError> {
-    let (rows, params) = rows_sql::<Sqlite>(layer, query, &select_columns(layer, query.audience), after)?;
+    let (rows, params) = rows_sql::<Sqlite>(
+        layer,
+        query,
+        &select_columns(layer, query.audience, query.fields),
+        after,
+    )?;
     Ok((format!("{rows} ORDER BY fid"), params))
 }
 
@@ -676,7 +681,7 @@ impl LayerStore for GpkgStore {
         self.with_conn(move |c| {
             let sql = format!(
                 "SELECT {} FROM \"{}\" WHERE fid = ?1",
-                select_columns(layer, audience),
+                select_columns(layer, audience, None),
                 layer.id
             );
             let mut stmt = c.prepare_cached(&sql).map_err(on_layer("preparing a query", layer))?;
@@ -700,7 +705,7 @@ impl LayerStore for GpkgStore {
             return self.feature(layer, id, audience).await;
         };
         self.with_conn(move |c| {
-            let cols = select_columns(layer, audience);
+            let cols = select_columns(layer, audience, None);
             let sql = format!(
                 "SELECT {cols} FROM \"{t}\" WHERE fid = ?1 AND (valid_from IS NULL OR valid_from <= ?2)
                  UNION ALL SELECT {cols} FROM \"{t}_history\"

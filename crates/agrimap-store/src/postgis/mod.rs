@@ -486,12 +486,15 @@ async fn send_rows(
 
 /// The select list of a layer: WKB geometry, dates as ISO text, restricted
 /// fields as NULL for readers who may not see them.
-fn select_columns(layer: &LayerDef, audience: Audience) -> String {
+fn select_columns(layer: &LayerDef, audience: Audience, only: Option<&[&str]>) -> String {
     let mut cols = String::from("fid, ST_AsBinary(geom)");
     for f in layer.fields {
         let c = f.name;
-        let column = match (audience.may_read(f.access), f.ty) {
-            (false, _) => "NULL".to_owned(),
+        let read = audience.may_read(f.access) && only.is_none_or(|o| o.contains(&f.name));
+        let column = match (read, f.ty) {
+            // Typed: a row's values are read by the field's type.
+            (false, FieldType::Date | FieldType::DateTime) => "NULL::text".to_owned(),
+            (false, ty) => format!("NULL::{}", schema::column_type(ty)),
             (true, FieldType::Date) => format!("to_char({c}, 'YYYY-MM-DD')"),
             (true, FieldType::DateTime) => format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"),
             (true, _) => c.to_owned(),
@@ -503,7 +506,8 @@ fn select_columns(layer: &LayerDef, audience: Audience) -> String {
 }
 
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
-    let (rows, params) = rows_sql::<Postgres>(layer, query, &select_columns(layer, query.audience), None)?;
+    let (rows, params) =
+        rows_sql::<Postgres>(layer, query, &select_columns(layer, query.audience, query.fields), None)?;
     let order = order_by(query);
     let limit = query.limit.map_or_else(|| "ALL".to_owned(), |l| l.to_string());
     Ok((format!("{rows}{order} LIMIT {limit} OFFSET {}", query.offset), params))
@@ -834,7 +838,7 @@ impl LayerStore for PgStore {
     ) -> Result<Option<Feature>, StoreError> {
         let sql = format!(
             "SELECT {} FROM {} WHERE fid = $1",
-            select_columns(layer, audience),
+            select_columns(layer, audience, None),
             layer.id
         );
         let row = routed_read!(self, layer, |guarded| async {
@@ -860,7 +864,7 @@ impl LayerStore for PgStore {
         let Some(at) = as_of.filter(|_| layer.versioned()) else {
             return self.feature(layer, id, audience).await;
         };
-        let cols = select_columns(layer, audience);
+        let cols = select_columns(layer, audience, None);
         let sql = format!(
             "SELECT {cols} FROM {t} WHERE fid = $1 AND (valid_from IS NULL OR valid_from <= $2::text::timestamptz)
              UNION ALL SELECT {cols} FROM {t}_history WHERE fid = $1
@@ -886,8 +890,13 @@ impl LayerStore for PgStore {
     }
 
     fn stream_after(&self, layer: &'static LayerDef, query: FeatureQuery, after: Option<i64>) -> FeatureStream {
-        let sql = rows_sql::<Postgres>(layer, &query, &select_columns(layer, query.audience), after)
-            .map(|(rows, params)| (format!("{rows} ORDER BY fid"), params));
+        let sql = rows_sql::<Postgres>(
+            layer,
+            &query,
+            &select_columns(layer, query.audience, query.fields),
+            after,
+        )
+        .map(|(rows, params)| (format!("{rows} ORDER BY fid"), params));
         self.stream_sql(layer, sql)
     }
 
