@@ -252,6 +252,26 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
     }
 
+    /// The plan PostgreSQL makes for the read `features(layer, query)` runs
+    /// (`EXPLAIN`, without costs): which partitions and indexes it touches.
+    ///
+    /// # Errors
+    /// When the query is invalid or the database fails.
+    pub async fn plan(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<String, StoreError> {
+        let (sql, params) = select_sql(layer, query)?;
+        let params: Vec<_> = params.iter().map(param).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(&format!("EXPLAIN (COSTS OFF) {sql}"), &refs(&params))
+            .await
+            .map_err(pg("explaining a query"))?;
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
     /// Applies the migrations not yet applied, each in its own transaction,
     /// under an advisory lock so that instances starting together agree.
     /// Returns the versions applied now.

@@ -38,7 +38,7 @@ BEGIN
         AND pg_get_expr(k.relpartbound, k.oid) = format('FOR VALUES IN (%L)', code)
     ) THEN
       EXECUTE format('CREATE TABLE %I PARTITION OF %s FOR VALUES IN (%L)',
-        (SELECT relname FROM pg_class WHERE oid = parent) || '_p' || CASE WHEN code = '' THEN 'none' ELSE code END,
+        (SELECT relname FROM pg_class WHERE oid = parent) || CASE WHEN code = '' THEN '_p_none' ELSE '_p' || code END,
         parent, code);
       made := made + 1;
     END IF;
