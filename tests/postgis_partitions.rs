@@ -193,17 +193,17 @@ fn tile(server: &TestServer, z: u32, x: u32, y: u32) -> Vec<String> {
 }
 
 /// The z/x/y of the tile holding a point.
-fn tile_of(p: Point<f64>, z: u32) -> (u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = (p.x() + 180.0) / 360.0 * n;
-    let lat = p.y().to_radians();
-    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+fn tile_of(point: Point<f64>, zoom: u32) -> (u32, u32) {
+    let tiles = f64::from(1u32 << zoom);
+    let column = (point.x() + 180.0) / 360.0 * tiles;
+    let lat = point.y().to_radians();
+    let row = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * tiles;
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
         reason = "tile numbers are small and positive"
     )]
-    (x.floor() as u32, y.floor() as u32)
+    (column.floor() as u32, row.floor() as u32)
 }
 
 /// What a client sees of province `code`: `/ogc` items, a tile, a statistics table and an export.
@@ -420,10 +420,10 @@ fn a_recode_moves_a_parcel_to_the_other_province() {
     assert_eq!(back.id, fid);
 }
 
-#[test]
-fn a_populated_database_of_schema_12_is_partitioned_by_migration() {
-    let db = PgDatabase::empty("parts_migrate");
-    // Schema 12 exactly as releases before 0014 made it.
+/// Schema 12 exactly as releases before 0014 made it, with two communes of
+/// two provinces, a parcel in each, one of a commune the store has no
+/// boundaries of, and one version in the history.
+fn schema_12_with_parcels(db: &PgDatabase) {
     let dir = agrimap_suite::repo_root().join("crates/agrimap-store/src/postgis/migrations");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("migrations")
@@ -458,8 +458,6 @@ fn a_populated_database_of_schema_12_is_partitioned_by_migration() {
                 .await
                 .expect("record");
         }
-        // Two communes of two provinces, a parcel in each, one of a commune
-        // the store has no boundaries of, and one version in the history.
         client
             .batch_execute(
                 "INSERT INTO admin_commune (geom, code, name, province_code, boundary_set) VALUES
@@ -474,6 +472,12 @@ fn a_populated_database_of_schema_12_is_partitioned_by_migration() {
             .await
             .expect("schema-12 data");
     });
+}
+
+#[test]
+fn a_populated_database_of_schema_12_is_partitioned_by_migration() {
+    let db = PgDatabase::empty("parts_migrate");
+    schema_12_with_parcels(&db);
     assert_eq!(count(&db.url, "SELECT count(*) FROM crop_history"), 1);
     let version_before = count(
         &db.url,
