@@ -5,8 +5,9 @@
 #
 #  1. builds agrimap (release)
 #  2. starts a throwaway PostgreSQL cluster on loopback, removed on exit
-#  3. generates the demo province (code 99) at $AGRIMAP_BENCH_PARCELS parcels
-#     and loads it with `agrimap load` into two databases, `alone` and `five`
+#  3. generates the demo province (code 99) at $AGRIMAP_BENCH_PARCELS parcels,
+#     loads it with `agrimap load` into the database `alone`, and copies that
+#     database as the start of `five`
 #  4. in `five`, adds four more provinces (91..94): copies of province 99
 #     shifted east by whole province widths, with their own province,
 #     district, commune and feature codes, each in its own partitions (made
@@ -104,16 +105,16 @@ else
   "$agrimap" demo-data --parcels "$parcels" --out "$demo" >/dev/null
 fi
 
-for db in alone five; do
-  psql_on postgres -c "CREATE DATABASE $db"
-  say "loading province 99 into $db"
-  t0=$(date +%s.%N)
-  "$agrimap" load --database "$(url_of "$db")" --from "$demo" >"$work/load-$db.log" 2>&1 || {
-    cat "$work/load-$db.log" >&2
-    die "agrimap load failed"
-  }
-  say "loaded in $(echo "$(date +%s.%N) - $t0" | bc) s"
-done
+psql_on postgres -c "CREATE DATABASE alone"
+say "loading province 99 into alone"
+t0=$(date +%s.%N)
+"$agrimap" load --database "$(url_of alone)" --from "$demo" >"$work/load.log" 2>&1 || {
+  cat "$work/load.log" >&2
+  die "agrimap load failed"
+}
+say "loaded in $(echo "$(date +%s.%N) - $t0" | bc) s"
+# The same load, byte for byte, as the start of `five`.
+psql_on postgres -c "CREATE DATABASE five TEMPLATE alone"
 
 # Four more provinces in `five`: every row of province 99 copied, shifted
 # east by k province widths (and a margin), its codes prefixed by k.
@@ -203,13 +204,14 @@ stop_server() {
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
 }
-# Seconds to fetch every path of stdin in order, failing on any non-200.
+# Seconds to fetch every path of stdin in order, failing on any answer but
+# 200 (or 204, a tile with nothing in it).
 fetch_all() {
   local t0 path code
   t0=$(date +%s.%N)
   while read -r path; do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Accept-Encoding: gzip' "$base$path")
-    [ "$code" = 200 ] || die "$path answered $code"
+    [ "$code" = 200 ] || [ "$code" = 204 ] || die "$path answered $code"
   done
   echo "$(date +%s.%N) - $t0" | bc
 }
