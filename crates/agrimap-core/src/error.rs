@@ -95,6 +95,7 @@ impl From<StoreError> for CoreError {
                 Self::new(kind, code, c.to_string())
             }
             StoreError::RepeatedKey { .. } => Self::invalid("repeated_key", e.to_string()),
+            StoreError::NoPartition { .. } => Self::new(ErrorKind::Unprocessable, "no_partition", e.to_string()),
             StoreError::Ntm(n) => {
                 use agrimap_store::ntm::NtmError;
                 let (kind, code) = match &n {

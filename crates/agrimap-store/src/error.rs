@@ -46,6 +46,14 @@ pub enum StoreError {
         index: usize,
         message: String,
     },
+    /// A feature of a province whose partition of the layer's table is
+    /// missing (PostGIS): its boundaries were never loaded there, or the
+    /// partition was detached.
+    #[error(
+        "layer '{layer}' has no partition for province '{province}': load the boundaries of \
+         province {province} (agrimap boundaries import) before writing its features"
+    )]
+    NoPartition { layer: String, province: String },
     #[error("layer '{0}' has no natural key: its features cannot be matched for an update")]
     NoNaturalKey(String),
     #[error("reading {index} is invalid: {message}")]

@@ -42,6 +42,12 @@ pub(crate) trait Dialect {
     fn text_order(column: &str) -> String {
         column.to_owned()
     }
+    /// A condition that confines a read to the rows stored under province
+    /// `code` (see [`FeatureQuery::province`]), for a backend that stores
+    /// rows by province; `None` (the default) where nothing is.
+    fn province_condition(_layer: &LayerDef, _rows: Rows, _code: &str, _w: &mut WhereClause) -> Option<String> {
+        None
+    }
 }
 
 /// Lower-case hexadecimal of some bytes.
@@ -163,6 +169,11 @@ pub(crate) fn where_clause_on<D: Dialect>(
         }
         let p = w.bind::<D>(Value::Text(set.as_str().to_owned()));
         w.conditions.push(format!("boundary_set = {p}"));
+    }
+    if let Some(code) = &query.province
+        && let Some(c) = D::province_condition(layer, rows, code, &mut w)
+    {
+        w.conditions.push(c);
     }
     if let Some(filter) = &query.filter {
         filter.validate(layer, query.audience)?;

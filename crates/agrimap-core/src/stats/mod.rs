@@ -336,6 +336,10 @@ impl StatsCache {
                         });
                     let query = FeatureQuery {
                         as_of: request.as_of,
+                        // Features outside the province's communes add
+                        // nothing: read only those near them (in PostGIS,
+                        // through each partition's spatial index).
+                        bbox: request.province.as_ref().and_then(|_| zones_extent(&zones)),
                         ..query
                     };
                     let mut features = store.features(request.layer, &query).await?;
@@ -408,6 +412,16 @@ impl StatsCache {
 }
 
 /// A quantity of each commune zone, summed by the unit of `level`.
+/// The rectangle around every zone, `None` without zones.
+fn zones_extent(zones: &Zones) -> Option<geo::Rect<f64>> {
+    zones.zones().iter().map(|z| z.bbox).reduce(|a, b| {
+        geo::Rect::new(
+            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+        )
+    })
+}
+
 fn by_unit(zones: &Zones, level: LevelName, of: impl Fn(&agrimap_analysis::Zone) -> f64) -> HashMap<String, f64> {
     let mut sums = HashMap::new();
     for zone in zones.zones() {

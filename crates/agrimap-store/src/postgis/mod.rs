@@ -18,6 +18,7 @@ mod codes;
 mod crosswalk;
 mod ntm;
 mod overviews;
+mod partitions;
 mod registry;
 mod replicas;
 mod schema;
@@ -252,6 +253,26 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))
     }
 
+    /// The plan PostgreSQL makes for the read `features(layer, query)` runs
+    /// (`EXPLAIN`, without costs): which partitions and indexes it touches.
+    ///
+    /// # Errors
+    /// When the query is invalid or the database fails.
+    pub async fn plan(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<String, StoreError> {
+        let (sql, params) = select_sql(layer, query)?;
+        let params: Vec<_> = params.iter().map(param).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(&format!("EXPLAIN (COSTS OFF) {sql}"), &refs(&params))
+            .await
+            .map_err(pg("explaining a query"))?;
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
     /// Applies the migrations not yet applied, each in its own transaction,
     /// under an advisory lock so that instances starting together agree.
     /// Returns the versions applied now.
@@ -419,6 +440,18 @@ impl Dialect for Postgres {
 
     fn table(name: &str) -> String {
         name.to_owned()
+    }
+
+    /// The province's partition and that of features of no known province
+    /// (whose commune may still be one of the province's, if its boundaries
+    /// came after them): PostgreSQL then scans those two partitions only.
+    /// The history tables are not partitioned.
+    fn province_condition(layer: &LayerDef, rows: Rows, code: &str, w: &mut WhereClause) -> Option<String> {
+        if rows != Rows::Current || !schema::partitioned(layer) {
+            return None;
+        }
+        let p = w.bind::<Self>(Value::Text(code.to_owned()));
+        Some(format!("province_code IN ({p}, '')"))
     }
 }
 
@@ -645,18 +678,24 @@ async fn write_layer(
         layer.check_feature(feature).map_err(|m| invalid(index, m))?;
         geometries.push(fit_to_layer(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
     }
-    copy_features(tx, layer.id, layer, &w.features, &geometries).await?;
+    let provinces = partitions::provinces_of(tx, layer, &w.features).await?;
+    copy_features(tx, layer.id, layer, &w.features, &geometries, provinces.as_deref()).await?;
+    if layer.id == "admin_commune" {
+        partitions::add_provinces(tx).await?;
+    }
     Ok(w.features.len())
 }
 
 /// Sends features, already checked and fitted to the layer, into `table`
-/// (the layer's own table or one shaped like it) with one COPY.
+/// (the layer's own table or one shaped like it) with one COPY, with the
+/// province of each when the table is partitioned by province.
 async fn copy_features(
     tx: &deadpool_postgres::Transaction<'_>,
     table: &str,
     layer: &LayerDef,
     features: &[Feature],
     geometries: &[Geometry<f64>],
+    provinces: Option<&[String]>,
 ) -> Result<(), StoreError> {
     use futures::SinkExt;
     // A COPY error names its line; that is the feature's index.
@@ -665,18 +704,25 @@ async fn copy_features(
         index,
         message,
     };
-    let columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
+    let mut columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
+    if provinces.is_some() {
+        columns.push("province_code");
+    }
     let sink = tx
         .copy_in(&format!("COPY {table} (geom, {}) FROM STDIN", columns.join(", ")))
         .await
         .map_err(pg("starting a COPY"))?;
     futures::pin_mut!(sink);
     let mut buf = String::with_capacity(COPY_CHUNK + 4096);
-    for (feature, geometry) in features.iter().zip(geometries) {
+    for (index, (feature, geometry)) in features.iter().zip(geometries).enumerate() {
         ewkb_hex(geometry, &mut buf);
         for v in &feature.properties {
             buf.push('\t');
             copy_value(v, &mut buf);
+        }
+        if let Some(provinces) = provinces {
+            buf.push('\t');
+            copy_value(&Value::Text(provinces[index].clone()), &mut buf);
         }
         buf.push('\n');
         if buf.len() >= COPY_CHUNK {
@@ -691,7 +737,11 @@ async fn copy_features(
             .map_err(pg("copying features"))?;
     }
     sink.finish().await.map_err(|e| match e.as_db_error() {
-        Some(db) => invalid(copy_line(db.where_()).unwrap_or(0), db.message().to_owned()),
+        Some(db) => {
+            let line = copy_line(db.where_()).unwrap_or(0);
+            let province = provinces.and_then(|p| p.get(line)).map(String::as_str);
+            partitions::no_partition(layer, db, province).unwrap_or_else(|| invalid(line, db.message().to_owned()))
+        }
         None => pg("copying features")(e),
     })?;
     Ok(())
@@ -989,14 +1039,21 @@ impl LayerStore for PgStore {
         let restamped = tx
             .execute(
                 &format!(
-                    "UPDATE {t} SET former_commune_code = {t}.commune_code, commune_code = r.code, boundary_set = $1 \
+                    "UPDATE {t} SET former_commune_code = {t}.commune_code, commune_code = r.code, boundary_set = $1{province} \
                      FROM agrimap_restamp r WHERE {t}.fid = r.fid",
-                    t = layer.id
+                    t = layer.id,
+                    // A recode may move a feature to another province, and
+                    // so to another partition.
+                    province = if schema::partitioned(layer) {
+                        ", province_code = agrimap_province_of(r.code, $1)"
+                    } else {
+                        ""
+                    }
                 ),
                 &[&set.as_str()],
             )
             .await
-            .map_err(pg("recoding the features"))?;
+            .map_err(partitions::write_error(layer, "recoding the features"))?;
         tx.commit().await.map_err(pg("committing"))?;
         if let Some(watch) = self.watch.get() {
             // This instance's next request must see its own write at once.

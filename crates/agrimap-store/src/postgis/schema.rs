@@ -31,8 +31,22 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0011_irrigation_forestry_livestock.sql"),
     ),
     (12, "history", include_str!("migrations/0012_history.sql")),
+    (
+        14,
+        "province_partitions",
+        include_str!("migrations/0014_province_partitions.sql"),
+    ),
     (15, "tile_overviews", include_str!("migrations/0015_tile_overviews.sql")),
 ];
+
+/// Whether a layer's table is partitioned by province (migration 0014): the
+/// thematic layers, which hold most rows and are read province by province.
+/// The base layers (boundaries, water, roads, places) are small or national
+/// and stay whole.
+#[must_use]
+pub(crate) fn partitioned(layer: &agrimap_model::LayerDef) -> bool {
+    layer.group == agrimap_model::LayerGroup::Theme
+}
 
 /// The migration that makes the code lists, which the store then seeds.
 pub(crate) const CODES_MIGRATION: i32 = 6;
@@ -281,6 +295,114 @@ $$;\n";
         }
         let applied = MIGRATIONS.iter().find(|m| m.0 == 12).expect("0012");
         assert!(applied.2 == want, "0012 differs from the catalog's versioned layers");
+    }
+
+    /// The header of 0014: the functions that place a feature in its
+    /// province and make the partitions of a province.
+    const PARTITIONS_HEADER: &str = include_str!("migrations/0014_header.sql");
+
+    /// The trigger function of a versioned layer, as 0014 remakes it: as
+    /// 0012's, except that the second call of a feature that moves to
+    /// another province keeps nothing (PostgreSQL moves a row across
+    /// partitions as a delete and an insert, and fires the BEFORE DELETE
+    /// trigger after the BEFORE UPDATE one, both with the same OLD row).
+    fn keep_function(layer: &LayerDef) -> String {
+        let t = layer.id;
+        let mut columns = String::from("fid, geom");
+        let mut old = String::from("OLD.fid, OLD.geom");
+        for f in layer.fields {
+            let _ = write!(columns, ", {}", f.name);
+            let _ = write!(old, ", OLD.{}", f.name);
+        }
+        format!(
+            "CREATE OR REPLACE FUNCTION agrimap_keep_{t}() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+             BEGIN\n  \
+             IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM {t}_history WHERE fid = OLD.fid\n      \
+             AND valid_from = OLD.valid_from AND valid_to = agrimap_valid_time()) THEN\n    \
+             RETURN OLD;\n  END IF;\n  \
+             INSERT INTO {t}_history ({columns}, valid_from, valid_to)\n    \
+             VALUES ({old}, OLD.valid_from, agrimap_valid_time());\n  \
+             IF TG_OP = 'UPDATE' THEN\n    NEW.valid_from := agrimap_valid_time();\n    RETURN NEW;\n  END IF;\n  \
+             RETURN OLD;\n\
+             END\n$$;\n"
+        )
+    }
+
+    /// What 0014 does to one thematic layer, in two parts: the partitioned
+    /// table made beside the old one, then (once every province has its
+    /// partitions) the rows moved over and the old table dropped.
+    fn partition_ddl(layer: &LayerDef) -> (String, String) {
+        let t = layer.id;
+        let make = format!(
+            "ALTER TABLE {t} RENAME TO {t}_unpartitioned;\n\
+             ALTER SEQUENCE {t}_fid_seq OWNED BY NONE;\n\
+             CREATE TABLE {t} (LIKE {t}_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS,\n  \
+             province_code text NOT NULL DEFAULT '') PARTITION BY LIST (province_code);\n"
+        );
+        let mut fill = format!(
+            "INSERT INTO {t} SELECT o.*, agrimap_province_of(o.commune_code, o.boundary_set) FROM {t}_unpartitioned o;\n\
+             DROP TABLE {t}_unpartitioned;\n\
+             ALTER SEQUENCE {t}_fid_seq OWNED BY {t}.fid;\n\
+             ALTER TABLE {t} ADD PRIMARY KEY (fid, province_code);\n\
+             CREATE INDEX {t}_geom ON {t} USING gist (geom);\n\
+             CREATE INDEX {t}_commune_code ON {t} (commune_code);\n"
+        );
+        if !layer.natural_key().is_empty() {
+            let _ = writeln!(
+                fill,
+                "CREATE INDEX {t}_natural_key ON {t} ({});",
+                layer.natural_key().join(", ")
+            );
+        }
+        let _ = write!(
+            fill,
+            "CREATE TRIGGER {t}_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {t}\n  \
+             FOR EACH STATEMENT EXECUTE FUNCTION agrimap_bump_version('{t}');\n"
+        );
+        if layer.versioned() {
+            fill.push_str(&keep_function(layer));
+            let _ = write!(
+                fill,
+                "CREATE TRIGGER {t}_history_update BEFORE UPDATE ON {t}\n  \
+                 FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION agrimap_keep_{t}();\n\
+                 CREATE TRIGGER {t}_history_delete BEFORE DELETE ON {t}\n  \
+                 FOR EACH ROW EXECUTE FUNCTION agrimap_keep_{t}();\n"
+            );
+        }
+        (make, fill)
+    }
+
+    #[test]
+    fn migration_0014_partitions_every_thematic_layer() {
+        let layers: Vec<&LayerDef> = agrimap_model::catalog().iter().filter(|l| partitioned(l)).collect();
+        // Every partitioned layer has the commune code its province comes from.
+        assert!(
+            layers
+                .iter()
+                .all(|l| l.has_commune() && l.field("boundary_set").is_some())
+        );
+        let mut want = String::from(PARTITIONS_HEADER);
+        let parts: Vec<(String, String)> = layers.iter().map(|l| partition_ddl(l)).collect();
+        for (layer, (make, _)) in layers.iter().zip(&parts) {
+            let _ = write!(want, "\n-- {}\n{make}", layer.id);
+        }
+        want.push_str(
+            "\n-- A partition for every province whose boundaries the store holds, and\n\
+             -- one for the features of no known province.\n\
+             SELECT agrimap_add_province(p) FROM (SELECT '' AS p UNION SELECT DISTINCT province_code FROM admin_commune) s;\n",
+        );
+        for (layer, (_, fill)) in layers.iter().zip(&parts) {
+            let _ = write!(want, "\n-- {}\n{fill}", layer.id);
+        }
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/postgis/migrations/0014_province_partitions.sql"
+        );
+        if std::env::var_os("AGRIMAP_UPDATE_MIGRATION").is_some() {
+            std::fs::write(path, &want).expect("write");
+        }
+        let applied = MIGRATIONS.iter().find(|m| m.0 == 14).expect("0014");
+        assert!(applied.2 == want, "0014 differs from the catalog's thematic layers");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! one INSERT adds the rest. Two statements whatever the number of features,
 //! so other instances hear of the change twice, not once per feature.
 
-use super::{copy_features, param, pg, refs};
+use super::{copy_features, param, partitions, pg, refs};
 use crate::layer_geometry::fit_to_layer;
 use crate::{Change, StoreError, Upsert, UpsertSummary};
 
@@ -75,14 +75,18 @@ pub(super) async fn upsert(
         geometries.push(fit_to_layer(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
     }
     let t = layer.id;
-    let columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
+    let provinces = partitions::provinces_of(tx, layer, features).await?;
+    let mut columns: Vec<&str> = layer.fields.iter().map(|f| f.name).collect();
+    if provinces.is_some() {
+        columns.push("province_code");
+    }
     let columns = columns.join(", ");
     tx.batch_execute(&format!(
         "CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS SELECT geom, {columns} FROM {t} WITH NO DATA"
     ))
     .await
     .map_err(pg("preparing the staging table"))?;
-    copy_features(tx, STAGING, layer, features, &geometries).await?;
+    copy_features(tx, STAGING, layer, features, &geometries, provinces.as_deref()).await?;
 
     let same_key = |a: &str, b: &str| -> String {
         key.iter()
@@ -98,6 +102,15 @@ pub(super) async fn upsert(
                 .filter(|f| write.update.contains(&f.name))
                 .map(|f| f.name.to_owned()),
         )
+        // The province follows the commune, when the commune is updated.
+        .chain(
+            (provinces.is_some()
+                && write
+                    .update
+                    .iter()
+                    .any(|f| *f == "commune_code" || *f == "boundary_set"))
+            .then(|| "province_code".to_owned()),
+        )
         .map(|c| format!("{c} = s.{c}"))
         .collect();
     let updated = tx
@@ -110,7 +123,7 @@ pub(super) async fn upsert(
             &[],
         )
         .await
-        .map_err(pg("updating features by key"))?;
+        .map_err(partitions::write_error(layer, "updating features by key"))?;
     let inserted = tx
         .execute(
             &format!(
@@ -121,10 +134,13 @@ pub(super) async fn upsert(
             &[],
         )
         .await
-        .map_err(pg("inserting features"))?;
+        .map_err(partitions::write_error(layer, "inserting features"))?;
     tx.batch_execute(&format!("DROP TABLE {STAGING}"))
         .await
         .map_err(pg("dropping the staging table"))?;
+    if layer.id == "admin_commune" {
+        partitions::add_provinces(tx).await?;
+    }
     Ok(UpsertSummary {
         inserted: usize::try_from(inserted).unwrap_or(usize::MAX),
         updated: usize::try_from(updated).unwrap_or(usize::MAX),
