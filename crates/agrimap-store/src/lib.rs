@@ -25,6 +25,7 @@ pub mod ntm;
 pub mod postgis;
 pub mod registry;
 pub mod resumable;
+pub mod splits;
 mod sql;
 mod station_sql;
 pub mod wkb;
@@ -38,6 +39,7 @@ pub(crate) use history::{Rows, rows_sql};
 pub use ntm::NtmStore;
 pub use postgis::PgStore;
 pub use registry::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite};
+pub use splits::{SplitQuery, SplitRow, SplitStore, StoredSplit};
 
 use agrimap_model::readings::{AlertCause, AlertState};
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Reading, Role};
@@ -219,12 +221,28 @@ pub type FeatureStream = BoxStream<'static, Result<Feature, StoreError>>;
 /// the next issues add) is written and tested piece by piece; the store
 /// contract suite (`tests/contract.rs`) runs against `&dyn Store`.
 pub trait Store:
-    LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore + AlertStore
+    LayerStore
+    + ReadingStore
+    + CredentialStore
+    + CodeStore
+    + CrosswalkStore
+    + RegistryStore
+    + NtmStore
+    + AlertStore
+    + SplitStore
 {
 }
 
 impl<
-    T: LayerStore + ReadingStore + CredentialStore + CodeStore + CrosswalkStore + RegistryStore + NtmStore + AlertStore,
+    T: LayerStore
+        + ReadingStore
+        + CredentialStore
+        + CodeStore
+        + CrosswalkStore
+        + RegistryStore
+        + NtmStore
+        + AlertStore
+        + SplitStore,
 > Store for T
 {
 }

@@ -20,6 +20,7 @@ mod ntm;
 mod registry;
 mod replicas;
 mod schema;
+mod splits;
 mod upsert;
 mod versions;
 
@@ -64,6 +65,8 @@ pub struct PgStore {
     watch: Arc<OnceLock<VersionWatch>>,
     /// Streaming replicas that take reads of layers (see `replicas.rs`).
     replicas: Option<Arc<replicas::Replicas>>,
+    /// The commune zones the splits of written features are computed over.
+    zones: Arc<crate::splits::ZonesCache>,
 }
 
 fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
@@ -144,6 +147,7 @@ impl PgStore {
             config,
             watch: Arc::new(OnceLock::new()),
             replicas: None,
+            zones: Arc::default(),
         })
     }
 
@@ -926,6 +930,7 @@ impl LayerStore for PgStore {
         for write in &writes {
             summaries.push(upsert::upsert(&tx, write).await?);
         }
+        splits::settle(&tx, &self.zones).await?;
         tx.commit().await.map_err(pg("committing"))?;
         if let Some(watch) = self.watch.get() {
             // This instance's next request must see its own write at once
@@ -1025,6 +1030,9 @@ impl LayerStore for PgStore {
         summary.readings += insert_readings(&tx, &batch.readings).await?;
         if batch.readings.len() >= ANALYZE_AFTER {
             bulk.push("readings");
+        }
+        if splits::settle(&tx, &self.zones).await? >= ANALYZE_AFTER {
+            bulk.push("agrimap_feature_splits");
         }
         tx.commit().await.map_err(pg("committing"))?;
         for table in bulk {

@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0011_irrigation_forestry_livestock.sql"),
     ),
     (12, "history", include_str!("migrations/0012_history.sql")),
+    (13, "feature_splits", include_str!("migrations/0013_feature_splits.sql")),
 ];
 
 /// The migration that makes the code lists, which the store then seeds.
