@@ -51,6 +51,20 @@ fn parcels(extent: Rect<f64>) -> Vec<Feature> {
     out
 }
 
+/// The box around every commune.
+fn extent_of(communes: &[Feature]) -> Rect<f64> {
+    communes
+        .iter()
+        .filter_map(|c| c.geometry.bounding_rect())
+        .reduce(|a, b| {
+            Rect::new(
+                coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+        .expect("extent")
+}
+
 /// A table keyed by (commune, class key): values and features counted.
 type Cells = HashMap<(String, String), (Vec<f64>, u64)>;
 
@@ -123,16 +137,7 @@ fn same_tables(kind: StoreKind) {
         .block_on(store.features(communes_layer, &FeatureQuery::default()))
         .expect("communes");
     assert_eq!(communes.len(), 103);
-    let extent = communes
-        .iter()
-        .filter_map(|c| c.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        })
-        .expect("extent");
+    let extent = extent_of(&communes);
     let written = parcels(extent);
     rt.block_on(store.write(WriteBatch {
         layers: vec![LayerWrite {
@@ -200,7 +205,12 @@ fn same_tables(kind: StoreKind) {
     assert!((counted as usize) < written.len(), "some parcels lie off the coast");
 
     // And through the API: the table the server answers is the engine's.
-    let server = TestServer::start(store.clone());
+    api_agrees(store, &engine);
+}
+
+/// `/api/stats` over the store answers the engine's table.
+fn api_agrees(store: Arc<dyn Store>, engine: &Cells) {
+    let server = TestServer::start(store);
     let reply = server.get(
         "/api/stats?layer=crop&by=commune&class=crop_type&metric=area,count",
         &[],

@@ -107,6 +107,9 @@ pub(crate) const CHUNK: usize = 50_000;
 /// code, province code, boundary.
 pub(crate) type CommuneRow = (String, String, String, String, Geometry<f64>);
 
+/// A commune as [`Zones::new`] takes it: code, district code, province code, boundary.
+type Zone = (String, String, String, MultiPolygon<f64>);
+
 /// The commune zones of each boundary set.
 #[derive(Debug, Default)]
 pub(crate) struct SetZones {
@@ -115,8 +118,7 @@ pub(crate) struct SetZones {
 
 impl SetZones {
     pub(crate) fn new(rows: Vec<CommuneRow>) -> Self {
-        let mut by_set: std::collections::BTreeMap<String, Vec<(String, String, String, MultiPolygon<f64>)>> =
-            std::collections::BTreeMap::new();
+        let mut by_set: std::collections::BTreeMap<String, Vec<Zone>> = std::collections::BTreeMap::new();
         for (set, code, district, province, geometry) in rows {
             let shape = match geometry {
                 Geometry::MultiPolygon(mp) => mp,

@@ -343,37 +343,7 @@ impl StatsCache {
                         classes: request.classes.clone(),
                         metrics: request.metrics.clone(),
                     };
-                    let source = if kept_at_write(&request, &key) {
-                        Source::Splits(
-                            store
-                                .split_table(&SplitQuery {
-                                    layer: request.layer,
-                                    boundary_set: boundary_set.as_str().to_owned(),
-                                    province: request.province.clone(),
-                                    classes: request.classes.clone(),
-                                    metrics: request.metrics.clone(),
-                                })
-                                .await?,
-                        )
-                    } else {
-                        let query = request
-                            .selection
-                            .as_ref()
-                            .map_or_else(FeatureQuery::default, |s| FeatureQuery {
-                                filter: Some(s.filter.clone()),
-                                audience: s.audience,
-                                ..FeatureQuery::default()
-                            });
-                        let query = FeatureQuery {
-                            as_of: request.as_of,
-                            ..query
-                        };
-                        let mut features = store.features(request.layer, &query).await?;
-                        if let Some(today) = &key.lapse_day {
-                            mark_lapsed(request.layer, &mut features, today);
-                        }
-                        Source::Features(features)
-                    };
+                    let source = read_source(store, &request, boundary_set, key.lapse_day.as_deref()).await?;
                     let index = index.clone();
                     let table = tokio::task::spawn_blocking(move || {
                         let table = match source {
@@ -446,10 +416,42 @@ enum Source {
     Splits(Vec<SplitRow>),
 }
 
-/// Whether the splits kept at write time answer a request: the layer as it
-/// stands now, every feature, values as stored.
-fn kept_at_write(request: &StatsRequest, key: &TableKey) -> bool {
-    request.selection.is_none() && request.as_of.is_none() && key.lapse_day.is_none()
+/// What a table is computed from: the splits kept at write time when they
+/// answer the request (the layer as it stands now, every feature, values
+/// as stored), else the features the request selects.
+async fn read_source(
+    store: &dyn Store,
+    request: &StatsRequest,
+    boundary_set: BoundarySet,
+    lapse_day: Option<&str>,
+) -> Result<Source, CoreError> {
+    if request.selection.is_none() && request.as_of.is_none() && lapse_day.is_none() {
+        let query = SplitQuery {
+            layer: request.layer,
+            boundary_set: boundary_set.as_str().to_owned(),
+            province: request.province.clone(),
+            classes: request.classes.clone(),
+            metrics: request.metrics.clone(),
+        };
+        return Ok(Source::Splits(store.split_table(&query).await?));
+    }
+    let query = request
+        .selection
+        .as_ref()
+        .map_or_else(FeatureQuery::default, |s| FeatureQuery {
+            filter: Some(s.filter.clone()),
+            audience: s.audience,
+            ..FeatureQuery::default()
+        });
+    let query = FeatureQuery {
+        as_of: request.as_of,
+        ..query
+    };
+    let mut features = store.features(request.layer, &query).await?;
+    if let Some(today) = lapse_day {
+        mark_lapsed(request.layer, &mut features, today);
+    }
+    Ok(Source::Features(features))
 }
 
 /// The store's sums by commune as the engine's table by zone, so that the

@@ -25,8 +25,6 @@ CREATE TABLE IF NOT EXISTS agrimap_feature_splits (
   largest INTEGER NOT NULL,
   PRIMARY KEY (layer, fid, boundary_set, commune_code)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS agrimap_feature_splits_commune
-  ON agrimap_feature_splits (layer, boundary_set, commune_code);
 CREATE TABLE IF NOT EXISTS agrimap_split_pending (
   layer TEXT NOT NULL,
   fid INTEGER NOT NULL,
@@ -69,8 +67,8 @@ fn boundary_triggers() -> String {
 }
 
 /// Makes the split tables and triggers when missing. A store that had no
-/// splits is marked for a whole recomputation, which the next write or
-/// statistic does.
+/// splits gets them for every feature it holds, in the same transaction
+/// (once, on the first open by a release that keeps them).
 pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
     let triggers = split_layers().count() * 3 + 3;
     let present: i64 = conn
@@ -136,11 +134,14 @@ pub(super) fn settle(tx: &Transaction<'_>, cache: &ZonesCache) -> Result<usize, 
     }
     let all = pending.iter().any(|l| l == BOUNDARIES);
     let zones = zones(tx, cache, all)?;
+    if all {
+        // Without a WHERE, SQLite empties the table at once.
+        tx.execute("DELETE FROM agrimap_feature_splits", [])
+            .map_err(|e| db("clearing splits", e))?;
+    }
     let mut split = 0;
     for layer in split_layers() {
         if all {
-            tx.execute("DELETE FROM agrimap_feature_splits WHERE layer = ?1", [layer.id])
-                .map_err(on_layer("clearing splits", layer))?;
             split += split_layer(tx, layer, &zones, false)?;
         } else if pending.iter().any(|l| l == layer.id) {
             tx.execute(

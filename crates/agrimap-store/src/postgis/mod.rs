@@ -295,6 +295,9 @@ impl PgStore {
         // Every time, not only with the migration: a release may ship new sets.
         ntm::add_shipped_sets(&tx).await?;
         tx.commit().await.map_err(pg("committing the migrations"))?;
+        // Features stored before their splits were kept (migration 0013)
+        // get them now, once, rather than in the first statistic's request.
+        self.settle_pending().await?;
         Ok(applied)
     }
 }

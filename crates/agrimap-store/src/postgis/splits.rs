@@ -42,12 +42,17 @@ pub(super) async fn settle(tx: &Transaction<'_>, cache: &ZonesCache) -> Result<u
             .map_err(pg("lifting the statement timeout"))?;
     }
     let zones = zones(tx, cache, all).await?;
+    if all {
+        // Every split goes: emptying the table is much cheaper than deleting
+        // a million rows and their index entries (readers of the table wait
+        // for the transaction, as they would for the rows).
+        tx.batch_execute("TRUNCATE agrimap_feature_splits")
+            .await
+            .map_err(pg("clearing splits"))?;
+    }
     let mut split = 0;
     for layer in split_layers() {
         if all {
-            tx.execute("DELETE FROM agrimap_feature_splits WHERE layer = $1", &[&layer.id])
-                .await
-                .map_err(pg("clearing splits"))?;
             split += split_layer(tx, layer, &zones, false).await?;
         } else if pending.iter().any(|l| l == layer.id) {
             tx.execute(
@@ -60,9 +65,12 @@ pub(super) async fn settle(tx: &Transaction<'_>, cache: &ZonesCache) -> Result<u
             split += split_layer(tx, layer, &zones, true).await?;
         }
     }
-    tx.execute("DELETE FROM agrimap_split_pending", &[])
-        .await
-        .map_err(pg("clearing pending splits"))?;
+    let clear = if all {
+        "TRUNCATE agrimap_split_pending"
+    } else {
+        "DELETE FROM agrimap_split_pending"
+    };
+    tx.batch_execute(clear).await.map_err(pg("clearing pending splits"))?;
     Ok(split)
 }
 
@@ -108,7 +116,8 @@ async fn zones(tx: &Transaction<'_>, cache: &ZonesCache, changed: bool) -> Resul
 }
 
 /// Splits a layer's features (those pending, or all), a chunk at a time:
-/// read, split on rayon, sent back with one COPY.
+/// one query read through a portal (its join runs once), each chunk split
+/// on rayon and sent back with one COPY before the next is fetched.
 async fn split_layer(
     tx: &Transaction<'_>,
     layer: &'static LayerDef,
@@ -122,21 +131,20 @@ async fn split_layer(
         String::new()
     };
     let select = tx
-        .prepare(&format!(
-            "SELECT l.fid, ST_AsBinary(l.geom) FROM {t} l {join} WHERE l.fid > $1 ORDER BY l.fid LIMIT {CHUNK}"
-        ))
+        .prepare(&format!("SELECT l.fid, ST_AsBinary(l.geom) FROM {t} l {join}"))
         .await
         .map_err(pg("reading features to split"))?;
+    let portal = tx.bind(&select, &[]).await.map_err(pg("reading features to split"))?;
     let provinces = Arc::new(zones.provinces());
-    let mut after = i64::MIN;
     let mut split = 0;
     loop {
         let rows = tx
-            .query(&select, &[&after])
+            .query_portal(&portal, i32::try_from(CHUNK).unwrap_or(i32::MAX))
             .await
             .map_err(pg("reading features to split"))?;
-        let Some(last) = rows.last() else { break };
-        after = last.get(0);
+        if rows.is_empty() {
+            break;
+        }
         let read = rows.len();
         let zones = zones.clone();
         let provinces = provinces.clone();
@@ -263,7 +271,7 @@ fn value_at(row: &Row, i: usize, ty: FieldType) -> Value {
 impl PgStore {
     /// Settles what another program's edit left pending, in a transaction
     /// of its own (most reads find nothing and write nothing).
-    async fn settle_pending(&self) -> Result<(), StoreError> {
+    pub(super) async fn settle_pending(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let any: bool = client
             .query_one("SELECT EXISTS (SELECT 1 FROM agrimap_split_pending)", &[])

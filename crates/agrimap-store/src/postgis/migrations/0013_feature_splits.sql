@@ -20,8 +20,9 @@ CREATE TABLE IF NOT EXISTS agrimap_feature_splits (
   largest boolean NOT NULL,
   PRIMARY KEY (layer, fid, boundary_set, commune_code)
 );
-CREATE INDEX IF NOT EXISTS agrimap_feature_splits_commune
-  ON agrimap_feature_splits (layer, boundary_set, commune_code);
+-- No index by commune: a table reads every split of a layer (a sequential
+-- scan joined to the layer by hash), and each index entry would cost every
+-- write of a million parcels.
 
 CREATE TABLE IF NOT EXISTS agrimap_split_pending (
   layer text NOT NULL,
@@ -63,6 +64,13 @@ BEGIN
   RETURN NULL;
 END $$;
 
+CREATE OR REPLACE FUNCTION agrimap_splits_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM agrimap_feature_splits WHERE layer = TG_TABLE_NAME::text;
+  DELETE FROM agrimap_split_pending WHERE layer = TG_TABLE_NAME::text;
+  RETURN NULL;
+END $$;
+
 CREATE OR REPLACE FUNCTION agrimap_splits_boundaries() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO agrimap_split_pending (layer, fid) VALUES ('admin_commune', 0) ON CONFLICT DO NOTHING;
@@ -76,6 +84,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON crop
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON crop
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON crop
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON aquaculture
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -84,6 +94,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON aquaculture
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON aquaculture
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON aquaculture
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON monitoring
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -92,6 +104,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON monitoring
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON monitoring
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON monitoring
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON growing_area
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -100,6 +114,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON growing_area
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON growing_area
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON growing_area
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON ocop
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -108,6 +124,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON ocop
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON ocop
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON ocop
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON irrigation_works
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -116,6 +134,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON irrigation_works
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON irrigation_works
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON irrigation_works
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON irrigated_areas
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -124,6 +144,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON irrigated_areas
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON irrigated_areas
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON irrigated_areas
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON forest_plots
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -132,6 +154,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON forest_plots
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON forest_plots
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON forest_plots
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_inserted AFTER INSERT ON livestock_farms
   REFERENCING NEW TABLE AS agrimap_new_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_inserted();
@@ -140,6 +164,8 @@ CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON livestock_farms
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated();
 CREATE TRIGGER agrimap_splits_deleted AFTER DELETE ON livestock_farms
   REFERENCING OLD TABLE AS agrimap_old_rows FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_deleted();
+CREATE TRIGGER agrimap_splits_truncated AFTER TRUNCATE ON livestock_farms
+  FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_truncated();
 
 CREATE TRIGGER agrimap_splits_boundaries AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON admin_commune
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_boundaries();
