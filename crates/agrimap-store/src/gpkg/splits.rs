@@ -183,73 +183,107 @@ fn zones(tx: &Transaction<'_>, cache: &ZonesCache, changed: bool) -> Result<Arc<
 
 /// Splits a layer's features (those pending, or all), a chunk at a time.
 fn split_layer(tx: &Transaction<'_>, layer: &LayerDef, zones: &SetZones, pending: bool) -> Result<usize, StoreError> {
-    let t = layer.id;
-    let join = if pending {
-        format!("JOIN agrimap_split_pending p ON p.layer = '{t}' AND p.fid = l.fid")
-    } else {
-        String::new()
-    };
-    let select = format!(
-        "SELECT l.fid, l.geom FROM \"{t}\" l {join} WHERE l.fid > ?1 AND l.geom IS NOT NULL ORDER BY l.fid LIMIT {CHUNK}"
-    );
     let provinces = zones.provinces();
-    let mut after = i64::MIN;
     let mut split = 0;
-    loop {
-        let mut features: Vec<(i64, Geometry<f64>)> = Vec::new();
-        let mut read = 0;
-        {
+    if pending {
+        // By id: the primary key finds a handful of parcels without a scan.
+        let fids: Vec<i64> = {
             let mut stmt = tx
-                .prepare_cached(&select)
-                .map_err(on_layer("reading features to split", layer))?;
-            let mut rows = stmt
-                .query([after])
-                .map_err(on_layer("reading features to split", layer))?;
-            while let Some(r) = rows.next().map_err(on_layer("reading features to split", layer))? {
-                let fid: i64 = r.get(0).map_err(on_layer("reading features to split", layer))?;
-                after = fid;
-                read += 1;
-                if let ValueRef::Blob(b) = r.get_ref(1).map_err(on_layer("reading features to split", layer))?
-                    && let Ok(g) = gpkg_geom::decode(b)
-                {
+                .prepare_cached("SELECT fid FROM agrimap_split_pending WHERE layer = ?1 ORDER BY fid")
+                .map_err(on_layer("reading pending splits", layer))?;
+            stmt.query_map([layer.id], |r| r.get(0))
+                .map_err(on_layer("reading pending splits", layer))?
+                .collect::<Result<_, _>>()
+                .map_err(on_layer("reading pending splits", layer))?
+        };
+        let mut stmt = tx
+            .prepare(&format!("SELECT geom FROM \"{}\" WHERE fid = ?1", layer.id))
+            .map_err(on_layer("reading features to split", layer))?;
+        for chunk in fids.chunks(CHUNK) {
+            let mut features = Vec::with_capacity(chunk.len());
+            for &fid in chunk {
+                let blob: Option<Vec<u8>> = stmt
+                    .query_row([fid], |r| r.get(0))
+                    .optional()
+                    .map_err(on_layer("reading features to split", layer))?
+                    .flatten();
+                if let Some(g) = blob.and_then(|b| gpkg_geom::decode(&b).ok()) {
                     features.push((fid, g));
                 }
             }
+            split += store_splits(tx, layer, zones, &provinces, &features)?;
         }
-        if read == 0 {
+        return Ok(split);
+    }
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT fid, geom FROM \"{}\" WHERE fid > ?1 AND geom IS NOT NULL ORDER BY fid LIMIT {CHUNK}",
+            layer.id
+        ))
+        .map_err(on_layer("reading features to split", layer))?;
+    let mut after = i64::MIN;
+    loop {
+        let mut features: Vec<(i64, Geometry<f64>)> = Vec::new();
+        let mut rows = stmt
+            .query([after])
+            .map_err(on_layer("reading features to split", layer))?;
+        let mut count = 0;
+        while let Some(r) = rows.next().map_err(on_layer("reading features to split", layer))? {
+            let fid: i64 = r.get(0).map_err(on_layer("reading features to split", layer))?;
+            after = fid;
+            count += 1;
+            if let ValueRef::Blob(b) = r.get_ref(1).map_err(on_layer("reading features to split", layer))?
+                && let Ok(g) = gpkg_geom::decode(b)
+            {
+                features.push((fid, g));
+            }
+        }
+        drop(rows);
+        if count == 0 {
             break;
         }
-        split += features.len();
-        let splits = zones.split(&features);
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO agrimap_feature_splits
-                   (layer, fid, boundary_set, commune_code, province_code, area_ha, share, largest)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .map_err(on_layer("storing splits", layer))?;
-        for s in &splits {
-            let province = provinces
-                .get(&(s.boundary_set.clone(), s.commune_code.clone()))
-                .map_or("", String::as_str);
-            insert
-                .execute((
-                    t,
-                    s.fid,
-                    &s.boundary_set,
-                    &s.commune_code,
-                    province,
-                    s.area_ha,
-                    s.share,
-                    s.largest,
-                ))
-                .map_err(on_layer("storing splits", layer))?;
-        }
-        if read < CHUNK {
+        split += store_splits(tx, layer, zones, &provinces, &features)?;
+        if count < CHUNK {
             break;
         }
     }
     Ok(split)
+}
+
+/// Splits features on rayon and stores their splits.
+fn store_splits(
+    tx: &Transaction<'_>,
+    layer: &LayerDef,
+    zones: &SetZones,
+    provinces: &std::collections::HashMap<(String, String), String>,
+    features: &[(i64, Geometry<f64>)],
+) -> Result<usize, StoreError> {
+    let splits = zones.split(features);
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT OR REPLACE INTO agrimap_feature_splits
+               (layer, fid, boundary_set, commune_code, province_code, area_ha, share, largest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(on_layer("storing splits", layer))?;
+    for s in &splits {
+        let province = provinces
+            .get(&(s.boundary_set.clone(), s.commune_code.clone()))
+            .map_or("", String::as_str);
+        insert
+            .execute((
+                layer.id,
+                s.fid,
+                &s.boundary_set,
+                &s.commune_code,
+                province,
+                s.area_ha,
+                s.share,
+                s.largest,
+            ))
+            .map_err(on_layer("storing splits", layer))?;
+    }
+    Ok(features.len())
 }
 
 /// The table asked, grouped by SQLite.

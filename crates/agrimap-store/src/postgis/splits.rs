@@ -53,16 +53,9 @@ pub(super) async fn settle(tx: &Transaction<'_>, cache: &ZonesCache) -> Result<u
     let mut split = 0;
     for layer in split_layers() {
         if all {
-            split += split_layer(tx, layer, &zones, false).await?;
+            split += split_layer(tx, layer, &zones).await?;
         } else if pending.iter().any(|l| l == layer.id) {
-            tx.execute(
-                "DELETE FROM agrimap_feature_splits s USING agrimap_split_pending p
-                 WHERE s.layer = $1 AND p.layer = $1 AND p.fid = s.fid",
-                &[&layer.id],
-            )
-            .await
-            .map_err(pg("clearing splits"))?;
-            split += split_layer(tx, layer, &zones, true).await?;
+            split += split_pending(tx, layer, &zones).await?;
         }
     }
     let clear = if all {
@@ -115,23 +108,16 @@ async fn zones(tx: &Transaction<'_>, cache: &ZonesCache, changed: bool) -> Resul
     Ok(zones)
 }
 
-/// Splits a layer's features (those pending, or all), a chunk at a time:
-/// one query read through a portal (its join runs once), each chunk split
-/// on rayon and sent back with one COPY before the next is fetched.
+/// Splits every feature of a layer, a chunk at a time: one query read
+/// through a portal (the table is scanned once), each chunk split on rayon
+/// and sent back with one COPY before the next is fetched.
 async fn split_layer(
     tx: &Transaction<'_>,
     layer: &'static LayerDef,
     zones: &Arc<SetZones>,
-    pending: bool,
 ) -> Result<usize, StoreError> {
-    let t = layer.id;
-    let join = if pending {
-        format!("JOIN agrimap_split_pending p ON p.layer = '{t}' AND p.fid = l.fid")
-    } else {
-        String::new()
-    };
     let select = tx
-        .prepare(&format!("SELECT l.fid, ST_AsBinary(l.geom) FROM {t} l {join}"))
+        .prepare(&format!("SELECT fid, ST_AsBinary(geom) FROM {}", layer.id))
         .await
         .map_err(pg("reading features to split"))?;
     let portal = tx.bind(&select, &[]).await.map_err(pg("reading features to split"))?;
@@ -146,25 +132,79 @@ async fn split_layer(
             break;
         }
         let read = rows.len();
-        let zones = zones.clone();
-        let provinces = provinces.clone();
-        let (count, text) = tokio::task::spawn_blocking(move || {
-            let features: Vec<(i64, Geometry<f64>)> = rows
-                .iter()
-                .filter_map(|r| Some((r.get(0), read_wkb(r.get::<_, &[u8]>(1)).ok()?)))
-                .collect();
-            let splits = zones.split(&features);
-            (features.len(), copy_text(t, &splits, &provinces))
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?;
-        split += count;
-        copy_splits(tx, text).await?;
+        split += split_rows(tx, layer, zones, &provinces, rows).await?;
         if read < CHUNK {
             break;
         }
     }
     Ok(split)
+}
+
+/// Splits the features of a layer a write left pending, by their ids (the
+/// primary keys find a handful of parcels without a scan, and a million
+/// in chunks), their old splits dropped first.
+async fn split_pending(
+    tx: &Transaction<'_>,
+    layer: &'static LayerDef,
+    zones: &Arc<SetZones>,
+) -> Result<usize, StoreError> {
+    let fids: Vec<i64> = tx
+        .query(
+            "SELECT fid FROM agrimap_split_pending WHERE layer = $1 ORDER BY fid",
+            &[&layer.id],
+        )
+        .await
+        .map_err(pg("reading pending splits"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let select = tx
+        .prepare(&format!(
+            "SELECT fid, ST_AsBinary(geom) FROM {} WHERE fid = ANY($1::bigint[])",
+            layer.id
+        ))
+        .await
+        .map_err(pg("reading features to split"))?;
+    let provinces = Arc::new(zones.provinces());
+    let mut split = 0;
+    for chunk in fids.chunks(CHUNK) {
+        let chunk = chunk.to_vec();
+        tx.execute(
+            "DELETE FROM agrimap_feature_splits WHERE layer = $1 AND fid = ANY($2::bigint[])",
+            &[&layer.id, &chunk],
+        )
+        .await
+        .map_err(pg("clearing splits"))?;
+        let rows = tx
+            .query(&select, &[&chunk])
+            .await
+            .map_err(pg("reading features to split"))?;
+        split += split_rows(tx, layer, zones, &provinces, rows).await?;
+    }
+    Ok(split)
+}
+
+/// Splits rows of (fid, WKB) on rayon and stores their splits with one COPY.
+async fn split_rows(
+    tx: &Transaction<'_>,
+    layer: &'static LayerDef,
+    zones: &Arc<SetZones>,
+    provinces: &Arc<std::collections::HashMap<(String, String), String>>,
+    rows: Vec<Row>,
+) -> Result<usize, StoreError> {
+    let (zones, provinces, t) = (zones.clone(), provinces.clone(), layer.id);
+    let (count, text) = tokio::task::spawn_blocking(move || {
+        let features: Vec<(i64, Geometry<f64>)> = rows
+            .iter()
+            .filter_map(|r| Some((r.get(0), read_wkb(r.get::<_, &[u8]>(1)).ok()?)))
+            .collect();
+        let splits = zones.split(&features);
+        (features.len(), copy_text(t, &splits, &provinces))
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))?;
+    copy_splits(tx, text).await?;
+    Ok(count)
 }
 
 /// The splits as COPY text, in chunks of about [`COPY_CHUNK`] bytes.
