@@ -82,7 +82,7 @@ pub const CLASS_SEPARATOR: char = '\u{1f}';
 pub type Table = HashMap<(usize, String), Cell>;
 
 /// One class value of a feature as text (`""` when null).
-fn push_class(out: &mut String, value: &Value) {
+pub fn push_class(out: &mut String, value: &Value) {
     use std::fmt::Write as _;
     match value {
         Value::Null => {}
@@ -107,6 +107,20 @@ fn class_of(feature: &Feature, classes: &[usize]) -> String {
             key.push(CLASS_SEPARATOR);
         }
         push_class(&mut key, &feature.properties[i]);
+    }
+    key
+}
+
+/// The class key of stored class values, as [`aggregate`] makes it from a
+/// feature: what a table read from stored splits is keyed by.
+#[must_use]
+pub fn class_key(values: &[Value]) -> String {
+    let mut key = String::new();
+    for (n, v) in values.iter().enumerate() {
+        if n > 0 {
+            key.push(CLASS_SEPARATOR);
+        }
+        push_class(&mut key, v);
     }
     key
 }
@@ -201,26 +215,67 @@ pub fn exact_parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize
     }
 }
 
-/// Adds one feature's parts to a table; `values` is scratch space.
-fn add(table: &mut Table, feature: &Feature, spec: &Spec, parts: &[(usize, f64)], values: &mut Vec<f64>) {
+/// One part of a feature as statistics count it, as the stores keep it
+/// beside the feature ([`splits`]): the commune (zone), the hectares counted
+/// there, the feature's share of itself there (what a summed field is
+/// multiplied by), and whether the feature's count goes there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Split {
+    pub zone: usize,
+    /// Hectares on the ellipsoid, scaled so that a feature's parts add up
+    /// to its own area (zero for points and lines).
+    pub area_ha: f64,
+    /// The part's fraction of the feature (1 for points and lines).
+    pub share: f64,
+    /// The commune holding the feature's largest part: its count goes there.
+    pub largest: bool,
+}
+
+/// The splits of one feature across `zones`: empty when it meets none;
+/// `scratch` is reused between calls.
+pub fn splits(zones: &Zones, geometry: &Geometry<f64>, scratch: &mut Vec<(usize, f64)>, out: &mut Vec<Split>) {
+    parts(zones, geometry, scratch);
+    out.clear();
+    let total: f64 = scratch.iter().map(|p| p.1).sum();
+    // The last of equal largest parts, as `Iterator::max_by` picks it.
+    let largest = scratch.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|p| p.0);
+    out.extend(scratch.iter().map(|&(zone, ha)| Split {
+        zone,
+        area_ha: ha,
+        share: if total > 0.0 { ha / total } else { 1.0 },
+        largest: Some(zone) == largest,
+    }));
+}
+
+/// The splits of many features (an id and a geometry each) on rayon's
+/// pool, in the order given: the bulk (re)computation of a load, a recode
+/// or a boundary change.
+#[must_use]
+pub fn splits_of_all(zones: &Zones, features: &[(i64, Geometry<f64>)]) -> Vec<(i64, Vec<Split>)> {
+    features
+        .par_iter()
+        .map_init(Vec::new, |scratch, (id, geometry)| {
+            let mut out = Vec::new();
+            splits(zones, geometry, scratch, &mut out);
+            (*id, out)
+        })
+        .collect()
+}
+
+/// Adds one feature's splits to a table; `values` is scratch space.
+fn add(table: &mut Table, feature: &Feature, spec: &Spec, splits: &[Split], values: &mut Vec<f64>) {
     let class = class_of(feature, &spec.classes);
-    let total: f64 = parts.iter().map(|p| p.1).sum();
-    let largest = parts.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|p| p.0);
-    for &(zone, ha) in parts {
-        let is_largest = Some(zone) == largest;
+    for split in splits {
         values.clear();
         values.extend(spec.metrics.iter().map(|metric| match *metric {
-            Metric::Area => ha,
-            Metric::Count => f64::from(u8::from(is_largest)),
-            Metric::Sum(field) => {
-                let share = if total > 0.0 { ha / total } else { 1.0 };
-                number(&feature.properties[field]) * share
-            }
+            Metric::Area => split.area_ha,
+            Metric::Count => f64::from(u8::from(split.largest)),
+            Metric::Sum(field) => number(&feature.properties[field]) * split.share,
         }));
         table
-            .entry((zone, class.clone()))
+            .entry((split.zone, class.clone()))
             .or_default()
-            .add(values, u64::from(is_largest));
+            .add(values, u64::from(split.largest));
     }
 }
 
@@ -230,14 +285,14 @@ pub fn aggregate(zones: &Zones, features: &[Feature], spec: &Spec) -> Table {
     features
         .par_iter()
         .fold(
-            || (Table::new(), Vec::new(), Vec::new()),
-            |(mut table, mut scratch, mut values), feature| {
-                parts(zones, &feature.geometry, &mut scratch);
-                add(&mut table, feature, spec, &scratch, &mut values);
-                (table, scratch, values)
+            || (Table::new(), Vec::new(), Vec::new(), Vec::new()),
+            |(mut table, mut scratch, mut split, mut values), feature| {
+                splits(zones, &feature.geometry, &mut scratch, &mut split);
+                add(&mut table, feature, spec, &split, &mut values);
+                (table, scratch, split, values)
             },
         )
-        .map(|(table, _, _)| table)
+        .map(|(table, ..)| table)
         .reduce(Table::new, merge)
 }
 

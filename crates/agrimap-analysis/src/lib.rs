@@ -12,6 +12,6 @@ pub mod area;
 pub mod rollup;
 pub mod zones;
 
-pub use aggregate::{CLASS_SEPARATOR, Cell, Metric, Spec, Table, aggregate};
+pub use aggregate::{CLASS_SEPARATOR, Cell, Metric, Spec, Split, Table, aggregate, class_key, splits, splits_of_all};
 pub use rollup::{Level, Row, rollup};
 pub use zones::{Zone, Zones};

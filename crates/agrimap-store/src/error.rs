@@ -56,6 +56,9 @@ pub enum StoreError {
     NoPartition { layer: String, province: String },
     #[error("layer '{0}' has no natural key: its features cannot be matched for an update")]
     NoNaturalKey(String),
+    /// Commune splits asked of a layer that keeps none (a base layer).
+    #[error("layer '{0}' keeps no commune splits")]
+    NoSplits(String),
     #[error("reading {index} is invalid: {message}")]
     InvalidReading { index: usize, message: String },
     #[error(transparent)]

@@ -26,6 +26,7 @@ pub mod overviews;
 pub mod postgis;
 pub mod registry;
 pub mod resumable;
+pub mod splits;
 mod sql;
 mod station_sql;
 pub mod wkb;
@@ -40,6 +41,7 @@ pub use ntm::NtmStore;
 pub use overviews::{OverviewKey, OverviewStore};
 pub use postgis::PgStore;
 pub use registry::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite};
+pub use splits::{SplitQuery, SplitRow, SplitStore, StoredSplit};
 
 use agrimap_model::readings::{AlertCause, AlertState};
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Reading, Role};
@@ -230,6 +232,7 @@ pub trait Store:
     + NtmStore
     + AlertStore
     + OverviewStore
+    + SplitStore
 {
 }
 
@@ -242,7 +245,8 @@ impl<
         + RegistryStore
         + NtmStore
         + AlertStore
-        + OverviewStore,
+        + OverviewStore
+        + SplitStore,
 > Store for T
 {
 }

@@ -124,9 +124,17 @@ stores!(
     versions_close_on_update_and_delete_and_as_of_reads_them,
     kept_tile_layers_are_forgotten_only_where_a_write_reaches,
     a_query_reads_only_the_fields_it_names,
+    a_written_feature_is_stored_with_its_commune_splits,
+    rewriting_or_deleting_a_feature_moves_its_splits,
+    a_failed_write_leaves_no_splits,
+    a_boundary_change_recomputes_every_split,
 );
 
+#[path = "contract/splits.rs"]
+mod split_cases;
+
 mod cases {
+    pub use super::split_cases::*;
     use super::*;
 
     fn ocop(code: &str, name: &str, stars: i64, lon: f64, lat: f64) -> Feature {

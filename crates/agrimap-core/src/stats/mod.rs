@@ -8,10 +8,23 @@
 //! coded by pre-2025 communes are counted in the 2025 communes they lie in,
 //! and a table never mixes communes of two sets.
 //!
-//! The figures come from [`agrimap_analysis`] over the layer's features and
-//! the commune boundaries of the [`CommuneIndex`]. Tables are cached under the
-//! change counters of the layer and of the administrative layers, so a write
-//! to either makes the next request recompute.
+//! The figures of a table of the layer as it stands, over all its features,
+//! come from the splits the store keeps at write time
+//! ([`agrimap_store::SplitStore`]): a GROUP BY by commune and class values in
+//! the database, rolled up to districts and provinces here, so that no layer
+//! is ever held in memory for them. A selection (CQL2 `filter`, `datetime`),
+//! a past instant (`as_of`, and so `group` by year or season) and growing
+//! areas by status (whose codes lapse with the date, not with a write) read
+//! the features and run [`agrimap_analysis`] over them and the commune
+//! boundaries of the [`CommuneIndex`], as the engine the splits are made by.
+//! With `province`, the splits are those of the feature across every commune
+//! of the set: a parcel straddling a provincial border counts in each
+//! province for its part there (the engine path shares it out among the
+//! province's communes only).
+//!
+//! Tables are cached under the change counters of the layer and of the
+//! administrative layers, so a write to either makes the next request
+//! recompute.
 
 mod documents;
 mod periods;
@@ -26,9 +39,9 @@ pub use request::{
 use crate::communes::{CommuneCache, CommuneIndex};
 use crate::error::CoreError;
 use agrimap_analysis::area::multipolygon_ha;
-use agrimap_analysis::{CLASS_SEPARATOR, Metric, Spec, Zones, aggregate, rollup};
+use agrimap_analysis::{CLASS_SEPARATOR, Metric, Spec, Zones, aggregate, class_key, rollup};
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, Value};
-use agrimap_store::Store;
+use agrimap_store::{SplitQuery, SplitRow, Store};
 use quick_cache::{Weighter, sync::Cache};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -326,33 +339,24 @@ impl StatsCache {
                 Box::pin(async {
                     self.recomputations.inc();
                     let zones = self.zones(&index, &(boundary_set, request.province.clone())).await?;
-                    let query = request
-                        .selection
-                        .as_ref()
-                        .map_or_else(FeatureQuery::default, |s| FeatureQuery {
-                            filter: Some(s.filter.clone()),
-                            audience: s.audience,
-                            ..FeatureQuery::default()
-                        });
-                    let query = FeatureQuery {
-                        as_of: request.as_of,
-                        // Features outside the province's communes add
-                        // nothing: read only those near them (in PostGIS,
-                        // through each partition's spatial index).
-                        bbox: request.province.as_ref().and_then(|_| zones_extent(&zones)),
-                        ..query
-                    };
-                    let mut features = store.features(request.layer, &query).await?;
-                    if let Some(today) = &key.lapse_day {
-                        mark_lapsed(request.layer, &mut features, today);
-                    }
                     let spec = Spec {
                         classes: request.classes.clone(),
                         metrics: request.metrics.clone(),
                     };
+                    let source = read_source(
+                        store,
+                        &request,
+                        boundary_set,
+                        key.lapse_day.as_deref(),
+                        zones_extent(&zones),
+                    )
+                    .await?;
                     let index = index.clone();
                     let table = tokio::task::spawn_blocking(move || {
-                        let table = aggregate(&zones, &features, &spec);
+                        let table = match source {
+                            Source::Features(features) => aggregate(&zones, &features, &spec),
+                            Source::Splits(rows) => table_of_splits(&zones, rows),
+                        };
                         let rows = rollup(&zones, &table, request.level.level());
                         let denominators = request.per.map(|per| match per {
                             Per::CommuneArea => by_unit(&zones, request.level, |z| multipolygon_ha(&z.shape)),
@@ -411,7 +415,84 @@ impl StatsCache {
     }
 }
 
-/// A quantity of each commune zone, summed by the unit of `level`.
+/// What a table is computed from.
+enum Source {
+    /// The features, for the engine.
+    Features(Vec<Feature>),
+    /// The store's sums by commune and class values.
+    Splits(Vec<SplitRow>),
+}
+
+/// What a table is computed from: the splits kept at write time when they
+/// answer the request (the layer as it stands now, every feature, values
+/// as stored), else the features the request selects.
+async fn read_source(
+    store: &dyn Store,
+    request: &StatsRequest,
+    boundary_set: BoundarySet,
+    lapse_day: Option<&str>,
+    zones_extent: Option<geo::Rect<f64>>,
+) -> Result<Source, CoreError> {
+    if request.selection.is_none() && request.as_of.is_none() && lapse_day.is_none() {
+        let query = SplitQuery {
+            layer: request.layer,
+            boundary_set: boundary_set.as_str().to_owned(),
+            province: request.province.clone(),
+            classes: request.classes.clone(),
+            metrics: request.metrics.clone(),
+        };
+        return Ok(Source::Splits(store.split_table(&query).await?));
+    }
+    let query = request
+        .selection
+        .as_ref()
+        .map_or_else(FeatureQuery::default, |s| FeatureQuery {
+            filter: Some(s.filter.clone()),
+            audience: s.audience,
+            ..FeatureQuery::default()
+        });
+    let query = FeatureQuery {
+        as_of: request.as_of,
+        // Features outside the province's communes add nothing: read only
+        // those near them (in PostGIS, through each partition's spatial index).
+        bbox: request.province.as_ref().and(zones_extent),
+        ..query
+    };
+    let mut features = store.features(request.layer, &query).await?;
+    if let Some(today) = lapse_day {
+        mark_lapsed(request.layer, &mut features, today);
+    }
+    Ok(Source::Features(features))
+}
+
+/// The store's sums by commune as the engine's table by zone, so that the
+/// roll-up and everything after it are the same for both.
+fn table_of_splits(zones: &Zones, rows: Vec<SplitRow>) -> agrimap_analysis::Table {
+    let index: HashMap<&str, usize> = zones
+        .zones()
+        .iter()
+        .enumerate()
+        .map(|(i, z)| (z.code.as_str(), i))
+        .collect();
+    let mut table = agrimap_analysis::Table::new();
+    for row in rows {
+        // Communes outside the zones asked for (another province) are not counted.
+        let Some(&zone) = index.get(row.commune_code.as_str()) else {
+            continue;
+        };
+        let cell = table.entry((zone, class_key(&row.classes))).or_default();
+        if cell.values.is_empty() {
+            cell.values = row.values;
+        } else {
+            for (a, b) in cell.values.iter_mut().zip(&row.values) {
+                *a += b;
+            }
+        }
+        cell.features += row.features;
+    }
+    table
+}
+
 /// The rectangle around every zone, `None` without zones.
 fn zones_extent(zones: &Zones) -> Option<geo::Rect<f64>> {
     zones.zones().iter().map(|z| z.bbox).reduce(|a, b| {
@@ -422,6 +503,7 @@ fn zones_extent(zones: &Zones) -> Option<geo::Rect<f64>> {
     })
 }
 
+/// A quantity of each commune zone, summed by the unit of `level`.
 fn by_unit(zones: &Zones, level: LevelName, of: impl Fn(&agrimap_analysis::Zone) -> f64) -> HashMap<String, f64> {
     let mut sums = HashMap::new();
     for zone in zones.zones() {

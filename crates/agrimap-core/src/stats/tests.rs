@@ -65,6 +65,31 @@ impl LayerStore for CountingStore {
     }
 }
 
+/// Tables from stored splits are reads of the layer too, counted and slow alike.
+#[async_trait::async_trait]
+impl agrimap_store::SplitStore for CountingStore {
+    async fn split_table(&self, query: &agrimap_store::SplitQuery) -> Result<Vec<agrimap_store::SplitRow>, StoreError> {
+        *self
+            .reads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(query.layer.id)
+            .or_default() += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Ok(Vec::new())
+    }
+    async fn feature_splits(
+        &self,
+        _: &'static LayerDef,
+        _: i64,
+    ) -> Result<Vec<agrimap_store::StoredSplit>, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn recompute_splits(&self) -> Result<usize, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+}
+
 #[async_trait::async_trait]
 impl ReadingStore for CountingStore {
     async fn readings(&self, _: &str) -> Result<Vec<Reading>, StoreError> {

@@ -15,6 +15,7 @@ mod ntm;
 mod overviews;
 mod registry;
 mod schema;
+mod splits;
 mod upsert;
 
 use interrupt::InterruptOnDrop;
@@ -22,6 +23,7 @@ use std::fmt::Write as _;
 
 use crate::gpkg_geom;
 use crate::layer_geometry::fit_to_layer;
+use crate::splits::ZonesCache;
 use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by};
 use crate::station_sql;
 use crate::{
@@ -37,6 +39,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, params_from_iter};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -46,6 +49,8 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 pub struct GpkgStore {
     pool: Pool,
     path: PathBuf,
+    /// The commune zones the splits of written features are computed over.
+    zones: Arc<crate::splits::ZonesCache>,
 }
 
 const SRS_WGS84: i32 = 4326;
@@ -175,10 +180,12 @@ impl GpkgStore {
         columns::add_missing(&mut conn)?;
         history::ensure(&mut conn)?;
         overviews::ensure(&mut conn)?;
+        splits::ensure(&mut conn)?;
         drop(conn);
         Ok(Self {
             pool,
             path: path.to_owned(),
+            zones: Arc::default(),
         })
     }
 
@@ -258,7 +265,7 @@ impl GpkgStore {
     /// On the first invalid feature or reading, or a database error; nothing is written then.
     pub fn write_blocking(&self, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
         let mut conn = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        write_batch(&mut conn, batch)
+        write_batch(&mut conn, batch, &self.zones)
     }
 }
 
@@ -403,24 +410,29 @@ fn row_to_feature(layer: &LayerDef, row: &Row<'_>) -> Result<Feature, StoreError
     let mut properties = Vec::with_capacity(layer.fields.len());
     for (i, f) in layer.fields.iter().enumerate() {
         let v = row.get_ref(i + 2).map_err(on_layer("reading an attribute", layer))?;
-        properties.push(match (v, f.ty) {
-            (ValueRef::Null, _) => Value::Null,
-            (ValueRef::Integer(i), FieldType::Boolean) => Value::Bool(i != 0),
-            (ValueRef::Integer(i), FieldType::Real) => {
-                #[expect(clippy::cast_precision_loss, reason = "SQLite stores whole reals as integers")]
-                let r = i as f64;
-                Value::Real(r)
-            }
-            (ValueRef::Integer(i), _) => Value::Int(i),
-            (ValueRef::Real(r), _) => Value::Real(r),
-            (ValueRef::Text(t) | ValueRef::Blob(t), _) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        });
+        properties.push(stored_value(v, f.ty));
     }
     Ok(Feature {
         id,
         geometry,
         properties,
     })
+}
+
+/// A stored value as the catalog types it.
+fn stored_value(v: ValueRef<'_>, ty: FieldType) -> Value {
+    match (v, ty) {
+        (ValueRef::Null, _) => Value::Null,
+        (ValueRef::Integer(i), FieldType::Boolean) => Value::Bool(i != 0),
+        (ValueRef::Integer(i), FieldType::Real) => {
+            #[expect(clippy::cast_precision_loss, reason = "SQLite stores whole reals as integers")]
+            let r = i as f64;
+            Value::Real(r)
+        }
+        (ValueRef::Integer(i), _) => Value::Int(i),
+        (ValueRef::Real(r), _) => Value::Real(r),
+        (ValueRef::Text(t) | ValueRef::Blob(t), _) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+    }
 }
 
 fn query_features(conn: &Connection, layer: &LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
@@ -598,7 +610,7 @@ fn reading_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reading> {
     })
 }
 
-fn write_batch(conn: &mut Connection, batch: &WriteBatch) -> Result<WriteSummary, StoreError> {
+fn write_batch(conn: &mut Connection, batch: &WriteBatch, zones: &ZonesCache) -> Result<WriteSummary, StoreError> {
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let mut summary = WriteSummary::default();
     history::set_clock(&tx, batch.valid_from.unwrap_or_else(agrimap_model::UtcTime::now))?;
@@ -624,6 +636,7 @@ fn write_batch(conn: &mut Connection, batch: &WriteBatch) -> Result<WriteSummary
                 .map_err(|e| db("inserting a reading", e))?;
         }
     }
+    splits::settle(&tx, zones)?;
     tx.commit().map_err(|e| db("committing", e))?;
     Ok(summary)
 }
@@ -753,11 +766,13 @@ impl LayerStore for GpkgStore {
     }
 
     async fn write(&self, batch: WriteBatch) -> Result<WriteSummary, StoreError> {
-        self.with_conn(move |c| write_batch(c, &batch)).await
+        let zones = self.zones.clone();
+        self.with_conn(move |c| write_batch(c, &batch, &zones)).await
     }
 
     async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError> {
-        self.with_conn(move |c| upsert::upsert_all(c, &writes)).await
+        let zones = self.zones.clone();
+        self.with_conn(move |c| upsert::upsert_all(c, &writes, &zones)).await
     }
 
     async fn restamp_communes(

@@ -10,7 +10,11 @@ use geo::{BoundingRect, Rect};
 use rusqlite::{Connection, ToSql, Transaction, params_from_iter};
 
 /// Upserts each write in turn, all in one transaction.
-pub(super) fn upsert_all(conn: &mut Connection, writes: &[Upsert]) -> Result<Vec<UpsertSummary>, StoreError> {
+pub(super) fn upsert_all(
+    conn: &mut Connection,
+    writes: &[Upsert],
+    zones: &crate::splits::ZonesCache,
+) -> Result<Vec<UpsertSummary>, StoreError> {
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     super::history::set_clock(&tx, agrimap_model::UtcTime::now())?;
     let summaries = writes
@@ -18,6 +22,7 @@ pub(super) fn upsert_all(conn: &mut Connection, writes: &[Upsert]) -> Result<Vec
         .map(|write| upsert(&tx, write))
         .collect::<Result<Vec<_>, _>>()?;
     super::history::stop_clock(&tx)?;
+    super::splits::settle(&tx, zones)?;
     tx.commit().map_err(|e| db("committing", e))?;
     Ok(summaries)
 }

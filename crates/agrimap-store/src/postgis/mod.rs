@@ -22,6 +22,7 @@ mod partitions;
 mod registry;
 mod replicas;
 mod schema;
+mod splits;
 mod upsert;
 mod versions;
 
@@ -66,6 +67,8 @@ pub struct PgStore {
     watch: Arc<OnceLock<VersionWatch>>,
     /// Streaming replicas that take reads of layers (see `replicas.rs`).
     replicas: Option<Arc<replicas::Replicas>>,
+    /// The commune zones the splits of written features are computed over.
+    zones: Arc<crate::splits::ZonesCache>,
 }
 
 fn pg(action: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
@@ -146,6 +149,7 @@ impl PgStore {
             config,
             watch: Arc::new(OnceLock::new()),
             replicas: None,
+            zones: Arc::default(),
         })
     }
 
@@ -313,6 +317,9 @@ impl PgStore {
         // Every time, not only with the migration: a release may ship new sets.
         ntm::add_shipped_sets(&tx).await?;
         tx.commit().await.map_err(pg("committing the migrations"))?;
+        // Features stored before their splits were kept (migration 0016)
+        // get them now, once, rather than in the first statistic's request.
+        self.settle_pending().await?;
         Ok(applied)
     }
 }
@@ -986,6 +993,7 @@ impl LayerStore for PgStore {
         for write in &writes {
             summaries.push(upsert::upsert(&tx, write).await?);
         }
+        splits::settle(&tx, &self.zones).await?;
         tx.commit().await.map_err(pg("committing"))?;
         if let Some(watch) = self.watch.get() {
             // This instance's next request must see its own write at once
@@ -1092,6 +1100,9 @@ impl LayerStore for PgStore {
         summary.readings += insert_readings(&tx, &batch.readings).await?;
         if batch.readings.len() >= ANALYZE_AFTER {
             bulk.push("readings");
+        }
+        if splits::settle(&tx, &self.zones).await? >= ANALYZE_AFTER {
+            bulk.push("agrimap_feature_splits");
         }
         tx.commit().await.map_err(pg("committing"))?;
         for table in bulk {

@@ -37,6 +37,8 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0014_province_partitions.sql"),
     ),
     (15, "tile_overviews", include_str!("migrations/0015_tile_overviews.sql")),
+    // After 0014: its triggers go on the partitioned tables that 0014 made.
+    (16, "feature_splits", include_str!("migrations/0016_feature_splits.sql")),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the

@@ -1,0 +1,242 @@
+//! The commune splits kept at write time over real boundaries: the 2025
+//! communes of Cần Thơ (`../shared/data`, see its SOURCES.md) imported with
+//! `agrimap boundaries import` into a store of each kind, a grid of
+//! parcels written over them (many across commune boundaries, some off the
+//! coast, in no commune), and the table grouped from the stored splits held
+//! to the aggregation engine's over the same features, cell by cell; then
+//! the same through `/api/stats`.
+
+use agrimap_analysis::{Metric, Spec, Zones, aggregate, class_key, splits};
+use agrimap_model::{Feature, FeatureQuery, Value, layer};
+use agrimap_store::{GpkgStore, LayerWrite, PgStore, SplitQuery, Store, WriteBatch};
+use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, scratch_dir, shared_data};
+use geo::{BoundingRect, Geometry, MultiPolygon, Rect, coord};
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::Arc;
+
+const CROPS: [&str; 3] = ["rice", "mango", "durian"];
+
+/// Parcels of 0.004° to 0.008° a side every 0.012° over `extent`: the
+/// grid does not follow the communes, so hundreds straddle a boundary.
+fn parcels(extent: Rect<f64>) -> Vec<Feature> {
+    let crop = layer("crop").expect("crop");
+    let mut out = Vec::new();
+    let (mut x, mut n) = (extent.min().x, 0_u32);
+    while x < extent.max().x {
+        let mut y = extent.min().y;
+        while y < extent.max().y {
+            let side = 0.004 + 0.001 * f64::from(n % 5);
+            let shape = MultiPolygon::new(vec![
+                Rect::new(coord! { x: x, y: y }, coord! { x: x + side, y: y + side }).to_polygon(),
+            ]);
+            let mut properties = vec![Value::Null; crop.fields.len()];
+            let mut set = |f: &str, v: Value| properties[crop.field_index(f).expect("field")] = v;
+            set("parcel_id", format!("CT-{n}").into());
+            set("commune_code", "00000".into());
+            set("boundary_set", "2025".into());
+            set("crop_type", CROPS[n as usize % 3].into());
+            set("season", "he_thu".into());
+            set("area_ha", Value::Real(f64::from(n % 7) + 0.5));
+            out.push(Feature {
+                id: 0,
+                geometry: Geometry::MultiPolygon(shape),
+                properties,
+            });
+            n += 1;
+            y += 0.012;
+        }
+        x += 0.012;
+    }
+    out
+}
+
+/// The box around every commune.
+fn extent_of(communes: &[Feature]) -> Rect<f64> {
+    communes
+        .iter()
+        .filter_map(|c| c.geometry.bounding_rect())
+        .reduce(|a, b| {
+            Rect::new(
+                coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+        .expect("extent")
+}
+
+/// A table keyed by (commune, class key): values and features counted.
+type Cells = HashMap<(String, String), (Vec<f64>, u64)>;
+
+/// The engine's table over the features, and how many features it splits
+/// across more than one commune.
+fn engine_table(communes: &[Feature], features: &[Feature], spec: &Spec) -> (Cells, usize) {
+    let l = layer("admin_commune").expect("layer");
+    let text = |f: &Feature, name: &str| match &f.properties[l.field_index(name).expect("field")] {
+        Value::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    let zones = Zones::new(
+        communes
+            .iter()
+            .filter_map(|c| match &c.geometry {
+                Geometry::MultiPolygon(mp) => Some((
+                    text(c, "code"),
+                    text(c, "district_code"),
+                    text(c, "province_code"),
+                    mp.clone(),
+                )),
+                _ => None,
+            })
+            .collect(),
+    );
+    let (mut scratch, mut parts) = (Vec::new(), Vec::new());
+    let straddling = features
+        .iter()
+        .filter(|f| {
+            splits(&zones, &f.geometry, &mut scratch, &mut parts);
+            parts.len() > 1
+        })
+        .count();
+    let cells = aggregate(&zones, features, spec)
+        .into_iter()
+        .map(|((zone, class), cell)| ((zones.get(zone).code.clone(), class), (cell.values, cell.features)))
+        .collect();
+    (cells, straddling)
+}
+
+fn same_tables(kind: StoreKind) {
+    let Some(can_tho) = shared_data("can-tho-communes-2025.geojson") else {
+        return;
+    };
+    let dir = scratch_dir(&format!("splits-{}", kind.name()));
+    let database = (kind == StoreKind::PostGis).then(|| PgDatabase::empty("splits_real"));
+    let args: Vec<String> = match &database {
+        Some(db) => vec!["--database".into(), db.url.clone()],
+        None => vec!["--data-dir".into(), dir.display().to_string()],
+    };
+    let agrimap = |extra: &[&str]| {
+        let out = Command::new(agrimap_bin())
+            .args(extra)
+            .args(&args)
+            .env("AGRIMAP_SEED_DIR", agrimap_suite::demo_dir())
+            .output()
+            .expect("run agrimap");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    agrimap(&["init"]);
+    let file = can_tho.display().to_string();
+    agrimap(&["boundaries", "import", &file, "--set", "2025", "--province", "92"]);
+    let store: Arc<dyn Store> = match &database {
+        Some(db) => Arc::new(PgStore::connect(&db.url).expect("connect")),
+        None => Arc::new(GpkgStore::open(&dir.join("agrimap.gpkg")).expect("open")),
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (crop, communes_layer) = (layer("crop").expect("crop"), layer("admin_commune").expect("communes"));
+    let communes = rt
+        .block_on(store.features(communes_layer, &FeatureQuery::default()))
+        .expect("communes");
+    assert_eq!(communes.len(), 103);
+    let extent = extent_of(&communes);
+    let written = parcels(extent);
+    rt.block_on(store.write(WriteBatch {
+        layers: vec![LayerWrite {
+            layer: crop,
+            replace: false,
+            features: written.clone(),
+        }],
+        ..Default::default()
+    }))
+    .expect("parcels");
+    let features = rt
+        .block_on(store.features(crop, &FeatureQuery::default()))
+        .expect("parcels back");
+    assert_eq!(features.len(), written.len());
+
+    let classes = vec![crop.field_index("crop_type").expect("field")];
+    let metrics = vec![
+        Metric::Area,
+        Metric::Count,
+        Metric::Sum(crop.field_index("area_ha").expect("field")),
+    ];
+    let (engine, straddling) = engine_table(
+        &communes,
+        &features,
+        &Spec {
+            classes: classes.clone(),
+            metrics: metrics.clone(),
+        },
+    );
+    let kept = rt
+        .block_on(store.split_table(&SplitQuery {
+            layer: crop,
+            boundary_set: "2025".into(),
+            province: None,
+            classes,
+            metrics,
+        }))
+        .expect("split table");
+    let kept: Cells = kept
+        .into_iter()
+        .map(|r| ((r.commune_code, class_key(&r.classes)), (r.values, r.features)))
+        .collect();
+    let mut keys: Vec<_> = engine.keys().collect();
+    keys.sort();
+    assert_eq!(kept.len(), engine.len(), "cells");
+    let mut counted = 0;
+    for key in keys {
+        let (values, features) = &engine[key];
+        let (kept_values, kept_features) = kept.get(key).unwrap_or_else(|| panic!("no cell {key:?}"));
+        assert_eq!(kept_features, features, "{key:?}");
+        for (a, b) in values.iter().zip(kept_values) {
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                "{key:?}: engine {a}, kept {b}"
+            );
+        }
+        counted += features;
+    }
+    // The check means something: thousands of parcels lie in a commune,
+    // and hundreds across a boundary.
+    assert!(
+        counted > 3_000 && straddling > 100,
+        "{counted} parcels counted, {straddling} straddling"
+    );
+    assert!((counted as usize) < written.len(), "some parcels lie off the coast");
+
+    // And through the API: the table the server answers is the engine's.
+    api_agrees(store, &engine);
+}
+
+/// `/api/stats` over the store answers the engine's table.
+fn api_agrees(store: Arc<dyn Store>, engine: &Cells) {
+    let server = TestServer::start(store);
+    let reply = server.get(
+        "/api/stats?layer=crop&by=commune&class=crop_type&metric=area,count",
+        &[],
+    );
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    let table = reply.json();
+    let rows = table["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), engine.len());
+    for row in rows {
+        let key = (
+            row["code"].as_str().expect("code").to_owned(),
+            row["class"].as_str().expect("class").to_owned(),
+        );
+        let (values, features) = &engine[&key];
+        let area = row["values"][0].as_f64().expect("area");
+        assert!((area - values[0]).abs() <= 1e-9 * values[0].max(1.0), "{key:?}");
+        assert_eq!(row["features"].as_u64(), Some(*features), "{key:?}");
+    }
+}
+
+#[test]
+fn kept_splits_give_the_engines_table_over_real_communes_geopackage() {
+    same_tables(StoreKind::GeoPackage);
+}
+
+#[test]
+fn kept_splits_give_the_engines_table_over_real_communes_postgis() {
+    same_tables(StoreKind::PostGis);
+}
