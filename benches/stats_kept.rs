@@ -26,15 +26,17 @@ use agrimap_analysis::{Zones, splits_of_all};
 use agrimap_core::stats::StatsRequest;
 use agrimap_core::{Core, CoreConfig};
 use agrimap_demo::DemoOptions;
-use agrimap_model::{Feature, FeatureQuery, Value, catalog, layer};
-use agrimap_store::{LayerStore as _, LayerWrite, Store, Upsert, WriteBatch};
+use agrimap_model::{Feature, FeatureQuery, Value, layer};
+use agrimap_store::{Store, Upsert};
 use geo::{Geometry, MultiPolygon, Translate};
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type BoxError = Box<dyn Error + Send + Sync>;
+#[path = "support/demo_pg.rs"]
+mod demo_pg;
+
+use demo_pg::BoxError;
 
 /// Hectares by (commune, crop type).
 type Cells = BTreeMap<(String, String), f64>;
@@ -261,34 +263,8 @@ fn agree(ours: &Cells, theirs: &Cells) -> Result<(), BoxError> {
 
 /// An empty database filled with the province by the store's writer.
 async fn load(url: &str, province: agrimap_demo::DemoProvince) -> Result<Arc<dyn Store>, BoxError> {
-    let store = agrimap::postgres::connect_and_migrate(url).await?;
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    let tables: Vec<&str> = catalog().iter().map(|l| l.id).chain(["readings"]).collect();
-    client.batch_execute(&format!("TRUNCATE {}", tables.join(", "))).await?;
-    let agrimap_demo::DemoProvince { layers, readings, .. } = province;
-    let started = Instant::now();
-    let written = store
-        .write(WriteBatch {
-            layers: layers
-                .into_iter()
-                .map(|(layer, features)| LayerWrite {
-                    layer,
-                    replace: true,
-                    features,
-                })
-                .collect(),
-            readings,
-            ..Default::default()
-        })
-        .await?;
-    println!(
-        "load: {} features written with their splits in {:.1?}",
-        written.features,
-        started.elapsed()
-    );
-    for table in ["crop", "admin_commune", "agrimap_feature_splits"] {
-        client.batch_execute(&format!("VACUUM ANALYZE {table}")).await?;
-    }
-    Ok(Arc::new(store))
+    let (store, features, took) =
+        demo_pg::load_demo(url, province, &["crop", "admin_commune", "agrimap_feature_splits"]).await?;
+    println!("load: {features} features written with their splits in {took:.1?}");
+    Ok(store)
 }

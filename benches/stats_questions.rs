@@ -29,15 +29,17 @@ use agrimap_analysis::{CLASS_SEPARATOR, Level, Metric, Spec, Zones, aggregate, r
 use agrimap_core::stats::StatsRequest;
 use agrimap_core::{Core, CoreConfig};
 use agrimap_demo::DemoOptions;
-use agrimap_model::{Feature, Value, catalog, layer};
-use agrimap_store::{LayerStore as _, LayerWrite, Store, Upsert, WriteBatch};
+use agrimap_model::{Feature, Value, layer};
+use agrimap_store::{Store, Upsert};
 use geo::{Geometry, MultiPolygon};
 use std::collections::BTreeMap;
-use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type BoxError = Box<dyn Error + Send + Sync>;
+#[path = "support/demo_pg.rs"]
+mod demo_pg;
+
+use demo_pg::BoxError;
 
 /// `(code, district code, province code, boundary)`, as `Zones::new` takes a commune.
 type Commune = (String, String, String, MultiPolygon<f64>);
@@ -242,36 +244,9 @@ fn communes(features: &[Feature]) -> Result<Vec<Commune>, BoxError> {
 
 /// An empty database filled with the province, as the PostGIS store writes it.
 async fn load(url: &str, province: agrimap_demo::DemoProvince) -> Result<Arc<dyn Store>, BoxError> {
-    let store = agrimap::postgres::connect_and_migrate(url).await?;
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    let tables: Vec<&str> = catalog().iter().map(|l| l.id).chain(["readings"]).collect();
-    client.batch_execute(&format!("TRUNCATE {}", tables.join(", "))).await?;
-    let agrimap_demo::DemoProvince { layers, readings, .. } = province;
-    let started = Instant::now();
-    let written = store
-        .write(WriteBatch {
-            layers: layers
-                .into_iter()
-                .map(|(layer, features)| LayerWrite {
-                    layer,
-                    replace: true,
-                    features,
-                })
-                .collect(),
-            readings,
-            ..Default::default()
-        })
-        .await?;
-    println!(
-        "PostGIS: loaded {} features in {:.1?}",
-        written.features,
-        started.elapsed()
-    );
-    // One statement each: several in one string would run in one transaction, which VACUUM refuses.
-    client.batch_execute("VACUUM ANALYZE crop").await?;
-    client.batch_execute("VACUUM ANALYZE admin_commune").await?;
-    Ok(Arc::new(store))
+    let (store, features, took) = demo_pg::load_demo(url, province, &["crop", "admin_commune"]).await?;
+    println!("PostGIS: loaded {features} features in {took:.1?}");
+    Ok(store)
 }
 
 /// The question asked of the store through the core: cold (a new core),
