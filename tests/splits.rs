@@ -9,7 +9,7 @@
 use agrimap_analysis::{Metric, Spec, Zones, aggregate, class_key, splits};
 use agrimap_model::{Feature, FeatureQuery, Value, layer};
 use agrimap_store::{GpkgStore, LayerWrite, PgStore, SplitQuery, Store, WriteBatch};
-use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, scratch_dir, shared_data};
+use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, on_database, scratch_dir, shared_data};
 use geo::{BoundingRect, Geometry, MultiPolygon, Rect, coord};
 use std::collections::HashMap;
 use std::process::Command;
@@ -106,9 +106,26 @@ fn engine_table(communes: &[Feature], features: &[Feature], spec: &Spec) -> (Cel
 }
 
 fn same_tables(kind: StoreKind) {
-    let Some(can_tho) = shared_data("can-tho-communes-2025.geojson") else {
+    let Some(tables) = real_tables(kind) else {
         return;
     };
+    // And through the API: the table the server answers is the engine's.
+    api_agrees(tables.store, &tables.engine);
+}
+
+/// A store holding the 2025 communes of Cần Thơ and a grid of parcels over
+/// them, with the engine's table of those parcels (area, count and sum of
+/// `area_ha` by commune and crop type), checked against the store's.
+struct RealTables {
+    store: Arc<dyn Store>,
+    engine: Cells,
+    /// The PostGIS database, if the store is one (dropped with the tables).
+    database: Option<PgDatabase>,
+    parcels: usize,
+}
+
+fn real_tables(kind: StoreKind) -> Option<RealTables> {
+    let can_tho = shared_data("can-tho-communes-2025.geojson")?;
     let dir = scratch_dir(&format!("splits-{}", kind.name()));
     let database = (kind == StoreKind::PostGis).then(|| PgDatabase::empty("splits_real"));
     let args: Vec<String> = match &database {
@@ -203,9 +220,12 @@ fn same_tables(kind: StoreKind) {
         "{counted} parcels counted, {straddling} straddling"
     );
     assert!((counted as usize) < written.len(), "some parcels lie off the coast");
-
-    // And through the API: the table the server answers is the engine's.
-    api_agrees(store, &engine);
+    Some(RealTables {
+        store,
+        engine,
+        database,
+        parcels: written.len(),
+    })
 }
 
 /// `/api/stats` over the store answers the engine's table.
@@ -239,4 +259,58 @@ fn kept_splits_give_the_engines_table_over_real_communes_geopackage() {
 #[test]
 fn kept_splits_give_the_engines_table_over_real_communes_postgis() {
     same_tables(StoreKind::PostGis);
+}
+
+/// Parcels copied in by SQL, as a bulk load in psql would (every parcel
+/// again under another id), wait for their splits; `agrimap splits
+/// recompute` splits every feature and the table doubles, cell by cell.
+#[test]
+fn parcels_copied_in_by_sql_are_split_by_agrimap_splits_recompute() {
+    let Some(tables) = real_tables(StoreKind::PostGis) else {
+        return;
+    };
+    let url = tables.database.as_ref().expect("a PostGIS store").url.clone();
+    on_database(&url, async |client| {
+        client
+            .batch_execute(
+                "INSERT INTO crop (parcel_id, commune_code, boundary_set, crop_type, season, area_ha, province_code, geom)
+                 SELECT 'SQL-' || parcel_id, commune_code, boundary_set, crop_type, season, area_ha, province_code, geom
+                 FROM crop",
+            )
+            .await
+            .expect("copy by SQL");
+    });
+    let pending = |url: &str| {
+        on_database(url, async |client| {
+            client
+                .query_one("SELECT count(*) FROM agrimap_split_pending", &[])
+                .await
+                .expect("pending")
+                .get::<_, i64>(0)
+        })
+    };
+    assert_eq!(
+        pending(&url) as usize,
+        tables.parcels,
+        "the copies wait for their splits"
+    );
+
+    let out = Command::new(agrimap_bin())
+        .args(["splits", "recompute", "--database", &url])
+        .output()
+        .expect("run agrimap");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.starts_with(&format!("split {} features across the communes", 2 * tables.parcels)),
+        "{stdout}"
+    );
+    assert_eq!(pending(&url), 0);
+
+    let doubled: Cells = tables
+        .engine
+        .iter()
+        .map(|(k, (values, features))| (k.clone(), (values.iter().map(|v| 2.0 * v).collect(), 2 * features)))
+        .collect();
+    api_agrees(tables.store, &doubled);
 }

@@ -16,6 +16,7 @@ mod recode;
 mod registry;
 pub mod seed;
 mod serve;
+mod splits;
 mod station;
 mod stats;
 pub mod store_args;
@@ -72,6 +73,8 @@ pub enum Command {
     Recode(recode::RecodeArgs),
     /// New rural development: criteria sets, commune scorecards.
     Ntm(ntm::NtmArgs),
+    /// The statistics kept at write time: recompute every feature's split across the communes.
+    Splits(splits::SplitsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Recode(args) => recode::recode(&args),
         Command::Registry(args) => registry::registry(&args),
         Command::Ntm(args) => ntm::ntm(&args),
+        Command::Splits(args) => splits::splits(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -85,6 +85,29 @@ pub fn has_splits(layer: &LayerDef) -> bool {
     layer.group == LayerGroup::Theme
 }
 
+/// The fields whose totals by commune a store may keep beside the splits:
+/// the coded fields (a value list), whose few values make a small table.
+/// A free field (a parcel's id, an owner's phone) would make a row per
+/// feature.
+pub(crate) fn totals_fields(layer: &LayerDef) -> impl Iterator<Item = (usize, &'static agrimap_model::FieldDef)> {
+    layer
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.ty == agrimap_model::FieldType::Text && (f.code_list.is_some() || !f.values.is_empty()))
+}
+
+/// Whether kept totals answer a query: by commune alone or by one coded
+/// field, summing areas and counts (a sum of another field is grouped from
+/// the splits and the features).
+#[must_use]
+pub(crate) fn totals_answer(query: &SplitQuery) -> bool {
+    let coded = |i: usize| totals_fields(query.layer).any(|(f, _)| f == i);
+    query.classes.len() <= 1
+        && query.classes.iter().all(|&i| coded(i))
+        && query.metrics.iter().all(|m| matches!(m, Metric::Area | Metric::Count))
+}
+
 /// The layers that keep splits.
 pub fn split_layers() -> impl Iterator<Item = &'static LayerDef> {
     agrimap_model::catalog().iter().filter(|l| has_splits(l))

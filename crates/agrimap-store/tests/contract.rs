@@ -128,6 +128,7 @@ stores!(
     rewriting_or_deleting_a_feature_moves_its_splits,
     a_failed_write_leaves_no_splits,
     a_boundary_change_recomputes_every_split,
+    tables_by_a_coded_field_follow_every_write,
 );
 
 #[path = "contract/splits.rs"]

@@ -642,16 +642,19 @@ fn copy_value(v: &Value, out: &mut String) {
         Value::Real(r) => {
             let _ = write!(out, "{r}");
         }
-        Value::Text(s) => {
-            for ch in s.chars() {
-                match ch {
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
-                }
-            }
+        Value::Text(s) => copy_str(s, out),
+    }
+}
+
+/// Text in COPY's text format: backslashes and line and field separators escaped.
+fn copy_str(s: &str, out: &mut String) {
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
         }
     }
 }

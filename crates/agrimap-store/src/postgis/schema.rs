@@ -39,6 +39,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     (15, "tile_overviews", include_str!("migrations/0015_tile_overviews.sql")),
     // After 0014: its triggers go on the partitioned tables that 0014 made.
     (16, "feature_splits", include_str!("migrations/0016_feature_splits.sql")),
+    (17, "split_totals", include_str!("migrations/0017_split_totals.sql")),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the

@@ -3,16 +3,18 @@
 //! of what a write left pending, in the write's transaction, and the
 //! grouped read.
 
-use super::{COPY_CHUNK, PgStore, copy_value, pg};
+use super::{COPY_CHUNK, PgStore, copy_str, pg};
 use crate::StoreError;
 use crate::splits::{
     CHUNK, CommuneRow, SetZones, SplitQuery, SplitRow, SplitStore, StoredSplit, ZonesCache, check_layer, split_layers,
+    totals_answer, totals_fields,
 };
 use crate::wkb::read_wkb;
 use agrimap_analysis::Metric;
 use agrimap_model::{FieldType, LayerDef, Value};
 use deadpool_postgres::Transaction;
 use geo::Geometry;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use tokio_postgres::Row;
@@ -64,6 +66,11 @@ pub(super) async fn settle(tx: &Transaction<'_>, cache: &ZonesCache) -> Result<u
         "DELETE FROM agrimap_split_pending"
     };
     tx.batch_execute(clear).await.map_err(pg("clearing pending splits"))?;
+    if all {
+        // The totals were emptied with the splits and hold this
+        // transaction's deltas alone: fold them before anyone reads.
+        fold(tx).await?;
+    }
     Ok(split)
 }
 
@@ -117,7 +124,11 @@ async fn split_layer(
     zones: &Arc<SetZones>,
 ) -> Result<usize, StoreError> {
     let select = tx
-        .prepare(&format!("SELECT fid, ST_AsBinary(geom) FROM {}", layer.id))
+        .prepare(&format!(
+            "SELECT fid, ST_AsBinary(geom), {} FROM {}",
+            classes_json(layer),
+            layer.id
+        ))
         .await
         .map_err(pg("reading features to split"))?;
     let portal = tx.bind(&select, &[]).await.map_err(pg("reading features to split"))?;
@@ -160,7 +171,8 @@ async fn split_pending(
         .collect();
     let select = tx
         .prepare(&format!(
-            "SELECT fid, ST_AsBinary(geom) FROM {} WHERE fid = ANY($1::bigint[])",
+            "SELECT fid, ST_AsBinary(geom), {} FROM {} WHERE fid = ANY($1::bigint[])",
+            classes_json(layer),
             layer.id
         ))
         .await
@@ -184,12 +196,25 @@ async fn split_pending(
     Ok(split)
 }
 
-/// Splits rows of (fid, WKB) on rayon and stores their splits with one COPY.
+/// The values of a layer's coded fields as a JSON object, which each split
+/// carries for the kept totals (migration 0017).
+fn classes_json(layer: &LayerDef) -> String {
+    let pairs: Vec<String> = totals_fields(layer)
+        .map(|(_, f)| format!("'{0}', {0}", f.name))
+        .collect();
+    if pairs.is_empty() {
+        "'{}'::text".to_owned()
+    } else {
+        format!("jsonb_build_object({})::text", pairs.join(", "))
+    }
+}
+
+/// Splits rows of (fid, WKB, classes) on rayon and stores their splits with one COPY.
 async fn split_rows(
     tx: &Transaction<'_>,
     layer: &'static LayerDef,
     zones: &Arc<SetZones>,
-    provinces: &Arc<std::collections::HashMap<(String, String), String>>,
+    provinces: &Arc<HashMap<(String, String), String>>,
     rows: Vec<Row>,
 ) -> Result<usize, StoreError> {
     let (zones, provinces, t) = (zones.clone(), provinces.clone(), layer.id);
@@ -198,8 +223,9 @@ async fn split_rows(
             .iter()
             .filter_map(|r| Some((r.get(0), read_wkb(r.get::<_, &[u8]>(1)).ok()?)))
             .collect();
+        let classes: HashMap<i64, &str> = rows.iter().map(|r| (r.get(0), r.get(2))).collect();
         let splits = zones.split(&features);
-        (features.len(), copy_text(t, &splits, &provinces))
+        (features.len(), copy_text(t, &splits, &provinces, &classes))
     })
     .await
     .map_err(|e| StoreError::Task(e.to_string()))?;
@@ -211,7 +237,8 @@ async fn split_rows(
 fn copy_text(
     layer: &str,
     splits: &[StoredSplit],
-    provinces: &std::collections::HashMap<(String, String), String>,
+    provinces: &HashMap<(String, String), String>,
+    classes: &HashMap<i64, &str>,
 ) -> Vec<bytes::Bytes> {
     let mut chunks = Vec::new();
     let mut buf = String::with_capacity(COPY_CHUNK + 4096);
@@ -220,18 +247,20 @@ fn copy_text(
             .get(&(s.boundary_set.clone(), s.commune_code.clone()))
             .map_or("", String::as_str);
         let _ = write!(buf, "{layer}\t{}\t", s.fid);
-        copy_value(&Value::Text(s.boundary_set.clone()), &mut buf);
+        copy_str(&s.boundary_set, &mut buf);
         buf.push('\t');
-        copy_value(&Value::Text(s.commune_code.clone()), &mut buf);
+        copy_str(&s.commune_code, &mut buf);
         buf.push('\t');
-        copy_value(&Value::Text(province.to_owned()), &mut buf);
-        let _ = writeln!(
+        copy_str(province, &mut buf);
+        let _ = write!(
             buf,
-            "\t{}\t{}\t{}",
+            "\t{}\t{}\t{}\t",
             s.area_ha,
             s.share,
             if s.largest { "t" } else { "f" }
         );
+        copy_str(classes.get(&s.fid).copied().unwrap_or("{}"), &mut buf);
+        buf.push('\n');
         if buf.len() >= COPY_CHUNK {
             chunks.push(bytes::Bytes::from(std::mem::take(&mut buf)));
         }
@@ -250,7 +279,7 @@ async fn copy_splits(tx: &Transaction<'_>, chunks: Vec<bytes::Bytes>) -> Result<
     let sink = tx
         .copy_in(
             "COPY agrimap_feature_splits \
-             (layer, fid, boundary_set, commune_code, province_code, area_ha, share, largest) FROM STDIN",
+             (layer, fid, boundary_set, commune_code, province_code, area_ha, share, largest, classes) FROM STDIN",
         )
         .await
         .map_err(pg("starting a COPY"))?;
@@ -308,7 +337,122 @@ fn value_at(row: &Row, i: usize, ty: FieldType) -> Value {
     }
 }
 
+/// Deltas past which a reader folds them into the totals before reading:
+/// a few thousand writes' worth, read in a few milliseconds meanwhile.
+const FOLD_AFTER: i64 = 20_000;
+
+/// The key of the advisory lock that lets one folder at a time fold.
+const FOLD_LOCK: i64 = 0x6167_7269_5f74_6f74; // "agri_tot"
+
+/// Folds the deltas of the totals into them (in the caller's transaction):
+/// one statement, so its row locks on the totals are taken in key order.
+/// Cells left with no split are dropped.
+async fn fold(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.batch_execute(
+        "WITH d AS (DELETE FROM agrimap_split_deltas RETURNING *)
+         INSERT INTO agrimap_split_totals AS t
+           SELECT layer, boundary_set, class_field, province_code, commune_code, class_value,
+                  sum(area_ha), sum(features), sum(parts)
+           FROM d GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+         ON CONFLICT ON CONSTRAINT agrimap_split_totals_key DO UPDATE
+           SET area_ha = t.area_ha + EXCLUDED.area_ha, features = t.features + EXCLUDED.features,
+               parts = t.parts + EXCLUDED.parts;
+         DELETE FROM agrimap_split_totals WHERE parts = 0;",
+    )
+    .await
+    .map_err(pg("folding the totals"))
+}
+
+/// The table of one boundary set by commune and at most one coded field,
+/// from the kept totals and the deltas not folded yet.
+fn totals_sql(query: &SplitQuery) -> String {
+    let province = if query.province.is_some() {
+        " AND province_code = $4"
+    } else {
+        ""
+    };
+    let part = |table: &str| {
+        format!(
+            "SELECT commune_code, class_value, area_ha, features, parts FROM {table}
+             WHERE layer = $1 AND boundary_set = $2 AND class_field = $3{province}"
+        )
+    };
+    format!(
+        "SELECT commune_code, class_value, sum(area_ha), sum(features)::bigint
+         FROM ({} UNION ALL {}) t GROUP BY commune_code, class_value HAVING sum(parts) > 0",
+        part("agrimap_split_totals"),
+        part("agrimap_split_deltas")
+    )
+}
+
 impl PgStore {
+    /// A table from the kept totals (see [`totals_answer`]): a few thousand
+    /// rows read, however many features the layer holds.
+    async fn totals_table(&self, query: &SplitQuery) -> Result<Vec<SplitRow>, StoreError> {
+        self.fold_if_many().await?;
+        let client = self.client().await?;
+        let field = query.classes.first().map_or("", |&i| query.layer.fields[i].name);
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            vec![&query.layer.id, &query.boundary_set, &field];
+        if let Some(p) = &query.province {
+            params.push(p);
+        }
+        let rows = client
+            .query(&totals_sql(query), &params)
+            .await
+            .map_err(pg("reading the kept totals"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let features: i64 = r.get(3);
+                SplitRow {
+                    commune_code: r.get(0),
+                    classes: if query.classes.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![r.get::<_, Option<String>>(1).map_or(Value::Null, Value::Text)]
+                    },
+                    values: query
+                        .metrics
+                        .iter()
+                        .map(|m| match m {
+                            Metric::Count => features as f64,
+                            _ => r.get(2),
+                        })
+                        .collect(),
+                    features: u64::try_from(features).unwrap_or(0),
+                }
+            })
+            .collect())
+    }
+
+    /// Folds the deltas when they have grown past [`FOLD_AFTER`], unless
+    /// another reader is folding them already.
+    async fn fold_if_many(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let many: bool = client
+            .query_one(
+                "SELECT count(*) > $1 FROM (SELECT 1 FROM agrimap_split_deltas LIMIT $1::bigint + 1) d",
+                &[&FOLD_AFTER],
+            )
+            .await
+            .map_err(pg("counting the totals' deltas"))?
+            .get(0);
+        if !many {
+            return Ok(());
+        }
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        let mine: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&FOLD_LOCK])
+            .await
+            .map_err(pg("locking the totals"))?
+            .get(0);
+        if mine {
+            fold(&tx).await?;
+        }
+        tx.commit().await.map_err(pg("committing"))
+    }
+
     /// Settles what another program's edit left pending, in a transaction
     /// of its own (most reads find nothing and write nothing).
     pub(super) async fn settle_pending(&self) -> Result<(), StoreError> {
@@ -332,6 +476,9 @@ impl SplitStore for PgStore {
     async fn split_table(&self, query: &SplitQuery) -> Result<Vec<SplitRow>, StoreError> {
         check_layer(query.layer)?;
         self.settle_pending().await?;
+        if totals_answer(query) {
+            return self.totals_table(query).await;
+        }
         let client = self.client().await?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&query.layer.id, &query.boundary_set];
         if let Some(p) = &query.province {

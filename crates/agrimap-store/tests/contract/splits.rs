@@ -50,15 +50,24 @@ fn parcel(id: &str, crop: &str, area_ha: f64, shape: MultiPolygon<f64>) -> Featu
 
 /// Communes 99001 (105.0–105.1 °E) and 99002 (105.1–105.2 °E), 10.0–10.1 °N.
 async fn two_communes(store: &dyn Store) {
+    write_communes(
+        store,
+        false,
+        vec![
+            commune("99001", square(105.0, 10.0, 105.1, 10.1)),
+            commune("99002", square(105.1, 10.0, 105.2, 10.1)),
+        ],
+    )
+    .await;
+}
+
+async fn write_communes(store: &dyn Store, replace: bool, communes: Vec<Feature>) {
     store
         .write(WriteBatch {
             layers: vec![LayerWrite {
                 layer: layer("admin_commune").expect("layer"),
-                replace: false,
-                features: vec![
-                    commune("99001", square(105.0, 10.0, 105.1, 10.1)),
-                    commune("99002", square(105.1, 10.0, 105.2, 10.1)),
-                ],
+                replace,
+                features: communes,
             }],
             ..Default::default()
         })
@@ -362,4 +371,155 @@ pub async fn a_boundary_change_recomputes_every_split(store: &dyn Store) {
         ]
     );
     assert_eq!(store.recompute_splits().await.expect("recompute"), 1);
+}
+
+/// One table two ways: by commune and at most one coded field, summing
+/// areas and counts (which a store may answer from totals it keeps beside
+/// the splits), and the same with a sum of another field added (which it
+/// groups from the splits and the features). Rows sorted by commune and class.
+async fn both_ways(
+    store: &dyn Store,
+    class: Option<&str>,
+) -> (
+    Vec<(String, Vec<Value>, Vec<f64>, u64)>,
+    Vec<(String, Vec<Value>, Vec<f64>, u64)>,
+) {
+    let crop = layer("crop").expect("layer");
+    let classes: Vec<usize> = class.iter().map(|c| crop.field_index(c).expect("field")).collect();
+    let table = |metrics: Vec<Metric>| SplitQuery {
+        layer: crop,
+        boundary_set: "2025".into(),
+        province: Some("99".into()),
+        classes: classes.clone(),
+        metrics,
+    };
+    let sorted = |rows: Vec<agrimap_store::SplitRow>, keep: usize| {
+        let mut rows: Vec<_> = rows
+            .into_iter()
+            .map(|r| (r.commune_code, r.classes, r.values[..keep].to_vec(), r.features))
+            .collect();
+        rows.sort_by_key(|r| format!("{} {:?}", r.0, r.1));
+        rows
+    };
+    let kept = store
+        .split_table(&table(vec![Metric::Area, Metric::Count]))
+        .await
+        .expect("kept");
+    let sum = Metric::Sum(crop.field_index("area_ha").expect("field"));
+    let grouped = store
+        .split_table(&table(vec![Metric::Area, Metric::Count, sum]))
+        .await
+        .expect("grouped");
+    (sorted(kept, 2), sorted(grouped, 2))
+}
+
+async fn assert_both_ways_agree(store: &dyn Store, when: &str) {
+    for class in [None, Some("crop_type"), Some("season")] {
+        let (kept, grouped) = both_ways(store, class).await;
+        assert_eq!(
+            kept.len(),
+            grouped.len(),
+            "{when}, by {class:?}: {kept:?} against {grouped:?}"
+        );
+        for (k, g) in kept.iter().zip(&grouped) {
+            let same = k.0 == g.0 && k.1 == g.1 && k.3 == g.3 && close(k.2[0], g.2[0]) && close(k.2[1], g.2[1]);
+            assert!(same, "{when}, by {class:?}: {k:?} against {g:?}");
+        }
+    }
+}
+
+/// The table by commune and crop (or season) stays equal to the table
+/// grouped from the splits and the features through inserts, a move, a
+/// recode of the crop in place, a delete and a change of the communes:
+/// whatever totals a store keeps follow every kind of write.
+pub async fn tables_by_a_coded_field_follow_every_write(store: &dyn Store) {
+    two_communes(store).await;
+    let crop = layer("crop").expect("layer");
+    let crops = ["rice", "mango", "durian"];
+    // Twelve parcels in a row, P-6 across the boundary at 105.1 °E.
+    let shape = |n: u32| {
+        let x = 105.005 + 0.015 * f64::from(n);
+        square(x, 10.02, x + 0.012, 10.03)
+    };
+    let parcels: Vec<Feature> = (0..12_u32)
+        .map(|n| {
+            let mut p = parcel(&format!("P-{n}"), crops[n as usize % 3], 2.0, shape(n));
+            if n % 4 == 0 {
+                p.properties[crop.field_index("season").expect("field")] = "dong_xuan".into();
+            }
+            p
+        })
+        .collect();
+    write_parcels(store, parcels.clone()).await.expect("parcels");
+    let (kept, _) = both_ways(store, Some("crop_type")).await;
+    assert!(kept.len() >= 5, "both communes hold several crops: {kept:?}");
+    assert_both_ways_agree(store, "after the first write").await;
+
+    // P-1 moves across the boundary; P-2 becomes rice where it lies.
+    let mut moved = parcels[1].clone();
+    moved.geometry = Geometry::MultiPolygon(square(105.15, 10.05, 105.16, 10.06));
+    store
+        .upsert(Upsert {
+            layer: crop,
+            features: vec![moved],
+            update: vec![],
+        })
+        .await
+        .expect("moved");
+    let mut recoded = parcels[2].clone();
+    recoded.properties[crop.field_index("crop_type").expect("field")] = "rice".into();
+    store
+        .upsert(Upsert {
+            layer: crop,
+            features: vec![recoded],
+            update: vec!["crop_type"],
+        })
+        .await
+        .expect("recoded");
+    assert_both_ways_agree(store, "after a move and a recode").await;
+    let (kept, _) = both_ways(store, Some("crop_type")).await;
+    let durian: f64 = kept
+        .iter()
+        .filter(|r| r.1 == [Value::from("durian")])
+        .map(|r| r.2[0])
+        .sum();
+    let p2 = multipolygon_ha(&shape(2));
+    let others: f64 = [5, 8, 11].into_iter().map(|n| multipolygon_ha(&shape(n))).sum();
+    assert!(
+        close(durian, others) && !close(durian, others + p2),
+        "durian {durian} ha, P-2 recoded to rice"
+    );
+
+    store
+        .write(WriteBatch {
+            changes: vec![Change {
+                at: agrimap_model::UtcTime::now(),
+                layer: crop,
+                put: vec![],
+                remove: vec![vec![Value::from("P-4")], vec![Value::from("P-6")]],
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect("removed");
+    assert_both_ways_agree(store, "after a delete").await;
+
+    // The communes change: every split is made again, and more writes follow.
+    write_communes(
+        store,
+        true,
+        vec![
+            commune("99001", square(105.0, 10.0, 105.07, 10.1)),
+            commune("99002", square(105.07, 10.0, 105.2, 10.1)),
+        ],
+    )
+    .await;
+    assert_both_ways_agree(store, "after the communes changed").await;
+    write_parcels(
+        store,
+        vec![parcel("P-20", "mango", 1.0, square(105.065, 10.07, 105.075, 10.08))],
+    )
+    .await
+    .expect("straddling parcel");
+    assert_both_ways_agree(store, "after a write following the change").await;
 }
