@@ -13,6 +13,9 @@
 #     district, commune and feature codes, each in its own partitions (made
 #     by agrimap_add_province, as a boundary load makes them). The copies go
 #     in with SQL, server-side: what is measured is reading, not writing.
+#     then `agrimap splits recompute` on `five` gives the copies their
+#     commune splits (timed: the bulk recomputation over 10,000,000 parcels
+#     at the default size)
 #  5. VACUUM ANALYZE, then every table and index of both databases read into
 #     shared buffers, so that neither meets a colder cache than the other
 #  6. for each database in turn, $AGRIMAP_BENCH_ROUNDS times (alternating):
@@ -22,7 +25,10 @@
 #       ogc     20 pages of 1,000 parcels of province 99 (`province=99`)
 #       stats   /api/stats by commune, class crop_type, metric area, province 99
 #               (the first table after the start: computed, not cached)
+#       country the same table of every province in the database, no
+#               `province` (five times the parcels in `five`)
 #       export  /api/export/crop.geojson?province=99 (every parcel of it)
+#     and the server's peak resident memory (VmHWM) when the round ends
 #  7. prints the median seconds of each in each database and their ratio
 #
 # Needs the Rust toolchain, PostgreSQL 15 with PostGIS 3 (the Debian packages
@@ -34,6 +40,11 @@
 #   AGRIMAP_BENCH_DEMO_DIR       reuse a province generated with that many parcels
 #   AGRIMAP_BENCH_ROUNDS         rounds per database (3)
 #   AGRIMAP_BENCH_SHARED_BUFFERS PostgreSQL shared_buffers (4GB)
+#   AGRIMAP_BENCH_CLUSTER        keep the PostgreSQL cluster in this directory
+#                                (not removed on exit) and reuse the databases
+#                                a previous run left there complete: loading
+#                                five provinces of 2,000,000 parcels takes
+#                                most of an hour
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,7 +71,8 @@ cargo build --release -p agrimap
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 work=$(mktemp -d /tmp/agrimap-partitions.XXXXXX)
 chmod 755 "$work"
-pgdir=$work/pg
+kept=${AGRIMAP_BENCH_CLUSTER:-}
+pgdir=${kept:-$work/pg}
 server_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then
@@ -69,10 +81,11 @@ cleanup() {
   fi
   [ -d "$pgdir/data" ] && as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1
   rm -rf "$work"
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-mkdir "$pgdir"
+mkdir -p "$pgdir"
 [ "$(id -u)" = 0 ] && chown postgres "$pgdir"
 cp "$CARGO_TARGET_DIR/release/agrimap" "$work/agrimap"
 agrimap=$work/agrimap
@@ -89,38 +102,44 @@ free_port() {
 }
 pgport=$(free_port)
 say "starting PostgreSQL on 127.0.0.1:$pgport"
-as_postgres "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust >/dev/null
+[ -d "$pgdir/data" ] || as_postgres "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust >/dev/null
 as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -w -l "$pgdir/log" \
   -o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir -c fsync=off -c max_connections=200 -c shared_buffers=$shared_buffers -c max_wal_size=8GB" \
   start >/dev/null
 psql_on() { psql -X -q -v ON_ERROR_STOP=1 -At -h 127.0.0.1 -p "$pgport" -U postgres -d "$1" "${@:2}"; }
 url_of() { echo "postgres://postgres@127.0.0.1:$pgport/$1"; }
 
-demo=${AGRIMAP_BENCH_DEMO_DIR:-}
-if [ -n "$demo" ] && [ "$(jq -r .parcels "$demo/manifest.json" 2>/dev/null)" = "$parcels" ]; then
-  say "reusing the province in $demo ($parcels parcels)"
+# The databases a previous run completed in a kept cluster, at this size.
+ready=$(psql_on postgres -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'five'")
+if [ "$ready" = "agrimap bench: $parcels parcels a province" ]; then
+  say "reusing the databases alone and five of $pgdir"
 else
-  demo=$work/demo
-  say "generating the demo province with $parcels parcels"
-  "$agrimap" demo-data --parcels "$parcels" --out "$demo" >/dev/null
-fi
+  psql_on postgres -c "DROP DATABASE IF EXISTS alone" -c "DROP DATABASE IF EXISTS five"
+  demo=${AGRIMAP_BENCH_DEMO_DIR:-}
+  if [ -n "$demo" ] && [ "$(jq -r .parcels "$demo/manifest.json" 2>/dev/null)" = "$parcels" ]; then
+    say "reusing the province in $demo ($parcels parcels)"
+  else
+    demo=$work/demo
+    say "generating the demo province with $parcels parcels"
+    "$agrimap" demo-data --parcels "$parcels" --out "$demo" >/dev/null
+  fi
 
-psql_on postgres -c "CREATE DATABASE alone"
-say "loading province 99 into alone"
-t0=$(date +%s.%N)
-"$agrimap" load --database "$(url_of alone)" --from "$demo" >"$work/load.log" 2>&1 || {
-  cat "$work/load.log" >&2
-  die "agrimap load failed"
-}
-say "loaded in $(echo "$(date +%s.%N) - $t0" | bc) s"
-# The same load, byte for byte, as the start of `five`.
-psql_on postgres -c "CREATE DATABASE five TEMPLATE alone"
+  psql_on postgres -c "CREATE DATABASE alone"
+  say "loading province 99 into alone"
+  t0=$(date +%s.%N)
+  "$agrimap" load --database "$(url_of alone)" --from "$demo" >"$work/load.log" 2>&1 || {
+    cat "$work/load.log" >&2
+    die "agrimap load failed"
+  }
+  say "loaded in $(echo "$(date +%s.%N) - $t0" | bc) s"
+  # The same load, byte for byte, as the start of `five`.
+  psql_on postgres -c "CREATE DATABASE five TEMPLATE alone"
 
-# Four more provinces in `five`: every row of province 99 copied, shifted
-# east by k province widths (and a margin), its codes prefixed by k.
-say "adding provinces 91..94 to five"
-t0=$(date +%s.%N)
-psql_on five <<'SQL'
+  # Four more provinces in `five`: every row of province 99 copied, shifted
+  # east by k province widths (and a margin), its codes prefixed by k.
+  say "adding provinces 91..94 to five"
+  t0=$(date +%s.%N)
+  psql_on five <<'SQL'
 SET client_min_messages = warning;
 CREATE OR REPLACE FUNCTION pg_temp.copy_province(k integer) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -156,8 +175,14 @@ END
 $$;
 SELECT pg_temp.copy_province(k) FROM generate_series(1, 4) k;
 SQL
-say "copied in $(echo "$(date +%s.%N) - $t0" | bc) s"
+  say "copied in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
+  say "splitting the copies across their communes"
+  t0=$(date +%s.%N)
+  "$agrimap" splits recompute --database "$(url_of five)" >&2
+  say "split in $(echo "$(date +%s.%N) - $t0" | bc) s"
+  psql_on postgres -c "COMMENT ON DATABASE five IS 'agrimap bench: $parcels parcels a province'"
+fi
 for db in alone five; do
   psql_on "$db" -c "VACUUM ANALYZE" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm"
   psql_on "$db" -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c WHERE c.relkind IN ('r', 'i', 't')
@@ -225,12 +250,17 @@ for round in $(seq 1 "$rounds"); do
     t_ogc=$(for k in $(seq 0 19); do echo "/ogc/collections/crop/items?province=99&limit=1000&offset=$((k * 1000))"; done | fetch_all)
     t_stats=$(echo "/api/stats?layer=crop&by=commune&class=crop_type&metric=area&province=99" | fetch_all)
     t_export=$(echo "/api/export/crop.geojson?province=99" | fetch_all)
+    t_country=$(echo "/api/stats?layer=crop&by=commune&class=crop_type&metric=area" | fetch_all)
+    rss=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$server_pid/status")
     stop_server
     echo "$db tiles $t_tiles" >>"$results"
     echo "$db ogc $t_ogc" >>"$results"
     echo "$db stats $t_stats" >>"$results"
     echo "$db export $t_export" >>"$results"
-    say "round $round $db: tiles $t_tiles s, ogc $t_ogc s, stats $t_stats s, export $t_export s"
+    echo "$db country $t_country" >>"$results"
+    echo "$db peak_rss_mb $rss" >>"$results"
+    say "round $round $db: tiles $t_tiles s, ogc $t_ogc s, stats $t_stats s, export $t_export s," \
+      "country $t_country s, server peak RSS $rss MB"
   done
 done
 
@@ -238,7 +268,7 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 echo
 echo "province 99 of $parcels parcels; medians of $rounds rounds, seconds"
 printf '%-8s %10s %10s %8s\n' what alone five ratio
-for what in tiles ogc stats export; do
+for what in tiles ogc stats export country peak_rss_mb; do
   a=$(awk -v w="$what" '$1 == "alone" && $2 == w {print $3}' "$results" | median)
   f=$(awk -v w="$what" '$1 == "five" && $2 == w {print $3}' "$results" | median)
   printf '%-8s %10.3f %10.3f %8.2f\n' "$what" "$a" "$f" "$(echo "$f / $a" | bc -l)"
