@@ -33,6 +33,10 @@
 #   AGRIMAP_LOAD_PARCELS      generate a province with this many parcels instead of data/demo
 #   AGRIMAP_LOAD_CACHE_MB     the server's --tile-cache-mb (64, its default)
 #   AGRIMAP_LOAD_FSYNC        fsync of the cluster (on)
+#   AGRIMAP_LOAD_DATABASE     serve this PostGIS database instead (a URL; nothing is
+#                             started or loaded, and without the cluster at hand the
+#                             fault phase is skipped): e.g. the five provinces of
+#                             2,000,000 parcels benches/partitions.sh keeps
 #   AGRIMAP_LOAD_WARMUP, AGRIMAP_LOAD_SEED, AGRIMAP_LOAD_FAULT_DOWN, AGRIMAP_LOAD_FAULT_AFTER,
 #   AGRIMAP_LOAD_RSS_TOLERANCE, ...: see benches/load.rs
 set -euo pipefail
@@ -43,6 +47,8 @@ fault=${AGRIMAP_LOAD_FAULT:-1}
 parcels=${AGRIMAP_LOAD_PARCELS:-}
 cache_mb=${AGRIMAP_LOAD_CACHE_MB:-64}
 fsync=${AGRIMAP_LOAD_FSYNC:-on}
+database=${AGRIMAP_LOAD_DATABASE:-}
+[ -n "$database" ] && fault=0
 
 say() { printf '[load.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -96,38 +102,47 @@ free_port() {
   done
 }
 
-pgport=$(free_port)
-say "starting PostgreSQL on 127.0.0.1:$pgport (data in $pgdir)"
-as_postgres "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust >/dev/null
-# In the configuration file rather than on the command line: the fault phase
-# starts the cluster again with a plain `pg_ctl start`.
-cat >>"$pgdir/data/postgresql.conf" <<CONF
+if [ -n "$database" ]; then
+  url=$database
+  say "serving $url as it stands"
+  psql=(psql -X -q -v ON_ERROR_STOP=1 "$url")
+  pg_env=()
+else
+  pgport=$(free_port)
+  say "starting PostgreSQL on 127.0.0.1:$pgport (data in $pgdir)"
+  as_postgres "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust >/dev/null
+  # In the configuration file rather than on the command line: the fault phase
+  # starts the cluster again with a plain `pg_ctl start`.
+  cat >>"$pgdir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $pgport
 unix_socket_directories = '$pgdir'
 max_connections = 200
 fsync = $fsync
 CONF
-pg_ctl_cmd="$pgbin/pg_ctl -D $pgdir/data"
-[ "$(id -u)" = 0 ] && pg_ctl_cmd="runuser -u postgres -- $pg_ctl_cmd"
-$pg_ctl_cmd -w -l "$pgdir/log" start >/dev/null
-psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" -U postgres)
-"${psql[@]}" -d postgres -c "CREATE DATABASE agrimap"
-url="postgres://postgres@127.0.0.1:$pgport/agrimap"
+  pg_ctl_cmd="$pgbin/pg_ctl -D $pgdir/data"
+  [ "$(id -u)" = 0 ] && pg_ctl_cmd="runuser -u postgres -- $pg_ctl_cmd"
+  $pg_ctl_cmd -w -l "$pgdir/log" start >/dev/null
+  psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" -U postgres)
+  "${psql[@]}" -d postgres -c "CREATE DATABASE agrimap"
+  psql+=(-d agrimap)
+  url="postgres://postgres@127.0.0.1:$pgport/agrimap"
 
-# --- the province ----------------------------------------------------------------
-demo=data/demo
-if [ -n "$parcels" ]; then
-  demo=$work/demo
-  say "generating a demo province with $parcels parcels"
-  nice "$agrimap" demo-data --parcels "$parcels" --out "$demo" >/dev/null
+  # --- the province ----------------------------------------------------------------
+  demo=data/demo
+  if [ -n "$parcels" ]; then
+    demo=$work/demo
+    say "generating a demo province with $parcels parcels"
+    nice "$agrimap" demo-data --parcels "$parcels" --out "$demo" >/dev/null
+  fi
+  say "loading $demo into PostGIS"
+  "$agrimap" load --database "$url" --from "$demo" >"$work/load.log" 2>&1 || {
+    cat "$work/load.log" >&2
+    die "agrimap load failed"
+  }
+  "${psql[@]}" -c "VACUUM ANALYZE"
+  pg_env=(AGRIMAP_LOAD_PG_PID="$(head -1 "$pgdir/data/postmaster.pid")")
 fi
-say "loading $demo into PostGIS"
-"$agrimap" load --database "$url" --from "$demo" >"$work/load.log" 2>&1 || {
-  cat "$work/load.log" >&2
-  die "agrimap load failed"
-}
-"${psql[@]}" -d agrimap -c "VACUUM ANALYZE"
 
 # --- tokens ------------------------------------------------------------------------
 stations=()
@@ -157,9 +172,9 @@ done
 curl -sf -o /dev/null "http://127.0.0.1:$port/health" || die "agrimap did not answer /health"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/{print $2}') GiB;" \
-  "PostgreSQL $("${psql[@]}" -d agrimap -Atc 'SHOW server_version' | awk '{print $1}')," \
-  "PostGIS $("${psql[@]}" -d agrimap -Atc 'SELECT postgis_lib_version()'), fsync=$fsync;" \
-  "province: $(jq -r .parcels "$demo/manifest.json") parcels; tile cache $cache_mb MB"
+  "PostgreSQL $("${psql[@]}" -Atc 'SHOW server_version' | awk '{print $1}')," \
+  "PostGIS $("${psql[@]}" -Atc 'SELECT postgis_lib_version()'), fsync=$fsync;" \
+  "parcels: $("${psql[@]}" -Atc 'SELECT count(*) FROM crop'); tile cache $cache_mb MB"
 echo "load average (1, 5, 15 min) at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- the bench -----------------------------------------------------------------------
@@ -170,7 +185,7 @@ if [ "$fault" = 1 ]; then
 fi
 status=0
 env AGRIMAP_LOAD_URL="http://127.0.0.1:$port" AGRIMAP_LOAD_PID="$server" \
-  AGRIMAP_LOAD_PG_PID="$(head -1 "$pgdir/data/postmaster.pid")" \
+  "${pg_env[@]}" \
   AGRIMAP_LOAD_STATIONS="$(
     IFS=,
     echo "${stations[*]}"
