@@ -139,3 +139,82 @@ fn two_serve_processes_see_a_write_made_straight_into_the_database() {
         assert!(server.terminate(Duration::from_mins(1)).success());
     }
 }
+
+/// The crop layer PostGIS keeps for the z11 tile `(x, y)`, if it keeps one.
+fn kept_crop(url: &str, t: TileCoord) -> Option<Vec<u8>> {
+    on_database(url, async |client| {
+        client
+            .query_opt(
+                "SELECT mvt FROM tile_overviews WHERE layer = 'crop' AND z = $1 AND x = $2 AND y = $3",
+                &[&i32::from(t.z), &i64::from(t.x), &i64::from(t.y)],
+            )
+            .await
+            .expect("kept layers")
+            .map(|r| r.get(0))
+    })
+}
+
+/// Polls `check` every 50 ms for at most `limit`.
+fn eventually(limit: Duration, what: &str, check: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A parcel recoded straight into the database (as an editor in QGIS
+/// would) makes PostGIS forget the kept crop layer of the z11 tile it lies
+/// in, in the write's own transaction; the serving process draws it again in
+/// the background, with no request for the tile, and then serves exactly
+/// that new drawing.
+#[test]
+fn a_serving_process_draws_again_what_a_write_in_the_database_made_it_forget() {
+    let db = PgDatabase::demo("redraw");
+    let env = [("DATABASE_URL", std::ffi::OsStr::new(&db.url))];
+    let server = ServeProcess::start(&[], &env);
+    let (_, lon, lat) = centre_tile();
+    let t = tile_containing(lon, lat, 11);
+    let path = format!("/tiles/crop/{}/{}/{}.mvt", t.z, t.x, t.y);
+    assert_eq!(server.get(&path, &[]).status, 200);
+    eventually(Duration::from_secs(10), "the first drawing kept", || {
+        kept_crop(&db.url, t).is_some()
+    });
+    let before = kept_crop(&db.url, t).expect("kept");
+
+    let recoded = on_database(&db.url, async |client| {
+        client
+            .execute(
+                "UPDATE crop SET crop_type = 'lotus' WHERE fid = (
+                   SELECT fid FROM crop WHERE crop_type <> 'lotus'
+                   ORDER BY geom <-> ST_SetSRID(ST_MakePoint($1, $2), 4326) LIMIT 1)",
+                &[&lon, &lat],
+            )
+            .await
+            .expect("recode")
+    });
+    assert_eq!(recoded, 1);
+    assert_eq!(kept_crop(&db.url, t), None, "forgotten by the write itself");
+
+    eventually(Duration::from_secs(30), "drawn again in the background", || {
+        kept_crop(&db.url, t).is_some()
+    });
+    let again = kept_crop(&db.url, t).expect("kept again");
+    assert_ne!(again, before, "the new drawing shows the recode");
+    let listed = on_database(&db.url, async |client| {
+        client
+            .query_one("SELECT count(*) FROM tile_overviews_redraw", &[])
+            .await
+            .expect("list")
+            .get::<_, i64>(0)
+    });
+    assert_eq!(listed, 0, "kept again, so off the list");
+    assert_eq!(server.get(&path, &[]).decoded_body(), again);
+    let metrics = String::from_utf8(server.get("/metrics", &[]).body).expect("text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("agrimap_tile_layers_redrawn_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+}

@@ -121,6 +121,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(store = %which, "agrimap serving on http://{local}/");
         let state = AppState::new(store, config);
         agrimap_core::alerts::worker::spawn(&state.core);
+        agrimap_core::tiles::spawn_redrawing(state.core.tiles.clone());
         let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
         let (stop_mqtt, mqtt_stops) = tokio::sync::oneshot::channel::<()>();
         let mqtt = mqtt.map(|mqtt| {

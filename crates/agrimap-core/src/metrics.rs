@@ -18,6 +18,8 @@ pub struct CoreMetrics {
     pub tile_bytes_rendered: Counter,
     /// Tiles being rendered now.
     pub renders_in_flight: Gauge,
+    /// Coalesced tile layers drawn again in the background after a write forgot them.
+    pub tile_layers_redrawn: Counter,
     /// Readings stored, from every entry point (HTTP, CSV, MQTT).
     pub readings_ingested: Counter,
     /// Readings refused: bad values, unknown stations, bad credentials.
@@ -46,6 +48,11 @@ impl CoreMetrics {
             "agrimap_tile_rendered_bytes",
             "Bytes of the tiles rendered, compressed as cached",
             self.tile_bytes_rendered.clone(),
+        );
+        r.register(
+            "agrimap_tile_layers_redrawn",
+            "Coalesced tile layers drawn again in the background after a write forgot them",
+            self.tile_layers_redrawn.clone(),
         );
         r.register(
             "agrimap_tile_renders_in_flight",

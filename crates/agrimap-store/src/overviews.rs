@@ -10,6 +10,12 @@
 //! anywhere else leaves the other tiles' layers in place, so a province that
 //! edits every day still serves its low zooms from what it kept.
 //!
+//! What a write forgets is listed for drawing again
+//! ([`OverviewStore::overviews_to_redraw`]): the server draws those tiles'
+//! coalesced layers in the background right after the write, so the first
+//! farmer to look at an edited area at a low zoom finds them kept. Keeping a
+//! layer takes it off the list.
+//!
 //! A render keeps what it made only if the layer's change counter is still
 //! the one it read before it queried the features ([`OverviewStore::keep_overview`]):
 //! a write that committed in between may have forgotten tiles the render
@@ -51,6 +57,12 @@ pub trait OverviewStore: Send + Sync + 'static {
         mvt: &[u8],
     ) -> Result<bool, StoreError>;
 
+    /// Kept layers drawn with `options` that writes have forgotten and
+    /// nothing has kept again since, to draw again: at most `limit`, lowest
+    /// zoom first. Entries of other drawings are dropped (nothing serves
+    /// them any more).
+    async fn overviews_to_redraw(&self, options: &str, limit: usize) -> Result<Vec<OverviewKey>, StoreError>;
+
     /// How many tile layers the store keeps (operators, tests).
     async fn overview_count(&self) -> Result<u64, StoreError>;
 
@@ -58,4 +70,10 @@ pub trait OverviewStore: Send + Sync + 'static {
     /// triggers make this unnecessary for correctness; it measures the first
     /// draw of every tile again, and frees the space.)
     async fn forget_overviews(&self) -> Result<u64, StoreError>;
+}
+
+/// The catalog's name of a layer read back from the store (keys hold
+/// `&'static str`); `None` for a layer the catalog no longer has.
+pub(crate) fn catalog_layer(name: &str) -> Option<&'static str> {
+    agrimap_model::layer(name).map(|l| l.id)
 }

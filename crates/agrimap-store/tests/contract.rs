@@ -123,6 +123,7 @@ stores!(
     ntm_history_is_append_only_and_each_move_checks_the_state,
     versions_close_on_update_and_delete_and_as_of_reads_them,
     kept_tile_layers_are_forgotten_only_where_a_write_reaches,
+    forgotten_tile_layers_are_listed_until_kept_again,
     a_query_reads_only_the_fields_it_names,
     a_written_feature_is_stored_with_its_commune_splits,
     rewriting_or_deleting_a_feature_moves_its_splits,
@@ -1192,24 +1193,39 @@ mod cases {
         );
     }
 
+    /// The kept crop layer of the z11 tile `(x, 968)` drawn with `options`.
+    fn crop_tile(x: u32, options: &str) -> OverviewKey {
+        OverviewKey {
+            layer: "crop",
+            options: options.into(),
+            z: 11,
+            x,
+            y: 968,
+        }
+    }
+
+    /// Two tiles' bounds, far apart: west and east.
+    fn west_and_east() -> (Rect<f64>, Rect<f64>) {
+        (
+            Rect::new(coord! { x: 105.0, y: 9.0 }, coord! { x: 105.2, y: 9.2 }),
+            Rect::new(coord! { x: 106.0, y: 9.0 }, coord! { x: 106.2, y: 9.2 }),
+        )
+    }
+
+    fn crop_upsert(features: Vec<Feature>, update: Vec<&'static str>) -> Upsert {
+        Upsert {
+            layer: layer("crop").expect("crop"),
+            features,
+            update,
+        }
+    }
+
     // One store's story told in order, like the versions case below.
     #[allow(clippy::too_many_lines)]
     pub async fn kept_tile_layers_are_forgotten_only_where_a_write_reaches(store: &dyn Store) {
         let crop = layer("crop").expect("crop");
-        let key = |x: u32| OverviewKey {
-            layer: "crop",
-            options: "d1 test".into(),
-            z: 11,
-            x,
-            y: 968,
-        };
-        let west = Rect::new(coord! { x: 105.0, y: 9.0 }, coord! { x: 105.2, y: 9.2 });
-        let east = Rect::new(coord! { x: 106.0, y: 9.0 }, coord! { x: 106.2, y: 9.2 });
-        let upsert = |features: Vec<Feature>, update: Vec<&'static str>| Upsert {
-            layer: crop,
-            features,
-            update,
-        };
+        let key = |x: u32| crop_tile(x, "d1 test");
+        let ((west, east), upsert) = (west_and_east(), crop_upsert);
         store
             .upsert(upsert(vec![parcel("P-1", "rice", 105.1, 9.1, 0.01)], vec![]))
             .await
@@ -1309,6 +1325,69 @@ mod cases {
         assert_eq!(store.overview_count().await.expect("count"), 1);
         assert_eq!(store.forget_overviews().await.expect("forget"), 1);
         assert_eq!(store.overview(&key(2)).await.expect("read"), None);
+    }
+
+    /// What a write forgets is listed to be drawn again, for the drawing it
+    /// was kept with, until it is kept again; a phone change lists nothing;
+    /// another drawing's entries are dropped when the list is read.
+    pub async fn forgotten_tile_layers_are_listed_until_kept_again(store: &dyn Store) {
+        let crop = layer("crop").expect("crop");
+        let key = crop_tile;
+        let ((west, east), upsert) = (west_and_east(), crop_upsert);
+        store
+            .upsert(upsert(vec![parcel("P-1", "rice", 105.1, 9.1, 0.01)], vec![]))
+            .await
+            .expect("first parcel");
+        let v = store.versions().await.expect("versions")["crop"];
+        for (k, bounds) in [
+            (key(1, "d1 now"), west),
+            (key(2, "d1 now"), east),
+            (key(1, "d0 old"), west),
+        ] {
+            assert!(store.keep_overview(&k, bounds, v, b"mvt").await.expect("keep"));
+        }
+        assert!(store.overviews_to_redraw("d1 now", 10).await.expect("list").is_empty());
+
+        // A phone number changes nothing drawn: nothing to draw again.
+        let mut phone = parcel("P-1", "rice", 105.1, 9.1, 0.01);
+        phone.properties[crop.field_index("owner_phone").expect("field")] = "0911111111".into();
+        store
+            .upsert(upsert(vec![phone], vec!["owner_phone"]))
+            .await
+            .expect("phone");
+        assert!(store.overviews_to_redraw("d1 now", 10).await.expect("list").is_empty());
+
+        // A new parcel in the west: both drawings of the west tile forgotten,
+        // the one served listed (the other is dropped as the list is read).
+        store
+            .upsert(upsert(vec![parcel("P-2", "mango", 105.15, 9.15, 0.01)], vec![]))
+            .await
+            .expect("second parcel");
+        assert_eq!(
+            store.overviews_to_redraw("d1 now", 10).await.expect("list"),
+            vec![key(1, "d1 now")]
+        );
+        assert_eq!(
+            store.overview(&key(2, "d1 now")).await.expect("read"),
+            Some(b"mvt".to_vec())
+        );
+
+        // Listed until kept: a keep refused for a passed version leaves it listed.
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(
+            !store
+                .keep_overview(&key(1, "d1 now"), west, v - 1, b"late")
+                .await
+                .expect("keep")
+        );
+        assert_eq!(store.overviews_to_redraw("d1 now", 10).await.expect("list").len(), 1);
+        assert!(
+            store
+                .keep_overview(&key(1, "d1 now"), west, v, b"again")
+                .await
+                .expect("keep")
+        );
+        assert!(store.overviews_to_redraw("d1 now", 10).await.expect("list").is_empty());
     }
 
     // One layer's story told in order: each step reads what the one before wrote.

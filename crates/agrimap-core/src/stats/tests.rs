@@ -120,6 +120,9 @@ impl agrimap_store::OverviewStore for CountingStore {
     ) -> Result<bool, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn overviews_to_redraw(&self, _: &str, _: usize) -> Result<Vec<agrimap_store::OverviewKey>, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
     async fn overview_count(&self) -> Result<u64, StoreError> {
         unimplemented!("{NOT_USED}")
     }

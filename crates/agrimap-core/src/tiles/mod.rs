@@ -4,8 +4,10 @@
 //! and into the cache ([`TileCache`]).
 
 mod cache;
+mod redraw;
 
 pub use cache::{TileBody, TileCache, TileKey};
+pub use redraw::{Redrawn, spawn_redrawing};
 
 use crate::error::{CoreError, echo};
 use crate::metrics::{CoreMetrics, InFlight};

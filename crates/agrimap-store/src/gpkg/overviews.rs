@@ -1,12 +1,13 @@
 //! Kept tile layers in the GeoPackage ([`crate::overviews`]): one table, and
 //! on each coalesced layer three triggers that forget the kept layers of
-//! every tile whose bounds the old or the new geometry reaches. The triggers
+//! every tile whose bounds the old or the new geometry reaches (and list
+//! them to be drawn again, in a second table). The triggers
 //! work for any program writing the file (QGIS, GDAL), which provide the
 //! same `ST_MinX`… functions the GeoPackage R-tree triggers use.
 
 use super::db;
 use crate::StoreError;
-use crate::overviews::OverviewKey;
+use crate::overviews::{OverviewKey, catalog_layer};
 use agrimap_model::{LayerDef, catalog};
 use geo::Rect;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -24,14 +25,28 @@ const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_tile_overviews (
   maxy REAL NOT NULL,
   mvt BLOB NOT NULL,
   PRIMARY KEY (layer, options, z, x, y)
+);
+CREATE TABLE IF NOT EXISTS agrimap_tile_overviews_redraw (
+  layer TEXT NOT NULL,
+  options TEXT NOT NULL,
+  z INTEGER NOT NULL,
+  x INTEGER NOT NULL,
+  y INTEGER NOT NULL,
+  PRIMARY KEY (layer, options, z, x, y)
 );";
 
-/// The statement forgetting the kept tiles of `layer` that `row`'s geometry reaches.
+/// The statements forgetting the kept tiles of `layer` that `row`'s
+/// geometry reaches, listing them to be drawn again.
 fn forget(layer: &str, row: &str) -> String {
-    format!(
-        "DELETE FROM agrimap_tile_overviews WHERE layer = '{layer}'
+    let reached = format!(
+        "layer = '{layer}'
            AND minx <= ST_MaxX({row}.geom) AND maxx >= ST_MinX({row}.geom)
-           AND miny <= ST_MaxY({row}.geom) AND maxy >= ST_MinY({row}.geom);"
+           AND miny <= ST_MaxY({row}.geom) AND maxy >= ST_MinY({row}.geom)"
+    );
+    format!(
+        "INSERT OR IGNORE INTO agrimap_tile_overviews_redraw (layer, options, z, x, y)
+           SELECT layer, options, z, x, y FROM agrimap_tile_overviews WHERE {reached};
+         DELETE FROM agrimap_tile_overviews WHERE {reached};"
     )
 }
 
@@ -88,7 +103,8 @@ fn all_triggers() -> Vec<(String, String)> {
 pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
     let wanted = all_triggers();
     let stored = |kind: &str, name: &str| super::schema::stored_sql(conn, kind, name);
-    let mut in_place = stored("table", "agrimap_tile_overviews")?.is_some();
+    let mut in_place = stored("table", "agrimap_tile_overviews")?.is_some()
+        && stored("table", "agrimap_tile_overviews_redraw")?.is_some();
     for (name, sql) in &wanted {
         in_place &= stored("trigger", name)?.as_deref() == Some(sql.as_str());
     }
@@ -141,6 +157,11 @@ pub(super) fn keep(
         return Ok(false);
     }
     tx.execute(
+        "DELETE FROM agrimap_tile_overviews_redraw WHERE layer = ?1 AND options = ?2 AND z = ?3 AND x = ?4 AND y = ?5",
+        params![key.layer, key.options, key.z, key.x, key.y],
+    )
+    .map_err(|e| db("taking a tile layer off the redraw list", e))?;
+    tx.execute(
         "INSERT OR REPLACE INTO agrimap_tile_overviews (layer, options, z, x, y, minx, miny, maxx, maxy, mvt)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
@@ -159,6 +180,53 @@ pub(super) fn keep(
     .map_err(|e| db("keeping a tile layer", e))?;
     tx.commit().map_err(|e| db("committing a kept tile layer", e))?;
     Ok(true)
+}
+
+pub(super) fn to_redraw(conn: &Connection, options: &str, limit: usize) -> Result<Vec<OverviewKey>, StoreError> {
+    // Looked for first: a delete, even of nothing, takes the file's write lock.
+    let others: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM agrimap_tile_overviews_redraw WHERE options <> ?1)",
+            [options],
+            |r| r.get(0),
+        )
+        .map_err(|e| db("reading the tile layers to redraw", e))?;
+    if others {
+        conn.execute(
+            "DELETE FROM agrimap_tile_overviews_redraw WHERE options <> ?1",
+            [options],
+        )
+        .map_err(|e| db("dropping other drawings' redraws", e))?;
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT layer, z, x, y FROM agrimap_tile_overviews_redraw WHERE options = ?1
+             ORDER BY z, x, y, layer LIMIT ?2",
+        )
+        .map_err(|e| db("reading the tile layers to redraw", e))?;
+    let rows = stmt
+        .query_map(params![options, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, u8>(1)?,
+                r.get::<_, u32>(2)?,
+                r.get::<_, u32>(3)?,
+            ))
+        })
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| db("reading the tile layers to redraw", e))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(layer, z, x, y)| {
+            Some(OverviewKey {
+                layer: catalog_layer(&layer)?,
+                options: options.to_owned(),
+                z,
+                x,
+                y,
+            })
+        })
+        .collect())
 }
 
 pub(super) fn count(conn: &Connection) -> Result<u64, StoreError> {
@@ -185,6 +253,11 @@ impl crate::overviews::OverviewStore for super::GpkgStore {
     ) -> Result<bool, StoreError> {
         let (key, mvt) = (key.clone(), mvt.to_vec());
         self.with_conn(move |c| keep(c, &key, bounds, version, &mvt)).await
+    }
+
+    async fn overviews_to_redraw(&self, options: &str, limit: usize) -> Result<Vec<OverviewKey>, StoreError> {
+        let options = options.to_owned();
+        self.with_conn(move |c| to_redraw(c, &options, limit)).await
     }
 
     async fn overview_count(&self) -> Result<u64, StoreError> {

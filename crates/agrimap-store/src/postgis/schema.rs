@@ -40,6 +40,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     // After 0014: its triggers go on the partitioned tables that 0014 made.
     (16, "feature_splits", include_str!("migrations/0016_feature_splits.sql")),
     (17, "split_totals", include_str!("migrations/0017_split_totals.sql")),
+    (
+        18,
+        "tile_overviews_redraw",
+        include_str!("migrations/0018_tile_overviews_redraw.sql"),
+    ),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the
