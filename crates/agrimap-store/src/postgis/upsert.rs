@@ -87,13 +87,6 @@ pub(super) async fn upsert(
     .await
     .map_err(pg("preparing the staging table"))?;
     copy_features(tx, STAGING, layer, features, &geometries, provinces.as_deref()).await?;
-    // A temporary table has no statistics, and a partitioned layer none of
-    // its own either: without them PostgreSQL hashed every row of the layer
-    // to match one staged feature (a third of a second a change at two
-    // million parcels); with them it looks the keys up in the index.
-    tx.batch_execute(&format!("ANALYZE {STAGING}"))
-        .await
-        .map_err(pg("analysing the staging table"))?;
 
     let same_key = |a: &str, b: &str| -> String {
         key.iter()
