@@ -173,7 +173,7 @@ curl -sf -o /dev/null "http://127.0.0.1:$port/health" || die "agrimap did not an
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/{print $2}') GiB;" \
   "PostgreSQL $("${psql[@]}" -Atc 'SHOW server_version' | awk '{print $1}')," \
-  "PostGIS $("${psql[@]}" -Atc 'SELECT postgis_lib_version()'), fsync=$fsync;" \
+  "PostGIS $("${psql[@]}" -Atc 'SELECT postgis_lib_version()'), fsync=$("${psql[@]}" -Atc 'SHOW fsync');" \
   "parcels: $("${psql[@]}" -Atc 'SELECT count(*) FROM crop'); tile cache $cache_mb MB"
 echo "load average (1, 5, 15 min) at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
