@@ -21,7 +21,6 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::Semaphore;
 
 /// Makes and caches the tiles of one store.
 pub struct TileService {
@@ -29,8 +28,6 @@ pub struct TileService {
     cache: TileCache,
     options: TileOptions,
     metrics: CoreMetrics,
-    /// One permit: coalesced layers are read and drawn one tile at a time.
-    coalesced_draws: Semaphore,
 }
 
 impl TileService {
@@ -42,7 +39,6 @@ impl TileService {
             metrics,
             cache: TileCache::new(cache_bytes),
             options: served_options(),
-            coalesced_draws: Semaphore::new(1),
         }
     }
 
@@ -105,15 +101,7 @@ impl TileService {
             .get_or_render(key, async {
                 rendered.store(true, Ordering::Relaxed);
                 let _in_flight = InFlight::new(&self.metrics.renders_in_flight);
-                let body = render(
-                    &self.store,
-                    &self.coalesced_draws,
-                    layers,
-                    coord,
-                    &self.options,
-                    key.as_of,
-                )
-                .await?;
+                let body = render(&self.store, layers, coord, &self.options, key.as_of).await?;
                 self.metrics.tile_bytes_rendered.inc_by(body.gzip.len() as u64);
                 Ok(body)
             })
@@ -141,7 +129,7 @@ impl TileService {
     /// # Errors
     /// When the store fails, or encoding does.
     pub async fn render(&self, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileBody, CoreError> {
-        render(&self.store, &self.coalesced_draws, layers, coord, &self.options, None).await
+        render(&self.store, layers, coord, &self.options, None).await
     }
 
     /// Makes the tile of the layers as they stood at `as_of` now, past the cache.
@@ -154,7 +142,7 @@ impl TileService {
         coord: TileCoord,
         as_of: Option<UtcTime>,
     ) -> Result<TileBody, CoreError> {
-        render(&self.store, &self.coalesced_draws, layers, coord, &self.options, as_of).await
+        render(&self.store, layers, coord, &self.options, as_of).await
     }
 
     /// How tiles are drawn.
@@ -275,7 +263,6 @@ enum LayerPart {
 /// and the coalesced layers it had to read handed to the store to keep.
 async fn render(
     store: &Arc<dyn Store>,
-    draws: &Semaphore,
     layers: &[&'static LayerDef],
     coord: TileCoord,
     opts: &TileOptions,
@@ -295,50 +282,7 @@ async fn render(
         LayerVersions::new()
     };
     let fingerprint = opts.fingerprint();
-    let keys: Vec<Option<(OverviewKey, u64)>> = visible
-        .iter()
-        .map(|&layer| {
-            (keeping && coalesced_at(layer, coord, &opts).is_some()).then(|| {
-                let key = OverviewKey {
-                    layer: layer.id,
-                    options: fingerprint.clone(),
-                    z: coord.z,
-                    x: coord.x,
-                    y: coord.y,
-                };
-                (key, versions.get(layer.id).copied().unwrap_or(0))
-            })
-        })
-        .collect();
-    let kept = try_join_all(keys.iter().map(|keep| {
-        let store = store.clone();
-        async move {
-            match keep {
-                Some((key, _)) => store.overview(key).await,
-                None => Ok(None),
-            }
-        }
-    }))
-    .await?;
-    // A coalesced layer not kept reads every feature the tile reaches (some
-    // 200,000 parcels at z11): one such drawing at a time, so that a burst
-    // of first draws (a restart, a bulk write) queues instead of holding
-    // every province-sized read in memory at once.
-    let must_read_coalesced = visible
-        .iter()
-        .zip(&kept)
-        .any(|(&layer, kept)| kept.is_none() && coalesced_at(layer, coord, &opts).is_some());
-    let _drawing = if must_read_coalesced {
-        Some(
-            draws
-                .acquire()
-                .await
-                .map_err(|e| CoreError::internal("tile_failed", e.to_string()))?,
-        )
-    } else {
-        None
-    };
-    let parts = visible.iter().zip(keys).zip(kept).map(|((&layer, keep), kept)| {
+    let parts = visible.iter().map(|&layer| {
         let query = FeatureQuery {
             bbox: Some(bbox),
             min_extent: Some(min_extent),
@@ -349,9 +293,21 @@ async fn render(
             fields: coalesced_at(layer, coord, &opts).map(|c| c.class_fields),
             ..FeatureQuery::default()
         };
+        let keep = (keeping && coalesced_at(layer, coord, &opts).is_some()).then(|| {
+            let key = OverviewKey {
+                layer: layer.id,
+                options: fingerprint.clone(),
+                z: coord.z,
+                x: coord.x,
+                y: coord.y,
+            };
+            (key, versions.get(layer.id).copied().unwrap_or(0))
+        });
         let store = store.clone();
         async move {
-            if let Some(mvt) = kept {
+            if let Some((key, _)) = &keep
+                && let Some(mvt) = store.overview(key).await?
+            {
                 return Ok::<_, CoreError>(LayerPart::Kept(mvt));
             }
             Ok(LayerPart::Read(store.features(layer, &query).await?, keep))

@@ -42,7 +42,7 @@ impl TileService {
             };
             {
                 let _in_flight = InFlight::new(&self.metrics.renders_in_flight);
-                render(&self.store, &self.coalesced_draws, &[layer], coord, &self.options, None).await?;
+                render(&self.store, &[layer], coord, &self.options, None).await?;
             }
             self.metrics.tile_layers_redrawn.inc();
             done.drawn += 1;
