@@ -256,11 +256,7 @@ enum LayerPart {
     Read(Vec<Feature>, Option<(OverviewKey, u64)>),
 }
 
-/// Renders one tile: for every layer visible at this zoom, the layer the
-/// store kept for it (a coalesced layer no write has touched since) or a
-/// query of its features in the tile's bounding box plus buffer, run
-/// concurrently; then clip, simplify and encode on the blocking pool, gzip,
-/// and the coalesced layers it had to read handed to the store to keep.
+/// Renders one tile (see [`draw`]).
 async fn render(
     store: &Arc<dyn Store>,
     layers: &[&'static LayerDef],
@@ -268,6 +264,28 @@ async fn render(
     opts: &TileOptions,
     as_of: Option<UtcTime>,
 ) -> Result<TileBody, CoreError> {
+    Ok(draw(store, layers, coord, opts, as_of).await?.body)
+}
+
+/// A tile drawn, and how many of its coalesced layers the store holds
+/// after the drawing (kept before, or kept by it).
+struct Drawn {
+    body: TileBody,
+    kept: usize,
+}
+
+/// Draws one tile: for every layer visible at this zoom, the layer the
+/// store kept for it (a coalesced layer no write has touched since) or a
+/// query of its features in the tile's bounding box plus buffer, run
+/// concurrently; then clip, simplify and encode on the blocking pool, gzip,
+/// and the coalesced layers it had to read handed to the store to keep.
+async fn draw(
+    store: &Arc<dyn Store>,
+    layers: &[&'static LayerDef],
+    coord: TileCoord,
+    opts: &TileOptions,
+    as_of: Option<UtcTime>,
+) -> Result<Drawn, CoreError> {
     let opts = opts.clone();
     let bbox = tile_bounds_buffered(coord, opts.buffer, opts.extent);
     // A polygon or line that fits inside one tile unit both ways cannot be
@@ -314,6 +332,7 @@ async fn render(
         }
     });
     let parts = try_join_all(parts).await?;
+    let mut kept = parts.iter().filter(|p| matches!(p, LayerPart::Kept(_))).count();
     let (body, to_keep) = tokio::task::spawn_blocking(move || encode(coord, &visible, parts, &opts))
         .await
         .map_err(|e| CoreError::task_failed("tile_failed", "rendering a tile", &e))?
@@ -321,11 +340,15 @@ async fn render(
     for (key, version, mvt) in to_keep {
         // Keeping is an optimisation: a store that cannot keep (read-only,
         // busy) still served the tile.
-        if let Err(e) = store.keep_overview(&key, bbox, version, &mvt).await {
-            tracing::warn!(layer = key.layer, z = key.z, x = key.x, y = key.y, cause = %e, "keeping a tile layer failed");
+        match store.keep_overview(&key, bbox, version, &mvt).await {
+            Ok(true) => kept += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(layer = key.layer, z = key.z, x = key.x, y = key.y, cause = %e, "keeping a tile layer failed");
+            }
         }
     }
-    Ok(body)
+    Ok(Drawn { body, kept })
 }
 
 /// How `layer` is coalesced in the tile at `coord`, if it is (below its

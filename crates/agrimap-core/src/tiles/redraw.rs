@@ -4,7 +4,7 @@
 //! its area at z10–z12 wait for every parcel of the tile to be read and
 //! merged again.
 
-use super::{TileService, render};
+use super::{TileService, draw};
 use crate::error::CoreError;
 use crate::metrics::InFlight;
 use agrimap_tiles::TileCoord;
@@ -40,15 +40,13 @@ impl TileService {
             else {
                 continue;
             };
-            {
+            let drawn = {
                 let _in_flight = InFlight::new(&self.metrics.renders_in_flight);
-                render(&self.store, &[layer], coord, &self.options, None).await?;
-            }
+                draw(&self.store, &[layer], coord, &self.options, None).await?
+            };
             self.metrics.tile_layers_redrawn.inc();
             done.drawn += 1;
-            if self.store.overview(&key).await?.is_some() {
-                done.kept += 1;
-            }
+            done.kept += drawn.kept;
         }
         Ok(done)
     }

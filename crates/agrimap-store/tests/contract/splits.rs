@@ -373,17 +373,14 @@ pub async fn a_boundary_change_recomputes_every_split(store: &dyn Store) {
     assert_eq!(store.recompute_splits().await.expect("recompute"), 1);
 }
 
+/// A table's rows: commune, class values, area and count, features.
+type Table = Vec<(String, Vec<Value>, Vec<f64>, u64)>;
+
 /// One table two ways: by commune and at most one coded field, summing
 /// areas and counts (which a store may answer from totals it keeps beside
 /// the splits), and the same with a sum of another field added (which it
 /// groups from the splits and the features). Rows sorted by commune and class.
-async fn both_ways(
-    store: &dyn Store,
-    class: Option<&str>,
-) -> (
-    Vec<(String, Vec<Value>, Vec<f64>, u64)>,
-    Vec<(String, Vec<Value>, Vec<f64>, u64)>,
-) {
+async fn both_ways(store: &dyn Store, class: Option<&str>) -> (Table, Table) {
     let crop = layer("crop").expect("layer");
     let classes: Vec<usize> = class.iter().map(|c| crop.field_index(c).expect("field")).collect();
     let table = |metrics: Vec<Metric>| SplitQuery {
