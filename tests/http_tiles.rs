@@ -488,6 +488,44 @@ fn coalesced_tile_layers_are_kept_by_the_store_until_a_write_reaches_them(kind: 
     );
 }
 
+/// The server merges a coalesced layer's parcels as the store streams them
+/// in; the bytes are those of the whole tile encoded at once from every
+/// parcel it reaches, at every coalesced zoom.
+fn coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_once(kind: StoreKind) {
+    let server = kind.demo_server("coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_once");
+    let (_, inside) = commune_point(&server, "Mỹ Xương");
+    let layers = [layer("crop").expect("crop"), layer("aquaculture").expect("aquaculture")];
+    let opts = agrimap_core::tiles::served_options();
+    // Parcels are drawn from z11, and coalesced below z13.
+    for z in [11, 12] {
+        let t = tile_containing(inside.x(), inside.y(), z);
+        let query = FeatureQuery {
+            bbox: Some(agrimap_tiles::tile_bounds_buffered(t, opts.buffer, opts.extent)),
+            min_extent: Some(tile_bounds(t).width() / f64::from(opts.extent)),
+            ..FeatureQuery::default()
+        };
+        let read: Vec<Vec<agrimap_model::Feature>> = layers
+            .iter()
+            .map(|&l| block_on(server.store.features(l, &query)).expect("query"))
+            .collect();
+        assert!(read[0].len() > 500, "z{z}: a farmed tile, {} parcels", read[0].len());
+        let parts: Vec<(&agrimap_model::LayerDef, &[agrimap_model::Feature])> =
+            layers.iter().copied().zip(read.iter().map(Vec::as_slice)).collect();
+        let at_once = agrimap_tiles::encode_tile(t, &parts, Audience::Public, &opts);
+        let path = format!("/tiles/crop,aquaculture/{}/{}/{}.mvt", t.z, t.x, t.y);
+        let streamed = server.get(&path, &[]);
+        assert_eq!(streamed.status, 200, "z{z}");
+        assert_eq!(streamed.decoded_body(), at_once, "z{z}: {path}");
+        assert!(
+            decode(&at_once)
+                .expect("valid")
+                .iter()
+                .all(|l| l.features.iter().all(|f| f.id.is_none())),
+            "z{z}: the layers are coalesced there"
+        );
+    }
+}
+
 fn bad_requests_get_json_errors(kind: StoreKind) {
     let server = kind.demo_server("bad_requests_get_json_errors");
     for (path, status, code) in [
@@ -524,4 +562,5 @@ agrimap_suite::store_suite!(
     bad_requests_get_json_errors,
     a_write_invalidates_cached_tiles,
     coalesced_tile_layers_are_kept_by_the_store_until_a_write_reaches_them,
+    coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_once,
 );

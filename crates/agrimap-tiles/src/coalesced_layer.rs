@@ -15,8 +15,9 @@
 use crate::coalesce::EdgeSet;
 use crate::mvt::LayerEncoder;
 use crate::mvt::commands::GeomType;
-use crate::render::{Pipeline, TileOptions};
-use agrimap_model::{Audience, Coalescing, Feature, LayerDef, Value};
+use crate::render::{Pipeline, TileOptions, coalescing_at, layer_tolerance};
+use crate::tile_math::TileCoord;
+use agrimap_model::{Audience, Feature, LayerDef, Value};
 use geo::Coord;
 use std::cmp::Ordering;
 
@@ -38,101 +39,163 @@ fn value(feature: &Feature, i: usize) -> &Value {
     feature.properties.get(i).unwrap_or(&Value::Null)
 }
 
-/// Encodes one coalesced layer; `None` when nothing of it is drawn.
-pub(crate) fn encode_coalesced_layer(
-    pipeline: &mut Pipeline,
-    layer: &LayerDef,
-    coalescing: Coalescing,
-    features: &[Feature],
-    audience: Audience,
-    opts: &TileOptions,
-) -> Option<LayerEncoder> {
-    // Class fields the audience may read (all of them, for the catalog's
-    // class fields are public): their index in the layer and their name.
-    let fields: Vec<(usize, &'static str)> = coalescing
-        .class_fields
-        .iter()
-        .filter_map(|name| {
-            let index = layer.field_index(name)?;
-            audience
-                .may_read(layer.fields[index].access)
-                .then_some((index, layer.fields[index].name))
-        })
-        .collect();
-    let mut classes: Vec<(Vec<Value>, EdgeSet)> = Vec::new();
-    for feature in features {
-        // A handful of classes per tile: a scan beats hashing, and nothing is cloned.
-        let known = classes
+/// A coalesced layer being drawn. Features go in one at a time, as the store
+/// streams them ([`Self::add`]): each is projected and snapped into its
+/// class's edges at once, so a tile over hundreds of thousands of parcels
+/// holds their edges on the grid, never the features themselves.
+///
+/// ```
+/// use agrimap_model::{Audience, Feature, Value, layer};
+/// use agrimap_tiles::{CoalescedLayer, TileOptions, decode, tile_containing};
+/// use geo::{Geometry, LineString, Polygon};
+///
+/// let crop = layer("crop").expect("in the catalog");
+/// let tile = tile_containing(105.78, 10.03, 11);
+/// let mut drawing = CoalescedLayer::new(tile, crop, Audience::Public, &TileOptions::default())
+///     .expect("crops are coalesced at z11");
+/// for (id, x) in [(1, 105.780), (2, 105.782)] {
+///     let ring = LineString::from(vec![(x, 10.03), (x + 0.002, 10.03), (x + 0.002, 10.032), (x, 10.032)]);
+///     let mut properties = vec![Value::Null; crop.fields.len()];
+///     properties[crop.field_index("crop_type").expect("field")] = Value::from("rice");
+///     drawing.add(&Feature { id, geometry: Geometry::Polygon(Polygon::new(ring, vec![])), properties });
+/// }
+/// let layers = decode(&drawing.finish()).expect("valid");
+/// // Two neighbouring rice parcels, one merged rice shape.
+/// assert_eq!(layers[0].features.len(), 1);
+/// assert_eq!(layers[0].features[0].properties["crop_type"], Value::from("rice"));
+/// ```
+pub struct CoalescedLayer<'a> {
+    pipeline: Pipeline,
+    layer: &'a LayerDef,
+    /// Class fields the audience may read (all of them, for the catalog's
+    /// class fields are public): their index in the layer and their name.
+    fields: Vec<(usize, &'static str)>,
+    /// The values of each class met so far, and its edges.
+    classes: Vec<(Vec<Value>, EdgeSet)>,
+    extent: u32,
+    budget: usize,
+}
+
+impl<'a> CoalescedLayer<'a> {
+    /// Starts drawing `layer` coalesced in `tile`; `None` when it is not
+    /// coalesced there ([`coalescing_at`]).
+    #[must_use]
+    pub fn new(tile: TileCoord, layer: &'a LayerDef, audience: Audience, opts: &TileOptions) -> Option<Self> {
+        let coalescing = coalescing_at(layer, tile, opts)?;
+        let fields = coalescing
+            .class_fields
             .iter()
-            .position(|(v, _)| v.iter().zip(&fields).all(|(v, &(i, _))| v == value(feature, i)));
+            .filter_map(|name| {
+                let index = layer.field_index(name)?;
+                audience
+                    .may_read(layer.fields[index].access)
+                    .then_some((index, layer.fields[index].name))
+            })
+            .collect();
+        let mut pipeline = Pipeline::new(tile, opts);
+        pipeline.tolerance = layer_tolerance(tile, layer, opts);
+        Some(Self {
+            pipeline,
+            layer,
+            fields,
+            classes: Vec::new(),
+            extent: opts.extent,
+            budget: opts.coalesced_layer_bytes,
+        })
+    }
+
+    /// Adds one feature (geometry in longitude/latitude); one outside the
+    /// buffered tile, or not polygonal, adds nothing.
+    pub fn add(&mut self, feature: &Feature) {
+        let fields = &self.fields;
+        // A handful of classes per tile: a scan beats hashing, and nothing is cloned.
+        let known = self
+            .classes
+            .iter()
+            .position(|(v, _)| v.iter().zip(fields).all(|(v, &(i, _))| v == value(feature, i)));
         let class = known.unwrap_or_else(|| {
             let values = fields.iter().map(|&(i, _)| value(feature, i).clone()).collect();
-            classes.push((values, EdgeSet::new()));
-            classes.len() - 1
+            self.classes.push((values, EdgeSet::new()));
+            self.classes.len() - 1
         });
-        pipeline.snap_polygons_into(&feature.geometry, &mut classes[class].1);
-    }
-    classes.sort_by(|a, b| compare_values(&a.0, &b.0));
-
-    let mut pieces = Vec::new();
-    for (class, (_, edges)) in classes.iter_mut().enumerate() {
-        for polygon in std::mem::take(edges).into_polygons() {
-            let Some((exterior, outer2)) = pipeline.thin_grid_ring(&polygon.exterior().0) else {
-                continue;
-            };
-            let mut area2 = outer2;
-            let mut rings = vec![exterior];
-            for hole in polygon.interiors() {
-                if let Some((ring, hole2)) = pipeline.thin_grid_ring(&hole.0) {
-                    area2 = area2.saturating_sub(hole2);
-                    rings.push(ring);
-                }
-            }
-            let key = rings[0].iter().copied().min_by_key(|c| (c.x, c.y)).unwrap_or_default();
-            let bytes = rings.iter().map(|r| ring_bytes(r)).sum();
-            pieces.push(Piece {
-                class,
-                rings,
-                area2,
-                key,
-                bytes,
-            });
-        }
-    }
-    keep_within_budget(&mut pieces, classes.len(), opts.coalesced_layer_bytes);
-    if pieces.is_empty() {
-        return None;
+        self.pipeline
+            .snap_polygons_into(&feature.geometry, &mut self.classes[class].1);
     }
 
-    let mut encoder = LayerEncoder::new(layer.id, opts.extent);
-    let mut tags = Vec::new();
-    let mut start = 0;
-    while start < pieces.len() {
-        let class = pieces[start].class;
-        let end = start + pieces[start..].iter().take_while(|p| p.class == class).count();
-        pipeline.writer.clear();
-        for piece in &pieces[start..end] {
-            let mut rings = piece.rings.iter();
-            let Some(exterior) = rings.next() else { continue };
-            if pipeline.writer.ring(exterior, true).is_some() {
-                for hole in rings {
-                    pipeline.writer.ring(hole, false);
-                }
-            }
+    /// The layer's MVT message: one feature per class, within the byte
+    /// budget; empty when nothing of it is drawn.
+    #[must_use]
+    pub fn finish(mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(encoder) = self.encode() {
+            encoder.write_to(&mut out);
         }
-        if !pipeline.writer.is_empty() {
-            tags.clear();
-            for (&(_, name), value) in fields.iter().zip(&classes[class].0) {
-                if let Some(v) = encoder.value(value) {
-                    tags.push(encoder.key(name));
-                    tags.push(v);
-                }
-            }
-            encoder.push_writer(None, GeomType::Polygon, &pipeline.writer, &tags);
-        }
-        start = end;
+        out
     }
-    (!encoder.is_empty()).then_some(encoder)
+
+    fn encode(&mut self) -> Option<LayerEncoder> {
+        let pipeline = &mut self.pipeline;
+        self.classes.sort_by(|a, b| compare_values(&a.0, &b.0));
+        let mut pieces = Vec::new();
+        for (class, (_, edges)) in self.classes.iter_mut().enumerate() {
+            for polygon in std::mem::take(edges).into_polygons() {
+                let Some((exterior, outer2)) = pipeline.thin_grid_ring(&polygon.exterior().0) else {
+                    continue;
+                };
+                let mut area2 = outer2;
+                let mut rings = vec![exterior];
+                for hole in polygon.interiors() {
+                    if let Some((ring, hole2)) = pipeline.thin_grid_ring(&hole.0) {
+                        area2 = area2.saturating_sub(hole2);
+                        rings.push(ring);
+                    }
+                }
+                let key = rings[0].iter().copied().min_by_key(|c| (c.x, c.y)).unwrap_or_default();
+                let bytes = rings.iter().map(|r| ring_bytes(r)).sum();
+                pieces.push(Piece {
+                    class,
+                    rings,
+                    area2,
+                    key,
+                    bytes,
+                });
+            }
+        }
+        keep_within_budget(&mut pieces, self.classes.len(), self.budget);
+        if pieces.is_empty() {
+            return None;
+        }
+
+        let mut encoder = LayerEncoder::new(self.layer.id, self.extent);
+        let mut tags = Vec::new();
+        let mut start = 0;
+        while start < pieces.len() {
+            let class = pieces[start].class;
+            let end = start + pieces[start..].iter().take_while(|p| p.class == class).count();
+            pipeline.writer.clear();
+            for piece in &pieces[start..end] {
+                let mut rings = piece.rings.iter();
+                let Some(exterior) = rings.next() else { continue };
+                if pipeline.writer.ring(exterior, true).is_some() {
+                    for hole in rings {
+                        pipeline.writer.ring(hole, false);
+                    }
+                }
+            }
+            if !pipeline.writer.is_empty() {
+                tags.clear();
+                for (&(_, name), value) in self.fields.iter().zip(&self.classes[class].0) {
+                    if let Some(v) = encoder.value(value) {
+                        tags.push(encoder.key(name));
+                        tags.push(v);
+                    }
+                }
+                encoder.push_writer(None, GeomType::Polygon, &pipeline.writer, &tags);
+            }
+            start = end;
+        }
+        (!encoder.is_empty()).then_some(encoder)
+    }
 }
 
 /// Orders pieces by class, then largest first (ties by lowest vertex), and

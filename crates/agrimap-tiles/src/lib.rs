@@ -40,8 +40,9 @@ pub mod render;
 pub mod simplify;
 pub mod tile_math;
 
+pub use coalesced_layer::CoalescedLayer;
 pub use mvt::{DecodedFeature, DecodedLayer, MvtError, decode};
-pub use render::{DEFAULT_COALESCED_LAYER_BYTES, TileOptions, encode_tile};
+pub use render::{DEFAULT_COALESCED_LAYER_BYTES, TileOptions, coalescing_at, encode_tile};
 pub use tile_math::{
     MAX_ZOOM, TileCoord, TileError, TileProjector, lonlat_to_mercator, mercator_to_lonlat, tile_bounds,
     tile_bounds_buffered, tile_containing,

@@ -9,12 +9,12 @@
 
 use crate::clip::{LineParts, clip_line_into, clip_ring_into, contains};
 use crate::coalesce::EdgeSet;
-use crate::coalesced_layer::encode_coalesced_layer;
+use crate::coalesced_layer::CoalescedLayer;
 use crate::mvt::LayerEncoder;
 use crate::mvt::commands::{CommandWriter, GeomType, ring_area2};
 use crate::simplify::{round_coord, round_dedup_into, simplify_into};
 use crate::tile_math::{TileCoord, TileProjector, tile_bounds_buffered};
-use agrimap_model::{Audience, Feature, LayerDef};
+use agrimap_model::{Audience, Coalescing, Feature, LayerDef};
 use geo::{Coord, Geometry, LineString, Polygon, Rect, coord};
 
 /// How tiles are cut and thinned.
@@ -137,18 +137,14 @@ pub fn encode_tile(
         if tile.z < layer.minzoom || features.is_empty() {
             continue;
         }
-        let tolerance = if tile.z >= layer.maxzoom {
-            opts.simplify_tolerance * MAXZOOM_TOLERANCE_FACTOR
-        } else {
-            opts.simplify_tolerance
-        };
-        if let Some(coalescing) = layer.coalescing().filter(|c| opts.coalesce && tile.z < c.below_zoom) {
-            pipeline.tolerance = tolerance;
-            if let Some(encoder) = encode_coalesced_layer(&mut pipeline, layer, coalescing, features, audience, opts) {
-                encoder.write_to(&mut out);
+        if let Some(mut coalesced) = CoalescedLayer::new(tile, layer, audience, opts) {
+            for feature in features {
+                coalesced.add(feature);
             }
+            out.extend_from_slice(&coalesced.finish());
             continue;
         }
+        let tolerance = layer_tolerance(tile, layer, opts);
         let readable: Vec<(usize, &str)> = layer.readable_fields(audience).map(|(i, f)| (i, f.name)).collect();
         // Key indices per readable field, filled in as fields are first used.
         let mut keys: Vec<Option<u32>> = vec![None; readable.len()];
@@ -177,6 +173,27 @@ pub fn encode_tile(
     out
 }
 
+/// How `layer` is coalesced in `tile`, if it is: visible there, and below
+/// the zoom where its features are legible one by one (see
+/// [`crate::coalesced_layer`]).
+#[must_use]
+pub fn coalescing_at(layer: &LayerDef, tile: TileCoord, opts: &TileOptions) -> Option<Coalescing> {
+    if tile.z < layer.minzoom {
+        return None;
+    }
+    layer.coalescing().filter(|c| opts.coalesce && tile.z < c.below_zoom)
+}
+
+/// The simplification tolerance of `layer` in `tile`: finer from its
+/// maxzoom on, where the client overzooms.
+pub(crate) fn layer_tolerance(tile: TileCoord, layer: &LayerDef, opts: &TileOptions) -> f64 {
+    if tile.z >= layer.maxzoom {
+        opts.simplify_tolerance * MAXZOOM_TOLERANCE_FACTOR
+    } else {
+        opts.simplify_tolerance
+    }
+}
+
 /// Where a ring's bounding box lies relative to the clip rectangle.
 enum Placement {
     Inside,
@@ -196,7 +213,7 @@ pub(crate) struct Pipeline {
     min_area2: f64,
     /// Twice `coalesced_min_area`.
     coalesced_min_area2: f64,
-    tolerance: f64,
+    pub(crate) tolerance: f64,
     projected: Vec<Coord<f64>>,
     clipped: Vec<Coord<f64>>,
     clip_tmp: Vec<Coord<f64>>,
@@ -208,7 +225,7 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    fn new(tile: TileCoord, opts: &TileOptions) -> Self {
+    pub(crate) fn new(tile: TileCoord, opts: &TileOptions) -> Self {
         let (b, e) = (f64::from(opts.buffer), f64::from(opts.extent.max(1)));
         Self {
             projector: TileProjector::new(tile, opts.extent),

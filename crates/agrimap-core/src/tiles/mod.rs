@@ -11,16 +11,18 @@ pub use redraw::{Redrawn, spawn_redrawing};
 
 use crate::error::{CoreError, echo};
 use crate::metrics::{CoreMetrics, InFlight};
-use agrimap_model::{Audience, Coalescing, Feature, FeatureQuery, LayerDef, UtcTime, catalog};
-use agrimap_store::{LayerVersions, OverviewKey, Store};
-use agrimap_tiles::{TileCoord, TileOptions, encode_tile, tile_bounds, tile_bounds_buffered};
+use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, UtcTime, catalog};
+use agrimap_store::{FeatureStream, LayerVersions, OverviewKey, Store};
+use agrimap_tiles::{
+    CoalescedLayer, TileCoord, TileOptions, coalescing_at, encode_tile, tile_bounds, tile_bounds_buffered,
+};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::future::try_join_all;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Makes and caches the tiles of one store.
 pub struct TileService {
@@ -248,12 +250,11 @@ fn versions_of(layers: &[&'static LayerDef], versions: &LayerVersions) -> Vec<u6
 
 /// One layer of a tile on its way to the encoder.
 enum LayerPart {
-    /// The encoded layer, as the store kept it.
-    Kept(Vec<u8>),
-    /// Features to encode, and where to keep the result (a coalesced layer
-    /// the store did not have): the key, and the layer's version read
-    /// before its features were.
-    Read(Vec<Feature>, Option<(OverviewKey, u64)>),
+    /// The layer's message, encoded: kept by the store, or coalesced as
+    /// its features streamed in.
+    Encoded(Vec<u8>),
+    /// Features to encode one by one.
+    Read(Vec<Feature>),
 }
 
 /// Renders one tile (see [`draw`]).
@@ -274,11 +275,12 @@ struct Drawn {
     kept: usize,
 }
 
-/// Draws one tile: for every layer visible at this zoom, the layer the
-/// store kept for it (a coalesced layer no write has touched since) or a
-/// query of its features in the tile's bounding box plus buffer, run
-/// concurrently; then clip, simplify and encode on the blocking pool, gzip,
-/// and the coalesced layers it had to read handed to the store to keep.
+/// Draws one tile, its layers concurrently: a coalesced layer (below its
+/// legible zoom) is the one the store kept for it, if no write has touched
+/// it since, else its features streamed into the merged shapes of their
+/// classes on the blocking pool and handed to the store to keep; any other
+/// layer is a query of its features in the tile's bounding box plus
+/// buffer, clipped, simplified and encoded on the blocking pool. Then gzip.
 async fn draw(
     store: &Arc<dyn Store>,
     layers: &[&'static LayerDef],
@@ -293,14 +295,16 @@ async fn draw(
     let min_extent = tile_bounds(coord).width() / f64::from(opts.extent);
     let visible: Vec<&'static LayerDef> = layers.iter().copied().filter(|l| coord.z >= l.minzoom).collect();
     // Only the present is kept: a past tile is drawn afresh.
-    let keeping = as_of.is_none() && visible.iter().any(|l| coalesced_at(l, coord, &opts).is_some());
+    let keeping = as_of.is_none() && visible.iter().any(|l| coalescing_at(l, coord, &opts).is_some());
     let versions = if keeping {
         store.versions().await?
     } else {
         LayerVersions::new()
     };
     let fingerprint = opts.fingerprint();
+    let kept = AtomicUsize::new(0);
     let parts = visible.iter().map(|&layer| {
+        let coalescing = coalescing_at(layer, coord, &opts);
         let query = FeatureQuery {
             bbox: Some(bbox),
             min_extent: Some(min_extent),
@@ -308,71 +312,94 @@ async fn draw(
             as_of,
             // A coalesced layer draws its class alone: the other fields of
             // its many rows are left unread.
-            fields: coalesced_at(layer, coord, &opts).map(|c| c.class_fields),
+            fields: coalescing.map(|c| c.class_fields),
             ..FeatureQuery::default()
         };
-        let keep = (keeping && coalesced_at(layer, coord, &opts).is_some()).then(|| {
-            let key = OverviewKey {
-                layer: layer.id,
-                options: fingerprint.clone(),
-                z: coord.z,
-                x: coord.x,
-                y: coord.y,
-            };
-            (key, versions.get(layer.id).copied().unwrap_or(0))
+        let keep = (keeping && coalescing.is_some()).then(|| OverviewKey {
+            layer: layer.id,
+            options: fingerprint.clone(),
+            z: coord.z,
+            x: coord.x,
+            y: coord.y,
         });
-        let store = store.clone();
+        // The layer's version is read before its features are, so a write
+        // in between leaves what is kept stale, never wrong.
+        let version = versions.get(layer.id).copied().unwrap_or(0);
+        let (store, opts, kept) = (store.clone(), &opts, &kept);
         async move {
-            if let Some((key, _)) = &keep
+            if coalescing.is_none() {
+                return Ok::<_, CoreError>(LayerPart::Read(store.features(layer, &query).await?));
+            }
+            if let Some(key) = &keep
                 && let Some(mvt) = store.overview(key).await?
             {
-                return Ok::<_, CoreError>(LayerPart::Kept(mvt));
+                kept.fetch_add(1, Ordering::Relaxed);
+                return Ok(LayerPart::Encoded(mvt));
             }
-            Ok(LayerPart::Read(store.features(layer, &query).await?, keep))
+            let mvt = coalesce_streamed(coord, layer, store.stream(layer, query), opts).await?;
+            if let Some(key) = keep {
+                // Keeping is an optimisation: a store that cannot keep
+                // (read-only, busy) still served the tile.
+                match store.keep_overview(&key, bbox, version, &mvt).await {
+                    Ok(true) => {
+                        kept.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(layer = key.layer, z = key.z, x = key.x, y = key.y, cause = %e, "keeping a tile layer failed");
+                    }
+                }
+            }
+            Ok(LayerPart::Encoded(mvt))
         }
     });
     let parts = try_join_all(parts).await?;
-    let mut kept = parts.iter().filter(|p| matches!(p, LayerPart::Kept(_))).count();
-    let (body, to_keep) = tokio::task::spawn_blocking(move || encode(coord, &visible, parts, &opts))
+    let body = tokio::task::spawn_blocking(move || encode(coord, &visible, parts, &opts))
         .await
         .map_err(|e| CoreError::task_failed("tile_failed", "rendering a tile", &e))?
         .map_err(|e: std::io::Error| CoreError::internal("tile_failed", e.to_string()))?;
-    for (key, version, mvt) in to_keep {
-        // Keeping is an optimisation: a store that cannot keep (read-only,
-        // busy) still served the tile.
-        match store.keep_overview(&key, bbox, version, &mvt).await {
-            Ok(true) => kept += 1,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(layer = key.layer, z = key.z, x = key.x, y = key.y, cause = %e, "keeping a tile layer failed");
-            }
+    Ok(Drawn {
+        body,
+        kept: kept.into_inner(),
+    })
+}
+
+/// Merges a coalesced layer's features into their classes' shapes as the
+/// store streams them, on the blocking pool: a dense tile holds their edges
+/// on the grid, never the features (a z11 tile of a province reaches a few
+/// hundred thousand parcels).
+async fn coalesce_streamed(
+    coord: TileCoord,
+    layer: &'static LayerDef,
+    features: FeatureStream,
+    opts: &TileOptions,
+) -> Result<Vec<u8>, CoreError> {
+    let drawing = CoalescedLayer::new(coord, layer, Audience::Public, opts);
+    tokio::task::spawn_blocking(move || {
+        let Some(mut drawing) = drawing else {
+            return Ok(Vec::new());
+        };
+        for feature in futures::executor::block_on_stream(features) {
+            drawing.add(&feature?);
         }
-    }
-    Ok(Drawn { body, kept })
+        Ok(drawing.finish())
+    })
+    .await
+    .map_err(|e| CoreError::task_failed("tile_failed", "coalescing a tile layer", &e))?
 }
 
-/// How `layer` is coalesced in the tile at `coord`, if it is (below its
-/// legible zoom). Such a layer reads every feature the tile reaches, so the
-/// store keeps what it draws.
-fn coalesced_at(layer: &LayerDef, coord: TileCoord, opts: &TileOptions) -> Option<Coalescing> {
-    layer.coalescing().filter(|c| opts.coalesce && coord.z < c.below_zoom)
-}
-
-/// Encodes each layer (or takes the kept one), in order, into one tile; and
-/// the coalesced layers to keep, with their keys and versions.
-#[allow(clippy::type_complexity)]
+/// Encodes each layer (or takes the encoded one), in order, into one tile.
 fn encode(
     coord: TileCoord,
     visible: &[&'static LayerDef],
     parts: Vec<LayerPart>,
     opts: &TileOptions,
-) -> std::io::Result<(TileBody, Vec<(OverviewKey, u64, Vec<u8>)>)> {
+) -> std::io::Result<TileBody> {
     let mut mvt = Vec::new();
-    let mut to_keep = Vec::new();
     for (&layer, part) in visible.iter().zip(parts) {
         match part {
-            LayerPart::Kept(encoded) => mvt.extend_from_slice(&encoded),
-            LayerPart::Read(mut features, keep) => {
+            LayerPart::Encoded(encoded) => mvt.extend_from_slice(&encoded),
+            LayerPart::Read(mut features) => {
                 // The stores return rows in any order (a sort in the database can
                 // spill to disk on a big tile); sorting here keeps tiles identical
                 // whatever the store and its physical row order.
@@ -380,23 +407,18 @@ fn encode(
                 // A tile is its layers' messages one after another, so each
                 // layer is encoded on its own and the bytes are the same as
                 // when encoded together.
-                let encoded = encode_tile(coord, &[(layer, &features)], Audience::Public, opts);
-                mvt.extend_from_slice(&encoded);
-                if let Some((key, version)) = keep {
-                    to_keep.push((key, version, encoded));
-                }
+                mvt.extend_from_slice(&encode_tile(coord, &[(layer, &features)], Audience::Public, opts));
             }
         }
     }
-    let body = if mvt.is_empty() {
+    Ok(if mvt.is_empty() {
         TileBody::default()
     } else {
         TileBody {
             gzip: gzip(&mvt)?.into(),
             plain: mvt.into(),
         }
-    };
-    Ok((body, to_keep))
+    })
 }
 
 fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
