@@ -406,6 +406,59 @@ fn paging_visits_every_feature_once(kind: StoreKind) {
     assert!(link(&page, "prev", None).is_some_and(|p| p.contains("offset=20")));
 }
 
+/// `numberMatched` is the same on every page, and moves with a write
+/// between two pages (the service keeps counts until the layer changes).
+fn number_matched_follows_a_write_between_pages(kind: StoreKind) {
+    use geo::Centroid;
+    let server = kind.demo_server("ogc_counts");
+    let crop = layer("crop").expect("crop");
+    let [w, s, e, n] = manifest().bounds;
+    let west = Rect::new(
+        coord! { x: w - 0.01, y: s - 0.01 },
+        coord! { x: f64::midpoint(w, e), y: n + 0.01 },
+    );
+    let count = |server: &TestServer| block_on(server.store.count(crop, &FeatureQuery::in_bbox(west))).expect("count");
+    let before = count(&server);
+    assert!(before > 10, "parcels in the western half: {before}");
+    let path = |offset: usize| {
+        format!(
+            "/ogc/collections/crop/items?bbox={},{},{},{}&limit=5&offset={offset}",
+            west.min().x,
+            west.min().y,
+            west.max().x,
+            west.max().y
+        )
+    };
+    let matched = |offset| doc(&server, &path(offset), "application/geo+json")["numberMatched"].as_u64();
+    assert_eq!(matched(0), Some(before));
+    assert_eq!(matched(5), Some(before));
+
+    // One more parcel in the western half, beside one there.
+    let there = stored(&server, "crop", &FeatureQuery::in_bbox(west)).remove(0);
+    let mut parcel = there.clone();
+    parcel.id = 0;
+    let at = there.geometry.centroid().expect("centroid");
+    parcel.geometry = Rect::new(
+        coord! { x: at.x() - 0.0005, y: at.y() - 0.0005 },
+        coord! { x: at.x() + 0.0005, y: at.y() + 0.0005 },
+    )
+    .to_polygon()
+    .into();
+    parcel.properties[crop.field_index("parcel_id").expect("field")] = agrimap_model::Value::from("OGC-COUNT-1");
+    let batch = agrimap_store::WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: crop,
+            replace: false,
+            features: vec![parcel],
+        }],
+        ..Default::default()
+    };
+    block_on(server.store.write(batch)).expect("write");
+    assert_eq!(count(&server), before + 1);
+    assert_eq!(matched(10), Some(before + 1), "the next page counts the new parcel");
+    assert_eq!(matched(0), Some(before + 1));
+}
+
 fn restricted_fields_never_appear(kind: StoreKind) {
     let server = kind.demo_server("ogc_restricted");
     for id in ["crop", "aquaculture", "growing_area"] {
@@ -1084,6 +1137,7 @@ fn crs_and_bbox_crs_transform_what_is_answered(kind: StoreKind) {
 }
 
 agrimap_suite::store_suite!(
+    number_matched_follows_a_write_between_pages,
     landing_conformance_and_api_link_up,
     collections_are_the_catalog_with_counts_and_extents,
     commune_selects_the_features_the_store_holds_there,

@@ -95,6 +95,8 @@ pub struct Core {
     pub thresholds: Arc<Vec<Threshold>>,
     /// Layer extents, kept until a layer changes.
     pub extents: Arc<features::Extents>,
+    /// How many features the last queries matched, kept until their layer changes.
+    pub match_counts: Arc<features::counts::MatchCounts>,
     /// The overlay of the two boundary sets, for the crosswalk.
     pub crosswalk: Arc<crosswalk::OverlayCache>,
     /// Product views and scans in memory.
@@ -125,6 +127,7 @@ impl Core {
             metrics,
             thresholds: Arc::new(config.thresholds),
             extents: Arc::default(),
+            match_counts: Arc::default(),
             crosswalk: Arc::default(),
             registry: Arc::default(),
             ntm_dashboards: Arc::default(),

@@ -9,9 +9,10 @@
 //!
 //! [`query`] builds the store's [`FeatureQuery`] from them; [`in_crs`] gives
 //! the features read in the CRS asked for; [`Extents`] keeps the layers'
-//! extents until they change.
+//! extents until they change, [`counts::MatchCounts`] the counts of queries.
 
 pub mod as_of;
+pub mod counts;
 pub mod params;
 pub mod queryables;
 pub mod scope;

@@ -100,7 +100,9 @@ pub(super) async fn items(
     query.offset = offset.min(usize::try_from(i64::MAX).unwrap_or(usize::MAX));
     query.limit = Some(limit);
     let store = state.core.store.as_ref();
-    let (matched, features) = tokio::try_join!(store.count(layer, &query), store.features(layer, &query))?;
+    let (matched, features) = tokio::try_join!(state.core.match_counts.count(store, layer, &query), async {
+        Ok::<_, agrimap_core::CoreError>(store.features(layer, &query).await?)
+    })?;
     let features = features::in_crs(features, crs).await?;
 
     let url = format!("{base}/collections/{}/items", layer.id);
