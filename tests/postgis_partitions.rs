@@ -551,3 +551,50 @@ fn a_populated_database_of_schema_12_is_partitioned_by_migration() {
         ) > version_before
     );
 }
+
+/// A page of a box the caller counted few features in is read through the
+/// box's index (a subquery the planner cannot fold into a walk of the id
+/// order), and holds the same features in the same order as the page read
+/// the usual way.
+#[test]
+fn a_page_of_a_box_holding_few_features_is_read_by_the_box_with_the_same_answer() {
+    let Some([can_tho, dong_thap]) = real_files() else {
+        return;
+    };
+    let db = provinces_db("parts_small_box", &[&can_tho, &dong_thap]);
+    let store = db.store();
+    let crop = layer("crop").expect("crop");
+    // Around the first commune's three parcels, and a little more.
+    let (_, p) = communes_of(&can_tho.0).remove(0);
+    let bbox = geo::Rect::new(
+        geo::coord! { x: p.x() - 0.001, y: p.y() - 0.001 },
+        geo::coord! { x: p.x() + 0.003, y: p.y() + 0.001 },
+    );
+    let page = |matches: Option<u64>, offset: usize| FeatureQuery {
+        bbox: Some(bbox),
+        limit: Some(2),
+        offset,
+        matches,
+        ..FeatureQuery::default()
+    };
+    let matched = rt().block_on(store.count(crop, &page(None, 0))).expect("count");
+    assert!(matched >= 3, "the commune's three parcels: {matched}");
+    for offset in [0, 2] {
+        let ids = |q: &FeatureQuery| -> Vec<i64> {
+            rt().block_on(store.features(crop, q))
+                .expect("page")
+                .iter()
+                .map(|f| f.id)
+                .collect()
+        };
+        let usual = ids(&page(None, offset));
+        assert!(!usual.is_empty(), "offset {offset}");
+        assert_eq!(ids(&page(Some(matched), offset)), usual, "offset {offset}");
+    }
+    // Each partition's spatial index, then one sort: never a walk of a primary key.
+    let by_box = rt().block_on(store.plan(crop, &page(Some(matched), 0))).expect("plan");
+    assert!(
+        by_box.contains("Sort") && by_box.contains("crop_p92_geom_idx") && !by_box.contains("pkey"),
+        "{by_box}"
+    );
+}

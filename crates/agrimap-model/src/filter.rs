@@ -258,6 +258,12 @@ pub struct FeatureQuery {
     /// Only versioned layers ([`LayerDef::versioned`]) keep their past;
     /// the others are read as they are now. `None`: the current features.
     pub as_of: Option<crate::UtcTime>,
+    /// How many features the query matches, when the caller has counted
+    /// them (an `/ogc` page): a hint for the store's plan, never a
+    /// condition. A page of a box holding few features is better read
+    /// through the spatial index and sorted than found by walking the id
+    /// order past every feature outside the box.
+    pub matches: Option<u64>,
 }
 
 impl FeatureQuery {

@@ -15,7 +15,7 @@ const REMEMBERED: usize = 64;
 /// One count, and the layer's change counter it was read at.
 struct Remembered {
     layer: &'static str,
-    /// The query without its page (offset and limit).
+    /// The query without its page (offset and limit) or hints.
     query: FeatureQuery,
     version: u64,
     count: u64,
@@ -44,6 +44,7 @@ impl MatchCounts {
             offset: 0,
             limit: None,
             any_order: false,
+            matches: None,
             ..query.clone()
         };
         // Read before the count, so that a write in between leaves the count

@@ -100,9 +100,11 @@ pub(super) async fn items(
     query.offset = offset.min(usize::try_from(i64::MAX).unwrap_or(usize::MAX));
     query.limit = Some(limit);
     let store = state.core.store.as_ref();
-    let (matched, features) = tokio::try_join!(state.core.match_counts.count(store, layer, &query), async {
-        Ok::<_, agrimap_core::CoreError>(store.features(layer, &query).await?)
-    })?;
+    // Counted first (once per query and layer version): the count tells the
+    // store how to read the page.
+    let matched = state.core.match_counts.count(store, layer, &query).await?;
+    query.matches = Some(matched);
+    let features = store.features(layer, &query).await?;
     let features = features::in_crs(features, crs).await?;
 
     let url = format!("{base}/collections/{}/items", layer.id);

@@ -545,12 +545,29 @@ fn select_columns(layer: &LayerDef, audience: Audience, only: Option<&[&str]>) -
     cols
 }
 
+/// A page of a box that matches at most this many features is read through
+/// the spatial index and sorted (see [`select_sql`]).
+const READ_BY_BOX: u64 = 100_000;
+
 fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Value>), StoreError> {
     let (rows, params) =
         rows_sql::<Postgres>(layer, query, &select_columns(layer, query.audience, query.fields), None)?;
     let order = order_by(query);
     let limit = query.limit.map_or_else(|| "ALL".to_owned(), |l| l.to_string());
-    Ok((format!("{rows}{order} LIMIT {limit} OFFSET {}", query.offset), params))
+    let offset = query.offset;
+    // For a page in id order PostgreSQL walks each partition's primary key
+    // and filters by the box, expecting the box's features spread over the
+    // whole order; a partition with none of them is walked to its end (2.7 s
+    // for a small box among five provinces of 2,000,000 parcels). When the
+    // caller counted few matches, the box's index finds them and they are
+    // sorted; `OFFSET 0` keeps the planner from folding the two back together.
+    if query.bbox.is_some() && query.limit.is_some() && query.matches.is_some_and(|m| m <= READ_BY_BOX) {
+        return Ok((
+            format!("SELECT * FROM ({rows} OFFSET 0) AS in_box{order} LIMIT {limit} OFFSET {offset}"),
+            params,
+        ));
+    }
+    Ok((format!("{rows}{order} LIMIT {limit} OFFSET {offset}"), params))
 }
 
 /// Sets the instant the transaction's writes take effect (see [`crate::history`]).
