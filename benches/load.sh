@@ -36,7 +36,8 @@
 #   AGRIMAP_LOAD_DATABASE     serve this PostGIS database instead (a URL; nothing is
 #                             started or loaded, and without the cluster at hand the
 #                             fault phase is skipped): e.g. the five provinces of
-#                             2,000,000 parcels benches/partitions.sh keeps
+#                             2,000,000 parcels benches/partitions.sh keeps; readings
+#                             are posted after the latest it holds
 #   AGRIMAP_LOAD_WARMUP, AGRIMAP_LOAD_SEED, AGRIMAP_LOAD_FAULT_DOWN, AGRIMAP_LOAD_FAULT_AFTER,
 #   AGRIMAP_LOAD_RSS_TOLERANCE, ...: see benches/load.rs
 set -euo pipefail
@@ -107,6 +108,14 @@ if [ -n "$database" ]; then
   say "serving $url as it stands"
   psql=(psql -X -q -v ON_ERROR_STOP=1 "$url")
   pg_env=()
+  # A database an earlier run posted to already holds that run's readings:
+  # post after the latest, or every repeated reading is a duplicate.
+  if [ -z "${AGRIMAP_LOAD_READINGS_START:-}" ]; then
+    AGRIMAP_LOAD_READINGS_START=$("${psql[@]}" -At -c "SELECT to_char(greatest(max(time), '2026-11-21T00:00:00Z')
+      AT TIME ZONE 'UTC' + interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM readings")
+    export AGRIMAP_LOAD_READINGS_START
+    say "readings posted from $AGRIMAP_LOAD_READINGS_START, after those the database holds"
+  fi
 else
   pgport=$(free_port)
   say "starting PostgreSQL on 127.0.0.1:$pgport (data in $pgdir)"
