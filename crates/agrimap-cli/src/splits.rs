@@ -24,7 +24,16 @@ pub enum SplitsCommand {
 pub fn splits(args: &SplitsArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let (store, _) = args.store.open().await?;
+        let store: std::sync::Arc<dyn agrimap_store::Store> = match &args.store.database {
+            // Not `open`, which would first split what a bulk load left
+            // pending: the recomputation splits it with everything else.
+            Some(url) => {
+                let store = agrimap_store::PgStore::connect(url).context("connecting to PostgreSQL")?;
+                store.migrate_schema().await.context("migrating the PostGIS schema")?;
+                std::sync::Arc::new(store)
+            }
+            None => args.store.open().await?.0,
+        };
         match args.command {
             SplitsCommand::Recompute => {
                 let started = std::time::Instant::now();

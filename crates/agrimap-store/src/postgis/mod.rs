@@ -277,13 +277,27 @@ impl PgStore {
             .join("\n"))
     }
 
+    /// Applies the migrations not yet applied ([`Self::migrate_schema`]),
+    /// then splits the features stored without their splits: those of a
+    /// store made before splits were kept, and those another program wrote
+    /// in bulk, once now rather than in the first statistic's request.
+    ///
+    /// # Errors
+    /// When the database refuses a migration, or splitting fails.
+    pub async fn migrate(&self) -> Result<Vec<i32>, StoreError> {
+        let applied = self.migrate_schema().await?;
+        self.settle_pending().await?;
+        Ok(applied)
+    }
+
     /// Applies the migrations not yet applied, each in its own transaction,
-    /// under an advisory lock so that instances starting together agree.
-    /// Returns the versions applied now.
+    /// under an advisory lock so that instances starting together agree,
+    /// and leaves pending splits pending (`agrimap splits recompute`, which
+    /// splits everything anyway). Returns the versions applied now.
     ///
     /// # Errors
     /// When the database refuses a migration.
-    pub async fn migrate(&self) -> Result<Vec<i32>, StoreError> {
+    pub async fn migrate_schema(&self) -> Result<Vec<i32>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting the migration"))?;
         tx.batch_execute(
@@ -317,9 +331,6 @@ impl PgStore {
         // Every time, not only with the migration: a release may ship new sets.
         ntm::add_shipped_sets(&tx).await?;
         tx.commit().await.map_err(pg("committing the migrations"))?;
-        // Features stored before their splits were kept (migration 0016)
-        // get them now, once, rather than in the first statistic's request.
-        self.settle_pending().await?;
         Ok(applied)
     }
 }
