@@ -1,7 +1,8 @@
 //! Vector tiles: a tile is a cache lookup by (layers, z, x, y, layer versions),
 //! else one store query per layer for the tile's bounding box plus buffer, run
-//! concurrently, then clip, simplify and encode on the blocking pool, gzip,
-//! and into the cache ([`TileCache`]).
+//! concurrently (a coalesced layer kept by the store, or merged as its
+//! features stream in), then clip, simplify and encode on the blocking pool,
+//! gzip, and into the cache ([`TileCache`]).
 
 mod cache;
 mod redraw;
@@ -315,6 +316,7 @@ async fn draw(
             fields: coalescing.map(|c| c.class_fields),
             ..FeatureQuery::default()
         };
+        let drawing = CoalescedLayer::new(coord, layer, Audience::Public, &opts);
         let keep = (keeping && coalescing.is_some()).then(|| OverviewKey {
             layer: layer.id,
             options: fingerprint.clone(),
@@ -325,18 +327,18 @@ async fn draw(
         // The layer's version is read before its features are, so a write
         // in between leaves what is kept stale, never wrong.
         let version = versions.get(layer.id).copied().unwrap_or(0);
-        let (store, opts, kept) = (store.clone(), &opts, &kept);
+        let (store, kept) = (store.clone(), &kept);
         async move {
-            if coalescing.is_none() {
+            let Some(drawing) = drawing else {
                 return Ok::<_, CoreError>(LayerPart::Read(store.features(layer, &query).await?));
-            }
+            };
             if let Some(key) = &keep
                 && let Some(mvt) = store.overview(key).await?
             {
                 kept.fetch_add(1, Ordering::Relaxed);
                 return Ok(LayerPart::Encoded(mvt));
             }
-            let mvt = coalesce_streamed(coord, layer, store.stream(layer, query), opts).await?;
+            let mvt = coalesce_streamed(drawing, store.stream(layer, query)).await?;
             if let Some(key) = keep {
                 // Keeping is an optimisation: a store that cannot keep
                 // (read-only, busy) still served the tile.
@@ -369,16 +371,10 @@ async fn draw(
 /// on the grid, never the features (a z11 tile of a province reaches a few
 /// hundred thousand parcels).
 async fn coalesce_streamed(
-    coord: TileCoord,
-    layer: &'static LayerDef,
+    mut drawing: CoalescedLayer<'static>,
     features: FeatureStream,
-    opts: &TileOptions,
 ) -> Result<Vec<u8>, CoreError> {
-    let drawing = CoalescedLayer::new(coord, layer, Audience::Public, opts);
     tokio::task::spawn_blocking(move || {
-        let Some(mut drawing) = drawing else {
-            return Ok(Vec::new());
-        };
         for feature in futures::executor::block_on_stream(features) {
             drawing.add(&feature?);
         }
