@@ -88,6 +88,54 @@ impl EdgeSet {
         }
     }
 
+    /// Writes the edges, once cancelled, to `out` in a compact form that
+    /// [`Self::read`] takes back: what a store keeps of a coalesced layer so
+    /// that a later write is merged into it (its old rings taken away, its
+    /// new ones added) instead of every feature being read again. Cancelling
+    /// is canonical, so the union of what is read back and what is added
+    /// after is the union of all the rings ever added.
+    pub fn write(&mut self, out: &mut Vec<u8>) {
+        self.edges = cancel(std::mem::take(&mut self.edges));
+        self.compact_at = 2 * self.edges.len();
+        put_varint(out, self.edges.len() as u64);
+        // Sorted by start point: starts as differences, ends from their start.
+        let mut previous = 0;
+        for &(from, to) in &self.edges {
+            put_varint(out, from - previous);
+            previous = from;
+            let (a, b) = (unpack(from), unpack(to));
+            put_varint(out, zigzag(i64::from(b.x) - i64::from(a.x)));
+            put_varint(out, zigzag(i64::from(b.y) - i64::from(a.y)));
+        }
+    }
+
+    /// Reads what [`Self::write`] wrote from the front of `bytes`, leaving
+    /// the rest; `None` when it is not such edges.
+    #[must_use]
+    pub fn read(bytes: &mut &[u8]) -> Option<Self> {
+        let n = usize::try_from(take_varint(bytes)?).ok()?;
+        // Each edge takes three bytes at least: a count beyond that is not ours.
+        if n > bytes.len() / 3 {
+            return None;
+        }
+        let mut edges = Vec::with_capacity(n);
+        let mut previous: u64 = 0;
+        for _ in 0..n {
+            let from = previous.checked_add(take_varint(bytes)?)?;
+            previous = from;
+            let a = unpack(from);
+            let dx = unzigzag(take_varint(bytes)?);
+            let dy = unzigzag(take_varint(bytes)?);
+            let x = i32::try_from(i64::from(a.x).checked_add(dx)?).ok()?;
+            let y = i32::try_from(i64::from(a.y).checked_add(dy)?).ok()?;
+            edges.push((from, pack(coord! { x: x, y: y })));
+        }
+        Some(Self {
+            compact_at: 2 * edges.len(),
+            edges,
+        })
+    }
+
     /// The union of the rings added: polygons whose exteriors have positive
     /// area by [`ring_area2`] and whose holes have negative area, rings
     /// closed. The order depends only on the edges, never on the order the
@@ -110,6 +158,37 @@ fn pack(c: Coord<i32>) -> u64 {
 
 fn unpack(p: u64) -> Coord<i32> {
     coord! { x: (p >> 32) as u32 as i32, y: p as u32 as i32 }
+}
+
+/// Appends `v` as a LEB128 varint.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Takes a LEB128 varint off the front of `bytes`.
+pub(crate) fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 /// Removes every pair of edges that are each other's reverse, and returns
@@ -484,6 +563,35 @@ mod tests {
         set.add_ring(&[], true);
         assert!(set.is_empty());
         assert!(set.into_polygons().is_empty());
+    }
+
+    #[test]
+    fn edges_written_and_read_back_merge_with_later_rings_as_if_never_written() {
+        // Three squares in a row, written; then the middle one taken away
+        // and one added below, including negative coordinates (the buffer).
+        let mut kept = EdgeSet::new();
+        for x in [-10, 0, 10] {
+            kept.add_ring(&square(x, 0, 10), true);
+        }
+        let mut bytes = Vec::new();
+        kept.write(&mut bytes);
+        bytes.extend_from_slice(b"rest");
+        let mut rest = bytes.as_slice();
+        let mut resumed = EdgeSet::read(&mut rest).expect("edges");
+        assert_eq!(rest, b"rest");
+        resumed.add_ring(&square(0, 0, 10), false);
+        resumed.add_ring(&square(-10, -10, 10), true);
+
+        let mut direct = EdgeSet::new();
+        for (x, y) in [(-10, 0), (10, 0), (-10, -10)] {
+            direct.add_ring(&square(x, y, 10), true);
+        }
+        let (resumed, direct) = (resumed.into_polygons(), direct.into_polygons());
+        assert_eq!(resumed, direct);
+        assert_eq!(resumed.len(), 2);
+        // Truncated or foreign bytes are refused, not misread.
+        assert!(EdgeSet::read(&mut &bytes[..bytes.len() - 9]).is_none());
+        assert!(EdgeSet::read(&mut &[0xff_u8; 12][..]).is_none());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! (by area, then by their lowest vertex: a stable order), but the largest
 //! polygon of every class is always kept, so every class stays visible.
 
-use crate::coalesce::EdgeSet;
+use crate::coalesce::{EdgeSet, put_varint, take_varint};
 use crate::mvt::LayerEncoder;
 use crate::mvt::commands::GeomType;
 use crate::render::{Pipeline, TileOptions, coalescing_at, layer_tolerance};
@@ -32,6 +32,50 @@ struct Piece {
     key: Coord<i32>,
     /// About how many bytes its commands take.
     bytes: usize,
+}
+
+/// The form of [`CoalescedLayer::kept_edges`]; a store holding another
+/// draws the layer afresh.
+const KEPT_FORMAT: u8 = 1;
+
+fn put_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.push(0),
+        Value::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
+        Value::Int(i) => {
+            out.push(2);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::Real(r) => {
+            out.push(3);
+            out.extend_from_slice(&r.to_le_bytes());
+        }
+        Value::Text(t) => {
+            out.push(4);
+            put_varint(out, t.len() as u64);
+            out.extend_from_slice(t.as_bytes());
+        }
+    }
+}
+
+fn take_value(bytes: &mut &[u8]) -> Option<Value> {
+    fn take<'b>(bytes: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
+        let (taken, rest) = bytes.split_at_checked(n)?;
+        *bytes = rest;
+        Some(taken)
+    }
+    let tag = take(bytes, 1)?[0];
+    Some(match tag {
+        0 => Value::Null,
+        1 => Value::Bool(take(bytes, 1)?[0] != 0),
+        2 => Value::Int(i64::from_le_bytes(take(bytes, 8)?.try_into().ok()?)),
+        3 => Value::Real(f64::from_le_bytes(take(bytes, 8)?.try_into().ok()?)),
+        4 => {
+            let n = usize::try_from(take_varint(bytes)?).ok()?;
+            Value::Text(String::from_utf8(take(bytes, n)?.to_vec()).ok()?)
+        }
+        _ => return None,
+    })
 }
 
 /// A feature's value of the field at `i` (null when it is short of values).
@@ -104,9 +148,71 @@ impl<'a> CoalescedLayer<'a> {
         })
     }
 
+    /// Takes up a drawing from what [`Self::kept_edges`] wrote, to merge a
+    /// write into it ([`Self::add`] the new features, [`Self::remove`] the
+    /// old); `None` when `kept` is not the edges of this layer drawn so
+    /// (then draw it afresh).
+    #[must_use]
+    pub fn resume(
+        tile: TileCoord,
+        layer: &'a LayerDef,
+        audience: Audience,
+        opts: &TileOptions,
+        kept: &[u8],
+    ) -> Option<Self> {
+        let mut drawing = Self::new(tile, layer, audience, opts)?;
+        let mut bytes = kept;
+        let (&format, rest) = bytes.split_first()?;
+        bytes = rest;
+        if format != KEPT_FORMAT || take_varint(&mut bytes)? != drawing.fields.len() as u64 {
+            return None;
+        }
+        let classes = take_varint(&mut bytes)?;
+        for _ in 0..classes {
+            let values = (0..drawing.fields.len())
+                .map(|_| take_value(&mut bytes))
+                .collect::<Option<Vec<_>>>()?;
+            drawing.classes.push((values, EdgeSet::read(&mut bytes)?));
+        }
+        bytes.is_empty().then_some(drawing)
+    }
+
+    /// The drawing's edges so far, class by class, for a store to keep and
+    /// [`Self::resume`] to take up: a few bytes per edge of the classes'
+    /// outlines, not per feature.
+    pub fn kept_edges(&mut self) -> Vec<u8> {
+        let mut out = vec![KEPT_FORMAT];
+        put_varint(&mut out, self.fields.len() as u64);
+        let mut classes = Vec::new();
+        for (values, edges) in &mut self.classes {
+            let mut written = Vec::new();
+            edges.write(&mut written);
+            // A class whose edges all cancelled has nothing left to draw.
+            if written != [0] {
+                classes.push((&*values, written));
+            }
+        }
+        put_varint(&mut out, classes.len() as u64);
+        for (values, written) in classes {
+            values.iter().for_each(|v| put_value(&mut out, v));
+            out.extend_from_slice(&written);
+        }
+        out
+    }
+
     /// Adds one feature (geometry in longitude/latitude); one outside the
     /// buffered tile, or not polygonal, adds nothing.
     pub fn add(&mut self, feature: &Feature) {
+        self.put(feature, false);
+    }
+
+    /// Takes away a feature added before (its old version, when a write
+    /// changed or removed it): its edges cancel those it added.
+    pub fn remove(&mut self, feature: &Feature) {
+        self.put(feature, true);
+    }
+
+    fn put(&mut self, feature: &Feature, removing: bool) {
         let fields = &self.fields;
         // A handful of classes per tile: a scan beats hashing, and nothing is cloned.
         let known = self
@@ -119,7 +225,7 @@ impl<'a> CoalescedLayer<'a> {
             self.classes.len() - 1
         });
         self.pipeline
-            .snap_polygons_into(&feature.geometry, &mut self.classes[class].1);
+            .snap_polygons_into(&feature.geometry, &mut self.classes[class].1, removing);
     }
 
     /// The layer's MVT message: one feature per class, within the byte
@@ -384,6 +490,59 @@ mod tests {
             drawn,
             [(Value::from("mango"), 1, 1000.0), (Value::from("rice"), 2, 2000.0)]
         );
+    }
+
+    #[test]
+    fn a_kept_drawing_taken_up_with_a_write_draws_what_a_fresh_drawing_of_the_result_does() {
+        use crate::CoalescedLayer;
+        let (t, crop, opts) = (tile12(), layer("crop").expect("crop"), TileOptions::default());
+        // A block of rice beside a block of mango, a lone lotus parcel.
+        let before: Vec<Feature> = (0..6)
+            .map(|i| {
+                let x = 100.0 + 20.0 * f64::from(i);
+                parcel(
+                    t,
+                    i64::from(i),
+                    if i < 4 { "rice" } else { "mango" },
+                    (x, 100.0, x + 20.0, 150.0),
+                )
+            })
+            .chain([parcel(t, 9, "lotus", (400.0, 400.0, 420.0, 430.0))])
+            .collect();
+        let mut drawing = CoalescedLayer::new(t, crop, Audience::Public, &opts).expect("coalesced");
+        before.iter().for_each(|f| drawing.add(f));
+        let kept = drawing.kept_edges();
+
+        // The write: parcel 1 turns mango, the lotus parcel is removed (its
+        // class goes with it), a new rice parcel is added below.
+        let mut resumed = CoalescedLayer::resume(t, crop, Audience::Public, &opts, &kept).expect("our edges");
+        let turned = parcel(t, 1, "mango", (120.0, 100.0, 140.0, 150.0));
+        let added = parcel(t, 10, "rice", (100.0, 150.0, 140.0, 180.0));
+        for old in [&before[1], &before[6]] {
+            resumed.remove(old);
+        }
+        for new in [&turned, &added] {
+            resumed.add(new);
+        }
+        let after: Vec<Feature> = before
+            .iter()
+            .filter(|f| f.id != 1 && f.id != 9)
+            .cloned()
+            .chain([turned, added])
+            .collect();
+        let fresh = encode_tile(t, &[(crop, &after)], Audience::Public, &opts);
+        assert_eq!(resumed.finish(), fresh);
+        let classes: Vec<Value> = decode(&fresh).expect("valid")[0]
+            .features
+            .iter()
+            .map(|f| f.properties["crop_type"].clone())
+            .collect();
+        assert_eq!(classes, [Value::from("mango"), Value::from("rice")]);
+
+        // Another layer's or a damaged keeping is refused, not misread.
+        let ponds = layer("aquaculture").expect("aquaculture");
+        assert!(CoalescedLayer::resume(t, ponds, Audience::Public, &opts, &kept).is_none());
+        assert!(CoalescedLayer::resume(t, crop, Audience::Public, &opts, &kept[..kept.len() - 1]).is_none());
     }
 
     #[test]

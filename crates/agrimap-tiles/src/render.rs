@@ -447,9 +447,10 @@ impl Pipeline {
     }
 
     /// Projects every ring of a polygon feature to tile units, snaps it to
-    /// the integer grid and adds it to `edges` (coalescing); features wholly
-    /// outside the buffered tile add nothing.
-    pub(crate) fn snap_polygons_into(&mut self, geometry: &Geometry<f64>, edges: &mut EdgeSet) {
+    /// the integer grid and adds it to `edges` (coalescing), or takes it
+    /// away again (`removing`); features wholly outside the buffered tile
+    /// add nothing.
+    pub(crate) fn snap_polygons_into(&mut self, geometry: &Geometry<f64>, edges: &mut EdgeSet, removing: bool) {
         let Some(bbox) = lonlat_bbox(geometry) else { return };
         if !intersects(&bbox, &self.lonlat_bounds) {
             return;
@@ -466,7 +467,8 @@ impl Pipeline {
                         this.rounded.push(r);
                     }
                 }
-                edges.add_ring(&this.rounded, i == 0);
+                // A removed ring goes in the other way round and cancels its own edges.
+                edges.add_ring(&this.rounded, (i == 0) != removing);
             }
         };
         match geometry {
