@@ -499,15 +499,7 @@ fn coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_
     // Parcels are drawn from z11, and coalesced below z13.
     for z in [11, 12] {
         let t = tile_containing(inside.x(), inside.y(), z);
-        let query = FeatureQuery {
-            bbox: Some(agrimap_tiles::tile_bounds_buffered(t, opts.buffer, opts.extent)),
-            min_extent: Some(tile_bounds(t).width() / f64::from(opts.extent)),
-            ..FeatureQuery::default()
-        };
-        let read: Vec<Vec<agrimap_model::Feature>> = layers
-            .iter()
-            .map(|&l| block_on(server.store.features(l, &query)).expect("query"))
-            .collect();
+        let read = tile_features(&server, &layers, t);
         assert!(read[0].len() > 500, "z{z}: a farmed tile, {} parcels", read[0].len());
         let parts: Vec<(&agrimap_model::LayerDef, &[agrimap_model::Feature])> =
             layers.iter().copied().zip(read.iter().map(Vec::as_slice)).collect();
@@ -524,6 +516,143 @@ fn coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_
             "z{z}: the layers are coalesced there"
         );
     }
+}
+
+/// The features of `layers` that the server's tile query reads for `t`.
+fn tile_features(
+    server: &TestServer,
+    layers: &[&'static agrimap_model::LayerDef],
+    t: TileCoord,
+) -> Vec<Vec<agrimap_model::Feature>> {
+    let opts = agrimap_core::tiles::served_options();
+    let query = FeatureQuery {
+        bbox: Some(agrimap_tiles::tile_bounds_buffered(t, opts.buffer, opts.extent)),
+        min_extent: Some(tile_bounds(t).width() / f64::from(opts.extent)),
+        ..FeatureQuery::default()
+    };
+    layers
+        .iter()
+        .map(|&l| block_on(server.store.features(l, &query)).expect("query"))
+        .collect()
+}
+
+/// A write over a tile whose coalesced layer was kept leaves the layer's
+/// edges in the store with the write's old and new versions beside them;
+/// the tile is then drawn from those, and its bytes are those of a drawing
+/// of every parcel the tile reaches after the write.
+fn a_tile_a_write_reached_is_drawn_from_its_kept_edges_as_from_every_parcel(kind: StoreKind) {
+    use agrimap_store::{Change, OverviewKey, Upsert, WriteBatch};
+    let server = kind.demo_server("a_tile_a_write_reached_is_drawn_from_its_kept_edges_as_from_every_parcel");
+    let store = server.store.clone();
+    let (code, inside) = commune_point(&server, "Mỹ Xương");
+    let layers = [layer("crop").expect("crop"), layer("aquaculture").expect("aquaculture")];
+    let crop = layers[0];
+    let opts = agrimap_core::tiles::served_options();
+    let tiles = [11, 12].map(|z| tile_containing(inside.x(), inside.y(), z));
+    let path = |t: TileCoord| format!("/tiles/crop,aquaculture/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let key = |t: TileCoord| OverviewKey {
+        layer: "crop",
+        options: opts.fingerprint(),
+        z: t.z,
+        x: t.x,
+        y: t.y,
+    };
+    for &t in &tiles {
+        assert_eq!(server.get(&path(t), &[]).status, 200);
+        let edges = block_on(store.overview_edges(&key(t)))
+            .expect("read")
+            .expect("edges kept with the layer");
+        assert!(edges.changes.is_empty(), "z{}: nothing written yet", t.z);
+    }
+
+    // The write, well inside the z12 tile: one parcel recoded and moved,
+    // one deleted, one new.
+    let mut parcels = tile_features(&server, &[crop], tiles[1]).remove(0);
+    let centre = tile_bounds(tiles[1]).center();
+    parcels.sort_by(|a, b| {
+        let d = |f: &agrimap_model::Feature| {
+            let c = f.geometry.bounding_rect().expect("box").center();
+            (c.x - centre.x).hypot(c.y - centre.y)
+        };
+        d(a).total_cmp(&d(b))
+    });
+    let (recoded, deleted) = (&parcels[0], &parcels[1]);
+    let crop_type = crop.field_index("crop_type").expect("field");
+    assert_ne!(recoded.properties[crop_type], Value::from("lotus"));
+    let mut moved = recoded.clone();
+    moved.properties[crop_type] = Value::from("lotus");
+    moved.geometry = geo::Translate::translate(&moved.geometry, 0.0004, 0.0003);
+    block_on(store.upsert(Upsert {
+        layer: crop,
+        features: vec![moved],
+        update: vec!["crop_type"],
+    }))
+    .expect("upsert");
+    let parcel_id = crop.field_index("parcel_id").expect("field");
+    block_on(store.write(WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: crop,
+            replace: false,
+            features: vec![parcel_at("PS-EDGES-1", &code, "lotus", centre.into(), 0.001)],
+        }],
+        changes: vec![Change {
+            at: agrimap_model::UtcTime::now(),
+            layer: crop,
+            put: Vec::new(),
+            remove: vec![vec![deleted.properties[parcel_id].clone()]],
+        }],
+        ..WriteBatch::default()
+    }))
+    .expect("write");
+
+    // Each tile's encoded layer is forgotten; its edges stay, with the
+    // write's versions: the recoded parcel's old and new, the deleted one's
+    // old, the new one.
+    for &t in &tiles {
+        assert_eq!(block_on(store.overview(&key(t))).expect("read"), None);
+        if let Some(edges) = block_on(store.overview_edges(&key(t))).expect("read")
+            && !edges.changes.is_empty()
+        {
+            let removed = edges.changes.iter().filter(|c| c.removed).count();
+            assert_eq!((removed, edges.changes.len() - removed), (2, 2), "z{}", t.z);
+            let lotus = edges
+                .changes
+                .iter()
+                .filter(|c| !c.removed && c.feature.properties[crop_type] == Value::from("lotus"))
+                .count();
+            assert_eq!(lotus, 2, "z{}: the new versions carry their class", t.z);
+        }
+        // (else the server's background redraw has folded them already)
+    }
+
+    let taken_up = |server: &TestServer| {
+        let metrics = String::from_utf8(server.get("/metrics", &[]).body).expect("text");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("agrimap_tile_layers_taken_up_total "))
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .expect("the counter is served")
+    };
+    for &t in &tiles {
+        let read = tile_features(&server, &layers, t);
+        let parts: Vec<(&agrimap_model::LayerDef, &[agrimap_model::Feature])> =
+            layers.iter().copied().zip(read.iter().map(Vec::as_slice)).collect();
+        let from_every_parcel = agrimap_tiles::encode_tile(t, &parts, Audience::Public, &opts);
+        let served = server.get(&path(t), &[]);
+        assert_eq!(served.status, 200);
+        assert_eq!(served.decoded_body(), from_every_parcel, "z{}: {}", t.z, path(t));
+        let edges = block_on(store.overview_edges(&key(t)))
+            .expect("read")
+            .expect("edges kept");
+        assert!(edges.changes.is_empty(), "z{}: the write is folded into the edges", t.z);
+        assert!(
+            block_on(store.overview(&key(t))).expect("read").is_some(),
+            "z{}: kept again",
+            t.z
+        );
+    }
+    // Both tiles' crop layers (at least) were taken up, not drawn afresh.
+    assert!(taken_up(&server) >= 2.0);
 }
 
 fn bad_requests_get_json_errors(kind: StoreKind) {
@@ -563,4 +692,5 @@ agrimap_suite::store_suite!(
     a_write_invalidates_cached_tiles,
     coalesced_tile_layers_are_kept_by_the_store_until_a_write_reaches_them,
     coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_once,
+    a_tile_a_write_reached_is_drawn_from_its_kept_edges_as_from_every_parcel,
 );

@@ -20,6 +20,9 @@ pub struct CoreMetrics {
     pub renders_in_flight: Gauge,
     /// Coalesced tile layers drawn again in the background after a write forgot them.
     pub tile_layers_redrawn: Counter,
+    /// Coalesced tile layers drawn from their kept edges and the writes
+    /// since, rather than from every feature they reach.
+    pub tile_layers_taken_up: Counter,
     /// Readings stored, from every entry point (HTTP, CSV, MQTT).
     pub readings_ingested: Counter,
     /// Readings refused: bad values, unknown stations, bad credentials.
@@ -53,6 +56,11 @@ impl CoreMetrics {
             "agrimap_tile_layers_redrawn",
             "Coalesced tile layers drawn again in the background after a write forgot them",
             self.tile_layers_redrawn.clone(),
+        );
+        r.register(
+            "agrimap_tile_layers_taken_up",
+            "Coalesced tile layers drawn from their kept edges and the writes since, not from every feature",
+            self.tile_layers_taken_up.clone(),
         );
         r.register(
             "agrimap_tile_renders_in_flight",

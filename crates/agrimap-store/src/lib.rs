@@ -38,7 +38,7 @@ pub use error::StoreError;
 pub use gpkg::GpkgStore;
 pub(crate) use history::{Rows, rows_sql};
 pub use ntm::NtmStore;
-pub use overviews::{OverviewKey, OverviewStore};
+pub use overviews::{EdgeChange, KeptEdges, OverviewKey, OverviewStore};
 pub use postgis::PgStore;
 pub use registry::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite};
 pub use splits::{SplitQuery, SplitRow, SplitStore, StoredSplit};

@@ -16,6 +16,16 @@
 //! farmer to look at an edited area at a low zoom finds them kept. Keeping a
 //! layer takes it off the list.
 //!
+//! A write does not forget a tile's edges: the store keeps, beside the
+//! encoded layer, the layer's merged edges on the tile grid
+//! ([`OverviewStore::overview_edges`]), and the layer's triggers add the
+//! old and new versions of every feature a write changes to the changes of
+//! each tile whose edges it reaches. So the tile is drawn again from its
+//! edges and a few features (edges walked both ways cancel: taking a
+//! feature away is adding its rings reversed), not from every parcel, and
+//! the changes are then folded into the edges
+//! ([`OverviewStore::fold_overview_edges`]).
+//!
 //! A render keeps what it made only if the layer's change counter is still
 //! the one it read before it queried the features ([`OverviewStore::keep_overview`]):
 //! a write that committed in between may have forgotten tiles the render
@@ -24,7 +34,8 @@
 //! write cannot slip between them.
 
 use crate::StoreError;
-use geo::Rect;
+use agrimap_model::{Feature, FieldType, LayerDef, Value};
+use geo::{Geometry, Rect};
 
 /// Which kept layer: a layer of one tile, drawn with one set of options.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,6 +68,33 @@ pub trait OverviewStore: Send + Sync + 'static {
         mvt: &[u8],
     ) -> Result<bool, StoreError>;
 
+    /// The edges kept for `key`'s tile (see [`OverviewStore::keep_overview_edges`]),
+    /// with the features written over the tile since, read at one instant.
+    async fn overview_edges(&self, key: &OverviewKey) -> Result<Option<KeptEdges>, StoreError>;
+
+    /// Keeps a tile layer's `edges`, drawn from every feature the layer held
+    /// at `version`, in place of any kept before (and their changes), if
+    /// the layer's change counter is still `version`; whether they were kept.
+    async fn keep_overview_edges(
+        &self,
+        key: &OverviewKey,
+        bounds: Rect<f64>,
+        version: u64,
+        edges: &[u8],
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces the edges of `generation` (as read by
+    /// [`OverviewStore::overview_edges`]) by `edges`, those edges with the
+    /// changes `folded` merged in, and drops those changes; nothing when
+    /// the edges were replaced since. Whether it folded.
+    async fn fold_overview_edges(
+        &self,
+        key: &OverviewKey,
+        generation: i64,
+        edges: &[u8],
+        folded: &[i64],
+    ) -> Result<bool, StoreError>;
+
     /// Kept layers drawn with `options` that writes have forgotten and
     /// nothing has kept again since, to draw again: at most `limit`, lowest
     /// zoom first. Entries of other drawings are dropped (nothing serves
@@ -66,7 +104,8 @@ pub trait OverviewStore: Send + Sync + 'static {
     /// How many tile layers the store keeps (operators, tests).
     async fn overview_count(&self) -> Result<u64, StoreError>;
 
-    /// Forgets every kept tile layer; returns how many there were. (The
+    /// Forgets every kept tile layer, and their edges; returns how many
+    /// layers there were. (The
     /// triggers make this unnecessary for correctness; it measures the first
     /// draw of every tile again, and frees the space.)
     async fn forget_overviews(&self) -> Result<u64, StoreError>;
@@ -76,4 +115,49 @@ pub trait OverviewStore: Send + Sync + 'static {
 /// `&'static str`); `None` for a layer the catalog no longer has.
 pub(crate) fn catalog_layer(name: &str) -> Option<&'static str> {
     agrimap_model::layer(name).map(|l| l.id)
+}
+
+/// A tile layer's kept edges and the writes over its tile since.
+#[derive(Debug, Clone)]
+pub struct KeptEdges {
+    /// What `CoalescedLayer::kept_edges` wrote (agrimap-tiles).
+    pub edges: Vec<u8>,
+    /// Which keeping of the edges these are (see [`OverviewStore::fold_overview_edges`]).
+    pub generation: i64,
+    /// In the order they were written (the order does not matter to the union).
+    pub changes: Vec<EdgeChange>,
+}
+
+/// One feature version a write took away from a tile, or added to it.
+#[derive(Debug, Clone)]
+pub struct EdgeChange {
+    pub id: i64,
+    /// The version a write replaced or deleted; else the one it wrote.
+    pub removed: bool,
+    /// Its geometry and class fields (every other field null).
+    pub feature: Feature,
+}
+
+/// A change as the stores hold it: the geometry and the class fields by
+/// name (JSON), made into a feature of `layer` (id 0: a merged shape
+/// carries none).
+pub(crate) fn change_feature(layer: &LayerDef, geometry: Geometry<f64>, class: &serde_json::Value) -> Feature {
+    let mut properties = vec![Value::Null; layer.fields.len()];
+    for (field, slot) in layer.fields.iter().zip(&mut properties) {
+        let Some(value) = class.get(field.name) else { continue };
+        *slot = match value {
+            serde_json::Value::String(s) => Value::Text(s.clone()),
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) if field.ty == FieldType::Integer => {
+                n.as_i64().map_or(Value::Null, Value::Int)
+            }
+            serde_json::Value::Number(n) => n.as_f64().map_or(Value::Null, Value::Real),
+            _ => Value::Null,
+        };
+    }
+    Feature {
+        id: 0,
+        geometry,
+        properties,
+    }
 }

@@ -120,6 +120,30 @@ impl agrimap_store::OverviewStore for CountingStore {
     ) -> Result<bool, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn overview_edges(
+        &self,
+        _: &agrimap_store::OverviewKey,
+    ) -> Result<Option<agrimap_store::KeptEdges>, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn keep_overview_edges(
+        &self,
+        _: &agrimap_store::OverviewKey,
+        _: geo::Rect<f64>,
+        _: u64,
+        _: &[u8],
+    ) -> Result<bool, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn fold_overview_edges(
+        &self,
+        _: &agrimap_store::OverviewKey,
+        _: i64,
+        _: &[u8],
+        _: &[i64],
+    ) -> Result<bool, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
     async fn overviews_to_redraw(&self, _: &str, _: usize) -> Result<Vec<agrimap_store::OverviewKey>, StoreError> {
         unimplemented!("{NOT_USED}")
     }

@@ -13,13 +13,14 @@ pub use redraw::{Redrawn, spawn_redrawing};
 use crate::error::{CoreError, echo};
 use crate::metrics::{CoreMetrics, InFlight};
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, UtcTime, catalog};
-use agrimap_store::{FeatureStream, LayerVersions, OverviewKey, Store};
+use agrimap_store::{FeatureStream, KeptEdges, LayerVersions, OverviewKey, Store};
 use agrimap_tiles::{
     CoalescedLayer, TileCoord, TileOptions, coalescing_at, encode_tile, tile_bounds, tile_bounds_buffered,
 };
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::future::try_join_all;
+use geo::BoundingRect;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::sync::Arc;
@@ -104,7 +105,7 @@ impl TileService {
             .get_or_render(key, async {
                 rendered.store(true, Ordering::Relaxed);
                 let _in_flight = InFlight::new(&self.metrics.renders_in_flight);
-                let body = render(&self.store, layers, coord, &self.options, key.as_of).await?;
+                let body = render(&self.store, &self.metrics, layers, coord, &self.options, key.as_of).await?;
                 self.metrics.tile_bytes_rendered.inc_by(body.gzip.len() as u64);
                 Ok(body)
             })
@@ -132,7 +133,7 @@ impl TileService {
     /// # Errors
     /// When the store fails, or encoding does.
     pub async fn render(&self, layers: &[&'static LayerDef], coord: TileCoord) -> Result<TileBody, CoreError> {
-        render(&self.store, layers, coord, &self.options, None).await
+        render(&self.store, &self.metrics, layers, coord, &self.options, None).await
     }
 
     /// Makes the tile of the layers as they stood at `as_of` now, past the cache.
@@ -145,7 +146,7 @@ impl TileService {
         coord: TileCoord,
         as_of: Option<UtcTime>,
     ) -> Result<TileBody, CoreError> {
-        render(&self.store, layers, coord, &self.options, as_of).await
+        render(&self.store, &self.metrics, layers, coord, &self.options, as_of).await
     }
 
     /// How tiles are drawn.
@@ -261,12 +262,13 @@ enum LayerPart {
 /// Renders one tile (see [`draw`]).
 async fn render(
     store: &Arc<dyn Store>,
+    metrics: &CoreMetrics,
     layers: &[&'static LayerDef],
     coord: TileCoord,
     opts: &TileOptions,
     as_of: Option<UtcTime>,
 ) -> Result<TileBody, CoreError> {
-    Ok(draw(store, layers, coord, opts, as_of).await?.body)
+    Ok(draw(store, metrics, layers, coord, opts, as_of).await?.body)
 }
 
 /// A tile drawn, and how many of its coalesced layers the store holds
@@ -284,6 +286,7 @@ struct Drawn {
 /// buffer, clipped, simplified and encoded on the blocking pool. Then gzip.
 async fn draw(
     store: &Arc<dyn Store>,
+    metrics: &CoreMetrics,
     layers: &[&'static LayerDef],
     coord: TileCoord,
     opts: &TileOptions,
@@ -317,7 +320,7 @@ async fn draw(
             ..FeatureQuery::default()
         };
         let drawing = CoalescedLayer::new(coord, layer, Audience::Public, &opts);
-        let keep = (keeping && coalescing.is_some()).then(|| OverviewKey {
+        let keep = (keeping && drawing.is_some()).then(|| OverviewKey {
             layer: layer.id,
             options: fingerprint.clone(),
             z: coord.z,
@@ -327,30 +330,46 @@ async fn draw(
         // The layer's version is read before its features are, so a write
         // in between leaves what is kept stale, never wrong.
         let version = versions.get(layer.id).copied().unwrap_or(0);
-        let (store, kept) = (store.clone(), &kept);
+        let (store, kept, opts, taken_up) = (store.clone(), &kept, &opts, &metrics.tile_layers_taken_up);
         async move {
             let Some(drawing) = drawing else {
                 return Ok::<_, CoreError>(LayerPart::Read(store.features(layer, &query).await?));
             };
-            if let Some(key) = &keep
-                && let Some(mvt) = store.overview(key).await?
-            {
+            let Some(key) = keep else {
+                // The past: drawn afresh, kept nowhere.
+                let (mvt, _) = coalesce_streamed(drawing, store.stream(layer, query), false).await?;
+                return Ok(LayerPart::Encoded(mvt));
+            };
+            if let Some(mvt) = store.overview(&key).await? {
                 kept.fetch_add(1, Ordering::Relaxed);
                 return Ok(LayerPart::Encoded(mvt));
             }
-            let mvt = coalesce_streamed(drawing, store.stream(layer, query)).await?;
-            if let Some(key) = keep {
-                // Keeping is an optimisation: a store that cannot keep
-                // (read-only, busy) still served the tile.
-                match store.keep_overview(&key, bbox, version, &mvt).await {
-                    Ok(true) => {
-                        kept.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::warn!(layer = key.layer, z = key.z, x = key.x, y = key.y, cause = %e, "keeping a tile layer failed");
-                    }
+            let resumed = match store.overview_edges(&key).await? {
+                Some(edges) => resume(&store, &key, coord, layer, opts, edges, min_extent).await?,
+                None => None,
+            };
+            let mvt = match resumed {
+                Some(mvt) => {
+                    taken_up.inc();
+                    mvt
                 }
+                None => {
+                    let (mvt, edges) = coalesce_streamed(drawing, store.stream(layer, query), true).await?;
+                    let edges = edges.unwrap_or_default();
+                    if let Err(e) = store.keep_overview_edges(&key, bbox, version, &edges).await {
+                        warn_not_kept(&key, "keeping a tile layer's edges", &e);
+                    }
+                    mvt
+                }
+            };
+            // Keeping is an optimisation: a store that cannot keep
+            // (read-only, busy) still served the tile.
+            match store.keep_overview(&key, bbox, version, &mvt).await {
+                Ok(true) => {
+                    kept.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(false) => {}
+                Err(e) => warn_not_kept(&key, "keeping a tile layer", &e),
             }
             Ok(LayerPart::Encoded(mvt))
         }
@@ -366,22 +385,79 @@ async fn draw(
     })
 }
 
+fn warn_not_kept(key: &OverviewKey, what: &str, cause: &agrimap_store::StoreError) {
+    tracing::warn!(layer = key.layer, z = key.z, x = key.x, y = key.y, %cause, "{what} failed");
+}
+
 /// Merges a coalesced layer's features into their classes' shapes as the
 /// store streams them, on the blocking pool: a dense tile holds their edges
 /// on the grid, never the features (a z11 tile of a province reaches a few
-/// hundred thousand parcels).
+/// hundred thousand parcels). With `keeping`, also the edges for the store
+/// to keep.
 async fn coalesce_streamed(
     mut drawing: CoalescedLayer<'static>,
     features: FeatureStream,
-) -> Result<Vec<u8>, CoreError> {
+    keeping: bool,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), CoreError> {
     tokio::task::spawn_blocking(move || {
         for feature in futures::executor::block_on_stream(features) {
             drawing.add(&feature?);
         }
-        Ok(drawing.finish())
+        let edges = keeping.then(|| drawing.kept_edges());
+        Ok((drawing.finish(), edges))
     })
     .await
     .map_err(|e| CoreError::task_failed("tile_failed", "coalescing a tile layer", &e))?
+}
+
+/// A coalesced layer taken up from the edges the store kept for its tile
+/// and the writes over the tile since (their old versions taken away, their
+/// new ones added), on the blocking pool, and the changes then folded into
+/// the kept edges; `None` when the edges are not of this drawing (draw the
+/// layer afresh). The same bytes as a drawing of every feature: edges
+/// walked both ways cancel, whatever the order.
+async fn resume(
+    store: &Arc<dyn Store>,
+    key: &OverviewKey,
+    coord: TileCoord,
+    layer: &'static LayerDef,
+    opts: &TileOptions,
+    kept: KeptEdges,
+    min_extent: f64,
+) -> Result<Option<Vec<u8>>, CoreError> {
+    let opts = opts.clone();
+    let folded: Vec<i64> = kept.changes.iter().map(|c| c.id).collect();
+    let generation = kept.generation;
+    let drawn = tokio::task::spawn_blocking(move || {
+        let mut drawing = CoalescedLayer::resume(coord, layer, Audience::Public, &opts, &kept.edges)?;
+        // What the store's tile query would have skipped (see `draw`) is
+        // skipped here too.
+        let drawable = |f: &Feature| {
+            f.geometry
+                .bounding_rect()
+                .is_some_and(|r| r.width() >= min_extent || r.height() >= min_extent)
+        };
+        for change in kept.changes.iter().filter(|c| drawable(&c.feature)) {
+            if change.removed {
+                drawing.remove(&change.feature);
+            } else {
+                drawing.add(&change.feature);
+            }
+        }
+        let edges = (!kept.changes.is_empty()).then(|| drawing.kept_edges());
+        Some((drawing.finish(), edges))
+    })
+    .await
+    .map_err(|e| CoreError::task_failed("tile_failed", "taking up a kept tile layer", &e))?;
+    let Some((mvt, edges)) = drawn else {
+        return Ok(None);
+    };
+    if let Some(edges) = edges
+        && let Err(e) = store.fold_overview_edges(key, generation, &edges, &folded).await
+    {
+        warn_not_kept(key, "folding changes into a tile layer's edges", &e);
+    }
+    Ok(Some(mvt))
 }
 
 /// Encodes each layer (or takes the encoded one), in order, into one tile.

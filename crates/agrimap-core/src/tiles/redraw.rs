@@ -42,7 +42,7 @@ impl TileService {
             };
             let drawn = {
                 let _in_flight = InFlight::new(&self.metrics.renders_in_flight);
-                draw(&self.store, &[layer], coord, &self.options, None).await?
+                draw(&self.store, &self.metrics, &[layer], coord, &self.options, None).await?
             };
             self.metrics.tile_layers_redrawn.inc();
             done.drawn += 1;

@@ -1,13 +1,16 @@
 //! Kept tile layers in the GeoPackage ([`crate::overviews`]): one table, and
 //! on each coalesced layer three triggers that forget the kept layers of
 //! every tile whose bounds the old or the new geometry reaches (and list
-//! them to be drawn again, in a second table). The triggers
+//! them to be drawn again, in a second table), and add the old and the new
+//! version of the feature to the changes of every tile whose kept edges it
+//! reaches (a third and a fourth table). The triggers
 //! work for any program writing the file (QGIS, GDAL), which provide the
 //! same `ST_MinX`… functions the GeoPackage R-tree triggers use.
 
 use super::db;
 use crate::StoreError;
-use crate::overviews::{OverviewKey, catalog_layer};
+use crate::gpkg_geom;
+use crate::overviews::{EdgeChange, KeptEdges, OverviewKey, catalog_layer, change_feature};
 use agrimap_model::{LayerDef, catalog};
 use geo::Rect;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -26,6 +29,33 @@ const TABLE_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_tile_overviews (
   mvt BLOB NOT NULL,
   PRIMARY KEY (layer, options, z, x, y)
 );
+CREATE TABLE IF NOT EXISTS agrimap_tile_overview_edges (
+  layer TEXT NOT NULL,
+  options TEXT NOT NULL,
+  z INTEGER NOT NULL,
+  x INTEGER NOT NULL,
+  y INTEGER NOT NULL,
+  minx REAL NOT NULL,
+  miny REAL NOT NULL,
+  maxx REAL NOT NULL,
+  maxy REAL NOT NULL,
+  generation INTEGER NOT NULL DEFAULT 0,
+  edges BLOB NOT NULL,
+  PRIMARY KEY (layer, options, z, x, y)
+);
+CREATE TABLE IF NOT EXISTS agrimap_tile_overview_changes (
+  id INTEGER PRIMARY KEY,
+  layer TEXT NOT NULL,
+  options TEXT NOT NULL,
+  z INTEGER NOT NULL,
+  x INTEGER NOT NULL,
+  y INTEGER NOT NULL,
+  removed INTEGER NOT NULL,
+  geom BLOB NOT NULL,
+  class TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agrimap_tile_overview_changes_tile
+  ON agrimap_tile_overview_changes (layer, options, z, x, y);
 CREATE TABLE IF NOT EXISTS agrimap_tile_overviews_redraw (
   layer TEXT NOT NULL,
   options TEXT NOT NULL,
@@ -36,17 +66,27 @@ CREATE TABLE IF NOT EXISTS agrimap_tile_overviews_redraw (
 );";
 
 /// The statements forgetting the kept tiles of `layer` that `row`'s
-/// geometry reaches, listing them to be drawn again.
-fn forget(layer: &str, row: &str) -> String {
+/// geometry reaches, listing them to be drawn again, and adding the row
+/// (`OLD`: removed) to the changes of the kept edges it reaches.
+fn forget(layer: &str, class_fields: &[&str], row: &str) -> String {
     let reached = format!(
         "layer = '{layer}'
            AND minx <= ST_MaxX({row}.geom) AND maxx >= ST_MinX({row}.geom)
            AND miny <= ST_MaxY({row}.geom) AND maxy >= ST_MinY({row}.geom)"
     );
+    let removed = i32::from(row == "OLD");
+    let class = class_fields
+        .iter()
+        .map(|f| format!("'{f}', {row}.\"{f}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "INSERT OR IGNORE INTO agrimap_tile_overviews_redraw (layer, options, z, x, y)
            SELECT layer, options, z, x, y FROM agrimap_tile_overviews WHERE {reached};
-         DELETE FROM agrimap_tile_overviews WHERE {reached};"
+         DELETE FROM agrimap_tile_overviews WHERE {reached};
+         INSERT INTO agrimap_tile_overview_changes (layer, options, z, x, y, removed, geom, class)
+           SELECT layer, options, z, x, y, {removed}, {row}.geom, json_object({class})
+             FROM agrimap_tile_overview_edges WHERE {reached};"
     )
 }
 
@@ -66,7 +106,7 @@ fn triggers(layer: &LayerDef, class_fields: &[&str]) -> Vec<(String, String)> {
             format!(
                 "CREATE TRIGGER \"{}\" AFTER INSERT ON \"{t}\" BEGIN {} END",
                 name("insert"),
-                forget(t, "NEW")
+                forget(t, class_fields, "NEW")
             ),
         ),
         (
@@ -74,8 +114,8 @@ fn triggers(layer: &LayerDef, class_fields: &[&str]) -> Vec<(String, String)> {
             format!(
                 "CREATE TRIGGER \"{}\" AFTER UPDATE ON \"{t}\" WHEN {changed} BEGIN {} {} END",
                 name("update"),
-                forget(t, "OLD"),
-                forget(t, "NEW")
+                forget(t, class_fields, "OLD"),
+                forget(t, class_fields, "NEW")
             ),
         ),
         (
@@ -83,7 +123,7 @@ fn triggers(layer: &LayerDef, class_fields: &[&str]) -> Vec<(String, String)> {
             format!(
                 "CREATE TRIGGER \"{}\" AFTER DELETE ON \"{t}\" BEGIN {} END",
                 name("delete"),
-                forget(t, "OLD")
+                forget(t, class_fields, "OLD")
             ),
         ),
     ]
@@ -104,7 +144,9 @@ pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
     let wanted = all_triggers();
     let stored = |kind: &str, name: &str| super::schema::stored_sql(conn, kind, name);
     let mut in_place = stored("table", "agrimap_tile_overviews")?.is_some()
-        && stored("table", "agrimap_tile_overviews_redraw")?.is_some();
+        && stored("table", "agrimap_tile_overviews_redraw")?.is_some()
+        && stored("table", "agrimap_tile_overview_edges")?.is_some()
+        && stored("table", "agrimap_tile_overview_changes")?.is_some();
     for (name, sql) in &wanted {
         in_place &= stored("trigger", name)?.as_deref() == Some(sql.as_str());
     }
@@ -119,8 +161,11 @@ pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(|e| db("creating the kept tile layers' triggers", e))?;
     }
     // Kept under triggers that may have missed writes: start afresh.
-    tx.execute("DELETE FROM agrimap_tile_overviews", [])
-        .map_err(|e| db("clearing the kept tile layers", e))?;
+    tx.execute_batch(
+        "DELETE FROM agrimap_tile_overviews; DELETE FROM agrimap_tile_overview_edges;
+         DELETE FROM agrimap_tile_overview_changes;",
+    )
+    .map_err(|e| db("clearing the kept tile layers", e))?;
     tx.commit().map_err(|e| db("committing the kept tile layers", e))
 }
 
@@ -135,6 +180,19 @@ pub(super) fn get(conn: &Connection, key: &OverviewKey) -> Result<Option<Vec<u8>
     .map_err(|e| db("reading a kept tile layer", e))
 }
 
+/// Whether `layer`'s change counter is still `version`.
+fn current(conn: &Connection, layer: &str, version: u64) -> Result<bool, StoreError> {
+    let current: Option<i64> = conn
+        .query_row(
+            "SELECT version FROM agrimap_layer_version WHERE layer = ?1",
+            [layer],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| db("reading the layer's version", e))?;
+    Ok(current.and_then(|v| u64::try_from(v).ok()) == Some(version))
+}
+
 pub(super) fn keep(
     conn: &mut Connection,
     key: &OverviewKey,
@@ -145,15 +203,7 @@ pub(super) fn keep(
     // The store's transactions take the write lock when they begin, so no
     // write can come between the check of the counter and the insert.
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
-    let current: Option<i64> = tx
-        .query_row(
-            "SELECT version FROM agrimap_layer_version WHERE layer = ?1",
-            [key.layer],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| db("reading the layer's version", e))?;
-    if current.and_then(|v| u64::try_from(v).ok()) != Some(version) {
+    if !current(&tx, key.layer, version)? {
         return Ok(false);
     }
     tx.execute(
@@ -182,20 +232,144 @@ pub(super) fn keep(
     Ok(true)
 }
 
+fn edges_of(conn: &mut Connection, key: &OverviewKey) -> Result<Option<KeptEdges>, StoreError> {
+    let Some(layer) = agrimap_model::layer(key.layer) else {
+        return Ok(None);
+    };
+    let read = |e| db("reading a tile layer's kept edges", e);
+    // One read transaction: the edges and exactly the changes not yet folded into them.
+    let tx = conn.transaction().map_err(read)?;
+    let tile = params![key.layer, key.options, key.z, key.x, key.y];
+    let kept: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT generation, edges FROM agrimap_tile_overview_edges
+              WHERE layer = ?1 AND options = ?2 AND z = ?3 AND x = ?4 AND y = ?5",
+            tile,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(read)?;
+    let Some((generation, edges)) = kept else {
+        return Ok(None);
+    };
+    let rows: Vec<(i64, bool, Vec<u8>, String)> = tx
+        .prepare_cached(
+            "SELECT id, removed, geom, class FROM agrimap_tile_overview_changes
+              WHERE layer = ?1 AND options = ?2 AND z = ?3 AND x = ?4 AND y = ?5 ORDER BY id",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(tile, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect()
+        })
+        .map_err(read)?;
+    let mut changes = Vec::with_capacity(rows.len());
+    for (id, removed, blob, class) in rows {
+        let geometry = gpkg_geom::decode(&blob).map_err(|e| StoreError::Corrupt(format!("a kept tile change: {e}")))?;
+        let class: serde_json::Value = serde_json::from_str(&class)
+            .map_err(|e| StoreError::Corrupt(format!("a kept tile change's class: {e}")))?;
+        changes.push(EdgeChange {
+            id,
+            removed,
+            feature: change_feature(layer, geometry, &class),
+        });
+    }
+    Ok(Some(KeptEdges {
+        edges,
+        generation,
+        changes,
+    }))
+}
+
+fn keep_edges(
+    conn: &mut Connection,
+    key: &OverviewKey,
+    bounds: Rect<f64>,
+    version: u64,
+    edges: &[u8],
+) -> Result<bool, StoreError> {
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    if !current(&tx, key.layer, version)? {
+        return Ok(false);
+    }
+    let tile = params![key.layer, key.options, key.z, key.x, key.y];
+    tx.execute(
+        "DELETE FROM agrimap_tile_overview_changes
+          WHERE layer = ?1 AND options = ?2 AND z = ?3 AND x = ?4 AND y = ?5",
+        tile,
+    )
+    .map_err(|e| db("dropping a tile layer's changes", e))?;
+    tx.execute(
+        "INSERT INTO agrimap_tile_overview_edges (layer, options, z, x, y, minx, miny, maxx, maxy, edges)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (layer, options, z, x, y) DO UPDATE
+           SET minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy,
+               edges = excluded.edges, generation = generation + 1",
+        params![
+            key.layer,
+            key.options,
+            key.z,
+            key.x,
+            key.y,
+            bounds.min().x,
+            bounds.min().y,
+            bounds.max().x,
+            bounds.max().y,
+            edges
+        ],
+    )
+    .map_err(|e| db("keeping a tile layer's edges", e))?;
+    tx.commit().map_err(|e| db("committing a tile layer's edges", e))?;
+    Ok(true)
+}
+
+fn fold_edges(
+    conn: &mut Connection,
+    key: &OverviewKey,
+    generation: i64,
+    edges: &[u8],
+    folded: &[i64],
+) -> Result<bool, StoreError> {
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    let updated = tx
+        .execute(
+            "UPDATE agrimap_tile_overview_edges SET edges = ?6, generation = generation + 1
+              WHERE layer = ?1 AND options = ?2 AND z = ?3 AND x = ?4 AND y = ?5 AND generation = ?7",
+            params![key.layer, key.options, key.z, key.x, key.y, edges, generation],
+        )
+        .map_err(|e| db("folding changes into a tile layer's edges", e))?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    {
+        let mut drop = tx
+            .prepare_cached("DELETE FROM agrimap_tile_overview_changes WHERE id = ?1")
+            .map_err(|e| db("dropping folded changes", e))?;
+        for id in folded {
+            drop.execute([id]).map_err(|e| db("dropping folded changes", e))?;
+        }
+    }
+    tx.commit().map_err(|e| db("committing folded edges", e))?;
+    Ok(true)
+}
+
 pub(super) fn to_redraw(conn: &Connection, options: &str, limit: usize) -> Result<Vec<OverviewKey>, StoreError> {
     // Looked for first: a delete, even of nothing, takes the file's write lock.
     let others: bool = conn
         .query_row(
-            "SELECT EXISTS (SELECT 1 FROM agrimap_tile_overviews_redraw WHERE options <> ?1)",
+            "SELECT EXISTS (SELECT 1 FROM agrimap_tile_overviews_redraw WHERE options <> ?1)
+                 OR EXISTS (SELECT 1 FROM agrimap_tile_overview_edges WHERE options <> ?1)",
             [options],
             |r| r.get(0),
         )
         .map_err(|e| db("reading the tile layers to redraw", e))?;
     if others {
-        conn.execute(
-            "DELETE FROM agrimap_tile_overviews_redraw WHERE options <> ?1",
-            [options],
-        )
+        // Edges of other drawings would only gather changes nothing folds.
+        conn.execute_batch(&format!(
+            "DELETE FROM agrimap_tile_overviews_redraw WHERE options <> {o};
+             DELETE FROM agrimap_tile_overview_changes WHERE options <> {o};
+             DELETE FROM agrimap_tile_overview_edges WHERE options <> {o};",
+            o = sql_text(options)
+        ))
         .map_err(|e| db("dropping other drawings' redraws", e))?;
     }
     let mut stmt = conn
@@ -255,6 +429,35 @@ impl crate::overviews::OverviewStore for super::GpkgStore {
         self.with_conn(move |c| keep(c, &key, bounds, version, &mvt)).await
     }
 
+    async fn overview_edges(&self, key: &OverviewKey) -> Result<Option<KeptEdges>, StoreError> {
+        let key = key.clone();
+        self.with_conn(move |c| edges_of(c, &key)).await
+    }
+
+    async fn keep_overview_edges(
+        &self,
+        key: &OverviewKey,
+        bounds: Rect<f64>,
+        version: u64,
+        edges: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (key, edges) = (key.clone(), edges.to_vec());
+        self.with_conn(move |c| keep_edges(c, &key, bounds, version, &edges))
+            .await
+    }
+
+    async fn fold_overview_edges(
+        &self,
+        key: &OverviewKey,
+        generation: i64,
+        edges: &[u8],
+        folded: &[i64],
+    ) -> Result<bool, StoreError> {
+        let (key, edges, folded) = (key.clone(), edges.to_vec(), folded.to_vec());
+        self.with_conn(move |c| fold_edges(c, &key, generation, &edges, &folded))
+            .await
+    }
+
     async fn overviews_to_redraw(&self, options: &str, limit: usize) -> Result<Vec<OverviewKey>, StoreError> {
         let options = options.to_owned();
         self.with_conn(move |c| to_redraw(c, &options, limit)).await
@@ -266,10 +469,17 @@ impl crate::overviews::OverviewStore for super::GpkgStore {
 
     async fn forget_overviews(&self) -> Result<u64, StoreError> {
         self.with_conn(|c| {
+            c.execute_batch("DELETE FROM agrimap_tile_overview_changes; DELETE FROM agrimap_tile_overview_edges;")
+                .map_err(|e| db("forgetting the kept tile layers' edges", e))?;
             c.execute("DELETE FROM agrimap_tile_overviews", [])
                 .map(|n| n as u64)
                 .map_err(|e| db("forgetting the kept tile layers", e))
         })
         .await
     }
+}
+
+/// `text` as an SQL string literal.
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }

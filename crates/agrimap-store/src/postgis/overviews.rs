@@ -1,11 +1,12 @@
 //! Kept tile layers in PostGIS ([`crate::overviews`]); the table and the
 //! triggers that forget them are migration 0015, the list of what they
-//! forgot 0018. They live on the primary:
+//! forgot 0018, the kept edges and the changes since 0019. They live on the primary:
 //! a replica's copy could be behind the write that forgot it.
 
 use super::{PgStore, pg};
 use crate::StoreError;
-use crate::overviews::{OverviewKey, OverviewStore, catalog_layer};
+use crate::overviews::{EdgeChange, KeptEdges, OverviewKey, OverviewStore, catalog_layer, change_feature};
+use crate::wkb::read_wkb;
 use geo::Rect;
 
 fn tile_numbers(key: &OverviewKey) -> (i32, i64, i64) {
@@ -72,12 +73,137 @@ impl OverviewStore for PgStore {
         Ok(kept > 0)
     }
 
+    async fn overview_edges(&self, key: &OverviewKey) -> Result<Option<KeptEdges>, StoreError> {
+        let Some(layer) = agrimap_model::layer(key.layer) else {
+            return Ok(None);
+        };
+        let (z, x, y) = tile_numbers(key);
+        let client = self.client().await?;
+        // One statement, one snapshot: the edges and exactly the changes
+        // not yet folded into them.
+        let rows = client
+            .query(
+                "SELECT generation, edges, NULL::bigint, NULL::boolean, NULL::bytea, NULL::text
+                   FROM tile_overview_edges
+                  WHERE layer = $1 AND options = $2 AND z = $3 AND x = $4 AND y = $5
+                 UNION ALL
+                 SELECT NULL, NULL, id, removed, ST_AsBinary(geom), class::text
+                   FROM tile_overview_changes
+                  WHERE layer = $1 AND options = $2 AND z = $3 AND x = $4 AND y = $5",
+                &[&key.layer, &key.options, &z, &x, &y],
+            )
+            .await
+            .map_err(pg("reading a tile layer's kept edges"))?;
+        let mut kept = None;
+        let mut changes = Vec::new();
+        for row in &rows {
+            if let Some(generation) = row.get::<_, Option<i64>>(0) {
+                kept = Some((generation, row.get::<_, Vec<u8>>(1)));
+                continue;
+            }
+            let geometry = read_wkb(row.get(4)).map_err(|e| StoreError::Corrupt(format!("a kept tile change: {e}")))?;
+            let class: serde_json::Value = serde_json::from_str(row.get(5))
+                .map_err(|e| StoreError::Corrupt(format!("a kept tile change's class: {e}")))?;
+            changes.push(EdgeChange {
+                id: row.get(2),
+                removed: row.get(3),
+                feature: change_feature(layer, geometry, &class),
+            });
+        }
+        changes.sort_by_key(|c| c.id);
+        Ok(kept.map(|(generation, edges)| KeptEdges {
+            edges,
+            generation,
+            changes,
+        }))
+    }
+
+    async fn keep_overview_edges(
+        &self,
+        key: &OverviewKey,
+        bounds: Rect<f64>,
+        version: u64,
+        edges: &[u8],
+    ) -> Result<bool, StoreError> {
+        let (z, x, y) = tile_numbers(key);
+        let version = i64::try_from(version).unwrap_or(-1);
+        let client = self.client().await?;
+        // Under the counter's share lock, as `keep_overview`: a write that
+        // committed since `version` may have changed features the edges
+        // were drawn without, and no change of it would be listed. Changes
+        // listed before are in the edges: they go.
+        let kept = client
+            .query_one(
+                "WITH current AS (
+                   SELECT version FROM agrimap_layer_version WHERE layer = $1 FOR SHARE),
+                 kept AS (
+                   INSERT INTO tile_overview_edges (layer, options, z, x, y, bounds, edges)
+                   SELECT $1, $2, $3, $4, $5, ST_MakeEnvelope($6, $7, $8, $9, 4326), $10
+                     FROM current WHERE version = $11
+                   ON CONFLICT (layer, options, z, x, y) DO UPDATE
+                     SET bounds = EXCLUDED.bounds, edges = EXCLUDED.edges,
+                         generation = tile_overview_edges.generation + 1
+                   RETURNING 1),
+                 folded AS (
+                   DELETE FROM tile_overview_changes
+                   WHERE layer = $1 AND options = $2 AND z = $3 AND x = $4 AND y = $5
+                     AND EXISTS (SELECT 1 FROM kept))
+                 SELECT EXISTS (SELECT 1 FROM kept)",
+                &[
+                    &key.layer,
+                    &key.options,
+                    &z,
+                    &x,
+                    &y,
+                    &bounds.min().x,
+                    &bounds.min().y,
+                    &bounds.max().x,
+                    &bounds.max().y,
+                    &edges,
+                    &version,
+                ],
+            )
+            .await
+            .map_err(pg("keeping a tile layer's edges"))?;
+        Ok(kept.get(0))
+    }
+
+    async fn fold_overview_edges(
+        &self,
+        key: &OverviewKey,
+        generation: i64,
+        edges: &[u8],
+        folded: &[i64],
+    ) -> Result<bool, StoreError> {
+        let (z, x, y) = tile_numbers(key);
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "WITH folded AS (
+                   UPDATE tile_overview_edges SET edges = $6, generation = generation + 1
+                   WHERE layer = $1 AND options = $2 AND z = $3 AND x = $4 AND y = $5 AND generation = $7
+                   RETURNING 1),
+                 dropped AS (
+                   DELETE FROM tile_overview_changes WHERE id = ANY($8) AND EXISTS (SELECT 1 FROM folded))
+                 SELECT EXISTS (SELECT 1 FROM folded)",
+                &[&key.layer, &key.options, &z, &x, &y, &edges, &generation, &folded],
+            )
+            .await
+            .map_err(pg("folding changes into a tile layer's edges"))?;
+        Ok(row.get(0))
+    }
+
     async fn overviews_to_redraw(&self, options: &str, limit: usize) -> Result<Vec<OverviewKey>, StoreError> {
         let client = self.client().await?;
         client
             .execute("DELETE FROM tile_overviews_redraw WHERE options <> $1", &[&options])
             .await
             .map_err(pg("dropping other drawings' redraws"))?;
+        // Edges of other drawings would only gather changes nothing folds.
+        client
+            .execute("DELETE FROM tile_overview_edges WHERE options <> $1", &[&options])
+            .await
+            .map_err(pg("dropping other drawings' edges"))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
             .query(
@@ -112,6 +238,10 @@ impl OverviewStore for PgStore {
 
     async fn forget_overviews(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
+        client
+            .execute("DELETE FROM tile_overview_edges", &[])
+            .await
+            .map_err(pg("forgetting the kept tile layers' edges"))?;
         client
             .execute("DELETE FROM tile_overviews", &[])
             .await

@@ -45,6 +45,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "tile_overviews_redraw",
         include_str!("migrations/0018_tile_overviews_redraw.sql"),
     ),
+    (
+        19,
+        "tile_overview_edges",
+        include_str!("migrations/0019_tile_overview_edges.sql"),
+    ),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the
