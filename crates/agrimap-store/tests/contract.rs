@@ -124,6 +124,7 @@ stores!(
     versions_close_on_update_and_delete_and_as_of_reads_them,
     kept_tile_layers_are_forgotten_only_where_a_write_reaches,
     forgotten_tile_layers_are_listed_until_kept_again,
+    kept_tile_edges_gather_the_writes_that_reach_them_until_folded,
     a_query_reads_only_the_fields_it_names,
     a_written_feature_is_stored_with_its_commune_splits,
     rewriting_or_deleting_a_feature_moves_its_splits,
@@ -1388,6 +1389,155 @@ mod cases {
                 .expect("keep")
         );
         assert!(store.overviews_to_redraw("d1 now", 10).await.expect("list").is_empty());
+    }
+
+    /// A tile layer's kept edges survive a write that reaches them, with the
+    /// write's old and new versions listed beside them (geometry and class);
+    /// a write elsewhere or of an undrawn field lists nothing; a fold
+    /// replaces only the edges it read and drops the changes it folded.
+    // One store's story told in order.
+    #[allow(clippy::too_many_lines)]
+    pub async fn kept_tile_edges_gather_the_writes_that_reach_them_until_folded(store: &dyn Store) {
+        let crop = layer("crop").expect("crop");
+        let crop_type = crop.field_index("crop_type").expect("field");
+        let key = |x: u32| crop_tile(x, "d1 now");
+        let ((west, east), upsert) = (west_and_east(), crop_upsert);
+        store
+            .upsert(upsert(vec![parcel("P-1", "rice", 105.1, 9.1, 0.01)], vec![]))
+            .await
+            .expect("first parcel");
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(
+            !store
+                .keep_overview_edges(&key(1), west, v + 1, b"stale")
+                .await
+                .expect("keep")
+        );
+        assert!(store.overview_edges(&key(1)).await.expect("read").is_none());
+        assert!(
+            store
+                .keep_overview_edges(&key(1), west, v, b"west")
+                .await
+                .expect("keep")
+        );
+        assert!(
+            store
+                .keep_overview_edges(&key(2), east, v, b"east")
+                .await
+                .expect("keep")
+        );
+        let kept = store.overview_edges(&key(1)).await.expect("read").expect("kept");
+        assert_eq!((kept.edges.as_slice(), kept.changes.len()), (&b"west"[..], 0));
+
+        // A phone number is not drawn: nothing listed.
+        let mut phone = parcel("P-1", "rice", 105.1, 9.1, 0.01);
+        phone.properties[crop.field_index("owner_phone").expect("field")] = "0911111111".into();
+        store
+            .upsert(upsert(vec![phone], vec!["owner_phone"]))
+            .await
+            .expect("phone");
+        assert!(
+            store
+                .overview_edges(&key(1))
+                .await
+                .expect("read")
+                .expect("kept")
+                .changes
+                .is_empty()
+        );
+
+        // A recode in the west lists the old version (removed) and the new,
+        // with their classes and geometry; the east tile lists nothing.
+        store
+            .upsert(upsert(
+                vec![parcel("P-1", "durian", 105.1, 9.1, 0.01)],
+                vec!["crop_type"],
+            ))
+            .await
+            .expect("recode");
+        let kept = store.overview_edges(&key(1)).await.expect("read").expect("kept");
+        let listed: Vec<(bool, Value)> = kept
+            .changes
+            .iter()
+            .map(|c| (c.removed, c.feature.properties[crop_type].clone()))
+            .collect();
+        assert_eq!(listed, [(true, "rice".into()), (false, "durian".into())]);
+        let area = |c: &agrimap_store::EdgeChange| geo::Area::unsigned_area(&c.feature.geometry);
+        assert!(kept.changes.iter().all(|c| (area(c) - 1e-4).abs() < 1e-12));
+        assert!(
+            kept.changes
+                .iter()
+                .all(|c| c.feature.properties[crop.field_index("owner_phone").expect("field")] == Value::Null)
+        );
+        assert!(
+            store
+                .overview_edges(&key(2))
+                .await
+                .expect("read")
+                .expect("kept")
+                .changes
+                .is_empty()
+        );
+
+        // A fold of edges replaced since is refused and changes nothing; the
+        // fold of the edges read replaces them and drops what it folded.
+        let ids: Vec<i64> = kept.changes.iter().map(|c| c.id).collect();
+        assert!(
+            !store
+                .fold_overview_edges(&key(1), kept.generation + 1, b"wrong", &ids)
+                .await
+                .expect("fold")
+        );
+        assert!(
+            store
+                .fold_overview_edges(&key(1), kept.generation, b"west folded", &ids[..1])
+                .await
+                .expect("fold")
+        );
+        let folded = store.overview_edges(&key(1)).await.expect("read").expect("kept");
+        assert_eq!(folded.edges, b"west folded");
+        assert_ne!(folded.generation, kept.generation);
+        assert_eq!(folded.changes.iter().map(|c| c.id).collect::<Vec<_>>(), ids[1..]);
+
+        // A deletion lists the deleted version; keeping edges afresh drops
+        // every change listed before.
+        store
+            .write(WriteBatch {
+                changes: vec![agrimap_store::Change {
+                    at: agrimap_model::UtcTime::now(),
+                    layer: crop,
+                    put: vec![],
+                    remove: vec![vec![Value::Text("P-1".into())]],
+                }],
+                ..WriteBatch::default()
+            })
+            .await
+            .expect("delete");
+        let listed = store
+            .overview_edges(&key(1))
+            .await
+            .expect("read")
+            .expect("kept")
+            .changes;
+        assert_eq!(listed.len(), 2);
+        assert!(listed[1].removed && listed[1].feature.properties[crop_type] == Value::from("durian"));
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(
+            store
+                .keep_overview_edges(&key(1), west, v, b"west afresh")
+                .await
+                .expect("keep")
+        );
+        let afresh = store.overview_edges(&key(1)).await.expect("read").expect("kept");
+        assert_eq!(
+            (afresh.edges.as_slice(), afresh.changes.len()),
+            (&b"west afresh"[..], 0)
+        );
+
+        // Forgetting the kept layers forgets their edges too.
+        store.forget_overviews().await.expect("forget");
+        assert!(store.overview_edges(&key(1)).await.expect("read").is_none());
+        assert!(store.overview_edges(&key(2)).await.expect("read").is_none());
     }
 
     // One layer's story told in order: each step reads what the one before wrote.

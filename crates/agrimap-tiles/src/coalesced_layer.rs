@@ -194,7 +194,9 @@ impl<'a> CoalescedLayer<'a> {
         }
         put_varint(&mut out, classes.len() as u64);
         for (values, written) in classes {
-            values.iter().for_each(|v| put_value(&mut out, v));
+            for v in values {
+                put_value(&mut out, v);
+            }
             out.extend_from_slice(&written);
         }
         out
@@ -510,7 +512,9 @@ mod tests {
             .chain([parcel(t, 9, "lotus", (400.0, 400.0, 420.0, 430.0))])
             .collect();
         let mut drawing = CoalescedLayer::new(t, crop, Audience::Public, &opts).expect("coalesced");
-        before.iter().for_each(|f| drawing.add(f));
+        for f in &before {
+            drawing.add(f);
+        }
         let kept = drawing.kept_edges();
 
         // The write: parcel 1 turns mango, the lotus parcel is removed (its

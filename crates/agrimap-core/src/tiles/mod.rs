@@ -348,19 +348,16 @@ async fn draw(
                 Some(edges) => resume(&store, &key, coord, layer, opts, edges, min_extent).await?,
                 None => None,
             };
-            let mvt = match resumed {
-                Some(mvt) => {
-                    taken_up.inc();
-                    mvt
+            let mvt = if let Some(mvt) = resumed {
+                taken_up.inc();
+                mvt
+            } else {
+                let (mvt, edges) = coalesce_streamed(drawing, store.stream(layer, query), true).await?;
+                let edges = edges.unwrap_or_default();
+                if let Err(e) = store.keep_overview_edges(&key, bbox, version, &edges).await {
+                    warn_not_kept(&key, "keeping a tile layer's edges", &e);
                 }
-                None => {
-                    let (mvt, edges) = coalesce_streamed(drawing, store.stream(layer, query), true).await?;
-                    let edges = edges.unwrap_or_default();
-                    if let Err(e) = store.keep_overview_edges(&key, bbox, version, &edges).await {
-                        warn_not_kept(&key, "keeping a tile layer's edges", &e);
-                    }
-                    mvt
-                }
+                mvt
             };
             // Keeping is an optimisation: a store that cannot keep
             // (read-only, busy) still served the tile.
