@@ -2,17 +2,19 @@
 //! background redrawing of `agrimap serve` (issue 19, item 1): for parcels
 //! at several places of the province, the composite tile (crop and
 //! aquaculture) over each at z10, z11 and z12 is drawn and its coalesced
-//! layers kept; then one parcel there changes crop, and
+//! layers kept (with their edges); then one parcel there changes crop, and
+//! the nearest pond its species, and
 //!
 //! - **first draw**: the tile is asked for at once, as a request racing
-//!   the write would be: every parcel it reaches read and merged again;
-//! - after a second change of the same parcel, **redraw**: what the server's
-//!   background task does right after the write
+//!   the background redraw would be: each coalesced layer taken up from its
+//!   kept edges and the write's changes;
+//! - after a second change of the same features, **redraw**: what the
+//!   server's background task does right after the write
 //!   ([`TileService::redraw_forgotten`]), timed; that is how long after a
 //!   write the tiles it reached are kept again;
 //! - **after redraw**: the tile asked for then, from what was kept.
 //!
-//! The store is changed (each parcel ends with its crop of the start), so
+//! The store is changed (each feature ends with its class of the start), so
 //! give it a copy: `AGRIMAP_REDRAW_STORE=/tmp/copy.gpkg` (a GeoPackage, e.g.
 //! seeded from `agrimap demo-data --parcels 2000000`) or
 //! `AGRIMAP_REDRAW_DATABASE=postgres://…`. `AGRIMAP_REDRAW_PLACES` (8)
@@ -40,14 +42,15 @@ fn open_store(rt: &tokio::runtime::Runtime) -> Option<Arc<dyn Store>> {
 }
 
 /// One parcel near each of `n` points spread over the province's extent
-/// (a grid across its middle band, where the parcels are).
-async fn parcels(store: &dyn Store, n: usize) -> Vec<Feature> {
+/// (a grid across its middle band, where the parcels are), and the pond
+/// nearest to it when there is one within about a kilometre.
+async fn places(store: &dyn Store, n: usize) -> Vec<(Feature, Option<Feature>)> {
     let province = store
         .features(layer("admin_province").expect("layer"), &FeatureQuery::default())
         .await
         .expect("province");
     let extent = province[0].geometry.bounding_rect().expect("extent");
-    let crop = layer("crop").expect("crop");
+    let (crop, ponds) = (layer("crop").expect("crop"), layer("aquaculture").expect("aquaculture"));
     let mut found = Vec::new();
     for i in 0..n {
         let t = (i as f64 + 0.5) / n as f64;
@@ -60,25 +63,50 @@ async fn parcels(store: &dyn Store, n: usize) -> Vec<Feature> {
             ..FeatureQuery::default()
         };
         if let Some(parcel) = store.features(crop, &query).await.expect("parcels").into_iter().next() {
-            found.push(parcel);
+            let pond = store.features(ponds, &query).await.expect("ponds").into_iter().next();
+            found.push((parcel, pond));
         }
     }
     found
 }
 
-/// The parcel with `crop_type` set to `to`, written by its natural key.
-async fn recode(store: &dyn Store, parcel: &Feature, to: &str) {
-    let crop = layer("crop").expect("crop");
-    let mut changed = parcel.clone();
-    changed.properties[crop.field_index("crop_type").expect("field")] = Value::from(to);
+/// The feature with `field` set to `to`, written by its natural key.
+async fn recode(store: &dyn Store, layer_id: &str, feature: &Feature, field: &str, to: &str) {
+    let def = layer(layer_id).expect("layer");
+    let mut changed = feature.clone();
+    changed.properties[def.field_index(field).expect("field")] = Value::from(to);
     store
         .upsert(Upsert {
-            layer: crop,
+            layer: def,
             features: vec![changed],
-            update: vec!["crop_type"],
+            update: vec![def.fields[def.field_index(field).expect("field")].name],
         })
         .await
         .expect("recode");
+}
+
+/// Changes the parcel's crop (and the pond's species) to the other of two
+/// values, or back to where they started (`back`).
+async fn change(store: &dyn Store, (parcel, pond): &(Feature, Option<Feature>), back: bool) {
+    let value = |f: &Feature, layer_id: &str, field: &str| {
+        let def = layer(layer_id).expect("layer");
+        f.properties[def.field_index(field).expect("field")]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let start = value(parcel, "crop", "crop_type");
+    let other = if start == "lotus" { "rice" } else { "lotus" };
+    recode(store, "crop", parcel, "crop_type", if back { &start } else { other }).await;
+    if let Some(pond) = pond {
+        let start = value(pond, "aquaculture", "species");
+        let other = if start == "whiteleg_shrimp" {
+            "black_tiger_shrimp"
+        } else {
+            "whiteleg_shrimp"
+        };
+        recode(store, "aquaculture", pond, "species", if back { &start } else { other }).await;
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -97,34 +125,33 @@ fn main() {
         eprintln!("neither AGRIMAP_REDRAW_STORE nor AGRIMAP_REDRAW_DATABASE is set: nothing to measure");
         return;
     };
-    let places: usize = std::env::var("AGRIMAP_REDRAW_PLACES").map_or(8, |v| v.parse().expect("a number"));
+    let n: usize = std::env::var("AGRIMAP_REDRAW_PLACES").map_or(8, |v| v.parse().expect("a number"));
     let tiles = TileService::new(store.clone(), 0, CoreMetrics::default());
     let layers = [layer("crop").expect("crop"), layer("aquaculture").expect("aquaculture")];
-    let crop_type = layer("crop").expect("crop").field_index("crop_type").expect("field");
     rt.block_on(async {
-        let parcels = parcels(store.as_ref(), places).await;
-        println!("{} parcels, zooms 10-12, composite crop+aquaculture", parcels.len());
+        let places = places(store.as_ref(), n).await;
+        let ponds = places.iter().filter(|(_, pond)| pond.is_some()).count();
+        println!(
+            "{} parcels and {ponds} ponds beside them, zooms 10-12, composite crop+aquaculture",
+            places.len()
+        );
         let (mut first, mut redraw, mut after, mut kept_per_write) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for parcel in &parcels {
-            let point = parcel.geometry.bounding_rect().expect("box").center();
+        for place in &places {
+            let point = place.0.geometry.bounding_rect().expect("box").center();
             let coords: Vec<_> = (10..=12).map(|z| tile_containing(point.x, point.y, z)).collect();
-            let Value::Text(start) = parcel.properties[crop_type].clone() else {
-                continue;
-            };
-            let other = if start == "lotus" { "rice" } else { "lotus" };
             for &c in &coords {
                 tiles.render(&layers, c).await.expect("tile");
             }
             // Nothing listed from earlier places.
             tiles.redraw_forgotten(usize::MAX).await.expect("redraw");
 
-            recode(store.as_ref(), parcel, other).await;
+            change(store.as_ref(), place, false).await;
             for &c in &coords {
                 let t0 = Instant::now();
                 tiles.render(&layers, c).await.expect("tile");
                 first.push(ms(t0.elapsed()));
             }
-            recode(store.as_ref(), parcel, &start).await;
+            change(store.as_ref(), place, true).await;
             let t0 = Instant::now();
             let done = tiles.redraw_forgotten(usize::MAX).await.expect("redraw");
             redraw.push(ms(t0.elapsed()));
