@@ -518,6 +518,56 @@ fn coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_
     }
 }
 
+/// At z13 the dense layers are drawn parcel by parcel, with their public
+/// fields, and kept whole: what is kept is what is served, and an update of
+/// a field the merged shapes below do not draw (the season) forgets it, so
+/// the tile is drawn again with the new value.
+fn dense_layers_are_kept_whole_at_the_first_legible_zoom(kind: StoreKind) {
+    use agrimap_store::{OverviewKey, Upsert};
+    let server = kind.demo_server("dense_layers_are_kept_whole_at_the_first_legible_zoom");
+    let store = server.store.clone();
+    let (_, inside) = commune_point(&server, "Mỹ Xương");
+    let crop = layer("crop").expect("crop");
+    let t = tile_containing(inside.x(), inside.y(), 13);
+    let key = OverviewKey {
+        layer: "crop",
+        options: agrimap_core::tiles::served_options().fingerprint(),
+        z: t.z,
+        x: t.x,
+        y: t.y,
+    };
+    let path = format!("/tiles/crop/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let first = server.get(&path, &[]);
+    assert_eq!(first.status, 200);
+    let kept = block_on(store.overview(&key)).expect("read").expect("kept whole");
+    assert_eq!(kept, first.decoded_body());
+
+    let season = crop.field_index("season").expect("field");
+    let parcel = tile_features(&server, &[crop], t)
+        .remove(0)
+        .into_iter()
+        .find(|p| p.properties[season] != Value::from("thu_dong"))
+        .expect("a parcel of another season");
+    let mut autumn = parcel.clone();
+    autumn.properties[season] = Value::from("thu_dong");
+    block_on(store.upsert(Upsert {
+        layer: crop,
+        features: vec![autumn],
+        update: vec!["season"],
+    }))
+    .expect("season");
+    assert_eq!(block_on(store.overview(&key)).expect("read"), None, "forgotten");
+    let drawn = get_tile(&server, "crop", t);
+    let seasons: Vec<&Value> = drawn[0]
+        .features
+        .iter()
+        .filter(|f| f.id == u64::try_from(parcel.id).ok())
+        .map(|f| &f.properties["season"])
+        .collect();
+    assert_eq!(seasons, [&Value::from("thu_dong")]);
+    assert!(block_on(store.overview(&key)).expect("read").is_some(), "kept again");
+}
+
 /// The features of `layers` that the server's tile query reads for `t`.
 fn tile_features(
     server: &TestServer,
@@ -700,4 +750,5 @@ agrimap_suite::store_suite!(
     coalesced_tile_layers_are_kept_by_the_store_until_a_write_reaches_them,
     coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_once,
     a_tile_a_write_reached_is_drawn_from_its_kept_edges_as_from_every_parcel,
+    dense_layers_are_kept_whole_at_the_first_legible_zoom,
 );

@@ -125,6 +125,7 @@ stores!(
     kept_tile_layers_are_forgotten_only_where_a_write_reaches,
     forgotten_tile_layers_are_listed_until_kept_again,
     kept_tile_edges_gather_the_writes_that_reach_them_until_folded,
+    layers_kept_whole_are_forgotten_by_any_field,
     a_query_reads_only_the_fields_it_names,
     a_written_feature_is_stored_with_its_commune_splits,
     rewriting_or_deleting_a_feature_moves_its_splits,
@@ -1389,6 +1390,42 @@ mod cases {
                 .expect("keep")
         );
         assert!(store.overviews_to_redraw("d1 now", 10).await.expect("list").is_empty());
+    }
+
+    /// A layer kept whole at the first legible zoom carries every public
+    /// field: an update of any field forgets it (and lists it), where the
+    /// coalesced layers below that zoom are forgotten only by the geometry
+    /// and the class.
+    pub async fn layers_kept_whole_are_forgotten_by_any_field(store: &dyn Store) {
+        let crop = layer("crop").expect("crop");
+        let (west, _) = west_and_east();
+        let at = |z: u8| OverviewKey {
+            z,
+            ..crop_tile(1, "d1 now")
+        };
+        let season = crop.field_index("season").expect("field");
+        store
+            .upsert(crop_upsert(vec![parcel("P-1", "rice", 105.1, 9.1, 0.01)], vec![]))
+            .await
+            .expect("first parcel");
+        let v = store.versions().await.expect("versions")["crop"];
+        for z in [11, 13, 14] {
+            assert!(store.keep_overview(&at(z), west, v, b"mvt").await.expect("keep"));
+        }
+        let mut winter = parcel("P-1", "rice", 105.1, 9.1, 0.01);
+        winter.properties[season] = "dong_xuan".into();
+        store
+            .upsert(crop_upsert(vec![winter], vec!["season"]))
+            .await
+            .expect("season");
+        assert_eq!(store.overview(&at(11)).await.expect("read"), Some(b"mvt".to_vec()));
+        for z in [13, 14] {
+            assert_eq!(store.overview(&at(z)).await.expect("read"), None, "z{z}");
+        }
+        assert_eq!(
+            store.overviews_to_redraw("d1 now", 10).await.expect("list"),
+            vec![at(13), at(14)]
+        );
     }
 
     /// A tile layer's kept edges survive a write that reaches them, with the

@@ -271,8 +271,8 @@ async fn render(
     Ok(draw(store, metrics, layers, coord, opts, as_of).await?.body)
 }
 
-/// A tile drawn, and how many of its coalesced layers the store holds
-/// after the drawing (kept before, or kept by it).
+/// A tile drawn, and how many of its layers the store holds after the
+/// drawing (kept before, or kept by it).
 struct Drawn {
     body: TileBody,
     kept: usize,
@@ -280,10 +280,13 @@ struct Drawn {
 
 /// Draws one tile, its layers concurrently: a coalesced layer (below its
 /// legible zoom) is the one the store kept for it, if no write has touched
-/// it since, else its features streamed into the merged shapes of their
-/// classes on the blocking pool and handed to the store to keep; any other
-/// layer is a query of its features in the tile's bounding box plus
-/// buffer, clipped, simplified and encoded on the blocking pool. Then gzip.
+/// it since, else taken up from the edges the store kept and the writes
+/// since, else its features streamed into the merged shapes of their
+/// classes on the blocking pool; and handed to the store to keep. A dense
+/// layer at its first legible zoom is kept whole the same way (no edges:
+/// drawn from its features). Any other layer is a query of its features in
+/// the tile's bounding box plus buffer, clipped, simplified and encoded on
+/// the blocking pool. Then gzip.
 async fn draw(
     store: &Arc<dyn Store>,
     metrics: &CoreMetrics,
@@ -299,7 +302,10 @@ async fn draw(
     let min_extent = tile_bounds(coord).width() / f64::from(opts.extent);
     let visible: Vec<&'static LayerDef> = layers.iter().copied().filter(|l| coord.z >= l.minzoom).collect();
     // Only the present is kept: a past tile is drawn afresh.
-    let keeping = as_of.is_none() && visible.iter().any(|l| coalescing_at(l, coord, &opts).is_some());
+    let keeping = as_of.is_none()
+        && visible
+            .iter()
+            .any(|l| coalescing_at(l, coord, &opts).is_some() || kept_whole(l, coord));
     let versions = if keeping {
         store.versions().await?
     } else {
@@ -320,7 +326,7 @@ async fn draw(
             ..FeatureQuery::default()
         };
         let drawing = CoalescedLayer::new(coord, layer, Audience::Public, &opts);
-        let keep = (keeping && drawing.is_some()).then(|| OverviewKey {
+        let keep = (keeping && (drawing.is_some() || kept_whole(layer, coord))).then(|| OverviewKey {
             layer: layer.id,
             options: fingerprint.clone(),
             z: coord.z,
@@ -333,7 +339,20 @@ async fn draw(
         let (store, kept, opts, taken_up) = (store.clone(), &kept, &opts, &metrics.tile_layers_taken_up);
         async move {
             let Some(drawing) = drawing else {
-                return Ok::<_, CoreError>(LayerPart::Read(store.features(layer, &query).await?));
+                let Some(key) = keep else {
+                    return Ok::<_, CoreError>(LayerPart::Read(store.features(layer, &query).await?));
+                };
+                if let Some(mvt) = store.overview(&key).await? {
+                    kept.fetch_add(1, Ordering::Relaxed);
+                    return Ok(LayerPart::Encoded(mvt));
+                }
+                let features = store.features(layer, &query).await?;
+                let opts = opts.clone();
+                let mvt = tokio::task::spawn_blocking(move || encode_layer(coord, layer, features, &opts))
+                    .await
+                    .map_err(|e| CoreError::task_failed("tile_failed", "encoding a tile layer", &e))?;
+                keep_layer(&store, &key, bbox, version, &mvt, kept).await;
+                return Ok(LayerPart::Encoded(mvt));
             };
             let Some(key) = keep else {
                 // The past: drawn afresh, kept nowhere.
@@ -359,15 +378,7 @@ async fn draw(
                 }
                 mvt
             };
-            // Keeping is an optimisation: a store that cannot keep
-            // (read-only, busy) still served the tile.
-            match store.keep_overview(&key, bbox, version, &mvt).await {
-                Ok(true) => {
-                    kept.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(false) => {}
-                Err(e) => warn_not_kept(&key, "keeping a tile layer", &e),
-            }
+            keep_layer(&store, &key, bbox, version, &mvt, kept).await;
             Ok(LayerPart::Encoded(mvt))
         }
     });
@@ -380,6 +391,34 @@ async fn draw(
         body,
         kept: kept.into_inner(),
     })
+}
+
+/// Whether the store keeps `layer`'s tile at `coord` whole (drawn feature by
+/// feature): a dense layer at its first legible zoom, where a tile holds
+/// some 17,000 parcels with their public fields, about 100 ms to read.
+fn kept_whole(layer: &LayerDef, coord: TileCoord) -> bool {
+    layer.coalescing().is_some_and(|c| coord.z == c.below_zoom)
+}
+
+/// Hands a drawn layer to the store to keep, if the layer's version is
+/// still `version`; counts it in `kept` when kept. Keeping is an
+/// optimisation: a store that cannot keep (read-only, busy) still served
+/// the tile.
+async fn keep_layer(
+    store: &Arc<dyn Store>,
+    key: &OverviewKey,
+    bbox: geo::Rect<f64>,
+    version: u64,
+    mvt: &[u8],
+    kept: &AtomicUsize,
+) {
+    match store.keep_overview(key, bbox, version, mvt).await {
+        Ok(true) => {
+            kept.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(false) => {}
+        Err(e) => warn_not_kept(key, "keeping a tile layer", &e),
+    }
 }
 
 fn warn_not_kept(key: &OverviewKey, what: &str, cause: &agrimap_store::StoreError) {
@@ -468,16 +507,7 @@ fn encode(
     for (&layer, part) in visible.iter().zip(parts) {
         match part {
             LayerPart::Encoded(encoded) => mvt.extend_from_slice(&encoded),
-            LayerPart::Read(mut features) => {
-                // The stores return rows in any order (a sort in the database can
-                // spill to disk on a big tile); sorting here keeps tiles identical
-                // whatever the store and its physical row order.
-                features.sort_unstable_by_key(|f| f.id);
-                // A tile is its layers' messages one after another, so each
-                // layer is encoded on its own and the bytes are the same as
-                // when encoded together.
-                mvt.extend_from_slice(&encode_tile(coord, &[(layer, &features)], Audience::Public, opts));
-            }
+            LayerPart::Read(features) => mvt.extend_from_slice(&encode_layer(coord, layer, features, opts)),
         }
     }
     Ok(if mvt.is_empty() {
@@ -488,6 +518,17 @@ fn encode(
             plain: mvt.into(),
         }
     })
+}
+
+/// One layer of features, encoded as a tile's message.
+fn encode_layer(coord: TileCoord, layer: &'static LayerDef, mut features: Vec<Feature>, opts: &TileOptions) -> Vec<u8> {
+    // The stores return rows in any order (a sort in the database can
+    // spill to disk on a big tile); sorting here keeps tiles identical
+    // whatever the store and its physical row order.
+    features.sort_unstable_by_key(|f| f.id);
+    // A tile is its layers' messages one after another, so each layer is
+    // encoded on its own and the bytes are the same as when encoded together.
+    encode_tile(coord, &[(layer, &features)], Audience::Public, opts)
 }
 
 fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {

@@ -11,7 +11,7 @@ use super::db;
 use crate::StoreError;
 use crate::gpkg_geom;
 use crate::overviews::{EdgeChange, KeptEdges, OverviewKey, catalog_layer, change_feature};
-use agrimap_model::{LayerDef, catalog};
+use agrimap_model::{LEGIBLE_ZOOM, LayerDef, catalog};
 use geo::Rect;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fmt::Write as _;
@@ -69,11 +69,7 @@ CREATE TABLE IF NOT EXISTS agrimap_tile_overviews_redraw (
 /// geometry reaches, listing them to be drawn again, and adding the row
 /// (`OLD`: removed) to the changes of the kept edges it reaches.
 fn forget(layer: &str, class_fields: &[&str], row: &str) -> String {
-    let reached = format!(
-        "layer = '{layer}'
-           AND minx <= ST_MaxX({row}.geom) AND maxx >= ST_MinX({row}.geom)
-           AND miny <= ST_MaxY({row}.geom) AND maxy >= ST_MinY({row}.geom)"
-    );
+    let reached = reached(layer, row);
     let removed = i32::from(row == "OLD");
     let class = class_fields
         .iter()
@@ -90,9 +86,32 @@ fn forget(layer: &str, class_fields: &[&str], row: &str) -> String {
     )
 }
 
+/// The condition on a kept layer's row that `row`'s geometry reaches its tile.
+fn reached(layer: &str, row: &str) -> String {
+    format!(
+        "layer = '{layer}'
+           AND minx <= ST_MaxX({row}.geom) AND maxx >= ST_MinX({row}.geom)
+           AND miny <= ST_MaxY({row}.geom) AND maxy >= ST_MinY({row}.geom)"
+    )
+}
+
+/// The statements forgetting the kept tiles of `layer` from its first
+/// legible zoom on (kept whole, with every public field) that the updated
+/// row reaches, listing them to be drawn again: an update of a field the
+/// merged shapes do not draw.
+fn forget_legible(layer: &str) -> String {
+    let reached = format!("{} AND z >= {LEGIBLE_ZOOM}", reached(layer, "NEW"));
+    format!(
+        "INSERT OR IGNORE INTO agrimap_tile_overviews_redraw (layer, options, z, x, y)
+           SELECT layer, options, z, x, y FROM agrimap_tile_overviews WHERE {reached};
+         DELETE FROM agrimap_tile_overviews WHERE {reached};"
+    )
+}
+
 /// The triggers of one coalesced layer, by name. An update that changes
 /// neither the geometry nor a class field (a phone number, a commune code)
-/// draws the same coalesced tile and forgets nothing.
+/// draws the same coalesced tile: it forgets only the layers kept whole,
+/// from the first legible zoom on.
 fn triggers(layer: &LayerDef, class_fields: &[&str]) -> Vec<(String, String)> {
     let t = layer.id;
     let mut changed = String::from("OLD.geom IS NOT NEW.geom");
@@ -116,6 +135,14 @@ fn triggers(layer: &LayerDef, class_fields: &[&str]) -> Vec<(String, String)> {
                 name("update"),
                 forget(t, class_fields, "OLD"),
                 forget(t, class_fields, "NEW")
+            ),
+        ),
+        (
+            name("fields"),
+            format!(
+                "CREATE TRIGGER \"{}\" AFTER UPDATE ON \"{t}\" WHEN NOT ({changed}) BEGIN {} END",
+                name("fields"),
+                forget_legible(t)
             ),
         ),
         (

@@ -50,6 +50,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "tile_overview_edges",
         include_str!("migrations/0019_tile_overview_edges.sql"),
     ),
+    (
+        20,
+        "legible_overviews",
+        include_str!("migrations/0020_legible_overviews.sql"),
+    ),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the
