@@ -1,13 +1,13 @@
 //! The first look at an edited area at a low zoom, with and without the
 //! background redrawing of `agrimap serve` (issue 19, item 1): for parcels
 //! at several places of the province, the composite tile (crop and
-//! aquaculture) over each at z10, z11 and z12 is drawn and its coalesced
-//! layers kept (with their edges); then one parcel there changes crop, and
-//! the nearest pond its species, and
+//! aquaculture) over each at z10 to z13 is drawn and its layers kept (the
+//! coalesced ones below z13 with their edges, z13's whole); then one parcel
+//! there changes crop, and the nearest pond its species, and
 //!
 //! - **first draw**: the tile is asked for at once, as a request racing
 //!   the background redraw would be: each coalesced layer taken up from its
-//!   kept edges and the write's changes;
+//!   kept edges and the write's changes, z13's layers read again;
 //! - after a second change of the same features, **redraw**: what the
 //!   server's background task does right after the write
 //!   ([`TileService::redraw_forgotten`]), timed; that is how long after a
@@ -132,13 +132,13 @@ fn main() {
         let places = places(store.as_ref(), n).await;
         let ponds = places.iter().filter(|(_, pond)| pond.is_some()).count();
         println!(
-            "{} parcels and {ponds} ponds beside them, zooms 10-12, composite crop+aquaculture",
+            "{} parcels and {ponds} ponds beside them, zooms 10-13, composite crop+aquaculture",
             places.len()
         );
         let (mut first, mut redraw, mut after, mut kept_per_write) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for place in &places {
             let point = place.0.geometry.bounding_rect().expect("box").center();
-            let coords: Vec<_> = (10..=12).map(|z| tile_containing(point.x, point.y, z)).collect();
+            let coords: Vec<_> = (10..=13).map(|z| tile_containing(point.x, point.y, z)).collect();
             for &c in &coords {
                 tiles.render(&layers, c).await.expect("tile");
             }
@@ -149,7 +149,7 @@ fn main() {
             for &c in &coords {
                 let t0 = Instant::now();
                 tiles.render(&layers, c).await.expect("tile");
-                first.push(ms(t0.elapsed()));
+                first.push((c.z, ms(t0.elapsed())));
             }
             change(store.as_ref(), place, true).await;
             let t0 = Instant::now();
@@ -164,10 +164,13 @@ fn main() {
         }
         println!("| what | median / max |");
         println!("|---|---|");
-        println!(
-            "| a tile asked for right after the write (first draw) | {} |",
-            summary(first)
-        );
+        for (zooms, what) in [(10..=12, "z10-z12, taken up from kept edges"), (13..=13, "z13, read again")] {
+            let of_zooms = first.iter().filter(|(z, _)| zooms.contains(z)).map(|&(_, t)| t).collect();
+            println!(
+                "| a tile asked for right after the write (first draw; {what}) | {} |",
+                summary(of_zooms)
+            );
+        }
         let (drawn, kept): (usize, usize) = kept_per_write.iter().fold((0, 0), |(d, k), (a, b)| (d + a, k + b));
         println!(
             "| the background redraw after one write ({drawn} tile layers drawn over {} writes, {kept} kept) | {} |",
