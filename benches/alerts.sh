@@ -21,6 +21,9 @@
 # AGRIMAP_ALERTS_SUBSCRIPTIONS (100), AGRIMAP_ALERTS_SLOW_MS (2000),
 # AGRIMAP_ALERTS_SSE_CLIENTS (10000).
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}

@@ -21,6 +21,9 @@
 #   AGRIMAP_BENCH_DEMO_DIR  reuse a province generated with that many parcels
 #   AGRIMAP_BENCH_RUNS      rounds of both exports (3)
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}

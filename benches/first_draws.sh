@@ -26,6 +26,9 @@
 #                                 two-million-parcel demo province)
 #   AGRIMAP_FIRST_DRAWS_PARALLEL  requests at a time in the burst (16)
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 
 database=${AGRIMAP_FIRST_DRAWS_DATABASE:?set AGRIMAP_FIRST_DRAWS_DATABASE to a PostGIS database URL}

@@ -28,6 +28,9 @@
 #                             schema change without rebuilding (e.g. an extra index)
 #   AGRIMAP_INGEST_BATCH, AGRIMAP_INGEST_START, AGRIMAP_INGEST_RESEND: see benches/ingest.rs
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}

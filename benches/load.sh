@@ -41,6 +41,9 @@
 #   AGRIMAP_LOAD_WARMUP, AGRIMAP_LOAD_SEED, AGRIMAP_LOAD_FAULT_DOWN, AGRIMAP_LOAD_FAULT_AFTER,
 #   AGRIMAP_LOAD_RSS_TOLERANCE, ...: see benches/load.rs
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target-load}

@@ -57,6 +57,9 @@
 #   AGRIMAP_BENCH_AREA           area per class of the coalesced layers, agrimap against Martin, over every
 #                                tile of the province at z10-z13 (benches/tile_sizes.rs; 1; 0 skips it)
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 repo=$PWD
 

@@ -22,6 +22,9 @@
 #   AGRIMAP_MQTT_DATABASE    a PostgreSQL URL to use PostGIS instead of the embedded store
 #                            (a freshly loaded database: the run's readings must be new)
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}

@@ -46,6 +46,9 @@
 #                                five provinces of 2,000,000 parcels takes
 #                                most of an hour
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/parts-bench-target}

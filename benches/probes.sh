@@ -17,6 +17,9 @@
 # (without --database, a GeoPackage seeded from data/demo in a temporary
 # directory). Needs python3 and curl.
 set -euo pipefail
+# The servers started here serve what is measured, not a background pass
+# drawing every tile of the province ahead (agrimap serve --keep-tiles-ahead).
+export AGRIMAP_KEEP_TILES_AHEAD=false
 cd "$(dirname "$0")/.."
 agrimap=${AGRIMAP:?set AGRIMAP to a release build of agrimap}
 dir=$(mktemp -d)

@@ -164,8 +164,15 @@ fn main() {
         }
         println!("| what | median / max |");
         println!("|---|---|");
-        for (zooms, what) in [(10..=12, "z10-z12, taken up from kept edges"), (13..=13, "z13, read again")] {
-            let of_zooms = first.iter().filter(|(z, _)| zooms.contains(z)).map(|&(_, t)| t).collect();
+        for (zooms, what) in [
+            (10..=12, "z10-z12, taken up from kept edges"),
+            (13..=13, "z13, read again"),
+        ] {
+            let of_zooms = first
+                .iter()
+                .filter(|(z, _)| zooms.contains(z))
+                .map(|&(_, t)| t)
+                .collect();
             println!(
                 "| a tile asked for right after the write (first draw; {what}) | {} |",
                 summary(of_zooms)

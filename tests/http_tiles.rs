@@ -568,6 +568,80 @@ fn dense_layers_are_kept_whole_at_the_first_legible_zoom(kind: StoreKind) {
     assert!(block_on(store.overview(&key)).expect("read").is_some(), "kept again");
 }
 
+/// `agrimap serve` keeps ahead: at start it draws, in the background, every
+/// dense layer's tile over the province from its first zoom to z13 that the
+/// store does not keep, so no one waits for a first draw; started again, it
+/// finds them kept and draws none.
+fn serve_keeps_the_province_tiles_ahead(kind: StoreKind) {
+    use agrimap_store::OverviewKey;
+    use agrimap_suite::{PgDatabase, ServeProcess, demo_dir, scratch_dir, shared_store_path};
+    let test = "serve_keeps_the_province_tiles_ahead";
+    let dir = scratch_dir(test);
+    let seed = demo_dir();
+    let env = [
+        ("AGRIMAP_DATA_DIR", dir.as_os_str()),
+        ("AGRIMAP_SEED_DIR", seed.as_os_str()),
+        ("AGRIMAP_KEEP_TILES_AHEAD", std::ffi::OsStr::new("true")),
+    ];
+    let database = (kind == StoreKind::PostGis).then(|| PgDatabase::demo(test));
+    let args: Vec<&str> = database
+        .as_ref()
+        .map(|db| vec!["--database", db.url.as_str()])
+        .unwrap_or_default();
+    let store: std::sync::Arc<dyn agrimap_store::Store> = if let Some(db) = &database {
+        std::sync::Arc::new(db.store())
+    } else {
+        let path = dir.join("agrimap.gpkg");
+        std::fs::copy(shared_store_path(), &path).expect("copying the demo store");
+        std::sync::Arc::new(agrimap_store::GpkgStore::open(&path).expect("open"))
+    };
+    let tiles = agrimap_core::tiles::TileService::new(store.clone(), 0, agrimap_core::metrics::CoreMetrics::default());
+    let wanted = block_on(tiles.layers_to_keep()).expect("the province's tiles");
+    let zooms: std::collections::BTreeSet<u8> = wanted.iter().map(|(_, t)| t.z).collect();
+    assert_eq!(zooms.into_iter().collect::<Vec<_>>(), [10, 11, 12, 13]);
+    assert!(wanted.iter().any(|(l, _)| l.id == "crop") && wanted.iter().any(|(l, _)| l.id == "aquaculture"));
+
+    // Waits for the pass to end (its log line), and returns how many it drew.
+    let kept_ahead = |server: &ServeProcess| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(5);
+        loop {
+            let log = server.log();
+            if let Some(line) = log.lines().find(|l| l.contains("tile layers kept ahead")) {
+                let drawn = line.split("drawn=").nth(1).and_then(|r| r.split_whitespace().next());
+                return drawn.and_then(|n| n.parse::<usize>().ok()).expect("the count drawn");
+            }
+            assert!(std::time::Instant::now() < deadline, "no pass ended:\n{log}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let options = agrimap_core::tiles::served_options().fingerprint();
+    let kept = |(layer, t): &(&agrimap_model::LayerDef, TileCoord)| {
+        let key = OverviewKey {
+            layer: layer.id,
+            options: options.clone(),
+            z: t.z,
+            x: t.x,
+            y: t.y,
+        };
+        block_on(store.overview(&key)).expect("read").is_some()
+    };
+    // (The shared demo store may hold layers other tests drew.)
+    let kept_before = wanted.iter().filter(|w| kept(w)).count();
+    assert!(
+        kept_before < wanted.len() / 2,
+        "{kept_before} of {} kept before",
+        wanted.len()
+    );
+    let server = ServeProcess::start(&args, &env);
+    assert_eq!(kept_ahead(&server), wanted.len() - kept_before);
+    for w in &wanted {
+        assert!(kept(w), "{} {:?} is kept", w.0.id, w.1);
+    }
+    drop(server);
+    let again = ServeProcess::start(&args, &env);
+    assert_eq!(kept_ahead(&again), 0, "everything was kept already");
+}
+
 /// The features of `layers` that the server's tile query reads for `t`.
 fn tile_features(
     server: &TestServer,
@@ -751,4 +825,5 @@ agrimap_suite::store_suite!(
     coalesced_tiles_drawn_from_streamed_parcels_equal_the_tile_of_all_parcels_at_once,
     a_tile_a_write_reached_is_drawn_from_its_kept_edges_as_from_every_parcel,
     dense_layers_are_kept_whole_at_the_first_legible_zoom,
+    serve_keeps_the_province_tiles_ahead,
 );

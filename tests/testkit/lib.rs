@@ -623,6 +623,9 @@ impl ServeProcess {
             // silence check would turn them all silent; the tests of silence
             // turn it on through `env`.
             .env("AGRIMAP_SILENCE_CHECK_SECONDS", "0")
+            // Nor do they want every tile of the province drawn at start,
+            // except the test of that.
+            .env("AGRIMAP_KEEP_TILES_AHEAD", "false")
             .stderr(std::process::Stdio::piped());
         for (k, v) in env {
             command.env(k, v);

@@ -45,11 +45,6 @@ pub struct ServeArgs {
     /// Origins browsers may call the API from, comma-separated (`*` for any).
     #[arg(long, env = "AGRIMAP_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
-    /// Also take station readings from this MQTT broker,
-    /// `mqtt://[user[:password]@]host[:port]`: each message on
-    /// `agrimap/stations/{id}/readings` (QoS 1), `{"token": "<the station's token>",
-    /// "readings": [...]}`, is ingested like a POST of the readings, and the answer
-    /// is published to `agrimap/stations/{id}/readings/result`.
     /// How often stations are checked for silence, in seconds (0: never).
     #[arg(long, env = "AGRIMAP_SILENCE_CHECK_SECONDS", default_value_t = 60)]
     pub silence_check_seconds: u64,
@@ -62,12 +57,22 @@ pub struct ServeArgs {
     /// Let webhooks point at loopback, private and link-local addresses (a gateway on the same network).
     #[arg(long, env = "AGRIMAP_ALLOW_PRIVATE_WEBHOOKS")]
     pub allow_private_webhooks: bool,
+    /// Also take station readings from this MQTT broker,
+    /// `mqtt://[user[:password]@]host[:port]`: each message on
+    /// `agrimap/stations/{id}/readings` (QoS 1), `{"token": "<the station's token>",
+    /// "readings": [...]}`, is ingested like a POST of the readings, and the answer
+    /// is published to `agrimap/stations/{id}/readings/result`.
     #[arg(long, env = "AGRIMAP_MQTT_URL")]
     pub mqtt_url: Option<String>,
     /// agrimap's session at the MQTT broker: messages that arrive while agrimap is
     /// down are kept for this id. Each instance needs an id of its own.
     #[arg(long, env = "AGRIMAP_MQTT_CLIENT_ID", default_value = "agrimap")]
     pub mqtt_client_id: String,
+    /// At start, draw and keep in the background the tile layers the store keeps
+    /// (the dense layers up to z13) over every province it holds, where it keeps
+    /// none yet; `false`: only as they are asked for.
+    #[arg(long, env = "AGRIMAP_KEEP_TILES_AHEAD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub keep_tiles_ahead: bool,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -122,6 +127,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let state = AppState::new(store, config);
         agrimap_core::alerts::worker::spawn(&state.core);
         agrimap_core::tiles::spawn_redrawing(state.core.tiles.clone());
+        if args.keep_tiles_ahead {
+            agrimap_core::tiles::spawn_keeping_ahead(state.core.tiles.clone());
+        }
         let (signalled, grace_starts) = tokio::sync::oneshot::channel::<()>();
         let (stop_mqtt, mqtt_stops) = tokio::sync::oneshot::channel::<()>();
         let mqtt = mqtt.map(|mqtt| {

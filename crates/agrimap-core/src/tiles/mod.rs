@@ -4,9 +4,11 @@
 //! features stream in), then clip, simplify and encode on the blocking pool,
 //! gzip, and into the cache ([`TileCache`]).
 
+mod ahead;
 mod cache;
 mod redraw;
 
+pub use ahead::spawn_keeping_ahead;
 pub use cache::{TileBody, TileCache, TileKey};
 pub use redraw::{Redrawn, spawn_redrawing};
 
