@@ -202,6 +202,12 @@ impl<'a> CoalescedLayer<'a> {
         out
     }
 
+    /// The layer being drawn.
+    #[must_use]
+    pub fn layer(&self) -> &'a LayerDef {
+        self.layer
+    }
+
     /// Adds one feature (geometry in longitude/latitude); one outside the
     /// buffered tile, or not polygonal, adds nothing.
     pub fn add(&mut self, feature: &Feature) {

@@ -23,6 +23,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::future::try_join_all;
 use geo::BoundingRect;
+use prometheus_client::metrics::counter::Counter;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::sync::Arc;
@@ -340,48 +341,28 @@ async fn draw(
         let version = versions.get(layer.id).copied().unwrap_or(0);
         let (store, kept, opts, taken_up) = (store.clone(), &kept, &opts, &metrics.tile_layers_taken_up);
         async move {
-            let Some(drawing) = drawing else {
-                let Some(key) = keep else {
-                    return Ok::<_, CoreError>(LayerPart::Read(store.features(layer, &query).await?));
-                };
-                if let Some(mvt) = store.overview(&key).await? {
-                    kept.fetch_add(1, Ordering::Relaxed);
-                    return Ok(LayerPart::Encoded(mvt));
+            let keeper = keep.map(|key| Keeper {
+                store: &store,
+                key,
+                coord,
+                bbox,
+                version,
+                kept,
+            });
+            let part = match (drawing, keeper) {
+                (None, None) => LayerPart::Read(store.features(layer, &query).await?),
+                (None, Some(keeper)) => LayerPart::Encoded(whole_layer(&keeper, layer, query, opts).await?),
+                (Some(drawing), None) => {
+                    // The past: drawn afresh, kept nowhere.
+                    let (mvt, _) = coalesce_streamed(drawing, store.stream(layer, query), false).await?;
+                    LayerPart::Encoded(mvt)
                 }
-                let features = store.features(layer, &query).await?;
-                let opts = opts.clone();
-                let mvt = tokio::task::spawn_blocking(move || encode_layer(coord, layer, features, &opts))
-                    .await
-                    .map_err(|e| CoreError::task_failed("tile_failed", "encoding a tile layer", &e))?;
-                keep_layer(&store, &key, bbox, version, &mvt, kept).await;
-                return Ok(LayerPart::Encoded(mvt));
-            };
-            let Some(key) = keep else {
-                // The past: drawn afresh, kept nowhere.
-                let (mvt, _) = coalesce_streamed(drawing, store.stream(layer, query), false).await?;
-                return Ok(LayerPart::Encoded(mvt));
-            };
-            if let Some(mvt) = store.overview(&key).await? {
-                kept.fetch_add(1, Ordering::Relaxed);
-                return Ok(LayerPart::Encoded(mvt));
-            }
-            let resumed = match store.overview_edges(&key).await? {
-                Some(edges) => resume(&store, &key, coord, layer, opts, edges, min_extent).await?,
-                None => None,
-            };
-            let mvt = if let Some(mvt) = resumed {
-                taken_up.inc();
-                mvt
-            } else {
-                let (mvt, edges) = coalesce_streamed(drawing, store.stream(layer, query), true).await?;
-                let edges = edges.unwrap_or_default();
-                if let Err(e) = store.keep_overview_edges(&key, bbox, version, &edges).await {
-                    warn_not_kept(&key, "keeping a tile layer's edges", &e);
+                (Some(drawing), Some(keeper)) => {
+                    let taken_up_from = (min_extent, taken_up);
+                    LayerPart::Encoded(coalesced_layer(&keeper, drawing, query, opts, taken_up_from).await?)
                 }
-                mvt
             };
-            keep_layer(&store, &key, bbox, version, &mvt, kept).await;
-            Ok(LayerPart::Encoded(mvt))
+            Ok::<_, CoreError>(part)
         }
     });
     let parts = try_join_all(parts).await?;
@@ -395,32 +376,104 @@ async fn draw(
     })
 }
 
+/// What keeping one layer of a tile takes: the store, the key and its tile,
+/// the tile's buffered bounds (what the store keeps it under), the layer's version
+/// read before its features, and the count of the tile's kept layers.
+struct Keeper<'a> {
+    store: &'a Arc<dyn Store>,
+    key: OverviewKey,
+    coord: TileCoord,
+    bbox: geo::Rect<f64>,
+    version: u64,
+    kept: &'a AtomicUsize,
+}
+
+impl Keeper<'_> {
+    /// The layer as kept, if it is.
+    async fn kept(&self) -> Result<Option<Vec<u8>>, CoreError> {
+        let mvt = self.store.overview(&self.key).await?;
+        if mvt.is_some() {
+            self.kept.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(mvt)
+    }
+
+    /// Hands a drawn layer to the store to keep, if the layer's version is
+    /// still the one read. Keeping is an optimisation: a store that cannot
+    /// keep (read-only, busy) still served the tile.
+    async fn keep(&self, mvt: &[u8]) {
+        match self.store.keep_overview(&self.key, self.bbox, self.version, mvt).await {
+            Ok(true) => {
+                self.kept.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(e) => warn_not_kept(&self.key, "keeping a tile layer", &e),
+        }
+    }
+}
+
+/// A layer the store keeps whole (see [`kept_whole`]): as kept, else its
+/// features read, encoded on the blocking pool and kept.
+async fn whole_layer(
+    keeper: &Keeper<'_>,
+    layer: &'static LayerDef,
+    query: FeatureQuery,
+    opts: &TileOptions,
+) -> Result<Vec<u8>, CoreError> {
+    if let Some(mvt) = keeper.kept().await? {
+        return Ok(mvt);
+    }
+    let features = keeper.store.features(layer, &query).await?;
+    let (opts, coord) = (opts.clone(), keeper.coord);
+    let mvt = tokio::task::spawn_blocking(move || encode_layer(coord, layer, features, &opts))
+        .await
+        .map_err(|e| CoreError::task_failed("tile_failed", "encoding a tile layer", &e))?;
+    keeper.keep(&mvt).await;
+    Ok(mvt)
+}
+
+/// A coalesced layer of the present: as kept; else taken up from the edges
+/// the store kept and the writes since (counted in `taken_up`; changed
+/// features under `min_extent` skipped, as the store's query skips them);
+/// else drawn from every feature, and its edges kept. Then kept.
+async fn coalesced_layer(
+    keeper: &Keeper<'_>,
+    drawing: CoalescedLayer<'static>,
+    query: FeatureQuery,
+    opts: &TileOptions,
+    (min_extent, taken_up): (f64, &Counter),
+) -> Result<Vec<u8>, CoreError> {
+    if let Some(mvt) = keeper.kept().await? {
+        return Ok(mvt);
+    }
+    let (store, key, layer) = (keeper.store, &keeper.key, drawing.layer());
+    let resumed = match store.overview_edges(key).await? {
+        Some(edges) => resume(keeper, layer, opts, edges, min_extent).await?,
+        None => None,
+    };
+    let mvt = if let Some(mvt) = resumed {
+        taken_up.inc();
+        mvt
+    } else {
+        let (mvt, edges) = coalesce_streamed(drawing, store.stream(layer, query), true).await?;
+        let edges = edges.unwrap_or_default();
+        if let Err(e) = store
+            .keep_overview_edges(key, keeper.bbox, keeper.version, &edges)
+            .await
+        {
+            warn_not_kept(key, "keeping a tile layer's edges", &e);
+        }
+        mvt
+    };
+    keeper.keep(&mvt).await;
+    Ok(mvt)
+}
+
 /// Whether the store keeps `layer`'s tile at `coord` whole (drawn feature by
 /// feature): a dense layer at its first legible zoom, where a tile holds
 /// some 17,000 parcels with their public fields, about 100 ms to read.
 fn kept_whole(layer: &LayerDef, coord: TileCoord) -> bool {
     layer.coalescing().is_some_and(|c| coord.z == c.below_zoom)
-}
-
-/// Hands a drawn layer to the store to keep, if the layer's version is
-/// still `version`; counts it in `kept` when kept. Keeping is an
-/// optimisation: a store that cannot keep (read-only, busy) still served
-/// the tile.
-async fn keep_layer(
-    store: &Arc<dyn Store>,
-    key: &OverviewKey,
-    bbox: geo::Rect<f64>,
-    version: u64,
-    mvt: &[u8],
-    kept: &AtomicUsize,
-) {
-    match store.keep_overview(key, bbox, version, mvt).await {
-        Ok(true) => {
-            kept.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(false) => {}
-        Err(e) => warn_not_kept(key, "keeping a tile layer", &e),
-    }
 }
 
 fn warn_not_kept(key: &OverviewKey, what: &str, cause: &agrimap_store::StoreError) {
@@ -455,15 +508,13 @@ async fn coalesce_streamed(
 /// layer afresh). The same bytes as a drawing of every feature: edges
 /// walked both ways cancel, whatever the order.
 async fn resume(
-    store: &Arc<dyn Store>,
-    key: &OverviewKey,
-    coord: TileCoord,
+    keeper: &Keeper<'_>,
     layer: &'static LayerDef,
     opts: &TileOptions,
     kept: KeptEdges,
     min_extent: f64,
 ) -> Result<Option<Vec<u8>>, CoreError> {
-    let opts = opts.clone();
+    let (opts, coord) = (opts.clone(), keeper.coord);
     let folded: Vec<i64> = kept.changes.iter().map(|c| c.id).collect();
     let generation = kept.generation;
     let drawn = tokio::task::spawn_blocking(move || {
@@ -491,9 +542,12 @@ async fn resume(
         return Ok(None);
     };
     if let Some(edges) = edges
-        && let Err(e) = store.fold_overview_edges(key, generation, &edges, &folded).await
+        && let Err(e) = keeper
+            .store
+            .fold_overview_edges(&keeper.key, generation, &edges, &folded)
+            .await
     {
-        warn_not_kept(key, "folding changes into a tile layer's edges", &e);
+        warn_not_kept(&keeper.key, "folding changes into a tile layer's edges", &e);
     }
     Ok(Some(mvt))
 }
