@@ -126,6 +126,7 @@ stores!(
     forgotten_tile_layers_are_listed_until_kept_again,
     kept_tile_edges_gather_the_writes_that_reach_them_until_folded,
     layers_kept_whole_are_forgotten_by_any_field,
+    kept_tile_edges_are_forgotten_by_a_bulk_write,
     a_query_reads_only_the_fields_it_names,
     a_written_feature_is_stored_with_its_commune_splits,
     rewriting_or_deleting_a_feature_moves_its_splits,
@@ -1575,6 +1576,60 @@ mod cases {
         store.forget_overviews().await.expect("forget");
         assert!(store.overview_edges(&key(1)).await.expect("read").is_none());
         assert!(store.overview_edges(&key(2)).await.expect("read").is_none());
+    }
+
+    /// A write of more than 2,000 feature versions over one tile's kept
+    /// edges (a bulk import) forgets the edges instead of listing them: the
+    /// tile is drawn from its features once. One of 2,000 lists them all.
+    pub async fn kept_tile_edges_are_forgotten_by_a_bulk_write(store: &dyn Store) {
+        let key = |x: u32| crop_tile(x, "d1 now");
+        let (west, east) = west_and_east();
+        let v = store.versions().await.expect("versions")["crop"];
+        assert!(
+            store
+                .keep_overview_edges(&key(1), west, v, b"west")
+                .await
+                .expect("keep")
+        );
+        assert!(
+            store
+                .keep_overview_edges(&key(2), east, v, b"east")
+                .await
+                .expect("keep")
+        );
+        let bulk = |first: i32, n: i32, lon: f64| -> Vec<Feature> {
+            (first..first + n)
+                .map(|i| {
+                    let (row, column) = (f64::from(i / 50 % 50), f64::from(i % 50));
+                    parcel(
+                        &format!("P-BULK-{i}"),
+                        "rice",
+                        lon + column * 0.003,
+                        9.0 + row * 0.003,
+                        0.002,
+                    )
+                })
+                .collect()
+        };
+        store
+            .upsert(crop_upsert(bulk(0, 2_000, 106.0), vec![]))
+            .await
+            .expect("2,000 in the east");
+        let listed = store
+            .overview_edges(&key(2))
+            .await
+            .expect("read")
+            .expect("still kept")
+            .changes;
+        assert_eq!(listed.len(), 2_000);
+        store
+            .upsert(crop_upsert(bulk(10_000, 2_001, 105.0), vec![]))
+            .await
+            .expect("2,001 in the west");
+        assert!(
+            store.overview_edges(&key(1)).await.expect("read").is_none(),
+            "forgotten"
+        );
     }
 
     // One layer's story told in order: each step reads what the one before wrote.

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS agrimap_tile_overview_edges (
   maxx REAL NOT NULL,
   maxy REAL NOT NULL,
   generation INTEGER NOT NULL DEFAULT 0,
+  pending INTEGER NOT NULL DEFAULT 0,
   edges BLOB NOT NULL,
   PRIMARY KEY (layer, options, z, x, y)
 );
@@ -82,9 +83,19 @@ fn forget(layer: &str, class_fields: &[&str], row: &str) -> String {
          DELETE FROM agrimap_tile_overviews WHERE {reached};
          INSERT INTO agrimap_tile_overview_changes (layer, options, z, x, y, removed, geom, class)
            SELECT layer, options, z, x, y, {removed}, {row}.geom, json_object({class})
-             FROM agrimap_tile_overview_edges WHERE {reached};"
+             FROM agrimap_tile_overview_edges WHERE {reached} AND pending < {MAX_PENDING};
+         UPDATE agrimap_tile_overview_edges SET pending = pending + 1 WHERE {reached};
+         DELETE FROM agrimap_tile_overview_changes WHERE (layer, options, z, x, y) IN (
+           SELECT layer, options, z, x, y FROM agrimap_tile_overview_edges
+            WHERE {reached} AND pending > {MAX_PENDING});
+         DELETE FROM agrimap_tile_overview_edges WHERE {reached} AND pending > {MAX_PENDING};"
     )
 }
+
+/// Changes a tile's kept edges list at most: a write that would list more
+/// (a bulk import, a layer replaced) forgets the edges instead, and the tile
+/// is drawn from its features once (as migration 0019 does in PostGIS).
+const MAX_PENDING: u32 = 2000;
 
 /// The condition on a kept layer's row that `row`'s geometry reaches its tile.
 fn reached(layer: &str, row: &str) -> String {
@@ -172,7 +183,8 @@ pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
     let stored = |kind: &str, name: &str| super::schema::stored_sql(conn, kind, name);
     let mut in_place = stored("table", "agrimap_tile_overviews")?.is_some()
         && stored("table", "agrimap_tile_overviews_redraw")?.is_some()
-        && stored("table", "agrimap_tile_overview_edges")?.is_some()
+        // (Edges made before they counted their changes are made afresh.)
+        && stored("table", "agrimap_tile_overview_edges")?.is_some_and(|sql| sql.contains("pending"))
         && stored("table", "agrimap_tile_overview_changes")?.is_some();
     for (name, sql) in &wanted {
         in_place &= stored("trigger", name)?.as_deref() == Some(sql.as_str());
@@ -181,6 +193,12 @@ pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
         return Ok(());
     }
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    // The edges and their changes are made afresh, in their present shape:
+    // under triggers that may have missed writes, they are of no use.
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS agrimap_tile_overview_changes; DROP TABLE IF EXISTS agrimap_tile_overview_edges;",
+    )
+    .map_err(|e| db("dropping the kept tile edges", e))?;
     tx.execute_batch(TABLE_SQL)
         .map_err(|e| db("creating the kept tile layers", e))?;
     for (name, sql) in &wanted {
@@ -188,11 +206,8 @@ pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
             .map_err(|e| db("creating the kept tile layers' triggers", e))?;
     }
     // Kept under triggers that may have missed writes: start afresh.
-    tx.execute_batch(
-        "DELETE FROM agrimap_tile_overviews; DELETE FROM agrimap_tile_overview_edges;
-         DELETE FROM agrimap_tile_overview_changes;",
-    )
-    .map_err(|e| db("clearing the kept tile layers", e))?;
+    tx.execute("DELETE FROM agrimap_tile_overviews", [])
+        .map_err(|e| db("clearing the kept tile layers", e))?;
     tx.commit().map_err(|e| db("committing the kept tile layers", e))
 }
 
@@ -330,7 +345,7 @@ fn keep_edges(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (layer, options, z, x, y) DO UPDATE
            SET minx = excluded.minx, miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy,
-               edges = excluded.edges, generation = generation + 1",
+               edges = excluded.edges, pending = 0, generation = generation + 1",
         params![
             key.layer,
             key.options,
@@ -359,9 +374,19 @@ fn fold_edges(
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let updated = tx
         .execute(
-            "UPDATE agrimap_tile_overview_edges SET edges = ?6, generation = generation + 1
+            "UPDATE agrimap_tile_overview_edges
+                SET edges = ?6, generation = generation + 1, pending = max(pending - ?8, 0)
               WHERE layer = ?1 AND options = ?2 AND z = ?3 AND x = ?4 AND y = ?5 AND generation = ?7",
-            params![key.layer, key.options, key.z, key.x, key.y, edges, generation],
+            params![
+                key.layer,
+                key.options,
+                key.z,
+                key.x,
+                key.y,
+                edges,
+                generation,
+                i64::try_from(folded.len()).unwrap_or(i64::MAX)
+            ],
         )
         .map_err(|e| db("folding changes into a tile layer's edges", e))?;
     if updated == 0 {
