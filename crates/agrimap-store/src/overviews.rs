@@ -138,10 +138,19 @@ pub struct EdgeChange {
     pub feature: Feature,
 }
 
-/// A change as the stores hold it: the geometry and the class fields by
-/// name (JSON), made into a feature of `layer` (id 0: a merged shape
-/// carries none).
-pub(crate) fn change_feature(layer: &LayerDef, geometry: Geometry<f64>, class: &serde_json::Value) -> Feature {
+/// A change as the stores hold it, read back: its geometry (as decoded) and
+/// its class fields by name (JSON text), made into a feature of `layer`
+/// (id 0: a merged shape carries none).
+pub(crate) fn edge_change(
+    layer: &LayerDef,
+    id: i64,
+    removed: bool,
+    geometry: Result<Geometry<f64>, crate::wkb::WkbError>,
+    class: &str,
+) -> Result<EdgeChange, StoreError> {
+    let geometry = geometry.map_err(|e| StoreError::Corrupt(format!("a kept tile change: {e}")))?;
+    let class: serde_json::Value =
+        serde_json::from_str(class).map_err(|e| StoreError::Corrupt(format!("a kept tile change's class: {e}")))?;
     let mut properties = vec![Value::Null; layer.fields.len()];
     for (field, slot) in layer.fields.iter().zip(&mut properties) {
         let Some(value) = class.get(field.name) else { continue };
@@ -155,9 +164,13 @@ pub(crate) fn change_feature(layer: &LayerDef, geometry: Geometry<f64>, class: &
             _ => Value::Null,
         };
     }
-    Feature {
-        id: 0,
-        geometry,
-        properties,
-    }
+    Ok(EdgeChange {
+        id,
+        removed,
+        feature: Feature {
+            id: 0,
+            geometry,
+            properties,
+        },
+    })
 }

@@ -10,7 +10,7 @@
 use super::db;
 use crate::StoreError;
 use crate::gpkg_geom;
-use crate::overviews::{EdgeChange, KeptEdges, OverviewKey, catalog_layer, change_feature};
+use crate::overviews::{KeptEdges, OverviewKey, catalog_layer, edge_change};
 use agrimap_model::{LEGIBLE_ZOOM, LayerDef, catalog};
 use geo::Rect;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -304,17 +304,10 @@ fn edges_of(conn: &mut Connection, key: &OverviewKey) -> Result<Option<KeptEdges
                 .collect()
         })
         .map_err(read)?;
-    let mut changes = Vec::with_capacity(rows.len());
-    for (id, removed, blob, class) in rows {
-        let geometry = gpkg_geom::decode(&blob).map_err(|e| StoreError::Corrupt(format!("a kept tile change: {e}")))?;
-        let class: serde_json::Value = serde_json::from_str(&class)
-            .map_err(|e| StoreError::Corrupt(format!("a kept tile change's class: {e}")))?;
-        changes.push(EdgeChange {
-            id,
-            removed,
-            feature: change_feature(layer, geometry, &class),
-        });
-    }
+    let changes = rows
+        .into_iter()
+        .map(|(id, removed, blob, class)| edge_change(layer, id, removed, gpkg_geom::decode(&blob), &class))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(KeptEdges {
         edges,
         generation,

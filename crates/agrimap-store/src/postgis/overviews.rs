@@ -5,7 +5,7 @@
 
 use super::{PgStore, pg};
 use crate::StoreError;
-use crate::overviews::{EdgeChange, KeptEdges, OverviewKey, OverviewStore, catalog_layer, change_feature};
+use crate::overviews::{KeptEdges, OverviewKey, OverviewStore, catalog_layer, edge_change};
 use crate::wkb::read_wkb;
 use geo::Rect;
 
@@ -101,14 +101,13 @@ impl OverviewStore for PgStore {
                 kept = Some((generation, row.get::<_, Vec<u8>>(1)));
                 continue;
             }
-            let geometry = read_wkb(row.get(4)).map_err(|e| StoreError::Corrupt(format!("a kept tile change: {e}")))?;
-            let class: serde_json::Value = serde_json::from_str(row.get(5))
-                .map_err(|e| StoreError::Corrupt(format!("a kept tile change's class: {e}")))?;
-            changes.push(EdgeChange {
-                id: row.get(2),
-                removed: row.get(3),
-                feature: change_feature(layer, geometry, &class),
-            });
+            changes.push(edge_change(
+                layer,
+                row.get(2),
+                row.get(3),
+                read_wkb(row.get(4)),
+                row.get(5),
+            )?);
         }
         changes.sort_by_key(|c| c.id);
         Ok(kept.map(|(generation, edges)| KeptEdges {

@@ -40,25 +40,8 @@ CREATE TABLE IF NOT EXISTS tile_overview_changes (
 );
 CREATE INDEX IF NOT EXISTS tile_overview_changes_tile ON tile_overview_changes (layer, options, z, x, y);
 
--- The row triggers of 0015 and 0018 forget and list as before (this only
--- restates them); the changes are listed by statement, below.
-CREATE OR REPLACE FUNCTION agrimap_forget_overviews() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM 1 FROM agrimap_layer_version WHERE layer = TG_ARGV[0] FOR UPDATE;
-  IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    WITH gone AS (
-      DELETE FROM tile_overviews WHERE layer = TG_ARGV[0] AND bounds && OLD.geom
-      RETURNING layer, options, z, x, y)
-    INSERT INTO tile_overviews_redraw SELECT * FROM gone ON CONFLICT DO NOTHING;
-  END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    WITH gone AS (
-      DELETE FROM tile_overviews WHERE layer = TG_ARGV[0] AND bounds && NEW.geom
-      RETURNING layer, options, z, x, y)
-    INSERT INTO tile_overviews_redraw SELECT * FROM gone ON CONFLICT DO NOTHING;
-  END IF;
-  RETURN NULL;
-END $$;
+-- The row triggers of 0015 and 0018 still forget the encoded layers and
+-- list them for redrawing; the changes are listed by statement, here.
 
 -- Lists a statement's changed versions over the kept edges they reach, from
 -- its transition tables (`gone`: old rows, `came`: new rows); TG_ARGV: the
