@@ -103,10 +103,7 @@ fn some_day(seed: u64, a: i64, b: i64) -> String {
 }
 
 fn text(f: &Feature, layer: &LayerDef, field: &str) -> Option<String> {
-    match layer.field_index(field).map(|i| &f.properties[i]) {
-        Some(Value::Text(s)) => Some(s.clone()),
-        _ => None,
-    }
+    layer.value_of(f, field).as_str().map(str::to_owned)
 }
 
 fn set(f: &mut Feature, layer: &LayerDef, field: &str, value: Value) {
@@ -220,8 +217,7 @@ fn ocop_changes(seed: u64, layers: &BTreeMap<&str, Vec<Feature>>, out: &mut Vec<
     let ocop = layer("ocop").expect("ocop layer");
     for (i, f) in layers.get("ocop").into_iter().flatten().enumerate() {
         let n = i64::try_from(i).unwrap_or(0);
-        let stars = ocop.field_index("stars").map(|s| &f.properties[s]);
-        if stars == Some(&Value::Int(4))
+        if ocop.value_of(f, "stars") == &Value::Int(4)
             && hash01(seed ^ 0x415F, n, 9) < 0.35
             && let Some(key) = text(f, ocop, "product_id")
         {
@@ -245,11 +241,7 @@ fn rice_before(crop: &LayerDef, aquaculture: &LayerDef, pond: &Feature, key: &st
         geometry: pond.geometry.clone(),
         properties: vec![Value::Null; crop.fields.len()],
     };
-    let from_pond = |field: &str| {
-        aquaculture
-            .field_index(field)
-            .map_or(Value::Null, |i| pond.properties[i].clone())
-    };
+    let from_pond = |field: &str| aquaculture.value_of(pond, field).clone();
     set(&mut f, crop, "parcel_id", format!("PS-R{}", &key[3..]).into());
     set(&mut f, crop, "commune_code", from_pond("commune_code"));
     set(&mut f, crop, "boundary_set", from_pond("boundary_set"));

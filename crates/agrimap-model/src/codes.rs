@@ -288,7 +288,7 @@ impl Code {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !well_formed {
-            return Err(CodeError::BadCode(self.code.chars().take(60).collect()));
+            return Err(CodeError::BadCode(crate::echo(&self.code, 60)));
         }
         if self.label_vi.trim().is_empty() || self.label_en.trim().is_empty() {
             return Err(CodeError::MissingLabel {
@@ -372,7 +372,7 @@ impl CodeLists {
             return Err(format!(
                 "field '{}' takes a code of the list {list}, and '{}' is not one{hint}",
                 field.name,
-                code.chars().take(60).collect::<String>()
+                crate::echo(code, 60)
             ));
         }
         Ok(())

@@ -54,6 +54,6 @@ pub(crate) fn known_list(list: &str) -> Result<(), StoreError> {
     if agrimap_model::codes::is_code_list(list) {
         Ok(())
     } else {
-        Err(agrimap_model::codes::CodeError::UnknownList(list.chars().take(60).collect()).into())
+        Err(agrimap_model::codes::CodeError::UnknownList(agrimap_model::echo(list, 60)).into())
     }
 }

@@ -48,7 +48,6 @@ impl Core {
         let today = super::today();
         let areas: Vec<GrowingArea> = super::all(self.store.as_ref(), RegistryKind::GrowingAreas).await?;
         let crop = layer("crop").ok_or_else(|| CoreError::internal("no_layer", "the crop layer is missing"))?;
-        let (code_at, area_at) = (crop.field_index("growing_area_code"), crop.field_index("area_ha"));
         let mut parcels: BTreeMap<String, (usize, f64)> = BTreeMap::new();
         let query = FeatureQuery {
             any_order: true,
@@ -56,11 +55,8 @@ impl Core {
         };
         let mut stream = self.store.stream(crop, query);
         while let Some(f) = stream.try_next().await? {
-            let code = code_at.and_then(|i| f.properties.get(i)).and_then(|v| v.as_str());
-            if let Some(code) = code.filter(|c| !c.is_empty()) {
-                let ha = area_at
-                    .and_then(|i| f.properties.get(i))
-                    .and_then(agrimap_model::Value::as_f64);
+            if let Some(code) = crop.text_of(&f, "growing_area_code") {
+                let ha = crop.value_of(&f, "area_ha").as_f64();
                 let e = parcels.entry(code.to_owned()).or_default();
                 e.0 += 1;
                 e.1 += ha.unwrap_or(0.0);

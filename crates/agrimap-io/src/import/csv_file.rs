@@ -84,8 +84,8 @@ pub fn read(bytes: &[u8], file: &str) -> Result<SourceData, ImportError> {
                 (Ok(lon), Ok(lat)) => Ok(Geometry::Point(geo::Point::new(lon, lat))),
                 _ => Err(format!(
                     "longitude/latitude '{}', '{}' are not numbers",
-                    cell(x).chars().take(30).collect::<String>(),
-                    cell(y).chars().take(30).collect::<String>()
+                    agrimap_model::echo(cell(x), 30),
+                    agrimap_model::echo(cell(y), 30)
                 )),
             },
         };

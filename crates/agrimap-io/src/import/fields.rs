@@ -158,7 +158,7 @@ pub fn convert(field: &FieldDef, value: &SourceValue) -> Result<Value, String> {
             String::new()
         } else {
             let v = v.to_string();
-            format!(", got '{}'", v.chars().take(60).collect::<String>())
+            format!(", got '{}'", agrimap_model::echo(&v, 60))
         }
     };
     let fail = |what: &str, v: &dyn std::fmt::Display| format!("field '{}' expects {what}{}", field.name, shown(v));

@@ -70,7 +70,7 @@ fn take_gdal_errors() -> Vec<String> {
 fn gdal_message(e: &gdal::errors::GdalError) -> String {
     let text = e.to_string();
     // GDAL repeats the file name; the caller already names the file.
-    text.trim().chars().take(300).collect()
+    agrimap_model::echo(text.trim(), 300)
 }
 
 /// The path GDAL opens: a zip (a zipped Shapefile) is read through `/vsizip/`.

@@ -201,10 +201,6 @@ struct Candidate {
     names: admin::UnitNames,
 }
 
-fn field_value<'a>(layer: &LayerDef, f: &'a Feature, name: &str) -> Option<&'a Value> {
-    layer.field_index(name).map(|i| &f.properties[i])
-}
-
 /// Imports the file at `path` into `layer`.
 ///
 /// # Errors
@@ -343,12 +339,7 @@ pub async fn import(
         if !key.is_empty() {
             let k: Vec<String> = key
                 .iter()
-                .map(|name| {
-                    field_value(layer, &c.feature, name)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                })
+                .map(|name| layer.text_of(&c.feature, name).unwrap_or_default().to_owned())
                 .collect();
             if let Some(first) = seen.get(&k) {
                 report.rejected.push(Rejected {

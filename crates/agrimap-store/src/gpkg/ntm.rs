@@ -245,7 +245,7 @@ impl NtmStore for GpkgStore {
                     .optional()
                     .map_err(|e| db("looking up evidence", e))?;
                 if known.is_none() {
-                    return Err(NtmError::UnknownEvidence(sha.chars().take(64).collect()).into());
+                    return Err(NtmError::UnknownEvidence(agrimap_model::echo(sha, 64)).into());
                 }
             }
             let (number, pass) = columns_of(entry.value);

@@ -169,7 +169,7 @@ impl NtmStore for PgStore {
                 .map_err(pg("looking up evidence"))?;
             let known: Vec<String> = known.iter().map(|r| r.get(0)).collect();
             if let Some(missing) = entry.evidence.iter().find(|s| !known.contains(s)) {
-                return Err(NtmError::UnknownEvidence(missing.chars().take(64).collect()).into());
+                return Err(NtmError::UnknownEvidence(agrimap_model::echo(missing, 64)).into());
             }
         }
         let (number, pass) = columns_of(entry.value);

@@ -15,7 +15,7 @@
 
 use super::{pg, schema};
 use crate::StoreError;
-use agrimap_model::{Feature, LayerDef, Value};
+use agrimap_model::{Feature, LayerDef};
 use std::collections::HashMap;
 
 /// The province of each feature, in order; `None` for a layer that is not
@@ -28,12 +28,7 @@ pub(super) async fn provinces_of(
     if !schema::partitioned(layer) || features.is_empty() {
         return Ok(schema::partitioned(layer).then(Vec::new));
     }
-    let text = |name: &str, f: &Feature| -> Option<String> {
-        match layer.field_index(name).map(|i| &f.properties[i]) {
-            Some(Value::Text(s)) => Some(s.clone()),
-            _ => None,
-        }
-    };
+    let text = |name: &str, f: &Feature| layer.value_of(f, name).as_str().map(str::to_owned);
     let keys: Vec<(Option<String>, Option<String>)> = features
         .iter()
         .map(|f| (text("commune_code", f), text("boundary_set", f)))
