@@ -133,12 +133,19 @@ stores!(
     a_failed_write_leaves_no_splits,
     a_boundary_change_recomputes_every_split,
     tables_by_a_coded_field_follow_every_write,
+    alert_deliveries_are_queued_once_and_leased,
+    failed_deliveries_are_retried_then_dead_until_replayed,
+    subscriptions_end_but_stay_for_the_history,
+    codes_are_added_once_and_retired_only_when_unused,
 );
 
+#[path = "contract/alerts_and_codes.rs"]
+mod alert_and_code_cases;
 #[path = "contract/splits.rs"]
 mod split_cases;
 
 mod cases {
+    pub use super::alert_and_code_cases::*;
     pub use super::split_cases::*;
     use super::*;
 
@@ -440,7 +447,7 @@ mod cases {
     }
 
     /// Water-quality stations `ids` in the `monitoring` layer.
-    async fn add_stations(store: &dyn Store, ids: &[&str]) {
+    pub(crate) async fn add_stations(store: &dyn Store, ids: &[&str]) {
         let batch = WriteBatch {
             layers: vec![LayerWrite {
                 layer: layer("monitoring").expect("monitoring"),
@@ -453,7 +460,7 @@ mod cases {
         store.write(batch).await.expect("stations");
     }
 
-    fn salinity(station: &str, value: f64, time: &str) -> Reading {
+    pub(crate) fn salinity(station: &str, value: f64, time: &str) -> Reading {
         Reading {
             station_id: station.into(),
             parameter: "salinity".into(),
@@ -464,10 +471,10 @@ mod cases {
     }
 
     /// What a judge was shown: each station with its latest readings.
-    type Seen = Arc<Mutex<Vec<(String, Vec<Reading>)>>>;
+    pub(crate) type Seen = Arc<Mutex<Vec<(String, Vec<Reading>)>>>;
 
     /// Alarm at 4 ppt and above; records what it was shown.
-    fn judge(seen: Seen) -> Judge {
+    pub(crate) fn judge(seen: Seen) -> Judge {
         Arc::new(move |id: &str, latest: &[Reading]| {
             seen.lock()
                 .unwrap_or_else(PoisonError::into_inner)
