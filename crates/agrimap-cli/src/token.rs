@@ -68,7 +68,7 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
                         t.id,
                         t.role.name(),
                         t.created_at,
-                        t.revoked_at.as_deref().unwrap_or("-"),
+                        t.revoked_at.map_or_else(|| "-".to_owned(), |at| at.to_string()),
                         if t.provinces.is_empty() {
                             "all".to_owned()
                         } else {

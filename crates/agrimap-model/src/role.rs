@@ -45,6 +45,13 @@ impl Role {
     }
 }
 
+/// A role is written by its name, as the stores keep it.
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

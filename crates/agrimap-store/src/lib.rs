@@ -436,10 +436,9 @@ pub struct ApiToken {
     pub name: String,
     /// `Anonymous` when the stored role is none agrimap knows.
     pub role: Role,
-    /// ISO 8601 UTC.
-    pub created_at: String,
-    /// ISO 8601 UTC, when revoked.
-    pub revoked_at: Option<String>,
+    pub created_at: agrimap_model::UtcTime,
+    /// When revoked.
+    pub revoked_at: Option<agrimap_model::UtcTime>,
     /// The province codes the token is limited to; empty for every province.
     pub provinces: Vec<String>,
 }
@@ -447,6 +446,12 @@ pub struct ApiToken {
 /// Province codes as both stores keep them: joined by commas.
 pub(crate) fn provinces_text(provinces: &[String]) -> String {
     provinces.join(",")
+}
+
+/// A time the store wrote (`YYYY-MM-DDTHH:MM:SSZ`), read back: a stored
+/// time that does not read is a damaged store.
+pub(crate) fn stored_time(text: &str) -> Result<agrimap_model::UtcTime, StoreError> {
+    agrimap_model::UtcTime::parse(text).map_err(|e| StoreError::Corrupt(format!("a stored time: {e}")))
 }
 
 pub(crate) fn provinces_of(text: &str) -> Vec<String> {

@@ -12,6 +12,7 @@
 
 use crate::StoreError;
 use agrimap_model::ntm::{DossierState, EntryValue};
+use agrimap_model::{Role, UtcTime};
 
 /// A criteria set as stored: its id, version and the JSON document
 /// ([`agrimap_model::ntm::CriteriaSet`]), which the core checks before storing.
@@ -51,8 +52,7 @@ pub struct Entry {
     /// Its place in the history: entries and moves share one sequence.
     pub seq: i64,
     pub entry: NewEntry,
-    /// ISO 8601 UTC.
-    pub at: String,
+    pub at: UtcTime,
 }
 
 /// An evidence file: kept once per content (its SHA-256).
@@ -86,7 +86,7 @@ pub struct NewMove {
     pub to: DossierState,
     pub author: String,
     /// The role the author acted in.
-    pub role: String,
+    pub role: Role,
     /// What came with the move, as JSON text: decision number, date and
     /// level of a recognition; reasons of a return; the appraisers'
     /// verdicts and comments.
@@ -103,10 +103,9 @@ pub struct Move {
     pub from: DossierState,
     pub to: DossierState,
     pub author: String,
-    pub role: String,
+    pub role: Role,
     pub details: String,
-    /// ISO 8601 UTC.
-    pub at: String,
+    pub at: UtcTime,
 }
 
 /// Why the store refused an NTM write; nothing was written.

@@ -41,8 +41,7 @@ pub struct RegistryChange {
     pub body: String,
     /// Who made it (an API token's id, `cli`, `demo`).
     pub actor: String,
-    /// `YYYY-MM-DDTHH:MM:SSZ`.
-    pub at: String,
+    pub at: agrimap_model::UtcTime,
 }
 
 /// The registries.

@@ -196,7 +196,7 @@ fn history_sheet(book: &mut Workbook, head: &Format, history: &[Change]) -> Resu
     }
     for (n, change) in history.iter().enumerate() {
         let r = 1 + n as u32;
-        log.write_string(r, 0, &change.at)?;
+        log.write_string(r, 0, change.at.to_string())?;
         log.write_string(r, 1, &change.author)?;
         log.write_string(r, 2, change.kind)?;
         log.write_string(r, 3, change.what.to_string())?;

@@ -58,7 +58,7 @@ pub struct EntryCard {
     pub comment: String,
     pub evidence: Vec<FileRef>,
     pub author: String,
-    pub at: String,
+    pub at: agrimap_model::UtcTime,
 }
 
 /// An evidence file as a scorecard cites it.
@@ -216,7 +216,7 @@ async fn entry_card(core: &Core, e: &Entry) -> Result<EntryCard, CoreError> {
         comment: e.entry.comment.clone(),
         evidence,
         author: e.entry.author.clone(),
-        at: e.at.clone(),
+        at: e.at,
     })
 }
 

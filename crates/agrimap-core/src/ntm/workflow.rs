@@ -325,7 +325,7 @@ pub async fn move_dossier(core: &Core, actor: &Actor, which: &Which, req: &MoveR
             from,
             to,
             author: actor.id.clone(),
-            role: actor.role.name().to_owned(),
+            role: actor.role,
             details: details.to_string(),
             commune_status,
         })
@@ -337,7 +337,7 @@ pub async fn move_dossier(core: &Core, actor: &Actor, which: &Which, req: &MoveR
 pub struct Change {
     /// `entry` (a value entered) or `move`.
     pub kind: &'static str,
-    pub at: String,
+    pub at: agrimap_model::UtcTime,
     pub author: String,
     /// What changed.
     pub what: Json,

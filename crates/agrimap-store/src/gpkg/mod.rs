@@ -1007,13 +1007,26 @@ impl CredentialStore for GpkgStore {
 
 const API_TOKEN_COLUMNS: &str = "id, name, role, created_at, revoked_at, provinces";
 
+/// A time column the store wrote, read back (see [`crate::stored_time`]).
+pub(super) fn time_at(r: &Row<'_>, i: usize) -> rusqlite::Result<agrimap_model::UtcTime> {
+    let text: String = r.get(i)?;
+    agrimap_model::UtcTime::parse(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
+}
+
+/// A role column the store wrote, read back: `Anonymous` for a name agrimap does not know.
+pub(super) fn role_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Role> {
+    Ok(Role::from_name(&r.get::<_, String>(i)?).unwrap_or(Role::Anonymous))
+}
+
 fn api_token_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
+    let revoked: Option<String> = r.get(4)?;
     Ok(ApiToken {
         id: r.get(0)?,
         name: r.get(1)?,
-        role: Role::from_name(&r.get::<_, String>(2)?).unwrap_or(Role::Anonymous),
-        created_at: r.get(3)?,
-        revoked_at: r.get(4)?,
+        role: role_at(r, 2)?,
+        created_at: time_at(r, 3)?,
+        revoked_at: revoked.is_some().then(|| time_at(r, 4)).transpose()?,
         provinces: crate::provinces_of(&r.get::<_, String>(5)?),
     })
 }

@@ -135,7 +135,7 @@ fn entry_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
             evidence: evidence_of(&evidence),
             author: r.get(10)?,
         },
-        at: r.get(11)?,
+        at: super::time_at(r, 11)?,
     })
 }
 
@@ -150,9 +150,9 @@ fn move_row(r: &Row<'_>) -> rusqlite::Result<Move> {
         from: state_of(&r.get::<_, String>(4)?),
         to: state_of(&r.get::<_, String>(5)?),
         author: r.get(6)?,
-        role: r.get(7)?,
+        role: super::role_at(r, 7)?,
         details: r.get(8)?,
-        at: r.get(9)?,
+        at: super::time_at(r, 9)?,
     })
 }
 
@@ -375,7 +375,7 @@ impl NtmStore for GpkgStore {
                     new.from.as_str(),
                     new.to.as_str(),
                     new.author,
-                    new.role,
+                    new.role.name(),
                     new.details
                 ],
             )

@@ -170,7 +170,7 @@ impl RegistryStore for GpkgStore {
                     action: r.get(2)?,
                     body: r.get(3)?,
                     actor: r.get(4)?,
-                    at: r.get(5)?,
+                    at: super::time_at(r, 5)?,
                 })
             })
             .and_then(Iterator::collect)

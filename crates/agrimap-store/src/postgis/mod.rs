@@ -1344,7 +1344,7 @@ impl CredentialStore for PgStore {
             )
             .await
             .map_err(pg("storing an API token"))?;
-        Ok(api_token_of(&row))
+        api_token_of(&row)
     }
 
     async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
@@ -1356,7 +1356,7 @@ impl CredentialStore for PgStore {
             )
             .await
             .map_err(pg("listing API tokens"))?;
-        Ok(rows.iter().map(api_token_of).collect())
+        rows.iter().map(api_token_of).collect()
     }
 
     async fn revoke_api_token(&self, id: &str) -> Result<bool, StoreError> {
@@ -1382,7 +1382,7 @@ impl CredentialStore for PgStore {
             )
             .await
             .map_err(pg("checking an API token"))?;
-        Ok(row.as_ref().map(api_token_of))
+        row.as_ref().map(api_token_of).transpose()
     }
 }
 
@@ -1391,13 +1391,18 @@ const API_TOKEN_COLUMNS: &str = "id, name, role, \
     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
     to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), provinces";
 
-fn api_token_of(r: &Row) -> ApiToken {
-    ApiToken {
+fn api_token_of(r: &Row) -> Result<ApiToken, StoreError> {
+    Ok(ApiToken {
         id: r.get(0),
         name: r.get(1),
-        role: Role::from_name(r.get(2)).unwrap_or(Role::Anonymous),
-        created_at: r.get(3),
-        revoked_at: r.get(4),
+        role: role_at(r, 2),
+        created_at: crate::stored_time(r.get(3))?,
+        revoked_at: r.get::<_, Option<&str>>(4).map(crate::stored_time).transpose()?,
         provinces: crate::provinces_of(r.get(5)),
-    }
+    })
+}
+
+/// A role column the store wrote, read back: `Anonymous` for a name agrimap does not know.
+fn role_at(r: &Row, i: usize) -> Role {
+    Role::from_name(r.get(i)).unwrap_or(Role::Anonymous)
 }

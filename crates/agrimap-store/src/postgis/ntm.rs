@@ -8,6 +8,7 @@ use crate::ntm::{
     DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmStore, StoredSet, columns_of, evidence_of,
     evidence_text, state_of, value_of,
 };
+use agrimap_model::Role;
 use agrimap_model::ntm::{CriteriaSet, DossierState};
 use tokio_postgres::Row;
 
@@ -41,9 +42,9 @@ fn move_columns() -> String {
     format!("seq, commune_code, boundary_set, year, from_state, to_state, author, role, details, {AT}")
 }
 
-fn entry_of(r: &Row) -> Entry {
+fn entry_of(r: &Row) -> Result<Entry, StoreError> {
     let evidence: String = r.get(9);
-    Entry {
+    Ok(Entry {
         seq: r.get(0),
         entry: NewEntry {
             dossier: DossierKey {
@@ -58,12 +59,12 @@ fn entry_of(r: &Row) -> Entry {
             evidence: evidence_of(&evidence),
             author: r.get(10),
         },
-        at: r.get(11),
-    }
+        at: crate::stored_time(r.get(11))?,
+    })
 }
 
-fn move_of(r: &Row) -> Move {
-    Move {
+fn move_of(r: &Row) -> Result<Move, StoreError> {
+    Ok(Move {
         seq: r.get(0),
         dossier: DossierKey {
             commune_code: r.get(1),
@@ -73,10 +74,10 @@ fn move_of(r: &Row) -> Move {
         from: state_of(r.get(4)),
         to: state_of(r.get(5)),
         author: r.get(6),
-        role: r.get(7),
+        role: Role::from_name(r.get(7)).unwrap_or(Role::Anonymous),
         details: r.get(8),
-        at: r.get(9),
-    }
+        at: crate::stored_time(r.get(9))?,
+    })
 }
 
 /// Locks the dossier for the rest of the transaction and reads its state.
@@ -197,7 +198,7 @@ impl NtmStore for PgStore {
             .await
             .map_err(pg("storing an NTM entry"))?;
         tx.commit().await.map_err(pg("storing an NTM entry"))?;
-        Ok(entry_of(&row))
+        entry_of(&row)
     }
 
     async fn entries(&self, dossier: &DossierKey) -> Result<Vec<Entry>, StoreError> {
@@ -213,7 +214,7 @@ impl NtmStore for PgStore {
             )
             .await
             .map_err(pg("reading NTM entries"))?;
-        Ok(rows.iter().map(entry_of).collect())
+        rows.iter().map(entry_of).collect()
     }
 
     async fn add_evidence(&self, file: &EvidenceFile) -> Result<bool, StoreError> {
@@ -285,7 +286,7 @@ impl NtmStore for PgStore {
                     &new.from.as_str(),
                     &new.to.as_str(),
                     &new.author,
-                    &new.role,
+                    &new.role.name(),
                     &new.details,
                 ],
             )
@@ -315,7 +316,7 @@ impl NtmStore for PgStore {
             let read = read_versions(&client).await.map_err(pg("reading layer versions"))?;
             watch.observe(&read);
         }
-        Ok(move_of(&row))
+        move_of(&row)
     }
 
     async fn moves(&self, commune_code: &str, boundary_set: &str, year: Option<i32>) -> Result<Vec<Move>, StoreError> {
@@ -332,7 +333,7 @@ impl NtmStore for PgStore {
             )
             .await
             .map_err(pg("reading dossier moves"))?;
-        Ok(rows.iter().map(move_of).collect())
+        rows.iter().map(move_of).collect()
     }
 
     async fn ntm_changes(&self) -> Result<i64, StoreError> {

@@ -110,17 +110,18 @@ impl RegistryStore for PgStore {
             )
             .await
             .map_err(pg("reading the registry history"))?;
-        Ok(rows
-            .iter()
-            .map(|r| RegistryChange {
-                kind,
-                key: key.to_owned(),
-                action: r.get(0),
-                body: r.get(1),
-                actor: r.get(2),
-                at: r.get(3),
+        rows.iter()
+            .map(|r| {
+                Ok(RegistryChange {
+                    kind,
+                    key: key.to_owned(),
+                    action: r.get(0),
+                    body: r.get(1),
+                    actor: r.get(2),
+                    at: crate::stored_time(r.get(3))?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn add_scans(&self, product: &str, day: &str, scans: u64) -> Result<(), StoreError> {
