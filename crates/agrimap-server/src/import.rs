@@ -10,11 +10,11 @@ use crate::AppState;
 use crate::Route;
 use crate::auth::{Need, Role};
 use crate::error::ApiError;
-use crate::extract::{ApiBody, ApiQuery};
+use crate::extract::{ApiBody, ApiPath, ApiQuery};
 use agrimap_core::upload;
 use agrimap_io::import::ImportReport;
 use axum::Json;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -55,7 +55,7 @@ fn answer(report: &ImportReport) -> Response {
 /// `POST /api/import/{layer}`
 pub(crate) async fn post(
     State(state): State<AppState>,
-    Path(layer): Path<String>,
+    ApiPath(layer): ApiPath<String>,
     ApiQuery(params): ApiQuery<Vec<(String, String)>>,
     headers: HeaderMap,
     Extension(caller): Extension<crate::auth::Caller>,
