@@ -8,7 +8,7 @@
 
 use agrimap_analysis::{Metric, Spec, Zones, aggregate, class_key, splits};
 use agrimap_model::{Feature, FeatureQuery, Value, layer};
-use agrimap_store::{GpkgStore, LayerWrite, PgStore, SplitQuery, Store, WriteBatch};
+use agrimap_store::{GpkgStore, LayerStore, LayerWrite, PgStore, SplitQuery, Store, WriteBatch};
 use agrimap_suite::{PgDatabase, StoreKind, TestServer, agrimap_bin, on_database, scratch_dir, shared_data};
 use geo::{BoundingRect, Geometry, MultiPolygon, Rect, coord};
 use std::collections::HashMap;
@@ -313,4 +313,95 @@ fn parcels_copied_in_by_sql_are_split_by_agrimap_splits_recompute() {
         .map(|(k, (values, features))| (k.clone(), (values.iter().map(|v| 2.0 * v).collect(), 2 * features)))
         .collect();
     api_agrees(tables.store, &doubled);
+}
+
+/// One commune of the 2025 set over a square of degrees.
+fn commune(code: &str, extent: Rect<f64>) -> Feature {
+    let communes = layer("admin_commune").expect("admin_commune");
+    let mut properties = vec![Value::Null; communes.fields.len()];
+    let mut set = |f: &str, v: Value| properties[communes.field_index(f).expect("field")] = v;
+    set("code", code.into());
+    set("name", format!("Xã {code}").into());
+    set("province_code", "92".into());
+    set("boundary_set", "2025".into());
+    set("ntm_status", "not_yet".into());
+    Feature {
+        id: 0,
+        geometry: Geometry::MultiPolygon(MultiPolygon::new(vec![extent.to_polygon()])),
+        properties,
+    }
+}
+
+/// Whether a session waits for a lock on one of the split tables.
+async fn waits_on_splits(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_one(
+            "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+             WHERE NOT l.granted AND c.relname IN ('agrimap_split_pending', 'agrimap_feature_splits')",
+            &[],
+        )
+        .await
+        .expect("pg_locks")
+        .get(0)
+}
+
+/// A change of the communes splits every feature again while a write of a
+/// layer is under way (its features noted as pending, its splits still to
+/// come). The two take the split tables in the same order, so the layer
+/// write waits for the recomputation or the other way round; neither is
+/// cancelled as a deadlock.
+#[test]
+fn a_commune_change_beside_a_layer_write_is_not_a_deadlock_postgis() {
+    let db = PgDatabase::empty("splits_lock_order");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = Arc::new(agrimap::postgres::connect_and_migrate(&db.url).await.expect("migrate"));
+        let connect = || async {
+            let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(conn);
+            client
+        };
+        let (writer, watcher) = (connect().await, connect().await);
+        // The layer write, as far as its triggers take it: its features are pending.
+        writer
+            .batch_execute("BEGIN; LOCK TABLE agrimap_split_pending IN ROW EXCLUSIVE MODE")
+            .await
+            .expect("a write under way");
+        let change = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let square = Rect::new(coord! { x: 105.7, y: 10.0 }, coord! { x: 105.8, y: 10.1 });
+                store
+                    .write(WriteBatch {
+                        layers: vec![LayerWrite {
+                            layer: layer("admin_commune").expect("admin_commune"),
+                            replace: false,
+                            features: vec![commune("31001", square)],
+                        }],
+                        ..Default::default()
+                    })
+                    .await
+            })
+        };
+        // Until the recomputation has finished, or waits for the layer write.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+        while !change.is_finished() && !waits_on_splits(&watcher).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the commune change neither ended nor waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // The layer write goes on to store its splits, and commits.
+        writer
+            .batch_execute("LOCK TABLE agrimap_feature_splits IN ROW EXCLUSIVE MODE; COMMIT")
+            .await
+            .expect("the layer write is not cancelled");
+        change
+            .await
+            .expect("task")
+            .expect("the commune change is not cancelled");
+    });
 }

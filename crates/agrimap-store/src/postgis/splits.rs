@@ -60,12 +60,13 @@ pub(super) async fn settle(tx: &Transaction<'_>, cache: &ZonesCache) -> Result<u
             split += split_pending(tx, layer, &zones).await?;
         }
     }
-    let clear = if all {
-        "TRUNCATE agrimap_split_pending"
-    } else {
-        "DELETE FROM agrimap_split_pending"
-    };
-    tx.batch_execute(clear).await.map_err(pg("clearing pending splits"))?;
+    // Deleted, never truncated: a write of a layer holds the pending table
+    // while it waits for the splits table, so taking the pending table
+    // whole here, after the splits table, would close a deadlock. Other
+    // transactions' pending rows are not visible, so not deleted.
+    tx.batch_execute("DELETE FROM agrimap_split_pending")
+        .await
+        .map_err(pg("clearing pending splits"))?;
     if all {
         // The totals were emptied with the splits and hold this
         // transaction's deltas alone: fold them before anyone reads.
