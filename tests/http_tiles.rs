@@ -568,6 +568,57 @@ fn dense_layers_are_kept_whole_at_the_first_legible_zoom(kind: StoreKind) {
     assert!(block_on(store.overview(&key)).expect("read").is_some(), "kept again");
 }
 
+/// Waits for a server's pass of keeping ahead to end (its log line), and
+/// returns how many tile layers it drew.
+fn kept_ahead(server: &agrimap_suite::ServeProcess) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(5);
+    loop {
+        let log = server.log();
+        if let Some(line) = log.lines().find(|l| l.contains("tile layers kept ahead")) {
+            let drawn = line.split("drawn=").nth(1).and_then(|r| r.split_whitespace().next());
+            return drawn.and_then(|n| n.parse::<usize>().ok()).expect("the count drawn");
+        }
+        assert!(std::time::Instant::now() < deadline, "no pass ended:\n{log}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Two servers started together over one database keep the province's
+/// tiles ahead once between them: one holds the store's lease and draws
+/// them, the other waits for it and then finds every one kept.
+#[test]
+fn two_servers_over_one_database_keep_the_tiles_ahead_once_postgis() {
+    use agrimap_suite::{PgDatabase, ServeProcess, demo_dir, scratch_dir};
+    let test = "two_servers_keep_ahead_once";
+    let database = PgDatabase::demo(test);
+    let store: std::sync::Arc<dyn agrimap_store::Store> = std::sync::Arc::new(database.store());
+    let tiles = agrimap_core::tiles::TileService::new(store, 0, agrimap_core::metrics::CoreMetrics::default());
+    let wanted = block_on(tiles.layers_to_keep()).expect("the province's tiles").len();
+    let seed = demo_dir();
+    let dirs = [scratch_dir(&format!("{test}_a")), scratch_dir(&format!("{test}_b"))];
+    // Started at once, so that their passes overlap.
+    let servers: Vec<ServeProcess> = std::thread::scope(|scope| {
+        let starting: Vec<_> = dirs
+            .iter()
+            .map(|dir| {
+                let (seed, url) = (&seed, database.url.as_str());
+                scope.spawn(move || {
+                    let env = [
+                        ("AGRIMAP_DATA_DIR", dir.as_os_str()),
+                        ("AGRIMAP_SEED_DIR", seed.as_os_str()),
+                        ("AGRIMAP_KEEP_TILES_AHEAD", std::ffi::OsStr::new("true")),
+                    ];
+                    ServeProcess::start(&["--database", url], &env)
+                })
+            })
+            .collect();
+        starting.into_iter().map(|s| s.join().expect("started")).collect()
+    });
+    let drawn: Vec<usize> = servers.iter().map(kept_ahead).collect();
+    assert_eq!(drawn.iter().sum::<usize>(), wanted, "drawn by each: {drawn:?}");
+    assert!(drawn.contains(&0), "one server drew every layer: {drawn:?}");
+}
+
 /// `agrimap serve` keeps ahead: at start it draws, in the background, every
 /// dense layer's tile over the province from its first zoom to z13 that the
 /// store does not keep, so no one waits for a first draw; started again, it
@@ -601,19 +652,6 @@ fn serve_keeps_the_province_tiles_ahead(kind: StoreKind) {
     assert_eq!(zooms.into_iter().collect::<Vec<_>>(), [10, 11, 12, 13]);
     assert!(wanted.iter().any(|(l, _)| l.id == "crop") && wanted.iter().any(|(l, _)| l.id == "aquaculture"));
 
-    // Waits for the pass to end (its log line), and returns how many it drew.
-    let kept_ahead = |server: &ServeProcess| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(5);
-        loop {
-            let log = server.log();
-            if let Some(line) = log.lines().find(|l| l.contains("tile layers kept ahead")) {
-                let drawn = line.split("drawn=").nth(1).and_then(|r| r.split_whitespace().next());
-                return drawn.and_then(|n| n.parse::<usize>().ok()).expect("the count drawn");
-            }
-            assert!(std::time::Instant::now() < deadline, "no pass ended:\n{log}");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    };
     let options = agrimap_core::tiles::served_options().fingerprint();
     let kept = |(layer, t): &(&agrimap_model::LayerDef, TileCoord)| {
         let key = OverviewKey {

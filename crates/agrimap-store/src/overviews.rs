@@ -34,7 +34,7 @@
 //! write cannot slip between them.
 
 use crate::StoreError;
-use agrimap_model::{Feature, FieldType, LayerDef, Value};
+use agrimap_model::{Feature, FieldType, LayerDef, UtcTime, Value};
 use geo::{Geometry, Rect};
 
 /// Which kept layer: a layer of one tile, drawn with one set of options.
@@ -109,6 +109,15 @@ pub trait OverviewStore: Send + Sync + 'static {
     /// triggers make this unnecessary for correctness; it measures the first
     /// draw of every tile again, and frees the space.)
     async fn forget_overviews(&self) -> Result<u64, StoreError>;
+
+    /// Takes the lease `name` for `holder` until `until`, or renews it;
+    /// false while another holder's lease runs past `now`. Several servers
+    /// over one store so do once what needs doing once (keeping the tiles
+    /// ahead), and one takes it up when the holder stops renewing.
+    async fn take_lease(&self, name: &str, holder: &str, now: UtcTime, until: UtcTime) -> Result<bool, StoreError>;
+
+    /// Ends `holder`'s lease `name`, if it holds it.
+    async fn end_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }
 
 /// The catalog's name of a layer read back from the store (keys hold

@@ -137,15 +137,19 @@ stores!(
     failed_deliveries_are_retried_then_dead_until_replayed,
     subscriptions_end_but_stay_for_the_history,
     codes_are_added_once_and_retired_only_when_unused,
+    a_lease_is_held_by_one_holder_until_it_runs_out_or_ends,
 );
 
 #[path = "contract/alerts_and_codes.rs"]
 mod alert_and_code_cases;
+#[path = "contract/leases.rs"]
+mod lease_cases;
 #[path = "contract/splits.rs"]
 mod split_cases;
 
 mod cases {
     pub use super::alert_and_code_cases::*;
+    pub use super::lease_cases::*;
     pub use super::split_cases::*;
     use super::*;
 

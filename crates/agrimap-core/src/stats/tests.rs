@@ -153,6 +153,18 @@ impl agrimap_store::OverviewStore for CountingStore {
     async fn forget_overviews(&self) -> Result<u64, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn take_lease(
+        &self,
+        _: &str,
+        _: &str,
+        _: agrimap_model::UtcTime,
+        _: agrimap_model::UtcTime,
+    ) -> Result<bool, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn end_lease(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
 }
 
 #[async_trait::async_trait]

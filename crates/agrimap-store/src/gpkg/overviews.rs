@@ -11,7 +11,7 @@ use super::db;
 use crate::StoreError;
 use crate::gpkg_geom;
 use crate::overviews::{KeptEdges, OverviewKey, catalog_layer, edge_change};
-use agrimap_model::{LEGIBLE_ZOOM, LayerDef, catalog};
+use agrimap_model::{LEGIBLE_ZOOM, LayerDef, UtcTime, catalog};
 use geo::Rect;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fmt::Write as _;
@@ -65,6 +65,14 @@ CREATE TABLE IF NOT EXISTS agrimap_tile_overviews_redraw (
   y INTEGER NOT NULL,
   PRIMARY KEY (layer, options, z, x, y)
 );";
+
+/// Leases ([`crate::overviews::OverviewStore::take_lease`]), kept apart
+/// from the kept tiles: a store made before them gains the table alone.
+const LEASES_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  until TEXT NOT NULL
+)";
 
 /// The statements forgetting the kept tiles of `layer` that `row`'s
 /// geometry reaches, listing them to be drawn again, and adding the row
@@ -179,6 +187,10 @@ fn all_triggers() -> Vec<(String, String)> {
 /// Makes the table and the triggers when missing or out of date. Reads
 /// first: most opens find them in place and take no write lock.
 pub(super) fn ensure(conn: &mut Connection) -> Result<(), StoreError> {
+    if super::schema::stored_sql(conn, "table", "agrimap_leases")?.is_none() {
+        conn.execute_batch(LEASES_SQL)
+            .map_err(|e| db("creating the leases", e))?;
+    }
     let wanted = all_triggers();
     let stored = |kind: &str, name: &str| super::schema::stored_sql(conn, kind, name);
     let mut in_place = stored("table", "agrimap_tile_overviews")?.is_some()
@@ -519,6 +531,38 @@ impl crate::overviews::OverviewStore for super::GpkgStore {
             c.execute("DELETE FROM agrimap_tile_overviews", [])
                 .map(|n| n as u64)
                 .map_err(|e| db("forgetting the kept tile layers", e))
+        })
+        .await
+    }
+
+    async fn take_lease(&self, name: &str, holder: &str, now: UtcTime, until: UtcTime) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.with_conn(move |c| {
+            // Times are stored as `YYYY-MM-DDTHH:MM:SSZ`: as text they compare as times.
+            c.query_row(
+                "INSERT INTO agrimap_leases AS l (name, holder, until) VALUES (?1, ?2, ?4)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+                 WHERE l.holder = excluded.holder OR l.until <= ?3
+                 RETURNING 1",
+                params![name, holder, now.to_string(), until.to_string()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|taken| taken.is_some())
+            .map_err(|e| db("taking a lease", e))
+        })
+        .await
+    }
+
+    async fn end_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.with_conn(move |c| {
+            c.execute(
+                "DELETE FROM agrimap_leases WHERE name = ?1 AND holder = ?2",
+                params![name, holder],
+            )
+            .map(|_| ())
+            .map_err(|e| db("ending a lease", e))
         })
         .await
     }

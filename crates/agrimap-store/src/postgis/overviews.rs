@@ -7,6 +7,7 @@ use super::{PgStore, pg};
 use crate::StoreError;
 use crate::overviews::{KeptEdges, OverviewKey, OverviewStore, catalog_layer, edge_change};
 use crate::wkb::read_wkb;
+use agrimap_model::UtcTime;
 use geo::Rect;
 
 fn tile_numbers(key: &OverviewKey) -> (i32, i64, i64) {
@@ -245,5 +246,32 @@ impl OverviewStore for PgStore {
             .execute("DELETE FROM tile_overviews", &[])
             .await
             .map_err(pg("forgetting the kept tile layers"))
+    }
+
+    async fn take_lease(&self, name: &str, holder: &str, now: UtcTime, until: UtcTime) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let taken = client
+            .query_opt(
+                "INSERT INTO agrimap_leases AS l (name, holder, until) VALUES ($1, $2, $4::text::timestamptz)
+                 ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until
+                 WHERE l.holder = EXCLUDED.holder OR l.until <= $3::text::timestamptz
+                 RETURNING 1",
+                &[&name, &holder, &now.to_string(), &until.to_string()],
+            )
+            .await
+            .map_err(pg("taking a lease"))?;
+        Ok(taken.is_some())
+    }
+
+    async fn end_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM agrimap_leases WHERE name = $1 AND holder = $2",
+                &[&name, &holder],
+            )
+            .await
+            .map_err(pg("ending a lease"))?;
+        Ok(())
     }
 }

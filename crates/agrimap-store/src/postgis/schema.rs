@@ -55,6 +55,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "legible_overviews",
         include_str!("migrations/0020_legible_overviews.sql"),
     ),
+    (21, "leases", include_str!("migrations/0021_leases.sql")),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the
