@@ -223,6 +223,18 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
         ..Default::default()
     })
     .expect("write");
+    // The office's value lists: a species of its own, and a default it retired.
+    let spotted_scat = agrimap_model::Code {
+        list: "species".into(),
+        code: "spotted_scat".into(),
+        label_vi: "Cá nâu".into(),
+        label_en: "Spotted scat".into(),
+        retired: false,
+    };
+    rt.block_on(agrimap_store::CodeStore::add_code(&gpkg, &spotted_scat))
+        .expect("a species of its own");
+    rt.block_on(agrimap_store::CodeStore::retire_code(&gpkg, "species", "blood_cockle"))
+        .expect("retired");
 
     let db = PgDatabase::demo("load_from_gpkg");
     let out = Command::new(agrimap_bin())
@@ -240,6 +252,19 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     }
     let owner: String = query(&db.url, "SELECT owner_name FROM crop WHERE parcel_id = 'OFFICE-1'")[0].get(0);
     assert_eq!(owner, "Nguyễn Văn Thử");
+    let codes = query(
+        &db.url,
+        "SELECT code, label_vi, retired FROM agrimap_codes WHERE list = 'species' AND code IN ('spotted_scat', 'blood_cockle') ORDER BY code",
+    );
+    let codes: Vec<(String, String, bool)> = codes.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(
+        codes,
+        [
+            ("blood_cockle".to_owned(), "Sò huyết".to_owned(), true),
+            ("spotted_scat".to_owned(), "Cá nâu".to_owned(), false)
+        ]
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("value lists: 1 codes added, 1 retired"));
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
     assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);

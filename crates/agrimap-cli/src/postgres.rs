@@ -17,7 +17,9 @@ pub struct LoadArgs {
     /// PostgreSQL/PostGIS URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database: String,
-    /// What to copy: a demo province directory, or an embedded store (`.gpkg` file).
+    /// What to copy: a demo province directory, or an embedded store (`.gpkg`
+    /// file: its layers, readings, registries and value lists; the history,
+    /// NTM dossiers, tokens and alerts stay with it).
     #[arg(long, default_value = "data/demo")]
     pub from: PathBuf,
 }
@@ -89,6 +91,12 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
                     agrimap_store::RegistryStore::put_records(&store, kind, records, "load").await?;
                 }
             }
+            let (added, retired) = copy_codes(&gpkg, &store).await?;
+            println!("value lists: {added} codes added, {retired} retired as in the embedded store");
+            println!(
+                "not copied (they stay with the embedded store): the layers' and registries' history, \
+                 NTM dossiers and evidence, API and station tokens, alert history and subscriptions"
+            );
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
         }
@@ -101,4 +109,42 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })
+}
+
+/// Gives PostGIS the codes the embedded store's value lists have and it
+/// lacks (a province's own species, say), and retires what the embedded
+/// store retired: so the copied features keep their labels, and new data
+/// is checked against the same lists. Returns how many were added and retired.
+///
+/// # Errors
+/// When a store fails, or a code cannot be retired because PostGIS holds
+/// features using it that the embedded store does not.
+async fn copy_codes(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usize, usize)> {
+    use agrimap_store::CodeStore as _;
+    let known: std::collections::BTreeMap<(String, String), bool> = to
+        .codes()
+        .await?
+        .into_iter()
+        .map(|c| ((c.list, c.code), c.retired))
+        .collect();
+    let (mut added, mut retired) = (0, 0);
+    for code in from.codes().await? {
+        let key = (code.list.clone(), code.code.clone());
+        if !known.contains_key(&key) {
+            to.add_code(&agrimap_model::Code {
+                retired: false,
+                ..code.clone()
+            })
+            .await
+            .with_context(|| format!("adding code {} of list {}", code.code, code.list))?;
+            added += 1;
+        }
+        if code.retired && known.get(&key) != Some(&true) {
+            to.retire_code(&code.list, &code.code)
+                .await
+                .with_context(|| format!("retiring code {} of list {}", code.code, code.list))?;
+            retired += 1;
+        }
+    }
+    Ok((added, retired))
 }
