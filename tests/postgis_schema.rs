@@ -235,6 +235,34 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
         .expect("a species of its own");
     rt.block_on(agrimap_store::CodeStore::retire_code(&gpkg, "species", "blood_cockle"))
         .expect("retired");
+    // Its tokens: a planner's, a revoked editor's, and a station's.
+    let token = |id: &str, role, secret: &str| agrimap_store::NewApiToken {
+        id: id.into(),
+        name: format!("{id} of the office"),
+        role,
+        hash: agrimap_core::tokens::hash_token(secret),
+        provinces: vec!["94".into()],
+    };
+    use agrimap_store::CredentialStore as _;
+    rt.block_on(gpkg.add_api_token(&token("office-planner", agrimap_model::Role::Planner, "planner-secret")))
+        .expect("token");
+    rt.block_on(gpkg.add_api_token(&token("office-editor", agrimap_model::Role::Editor, "editor-secret")))
+        .expect("token");
+    rt.block_on(gpkg.revoke_api_token("office-editor")).expect("revoke");
+    let monitoring = layer("monitoring").expect("monitoring");
+    let station = rt
+        .block_on(gpkg.features(monitoring, &full))
+        .expect("a station")
+        .remove(0);
+    let station = monitoring
+        .text_of(&station, "station_id")
+        .expect("station id")
+        .to_owned();
+    let station_hash = agrimap_core::tokens::hash_token("station-secret");
+    assert!(
+        rt.block_on(gpkg.set_station_token_hash(&station, &station_hash))
+            .expect("station token")
+    );
 
     let db = PgDatabase::demo("load_from_gpkg");
     let out = Command::new(agrimap_bin())
@@ -265,6 +293,29 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
         ]
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("value lists: 1 codes added, 1 retired"));
+    let pg = db.store();
+    let planner = rt
+        .block_on(pg.api_token_by_hash(&agrimap_core::tokens::hash_token("planner-secret")))
+        .expect("by hash")
+        .expect("the planner's token goes on working");
+    assert_eq!(
+        (planner.id.as_str(), planner.role, planner.provinces.as_slice()),
+        (
+            "office-planner",
+            agrimap_model::Role::Planner,
+            ["94".to_owned()].as_slice()
+        )
+    );
+    assert_eq!(
+        rt.block_on(pg.api_token_by_hash(&agrimap_core::tokens::hash_token("editor-secret")))
+            .expect("by hash"),
+        None,
+        "a revoked token stays revoked"
+    );
+    assert_eq!(
+        rt.block_on(pg.station_token_hash(&station)).expect("station token"),
+        Some(station_hash)
+    );
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
     assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);

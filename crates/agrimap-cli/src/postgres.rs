@@ -18,8 +18,8 @@ pub struct LoadArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database: String,
     /// What to copy: a demo province directory, or an embedded store (`.gpkg`
-    /// file: its layers, readings, registries and value lists; the history,
-    /// NTM dossiers, tokens and alerts stay with it).
+    /// file: its layers, readings, registries, value lists and tokens; the
+    /// history, NTM dossiers and alerts stay with it).
     #[arg(long, default_value = "data/demo")]
     pub from: PathBuf,
 }
@@ -93,9 +93,11 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             }
             let (added, retired) = copy_codes(&gpkg, &store).await?;
             println!("value lists: {added} codes added, {retired} retired as in the embedded store");
+            let (api, stations) = copy_tokens(&gpkg, &store).await?;
+            println!("tokens: {api} API tokens and {stations} stations' tokens copied (as hashes)");
             println!(
                 "not copied (they stay with the embedded store): the layers' and registries' history, \
-                 NTM dossiers and evidence, API and station tokens, alert history and subscriptions"
+                 NTM dossiers and evidence, alert history and subscriptions"
             );
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
@@ -147,4 +149,55 @@ async fn copy_codes(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usize, us
         }
     }
     Ok((added, retired))
+}
+
+/// Copies the API tokens PostGIS does not have (by id; a revoked one stays
+/// revoked) and every station's token, as the hashes the embedded store
+/// keeps: the people and stations holding them go on without new ones.
+/// Returns how many API tokens and station tokens were copied.
+///
+/// # Errors
+/// When a store fails.
+async fn copy_tokens(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usize, usize)> {
+    use agrimap_store::CredentialStore as _;
+    let known: std::collections::BTreeSet<String> = to.api_tokens().await?.into_iter().map(|t| t.id).collect();
+    let mut api = 0;
+    for token in from.api_tokens().await? {
+        if known.contains(&token.id) {
+            continue;
+        }
+        let Some(hash) = from.api_token_hash(&token.id).await? else {
+            continue;
+        };
+        to.add_api_token(&agrimap_store::NewApiToken {
+            id: token.id.clone(),
+            name: token.name.clone(),
+            role: token.role,
+            hash,
+            provinces: token.provinces.clone(),
+        })
+        .await
+        .with_context(|| format!("copying API token {}", token.id))?;
+        if token.revoked_at.is_some() {
+            to.revoke_api_token(&token.id).await?;
+        }
+        api += 1;
+    }
+    let monitoring = agrimap_model::layer("monitoring").context("the monitoring layer")?;
+    let query = agrimap_model::FeatureQuery {
+        fields: Some(&["station_id"]),
+        ..agrimap_model::FeatureQuery::default()
+    };
+    let mut stations = 0;
+    for station in from.features(monitoring, &query).await? {
+        let Some(id) = monitoring.text_of(&station, "station_id") else {
+            continue;
+        };
+        if let Some(hash) = from.station_token_hash(id).await?
+            && to.set_station_token_hash(id, &hash).await?
+        {
+            stations += 1;
+        }
+    }
+    Ok((api, stations))
 }

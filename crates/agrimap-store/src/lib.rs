@@ -413,6 +413,10 @@ pub trait CredentialStore: Send + Sync + 'static {
 
     /// The valid (unrevoked) token whose secret hashes to `hash`.
     async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// The hash of an API token's secret, revoked or not: for copying a
+    /// store to another (`agrimap load`), never for answering a request.
+    async fn api_token_hash(&self, id: &str) -> Result<Option<String>, StoreError>;
 }
 
 /// An API token to keep. The store never sees the secret, only its hash.

@@ -698,6 +698,9 @@ mod cases {
         );
         assert!(store.revoke_api_token("t1").await.expect("revoke"));
         assert!(!store.revoke_api_token("t1").await.expect("revoke twice"));
+        // For a copy of the store, revoked or not; only the hash is kept.
+        assert_eq!(store.api_token_hash("t1").await.expect("hash").as_deref(), Some("h1"));
+        assert_eq!(store.api_token_hash("t9").await.expect("hash"), None);
         assert_eq!(store.api_token_by_hash("h1").await.expect("by hash"), None);
         let listed = store.api_tokens().await.expect("list");
         assert_eq!(listed.len(), 2);

@@ -185,6 +185,9 @@ impl CredentialStore for CountingStore {
     async fn station_token_hash(&self, _: &str) -> Result<Option<String>, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn api_token_hash(&self, _: &str) -> Result<Option<String>, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
     async fn set_station_token_hash(&self, _: &str, _: &str) -> Result<bool, StoreError> {
         unimplemented!("{NOT_USED}")
     }

@@ -894,6 +894,18 @@ impl ReadingStore for GpkgStore {
 
 #[async_trait::async_trait]
 impl CredentialStore for GpkgStore {
+    async fn api_token_hash(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let id = id.to_owned();
+        self.with_conn(move |c| {
+            c.query_row("SELECT token_hash FROM agrimap_api_tokens WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| db("reading an API token", e))
+        })
+        .await
+    }
+
     async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError> {
         let station = station_id.to_owned();
         self.with_conn(move |c| {

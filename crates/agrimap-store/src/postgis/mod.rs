@@ -1300,6 +1300,15 @@ impl ReadingStore for PgStore {
 
 #[async_trait::async_trait]
 impl CredentialStore for PgStore {
+    async fn api_token_hash(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT token_hash FROM agrimap_api_tokens WHERE id = $1::text", &[&id])
+            .await
+            .map_err(pg("reading an API token"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     async fn station_token_hash(&self, station_id: &str) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         let row = client
