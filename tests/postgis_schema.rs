@@ -194,6 +194,99 @@ fn load_is_all_or_nothing() {
     );
 }
 
+/// Gives an embedded store value lists and tokens of its own: a species of
+/// its own and a default it retired; a planner's token, a revoked editor's,
+/// and a station's (whose id it returns).
+fn give_lists_and_tokens(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::GpkgStore) -> String {
+    use agrimap_model::{Audience, FeatureQuery, layer};
+    use agrimap_store::{CredentialStore as _, LayerStore as _};
+    let full = FeatureQuery {
+        audience: Audience::Full,
+        limit: Some(1),
+        ..FeatureQuery::default()
+    };
+    let spotted_scat = agrimap_model::Code {
+        list: "species".into(),
+        code: "spotted_scat".into(),
+        label_vi: "Cá nâu".into(),
+        label_en: "Spotted scat".into(),
+        retired: false,
+    };
+    rt.block_on(agrimap_store::CodeStore::add_code(gpkg, &spotted_scat))
+        .expect("a species of its own");
+    rt.block_on(agrimap_store::CodeStore::retire_code(gpkg, "species", "blood_cockle"))
+        .expect("retired");
+    // Its tokens: a planner's, a revoked editor's, and a station's.
+    let token = |id: &str, role, secret: &str| agrimap_store::NewApiToken {
+        id: id.into(),
+        name: format!("{id} of the office"),
+        role,
+        hash: agrimap_core::tokens::hash_token(secret),
+        provinces: vec!["94".into()],
+    };
+    rt.block_on(gpkg.add_api_token(&token("office-planner", agrimap_model::Role::Planner, "planner-secret")))
+        .expect("token");
+    rt.block_on(gpkg.add_api_token(&token("office-editor", agrimap_model::Role::Editor, "editor-secret")))
+        .expect("token");
+    rt.block_on(gpkg.revoke_api_token("office-editor")).expect("revoke");
+    let monitoring = layer("monitoring").expect("monitoring");
+    let station = rt
+        .block_on(gpkg.features(monitoring, &full))
+        .expect("a station")
+        .remove(0);
+    let station = monitoring
+        .text_of(&station, "station_id")
+        .expect("station id")
+        .to_owned();
+    let station_hash = agrimap_core::tokens::hash_token("station-secret");
+    assert!(
+        rt.block_on(gpkg.set_station_token_hash(&station, &station_hash))
+            .expect("station token")
+    );
+    station
+}
+
+/// What `agrimap load` said and did with the lists and tokens of [`give_lists_and_tokens`].
+fn lists_and_tokens_were_copied(rt: &tokio::runtime::Runtime, db: &PgDatabase, stdout: &str, station: &str) {
+    use agrimap_store::CredentialStore as _;
+    let codes = query(
+        &db.url,
+        "SELECT code, label_vi, retired FROM agrimap_codes WHERE list = 'species' AND code IN ('spotted_scat', 'blood_cockle') ORDER BY code",
+    );
+    let codes: Vec<(String, String, bool)> = codes.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(
+        codes,
+        [
+            ("blood_cockle".to_owned(), "Sò huyết".to_owned(), true),
+            ("spotted_scat".to_owned(), "Cá nâu".to_owned(), false)
+        ]
+    );
+    assert!(stdout.contains("value lists: 1 codes added, 1 retired"));
+    let pg = db.store();
+    let planner = rt
+        .block_on(pg.api_token_by_hash(&agrimap_core::tokens::hash_token("planner-secret")))
+        .expect("by hash")
+        .expect("the planner's token goes on working");
+    assert_eq!(
+        (planner.id.as_str(), planner.role, planner.provinces.as_slice()),
+        (
+            "office-planner",
+            agrimap_model::Role::Planner,
+            ["94".to_owned()].as_slice()
+        )
+    );
+    assert_eq!(
+        rt.block_on(pg.api_token_by_hash(&agrimap_core::tokens::hash_token("editor-secret")))
+            .expect("by hash"),
+        None,
+        "a revoked token stays revoked"
+    );
+    assert_eq!(
+        rt.block_on(pg.station_token_hash(station)).expect("station token"),
+        Some(agrimap_core::tokens::hash_token("station-secret"))
+    );
+}
+
 #[test]
 fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     use agrimap_model::{Audience, FeatureQuery, Value, catalog, layer};
@@ -223,46 +316,7 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
         ..Default::default()
     })
     .expect("write");
-    // The office's value lists: a species of its own, and a default it retired.
-    let spotted_scat = agrimap_model::Code {
-        list: "species".into(),
-        code: "spotted_scat".into(),
-        label_vi: "Cá nâu".into(),
-        label_en: "Spotted scat".into(),
-        retired: false,
-    };
-    rt.block_on(agrimap_store::CodeStore::add_code(&gpkg, &spotted_scat))
-        .expect("a species of its own");
-    rt.block_on(agrimap_store::CodeStore::retire_code(&gpkg, "species", "blood_cockle"))
-        .expect("retired");
-    // Its tokens: a planner's, a revoked editor's, and a station's.
-    let token = |id: &str, role, secret: &str| agrimap_store::NewApiToken {
-        id: id.into(),
-        name: format!("{id} of the office"),
-        role,
-        hash: agrimap_core::tokens::hash_token(secret),
-        provinces: vec!["94".into()],
-    };
-    use agrimap_store::CredentialStore as _;
-    rt.block_on(gpkg.add_api_token(&token("office-planner", agrimap_model::Role::Planner, "planner-secret")))
-        .expect("token");
-    rt.block_on(gpkg.add_api_token(&token("office-editor", agrimap_model::Role::Editor, "editor-secret")))
-        .expect("token");
-    rt.block_on(gpkg.revoke_api_token("office-editor")).expect("revoke");
-    let monitoring = layer("monitoring").expect("monitoring");
-    let station = rt
-        .block_on(gpkg.features(monitoring, &full))
-        .expect("a station")
-        .remove(0);
-    let station = monitoring
-        .text_of(&station, "station_id")
-        .expect("station id")
-        .to_owned();
-    let station_hash = agrimap_core::tokens::hash_token("station-secret");
-    assert!(
-        rt.block_on(gpkg.set_station_token_hash(&station, &station_hash))
-            .expect("station token")
-    );
+    let station = give_lists_and_tokens(&rt, &gpkg);
 
     let db = PgDatabase::demo("load_from_gpkg");
     let out = Command::new(agrimap_bin())
@@ -280,42 +334,7 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     }
     let owner: String = query(&db.url, "SELECT owner_name FROM crop WHERE parcel_id = 'OFFICE-1'")[0].get(0);
     assert_eq!(owner, "Nguyễn Văn Thử");
-    let codes = query(
-        &db.url,
-        "SELECT code, label_vi, retired FROM agrimap_codes WHERE list = 'species' AND code IN ('spotted_scat', 'blood_cockle') ORDER BY code",
-    );
-    let codes: Vec<(String, String, bool)> = codes.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-    assert_eq!(
-        codes,
-        [
-            ("blood_cockle".to_owned(), "Sò huyết".to_owned(), true),
-            ("spotted_scat".to_owned(), "Cá nâu".to_owned(), false)
-        ]
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("value lists: 1 codes added, 1 retired"));
-    let pg = db.store();
-    let planner = rt
-        .block_on(pg.api_token_by_hash(&agrimap_core::tokens::hash_token("planner-secret")))
-        .expect("by hash")
-        .expect("the planner's token goes on working");
-    assert_eq!(
-        (planner.id.as_str(), planner.role, planner.provinces.as_slice()),
-        (
-            "office-planner",
-            agrimap_model::Role::Planner,
-            ["94".to_owned()].as_slice()
-        )
-    );
-    assert_eq!(
-        rt.block_on(pg.api_token_by_hash(&agrimap_core::tokens::hash_token("editor-secret")))
-            .expect("by hash"),
-        None,
-        "a revoked token stays revoked"
-    );
-    assert_eq!(
-        rt.block_on(pg.station_token_hash(&station)).expect("station token"),
-        Some(station_hash)
-    );
+    lists_and_tokens_were_copied(&rt, &db, &String::from_utf8_lossy(&out.stdout), &station);
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
     assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);
