@@ -9,7 +9,7 @@ use crate::Route;
 use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::ntm::{Form, XLSX, attachment, form};
+use crate::respond::{CSV, Form, XLSX, attachment, form};
 use agrimap_core::bulletin::{BulletinRequest, documents};
 use axum::Json;
 use axum::extract::State;
@@ -65,11 +65,7 @@ async fn pest_bulletin(
             documents::to_html(&b),
         )
             .into_response(),
-        Form::Csv => attachment(
-            "text/csv; charset=utf-8",
-            &format!("{name}.csv"),
-            documents::to_csv(&b).into_bytes(),
-        ),
+        Form::Csv => attachment(CSV, &format!("{name}.csv"), documents::to_csv(&b).into_bytes()),
         Form::Xlsx => attachment(XLSX, &format!("{name}.xlsx"), documents::to_xlsx(&b)?),
     })
 }

@@ -11,6 +11,7 @@ use crate::Route;
 use crate::auth::{Need, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiQuery};
+use crate::respond::{CSV, Form, form};
 use agrimap_core::crosswalk::{SharedPair, apportion, pairs_csv};
 use agrimap_core::echo;
 use agrimap_store::CrosswalkQuery;
@@ -52,18 +53,6 @@ struct FormatParam {
     f: Option<String>,
 }
 
-/// `json` (the default) or `csv`.
-fn wants_csv(f: Option<&str>) -> Result<bool, ApiError> {
-    match f {
-        None | Some("json") => Ok(false),
-        Some("csv") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(
-            "bad_format",
-            format!("f must be json or csv, not '{}'", echo(other, 64)),
-        )),
-    }
-}
-
 /// A commune code as given, or `bad_code`.
 fn code(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     value
@@ -83,7 +72,7 @@ fn code(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
 }
 
 fn csv_response(text: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
+    ([(header::CONTENT_TYPE, CSV)], text).into_response()
 }
 
 fn pair_json(SharedPair { pair: p, share }: &SharedPair) -> serde_json::Value {
@@ -101,7 +90,7 @@ fn pair_json(SharedPair { pair: p, share }: &SharedPair) -> serde_json::Value {
 
 /// `GET /api/crosswalk?old=CODE|new=CODE&f=json|csv`: the pairs of one commune.
 async fn pairs(State(state): State<AppState>, ApiQuery(params): ApiQuery<PairParams>) -> Result<Response, ApiError> {
-    let csv = wants_csv(params.f.as_deref())?;
+    let csv = form(params.f.as_deref(), &[("csv", Form::Csv)])? == Form::Csv;
     let query = CrosswalkQuery {
         old_code: code("old", params.old)?,
         new_code: code("new", params.new)?,
@@ -131,7 +120,7 @@ async fn apportion_table(
     ApiQuery(params): ApiQuery<FormatParam>,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
-    let csv = wants_csv(params.f.as_deref())?;
+    let csv = form(params.f.as_deref(), &[("csv", Form::Csv)])? == Form::Csv;
     let table = state.core.apportion(&body).await?;
     Ok(if csv {
         csv_response(apportion::to_csv(&table))

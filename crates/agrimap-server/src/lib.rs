@@ -29,6 +29,7 @@ pub mod pack;
 pub mod parse_errors;
 pub mod registry;
 pub mod reports;
+mod respond;
 pub mod serve;
 pub mod stations;
 pub mod stats;

@@ -18,6 +18,7 @@ use crate::Route;
 use crate::auth::{Caller, Need, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath, ApiQuery};
+use crate::respond::{CSV, Form, XLSX, attachment, form};
 use agrimap_core::CoreError;
 use agrimap_core::communes::boundary_set_param;
 use agrimap_core::ntm::dashboard::{self, DashboardRequest, province_param};
@@ -166,50 +167,6 @@ struct ScorecardParams {
     f: Option<String>,
 }
 
-/// The forms a document is given in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    Json,
-    Csv,
-    Xlsx,
-    Html,
-}
-
-/// `f=`: one of `allowed` (JSON by default).
-pub(crate) fn form(f: Option<&str>, allowed: &[(&str, Form)]) -> Result<Form, ApiError> {
-    match f {
-        None | Some("json") => Ok(Form::Json),
-        Some(other) => allowed
-            .iter()
-            .find(|(n, _)| *n == other)
-            .map(|(_, f)| *f)
-            .ok_or_else(|| {
-                let names: Vec<&str> = std::iter::once("json").chain(allowed.iter().map(|(n, _)| *n)).collect();
-                ApiError::bad_request(
-                    "bad_format",
-                    format!(
-                        "f must be {}, not '{}'",
-                        names.join(" or "),
-                        agrimap_core::echo(other, 16)
-                    ),
-                )
-            }),
-    }
-}
-
-pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-pub(crate) fn attachment(media_type: &str, name: &str, body: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, media_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 fn which(code: String, params: &ScorecardParams, year: Option<i32>) -> Result<Which, ApiError> {
     let year = if let Some(y) = year {
         y
@@ -319,26 +276,7 @@ async fn download_evidence(State(state): State<AppState>, ApiPath(sha): ApiPath<
         .await
         .map_err(CoreError::from)?
         .ok_or_else(|| ApiError::not_found("unknown_evidence", format!("no evidence file {sha}")))?;
-    // The name is the uploader's: only its safe characters go into the header.
-    let safe: String = file
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.media_type),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}\"")),
-        ],
-        file.bytes,
-    )
-        .into_response())
+    Ok(attachment(&file.media_type, &file.name, file.bytes))
 }
 
 /// `POST /api/ntm/dossiers/{commune}/{year}/transitions?boundary_set=`: `{"to", …}`.
@@ -434,11 +372,7 @@ async fn dashboard(
     let d = dashboard::dashboard(&state.core, &req).await?;
     let name = format!("ntm-{}-{}", d.province.as_deref().unwrap_or("all"), d.year);
     Ok(match form {
-        Form::Csv => attachment(
-            "text/csv; charset=utf-8",
-            &format!("{name}.csv"),
-            dashboard::to_csv(&d).into_bytes(),
-        ),
+        Form::Csv => attachment(CSV, &format!("{name}.csv"), dashboard::to_csv(&d).into_bytes()),
         Form::Xlsx => attachment(XLSX, &format!("{name}.xlsx"), documents::dashboard_xlsx(&d)?),
         Form::Json | Form::Html => Json(d.as_ref().clone()).into_response(),
     })

@@ -13,7 +13,7 @@ use crate::Route;
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::ntm::{XLSX, attachment};
+use crate::respond::{XLSX, attachment};
 use agrimap_core::communes::boundary_set_param;
 use agrimap_core::reports::{Report, commune_report, page, province_report, workbook};
 use axum::extract::{Extension, State};

@@ -10,7 +10,7 @@ use crate::Route;
 use crate::auth::{Caller, Need};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::ntm::{Form, XLSX, attachment, form};
+use crate::respond::{CSV, Form, XLSX, attachment, form};
 use agrimap_core::features::{self, Params};
 use agrimap_core::stats::{
     Group, LayerOptions, Selection, StatsRequest, layer_options, periods, thematic_layers, to_csv, to_xlsx,
@@ -100,11 +100,7 @@ pub(crate) async fn stats(
     };
     let name = format!("thong-ke-{}-{}", table.layer, table.by);
     Ok(match form {
-        Form::Csv => attachment(
-            "text/csv; charset=utf-8",
-            &format!("{name}.csv"),
-            to_csv(&table).into_bytes(),
-        ),
+        Form::Csv => attachment(CSV, &format!("{name}.csv"), to_csv(&table).into_bytes()),
         Form::Xlsx => attachment(XLSX, &format!("{name}.xlsx"), to_xlsx(&table)?),
         _ => Json(table.as_ref()).into_response(),
     })

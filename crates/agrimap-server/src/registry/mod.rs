@@ -18,6 +18,7 @@ use crate::Route;
 use crate::auth::{Caller, Need, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath, ApiQuery};
+use crate::respond::attachment;
 use agrimap_core::registry::export::ExportFormat;
 use agrimap_core::registry::sheet::SheetFormat;
 use agrimap_core::registry::{RegistryReport, qr};
@@ -260,14 +261,7 @@ async fn export(
             )
         })?;
     let bytes = state.core.registry_export(kind, format, caller.audience()).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type().to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(attachment(format.content_type(), &file, bytes))
 }
 
 async fn checks(State(state): State<AppState>) -> Result<Response, ApiError> {
