@@ -15,10 +15,9 @@ use agrimap_model::UtcTime;
 use agrimap_model::alerts::AlertEvent;
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use futures::Stream;
 use serde::Deserialize;
 use serde_json::json;
@@ -30,38 +29,13 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/alerts/history", Need::Anyone, get(get_history)),
-        Route::new(Method::GET, "/api/alerts/stream", Need::Anyone, get(stream)),
-        Route::new(
-            Method::GET,
-            "/api/alerts/dead-letters",
-            Need::AtLeast(Role::Admin),
-            get(dead_letters),
-        ),
-        Route::new(
-            Method::POST,
-            "/api/alerts/dead-letters/replay",
-            Need::AtLeast(Role::Admin),
-            post(replay),
-        ),
-        Route::new(
-            Method::GET,
-            "/api/subscriptions",
-            Need::AtLeast(Role::Editor),
-            get(list_subscriptions),
-        ),
-        Route::new(
-            Method::POST,
-            "/api/subscriptions",
-            Need::AtLeast(Role::Editor),
-            post(create_subscription),
-        ),
-        Route::new(
-            Method::DELETE,
-            "/api/subscriptions/{id}",
-            Need::AtLeast(Role::Editor),
-            delete(end_subscription),
-        ),
+        Route::get("/api/alerts/history", Need::Anyone, get_history),
+        Route::get("/api/alerts/stream", Need::Anyone, stream),
+        Route::get("/api/alerts/dead-letters", Need::AtLeast(Role::Admin), dead_letters),
+        Route::post("/api/alerts/dead-letters/replay", Need::AtLeast(Role::Admin), replay),
+        Route::get("/api/subscriptions", Need::AtLeast(Role::Editor), list_subscriptions),
+        Route::post("/api/subscriptions", Need::AtLeast(Role::Editor), create_subscription),
+        Route::delete("/api/subscriptions/{id}", Need::AtLeast(Role::Editor), end_subscription),
     ]
 }
 

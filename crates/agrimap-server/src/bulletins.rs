@@ -13,19 +13,13 @@ use crate::respond::{CSV, Form, XLSX, attachment, form};
 use agrimap_core::bulletin::{BulletinRequest, documents};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(
-        Method::GET,
-        "/api/bulletins/pests",
-        Need::Anyone,
-        get(pest_bulletin),
-    )]
+    vec![Route::get("/api/bulletins/pests", Need::Anyone, pest_bulletin)]
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,23 +9,17 @@ use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use serde_json::Value as JsonValue;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/codes", Need::Anyone, get(all)),
-        Route::new(Method::GET, "/api/codes/{list}", Need::Anyone, get(one)),
-        Route::new(Method::POST, "/api/codes/{list}", Need::AtLeast(Role::Admin), post(add)),
-        Route::new(
-            Method::DELETE,
-            "/api/codes/{list}/{code}",
-            Need::AtLeast(Role::Admin),
-            delete(retire),
-        ),
+        Route::get("/api/codes", Need::Anyone, all),
+        Route::get("/api/codes/{list}", Need::Anyone, one),
+        Route::post("/api/codes/{list}", Need::AtLeast(Role::Admin), add),
+        Route::delete("/api/codes/{list}/{code}", Need::AtLeast(Role::Admin), retire),
     ]
 }
 

@@ -10,9 +10,7 @@ use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::communes::list::{self, List, ListParams, parse_boundary_set};
 use axum::Json;
 use axum::extract::State;
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -21,9 +19,9 @@ pub use agrimap_core::communes::list::{DEFAULT_LIMIT, MAX_LIMIT};
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/communes", Need::Anyone, get(list)),
-        Route::new(Method::GET, "/api/communes/{code}", Need::Anyone, get(detail)),
-        Route::new(Method::GET, "/api/provinces", Need::Anyone, get(provinces)),
+        Route::get("/api/communes", Need::Anyone, list),
+        Route::get("/api/communes/{code}", Need::Anyone, detail),
+        Route::get("/api/provinces", Need::Anyone, provinces),
     ]
 }
 

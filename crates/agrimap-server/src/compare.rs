@@ -15,14 +15,12 @@ use crate::extract::ApiQuery;
 use agrimap_core::compare::{CompareRequest, compare};
 use axum::Json;
 use axum::extract::State;
-use axum::http::Method;
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value as JsonValue;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(Method::GET, "/api/compare", Need::Anyone, get(side_by_side))]
+    vec![Route::get("/api/compare", Need::Anyone, side_by_side)]
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,9 +17,8 @@ use agrimap_core::echo;
 use agrimap_store::CrosswalkQuery;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,13 +28,12 @@ pub const MAX_TABLE_BYTES: usize = 16 * 1024 * 1024;
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/crosswalk", Need::Anyone, get(pairs)),
-        Route::new(Method::GET, "/api/crosswalk/report", Need::Anyone, get(report)),
-        Route::new(
-            Method::POST,
+        Route::get("/api/crosswalk", Need::Anyone, pairs),
+        Route::get("/api/crosswalk/report", Need::Anyone, report),
+        Route::post(
             "/api/crosswalk/apportion",
             Need::AtLeast(Role::Planner),
-            post(apportion_table),
+            apportion_table,
         )
         .with_body_limit(MAX_TABLE_BYTES),
     ]

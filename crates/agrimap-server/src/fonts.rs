@@ -14,10 +14,8 @@ use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use agrimap_core::echo;
-use axum::http::Method;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 /// The first code point of a 256-code-point range, and the range's glyphs PBF.
 pub type GlyphRange = (u32, &'static [u8]);
@@ -28,12 +26,7 @@ include!(concat!(env!("OUT_DIR"), "/glyphs.rs"));
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(
-        Method::GET,
-        "/fonts/{fontstack}/{range}",
-        Need::Anyone,
-        get(glyphs),
-    )]
+    vec![Route::get("/fonts/{fontstack}/{range}", Need::Anyone, glyphs)]
 }
 
 /// The licence of the bundled font (SIL Open Font License).

@@ -15,22 +15,13 @@ use agrimap_core::upload;
 use agrimap_io::import::ImportReport;
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![
-        Route::new(
-            Method::POST,
-            "/api/import/{layer}",
-            Need::AtLeast(Role::Editor),
-            axum::routing::post(post),
-        )
-        .with_body_limit(MAX_BYTES),
-    ]
+    vec![Route::post("/api/import/{layer}", Need::AtLeast(Role::Editor), post).with_body_limit(MAX_BYTES)]
 }
 
 /// Largest upload: a province's parcels as a zipped Shapefile.

@@ -47,6 +47,7 @@ use auth::Need;
 use axum::Router;
 use axum::extract::MatchedPath;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::handler::Handler;
 use axum::http::{Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::routing::MethodRouter;
@@ -162,7 +163,8 @@ pub struct Route {
 }
 
 impl Route {
-    pub(crate) fn new(method: Method, path: &'static str, need: Need, handler: MethodRouter<AppState>) -> Self {
+    /// The method is the handler's own: the constructors below take it once.
+    fn new(method: Method, path: &'static str, need: Need, handler: MethodRouter<AppState>) -> Self {
         Self {
             method,
             path,
@@ -170,6 +172,21 @@ impl Route {
             body_limit: limits::MAX_BODY_BYTES,
             handler,
         }
+    }
+
+    /// `GET path`.
+    pub(crate) fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, need: Need, handler: H) -> Self {
+        Self::new(Method::GET, path, need, axum::routing::get(handler))
+    }
+
+    /// `POST path`.
+    pub(crate) fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, need: Need, handler: H) -> Self {
+        Self::new(Method::POST, path, need, axum::routing::post(handler))
+    }
+
+    /// `DELETE path`.
+    pub(crate) fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, need: Need, handler: H) -> Self {
+        Self::new(Method::DELETE, path, need, axum::routing::delete(handler))
     }
 
     /// The same endpoint taking bodies of up to `bytes`.

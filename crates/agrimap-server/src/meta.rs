@@ -6,17 +6,15 @@ use crate::auth::Need;
 use agrimap_model::catalog as layer_catalog;
 use axum::Json;
 use axum::extract::State;
-use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use serde_json::json;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/health", Need::Anyone, get(health)),
-        Route::new(Method::GET, "/catalog", Need::Anyone, get(catalog)),
+        Route::get("/health", Need::Anyone, health),
+        Route::get("/catalog", Need::Anyone, catalog),
     ]
 }
 

@@ -16,7 +16,6 @@ use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
@@ -29,7 +28,7 @@ use std::time::Instant;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(Method::GET, "/metrics", Need::Anyone, get(scrape))]
+    vec![Route::get("/metrics", Need::Anyone, scrape)]
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

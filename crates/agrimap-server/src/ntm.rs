@@ -28,68 +28,47 @@ use agrimap_core::ntm::{Actor, documents, files, sets};
 use agrimap_model::ntm::CriteriaSet;
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/ntm/sets", Need::Anyone, get(list_sets)),
-        Route::new(
-            Method::POST,
-            "/api/ntm/sets",
-            Need::AtLeast(Role::Admin),
-            post(load_set),
-        ),
-        Route::new(Method::GET, "/api/ntm/sets/{id}", Need::Anyone, get(one_set)),
-        Route::new(
-            Method::GET,
+        Route::get("/api/ntm/sets", Need::Anyone, list_sets),
+        Route::post("/api/ntm/sets", Need::AtLeast(Role::Admin), load_set),
+        Route::get("/api/ntm/sets/{id}", Need::Anyone, one_set),
+        Route::get(
             "/api/ntm/scorecards/{commune}",
             Need::AtLeast(Role::Planner),
-            get(get_scorecard),
+            get_scorecard,
         ),
-        Route::new(
-            Method::POST,
+        Route::post(
             "/api/ntm/scorecards/{commune}/indicators/{indicator}",
             Need::AtLeast(Role::Editor),
-            post(enter_value),
+            enter_value,
         ),
-        Route::new(
-            Method::POST,
-            "/api/ntm/evidence",
-            Need::AtLeast(Role::Editor),
-            post(upload_evidence),
-        )
-        // The size is checked by the core, to answer with the limit; the
-        // body limit only stops what is far beyond it.
-        .with_body_limit(files::MAX_EVIDENCE_BYTES + 1024 * 1024),
-        Route::new(
-            Method::GET,
+        Route::post("/api/ntm/evidence", Need::AtLeast(Role::Editor), upload_evidence)
+            // The size is checked by the core, to answer with the limit; the
+            // body limit only stops what is far beyond it.
+            .with_body_limit(files::MAX_EVIDENCE_BYTES + 1024 * 1024),
+        Route::get(
             "/api/ntm/evidence/{sha256}",
             Need::AtLeast(Role::Planner),
-            get(download_evidence),
+            download_evidence,
         ),
-        Route::new(
-            Method::POST,
+        Route::post(
             "/api/ntm/dossiers/{commune}/{year}/transitions",
             Need::AtLeast(Role::Planner),
-            post(transition),
+            transition,
         ),
-        Route::new(
-            Method::GET,
+        Route::get(
             "/api/ntm/dossiers/{commune}/{year}/history",
             Need::AtLeast(Role::Planner),
-            get(history),
+            history,
         ),
-        Route::new(
-            Method::GET,
-            "/api/ntm/dashboard",
-            Need::AtLeast(Role::Planner),
-            get(dashboard),
-        ),
+        Route::get("/api/ntm/dashboard", Need::AtLeast(Role::Planner), dashboard),
     ]
 }
 

@@ -9,17 +9,15 @@ use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::echo;
 use agrimap_core::pack::{DEFAULT_MAXZOOM, DEFAULT_MINZOOM, commune_pack};
 use axum::extract::State;
-use axum::http::Method;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
         // Offline packs hold the public tiles only.
-        Route::new(Method::GET, "/api/packs/{file}", Need::Anyone, get(pack)),
+        Route::get("/api/packs/{file}", Need::Anyone, pack),
     ]
 }
 

@@ -17,16 +17,15 @@ use crate::respond::{XLSX, attachment};
 use agrimap_core::communes::boundary_set_param;
 use agrimap_core::reports::{Report, commune_report, page, province_report, workbook};
 use axum::extract::{Extension, State};
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/reports/commune/{file}", Need::Anyone, get(commune)),
-        Route::new(Method::GET, "/api/reports/province/{file}", Need::Anyone, get(province)),
+        Route::get("/api/reports/commune/{file}", Need::Anyone, commune),
+        Route::get("/api/reports/province/{file}", Need::Anyone, province),
     ]
 }
 

@@ -14,10 +14,8 @@ use agrimap_core::ingest::{Credential, IngestError, Sent, parse_batch};
 use agrimap_core::series::SeriesParams;
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::Method;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::{Value as JsonValue, json};
 
 /// How an HTTP caller proves it may send a station's readings.
@@ -35,26 +33,11 @@ fn credential(caller: &Caller) -> Credential<'_> {
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(
-            Method::GET,
-            "/api/stations/{id}/readings",
-            Need::Anyone,
-            get(get_readings),
-        ),
-        Route::new(
-            Method::POST,
-            "/api/stations/{id}/readings",
-            Need::StationOrEditor,
-            post(post_readings),
-        ),
-        Route::new(
-            Method::POST,
-            "/api/readings",
-            Need::AtLeast(Role::Editor),
-            post(post_csv),
-        )
-        .with_body_limit(agrimap_core::ingest::csv::MAX_BYTES),
-        Route::new(Method::GET, "/api/alerts", Need::Anyone, get(alerts)),
+        Route::get("/api/stations/{id}/readings", Need::Anyone, get_readings),
+        Route::post("/api/stations/{id}/readings", Need::StationOrEditor, post_readings),
+        Route::post("/api/readings", Need::AtLeast(Role::Editor), post_csv)
+            .with_body_limit(agrimap_core::ingest::csv::MAX_BYTES),
+        Route::get("/api/alerts", Need::Anyone, alerts),
     ]
 }
 

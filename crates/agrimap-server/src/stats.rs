@@ -18,17 +18,15 @@ use agrimap_core::stats::{
 use agrimap_model::UtcTime;
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 use std::sync::Arc;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/stats", Need::Anyone, get(stats)),
-        Route::new(Method::GET, "/api/stats/layers", Need::Anyone, get(layers)),
+        Route::get("/api/stats", Need::Anyone, stats),
+        Route::get("/api/stats/layers", Need::Anyone, layers),
     ]
 }
 

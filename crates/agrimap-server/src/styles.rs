@@ -12,14 +12,12 @@ use crate::origin::request_origin;
 use agrimap_core::echo;
 use agrimap_core::styles::{ChoroplethParams, STYLE_NAMES, style};
 use axum::extract::State;
-use axum::http::Method;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(Method::GET, "/styles/{file}", Need::Anyone, get(get_style))]
+    vec![Route::get("/styles/{file}", Need::Anyone, get_style)]
 }
 
 /// `GET /styles/{name}.json`

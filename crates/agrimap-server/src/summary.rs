@@ -9,19 +9,12 @@ use crate::extract::{ApiPath, ApiQuery};
 use agrimap_core::summary::commune_summary;
 use axum::Json;
 use axum::extract::State;
-use axum::http::Method;
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value as JsonValue;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
-    vec![Route::new(
-        Method::GET,
-        "/api/communes/{code}/summary",
-        Need::Anyone,
-        get(summary),
-    )]
+    vec![Route::get("/api/communes/{code}/summary", Need::Anyone, summary)]
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,16 +17,14 @@ use agrimap_core::tiles::{etag, parse_coord, parse_layers};
 use agrimap_model::LayerDef;
 use agrimap_tiles::TileCoord;
 use axum::extract::State;
-use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/tiles/{layers}/{z}/{x}/{y}", Need::Anyone, get(tile)),
-        Route::new(Method::GET, "/tiles/{file}", Need::Anyone, get(get_tilejson)),
+        Route::get("/tiles/{layers}/{z}/{x}/{y}", Need::Anyone, tile),
+        Route::get("/tiles/{file}", Need::Anyone, get_tilejson),
     ]
 }
 

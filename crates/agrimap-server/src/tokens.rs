@@ -11,10 +11,8 @@ use agrimap_core::tokens::issue_scoped_token;
 use agrimap_store::ApiToken;
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -32,15 +30,10 @@ fn token_json(t: &ApiToken) -> JsonValue {
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/api/me", Need::Anyone, get(me)),
-        Route::new(Method::GET, "/api/tokens", Need::AtLeast(Role::Admin), get(list)),
-        Route::new(Method::POST, "/api/tokens", Need::AtLeast(Role::Admin), post(create)),
-        Route::new(
-            Method::DELETE,
-            "/api/tokens/{id}",
-            Need::AtLeast(Role::Admin),
-            delete(revoke),
-        ),
+        Route::get("/api/me", Need::Anyone, me),
+        Route::get("/api/tokens", Need::AtLeast(Role::Admin), list),
+        Route::post("/api/tokens", Need::AtLeast(Role::Admin), create),
+        Route::delete("/api/tokens/{id}", Need::AtLeast(Role::Admin), revoke),
     ]
 }
 

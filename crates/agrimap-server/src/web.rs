@@ -5,10 +5,8 @@ use crate::assets::asset;
 use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use axum::http::Method;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 fn serve(path: &str) -> Result<Response, ApiError> {
     let a = asset(path).ok_or_else(|| ApiError::not_found("not_found", format!("no such resource: {path}")))?;
@@ -29,9 +27,9 @@ fn serve(path: &str) -> Result<Response, ApiError> {
 /// The endpoints of this module.
 pub(crate) fn endpoints() -> Vec<Route> {
     vec![
-        Route::new(Method::GET, "/", Need::Anyone, get(index)),
-        Route::new(Method::GET, "/sw.js", Need::Anyone, get(service_worker)),
-        Route::new(Method::GET, "/static/{file}", Need::Anyone, get(static_file)),
+        Route::get("/", Need::Anyone, index),
+        Route::get("/sw.js", Need::Anyone, service_worker),
+        Route::get("/static/{file}", Need::Anyone, static_file),
     ]
 }
 

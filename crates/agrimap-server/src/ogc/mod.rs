@@ -51,9 +51,8 @@ use crate::error::ApiError;
 use agrimap_core::features::time;
 use agrimap_model::{Audience, LayerDef, catalog};
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 use futures::future::try_join_all;
 use geo::Rect;
@@ -97,28 +96,36 @@ const DESCRIPTION: &str = "The agricultural layers of the province (crops, aquac
 /// The endpoints under `/ogc`: all open to anyone, restricted fields only
 /// for callers who may read them.
 pub(crate) fn endpoints() -> Vec<Route> {
-    let open = |path, handler| Route::new(Method::GET, path, Need::Anyone, handler);
     vec![
-        open("/ogc", get(landing)),
-        open("/ogc/conformance", get(conformance)),
-        open("/ogc/api", get(api)),
-        open("/ogc/collections", get(collections)),
-        open("/ogc/collections/{id}", get(collection)),
-        open("/ogc/collections/{id}/items", get(items::items)),
-        open("/ogc/collections/{id}/items/{feature}", get(items::item)),
-        open("/ogc/collections/{id}/queryables", get(queryables::queryables)),
-        open("/ogc/tileMatrixSets", get(tiles::tile_matrix_sets)),
-        open("/ogc/tileMatrixSets/{tms}", get(tiles::tile_matrix_set_definition)),
-        open("/ogc/tiles", get(tiles::dataset_tilesets)),
-        open("/ogc/tiles/{tms}", get(tiles::dataset_tileset)),
-        open("/ogc/tiles/{tms}/{z}/{row}/{col}", get(tiles::dataset_tile)),
-        open("/ogc/collections/{id}/tiles", get(tiles::collection_tilesets)),
-        open("/ogc/collections/{id}/tiles/{tms}", get(tiles::collection_tileset)),
-        open(
-            "/ogc/collections/{id}/tiles/{tms}/{z}/{row}/{col}",
-            get(tiles::collection_tile),
+        Route::get("/ogc", Need::Anyone, landing),
+        Route::get("/ogc/conformance", Need::Anyone, conformance),
+        Route::get("/ogc/api", Need::Anyone, api),
+        Route::get("/ogc/collections", Need::Anyone, collections),
+        Route::get("/ogc/collections/{id}", Need::Anyone, collection),
+        Route::get("/ogc/collections/{id}/items", Need::Anyone, items::items),
+        Route::get("/ogc/collections/{id}/items/{feature}", Need::Anyone, items::item),
+        Route::get("/ogc/collections/{id}/queryables", Need::Anyone, queryables::queryables),
+        Route::get("/ogc/tileMatrixSets", Need::Anyone, tiles::tile_matrix_sets),
+        Route::get(
+            "/ogc/tileMatrixSets/{tms}",
+            Need::Anyone,
+            tiles::tile_matrix_set_definition,
         ),
-        open("/api/export/{file}", get(export::export)),
+        Route::get("/ogc/tiles", Need::Anyone, tiles::dataset_tilesets),
+        Route::get("/ogc/tiles/{tms}", Need::Anyone, tiles::dataset_tileset),
+        Route::get("/ogc/tiles/{tms}/{z}/{row}/{col}", Need::Anyone, tiles::dataset_tile),
+        Route::get("/ogc/collections/{id}/tiles", Need::Anyone, tiles::collection_tilesets),
+        Route::get(
+            "/ogc/collections/{id}/tiles/{tms}",
+            Need::Anyone,
+            tiles::collection_tileset,
+        ),
+        Route::get(
+            "/ogc/collections/{id}/tiles/{tms}/{z}/{row}/{col}",
+            Need::Anyone,
+            tiles::collection_tile,
+        ),
+        Route::get("/api/export/{file}", Need::Anyone, export::export),
     ]
 }
 

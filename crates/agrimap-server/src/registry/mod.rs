@@ -26,9 +26,8 @@ use agrimap_core::{CoreError, echo};
 use agrimap_model::registry::RegistryKind;
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -47,49 +46,20 @@ pub(crate) fn endpoints() -> Vec<Route> {
             "/api/growing-areas/{id}/history",
         ),
     ] {
-        routes.push(Route::new(Method::GET, list, Need::Anyone, get(list_records)));
-        routes.push(
-            Route::new(Method::POST, list, Need::AtLeast(Role::Editor), post(post_records))
-                .with_body_limit(MAX_SHEET_BYTES),
-        );
-        routes.push(Route::new(Method::GET, one, Need::Anyone, get(one_record)));
-        routes.push(Route::new(
-            Method::GET,
-            history,
-            Need::AtLeast(Role::Planner),
-            get(record_history),
-        ));
+        routes.push(Route::get(list, Need::Anyone, list_records));
+        routes.push(Route::post(list, Need::AtLeast(Role::Editor), post_records).with_body_limit(MAX_SHEET_BYTES));
+        routes.push(Route::get(one, Need::Anyone, one_record));
+        routes.push(Route::get(history, Need::AtLeast(Role::Planner), record_history));
     }
     routes.extend([
-        Route::new(
-            Method::POST,
-            "/api/registry/import",
-            Need::AtLeast(Role::Editor),
-            post(import),
-        )
-        .with_body_limit(MAX_SHEET_BYTES),
-        Route::new(Method::GET, "/api/registry/export/{file}", Need::Anyone, get(export)),
-        Route::new(
-            Method::GET,
-            "/api/registry/checks",
-            Need::AtLeast(Role::Planner),
-            get(checks),
-        ),
-        Route::new(Method::GET, "/api/products/{id}/qr.svg", Need::Anyone, get(qr_svg)),
-        Route::new(Method::GET, "/api/products/{id}/qr.png", Need::Anyone, get(qr_png)),
-        Route::new(
-            Method::GET,
-            "/api/products/{id}/label.svg",
-            Need::Anyone,
-            get(label_svg),
-        ),
-        Route::new(
-            Method::GET,
-            "/api/products/{id}/scans",
-            Need::AtLeast(Role::Editor),
-            get(scans),
-        ),
-        Route::new(Method::GET, "/t/{id}", Need::Anyone, get(page::product_page)),
+        Route::post("/api/registry/import", Need::AtLeast(Role::Editor), import).with_body_limit(MAX_SHEET_BYTES),
+        Route::get("/api/registry/export/{file}", Need::Anyone, export),
+        Route::get("/api/registry/checks", Need::AtLeast(Role::Planner), checks),
+        Route::get("/api/products/{id}/qr.svg", Need::Anyone, qr_svg),
+        Route::get("/api/products/{id}/qr.png", Need::Anyone, qr_png),
+        Route::get("/api/products/{id}/label.svg", Need::Anyone, label_svg),
+        Route::get("/api/products/{id}/scans", Need::AtLeast(Role::Editor), scans),
+        Route::get("/t/{id}", Need::Anyone, page::product_page),
     ]);
     routes
 }
