@@ -194,12 +194,12 @@ fn load_is_all_or_nothing() {
     );
 }
 
-/// Gives an embedded store value lists and tokens of its own: a species of
-/// its own and a default it retired; a planner's token, a revoked editor's,
-/// and a station's (whose id it returns).
-fn give_lists_and_tokens(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::GpkgStore) -> String {
+/// Gives an embedded store records of its own: a species and a default it
+/// retired; a planner's token, a revoked editor's, and a station's (whose id
+/// it returns); a version 99 of an NTM criteria set; an alert subscription.
+fn give_records_of_its_own(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::GpkgStore) -> String {
     use agrimap_model::{Audience, FeatureQuery, layer};
-    use agrimap_store::{CredentialStore as _, LayerStore as _};
+    use agrimap_store::{AlertStore as _, CredentialStore as _, LayerStore as _, NtmStore as _};
     let full = FeatureQuery {
         audience: Audience::Full,
         limit: Some(1),
@@ -243,12 +243,26 @@ fn give_lists_and_tokens(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::Gpk
         rt.block_on(gpkg.set_station_token_hash(&station, &station_hash))
             .expect("station token")
     );
+    let mut set = rt.block_on(gpkg.criteria_sets()).expect("sets").remove(0);
+    let mut document: serde_json::Value = serde_json::from_str(&set.document).expect("a set document");
+    document["version"] = 99.into();
+    (set.version, set.document) = (99, document.to_string());
+    assert!(rt.block_on(gpkg.add_criteria_set(&set)).expect("a set of its own"));
+    rt.block_on(gpkg.add_subscription(&agrimap_model::alerts::NewSubscription {
+        name: "Chi cục Thủy sản".into(),
+        scope: agrimap_model::alerts::SubscriptionScope::default(),
+        url: "https://thuysan.example.vn/hook".into(),
+        secret: "shared-secret".into(),
+        owner_provinces: vec!["94".into()],
+        created_by: "office-planner".into(),
+    }))
+    .expect("a subscription");
     station
 }
 
-/// What `agrimap load` said and did with the lists and tokens of [`give_lists_and_tokens`].
-fn lists_and_tokens_were_copied(rt: &tokio::runtime::Runtime, db: &PgDatabase, stdout: &str, station: &str) {
-    use agrimap_store::CredentialStore as _;
+/// What `agrimap load` said and did with the records of [`give_records_of_its_own`].
+fn records_of_its_own_were_copied(rt: &tokio::runtime::Runtime, db: &PgDatabase, stdout: &str, station: &str) {
+    use agrimap_store::{AlertStore as _, CredentialStore as _, NtmStore as _};
     let codes = query(
         &db.url,
         "SELECT code, label_vi, retired FROM agrimap_codes WHERE list = 'species' AND code IN ('spotted_scat', 'blood_cockle') ORDER BY code",
@@ -285,6 +299,25 @@ fn lists_and_tokens_were_copied(rt: &tokio::runtime::Runtime, db: &PgDatabase, s
         rt.block_on(pg.station_token_hash(station)).expect("station token"),
         Some(agrimap_core::tokens::hash_token("station-secret"))
     );
+    assert!(
+        rt.block_on(pg.criteria_sets())
+            .expect("sets")
+            .iter()
+            .any(|s| s.version == 99)
+    );
+    let subscriptions = rt.block_on(pg.subscriptions()).expect("subscriptions");
+    let copied: Vec<(&str, &str, &[String])> = subscriptions
+        .iter()
+        .map(|s| (s.name.as_str(), s.secret.as_str(), s.owner_provinces.as_slice()))
+        .collect();
+    assert_eq!(
+        copied,
+        [("Chi cục Thủy sản", "shared-secret", ["94".to_owned()].as_slice())]
+    );
+    assert!(
+        stdout.contains("1 NTM criteria set versions and 1 alert subscriptions copied"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -316,7 +349,7 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
         ..Default::default()
     })
     .expect("write");
-    let station = give_lists_and_tokens(&rt, &gpkg);
+    let station = give_records_of_its_own(&rt, &gpkg);
 
     let db = PgDatabase::demo("load_from_gpkg");
     let out = Command::new(agrimap_bin())
@@ -334,7 +367,7 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     }
     let owner: String = query(&db.url, "SELECT owner_name FROM crop WHERE parcel_id = 'OFFICE-1'")[0].get(0);
     assert_eq!(owner, "Nguyễn Văn Thử");
-    lists_and_tokens_were_copied(&rt, &db, &String::from_utf8_lossy(&out.stdout), &station);
+    records_of_its_own_were_copied(&rt, &db, &String::from_utf8_lossy(&out.stdout), &station);
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
     assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);

@@ -18,8 +18,9 @@ pub struct LoadArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database: String,
     /// What to copy: a demo province directory, or an embedded store (`.gpkg`
-    /// file: its layers, readings, registries, value lists and tokens; the
-    /// history, NTM dossiers and alerts stay with it).
+    /// file: its layers, readings, registries, value lists, tokens, NTM
+    /// criteria sets and alert subscriptions; the history, NTM dossiers and
+    /// the alert history stay with it).
     #[arg(long, default_value = "data/demo")]
     pub from: PathBuf,
 }
@@ -95,9 +96,11 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             println!("value lists: {added} codes added, {retired} retired as in the embedded store");
             let (api, stations) = copy_tokens(&gpkg, &store).await?;
             println!("tokens: {api} API tokens and {stations} stations' tokens copied (as hashes)");
+            let (sets, subscriptions) = copy_sets_and_subscriptions(&gpkg, &store).await?;
+            println!("{sets} NTM criteria set versions and {subscriptions} alert subscriptions copied");
             println!(
                 "not copied (they stay with the embedded store): the layers' and registries' history, \
-                 NTM dossiers and evidence, alert history and subscriptions"
+                 NTM dossiers and evidence, the alert history"
             );
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
@@ -200,4 +203,44 @@ async fn copy_tokens(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usize, u
         }
     }
     Ok((api, stations))
+}
+
+/// Copies the NTM criteria set versions PostGIS does not keep (a province's
+/// own targets, say) and the alert subscriptions in force that it does not
+/// have (by name and webhook), with their secrets, so the receivers go on
+/// verifying what they are sent. Returns how many of each were copied.
+///
+/// # Errors
+/// When a store fails, or a set version is kept in PostGIS with other content.
+async fn copy_sets_and_subscriptions(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usize, usize)> {
+    use agrimap_store::{AlertStore as _, NtmStore as _};
+    let mut sets = 0;
+    for set in from.criteria_sets().await? {
+        if to
+            .add_criteria_set(&set)
+            .await
+            .with_context(|| format!("copying NTM criteria set {} version {}", set.id, set.version))?
+        {
+            sets += 1;
+        }
+    }
+    let known: std::collections::BTreeSet<(String, String)> =
+        to.subscriptions().await?.into_iter().map(|s| (s.name, s.url)).collect();
+    let mut subscriptions = 0;
+    for s in from.subscriptions().await? {
+        if known.contains(&(s.name.clone(), s.url.clone())) {
+            continue;
+        }
+        to.add_subscription(&agrimap_model::alerts::NewSubscription {
+            name: s.name,
+            scope: s.scope,
+            url: s.url,
+            secret: s.secret,
+            owner_provinces: s.owner_provinces,
+            created_by: s.created_by,
+        })
+        .await?;
+        subscriptions += 1;
+    }
+    Ok((sets, subscriptions))
 }
