@@ -30,13 +30,38 @@ pub struct RegistryWrite {
     pub unchanged: usize,
 }
 
+/// What a change did to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryAction {
+    Insert,
+    Update,
+}
+
+impl RegistryAction {
+    /// The name both stores keep, and the history answers with.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Insert => "insert",
+            Self::Update => "update",
+        }
+    }
+
+    /// A stored name read back; a name neither store writes is a damaged store.
+    pub(crate) fn stored(text: &str) -> Result<Self, String> {
+        [Self::Insert, Self::Update]
+            .into_iter()
+            .find(|a| a.as_str() == text)
+            .ok_or_else(|| format!("a stored registry change is '{text}', neither insert nor update"))
+    }
+}
+
 /// One change of a record, as the history keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryChange {
     pub kind: RegistryKind,
     pub key: String,
-    /// `insert` or `update`.
-    pub action: String,
+    pub action: RegistryAction,
     /// The record as it became.
     pub body: String,
     /// Who made it (an API token's id, `cli`, `demo`).

@@ -123,7 +123,7 @@ async fn record_history(
         .iter()
         .map(|c| {
             json!({
-                "action": c.action,
+                "action": c.action.as_str(),
                 "actor": c.actor,
                 "at": c.at,
                 "record": serde_json::from_str::<serde_json::Value>(&c.body).unwrap_or_default(),

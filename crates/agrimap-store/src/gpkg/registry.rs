@@ -2,7 +2,7 @@
 //! records as JSON text, so QGIS shows them as attribute tables.
 
 use super::{GpkgStore, db};
-use crate::registry::repeated_key;
+use crate::registry::{RegistryAction, repeated_key};
 use crate::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite, StoreError};
 use agrimap_model::registry::RegistryKind;
 use rusqlite::{OptionalExtension, params};
@@ -167,7 +167,9 @@ impl RegistryStore for GpkgStore {
                 Ok(RegistryChange {
                     kind: kind_of(&r.get::<_, String>(0)?),
                     key: r.get(1)?,
-                    action: r.get(2)?,
+                    action: RegistryAction::stored(&r.get::<_, String>(2)?).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
+                    })?,
                     body: r.get(3)?,
                     actor: r.get(4)?,
                     at: super::time_at(r, 5)?,

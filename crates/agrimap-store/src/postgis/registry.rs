@@ -3,7 +3,7 @@
 //! one transaction, so a 10,000-record import is one round trip.
 
 use super::{PgStore, pg};
-use crate::registry::repeated_key;
+use crate::registry::{RegistryAction, repeated_key};
 use crate::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite, StoreError};
 use agrimap_model::registry::RegistryKind;
 use tokio_postgres::Row;
@@ -115,7 +115,7 @@ impl RegistryStore for PgStore {
                 Ok(RegistryChange {
                     kind,
                     key: key.to_owned(),
-                    action: r.get(0),
+                    action: RegistryAction::stored(r.get(0)).map_err(StoreError::Corrupt)?,
                     body: r.get(1),
                     actor: r.get(2),
                     at: crate::stored_time(r.get(3))?,
