@@ -74,17 +74,14 @@ impl TileService {
         let options = self.options.fingerprint();
         // Servers drawing with other options keep other tiles.
         let name = format!("{KEEPING_AHEAD} {options}");
-        let mut lease = Lease::take(self.store.as_ref(), &name, holder).await?;
-        if lease.is_none() {
+        let Some(mut lease) = Lease::take(self.store.as_ref(), &name, holder).await? else {
             return Ok(None);
-        }
+        };
         let mut done = Redrawn::default();
         for (layer, coord) in self.layers_to_keep().await? {
-            let Some(held) = lease.as_mut() else { break };
-            if !held.renew_if_due(self.store.as_ref()).await? {
+            if !lease.renew_if_due(self.store.as_ref()).await? {
                 tracing::warn!("the lease of keeping the tiles ahead ran out; another server goes on");
-                lease = None;
-                break;
+                return Ok(Some(done));
             }
             let key = OverviewKey {
                 layer: layer.id,
@@ -103,9 +100,7 @@ impl TileService {
             done.drawn += 1;
             done.kept += drawn.kept;
         }
-        if lease.is_some() {
-            self.store.end_lease(&name, holder).await?;
-        }
+        self.store.end_lease(&name, holder).await?;
         Ok(Some(done))
     }
 }
