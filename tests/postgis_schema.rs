@@ -196,7 +196,8 @@ fn load_is_all_or_nothing() {
 
 /// Gives an embedded store records of its own: a species and a default it
 /// retired; a planner's token, a revoked editor's, and a station's (whose id
-/// it returns); a version 99 of an NTM criteria set; an alert subscription.
+/// it returns); a version 99 of an NTM criteria set; an alert subscription;
+/// an NTM dossier submitted with an evidence file.
 fn give_records_of_its_own(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::GpkgStore) -> String {
     use agrimap_model::{Audience, FeatureQuery, layer};
     use agrimap_store::{AlertStore as _, CredentialStore as _, LayerStore as _, NtmStore as _};
@@ -257,11 +258,74 @@ fn give_records_of_its_own(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::G
         created_by: "office-planner".into(),
     }))
     .expect("a subscription");
+    give_a_dossier(rt, gpkg);
     station
 }
 
+/// A commune's NTM dossier of 2025: two values, one with its evidence, then submitted.
+fn give_a_dossier(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::GpkgStore) {
+    use agrimap_model::ntm::{DossierState, EntryValue};
+    use agrimap_store::NtmStore as _;
+    use agrimap_store::ntm::{DossierKey, EvidenceFile, NewEntry, NewMove};
+    let text = "%PDF-1.7\nbiên bản họp dân\n";
+    let bytes = text.as_bytes().to_vec();
+    let file = EvidenceFile {
+        // A token's hash is the SHA-256 of its text: here, of the file's bytes.
+        sha256: agrimap_core::tokens::hash_token(text),
+        name: "biên bản họp dân.pdf".into(),
+        media_type: "application/pdf".into(),
+        size: bytes.len() as u64,
+        bytes,
+        author: "office-editor".into(),
+    };
+    assert!(rt.block_on(gpkg.add_evidence(&file)).expect("evidence"));
+    let dossier = DossierKey {
+        commune_code: "94001".into(),
+        boundary_set: "pre-2025".into(),
+        year: 2025,
+    };
+    let entry = |indicator: &str, value, evidence: Vec<String>| NewEntry {
+        dossier: dossier.clone(),
+        set_id: "ntm-commune-2021-2025".into(),
+        indicator_id: indicator.into(),
+        value: Some(value),
+        comment: "tự đánh giá".into(),
+        evidence,
+        author: "office-editor".into(),
+    };
+    rt.block_on(gpkg.add_entry(&entry("1.1", EntryValue::Pass(true), vec![file.sha256.clone()])))
+        .expect("entry");
+    rt.block_on(gpkg.add_entry(&entry("2.2", EntryValue::Number(81.0), vec![])))
+        .expect("entry");
+    rt.block_on(gpkg.add_move(&NewMove {
+        dossier,
+        from: DossierState::Draft,
+        to: DossierState::Submitted,
+        author: "office-editor".into(),
+        role: agrimap_model::Role::Editor,
+        details: "{}".into(),
+        commune_status: None,
+    }))
+    .expect("submitted");
+}
+
+/// Runs `agrimap load --from` the file into the database.
+fn load_from(file: &std::path::Path, db: &PgDatabase) -> std::process::Output {
+    Command::new(agrimap_bin())
+        .args(["load", "--from"])
+        .arg(file)
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .expect("run")
+}
+
 /// What `agrimap load` said and did with the records of [`give_records_of_its_own`].
-fn records_of_its_own_were_copied(rt: &tokio::runtime::Runtime, db: &PgDatabase, stdout: &str, station: &str) {
+fn records_of_its_own_were_copied(
+    rt: &tokio::runtime::Runtime,
+    (gpkg, db): (&agrimap_store::GpkgStore, &PgDatabase),
+    stdout: &str,
+    station: &str,
+) {
     use agrimap_store::{AlertStore as _, CredentialStore as _, NtmStore as _};
     let codes = query(
         &db.url,
@@ -318,6 +382,18 @@ fn records_of_its_own_were_copied(rt: &tokio::runtime::Runtime, db: &PgDatabase,
         stdout.contains("1 NTM criteria set versions and 1 alert subscriptions copied"),
         "{stdout}"
     );
+    // The dossier reads as it did: the same entries and moves, numbers and times.
+    let history = rt.block_on(gpkg.ntm_history()).expect("history");
+    assert_eq!(rt.block_on(pg.ntm_history()).expect("history"), history);
+    let sha = &history.evidence[0];
+    assert_eq!(
+        rt.block_on(pg.evidence(sha, true)).expect("evidence"),
+        rt.block_on(gpkg.evidence(sha, true)).expect("evidence")
+    );
+    assert!(
+        stdout.contains("NTM dossiers: 2 entries, 1 moves and 1 evidence files copied"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -352,12 +428,7 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     let station = give_records_of_its_own(&rt, &gpkg);
 
     let db = PgDatabase::demo("load_from_gpkg");
-    let out = Command::new(agrimap_bin())
-        .args(["load", "--from"])
-        .arg(&path)
-        .env("DATABASE_URL", &db.url)
-        .output()
-        .expect("run");
+    let out = load_from(&path, &db);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     for layer in catalog() {
@@ -367,20 +438,30 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     }
     let owner: String = query(&db.url, "SELECT owner_name FROM crop WHERE parcel_id = 'OFFICE-1'")[0].get(0);
     assert_eq!(owner, "Nguyễn Văn Thử");
-    records_of_its_own_were_copied(&rt, &db, &String::from_utf8_lossy(&out.stdout), &station);
+    records_of_its_own_were_copied(&rt, (&gpkg, &db), &String::from_utf8_lossy(&out.stdout), &station);
     let manifest = agrimap_demo::read_manifest(&agrimap_suite::demo_dir()).expect("manifest");
     let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
     assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);
 
+    // Run again, the load replaces the layers and adds nothing twice.
+    let again = load_from(&path, &db);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("NTM dossiers: 0 entries, 0 moves and 0 evidence files copied"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    let pg = db.store();
+    assert_eq!(
+        rt.block_on(agrimap_store::NtmStore::ntm_history(&pg)).expect("history"),
+        rt.block_on(agrimap_store::NtmStore::ntm_history(&gpkg))
+            .expect("history")
+    );
+
     // A file that is not a GeoPackage: a clear error, nothing changed.
     let bogus = agrimap_suite::scratch_dir("load-from-gpkg").join("notes.gpkg");
     std::fs::write(&bogus, "not a database").expect("write");
-    let out = Command::new(agrimap_bin())
-        .args(["load", "--from"])
-        .arg(&bogus)
-        .env("DATABASE_URL", &db.url)
-        .output()
-        .expect("run");
+    let out = load_from(&bogus, &db);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("notes.gpkg"),

@@ -98,9 +98,11 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             println!("tokens: {api} API tokens and {stations} stations' tokens copied (as hashes)");
             let (sets, subscriptions) = copy_sets_and_subscriptions(&gpkg, &store).await?;
             println!("{sets} NTM criteria set versions and {subscriptions} alert subscriptions copied");
+            let (files, entries, moves) = copy_ntm_history(&gpkg, &store).await?;
+            println!("NTM dossiers: {entries} entries, {moves} moves and {files} evidence files copied");
             println!(
                 "not copied (they stay with the embedded store): the layers' and registries' history, \
-                 NTM dossiers and evidence, the alert history"
+                 the alert history"
             );
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
@@ -243,4 +245,36 @@ async fn copy_sets_and_subscriptions(from: &GpkgStore, to: &PgStore) -> anyhow::
         subscriptions += 1;
     }
     Ok((sets, subscriptions))
+}
+
+/// Copies the NTM dossiers: the evidence files (one at a time, with their
+/// bytes), then every entry and move with its sequence number and time, so
+/// a dossier's history reads in PostGIS as it did in the embedded store.
+/// Returns how many evidence files, entries and moves were copied (none of
+/// the entries and moves when PostGIS holds this history already).
+///
+/// # Errors
+/// When a store fails, or PostGIS keeps an NTM history of its own.
+async fn copy_ntm_history(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usize, usize, usize)> {
+    use agrimap_store::NtmStore as _;
+    let history = from.ntm_history().await?;
+    let mut files = 0;
+    for sha in &history.evidence {
+        let file = from
+            .evidence(sha, true)
+            .await?
+            .with_context(|| format!("evidence file {sha} went missing from the embedded store"))?;
+        if to.add_evidence(&file).await? {
+            files += 1;
+        }
+    }
+    let copied = to
+        .restore_ntm_history(&history)
+        .await
+        .context("copying the NTM dossiers' entries and moves (none were copied)")?;
+    Ok(if copied {
+        (files, history.entries.len(), history.moves.len())
+    } else {
+        (files, 0, 0)
+    })
 }

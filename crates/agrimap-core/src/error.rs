@@ -104,6 +104,7 @@ impl From<StoreError> for CoreError {
                     NtmError::NotEditable(_) => (ErrorKind::Conflict, "dossier_not_editable"),
                     NtmError::UnknownEvidence(_) => (ErrorKind::Unprocessable, "unknown_evidence"),
                     NtmError::UnknownCommune { .. } => (ErrorKind::NotFound, "unknown_commune"),
+                    NtmError::HistoryHeld { .. } => (ErrorKind::Conflict, "ntm_history_held"),
                 };
                 Self::new(kind, code, n.to_string())
             }

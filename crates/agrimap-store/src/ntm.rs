@@ -108,6 +108,42 @@ pub struct Move {
     pub at: UtcTime,
 }
 
+/// A store's whole NTM history as kept, to copy to another store with its
+/// order and times (`agrimap load`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NtmHistory {
+    /// Every entry, by sequence number.
+    pub entries: Vec<Entry>,
+    /// Every move, by sequence number.
+    pub moves: Vec<Move>,
+    /// The SHA-256 of every evidence file kept, cited or not.
+    pub evidence: Vec<String>,
+}
+
+impl NtmHistory {
+    /// The sequence numbers of entries and moves, merged: they share one sequence.
+    fn seqs(&self) -> impl Iterator<Item = i64> + '_ {
+        self.entries
+            .iter()
+            .map(|e| e.seq)
+            .chain(self.moves.iter().map(|m| m.seq))
+    }
+
+    /// The largest sequence number, 0 when empty.
+    #[must_use]
+    pub fn last_seq(&self) -> i64 {
+        self.seqs().max().unwrap_or(0)
+    }
+
+    /// The cited evidence the store lacks: what a restore must refuse.
+    pub(crate) fn uncited<'a>(&'a self, kept: &'a [String]) -> Option<&'a String> {
+        self.entries
+            .iter()
+            .flat_map(|e| &e.entry.evidence)
+            .find(|sha| !kept.contains(sha))
+    }
+}
+
 /// Why the store refused an NTM write; nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NtmError {
@@ -126,6 +162,11 @@ pub enum NtmError {
     UnknownEvidence(String),
     #[error("no commune {code} in boundary set {boundary_set} to record the status on")]
     UnknownCommune { code: String, boundary_set: String },
+    #[error(
+        "the store keeps an NTM history of its own ({entries} entries, {moves} moves) that is not the one given; \
+         a history is copied only into a store without one"
+    )]
+    HistoryHeld { entries: usize, moves: usize },
 }
 
 /// The NTM records of a store.
@@ -167,6 +208,20 @@ pub trait NtmStore: Send + Sync + 'static {
     /// The moves of a commune's dossiers (of one year, or all), oldest first.
     async fn moves(&self, commune_code: &str, boundary_set: &str, year: Option<i32>) -> Result<Vec<Move>, StoreError>;
 
+    /// Every entry and move, and the evidence files' SHA-256, for a copy.
+    async fn ntm_history(&self) -> Result<NtmHistory, StoreError>;
+
+    /// Writes `history` as it was kept elsewhere, with its sequence numbers
+    /// and times, in one transaction; the evidence it cites must be stored
+    /// first ([`NtmStore::add_evidence`]). Commune statuses are not written:
+    /// they travel with the commune layer. `Ok(false)` when the store keeps
+    /// this very history already (a copy run again) or `history` is empty.
+    ///
+    /// # Errors
+    /// [`NtmError::HistoryHeld`] when the store keeps another history;
+    /// [`NtmError::UnknownEvidence`].
+    async fn restore_ntm_history(&self, history: &NtmHistory) -> Result<bool, StoreError>;
+
     /// A number that grows with every NTM record kept (entries, moves,
     /// sets), for cache keys: what was computed from the records is
     /// current while it has not changed.
@@ -179,6 +234,28 @@ pub trait NtmStore: Send + Sync + 'static {
 pub(crate) const CHANGES_SQL: &str = "SELECT (SELECT coalesce(max(s), 0) FROM (
     SELECT max(seq) AS s FROM agrimap_ntm_entries UNION ALL SELECT max(seq) FROM agrimap_ntm_moves) AS last)
   + (SELECT count(*) FROM agrimap_ntm_sets) * 1000000000000";
+
+/// Whether a store holding `held` may take `given`: `Ok(true)` to write it,
+/// `Ok(false)` when it is held already, the same in both stores.
+pub(crate) fn may_restore(held: &NtmHistory, given: &NtmHistory) -> Result<bool, StoreError> {
+    if given.entries.is_empty() && given.moves.is_empty() {
+        return Ok(false);
+    }
+    if held.entries.is_empty() && held.moves.is_empty() {
+        if let Some(missing) = given.uncited(&held.evidence) {
+            return Err(NtmError::UnknownEvidence(agrimap_model::echo(missing, 64)).into());
+        }
+        return Ok(true);
+    }
+    if held.entries == given.entries && held.moves == given.moves {
+        return Ok(false);
+    }
+    Err(NtmError::HistoryHeld {
+        entries: held.entries.len(),
+        moves: held.moves.len(),
+    }
+    .into())
+}
 
 /// The state a dossier is in after `moves` (a draft when it has none).
 #[must_use]

@@ -336,6 +336,12 @@ impl agrimap_store::NtmStore for CountingStore {
     async fn moves(&self, _: &str, _: &str, _: Option<i32>) -> Result<Vec<agrimap_store::ntm::Move>, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn ntm_history(&self) -> Result<agrimap_store::ntm::NtmHistory, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn restore_ntm_history(&self, _: &agrimap_store::ntm::NtmHistory) -> Result<bool, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
     async fn ntm_changes(&self) -> Result<i64, StoreError> {
         unimplemented!("{NOT_USED}")
     }

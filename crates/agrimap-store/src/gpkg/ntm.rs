@@ -6,8 +6,8 @@
 use super::{GpkgStore, db};
 use crate::StoreError;
 use crate::ntm::{
-    DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmStore, StoredSet, columns_of, evidence_of,
-    evidence_text, state_of, value_of,
+    DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmHistory, NtmStore, StoredSet, columns_of,
+    evidence_of, evidence_text, may_restore, state_of, value_of,
 };
 use agrimap_model::ntm::{CriteriaSet, DossierState};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
@@ -168,6 +168,74 @@ fn current_state(tx: &Transaction<'_>, key: &DossierKey) -> Result<DossierState,
         .optional()
         .map_err(|e| db("reading a dossier's state", e))?;
     Ok(last.as_deref().map_or(DossierState::Draft, state_of))
+}
+
+/// The whole history as `conn` sees it (inside a transaction, one snapshot).
+fn read_history(conn: &Connection) -> Result<NtmHistory, StoreError> {
+    let read = |what: &'static str, e| db(what, e);
+    let entries = conn
+        .prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM agrimap_ntm_entries ORDER BY seq"))
+        .and_then(|mut stmt| stmt.query_map([], entry_row)?.collect())
+        .map_err(|e| read("reading NTM entries", e))?;
+    let moves = conn
+        .prepare_cached(&format!("SELECT {MOVE_COLUMNS} FROM agrimap_ntm_moves ORDER BY seq"))
+        .and_then(|mut stmt| stmt.query_map([], move_row)?.collect())
+        .map_err(|e| read("reading dossier moves", e))?;
+    let evidence = conn
+        .prepare_cached("SELECT sha256 FROM agrimap_ntm_evidence ORDER BY sha256")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| read("reading evidence files", e))?;
+    Ok(NtmHistory {
+        entries,
+        moves,
+        evidence,
+    })
+}
+
+/// Inserts `history`'s rows with their own sequence numbers and times.
+fn insert_history(tx: &Transaction<'_>, history: &NtmHistory) -> Result<(), StoreError> {
+    for e in &history.entries {
+        let (number, pass) = columns_of(e.entry.value);
+        let k = &e.entry.dossier;
+        tx.execute(
+            &format!("INSERT INTO agrimap_ntm_entries ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            params![
+                e.seq,
+                k.commune_code,
+                k.boundary_set,
+                k.year,
+                e.entry.set_id,
+                e.entry.indicator_id,
+                number,
+                pass,
+                e.entry.comment,
+                evidence_text(&e.entry.evidence),
+                e.entry.author,
+                e.at.to_string()
+            ],
+        )
+        .map_err(|e| db("copying an NTM entry", e))?;
+    }
+    for m in &history.moves {
+        let k = &m.dossier;
+        tx.execute(
+            &format!("INSERT INTO agrimap_ntm_moves ({MOVE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+            params![
+                m.seq,
+                k.commune_code,
+                k.boundary_set,
+                k.year,
+                m.from.as_str(),
+                m.to.as_str(),
+                m.author,
+                m.role.name(),
+                m.details,
+                m.at.to_string()
+            ],
+        )
+        .map_err(|e| db("copying a dossier move", e))?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -422,6 +490,30 @@ impl NtmStore for GpkgStore {
             stmt.query_map(params![code, set, year], move_row)
                 .and_then(Iterator::collect)
                 .map_err(|e| db("reading dossier moves", e))
+        })
+        .await
+    }
+
+    async fn ntm_history(&self) -> Result<NtmHistory, StoreError> {
+        self.with_conn(|c| {
+            let tx = c.transaction().map_err(|e| db("starting a transaction", e))?;
+            read_history(&tx)
+        })
+        .await
+    }
+
+    async fn restore_ntm_history(&self, history: &NtmHistory) -> Result<bool, StoreError> {
+        let history = history.clone();
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| db("starting a transaction", e))?;
+            if !may_restore(&read_history(&tx)?, &history)? {
+                return Ok(false);
+            }
+            insert_history(&tx, &history)?;
+            tx.commit().map_err(|e| db("copying the NTM history", e))?;
+            Ok(true)
         })
         .await
     }

@@ -5,8 +5,8 @@
 use super::{PgStore, pg, read_versions};
 use crate::StoreError;
 use crate::ntm::{
-    DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmStore, StoredSet, columns_of, evidence_of,
-    evidence_text, state_of, value_of,
+    DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmHistory, NtmStore, StoredSet, columns_of,
+    evidence_of, evidence_text, may_restore, state_of, value_of,
 };
 use agrimap_model::Role;
 use agrimap_model::ntm::{CriteriaSet, DossierState};
@@ -95,6 +95,103 @@ async fn lock_state(tx: &deadpool_postgres::Transaction<'_>, k: &DossierKey) -> 
         .await
         .map_err(pg("reading a dossier's state"))?;
     Ok(last.map_or(DossierState::Draft, |r| state_of(r.get(0))))
+}
+
+/// The whole history as `tx` sees it (one snapshot).
+async fn read_history(tx: &deadpool_postgres::Transaction<'_>) -> Result<NtmHistory, StoreError> {
+    let entries = tx
+        .query(
+            &format!("SELECT {} FROM agrimap_ntm_entries ORDER BY seq", entry_columns()),
+            &[],
+        )
+        .await
+        .map_err(pg("reading NTM entries"))?;
+    let moves = tx
+        .query(
+            &format!("SELECT {} FROM agrimap_ntm_moves ORDER BY seq", move_columns()),
+            &[],
+        )
+        .await
+        .map_err(pg("reading dossier moves"))?;
+    let evidence = tx
+        .query("SELECT sha256 FROM agrimap_ntm_evidence ORDER BY sha256", &[])
+        .await
+        .map_err(pg("reading evidence files"))?;
+    Ok(NtmHistory {
+        entries: entries.iter().map(entry_of).collect::<Result<_, _>>()?,
+        moves: moves.iter().map(move_of).collect::<Result<_, _>>()?,
+        evidence: evidence.iter().map(|r| r.get(0)).collect(),
+    })
+}
+
+/// Inserts `history`'s rows with their own sequence numbers and times, and
+/// moves the shared sequence past them.
+async fn insert_history(tx: &deadpool_postgres::Transaction<'_>, history: &NtmHistory) -> Result<(), StoreError> {
+    let entry = tx
+        .prepare(
+            "INSERT INTO agrimap_ntm_entries (seq, commune_code, boundary_set, year, set_id, indicator_id,
+               value_number, value_pass, comment, evidence, author, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::timestamptz)",
+        )
+        .await
+        .map_err(pg("copying an NTM entry"))?;
+    for e in &history.entries {
+        let (number, pass) = columns_of(e.entry.value);
+        let k = &e.entry.dossier;
+        tx.execute(
+            &entry,
+            &[
+                &e.seq,
+                &k.commune_code,
+                &k.boundary_set,
+                &k.year,
+                &e.entry.set_id,
+                &e.entry.indicator_id,
+                &number,
+                &pass,
+                &e.entry.comment,
+                &evidence_text(&e.entry.evidence),
+                &e.entry.author,
+                &e.at.to_string(),
+            ],
+        )
+        .await
+        .map_err(pg("copying an NTM entry"))?;
+    }
+    let mv = tx
+        .prepare(
+            "INSERT INTO agrimap_ntm_moves (seq, commune_code, boundary_set, year, from_state, to_state, author, role, details, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::timestamptz)",
+        )
+        .await
+        .map_err(pg("copying a dossier move"))?;
+    for m in &history.moves {
+        let k = &m.dossier;
+        tx.execute(
+            &mv,
+            &[
+                &m.seq,
+                &k.commune_code,
+                &k.boundary_set,
+                &k.year,
+                &m.from.as_str(),
+                &m.to.as_str(),
+                &m.author,
+                &m.role.name(),
+                &m.details,
+                &m.at.to_string(),
+            ],
+        )
+        .await
+        .map_err(pg("copying a dossier move"))?;
+    }
+    tx.execute(
+        "SELECT setval('agrimap_ntm_seq', greatest($1, (SELECT last_value FROM agrimap_ntm_seq)))",
+        &[&history.last_seq()],
+    )
+    .await
+    .map_err(pg("moving the NTM sequence past the copy"))?;
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -334,6 +431,35 @@ impl NtmStore for PgStore {
             .await
             .map_err(pg("reading dossier moves"))?;
         rows.iter().map(move_of).collect()
+    }
+
+    async fn ntm_history(&self) -> Result<NtmHistory, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg("starting a transaction"))?;
+        read_history(&tx).await
+    }
+
+    async fn restore_ntm_history(&self, history: &NtmHistory) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        // Entries and moves are added under a dossier's advisory lock; a
+        // copy takes the tables whole instead, so no write slips in
+        // between the check and the copy.
+        tx.batch_execute("LOCK TABLE agrimap_ntm_entries, agrimap_ntm_moves IN EXCLUSIVE MODE")
+            .await
+            .map_err(pg("locking the NTM history"))?;
+        if !may_restore(&read_history(&tx).await?, history)? {
+            return Ok(false);
+        }
+        insert_history(&tx, history).await?;
+        tx.commit().await.map_err(pg("copying the NTM history"))?;
+        Ok(true)
     }
 
     async fn ntm_changes(&self) -> Result<i64, StoreError> {
