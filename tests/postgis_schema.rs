@@ -197,7 +197,8 @@ fn load_is_all_or_nothing() {
 /// Gives an embedded store records of its own: a species and a default it
 /// retired; a planner's token, a revoked editor's, and a station's (whose id
 /// it returns); a version 99 of an NTM criteria set; an alert subscription;
-/// an NTM dossier submitted with an evidence file.
+/// an NTM dossier submitted with an evidence file; an alert history (the
+/// stations that fell silent since the demo's readings).
 fn give_records_of_its_own(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::GpkgStore) -> String {
     use agrimap_model::{Audience, FeatureQuery, layer};
     use agrimap_store::{AlertStore as _, CredentialStore as _, LayerStore as _, NtmStore as _};
@@ -259,6 +260,10 @@ fn give_records_of_its_own(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::G
     }))
     .expect("a subscription");
     give_a_dossier(rt, gpkg);
+    let silent = rt
+        .block_on(gpkg.silence(agrimap_model::UtcTime::now()))
+        .expect("silence");
+    assert!(!silent.is_empty(), "the demo's stations reported long ago");
     station
 }
 
@@ -394,6 +399,21 @@ fn records_of_its_own_were_copied(
         stdout.contains("NTM dossiers: 2 entries, 1 moves and 1 evidence files copied"),
         "{stdout}"
     );
+    // The alert history reads as it did, and its subscribers are not sent it again.
+    let all = agrimap_store::EventQuery {
+        limit: 10_000,
+        ..Default::default()
+    };
+    let events = rt.block_on(gpkg.alert_events(&all)).expect("events");
+    assert_eq!(rt.block_on(pg.alert_events(&all)).expect("events"), events);
+    assert_eq!(
+        rt.block_on(pg.dispatch_cursor()).expect("cursor"),
+        events.last().expect("events").id
+    );
+    assert!(
+        stdout.contains(&format!("alert history: {} changes", events.len())),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -443,19 +463,36 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
     assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);
 
-    // Run again, the load replaces the layers and adds nothing twice.
-    let again = load_from(&path, &db);
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(
-        String::from_utf8_lossy(&again.stdout).contains("NTM dossiers: 0 entries, 0 moves and 0 evidence files copied"),
-        "{}",
-        String::from_utf8_lossy(&again.stdout)
-    );
+    // Run again, the load replaces the layers and adds nothing twice; an NTM
+    // history PostGIS went on with meanwhile is its own, and is not merged.
     let pg = db.store();
+    let copied = rt.block_on(agrimap_store::NtmStore::ntm_history(&pg)).expect("history");
+    let mut entry = copied.entries[0].entry.clone();
+    entry.dossier.year = 2026;
+    let added = rt
+        .block_on(agrimap_store::NtmStore::add_entry(&pg, &entry))
+        .expect("entry");
+    let again = load_from(&path, &db);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr),
+    );
+    assert!(again.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("NTM dossiers: 0 entries, 0 moves and 0 evidence files copied")
+            && stdout.contains("alert history: 0 changes"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("NTM dossiers not copied, it stays with the embedded store")
+            && stderr.contains("an NTM history of its own (4 records)"),
+        "{stderr}"
+    );
+    let mut expected = copied;
+    expected.entries.push(added);
     assert_eq!(
         rt.block_on(agrimap_store::NtmStore::ntm_history(&pg)).expect("history"),
-        rt.block_on(agrimap_store::NtmStore::ntm_history(&gpkg))
-            .expect("history")
+        expected
     );
 
     // A file that is not a GeoPackage: a clear error, nothing changed.

@@ -100,9 +100,11 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             println!("{sets} NTM criteria set versions and {subscriptions} alert subscriptions copied");
             let (files, entries, moves) = copy_ntm_history(&gpkg, &store).await?;
             println!("NTM dossiers: {entries} entries, {moves} moves and {files} evidence files copied");
+            let events = copy_alert_history(&gpkg, &store).await?;
+            println!("alert history: {events} changes of stations' states copied (not sent again)");
             println!(
                 "not copied (they stay with the embedded store): the layers' and registries' history, \
-                 the alert history"
+                 the log of webhook deliveries"
             );
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
@@ -268,13 +270,62 @@ async fn copy_ntm_history(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usi
             files += 1;
         }
     }
-    let copied = to
-        .restore_ntm_history(&history)
-        .await
-        .context("copying the NTM dossiers' entries and moves (none were copied)")?;
+    let copied = kept_apart(
+        "NTM dossiers",
+        to.restore_ntm_history(&history)
+            .await
+            .context("copying the NTM dossiers' entries and moves (none were copied)"),
+    )?;
     Ok(if copied {
         (files, history.entries.len(), history.moves.len())
     } else {
         (files, 0, 0)
     })
+}
+
+/// Copies the alert history (every change of a station's state) with its
+/// ids and times, and moves PostGIS's dispatch cursor past it, so the
+/// subscribers are not sent last season's alarms again. Returns how many
+/// events were copied (none when PostGIS holds this history already).
+///
+/// # Errors
+/// When a store fails, or PostGIS keeps an alert history of its own.
+async fn copy_alert_history(from: &GpkgStore, to: &PgStore) -> anyhow::Result<usize> {
+    use agrimap_store::AlertStore as _;
+    const PAGE: usize = 10_000;
+    let mut events = Vec::new();
+    loop {
+        let page = from
+            .alert_events(&agrimap_store::EventQuery {
+                after_id: events.last().map(|e: &agrimap_model::alerts::AlertEvent| e.id),
+                limit: PAGE,
+                ..Default::default()
+            })
+            .await?;
+        let last_page = page.len() < PAGE;
+        events.extend(page);
+        if last_page {
+            break;
+        }
+    }
+    let copied = kept_apart(
+        "the alert history",
+        to.restore_alert_events(&events)
+            .await
+            .context("copying the alert history (none of it was copied)"),
+    )?;
+    Ok(if copied { events.len() } else { 0 })
+}
+
+/// A history PostGIS already keeps one of its own is not merged into it:
+/// the load goes on (its layers are in), saying on stderr what stayed with
+/// the embedded store and why. Other errors stop the load.
+fn kept_apart(what: &str, copied: anyhow::Result<bool>) -> anyhow::Result<bool> {
+    match copied {
+        Err(e) if matches!(e.downcast_ref(), Some(agrimap_store::StoreError::HistoryHeld { .. })) => {
+            eprintln!("{what} not copied, it stays with the embedded store: {e:#}");
+            Ok(false)
+        }
+        other => other,
+    }
 }

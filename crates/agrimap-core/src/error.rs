@@ -96,6 +96,7 @@ impl From<StoreError> for CoreError {
             }
             StoreError::RepeatedKey { .. } => Self::invalid("repeated_key", e.to_string()),
             StoreError::NoPartition { .. } => Self::new(ErrorKind::Unprocessable, "no_partition", e.to_string()),
+            StoreError::HistoryHeld { .. } => Self::new(ErrorKind::Conflict, "history_held", e.to_string()),
             StoreError::Ntm(n) => {
                 use agrimap_store::ntm::NtmError;
                 let (kind, code) = match &n {
@@ -104,7 +105,6 @@ impl From<StoreError> for CoreError {
                     NtmError::NotEditable(_) => (ErrorKind::Conflict, "dossier_not_editable"),
                     NtmError::UnknownEvidence(_) => (ErrorKind::Unprocessable, "unknown_evidence"),
                     NtmError::UnknownCommune { .. } => (ErrorKind::NotFound, "unknown_commune"),
-                    NtmError::HistoryHeld { .. } => (ErrorKind::Conflict, "ntm_history_held"),
                 };
                 Self::new(kind, code, n.to_string())
             }

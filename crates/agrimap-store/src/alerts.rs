@@ -100,6 +100,35 @@ pub trait AlertStore: Send + Sync + 'static {
     /// Puts dead deliveries (these, or all when `None`) back in the queue,
     /// due at `now`, with a fresh day of attempts; how many.
     async fn replay_dead(&self, ids: Option<&[i64]>, now: UtcTime) -> Result<u64, StoreError>;
+
+    /// Writes events kept elsewhere, with their ids and times, in one
+    /// transaction, and moves the dispatch cursor past them: they are
+    /// history here, not news to send again. `Ok(false)` when the store
+    /// keeps these very events already (a copy run again) or `events` is empty.
+    ///
+    /// # Errors
+    /// [`StoreError::HistoryHeld`] when the store keeps other events.
+    async fn restore_alert_events(&self, events: &[AlertEvent]) -> Result<bool, StoreError>;
+}
+
+/// Whether a store holding the events `held` may take `given`: `Ok(true)`
+/// to write them, `Ok(false)` when there is nothing to write.
+pub(crate) fn may_restore_events(held: &[AlertEvent], given: &[AlertEvent]) -> Result<bool, StoreError> {
+    if given.is_empty() || held == given {
+        return Ok(false);
+    }
+    if held.is_empty() {
+        return Ok(true);
+    }
+    Err(StoreError::HistoryHeld {
+        history: "an alert history",
+        rows: held.len(),
+    })
+}
+
+/// The id of the last of `events`, 0 when none.
+pub(crate) fn last_id(events: &[AlertEvent]) -> i64 {
+    events.iter().map(|e| e.id).max().unwrap_or(0)
 }
 
 /// A cause as both stores keep it: JSON, so that what a reading carries can grow.

@@ -79,6 +79,13 @@ pub enum StoreError {
     /// Two records of one registry write have the same key.
     #[error("{kind}: '{key}' is given twice")]
     RepeatedKey { kind: &'static str, key: String },
+    /// A history copied from another store into one that keeps a history
+    /// of its own (`agrimap load` into a database already in use).
+    #[error(
+        "the store keeps {history} of its own ({rows} records) that is not the one given; \
+         a history is copied only into a store without one"
+    )]
+    HistoryHeld { history: &'static str, rows: usize },
     /// An NTM write that was refused.
     #[error(transparent)]
     Ntm(#[from] crate::ntm::NtmError),

@@ -162,11 +162,6 @@ pub enum NtmError {
     UnknownEvidence(String),
     #[error("no commune {code} in boundary set {boundary_set} to record the status on")]
     UnknownCommune { code: String, boundary_set: String },
-    #[error(
-        "the store keeps an NTM history of its own ({entries} entries, {moves} moves) that is not the one given; \
-         a history is copied only into a store without one"
-    )]
-    HistoryHeld { entries: usize, moves: usize },
 }
 
 /// The NTM records of a store.
@@ -218,7 +213,7 @@ pub trait NtmStore: Send + Sync + 'static {
     /// this very history already (a copy run again) or `history` is empty.
     ///
     /// # Errors
-    /// [`NtmError::HistoryHeld`] when the store keeps another history;
+    /// [`StoreError::HistoryHeld`] when the store keeps another history;
     /// [`NtmError::UnknownEvidence`].
     async fn restore_ntm_history(&self, history: &NtmHistory) -> Result<bool, StoreError>;
 
@@ -250,11 +245,10 @@ pub(crate) fn may_restore(held: &NtmHistory, given: &NtmHistory) -> Result<bool,
     if held.entries == given.entries && held.moves == given.moves {
         return Ok(false);
     }
-    Err(NtmError::HistoryHeld {
-        entries: held.entries.len(),
-        moves: held.moves.len(),
-    }
-    .into())
+    Err(StoreError::HistoryHeld {
+        history: "an NTM history",
+        rows: held.entries.len() + held.moves.len(),
+    })
 }
 
 /// The state a dossier is in after `moves` (a draft when it has none).

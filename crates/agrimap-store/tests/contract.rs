@@ -139,21 +139,22 @@ stores!(
     codes_are_added_once_and_retired_only_when_unused,
     a_lease_is_held_by_one_holder_until_it_runs_out_or_ends,
     an_ntm_history_is_copied_with_its_order_and_times,
+    an_alert_history_is_copied_with_its_ids_and_not_sent_again,
 );
 
 #[path = "contract/alerts_and_codes.rs"]
 mod alert_and_code_cases;
+#[path = "contract/history_copies.rs"]
+mod history_copy_cases;
 #[path = "contract/leases.rs"]
 mod lease_cases;
-#[path = "contract/ntm_copy.rs"]
-mod ntm_copy_cases;
 #[path = "contract/splits.rs"]
 mod split_cases;
 
 mod cases {
     pub use super::alert_and_code_cases::*;
+    pub use super::history_copy_cases::*;
     pub use super::lease_cases::*;
-    pub use super::ntm_copy_cases::*;
     pub use super::split_cases::*;
     use super::*;
 

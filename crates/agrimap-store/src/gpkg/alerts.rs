@@ -326,6 +326,50 @@ impl AlertStore for GpkgStore {
         .await
     }
 
+    async fn restore_alert_events(&self, events: &[AlertEvent]) -> Result<bool, StoreError> {
+        let events = events.to_vec();
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| db("starting a transaction", e))?;
+            let held: Vec<AlertEvent> = tx
+                .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM agrimap_alert_events ORDER BY id"))
+                .and_then(|mut stmt| stmt.query_map([], event_of)?.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| db("reading alert events", e))?
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::Corrupt)?;
+            if !shared::may_restore_events(&held, &events)? {
+                return Ok(false);
+            }
+            for e in &events {
+                tx.execute(
+                    "INSERT INTO agrimap_alert_events (id, station_id, station_kind, commune_code, from_state, to_state, cause, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        e.id,
+                        e.station_id,
+                        e.station_kind,
+                        e.commune_code,
+                        e.from.as_str(),
+                        e.to.as_str(),
+                        e.cause.as_ref().map(shared::cause_text),
+                        e.at.to_string()
+                    ],
+                )
+                .map_err(|e| db("copying an alert event", e))?;
+            }
+            tx.execute(
+                "UPDATE agrimap_alert_dispatch SET last_event_id = max(last_event_id, ?1) WHERE id = 1",
+                [shared::last_id(&events)],
+            )
+            .map_err(|e| db("moving the dispatch cursor", e))?;
+            tx.commit().map_err(|e| db("copying the alert history", e))?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn dispatch_cursor(&self) -> Result<i64, StoreError> {
         self.with_conn(|c| {
             c.query_row(

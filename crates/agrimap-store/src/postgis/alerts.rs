@@ -271,6 +271,66 @@ impl AlertStore for PgStore {
         Ok(n > 0)
     }
 
+    async fn restore_alert_events(&self, events: &[AlertEvent]) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        // Ingestion adds events in its own transactions: the copy takes the
+        // table whole, so none slips in between the check and the copy.
+        tx.batch_execute("LOCK TABLE agrimap_alert_events IN EXCLUSIVE MODE")
+            .await
+            .map_err(pg("locking the alert history"))?;
+        let held = tx
+            .query(
+                &format!("SELECT {} FROM agrimap_alert_events ORDER BY id", event_columns()),
+                &[],
+            )
+            .await
+            .map_err(pg("reading alert events"))?;
+        let held: Vec<AlertEvent> = held.iter().map(event_of).collect::<Result<_, _>>()?;
+        if !shared::may_restore_events(&held, events)? {
+            return Ok(false);
+        }
+        let insert = tx
+            .prepare(
+                "INSERT INTO agrimap_alert_events (id, station_id, station_kind, commune_code, from_state, to_state, cause, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::timestamptz)",
+            )
+            .await
+            .map_err(pg("copying an alert event"))?;
+        for e in events {
+            tx.execute(
+                &insert,
+                &[
+                    &e.id,
+                    &e.station_id,
+                    &e.station_kind,
+                    &e.commune_code,
+                    &e.from.as_str(),
+                    &e.to.as_str(),
+                    &e.cause.as_ref().map(shared::cause_text),
+                    &e.at.to_string(),
+                ],
+            )
+            .await
+            .map_err(pg("copying an alert event"))?;
+        }
+        let last = shared::last_id(events);
+        tx.execute(
+            "SELECT setval(pg_get_serial_sequence('agrimap_alert_events', 'id'), $1)",
+            &[&last],
+        )
+        .await
+        .map_err(pg("moving the alert events' sequence past the copy"))?;
+        tx.execute(
+            "UPDATE agrimap_alert_dispatch SET last_event_id = greatest(last_event_id, $1) WHERE id = 1",
+            &[&last],
+        )
+        .await
+        .map_err(pg("moving the dispatch cursor"))?;
+        tx.commit().await.map_err(pg("copying the alert history"))?;
+        Ok(true)
+    }
+
     async fn dispatch_cursor(&self) -> Result<i64, StoreError> {
         let client = self.client().await?;
         let row = client

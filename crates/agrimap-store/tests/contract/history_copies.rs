@@ -1,12 +1,17 @@
-//! Contract case of copying an NTM history between stores
-//! ([`agrimap_store::NtmStore::restore_ntm_history`]): the copy keeps its
-//! sequence numbers and times, goes only into a store without a history of
-//! its own, and the dossiers go on from where the copy left them.
+//! Contract cases of copying histories between stores (`agrimap load`):
+//! NTM dossiers ([`agrimap_store::NtmStore::restore_ntm_history`]) and
+//! alert events ([`agrimap_store::AlertStore::restore_alert_events`]). A
+//! copy keeps its numbers and times, goes only into a store without a
+//! history of its own, and the store goes on from where the copy left off.
 
+use super::cases::{add_stations, judge, salinity};
+use agrimap_model::alerts::AlertEvent;
 use agrimap_model::ntm::{DossierState, EntryValue};
+use agrimap_model::readings::{AlertCause, AlertState, Direction};
 use agrimap_model::{Role, UtcTime};
 use agrimap_store::ntm::{DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmHistory};
-use agrimap_store::{Store, StoreError};
+use agrimap_store::{EventQuery, Store, StoreError};
+use std::sync::{Arc, Mutex};
 
 fn key(code: &str) -> DossierKey {
     DossierKey {
@@ -152,7 +157,10 @@ pub async fn an_ntm_history_is_copied_with_its_order_and_times(store: &dyn Store
     other.entries.truncate(1);
     assert!(matches!(
         store.restore_ntm_history(&other).await,
-        Err(StoreError::Ntm(NtmError::HistoryHeld { entries: 3, moves: 4 }))
+        Err(StoreError::HistoryHeld {
+            history: "an NTM history",
+            rows: 7
+        })
     ));
     assert!(!store.restore_ntm_history(&NtmHistory::default()).await.expect("empty"));
 
@@ -184,4 +192,76 @@ pub async fn an_ntm_history_is_copied_with_its_order_and_times(store: &dyn Store
         .await
         .expect("editable again");
     assert!(added.seq > next.seq);
+}
+
+fn event(id: i64, station: &str, from: AlertState, to: AlertState, when: &str) -> AlertEvent {
+    AlertEvent {
+        id,
+        station_id: station.into(),
+        station_kind: "water_quality".into(),
+        commune_code: "94001".into(),
+        from,
+        to,
+        cause: (to == AlertState::Alarm).then(|| AlertCause {
+            parameter: "salinity".into(),
+            value: 6.5,
+            unit: "ppt".into(),
+            time: at(when),
+            threshold: 4.0,
+            direction: Direction::Above,
+        }),
+        at: at(when),
+    }
+}
+
+pub async fn an_alert_history_is_copied_with_its_ids_and_not_sent_again(store: &dyn Store) {
+    // A dry season kept elsewhere; ids have gaps, as a busy store's do.
+    let history = vec![
+        event(2, "WQ-01", AlertState::Ok, AlertState::Alarm, "2026-03-02T06:00:00Z"),
+        event(5, "WQ-01", AlertState::Alarm, AlertState::Ok, "2026-03-04T06:00:00Z"),
+        event(9, "WQ-02", AlertState::Ok, AlertState::Silent, "2026-03-05T00:00:00Z"),
+    ];
+    let all = EventQuery {
+        limit: 100,
+        ..EventQuery::default()
+    };
+    assert!(store.restore_alert_events(&history).await.expect("copied"));
+    assert_eq!(store.alert_events(&all).await.expect("events"), history);
+    assert_eq!(
+        store.dispatch_cursor().await.expect("cursor"),
+        9,
+        "the copy is history: the dispatcher does not send it again"
+    );
+
+    assert!(!store.restore_alert_events(&history).await.expect("again"));
+    assert!(!store.restore_alert_events(&[]).await.expect("empty"));
+    assert!(matches!(
+        store.restore_alert_events(&history[..1]).await,
+        Err(StoreError::HistoryHeld {
+            history: "an alert history",
+            rows: 3
+        })
+    ));
+
+    // The next change of a station's state comes after the copy, and is news.
+    add_stations(store, &["WQ-07"]).await;
+    store
+        .ingest(
+            vec![salinity("WQ-07", 6.5, "2026-11-20T08:00:00Z")],
+            judge(Arc::new(Mutex::new(Vec::new()))),
+        )
+        .await
+        .expect("ingest");
+    let events = store.alert_events(&all).await.expect("events");
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[..3], history);
+    assert!(events[3].id > 9, "after the copy's last id: {}", events[3].id);
+    let news = store
+        .alert_events(&EventQuery {
+            after_id: Some(store.dispatch_cursor().await.expect("cursor")),
+            ..all
+        })
+        .await
+        .expect("news");
+    assert_eq!(news, events[3..]);
 }
