@@ -416,6 +416,79 @@ fn records_of_its_own_were_copied(
     );
 }
 
+/// The versioned layers keep their ids and timelines: what was true on a
+/// day before the load reads the same from both stores.
+fn timelines_were_copied(
+    rt: &tokio::runtime::Runtime,
+    (gpkg, pg): (&agrimap_store::GpkgStore, &agrimap_store::PgStore),
+    stdout: &str,
+) {
+    use agrimap_model::{Audience, FeatureQuery, catalog, layer};
+    let mut past_versions = 0;
+    for layer in catalog().iter().filter(|l| l.versioned()) {
+        let kept = rt.block_on(gpkg.timeline(layer)).expect("timeline");
+        past_versions += kept.versions.len();
+        assert_eq!(rt.block_on(pg.timeline(layer)).expect("timeline"), kept, "{}", layer.id);
+    }
+    assert!(past_versions > 0, "the demo province has a history");
+    assert!(
+        stdout.contains(&format!("({past_versions} past versions with them)")),
+        "{stdout}"
+    );
+    let crop = layer("crop").expect("crop");
+    for day in ["2024-06-30T00:00:00Z", "2025-06-30T00:00:00Z"] {
+        let then = FeatureQuery {
+            audience: Audience::Full,
+            as_of: Some(agrimap_model::UtcTime::parse(day).expect("day")),
+            ..FeatureQuery::default()
+        };
+        let in_gpkg = rt.block_on(gpkg.features(crop, &then)).expect("as of");
+        assert!(!in_gpkg.is_empty(), "{day}");
+        assert_eq!(rt.block_on(pg.features(crop, &then)).expect("as of"), in_gpkg, "{day}");
+    }
+}
+
+/// Run again, `load` replaces the layers with their timelines and adds
+/// nothing twice; an NTM history PostGIS went on with meanwhile is its own,
+/// and is not merged.
+fn loading_again_adds_nothing_and_merges_no_history(
+    rt: &tokio::runtime::Runtime,
+    (gpkg, path): (&agrimap_store::GpkgStore, &std::path::Path),
+    db: &PgDatabase,
+) {
+    use agrimap_store::NtmStore as _;
+    let pg = db.store();
+    let crop = agrimap_model::layer("crop").expect("crop");
+    let copied = rt.block_on(pg.ntm_history()).expect("history");
+    let mut entry = copied.entries[0].entry.clone();
+    entry.dossier.year = 2026;
+    let added = rt.block_on(pg.add_entry(&entry)).expect("entry");
+    let again = load_from(path, db);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr),
+    );
+    assert!(again.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("NTM dossiers: 0 entries, 0 moves and 0 evidence files copied")
+            && stdout.contains("alert history: 0 changes"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("NTM dossiers not copied, it stays with the embedded store")
+            && stderr.contains("an NTM history of its own (4 records)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        rt.block_on(pg.timeline(crop)).expect("timeline"),
+        rt.block_on(gpkg.timeline(crop)).expect("timeline"),
+        "the layer replaced with its timeline, not one more version of each feature"
+    );
+    let mut expected = copied;
+    expected.entries.push(added);
+    assert_eq!(rt.block_on(pg.ntm_history()).expect("history"), expected);
+}
+
 #[test]
 fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     use agrimap_model::{Audience, FeatureQuery, Value, catalog, layer};
@@ -456,6 +529,8 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
         let in_pg = query(&db.url, &format!("SELECT count(*) FROM {}", layer.id))[0].get::<_, i64>(0);
         assert_eq!(u64::try_from(in_pg).expect("count"), in_gpkg, "{}", layer.id);
     }
+    let pg = db.store();
+    timelines_were_copied(&rt, (&gpkg, &pg), &String::from_utf8_lossy(&out.stdout));
     let owner: String = query(&db.url, "SELECT owner_name FROM crop WHERE parcel_id = 'OFFICE-1'")[0].get(0);
     assert_eq!(owner, "Nguyễn Văn Thử");
     records_of_its_own_were_copied(&rt, (&gpkg, &db), &String::from_utf8_lossy(&out.stdout), &station);
@@ -463,37 +538,7 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     let readings = query(&db.url, "SELECT count(*) FROM readings")[0].get::<_, i64>(0);
     assert_eq!(usize::try_from(readings).expect("count"), manifest.counts["readings"]);
 
-    // Run again, the load replaces the layers and adds nothing twice; an NTM
-    // history PostGIS went on with meanwhile is its own, and is not merged.
-    let pg = db.store();
-    let copied = rt.block_on(agrimap_store::NtmStore::ntm_history(&pg)).expect("history");
-    let mut entry = copied.entries[0].entry.clone();
-    entry.dossier.year = 2026;
-    let added = rt
-        .block_on(agrimap_store::NtmStore::add_entry(&pg, &entry))
-        .expect("entry");
-    let again = load_from(&path, &db);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&again.stdout),
-        String::from_utf8_lossy(&again.stderr),
-    );
-    assert!(again.status.success(), "{stderr}");
-    assert!(
-        stdout.contains("NTM dossiers: 0 entries, 0 moves and 0 evidence files copied")
-            && stdout.contains("alert history: 0 changes"),
-        "{stdout}"
-    );
-    assert!(
-        stderr.contains("NTM dossiers not copied, it stays with the embedded store")
-            && stderr.contains("an NTM history of its own (4 records)"),
-        "{stderr}"
-    );
-    let mut expected = copied;
-    expected.entries.push(added);
-    assert_eq!(
-        rt.block_on(agrimap_store::NtmStore::ntm_history(&pg)).expect("history"),
-        expected
-    );
+    loading_again_adds_nothing_and_merges_no_history(&rt, (&gpkg, &path), &db);
 
     // A file that is not a GeoPackage: a clear error, nothing changed.
     let bogus = agrimap_suite::scratch_dir("load-from-gpkg").join("notes.gpkg");

@@ -77,6 +77,7 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
     } else {
         crate::seed::demo_batch(&args.from)?
     };
+    let past_versions: usize = batch.timelines.iter().map(|t| t.versions.len()).sum();
     runtime.block_on(async {
         let store = connect_and_migrate(&args.database).await?;
         let summary = store
@@ -103,14 +104,14 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             let events = copy_alert_history(&gpkg, &store).await?;
             println!("alert history: {events} changes of stations' states copied (not sent again)");
             println!(
-                "not copied (they stay with the embedded store): the layers' and registries' history, \
+                "not copied (they stay with the embedded store): the registries' history, \
                  the log of webhook deliveries"
             );
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
         }
         println!(
-            "loaded {} features and {} readings from {} in {:.1?}",
+            "loaded {} features ({past_versions} past versions with them) and {} readings from {} in {:.1?}",
             summary.features,
             summary.readings,
             args.from.display(),

@@ -102,7 +102,9 @@ fn start_of(date: &str) -> anyhow::Result<agrimap_model::UtcTime> {
 }
 
 /// Everything in another store as one write batch (every layer replaced,
-/// restricted fields included, every station's readings).
+/// restricted fields included, every station's readings, and the versioned
+/// layers' timelines: their features keep their ids, and their past
+/// versions come with them).
 ///
 /// # Errors
 /// When the store cannot be read.
@@ -128,6 +130,9 @@ pub async fn store_batch(store: &dyn Store) -> Result<WriteBatch, StoreError> {
             replace: true,
             features,
         });
+        if layer.versioned() {
+            batch.timelines.push(store.timeline(layer).await?);
+        }
     }
     Ok(batch)
 }

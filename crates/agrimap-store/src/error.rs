@@ -86,6 +86,10 @@ pub enum StoreError {
          a history is copied only into a store without one"
     )]
     HistoryHeld { history: &'static str, rows: usize },
+    /// A timeline given without a write of its whole layer, or for a
+    /// layer that keeps no versions ([`crate::WriteBatch::timelines`]).
+    #[error("layer '{0}': a timeline is written only with the whole layer, and only for a layer that keeps versions")]
+    TimelineWithoutLayer(String),
     /// An NTM write that was refused.
     #[error(transparent)]
     Ntm(#[from] crate::ntm::NtmError),

@@ -21,9 +21,48 @@
 //! `valid_from <= T` and the past versions with `valid_from <= T < valid_to`,
 //! as one `UNION ALL`, with the same conditions on both halves.
 
-use crate::StoreError;
 use crate::sql::{Dialect, where_clause_on};
-use agrimap_model::{FeatureQuery, FieldType, LayerDef, Value};
+use crate::{StoreError, WriteBatch};
+use agrimap_model::{Feature, FeatureQuery, FieldType, LayerDef, UtcTime, Value};
+use std::collections::BTreeMap;
+
+/// A version of a feature that an update or delete replaced: the feature
+/// as it was (its `id` the fid it had) and when it was true.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastVersion {
+    pub feature: Feature,
+    /// `None`: since ever, as far as the store knew.
+    pub valid_from: Option<UtcTime>,
+    pub valid_to: UtcTime,
+}
+
+/// A versioned layer's timeline as a store keeps it: when each current
+/// feature took its present form, and the versions that were replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerTimeline {
+    pub layer: &'static LayerDef,
+    /// By feature id; a feature not listed has been as it is since ever.
+    pub since: BTreeMap<i64, UtcTime>,
+    /// Oldest kept first.
+    pub versions: Vec<PastVersion>,
+}
+
+/// The timeline `batch` gives `layer`, if any.
+pub(crate) fn timeline_of<'b>(batch: &'b WriteBatch, layer: &LayerDef) -> Option<&'b LayerTimeline> {
+    batch.timelines.iter().find(|t| t.layer.id == layer.id)
+}
+
+/// Checks that every timeline of `batch` goes with a `replace` of its
+/// versioned layer.
+pub(crate) fn check_timelines(batch: &WriteBatch) -> Result<(), StoreError> {
+    for t in &batch.timelines {
+        let whole = batch.layers.iter().any(|w| w.layer.id == t.layer.id && w.replace);
+        if !t.layer.versioned() || !whole {
+            return Err(StoreError::TimelineWithoutLayer(t.layer.id.to_owned()));
+        }
+    }
+    Ok(())
+}
 
 /// Which rows of a layer a condition is written for: they differ only in
 /// how the GeoPackage's R-trees are keyed.

@@ -36,6 +36,7 @@ pub use codes::CodeStore;
 pub use crosswalk::{CrosswalkPair, CrosswalkQuery, CrosswalkStore, PairKind};
 pub use error::StoreError;
 pub use gpkg::GpkgStore;
+pub use history::{LayerTimeline, PastVersion};
 pub(crate) use history::{Rows, rows_sql};
 pub use ntm::NtmStore;
 pub use overviews::{EdgeChange, KeptEdges, OverviewKey, OverviewStore};
@@ -78,6 +79,11 @@ pub struct WriteBatch {
     /// transaction: how a layer's past is brought in (the demo province's
     /// history) and how a feature is deleted.
     pub changes: Vec<Change>,
+    /// Versioned layers copied whole from another store with the timeline
+    /// it kept (`agrimap load`): each goes with a `replace` of its layer in
+    /// `layers`, whose features then keep their ids and the times they took
+    /// their present form, and whose past versions become these.
+    pub timelines: Vec<LayerTimeline>,
 }
 
 /// Changes to one layer that take effect at one instant: features put by
@@ -276,6 +282,10 @@ pub trait LayerStore: Send + Sync + 'static {
     /// Features of a layer matching the query, in id order; restricted fields
     /// are `Null` unless the query's audience may read them.
     async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError>;
+
+    /// A versioned layer's timeline as kept, with every field: to write it
+    /// into another store with its layer ([`WriteBatch::timelines`]).
+    async fn timeline(&self, layer: &'static LayerDef) -> Result<LayerTimeline, StoreError>;
 
     /// Number of features matching the query (ignoring offset and limit).
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError>;

@@ -140,6 +140,7 @@ stores!(
     a_lease_is_held_by_one_holder_until_it_runs_out_or_ends,
     an_ntm_history_is_copied_with_its_order_and_times,
     an_alert_history_is_copied_with_its_ids_and_not_sent_again,
+    a_layer_is_copied_with_its_ids_and_timeline,
 );
 
 #[path = "contract/alerts_and_codes.rs"]
@@ -158,7 +159,7 @@ mod cases {
     pub use super::split_cases::*;
     use super::*;
 
-    fn ocop(code: &str, name: &str, stars: i64, lon: f64, lat: f64) -> Feature {
+    pub(crate) fn ocop(code: &str, name: &str, stars: i64, lon: f64, lat: f64) -> Feature {
         let l = layer("ocop").expect("ocop");
         let mut properties = vec![Value::Null; l.fields.len()];
         let mut set = |f: &str, v: Value| properties[l.field_index(f).expect("field")] = v;
@@ -1343,9 +1344,7 @@ mod cases {
                 replace: true,
                 features: vec![parcel("P-9", "rice", 103.0, 8.0, 0.01)],
             }],
-            readings: vec![],
-            valid_from: None,
-            changes: vec![],
+            ..WriteBatch::default()
         };
         store.write(batch).await.expect("replace");
         assert_eq!(store.overview(&key(1)).await.expect("read"), None);

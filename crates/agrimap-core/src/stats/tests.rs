@@ -37,6 +37,9 @@ impl LayerStore for CountingStore {
     async fn count(&self, _: &'static LayerDef, _: &FeatureQuery) -> Result<u64, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn timeline(&self, _: &'static LayerDef) -> Result<agrimap_store::LayerTimeline, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
     async fn feature(&self, _: &'static LayerDef, _: i64, _: Audience) -> Result<Option<Feature>, StoreError> {
         unimplemented!("{NOT_USED}")
     }

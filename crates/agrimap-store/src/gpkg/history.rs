@@ -9,11 +9,12 @@
 //! triggers are made afresh on every open, so that they copy every column
 //! of the catalog as it is now.
 
-use super::{db, schema};
-use crate::StoreError;
+use super::{SqlValue, db, gpkg_geom, on_layer, row_to_feature, schema};
 use crate::history::history_table;
-use agrimap_model::{LayerDef, UtcTime, catalog};
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use crate::layer_geometry::fit_to_layer;
+use crate::{LayerTimeline, PastVersion, StoreError};
+use agrimap_model::{Audience, LayerDef, UtcTime, catalog};
+use rusqlite::{Connection, OptionalExtension, ToSql, Transaction};
 use std::fmt::Write as _;
 
 /// The instant of the running write, or now for another program's edit.
@@ -213,4 +214,82 @@ pub(super) fn insert_column(layer: &LayerDef) -> (&'static str, &'static str) {
     } else {
         ("", "")
     }
+}
+
+/// Writes a copied layer's past versions (its features are written by then).
+pub(super) fn write_past(tx: &Transaction<'_>, kept: &LayerTimeline) -> Result<(), StoreError> {
+    let layer = kept.layer;
+    let n = layer.fields.len();
+    let columns: Vec<String> = layer.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
+    let placeholders: Vec<String> = (1..=n + 4).map(|i| format!("?{i}")).collect();
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "INSERT INTO \"{}\" (geom, {}, fid, valid_from, valid_to) VALUES ({})",
+            history_table(layer),
+            columns.join(", "),
+            placeholders.join(", ")
+        ))
+        .map_err(on_layer("preparing the insert of past versions", layer))?;
+    for (index, version) in kept.versions.iter().enumerate() {
+        let invalid = |message: String| StoreError::InvalidFeature {
+            layer: format!("{} (past versions)", layer.id),
+            index,
+            message,
+        };
+        let feature = &version.feature;
+        layer.check_feature(feature).map_err(invalid)?;
+        let geometry = fit_to_layer(layer, &feature.geometry).map_err(invalid)?;
+        let blob = gpkg_geom::encode(&geometry, super::SRS_WGS84);
+        let values: Vec<SqlValue<'_>> = feature.properties.iter().map(SqlValue).collect();
+        let (from, to) = (version.valid_from.map(|t| t.to_string()), version.valid_to.to_string());
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(n + 4);
+        params.push(&blob);
+        params.extend(values.iter().map(|v| v as &dyn ToSql));
+        params.extend([&feature.id as &dyn ToSql, &from, &to]);
+        stmt.execute(params.as_slice())
+            .map_err(on_layer("inserting a past version", layer))?;
+    }
+    Ok(())
+}
+
+/// A versioned layer's timeline as kept ([`crate::LayerStore::timeline`]).
+pub(super) fn timeline(conn: &mut Connection, layer: &'static LayerDef) -> Result<LayerTimeline, StoreError> {
+    let mut timeline = LayerTimeline {
+        layer,
+        since: std::collections::BTreeMap::new(),
+        versions: Vec::new(),
+    };
+    if !layer.versioned() {
+        return Ok(timeline);
+    }
+    let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
+    let since: Vec<(i64, String)> = tx
+        .prepare(&format!(
+            "SELECT fid, valid_from FROM \"{}\" WHERE valid_from IS NOT NULL",
+            layer.id
+        ))
+        .and_then(|mut stmt| stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(on_layer("reading when features took their form", layer))?;
+    for (fid, at) in since {
+        timeline.since.insert(fid, crate::stored_time(&at)?);
+    }
+    let n = layer.fields.len();
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT {}, valid_from, valid_to FROM \"{}\" ORDER BY hid",
+            super::select_columns(layer, Audience::Full, None),
+            history_table(layer)
+        ))
+        .map_err(on_layer("reading past versions", layer))?;
+    let mut rows = stmt.query([]).map_err(on_layer("reading past versions", layer))?;
+    while let Some(row) = rows.next().map_err(on_layer("reading past versions", layer))? {
+        let from: Option<String> = row.get(n + 2).map_err(on_layer("reading past versions", layer))?;
+        let to: String = row.get(n + 3).map_err(on_layer("reading past versions", layer))?;
+        timeline.versions.push(PastVersion {
+            feature: row_to_feature(layer, row)?,
+            valid_from: from.as_deref().map(crate::stored_time).transpose()?,
+            valid_to: crate::stored_time(&to)?,
+        });
+    }
+    Ok(timeline)
 }

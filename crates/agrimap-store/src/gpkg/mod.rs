@@ -27,8 +27,8 @@ use crate::splits::ZonesCache;
 use crate::sql::{Dialect, WhereClause, hex, like_to_glob, order_by};
 use crate::station_sql;
 use crate::{
-    ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerVersions, LayerWrite, NewApiToken,
-    ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
+    ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerTimeline, LayerVersions, LayerWrite,
+    NewApiToken, ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use crate::{Rows, rows_sql};
 use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
@@ -450,7 +450,12 @@ fn query_features(conn: &Connection, layer: &LayerDef, query: &FeatureQuery) -> 
     Ok(out)
 }
 
-fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite, timeline: bool) -> Result<usize, StoreError> {
+fn write_layer(
+    tx: &rusqlite::Transaction<'_>,
+    w: &LayerWrite,
+    timeline: bool,
+    kept: Option<&LayerTimeline>,
+) -> Result<usize, StoreError> {
     let layer = w.layer;
     if w.replace {
         tx.execute(&format!("DELETE FROM \"{}\"", layer.id), [])
@@ -461,7 +466,14 @@ fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite, timeline: bool) -
     }
     let columns: Vec<String> = layer.fields.iter().map(|f| format!("\"{}\"", f.name)).collect();
     let placeholders: Vec<String> = (1..=layer.fields.len() + 1).map(|i| format!("?{i}")).collect();
-    let (valid_column, valid_value) = history::insert_column(layer);
+    let (valid_column, valid_value) = match kept {
+        // A copied layer's features keep their ids and times.
+        Some(_) => (
+            ", fid, valid_from",
+            &*format!(", ?{}, ?{}", layer.fields.len() + 2, layer.fields.len() + 3),
+        ),
+        None => history::insert_column(layer),
+    };
     let sql = format!(
         "INSERT INTO \"{}\" (geom, {}{valid_column}) VALUES ({}{valid_value})",
         layer.id,
@@ -488,10 +500,18 @@ fn write_layer(tx: &rusqlite::Transaction<'_>, w: &LayerWrite, timeline: bool) -
         params.push(&blob);
         let values: Vec<SqlValue<'_>> = feature.properties.iter().map(SqlValue).collect();
         params.extend(values.iter().map(|v| v as &dyn ToSql));
+        let since = kept.and_then(|k| k.since.get(&feature.id)).map(ToString::to_string);
+        if kept.is_some() {
+            params.push(&feature.id);
+            params.push(&since);
+        }
         stmt.execute(params.as_slice()).map_err(|e| match e {
             rusqlite::Error::SqliteFailure(_, Some(msg)) => invalid(index, msg),
             e => on_layer("inserting a feature", layer)(e),
         })?;
+    }
+    if let Some(kept) = kept {
+        history::write_past(tx, kept)?;
     }
     record_extent(tx, layer, extent, w.replace)?;
     Ok(w.features.len())
@@ -614,8 +634,10 @@ fn write_batch(conn: &mut Connection, batch: &WriteBatch, zones: &ZonesCache) ->
     let tx = conn.transaction().map_err(|e| db("starting a transaction", e))?;
     let mut summary = WriteSummary::default();
     history::set_clock(&tx, batch.valid_from.unwrap_or_else(agrimap_model::UtcTime::now))?;
+    crate::history::check_timelines(batch)?;
     for w in &batch.layers {
-        summary.features += write_layer(&tx, w, batch.valid_from.is_some())?;
+        let kept = crate::history::timeline_of(batch, w.layer);
+        summary.features += write_layer(&tx, w, batch.valid_from.is_some() || kept.is_some(), kept)?;
     }
     for change in &batch.changes {
         history::set_clock(&tx, change.at)?;
@@ -670,6 +692,10 @@ impl LayerStore for GpkgStore {
     async fn features(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<Vec<Feature>, StoreError> {
         let query = query.clone();
         self.with_conn(move |c| query_features(c, layer, &query)).await
+    }
+
+    async fn timeline(&self, layer: &'static LayerDef) -> Result<LayerTimeline, StoreError> {
+        self.with_conn(move |c| history::timeline(c, layer)).await
     }
 
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {

@@ -33,11 +33,11 @@ use crate::sql::{Dialect, WhereClause, hex, order_by};
 use crate::station_sql;
 use crate::wkb::{read_wkb, write_wkb};
 use crate::{
-    ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerVersions, LayerWrite, NewApiToken,
-    ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
+    ApiToken, CredentialStore, FeatureStream, Ingested, Judge, LayerStore, LayerTimeline, LayerVersions, LayerWrite,
+    NewApiToken, PastVersion, ReadingQuery, ReadingStore, StoreError, Upsert, UpsertSummary, WriteBatch, WriteSummary,
 };
 use crate::{Rows, rows_sql};
-use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, Value, catalog};
+use agrimap_model::{Audience, Feature, FeatureQuery, FieldType, LayerDef, Reading, Role, UtcTime, Value, catalog};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use geo::{Geometry, Rect, coord};
 use std::collections::BTreeMap;
@@ -693,6 +693,7 @@ async fn write_layer(
     tx: &deadpool_postgres::Transaction<'_>,
     w: &LayerWrite,
     timeline: bool,
+    kept: Option<&LayerTimeline>,
 ) -> Result<usize, StoreError> {
     let layer = w.layer;
     if w.replace {
@@ -717,16 +718,91 @@ async fn write_layer(
         geometries.push(fit_to_layer(layer, &feature.geometry).map_err(|m| invalid(index, m))?);
     }
     let provinces = partitions::provinces_of(tx, layer, &w.features).await?;
-    copy_features(tx, layer.id, layer, &w.features, &geometries, provinces.as_deref()).await?;
+    let extra = kept.map(|k| kept_columns(&w.features, k)).unwrap_or_default();
+    copy_features(
+        tx,
+        layer.id,
+        layer,
+        &w.features,
+        &geometries,
+        provinces.as_deref(),
+        &extra,
+    )
+    .await?;
+    if let Some(kept) = kept {
+        write_past(tx, kept).await?;
+    }
     if layer.id == "admin_commune" {
         partitions::add_provinces(tx).await?;
     }
     Ok(w.features.len())
 }
 
+/// A `timestamptz` as COPY takes it: "since ever" is `-infinity`.
+fn copy_time(at: Option<UtcTime>) -> Value {
+    Value::Text(at.map_or_else(|| "-infinity".to_owned(), |t| t.to_string()))
+}
+
+/// The columns a layer copied with its timeline adds to its features:
+/// their own ids, and when each took its present form.
+fn kept_columns(features: &[Feature], kept: &LayerTimeline) -> Vec<(&'static str, Vec<Value>)> {
+    vec![
+        ("fid", features.iter().map(|f| Value::Int(f.id)).collect()),
+        (
+            "valid_from",
+            features
+                .iter()
+                .map(|f| copy_time(kept.since.get(&f.id).copied()))
+                .collect(),
+        ),
+    ]
+}
+
+/// Writes a copied layer's past versions, and moves its id sequence past
+/// every id the copy brought, current or past.
+async fn write_past(tx: &deadpool_postgres::Transaction<'_>, kept: &LayerTimeline) -> Result<(), StoreError> {
+    let layer = kept.layer;
+    let features: Vec<Feature> = kept.versions.iter().map(|v| v.feature.clone()).collect();
+    let mut geometries = Vec::with_capacity(features.len());
+    for (index, feature) in features.iter().enumerate() {
+        let invalid = |message: String| StoreError::InvalidFeature {
+            layer: format!("{} (past versions)", layer.id),
+            index,
+            message,
+        };
+        layer.check_feature(feature).map_err(invalid)?;
+        geometries.push(fit_to_layer(layer, &feature.geometry).map_err(invalid)?);
+    }
+    let extra = [
+        ("fid", features.iter().map(|f| Value::Int(f.id)).collect()),
+        (
+            "valid_from",
+            kept.versions.iter().map(|v| copy_time(v.valid_from)).collect(),
+        ),
+        (
+            "valid_to",
+            kept.versions.iter().map(|v| copy_time(Some(v.valid_to))).collect(),
+        ),
+    ];
+    let table = crate::history::history_table(layer);
+    copy_features(tx, &table, layer, &features, &geometries, None, &extra).await?;
+    tx.execute(
+        &format!(
+            "SELECT setval('{t}_fid_seq', greatest(
+               (SELECT max(fid) FROM {t}), (SELECT max(fid) FROM {table}), (SELECT last_value FROM {t}_fid_seq)))",
+            t = layer.id
+        ),
+        &[],
+    )
+    .await
+    .map_err(pg("moving a layer's ids past the copy"))?;
+    Ok(())
+}
+
 /// Sends features, already checked and fitted to the layer, into `table`
 /// (the layer's own table or one shaped like it) with one COPY, with the
-/// province of each when the table is partitioned by province.
+/// province of each when the table is partitioned by province, and the
+/// `extra` columns' values, one for each feature.
 async fn copy_features(
     tx: &deadpool_postgres::Transaction<'_>,
     table: &str,
@@ -734,6 +810,7 @@ async fn copy_features(
     features: &[Feature],
     geometries: &[Geometry<f64>],
     provinces: Option<&[String]>,
+    extra: &[(&str, Vec<Value>)],
 ) -> Result<(), StoreError> {
     use futures::SinkExt;
     // A COPY error names its line; that is the feature's index.
@@ -746,6 +823,7 @@ async fn copy_features(
     if provinces.is_some() {
         columns.push("province_code");
     }
+    columns.extend(extra.iter().map(|(name, _)| *name));
     let sink = tx
         .copy_in(&format!("COPY {table} (geom, {}) FROM STDIN", columns.join(", ")))
         .await
@@ -761,6 +839,10 @@ async fn copy_features(
         if let Some(provinces) = provinces {
             buf.push('\t');
             copy_value(&Value::Text(provinces[index].clone()), &mut buf);
+        }
+        for (_, values) in extra {
+            buf.push('\t');
+            copy_value(&values[index], &mut buf);
         }
         buf.push('\n');
         if buf.len() >= COPY_CHUNK {
@@ -899,6 +981,67 @@ impl LayerStore for PgStore {
         }
         .await)?;
         rows.iter().map(|r| row_to_feature(layer, r)).collect()
+    }
+
+    async fn timeline(&self, layer: &'static LayerDef) -> Result<LayerTimeline, StoreError> {
+        // "Since ever" is -infinity here: read as no time.
+        let time = |c: &str| {
+            format!(
+                "CASE WHEN {c} = '-infinity' THEN NULL ELSE to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END"
+            )
+        };
+        let mut timeline = LayerTimeline {
+            layer,
+            since: BTreeMap::new(),
+            versions: Vec::new(),
+        };
+        if !layer.versioned() {
+            return Ok(timeline);
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg("starting a transaction"))?;
+        let since = tx
+            .query(
+                &format!(
+                    "SELECT fid, {} FROM {} WHERE valid_from > '-infinity'",
+                    time("valid_from"),
+                    layer.id
+                ),
+                &[],
+            )
+            .await
+            .map_err(pg("reading when features took their form"))?;
+        for r in &since {
+            timeline.since.insert(r.get(0), crate::stored_time(r.get(1))?);
+        }
+        let n = layer.fields.len();
+        let versions = tx
+            .query(
+                &format!(
+                    "SELECT {}, {}, {} FROM {} ORDER BY hid",
+                    select_columns(layer, Audience::Full, None),
+                    time("valid_from"),
+                    time("valid_to"),
+                    crate::history::history_table(layer)
+                ),
+                &[],
+            )
+            .await
+            .map_err(pg("reading a layer's past versions"))?;
+        for r in &versions {
+            timeline.versions.push(PastVersion {
+                feature: row_to_feature(layer, r)?,
+                valid_from: r.get::<_, Option<&str>>(n + 2).map(crate::stored_time).transpose()?,
+                valid_to: crate::stored_time(r.get(n + 3))?,
+            });
+        }
+        Ok(timeline)
     }
 
     async fn count(&self, layer: &'static LayerDef, query: &FeatureQuery) -> Result<u64, StoreError> {
@@ -1117,8 +1260,10 @@ impl LayerStore for PgStore {
         if let Some(at) = batch.valid_from {
             set_valid_time(&tx, at).await?;
         }
+        crate::history::check_timelines(&batch)?;
         for w in &batch.layers {
-            let written = write_layer(&tx, w, batch.valid_from.is_some()).await?;
+            let kept = crate::history::timeline_of(&batch, w.layer);
+            let written = write_layer(&tx, w, batch.valid_from.is_some() || kept.is_some(), kept).await?;
             summary.features += written;
             if written >= ANALYZE_AFTER {
                 bulk.push(w.layer.id);

@@ -86,7 +86,7 @@ pub(super) async fn upsert(
     ))
     .await
     .map_err(pg("preparing the staging table"))?;
-    copy_features(tx, STAGING, layer, features, &geometries, provinces.as_deref()).await?;
+    copy_features(tx, STAGING, layer, features, &geometries, provinces.as_deref(), &[]).await?;
 
     let same_key = |a: &str, b: &str| -> String {
         key.iter()

@@ -1,16 +1,16 @@
 //! Contract cases of copying histories between stores (`agrimap load`):
-//! NTM dossiers ([`agrimap_store::NtmStore::restore_ntm_history`]) and
-//! alert events ([`agrimap_store::AlertStore::restore_alert_events`]). A
-//! copy keeps its numbers and times, goes only into a store without a
-//! history of its own, and the store goes on from where the copy left off.
+//! NTM dossiers ([`agrimap_store::NtmStore::restore_ntm_history`]), alert
+//! events ([`agrimap_store::AlertStore::restore_alert_events`]) and the
+//! versions of a layer ([`agrimap_store::WriteBatch::timelines`]). A copy
+//! keeps its ids and times, and the store goes on from where it left off.
 
-use super::cases::{add_stations, judge, salinity};
+use super::cases::{add_stations, judge, ocop, salinity};
 use agrimap_model::alerts::AlertEvent;
 use agrimap_model::ntm::{DossierState, EntryValue};
 use agrimap_model::readings::{AlertCause, AlertState, Direction};
-use agrimap_model::{Role, UtcTime};
+use agrimap_model::{Audience, FeatureQuery, Role, UtcTime, Value};
 use agrimap_store::ntm::{DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmHistory};
-use agrimap_store::{EventQuery, Store, StoreError};
+use agrimap_store::{EventQuery, LayerTimeline, LayerWrite, PastVersion, Store, StoreError, WriteBatch};
 use std::sync::{Arc, Mutex};
 
 fn key(code: &str) -> DossierKey {
@@ -264,4 +264,109 @@ pub async fn an_alert_history_is_copied_with_its_ids_and_not_sent_again(store: &
         .await
         .expect("news");
     assert_eq!(news, events[3..]);
+}
+
+/// OCOP products' stars as read: (product id, stars, id), by id.
+fn stars(features: &[agrimap_model::Feature]) -> Vec<(String, i64, i64)> {
+    let l = agrimap_model::layer("ocop").expect("ocop");
+    let mut v: Vec<(String, i64, i64)> = features
+        .iter()
+        .map(|f| match (l.value_of(f, "product_id"), l.value_of(f, "stars")) {
+            (Value::Text(id), Value::Int(s)) => (id.clone(), *s, f.id),
+            other => panic!("an OCOP product without id or stars: {other:?}"),
+        })
+        .collect();
+    v.sort_by_key(|p| p.2);
+    v
+}
+
+pub async fn a_layer_is_copied_with_its_ids_and_timeline(store: &dyn Store) {
+    let l = agrimap_model::layer("ocop").expect("ocop");
+    let with_id = |mut f: agrimap_model::Feature, id: i64| {
+        f.id = id;
+        f
+    };
+    // Kept elsewhere: A (id 5) has had 4 stars since March 2025 and 3 since
+    // ever before; B (id 9) has been as it is since ever; C (id 7) was
+    // recognised in 2023 and withdrawn in June 2024.
+    let timeline = LayerTimeline {
+        layer: l,
+        since: [(5, at("2025-03-01T00:00:00Z"))].into(),
+        versions: vec![
+            PastVersion {
+                feature: with_id(ocop("70001", "A", 3, 105.0, 10.0), 5),
+                valid_from: None,
+                valid_to: at("2025-03-01T00:00:00Z"),
+            },
+            PastVersion {
+                feature: with_id(ocop("70003", "C", 2, 105.5, 10.5), 7),
+                valid_from: Some(at("2023-01-01T00:00:00Z")),
+                valid_to: at("2024-06-01T00:00:00Z"),
+            },
+        ],
+    };
+    let current = vec![
+        with_id(ocop("70001", "A", 4, 105.0, 10.0), 5),
+        with_id(ocop("70002", "B", 3, 106.0, 11.0), 9),
+    ];
+
+    // A timeline goes only with a write of its whole layer.
+    let alone = WriteBatch {
+        timelines: vec![timeline.clone()],
+        ..WriteBatch::default()
+    };
+    assert!(matches!(
+        store.write(alone).await,
+        Err(StoreError::TimelineWithoutLayer(id)) if id == "ocop"
+    ));
+    store
+        .write(WriteBatch {
+            layers: vec![LayerWrite {
+                layer: l,
+                replace: true,
+                features: current,
+            }],
+            timelines: vec![timeline.clone()],
+            ..WriteBatch::default()
+        })
+        .await
+        .expect("copied");
+    assert_eq!(store.timeline(l).await.expect("timeline"), timeline, "kept as given");
+
+    let read = |as_of: Option<&str>| {
+        let query = FeatureQuery {
+            audience: Audience::Full,
+            as_of: as_of.map(at),
+            ..FeatureQuery::default()
+        };
+        async move { stars(&store.features(l, &query).await.expect("features")) }
+    };
+    let p = |id: &str, stars: i64, fid: i64| (format!("OCOP-{id}"), stars, fid);
+    assert_eq!(read(None).await, [p("A", 4, 5), p("B", 3, 9)]);
+    assert_eq!(read(Some("2024-12-01T00:00:00Z")).await, [p("A", 3, 5), p("B", 3, 9)]);
+    assert_eq!(
+        read(Some("2023-06-01T00:00:00Z")).await,
+        [p("A", 3, 5), p("C", 2, 7), p("B", 3, 9)]
+    );
+    let then = store
+        .feature_as_of(l, 5, Audience::Full, Some(at("2024-12-01T00:00:00Z")))
+        .await
+        .expect("by id");
+    assert_eq!(stars(&then.into_iter().collect::<Vec<_>>()), [p("A", 3, 5)]);
+
+    // What is written next takes ids after every id the copy brought.
+    store
+        .write(WriteBatch {
+            layers: vec![LayerWrite {
+                layer: l,
+                replace: false,
+                features: vec![ocop("70004", "D", 5, 105.2, 10.2)],
+            }],
+            ..WriteBatch::default()
+        })
+        .await
+        .expect("a new product");
+    let now = read(None).await;
+    assert_eq!(now.len(), 3);
+    assert!(now[2].2 > 9, "{now:?}");
 }
