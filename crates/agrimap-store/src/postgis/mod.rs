@@ -581,6 +581,18 @@ fn select_sql(layer: &LayerDef, query: &FeatureQuery) -> Result<(String, Vec<Val
     Ok((format!("{rows}{order} LIMIT {limit} OFFSET {offset}"), params))
 }
 
+/// A read-only transaction that sees one snapshot of the whole database,
+/// for reads of several tables that must agree.
+async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg("starting a transaction"))
+}
+
 /// Sets the instant the transaction's writes take effect (see [`crate::history`]).
 async fn set_valid_time(tx: &deadpool_postgres::Transaction<'_>, at: agrimap_model::UtcTime) -> Result<(), StoreError> {
     tx.execute("SELECT set_config('agrimap.valid_time', $1, true)", &[&at.to_string()])
@@ -999,13 +1011,7 @@ impl LayerStore for PgStore {
             return Ok(timeline);
         }
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg("starting a transaction"))?;
+        let tx = snapshot(&mut client).await?;
         let since = tx
             .query(
                 &format!(

@@ -435,13 +435,7 @@ impl NtmStore for PgStore {
 
     async fn ntm_history(&self) -> Result<NtmHistory, StoreError> {
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg("starting a transaction"))?;
+        let tx = super::snapshot(&mut client).await?;
         read_history(&tx).await
     }
 
