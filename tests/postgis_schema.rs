@@ -314,6 +314,68 @@ fn give_a_dossier(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::GpkgStore)
     .expect("submitted");
 }
 
+/// The NTM dossiers, the alert history and the registries read as they did
+/// in the embedded store.
+fn histories_were_copied(
+    rt: &tokio::runtime::Runtime,
+    (gpkg, pg): (&agrimap_store::GpkgStore, &agrimap_store::PgStore),
+    stdout: &str,
+) {
+    use agrimap_store::{AlertStore as _, NtmStore as _, RegistryStore as _};
+    // The dossier reads as it did: the same entries and moves, numbers and times.
+    let history = rt.block_on(gpkg.ntm_history()).expect("history");
+    assert_eq!(rt.block_on(pg.ntm_history()).expect("history"), history);
+    let sha = &history.evidence[0];
+    assert_eq!(
+        rt.block_on(pg.evidence(sha, true)).expect("evidence"),
+        rt.block_on(gpkg.evidence(sha, true)).expect("evidence")
+    );
+    assert!(
+        stdout.contains("NTM dossiers: 2 entries, 1 moves and 1 evidence files copied"),
+        "{stdout}"
+    );
+    // The alert history reads as it did, and its subscribers are not sent it again.
+    let all = agrimap_store::EventQuery {
+        limit: 10_000,
+        ..Default::default()
+    };
+    let events = rt.block_on(gpkg.alert_events(&all)).expect("events");
+    assert_eq!(rt.block_on(pg.alert_events(&all)).expect("events"), events);
+    assert_eq!(
+        rt.block_on(pg.dispatch_cursor()).expect("cursor"),
+        events.last().expect("events").id
+    );
+    assert!(
+        stdout.contains(&format!("alert history: {} changes", events.len())),
+        "{stdout}"
+    );
+    // The registries with their history (who changed what, when) and scans.
+    let registries = rt.block_on(gpkg.registry_history()).expect("registries");
+    assert!(!registries.changes.is_empty(), "the demo's registries have a history");
+    let copied = rt.block_on(pg.registry_history()).expect("registries");
+    assert_eq!(
+        copied
+            .changes
+            .iter()
+            .map(|c| (&c.key, &c.actor, c.at))
+            .collect::<Vec<_>>(),
+        registries
+            .changes
+            .iter()
+            .map(|c| (&c.key, &c.actor, c.at))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(copied.scans, registries.scans);
+    assert!(
+        stdout.contains(&format!(
+            "registries: {} records copied with {} changes",
+            registries.records.len(),
+            registries.changes.len()
+        )),
+        "{stdout}"
+    );
+}
+
 /// Runs `agrimap load --from` the file into the database.
 fn load_from(file: &std::path::Path, db: &PgDatabase) -> std::process::Output {
     Command::new(agrimap_bin())
@@ -387,33 +449,7 @@ fn records_of_its_own_were_copied(
         stdout.contains("1 NTM criteria set versions and 1 alert subscriptions copied"),
         "{stdout}"
     );
-    // The dossier reads as it did: the same entries and moves, numbers and times.
-    let history = rt.block_on(gpkg.ntm_history()).expect("history");
-    assert_eq!(rt.block_on(pg.ntm_history()).expect("history"), history);
-    let sha = &history.evidence[0];
-    assert_eq!(
-        rt.block_on(pg.evidence(sha, true)).expect("evidence"),
-        rt.block_on(gpkg.evidence(sha, true)).expect("evidence")
-    );
-    assert!(
-        stdout.contains("NTM dossiers: 2 entries, 1 moves and 1 evidence files copied"),
-        "{stdout}"
-    );
-    // The alert history reads as it did, and its subscribers are not sent it again.
-    let all = agrimap_store::EventQuery {
-        limit: 10_000,
-        ..Default::default()
-    };
-    let events = rt.block_on(gpkg.alert_events(&all)).expect("events");
-    assert_eq!(rt.block_on(pg.alert_events(&all)).expect("events"), events);
-    assert_eq!(
-        rt.block_on(pg.dispatch_cursor()).expect("cursor"),
-        events.last().expect("events").id
-    );
-    assert!(
-        stdout.contains(&format!("alert history: {} changes", events.len())),
-        "{stdout}"
-    );
+    histories_were_copied(rt, (gpkg, &pg), stdout);
 }
 
 /// The versioned layers keep their ids and timelines: what was true on a
@@ -456,13 +492,21 @@ fn loading_again_adds_nothing_and_merges_no_history(
     (gpkg, path): (&agrimap_store::GpkgStore, &std::path::Path),
     db: &PgDatabase,
 ) {
-    use agrimap_store::NtmStore as _;
+    use agrimap_model::registry::RegistryKind;
+    use agrimap_store::{NtmStore as _, RegistryStore as _};
     let pg = db.store();
     let crop = agrimap_model::layer("crop").expect("crop");
     let copied = rt.block_on(pg.ntm_history()).expect("history");
     let mut entry = copied.entries[0].entry.clone();
     entry.dossier.year = 2026;
     let added = rt.block_on(pg.add_entry(&entry)).expect("entry");
+    let mut producer = rt
+        .block_on(pg.records(RegistryKind::Producers, None))
+        .expect("producers")
+        .remove(0);
+    producer.key = "1899999999".into();
+    rt.block_on(pg.put_records(RegistryKind::Producers, vec![producer], "planner-1"))
+        .expect("a producer of PostGIS's own");
     let again = load_from(path, db);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&again.stdout),
@@ -476,8 +520,13 @@ fn loading_again_adds_nothing_and_merges_no_history(
     );
     assert!(
         stderr.contains("NTM dossiers not copied, it stays with the embedded store")
-            && stderr.contains("an NTM history of its own (4 records)"),
+            && stderr.contains("an NTM history of its own (4 records)")
+            && stderr.contains("the registries' history and scans not copied"),
         "{stderr}"
+    );
+    assert!(
+        stdout.contains("registries: 0 records added and 0 updated by key"),
+        "{stdout}"
     );
     assert_eq!(
         rt.block_on(pg.timeline(crop)).expect("timeline"),
@@ -520,7 +569,8 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     .expect("write");
     let station = give_records_of_its_own(&rt, &gpkg);
 
-    let db = PgDatabase::demo("load_from_gpkg");
+    // A database of its own, as a province moving to PostGIS has.
+    let db = PgDatabase::empty("load_from_gpkg");
     let out = load_from(&path, &db);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 

@@ -85,14 +85,8 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             .await
             .context("loading into PostGIS (nothing was changed)")?;
         if args.from.is_file() {
-            // The registries as they are, history aside (it stays with the embedded store).
             let gpkg = GpkgStore::open(&args.from).context("opening the embedded store")?;
-            for kind in agrimap_model::registry::RegistryKind::ALL {
-                let records = agrimap_store::RegistryStore::records(&gpkg, kind, None).await?;
-                if !records.is_empty() {
-                    agrimap_store::RegistryStore::put_records(&store, kind, records, "load").await?;
-                }
-            }
+            copy_registries(&gpkg, &store).await?;
             let (added, retired) = copy_codes(&gpkg, &store).await?;
             println!("value lists: {added} codes added, {retired} retired as in the embedded store");
             let (api, stations) = copy_tokens(&gpkg, &store).await?;
@@ -103,10 +97,7 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             println!("NTM dossiers: {entries} entries, {moves} moves and {files} evidence files copied");
             let events = copy_alert_history(&gpkg, &store).await?;
             println!("alert history: {events} changes of stations' states copied (not sent again)");
-            println!(
-                "not copied (they stay with the embedded store): the registries' history, \
-                 the log of webhook deliveries"
-            );
+            println!("not copied (it stays with the embedded store): the log of webhook deliveries");
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
         }
@@ -119,6 +110,56 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })
+}
+
+/// Copies the registries with their history and the product pages' scans.
+/// Into a database that keeps registries of its own, the records are put by
+/// key instead (a change by `load` in their history), and the embedded
+/// store's history and scans stay with it, as stderr says.
+///
+/// # Errors
+/// When a store fails.
+async fn copy_registries(from: &GpkgStore, to: &PgStore) -> anyhow::Result<()> {
+    use agrimap_store::RegistryStore as _;
+    let registries = from.registry_history().await?;
+    match to.restore_registry_history(&registries).await {
+        Ok(copied) => {
+            let count = |n: usize| if copied { n } else { 0 };
+            println!(
+                "registries: {} records copied with {} changes and {} days of scans",
+                count(registries.records.len()),
+                count(registries.changes.len()),
+                count(registries.scans.len()),
+            );
+            return Ok(());
+        }
+        Err(e @ agrimap_store::StoreError::HistoryHeld { .. }) => {
+            eprintln!(
+                "the registries' history and scans not copied, they stay with the embedded store: {e}; \
+                 the records are put by key"
+            );
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("copying the registries (none were copied)")),
+    }
+    let mut put = agrimap_store::RegistryWrite::default();
+    for kind in agrimap_model::registry::RegistryKind::ALL {
+        let records: Vec<_> = registries
+            .records
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, r)| r.clone())
+            .collect();
+        if !records.is_empty() {
+            let written = to.put_records(kind, records, "load").await?;
+            put.inserted += written.inserted;
+            put.updated += written.updated;
+        }
+    }
+    println!(
+        "registries: {} records added and {} updated by key",
+        put.inserted, put.updated
+    );
+    Ok(())
 }
 
 /// Gives PostGIS the codes the embedded store's value lists have and it

@@ -41,7 +41,7 @@ pub(crate) use history::{Rows, rows_sql};
 pub use ntm::NtmStore;
 pub use overviews::{EdgeChange, KeptEdges, OverviewKey, OverviewStore};
 pub use postgis::PgStore;
-pub use registry::{RegistryAction, RegistryChange, RegistryRecord, RegistryStore, RegistryWrite};
+pub use registry::{RegistryAction, RegistryChange, RegistryHistory, RegistryRecord, RegistryStore, RegistryWrite};
 pub use splits::{SplitQuery, SplitRow, SplitStore, StoredSplit};
 
 use agrimap_model::readings::{AlertCause, AlertState};

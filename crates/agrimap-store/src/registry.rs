@@ -69,6 +69,55 @@ pub struct RegistryChange {
     pub at: agrimap_model::UtcTime,
 }
 
+/// The registries as kept, whole: to copy to another store with their
+/// history (`agrimap load`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegistryHistory {
+    /// Every record, by kind then key.
+    pub records: Vec<(RegistryKind, RegistryRecord)>,
+    /// Every change, oldest first.
+    pub changes: Vec<RegistryChange>,
+    /// Every product page's scans: product, day (`YYYY-MM-DD`), scans.
+    pub scans: Vec<(String, String, u64)>,
+}
+
+impl RegistryHistory {
+    fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.changes.is_empty() && self.scans.is_empty()
+    }
+
+    /// The same registries, whatever the spacing and order of keys of
+    /// their JSON (PostGIS keeps it as `jsonb`, which rewrites both).
+    fn same_as(&self, other: &Self) -> bool {
+        let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+        let same_records = self.records.len() == other.records.len()
+            && self.records.iter().zip(&other.records).all(|((k1, a), (k2, b))| {
+                k1 == k2 && a.key == b.key && a.province_code == b.province_code && json(&a.body) == json(&b.body)
+            });
+        let same_changes = self.changes.len() == other.changes.len()
+            && self.changes.iter().zip(&other.changes).all(|(a, b)| {
+                (a.kind, &a.key, a.action, &a.actor, a.at) == (b.kind, &b.key, b.action, &b.actor, b.at)
+                    && json(&a.body) == json(&b.body)
+            });
+        same_records && same_changes && self.scans == other.scans
+    }
+}
+
+/// Whether a store holding `held` may take `given`: `Ok(true)` to write it,
+/// `Ok(false)` when there is nothing to write.
+pub(crate) fn may_restore(held: &RegistryHistory, given: &RegistryHistory) -> Result<bool, StoreError> {
+    if given.is_empty() || held.same_as(given) {
+        return Ok(false);
+    }
+    if held.is_empty() {
+        return Ok(true);
+    }
+    Err(StoreError::HistoryHeld {
+        history: "registries",
+        rows: held.records.len() + held.changes.len() + held.scans.len(),
+    })
+}
+
 /// The registries.
 #[async_trait::async_trait]
 pub trait RegistryStore: Send + Sync + 'static {
@@ -99,6 +148,18 @@ pub trait RegistryStore: Send + Sync + 'static {
 
     /// A product's scans by day, oldest first.
     async fn scans(&self, product: &str) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Every record, change and scan, for a copy.
+    async fn registry_history(&self) -> Result<RegistryHistory, StoreError>;
+
+    /// Writes registries kept elsewhere, with their history's times and
+    /// actors and their scans, in one transaction. `Ok(false)` when the
+    /// store keeps these very registries already (a copy run again) or
+    /// `history` is empty.
+    ///
+    /// # Errors
+    /// [`StoreError::HistoryHeld`] when the store keeps registries of its own.
+    async fn restore_registry_history(&self, history: &RegistryHistory) -> Result<bool, StoreError>;
 }
 
 /// The repeated key of `records`, if any.

@@ -141,6 +141,7 @@ stores!(
     an_ntm_history_is_copied_with_its_order_and_times,
     an_alert_history_is_copied_with_its_ids_and_not_sent_again,
     a_layer_is_copied_with_its_ids_and_timeline,
+    registries_are_copied_with_their_history_and_scans,
 );
 
 #[path = "contract/alerts_and_codes.rs"]

@@ -258,6 +258,12 @@ impl agrimap_store::RegistryStore for CountingStore {
     async fn scans(&self, _: &str) -> Result<Vec<(String, u64)>, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn registry_history(&self) -> Result<agrimap_store::RegistryHistory, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
+    async fn restore_registry_history(&self, _: &agrimap_store::RegistryHistory) -> Result<bool, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
 }
 
 #[async_trait::async_trait]

@@ -2,10 +2,10 @@
 //! records as JSON text, so QGIS shows them as attribute tables.
 
 use super::{GpkgStore, db};
-use crate::registry::{RegistryAction, repeated_key};
-use crate::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite, StoreError};
+use crate::registry::{RegistryAction, may_restore, repeated_key};
+use crate::{RegistryChange, RegistryHistory, RegistryRecord, RegistryStore, RegistryWrite, StoreError};
 use agrimap_model::registry::RegistryKind;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 /// Created on open when missing (stores made before the registries have none).
 pub(super) const REGISTRY_SQL: &str = "CREATE TABLE IF NOT EXISTS agrimap_registry (
@@ -41,8 +41,132 @@ fn kind_of(s: &str) -> RegistryKind {
     RegistryKind::parse(s).unwrap_or(RegistryKind::Products)
 }
 
+fn change_row(r: &Row<'_>) -> rusqlite::Result<RegistryChange> {
+    Ok(RegistryChange {
+        kind: kind_of(&r.get::<_, String>(0)?),
+        key: r.get(1)?,
+        action: RegistryAction::stored(&r.get::<_, String>(2)?)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into()))?,
+        body: r.get(3)?,
+        actor: r.get(4)?,
+        at: super::time_at(r, 5)?,
+    })
+}
+
+/// The registries whole, as `conn` sees them (in a transaction, one snapshot).
+fn read_registries(conn: &Connection) -> Result<RegistryHistory, StoreError> {
+    let read = |what: &'static str| move |e| db(what, e);
+    let records = conn
+        .prepare("SELECT kind, key, province_code, body FROM agrimap_registry ORDER BY kind, key")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| {
+                Ok((
+                    kind_of(&r.get::<_, String>(0)?),
+                    RegistryRecord {
+                        key: r.get(1)?,
+                        province_code: r.get(2)?,
+                        body: r.get(3)?,
+                    },
+                ))
+            })?
+            .collect()
+        })
+        .map_err(read("reading the registries"))?;
+    let changes = conn
+        .prepare("SELECT kind, key, action, body, actor, changed_at FROM agrimap_registry_history ORDER BY seq")
+        .and_then(|mut stmt| stmt.query_map([], change_row)?.collect())
+        .map_err(read("reading the registry history"))?;
+    let scans = conn
+        .prepare("SELECT product, day, scans FROM agrimap_registry_scans ORDER BY product, day")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0).cast_unsigned()))
+            })?
+            .collect()
+        })
+        .map_err(read("reading the scans"))?;
+    Ok(RegistryHistory {
+        records,
+        changes,
+        scans,
+    })
+}
+
+/// Writes registries kept elsewhere; each record was last changed when its
+/// history says (or now, without one).
+fn write_registries(tx: &Transaction<'_>, history: &RegistryHistory) -> Result<(), StoreError> {
+    for (kind, r) in &history.records {
+        tx.execute(
+            &format!(
+                "INSERT INTO agrimap_registry (kind, key, province_code, body, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, coalesce(?5, {NOW}))"
+            ),
+            params![
+                kind.as_str(),
+                r.key,
+                r.province_code,
+                r.body,
+                history
+                    .changes
+                    .iter()
+                    .filter(|c| c.kind == *kind && c.key == r.key)
+                    .map(|c| c.at.to_string())
+                    .next_back()
+            ],
+        )
+        .map_err(|e| db("copying a registry record", e))?;
+    }
+    for c in &history.changes {
+        tx.execute(
+            "INSERT INTO agrimap_registry_history (kind, key, action, body, actor, changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                c.kind.as_str(),
+                c.key,
+                c.action.as_str(),
+                c.body,
+                c.actor,
+                c.at.to_string()
+            ],
+        )
+        .map_err(|e| db("copying a registry change", e))?;
+    }
+    for (product, day, scans) in &history.scans {
+        tx.execute(
+            "INSERT INTO agrimap_registry_scans (product, day, scans) VALUES (?1, ?2, ?3)",
+            params![product, day, i64::try_from(*scans).unwrap_or(i64::MAX)],
+        )
+        .map_err(|e| db("copying a product's scans", e))?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl RegistryStore for GpkgStore {
+    async fn registry_history(&self) -> Result<RegistryHistory, StoreError> {
+        self.with_conn(|c| {
+            let tx = c.transaction().map_err(|e| db("starting a transaction", e))?;
+            read_registries(&tx)
+        })
+        .await
+    }
+
+    async fn restore_registry_history(&self, history: &RegistryHistory) -> Result<bool, StoreError> {
+        let history = history.clone();
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| db("starting a transaction", e))?;
+            if !may_restore(&read_registries(&tx)?, &history)? {
+                return Ok(false);
+            }
+            write_registries(&tx, &history)?;
+            tx.commit().map_err(|e| db("copying the registries", e))?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn put_records(
         &self,
         kind: RegistryKind,
@@ -163,20 +287,9 @@ impl RegistryStore for GpkgStore {
                      WHERE kind = ?1 AND key = ?2 ORDER BY seq",
                 )
                 .map_err(|e| db("preparing the history query", e))?;
-            stmt.query_map(params![kind.as_str(), key], |r| {
-                Ok(RegistryChange {
-                    kind: kind_of(&r.get::<_, String>(0)?),
-                    key: r.get(1)?,
-                    action: RegistryAction::stored(&r.get::<_, String>(2)?).map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into())
-                    })?,
-                    body: r.get(3)?,
-                    actor: r.get(4)?,
-                    at: super::time_at(r, 5)?,
-                })
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| db("reading the registry history", e))
+            stmt.query_map(params![kind.as_str(), key], change_row)
+                .and_then(Iterator::collect)
+                .map_err(|e| db("reading the registry history", e))
         })
         .await
     }

@@ -3,8 +3,8 @@
 //! one transaction, so a 10,000-record import is one round trip.
 
 use super::{PgStore, pg};
-use crate::registry::{RegistryAction, repeated_key};
-use crate::{RegistryChange, RegistryRecord, RegistryStore, RegistryWrite, StoreError};
+use crate::registry::{RegistryAction, may_restore, repeated_key};
+use crate::{RegistryChange, RegistryHistory, RegistryRecord, RegistryStore, RegistryWrite, StoreError};
 use agrimap_model::registry::RegistryKind;
 use tokio_postgres::Row;
 
@@ -18,8 +18,142 @@ fn record_of(r: &Row) -> RegistryRecord {
     }
 }
 
+/// The registries whole, as `tx` sees them.
+async fn read_registries(tx: &deadpool_postgres::Transaction<'_>) -> Result<RegistryHistory, StoreError> {
+    let kind =
+        |text: &str| RegistryKind::parse(text).ok_or_else(|| StoreError::Corrupt(format!("a registry '{text}'")));
+    let records = tx
+        .query(
+            // In SQLite's order (bytes), so that two stores' lists compare.
+            "SELECT key, province_code, body::text, kind FROM agrimap_registry ORDER BY kind COLLATE \"C\", key COLLATE \"C\"",
+            &[],
+        )
+        .await
+        .map_err(pg("reading the registries"))?;
+    let changes = tx
+        .query(
+            &format!("SELECT kind, key, action, body::text, actor, {AT} FROM agrimap_registry_history ORDER BY seq"),
+            &[],
+        )
+        .await
+        .map_err(pg("reading the registry history"))?;
+    let scans = tx
+        .query(
+            "SELECT product, to_char(day, 'YYYY-MM-DD'), scans FROM agrimap_registry_scans ORDER BY product COLLATE \"C\", day",
+            &[],
+        )
+        .await
+        .map_err(pg("reading the scans"))?;
+    Ok(RegistryHistory {
+        records: records
+            .iter()
+            .map(|r| Ok((kind(r.get(3))?, record_of(r))))
+            .collect::<Result<_, StoreError>>()?,
+        changes: changes
+            .iter()
+            .map(|r| {
+                Ok(RegistryChange {
+                    kind: kind(r.get(0))?,
+                    key: r.get(1),
+                    action: RegistryAction::stored(r.get(2)).map_err(StoreError::Corrupt)?,
+                    body: r.get(3),
+                    actor: r.get(4),
+                    at: crate::stored_time(r.get(5))?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?,
+        scans: scans
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2).max(0).cast_unsigned()))
+            .collect(),
+    })
+}
+
+/// Writes registries kept elsewhere; each record was last changed when its
+/// history says (or now, without one).
+async fn write_registries(
+    tx: &deadpool_postgres::Transaction<'_>,
+    history: &RegistryHistory,
+) -> Result<(), StoreError> {
+    let record = tx
+        .prepare(
+            "INSERT INTO agrimap_registry (kind, key, province_code, body, updated_at)
+             VALUES ($1, $2, $3, $4::text::jsonb, coalesce($5::text::timestamptz, now()))",
+        )
+        .await
+        .map_err(pg("copying a registry record"))?;
+    for (kind, r) in &history.records {
+        let updated = history
+            .changes
+            .iter()
+            .filter(|c| c.kind == *kind && c.key == r.key)
+            .map(|c| c.at.to_string())
+            .next_back();
+        tx.execute(&record, &[&kind.as_str(), &r.key, &r.province_code, &r.body, &updated])
+            .await
+            .map_err(pg("copying a registry record"))?;
+    }
+    let change = tx
+        .prepare(
+            "INSERT INTO agrimap_registry_history (kind, key, action, body, actor, changed_at)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6::text::timestamptz)",
+        )
+        .await
+        .map_err(pg("copying a registry change"))?;
+    for c in &history.changes {
+        tx.execute(
+            &change,
+            &[
+                &c.kind.as_str(),
+                &c.key,
+                &c.action.as_str(),
+                &c.body,
+                &c.actor,
+                &c.at.to_string(),
+            ],
+        )
+        .await
+        .map_err(pg("copying a registry change"))?;
+    }
+    let scan = tx
+        .prepare("INSERT INTO agrimap_registry_scans (product, day, scans) VALUES ($1, $2::text::date, $3)")
+        .await
+        .map_err(pg("copying a product's scans"))?;
+    for (product, day, scans) in &history.scans {
+        let scans = i64::try_from(*scans).unwrap_or(i64::MAX);
+        tx.execute(&scan, &[product, day, &scans])
+            .await
+            .map_err(pg("copying a product's scans"))?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl RegistryStore for PgStore {
+    async fn registry_history(&self) -> Result<RegistryHistory, StoreError> {
+        let mut client = self.client().await?;
+        let tx = super::snapshot(&mut client).await?;
+        read_registries(&tx).await
+    }
+
+    async fn restore_registry_history(&self, history: &RegistryHistory) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
+        // Records are written one statement a batch; the copy takes the
+        // tables whole, so no write slips in between the check and the copy.
+        tx.batch_execute(
+            "LOCK TABLE agrimap_registry, agrimap_registry_history, agrimap_registry_scans IN EXCLUSIVE MODE",
+        )
+        .await
+        .map_err(pg("locking the registries"))?;
+        if !may_restore(&read_registries(&tx).await?, history)? {
+            return Ok(false);
+        }
+        write_registries(&tx, history).await?;
+        tx.commit().await.map_err(pg("copying the registries"))?;
+        Ok(true)
+    }
+
     async fn put_records(
         &self,
         kind: RegistryKind,

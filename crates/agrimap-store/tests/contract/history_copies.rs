@@ -1,16 +1,21 @@
 //! Contract cases of copying histories between stores (`agrimap load`):
 //! NTM dossiers ([`agrimap_store::NtmStore::restore_ntm_history`]), alert
-//! events ([`agrimap_store::AlertStore::restore_alert_events`]) and the
-//! versions of a layer ([`agrimap_store::WriteBatch::timelines`]). A copy
+//! events ([`agrimap_store::AlertStore::restore_alert_events`]), the
+//! registries ([`agrimap_store::RegistryStore::restore_registry_history`])
+//! and the versions of a layer ([`agrimap_store::WriteBatch::timelines`]). A copy
 //! keeps its ids and times, and the store goes on from where it left off.
 
 use super::cases::{add_stations, judge, ocop, salinity};
 use agrimap_model::alerts::AlertEvent;
 use agrimap_model::ntm::{DossierState, EntryValue};
 use agrimap_model::readings::{AlertCause, AlertState, Direction};
+use agrimap_model::registry::RegistryKind;
 use agrimap_model::{Audience, FeatureQuery, Role, UtcTime, Value};
 use agrimap_store::ntm::{DossierKey, Entry, EvidenceFile, Move, NewEntry, NewMove, NtmError, NtmHistory};
-use agrimap_store::{EventQuery, LayerTimeline, LayerWrite, PastVersion, Store, StoreError, WriteBatch};
+use agrimap_store::{
+    EventQuery, LayerTimeline, LayerWrite, PastVersion, RegistryAction, RegistryChange, RegistryHistory,
+    RegistryRecord, Store, StoreError, WriteBatch,
+};
 use std::sync::{Arc, Mutex};
 
 fn key(code: &str) -> DossierKey {
@@ -369,4 +374,133 @@ pub async fn a_layer_is_copied_with_its_ids_and_timeline(store: &dyn Store) {
     let now = read(None).await;
     assert_eq!(now.len(), 3);
     assert!(now[2].2 > 9, "{now:?}");
+}
+
+/// Registries as compared across stores, one JSON document: each record's
+/// and change's JSON parsed (PostGIS rewrites its spacing and key order).
+fn parsed(history: &RegistryHistory) -> serde_json::Value {
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).expect("JSON");
+    let records: Vec<_> = history
+        .records
+        .iter()
+        .map(|(k, r)| serde_json::json!([k.as_str(), r.key, r.province_code, json(&r.body)]))
+        .collect();
+    let changes: Vec<_> = history
+        .changes
+        .iter()
+        .map(|c| {
+            serde_json::json!([
+                c.kind.as_str(),
+                c.key,
+                c.action.as_str(),
+                c.actor,
+                c.at.to_string(),
+                json(&c.body)
+            ])
+        })
+        .collect();
+    serde_json::json!({ "records": records, "changes": changes, "scans": history.scans })
+}
+
+pub async fn registries_are_copied_with_their_history_and_scans(store: &dyn Store) {
+    let producer = |name: &str| serde_json::json!({"code": "1801234567", "name": name, "kind": "cooperative"});
+    let product = serde_json::json!({"id": "CT-0001", "producer": "1801234567", "name": "Bưởi Năm Roi"});
+    let record = |key: &str, body: &serde_json::Value| RegistryRecord {
+        key: key.into(),
+        province_code: "92".into(),
+        body: body.to_string(),
+    };
+    let change = |kind, key: &str, action, actor: &str, when: &str, body: &serde_json::Value| RegistryChange {
+        kind,
+        key: key.into(),
+        action,
+        body: body.to_string(),
+        actor: actor.into(),
+        at: at(when),
+    };
+    // Kept elsewhere: a producer renamed in 2025, its product, and a
+    // product page scanned on two days.
+    let history = RegistryHistory {
+        records: vec![
+            (RegistryKind::Producers, record("1801234567", &producer("HTX Cái Răng"))),
+            (RegistryKind::Products, record("CT-0001", &product)),
+        ],
+        changes: vec![
+            change(
+                RegistryKind::Producers,
+                "1801234567",
+                RegistryAction::Insert,
+                "import-2024",
+                "2024-05-02T03:00:00Z",
+                &producer("HTX Cái Răng cũ"),
+            ),
+            change(
+                RegistryKind::Products,
+                "CT-0001",
+                RegistryAction::Insert,
+                "import-2024",
+                "2024-05-02T03:00:01Z",
+                &product,
+            ),
+            change(
+                RegistryKind::Producers,
+                "1801234567",
+                RegistryAction::Update,
+                "planner-7",
+                "2025-07-01T08:00:00Z",
+                &producer("HTX Cái Răng"),
+            ),
+        ],
+        scans: vec![
+            ("CT-0001".into(), "2026-11-01".into(), 12),
+            ("CT-0001".into(), "2026-11-02".into(), 3),
+        ],
+    };
+    assert!(store.restore_registry_history(&history).await.expect("copied"));
+    let kept = store.registry_history().await.expect("registries");
+    assert_eq!(parsed(&kept), parsed(&history), "kept as given");
+    let renamed = store
+        .record_history(RegistryKind::Producers, "1801234567")
+        .await
+        .expect("history");
+    assert_eq!(
+        renamed.iter().map(|c| (c.actor.as_str(), c.at)).collect::<Vec<_>>(),
+        [
+            ("import-2024", at("2024-05-02T03:00:00Z")),
+            ("planner-7", at("2025-07-01T08:00:00Z"))
+        ]
+    );
+    assert_eq!(
+        store.scans("CT-0001").await.expect("scans"),
+        [("2026-11-01".to_owned(), 12), ("2026-11-02".to_owned(), 3)]
+    );
+
+    // Run again, nothing changes (whatever the store did to the JSON's
+    // spacing); other registries are refused whole.
+    assert!(!store.restore_registry_history(&kept).await.expect("again"));
+    assert!(!store.restore_registry_history(&history).await.expect("again"));
+    let mut other = history.clone();
+    other.scans.pop();
+    assert!(matches!(
+        store.restore_registry_history(&other).await,
+        Err(StoreError::HistoryHeld {
+            history: "registries",
+            rows: 7
+        })
+    ));
+    // The records go on from the copy: the next change is the third.
+    store
+        .put_records(
+            RegistryKind::Producers,
+            vec![record("1801234567", &producer("HTX Cái Răng mới"))],
+            "planner-8",
+        )
+        .await
+        .expect("update");
+    let changes = store
+        .record_history(RegistryKind::Producers, "1801234567")
+        .await
+        .expect("history");
+    assert_eq!(changes.len(), 3);
+    assert_eq!(changes[2].actor, "planner-8");
 }
