@@ -260,10 +260,14 @@ fn give_records_of_its_own(rt: &tokio::runtime::Runtime, gpkg: &agrimap_store::G
     }))
     .expect("a subscription");
     give_a_dossier(rt, gpkg);
-    let silent = rt
-        .block_on(gpkg.silence(agrimap_model::UtcTime::now()))
-        .expect("silence");
+    let now = agrimap_model::UtcTime::now();
+    let silent = rt.block_on(gpkg.silence(now)).expect("silence");
     assert!(!silent.is_empty(), "the demo's stations reported long ago");
+    // Queued for the subscriber, not sent yet when the office moves.
+    let subscription = rt.block_on(gpkg.subscriptions()).expect("subscriptions")[0].id;
+    let pairs: Vec<(i64, i64)> = silent.iter().map(|e| (e.id, subscription)).collect();
+    rt.block_on(gpkg.enqueue_deliveries(silent[silent.len() - 1].id, &pairs, now))
+        .expect("queued");
     station
 }
 
@@ -345,8 +349,26 @@ fn histories_were_copied(
         rt.block_on(pg.dispatch_cursor()).expect("cursor"),
         events.last().expect("events").id
     );
+    // Still to be sent, now from PostGIS, to the same subscriber there.
+    let queued = rt.block_on(gpkg.deliveries(None, None, 10_000)).expect("deliveries");
+    let subscriber = rt.block_on(pg.subscriptions()).expect("subscriptions")[0].id;
+    let moved: Vec<_> = queued
+        .iter()
+        .map(|d| agrimap_model::alerts::Delivery {
+            subscription_id: subscriber,
+            ..d.clone()
+        })
+        .collect();
+    assert_eq!(
+        rt.block_on(pg.deliveries(None, None, 10_000)).expect("deliveries"),
+        moved
+    );
     assert!(
-        stdout.contains(&format!("alert history: {} changes", events.len())),
+        stdout.contains(&format!(
+            "alert history: {} changes of stations' states copied (not sent again), with {} deliveries",
+            events.len(),
+            queued.len()
+        )),
         "{stdout}"
     );
     // The registries with their history (who changed what, when) and scans.

@@ -95,9 +95,11 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
             println!("{sets} NTM criteria set versions and {subscriptions} alert subscriptions copied");
             let (files, entries, moves) = copy_ntm_history(&gpkg, &store).await?;
             println!("NTM dossiers: {entries} entries, {moves} moves and {files} evidence files copied");
-            let events = copy_alert_history(&gpkg, &store).await?;
-            println!("alert history: {events} changes of stations' states copied (not sent again)");
-            println!("not copied (it stays with the embedded store): the log of webhook deliveries");
+            let (events, deliveries, ended) = copy_alert_history(&gpkg, &store).await?;
+            println!(
+                "alert history: {events} changes of stations' states copied (not sent again), \
+                 with {deliveries} deliveries to its subscribers ({ended} to subscriptions ended stay behind)"
+            );
         } else {
             crate::seed::register_demo(std::sync::Arc::new(store.clone())).await?;
         }
@@ -326,13 +328,17 @@ async fn copy_ntm_history(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usi
 }
 
 /// Copies the alert history (every change of a station's state) with its
-/// ids and times, and moves PostGIS's dispatch cursor past it, so the
-/// subscribers are not sent last season's alarms again. Returns how many
-/// events were copied (none when PostGIS holds this history already).
+/// ids and times, and its deliveries to the subscriptions in force (copied
+/// before, matched by name and address), and moves PostGIS's dispatch
+/// cursor past the events: the subscribers are not sent last season's
+/// alarms again, and what was still to be sent is sent from PostGIS.
+/// Returns how many events and deliveries were copied (none when PostGIS
+/// holds this history already), and how many deliveries stay behind (of
+/// subscriptions ended).
 ///
 /// # Errors
-/// When a store fails, or PostGIS keeps an alert history of its own.
-async fn copy_alert_history(from: &GpkgStore, to: &PgStore) -> anyhow::Result<usize> {
+/// When a store fails.
+async fn copy_alert_history(from: &GpkgStore, to: &PgStore) -> anyhow::Result<(usize, usize, usize)> {
     use agrimap_store::AlertStore as _;
     const PAGE: usize = 10_000;
     let mut events = Vec::new();
@@ -350,13 +356,38 @@ async fn copy_alert_history(from: &GpkgStore, to: &PgStore) -> anyhow::Result<us
             break;
         }
     }
+    let here: std::collections::BTreeMap<(String, String), i64> = to
+        .subscriptions()
+        .await?
+        .into_iter()
+        .map(|s| ((s.name, s.url), s.id))
+        .collect();
+    let there: std::collections::BTreeMap<i64, i64> = from
+        .subscriptions()
+        .await?
+        .into_iter()
+        .filter_map(|s| Some((s.id, *here.get(&(s.name, s.url))?)))
+        .collect();
+    let all = from.deliveries(None, None, usize::MAX).await?;
+    let kept = all.len();
+    let deliveries: Vec<_> = all
+        .into_iter()
+        .filter_map(|d| {
+            let subscription_id = *there.get(&d.subscription_id)?;
+            Some(agrimap_model::alerts::Delivery { subscription_id, ..d })
+        })
+        .collect();
     let copied = kept_apart(
         "the alert history",
-        to.restore_alert_events(&events)
+        to.restore_alert_history(&events, &deliveries)
             .await
             .context("copying the alert history (none of it was copied)"),
     )?;
-    Ok(if copied { events.len() } else { 0 })
+    Ok(if copied {
+        (events.len(), deliveries.len(), kept - deliveries.len())
+    } else {
+        (0, 0, 0)
+    })
 }
 
 /// A history PostGIS already keeps one of its own is not merged into it:

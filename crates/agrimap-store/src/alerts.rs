@@ -101,14 +101,17 @@ pub trait AlertStore: Send + Sync + 'static {
     /// due at `now`, with a fresh day of attempts; how many.
     async fn replay_dead(&self, ids: Option<&[i64]>, now: UtcTime) -> Result<u64, StoreError>;
 
-    /// Writes events kept elsewhere, with their ids and times, in one
-    /// transaction, and moves the dispatch cursor past them: they are
-    /// history here, not news to send again. `Ok(false)` when the store
-    /// keeps these very events already (a copy run again) or `events` is empty.
+    /// Writes events kept elsewhere, with their ids and times, and their
+    /// deliveries (with ids, states and times; their subscriptions' ids
+    /// this store's), in one transaction, and moves the dispatch cursor
+    /// past the events: they are history here, not news to send again,
+    /// while the deliveries still pending are sent from here. `Ok(false)`
+    /// when the store keeps these very events already (a copy run again) or
+    /// `events` is empty.
     ///
     /// # Errors
     /// [`StoreError::HistoryHeld`] when the store keeps other events.
-    async fn restore_alert_events(&self, events: &[AlertEvent]) -> Result<bool, StoreError>;
+    async fn restore_alert_history(&self, events: &[AlertEvent], deliveries: &[Delivery]) -> Result<bool, StoreError>;
 }
 
 /// Whether a store holding the events `held` may take `given`: `Ok(true)`
@@ -126,9 +129,9 @@ pub(crate) fn may_restore_events(held: &[AlertEvent], given: &[AlertEvent]) -> R
     })
 }
 
-/// The id of the last of `events`, 0 when none.
-pub(crate) fn last_id(events: &[AlertEvent]) -> i64 {
-    events.iter().map(|e| e.id).max().unwrap_or(0)
+/// The largest of `ids`, 0 when none.
+pub(crate) fn last_id(ids: impl Iterator<Item = i64>) -> i64 {
+    ids.max().unwrap_or(0)
 }
 
 /// A cause as both stores keep it: JSON, so that what a reading carries can grow.

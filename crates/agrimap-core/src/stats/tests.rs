@@ -317,7 +317,11 @@ impl agrimap_store::AlertStore for CountingStore {
     async fn replay_dead(&self, _: Option<&[i64]>, _: agrimap_model::UtcTime) -> Result<u64, StoreError> {
         unimplemented!("{NOT_USED}")
     }
-    async fn restore_alert_events(&self, _: &[agrimap_model::alerts::AlertEvent]) -> Result<bool, StoreError> {
+    async fn restore_alert_history(
+        &self,
+        _: &[agrimap_model::alerts::AlertEvent],
+        _: &[agrimap_model::alerts::Delivery],
+    ) -> Result<bool, StoreError> {
         unimplemented!("{NOT_USED}")
     }
 }

@@ -326,8 +326,8 @@ impl AlertStore for GpkgStore {
         .await
     }
 
-    async fn restore_alert_events(&self, events: &[AlertEvent]) -> Result<bool, StoreError> {
-        let events = events.to_vec();
+    async fn restore_alert_history(&self, events: &[AlertEvent], deliveries: &[Delivery]) -> Result<bool, StoreError> {
+        let (events, deliveries) = (events.to_vec(), deliveries.to_vec());
         self.with_conn(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -359,9 +359,27 @@ impl AlertStore for GpkgStore {
                 )
                 .map_err(|e| db("copying an alert event", e))?;
             }
+            for d in &deliveries {
+                tx.execute(
+                    &format!("INSERT INTO agrimap_alert_deliveries ({DELIVERY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                    params![
+                        d.id,
+                        d.event_id,
+                        d.subscription_id,
+                        d.status.as_str(),
+                        d.attempts,
+                        d.last_error,
+                        d.created_at.to_string(),
+                        d.retry_from.to_string(),
+                        d.next_attempt_at.to_string(),
+                        d.delivered_at.map(|t| t.to_string())
+                    ],
+                )
+                .map_err(|e| db("copying an alert delivery", e))?;
+            }
             tx.execute(
                 "UPDATE agrimap_alert_dispatch SET last_event_id = max(last_event_id, ?1) WHERE id = 1",
-                [shared::last_id(&events)],
+                [shared::last_id(events.iter().map(|e| e.id))],
             )
             .map_err(|e| db("moving the dispatch cursor", e))?;
             tx.commit().map_err(|e| db("copying the alert history", e))?;

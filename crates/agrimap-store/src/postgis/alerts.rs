@@ -271,7 +271,7 @@ impl AlertStore for PgStore {
         Ok(n > 0)
     }
 
-    async fn restore_alert_events(&self, events: &[AlertEvent]) -> Result<bool, StoreError> {
+    async fn restore_alert_history(&self, events: &[AlertEvent], deliveries: &[Delivery]) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
         // Ingestion adds events in its own transactions: the copy takes the
@@ -314,13 +314,48 @@ impl AlertStore for PgStore {
             .await
             .map_err(pg("copying an alert event"))?;
         }
-        let last = shared::last_id(events);
+        let insert = tx
+            .prepare(
+                "INSERT INTO agrimap_alert_deliveries (id, event_id, subscription_id, status, attempts, last_error,
+                   created_at, retry_from, next_attempt_at, delivered_at)
+                 VALUES ($1, $2, $3, $4, $5::bigint::integer, $6, $7::text::timestamptz, $8::text::timestamptz,
+                   $9::text::timestamptz, $10::text::timestamptz)",
+            )
+            .await
+            .map_err(pg("copying an alert delivery"))?;
+        for d in deliveries {
+            tx.execute(
+                &insert,
+                &[
+                    &d.id,
+                    &d.event_id,
+                    &d.subscription_id,
+                    &d.status.as_str(),
+                    &d.attempts,
+                    &d.last_error,
+                    &d.created_at.to_string(),
+                    &d.retry_from.to_string(),
+                    &d.next_attempt_at.to_string(),
+                    &d.delivered_at.map(|t| t.to_string()),
+                ],
+            )
+            .await
+            .map_err(pg("copying an alert delivery"))?;
+        }
+        let last = shared::last_id(events.iter().map(|e| e.id));
         tx.execute(
             "SELECT setval(pg_get_serial_sequence('agrimap_alert_events', 'id'), $1)",
             &[&last],
         )
         .await
         .map_err(pg("moving the alert events' sequence past the copy"))?;
+        tx.execute(
+            "SELECT setval(pg_get_serial_sequence('agrimap_alert_deliveries', 'id'),
+               greatest($1, (SELECT last_value FROM agrimap_alert_deliveries_id_seq)))",
+            &[&shared::last_id(deliveries.iter().map(|d| d.id))],
+        )
+        .await
+        .map_err(pg("moving the deliveries' sequence past the copy"))?;
         tx.execute(
             "UPDATE agrimap_alert_dispatch SET last_event_id = greatest(last_event_id, $1) WHERE id = 1",
             &[&last],

@@ -6,7 +6,7 @@
 //! keeps its ids and times, and the store goes on from where it left off.
 
 use super::cases::{add_stations, judge, ocop, salinity};
-use agrimap_model::alerts::AlertEvent;
+use agrimap_model::alerts::{AlertEvent, Delivery, DeliveryStatus, NewSubscription, SubscriptionScope};
 use agrimap_model::ntm::{DossierState, EntryValue};
 use agrimap_model::readings::{AlertCause, AlertState, Direction};
 use agrimap_model::registry::RegistryKind;
@@ -219,29 +219,81 @@ fn event(id: i64, station: &str, from: AlertState, to: AlertState, when: &str) -
     }
 }
 
+/// A delivery of `event` to `subscription`, as a store kept it.
+fn delivery(id: i64, event: &AlertEvent, subscription: i64, status: DeliveryStatus, attempts: i64) -> Delivery {
+    let later = |seconds| UtcTime::from_unix(event.at.unix() + seconds).expect("time");
+    Delivery {
+        id,
+        event_id: event.id,
+        subscription_id: subscription,
+        status,
+        attempts,
+        last_error: (status != DeliveryStatus::Delivered).then(|| "connection refused".to_owned()),
+        created_at: later(1),
+        retry_from: later(1),
+        next_attempt_at: later(60),
+        delivered_at: (status == DeliveryStatus::Delivered).then(|| later(2)),
+    }
+}
+
 pub async fn an_alert_history_is_copied_with_its_ids_and_not_sent_again(store: &dyn Store) {
-    // A dry season kept elsewhere; ids have gaps, as a busy store's do.
+    // A dry season kept elsewhere; ids have gaps, as a busy store's do. Its
+    // subscriber was told of the alarm, gave up on the recovery, and has the
+    // silence still to be told.
     let history = vec![
         event(2, "WQ-01", AlertState::Ok, AlertState::Alarm, "2026-03-02T06:00:00Z"),
         event(5, "WQ-01", AlertState::Alarm, AlertState::Ok, "2026-03-04T06:00:00Z"),
         event(9, "WQ-02", AlertState::Ok, AlertState::Silent, "2026-03-05T00:00:00Z"),
     ];
+    let hook = store
+        .add_subscription(&NewSubscription {
+            name: "Chi cục Trồng trọt".into(),
+            scope: SubscriptionScope::default(),
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: "a shared secret".into(),
+            owner_provinces: vec![],
+            created_by: "contract".into(),
+        })
+        .await
+        .expect("subscription")
+        .id;
+    let deliveries = vec![
+        delivery(3, &history[0], hook, DeliveryStatus::Delivered, 1),
+        delivery(4, &history[1], hook, DeliveryStatus::Dead, 12),
+        delivery(8, &history[2], hook, DeliveryStatus::Pending, 2),
+    ];
     let all = EventQuery {
         limit: 100,
         ..EventQuery::default()
     };
-    assert!(store.restore_alert_events(&history).await.expect("copied"));
+    assert!(
+        store
+            .restore_alert_history(&history, &deliveries)
+            .await
+            .expect("copied")
+    );
     assert_eq!(store.alert_events(&all).await.expect("events"), history);
+    assert_eq!(store.deliveries(None, None, 100).await.expect("deliveries"), deliveries);
     assert_eq!(
         store.dispatch_cursor().await.expect("cursor"),
         9,
         "the copy is history: the dispatcher does not send it again"
     );
+    let now = at("2026-12-07T08:00:00Z");
+    let claimed = store
+        .claim_deliveries(now, UtcTime::from_unix(now.unix() + 60).expect("time"), 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [8],
+        "what was still to be told is told from here"
+    );
 
-    assert!(!store.restore_alert_events(&history).await.expect("again"));
-    assert!(!store.restore_alert_events(&[]).await.expect("empty"));
+    assert!(!store.restore_alert_history(&history, &[]).await.expect("again"));
+    assert!(!store.restore_alert_history(&[], &[]).await.expect("empty"));
     assert!(matches!(
-        store.restore_alert_events(&history[..1]).await,
+        store.restore_alert_history(&history[..1], &[]).await,
         Err(StoreError::HistoryHeld {
             history: "an alert history",
             rows: 3
@@ -269,6 +321,15 @@ pub async fn an_alert_history_is_copied_with_its_ids_and_not_sent_again(store: &
         .await
         .expect("news");
     assert_eq!(news, events[3..]);
+    store
+        .enqueue_deliveries(events[3].id, &[(events[3].id, hook)], now)
+        .await
+        .expect("queued");
+    let queued = store
+        .deliveries(Some(&[events[3].id]), None, 10)
+        .await
+        .expect("deliveries");
+    assert!(queued[0].id > 8, "after the copy's last delivery: {}", queued[0].id);
 }
 
 /// OCOP products' stars as read: (product id, stars, id), by id.
