@@ -249,6 +249,23 @@ pub(super) fn write_past(tx: &Transaction<'_>, kept: &LayerTimeline) -> Result<(
         stmt.execute(params.as_slice())
             .map_err(on_layer("inserting a past version", layer))?;
     }
+    // The layer's AUTOINCREMENT counts the current features inserted (none,
+    // when every one was deleted there); a deleted feature may have had a
+    // higher id, and an id names one feature through time.
+    tx.execute(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, 0
+         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
+        [layer.id],
+    )
+    .map_err(on_layer("moving the layer's ids past the copy", layer))?;
+    tx.execute(
+        &format!(
+            "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(fid), 0) FROM \"{}\")) WHERE name = ?1",
+            history_table(layer)
+        ),
+        [layer.id],
+    )
+    .map_err(on_layer("moving the layer's ids past the copy", layer))?;
     Ok(())
 }
 

@@ -353,8 +353,8 @@ pub async fn a_layer_is_copied_with_its_ids_and_timeline(store: &dyn Store) {
         f
     };
     // Kept elsewhere: A (id 5) has had 4 stars since March 2025 and 3 since
-    // ever before; B (id 9) has been as it is since ever; C (id 7) was
-    // recognised in 2023 and withdrawn in June 2024.
+    // ever before; B (id 9) has been as it is since ever; C (id 12, the last
+    // added) was recognised in 2023 and withdrawn in June 2024.
     let timeline = LayerTimeline {
         layer: l,
         since: [(5, at("2025-03-01T00:00:00Z"))].into(),
@@ -365,7 +365,7 @@ pub async fn a_layer_is_copied_with_its_ids_and_timeline(store: &dyn Store) {
                 valid_to: at("2025-03-01T00:00:00Z"),
             },
             PastVersion {
-                feature: with_id(ocop("70003", "C", 2, 105.5, 10.5), 7),
+                feature: with_id(ocop("70003", "C", 2, 105.5, 10.5), 12),
                 valid_from: Some(at("2023-01-01T00:00:00Z")),
                 valid_to: at("2024-06-01T00:00:00Z"),
             },
@@ -412,7 +412,7 @@ pub async fn a_layer_is_copied_with_its_ids_and_timeline(store: &dyn Store) {
     assert_eq!(read(Some("2024-12-01T00:00:00Z")).await, [p("A", 3, 5), p("B", 3, 9)]);
     assert_eq!(
         read(Some("2023-06-01T00:00:00Z")).await,
-        [p("A", 3, 5), p("C", 2, 7), p("B", 3, 9)]
+        [p("A", 3, 5), p("B", 3, 9), p("C", 2, 12)]
     );
     let then = store
         .feature_as_of(l, 5, Audience::Full, Some(at("2024-12-01T00:00:00Z")))
@@ -420,7 +420,8 @@ pub async fn a_layer_is_copied_with_its_ids_and_timeline(store: &dyn Store) {
         .expect("by id");
     assert_eq!(stars(&then.into_iter().collect::<Vec<_>>()), [p("A", 3, 5)]);
 
-    // What is written next takes ids after every id the copy brought.
+    // What is written next takes ids after every id the copy brought, the
+    // withdrawn product's too: an id names one feature through time.
     store
         .write(WriteBatch {
             layers: vec![LayerWrite {
@@ -434,7 +435,7 @@ pub async fn a_layer_is_copied_with_its_ids_and_timeline(store: &dyn Store) {
         .expect("a new product");
     let now = read(None).await;
     assert_eq!(now.len(), 3);
-    assert!(now[2].2 > 9, "{now:?}");
+    assert!(now[2].2 > 12, "{now:?}");
 }
 
 /// Registries as compared across stores, one JSON document: each record's
