@@ -529,6 +529,28 @@ fn loading_again_adds_nothing_and_merges_no_history(
     producer.key = "1899999999".into();
     rt.block_on(pg.put_records(RegistryKind::Producers, vec![producer], "planner-1"))
         .expect("a producer of PostGIS's own");
+    // A parcel edited in PostGIS: the crop layer has a past of its own there.
+    let crop_past = rt.block_on(pg.timeline(crop)).expect("timeline").versions.len();
+    let office = agrimap_model::FeatureQuery {
+        audience: agrimap_model::Audience::Full,
+        filter: Some(agrimap_model::Filter::eq("parcel_id", "OFFICE-1")),
+        ..agrimap_model::FeatureQuery::default()
+    };
+    let mut parcel = rt
+        .block_on(pg.features(crop, &office))
+        .expect("the office's parcel")
+        .remove(0);
+    parcel.properties[crop.field_index("owner_name").expect("field")] = "Trần Thị Mới".into();
+    rt.block_on(pg.write(agrimap_store::WriteBatch {
+        changes: vec![agrimap_store::Change {
+            at: agrimap_model::UtcTime::now(),
+            layer: crop,
+            put: vec![parcel],
+            remove: vec![],
+        }],
+        ..Default::default()
+    }))
+    .expect("an edit in PostGIS");
     let again = load_from(path, db);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&again.stdout),
@@ -550,10 +572,27 @@ fn loading_again_adds_nothing_and_merges_no_history(
         stdout.contains("registries: 0 records added and 0 updated by key"),
         "{stdout}"
     );
+    let aquaculture = agrimap_model::layer("aquaculture").expect("aquaculture");
     assert_eq!(
-        rt.block_on(pg.timeline(crop)).expect("timeline"),
-        rt.block_on(gpkg.timeline(crop)).expect("timeline"),
+        rt.block_on(pg.timeline(aquaculture)).expect("timeline"),
+        rt.block_on(gpkg.timeline(aquaculture)).expect("timeline"),
         "the layer replaced with its timeline, not one more version of each feature"
+    );
+    // The crop layer's past in PostGIS is kept: the edit, and every parcel
+    // the load replaced, closed at now.
+    assert!(
+        stderr.contains(&format!(
+            "layer crop: PostGIS keeps {} past versions of its own",
+            crop_past + 1
+        )),
+        "{stderr}"
+    );
+    let parcels = rt
+        .block_on(pg.count(crop, &agrimap_model::FeatureQuery::default()))
+        .expect("count");
+    assert_eq!(
+        rt.block_on(pg.timeline(crop)).expect("timeline").versions.len() as u64,
+        crop_past as u64 + 1 + parcels
     );
     let mut expected = copied;
     expected.entries.push(added);

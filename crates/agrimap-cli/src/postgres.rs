@@ -68,7 +68,7 @@ pub fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
 pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let runtime = runtime()?;
-    let batch = if args.from.is_file() {
+    let mut batch = if args.from.is_file() {
         let path = args.from.display();
         let gpkg = GpkgStore::open(&args.from).with_context(|| format!("opening the embedded store {path}"))?;
         runtime
@@ -77,9 +77,10 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
     } else {
         crate::seed::demo_batch(&args.from)?
     };
-    let past_versions: usize = batch.timelines.iter().map(|t| t.versions.len()).sum();
     runtime.block_on(async {
         let store = connect_and_migrate(&args.database).await?;
+        keep_own_timelines(&store, &mut batch).await?;
+        let past_versions: usize = batch.timelines.iter().map(|t| t.versions.len()).sum();
         let summary = store
             .write(batch)
             .await
@@ -112,6 +113,35 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })
+}
+
+/// Leaves out of `batch` the timeline of each layer whose past versions in
+/// PostGIS are its own (edits made there since an earlier load): such a
+/// layer is replaced as any write replaces it, its features closed at now,
+/// so PostGIS's past is kept and the embedded store's stays with it, as
+/// stderr says. Histories are not interleaved.
+///
+/// # Errors
+/// When PostGIS cannot be read.
+async fn keep_own_timelines(to: &PgStore, batch: &mut agrimap_store::WriteBatch) -> anyhow::Result<()> {
+    use agrimap_store::LayerStore as _;
+    let mut kept = Vec::with_capacity(batch.timelines.len());
+    for timeline in std::mem::take(&mut batch.timelines) {
+        let held = to.timeline(timeline.layer).await?;
+        if held.versions.is_empty() || held.versions == timeline.versions {
+            kept.push(timeline);
+        } else {
+            eprintln!(
+                "layer {}: PostGIS keeps {} past versions of its own; the layer is replaced with its features \
+                 closed at now, and the embedded store's {} past versions stay with it",
+                timeline.layer.id,
+                held.versions.len(),
+                timeline.versions.len()
+            );
+        }
+    }
+    batch.timelines = kept;
+    Ok(())
 }
 
 /// Copies the registries with their history and the product pages' scans.
