@@ -9,6 +9,7 @@ mod crosswalk;
 mod export;
 mod import;
 mod init;
+mod load;
 mod ntm;
 mod pack;
 pub mod postgres;
@@ -47,8 +48,8 @@ pub enum Command {
     DemoData(DemoDataArgs),
     /// Apply the PostGIS schema migrations that are not applied yet.
     Migrate(postgres::MigrateArgs),
-    /// Copy a demo province into PostGIS, replacing what is there, in one transaction.
-    Load(postgres::LoadArgs),
+    /// Copy a demo province, or an embedded store with every history it keeps, into PostGIS (its layers replaced, in one transaction).
+    Load(load::LoadArgs),
     /// Print a statistic of a layer by commune, district or province (as `/api/stats`).
     Stats(stats::StatsArgs),
     /// Manage monitoring stations and their ingestion tokens.
@@ -100,7 +101,7 @@ pub fn main() -> ExitCode {
         Command::Init(args) => init::init(&args),
         Command::DemoData(args) => demo_data(&args),
         Command::Migrate(args) => postgres::migrate(&args),
-        Command::Load(args) => postgres::load(&args),
+        Command::Load(args) => load::load(&args),
         Command::Stats(args) => stats::stats(&args),
         Command::Station(args) => station::station(&args),
         Command::Token(args) => token::token(&args),
