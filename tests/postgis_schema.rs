@@ -667,3 +667,159 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
         manifest.counts["crop"] as u64 + 1
     );
 }
+
+/// An office's embedded store with the real 2025 communes of Cần Thơ (92)
+/// and Đồng Tháp (82), and one parcel inside a Cần Thơ commune, planted
+/// with rice in September 2025 and turned to fruit in March 2026.
+fn office_on_real_2025_communes(can_tho: &std::path::Path, dong_thap: &std::path::Path) -> std::path::PathBuf {
+    use agrimap_model::{Audience, FeatureQuery, Filter, UtcTime, Value, layer};
+    use agrimap_store::{Change, GpkgStore, LayerWrite, WriteBatch};
+    use geo::{InteriorPoint as _, polygon};
+    let dir = agrimap_suite::scratch_dir("load-real-communes");
+    let cli = |args: &[&str]| {
+        let out = Command::new(agrimap_bin())
+            .args(args)
+            .args(["--data-dir", &dir.display().to_string()])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    cli(&["init"]);
+    for (file, province) in [(&can_tho, "92"), (&dong_thap, "82")] {
+        let file = file.display().to_string();
+        cli(&["boundaries", "import", &file, "--set", "2025", "--province", province]);
+    }
+
+    // One parcel inside a Cần Thơ commune, planted with rice, turned to fruit in 2026.
+    let path = dir.join("agrimap.gpkg");
+    let gpkg = GpkgStore::open(&path).expect("open");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (communes, crop) = (layer("admin_commune").expect("communes"), layer("crop").expect("crop"));
+    let full = |filter: Option<Filter>| FeatureQuery {
+        audience: Audience::Full,
+        filter,
+        ..FeatureQuery::default()
+    };
+    let in_can_tho = rt
+        .block_on(gpkg.features(communes, &full(Some(Filter::eq("province_code", "92")))))
+        .expect("communes");
+    let commune = &in_can_tho[0];
+    let code = communes.text_of(commune, "code").expect("code").to_owned();
+    let at = commune.geometry.interior_point().expect("a point inside");
+    let (x, y) = (at.x(), at.y());
+    let mut parcel = rt
+        .block_on(agrimap_suite::shared_store().features(
+            crop,
+            &FeatureQuery {
+                limit: Some(1),
+                ..full(None)
+            },
+        ))
+        .expect("a demo parcel")
+        .remove(0);
+    parcel.geometry =
+        polygon![(x: x, y: y), (x: x + 0.0004, y: y), (x: x + 0.0004, y: y + 0.0003), (x: x, y: y)].into();
+    let mut set = |name: &str, value: Value| parcel.properties[crop.field_index(name).expect("field")] = value;
+    set("parcel_id", "CT-REAL-1".into());
+    set("commune_code", code.clone().into());
+    set("boundary_set", "2025".into());
+    set("crop_type", "rice".into());
+    let planted = UtcTime::parse("2025-09-01T00:00:00Z").expect("time");
+    gpkg.write_blocking(&WriteBatch {
+        layers: vec![LayerWrite {
+            layer: crop,
+            replace: false,
+            features: vec![parcel.clone()],
+        }],
+        valid_from: Some(planted),
+        ..Default::default()
+    })
+    .expect("the office's parcel");
+    parcel.properties[crop.field_index("crop_type").expect("field")] = "fruit".into();
+    gpkg.write_blocking(&WriteBatch {
+        changes: vec![Change {
+            at: UtcTime::parse("2026-03-01T00:00:00Z").expect("time"),
+            layer: crop,
+            put: vec![parcel],
+            remove: vec![],
+        }],
+        ..Default::default()
+    })
+    .expect("turned to fruit");
+
+    path
+}
+
+/// A province office on the embedded store with the real 2025 communes of
+/// Cần Thơ and Đồng Tháp, one parcel of its own and a change to it, moves
+/// to PostGIS: the communes arrive as they are, each province gets its
+/// partitions, and the parcel lands in its province with its past.
+#[test]
+fn load_moves_real_2025_communes_into_their_provinces_partitions() {
+    use agrimap_model::{Audience, FeatureQuery, Filter, UtcTime, layer};
+    use agrimap_store::GpkgStore;
+    let (Some(can_tho), Some(dong_thap)) = (
+        agrimap_suite::shared_data("can-tho-communes-2025.geojson"),
+        agrimap_suite::shared_data("dong-thap-communes-2025.geojson"),
+    ) else {
+        return;
+    };
+    let path = office_on_real_2025_communes(&can_tho, &dong_thap);
+    let gpkg = GpkgStore::open(&path).expect("open");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (communes, crop) = (layer("admin_commune").expect("communes"), layer("crop").expect("crop"));
+    let full = |filter: Option<Filter>| FeatureQuery {
+        audience: Audience::Full,
+        filter,
+        ..FeatureQuery::default()
+    };
+    let db = PgDatabase::empty("load_real_communes");
+    let out = load_from(&path, &db);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The communes as the files have them: 103 in Cần Thơ, 102 in Đồng Tháp.
+    let by_province: Vec<(String, i64)> = query(
+        &db.url,
+        "SELECT province_code, count(*) FROM admin_commune GROUP BY 1 ORDER BY 1",
+    )
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+    assert_eq!(by_province, [("82".to_owned(), 102), ("92".to_owned(), 103)]);
+    let pg = db.store();
+    let names = |features: Vec<agrimap_model::Feature>| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = features
+            .iter()
+            .map(|f| {
+                let text = |n: &str| communes.text_of(f, n).unwrap_or_default().to_owned();
+                (text("code"), text("name"))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(rt.block_on(pg.features(communes, &full(None))).expect("communes")),
+        names(rt.block_on(gpkg.features(communes, &full(None))).expect("communes")),
+        "codes and names, byte for byte"
+    );
+    // Each province has its partitions, and the parcel sits in Cần Thơ's.
+    let in_partition = |table: &str| query(&db.url, &format!("SELECT count(*) FROM {table}"))[0].get::<_, i64>(0);
+    assert_eq!(in_partition("crop_p92"), 1);
+    assert_eq!(in_partition("crop_p82"), 0);
+    // With its past: rice in 2025, fruit since March 2026.
+    let crop_type_on = |day: &str| {
+        let query = FeatureQuery {
+            as_of: Some(UtcTime::parse(day).expect("day")),
+            ..full(Some(Filter::eq("parcel_id", "CT-REAL-1")))
+        };
+        let found = rt.block_on(pg.features(crop, &query)).expect("as of");
+        found
+            .first()
+            .and_then(|f| crop.text_of(f, "crop_type"))
+            .map(str::to_owned)
+    };
+    assert_eq!(crop_type_on("2025-08-31T00:00:00Z"), None);
+    assert_eq!(crop_type_on("2025-12-31T00:00:00Z").as_deref(), Some("rice"));
+    assert_eq!(crop_type_on("2026-06-30T00:00:00Z").as_deref(), Some("fruit"));
+}
