@@ -668,11 +668,20 @@ fn load_copies_an_embedded_store_with_restricted_fields_and_readings() {
     );
 }
 
+/// Every field of the features matching `filter`.
+fn full(filter: Option<agrimap_model::Filter>) -> agrimap_model::FeatureQuery {
+    agrimap_model::FeatureQuery {
+        audience: agrimap_model::Audience::Full,
+        filter,
+        ..agrimap_model::FeatureQuery::default()
+    }
+}
+
 /// An office's embedded store with the real 2025 communes of Cần Thơ (92)
 /// and Đồng Tháp (82), and one parcel inside a Cần Thơ commune, planted
 /// with rice in September 2025 and turned to fruit in March 2026.
 fn office_on_real_2025_communes(can_tho: &std::path::Path, dong_thap: &std::path::Path) -> std::path::PathBuf {
-    use agrimap_model::{Audience, FeatureQuery, Filter, UtcTime, Value, layer};
+    use agrimap_model::{FeatureQuery, Filter, UtcTime, Value, layer};
     use agrimap_store::{Change, GpkgStore, LayerWrite, WriteBatch};
     use geo::{InteriorPoint as _, polygon};
     let dir = agrimap_suite::scratch_dir("load-real-communes");
@@ -695,11 +704,6 @@ fn office_on_real_2025_communes(can_tho: &std::path::Path, dong_thap: &std::path
     let gpkg = GpkgStore::open(&path).expect("open");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (communes, crop) = (layer("admin_commune").expect("communes"), layer("crop").expect("crop"));
-    let full = |filter: Option<Filter>| FeatureQuery {
-        audience: Audience::Full,
-        filter,
-        ..FeatureQuery::default()
-    };
     let in_can_tho = rt
         .block_on(gpkg.features(communes, &full(Some(Filter::eq("province_code", "92")))))
         .expect("communes");
@@ -756,7 +760,7 @@ fn office_on_real_2025_communes(can_tho: &std::path::Path, dong_thap: &std::path
 /// partitions, and the parcel lands in its province with its past.
 #[test]
 fn load_moves_real_2025_communes_into_their_provinces_partitions() {
-    use agrimap_model::{Audience, FeatureQuery, Filter, UtcTime, layer};
+    use agrimap_model::{FeatureQuery, Filter, UtcTime, layer};
     use agrimap_store::GpkgStore;
     let (Some(can_tho), Some(dong_thap)) = (
         agrimap_suite::shared_data("can-tho-communes-2025.geojson"),
@@ -768,11 +772,6 @@ fn load_moves_real_2025_communes_into_their_provinces_partitions() {
     let gpkg = GpkgStore::open(&path).expect("open");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (communes, crop) = (layer("admin_commune").expect("communes"), layer("crop").expect("crop"));
-    let full = |filter: Option<Filter>| FeatureQuery {
-        audience: Audience::Full,
-        filter,
-        ..FeatureQuery::default()
-    };
     let db = PgDatabase::empty("load_real_communes");
     let out = load_from(&path, &db);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

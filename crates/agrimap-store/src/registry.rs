@@ -82,6 +82,16 @@ pub struct RegistryHistory {
 }
 
 impl RegistryHistory {
+    /// When each record was last changed, by kind and key, as its history
+    /// says (oldest first, so the last write of a key wins): one pass, not
+    /// one per record.
+    pub(crate) fn last_changed(&self) -> std::collections::HashMap<(&'static str, &str), String> {
+        self.changes
+            .iter()
+            .map(|c| ((c.kind.as_str(), c.key.as_str()), c.at.to_string()))
+            .collect()
+    }
+
     fn is_empty(&self) -> bool {
         self.records.is_empty() && self.changes.is_empty() && self.scans.is_empty()
     }

@@ -95,6 +95,7 @@ fn read_registries(conn: &Connection) -> Result<RegistryHistory, StoreError> {
 /// Writes registries kept elsewhere; each record was last changed when its
 /// history says (or now, without one).
 fn write_registries(tx: &Transaction<'_>, history: &RegistryHistory) -> Result<(), StoreError> {
+    let changed = history.last_changed();
     for (kind, r) in &history.records {
         tx.execute(
             &format!(
@@ -106,12 +107,7 @@ fn write_registries(tx: &Transaction<'_>, history: &RegistryHistory) -> Result<(
                 r.key,
                 r.province_code,
                 r.body,
-                history
-                    .changes
-                    .iter()
-                    .filter(|c| c.kind == *kind && c.key == r.key)
-                    .map(|c| c.at.to_string())
-                    .next_back()
+                changed.get(&(kind.as_str(), r.key.as_str()))
             ],
         )
         .map_err(|e| db("copying a registry record", e))?;

@@ -82,13 +82,9 @@ async fn write_registries(
         )
         .await
         .map_err(pg("copying a registry record"))?;
+    let changed = history.last_changed();
     for (kind, r) in &history.records {
-        let updated = history
-            .changes
-            .iter()
-            .filter(|c| c.kind == *kind && c.key == r.key)
-            .map(|c| c.at.to_string())
-            .next_back();
+        let updated = changed.get(&(kind.as_str(), r.key.as_str()));
         tx.execute(&record, &[&kind.as_str(), &r.key, &r.province_code, &r.body, &updated])
             .await
             .map_err(pg("copying a registry record"))?;
