@@ -843,3 +843,213 @@ fn init_makes_a_store_that_serve_never_seeds() {
         serde_json::json!([102.1, 8.4, 109.5, 23.4])
     );
 }
+
+/// Two neighbouring communes of `features`, by index: the first pair whose
+/// boundaries meet.
+fn neighbours(shapes: &[geo::MultiPolygon<f64>]) -> (usize, usize) {
+    use geo::{BoundingRect, Intersects};
+    for (a, first) in shapes.iter().enumerate() {
+        for (b, second) in shapes.iter().enumerate().skip(a + 1) {
+            let near = first
+                .bounding_rect()
+                .zip(second.bounding_rect())
+                .is_some_and(|(x, y)| x.intersects(&y));
+            if near && first.intersects(second) {
+                return (a, b);
+            }
+        }
+    }
+    panic!("no two communes meet");
+}
+
+/// A crop parcel of about 2 m a side around `at`, as a GeoJSON feature.
+fn parcel_at(id: &str, at: geo::Point<f64>, commune: Option<&str>) -> Json {
+    let d = 0.000_01;
+    let ring = [(-d, -d), (d, -d), (d, d), (-d, d), (-d, -d)].map(|(dx, dy)| [at.x() + dx, at.y() + dy]);
+    let mut properties = serde_json::json!({"parcel_id": id, "crop_type": "rice", "season": "dong_xuan"});
+    if let Some(code) = commune {
+        properties["commune_code"] = code.into();
+        properties["boundary_set"] = "2025".into();
+    }
+    serde_json::json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": properties})
+}
+
+/// The communes of each crop parcel, by parcel id, now or on `as_of`.
+fn parcel_communes(
+    store: &dyn Store,
+    as_of: Option<agrimap_model::UtcTime>,
+) -> std::collections::BTreeMap<String, String> {
+    let crop = agrimap_model::layer("crop").expect("crop");
+    let query = agrimap_model::FeatureQuery {
+        as_of,
+        ..Default::default()
+    };
+    let features = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(store.features(crop, &query))
+        .expect("read the parcels");
+    features
+        .iter()
+        .map(|f| {
+            let text = |name| crop.text_of(f, name).unwrap_or_default().to_owned();
+            (text("parcel_id"), text("commune_code"))
+        })
+        .collect()
+}
+
+/// A correction of the line between two neighbouring communes `a` and
+/// `b`: the half of `b` on `a`'s side passes to `a`.
+struct Correction {
+    a: usize,
+    b: usize,
+    passing: geo::MultiPolygon<f64>,
+    new_a: geo::MultiPolygon<f64>,
+    new_b: geo::MultiPolygon<f64>,
+}
+
+impl Correction {
+    fn of(shapes: &[geo::MultiPolygon<f64>]) -> Self {
+        use geo::{BooleanOps, BoundingRect};
+        let (a, b) = neighbours(shapes);
+        let (box_a, box_b) = (
+            shapes[a].bounding_rect().expect("box"),
+            shapes[b].bounding_rect().expect("box"),
+        );
+        let middle = box_b.center().x;
+        let half = if box_a.center().x < middle {
+            geo::Rect::new(box_b.min(), geo::coord! { x: middle, y: box_b.max().y })
+        } else {
+            geo::Rect::new(geo::coord! { x: middle, y: box_b.min().y }, box_b.max())
+        };
+        let passing = shapes[b].intersection(&geo::MultiPolygon(vec![half.to_polygon()]));
+        Self {
+            a,
+            b,
+            new_a: shapes[a].union(&passing),
+            new_b: shapes[b].difference(&passing),
+            passing,
+        }
+    }
+}
+
+/// A department corrects the line between two real communes of Cần Thơ:
+/// part of one passes to its neighbour. The parcels there take the
+/// neighbour's code with the boundaries, in the same import; parcels
+/// elsewhere, and one whose code never matched its place, keep theirs; the
+/// parcel's past keeps its old commune; a second import moves nothing.
+fn a_corrected_boundary_moves_the_features_it_now_holds(kind: StoreKind) {
+    use geo::InteriorPoint;
+    let Some(can_tho) = shared_data("can-tho-communes-2025.geojson") else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("corrected-boundary-{}", kind.name()));
+    let dir = scratch_dir(&format!("corrected-boundary-files-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    import(&store, &can_tho, "2025", "92");
+
+    let mut doc: Json = serde_json::from_slice(&std::fs::read(&can_tho).expect("read")).expect("json");
+    let shapes: Vec<geo::MultiPolygon<f64>> = features_of(&can_tho)
+        .iter()
+        .map(|f| {
+            let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).expect("geometry");
+            match geo::Geometry::<f64>::try_from(g).expect("geo") {
+                geo::Geometry::MultiPolygon(m) => m,
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                other => panic!("not a polygon: {other:?}"),
+            }
+        })
+        .collect();
+    let Correction {
+        a,
+        b,
+        passing,
+        new_a,
+        new_b,
+    } = Correction::of(&shapes);
+    let code = |i: usize| {
+        doc["features"][i]["properties"]["code"]
+            .as_str()
+            .expect("code")
+            .to_owned()
+    };
+    let (code_a, code_b) = (code(a), code(b));
+    let inside = |m: &geo::MultiPolygon<f64>| m.interior_point().expect("a point inside");
+
+    let parcels = dir.join("parcels.geojson");
+    let doc_parcels = serde_json::json!({"type": "FeatureCollection", "features": [
+        parcel_at("PASSING", inside(&passing), None),
+        parcel_at("STAYING", inside(&new_b), None),
+        parcel_at("IN-A", inside(&shapes[a]), None),
+        // Coded A by its owner although it lies in B: a reload does not judge that.
+        parcel_at("CODED-A", inside(&new_b), Some(&code_a)),
+    ]});
+    std::fs::write(&parcels, serde_json::to_vec(&doc_parcels).expect("json")).expect("write");
+    let said = ok(&store.agrimap(&["import", &parcels.display().to_string(), "--layer", "crop"]));
+    assert!(said.contains("3 communes found by location"), "{said}");
+    let before = parcel_communes(store.store().as_ref(), None);
+    let expected_before = [
+        ("CODED-A", &code_a),
+        ("IN-A", &code_a),
+        ("PASSING", &code_b),
+        ("STAYING", &code_b),
+    ];
+    assert_eq!(
+        before,
+        expected_before.map(|(p, c)| (p.to_owned(), c.clone())).into(),
+        "A {code_a}, B {code_b}"
+    );
+    // Versions are kept to the second: a moment a second from either write.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let moment = agrimap_model::UtcTime::now();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    for (i, shape) in [(a, new_a), (b, new_b)] {
+        doc["features"][i]["geometry"] =
+            serde_json::to_value(geojson::Geometry::from(&geo::Geometry::MultiPolygon(shape))).expect("json");
+    }
+    let corrected = dir.join("can-tho-corrected.geojson");
+    std::fs::write(&corrected, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let report_path = dir.join("report.json");
+    let file = corrected.display().to_string();
+    let args = ["boundaries", "import", &file, "--set", "2025", "--province", "92"];
+    let said = ok(&store.agrimap(&[&args[..], &["--report", &report_path.display().to_string()]].concat()));
+    assert!(said.contains("103 updated"), "{said}");
+    assert!(said.contains("1 features of other layers moved"), "{said}");
+    assert!(
+        said.contains(&format!("moved crop PASSING: commune {code_b} -> {code_a}")),
+        "{said}"
+    );
+    let report: Json = serde_json::from_slice(&std::fs::read(&report_path).expect("report")).expect("json");
+    assert_eq!(
+        report["moved"],
+        serde_json::json!([{"layer": "crop", "feature": "PASSING", "from": code_b, "to": code_a}])
+    );
+
+    let after = parcel_communes(store.store().as_ref(), None);
+    let expected_after = [
+        ("CODED-A", &code_a),
+        ("IN-A", &code_a),
+        ("PASSING", &code_a),
+        ("STAYING", &code_b),
+    ];
+    assert_eq!(after, expected_after.map(|(p, c)| (p.to_owned(), c.clone())).into());
+    assert_eq!(
+        parcel_communes(store.store().as_ref(), Some(moment)),
+        before,
+        "the past keeps the old commune"
+    );
+
+    let said = ok(&store.agrimap(&args));
+    assert!(said.contains("103 updated") && !said.contains("moved"), "{said}");
+    assert_eq!(parcel_communes(store.store().as_ref(), None), after);
+}
+
+#[test]
+fn a_corrected_boundary_moves_the_features_it_now_holds_in_geopackage() {
+    a_corrected_boundary_moves_the_features_it_now_holds(StoreKind::GeoPackage);
+}
+
+#[test]
+fn a_corrected_boundary_moves_the_features_it_now_holds_in_postgis() {
+    a_corrected_boundary_moves_the_features_it_now_holds(StoreKind::PostGis);
+}

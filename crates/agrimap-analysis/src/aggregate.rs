@@ -157,6 +157,17 @@ fn parts(zones: &Zones, geometry: &Geometry<f64>, out: &mut Vec<(usize, f64)>) {
     }
 }
 
+/// The zone holding the largest part of a feature, as statistics count it
+/// ([`exact_parts`]); a tie goes to the zone indexed first. `None` for a
+/// feature in no zone. `scratch` is reused between calls.
+pub fn largest_part(zones: &Zones, geometry: &Geometry<f64>, scratch: &mut Vec<(usize, f64)>) -> Option<usize> {
+    exact_parts(zones, geometry, scratch);
+    scratch
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|&(zone, _)| zone)
+}
+
 /// The parts of one feature as they lie: (zone, hectares of it inside the
 /// zone) for polygons, where overlapping zones each count their part and a
 /// gap between zones counts for none; a point yields its zone with zero

@@ -1,8 +1,10 @@
 //! `agrimap boundaries import FILE --set pre-2025|2025 [--province CODE]`:
 //! a department's (or the GSO's) commune boundaries into `admin_commune`,
 //! with the districts and provinces dissolved from them when the store has
-//! none, in one transaction (see `agrimap_io::import`, whose administrative
-//! step measures areas on the ellipsoid and names the kinds of unit).
+//! none, and the features a corrected boundary now holds moved to its
+//! commune, in one transaction (see `agrimap_io::import`, whose administrative
+//! step measures areas on the ellipsoid and names the kinds of unit, and
+//! whose `follow` step moves the features).
 
 use crate::import::import_file;
 use crate::store_args::StoreArgs;

@@ -103,6 +103,15 @@ pub(crate) fn import_file(
     for line in &report.derived {
         eprintln!("  {line}");
     }
+    for m in report.moved.iter().take(20) {
+        eprintln!("  moved {} {}: commune {} -> {}", m.layer, m.feature, m.from, m.to);
+    }
+    if report.moved.len() > 20 {
+        eprintln!(
+            "  ... and {} more moved (--report FILE lists them all)",
+            report.moved.len() - 20
+        );
+    }
     if !report.written {
         if report.rejected.is_empty() {
             bail!("nothing to import");

@@ -228,6 +228,19 @@ impl LayerDef {
         self.group == LayerGroup::Theme && self.id != "monitoring"
     }
 
+    /// A feature's natural key as text, its values joined by `/`
+    /// (`parcel_id` of a parcel, …); `None` when the layer has no key or
+    /// the feature no value for it.
+    #[must_use]
+    pub fn key_text(&self, feature: &crate::Feature) -> Option<String> {
+        let key: Vec<&str> = self
+            .natural_key()
+            .iter()
+            .filter_map(|k| self.text_of(feature, k))
+            .collect();
+        (!key.is_empty()).then(|| key.join("/"))
+    }
+
     /// The fields whose values identify a feature of the layer in the
     /// departments' own records (a parcel's id, a growing-area code as
     /// issued, a commune's official code in its boundary set), so that

@@ -10,7 +10,7 @@
 use super::overlay::{Boundary, index_new};
 use crate::Core;
 use crate::error::CoreError;
-use agrimap_analysis::aggregate::exact_parts;
+use agrimap_analysis::aggregate::largest_part;
 use agrimap_analysis::zones::Zones;
 use agrimap_model::{Audience, BoundarySet, Feature, FeatureQuery, LayerDef};
 use agrimap_store::resumable::{HOLD, resumable};
@@ -153,23 +153,11 @@ fn place(layer: &LayerDef, to: BoundarySet, zones: &Zones, chunk: &[Feature]) ->
             if layer.text_of(f, "boundary_set") == Some(to.as_str()) {
                 return (f.id, Place::Unchanged);
             }
-            exact_parts(zones, &f.geometry, scratch);
-            let largest = scratch.iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-            let place = match largest {
-                Some(&(z, _)) => Place::In(zones.get(z).code.clone()),
-                None => Place::Outside(key_of(layer, f)),
+            let place = match largest_part(zones, &f.geometry, scratch) {
+                Some(z) => Place::In(zones.get(z).code.clone()),
+                None => Place::Outside(layer.key_text(f).unwrap_or_else(|| f.id.to_string())),
             };
             (f.id, place)
         })
         .collect()
-}
-
-/// A feature's natural key as text (`parcel_id` of a parcel, …), or its id.
-fn key_of(layer: &LayerDef, f: &Feature) -> String {
-    let key: Vec<&str> = layer.natural_key().iter().filter_map(|k| layer.text_of(f, k)).collect();
-    if key.is_empty() {
-        f.id.to_string()
-    } else {
-        key.join("/")
-    }
 }

@@ -18,6 +18,10 @@
 //!    take the place of every stored feature of the layer instead, in the same
 //!    one transaction: the way into layers without a natural key (rivers,
 //!    roads, places), whose departments' files are the whole set each time.
+//! 5. Communes bring their own work ([`admin`]): the districts and provinces
+//!    made from them, and the features of other layers that a corrected
+//!    boundary now holds, moved to its commune ([`follow`]); all written in
+//!    the same transaction as the communes.
 
 mod admin;
 pub mod commune;
@@ -27,6 +31,7 @@ pub mod csv_file;
 pub mod encoding;
 mod error;
 pub mod fields;
+mod follow;
 #[cfg(feature = "gdal")]
 pub mod gdal_file;
 pub mod geojson_file;
@@ -35,7 +40,7 @@ mod report;
 pub mod source;
 
 pub use error::ImportError;
-pub use report::{ImportReport, Rejected, Repaired};
+pub use report::{ImportReport, Moved, Rejected, Repaired};
 
 use agrimap_model::{BoundarySet, Feature, LayerDef, Value};
 use agrimap_store::{LayerWrite, Store, StoreError, Upsert, WriteBatch};
@@ -386,7 +391,12 @@ pub async fn import(
                 .zip(&names)
                 .map(|(feature, names)| admin::Arrived { feature, names })
                 .collect();
-            admin::derived_units(store, &arrived).await?
+            let (mut units, derived) = admin::derived_units(store, &arrived).await?;
+            let communes: Vec<&Feature> = features.iter().collect();
+            let (following, moved) = follow::features_following(store, &communes).await?;
+            units.extend(following);
+            report.moved = moved;
+            (units, derived)
         } else {
             (Vec::new(), Vec::new())
         };

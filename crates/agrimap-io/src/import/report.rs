@@ -19,6 +19,18 @@ pub struct Repaired {
     pub repair: String,
 }
 
+/// A feature that took the code of another commune because the boundaries
+/// imported now place it there (see `follow`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    pub layer: String,
+    /// Its natural key (`parcel_id` of a parcel, …).
+    pub feature: String,
+    /// The commune code it had, and the one it has now (same boundary set).
+    pub from: String,
+    pub to: String,
+}
+
 /// The outcome of one import.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
@@ -47,6 +59,9 @@ pub struct ImportReport {
     pub derived: Vec<String>,
     /// Records whose commune was found from their location.
     pub communes_assigned: usize,
+    /// Features of other layers that the communes imported now hold
+    /// instead of the commune they were coded with (boundaries imports only).
+    pub moved: Vec<Moved>,
     /// The file's fields that fill no field of the layer.
     pub unused_fields: Vec<String>,
 }
@@ -88,6 +103,13 @@ impl ImportReport {
                 s,
                 "; {} districts and provinces made from their communes",
                 self.derived.len()
+            );
+        }
+        if !self.moved.is_empty() {
+            let _ = write!(
+                s,
+                "; {} features of other layers moved to the commune that now holds them",
+                self.moved.len()
             );
         }
         if self.communes_assigned > 0 {

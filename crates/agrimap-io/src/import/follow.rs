@@ -1,0 +1,176 @@
+//! Features follow their communes when a boundary set is reloaded: a
+//! department corrects a line between two communes, and the parcels, ponds
+//! and stations now inside the other commune take its code, in the same
+//! transaction as the boundaries. Statistics split features by location,
+//! so without this a commune's list of features and its totals would
+//! disagree after a correction.
+//!
+//! A feature follows when the old boundaries placed it where its code says
+//! (the commune holding its largest part, as statistics count it) and the
+//! new ones place it in another commune of the same set. A feature whose
+//! code already disagreed with its location was coded so on purpose, or by
+//! someone who knew better; a reload does not second-guess it. Only
+//! features near a commune whose boundary changed are read.
+
+use super::ImportError;
+use super::report::Moved;
+use agrimap_analysis::aggregate::largest_part;
+use agrimap_analysis::zones::Zones;
+use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Value, catalog, layer};
+use agrimap_store::{Store, Upsert};
+use geo::{BoundingRect, Geometry, MultiPolygon, Rect};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The communes of one boundary set: code → (province code, boundary).
+type Shapes = BTreeMap<String, (String, MultiPolygon<f64>)>;
+
+/// The features that move to another commune because `arrived` communes
+/// replace the stored ones, as upserts of their `commune_code` (one per
+/// layer), and the moves for the report.
+pub(super) async fn features_following(
+    store: &dyn Store,
+    arrived: &[&Feature],
+) -> Result<(Vec<Upsert>, Vec<Moved>), ImportError> {
+    let Some(communes) = layer("admin_commune") else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let sets: BTreeSet<&str> = arrived
+        .iter()
+        .filter_map(|f| communes.text_of(f, "boundary_set"))
+        .collect();
+    if sets.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let stored = store.features(communes, &FeatureQuery::default()).await?;
+    let (mut upserts, mut moved) = (Vec::new(), Vec::new());
+    for set in sets {
+        let old = shapes_of(communes, stored.iter(), set);
+        let mut new = old.clone();
+        let mut area: Option<Rect<f64>> = None;
+        for f in arrived
+            .iter()
+            .filter(|f| communes.text_of(f, "boundary_set") == Some(set))
+        {
+            let (Some(code), Some(shape)) = (communes.text_of(f, "code"), polygons(&f.geometry)) else {
+                continue;
+            };
+            let before = old.get(code).map(|(_, s)| s);
+            if before == Some(&shape) {
+                continue;
+            }
+            for changed in before.into_iter().chain(std::iter::once(&shape)) {
+                area = union(area, changed.bounding_rect());
+            }
+            let province = communes.text_of(f, "province_code").unwrap_or_default().to_owned();
+            new.insert(code.to_owned(), (province, shape));
+        }
+        let Some(area) = area else { continue };
+        let zones = Arc::new((zones_of(old), zones_of(new)));
+        for layer in catalog().iter().filter(|l| follows(l)) {
+            let query = FeatureQuery {
+                bbox: Some(area),
+                audience: Audience::Full,
+                ..FeatureQuery::default()
+            };
+            let features = store.features(layer, &query).await?;
+            let (zones, set) = (zones.clone(), set.to_owned());
+            let (following, moves_here) = tokio::task::spawn_blocking(move || moves_of(layer, &set, &zones, features))
+                .await
+                .map_err(|e| ImportError::Task(format!("placing features on the new boundaries: {e}")))?;
+            if !following.is_empty() {
+                upserts.push(Upsert {
+                    layer,
+                    features: following,
+                    update: vec!["commune_code"],
+                });
+            }
+            moved.extend(moves_here);
+        }
+    }
+    Ok((upserts, moved))
+}
+
+/// Layers whose features carry a commune of a boundary set and can be
+/// updated by their key: the thematic layers, not the units themselves.
+fn follows(layer: &LayerDef) -> bool {
+    layer.has_commune() && layer.field_index("boundary_set").is_some() && !layer.natural_key().is_empty()
+}
+
+/// The features of `layer` in `set` that the old zones placed where their
+/// code says and the new zones place in another commune, with their new code.
+fn moves_of(
+    layer: &'static LayerDef,
+    set: &str,
+    zones: &(Zones, Zones),
+    features: Vec<Feature>,
+) -> (Vec<Feature>, Vec<Moved>) {
+    let (old, new) = zones;
+    let Some(code_at) = layer.field_index("commune_code") else {
+        return (Vec::new(), Vec::new());
+    };
+    features
+        .into_par_iter()
+        .filter(|f| layer.text_of(f, "boundary_set") == Some(set))
+        .map_init(Vec::new, |scratch, mut f| {
+            let code = layer.text_of(&f, "commune_code")?.to_owned();
+            let was = largest_part(old, &f.geometry, scratch).map(|z| old.get(z).code.as_str());
+            if was != Some(code.as_str()) {
+                return None;
+            }
+            let now = largest_part(new, &f.geometry, scratch).map(|z| new.get(z).code.clone())?;
+            if now == code {
+                return None;
+            }
+            let moved = Moved {
+                layer: layer.id.to_owned(),
+                feature: layer.key_text(&f).unwrap_or_else(|| f.id.to_string()),
+                from: code,
+                to: now.clone(),
+            };
+            f.properties[code_at] = Value::Text(now);
+            Some((f, moved))
+        })
+        .flatten()
+        .unzip()
+}
+
+/// The communes of `set` among `features` of the commune layer.
+fn shapes_of<'a>(communes: &LayerDef, features: impl Iterator<Item = &'a Feature>, set: &str) -> Shapes {
+    features
+        .filter(|f| communes.text_of(f, "boundary_set") == Some(set))
+        .filter_map(|f| {
+            let code = communes.text_of(f, "code")?.to_owned();
+            let province = communes.text_of(f, "province_code").unwrap_or_default().to_owned();
+            Some((code, (province, polygons(&f.geometry)?)))
+        })
+        .collect()
+}
+
+fn zones_of(shapes: Shapes) -> Zones {
+    Zones::new(
+        shapes
+            .into_iter()
+            .map(|(code, (province, shape))| (code, String::new(), province, shape))
+            .collect(),
+    )
+}
+
+fn polygons(geometry: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
+    match geometry {
+        Geometry::Polygon(p) => Some(MultiPolygon::new(vec![p.clone()])),
+        Geometry::MultiPolygon(mp) => Some(mp.clone()),
+        _ => None,
+    }
+}
+
+fn union(a: Option<Rect<f64>>, b: Option<Rect<f64>>) -> Option<Rect<f64>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Rect::new(
+            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+        )),
+        (a, b) => a.or(b),
+    }
+}
