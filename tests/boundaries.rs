@@ -844,22 +844,56 @@ fn init_makes_a_store_that_serve_never_seeds() {
     );
 }
 
-/// Two neighbouring communes of `features`, by index: the first pair whose
-/// boundaries meet.
-fn neighbours(shapes: &[geo::MultiPolygon<f64>]) -> (usize, usize) {
+/// A commune of `first` and one of `second` that are neighbours, by index:
+/// the first pair whose boundaries meet (never a commune with itself).
+fn neighbours(first: &[geo::MultiPolygon<f64>], second: &[geo::MultiPolygon<f64>]) -> (usize, usize) {
     use geo::{BoundingRect, Intersects};
-    for (a, first) in shapes.iter().enumerate() {
-        for (b, second) in shapes.iter().enumerate().skip(a + 1) {
-            let near = first
+    for (a, one) in first.iter().enumerate() {
+        for (b, other) in second.iter().enumerate() {
+            let near = one
                 .bounding_rect()
-                .zip(second.bounding_rect())
+                .zip(other.bounding_rect())
                 .is_some_and(|(x, y)| x.intersects(&y));
-            if near && first.intersects(second) {
+            if !std::ptr::eq(one, other) && near && one.intersects(other) {
                 return (a, b);
             }
         }
     }
     panic!("no two communes meet");
+}
+
+/// The communes of a real file as geo shapes, in the file's order.
+fn shapes_of(file: &Path) -> Vec<geo::MultiPolygon<f64>> {
+    features_of(file)
+        .iter()
+        .map(|f| {
+            let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).expect("geometry");
+            match geo::Geometry::<f64>::try_from(g).expect("geo") {
+                geo::Geometry::MultiPolygon(m) => m,
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                other => panic!("not a polygon: {other:?}"),
+            }
+        })
+        .collect()
+}
+
+/// `file` with the boundaries of some of its communes (by index) replaced,
+/// written to `path`.
+fn with_boundaries(file: &Path, path: &Path, replaced: Vec<(usize, geo::MultiPolygon<f64>)>) {
+    let mut doc: Json = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
+    for (i, shape) in replaced {
+        doc["features"][i]["geometry"] =
+            serde_json::to_value(geojson::Geometry::from(&geo::Geometry::MultiPolygon(shape))).expect("json");
+    }
+    std::fs::write(path, serde_json::to_vec(&doc).expect("json")).expect("write");
+}
+
+/// The official code of the commune at `index` of a real file.
+fn code_at(file: &Path, index: usize) -> String {
+    features_of(file)[index]["properties"]["code"]
+        .as_str()
+        .expect("code")
+        .to_owned()
 }
 
 /// A crop parcel of about 2 m a side around `at`, as a GeoJSON feature.
@@ -897,6 +931,20 @@ fn parcel_communes(
         .collect()
 }
 
+/// The hectares the store holds for the 2025 commune `code`.
+fn commune_area(store: &dyn Store, code: &str) -> f64 {
+    let communes = agrimap_model::layer("admin_commune").expect("communes");
+    let features = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(store.features(communes, &agrimap_model::FeatureQuery::default()))
+        .expect("read the communes");
+    let commune = features
+        .iter()
+        .find(|f| communes.text_of(f, "code") == Some(code) && communes.text_of(f, "boundary_set") == Some("2025"))
+        .expect("the commune");
+    communes.value_of(commune, "area_ha").as_f64().expect("area")
+}
+
 /// A correction of the line between two neighbouring communes `a` and
 /// `b`: the half of `b` on `a`'s side passes to `a`.
 struct Correction {
@@ -908,12 +956,13 @@ struct Correction {
 }
 
 impl Correction {
-    fn of(shapes: &[geo::MultiPolygon<f64>]) -> Self {
+    /// `a` of `gaining`, `b` of `losing` (which may be the same list).
+    fn of(gaining: &[geo::MultiPolygon<f64>], losing: &[geo::MultiPolygon<f64>]) -> Self {
         use geo::{BooleanOps, BoundingRect};
-        let (a, b) = neighbours(shapes);
+        let (a, b) = neighbours(gaining, losing);
         let (box_a, box_b) = (
-            shapes[a].bounding_rect().expect("box"),
-            shapes[b].bounding_rect().expect("box"),
+            gaining[a].bounding_rect().expect("box"),
+            losing[b].bounding_rect().expect("box"),
         );
         let middle = box_b.center().x;
         let half = if box_a.center().x < middle {
@@ -921,12 +970,12 @@ impl Correction {
         } else {
             geo::Rect::new(geo::coord! { x: middle, y: box_b.min().y }, box_b.max())
         };
-        let passing = shapes[b].intersection(&geo::MultiPolygon(vec![half.to_polygon()]));
+        let passing = losing[b].intersection(&geo::MultiPolygon(vec![half.to_polygon()]));
         Self {
             a,
             b,
-            new_a: shapes[a].union(&passing),
-            new_b: shapes[b].difference(&passing),
+            new_a: gaining[a].union(&passing),
+            new_b: losing[b].difference(&passing),
             passing,
         }
     }
@@ -947,32 +996,15 @@ fn a_corrected_boundary_moves_the_features_it_now_holds(kind: StoreKind) {
     ok(&store.agrimap(&["init"]));
     import(&store, &can_tho, "2025", "92");
 
-    let mut doc: Json = serde_json::from_slice(&std::fs::read(&can_tho).expect("read")).expect("json");
-    let shapes: Vec<geo::MultiPolygon<f64>> = features_of(&can_tho)
-        .iter()
-        .map(|f| {
-            let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).expect("geometry");
-            match geo::Geometry::<f64>::try_from(g).expect("geo") {
-                geo::Geometry::MultiPolygon(m) => m,
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                other => panic!("not a polygon: {other:?}"),
-            }
-        })
-        .collect();
+    let shapes = shapes_of(&can_tho);
     let Correction {
         a,
         b,
         passing,
         new_a,
         new_b,
-    } = Correction::of(&shapes);
-    let code = |i: usize| {
-        doc["features"][i]["properties"]["code"]
-            .as_str()
-            .expect("code")
-            .to_owned()
-    };
-    let (code_a, code_b) = (code(a), code(b));
+    } = Correction::of(&shapes, &shapes);
+    let (code_a, code_b) = (code_at(&can_tho, a), code_at(&can_tho, b));
     let inside = |m: &geo::MultiPolygon<f64>| m.interior_point().expect("a point inside");
 
     let parcels = dir.join("parcels.geojson");
@@ -1003,12 +1035,10 @@ fn a_corrected_boundary_moves_the_features_it_now_holds(kind: StoreKind) {
     let moment = agrimap_model::UtcTime::now();
     std::thread::sleep(std::time::Duration::from_millis(1100));
 
-    for (i, shape) in [(a, new_a), (b, new_b)] {
-        doc["features"][i]["geometry"] =
-            serde_json::to_value(geojson::Geometry::from(&geo::Geometry::MultiPolygon(shape))).expect("json");
-    }
     let corrected = dir.join("can-tho-corrected.geojson");
-    std::fs::write(&corrected, serde_json::to_vec(&doc).expect("json")).expect("write");
+    with_boundaries(&can_tho, &corrected, vec![(a, new_a), (b, new_b.clone())]);
+    let areas = |store: &dyn Store| (commune_area(store, &code_a), commune_area(store, &code_b));
+    let areas_before = areas(store.store().as_ref());
     let report_path = dir.join("report.json");
     let file = corrected.display().to_string();
     let args = ["boundaries", "import", &file, "--set", "2025", "--province", "92"];
@@ -1038,6 +1068,14 @@ fn a_corrected_boundary_moves_the_features_it_now_holds(kind: StoreKind) {
         before,
         "the past keeps the old commune"
     );
+    // The areas follow the boundaries: what B lost, A gained, less the
+    // sliver where the real files already drew the two over each other.
+    let areas_after = areas(store.store().as_ref());
+    let (lost, gained) = (areas_before.1 - areas_after.1, areas_after.0 - areas_before.0);
+    assert!(
+        lost > 1.0 && gained <= lost && gained > 0.99 * lost,
+        "{areas_before:?} -> {areas_after:?}"
+    );
 
     let said = ok(&store.agrimap(&args));
     assert!(said.contains("103 updated") && !said.contains("moved"), "{said}");
@@ -1052,4 +1090,141 @@ fn a_corrected_boundary_moves_the_features_it_now_holds_in_geopackage() {
 #[test]
 fn a_corrected_boundary_moves_the_features_it_now_holds_in_postgis() {
     a_corrected_boundary_moves_the_features_it_now_holds(StoreKind::PostGis);
+}
+
+/// A square parcel across the line between neighbours `a` and `b`, about
+/// two thirds in `b` (which holds its centre) and a quarter or more in
+/// `a`, its part in `b` inside `within`; `None` if no vertex of `b` on
+/// the line gives one.
+fn parcel_across(
+    a: &geo::MultiPolygon<f64>,
+    b: &geo::MultiPolygon<f64>,
+    within: &geo::MultiPolygon<f64>,
+) -> Option<geo::Polygon<f64>> {
+    use geo::{Area, BooleanOps, Centroid, Contains, Intersects};
+    let side = 0.000_4;
+    let share = |p: &geo::Polygon<f64>, of: &geo::MultiPolygon<f64>| {
+        geo::MultiPolygon(vec![p.clone()]).intersection(of).unsigned_area() / p.unsigned_area()
+    };
+    let on_line =
+        b.0.iter()
+            .flat_map(|p| p.exterior().0.iter())
+            .filter(|v| a.intersects(&geo::Point::from(**v)));
+    for v in on_line {
+        for (dx, dy) in [
+            (1.0, 0.0),
+            (-1.0, 0.0),
+            (0.0, 1.0),
+            (0.0, -1.0),
+            (1.0, 1.0),
+            (-1.0, -1.0),
+            (1.0, -1.0),
+            (-1.0, 1.0),
+        ] {
+            let (x, y) = (v.x + dx * side / 4.0, v.y + dy * side / 4.0);
+            let parcel = geo::Rect::new(
+                geo::coord! { x: x - side / 2.0, y: y - side / 2.0 },
+                geo::coord! { x: x + side / 2.0, y: y + side / 2.0 },
+            )
+            .to_polygon();
+            let (in_a, in_b, in_within) = (share(&parcel, a), share(&parcel, b), share(&parcel, within));
+            let centre = parcel.centroid()?;
+            if (0.55..0.8).contains(&in_b) && in_a >= 0.2 && (in_within - in_b).abs() < 1e-9 && b.contains(&centre) {
+                return Some(parcel);
+            }
+        }
+    }
+    None
+}
+
+/// An editor of Cần Thơ (92) sends Cần Thơ's boundaries with one commune
+/// shrunk away from its real neighbour in Đồng Tháp (82): a parcel across
+/// the provinces' line, mostly in Cần Thơ's commune until then, would
+/// now lie mostly in Đồng Tháp's and change province. The upload is
+/// refused (403, nothing written). The same file from the command line,
+/// with the rights of the whole store, moves the parcel to Đồng Tháp's
+/// commune: across provinces, and in PostGIS across partitions.
+fn an_editor_of_one_province_cannot_move_features_of_another(kind: StoreKind) {
+    let (Some(can_tho), Some(dong_thap)) = (
+        shared_data("can-tho-communes-2025.geojson"),
+        shared_data("dong-thap-communes-2025.geojson"),
+    ) else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("boundary-across-provinces-{}", kind.name()));
+    let dir = scratch_dir(&format!("boundary-across-provinces-files-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    import(&store, &can_tho, "2025", "92");
+    import(&store, &dong_thap, "2025", "82");
+    let (dong_thap_shapes, can_tho_shapes) = (shapes_of(&dong_thap), shapes_of(&can_tho));
+    let line = Correction::of(&dong_thap_shapes, &can_tho_shapes);
+    let (code_a, code_b) = (code_at(&dong_thap, line.a), code_at(&can_tho, line.b));
+    let parcel = parcel_across(&dong_thap_shapes[line.a], &can_tho_shapes[line.b], &line.passing)
+        .expect("a parcel across the line");
+
+    let parcels = dir.join("parcels.geojson");
+    let parcel = geojson::Geometry::from(&geo::Geometry::Polygon(parcel));
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": parcel,
+        "properties": {"parcel_id": "BORDER", "crop_type": "rice", "season": "dong_xuan"}}]});
+    std::fs::write(&parcels, serde_json::to_vec(&doc).expect("json")).expect("write");
+    ok(&store.agrimap(&["import", &parcels.display().to_string(), "--layer", "crop"]));
+    let placed = std::collections::BTreeMap::from([("BORDER".to_owned(), code_b.clone())]);
+    assert_eq!(parcel_communes(store.store().as_ref(), None), placed);
+
+    let corrected = dir.join("can-tho-shrunk.geojson");
+    with_boundaries(&can_tho, &corrected, vec![(line.b, line.new_b)]);
+    let area_before = commune_area(store.store().as_ref(), &code_b);
+    let server = TestServer::start(store.store());
+    let token = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(agrimap_core::tokens::issue_scoped_token(
+            server.store.as_ref(),
+            "editor of Cần Thơ",
+            "editor",
+            &["92".to_owned()],
+        ))
+        .expect("token")
+        .1;
+    let refused = agrimap_suite::request_with_body(
+        "POST",
+        &format!(
+            "{}/api/import/admin_commune?format=geojson&boundary_set=2025&province=92",
+            server.base
+        ),
+        &[("authorization", &format!("Bearer {token}"))],
+        std::fs::read(&corrected).expect("read"),
+    );
+    assert_eq!(refused.status, 403, "{}", String::from_utf8_lossy(&refused.body));
+    assert_eq!(refused.error_code(), "outside_provinces");
+    let message = refused.json()["error"]["message"].as_str().expect("message").to_owned();
+    assert!(
+        message.contains("the new boundaries would move 1 features to or from communes of province 82"),
+        "{message}"
+    );
+    assert_eq!(parcel_communes(server.store.as_ref(), None), placed, "nothing moved");
+    assert!(
+        (commune_area(server.store.as_ref(), &code_b) - area_before).abs() < 1e-9,
+        "the boundary is as it was"
+    );
+    drop(server);
+
+    let file = corrected.display().to_string();
+    let said = ok(&store.agrimap(&["boundaries", "import", &file, "--set", "2025", "--province", "92"]));
+    assert!(
+        said.contains(&format!("moved crop BORDER: commune {code_b} -> {code_a}")),
+        "{said}"
+    );
+    let moved = std::collections::BTreeMap::from([("BORDER".to_owned(), code_a)]);
+    assert_eq!(parcel_communes(store.store().as_ref(), None), moved);
+    assert!(commune_area(store.store().as_ref(), &code_b) < area_before);
+}
+
+#[test]
+fn an_editor_of_one_province_cannot_move_features_of_another_in_geopackage() {
+    an_editor_of_one_province_cannot_move_features_of_another(StoreKind::GeoPackage);
+}
+
+#[test]
+fn an_editor_of_one_province_cannot_move_features_of_another_in_postgis() {
+    an_editor_of_one_province_cannot_move_features_of_another(StoreKind::PostGis);
 }

@@ -109,6 +109,12 @@ pub(super) fn complete(layer: &LayerDef, feature: &mut Feature) {
     }
 }
 
+/// Whether `field` of `layer` is measured from the geometry by [`complete`]
+/// (a unit's area), and so is rewritten whenever the boundary is.
+pub(super) fn measured(layer: &LayerDef, field: &str) -> bool {
+    is_admin(layer) && field == "area_ha"
+}
+
 /// Hectares to the square metre: what a boundary drawn to a few metres can say.
 fn round_ha(ha: f64) -> f64 {
     (ha * 1e4).round() / 1e4

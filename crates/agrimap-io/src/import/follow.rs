@@ -10,7 +10,8 @@
 //! new ones place it in another commune of the same set. A feature whose
 //! code already disagreed with its location was coded so on purpose, or by
 //! someone who knew better; a reload does not second-guess it. Only
-//! features near a commune whose boundary changed are read.
+//! features near a commune whose boundary changed are read. A token limited
+//! to provinces may not move features to or from a commune of another.
 
 use super::ImportError;
 use super::report::Moved;
@@ -29,9 +30,14 @@ type Shapes = BTreeMap<String, (String, MultiPolygon<f64>)>;
 /// The features that move to another commune because `arrived` communes
 /// replace the stored ones, as upserts of their `commune_code` (one per
 /// layer), and the moves for the report.
+///
+/// # Errors
+/// [`ImportError::OutsideProvinces`] when `writable` names provinces and a
+/// move leaves or enters a commune of another; the store's errors.
 pub(super) async fn features_following(
     store: &dyn Store,
     arrived: &[&Feature],
+    writable: &[String],
 ) -> Result<(Vec<Upsert>, Vec<Moved>), ImportError> {
     let Some(communes) = layer("admin_commune") else {
         return Ok((Vec::new(), Vec::new()));
@@ -43,6 +49,7 @@ pub(super) async fn features_following(
     if sets.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
+    let mut provinces = BTreeSet::new();
     let stored = store.features(communes, &FeatureQuery::default()).await?;
     let (mut upserts, mut moved) = (Vec::new(), Vec::new());
     for set in sets {
@@ -76,9 +83,10 @@ pub(super) async fn features_following(
             };
             let features = store.features(layer, &query).await?;
             let (zones, set) = (zones.clone(), set.to_owned());
-            let (following, moves_here) = tokio::task::spawn_blocking(move || moves_of(layer, &set, &zones, features))
-                .await
-                .map_err(|e| ImportError::Task(format!("placing features on the new boundaries: {e}")))?;
+            let (following, moves_here): (Vec<Feature>, Vec<(Moved, [String; 2])>) =
+                tokio::task::spawn_blocking(move || moves_of(layer, &set, &zones, features))
+                    .await
+                    .map_err(|e| ImportError::Task(format!("placing features on the new boundaries: {e}")))?;
             if !following.is_empty() {
                 upserts.push(Upsert {
                     layer,
@@ -86,8 +94,23 @@ pub(super) async fn features_following(
                     update: vec!["commune_code"],
                 });
             }
-            moved.extend(moves_here);
+            for (m, between) in moves_here {
+                provinces.extend(between);
+                moved.push(m);
+            }
         }
+    }
+    let foreign: Vec<&String> = provinces
+        .iter()
+        .filter(|p| !writable.is_empty() && !writable.contains(p))
+        .collect();
+    if !foreign.is_empty() {
+        return Err(ImportError::OutsideProvinces(format!(
+            "the token may write in provinces {} only; the new boundaries would move {} features to or from communes of province {}; nothing was written",
+            writable.join(", "),
+            moved.len(),
+            foreign.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+        )));
     }
     Ok((upserts, moved))
 }
@@ -99,13 +122,14 @@ fn follows(layer: &LayerDef) -> bool {
 }
 
 /// The features of `layer` in `set` that the old zones placed where their
-/// code says and the new zones place in another commune, with their new code.
+/// code says and the new zones place in another commune, with their new
+/// code; each move with the provinces it leaves and enters.
 fn moves_of(
     layer: &'static LayerDef,
     set: &str,
     zones: &(Zones, Zones),
     features: Vec<Feature>,
-) -> (Vec<Feature>, Vec<Moved>) {
+) -> (Vec<Feature>, Vec<(Moved, [String; 2])>) {
     let (old, new) = zones;
     let Some(code_at) = layer.field_index("commune_code") else {
         return (Vec::new(), Vec::new());
@@ -115,14 +139,16 @@ fn moves_of(
         .filter(|f| layer.text_of(f, "boundary_set") == Some(set))
         .map_init(Vec::new, |scratch, mut f| {
             let code = layer.text_of(&f, "commune_code")?.to_owned();
-            let was = largest_part(old, &f.geometry, scratch).map(|z| old.get(z).code.as_str());
-            if was != Some(code.as_str()) {
+            let was = old.get(largest_part(old, &f.geometry, scratch)?);
+            if was.code != code {
                 return None;
             }
-            let now = largest_part(new, &f.geometry, scratch).map(|z| new.get(z).code.clone())?;
-            if now == code {
+            let now = new.get(largest_part(new, &f.geometry, scratch)?);
+            if now.code == code {
                 return None;
             }
+            let between = [was.province_code.clone(), now.province_code.clone()];
+            let now = now.code.clone();
             let moved = Moved {
                 layer: layer.id.to_owned(),
                 feature: layer.key_text(&f).unwrap_or_else(|| f.id.to_string()),
@@ -130,7 +156,7 @@ fn moves_of(
                 to: now.clone(),
             };
             f.properties[code_at] = Value::Text(now);
-            Some((f, moved))
+            Some((f, (moved, between)))
         })
         .flatten()
         .unzip()

@@ -362,14 +362,18 @@ pub async fn import(
     if (!report.rejected.is_empty() && !opts.skip_invalid) || features.is_empty() {
         return Ok(report);
     }
-    // An update replaces what the file gives (and the commune, which follows
-    // the geometry); fields the file does not have keep their stored values.
+    // An update replaces what the file gives (and what follows the geometry:
+    // the commune, a unit's area); fields the file does not have keep their
+    // stored values.
     let update = layer
         .fields
         .iter()
         .zip(mapping.sources.iter().zip(&constants))
         .filter(|(f, (source, constant))| {
-            source.is_some() || constant.is_some() || matches!(f.name, "commune_code" | "boundary_set")
+            source.is_some()
+                || constant.is_some()
+                || matches!(f.name, "commune_code" | "boundary_set")
+                || admin::measured(layer, f.name)
         })
         .map(|(f, _)| f.name)
         .collect();
@@ -393,7 +397,7 @@ pub async fn import(
                 .collect();
             let (mut units, derived) = admin::derived_units(store, &arrived).await?;
             let communes: Vec<&Feature> = features.iter().collect();
-            let (following, moved) = follow::features_following(store, &communes).await?;
+            let (following, moved) = follow::features_following(store, &communes, &opts.writable_provinces).await?;
             units.extend(following);
             report.moved = moved;
             (units, derived)
