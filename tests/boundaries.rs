@@ -931,18 +931,23 @@ fn parcel_communes(
         .collect()
 }
 
-/// The hectares the store holds for the 2025 commune `code`.
-fn commune_area(store: &dyn Store, code: &str) -> f64 {
-    let communes = agrimap_model::layer("admin_commune").expect("communes");
+/// The hectares the store holds for the 2025 unit `code` of `layer`.
+fn unit_area(store: &dyn Store, layer: &str, code: &str) -> f64 {
+    let units = agrimap_model::layer(layer).expect("layer");
     let features = tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(store.features(communes, &agrimap_model::FeatureQuery::default()))
-        .expect("read the communes");
-    let commune = features
+        .block_on(store.features(units, &agrimap_model::FeatureQuery::default()))
+        .expect("read the units");
+    let unit = features
         .iter()
-        .find(|f| communes.text_of(f, "code") == Some(code) && communes.text_of(f, "boundary_set") == Some("2025"))
-        .expect("the commune");
-    communes.value_of(commune, "area_ha").as_f64().expect("area")
+        .find(|f| units.text_of(f, "code") == Some(code) && units.text_of(f, "boundary_set") == Some("2025"))
+        .expect("the unit");
+    units.value_of(unit, "area_ha").as_f64().expect("area")
+}
+
+/// The hectares the store holds for the 2025 commune `code`.
+fn commune_area(store: &dyn Store, code: &str) -> f64 {
+    unit_area(store, "admin_commune", code)
 }
 
 /// A correction of the line between two neighbouring communes `a` and
@@ -1174,6 +1179,10 @@ fn an_editor_of_one_province_cannot_move_features_of_another(kind: StoreKind) {
     let corrected = dir.join("can-tho-shrunk.geojson");
     with_boundaries(&can_tho, &corrected, vec![(line.b, line.new_b)]);
     let area_before = commune_area(store.store().as_ref(), &code_b);
+    let provinces_before = (
+        unit_area(store.store().as_ref(), "admin_province", "92"),
+        unit_area(store.store().as_ref(), "admin_province", "82"),
+    );
     let server = TestServer::start(store.store());
     let token = tokio::runtime::Runtime::new()
         .expect("runtime")
@@ -1216,7 +1225,22 @@ fn an_editor_of_one_province_cannot_move_features_of_another(kind: StoreKind) {
     );
     let moved = std::collections::BTreeMap::from([("BORDER".to_owned(), code_a)]);
     assert_eq!(parcel_communes(store.store().as_ref(), None), moved);
-    assert!(commune_area(store.store().as_ref(), &code_b) < area_before);
+    // The strip left Cần Thơ's commune, and with it the province made from its communes.
+    let lost = area_before - commune_area(store.store().as_ref(), &code_b);
+    let province_lost = provinces_before.0 - unit_area(store.store().as_ref(), "admin_province", "92");
+    assert!(
+        lost > 1.0 && (province_lost / lost - 1.0).abs() < 0.05,
+        "{lost} ha, province {province_lost} ha"
+    );
+    assert!(
+        said.contains("admin_province 92 (") && said.contains("made again from its 103 communes"),
+        "{said}"
+    );
+    let dong_thap_after = unit_area(store.store().as_ref(), "admin_province", "82");
+    assert!(
+        (dong_thap_after - provinces_before.1).abs() < 1e-9,
+        "Đồng Tháp's outline is its communes'"
+    );
 }
 
 #[test]
@@ -1227,4 +1251,48 @@ fn an_editor_of_one_province_cannot_move_features_of_another_in_geopackage() {
 #[test]
 fn an_editor_of_one_province_cannot_move_features_of_another_in_postgis() {
     an_editor_of_one_province_cannot_move_features_of_another(StoreKind::PostGis);
+}
+
+/// A province outline imported from a file of its own is the department's,
+/// not agrimap's: a corrected commune leaves it as it is, and the report
+/// says so.
+fn a_province_of_its_own_file_is_kept(kind: StoreKind) {
+    let Some(can_tho) = shared_data("can-tho-communes-2025.geojson") else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("province-kept-{}", kind.name()));
+    let dir = scratch_dir(&format!("province-kept-files-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    import(&store, &can_tho, "2025", "92");
+    let [x0, y0, x1, y1] = extent_of(&can_tho);
+    let outline = dir.join("province.geojson");
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]},
+        "properties": {"code": "92", "name": "Thành phố Cần Thơ", "boundary_set": "2025"}}]});
+    std::fs::write(&outline, serde_json::to_vec(&doc).expect("json")).expect("write");
+    ok(&store.agrimap(&["import", &outline.display().to_string(), "--layer", "admin_province"]));
+    let official = unit_area(store.store().as_ref(), "admin_province", "92");
+
+    let shapes = shapes_of(&can_tho);
+    let line = Correction::of(&shapes, &shapes);
+    let corrected = dir.join("can-tho-corrected.geojson");
+    with_boundaries(&can_tho, &corrected, vec![(line.b, line.new_b)]);
+    let said = import(&store, &corrected, "2025", "92");
+    assert!(
+        said.contains(
+            "admin_province 92 (Thành phố Cần Thơ, set 2025) kept as stored: it was not made from its communes"
+        ),
+        "{said}"
+    );
+    assert!((unit_area(store.store().as_ref(), "admin_province", "92") - official).abs() < 1e-9);
+}
+
+#[test]
+fn a_province_of_its_own_file_is_kept_in_geopackage() {
+    a_province_of_its_own_file_is_kept(StoreKind::GeoPackage);
+}
+
+#[test]
+fn a_province_of_its_own_file_is_kept_in_postgis() {
+    a_province_of_its_own_file_is_kept(StoreKind::PostGis);
 }

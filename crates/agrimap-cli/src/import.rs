@@ -100,7 +100,7 @@ pub(crate) fn import_file(
     for r in report.repaired.iter().take(20) {
         eprintln!("  repaired feature {}: {}", r.feature, r.repair);
     }
-    for line in &report.derived {
+    for line in report.derived.iter().chain(&report.kept_units) {
         eprintln!("  {line}");
     }
     for m in report.moved.iter().take(20) {

@@ -11,7 +11,8 @@
 //!   store does not hold yet are made by dissolving their communes, named
 //!   from the file's `district_name` / `province_name` when it has them, and
 //!   written in the same transaction as the communes. A unit the store
-//!   already holds is kept: it may have come from a file of its own.
+//!   already holds is kept, unless it was made from its communes and one of
+//!   them changes ([`super::outlines`]).
 
 use super::ImportError;
 use super::fields::source_field;
@@ -85,7 +86,7 @@ fn set_text(layer: &LayerDef, feature: &mut Feature, name: &str, value: &str) {
     }
 }
 
-fn shape(g: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
+pub(super) fn shape(g: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
     match g {
         Geometry::Polygon(p) => Some(MultiPolygon(vec![p.clone()])),
         Geometry::MultiPolygon(m) => Some(m.clone()),
@@ -365,7 +366,7 @@ pub(super) async fn derived_units(
             } else {
                 districts
             };
-            let dissolved = without_slivers(unary_union(unit.members.iter()));
+            let dissolved = dissolve(&unit.members);
             let name = unit.name.clone().unwrap_or_else(|| code.clone());
             notes.push(format!(
                 "{unit_layer} {code} ({name}, set {set}) made from its {} communes",
@@ -405,6 +406,12 @@ pub(super) async fn derived_units(
     .await
     .map_err(|e| ImportError::Task(e.to_string()))?;
     Ok(made)
+}
+
+/// The outline of a unit: its communes dissolved (geo's `unary_union`),
+/// without the gaps neighbouring communes leave between them.
+pub(super) fn dissolve(members: &[MultiPolygon<f64>]) -> MultiPolygon<f64> {
+    without_slivers(unary_union(members.iter()))
 }
 
 /// The dissolved shape without the gaps neighbouring communes leave between them.

@@ -36,6 +36,7 @@ type Shapes = BTreeMap<String, (String, MultiPolygon<f64>)>;
 /// move leaves or enters a commune of another; the store's errors.
 pub(super) async fn features_following(
     store: &dyn Store,
+    stored: &[Feature],
     arrived: &[&Feature],
     writable: &[String],
 ) -> Result<(Vec<Upsert>, Vec<Moved>), ImportError> {
@@ -50,7 +51,6 @@ pub(super) async fn features_following(
         return Ok((Vec::new(), Vec::new()));
     }
     let mut provinces = BTreeSet::new();
-    let stored = store.features(communes, &FeatureQuery::default()).await?;
     let (mut upserts, mut moved) = (Vec::new(), Vec::new());
     for set in sets {
         let old = shapes_of(communes, stored.iter(), set);

@@ -36,6 +36,7 @@ mod follow;
 pub mod gdal_file;
 pub mod geojson_file;
 pub mod geometry;
+mod outlines;
 mod report;
 pub mod source;
 
@@ -395,9 +396,15 @@ pub async fn import(
                 .zip(&names)
                 .map(|(feature, names)| admin::Arrived { feature, names })
                 .collect();
-            let (mut units, derived) = admin::derived_units(store, &arrived).await?;
+            let (mut units, mut derived) = admin::derived_units(store, &arrived).await?;
+            let stored = store.features(layer, &agrimap_model::FeatureQuery::default()).await?;
             let communes: Vec<&Feature> = features.iter().collect();
-            let (following, moved) = follow::features_following(store, &communes, &opts.writable_provinces).await?;
+            let outlines = outlines::outlines_following(store, &stored, &communes).await?;
+            units.extend(outlines.upserts);
+            derived.extend(outlines.remade);
+            report.kept_units = outlines.kept;
+            let (following, moved) =
+                follow::features_following(store, &stored, &communes, &opts.writable_provinces).await?;
             units.extend(following);
             report.moved = moved;
             (units, derived)

@@ -55,8 +55,12 @@ pub struct ImportReport {
     /// Records left out without stopping the import (a commune without a code).
     pub skipped: Vec<Rejected>,
     pub repaired: Vec<Repaired>,
-    /// Districts and provinces made by dissolving the imported communes.
+    /// Districts and provinces made by dissolving the imported communes
+    /// (or made again, when their communes' boundaries changed).
     pub derived: Vec<String>,
+    /// Districts and provinces whose communes' boundaries changed but that
+    /// came from a file of their own: kept as stored.
+    pub kept_units: Vec<String>,
     /// Records whose commune was found from their location.
     pub communes_assigned: usize,
     /// Features of other layers that the communes imported now hold
