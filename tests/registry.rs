@@ -598,7 +598,50 @@ fn a_lapsed_code_shows_as_expired_and_is_flagged(kind: StoreKind) {
     }
 }
 
+/// The demo's growing areas are registered in the communes that hold their
+/// parcels; one registered in another commune (as after a boundary
+/// correction moved its parcels) is flagged with the commune that holds them.
+fn a_growing_area_registered_in_another_commune_is_flagged(kind: StoreKind) {
+    let t = Target::new(kind, "registered_elsewhere");
+    let server = TestServer::start(t.store.clone());
+    let (editor, planner) = (t.token("editor"), t.token("planner"));
+    let checks = |server: &TestServer| {
+        let reply = server.get("/api/registry/checks", &[("authorization", &planner)]);
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        reply.json()["flagged"].as_array().expect("flagged").clone()
+    };
+    let elsewhere = |flagged: &[serde_json::Value]| -> Vec<String> {
+        flagged
+            .iter()
+            .flat_map(|f| f["problems"].as_array().expect("problems").clone())
+            .filter_map(|p| {
+                p.as_str()
+                    .filter(|p| p.starts_with("registered in commune"))
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    assert_eq!(elsewhere(&checks(&server)), Vec::<String>::new());
+
+    let mut area = server.get("/api/growing-areas/VN-PSRI-0001", &[]).json();
+    let (held_in, moved_to) = (area["commune_code"].as_str().expect("code").to_owned(), "33001");
+    assert_ne!(held_in, moved_to);
+    area.as_object_mut().expect("object").remove("status_today");
+    area["commune_code"] = moved_to.into();
+    let put = server.post_json("/api/growing-areas", &[("authorization", &editor)], &json!([area]));
+    assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    let flagged = checks(&server);
+    let this = flagged.iter().find(|f| f["code"] == "VN-PSRI-0001").expect("flagged");
+    assert_eq!(
+        elsewhere(std::slice::from_ref(this)),
+        vec![format!(
+            "registered in commune {moved_to}, but 100 % of its parcels' hectares lie in commune {held_in}"
+        )]
+    );
+}
+
 agrimap_suite::store_suite!(
+    a_growing_area_registered_in_another_commune_is_flagged,
     demo_registry_agrees_with_the_layers,
     a_realistic_workbook_imports_and_imports_again_by_key,
     bad_files_are_refused_whole_with_sheet_row_and_reason,

@@ -318,6 +318,7 @@ impl Units {
 /// When the store cannot be read.
 pub(super) async fn derived_units(
     store: &dyn Store,
+    stored: &[Feature],
     arrived: &[Arrived<'_>],
 ) -> Result<(Vec<Upsert>, Vec<String>), ImportError> {
     let (Some(communes), Some(districts), Some(provinces)) =
@@ -352,8 +353,8 @@ pub(super) async fn derived_units(
     if units.wanted.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    for f in store.features(communes, &all).await? {
-        units.add(&f, None, false);
+    for f in stored {
+        units.add(f, None, false);
     }
     let wanted = units.wanted;
 

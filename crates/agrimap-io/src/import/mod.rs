@@ -396,8 +396,9 @@ pub async fn import(
                 .zip(&names)
                 .map(|(feature, names)| admin::Arrived { feature, names })
                 .collect();
-            let (mut units, mut derived) = admin::derived_units(store, &arrived).await?;
+            // The stored communes, read once for the three steps below.
             let stored = store.features(layer, &agrimap_model::FeatureQuery::default()).await?;
+            let (mut units, mut derived) = admin::derived_units(store, &stored, &arrived).await?;
             let communes: Vec<&Feature> = features.iter().collect();
             let outlines = outlines::outlines_following(store, &stored, &communes).await?;
             units.extend(outlines.upserts);
