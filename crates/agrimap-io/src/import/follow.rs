@@ -19,10 +19,14 @@ use agrimap_analysis::aggregate::largest_part;
 use agrimap_analysis::zones::Zones;
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Value, catalog, layer};
 use agrimap_store::{Store, Upsert};
+use futures::TryStreamExt;
 use geo::{BoundingRect, Geometry, MultiPolygon, Rect};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+/// Features placed at a time.
+const CHUNK: usize = 16_384;
 
 /// The communes of one boundary set: code → (province code, boundary).
 type Shapes = BTreeMap<String, (String, MultiPolygon<f64>)>;
@@ -54,6 +58,10 @@ pub(super) async fn features_following(
     let (mut upserts, mut moved) = (Vec::new(), Vec::new());
     for set in sets {
         let old = shapes_of(communes, stored.iter(), set);
+        if old.is_empty() {
+            // The set's first communes: no feature was placed on them yet.
+            continue;
+        }
         let mut new = old.clone();
         let mut area: Option<Rect<f64>> = None;
         for f in arrived
@@ -76,17 +84,7 @@ pub(super) async fn features_following(
         let Some(area) = area else { continue };
         let zones = Arc::new((zones_of(old), zones_of(new)));
         for layer in catalog().iter().filter(|l| follows(l)) {
-            let query = FeatureQuery {
-                bbox: Some(area),
-                audience: Audience::Full,
-                ..FeatureQuery::default()
-            };
-            let features = store.features(layer, &query).await?;
-            let (zones, set) = (zones.clone(), set.to_owned());
-            let (following, moves_here): (Vec<Feature>, Vec<(Moved, [String; 2])>) =
-                tokio::task::spawn_blocking(move || moves_of(layer, &set, &zones, features))
-                    .await
-                    .map_err(|e| ImportError::Task(format!("placing features on the new boundaries: {e}")))?;
+            let (following, moves_here) = moves_in(store, layer, set, area, &zones).await?;
             if !following.is_empty() {
                 upserts.push(Upsert {
                     layer,
@@ -113,6 +111,35 @@ pub(super) async fn features_following(
         )));
     }
     Ok((upserts, moved))
+}
+
+/// The features of `layer` in `set` within `area` that move, read in
+/// chunks so that a province's million parcels are never held at once
+/// (only those that move are kept), each chunk placed on rayon.
+async fn moves_in(
+    store: &dyn Store,
+    layer: &'static LayerDef,
+    set: &str,
+    area: Rect<f64>,
+    zones: &Arc<(Zones, Zones)>,
+) -> Result<(Vec<Feature>, Vec<(Moved, [String; 2])>), ImportError> {
+    let query = FeatureQuery {
+        bbox: Some(area),
+        audience: Audience::Full,
+        any_order: true,
+        ..FeatureQuery::default()
+    };
+    let mut features = store.stream(layer, query).try_chunks(CHUNK);
+    let (mut following, mut moves) = (Vec::new(), Vec::new());
+    while let Some(chunk) = features.try_next().await.map_err(|e| e.1)? {
+        let (zones, set) = (zones.clone(), set.to_owned());
+        let (f, m): (Vec<Feature>, Vec<_>) = tokio::task::spawn_blocking(move || moves_of(layer, &set, &zones, chunk))
+            .await
+            .map_err(|e| ImportError::Task(format!("placing features on the new boundaries: {e}")))?;
+        following.extend(f);
+        moves.extend(m);
+    }
+    Ok((following, moves))
 }
 
 /// Layers whose features carry a commune of a boundary set and can be
