@@ -65,7 +65,10 @@ pub(super) async fn outlines_following(
     let mut touched = BTreeSet::new();
     for f in arrived {
         let Some(key) = key_of(f) else { continue };
-        if before.get(&key).is_some_and(|old| old.geometry == f.geometry) {
+        if before
+            .get(&key)
+            .is_some_and(|old| shape(&old.geometry) == shape(&f.geometry))
+        {
             continue;
         }
         for stored in before.get(&key).into_iter().copied().chain(std::iter::once(*f)) {
