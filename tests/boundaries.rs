@@ -1299,3 +1299,49 @@ fn a_province_of_its_own_file_is_kept_in_geopackage() {
 fn a_province_of_its_own_file_is_kept_in_postgis() {
     a_province_of_its_own_file_is_kept(StoreKind::PostGis);
 }
+
+/// The special zone (đặc khu) that the 2025 reorganisation made is a
+/// commune of its own kind: a 2025 file naming one lands with its kind
+/// (PostGIS's CHECK took it with migration 0022), and it is found by its
+/// name with or without the word "đặc khu". The real files of Cần Thơ and
+/// Đồng Tháp have none (the thirteen are on islands elsewhere), so one of
+/// Cần Thơ's communes is renamed as one.
+fn a_special_zone_is_a_commune_of_its_own_kind(kind: StoreKind) {
+    let Some(can_tho) = shared_data("can-tho-communes-2025.geojson") else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("special-zone-{}", kind.name()));
+    let dir = scratch_dir(&format!("special-zone-files-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    let mut doc: Json = serde_json::from_slice(&std::fs::read(&can_tho).expect("read")).expect("json");
+    doc["features"][0]["properties"]["name"] = "Đặc khu Thạnh Thới".into();
+    let code = doc["features"][0]["properties"]["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let renamed = dir.join("can-tho-special-zone.geojson");
+    std::fs::write(&renamed, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let said = import(&store, &renamed, "2025", "92");
+    assert!(said.contains("103 added"), "{said}");
+
+    let server = TestServer::start(store.store());
+    for q in [
+        "thanh%20thoi",
+        "dac%20khu%20thanh%20thoi",
+        "%C4%90%E1%BA%B7c%20khu%20Th%E1%BA%A1nh%20Th%E1%BB%9Bi",
+    ] {
+        let found = communes(&server, &format!("q={q}&boundary_set=2025"));
+        assert_eq!(found["communes"][0]["code"], code.as_str(), "{q}: {found}");
+        assert_eq!(found["communes"][0]["kind"], "dac_khu", "{q}: {found}");
+    }
+}
+
+#[test]
+fn a_special_zone_is_a_commune_of_its_own_kind_in_geopackage() {
+    a_special_zone_is_a_commune_of_its_own_kind(StoreKind::GeoPackage);
+}
+
+#[test]
+fn a_special_zone_is_a_commune_of_its_own_kind_in_postgis() {
+    a_special_zone_is_a_commune_of_its_own_kind(StoreKind::PostGis);
+}

@@ -100,8 +100,11 @@ static ADMIN_COMMUNE: &[FieldDef] = &[
     required(text("province_code", "Official code of the province")),
     BOUNDARY_SET,
     one_of(
-        text("kind", "xã (rural commune), phường (ward) or thị trấn (township)"),
-        &["xa", "phuong", "thi_tran"],
+        text(
+            "kind",
+            "xã (rural commune), phường (ward), thị trấn (township, before 2025) or đặc khu (special zone, from 2025)",
+        ),
+        &["xa", "phuong", "thi_tran", "dac_khu"],
     ),
     one_of(
         text("ntm_status", "New rural development (nông thôn mới) status"),

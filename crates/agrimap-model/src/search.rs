@@ -75,8 +75,9 @@ pub fn normalize(text: &str) -> String {
 }
 
 /// The kinds of commune-level unit as they lead a name, folded: `xã`,
-/// `phường`, `thị trấn` and the abbreviation `TT`.
-const KIND_PREFIXES: &[&str] = &["xa", "phuong", "thi tran", "tt"];
+/// `phường`, `thị trấn`, the abbreviation `TT`, and `đặc khu` (the special
+/// zones of 2025).
+const KIND_PREFIXES: &[&str] = &["xa", "phuong", "thi tran", "tt", "dac khu"];
 
 /// Text without a leading kind of unit (`xa my xuong` → `my xuong`), or
 /// `None` when it does not start with one or nothing would be left. The text
@@ -87,6 +88,7 @@ const KIND_PREFIXES: &[&str] = &["xa", "phuong", "thi tran", "tt"];
 /// assert_eq!(strip_kind_prefix(&fold("Xã Mỹ Xương")), Some("my xuong"));
 /// assert_eq!(strip_kind_prefix(&normalize("Xã Mỹ Xương")), Some("mỹ xương"));
 /// assert_eq!(strip_kind_prefix("thi tran hoa hung"), Some("hoa hung"));
+/// assert_eq!(strip_kind_prefix(&fold("Đặc khu Phú Quốc")), Some("phu quoc"));
 /// assert_eq!(strip_kind_prefix("xa"), None);
 /// assert_eq!(strip_kind_prefix("xang"), None);
 /// ```

@@ -70,7 +70,12 @@ fn is_admin(layer: &LayerDef) -> bool {
 /// The kind of a unit from its official name (`Xã Mỹ Xương` → `xa`).
 fn kind_from_name(layer: &LayerDef, name: &str) -> Option<&'static str> {
     let kinds: &[(&str, &str)] = match layer.id {
-        "admin_commune" => &[("Xã ", "xa"), ("Phường ", "phuong"), ("Thị trấn ", "thi_tran")],
+        "admin_commune" => &[
+            ("Xã ", "xa"),
+            ("Phường ", "phuong"),
+            ("Thị trấn ", "thi_tran"),
+            ("Đặc khu ", "dac_khu"),
+        ],
         "admin_district" => &[("Huyện ", "huyen"), ("Thị xã ", "thi_xa"), ("Thành phố ", "thanh_pho")],
         _ => &[],
     };
@@ -443,6 +448,7 @@ mod tests {
         assert_eq!(kind_from_name(communes, "Xã Mỹ Xương"), Some("xa"));
         assert_eq!(kind_from_name(communes, "Phường 1"), Some("phuong"));
         assert_eq!(kind_from_name(communes, "Thị trấn Mỹ Xuyên"), Some("thi_tran"));
+        assert_eq!(kind_from_name(communes, "Đặc khu Phú Quốc"), Some("dac_khu"));
         assert_eq!(kind_from_name(communes, "Mỹ Xương"), None);
         assert_eq!(kind_from_name(districts, "Thị xã Ngã Năm"), Some("thi_xa"));
         assert_eq!(kind_from_name(districts, "Thành phố Sóc Trăng"), Some("thanh_pho"));

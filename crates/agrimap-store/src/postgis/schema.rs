@@ -56,6 +56,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0020_legible_overviews.sql"),
     ),
     (21, "leases", include_str!("migrations/0021_leases.sql")),
+    (22, "special_zones", include_str!("migrations/0022_special_zones.sql")),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the
@@ -164,8 +165,9 @@ mod tests {
             let values = match (f.code_list, f.name) {
                 (Some(list), _) if v1 => values_in_v1(list),
                 (Some(_), _) => &[],
-                // `silent` came with migration 0010.
+                // `silent` came with migration 0010, `dac_khu` with 0022.
                 (None, "alert_state") => &["ok", "watch", "alarm"],
+                (None, "kind") if t == "admin_commune" => &["xa", "phuong", "thi_tran"],
                 (None, _) => f.values,
             };
             if !values.is_empty() {
