@@ -1334,6 +1334,11 @@ fn a_special_zone_is_a_commune_of_its_own_kind(kind: StoreKind) {
         assert_eq!(found["communes"][0]["code"], code.as_str(), "{q}: {found}");
         assert_eq!(found["communes"][0]["kind"], "dac_khu", "{q}: {found}");
     }
+    // Renamed back by the real file (Phường Cái Khế): the kind follows the name.
+    import(&store, &can_tho, "2025", "92");
+    let found = communes(&server, &format!("q={code}&boundary_set=2025"));
+    assert_eq!(found["communes"][0]["name"], "Phường Cái Khế", "{found}");
+    assert_eq!(found["communes"][0]["kind"], "phuong", "{found}");
 }
 
 #[test]

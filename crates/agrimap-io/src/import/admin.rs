@@ -115,10 +115,12 @@ pub(super) fn complete(layer: &LayerDef, feature: &mut Feature) {
     }
 }
 
-/// Whether `field` of `layer` is measured from the geometry by [`complete`]
-/// (a unit's area), and so is rewritten whenever the boundary is.
-pub(super) fn measured(layer: &LayerDef, field: &str) -> bool {
-    is_admin(layer) && field == "area_ha"
+/// Whether `field` of `layer` is worked out by [`complete`] from what the
+/// file gives (`given`: whether the file gives a field), and so is rewritten
+/// with it: a unit's area with its boundary, always; its kind with its name,
+/// when the file gives names but no kinds (Xã X renamed Phường X is a ward).
+pub(super) fn worked_out(layer: &LayerDef, field: &str, given: &dyn Fn(&str) -> bool) -> bool {
+    is_admin(layer) && (field == "area_ha" || (field == "kind" && given("name") && !given("kind")))
 }
 
 /// Hectares to the square metre: what a boundary drawn to a few metres can say.

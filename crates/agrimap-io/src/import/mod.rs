@@ -363,9 +363,14 @@ pub async fn import(
     if (!report.rejected.is_empty() && !opts.skip_invalid) || features.is_empty() {
         return Ok(report);
     }
-    // An update replaces what the file gives (and what follows the geometry:
-    // the commune, a unit's area); fields the file does not have keep their
-    // stored values.
+    // An update replaces what the file gives (and what is worked out from
+    // it: the commune from the geometry, a unit's area and kind); fields the
+    // file does not have keep their stored values.
+    let given = |name: &str| {
+        layer
+            .field_index(name)
+            .is_some_and(|i| mapping.sources[i].is_some() || constants[i].is_some())
+    };
     let update = layer
         .fields
         .iter()
@@ -374,7 +379,7 @@ pub async fn import(
             source.is_some()
                 || constant.is_some()
                 || matches!(f.name, "commune_code" | "boundary_set")
-                || admin::measured(layer, f.name)
+                || admin::worked_out(layer, f.name, &given)
         })
         .map(|(f, _)| f.name)
         .collect();
