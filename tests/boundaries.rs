@@ -1350,3 +1350,39 @@ fn a_special_zone_is_a_commune_of_its_own_kind_in_geopackage() {
 fn a_special_zone_is_a_commune_of_its_own_kind_in_postgis() {
     a_special_zone_is_a_commune_of_its_own_kind(StoreKind::PostGis);
 }
+
+/// A province whose thematic layers are still empty (the usual first day
+/// after its boundaries land) totals 0 everywhere: never "-0", which an
+/// empty floating-point sum would print in JSON, CSV and reports.
+fn empty_layers_total_zero_not_minus_zero(kind: StoreKind) {
+    let Some(can_tho) = shared_data("can-tho-communes-2025.geojson") else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("empty-totals-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    import(&store, &can_tho, "2025", "92");
+    let server = TestServer::start(store.store());
+    for path in [
+        "/api/communes/31120/summary",
+        "/api/stats?layer=crop&by=commune&province=92",
+        "/api/stats?layer=livestock_farms&by=province&metric=sum:head_count",
+        "/api/compare?communes=31120,31135",
+    ] {
+        let reply = server.get(path, &[]);
+        assert_eq!(reply.status, 200, "{path}: {}", String::from_utf8_lossy(&reply.body));
+        let text = String::from_utf8_lossy(&reply.body).into_owned();
+        assert!(!text.contains("-0.0") && !text.contains(":-0,"), "{path}: {text}");
+    }
+    let summary = server.get("/api/communes/31120/summary", &[]).json();
+    assert_eq!(summary["crop"]["total_ha"], serde_json::json!(0.0), "{summary}");
+}
+
+#[test]
+fn empty_layers_total_zero_not_minus_zero_in_geopackage() {
+    empty_layers_total_zero_not_minus_zero(StoreKind::GeoPackage);
+}
+
+#[test]
+fn empty_layers_total_zero_not_minus_zero_in_postgis() {
+    empty_layers_total_zero_not_minus_zero(StoreKind::PostGis);
+}

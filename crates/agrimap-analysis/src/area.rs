@@ -65,7 +65,7 @@ pub fn polygon_ha(p: &Polygon<f64>) -> f64 {
 /// Area of a multipolygon on the ellipsoid, hectares.
 #[must_use]
 pub fn multipolygon_ha(mp: &MultiPolygon<f64>) -> f64 {
-    mp.0.iter().map(polygon_ha).sum()
+    crate::total(mp.0.iter().map(polygon_ha))
 }
 
 #[cfg(test)]

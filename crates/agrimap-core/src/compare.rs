@@ -141,7 +141,7 @@ fn layer_json(layer: &LayerDef, class: &str, metric: &str, rows: &[ClassFigure])
         "class": class,
         "metric": metric,
         "unit": if metric == "area" { "ha" } else { "features" },
-        "total": rows.iter().map(|r| r.value).sum::<f64>(),
+        "total": agrimap_analysis::total(rows.iter().map(|r| r.value)),
         "features": rows.iter().map(|r| r.features).sum::<u64>(),
         "title_vi": layer.title_vi,
         "title_en": layer.title,

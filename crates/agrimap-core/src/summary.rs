@@ -47,7 +47,7 @@ fn rows_of(table: &StatsTable, code: &str) -> Vec<ClassArea> {
 }
 
 fn total(rows: &[ClassArea]) -> f64 {
-    rows.iter().map(|r| r.ha).sum()
+    agrimap_analysis::total(rows.iter().map(|r| r.ha))
 }
 
 /// Markets are stored comma-separated: an area certified for two markets
@@ -284,7 +284,7 @@ fn livestock_json(farms: &[ClassArea], head: &[ClassArea]) -> JsonValue {
     let head_of = |class: &str| head.iter().find(|h| h.class == class).map_or(0.0, |h| h.ha);
     json!({
         "farms": farms.iter().map(|r| r.features).sum::<u64>(),
-        "head": head.iter().map(|h| h.ha).sum::<f64>(),
+        "head": agrimap_analysis::total(head.iter().map(|h| h.ha)),
         "by_species": farms
             .iter()
             .map(|r| json!({"class": r.class, "farms": r.features, "head": head_of(&r.class)}))

@@ -90,12 +90,13 @@ fn catalog(id: &str) -> Result<&'static LayerDef, CoreError> {
 }
 
 fn rows_ha(table: &StatsTable, code: &str, keep: impl Fn(&str) -> bool) -> f64 {
-    table
-        .rows
-        .iter()
-        .filter(|r| r.code == code && keep(r.class.as_deref().unwrap_or("")))
-        .map(|r| r.value)
-        .sum()
+    agrimap_analysis::total(
+        table
+            .rows
+            .iter()
+            .filter(|r| r.code == code && keep(r.class.as_deref().unwrap_or("")))
+            .map(|r| r.value),
+    )
 }
 
 /// Reads what the layers hold about `commune` for `year`.

@@ -117,7 +117,10 @@ pub async fn province_report(
     let communes = province_communes(&index, province_code, boundary_set)?;
     let first = communes[0];
     let audience = scoped(audience, provinces, &first.province_code);
-    let area: Option<f64> = communes.iter().map(|c| c.area_ha).sum();
+    let area: Option<f64> = communes
+        .iter()
+        .map(|c| c.area_ha)
+        .try_fold(0.0, |sum, ha| ha.map(|ha| sum + ha));
     let place = Place {
         level: "province",
         code: first.province_code.clone(),
@@ -165,7 +168,7 @@ fn class_table(
     features: &'static str,
     rows: &[ClassFigure],
 ) -> Table {
-    let total: f64 = rows.iter().map(|r| r.value).sum();
+    let total = agrimap_analysis::total(rows.iter().map(|r| r.value));
     let hectares = value.unit == HA;
     let share = |r: &ClassFigure| Cell::Percent(if total > 0.0 { 100.0 * r.value / total } else { 0.0 });
     let (columns, rows) = if hectares {

@@ -587,7 +587,7 @@ fn named_rows(
         })
         .collect();
     let totals: Vec<f64> = (0..request.metrics.len())
-        .map(|i| rows.iter().map(|r| r.values.get(i).copied().unwrap_or(0.0)).sum())
+        .map(|i| agrimap_analysis::total(rows.iter().map(|r| r.values.get(i).copied().unwrap_or(0.0))))
         .collect();
     let selection = request.selection.as_ref();
     StatsTable {
