@@ -80,22 +80,24 @@ pub fn load(args: &LoadArgs) -> anyhow::Result<()> {
 /// PostGIS are its own (edits made there since an earlier load): such a
 /// layer is replaced as any write replaces it, its features closed at now,
 /// so PostGIS's past is kept and the embedded store's stays with it, as
-/// stderr says. Histories are not interleaved.
+/// stderr says. Histories are not interleaved. PostGIS's past is counted
+/// first and read whole only when it may be the very history being copied
+/// (a load run again): years of versions are not read to find them unlike.
 ///
 /// # Errors
 /// When PostGIS cannot be read.
 async fn keep_own_timelines(to: &PgStore, batch: &mut agrimap_store::WriteBatch) -> anyhow::Result<()> {
     let mut kept = Vec::with_capacity(batch.timelines.len());
     for timeline in std::mem::take(&mut batch.timelines) {
-        let held = to.timeline(timeline.layer).await?;
-        if held.versions.is_empty() || held.versions == timeline.versions {
+        let held = to.past_versions(timeline.layer).await?;
+        let same_count = usize::try_from(held).is_ok_and(|n| n == timeline.versions.len());
+        if held == 0 || (same_count && to.timeline(timeline.layer).await?.versions == timeline.versions) {
             kept.push(timeline);
         } else {
             eprintln!(
-                "layer {}: PostGIS keeps {} past versions of its own; the layer is replaced with its features \
+                "layer {}: PostGIS keeps {held} past versions of its own; the layer is replaced with its features \
                  closed at now, and the embedded store's {} past versions stay with it",
                 timeline.layer.id,
-                held.versions.len(),
                 timeline.versions.len()
             );
         }

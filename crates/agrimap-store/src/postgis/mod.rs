@@ -277,6 +277,27 @@ impl PgStore {
             .join("\n"))
     }
 
+    /// How many past versions of `layer`'s features the database keeps (0
+    /// for a layer without history): a count, so that a caller comparing
+    /// histories reads a whole one only when the counts agree.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn past_versions(&self, layer: &'static LayerDef) -> Result<u64, StoreError> {
+        if !layer.versioned() {
+            return Ok(0);
+        }
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                &format!("SELECT count(*) FROM {}", crate::history::history_table(layer)),
+                &[],
+            )
+            .await
+            .map_err(pg("counting past versions"))?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
     /// Applies the migrations not yet applied ([`Self::migrate_schema`]),
     /// then splits the features stored without their splits: those of a
     /// store made before splits were kept, and those another program wrote
