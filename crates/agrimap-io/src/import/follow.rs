@@ -54,8 +54,10 @@ pub(super) async fn features_following(
     if sets.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let mut provinces = BTreeSet::new();
     let (mut upserts, mut moved) = (Vec::new(), Vec::new());
+    // Moves that leave or enter a province the caller may not write in.
+    let (mut foreign, mut foreign_moves) = (BTreeSet::new(), 0);
+    let elsewhere = |p: &String| !writable.is_empty() && !writable.contains(p);
     for set in sets {
         let old = shapes_of(communes, stored.iter(), set);
         if old.is_empty() {
@@ -93,21 +95,19 @@ pub(super) async fn features_following(
                 });
             }
             for (m, between) in moves_here {
-                provinces.extend(between);
+                if between.iter().any(elsewhere) {
+                    foreign_moves += 1;
+                    foreign.extend(between.into_iter().filter(|p| elsewhere(p)));
+                }
                 moved.push(m);
             }
         }
     }
-    let foreign: Vec<&String> = provinces
-        .iter()
-        .filter(|p| !writable.is_empty() && !writable.contains(p))
-        .collect();
-    if !foreign.is_empty() {
+    if foreign_moves > 0 {
         return Err(ImportError::OutsideProvinces(format!(
-            "the token may write in provinces {} only; the new boundaries would move {} features to or from communes of province {}; nothing was written",
+            "the token may write in provinces {} only; the new boundaries would move {foreign_moves} features to or from communes of province {}; nothing was written",
             writable.join(", "),
-            moved.len(),
-            foreign.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+            foreign.into_iter().collect::<Vec<_>>().join(", ")
         )));
     }
     Ok((upserts, moved))
