@@ -80,6 +80,7 @@ async fn recode(store: &dyn Store, layer_id: &str, feature: &Feature, field: &st
             layer: def,
             features: vec![changed],
             update: vec![def.fields[def.field_index(field).expect("field")].name],
+            insert_new: true,
         })
         .await
         .expect("recode");

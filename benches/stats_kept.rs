@@ -165,6 +165,7 @@ fn main() -> Result<(), BoxError> {
             layer: crop_def,
             features: vec![parcel],
             update: vec![],
+            insert_new: true,
         }))?;
         writes.push(started.elapsed());
         // The store tells of its writes by notification: wait until it has.

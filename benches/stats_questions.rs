@@ -288,6 +288,7 @@ async fn from_the_store(store: &Arc<dyn Store>, cql2: &str) -> Result<(Duration,
             layer: crop_def,
             features: vec![parcel],
             update: vec!["practice"],
+            insert_new: true,
         })
         .await?;
     // The store tells of its writes by notification: wait until it has, so

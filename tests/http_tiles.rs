@@ -554,6 +554,7 @@ fn dense_layers_are_kept_whole_at_the_first_legible_zoom(kind: StoreKind) {
         layer: crop,
         features: vec![autumn],
         update: vec!["season"],
+        insert_new: true,
     }))
     .expect("season");
     assert_eq!(block_on(store.overview(&key)).expect("read"), None, "forgotten");
@@ -750,6 +751,7 @@ fn a_tile_a_write_reached_is_drawn_from_its_kept_edges_as_from_every_parcel(kind
         layer: crop,
         features: vec![moved],
         update: vec!["crop_type"],
+        insert_new: true,
     }))
     .expect("upsert");
     let parcel_id = crop.field_index("parcel_id").expect("field");

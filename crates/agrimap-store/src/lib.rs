@@ -147,6 +147,11 @@ pub struct Upsert {
     /// their stored values (a file without owners' phones does not erase
     /// them). New features get every value.
     pub update: Vec<&'static str>,
+    /// Whether a feature whose key is not stored is added (an import), or
+    /// left out: a write that changes features it has read (features
+    /// moved to the commune that now holds them) must not bring back one
+    /// that someone deleted meanwhile.
+    pub insert_new: bool,
 }
 
 /// A connection pool's state at one moment.

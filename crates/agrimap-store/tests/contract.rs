@@ -421,6 +421,7 @@ mod cases {
             layer: ocop_layer,
             features,
             update,
+            insert_new: true,
         };
         let done = store.upsert(upsert(vec![first], vec![])).await.expect("insert");
         assert_eq!((done.inserted, done.updated), (1, 0));
@@ -437,6 +438,25 @@ mod cases {
         assert_eq!(all[0].properties[stars], Value::Int(5));
         assert_eq!(all[0].properties[producer], Value::from("HTX Hòa Tú"));
         assert_eq!(all[0].geometry, Geometry::Point(point!(x: 105.6, y: 9.9)));
+        // A write of features it read earlier brings none back: a key no
+        // longer stored (deleted meanwhile) is left out, a stored one updated.
+        let existing_only = Upsert {
+            layer: ocop_layer,
+            features: vec![
+                ocop("33001", "Bánh pía", 3, 105.7, 9.7),
+                ocop("33001", "Gạo ST25", 3, 105.6, 9.9),
+            ],
+            update: vec!["stars"],
+            insert_new: false,
+        };
+        let done = store.upsert(existing_only).await.expect("update only");
+        assert_eq!((done.inserted, done.updated), (0, 1));
+        let all = store
+            .features(ocop_layer, &FeatureQuery::default())
+            .await
+            .expect("read");
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].properties[stars], Value::Int(3));
     }
 
     /// A water-quality station of the `monitoring` layer.
@@ -1197,6 +1217,7 @@ mod cases {
             layer: crop,
             features: vec![p],
             update: vec![],
+            insert_new: true,
         };
         store.upsert(upsert).await.expect("parcel");
         let query = FeatureQuery {
@@ -1247,6 +1268,7 @@ mod cases {
             layer: layer("crop").expect("crop"),
             features,
             update,
+            insert_new: true,
         }
     }
 
@@ -1792,12 +1814,14 @@ mod cases {
             layer: l,
             features: vec![ocop("70001", "A", 4, 105.0, 10.0)],
             update: vec!["stars"],
+            insert_new: true,
         };
         store.upsert(same).await.expect("same values");
         let renamed = Upsert {
             layer: l,
             features: vec![ocop("70001", "A", 5, 105.0, 10.0)],
             update: vec!["stars"],
+            insert_new: true,
         };
         store.upsert(renamed).await.expect("five stars");
         assert_eq!(

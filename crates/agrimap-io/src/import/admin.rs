@@ -406,6 +406,7 @@ pub(super) async fn derived_units(
                     layer: l,
                     features,
                     update: l.fields.iter().map(|f| f.name).collect(),
+                    insert_new: true,
                 }
             })
             .collect();

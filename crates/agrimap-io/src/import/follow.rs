@@ -92,6 +92,7 @@ pub(super) async fn features_following(
                     layer,
                     features: following,
                     update: vec!["commune_code"],
+                    insert_new: false,
                 });
             }
             for (m, between) in moves_here {

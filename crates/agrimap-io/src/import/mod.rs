@@ -422,6 +422,7 @@ pub async fn import(
             layer,
             features,
             update,
+            insert_new: true,
         };
         store
             .upsert_all(std::iter::once(write).chain(units).collect())

@@ -171,6 +171,7 @@ fn remake(jobs: Vec<Job>, provinces: &'static LayerDef, districts: &'static Laye
             },
             features,
             update: vec!["area_ha"],
+            insert_new: false,
         })
         .collect();
     outlines

@@ -39,6 +39,7 @@ pub(super) fn apply_change(tx: &Transaction<'_>, change: &Change) -> Result<usiz
             layer,
             features: change.put.clone(),
             update: layer.fields.iter().map(|f| f.name).collect(),
+            insert_new: true,
         },
     )?;
     let matches: Vec<String> = key
@@ -154,7 +155,7 @@ fn upsert(tx: &Transaction<'_>, write: &Upsert) -> Result<UpsertSummary, StoreEr
             }
             if update.raw_execute().map_err(refused)? > 0 {
                 summary.updated += 1;
-            } else {
+            } else if write.insert_new {
                 insert.execute(params.as_slice()).map_err(refused)?;
                 summary.inserted += 1;
             }

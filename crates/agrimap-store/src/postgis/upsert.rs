@@ -29,6 +29,7 @@ pub(super) async fn apply_change(
                 layer,
                 features: change.put.clone(),
                 update: layer.fields.iter().map(|f| f.name).collect(),
+                insert_new: true,
             },
         )
         .await?
@@ -124,8 +125,8 @@ pub(super) async fn upsert(
         )
         .await
         .map_err(partitions::write_error(layer, "updating features by key"))?;
-    let inserted = tx
-        .execute(
+    let inserted = if write.insert_new {
+        tx.execute(
             &format!(
                 "INSERT INTO {t} (geom, {columns}) SELECT geom, {columns} FROM {STAGING} AS s
                  WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
@@ -134,7 +135,10 @@ pub(super) async fn upsert(
             &[],
         )
         .await
-        .map_err(partitions::write_error(layer, "inserting features"))?;
+        .map_err(partitions::write_error(layer, "inserting features"))?
+    } else {
+        0
+    };
     tx.batch_execute(&format!("DROP TABLE {STAGING}"))
         .await
         .map_err(pg("dropping the staging table"))?;

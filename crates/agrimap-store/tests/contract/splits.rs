@@ -236,6 +236,7 @@ pub async fn rewriting_or_deleting_a_feature_moves_its_splits(store: &dyn Store)
             layer: crop,
             features: vec![parcel("P-1", "rice", 4.0, square(105.12, 10.02, 105.14, 10.04))],
             update: vec!["crop_type"],
+            insert_new: true,
         })
         .await
         .expect("moved");
@@ -336,6 +337,7 @@ pub async fn a_boundary_change_recomputes_every_split(store: &dyn Store) {
                 commune("99002", square(105.05, 10.0, 105.2, 10.1)),
             ],
             update: vec!["name"],
+            insert_new: true,
         }])
         .await
         .expect("boundaries");
@@ -460,6 +462,7 @@ pub async fn tables_by_a_coded_field_follow_every_write(store: &dyn Store) {
             layer: crop,
             features: vec![moved],
             update: vec![],
+            insert_new: true,
         })
         .await
         .expect("moved");
@@ -470,6 +473,7 @@ pub async fn tables_by_a_coded_field_follow_every_write(store: &dyn Store) {
             layer: crop,
             features: vec![recoded],
             update: vec!["crop_type"],
+            insert_new: true,
         })
         .await
         .expect("recoded");
