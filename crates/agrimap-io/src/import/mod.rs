@@ -395,29 +395,11 @@ pub async fn import(
         };
         store.write(batch).await.map(|summary| (summary.features, 0))
     } else {
-        let (units, derived) = if layer.id == "admin_commune" {
-            let arrived: Vec<admin::Arrived<'_>> = features
-                .iter()
-                .zip(&names)
-                .map(|(feature, names)| admin::Arrived { feature, names })
-                .collect();
-            // The stored communes, read once for the three steps below.
-            let stored = store.features(layer, &agrimap_model::FeatureQuery::default()).await?;
-            let (mut units, mut derived) = admin::derived_units(store, &stored, &arrived).await?;
-            let communes: Vec<&Feature> = features.iter().collect();
-            let outlines = outlines::outlines_following(store, &stored, &communes).await?;
-            units.extend(outlines.upserts);
-            derived.extend(outlines.remade);
-            report.kept_units = outlines.kept;
-            let (following, moved) =
-                follow::features_following(store, &stored, &communes, &opts.writable_provinces).await?;
-            units.extend(following);
-            report.moved = moved;
-            (units, derived)
+        let units = if layer.id == "admin_commune" {
+            what_communes_bring(store, layer, &features, &names, opts, &mut report).await?
         } else {
-            (Vec::new(), Vec::new())
+            Vec::new()
         };
-        report.derived = derived;
         let write = Upsert {
             layer,
             features,
@@ -445,6 +427,39 @@ pub async fn import(
     report.inserted = inserted;
     report.updated = updated;
     Ok(report)
+}
+
+/// What arriving communes bring with them, as upserts to write in their
+/// transaction, each said in the report: the districts and provinces made
+/// from them ([`admin`]), those made again because their communes changed
+/// ([`outlines`]), and the features of other layers a corrected boundary
+/// now holds ([`follow`]).
+async fn what_communes_bring(
+    store: &dyn Store,
+    layer: &'static LayerDef,
+    communes: &[Feature],
+    names: &[admin::UnitNames],
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+) -> Result<Vec<Upsert>, ImportError> {
+    // The stored communes, read once for the three steps.
+    let stored = store.features(layer, &agrimap_model::FeatureQuery::default()).await?;
+    let arrived: Vec<admin::Arrived<'_>> = communes
+        .iter()
+        .zip(names)
+        .map(|(feature, names)| admin::Arrived { feature, names })
+        .collect();
+    let (mut units, derived) = admin::derived_units(store, &stored, &arrived).await?;
+    report.derived = derived;
+    let communes: Vec<&Feature> = communes.iter().collect();
+    let outlines = outlines::outlines_following(store, &stored, &communes).await?;
+    units.extend(outlines.upserts);
+    report.derived.extend(outlines.remade);
+    report.kept_units = outlines.kept;
+    let (following, moved) = follow::features_following(store, &stored, &communes, &opts.writable_provinces).await?;
+    units.extend(following);
+    report.moved = moved;
+    Ok(units)
 }
 
 /// Fills in the commune (and boundary set) of features that have none, from
