@@ -22,13 +22,8 @@ runs=${AGRIMAP_RELOAD_RUNS:-3}
 say() { printf '[boundary_reload.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 command -v python3 >/dev/null 2>&1 || { say "error: python3 is missing"; exit 1; }
 
-if [ -n "${AGRIMAP_RELOAD_BINARIES:-}" ]; then
-  read -r -a binaries <<<"$AGRIMAP_RELOAD_BINARIES"
-else
-  say "building agrimap (release)"
-  cargo build --release -p agrimap
-  binaries=("${CARGO_TARGET_DIR:-target}/release/agrimap")
-fi
+. benches/agrimap_binaries.sh
+agrimap_binaries "${AGRIMAP_RELOAD_BINARIES:-}"
 
 work=$(mktemp -d /tmp/agrimap-boundary-reload.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -43,13 +43,8 @@ die() {
 }
 for tool in curl psql python3 bc; do command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"; done
 
-if [ -n "${AGRIMAP_FIRST_DRAWS_BINARIES:-}" ]; then
-  read -r -a binaries <<<"$AGRIMAP_FIRST_DRAWS_BINARIES"
-else
-  say "building agrimap (release)"
-  cargo build --release -p agrimap
-  binaries=("${CARGO_TARGET_DIR:-target}/release/agrimap")
-fi
+. benches/agrimap_binaries.sh
+agrimap_binaries "${AGRIMAP_FIRST_DRAWS_BINARIES:-}"
 
 work=$(mktemp -d /tmp/agrimap-first-draws.XXXXXX)
 server_pid=""

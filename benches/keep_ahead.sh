@@ -33,13 +33,8 @@ die() {
 }
 for tool in curl psql; do command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"; done
 
-if [ -n "${AGRIMAP_KEEP_AHEAD_BINARIES:-}" ]; then
-  read -r -a binaries <<<"$AGRIMAP_KEEP_AHEAD_BINARIES"
-else
-  say "building agrimap (release)"
-  cargo build --release -p agrimap
-  binaries=("${CARGO_TARGET_DIR:-target}/release/agrimap")
-fi
+. benches/agrimap_binaries.sh
+agrimap_binaries "${AGRIMAP_KEEP_AHEAD_BINARIES:-}"
 
 work=$(mktemp -d /tmp/agrimap-keep-ahead.XXXXXX)
 pids=()

@@ -24,13 +24,8 @@ runs=${AGRIMAP_LOAD_RUNS:-3}
 say() { printf '[load_from_store.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 command -v psql >/dev/null 2>&1 || { say "error: psql is missing"; exit 1; }
 
-if [ -n "${AGRIMAP_LOAD_BINARIES:-}" ]; then
-  read -r -a binaries <<<"$AGRIMAP_LOAD_BINARIES"
-else
-  say "building agrimap (release)"
-  cargo build --release -p agrimap
-  binaries=("${CARGO_TARGET_DIR:-target}/release/agrimap")
-fi
+. benches/agrimap_binaries.sh
+agrimap_binaries "${AGRIMAP_LOAD_BINARIES:-}"
 
 throwaway_pg
 work=$(mktemp -d /tmp/agrimap-load-from.XXXXXX)

@@ -14,13 +14,16 @@
 //! to provinces may not move features to or from a commune of another.
 
 use super::ImportError;
+use super::admin::shape;
+use super::changes::Changes;
+use super::commune::extent;
 use super::report::Moved;
 use agrimap_analysis::aggregate::largest_part;
 use agrimap_analysis::zones::Zones;
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, Value, catalog, layer};
 use agrimap_store::{Store, Upsert};
 use futures::TryStreamExt;
-use geo::{BoundingRect, Geometry, MultiPolygon, Rect};
+use geo::{MultiPolygon, Rect};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -31,8 +34,8 @@ const CHUNK: usize = 16_384;
 /// The communes of one boundary set: code → (province code, boundary).
 type Shapes = BTreeMap<String, (String, MultiPolygon<f64>)>;
 
-/// The features that move to another commune because `arrived` communes
-/// replace the stored ones, as upserts of their `commune_code` (one per
+/// The features that move to another commune because the communes that
+/// `changes` holds replace the stored ones, as upserts of their `commune_code` (one per
 /// layer), and the moves for the report.
 ///
 /// # Errors
@@ -40,50 +43,41 @@ type Shapes = BTreeMap<String, (String, MultiPolygon<f64>)>;
 /// move leaves or enters a commune of another; the store's errors.
 pub(super) async fn features_following(
     store: &dyn Store,
-    stored: &[Feature],
-    arrived: &[&Feature],
+    changes: &Changes<'_>,
     writable: &[String],
 ) -> Result<(Vec<Upsert>, Vec<Moved>), ImportError> {
     let Some(communes) = layer("admin_commune") else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let sets: BTreeSet<&str> = arrived
+    let sets: BTreeSet<&str> = changes
+        .changed
         .iter()
         .filter_map(|f| communes.text_of(f, "boundary_set"))
         .collect();
-    if sets.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
     let (mut upserts, mut moved) = (Vec::new(), Vec::new());
     // Moves that leave or enter a province the caller may not write in.
     let (mut foreign, mut foreign_moves) = (BTreeSet::new(), 0);
     let elsewhere = |p: &String| !writable.is_empty() && !writable.contains(p);
     for set in sets {
-        let old = shapes_of(communes, stored.iter(), set);
+        let old = shapes_of(communes, changes.before.values().copied(), set);
         if old.is_empty() {
             // The set's first communes: no feature was placed on them yet.
             continue;
         }
-        let mut new = old.clone();
-        let mut area: Option<Rect<f64>> = None;
-        for f in arrived
+        // The set's changed communes, and the stored ones they replace:
+        // only features near them can move.
+        let arriving: Vec<&Feature> = changes
+            .changed
             .iter()
+            .copied()
             .filter(|f| communes.text_of(f, "boundary_set") == Some(set))
-        {
-            let (Some(code), Some(shape)) = (communes.text_of(f, "code"), polygons(&f.geometry)) else {
-                continue;
-            };
-            let before = old.get(code).map(|(_, s)| s);
-            if before == Some(&shape) {
-                continue;
-            }
-            for changed in before.into_iter().chain(std::iter::once(&shape)) {
-                area = union(area, changed.bounding_rect());
-            }
-            let province = communes.text_of(f, "province_code").unwrap_or_default().to_owned();
-            new.insert(code.to_owned(), (province, shape));
-        }
-        let Some(area) = area else { continue };
+            .collect();
+        let replaced = arriving.iter().filter_map(|f| changes.replaced(communes, f));
+        let Some(area) = extent(arriving.iter().copied().chain(replaced).map(|f| &f.geometry)) else {
+            continue;
+        };
+        let mut new = old.clone();
+        new.extend(shapes_of(communes, arriving.into_iter(), set));
         let zones = Arc::new((zones_of(old), zones_of(new)));
         for layer in catalog().iter().filter(|l| follows(l)) {
             let (following, moves_here) = moves_in(store, layer, set, area, &zones).await?;
@@ -197,7 +191,7 @@ fn shapes_of<'a>(communes: &LayerDef, features: impl Iterator<Item = &'a Feature
         .filter_map(|f| {
             let code = communes.text_of(f, "code")?.to_owned();
             let province = communes.text_of(f, "province_code").unwrap_or_default().to_owned();
-            Some((code, (province, polygons(&f.geometry)?)))
+            Some((code, (province, shape(&f.geometry)?)))
         })
         .collect()
 }
@@ -209,22 +203,4 @@ fn zones_of(shapes: Shapes) -> Zones {
             .map(|(code, (province, shape))| (code, String::new(), province, shape))
             .collect(),
     )
-}
-
-fn polygons(geometry: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
-    match geometry {
-        Geometry::Polygon(p) => Some(MultiPolygon::new(vec![p.clone()])),
-        Geometry::MultiPolygon(mp) => Some(mp.clone()),
-        _ => None,
-    }
-}
-
-fn union(a: Option<Rect<f64>>, b: Option<Rect<f64>>) -> Option<Rect<f64>> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(Rect::new(
-            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-        )),
-        (a, b) => a.or(b),
-    }
 }

@@ -24,6 +24,7 @@
 //!    the same transaction as the communes.
 
 mod admin;
+mod changes;
 pub mod commune;
 #[cfg(feature = "gdal")]
 pub mod cp1258;
@@ -451,12 +452,12 @@ async fn what_communes_bring(
         .collect();
     let (mut units, derived) = admin::derived_units(store, &stored, &arrived).await?;
     report.derived = derived;
-    let communes: Vec<&Feature> = communes.iter().collect();
-    let outlines = outlines::outlines_following(store, &stored, &communes).await?;
+    let changes = changes::Changes::new(layer, &stored, communes);
+    let outlines = outlines::outlines_following(store, &changes).await?;
     units.extend(outlines.upserts);
     report.derived.extend(outlines.remade);
     report.kept_units = outlines.kept;
-    let (following, moved) = follow::features_following(store, &stored, &communes, &opts.writable_provinces).await?;
+    let (following, moved) = follow::features_following(store, &changes, &opts.writable_provinces).await?;
     units.extend(following);
     report.moved = moved;
     Ok(units)

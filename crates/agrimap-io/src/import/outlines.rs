@@ -10,6 +10,7 @@
 
 use super::ImportError;
 use super::admin::{complete, dissolve, shape};
+use super::changes::{Changes, key};
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, layer};
 use agrimap_store::{Store, Upsert};
 use geo::{Area, BooleanOps, Geometry, MultiPolygon};
@@ -43,38 +44,23 @@ pub(super) struct Outlines {
 }
 
 /// The held districts and provinces made from their communes whose
-/// communes' boundaries `arrived` change, made again.
-pub(super) async fn outlines_following(
-    store: &dyn Store,
-    stored: &[Feature],
-    arrived: &[&Feature],
-) -> Result<Outlines, ImportError> {
+/// communes' boundaries `changes` change, made again.
+pub(super) async fn outlines_following(store: &dyn Store, changes: &Changes<'_>) -> Result<Outlines, ImportError> {
     let (Some(communes), Some(districts), Some(provinces)) =
         (layer("admin_commune"), layer("admin_district"), layer("admin_province"))
     else {
         return Ok(Outlines::default());
     };
-    let key_of = |f: &Feature| {
-        Some((
-            communes.text_of(f, "code")?.to_owned(),
-            communes.text_of(f, "boundary_set")?.to_owned(),
-        ))
-    };
-    let before: BTreeMap<(String, String), &Feature> = stored.iter().filter_map(|f| Some((key_of(f)?, f))).collect();
+    let before = &changes.before;
     let mut after = before.clone();
     let mut touched = BTreeSet::new();
-    for f in arrived {
-        let Some(key) = key_of(f) else { continue };
-        if before
-            .get(&key)
-            .is_some_and(|old| shape(&old.geometry) == shape(&f.geometry))
-        {
-            continue;
+    for &f in &changes.changed {
+        for commune in changes.replaced(communes, f).into_iter().chain(std::iter::once(f)) {
+            touched.extend(units_of(communes, commune));
         }
-        for stored in before.get(&key).into_iter().copied().chain(std::iter::once(*f)) {
-            touched.extend(units_of(communes, stored));
+        if let Some(key) = key(communes, f) {
+            after.insert(key, f);
         }
-        after.insert(key, f);
     }
     if touched.is_empty() {
         return Ok(Outlines::default());
@@ -99,7 +85,7 @@ pub(super) async fn outlines_following(
                 .collect()
         };
         jobs.push(Job {
-            before: members(&before),
+            before: members(before),
             after: members(&after),
             key,
             unit,
