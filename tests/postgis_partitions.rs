@@ -388,10 +388,25 @@ fn a_recode_moves_a_parcel_to_the_other_province() {
     let db = provinces_db("parts_recode", &[&can_tho, &dong_thap]);
     let store = db.store();
     let crop = layer("crop").expect("crop");
-    let fid: i64 = query(&db.url, "SELECT min(fid) FROM crop WHERE province_code = '92'")[0].get(0);
+    let row = &query(
+        &db.url,
+        "SELECT fid, commune_code FROM crop WHERE province_code = '92' ORDER BY fid LIMIT 1",
+    )[0];
+    let (fid, read): (i64, Option<String>) = (row.get(0), row.get(1));
+    // A recode restamps parcels coded by the communes of before.
+    query(
+        &db.url,
+        &format!("UPDATE crop SET boundary_set = 'pre-2025' WHERE fid = {fid}"),
+    );
+    let kept_before = count(&db.url, &format!("SELECT count(*) FROM crop_history WHERE fid = {fid}"));
     let target = communes_of(&dong_thap.0)[0].0.clone();
+    let restamp = agrimap_store::Restamp {
+        id: fid,
+        read,
+        code: target.clone(),
+    };
     let n = rt()
-        .block_on(store.restamp_communes(crop, BoundarySet::Y2025, vec![(fid, target.clone())]))
+        .block_on(store.restamp_communes(crop, BoundarySet::Y2025, vec![restamp]))
         .expect("recode");
     assert_eq!(n, 1);
     let row = &query(
@@ -410,7 +425,7 @@ fn a_recode_moves_a_parcel_to_the_other_province() {
     // again for the delete PostgreSQL moves it with.
     assert_eq!(
         count(&db.url, &format!("SELECT count(*) FROM crop_history WHERE fid = {fid}")),
-        1
+        kept_before + 1
     );
     // And the store reads it where it now is.
     let back = rt()

@@ -39,6 +39,13 @@ pub fn recode(args: &RecodeArgs) -> anyhow::Result<()> {
         "  outside   {:>9}  (in no {} commune; left as they were)",
         report.outside, report.to
     )?;
+    if report.edited_meanwhile > 0 {
+        writeln!(
+            out,
+            "  edited    {:>9}  (their commune was edited while the layer was read; left as edited)",
+            report.edited_meanwhile
+        )?;
+    }
     if !report.outside_keys.is_empty() {
         writeln!(out, "  first outside: {}", report.outside_keys.join(", "))?;
     }

@@ -154,6 +154,19 @@ pub struct Upsert {
     pub insert_new: bool,
 }
 
+/// One feature re-stamped with a commune of another set
+/// ([`LayerStore::restamp_communes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restamp {
+    /// The feature's id.
+    pub id: i64,
+    /// Its `commune_code` as the recode read it: a feature whose code was
+    /// edited since is left alone, so the edit is not overwritten.
+    pub read: Option<String>,
+    /// The commune it is given.
+    pub code: String,
+}
+
 /// A connection pool's state at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
@@ -371,16 +384,18 @@ pub trait LayerStore: Send + Sync + 'static {
     async fn upsert_all(&self, writes: Vec<Upsert>) -> Result<Vec<UpsertSummary>, StoreError>;
 
     /// Re-stamps features with the communes of `set`, in one transaction:
-    /// for each `(id, code)`, `former_commune_code` takes the code the
+    /// for each [`Restamp`], `former_commune_code` takes the code the
     /// feature had, `commune_code` becomes `code` and `boundary_set`
     /// becomes `set` (the recode of a layer to the 2025 communes, sent as
     /// ids and codes so that a million parcels need not be held). Ids not
-    /// stored are skipped; returns how many features changed.
+    /// stored, features whose `commune_code` is no longer the one read and
+    /// features already in `set` are skipped: the recode read them before
+    /// someone else wrote them. Returns how many features changed.
     async fn restamp_communes(
         &self,
         layer: &'static LayerDef,
         set: agrimap_model::BoundarySet,
-        changes: Vec<(i64, String)>,
+        changes: Vec<Restamp>,
     ) -> Result<usize, StoreError>;
 
     /// The change counter of every layer.

@@ -206,11 +206,18 @@ mod cases {
             .restamp_communes(
                 ocop_layer,
                 agrimap_model::BoundarySet::Y2025,
-                vec![(1, "31510".into()), (99, "31999".into())],
+                vec![
+                    restamp(1, "31507", "31510"),
+                    restamp(2, "31507", "31999"),
+                    restamp(99, "31507", "31999"),
+                ],
             )
             .await
             .expect("restamp");
-        assert_eq!(changed, 1, "an id not stored is skipped");
+        assert_eq!(
+            changed, 1,
+            "an id not stored is skipped, and so is a feature whose code is not the one read"
+        );
         assert!(store.versions().await.expect("versions")["ocop"] > before);
         let all = store
             .features(ocop_layer, &FeatureQuery::default())
@@ -220,8 +227,27 @@ mod cases {
         assert_eq!(text(&all[0], "commune_code").as_deref(), Some("31510"));
         assert_eq!(text(&all[0], "boundary_set").as_deref(), Some("2025"));
         assert_eq!(text(&all[0], "former_commune_code").as_deref(), Some("31507"));
+        assert_eq!(text(&all[1], "commune_code").as_deref(), Some("31510"));
         assert_eq!(text(&all[1], "boundary_set").as_deref(), Some("pre-2025"));
         assert_eq!(text(&all[1], "former_commune_code"), None);
+
+        let again = store
+            .restamp_communes(
+                ocop_layer,
+                agrimap_model::BoundarySet::Y2025,
+                vec![restamp(1, "31510", "31999")],
+            )
+            .await
+            .expect("restamp");
+        assert_eq!(again, 0, "a feature already in the set is not restamped twice");
+    }
+
+    fn restamp(id: i64, read: &str, code: &str) -> agrimap_store::Restamp {
+        agrimap_store::Restamp {
+            id,
+            read: Some(read.to_owned()),
+            code: code.to_owned(),
+        }
     }
 
     pub async fn queries_by_bbox_commune_and_filter(store: &dyn Store) {

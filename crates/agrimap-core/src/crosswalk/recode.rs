@@ -13,6 +13,7 @@ use crate::error::CoreError;
 use agrimap_analysis::aggregate::largest_part;
 use agrimap_analysis::zones::Zones;
 use agrimap_model::{Audience, BoundarySet, Feature, FeatureQuery, LayerDef};
+use agrimap_store::Restamp;
 use agrimap_store::resumable::{HOLD, resumable};
 use futures::TryStreamExt;
 use rayon::prelude::*;
@@ -37,6 +38,9 @@ pub struct RecodeReport {
     pub outside: usize,
     /// The natural keys of the first of those.
     pub outside_keys: Vec<String>,
+    /// Features whose commune was edited between the recode's read and its
+    /// write: left as the edit made them.
+    pub edited_meanwhile: usize,
 }
 
 /// Why the layer cannot be recoded, if it cannot: it must have the fields a recode writes.
@@ -97,11 +101,13 @@ impl Core {
             unchanged: 0,
             outside: 0,
             outside_keys: Vec::new(),
+            edited_meanwhile: 0,
         };
-        // The layer is read chunk by chunk and only (id, new code) is kept,
-        // so a province's million parcels are never held at once; the
-        // chunk stream fails if the layer changes meanwhile.
-        let mut changes: Vec<(i64, String)> = Vec::new();
+        // The layer is read chunk by chunk and only (id, code read, new
+        // code) is kept, so a province's million parcels are never held at
+        // once; the chunk stream fails if the layer changes meanwhile, and
+        // the write skips a feature edited after the last chunk.
+        let mut changes: Vec<Restamp> = Vec::new();
         let query = FeatureQuery {
             audience: Audience::Full,
             ..FeatureQuery::default()
@@ -112,7 +118,7 @@ impl Core {
             let placed = tokio::task::spawn_blocking(move || place(layer, to, &zones, &chunk))
                 .await
                 .map_err(|e| CoreError::task_failed("recode_failed", "recoding a layer", &e))?;
-            for (id, place) in placed {
+            for (id, read, place) in placed {
                 match place {
                     Place::Unchanged => report.unchanged += 1,
                     Place::Outside(key) => {
@@ -121,15 +127,14 @@ impl Core {
                             report.outside_keys.push(key);
                         }
                     }
-                    Place::In(code) => {
-                        report.recoded += 1;
-                        changes.push((id, code));
-                    }
+                    Place::In(code) => changes.push(Restamp { id, read, code }),
                 }
             }
         }
         if !changes.is_empty() {
-            self.store.restamp_communes(layer, to, changes).await?;
+            let asked = changes.len();
+            report.recoded = self.store.restamp_communes(layer, to, changes).await?;
+            report.edited_meanwhile = asked - report.recoded;
         }
         Ok(report)
     }
@@ -145,19 +150,21 @@ enum Place {
     In(String),
 }
 
-/// Places a chunk of features on the target set's communes, in parallel.
-fn place(layer: &LayerDef, to: BoundarySet, zones: &Zones, chunk: &[Feature]) -> Vec<(i64, Place)> {
+/// Places a chunk of features on the target set's communes, in parallel:
+/// each feature's id, the commune code it was read with, and its place.
+fn place(layer: &LayerDef, to: BoundarySet, zones: &Zones, chunk: &[Feature]) -> Vec<(i64, Option<String>, Place)> {
     chunk
         .par_iter()
         .map_init(Vec::new, |scratch, f| {
+            let read = layer.text_of(f, "commune_code").map(str::to_owned);
             if layer.text_of(f, "boundary_set") == Some(to.as_str()) {
-                return (f.id, Place::Unchanged);
+                return (f.id, read, Place::Unchanged);
             }
             let place = match largest_part(zones, &f.geometry, scratch) {
                 Some(z) => Place::In(zones.get(z).code.clone()),
                 None => Place::Outside(layer.key_text(f).unwrap_or_else(|| f.id.to_string())),
             };
-            (f.id, place)
+            (f.id, read, place)
         })
         .collect()
 }

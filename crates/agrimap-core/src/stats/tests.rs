@@ -59,7 +59,7 @@ impl LayerStore for CountingStore {
         &self,
         _: &'static LayerDef,
         _: agrimap_model::BoundarySet,
-        _: Vec<(i64, String)>,
+        _: Vec<agrimap_store::Restamp>,
     ) -> Result<usize, StoreError> {
         unimplemented!("{NOT_USED}")
     }

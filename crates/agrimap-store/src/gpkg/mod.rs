@@ -805,7 +805,7 @@ impl LayerStore for GpkgStore {
         &self,
         layer: &'static LayerDef,
         set: agrimap_model::BoundarySet,
-        changes: Vec<(i64, String)>,
+        changes: Vec<crate::Restamp>,
     ) -> Result<usize, StoreError> {
         self.with_conn(move |c| {
             let tx = c.transaction().map_err(|e| db("starting a transaction", e))?;
@@ -815,13 +815,13 @@ impl LayerStore for GpkgStore {
                 let mut update = tx
                     .prepare(&format!(
                         "UPDATE \"{}\" SET former_commune_code = commune_code, commune_code = ?2, boundary_set = ?3 \
-                         WHERE fid = ?1",
+                         WHERE fid = ?1 AND commune_code IS ?4 AND boundary_set IS NOT ?3",
                         layer.id
                     ))
                     .map_err(on_layer("preparing the recode", layer))?;
-                for (id, code) in &changes {
+                for r in &changes {
                     restamped += update
-                        .execute((id, code, set.as_str()))
+                        .execute((r.id, &r.code, set.as_str(), &r.read))
                         .map_err(on_layer("recoding a feature", layer))?;
                 }
             }

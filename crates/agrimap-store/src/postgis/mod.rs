@@ -1209,7 +1209,7 @@ impl LayerStore for PgStore {
         &self,
         layer: &'static LayerDef,
         set: agrimap_model::BoundarySet,
-        changes: Vec<(i64, String)>,
+        changes: Vec<crate::Restamp>,
     ) -> Result<usize, StoreError> {
         use futures::SinkExt;
         let mut client = self.client().await?;
@@ -1219,19 +1219,24 @@ impl LayerStore for PgStore {
         // than any query should.
         tx.batch_execute(
             "SET LOCAL statement_timeout = 0;
-             CREATE TEMP TABLE agrimap_restamp (fid bigint PRIMARY KEY, code text NOT NULL) ON COMMIT DROP",
+             CREATE TEMP TABLE agrimap_restamp (fid bigint PRIMARY KEY, read text, code text NOT NULL) ON COMMIT DROP",
         )
         .await
         .map_err(pg("preparing the recode"))?;
         let sink = tx
-            .copy_in("COPY agrimap_restamp (fid, code) FROM STDIN")
+            .copy_in("COPY agrimap_restamp (fid, read, code) FROM STDIN")
             .await
             .map_err(pg("starting a COPY"))?;
         futures::pin_mut!(sink);
         let mut buf = String::with_capacity(COPY_CHUNK + 4096);
-        for (id, code) in &changes {
-            let _ = write!(buf, "{id}\t");
-            copy_value(&Value::Text(code.clone()), &mut buf);
+        for r in &changes {
+            let _ = write!(buf, "{}\t", r.id);
+            match &r.read {
+                Some(read) => copy_str(read, &mut buf),
+                None => buf.push_str("\\N"),
+            }
+            buf.push('\t');
+            copy_str(&r.code, &mut buf);
             buf.push('\n');
             if buf.len() >= COPY_CHUNK {
                 sink.send(bytes::Bytes::from(std::mem::take(&mut buf)))
@@ -1249,7 +1254,8 @@ impl LayerStore for PgStore {
             .execute(
                 &format!(
                     "UPDATE {t} SET former_commune_code = {t}.commune_code, commune_code = r.code, boundary_set = $1{province} \
-                     FROM agrimap_restamp r WHERE {t}.fid = r.fid",
+                     FROM agrimap_restamp r WHERE {t}.fid = r.fid \
+                     AND {t}.commune_code IS NOT DISTINCT FROM r.read AND {t}.boundary_set IS DISTINCT FROM $1",
                     t = layer.id,
                     // A recode may move a feature to another province, and
                     // so to another partition.

@@ -245,11 +245,21 @@ pub async fn rewriting_or_deleting_a_feature_moves_its_splits(store: &dyn Store)
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert_eq!(moved[0].commune_code, "99002");
 
-    // A recode changes values, not places.
-    store
-        .restamp_communes(crop, agrimap_model::BoundarySet::Y2025, vec![(id, "99002".into())])
+    // A recode changes values, not places. (The parcel is coded in the
+    // 2025 set, so it is stamped into the other one.)
+    let restamped = store
+        .restamp_communes(
+            crop,
+            agrimap_model::BoundarySet::Pre2025,
+            vec![agrimap_store::Restamp {
+                id,
+                read: Some("99001".into()),
+                code: "99002".into(),
+            }],
+        )
         .await
         .expect("recode");
+    assert_eq!(restamped, 1);
     assert_eq!(splits_of(store, id).await, moved);
 
     store
