@@ -933,6 +933,11 @@ fn parcel_communes(
 
 /// The hectares the store holds for the 2025 unit `code` of `layer`.
 fn unit_area(store: &dyn Store, layer: &str, code: &str) -> f64 {
+    unit_area_in(store, layer, code, "2025")
+}
+
+/// The hectares the store holds for the unit `code` of `layer` in `set`.
+fn unit_area_in(store: &dyn Store, layer: &str, code: &str, set: &str) -> f64 {
     let units = agrimap_model::layer(layer).expect("layer");
     let features = tokio::runtime::Runtime::new()
         .expect("runtime")
@@ -940,7 +945,7 @@ fn unit_area(store: &dyn Store, layer: &str, code: &str) -> f64 {
         .expect("read the units");
     let unit = features
         .iter()
-        .find(|f| units.text_of(f, "code") == Some(code) && units.text_of(f, "boundary_set") == Some("2025"))
+        .find(|f| units.text_of(f, "code") == Some(code) && units.text_of(f, "boundary_set") == Some(set))
         .expect("the unit");
     units.value_of(unit, "area_ha").as_f64().expect("area")
 }
@@ -963,8 +968,13 @@ struct Correction {
 impl Correction {
     /// `a` of `gaining`, `b` of `losing` (which may be the same list).
     fn of(gaining: &[geo::MultiPolygon<f64>], losing: &[geo::MultiPolygon<f64>]) -> Self {
-        use geo::{BooleanOps, BoundingRect};
         let (a, b) = neighbours(gaining, losing);
+        Self::between(gaining, losing, a, b)
+    }
+
+    /// Between `a` of `gaining` and its neighbour `b` of `losing`.
+    fn between(gaining: &[geo::MultiPolygon<f64>], losing: &[geo::MultiPolygon<f64>], a: usize, b: usize) -> Self {
+        use geo::{BooleanOps, BoundingRect};
         let (box_a, box_b) = (
             gaining[a].bounding_rect().expect("box"),
             losing[b].bounding_rect().expect("box"),
@@ -1088,6 +1098,120 @@ fn a_corrected_boundary_moves_the_features_it_now_holds(kind: StoreKind) {
         "{said}"
     );
     assert_eq!(parcel_communes(store.store().as_ref(), None), after);
+}
+
+/// The first two neighbouring communes of a real pre-2025 file that lie in
+/// different districts, by index.
+fn neighbours_across_districts(file: &Path, shapes: &[geo::MultiPolygon<f64>]) -> (usize, usize) {
+    use geo::Intersects;
+    let districts: Vec<Json> = features_of(file)
+        .iter()
+        .map(|f| f["properties"]["district_code"].clone())
+        .collect();
+    (0..shapes.len())
+        .flat_map(|a| (a + 1..shapes.len()).map(move |b| (a, b)))
+        .find(|&(a, b)| districts[a] != districts[b] && shapes[a].intersects(&shapes[b]))
+        .expect("two communes of different districts meet")
+}
+
+/// The same correction in the communes of before the reform, on the real
+/// Sóc Trăng file: the line between two communes of different districts
+/// moves. The parcel in the strip takes the other commune's pre-2025 code,
+/// both districts (made from their communes) are made again and move by
+/// the strip, and the province keeps its outline.
+fn a_corrected_boundary_before_the_reform_remakes_its_districts(kind: StoreKind) {
+    use geo::InteriorPoint;
+    let Some(soc_trang) = shared_data("soc-trang-communes-pre2025.geojson") else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("corrected-districts-{}", kind.name()));
+    let dir = scratch_dir(&format!("corrected-districts-files-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    import(&store, &soc_trang, "pre-2025", "94");
+
+    let shapes = shapes_of(&soc_trang);
+    let (a, b) = neighbours_across_districts(&soc_trang, &shapes);
+    let line = Correction::between(&shapes, &shapes, a, b);
+    let (code_a, code_b) = (code_at(&soc_trang, a), code_at(&soc_trang, b));
+    let district_of = |i: usize| {
+        features_of(&soc_trang)[i]["properties"]["district_code"]
+            .as_str()
+            .expect("district")
+            .to_owned()
+    };
+    let (district_a, district_b) = (district_of(a), district_of(b));
+    let inside = |m: &geo::MultiPolygon<f64>| m.interior_point().expect("a point inside");
+    let parcels = dir.join("parcels.geojson");
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [
+        parcel_at("PASSING", inside(&line.passing), None),
+        parcel_at("STAYING", inside(&line.new_b), None),
+    ]});
+    std::fs::write(&parcels, serde_json::to_vec(&doc).expect("json")).expect("write");
+    ok(&store.agrimap(&["import", &parcels.display().to_string(), "--layer", "crop"]));
+    let placed = |passing: &str| {
+        std::collections::BTreeMap::from([
+            ("PASSING".to_owned(), passing.to_owned()),
+            ("STAYING".to_owned(), code_b.clone()),
+        ])
+    };
+    assert_eq!(parcel_communes(store.store().as_ref(), None), placed(&code_b));
+
+    let area = |layer: &str, code: &str| unit_area_in(store.store().as_ref(), layer, code, "pre-2025");
+    let before = [
+        area("admin_commune", &code_b),
+        area("admin_district", &district_a),
+        area("admin_district", &district_b),
+        area("admin_province", "94"),
+    ];
+    let corrected = dir.join("soc-trang-corrected.geojson");
+    with_boundaries(&soc_trang, &corrected, vec![(a, line.new_a), (b, line.new_b)]);
+    let said = import(&store, &corrected, "pre-2025", "94");
+    assert!(
+        said.contains(&format!("moved crop PASSING: commune {code_b} -> {code_a}")),
+        "{said}"
+    );
+    assert_eq!(parcel_communes(store.store().as_ref(), None), placed(&code_a));
+    for district in [&district_a, &district_b] {
+        assert!(
+            said.contains(&format!("admin_district {district} (")) && said.contains("set pre-2025) made again"),
+            "{said}"
+        );
+    }
+    let crop = agrimap_model::layer("crop").expect("crop");
+    let stored = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(store.store().features(crop, &agrimap_model::FeatureQuery::default()))
+        .expect("parcels");
+    assert!(
+        stored
+            .iter()
+            .all(|f| crop.text_of(f, "boundary_set") == Some("pre-2025")),
+        "the parcels stay in the set they were coded by"
+    );
+    // What the commune lost, its district lost and the other district
+    // gained (less the sliver the real file already drew twice); the
+    // province, the union of both, hardly moves.
+    let lost = before[0] - area("admin_commune", &code_b);
+    let district_lost = before[2] - area("admin_district", &district_b);
+    let district_gained = area("admin_district", &district_a) - before[1];
+    assert!(
+        lost > 1.0 && (district_lost / lost - 1.0).abs() < 0.01 && district_gained > 0.99 * lost,
+        "commune -{lost} ha, district {district_b} -{district_lost} ha, district {district_a} +{district_gained} ha"
+    );
+    assert!(
+        (area("admin_province", "94") - before[3]).abs() < 0.01 * lost,
+        "{before:?}"
+    );
+}
+
+#[test]
+fn a_corrected_boundary_before_the_reform_remakes_its_districts_in_geopackage() {
+    a_corrected_boundary_before_the_reform_remakes_its_districts(StoreKind::GeoPackage);
+}
+
+#[test]
+fn a_corrected_boundary_before_the_reform_remakes_its_districts_in_postgis() {
+    a_corrected_boundary_before_the_reform_remakes_its_districts(StoreKind::PostGis);
 }
 
 #[test]

@@ -20,6 +20,7 @@ use super::source::SourceValue;
 use agrimap_analysis::area::multipolygon_ha;
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, Value, layer};
 use agrimap_store::{Store, Upsert};
+use geo::orient::{Direction, Orient};
 use geo::{Area, Geometry, MultiPolygon, Polygon, unary_union};
 use std::collections::{BTreeMap, HashSet};
 
@@ -419,8 +420,14 @@ pub(super) async fn derived_units(
 
 /// The outline of a unit: its communes dissolved (geo's `unary_union`),
 /// without the gaps neighbouring communes leave between them.
+///
+/// The communes are oriented alike first: `unary_union` takes the winding
+/// of the first ring for all, so a commune drawn clockwise (as shapefiles
+/// and some editors draw them) among counter-clockwise ones would be left
+/// out of the outline.
 pub(super) fn dissolve(members: &[MultiPolygon<f64>]) -> MultiPolygon<f64> {
-    without_slivers(unary_union(members.iter()))
+    let oriented: Vec<MultiPolygon<f64>> = members.iter().map(|m| m.orient(Direction::Default)).collect();
+    without_slivers(unary_union(oriented.iter()))
 }
 
 /// The dissolved shape without the gaps neighbouring communes leave between them.
@@ -455,5 +462,20 @@ mod tests {
         assert_eq!(kind_from_name(communes, "Mỹ Xương"), None);
         assert_eq!(kind_from_name(districts, "Thị xã Ngã Năm"), Some("thi_xa"));
         assert_eq!(kind_from_name(districts, "Thành phố Sóc Trăng"), Some("thanh_pho"));
+    }
+
+    #[test]
+    fn communes_drawn_either_way_round_are_all_in_the_outline() {
+        let square = |x: f64| {
+            Polygon::new(
+                geo::LineString::from(vec![(x, 0.0), (x + 1.0, 0.0), (x + 1.0, 1.0), (x, 1.0), (x, 0.0)]),
+                vec![],
+            )
+        };
+        let counter_clockwise = square(0.0);
+        let mut clockwise = square(1.0);
+        clockwise.exterior_mut(|ring| ring.0.reverse());
+        let outline = dissolve(&[MultiPolygon(vec![clockwise]), MultiPolygon(vec![counter_clockwise])]);
+        assert!((outline.unsigned_area() - 2.0).abs() < 1e-9, "{outline:?}");
     }
 }
