@@ -313,6 +313,90 @@ fn vn2000_shapefile_lands_and_reimport_updates(kind: StoreKind) {
     assert_parcels_landed(&t, &doc, &communes, "Năm Roi");
 }
 
+/// A department's communes as a Shapefile in VN-2000 (the real Sóc Trăng
+/// file through ogr2ogr): the `.dbf` cuts `district_name` to `district_n`,
+/// and the districts made from the communes still get their names and
+/// kinds; their outlines hold all their communes although a Shapefile
+/// draws every ring clockwise.
+fn a_vn2000_shapefile_of_communes_names_its_districts(kind: StoreKind) {
+    let Some(soc_trang) = agrimap_suite::shared_data("soc-trang-communes-pre2025.geojson") else {
+        return;
+    };
+    let t = Target::new(kind, "communes_shp");
+    let shp = t.dir.join("communes.shp");
+    to_vn2000(
+        &soc_trang,
+        &shp,
+        "ESRI Shapefile",
+        "EPSG:9210",
+        &["-lco", "ENCODING=UTF-8"],
+    );
+    let out = Command::new(agrimap_bin())
+        .args([
+            "boundaries",
+            "import",
+            shp.to_str().expect("p"),
+            "--set",
+            "pre-2025",
+            "--province",
+            "94",
+        ])
+        .args(&t.flags)
+        .output()
+        .expect("agrimap boundaries import");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("admin_district 942 (Huyện Châu Thành, set pre-2025) made from its 8 communes"),
+        "{}",
+        text(&out)
+    );
+
+    let doc: Json = serde_json::from_slice(&std::fs::read(&soc_trang).expect("read")).expect("json");
+    let mut named = std::collections::BTreeMap::new();
+    for f in doc["features"].as_array().expect("features") {
+        let p = &f["properties"];
+        named.insert(
+            p["district_code"].as_str().expect("code").to_owned(),
+            p["district_name"].as_str().expect("name").to_owned(),
+        );
+    }
+    let all = FeatureQuery::default();
+    let (districts, communes) = (layer("admin_district").expect("l"), layer("admin_commune").expect("l"));
+    let stored = t
+        .runtime
+        .block_on(t.store.features(districts, &all))
+        .expect("districts");
+    let stored_communes = t.runtime.block_on(t.store.features(communes, &all)).expect("communes");
+    let text_of = |l: &LayerDef, f: &Feature, name: &str| l.text_of(f, name).unwrap_or_default().to_owned();
+    let mut seen = 0;
+    for d in stored
+        .iter()
+        .filter(|d| named.contains_key(&text_of(districts, d, "code")))
+    {
+        let code = text_of(districts, d, "code");
+        let name = text_of(districts, d, "name");
+        assert_eq!(Some(&name), named.get(&code), "{code}");
+        let kind = ["Huyện ", "Thị xã ", "Thành phố "]
+            .iter()
+            .zip(["huyen", "thi_xa", "thanh_pho"])
+            .find(|(prefix, _)| name.starts_with(**prefix))
+            .map(|(_, k)| k);
+        assert_eq!(districts.text_of(d, "kind"), kind, "{name}");
+        let of_communes: f64 = stored_communes
+            .iter()
+            .filter(|c| text_of(communes, c, "district_code") == code)
+            .filter_map(|c| communes.value_of(c, "area_ha").as_f64())
+            .sum();
+        let area = districts.value_of(d, "area_ha").as_f64().expect("area");
+        assert!(
+            (area / of_communes - 1.0).abs() < 0.005,
+            "{name}: {area} ha, its communes {of_communes} ha"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, named.len());
+}
+
 fn point_formats_land_with_their_text_and_places(kind: StoreKind) {
     let t = Target::new(kind, "points");
     let communes = t.communes();
@@ -894,6 +978,7 @@ fn a_dgn_drawing_lands_with_its_crs_and_set_fields(kind: StoreKind) {
 
 agrimap_suite::store_suite!(
     a_dgn_drawing_lands_with_its_crs_and_set_fields,
+    a_vn2000_shapefile_of_communes_names_its_districts,
     a_layer_without_a_natural_key_is_replaced_whole,
     vn2000_shapefile_lands_and_reimport_updates,
     point_formats_land_with_their_text_and_places,

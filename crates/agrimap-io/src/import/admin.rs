@@ -15,7 +15,7 @@
 //!   them changes ([`super::outlines`]).
 
 use super::ImportError;
-use super::fields::source_field;
+use super::fields::file_field;
 use super::source::SourceValue;
 use agrimap_analysis::area::multipolygon_ha;
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, Value, layer};
@@ -45,8 +45,8 @@ pub(super) struct NameColumns {
 impl NameColumns {
     pub(super) fn find(fields: &[String]) -> Self {
         Self {
-            district: source_field(fields, "district_name"),
-            province: source_field(fields, "province_name"),
+            district: file_field(fields, "district_name"),
+            province: file_field(fields, "province_name"),
         }
     }
 

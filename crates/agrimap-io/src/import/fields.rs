@@ -36,6 +36,27 @@ pub(super) fn source_field(fields: &[String], name: &str) -> Option<usize> {
     })
 }
 
+/// The index of the file's field that holds `name`: the field of that name
+/// (any case), or the one field whose name is `name` cut as a `.dbf` cuts
+/// it (`district_n` for `district_name`).
+pub(super) fn file_field(fields: &[String], name: &str) -> Option<usize> {
+    source_field(fields, name).or_else(|| {
+        let mut cut = dbf_cuts_of(fields, name);
+        let first = cut.next();
+        cut.next().is_none().then_some(first).flatten()
+    })
+}
+
+/// The file's fields whose names are `name` cut to a `.dbf`'s ten characters.
+fn dbf_cuts_of<'a>(fields: &'a [String], name: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let name = name.to_lowercase();
+    fields
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| f.chars().count() == DBF_NAME_LEN && name.starts_with(&f.to_lowercase()))
+        .map(|(i, _)| i)
+}
+
 /// The index of the layer's field `name`; an error naming `what` asked for it
 /// and the layer's fields otherwise.
 fn layer_field(layer: &LayerDef, name: &str, what: &str) -> Result<usize, ImportError> {
@@ -99,15 +120,8 @@ pub fn resolve(
         }
         let by_name = source_field(fields, field.name).filter(|&i| !taken(&sources, i));
         let by_prefix = || {
-            let matches: Vec<usize> = fields
-                .iter()
-                .enumerate()
-                .filter(|(i, f)| {
-                    f.chars().count() == DBF_NAME_LEN
-                        && field.name.to_lowercase().starts_with(&f.to_lowercase())
-                        && !taken(&sources, *i)
-                })
-                .map(|(i, _)| i)
+            let matches: Vec<usize> = dbf_cuts_of(fields, field.name)
+                .filter(|&i| !taken(&sources, i))
                 .collect();
             (matches.len() == 1).then(|| matches[0])
         };
