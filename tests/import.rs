@@ -395,6 +395,53 @@ fn a_vn2000_shapefile_of_communes_names_its_districts(kind: StoreKind) {
         seen += 1;
     }
     assert_eq!(seen, named.len());
+
+    // Exported as GeoJSON, the rings are wound as RFC 7946 asks, not as
+    // the Shapefile drew them.
+    let out = Command::new(agrimap_bin())
+        .args(["export", "--layer", "admin_commune", "-"])
+        .args(&t.flags)
+        .output()
+        .expect("agrimap export");
+    assert!(out.status.success(), "{}", text(&out));
+    let exported: Json = serde_json::from_slice(&out.stdout).expect("GeoJSON");
+    let features = exported["features"].as_array().expect("features");
+    let of_soc_trang = features.iter().filter(|f| f["properties"]["province_code"] == "94");
+    assert_eq!(of_soc_trang.count(), 108);
+    assert_wound_as_rfc_7946(features);
+}
+
+/// Every polygon of `features` has its exterior counter-clockwise and its
+/// holes clockwise.
+fn assert_wound_as_rfc_7946(features: &[Json]) {
+    for f in features {
+        let polygons = match f["geometry"]["type"].as_str() {
+            Some("MultiPolygon") => f["geometry"]["coordinates"].as_array().expect("polygons").clone(),
+            _ => vec![f["geometry"]["coordinates"].clone()],
+        };
+        for polygon in &polygons {
+            for (i, ring) in polygon.as_array().expect("rings").iter().enumerate() {
+                let exterior = i == 0;
+                assert_eq!(
+                    twice_signed_area(ring) > 0.0,
+                    exterior,
+                    "{}: ring {i}",
+                    f["properties"]["code"]
+                );
+            }
+        }
+    }
+}
+
+/// Twice the signed area of a GeoJSON ring: positive when counter-clockwise.
+fn twice_signed_area(ring: &Json) -> f64 {
+    let points: Vec<(f64, f64)> = ring
+        .as_array()
+        .expect("ring")
+        .iter()
+        .map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y")))
+        .collect();
+    points.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum()
 }
 
 fn point_formats_land_with_their_text_and_places(kind: StoreKind) {

@@ -82,21 +82,40 @@ fn coord(out: &mut Vec<u8>, c: Coord<f64>) {
     out.extend_from_slice(&c.y.to_le_bytes());
 }
 
-fn write_ring(out: &mut Vec<u8>, l: &LineString<f64>) {
+fn write_points(out: &mut Vec<u8>, l: &LineString<f64>) {
     count(out, l.0.len());
     l.0.iter().for_each(|c| coord(out, *c));
 }
 
+/// A polygon's ring, wound as Simple Features and RFC 7946 have it: an
+/// exterior counter-clockwise, a hole clockwise. Files come either way
+/// round (a Shapefile's exteriors are clockwise); stored alike, every
+/// GeoJSON written from the store is wound as RFC 7946 asks.
+fn write_ring(out: &mut Vec<u8>, l: &LineString<f64>, exterior: bool) {
+    use geo::winding_order::{Winding, WindingOrder};
+    let turned = match l.winding_order() {
+        Some(WindingOrder::CounterClockwise) => !exterior,
+        Some(WindingOrder::Clockwise) => exterior,
+        None => false,
+    };
+    count(out, l.0.len());
+    if turned {
+        l.0.iter().rev().for_each(|c| coord(out, *c));
+    } else {
+        l.0.iter().for_each(|c| coord(out, *c));
+    }
+}
+
 fn write_line(out: &mut Vec<u8>, l: &LineString<f64>) {
     header(out, LINESTRING);
-    write_ring(out, l);
+    write_points(out, l);
 }
 
 fn write_polygon(out: &mut Vec<u8>, p: &Polygon<f64>) {
     header(out, POLYGON);
     count(out, 1 + p.interiors().len());
-    write_ring(out, p.exterior());
-    p.interiors().iter().for_each(|r| write_ring(out, r));
+    write_ring(out, p.exterior(), true);
+    p.interiors().iter().for_each(|r| write_ring(out, r, false));
 }
 
 /// Reads one geometry from WKB (ISO or EWKB; Z and M values are dropped).
@@ -264,6 +283,22 @@ mod tests {
         round_trip(square.clone().into());
         round_trip(MultiPolygon(vec![square.clone(), square]).into());
         round_trip(MultiPoint(vec![point!(x: 1.0, y: 2.0)]).into());
+    }
+
+    #[test]
+    fn rings_are_written_exterior_counter_clockwise_holes_clockwise() {
+        // As a Shapefile holds them: exterior clockwise, hole counter-clockwise.
+        let drawn = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 0.0, y: 4.0), (x: 4.0, y: 4.0), (x: 4.0, y: 0.0), (x: 0.0, y: 0.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 2.0, y: 1.0), (x: 2.0, y: 2.0), (x: 1.0, y: 2.0), (x: 1.0, y: 1.0)]],
+        );
+        let mut buf = Vec::new();
+        write_wkb(&MultiPolygon(vec![drawn]).into(), &mut buf);
+        let stored = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0), (x: 0.0, y: 0.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 1.0, y: 2.0), (x: 2.0, y: 2.0), (x: 2.0, y: 1.0), (x: 1.0, y: 1.0)]],
+        );
+        assert_eq!(read_wkb(&buf), Ok(MultiPolygon(vec![stored]).into()));
     }
 
     #[test]
