@@ -423,7 +423,95 @@ fn recode_restamps_features_by_location(kind: StoreKind) {
     );
 }
 
+/// The interior point of the feature with code `code` in a real file.
+fn point_in(file: &Path, code: &str) -> [f64; 2] {
+    use geo::InteriorPoint;
+    let doc: Json = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
+    let feature = doc["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| f["properties"]["code"] == code)
+        .expect("the commune");
+    let g: geojson::Geometry = serde_json::from_value(feature["geometry"].clone()).expect("geometry");
+    let p = geo::Geometry::<f64>::try_from(g)
+        .expect("geo")
+        .interior_point()
+        .expect("a point inside");
+    [p.x(), p.y()]
+}
+
+/// A department's file still coded by the communes of before the reform,
+/// without boundary sets, imported into a store holding only the new
+/// Cần Thơ and the official list: a code the list knows only as an old
+/// commune is a pre-2025 code, a code of the commune the feature stands
+/// in is of that commune's set; the recode then takes the old code to
+/// the commune the official list names for it.
+fn codes_given_without_a_set_get_the_set_they_belong_to(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "coded_without_set");
+    t.load_communes(&[&f[0]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let ocop = |id: &str, code: &str, at: [f64; 2]| {
+        serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": at},
+            "properties": {"product_id": id, "producer_id": id, "name": "Bánh pía", "stars": 4, "commune_code": code}})
+    };
+    let (old, new) = ("31498", "31120");
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [
+        ocop("OLD", old, point_in(&f[1], old)),
+        ocop("NEW", new, point_in(&f[0], new)),
+    ]});
+    let file = t.dir.join("ocop.geojson");
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let out = t.agrimap(&["import", file.to_str().expect("path"), "--layer", "ocop"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let l = layer("ocop").expect("ocop");
+    let stamps = || {
+        let all = FeatureQuery {
+            audience: Audience::Full,
+            ..FeatureQuery::default()
+        };
+        let features = t.runtime.block_on(t.store.features(l, &all)).expect("features");
+        let value = |f, name| l.text_of(f, name).unwrap_or_default().to_owned();
+        features
+            .iter()
+            .filter(|f| ["OLD", "NEW"].contains(&l.text_of(f, "product_id").unwrap_or_default()))
+            .map(|f| {
+                (
+                    value(f, "product_id"),
+                    value(f, "commune_code"),
+                    value(f, "boundary_set"),
+                )
+            })
+            .collect::<BTreeSet<_>>()
+    };
+    let stamp = |id: &str, code: &str, set: &str| (id.to_owned(), code.to_owned(), set.to_owned());
+    assert_eq!(
+        stamps(),
+        [stamp("NEW", new, "2025"), stamp("OLD", old, "pre-2025")].into()
+    );
+
+    let out = t.agrimap(&["recode", "--layer", "ocop", "--to", "2025"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = t
+        .runtime
+        .block_on(t.store.crosswalk(&CrosswalkQuery {
+            old_code: Some(old.to_owned()),
+            new_code: None,
+        }))
+        .expect("pairs");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        stamps(),
+        [stamp("NEW", new, "2025"), stamp("OLD", &listed[0].new_code, "2025")].into()
+    );
+}
+
 agrimap_suite::store_suite!(
+    codes_given_without_a_set_get_the_set_they_belong_to,
     the_official_list_is_imported_and_bad_files_change_nothing,
     soc_trang_against_can_tho,
     apportion_keeps_every_unit,

@@ -89,6 +89,44 @@ impl Communes {
     }
 }
 
+impl Communes {
+    /// The boundary set whose commune holding `g` has the code `code`, if one does.
+    #[must_use]
+    pub fn set_holding(&self, g: &Geometry<f64>, code: &str) -> Option<String> {
+        let point = g.interior_point()?;
+        self.sets.iter().find_map(|s| {
+            let at = s.zones.containing(point)?;
+            (s.zones.get(at).code == code).then(|| s.name.clone())
+        })
+    }
+}
+
+/// The boundary set the official crosswalk puts `code` in: `pre-2025` for
+/// a code found only among its old communes, `2025` for one found only
+/// among its new ones; `None` for a code it lacks or has on both sides
+/// (codes the reform kept).
+///
+/// # Errors
+/// When the store cannot be read.
+pub async fn set_by_crosswalk(store: &dyn Store, code: &str) -> Result<Option<&'static str>, StoreError> {
+    use agrimap_model::BoundarySet;
+    use agrimap_store::CrosswalkQuery;
+    let as_old = CrosswalkQuery {
+        old_code: Some(code.to_owned()),
+        new_code: None,
+    };
+    let as_new = CrosswalkQuery {
+        old_code: None,
+        new_code: Some(code.to_owned()),
+    };
+    let (old, new) = (store.crosswalk(&as_old).await?, store.crosswalk(&as_new).await?);
+    Ok(match (old.is_empty(), new.is_empty()) {
+        (false, true) => Some(BoundarySet::Pre2025.as_str()),
+        (true, false) => Some(BoundarySet::Y2025.as_str()),
+        _ => None,
+    })
+}
+
 /// The box around every geometry, to read only the communes near them.
 #[must_use]
 pub fn extent<'a>(geometries: impl Iterator<Item = &'a Geometry<f64>>) -> Option<Rect<f64>> {

@@ -465,6 +465,12 @@ async fn what_communes_bring(
 
 /// Fills in the commune (and boundary set) of features that have none, from
 /// their location; a feature in no commune of the store is refused.
+///
+/// A code given without its set is a code of the set whose commune holding
+/// the feature has it; failing that, of the set the official crosswalk puts
+/// it in (a department's file still coded by the communes of before the
+/// reform, in a store that holds only the new ones); failing both, of the
+/// set of the commune it lies in.
 async fn assign_communes(
     store: &dyn Store,
     layer: &'static LayerDef,
@@ -481,11 +487,29 @@ async fn assign_communes(
         return Ok(());
     };
     let communes = commune::Communes::load(store, extent).await?;
+    let mut by_crosswalk = std::collections::HashMap::new();
+    for c in &needing {
+        if let Some(code) = commune::text_value(&c.feature.properties[code_at])
+            && !by_crosswalk.contains_key(code)
+        {
+            by_crosswalk.insert(code.to_owned(), commune::set_by_crosswalk(store, code).await?);
+        }
+    }
     let mut kept = Vec::with_capacity(candidates.len());
     for mut c in candidates.drain(..) {
         if !missing(&c) && !unset(&c) {
             kept.push(c);
             continue;
+        }
+        if let Some(code) = commune::text_value(&c.feature.properties[code_at]) {
+            let set = communes
+                .set_holding(&c.feature.geometry, code)
+                .or_else(|| by_crosswalk.get(code).copied().flatten().map(str::to_owned));
+            if let Some(set) = set {
+                c.feature.properties[set_at] = Value::Text(set);
+                kept.push(c);
+                continue;
+            }
         }
         let set = commune::text_value(&c.feature.properties[set_at]).map(str::to_owned);
         match communes.locate(&c.feature.geometry, set.as_deref()) {
@@ -501,10 +525,17 @@ async fn assign_communes(
             }
             None => report.rejected.push(Rejected {
                 feature: c.fid,
-                reason: format!(
-                    "the file gives no commune code and the feature lies in no commune of the store{}",
-                    set.map(|s| format!(" (boundary set {s})")).unwrap_or_default()
-                ),
+                reason: match commune::text_value(&c.feature.properties[code_at]) {
+                    Some(code) => format!(
+                        "the file gives commune code '{}' without its boundary set, and neither a commune of the store \
+                         nor the crosswalk tells which set it belongs to",
+                        agrimap_model::echo(code, 16)
+                    ),
+                    None => format!(
+                        "the file gives no commune code and the feature lies in no commune of the store{}",
+                        set.map(|s| format!(" (boundary set {s})")).unwrap_or_default()
+                    ),
+                },
             }),
         }
     }
