@@ -1414,6 +1414,56 @@ fn a_province_of_its_own_file_is_kept(kind: StoreKind) {
     assert!((unit_area(store.store().as_ref(), "admin_province", "92") - official).abs() < 1e-9);
 }
 
+/// The real Cần Thơ file has no populations: exported by GDAL, the empty
+/// column is still a column of integers (GDAL guesses a type from the
+/// values, and would make it text), and so are the other typed fields.
+fn exports_keep_the_types_of_empty_columns(kind: StoreKind) {
+    let Some(can_tho) = shared_data("can-tho-communes-2025.geojson") else {
+        return;
+    };
+    let store = EmptyStore::new(kind, &format!("typed-export-{}", kind.name()));
+    ok(&store.agrimap(&["init"]));
+    import(&store, &can_tho, "2025", "92");
+    for (format, file) in [
+        ("gpkg", "communes.gpkg"),
+        ("shp.zip", "communes.shp.zip"),
+        ("fgb", "communes.fgb"),
+    ] {
+        let path = store.dir.join(file);
+        let path_text = path.display().to_string();
+        ok(&store.agrimap(&["export", "--layer", "admin_commune", "--format", format, &path_text]));
+        let opened = if format == "shp.zip" {
+            format!("/vsizip/{path_text}")
+        } else {
+            path_text
+        };
+        let out = Command::new("ogrinfo")
+            .args(["-ro", "-so", &opened, "admin_commune"])
+            .output()
+            .expect("ogrinfo");
+        let info = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(info.contains("Feature Count: 103"), "{format}: {info}");
+        for column in [
+            "population: Integer64",
+            "ntm_year: Integer64",
+            "area_ha: Real",
+            "name: String",
+        ] {
+            assert!(info.contains(column), "{format} has no {column}: {info}");
+        }
+    }
+}
+
+#[test]
+fn exports_keep_the_types_of_empty_columns_in_geopackage() {
+    exports_keep_the_types_of_empty_columns(StoreKind::GeoPackage);
+}
+
+#[test]
+fn exports_keep_the_types_of_empty_columns_in_postgis() {
+    exports_keep_the_types_of_empty_columns(StoreKind::PostGis);
+}
+
 #[test]
 fn a_province_of_its_own_file_is_kept_in_geopackage() {
     a_province_of_its_own_file_is_kept(StoreKind::GeoPackage);

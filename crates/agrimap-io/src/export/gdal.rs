@@ -7,6 +7,7 @@
 use super::geojson::GeoJsonEncoder;
 use super::{Columns, ExportError, write_async};
 use crate::crs::Crs;
+use agrimap_model::FieldType;
 use agrimap_store::resumable::ChunkStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -96,7 +97,7 @@ pub async fn write_file(
     let layer = columns.layer;
     let source = dir.path().join("source.geojson");
     let mut file = tokio::fs::File::create(&source).await?;
-    write_async(GeoJsonEncoder::new(columns), pages, &mut file).await?;
+    write_async(GeoJsonEncoder::new(columns.clone()), pages, &mut file).await?;
     drop(file);
 
     let target = dir.path().join(format!("{}.{}", layer.id, format.extension()));
@@ -107,6 +108,7 @@ pub async fn write_file(
         .arg(&target)
         .arg(&source)
         .args(["-nln", layer.id])
+        .args(["-dialect", "OGRSQL", "-sql", &typed_select(&columns)])
         .args(options)
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null())
@@ -133,4 +135,42 @@ pub async fn write_file(
         return Err(ExportError::Gdal(String::from_utf8_lossy(&output.stderr).into_owned()));
     }
     Ok(target)
+}
+
+/// The OGR SQL that gives every column the type of its field, whatever its
+/// values: GDAL guesses a GeoJSON column's type from the values, so a
+/// column that is empty in the selection (a province's populations not
+/// entered yet) would come out as text and change type from one export
+/// to the next. Text (and every `_label` column) is taken as it is.
+fn typed_select(columns: &Columns) -> String {
+    let list: Vec<String> = columns
+        .fields
+        .iter()
+        .flat_map(|&i| {
+            let name = columns.layer.fields[i].name;
+            let typed = match columns.layer.fields[i].ty {
+                FieldType::Text => format!("\"{name}\""),
+                ty => format!("CAST(\"{name}\" AS {}) AS \"{name}\"", sql_type(ty)),
+            };
+            let label = columns.labels.contains_key(&i).then(|| format!("\"{name}_label\""));
+            std::iter::once(typed).chain(label)
+        })
+        .collect();
+    if list.is_empty() {
+        "SELECT * FROM \"source\"".to_owned()
+    } else {
+        format!("SELECT {} FROM \"source\"", list.join(", "))
+    }
+}
+
+/// OGR SQL's name of a field type, for `CAST`.
+fn sql_type(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::Text => "character",
+        FieldType::Integer => "bigint",
+        FieldType::Real => "float",
+        FieldType::Boolean => "boolean",
+        FieldType::Date => "date",
+        FieldType::DateTime => "timestamp",
+    }
 }
