@@ -1,7 +1,9 @@
 //! CSV read in pure Rust, for builds without GDAL: the geometry is a WKT
 //! column (`wkt`, `geometry`, `geom` or `the_geom`) or a pair of
 //! longitude/latitude columns (`lon`/`lat`, `longitude`/`latitude`, `x`/`y`),
-//! in WGS 84; every other column is a field, as text. The same column names
+//! in WGS 84 unless `--srs` names a VN-2000 CRS (then `x`/`y` are eastings
+//! and northings, reprojected by the import); every other column is a
+//! field, as text. The same column names
 //! are given to GDAL's CSV driver, so both builds read a file alike.
 
 use super::error::ImportError;

@@ -1,6 +1,7 @@
 //! GeoJSON (RFC 7946) read in pure Rust, for builds without GDAL: always
-//! WGS 84 longitude/latitude, always UTF-8. A file that declares another CRS
-//! (the old `crs` member) needs GDAL to be reprojected.
+//! UTF-8, in WGS 84 longitude/latitude or in the CRS its old `crs` member
+//! names (which the import reprojects when it is one of the VN-2000 CRSs
+//! `crate::crs` knows; any other needs GDAL).
 
 use super::error::ImportError;
 use super::source::{SourceData, SourceRecord, SourceValue};
@@ -67,13 +68,10 @@ pub fn read(bytes: &[u8], file: &str) -> Result<SourceData, ImportError> {
         ))
     })?;
     let doc: Json = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
-    if let Some(name) = doc.pointer("/crs/properties/name").and_then(Json::as_str)
-        && !WGS84_NAMES.contains(&name)
-    {
-        return Err(ImportError::NeedsGdal {
-            what: format!("reprojecting GeoJSON from {name}"),
-        });
-    }
+    let crs = match doc.pointer("/crs/properties/name").and_then(Json::as_str) {
+        Some(name) if !WGS84_NAMES.contains(&name) => name.to_owned(),
+        _ => "EPSG:4326".to_owned(),
+    };
     let features: Vec<&Json> = match doc.get("type").and_then(Json::as_str) {
         Some("FeatureCollection") => doc
             .get("features")
@@ -128,7 +126,7 @@ pub fn read(bytes: &[u8], file: &str) -> Result<SourceData, ImportError> {
     Ok(SourceData {
         fields,
         records,
-        crs: "EPSG:4326".into(),
+        crs,
         format: "GeoJSON".into(),
     })
 }
@@ -164,11 +162,11 @@ mod tests {
         )
         .expect_err("latin");
         assert!(matches!(e, ImportError::Encoding(_)), "{e}");
-        let e = read(
+        let data = read(
             br#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3405"}},"features":[]}"#,
             "vn2000.geojson",
         )
-        .expect_err("needs gdal");
-        assert!(e.to_string().contains("--features gdal"), "{e}");
+        .expect("a CRS the import reprojects");
+        assert_eq!(data.crs, "urn:ogc:def:crs:EPSG::3405");
     }
 }

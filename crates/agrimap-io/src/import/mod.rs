@@ -3,7 +3,8 @@
 //! 1. Read: through GDAL in builds with the `gdal` feature (every vector
 //!    format it reads, reprojected to WGS 84 through PROJ with the official
 //!    VN-2000 shift, invalid geometries repaired with MakeValid), otherwise
-//!    GeoJSON and CSV in WGS 84 in pure Rust ([`geojson_file`], [`csv_file`]).
+//!    GeoJSON and CSV in pure Rust ([`geojson_file`], [`csv_file`]), in
+//!    WGS 84 or a VN-2000 CRS that [`crate::crs`] brings to WGS 84.
 //! 2. Refuse the whole file when its text was decoded with the wrong code
 //!    page ([`encoding`]), or a field mapping names a field that is not there.
 //! 3. Turn each record into a feature of the layer: its kind of geometry
@@ -144,13 +145,6 @@ fn read_file(path: &Path, opts: &ImportOptions) -> Result<SourceData, ImportErro
             });
         }
     };
-    if let Some(srs) = opts.srs.as_deref()
-        && !matches!(srs.to_uppercase().as_str(), "EPSG:4326" | "OGC:CRS84" | "CRS84")
-    {
-        return Err(ImportError::NeedsGdal {
-            what: format!("reprojecting from {srs}"),
-        });
-    }
     if let Some(enc) = opts.encoding.as_deref()
         && !matches!(enc.to_uppercase().replace('-', "").as_str(), "UTF8")
     {
@@ -164,6 +158,10 @@ fn read_file(path: &Path, opts: &ImportOptions) -> Result<SourceData, ImportErro
         reason: e.to_string(),
     })?;
     let mut data = reader(&bytes, &file)?;
+    if let Some(srs) = opts.srs.as_deref() {
+        srs.clone_into(&mut data.crs);
+    }
+    to_wgs84(&mut data)?;
     for r in &mut data.records {
         if let Ok(g) = &r.geometry
             && let Err(e) = geometry::check_valid(g)
@@ -172,6 +170,36 @@ fn read_file(path: &Path, opts: &ImportOptions) -> Result<SourceData, ImportErro
         }
     }
     Ok(data)
+}
+
+/// Brings the records of a file in a VN-2000 CRS (given by `--srs` or by
+/// a GeoJSON's `crs` member) to WGS 84, in pure Rust with the official
+/// shift, as GDAL's build does through PROJ; a record that cannot be
+/// transformed is refused. WGS 84 files are left as they are.
+///
+/// # Errors
+/// [`ImportError::NeedsGdal`] for any CRS `crate::crs` does not know.
+#[cfg(not(feature = "gdal"))]
+fn to_wgs84(data: &mut SourceData) -> Result<(), ImportError> {
+    let needs_gdal = || ImportError::NeedsGdal {
+        what: format!("reprojecting from {}", data.crs),
+    };
+    let crs = crate::crs::Crs::parse(&data.crs).map_err(|_| needs_gdal())?;
+    if crs.is_wgs84() {
+        return Ok(());
+    }
+    let transform = crate::crs::Transform::new(crs);
+    for r in &mut data.records {
+        if let Ok(g) = &r.geometry {
+            r.geometry = transform
+                .geometry_to_wgs84(g)
+                .map_err(|e| format!("cannot be brought from {} to WGS 84: {e}", data.crs));
+        }
+    }
+    if let Some(code) = crs.epsg_code() {
+        data.crs = format!("EPSG:{code}");
+    }
+    Ok(())
 }
 
 fn file_name(path: &Path) -> String {
@@ -570,12 +598,45 @@ mod tests {
         let json = dir.join("a.geojson");
         std::fs::write(&json, br#"{"type":"FeatureCollection","features":[]}"#).expect("json");
         let opts = ImportOptions {
-            srs: Some("EPSG:3405".into()),
+            srs: Some("EPSG:32648".into()),
             ..ImportOptions::default()
         };
         let e = read_file(&json, &opts).expect_err("needs gdal to reproject");
         assert!(e.to_string().contains("--features gdal"), "{e}");
         assert!(read_file(&json, &ImportOptions::default()).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Without GDAL, a GeoJSON whose `crs` names a VN-2000 CRS, and a CSV
+    /// given one with `--srs`, come in as WGS 84 through the official
+    /// shift. The point is (105.97° E, 9.60° N) as PROJ's `cs2cs` puts it
+    /// in VN-2000 / TM-3 105-45 (EPSG:9210) with GDAL's definition.
+    #[cfg(not(feature = "gdal"))]
+    #[test]
+    fn without_gdal_vn2000_files_are_reprojected() {
+        let dir = std::env::temp_dir().join(format!("agrimap-io-vn2000-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let json = dir.join("diem.geojson");
+        std::fs::write(
+            &json,
+            br#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::9210"}},
+                "features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[523951.6106,1061625.9723]}}]}"#,
+        )
+        .expect("json");
+        let csv = dir.join("diem.csv");
+        std::fs::write(&csv, "ma,x,y\nA,523951.6106,1061625.9723\n").expect("csv");
+        let in_vn2000 = ImportOptions {
+            srs: Some("EPSG:9210".into()),
+            ..ImportOptions::default()
+        };
+        for (file, opts) in [(&json, ImportOptions::default()), (&csv, in_vn2000)] {
+            let data = read_file(file, &opts).expect("read");
+            assert_eq!(data.crs, "EPSG:9210");
+            let Ok(geo::Geometry::Point(p)) = &data.records[0].geometry else {
+                panic!("{:?}", data.records[0].geometry);
+            };
+            assert!((p.x() - 105.97).abs() < 1e-8 && (p.y() - 9.60).abs() < 1e-8, "{p:?}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
