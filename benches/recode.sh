@@ -17,6 +17,9 @@
 #   CARGO_TARGET_DIR         where agrimap is built (/tmp/bench-target)
 #   AGRIMAP_SHARED_DATA      the real files (../shared/data)
 #   AGRIMAP_RECODE_PARCELS   parcels of the demo province (1000000)
+#   AGRIMAP_RECODE_BINARIES  agrimap binaries to compare, space-separated
+#                            (this checkout's, built in release, by default);
+#                            each recodes its own copy of the same database
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +37,9 @@ pgbin=/usr/lib/postgresql/$pgver/bin
   exit 1
 }
 
-cargo build --release -p agrimap --bin agrimap
-agrimap=$CARGO_TARGET_DIR/release/agrimap
+. benches/agrimap_binaries.sh
+agrimap_binaries "${AGRIMAP_RECODE_BINARIES:-}"
+agrimap=${binaries[0]}
 
 work=$(mktemp -d /tmp/agrimap-recode.XXXXXX)
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -53,6 +57,7 @@ as_postgres "$pgbin/pg_ctl" -D "$pgdir/data" -w -l "$pgdir/log" \
 psql=(psql -X -q -h 127.0.0.1 -p "$pgport" -U postgres -v ON_ERROR_STOP=1)
 "${psql[@]}" -d postgres -c "CREATE DATABASE agrimap_recode"
 url="postgres://postgres@127.0.0.1:$pgport/agrimap_recode"
+url_of() { echo "postgres://postgres@127.0.0.1:$pgport/$1"; }
 
 echo "recode.sh: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB," \
   "PostgreSQL $("${psql[@]}" -d postgres -Atc 'SHOW server_version'), $parcels parcels, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -62,11 +67,24 @@ echo "recode.sh: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free 
 "$agrimap" load --database "$url" --from "$work/demo" >&2
 "$agrimap" boundaries import "$shared/can-tho-communes-2025.geojson" --set 2025 --province 92 --database "$url" >/dev/null
 
-/usr/bin/time -f '%e %M' -o "$work/time" "$agrimap" recode --layer crop --to 2025 --database "$url" >"$work/report" 2>&1
-read -r wall rss_kb <"$work/time"
-echo "recode: $(tail -n 3 "$work/report" | tr '\n' ' ')"
-echo "recode: ${wall} s wall, agrimap peak resident memory $((rss_kb / 1024)) MB"
-echo "parcels by set afterwards:"
-"${psql[@]}" -d agrimap_recode -Atc \
-  "SELECT boundary_set, count(*), count(former_commune_code) FROM crop GROUP BY 1 ORDER BY 1" |
-  sed 's/^/  /'
+"${psql[@]}" -d postgres -c "CHECKPOINT"
+
+# Each binary recodes a copy of the loaded database, one after the other.
+n=0
+for binary in "${binaries[@]}"; do
+  n=$((n + 1))
+  copy=agrimap_recode_$n
+  "${psql[@]}" -d postgres -c "CREATE DATABASE $copy TEMPLATE agrimap_recode"
+  "$binary" migrate --database "$(url_of "$copy")" >/dev/null
+  /usr/bin/time -f '%e %M' -o "$work/time" "$binary" recode --layer crop --to 2025 --database "$(url_of "$copy")" \
+    >"$work/report" 2>&1
+  read -r wall rss_kb <"$work/time"
+  echo "recode by $binary:"
+  grep -v '^  first outside' "$work/report" | sed 's/^/  /'
+  echo "  ${wall} s wall, agrimap peak resident memory $((rss_kb / 1024)) MB"
+  echo "  parcels by set afterwards (set, parcels, with a former code):"
+  "${psql[@]}" -d "$copy" -Atc \
+    "SELECT boundary_set, count(*), count(former_commune_code) FROM crop GROUP BY 1 ORDER BY 1" |
+    sed 's/^/    /'
+  "${psql[@]}" -d postgres -c "DROP DATABASE $copy"
+done
