@@ -88,13 +88,16 @@ pub fn has_splits(layer: &LayerDef) -> bool {
 /// The fields whose totals by commune a store may keep beside the splits:
 /// the coded fields (a value list), whose few values make a small table.
 /// A free field (a parcel's id, an owner's phone) would make a row per
-/// feature.
+/// feature. Not `boundary_set`: which communes a feature's code refers to
+/// is bookkeeping of the reform, not a class of what grows there, and
+/// keeping it made a recode rewrite every split and move every total
+/// (migration 0023). A table by it is grouped from the splits.
 pub(crate) fn totals_fields(layer: &LayerDef) -> impl Iterator<Item = (usize, &'static agrimap_model::FieldDef)> {
-    layer
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.ty == agrimap_model::FieldType::Text && (f.code_list.is_some() || !f.values.is_empty()))
+    layer.fields.iter().enumerate().filter(|(_, f)| {
+        f.ty == agrimap_model::FieldType::Text
+            && (f.code_list.is_some() || !f.values.is_empty())
+            && f.name != "boundary_set"
+    })
 }
 
 /// Whether kept totals answer a query: by commune alone or by one coded

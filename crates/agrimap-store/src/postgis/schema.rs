@@ -57,6 +57,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (21, "leases", include_str!("migrations/0021_leases.sql")),
     (22, "special_zones", include_str!("migrations/0022_special_zones.sql")),
+    (
+        23,
+        "split_classes_without_boundary_set",
+        include_str!("migrations/0023_split_classes_without_boundary_set.sql"),
+    ),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the
