@@ -505,7 +505,8 @@ fn a_populated_database_of_schema_12_is_partitioned_by_migration() {
         .output()
         .expect("migrate");
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("applied migrations [14, 15, 16, 17, 18, 19, 20, 21, 22, 23]"),
+        String::from_utf8_lossy(&out.stdout)
+            .contains("applied migrations [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]"),
         "{out:?}"
     );
     let rows = query(

@@ -31,7 +31,7 @@ fn migrations_apply_once_with_typed_indexed_constrained_tables() {
     let first = run(&["migrate"]);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert!(String::from_utf8_lossy(&first.stdout).contains(
-        "applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]"
+        "applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]"
     ));
     let second = run(&["migrate"]);
     assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), "schema is up to date");

@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "split_classes_without_boundary_set",
         include_str!("migrations/0023_split_classes_without_boundary_set.sql"),
     ),
+    (
+        24,
+        "split_classes_by_coded_columns",
+        include_str!("migrations/0024_split_classes_by_coded_columns.sql"),
+    ),
 ];
 
 /// Whether a layer's table is partitioned by province (migration 0014): the
@@ -116,6 +121,30 @@ mod tests {
             "farming_mode" => &["intensive", "semi_intensive", "extensive", "rice_shrimp"],
             "station_kind" => &["water_quality", "insect_trap", "weather"],
             other => panic!("no list {other} in schema version 1"),
+        }
+    }
+
+    /// Migration 0024 gives every layer with splits a trigger whose
+    /// arguments are the coded fields its splits carry.
+    #[test]
+    fn migration_0024_names_each_layers_coded_fields() {
+        let sql = include_str!("migrations/0024_split_classes_by_coded_columns.sql");
+        for layer in crate::splits::split_layers() {
+            let mut coded: Vec<String> = crate::splits::totals_fields(layer)
+                .map(|(_, f)| format!("'{}'", f.name))
+                .collect();
+            let head = format!("CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON {}\n", layer.id);
+            let at = sql.find(&head).unwrap_or_else(|| panic!("no trigger on {}", layer.id));
+            let call = &sql[at..];
+            let args = call
+                .split_once("agrimap_splits_updated(")
+                .and_then(|(_, rest)| rest.split_once(");"))
+                .map(|(args, _)| args)
+                .expect("arguments");
+            let mut given: Vec<String> = args.split(", ").filter(|a| !a.is_empty()).map(str::to_owned).collect();
+            coded.sort();
+            given.sort();
+            assert_eq!(given, coded, "{}", layer.id);
         }
     }
 
