@@ -515,24 +515,24 @@ async fn assign_communes(
         return Ok(());
     };
     let communes = commune::Communes::load(store, extent).await?;
-    let mut by_crosswalk = std::collections::HashMap::new();
-    for c in &needing {
-        if let Some(code) = commune::text_value(&c.feature.properties[code_at])
-            && !by_crosswalk.contains_key(code)
-        {
-            by_crosswalk.insert(code.to_owned(), commune::set_by_crosswalk(store, code).await?);
-        }
-    }
+    // The list is asked once per code, and only for codes no commune
+    // holding their feature settles.
+    let mut by_crosswalk: std::collections::HashMap<String, Option<&'static str>> = std::collections::HashMap::new();
     let mut kept = Vec::with_capacity(candidates.len());
     for mut c in candidates.drain(..) {
         if !missing(&c) && !unset(&c) {
             kept.push(c);
             continue;
         }
-        if let Some(code) = commune::text_value(&c.feature.properties[code_at]) {
-            let set = communes
-                .set_holding(&c.feature.geometry, code)
-                .or_else(|| by_crosswalk.get(code).copied().flatten().map(str::to_owned));
+        if let Some(code) = commune::text_value(&c.feature.properties[code_at]).map(str::to_owned) {
+            let mut set = communes.set_holding(&c.feature.geometry, &code);
+            if set.is_none() {
+                if !by_crosswalk.contains_key(&code) {
+                    let listed = commune::set_by_crosswalk(store, &code).await?;
+                    by_crosswalk.insert(code.clone(), listed);
+                }
+                set = by_crosswalk[&code].map(str::to_owned);
+            }
             if let Some(set) = set {
                 c.feature.properties[set_at] = Value::Text(set);
                 kept.push(c);

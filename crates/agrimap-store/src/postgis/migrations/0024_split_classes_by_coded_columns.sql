@@ -81,3 +81,6 @@ DROP TRIGGER agrimap_splits_updated ON livestock_farms;
 CREATE TRIGGER agrimap_splits_updated AFTER UPDATE ON livestock_farms
   REFERENCING OLD TABLE AS agrimap_old_rows NEW TABLE AS agrimap_new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION agrimap_splits_updated('species', 'scale', 'biosecurity');
+
+-- Nothing calls it any more: classes are built from the coded columns.
+DROP FUNCTION IF EXISTS agrimap_split_classes(jsonb, jsonb);
