@@ -1,10 +1,13 @@
 //! Exports on both stores: GeoJSON and CSV written as rows arrive, the GDAL
 //! formats read back by `ogrinfo` with the same features, VN-2000 output,
 //! restricted fields only for planners, `agrimap export` giving the same
-//! file, and a client that goes away stopping the database's work.
+//! file, polygons another client drew clockwise exported wound as RFC 7946
+//! asks, and a client that goes away stopping the database's work.
 
 use agrimap_core::tokens::issue_token;
-use agrimap_suite::{PgDatabase, Reply, StoreKind, TestServer, agrimap_bin, scratch_dir};
+use agrimap_suite::{
+    DemoCopy, PgDatabase, Reply, StoreKind, TestServer, agrimap_bin, assert_wound_as_rfc_7946, on_database, scratch_dir,
+};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -231,6 +234,67 @@ fn the_command_line_writes_the_same_file(kind: StoreKind) {
     assert!(!dir.join("x.xlsx").exists() && !dir.join("x.partial").exists());
 }
 
+/// A parcel that another client (QGIS, SQL, or an agrimap older than the
+/// winding of rings on write) stored with its exterior clockwise leaves the
+/// store wound as RFC 7946 asks.
+fn polygons_another_client_drew_clockwise_leave_wound_as_rfc_7946(kind: StoreKind) {
+    let t = DemoCopy::new(kind, "export_winding");
+    let fid = match &t.db {
+        Some(db) => on_database(&db.url, async |c| {
+            let row = c
+                .query_one(
+                    "UPDATE crop SET geom = ST_ForcePolygonCW(geom)
+                     WHERE fid = (SELECT min(fid) FROM crop WHERE commune_code = $1)
+                     RETURNING fid, ST_IsPolygonCW(geom)",
+                    &[&COMMUNE],
+                )
+                .await
+                .expect("turn a parcel clockwise");
+            assert!(row.get::<_, bool>(1), "the parcel is stored clockwise");
+            row.get::<_, i64>(0)
+        }),
+        None => turn_clockwise_in_geopackage(&t.dir.join("data/agrimap.gpkg")),
+    };
+    let out = t.agrimap(&["export", "--layer", "crop", "--commune", COMMUNE, "-"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("GeoJSON");
+    let features = doc["features"].as_array().expect("features");
+    assert!(features.iter().any(|f| f["id"] == fid), "parcel {fid} exported");
+    assert_wound_as_rfc_7946(features);
+}
+
+/// Turns the first parcel of `COMMUNE` clockwise in the GeoPackage file, as
+/// another SQLite client would write it, and returns its fid.
+fn turn_clockwise_in_geopackage(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("open the GeoPackage");
+    agrimap_store::gpkg_geom::register_functions(&conn).expect("GeoPackage functions");
+    let (fid, mut blob): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT fid, geom FROM crop WHERE fid = (SELECT min(fid) FROM crop WHERE commune_code = ?1)",
+            [COMMUNE],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a parcel");
+    // The GeoPackage header (8 bytes and an envelope its flags size), then
+    // a little-endian WKB multipolygon of one polygon of one ring.
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+    let multi = 8 + [0, 32, 48, 48, 64][usize::from((blob[3] >> 1) & 7)];
+    assert_eq!(
+        (blob[multi], u32_at(&blob, multi + 1), u32_at(&blob, multi + 5)),
+        (1, 6, 1)
+    );
+    let wkb = multi + 9;
+    assert_eq!((blob[wkb], u32_at(&blob, wkb + 1), u32_at(&blob, wkb + 5)), (1, 3, 1));
+    let n = u32_at(&blob, wkb + 9) as usize;
+    let ring = &mut blob[wkb + 13..wkb + 13 + 16 * n];
+    let mut points: Vec<[u8; 16]> = ring.chunks(16).map(|c| c.try_into().expect("16 bytes")).collect();
+    points.reverse();
+    ring.copy_from_slice(&points.concat());
+    conn.execute("UPDATE crop SET geom = ?1 WHERE fid = ?2", (blob, fid))
+        .expect("write the parcel back");
+    fid
+}
+
 /// A client that reads a little of a large export and hangs up: the
 /// database stops working on it.
 #[test]
@@ -275,4 +339,5 @@ agrimap_suite::store_suite!(
     gdal_formats_read_back_with_the_same_features,
     planners_export_restricted_fields,
     the_command_line_writes_the_same_file,
+    polygons_another_client_drew_clockwise_leave_wound_as_rfc_7946,
 );

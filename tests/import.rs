@@ -15,7 +15,7 @@
 
 use agrimap_core::tokens::issue_token;
 use agrimap_model::{Audience, Feature, FeatureQuery, LayerDef, layer};
-use agrimap_suite::{DemoCopy, StoreKind, agrimap_bin, request_with_body, scratch_dir};
+use agrimap_suite::{DemoCopy, StoreKind, agrimap_bin, assert_wound_as_rfc_7946, request_with_body, scratch_dir};
 use geo::{CoordsIter, InteriorPoint};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
@@ -409,39 +409,6 @@ fn a_vn2000_shapefile_of_communes_names_its_districts(kind: StoreKind) {
     let of_soc_trang = features.iter().filter(|f| f["properties"]["province_code"] == "94");
     assert_eq!(of_soc_trang.count(), 108);
     assert_wound_as_rfc_7946(features);
-}
-
-/// Every polygon of `features` has its exterior counter-clockwise and its
-/// holes clockwise.
-fn assert_wound_as_rfc_7946(features: &[Json]) {
-    for f in features {
-        let polygons = match f["geometry"]["type"].as_str() {
-            Some("MultiPolygon") => f["geometry"]["coordinates"].as_array().expect("polygons").clone(),
-            _ => vec![f["geometry"]["coordinates"].clone()],
-        };
-        for polygon in &polygons {
-            for (i, ring) in polygon.as_array().expect("rings").iter().enumerate() {
-                let exterior = i == 0;
-                assert_eq!(
-                    twice_signed_area(ring) > 0.0,
-                    exterior,
-                    "{}: ring {i}",
-                    f["properties"]["code"]
-                );
-            }
-        }
-    }
-}
-
-/// Twice the signed area of a GeoJSON ring: positive when counter-clockwise.
-fn twice_signed_area(ring: &Json) -> f64 {
-    let points: Vec<(f64, f64)> = ring
-        .as_array()
-        .expect("ring")
-        .iter()
-        .map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y")))
-        .collect();
-    points.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum()
 }
 
 fn point_formats_land_with_their_text_and_places(kind: StoreKind) {

@@ -841,3 +841,40 @@ pub fn free_port() -> u16 {
         .expect("free port")
         .port()
 }
+
+/// Every polygon of `features` has its exterior counter-clockwise and its
+/// holes clockwise.
+///
+/// # Panics
+/// When a ring runs the other way (the message names the feature).
+pub fn assert_wound_as_rfc_7946(features: &[serde_json::Value]) {
+    for f in features {
+        let polygons = match f["geometry"]["type"].as_str() {
+            Some("MultiPolygon") => f["geometry"]["coordinates"].as_array().expect("polygons").clone(),
+            _ => vec![f["geometry"]["coordinates"].clone()],
+        };
+        for polygon in &polygons {
+            for (i, ring) in polygon.as_array().expect("rings").iter().enumerate() {
+                let exterior = i == 0;
+                assert_eq!(
+                    twice_signed_area(ring) > 0.0,
+                    exterior,
+                    "feature {} (code {}): ring {i}",
+                    f["id"],
+                    f["properties"]["code"]
+                );
+            }
+        }
+    }
+}
+
+/// Twice the signed area of a GeoJSON ring: positive when counter-clockwise.
+fn twice_signed_area(ring: &serde_json::Value) -> f64 {
+    let points: Vec<(f64, f64)> = ring
+        .as_array()
+        .expect("ring")
+        .iter()
+        .map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y")))
+        .collect();
+    points.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum()
+}

@@ -92,17 +92,22 @@ fn write_points(out: &mut Vec<u8>, l: &LineString<f64>) {
 /// round (a Shapefile's exteriors are clockwise); stored alike, every
 /// GeoJSON written from the store is wound as RFC 7946 asks.
 fn write_ring(out: &mut Vec<u8>, l: &LineString<f64>, exterior: bool) {
-    use geo::winding_order::{Winding, WindingOrder};
-    let turned = match l.winding_order() {
-        Some(WindingOrder::CounterClockwise) => !exterior,
-        Some(WindingOrder::Clockwise) => exterior,
-        None => false,
-    };
     count(out, l.0.len());
-    if turned {
+    if wound_against(l, exterior) {
         l.0.iter().rev().for_each(|c| coord(out, *c));
     } else {
         l.0.iter().for_each(|c| coord(out, *c));
+    }
+}
+
+/// Whether a ring runs against the winding RFC 7946 asks of it (see
+/// [`write_ring`]); a ring without an area has none to be against.
+fn wound_against(l: &LineString<f64>, exterior: bool) -> bool {
+    use geo::winding_order::{Winding, WindingOrder};
+    match l.winding_order() {
+        Some(WindingOrder::CounterClockwise) => !exterior,
+        Some(WindingOrder::Clockwise) => exterior,
+        None => false,
     }
 }
 
@@ -195,6 +200,13 @@ impl Reader<'_> {
         let mut rings = (0..n).map(|_| self.ring(layout)).collect::<Result<Vec<_>, _>>()?;
         if rings.is_empty() {
             return Ok(Polygon::new(LineString(vec![]), vec![]));
+        }
+        // Wound on read as on write: rows stored before rings were wound on
+        // write, and rows another client wrote (QGIS, SQL), read alike.
+        for (i, ring) in rings.iter_mut().enumerate() {
+            if wound_against(ring, i == 0) {
+                ring.0.reverse();
+            }
         }
         let exterior = rings.remove(0);
         Ok(Polygon::new(exterior, rings))
@@ -299,6 +311,29 @@ mod tests {
             interiors: [[(x: 1.0, y: 1.0), (x: 1.0, y: 2.0), (x: 2.0, y: 2.0), (x: 2.0, y: 1.0), (x: 1.0, y: 1.0)]],
         );
         assert_eq!(read_wkb(&buf), Ok(MultiPolygon(vec![stored]).into()));
+    }
+
+    #[test]
+    fn rings_are_read_exterior_counter_clockwise_holes_clockwise() {
+        // Written by another client as a Shapefile draws them.
+        let mut b = vec![1u8];
+        b.extend_from_slice(&POLYGON.to_le_bytes());
+        b.extend_from_slice(&2u32.to_le_bytes());
+        for ring in [
+            [(0.0, 0.0), (0.0, 4.0), (4.0, 4.0), (4.0, 0.0), (0.0, 0.0)],
+            [(1.0, 1.0), (2.0, 1.0), (2.0, 2.0), (1.0, 2.0), (1.0, 1.0)],
+        ] {
+            b.extend_from_slice(&5u32.to_le_bytes());
+            for (x, y) in ring {
+                b.extend_from_slice(&f64::to_le_bytes(x));
+                b.extend_from_slice(&f64::to_le_bytes(y));
+            }
+        }
+        let read = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 4.0, y: 0.0), (x: 4.0, y: 4.0), (x: 0.0, y: 4.0), (x: 0.0, y: 0.0)],
+            interiors: [[(x: 1.0, y: 1.0), (x: 1.0, y: 2.0), (x: 2.0, y: 2.0), (x: 2.0, y: 1.0), (x: 1.0, y: 1.0)]],
+        );
+        assert_eq!(read_wkb(&b), Ok(read.into()));
     }
 
     #[test]
