@@ -103,12 +103,22 @@ fn write_ring(out: &mut Vec<u8>, l: &LineString<f64>, exterior: bool) {
 /// Whether a ring runs against the winding RFC 7946 asks of it (see
 /// [`write_ring`]); a ring without an area has none to be against.
 fn wound_against(l: &LineString<f64>, exterior: bool) -> bool {
-    use geo::winding_order::{Winding, WindingOrder};
-    match l.winding_order() {
-        Some(WindingOrder::CounterClockwise) => !exterior,
-        Some(WindingOrder::Clockwise) => exterior,
-        None => false,
-    }
+    let area = twice_signed_area(&l.0);
+    if exterior { area < 0.0 } else { area > 0.0 }
+}
+
+/// Twice the signed area of a closed ring (the shoelace formula, taken
+/// about its first point so that degrees near 105° lose no precision):
+/// positive when it runs counter-clockwise. One pass of multiply-adds,
+/// since every polygon read from a store goes through it.
+fn twice_signed_area(ring: &[Coord<f64>]) -> f64 {
+    let Some(&origin) = ring.first() else { return 0.0 };
+    ring.windows(2)
+        .map(|w| {
+            let (a, b) = (w[0] - origin, w[1] - origin);
+            a.x * b.y - b.x * a.y
+        })
+        .sum()
 }
 
 fn write_line(out: &mut Vec<u8>, l: &LineString<f64>) {
