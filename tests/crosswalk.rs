@@ -510,8 +510,131 @@ fn codes_given_without_a_set_get_the_set_they_belong_to(kind: StoreKind) {
     );
 }
 
+/// A code that names no commune of its set, in the store or in the official
+/// list, is imported but reported, with where its first record lies; codes
+/// the list knows (a commune of another province) and codes of a set the
+/// store holds no commune of are not.
+fn codes_that_name_no_commune_are_reported(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, DONG_THAP_NEW, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "unknown_codes");
+    t.load_communes(&[&f[0]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let ocop = |id: &str, code: &str, set: Option<&str>, at: [f64; 2]| {
+        let mut properties = serde_json::json!({"product_id": id, "producer_id": id, "name": "Bánh pía",
+            "stars": 4, "commune_code": code});
+        if let Some(set) = set {
+            properties["boundary_set"] = set.into();
+        }
+        serde_json::json!({"type": "Feature", "id": id, "geometry": {"type": "Point", "coordinates": at},
+            "properties": properties})
+    };
+    let (known, typo, elsewhere) = ("31120", "311200", "28249");
+    let here = point_in(&f[0], known);
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [
+        ocop("KNOWN", known, Some("2025"), here),
+        ocop("TYPO-1", typo, Some("2025"), here),
+        ocop("ELSEWHERE", elsewhere, Some("2025"), here),
+        ocop("TYPO-2", typo, Some("2025"), here),
+        ocop("OLD", "31498", None, here),
+    ]});
+    let file = t.dir.join("ocop.geojson");
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let report_file = t.dir.join("report.json");
+    let out = t.agrimap(&[
+        "import",
+        file.to_str().expect("path"),
+        "--layer",
+        "ocop",
+        "--report",
+        report_file.to_str().expect("path"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "commune code {typo} names no commune of set 2025 in the store or the official list: 2 records, \
+             the first is feature 1, lying in commune {known}"
+        )),
+        "{}",
+        text(&out)
+    );
+    let report: Json = serde_json::from_slice(&std::fs::read(&report_file).expect("report")).expect("json");
+    assert_eq!(report["inserted"], 5, "{report}");
+    assert_eq!(
+        report["unknown_codes"],
+        serde_json::json!([{"commune_code": typo, "boundary_set": "2025", "records": 2, "first": "1",
+            "lies_in": known}])
+    );
+}
+
+/// A token limited to a 2025 province covers the provinces the reform
+/// merged into it: the new Đồng Tháp (82) department imports a file still
+/// coded by a commune of the old Đồng Tháp (87); a token of another
+/// province may not.
+fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreKind) {
+    let Some(f) = files(&[DONG_THAP_OLD, DONG_THAP_NEW, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "merged_token");
+    t.load_communes(&[&f[0], &f[1]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let token = |province: &str| {
+        let out = t.agrimap(&[
+            "token",
+            "create",
+            "--role",
+            "editor",
+            "--name",
+            "Sở NN&PTNT",
+            "--province",
+            province,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        (
+            String::from_utf8(out.stdout.clone()).expect("utf-8").trim().to_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (dong_thap, said) = token("82");
+    assert!(said.contains("limited to provinces 82, 87"), "{said}");
+    assert!(said.contains("merges pre-2025 province 87 into 82"), "{said}");
+    let (can_tho, said) = token("92");
+    assert!(said.contains("limited to provinces 92\n"), "{said}");
+    let listed = t.agrimap(&["token", "list"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("82,87"),
+        "{}",
+        text(&listed)
+    );
+
+    // Phường 1 of the old Thành phố Cao Lãnh, as the old department coded it.
+    let old = "29869";
+    let product = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": point_in(&f[0], old)},
+        "properties": {"product_id": "OCOP-CAO-LANH", "producer_id": "P1", "name": "Xoài Cát Chu", "stars": 4,
+            "commune_code": old, "boundary_set": "pre-2025"}}]});
+    let server = TestServer::start(t.store.clone());
+    let import = |secret: &str| {
+        request_with_body(
+            "POST",
+            &format!("{}/api/import/ocop?format=geojson", server.base),
+            &[("authorization", &format!("Bearer {secret}"))],
+            serde_json::to_vec(&product).expect("json"),
+        )
+    };
+    let refused = import(&can_tho);
+    assert_eq!(refused.status, 403, "{}", String::from_utf8_lossy(&refused.body));
+    assert_eq!(refused.error_code(), "outside_provinces");
+    let landed = import(&dong_thap);
+    assert_eq!(landed.status, 200, "{}", String::from_utf8_lossy(&landed.body));
+    assert_eq!(landed.json()["inserted"], 1);
+}
+
 agrimap_suite::store_suite!(
     codes_given_without_a_set_get_the_set_they_belong_to,
+    codes_that_name_no_commune_are_reported,
+    a_token_of_a_merged_province_covers_the_provinces_merged_into_it,
     the_official_list_is_imported_and_bad_files_change_nothing,
     soc_trang_against_can_tho,
     apportion_keeps_every_unit,

@@ -97,6 +97,18 @@ pub(crate) fn import_file(
     };
     listed("refused", &report.rejected);
     listed("left out", &report.skipped);
+    for u in report.unknown_codes.iter().take(20) {
+        let lies_in = u
+            .lies_in
+            .as_ref()
+            .map(|c| format!(", lying in commune {c}"))
+            .unwrap_or_default();
+        eprintln!(
+            "  commune code {} names no commune of set {} in the store or the official list: {} records, \
+             the first is feature {}{lies_in}",
+            u.commune_code, u.boundary_set, u.records, u.first
+        );
+    }
     for r in report.repaired.iter().take(20) {
         eprintln!("  repaired feature {}: {}", r.feature, r.repair);
     }

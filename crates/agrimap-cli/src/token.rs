@@ -54,6 +54,18 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
                     token.role.name(),
                     token.name
                 );
+                let merged: Vec<&String> = token.provinces.iter().filter(|p| !provinces.contains(p)).collect();
+                if !token.provinces.is_empty() {
+                    eprintln!("limited to provinces {}", token.provinces.join(", "));
+                }
+                if !merged.is_empty() {
+                    eprintln!(
+                        "(the official crosswalk merges pre-2025 province {} into {}: their data, still coded by \
+                         their old communes, is this token's too)",
+                        merged.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+                        provinces.join(", ")
+                    );
+                }
             }
             TokenCommand::List => {
                 writeln!(

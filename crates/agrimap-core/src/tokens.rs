@@ -2,9 +2,10 @@
 //! SHA-256), and issuing a new API token.
 
 use crate::error::{CoreError, echo};
-use agrimap_model::Role;
-use agrimap_store::{ApiToken, NewApiToken, Store};
+use agrimap_model::{BoundarySet, FeatureQuery, Role, layer};
+use agrimap_store::{ApiToken, CrosswalkQuery, NewApiToken, Store};
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 
 /// A new random secret (256 bits, hex).
@@ -66,6 +67,10 @@ pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(A
 /// codes): an editor of 87 may not write in 94, and a planner of 87 sees
 /// restricted fields of 87 only. No provinces: every province.
 ///
+/// A 2025 province holds the data of the provinces merged into it, still
+/// coded by their pre-2025 communes: the token also covers them (see
+/// [`merged_into`]), and lists them.
+///
 /// # Errors
 /// As [`issue_token`]; `bad_token_request` for a province that is not a code (digits).
 pub async fn issue_scoped_token(
@@ -102,6 +107,8 @@ pub async fn issue_scoped_token(
             format!("a token needs a name saying who or what it is for (at most {MAX_NAME_CHARS} characters)"),
         ));
     }
+    let mut provinces = provinces.to_vec();
+    provinces.extend(merged_into(store, &provinces).await?);
     let no_randomness = |e: std::io::Error| CoreError::internal("no_randomness", e.to_string());
     let secret = new_token().map_err(no_randomness)?;
     let token = store
@@ -110,10 +117,48 @@ pub async fn issue_scoped_token(
             name: name.to_owned(),
             role,
             hash: hash_token(&secret),
-            provinces: provinces.to_vec(),
+            provinces,
         })
         .await?;
     Ok((token, secret))
+}
+
+/// The pre-2025 provinces merged into the 2025 `provinces`: those whose
+/// communes (as the store holds them) the official crosswalk sends into
+/// communes of `provinces`, in code order and not already among them. The
+/// reform merged whole provinces, so one commune would do; all are read,
+/// as a store holds a province's communes or none of them.
+///
+/// # Errors
+/// The store's.
+pub async fn merged_into(store: &dyn Store, provinces: &[String]) -> Result<Vec<String>, CoreError> {
+    if provinces.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pairs = store.crosswalk(&CrosswalkQuery::default()).await?;
+    let old_codes: HashSet<&str> = pairs
+        .iter()
+        .filter(|p| provinces.contains(&p.new_province_code))
+        .map(|p| p.old_code.as_str())
+        .collect();
+    let Some(communes) = layer("admin_commune").filter(|_| !old_codes.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let before_the_reform = FeatureQuery {
+        boundary_set: Some(BoundarySet::Pre2025),
+        fields: Some(&["code", "province_code"]),
+        ..FeatureQuery::default()
+    };
+    let merged: BTreeSet<String> = store
+        .features(communes, &before_the_reform)
+        .await?
+        .iter()
+        .filter(|c| communes.text_of(c, "code").is_some_and(|code| old_codes.contains(code)))
+        .filter_map(|c| communes.text_of(c, "province_code"))
+        .filter(|p| !provinces.iter().any(|own| own == p))
+        .map(str::to_owned)
+        .collect();
+    Ok(merged.into_iter().collect())
 }
 
 #[cfg(test)]

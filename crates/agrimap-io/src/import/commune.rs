@@ -4,8 +4,9 @@
 //! L-shaped parcel is not placed by a centroid outside it), among the
 //! communes of the feature's boundary set when it has one.
 
+use super::UnknownCode;
 use agrimap_analysis::zones::Zones;
-use agrimap_model::{FeatureQuery, Value, layer};
+use agrimap_model::{BoundarySet, Feature, FeatureQuery, Filter, LayerDef, Value, layer};
 use agrimap_store::{Store, StoreError};
 use geo::{BoundingRect, Geometry, InteriorPoint, MultiPolygon, Rect};
 
@@ -13,14 +14,14 @@ use geo::{BoundingRect, Geometry, InteriorPoint, MultiPolygon, Rect};
 type CommuneEntry = (String, String, String, MultiPolygon<f64>);
 
 /// The communes of one boundary set, indexed.
-struct BoundarySet {
+struct SetZones {
     name: String,
     zones: Zones,
 }
 
 /// Communes of the store around the features being imported.
 pub struct Communes {
-    sets: Vec<BoundarySet>,
+    sets: Vec<SetZones>,
 }
 
 impl Communes {
@@ -61,7 +62,7 @@ impl Communes {
         }
         let sets = by_set
             .into_iter()
-            .map(|(name, list)| BoundarySet {
+            .map(|(name, list)| SetZones {
                 name,
                 zones: Zones::new(list),
             })
@@ -75,12 +76,12 @@ impl Communes {
     #[must_use]
     pub fn locate(&self, g: &Geometry<f64>, boundary_set: Option<&str>) -> Option<(String, String)> {
         let point = g.interior_point()?;
-        let mut sets: Vec<&BoundarySet> = self
+        let mut sets: Vec<&SetZones> = self
             .sets
             .iter()
             .filter(|s| boundary_set.is_none_or(|b| b == s.name))
             .collect();
-        sets.sort_by_key(|s| s.name != agrimap_model::BoundarySet::Y2025.as_str());
+        sets.sort_by_key(|s| s.name != BoundarySet::Y2025.as_str());
         sets.iter().find_map(|s| {
             s.zones
                 .containing(point)
@@ -109,7 +110,6 @@ impl Communes {
 /// # Errors
 /// When the store cannot be read.
 pub async fn set_by_crosswalk(store: &dyn Store, code: &str) -> Result<Option<&'static str>, StoreError> {
-    use agrimap_model::BoundarySet;
     use agrimap_store::CrosswalkQuery;
     let as_old = CrosswalkQuery {
         old_code: Some(code.to_owned()),
@@ -125,6 +125,99 @@ pub async fn set_by_crosswalk(store: &dyn Store, code: &str) -> Result<Option<&'
         (true, false) => Some(BoundarySet::Y2025.as_str()),
         _ => None,
     })
+}
+
+/// The codes among `features` of layer `of` (with their identifiers in the
+/// file, `fids`)
+/// that name no commune of their boundary set: none of the store's
+/// communes of that set has them, nor the official crosswalk on that side.
+/// Codes of a set the store holds no commune of are not checked: thematic
+/// files may come before their boundaries.
+///
+/// # Errors
+/// When the store cannot be read.
+pub async fn unknown_codes(
+    store: &dyn Store,
+    of: &LayerDef,
+    features: &[Feature],
+    fids: &[String],
+) -> Result<Vec<UnknownCode>, StoreError> {
+    let (Some(communes), Some(code_at), Some(set_at)) = (
+        layer("admin_commune"),
+        of.field_index("commune_code"),
+        of.field_index("boundary_set"),
+    ) else {
+        return Ok(Vec::new());
+    };
+    // Each (code, set) once, with its records in file order.
+    let mut coded: Vec<((&str, BoundarySet), Vec<usize>)> = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        let (Some(code), Some(set)) = (
+            text_value(&f.properties[code_at]),
+            text_value(&f.properties[set_at]).and_then(BoundarySet::parse),
+        ) else {
+            continue;
+        };
+        match coded.iter_mut().find(|(key, _)| *key == (code, set)) {
+            Some((_, records)) => records.push(i),
+            None => coded.push(((code, set), vec![i])),
+        }
+    }
+    let in_set = |set: BoundarySet| FeatureQuery {
+        boundary_set: Some(set),
+        ..FeatureQuery::default()
+    };
+    let mut held = Vec::new();
+    for set in [BoundarySet::Pre2025, BoundarySet::Y2025] {
+        if coded.iter().any(|((_, s), _)| *s == set) && store.count(communes, &in_set(set)).await? > 0 {
+            held.push(set);
+        }
+    }
+    let mut unknown = Vec::new();
+    for ((code, set), records) in coded {
+        if !held.contains(&set) {
+            continue;
+        }
+        let named = FeatureQuery {
+            filter: Some(Filter::eq("code", code)),
+            ..in_set(set)
+        };
+        if store.count(communes, &named).await? > 0 || listed_in_crosswalk(store, code, set).await? {
+            continue;
+        }
+        let first = &features[records[0]];
+        let lies_in = match first.geometry.bounding_rect() {
+            Some(extent) => Communes::load(store, extent)
+                .await?
+                .locate(&first.geometry, Some(set.as_str()))
+                .map(|(code, _)| code),
+            None => None,
+        };
+        unknown.push(UnknownCode {
+            commune_code: code.to_owned(),
+            boundary_set: set.as_str().to_owned(),
+            records: records.len(),
+            first: fids[records[0]].clone(),
+            lies_in,
+        });
+    }
+    Ok(unknown)
+}
+
+/// Whether the official crosswalk lists `code` among its communes of `set`.
+async fn listed_in_crosswalk(store: &dyn Store, code: &str, set: BoundarySet) -> Result<bool, StoreError> {
+    use agrimap_store::CrosswalkQuery;
+    let query = match set {
+        BoundarySet::Pre2025 => CrosswalkQuery {
+            old_code: Some(code.to_owned()),
+            new_code: None,
+        },
+        BoundarySet::Y2025 => CrosswalkQuery {
+            old_code: None,
+            new_code: Some(code.to_owned()),
+        },
+    };
+    Ok(!store.crosswalk(&query).await?.is_empty())
 }
 
 /// The box around every geometry, to read only the communes near them.

@@ -43,7 +43,7 @@ mod report;
 pub mod source;
 
 pub use error::ImportError;
-pub use report::{ImportReport, Moved, Rejected, Repaired};
+pub use report::{ImportReport, Moved, Rejected, Repaired, UnknownCode};
 
 use agrimap_model::{BoundarySet, Feature, LayerDef, Value};
 use agrimap_store::{LayerWrite, Store, StoreError, Upsert, WriteBatch};
@@ -389,6 +389,7 @@ pub async fn import(
         features.push(c.feature);
         names.push(c.names);
     }
+    report.unknown_codes = commune::unknown_codes(store, layer, &features, &fids).await?;
     if (!report.rejected.is_empty() && !opts.skip_invalid) || features.is_empty() {
         return Ok(report);
     }

@@ -31,6 +31,23 @@ pub struct Moved {
     pub to: String,
 }
 
+/// A commune code of the file that names no commune of its boundary set:
+/// none of the store's communes of that set has it, nor the official
+/// crosswalk on that side. A typo, most often; its records are imported
+/// (the code may be a commune whose boundaries come later) but no table by
+/// commune will count them until the code is mended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownCode {
+    pub commune_code: String,
+    pub boundary_set: String,
+    /// Records of the file that carry it.
+    pub records: usize,
+    /// The first of them (its identifier in the file).
+    pub first: String,
+    /// The commune of that set the first record lies in, when it lies in one.
+    pub lies_in: Option<String>,
+}
+
 /// The outcome of one import.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
@@ -68,6 +85,8 @@ pub struct ImportReport {
     pub moved: Vec<Moved>,
     /// The file's fields that fill no field of the layer.
     pub unused_fields: Vec<String>,
+    /// Commune codes that name no commune of their set (see [`UnknownCode`]).
+    pub unknown_codes: Vec<UnknownCode>,
 }
 
 impl ImportReport {
@@ -114,6 +133,13 @@ impl ImportReport {
                 s,
                 "; {} features of other layers moved to the commune that now holds them",
                 self.moved.len()
+            );
+        }
+        if !self.unknown_codes.is_empty() {
+            let records: usize = self.unknown_codes.iter().map(|u| u.records).sum();
+            let _ = write!(
+                s,
+                "; {records} records carry a commune code that names no commune of its set"
             );
         }
         if self.communes_assigned > 0 {
