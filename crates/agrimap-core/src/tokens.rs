@@ -2,10 +2,10 @@
 //! SHA-256), and issuing a new API token.
 
 use crate::error::{CoreError, echo};
-use agrimap_model::{BoundarySet, FeatureQuery, Role, layer};
+use agrimap_model::{BoundarySet, FeatureQuery, Filter, Role, Value, layer};
 use agrimap_store::{ApiToken, CrosswalkQuery, NewApiToken, Store};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 /// A new random secret (256 bits, hex).
@@ -125,9 +125,7 @@ pub async fn issue_scoped_token(
 
 /// The pre-2025 provinces merged into the 2025 `provinces`: those whose
 /// communes (as the store holds them) the official crosswalk sends into
-/// communes of `provinces`, in code order and not already among them. The
-/// reform merged whole provinces, so one commune would do; all are read,
-/// as a store holds a province's communes or none of them.
+/// communes of `provinces`, in code order and not already among them.
 ///
 /// # Errors
 /// The store's.
@@ -136,7 +134,7 @@ pub async fn merged_into(store: &dyn Store, provinces: &[String]) -> Result<Vec<
         return Ok(Vec::new());
     }
     let pairs = store.crosswalk(&CrosswalkQuery::default()).await?;
-    let old_codes: HashSet<&str> = pairs
+    let old_codes: BTreeSet<&str> = pairs
         .iter()
         .filter(|p| provinces.contains(&p.new_province_code))
         .map(|p| p.old_code.as_str())
@@ -144,16 +142,21 @@ pub async fn merged_into(store: &dyn Store, provinces: &[String]) -> Result<Vec<
     let Some(communes) = layer("admin_commune").filter(|_| !old_codes.is_empty()) else {
         return Ok(Vec::new());
     };
-    let before_the_reform = FeatureQuery {
+    // Only the old communes the list names: a national store's boundaries
+    // of before the reform are too many to read for this.
+    let listed = FeatureQuery {
         boundary_set: Some(BoundarySet::Pre2025),
-        fields: Some(&["code", "province_code"]),
+        filter: Some(Filter::In {
+            field: "code".to_owned(),
+            values: old_codes.into_iter().map(|c| Value::Text(c.to_owned())).collect(),
+        }),
+        fields: Some(&["province_code"]),
         ..FeatureQuery::default()
     };
     let merged: BTreeSet<String> = store
-        .features(communes, &before_the_reform)
+        .features(communes, &listed)
         .await?
         .iter()
-        .filter(|c| communes.text_of(c, "code").is_some_and(|code| old_codes.contains(code)))
         .filter_map(|c| communes.text_of(c, "province_code"))
         .filter(|p| !provinces.iter().any(|own| own == p))
         .map(str::to_owned)
