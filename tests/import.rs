@@ -990,9 +990,70 @@ fn a_dgn_drawing_lands_with_its_crs_and_set_fields(kind: StoreKind) {
     }
 }
 
+/// Communes exported (as GeoJSON, or as a Shapefile for another store)
+/// carry the names of their district and province beside the codes, so the
+/// store they are imported into names the units it makes from them.
+fn exported_communes_carry_their_unit_names(kind: StoreKind) {
+    let Some(soc_trang) = agrimap_suite::shared_data("soc-trang-communes-pre2025.geojson") else {
+        return;
+    };
+    let boundaries = |t: &Target, file: &Path| {
+        let out = t.agrimap(&[
+            "boundaries",
+            "import",
+            file.to_str().expect("p"),
+            "--set",
+            "pre-2025",
+            "--province",
+            "94",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+    };
+    let from = Target::new(kind, "names_out");
+    boundaries(&from, &soc_trang);
+
+    let out = from.agrimap(&["export", "--layer", "admin_commune", "--province", "94", "-"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: Json = serde_json::from_slice(&out.stdout).expect("GeoJSON");
+    let features = doc["features"].as_array().expect("features");
+    assert_eq!(features.len(), 108);
+    for f in features {
+        let p = &f["properties"];
+        assert_eq!(p["province_name"], "Tỉnh Sóc Trăng", "{p}");
+        if p["district_code"] == "942" {
+            assert_eq!(p["district_name"], "Huyện Châu Thành", "{p}");
+        }
+    }
+
+    let zip = from.dir.join("communes.shp.zip");
+    let out = from.agrimap(&[
+        "export",
+        "--layer",
+        "admin_commune",
+        "--province",
+        "94",
+        "--format",
+        "shp.zip",
+        zip.to_str().expect("p"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let to = Target::new(kind, "names_in");
+    let said = boundaries(&to, &zip);
+    assert!(
+        said.contains("admin_district 942 (Huyện Châu Thành, set pre-2025) made from its 8 communes"),
+        "{said}"
+    );
+    assert!(
+        said.contains("admin_province 94 (Tỉnh Sóc Trăng, set pre-2025) made from its 108 communes"),
+        "{said}"
+    );
+}
+
 agrimap_suite::store_suite!(
     a_dgn_drawing_lands_with_its_crs_and_set_fields,
     a_vn2000_shapefile_of_communes_names_its_districts,
+    exported_communes_carry_their_unit_names,
     a_layer_without_a_natural_key_is_replaced_whole,
     vn2000_shapefile_lands_and_reimport_updates,
     point_formats_land_with_their_text_and_places,

@@ -14,18 +14,19 @@
 //! the reader stops for a moment, and encoded by `agrimap_io::export`.
 
 use crate::Core;
+use crate::communes::AdminUnit;
 use crate::error::{CoreError, ErrorKind, echo};
 use crate::features::{self, Params};
 use agrimap_io::crs::Crs;
 use agrimap_io::export::csv::CsvEncoder;
 use agrimap_io::export::gdal::{GdalFormat, TempDir, write_file};
 use agrimap_io::export::geojson::GeoJsonEncoder;
-use agrimap_io::export::{Columns, ExportError, encoded_chunks};
+use agrimap_io::export::{Columns, ExportError, Label, encoded_chunks};
 use agrimap_model::{Audience, FeatureQuery, LayerDef};
 use agrimap_store::resumable::{ChunkStream, HOLD, resumable};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt, stream};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -161,33 +162,44 @@ pub async fn plan(core: &Core, file: &str, params: &Params, audience: Audience) 
     })
 }
 
-/// The Vietnamese label of each code of the chosen fields that take a value
-/// list, as the store's lists hold them (retired codes included, so old
-/// features keep their label).
-async fn labels(
-    core: &Core,
-    layer: &LayerDef,
-    fields: &[usize],
-) -> Result<BTreeMap<usize, HashMap<String, String>>, CoreError> {
+/// What the codes of the chosen fields mean: the Vietnamese label of each
+/// code of a value list, as the store's lists hold them (retired codes
+/// included, so old features keep their label); and, for communes and
+/// districts, the names of their district and province.
+async fn labels(core: &Core, layer: &LayerDef, fields: &[usize]) -> Result<BTreeMap<usize, Label>, CoreError> {
+    let mut labels = BTreeMap::new();
     let listed: Vec<(usize, &str)> = fields
         .iter()
         .filter_map(|&i| layer.fields[i].code_list.map(|list| (i, list)))
         .collect();
-    if listed.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let codes = core.store.codes().await?;
-    Ok(listed
-        .into_iter()
-        .map(|(i, list)| {
+    if !listed.is_empty() {
+        let codes = core.store.codes().await?;
+        for (i, list) in listed {
             let of_list = codes
                 .iter()
                 .filter(|c| c.list == list)
-                .map(|c| (c.code.clone(), c.label_vi.clone()))
-                .collect();
-            (i, of_list)
-        })
-        .collect())
+                .map(|c| (c.code.clone(), c.label_vi.clone()));
+            labels.insert(i, Label::of_list(layer.fields[i].name, of_list));
+        }
+    }
+    if matches!(layer.id, "admin_commune" | "admin_district") {
+        let named = |units: &[AdminUnit]| {
+            units
+                .iter()
+                .map(|u| ((u.code.clone(), u.boundary_set.clone()), u.name.clone()))
+                .collect::<Vec<_>>()
+        };
+        let index = core.commune_index().await?;
+        for &i in fields {
+            let label = match layer.fields[i].name {
+                "province_code" => Label::of_units("province_name", named(index.provinces())),
+                "district_code" => Label::of_units("district_name", named(index.districts())),
+                _ => continue,
+            };
+            labels.insert(i, label);
+        }
+    }
+    Ok(labels)
 }
 
 /// An export under way.

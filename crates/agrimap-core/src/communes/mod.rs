@@ -180,6 +180,12 @@ impl CommuneIndex {
         }
     }
 
+    /// Every district held, in code order (pre-2025 only: the 2025 set has none).
+    #[must_use]
+    pub fn districts(&self) -> &[AdminUnit] {
+        &self.districts
+    }
+
     /// Every commune, in code order.
     #[must_use]
     pub fn communes(&self) -> &[Commune] {

@@ -17,12 +17,23 @@ use agrimap_model::{Audience, BoundarySet, CompareOp, Feature, Filter, LayerDef,
 use std::collections::BTreeMap;
 
 /// The filter selecting the features of `layer` in province `code`: those
-/// whose (commune code, boundary set) is a commune of it, in any set held.
+/// whose (commune code, boundary set) is a commune of it, in any set held;
+/// for the administrative layers, the units whose province it is (its
+/// communes and districts, or the province itself).
 ///
 /// # Errors
 /// `bad_province` for a layer without communes, `unknown_province` for a
 /// province the store holds no commune of.
 pub(crate) fn province_filter(index: &CommuneIndex, layer: &LayerDef, code: &str) -> Result<Filter, CoreError> {
+    let own_field = match layer.id {
+        "admin_province" => Some("code"),
+        "admin_district" | "admin_commune" => Some("province_code"),
+        _ => None,
+    };
+    if let Some(field) = own_field {
+        index.known_province(code, None)?;
+        return Ok(Filter::eq(field, code));
+    }
     if !layer.has_commune() {
         return Err(CoreError::invalid(
             "bad_province",

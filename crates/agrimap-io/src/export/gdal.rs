@@ -141,7 +141,7 @@ pub async fn write_file(
 /// values: GDAL guesses a GeoJSON column's type from the values, so a
 /// column that is empty in the selection (a province's populations not
 /// entered yet) would come out as text and change type from one export
-/// to the next. Text (and every `_label` column) is taken as it is.
+/// to the next. Text (and every label column) is taken as it is.
 fn typed_select(columns: &Columns) -> String {
     let list: Vec<String> = columns
         .fields
@@ -152,7 +152,7 @@ fn typed_select(columns: &Columns) -> String {
                 FieldType::Text => format!("\"{name}\""),
                 ty => format!("CAST(\"{name}\" AS {}) AS \"{name}\"", sql_type(ty)),
             };
-            let label = columns.labels.contains_key(&i).then(|| format!("\"{name}_label\""));
+            let label = columns.labels.get(&i).map(|l| format!("\"{}\"", l.column));
             std::iter::once(typed).chain(label)
         })
         .collect();

@@ -22,13 +22,57 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// The columns of an export: the layer and the fields chosen (indexes into
 /// `layer.fields`; the caller leaves out what its reader may not see), and
-/// for fields of a value list, the label of each code, written in a
-/// `<field>_label` column beside the code.
+/// beside some coded fields a column of what the code means ([`Label`]).
 #[derive(Debug, Clone)]
 pub struct Columns {
     pub layer: &'static LayerDef,
     pub fields: Vec<usize>,
-    pub labels: BTreeMap<usize, HashMap<String, String>>,
+    pub labels: BTreeMap<usize, Label>,
+}
+
+/// A column written beside a coded field, saying what each code means: the
+/// label of a value list's code (`crop_type_label`), or the name of the
+/// unit a code names (`province_name` beside a commune's `province_code`,
+/// so that a file of communes brings its provinces' names back when it is
+/// imported again).
+#[derive(Debug, Clone)]
+pub struct Label {
+    /// The column's name.
+    pub column: String,
+    /// What each code means, in any boundary set (`""`) or in one: the
+    /// reform gave some codes to other units (province 82 was Tiền Giang
+    /// before 1 July 2025 and is Đồng Tháp since).
+    meanings: HashMap<(String, String), String>,
+}
+
+impl Label {
+    /// `<field>_label`: the label of each code of a value list.
+    #[must_use]
+    pub fn of_list(field: &str, labels: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self {
+            column: format!("{field}_label"),
+            meanings: labels
+                .into_iter()
+                .map(|(code, label)| ((code, String::new()), label))
+                .collect(),
+        }
+    }
+
+    /// `column`: the name of each unit, by its (code, boundary set).
+    #[must_use]
+    pub fn of_units(column: &str, names: impl IntoIterator<Item = ((String, String), String)>) -> Self {
+        Self {
+            column: column.to_owned(),
+            meanings: names.into_iter().collect(),
+        }
+    }
+
+    /// What `code` means in boundary set `set` (or in any).
+    fn meaning(&self, code: &str, set: &str) -> Option<&String> {
+        self.meanings
+            .get(&(code.to_owned(), set.to_owned()))
+            .or_else(|| self.meanings.get(&(code.to_owned(), String::new())))
+    }
 }
 
 impl Columns {
@@ -48,23 +92,24 @@ impl Columns {
         Self::new(layer, (0..layer.fields.len()).collect())
     }
 
-    /// The column names in order: each chosen field, and `<field>_label`
-    /// after a labelled one.
+    /// The column names in order: each chosen field, and its label's
+    /// column after a labelled one.
     pub fn names(&self) -> impl Iterator<Item = String> + '_ {
         self.fields.iter().flat_map(move |&i| {
             let name = self.layer.fields[i].name;
-            std::iter::once(name.to_owned()).chain(self.labels.contains_key(&i).then(|| format!("{name}_label")))
+            std::iter::once(name.to_owned()).chain(self.labels.get(&i).map(|l| l.column.clone()))
         })
     }
 
     /// The values of a feature in the order of [`Columns::names`].
     pub fn values<'a>(&'a self, feature: &'a Feature) -> impl Iterator<Item = Cow<'a, Value>> + 'a {
         const NULL: &Value = &Value::Null;
+        let set = self.layer.text_of(feature, "boundary_set").unwrap_or_default();
         self.fields.iter().flat_map(move |&i| {
             let value = feature.properties.get(i).unwrap_or(NULL);
-            let label = self.labels.get(&i).map(|labels| match value {
-                Value::Text(code) => labels
-                    .get(code)
+            let label = self.labels.get(&i).map(|label| match value {
+                Value::Text(code) => label
+                    .meaning(code, set)
                     .map_or(Cow::Borrowed(NULL), |l| Cow::Owned(Value::Text(l.clone()))),
                 _ => Cow::Borrowed(NULL),
             });
