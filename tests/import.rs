@@ -313,11 +313,27 @@ fn vn2000_shapefile_lands_and_reimport_updates(kind: StoreKind) {
     assert_parcels_landed(&t, &doc, &communes, "Năm Roi");
 }
 
+/// `agrimap boundaries import FILE --set pre-2025 --province 94` on `t`,
+/// which must succeed; what it said.
+fn soc_trang_boundaries(t: &Target, file: &Path) -> String {
+    let out = t.agrimap(&[
+        "boundaries",
+        "import",
+        file.to_str().expect("p"),
+        "--set",
+        "pre-2025",
+        "--province",
+        "94",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
 /// A department's communes as a Shapefile in VN-2000 (the real Sóc Trăng
 /// file through ogr2ogr): the `.dbf` cuts `district_name` to `district_n`,
 /// and the districts made from the communes still get their names and
 /// kinds; their outlines hold all their communes although a Shapefile
-/// draws every ring clockwise.
+/// draws every ring clockwise, and the same file again changes nothing.
 fn a_vn2000_shapefile_of_communes_names_its_districts(kind: StoreKind) {
     let Some(soc_trang) = agrimap_suite::shared_data("soc-trang-communes-pre2025.geojson") else {
         return;
@@ -331,24 +347,10 @@ fn a_vn2000_shapefile_of_communes_names_its_districts(kind: StoreKind) {
         "EPSG:9210",
         &["-lco", "ENCODING=UTF-8"],
     );
-    let out = Command::new(agrimap_bin())
-        .args([
-            "boundaries",
-            "import",
-            shp.to_str().expect("p"),
-            "--set",
-            "pre-2025",
-            "--province",
-            "94",
-        ])
-        .args(&t.flags)
-        .output()
-        .expect("agrimap boundaries import");
-    assert!(out.status.success(), "{}", text(&out));
+    let said = soc_trang_boundaries(&t, &shp);
     assert!(
-        text(&out).contains("admin_district 942 (Huyện Châu Thành, set pre-2025) made from its 8 communes"),
-        "{}",
-        text(&out)
+        said.contains("admin_district 942 (Huyện Châu Thành, set pre-2025) made from its 8 communes"),
+        "{said}"
     );
 
     let doc: Json = serde_json::from_slice(&std::fs::read(&soc_trang).expect("read")).expect("json");
@@ -409,6 +411,12 @@ fn a_vn2000_shapefile_of_communes_names_its_districts(kind: StoreKind) {
     let of_soc_trang = features.iter().filter(|f| f["properties"]["province_code"] == "94");
     assert_eq!(of_soc_trang.count(), 108);
     assert_wound_as_rfc_7946(features);
+
+    // The same file again changes no boundary, however its rings run: no
+    // district is made again, no feature looked at.
+    let said = soc_trang_boundaries(&t, &shp);
+    assert!(said.contains("0 added and 108 updated"), "{said}");
+    assert!(!said.contains("made again"), "{said}");
 }
 
 fn point_formats_land_with_their_text_and_places(kind: StoreKind) {
@@ -997,21 +1005,8 @@ fn exported_communes_carry_their_unit_names(kind: StoreKind) {
     let Some(soc_trang) = agrimap_suite::shared_data("soc-trang-communes-pre2025.geojson") else {
         return;
     };
-    let boundaries = |t: &Target, file: &Path| {
-        let out = t.agrimap(&[
-            "boundaries",
-            "import",
-            file.to_str().expect("p"),
-            "--set",
-            "pre-2025",
-            "--province",
-            "94",
-        ]);
-        assert!(out.status.success(), "{}", text(&out));
-        text(&out)
-    };
     let from = Target::new(kind, "names_out");
-    boundaries(&from, &soc_trang);
+    soc_trang_boundaries(&from, &soc_trang);
 
     let out = from.agrimap(&["export", "--layer", "admin_commune", "--province", "94", "-"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -1039,7 +1034,7 @@ fn exported_communes_carry_their_unit_names(kind: StoreKind) {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let to = Target::new(kind, "names_in");
-    let said = boundaries(&to, &zip);
+    let said = soc_trang_boundaries(&to, &zip);
     assert!(
         said.contains("admin_district 942 (Huyện Châu Thành, set pre-2025) made from its 8 communes"),
         "{said}"

@@ -3,6 +3,7 @@
 //! points next to the polygons), and coordinates must be longitude/latitude.
 
 use agrimap_model::GeometryKind;
+use geo::orient::{Direction, Orient};
 use geo::{
     Area, BoundingRect, CoordsIter, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon,
 };
@@ -124,7 +125,11 @@ pub fn fit(g: Geometry<f64>, kind: GeometryKind) -> Result<(Geometry<f64>, Optio
                     "left out {flat} ring(s) with no area (fewer than three corners, or all on one line)"
                 ));
             }
-            Geometry::MultiPolygon(MultiPolygon(polygons))
+            // Wound as the stores hold them (exteriors counter-clockwise),
+            // so that a file read again equals what it stored: a Shapefile's
+            // rings run the other way, and a commune taken for redrawn would
+            // remake its district and look at every feature near it.
+            Geometry::MultiPolygon(MultiPolygon(polygons).orient(Direction::Default))
         }
         GeometryKind::PointOrLine => unreachable!("decided above"),
     };
@@ -202,6 +207,21 @@ pub fn check_valid(g: &Geometry<f64>) -> Result<(), String> {
 mod tests {
     use super::*;
     use geo::{Coord, GeometryCollection, polygon};
+
+    #[test]
+    fn polygons_are_wound_as_the_stores_hold_them() {
+        use geo::winding_order::{Winding, WindingOrder};
+        // As a Shapefile holds them: exterior clockwise, hole counter-clockwise.
+        let drawn = polygon!(
+            exterior: [(x: 105.0, y: 9.0), (x: 105.0, y: 9.4), (x: 105.4, y: 9.4), (x: 105.4, y: 9.0), (x: 105.0, y: 9.0)],
+            interiors: [[(x: 105.1, y: 9.1), (x: 105.2, y: 9.1), (x: 105.2, y: 9.2), (x: 105.1, y: 9.2), (x: 105.1, y: 9.1)]],
+        );
+        let (Geometry::MultiPolygon(m), None) = fit(drawn.into(), GeometryKind::Polygon).expect("fits") else {
+            panic!("one multipolygon, no note");
+        };
+        assert_eq!(m.0[0].exterior().winding_order(), Some(WindingOrder::CounterClockwise));
+        assert_eq!(m.0[0].interiors()[0].winding_order(), Some(WindingOrder::Clockwise));
+    }
 
     #[test]
     fn only_the_layers_kind_is_kept() {
