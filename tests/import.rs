@@ -1045,10 +1045,46 @@ fn exported_communes_carry_their_unit_names(kind: StoreKind) {
     );
 }
 
+/// Communes imported again with names but no kinds take their kind from
+/// the name; a name without its prefix (`Phú Tân` for `Xã Phú Tân`) keeps
+/// the kind stored instead of clearing it.
+fn a_name_without_its_prefix_keeps_the_stored_kind(kind: StoreKind) {
+    let Some(soc_trang) = agrimap_suite::shared_data("soc-trang-communes-pre2025.geojson") else {
+        return;
+    };
+    let t = Target::new(kind, "kinds");
+    soc_trang_boundaries(&t, &soc_trang);
+    let mut doc: Json = serde_json::from_slice(&std::fs::read(&soc_trang).expect("read")).expect("json");
+    let features = doc["features"].as_array_mut().expect("features");
+    let at = features
+        .iter()
+        .position(|f| f["properties"]["name"].as_str().is_some_and(|n| n.starts_with("Xã ")))
+        .expect("a xã");
+    let mut commune = features.swap_remove(at);
+    let code = commune["properties"]["code"].as_str().expect("code").to_owned();
+    let short = commune["properties"]["name"].as_str().expect("name")["Xã ".len()..].to_owned();
+    commune["properties"]["name"] = short.clone().into();
+    let file = t.dir.join("renamed.geojson");
+    let one = json!({"type": "FeatureCollection", "features": [commune]});
+    std::fs::write(&file, serde_json::to_vec(&one).expect("json")).expect("write");
+    soc_trang_boundaries(&t, &file);
+
+    let communes = layer("admin_commune").expect("layer");
+    let query = FeatureQuery {
+        filter: Some(agrimap_model::Filter::eq("code", code.as_str())),
+        ..FeatureQuery::default()
+    };
+    let stored = t.runtime.block_on(t.store.features(communes, &query)).expect("read");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(communes.text_of(&stored[0], "name"), Some(short.as_str()));
+    assert_eq!(communes.text_of(&stored[0], "kind"), Some("xa"));
+}
+
 agrimap_suite::store_suite!(
     a_dgn_drawing_lands_with_its_crs_and_set_fields,
     a_vn2000_shapefile_of_communes_names_its_districts,
     exported_communes_carry_their_unit_names,
+    a_name_without_its_prefix_keeps_the_stored_kind,
     a_layer_without_a_natural_key_is_replaced_whole,
     vn2000_shapefile_lands_and_reimport_updates,
     point_formats_land_with_their_text_and_places,

@@ -19,10 +19,10 @@ use super::fields::file_field;
 use super::source::SourceValue;
 use agrimap_analysis::area::multipolygon_ha;
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, Value, layer};
-use agrimap_store::{Store, Upsert};
+use agrimap_store::{Store, StoreError, Upsert};
 use geo::orient::{Direction, Orient};
 use geo::{Area, Geometry, MultiPolygon, Polygon, unary_union};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Holes smaller than this (in square degrees, about 1.2 km² at 10° N) left
 /// inside a dissolved unit are gaps between neighbouring communes' drawn
@@ -122,6 +122,53 @@ pub(super) fn complete(layer: &LayerDef, feature: &mut Feature) {
 /// when the file gives names but no kinds (Xã X renamed Phường X is a ward).
 pub(super) fn worked_out(layer: &LayerDef, field: &str, given: &dyn Fn(&str) -> bool) -> bool {
     is_admin(layer) && (field == "area_ha" || (field == "kind" && given("name") && !given("kind")))
+}
+
+/// The stored kind for each unit of `features` whose kind its name does not
+/// tell (`Cái Khế` without `Phường`): an import that gives names but no
+/// kinds rewrites the kind from the name ([`worked_out`]), and a name
+/// without a known prefix would otherwise clear a kind the store knew.
+///
+/// # Errors
+/// The store's.
+pub(super) async fn keep_stored_kinds(
+    store: &dyn Store,
+    layer: &'static LayerDef,
+    features: &mut [Feature],
+) -> Result<(), StoreError> {
+    let Some(kind_at) = layer.field_index("kind").filter(|_| is_admin(layer)) else {
+        return Ok(());
+    };
+    let unit = |f: &Feature| {
+        Some((
+            layer.text_of(f, "code")?.to_owned(),
+            layer.text_of(f, "boundary_set")?.to_owned(),
+        ))
+    };
+    let untold: HashSet<(String, String)> = features
+        .iter()
+        .filter(|f| f.properties[kind_at].is_null())
+        .filter_map(unit)
+        .collect();
+    if untold.is_empty() {
+        return Ok(());
+    }
+    let query = FeatureQuery {
+        fields: Some(&["code", "boundary_set", "kind"]),
+        ..FeatureQuery::default()
+    };
+    let stored: HashMap<(String, String), Value> = store
+        .features(layer, &query)
+        .await?
+        .into_iter()
+        .filter_map(|f| Some((unit(&f).filter(|u| untold.contains(u))?, f.properties[kind_at].clone())))
+        .collect();
+    for f in features.iter_mut().filter(|f| f.properties[kind_at].is_null()) {
+        if let Some(kind) = unit(f).and_then(|u| stored.get(&u)) {
+            f.properties[kind_at] = kind.clone();
+        }
+    }
+    Ok(())
 }
 
 /// Hectares to the square metre: what a boundary drawn to a few metres can say.

@@ -425,6 +425,9 @@ pub async fn import(
         };
         store.write(batch).await.map(|summary| (summary.features, 0))
     } else {
+        if admin::worked_out(layer, "kind", &given) {
+            admin::keep_stored_kinds(store, layer, &mut features).await?;
+        }
         let units = if layer.id == "admin_commune" {
             what_communes_bring(store, layer, &features, &names, opts, &mut report).await?
         } else {
