@@ -1021,6 +1021,11 @@ fn exported_communes_carry_their_unit_names(kind: StoreKind) {
         }
     }
 
+    let server = agrimap_suite::TestServer::start(from.store.clone());
+    let page = server.get("/ogc/collections/admin_commune/items?province=94&limit=1", &[]);
+    assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+    assert_eq!(page.json()["numberMatched"], 108);
+
     let zip = from.dir.join("communes.shp.zip");
     let out = from.agrimap(&[
         "export",

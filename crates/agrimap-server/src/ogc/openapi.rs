@@ -424,7 +424,8 @@ fn parameters() -> Json {
             "in": "query",
             "required": false,
             "description": "Official province code: features whose commune lies in this province, in any \
-                boundary set held.",
+                boundary set held; of the administrative collections, the communes and districts of the province \
+                and the province itself.",
             "style": "form",
             "explode": false,
             "schema": { "type": "string" },
