@@ -89,8 +89,8 @@ fn the_map_page_in_chromium() {
 
 /// A server over a store of real provinces only (`../shared/data`): Sóc
 /// Trăng before the reform, Cần Thơ and Đồng Tháp after it, as a department
-/// holding both sets has them; `None` (and its browser case skipped) when the
-/// files are not beside the repository.
+/// holding both sets has them, with the official crosswalk; `None` (and its
+/// browser cases skipped) when the files are not beside the repository.
 fn several_provinces() -> Option<TestServer> {
     let files = [
         ("soc-trang-communes-pre2025.geojson", "pre-2025", "94"),
@@ -120,6 +120,8 @@ fn several_provinces() -> Option<TestServer> {
             province,
         ]);
     }
+    let merges = shared_data("communes-2025-merges.csv")?;
+    run(&["crosswalk", "import", &merges.display().to_string()]);
     let store = agrimap_store::GpkgStore::open(&dir.join("agrimap.gpkg")).expect("open");
     Some(TestServer::start(Arc::new(store)))
 }

@@ -631,9 +631,54 @@ fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreK
     assert_eq!(landed.json()["inserted"], 1);
 }
 
+/// A commune searched by the name it had before the reform (`phuong 5`,
+/// without marks) is found with the 2025 commune it went into, once the
+/// official list is loaded.
+fn communes_are_found_by_their_former_names(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "former_names");
+    t.load_communes(&[&f[0]]);
+    let server = TestServer::start(t.store.clone());
+    let search = |q: &str| server.get(&format!("/api/communes?q={q}&limit=8"), &[]).json();
+    assert_eq!(
+        search("phuong%205")["former"],
+        serde_json::json!([]),
+        "no list, no former names"
+    );
+
+    assert!(t.import_crosswalk(&f[1]).status.success());
+    // A server that is already running reads a new list within a minute.
+    let server = TestServer::start(t.store.clone());
+    let search = |q: &str| server.get(&format!("/api/communes?q={q}&limit=8"), &[]).json();
+    let found = search("phuong%205");
+    let former = found["former"].as_array().expect("former");
+    let soc_trang = former
+        .iter()
+        .find(|f| f["old_code"] == "31498")
+        .unwrap_or_else(|| panic!("Phường 5 of Sóc Trăng among {former:?}"));
+    assert_eq!(soc_trang["old_name"], "Phường 5");
+    assert_eq!(soc_trang["commune"]["code"], "31507");
+    assert_eq!(soc_trang["commune"]["boundary_set"], "2025");
+    assert!(soc_trang["commune"]["bbox"].is_array(), "{soc_trang}");
+    // Every old commune found went into a commune of the merged Cần Thơ.
+    assert!(
+        former.iter().all(|f| f["commune"]["province_code"] == "92"),
+        "{former:?}"
+    );
+    assert!(former.len() <= 8);
+    // Asked for the pre-2025 set, the search is of that set's communes only.
+    let old_set = server
+        .get("/api/communes?q=phuong%205&boundary_set=pre-2025", &[])
+        .json();
+    assert_eq!(old_set["former"], serde_json::json!([]));
+}
+
 agrimap_suite::store_suite!(
     codes_given_without_a_set_get_the_set_they_belong_to,
     codes_that_name_no_commune_are_reported,
+    communes_are_found_by_their_former_names,
     a_token_of_a_merged_province_covers_the_provinces_merged_into_it,
     the_official_list_is_imported_and_bad_files_change_nothing,
     soc_trang_against_can_tho,

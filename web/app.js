@@ -66,7 +66,7 @@
   // ---- words ----
   const TEXT = {
     vi: {
-      'search.label': 'Tìm xã', 'search.placeholder': 'Tìm xã, ví dụ: my xuong', 'search.none': 'Không tìm thấy xã nào',
+      'search.label': 'Tìm xã', 'search.placeholder': 'Tìm xã, ví dụ: my xuong', 'search.none': 'Không tìm thấy xã nào', 'search.former': 'trước đây',
       'province.label': 'Tỉnh, thành phố', 'province.before': 'trước 2025',
       'map.label': 'Bản đồ nông nghiệp', 'tools.label': 'Công cụ bản đồ', 'tools.layers': 'Lớp',
       'tools.locate': 'Vị trí', 'tools.planner': 'Quy hoạch', 'layers.title': 'Lớp bản đồ và chú giải',
@@ -114,7 +114,7 @@
     },
     en: {
       'search.label': 'Find a commune', 'search.placeholder': 'Find a commune, e.g. my xuong',
-      'search.none': 'No commune found', 'province.label': 'Province', 'province.before': 'before 2025', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
+      'search.none': 'No commune found', 'search.former': 'formerly', 'province.label': 'Province', 'province.before': 'before 2025', 'map.label': 'Agricultural map', 'tools.label': 'Map tools',
       'tools.layers': 'Layers', 'tools.locate': 'Locate', 'tools.planner': 'Planner',
       'layers.title': 'Layers and legend', close: 'Close', 'pests.bulletin': 'Weekly bulletin', 'planner.metric': 'Colour communes by',
       credits: 'Drawn with', synthetic: 'Synthetic data.', 'commune.summary': 'Summary', 'alerts.new': 'new alerts',
@@ -703,14 +703,21 @@
       return;
     }
     if (seq !== searchSeq) return; // a later keystroke already asked again
-    found = body.communes;
+    // Then the 2025 communes found by a name they had before the reform
+    // ("trước đây Phường 5"), each once, after the communes found by name.
+    const same = (a, b) => a.code === b.code && a.boundary_set === b.boundary_set;
+    const former = (body.former || []).filter((f, i, all) => !body.communes.some((c) => same(c, f.commune))
+      && all.findIndex((g) => same(g.commune, f.commune)) === i);
+    found = body.communes.concat(former.map((f) => f.commune));
     results.replaceChildren();
     if (found.length === 0) {
       results.append(el('li', { class: 'empty', text: t('search.none') }));
     }
     found.forEach((c, i) => {
+      const was = i >= body.communes.length ? former[i - body.communes.length] : null;
+      const units = (was ? t('search.former') + ' ' + was.old_name + ' · ' : '') + unitsOf(c);
       const item = el('li', { role: 'option', id: 'result-' + i, 'data-code': c.code, tabindex: '-1' },
-        el('strong', { text: c.name }), el('small', { text: unitsOf(c) }));
+        el('strong', { text: c.name }), el('small', { text: units }));
       item.addEventListener('click', () => choose(c));
       results.append(item);
     });

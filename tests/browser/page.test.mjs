@@ -226,6 +226,22 @@ test('tapping a known parcel opens its details in the bottom sheet', async () =>
   await context.close();
 });
 
+test('a commune searched by its name before the reform is found as the commune it went into', { skip: !PROVINCES }, async () => {
+  const { context, page, problems } = await open(PROVINCES + '/');
+  await page.waitForFunction(() => document.title.endsWith('Tỉnh Đồng Tháp, Thành phố Cần Thơ'), null, { timeout: 60000 });
+  // Phường 5 of the old Sóc Trăng went whole into Phường Sóc Trăng (31507).
+  await page.fill('#q', 'phuong 5');
+  const option = page.locator('#results [role=option][data-code="31507"]');
+  await option.waitFor();
+  assert.match(await option.textContent(), /^Phường Sóc Trăngtrước đây Phường 5 · Thành phố Cần Thơ · 2025$/);
+  await option.click();
+  await page.waitForFunction(() => !window.agrimap.map.isMoving());
+  assert.equal(await page.textContent('#commune-name'), 'Phường Sóc Trăng');
+  await shot(page, 'phone-search-former-name');
+  noProblems(problems);
+  await context.close();
+});
+
 test('a commune typed without diacritics is found and the map lands on it', async () => {
   const { context, page, problems } = await open('/');
   await page.fill('#q', 'my xuong');

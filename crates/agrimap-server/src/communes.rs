@@ -34,11 +34,20 @@ struct DetailParams {
 /// `GET /api/communes?q=…&province=…&district=…&boundary_set=…&limit=…&offset=…`:
 /// communes matching `q` (by name or code), best match first; without `q`,
 /// every commune in code order. Paged by `limit` (default 10, at most 50) and `offset`.
+/// `former` lists the old communes (before the 2025 reform) whose name matches
+/// `q`, each with the 2025 commune it went into.
 async fn list(State(state): State<AppState>, ApiQuery(p): ApiQuery<ListParams>) -> Result<Response, ApiError> {
     let list = List::new(&p)?;
     let index = state.core.commune_index().await?;
     let page = list.page(&index)?;
-    Ok(Json(page.to_json()).into_response())
+    let mut body = page.to_json();
+    body["former"] = if list.asks_former_names() {
+        let former = state.core.communes.former.get(state.core.store.as_ref()).await?;
+        list.former_json(&index, &former)
+    } else {
+        json!([])
+    };
+    Ok(Json(body).into_response())
 }
 
 /// `GET /api/provinces`: each province the store holds communes of, by

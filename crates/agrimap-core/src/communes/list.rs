@@ -2,6 +2,7 @@
 //! province, district and boundary set to look in, `limit` and `offset`, all
 //! as sent and checked here), or one by its code; and their JSON documents.
 
+use super::former::FormerNames;
 use super::{Commune, CommuneIndex, CommuneQuery};
 use crate::error::{CoreError, echo};
 use agrimap_io::export::geojson::GeoJsonGeometry;
@@ -116,6 +117,37 @@ impl<'p> List<'p> {
             offset: self.offset,
             limit: self.limit,
         })
+    }
+}
+
+impl List<'_> {
+    /// Whether the list looks for communes by a name they had before the
+    /// reform: it searches (`q`) among the 2025 communes (no other set
+    /// asked, no district: the 2025 set has none), from the first page.
+    #[must_use]
+    pub fn asks_former_names(&self) -> bool {
+        given(self.params.q.as_ref()).is_some()
+            && self.boundary_set.is_none_or(|s| s == BoundarySet::Y2025)
+            && given(self.params.district.as_ref()).is_none()
+            && self.offset == 0
+    }
+
+    /// `[{old_code, old_name, commune}]`: the old communes whose name
+    /// matches `q`, best first, each with the 2025 commune it went into (in
+    /// short, as the page's communes); empty unless [`Self::asks_former_names`].
+    #[must_use]
+    pub fn former_json(&self, index: &CommuneIndex, former: &FormerNames) -> Json {
+        if !self.asks_former_names() {
+            return json!([]);
+        }
+        let q = self.params.q.as_deref().unwrap_or("");
+        let found = former.find(index, q, given(self.params.province.as_ref()), self.limit);
+        Json::Array(
+            found
+                .into_iter()
+                .map(|(f, c)| json!({"old_code": f.old_code, "old_name": f.old_name, "commune": summary(c)}))
+                .collect(),
+        )
     }
 }
 

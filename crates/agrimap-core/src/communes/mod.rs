@@ -7,6 +7,7 @@
 //! Communes are found by name or code as people type them ([`search`]):
 //! `my xuong`, `MY XUONG`, `Mỹ Xương` and `xã Mỹ Xương` all find Mỹ Xương.
 
+pub mod former;
 pub mod list;
 mod search;
 
@@ -334,6 +335,8 @@ pub struct CommuneCache {
     current: RwLock<Option<Arc<CommuneIndex>>>,
     /// Held while building, so that concurrent requests build once.
     building: tokio::sync::Mutex<()>,
+    /// The names communes had before the reform, for search.
+    pub former: former::FormerCache,
 }
 
 impl CommuneCache {

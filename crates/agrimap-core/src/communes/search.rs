@@ -67,31 +67,52 @@ impl Search {
                 c.code.starts_with(q).then_some(Rank::Prefix)
             }
         });
-        let by_name = self
-            .forms
+        by_code.into_iter().chain(self.rank_name(&Name::of(c))).min()
+    }
+
+    /// How well a name alone matches the query.
+    pub(super) fn rank_name(&self, name: &Name<'_>) -> Option<Rank> {
+        self.forms
             .iter()
-            .filter_map(|(q, words)| name_rank(c, q, words))
+            .filter_map(|(q, words)| name_rank(name, q, words))
             .min()
             .map(|rank| {
                 // Among names that fold alike, the one spelled as typed goes first.
-                if rank == Rank::Name && self.exact.contains(&c.normalized) {
+                if rank == Rank::Name && self.exact.iter().any(|e| e == name.normalized) {
                     Rank::ExactName
                 } else {
                     rank
                 }
-            });
-        by_code.into_iter().chain(by_name).min()
+            })
     }
 }
 
-fn name_rank(c: &Commune, q: &str, q_words: &[String]) -> Option<Rank> {
-    if c.folded == q {
+/// A name as search compares it: normalized (marks kept), folded, and the
+/// folded name's words.
+pub(super) struct Name<'a> {
+    pub normalized: &'a str,
+    pub folded: &'a str,
+    pub words: &'a [String],
+}
+
+impl<'a> Name<'a> {
+    fn of(c: &'a Commune) -> Self {
+        Self {
+            normalized: &c.normalized,
+            folded: &c.folded,
+            words: &c.words,
+        }
+    }
+}
+
+fn name_rank(name: &Name<'_>, q: &str, q_words: &[String]) -> Option<Rank> {
+    if name.folded == q {
         Some(Rank::Name)
-    } else if c.folded.starts_with(q) {
+    } else if name.folded.starts_with(q) {
         Some(Rank::Prefix)
-    } else if words_start_in_order(&c.words, q_words) {
+    } else if words_start_in_order(name.words, q_words) {
         Some(Rank::WordPrefix)
-    } else if c.folded.contains(q) {
+    } else if name.folded.contains(q) {
         Some(Rank::Substring)
     } else {
         None
