@@ -39,10 +39,11 @@ pub struct Columns {
 pub struct Label {
     /// The column's name.
     pub column: String,
-    /// What each code means, in any boundary set (`""`) or in one: the
-    /// reform gave some codes to other units (province 82 was Tiền Giang
-    /// before 1 July 2025 and is Đồng Tháp since).
-    meanings: HashMap<(String, String), String>,
+    /// What each code means, by boundary set (`""`: in any set), since
+    /// the reform gave some codes to other units (province 82 was Tiền
+    /// Giang before 1 July 2025 and is Đồng Tháp since). Keyed set first so
+    /// that a lookup of every exported feature borrows, never allocates.
+    meanings: HashMap<String, HashMap<String, String>>,
 }
 
 impl Label {
@@ -51,27 +52,28 @@ impl Label {
     pub fn of_list(field: &str, labels: impl IntoIterator<Item = (String, String)>) -> Self {
         Self {
             column: format!("{field}_label"),
-            meanings: labels
-                .into_iter()
-                .map(|(code, label)| ((code, String::new()), label))
-                .collect(),
+            meanings: HashMap::from([(String::new(), labels.into_iter().collect())]),
         }
     }
 
     /// `column`: the name of each unit, by its (code, boundary set).
     #[must_use]
     pub fn of_units(column: &str, names: impl IntoIterator<Item = ((String, String), String)>) -> Self {
+        let mut meanings: HashMap<String, HashMap<String, String>> = HashMap::new();
+        for ((code, set), name) in names {
+            meanings.entry(set).or_default().insert(code, name);
+        }
         Self {
             column: column.to_owned(),
-            meanings: names.into_iter().collect(),
+            meanings,
         }
     }
 
     /// What `code` means in boundary set `set` (or in any).
     fn meaning(&self, code: &str, set: &str) -> Option<&String> {
-        self.meanings
-            .get(&(code.to_owned(), set.to_owned()))
-            .or_else(|| self.meanings.get(&(code.to_owned(), String::new())))
+        [set, ""]
+            .iter()
+            .find_map(|s| self.meanings.get(*s).and_then(|by_code| by_code.get(code)))
     }
 }
 

@@ -110,19 +110,11 @@ impl Communes {
 /// # Errors
 /// When the store cannot be read.
 pub async fn set_by_crosswalk(store: &dyn Store, code: &str) -> Result<Option<&'static str>, StoreError> {
-    use agrimap_store::CrosswalkQuery;
-    let as_old = CrosswalkQuery {
-        old_code: Some(code.to_owned()),
-        new_code: None,
-    };
-    let as_new = CrosswalkQuery {
-        old_code: None,
-        new_code: Some(code.to_owned()),
-    };
-    let (old, new) = (store.crosswalk(&as_old).await?, store.crosswalk(&as_new).await?);
-    Ok(match (old.is_empty(), new.is_empty()) {
-        (false, true) => Some(BoundarySet::Pre2025.as_str()),
-        (true, false) => Some(BoundarySet::Y2025.as_str()),
+    let as_old = listed_in_crosswalk(store, code, BoundarySet::Pre2025).await?;
+    let as_new = listed_in_crosswalk(store, code, BoundarySet::Y2025).await?;
+    Ok(match (as_old, as_new) {
+        (true, false) => Some(BoundarySet::Pre2025.as_str()),
+        (false, true) => Some(BoundarySet::Y2025.as_str()),
         _ => None,
     })
 }
@@ -149,8 +141,10 @@ pub async fn unknown_codes(
     ) else {
         return Ok(Vec::new());
     };
-    // Each (code, set) once, with its records in file order.
-    let mut coded: Vec<((&str, BoundarySet), Vec<usize>)> = Vec::new();
+    // Each (code, set) once, in the order of its first record, with how
+    // many records carry it.
+    let mut coded: Vec<((&str, BoundarySet), usize, usize)> = Vec::new();
+    let mut seen: std::collections::HashMap<(&str, BoundarySet), usize> = std::collections::HashMap::new();
     for (i, f) in features.iter().enumerate() {
         let (Some(code), Some(set)) = (
             text_value(&f.properties[code_at]),
@@ -158,10 +152,11 @@ pub async fn unknown_codes(
         ) else {
             continue;
         };
-        match coded.iter_mut().find(|(key, _)| *key == (code, set)) {
-            Some((_, records)) => records.push(i),
-            None => coded.push(((code, set), vec![i])),
-        }
+        let at = *seen.entry((code, set)).or_insert_with(|| {
+            coded.push(((code, set), i, 0));
+            coded.len() - 1
+        });
+        coded[at].2 += 1;
     }
     let in_set = |set: BoundarySet| FeatureQuery {
         boundary_set: Some(set),
@@ -169,12 +164,12 @@ pub async fn unknown_codes(
     };
     let mut held = Vec::new();
     for set in [BoundarySet::Pre2025, BoundarySet::Y2025] {
-        if coded.iter().any(|((_, s), _)| *s == set) && store.count(communes, &in_set(set)).await? > 0 {
+        if coded.iter().any(|((_, s), _, _)| *s == set) && store.count(communes, &in_set(set)).await? > 0 {
             held.push(set);
         }
     }
     let mut unknown = Vec::new();
-    for ((code, set), records) in coded {
+    for ((code, set), first, records) in coded {
         if !held.contains(&set) {
             continue;
         }
@@ -185,23 +180,29 @@ pub async fn unknown_codes(
         if store.count(communes, &named).await? > 0 || listed_in_crosswalk(store, code, set).await? {
             continue;
         }
-        let first = &features[records[0]];
-        let lies_in = match first.geometry.bounding_rect() {
-            Some(extent) => Communes::load(store, extent)
-                .await?
-                .locate(&first.geometry, Some(set.as_str()))
-                .map(|(code, _)| code),
-            None => None,
-        };
-        unknown.push(UnknownCode {
+        unknown.push((code, set, first, records));
+    }
+    // Where the first record of each lies, from one read of the communes.
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let near = match extent(unknown.iter().map(|&(_, _, first, _)| &features[first].geometry)) {
+        Some(around) => Some(Communes::load(store, around).await?),
+        None => None,
+    };
+    Ok(unknown
+        .into_iter()
+        .map(|(code, set, first, records)| UnknownCode {
             commune_code: code.to_owned(),
             boundary_set: set.as_str().to_owned(),
-            records: records.len(),
-            first: fids[records[0]].clone(),
-            lies_in,
-        });
-    }
-    Ok(unknown)
+            records,
+            first: fids[first].clone(),
+            lies_in: near
+                .as_ref()
+                .and_then(|n| n.locate(&features[first].geometry, Some(set.as_str())))
+                .map(|(code, _)| code),
+        })
+        .collect())
 }
 
 /// Whether the official crosswalk lists `code` among its communes of `set`.
