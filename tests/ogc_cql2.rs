@@ -74,8 +74,14 @@ fn stored(server: &TestServer, id: &str) -> Vec<Feature> {
 
 /// The ids a filter selects through `/ogc`, every page followed.
 fn selected(server: &TestServer, id: &str, filter: &str) -> Vec<i64> {
+    selected_within(server, id, "", filter)
+}
+
+/// [`selected`] among the features the other parameters `within` select
+/// (`&commune=…`, `&bbox=…`).
+fn selected_within(server: &TestServer, id: &str, within: &str, filter: &str) -> Vec<i64> {
     let mut url = format!(
-        "{}/ogc/collections/{id}/items?filter={}&limit=10000",
+        "{}/ogc/collections/{id}/items?filter={}&limit=10000{within}",
         server.base,
         encode(filter)
     );
@@ -814,7 +820,41 @@ fn gdal_sends_its_where_clause_as_cql2(kind: StoreKind) {
     }
 }
 
+/// A filter whose top is OR still selects only among what the other
+/// parameters select: `commune=…` or `bbox=…` with `a OR b` is the union of
+/// the same selection with `a` and with `b`, not every `b` of the province.
+fn an_or_filter_stays_within_the_rest_of_the_selection(kind: StoreKind) {
+    let server = kind.demo_server("cql2_or_within");
+    let crops = stored(&server, "crop");
+    let l = layer("crop").expect("layer");
+    let first = &crops[0];
+    let commune = l.text_of(first, "commune_code").expect("commune");
+    let b = first.geometry.bounding_rect().expect("extent");
+    let bbox = format!(
+        "{},{},{},{}",
+        b.min().x - 0.01,
+        b.min().y - 0.01,
+        b.max().x + 0.01,
+        b.max().y + 0.01
+    );
+    let (rice, durian) = ("crop_type = 'rice'", "crop_type = 'durian'");
+    let everywhere = selected(&server, "crop", &format!("{rice} OR {durian}")).len();
+    for within in [format!("&commune={commune}"), format!("&bbox={bbox}")] {
+        let mut union = selected_within(&server, "crop", &within, rice);
+        union.extend(selected_within(&server, "crop", &within, durian));
+        union.sort_unstable();
+        assert!(
+            !union.is_empty() && union.len() < everywhere,
+            "{within}: {} of {everywhere}",
+            union.len()
+        );
+        let either = selected_within(&server, "crop", &within, &format!("{rice} OR {durian}"));
+        assert_eq!(either, union, "{}: {within}", kind.name());
+    }
+}
+
 agrimap_suite::store_suite!(
+    an_or_filter_stays_within_the_rest_of_the_selection,
     operators_select_exactly_what_the_store_holds,
     like_is_case_sensitive,
     s_intersects_is_exact,

@@ -42,10 +42,10 @@ pub(crate) trait Dialect {
     fn text_order(column: &str) -> String {
         column.to_owned()
     }
-    /// A condition that confines a read to the rows stored under province
-    /// `code` (see [`FeatureQuery::province`]), for a backend that stores
-    /// rows by province; `None` (the default) where nothing is.
-    fn province_condition(_layer: &LayerDef, _rows: Rows, _code: &str, _w: &mut WhereClause) -> Option<String> {
+    /// A condition that confines a read to the rows stored under the
+    /// province `codes` (see [`FeatureQuery::provinces`]), for a backend
+    /// that stores rows by province; `None` (the default) where nothing is.
+    fn province_condition(_layer: &LayerDef, _rows: Rows, _codes: &[String], _w: &mut WhereClause) -> Option<String> {
         None
     }
 }
@@ -111,13 +111,14 @@ impl WhereClause {
         p
     }
 
-    /// ` WHERE a AND b`, or nothing.
+    /// ` WHERE (a) AND (b)`, or nothing. Each condition is parenthesised:
+    /// a filter whose top is `OR` must not escape the others.
     pub fn sql(&self) -> String {
         if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.conditions.join(" AND "))
+            return String::new();
         }
+        let each: Vec<String> = self.conditions.iter().map(|c| format!("({c})")).collect();
+        format!(" WHERE {}", each.join(" AND "))
     }
 }
 
@@ -170,8 +171,8 @@ pub(crate) fn where_clause_on<D: Dialect>(
         let p = w.bind::<D>(Value::Text(set.as_str().to_owned()));
         w.conditions.push(format!("boundary_set = {p}"));
     }
-    if let Some(code) = &query.province
-        && let Some(c) = D::province_condition(layer, rows, code, &mut w)
+    if !query.provinces.is_empty()
+        && let Some(c) = D::province_condition(layer, rows, &query.provinces, &mut w)
     {
         w.conditions.push(c);
     }
