@@ -5,7 +5,7 @@
 //! `agrimap recode`. Each case is skipped, with a note on stderr, when the
 //! folder is not beside the repository.
 
-use agrimap_core::tokens::issue_token;
+use agrimap_core::tokens::{issue_scoped_token, issue_token};
 use agrimap_model::{Audience, BoundarySet, FeatureQuery, layer};
 use agrimap_store::CrosswalkQuery;
 use agrimap_suite::{DemoCopy, StoreKind, TestServer, request_with_body, shared_data};
@@ -675,7 +675,120 @@ fn communes_are_found_by_their_former_names(kind: StoreKind) {
     assert_eq!(old_set["former"], serde_json::json!([]));
 }
 
+/// A pond of about 100 m by 100 m around `at`.
+fn pond_around([x, y]: [f64; 2]) -> Json {
+    let d = 0.0005;
+    serde_json::json!({"type": "Polygon", "coordinates": [[[x - d, y - d], [x + d, y - d], [x + d, y + d], [x - d, y + d], [x - d, y - d]]]})
+}
+
+/// A 2025 province holds the features still coded by the communes of the
+/// provinces merged into it: once the official list is loaded, `province=92`
+/// (the merged Cần Thơ) selects a pond coded by Phường 5 of the old Sóc
+/// Trăng (94) beside one coded by a 2025 commune, and the old communes
+/// themselves. A planner token of 92 alone (issued before the list) reads
+/// that wider selection as the public does.
+fn a_province_holds_the_features_coded_by_the_provinces_merged_into_it(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "merged_province");
+    t.load_communes(&[&f[0], &f[1]]);
+    let pond = |id: &str, code: &str, set: &str, at: [f64; 2]| {
+        serde_json::json!({"type": "Feature", "geometry": pond_around(at),
+            "properties": {"pond_id": id, "species": "black_tiger_shrimp", "mode": "intensive",
+                "owner_phone": "0900000000", "commune_code": code, "boundary_set": set}})
+    };
+    let (old, new) = ("31498", "31120");
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [
+        pond("OLD", old, "pre-2025", point_in(&f[1], old)),
+        pond("NEW", new, "2025", point_in(&f[0], new)),
+    ]});
+    let file = t.dir.join("ponds.geojson");
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let out = t.agrimap(&["import", file.to_str().expect("path"), "--layer", "aquaculture"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let planner = |provinces: &[&str]| {
+        let provinces: Vec<String> = provinces.iter().map(|p| (*p).to_owned()).collect();
+        let secret = t
+            .runtime
+            .block_on(issue_scoped_token(
+                t.store.as_ref(),
+                "Sở NN&PTNT Cần Thơ",
+                "planner",
+                &provinces,
+            ))
+            .expect("token")
+            .1;
+        format!("Bearer {secret}")
+    };
+    // Issued before the list, so limited to 92 alone.
+    let of_92 = planner(&["92"]);
+    let ponds = |server: &TestServer, province: &str, auth: &[(&str, &str)]| -> BTreeSet<(String, Option<String>)> {
+        let page = server
+            .get(
+                &format!("/ogc/collections/aquaculture/items?province={province}&limit=100"),
+                auth,
+            )
+            .json();
+        page["features"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+            .iter()
+            .filter(|p| ["OLD", "NEW"].contains(&p["properties"]["pond_id"].as_str().unwrap_or_default()))
+            .map(|p| {
+                (
+                    p["properties"]["pond_id"].as_str().expect("id").to_owned(),
+                    p["properties"]["owner_phone"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    };
+    let id = |pond: &str, phone: Option<&str>| (pond.to_owned(), phone.map(str::to_owned));
+    let server = t.server();
+    assert_eq!(ponds(&server, "92", &[]), [id("NEW", None)].into(), "no list, no merge");
+
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let server = t.server();
+    assert_eq!(ponds(&server, "92", &[]), [id("NEW", None), id("OLD", None)].into());
+    assert_eq!(ponds(&server, "94", &[]), [id("OLD", None)].into());
+    assert_eq!(
+        ponds(&server, "92", &[("authorization", &of_92)]),
+        [id("NEW", None), id("OLD", None)].into(),
+        "the selection holds province 94, which the token does not cover"
+    );
+    let widened = planner(&["92"]);
+    let phone = Some("0900000000");
+    assert_eq!(
+        ponds(&server, "92", &[("authorization", &widened)]),
+        [id("NEW", phone), id("OLD", phone)].into()
+    );
+    let communes = server
+        .get("/ogc/collections/admin_commune/items?province=92&limit=1", &[])
+        .json();
+    assert_eq!(communes["numberMatched"], 103 + 108, "{communes}");
+
+    let exported = t.dir.join("ponds-92.geojson");
+    let out = t.agrimap(&[
+        "export",
+        "--layer",
+        "aquaculture",
+        "--province",
+        "92",
+        exported.to_str().expect("path"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: Json = serde_json::from_slice(&std::fs::read(&exported).expect("export")).expect("json");
+    let codes: BTreeSet<&str> = doc["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|p| p["properties"]["commune_code"].as_str())
+        .collect();
+    assert!(codes.contains(old) && codes.contains(new), "{codes:?}");
+}
+
 agrimap_suite::store_suite!(
+    a_province_holds_the_features_coded_by_the_provinces_merged_into_it,
     codes_given_without_a_set_get_the_set_they_belong_to,
     codes_that_name_no_commune_are_reported,
     communes_are_found_by_their_former_names,

@@ -1085,7 +1085,45 @@ fn a_name_without_its_prefix_keeps_the_stored_kind(kind: StoreKind) {
     assert_eq!(communes.text_of(&stored[0], "kind"), Some("xa"));
 }
 
+/// Communes imported with `--replace` in place of the demo's take their
+/// districts and provinces with them: the demo province and its districts
+/// are gone, and the merged Cần Thơ is made from its 103 communes, so it
+/// can be asked for by `province=`.
+fn communes_replaced_wholesale_take_their_units_with_them(kind: StoreKind) {
+    let Some(can_tho) = agrimap_suite::shared_data("can-tho-communes-2025.geojson") else {
+        return;
+    };
+    let t = Target::new(kind, "replace_communes");
+    let out = t.import(&can_tho, "admin_commune", &["--replace"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("103 features now make up layer 'admin_commune'")
+            && said.contains("admin_province 92 (Thành phố Cần Thơ, set 2025) made from its 103 communes"),
+        "{said}"
+    );
+    let codes = |id: &str| -> Vec<String> {
+        let l = layer(id).expect("layer");
+        let stored = t
+            .runtime
+            .block_on(t.store.features(l, &FeatureQuery::default()))
+            .expect("read");
+        stored
+            .iter()
+            .filter_map(|f| l.text_of(f, "code"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(codes("admin_province"), ["92"]);
+    assert_eq!(codes("admin_district"), Vec::<String>::new());
+    let server = agrimap_suite::TestServer::start(t.store.clone());
+    let page = server.get("/ogc/collections/admin_commune/items?province=92&limit=1", &[]);
+    assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+    assert_eq!(page.json()["numberMatched"], 103);
+}
+
 agrimap_suite::store_suite!(
+    communes_replaced_wholesale_take_their_units_with_them,
     a_dgn_drawing_lands_with_its_crs_and_set_fields,
     a_vn2000_shapefile_of_communes_names_its_districts,
     exported_communes_carry_their_unit_names,

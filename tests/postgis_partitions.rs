@@ -274,7 +274,7 @@ fn each_province_reads_the_same_alone_and_together() {
             .collect()
     };
     let of_can_tho = FeatureQuery {
-        province: Some(CAN_THO.to_owned()),
+        provinces: vec![CAN_THO.to_owned()],
         filter: Some(Filter::And(vec![
             Filter::Compare {
                 field: "boundary_set".to_owned(),
@@ -298,7 +298,7 @@ fn each_province_reads_the_same_alone_and_together() {
         .block_on(store.plan(
             crop,
             &FeatureQuery {
-                province: None,
+                provinces: Vec::new(),
                 ..of_can_tho
             },
         ))

@@ -27,7 +27,8 @@ pub struct ExportArgs {
     /// The boundary set of `--commune` (pre-2025 or 2025; by default the newest that has the code).
     #[arg(long)]
     pub boundary_set: Option<String>,
-    /// Only features of this province (its official code), in any boundary set.
+    /// Only features of this province (its official code), in any boundary
+    /// set, with those of the pre-2025 provinces the official list merges into it.
     #[arg(long)]
     pub province: Option<String>,
     /// Only features meeting this bounding box: minlon,minlat,maxlon,maxlat.

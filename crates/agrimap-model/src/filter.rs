@@ -232,11 +232,12 @@ pub struct FeatureQuery {
     /// Features whose `boundary_set` is this set: a commune code means a
     /// commune only together with its set.
     pub boundary_set: Option<crate::BoundarySet>,
-    /// The province whose features `filter` selects, when it does (`province=`):
-    /// a hint, never a condition of its own, that lets a store partitioned
-    /// by province read that province's partition only. The filter decides
-    /// which features match.
-    pub province: Option<String>,
+    /// The provinces whose features `filter` selects, when it does
+    /// (`province=`, with the provinces merged into it): a hint, never a
+    /// condition of its own, that lets a store partitioned by province read
+    /// their partitions only. The filter decides which features match.
+    /// Empty: no hint.
+    pub provinces: Vec<String>,
     pub filter: Option<Filter>,
     /// Skip this many features (in feature-id order).
     pub offset: usize,

@@ -12,6 +12,7 @@ use crate::error::CoreError;
 use agrimap_model::BoundarySet;
 use agrimap_model::search::{fold, normalize};
 use agrimap_store::{CrosswalkPair, CrosswalkQuery, Store};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,8 @@ pub struct Former {
     pub old_code: String,
     pub old_name: String,
     pub new_code: String,
+    /// The 2025 province of `new_code`.
+    pub new_province: String,
     normalized: String,
     folded: String,
     words: Vec<String>,
@@ -49,10 +52,28 @@ impl FormerNames {
                     old_code: p.old_code,
                     old_name: p.old_name,
                     new_code: p.new_code,
+                    new_province: p.new_province_code,
                 }
             })
             .collect();
         Self { names }
+    }
+
+    /// The pre-2025 provinces merged into the 2025 province `code`: those
+    /// of the old communes of `index` the list sends into it, in code order,
+    /// without `code` itself. Empty when the list is not loaded or the store
+    /// holds none of those old communes.
+    #[must_use]
+    pub fn provinces_merged_into(&self, index: &CommuneIndex, code: &str) -> Vec<String> {
+        let merged: BTreeSet<&str> = self
+            .names
+            .iter()
+            .filter(|f| f.new_province == code)
+            .filter_map(|f| index.get(&f.old_code, Some(BoundarySet::Pre2025)))
+            .map(|c| c.province_code.as_str())
+            .filter(|p| *p != code)
+            .collect();
+        merged.into_iter().map(str::to_owned).collect()
     }
 
     /// The old communes whose name matches `text`, best match first, each

@@ -135,9 +135,10 @@ pub async fn query(
     }
     if let Some(province) = params.get("province") {
         let index = core.commune_index().await?;
-        filters.push(scope::province_filter(&index, layer, province)?);
-        // Lets a store partitioned by province read that province only.
-        query.province = Some(province.to_owned());
+        let scope = scope::ProvinceScope::of(core, &index, province).await?;
+        filters.push(scope::province_filter(&index, layer, &scope)?);
+        // Lets a store partitioned by province read those provinces only.
+        query.provinces = scope.codes();
     }
     filters.extend(attribute_filter(params, layer, audience).await?);
     query.filter = match filters.len() {

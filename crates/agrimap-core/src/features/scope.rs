@@ -3,7 +3,8 @@
 //!
 //! A feature belongs to a province through its commune: its `commune_code`
 //! together with its `boundary_set` names one commune of the index, and that
-//! commune's province is the feature's. A planner limited to provinces reads
+//! commune's province is the feature's. A 2025 province also holds the
+//! features of the pre-2025 provinces merged into it. A planner limited to provinces reads
 //! restricted fields only of a selection that lies within them (`province=`
 //! one of them, or `commune=` a commune of one of them) or of one feature of
 //! theirs; anything wider is read as the public reads it, never refused, so
@@ -13,18 +14,62 @@ use super::Params;
 use crate::Core;
 use crate::communes::CommuneIndex;
 use crate::error::{CoreError, echo};
-use agrimap_model::{Audience, BoundarySet, CompareOp, Feature, Filter, LayerDef, Value};
+use agrimap_model::{Audience, BoundarySet, Feature, Filter, LayerDef, Value};
 use std::collections::BTreeMap;
 
-/// The filter selecting the features of `layer` in province `code`: those
-/// whose (commune code, boundary set) is a commune of it, in any set held;
-/// for the administrative layers, the units whose province it is (its
-/// communes and districts, or the province itself).
+/// A province asked for with `province=`: its code and the pre-2025
+/// provinces the official list merges into it. A department's files are
+/// still coded by the communes before the reform, and those features lie
+/// in the province all the same (Sóc Trăng's, coded 94, in Cần Thơ, 92).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvinceScope {
+    pub code: String,
+    /// Without `code`; empty before the list is loaded.
+    pub merged: Vec<String>,
+}
+
+impl ProvinceScope {
+    /// `province` with what the store's list merges into it.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn of(core: &Core, index: &CommuneIndex, province: &str) -> Result<Self, CoreError> {
+        let former = core.communes.former.get(core.store.as_ref()).await?;
+        Ok(Self {
+            code: province.to_owned(),
+            merged: former.provinces_merged_into(index, province),
+        })
+    }
+
+    /// Every province code a feature of it is stored under.
+    #[must_use]
+    pub fn codes(&self) -> Vec<String> {
+        std::iter::once(&self.code).chain(&self.merged).cloned().collect()
+    }
+
+    /// Whether a commune of `province_code` and `boundary_set` is one of
+    /// its communes: of the province itself in any set held, or of a
+    /// province merged into it before the reform.
+    fn holds(&self, province_code: &str, boundary_set: &str) -> bool {
+        province_code == self.code
+            || (boundary_set == BoundarySet::Pre2025.as_str() && self.merged.iter().any(|m| m == province_code))
+    }
+}
+
+/// The filter selecting the features of `layer` in province `scope`: those
+/// whose (commune code, boundary set) is a commune of it; for the
+/// administrative layers, the units whose province it is (its communes and
+/// districts, or the province itself).
 ///
 /// # Errors
 /// `bad_province` for a layer without communes, `unknown_province` for a
 /// province the store holds no commune of.
-pub(crate) fn province_filter(index: &CommuneIndex, layer: &LayerDef, code: &str) -> Result<Filter, CoreError> {
+pub(crate) fn province_filter(
+    index: &CommuneIndex,
+    layer: &LayerDef,
+    scope: &ProvinceScope,
+) -> Result<Filter, CoreError> {
+    let code = scope.code.as_str();
     let own_field = match layer.id {
         "admin_province" => Some("code"),
         "admin_district" | "admin_commune" => Some("province_code"),
@@ -32,7 +77,18 @@ pub(crate) fn province_filter(index: &CommuneIndex, layer: &LayerDef, code: &str
     };
     if let Some(field) = own_field {
         index.known_province(code, None)?;
-        return Ok(Filter::eq(field, code));
+        let own = Filter::eq(field, code);
+        if scope.merged.is_empty() {
+            return Ok(own);
+        }
+        let merged = Filter::And(vec![
+            Filter::eq("boundary_set", BoundarySet::Pre2025.as_str()),
+            Filter::In {
+                field: field.to_owned(),
+                values: scope.merged.iter().map(|m| Value::Text(m.clone())).collect(),
+            },
+        ]);
+        return Ok(Filter::Or(vec![own, merged]));
     }
     if !layer.has_commune() {
         return Err(CoreError::invalid(
@@ -45,7 +101,11 @@ pub(crate) fn province_filter(index: &CommuneIndex, layer: &LayerDef, code: &str
     }
     index.known_province(code, None)?;
     let mut by_set: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for c in index.communes().iter().filter(|c| c.province_code == code) {
+    for c in index
+        .communes()
+        .iter()
+        .filter(|c| scope.holds(&c.province_code, &c.boundary_set))
+    {
         by_set
             .entry(c.boundary_set.as_str())
             .or_default()
@@ -62,11 +122,7 @@ pub(crate) fn province_filter(index: &CommuneIndex, layer: &LayerDef, code: &str
             .into_iter()
             .map(|(set, codes)| {
                 Filter::And(vec![
-                    Filter::Compare {
-                        field: "boundary_set".to_owned(),
-                        op: CompareOp::Eq,
-                        value: Value::Text(set.to_owned()),
-                    },
+                    Filter::eq("boundary_set", set),
                     Filter::In {
                         field: "commune_code".to_owned(),
                         values: codes,
@@ -93,7 +149,11 @@ pub async fn selection_audience(
         return Ok(audience);
     }
     let within = if let Some(province) = params.get("province") {
-        provinces.iter().any(|p| p == province)
+        // The selection holds the provinces merged into the one asked for:
+        // within only if the token covers them all.
+        let index = core.commune_index().await?;
+        let scope = ProvinceScope::of(core, &index, province).await?;
+        scope.codes().iter().all(|code| provinces.contains(code))
     } else if let Some(code) = params.get("commune") {
         let asked = crate::communes::boundary_set_param(params.get("boundary_set"))?;
         let index = core.commune_index().await?;

@@ -19,7 +19,7 @@ use super::fields::file_field;
 use super::source::SourceValue;
 use agrimap_analysis::area::multipolygon_ha;
 use agrimap_model::{BoundarySet, Feature, FeatureQuery, LayerDef, Value, layer};
-use agrimap_store::{Store, StoreError, Upsert};
+use agrimap_store::{LayerWrite, Store, StoreError, Upsert};
 use geo::orient::{Direction, Orient};
 use geo::{Area, Geometry, MultiPolygon, Polygon, unary_union};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -395,12 +395,59 @@ pub(super) async fn derived_units(
     };
     let held_districts = held_units(store.features(districts, &all).await?, districts);
     let held_provinces = held_units(store.features(provinces, &all).await?, provinces);
-
-    let mut units = Units {
+    let units = Units {
         wanted: BTreeMap::new(),
         held_provinces,
         held_districts,
         communes,
+    };
+    made_units(units, stored, arrived).await
+}
+
+/// Every district and province of `arrived`, the whole layer of communes
+/// that replaces the stored one, dissolved from them: the writes that
+/// replace both layers of units in the same transaction (a unit none of the
+/// communes belongs to any more is gone), and a line for the report for each.
+///
+/// # Errors
+/// When dissolving fails.
+pub(super) async fn units_made_anew(arrived: &[Arrived<'_>]) -> Result<(Vec<LayerWrite>, Vec<String>), ImportError> {
+    let (Some(communes), Some(districts), Some(provinces)) =
+        (layer("admin_commune"), layer("admin_district"), layer("admin_province"))
+    else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let units = Units {
+        wanted: BTreeMap::new(),
+        held_provinces: HashSet::new(),
+        held_districts: HashSet::new(),
+        communes,
+    };
+    let (upserts, notes) = made_units(units, &[], arrived).await?;
+    let writes = [districts, provinces]
+        .into_iter()
+        .map(|l| LayerWrite {
+            layer: l,
+            replace: true,
+            features: upserts
+                .iter()
+                .filter(|u| u.layer.id == l.id)
+                .flat_map(|u| u.features.iter().cloned())
+                .collect(),
+        })
+        .collect();
+    Ok((writes, notes))
+}
+
+/// The units `units` wants for the communes of the file (`arrived`),
+/// filled out by the stored communes of the same units, dissolved.
+async fn made_units(
+    mut units: Units,
+    stored: &[Feature],
+    arrived: &[Arrived<'_>],
+) -> Result<(Vec<Upsert>, Vec<String>), ImportError> {
+    let (Some(districts), Some(provinces)) = (layer("admin_district"), layer("admin_province")) else {
+        return Ok((Vec::new(), Vec::new()));
     };
     for a in arrived {
         units.add(a.feature, Some(a.names), true);

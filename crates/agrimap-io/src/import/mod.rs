@@ -414,16 +414,34 @@ pub async fn import(
         .map(|(f, _)| f.name)
         .collect();
     let written = if opts.replace {
+        // Communes replaced wholesale take their districts and provinces
+        // with them: the units are made anew from the file's communes.
+        let units = if layer.id == "admin_commune" {
+            let arrived: Vec<admin::Arrived<'_>> = features
+                .iter()
+                .zip(&names)
+                .map(|(feature, names)| admin::Arrived { feature, names })
+                .collect();
+            let (units, made) = admin::units_made_anew(&arrived).await?;
+            report.derived = made;
+            units
+        } else {
+            Vec::new()
+        };
         let batch = WriteBatch {
-            layers: vec![LayerWrite {
+            layers: std::iter::once(LayerWrite {
                 layer,
                 replace: true,
                 features,
-            }],
+            })
+            .chain(units)
+            .collect(),
             readings: Vec::new(),
             ..Default::default()
         };
-        store.write(batch).await.map(|summary| (summary.features, 0))
+        // The summary counts the units too; the layer's own count is the file's.
+        let count = batch.layers[0].features.len();
+        store.write(batch).await.map(|_| (count, 0))
     } else {
         if admin::worked_out(layer, "kind", &given) {
             admin::keep_stored_kinds(store, layer, &mut features).await?;

@@ -424,8 +424,9 @@ fn parameters() -> Json {
             "in": "query",
             "required": false,
             "description": "Official province code: features whose commune lies in this province, in any \
-                boundary set held; of the administrative collections, the communes and districts of the province \
-                and the province itself.",
+                boundary set held, and (once the official crosswalk is loaded) those still coded by communes of the \
+                pre-2025 provinces merged into it; of the administrative collections, the communes and districts of \
+                the province and the province itself, with the pre-2025 units merged into it.",
             "style": "form",
             "explode": false,
             "schema": { "type": "string" },

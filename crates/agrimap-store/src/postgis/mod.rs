@@ -481,16 +481,17 @@ impl Dialect for Postgres {
         name.to_owned()
     }
 
-    /// The province's partition and that of features of no known province
-    /// (whose commune may still be one of the province's, if its boundaries
-    /// came after them): PostgreSQL then scans those two partitions only.
-    /// The history tables are not partitioned.
-    fn province_condition(layer: &LayerDef, rows: Rows, code: &str, w: &mut WhereClause) -> Option<String> {
+    /// The provinces' partitions and that of features of no known province
+    /// (whose commune may still be one of theirs, if its boundaries came
+    /// after them): PostgreSQL then scans those partitions only. The history
+    /// tables are not partitioned.
+    fn province_condition(layer: &LayerDef, rows: Rows, codes: &[String], w: &mut WhereClause) -> Option<String> {
         if rows != Rows::Current || !schema::partitioned(layer) {
             return None;
         }
-        let p = w.bind::<Self>(Value::Text(code.to_owned()));
-        Some(format!("province_code IN ({p}, '')"))
+        let mut listed: Vec<String> = codes.iter().map(|c| w.bind::<Self>(Value::Text(c.clone()))).collect();
+        listed.push("''".to_owned());
+        Some(format!("province_code IN ({})", listed.join(", ")))
     }
 }
 
