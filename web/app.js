@@ -733,6 +733,9 @@
     closeResults();
     input.value = c.name;
     setCommune({ code: c.code, name: c.name, set: c.boundary_set });
+    // The switch names the province the map now lands in.
+    const held = provincesHeld.findIndex((p) => p.code === c.province_code && p.boundary_set === c.boundary_set);
+    if (held >= 0) provinceSwitch.value = String(held);
     map.fitBounds([[c.bbox[0], c.bbox[1]], [c.bbox[2], c.bbox[3]]], { padding: 40, duration: 800 });
     if (styleName === 'planner') openSummary(c.code, c.boundary_set);
   }

@@ -237,6 +237,8 @@ test('a commune searched by its name before the reform is found as the commune i
   await option.click();
   await page.waitForFunction(() => !window.agrimap.map.isMoving());
   assert.equal(await page.textContent('#commune-name'), 'Phường Sóc Trăng');
+  // The province switch follows the map from Đồng Tháp to Cần Thơ.
+  assert.equal(await page.locator('#province option:checked').textContent(), 'Thành phố Cần Thơ · 2025');
   await shot(page, 'phone-search-former-name');
   noProblems(problems);
   await context.close();
