@@ -787,7 +787,45 @@ fn a_province_holds_the_features_coded_by_the_provinces_merged_into_it(kind: Sto
     assert!(codes.contains(old) && codes.contains(new), "{codes:?}");
 }
 
+/// The registry follows the merge as the layers do: a cooperative
+/// registered by its commune before the reform (Phường 5 of Sóc Trăng, 94)
+/// is listed among the producers of the merged Cần Thơ (92).
+fn producers_of_a_merged_province_are_listed_with_it(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "merged_registry");
+    t.load_communes(&[&f[0], &f[1]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let old = "31498";
+    let server = t.server();
+
+    let producers = t.dir.join("producers.csv");
+    std::fs::write(
+        &producers,
+        format!("code,name,kind,commune_code,boundary_set\nHTX-PHUONG-5,HTX Phường 5,cooperative,{old},pre-2025\n"),
+    )
+    .expect("write");
+    let out = t.agrimap(&[
+        "registry",
+        "import",
+        producers.to_str().expect("path"),
+        "--kind",
+        "producers",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    for province in ["92", "94"] {
+        let listed = server.get(&format!("/api/producers?province={province}"), &[]).json();
+        assert_eq!(
+            codes(&listed["records"], "code"),
+            ["HTX-PHUONG-5".to_owned()].into(),
+            "{province}"
+        );
+    }
+}
+
 agrimap_suite::store_suite!(
+    producers_of_a_merged_province_are_listed_with_it,
     a_province_holds_the_features_coded_by_the_provinces_merged_into_it,
     codes_given_without_a_set_get_the_set_they_belong_to,
     codes_that_name_no_commune_are_reported,

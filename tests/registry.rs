@@ -6,7 +6,7 @@
 //! whole, QR codes decoded back to the product page, the public page
 //! itself, and a growing-area code that lapses.
 
-use agrimap_core::tokens::issue_token;
+use agrimap_core::tokens::{issue_scoped_token, issue_token};
 use agrimap_model::registry::RegistryKind;
 use agrimap_store::RegistryRecord;
 use agrimap_suite::{DemoCopy, StoreKind, TestServer, request_with_body};
@@ -640,7 +640,50 @@ fn a_growing_area_registered_in_another_commune_is_flagged(kind: StoreKind) {
     );
 }
 
+/// Producers' contacts are for planners of the producer's province: a
+/// planner token limited to another province reads the list, one record,
+/// its history and the export as the public reads the contacts (the
+/// export keeps its columns, empty); a token of the demo province reads them.
+fn a_planner_of_another_province_reads_no_producer_contact(kind: StoreKind) {
+    let t = Target::new(kind, "contacts_by_province");
+    let planner_of = |province: &str| {
+        let (_, secret) = t
+            .runtime
+            .block_on(issue_scoped_token(
+                t.store.as_ref(),
+                "registry test",
+                "planner",
+                &[province.to_owned()],
+            ))
+            .expect("token");
+        format!("Bearer {secret}")
+    };
+    let (elsewhere, here) = (planner_of("94"), planner_of("99"));
+    let server = TestServer::start(t.store.clone());
+    let list = server.get("/api/producers", &[]).json();
+    let code = list["records"][0]["code"].as_str().expect("a producer").to_owned();
+    let reads_contact = |auth: &str| {
+        let got = |path: &str| {
+            let r = server.get(path, &[("authorization", auth)]);
+            assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+            r.json()
+        };
+        let listed = got("/api/producers")["records"][0]["contact"]["phone"].is_string();
+        let one = got(&format!("/api/producers/{code}"))["contact"]["phone"].is_string();
+        let history = got(&format!("/api/producers/{code}/history"))["changes"][0]["record"]["contact"].is_object();
+        let csv = server.get("/api/registry/export/producers.csv", &[("authorization", auth)]);
+        let csv = String::from_utf8(csv.body).expect("utf-8");
+        let mut lines = csv.lines();
+        assert!(lines.next().expect("header").contains("contact_phone"), "{csv}");
+        let exported = lines.any(|l| !l.ends_with(",,,"));
+        [listed, one, history, exported]
+    };
+    assert_eq!(reads_contact(&elsewhere), [false; 4]);
+    assert_eq!(reads_contact(&here), [true; 4]);
+}
+
 agrimap_suite::store_suite!(
+    a_planner_of_another_province_reads_no_producer_contact,
     a_growing_area_registered_in_another_commune_is_flagged,
     demo_registry_agrees_with_the_layers,
     a_realistic_workbook_imports_and_imports_again_by_key,

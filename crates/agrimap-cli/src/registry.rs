@@ -126,7 +126,8 @@ pub fn registry(args: &RegistryArgs) -> anyhow::Result<()> {
                 let (store, _) = args.store.open().await?;
                 let core = Core::new(store, agrimap_core::CoreConfig::default());
                 let audience = if *restricted { Audience::Full } else { Audience::Public };
-                let bytes = core.registry_export((*kind).into(), format, audience).await?;
+                let reader = agrimap_core::registry::Reader::everywhere(audience);
+                let bytes = core.registry_export((*kind).into(), format, reader).await?;
                 std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
                 writeln!(out, "{} bytes written to {}", bytes.len(), path.display())?;
             }

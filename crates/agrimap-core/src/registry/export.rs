@@ -2,10 +2,10 @@
 //! import's English headers so that an export imports back unchanged.
 //! Restricted columns (producers' contacts) only for callers who may read them.
 
+use super::Reader;
 use super::columns::{export_header, growing_area_cells, producer_cells, product_cells};
 use crate::Core;
 use crate::error::CoreError;
-use agrimap_model::Audience;
 use agrimap_model::registry::{GrowingArea, Producer, Product, RegistryKind};
 
 /// The kind of file.
@@ -34,19 +34,30 @@ impl ExportFormat {
     }
 }
 
-/// The rows of a registry as text cells, in key order.
+/// The rows of a registry as text cells, in key order: producers' contact
+/// columns for a reader of restricted details, filled where it reads them.
 ///
 /// # Errors
 /// The store's.
-pub async fn rows(core: &Core, kind: RegistryKind, audience: Audience) -> Result<Vec<Vec<String>>, CoreError> {
+pub async fn rows(core: &Core, kind: RegistryKind, reader: Reader<'_>) -> Result<Vec<Vec<String>>, CoreError> {
     let store = core.store.as_ref();
-    let restricted = audience == Audience::Full;
     Ok(match kind {
-        RegistryKind::Producers => super::all::<Producer>(store, kind)
+        RegistryKind::Producers => store
+            .records(kind, None)
             .await?
             .iter()
-            .map(|p| producer_cells(p, restricted))
-            .collect(),
+            .map(|r| {
+                let p: Producer = super::parse_body(kind, r)?;
+                // A limited planner's file has the contact columns, empty
+                // for producers of other provinces.
+                let p = if reader.reads_restricted_of(&r.province_code) {
+                    p
+                } else {
+                    p.public()
+                };
+                Ok(producer_cells(&p, reader.reads_restricted()))
+            })
+            .collect::<Result<_, CoreError>>()?,
         RegistryKind::Products => super::all::<Product>(store, kind)
             .await?
             .iter()
@@ -111,10 +122,10 @@ impl Core {
         &self,
         kind: RegistryKind,
         format: ExportFormat,
-        audience: Audience,
+        reader: Reader<'_>,
     ) -> Result<Vec<u8>, CoreError> {
-        let rows = rows(self, kind, audience).await?;
-        let header = export_header(kind, audience == Audience::Full);
+        let rows = rows(self, kind, reader).await?;
+        let header = export_header(kind, reader.reads_restricted());
         tokio::task::spawn_blocking(move || file(&header, &rows, format, kind.as_str()))
             .await
             .map_err(|e| CoreError::task_failed("export_failed", "writing the registry", &e))?

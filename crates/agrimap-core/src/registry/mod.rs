@@ -30,7 +30,7 @@ pub mod state;
 
 use crate::Core;
 use crate::communes::CommuneIndex;
-use crate::error::{CoreError, ErrorKind};
+use crate::error::CoreError;
 use agrimap_model::Audience;
 use agrimap_model::registry::{GrowingArea, Producer, Product, RegistryKind};
 use agrimap_store::{RegistryRecord, Store};
@@ -121,10 +121,7 @@ pub async fn all<T: DeserializeOwned>(store: &dyn Store, kind: RegistryKind) -> 
 pub async fn one<T: DeserializeOwned>(store: &dyn Store, kind: RegistryKind, key: &str) -> Result<T, CoreError> {
     match store.record(kind, key).await? {
         Some(r) => parse_body(kind, &r),
-        None => Err(CoreError::not_found(
-            "not_found",
-            format!("no {} record '{}'", kind.as_str(), agrimap_model::echo(key, 40)),
-        )),
+        None => Err(not_found(kind, key)),
     }
 }
 
@@ -338,7 +335,10 @@ impl Core {
         Ok(report)
     }
 
-    /// A registry's records as JSON, without restricted fields for the public.
+    /// A registry's records as JSON, without restricted fields for the
+    /// public (nor, for a token limited to provinces, of records elsewhere).
+    /// `province`: the records of that province, with those of the pre-2025
+    /// provinces the official list merges into it.
     ///
     /// # Errors
     /// The store's.
@@ -346,41 +346,128 @@ impl Core {
         &self,
         kind: RegistryKind,
         province: Option<&str>,
-        audience: Audience,
+        reader: Reader<'_>,
     ) -> Result<Vec<serde_json::Value>, CoreError> {
-        let records = self.store.records(kind, province).await?;
-        records.iter().map(|r| visible(kind, r, audience)).collect()
+        let records = match province {
+            None => self.store.records(kind, None).await?,
+            Some(province) => {
+                let index = self.commune_index().await?;
+                let scope = crate::features::scope::ProvinceScope::of(self, &index, province).await?;
+                let mut records = Vec::new();
+                for code in scope.codes() {
+                    records.extend(self.store.records(kind, Some(&code)).await?);
+                }
+                records.sort_by(|a, b| a.key.cmp(&b.key));
+                records
+            }
+        };
+        records.iter().map(|r| visible(kind, r, reader)).collect()
     }
 
-    /// One record as JSON, without restricted fields for the public, with
-    /// the effective status of a growing area.
+    /// One record as JSON, as [`Self::registry_list`] shows it, with the
+    /// effective status of a growing area.
     ///
     /// # Errors
-    /// `not_found`; the store's.
+    /// `not_found` when no record has that key; the store's.
     pub async fn registry_record(
         &self,
         kind: RegistryKind,
         key: &str,
-        audience: Audience,
+        reader: Reader<'_>,
     ) -> Result<serde_json::Value, CoreError> {
         match self.store.record(kind, key).await? {
-            Some(r) => visible(kind, &r, audience),
-            None => Err(CoreError::new(
-                ErrorKind::NotFound,
-                "not_found",
-                format!("no {} record '{}'", kind.as_str(), agrimap_model::echo(key, 40)),
-            )),
+            Some(r) => visible(kind, &r, reader),
+            None => Err(not_found(kind, key)),
         }
+    }
+
+    /// Every change of one record, oldest first, each with the record as it
+    /// became. Restricted fields only where the reader would read them of
+    /// the record as it stands (of no province once it is removed).
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn registry_history(
+        &self,
+        kind: RegistryKind,
+        key: &str,
+        reader: Reader<'_>,
+    ) -> Result<Vec<serde_json::Value>, CoreError> {
+        let province = self.store.record(kind, key).await?.map(|r| r.province_code);
+        let restricted = province.is_some_and(|p| reader.reads_restricted_of(&p));
+        let changes = self.store.record_history(kind, key).await?;
+        Ok(changes
+            .iter()
+            .map(|c| {
+                let mut record = serde_json::from_str::<serde_json::Value>(&c.body).unwrap_or_default();
+                if kind == RegistryKind::Producers
+                    && !restricted
+                    && let Some(fields) = record.as_object_mut()
+                {
+                    fields.remove("contact");
+                }
+                serde_json::json!({
+                    "action": c.action.as_str(),
+                    "actor": c.actor,
+                    "at": c.at,
+                    "record": record,
+                })
+            })
+            .collect())
     }
 }
 
-/// A stored record as a caller may see it: producers lose their contact
-/// details for the public; growing areas gain their status today.
-fn visible(kind: RegistryKind, r: &RegistryRecord, audience: Audience) -> Result<serde_json::Value, CoreError> {
+fn not_found(kind: RegistryKind, key: &str) -> CoreError {
+    CoreError::not_found(
+        "not_found",
+        format!("no {} record '{}'", kind.as_str(), agrimap_model::echo(key, 40)),
+    )
+}
+
+/// Who reads a registry: producers' contacts are for planners and up, and
+/// for a token limited to provinces only of producers in those provinces.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub audience: Audience,
+    /// The provinces the token is limited to; empty for every province.
+    pub provinces: &'a [String],
+}
+
+impl Reader<'_> {
+    /// A reader of every province (the CLI, a token not limited).
+    #[must_use]
+    pub fn everywhere(audience: Audience) -> Reader<'static> {
+        Reader {
+            audience,
+            provinces: &[],
+        }
+    }
+
+    /// Whether it reads restricted details at all: the export's columns.
+    #[must_use]
+    pub fn reads_restricted(&self) -> bool {
+        self.audience == Audience::Full
+    }
+
+    /// Whether it reads the restricted details of a record of `province`.
+    #[must_use]
+    pub fn reads_restricted_of(&self, province: &str) -> bool {
+        self.reads_restricted() && (self.provinces.is_empty() || self.provinces.iter().any(|p| p == province))
+    }
+}
+
+/// A stored record as a reader may see it: producers lose their contact
+/// details for those who may not read them; growing areas gain their
+/// status today.
+fn visible(kind: RegistryKind, r: &RegistryRecord, reader: Reader<'_>) -> Result<serde_json::Value, CoreError> {
     match kind {
         RegistryKind::Producers => {
             let p: Producer = parse_body(kind, r)?;
-            let p = if audience == Audience::Full { p } else { p.public() };
+            let p = if reader.reads_restricted_of(&r.province_code) {
+                p
+            } else {
+                p.public()
+            };
             Ok(serde_json::to_value(p).unwrap_or_default())
         }
         RegistryKind::Products => {

@@ -72,6 +72,16 @@ impl Caller {
     pub fn audience(&self) -> Audience {
         self.role.audience()
     }
+
+    /// How this caller reads the registries: producers' contacts only of
+    /// its provinces.
+    #[must_use]
+    pub fn registry_reader(&self) -> agrimap_core::registry::Reader<'_> {
+        agrimap_core::registry::Reader {
+            audience: self.audience(),
+            provinces: &self.provinces,
+        }
+    }
 }
 
 fn unauthorized(message: &str) -> Response {

@@ -19,10 +19,10 @@ use crate::auth::{Caller, Need, Role};
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath, ApiQuery};
 use crate::respond::attachment;
+use agrimap_core::echo;
 use agrimap_core::registry::export::ExportFormat;
 use agrimap_core::registry::sheet::SheetFormat;
 use agrimap_core::registry::{RegistryReport, qr};
-use agrimap_core::{CoreError, echo};
 use agrimap_model::registry::RegistryKind;
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -89,7 +89,7 @@ async fn list_records(
     let kind = kind_of(&uri);
     let records = state
         .core
-        .registry_list(kind, params.province.as_deref(), caller.audience())
+        .registry_list(kind, params.province.as_deref(), caller.registry_reader())
         .await?;
     Ok(Json(json!({ "kind": kind.as_str(), "count": records.len(), "records": records })).into_response())
 }
@@ -102,7 +102,7 @@ async fn one_record(
 ) -> Result<Response, ApiError> {
     let record = state
         .core
-        .registry_record(kind_of(&uri), &id, caller.audience())
+        .registry_record(kind_of(&uri), &id, caller.registry_reader())
         .await?;
     Ok(Json(record).into_response())
 }
@@ -111,25 +111,10 @@ async fn record_history(
     State(state): State<AppState>,
     uri: axum::http::Uri,
     ApiPath(id): ApiPath<String>,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&uri);
-    let changes = state
-        .core
-        .store
-        .record_history(kind, &id)
-        .await
-        .map_err(CoreError::from)?;
-    let changes: Vec<serde_json::Value> = changes
-        .iter()
-        .map(|c| {
-            json!({
-                "action": c.action.as_str(),
-                "actor": c.actor,
-                "at": c.at,
-                "record": serde_json::from_str::<serde_json::Value>(&c.body).unwrap_or_default(),
-            })
-        })
-        .collect();
+    let changes = state.core.registry_history(kind, &id, caller.registry_reader()).await?;
     Ok(Json(json!({ "kind": kind.as_str(), "id": id, "changes": changes })).into_response())
 }
 
@@ -230,7 +215,10 @@ async fn export(
                 ),
             )
         })?;
-    let bytes = state.core.registry_export(kind, format, caller.audience()).await?;
+    let bytes = state
+        .core
+        .registry_export(kind, format, caller.registry_reader())
+        .await?;
     Ok(attachment(format.content_type(), &file, bytes))
 }
 
