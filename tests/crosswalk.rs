@@ -423,9 +423,8 @@ fn recode_restamps_features_by_location(kind: StoreKind) {
     );
 }
 
-/// The interior point of the feature with code `code` in a real file.
-fn point_in(file: &Path, code: &str) -> [f64; 2] {
-    use geo::InteriorPoint;
+/// The outline of the commune with code `code` in a real file.
+fn outline(file: &Path, code: &str) -> geo::MultiPolygon<f64> {
     let doc: Json = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
     let feature = doc["features"]
         .as_array()
@@ -434,10 +433,31 @@ fn point_in(file: &Path, code: &str) -> [f64; 2] {
         .find(|f| f["properties"]["code"] == code)
         .expect("the commune");
     let g: geojson::Geometry = serde_json::from_value(feature["geometry"].clone()).expect("geometry");
-    let p = geo::Geometry::<f64>::try_from(g)
-        .expect("geo")
-        .interior_point()
-        .expect("a point inside");
+    match geo::Geometry::<f64>::try_from(g).expect("geo") {
+        geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+        geo::Geometry::MultiPolygon(m) => m,
+        other => panic!("{code}: {other:?}"),
+    }
+}
+
+/// The interior point of the feature with code `code` in a real file.
+fn point_in(file: &Path, code: &str) -> [f64; 2] {
+    use geo::InteriorPoint;
+    let p = outline(file, code).interior_point().expect("a point inside");
+    [p.x(), p.y()]
+}
+
+/// A point inside both communes (an old one and a new one).
+fn point_in_both(a: (&Path, &str), b: (&Path, &str)) -> [f64; 2] {
+    use geo::{BooleanOps, InteriorPoint};
+    let both = outline(a.0, a.1).intersection(&outline(b.0, b.1));
+    // The largest piece: slivers where real boundaries disagree are thin.
+    let piece = both
+        .0
+        .iter()
+        .max_by(|p, q| geo::Area::unsigned_area(*p).total_cmp(&geo::Area::unsigned_area(*q)))
+        .expect("the communes meet");
+    let p = piece.interior_point().expect("a point inside");
     [p.x(), p.y()]
 }
 
@@ -824,7 +844,75 @@ fn producers_of_a_merged_province_are_listed_with_it(kind: StoreKind) {
     }
 }
 
+/// A 2025 commune holds what its old communes still code: Xã Phong Mỹ
+/// (30088) of the new Đồng Tháp holds the products coded by the old Phong
+/// Mỹ, which went wholly into it, and those coded by Gáo Giồng (30079),
+/// split between it and Phú Cường, that lie in it; not those of Gáo
+/// Giồng that lie in Phú Cường. Its NTM evidence counts the same products
+/// its link lists.
+fn a_2025_commune_holds_what_its_old_communes_coded(kind: StoreKind) {
+    let Some(f) = files(&[DONG_THAP_OLD, DONG_THAP_NEW, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "merged_commune");
+    t.load_communes(&[&f[0], &f[1]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let (old_file, new_file) = (f[0].as_path(), f[1].as_path());
+    let product = |id: &str, code: &str, set: &str, at: [f64; 2]| {
+        serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": at},
+            "properties": {"product_id": id, "producer_id": id, "name": "Xoài", "stars": 4,
+                "commune_code": code, "boundary_set": set}})
+    };
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": [
+        product("NEW", "30088", "2025", point_in(new_file, "30088")),
+        product("WHOLE", "30088", "pre-2025", point_in(old_file, "30088")),
+        product("SPLIT-IN", "30079", "pre-2025", point_in_both((old_file, "30079"), (new_file, "30088"))),
+        product("SPLIT-OUT", "30079", "pre-2025", point_in_both((old_file, "30079"), (new_file, "30025"))),
+    ]});
+    let file = t.dir.join("ocop.geojson");
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let out = t.agrimap(&["import", file.to_str().expect("path"), "--layer", "ocop"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let server = t.server();
+    let listed = |path: &str| -> BTreeSet<String> {
+        let page = server.get(path, &[]).json();
+        page["features"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: {page}"))
+            .iter()
+            .map(|p| p["properties"]["product_id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let ids = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        listed("/ogc/collections/ocop/items?commune=30088&boundary_set=2025"),
+        ids(&["NEW", "SPLIT-IN", "WHOLE"])
+    );
+    assert_eq!(
+        listed("/ogc/collections/ocop/items?commune=30079&boundary_set=pre-2025"),
+        ids(&["SPLIT-IN", "SPLIT-OUT"])
+    );
+
+    let planner = t.token("planner");
+    let card = server.get("/api/ntm/scorecards/30088?year=2025", &[("authorization", &planner)]);
+    assert_eq!(card.status, 200, "{}", String::from_utf8_lossy(&card.body));
+    let card = card.json();
+    let ocop = card["criteria"]
+        .as_array()
+        .expect("criteria")
+        .iter()
+        .flat_map(|c| c["indicators"].as_array().expect("indicators"))
+        .find(|i| i["id"] == "13.2")
+        .expect("13.2");
+    let evidence = &ocop["computed"]["evidence"][0];
+    assert_eq!(evidence["figure"], 3.0, "{ocop}");
+    let link = evidence["ogc"].as_str().expect("link");
+    assert_eq!(listed(link), ids(&["NEW", "SPLIT-IN", "WHOLE"]), "{link}");
+}
+
 agrimap_suite::store_suite!(
+    a_2025_commune_holds_what_its_old_communes_coded,
     producers_of_a_merged_province_are_listed_with_it,
     a_province_holds_the_features_coded_by_the_provinces_merged_into_it,
     codes_given_without_a_set_get_the_set_they_belong_to,

@@ -11,7 +11,7 @@ use super::{Commune, CommuneIndex};
 use crate::error::CoreError;
 use agrimap_model::BoundarySet;
 use agrimap_model::search::{fold, normalize};
-use agrimap_store::{CrosswalkPair, CrosswalkQuery, Store};
+use agrimap_store::{CrosswalkPair, CrosswalkQuery, PairKind, Store};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -27,6 +27,9 @@ pub struct Former {
     pub new_code: String,
     /// The 2025 province of `new_code`.
     pub new_province: String,
+    /// The old commune went wholly into `new_code` (else it was split
+    /// among several 2025 communes).
+    pub whole: bool,
     normalized: String,
     folded: String,
     words: Vec<String>,
@@ -53,6 +56,7 @@ impl FormerNames {
                     old_name: p.old_name,
                     new_code: p.new_code,
                     new_province: p.new_province_code,
+                    whole: p.kind == PairKind::Full,
                 }
             })
             .collect();
@@ -74,6 +78,22 @@ impl FormerNames {
             .filter(|p| *p != code)
             .collect();
         merged.into_iter().map(str::to_owned).collect()
+    }
+
+    /// The old communes the list sends into the 2025 commune `code`: those
+    /// that went wholly into it, and those split among it and others.
+    #[must_use]
+    pub fn predecessors(&self, code: &str) -> (Vec<&str>, Vec<&str>) {
+        let mut whole = Vec::new();
+        let mut split = Vec::new();
+        for f in self.names.iter().filter(|f| f.new_code == code) {
+            if f.whole {
+                whole.push(f.old_code.as_str());
+            } else {
+                split.push(f.old_code.as_str());
+            }
+        }
+        (whole, split)
     }
 
     /// The old communes whose name matches `text`, best match first, each

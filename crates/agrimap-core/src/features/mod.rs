@@ -6,6 +6,7 @@
 //! - [`time`]: `datetime`, and the time field of each layer.
 //! - [`queryables`]: what a `filter` on a layer may name, as a JSON Schema.
 //! - [`scope`]: `province`, and what a caller limited to provinces may read.
+//! - [`merged`]: `commune` of a 2025 commune, with the old communes merged into it.
 //!
 //! [`query`] builds the store's [`FeatureQuery`] from them; [`in_crs`] gives
 //! the features read in the CRS asked for; [`Extents`] keeps the layers'
@@ -13,6 +14,7 @@
 
 pub mod as_of;
 pub mod counts;
+pub mod merged;
 pub mod params;
 pub mod queryables;
 pub mod scope;
@@ -125,8 +127,13 @@ pub async fn query(
                 ),
             ));
         };
-        query.commune = Some(code.to_owned());
-        query.boundary_set = agrimap_model::BoundarySet::parse(&commune.boundary_set);
+        let former = core.communes.former.get(core.store.as_ref()).await?;
+        if let Some(with_merged) = merged::commune_filter(&former, commune) {
+            filters.push(with_merged);
+        } else {
+            query.commune = Some(code.to_owned());
+            query.boundary_set = agrimap_model::BoundarySet::parse(&commune.boundary_set);
+        }
     } else if params.get("boundary_set").is_some() {
         return Err(CoreError::invalid(
             "bad_boundary_set",

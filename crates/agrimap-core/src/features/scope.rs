@@ -155,11 +155,18 @@ pub async fn selection_audience(
         let scope = ProvinceScope::of(core, &index, province).await?;
         scope.codes().iter().all(|code| provinces.contains(code))
     } else if let Some(code) = params.get("commune") {
+        // A 2025 commune's selection holds what its old communes coded, of
+        // the provinces merged into its own.
         let asked = crate::communes::boundary_set_param(params.get("boundary_set"))?;
         let index = core.commune_index().await?;
-        index
-            .get(code, asked)
-            .is_some_and(|c| provinces.contains(&c.province_code))
+        match index.get(code, asked) {
+            Some(c) if c.boundary_set == BoundarySet::Y2025.as_str() => {
+                let scope = ProvinceScope::of(core, &index, &c.province_code).await?;
+                scope.codes().iter().all(|code| provinces.contains(code))
+            }
+            Some(c) => provinces.contains(&c.province_code),
+            None => false,
+        }
     } else {
         false
     };

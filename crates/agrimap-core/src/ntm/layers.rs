@@ -106,10 +106,19 @@ fn rows_ha(table: &StatsTable, code: &str, keep: impl Fn(&str) -> bool) -> f64 {
 pub async fn gather(core: &Core, commune: &Commune, year: i32) -> Result<Facts, CoreError> {
     let store = core.store.as_ref();
     let set = BoundarySet::parse(&commune.boundary_set);
-    let in_commune = FeatureQuery {
-        commune: Some(commune.code.clone()),
-        boundary_set: set,
-        ..FeatureQuery::default()
+    // A 2025 commune's products, areas and stations are also those its
+    // old communes still code: the same selection as the evidence's links.
+    let former = core.communes.former.get(store).await?;
+    let in_commune = match crate::features::merged::commune_filter(&former, commune) {
+        Some(with_merged) => FeatureQuery {
+            filter: Some(with_merged),
+            ..FeatureQuery::default()
+        },
+        None => FeatureQuery {
+            commune: Some(commune.code.clone()),
+            boundary_set: set,
+            ..FeatureQuery::default()
+        },
     };
     let ocop = store.features(catalog("ocop")?, &in_commune).await?;
     let growing_areas = store.features(catalog("growing_area")?, &in_commune).await?;
@@ -284,7 +293,10 @@ impl Facts {
         );
         if let Some(f) = filter {
             url.push_str("&filter=");
-            url.push_str(&f.replace(' ', "%20").replace('\'', "%27"));
+            url.extend(percent_encoding::utf8_percent_encode(
+                f,
+                percent_encoding::NON_ALPHANUMERIC,
+            ));
         }
         url
     }

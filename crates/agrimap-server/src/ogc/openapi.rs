@@ -404,7 +404,9 @@ fn parameters() -> Json {
             "name": "commune",
             "in": "query",
             "required": false,
-            "description": "Official commune code: features whose commune_code is this code.",
+            "description": "Official commune code: features whose commune_code is this code; of a 2025 \
+                commune, with the official crosswalk loaded, also the features coded by the pre-2025 communes that \
+                went wholly into it, and those coded by one split among several 2025 communes that lie in it.",
             "style": "form",
             "explode": false,
             "schema": { "type": "string" },
