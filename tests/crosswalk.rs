@@ -911,7 +911,49 @@ fn a_2025_commune_holds_what_its_old_communes_coded(kind: StoreKind) {
     assert_eq!(listed(link), ids(&["NEW", "SPLIT-IN", "WHOLE"]), "{link}");
 }
 
+/// A product registered by its commune before the reform shows a buyer
+/// both names: the old one with its district and province, and the 2025
+/// commune it went into (`nay là …`).
+fn a_product_page_names_the_commune_by_todays_name_too(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
+        return;
+    };
+    let t = Target::new(kind, "product_place");
+    t.load_communes(&[&f[0], &f[1]]);
+    assert!(t.import_crosswalk(&f[2]).status.success());
+    let import = |kind: &str, csv: &str| {
+        let file = t.dir.join(format!("{kind}.csv"));
+        std::fs::write(&file, csv).expect("write");
+        let out = t.agrimap(&["registry", "import", file.to_str().expect("path"), "--kind", kind]);
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    import(
+        "producers",
+        "code,name,kind,commune_code,boundary_set\nHTX-P5,HTX Phường 5,cooperative,31498,pre-2025\n",
+    );
+    import(
+        "products",
+        "id,name,category,producer,commune_code,boundary_set\n\
+         SP-P5,Bánh pía,food,HTX-P5,31498,pre-2025\n\
+         SP-CK,Bánh pía,food,HTX-P5,31120,2025\n",
+    );
+    let server = t.server();
+    let page =
+        |id: &str, lang: &str| String::from_utf8(server.get(&format!("/t/{id}?lang={lang}"), &[]).body).expect("utf-8");
+    let old = page("SP-P5", "vi");
+    assert!(
+        old.contains(
+            "Xã: Phường 5, Thành phố Sóc Trăng, Tỉnh Sóc Trăng (nay là Phường Sóc Trăng, Thành phố Cần Thơ)</p>"
+        ),
+        "{old}"
+    );
+    assert!(page("SP-P5", "en").contains("(now Phường Sóc Trăng, Thành phố Cần Thơ)</p>"));
+    let new = page("SP-CK", "vi");
+    assert!(new.contains("Xã: Phường Cái Khế, Thành phố Cần Thơ</p>"), "{new}");
+}
+
 agrimap_suite::store_suite!(
+    a_product_page_names_the_commune_by_todays_name_too,
     a_2025_commune_holds_what_its_old_communes_coded,
     producers_of_a_merged_province_are_listed_with_it,
     a_province_holds_the_features_coded_by_the_provinces_merged_into_it,

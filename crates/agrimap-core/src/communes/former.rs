@@ -96,6 +96,16 @@ impl FormerNames {
         (whole, split)
     }
 
+    /// The 2025 communes the old commune `old_code` went into, in list order.
+    #[must_use]
+    pub fn successors(&self, old_code: &str) -> Vec<&str> {
+        self.names
+            .iter()
+            .filter(|f| f.old_code == old_code)
+            .map(|f| f.new_code.as_str())
+            .collect()
+    }
+
     /// The old communes whose name matches `text`, best match first, each
     /// with the 2025 commune of `index` it went into (of `province` when
     /// given); old communes that went into no commune the store holds are

@@ -19,11 +19,35 @@ pub struct ProductView {
     pub product: Product,
     /// Without contact details.
     pub producer: Option<Producer>,
-    pub commune_name: Option<String>,
+    /// Where it is made, as people name it; `None` for a commune the
+    /// store does not hold.
+    pub place: Option<Place>,
     pub areas: Vec<(GrowingArea, EffectiveStatus)>,
     /// An SVG image of the growing areas' outlines, when the layer has them.
     pub map_svg: Option<String>,
     pub today: String,
+}
+
+/// The commune a product is made in, named with the units above it
+/// (`Phường 5, Thành phố Sóc Trăng, Tỉnh Sóc Trăng`), and for a commune of
+/// before the reform the 2025 communes it went into, so that a buyer reads
+/// the place by today's names too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub named: String,
+    /// `Phường Sóc Trăng, Thành phố Cần Thơ`, one per 2025 commune the
+    /// official list sends it into (several when it was split); empty for
+    /// a 2025 commune or without the list.
+    pub now: Vec<String>,
+}
+
+/// A commune with the units above it, commas between.
+fn named(c: &crate::communes::Commune) -> String {
+    std::iter::once(c.name.as_str())
+        .chain(c.district_name.as_deref())
+        .chain(c.province_name.as_deref())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Width and height of the map in CSS pixels.
@@ -141,13 +165,26 @@ impl Core {
             _ => None,
         };
         let index = self.commune_index().await?;
-        let commune_name = agrimap_model::BoundarySet::parse(&product.boundary_set)
+        let former = self.communes.former.get(store).await?;
+        let place = agrimap_model::BoundarySet::parse(&product.boundary_set)
             .and_then(|set| index.get(&product.commune_code, Some(set)))
-            .map(|c| c.name.clone());
+            .map(|c| Place {
+                named: named(c),
+                now: if c.boundary_set == agrimap_model::BoundarySet::Pre2025.as_str() {
+                    former
+                        .successors(&c.code)
+                        .into_iter()
+                        .filter_map(|code| index.get(code, Some(agrimap_model::BoundarySet::Y2025)))
+                        .map(named)
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            });
         Ok(ProductView {
             product,
             producer,
-            commune_name,
+            place,
             areas,
             map_svg,
             today,

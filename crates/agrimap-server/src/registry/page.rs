@@ -30,6 +30,9 @@ struct Words {
     other: (&'static str, &'static str),
     producer: &'static str,
     commune: &'static str,
+    /// Before the 2025 communes an old commune went into.
+    now: &'static str,
+    or: &'static str,
     category: &'static str,
     ocop: &'static str,
     certificates: &'static str,
@@ -47,6 +50,8 @@ const VI: Words = Words {
     other: ("en", "English"),
     producer: "Cơ sở sản xuất",
     commune: "Xã",
+    now: "nay là",
+    or: "hoặc",
     category: "Nhóm sản phẩm",
     ocop: "OCOP",
     certificates: "Chứng nhận",
@@ -64,6 +69,8 @@ const EN: Words = Words {
     other: ("vi", "Tiếng Việt"),
     producer: "Producer",
     commune: "Commune",
+    now: "now",
+    or: "or",
     category: "Category",
     ocop: "OCOP",
     certificates: "Certificates",
@@ -147,10 +154,15 @@ fn render(view: &ProductView, en: bool) -> String {
     }
     let _ = write!(
         h,
-        "<p>{}: {}</p>",
+        "<p>{}: {}",
         w.commune,
-        escape(view.commune_name.as_deref().unwrap_or(&p.commune_code))
+        escape(view.place.as_ref().map_or(&p.commune_code, |place| &place.named))
     );
+    if let Some(place) = view.place.as_ref().filter(|place| !place.now.is_empty()) {
+        let now: Vec<String> = place.now.iter().map(|n| escape(n)).collect();
+        let _ = write!(h, " ({} {})", w.now, now.join(&format!(" {} ", w.or)));
+    }
+    h.push_str("</p>");
     let _ = write!(h, "<h2>{}</h2><ul>", w.certificates);
     if p.certificates.is_empty() {
         let _ = write!(h, "<li>{}</li>", w.none);
