@@ -58,6 +58,15 @@ impl Target {
         }
     }
 
+    /// A store of `communes` (as [`Self::load_communes`]) and the official list.
+    fn with_list(kind: StoreKind, name: &str, communes: &[&Path], list: &Path) -> Self {
+        let t = Self::new(kind, name);
+        t.load_communes(communes);
+        let out = t.import_crosswalk(list);
+        assert!(out.status.success(), "{}", text(&out));
+        t
+    }
+
     fn import_crosswalk(&self, file: &Path) -> Output {
         self.agrimap(&["crosswalk", "import", file.to_str().expect("path")])
     }
@@ -158,9 +167,7 @@ fn soc_trang_against_can_tho(kind: StoreKind) {
     let Some(f) = files(&[SOC_TRANG, CAN_THO, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "soc_trang");
-    t.load_communes(&[&f[0], &f[1]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "soc_trang", &[&f[0], &f[1]], &f[2]);
     let server = t.server();
 
     let report = server.get("/api/crosswalk/report", &[]);
@@ -271,9 +278,7 @@ fn apportion_keeps_every_unit(kind: StoreKind) {
     let Some(f) = files(&[SOC_TRANG, CAN_THO, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "apportion");
-    t.load_communes(&[&f[0], &f[1]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "apportion", &[&f[0], &f[1]], &f[2]);
     let server = t.server();
     let planner = t.token("planner");
     let post = |body: &str, auth: &str, query: &str| {
@@ -471,9 +476,7 @@ fn codes_given_without_a_set_get_the_set_they_belong_to(kind: StoreKind) {
     let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "coded_without_set");
-    t.load_communes(&[&f[0]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "coded_without_set", &[&f[0]], &f[2]);
     let ocop = |id: &str, code: &str, at: [f64; 2]| {
         serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": at},
             "properties": {"product_id": id, "producer_id": id, "name": "Bánh pía", "stars": 4, "commune_code": code}})
@@ -538,9 +541,7 @@ fn codes_that_name_no_commune_are_reported(kind: StoreKind) {
     let Some(f) = files(&[CAN_THO, DONG_THAP_NEW, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "unknown_codes");
-    t.load_communes(&[&f[0]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "unknown_codes", &[&f[0]], &f[2]);
     let ocop = |id: &str, code: &str, set: Option<&str>, at: [f64; 2]| {
         let mut properties = serde_json::json!({"product_id": id, "producer_id": id, "name": "Bánh pía",
             "stars": 4, "commune_code": code});
@@ -596,9 +597,7 @@ fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreK
     let Some(f) = files(&[DONG_THAP_OLD, DONG_THAP_NEW, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "merged_token");
-    t.load_communes(&[&f[0], &f[1]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "merged_token", &[&f[0], &f[1]], &f[2]);
     let token = |province: &str| {
         let out = t.agrimap(&[
             "token",
@@ -814,9 +813,7 @@ fn producers_of_a_merged_province_are_listed_with_it(kind: StoreKind) {
     let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "merged_registry");
-    t.load_communes(&[&f[0], &f[1]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "merged_registry", &[&f[0], &f[1]], &f[2]);
     let old = "31498";
     let server = t.server();
 
@@ -854,9 +851,7 @@ fn a_2025_commune_holds_what_its_old_communes_coded(kind: StoreKind) {
     let Some(f) = files(&[DONG_THAP_OLD, DONG_THAP_NEW, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "merged_commune");
-    t.load_communes(&[&f[0], &f[1]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "merged_commune", &[&f[0], &f[1]], &f[2]);
     let (old_file, new_file) = (f[0].as_path(), f[1].as_path());
     let product = |id: &str, code: &str, set: &str, at: [f64; 2]| {
         serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": at},
@@ -918,9 +913,7 @@ fn a_product_page_names_the_commune_by_todays_name_too(kind: StoreKind) {
     let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
         return;
     };
-    let t = Target::new(kind, "product_place");
-    t.load_communes(&[&f[0], &f[1]]);
-    assert!(t.import_crosswalk(&f[2]).status.success());
+    let t = Target::with_list(kind, "product_place", &[&f[0], &f[1]], &f[2]);
     let import = |kind: &str, csv: &str| {
         let file = t.dir.join(format!("{kind}.csv"));
         std::fs::write(&file, csv).expect("write");
