@@ -5,7 +5,7 @@
 //! `agrimap recode`. Each case is skipped, with a note on stderr, when the
 //! folder is not beside the repository.
 
-use agrimap_core::tokens::{issue_scoped_token, issue_token};
+use agrimap_core::tokens::{hash_token, issue_scoped_token, issue_token};
 use agrimap_model::{Audience, BoundarySet, FeatureQuery, layer};
 use agrimap_store::CrosswalkQuery;
 use agrimap_suite::{DemoCopy, StoreKind, TestServer, request_with_body, shared_data};
@@ -945,7 +945,124 @@ fn a_product_page_names_the_commune_by_todays_name_too(kind: StoreKind) {
     assert!(new.contains("Xã: Phường Cái Khế, Thành phố Cần Thơ</p>"), "{new}");
 }
 
+/// An active water-quality station in state ok, coded by the pre-2025
+/// commune `code`, standing at `at`.
+fn water_station(t: &Target, id: &str, code: &str, at: [f64; 2]) {
+    use agrimap_model::{Feature, Value};
+    let monitoring = layer("monitoring").expect("monitoring");
+    let mut properties = vec![Value::Null; monitoring.fields.len()];
+    let last = agrimap_model::UtcTime::from_unix(agrimap_model::UtcTime::now().unix() - 600).expect("time");
+    for (name, value) in [
+        ("station_id", Value::from(id)),
+        ("name", Value::from(format!("Trạm {id}").as_str())),
+        ("kind", Value::from("water_quality")),
+        ("commune_code", Value::from(code)),
+        ("boundary_set", Value::from("pre-2025")),
+        ("status", Value::from("active")),
+        ("alert_state", Value::from("ok")),
+        ("last_reading_at", Value::from(last.to_string().as_str())),
+    ] {
+        properties[monitoring.field_index(name).expect(name)] = value;
+    }
+    let [x, y] = at;
+    let station = agrimap_store::WriteBatch {
+        layers: vec![agrimap_store::LayerWrite {
+            layer: monitoring,
+            replace: false,
+            features: vec![Feature {
+                id: 0,
+                geometry: geo::Point::new(x, y).into(),
+                properties,
+            }],
+        }],
+        ..Default::default()
+    };
+    t.runtime.block_on(t.store.write(station)).expect("station");
+}
+
+/// The new Đồng Tháp department (province 82) hears the water stations
+/// still coded by communes of the old Đồng Tháp (87): a subscription to
+/// province 82 gets a delivery for the station's alarm, and the alert
+/// history of province 82 lists it.
+fn alerts_of_a_merged_province_reach_its_subscribers(kind: StoreKind) {
+    let Some(f) = files(&[DONG_THAP_OLD, DONG_THAP_NEW, MERGES]) else {
+        return;
+    };
+    let t = Target::with_list(kind, "merged_alerts", &[&f[0], &f[1]], &f[2]);
+    water_station(&t, "GAO-GIONG-01", "30079", point_in(&f[0], "30079"));
+    let station_token = "merged-alerts-station-token";
+    assert!(
+        t.runtime
+            .block_on(
+                t.store
+                    .set_station_token_hash("GAO-GIONG-01", &hash_token(station_token))
+            )
+            .expect("token")
+    );
+    let editor = format!(
+        "Bearer {}",
+        t.runtime
+            .block_on(issue_scoped_token(
+                t.store.as_ref(),
+                "Sở NN&PTNT Đồng Tháp",
+                "editor",
+                &["82".to_owned()]
+            ))
+            .expect("token")
+            .1
+    );
+    let server = TestServer::start_with(
+        t.store.clone(),
+        agrimap_server::ServerConfig {
+            alerts: agrimap_core::alerts::AlertConfig {
+                allow_private_webhooks: true,
+                ..agrimap_core::alerts::AlertConfig::default()
+            },
+            ..agrimap_server::ServerConfig::default()
+        },
+    );
+    // Nothing listens there: the delivery is queued and stays unanswered.
+    let made = server.post_json(
+        "/api/subscriptions",
+        &[("authorization", &editor)],
+        &serde_json::json!({"name": "Chi cục Thủy sản", "url": "http://127.0.0.1:9/hook",
+            "provinces": ["82"], "states": ["alarm"]}),
+    );
+    assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
+    let subscription = made.json()["id"].clone();
+    let now = agrimap_model::UtcTime::now().to_string();
+    let reading = server.post_json(
+        "/api/stations/GAO-GIONG-01/readings",
+        &[("authorization", &format!("Bearer {station_token}"))],
+        &serde_json::json!([{"parameter": "salinity", "value": 6.0, "unit": "ppt", "time": now}]),
+    );
+    assert_eq!(reading.status, 200, "{}", String::from_utf8_lossy(&reading.body));
+    assert_eq!(reading.json()["alert_state"], "alarm");
+
+    let started = std::time::Instant::now();
+    loop {
+        let events = server
+            .get("/api/alerts/history?province=82", &[("authorization", &editor)])
+            .json();
+        let events = events["events"].as_array().expect("events").clone();
+        let told = events
+            .first()
+            .and_then(|e| e["notified"].as_array().cloned())
+            .unwrap_or_default();
+        if told.iter().any(|d| d["subscription_id"] == subscription) {
+            assert_eq!(events[0]["station_id"], "GAO-GIONG-01");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no delivery queued for the subscription to province 82: {events:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 agrimap_suite::store_suite!(
+    alerts_of_a_merged_province_reach_its_subscribers,
     a_product_page_names_the_commune_by_todays_name_too,
     a_2025_commune_holds_what_its_old_communes_coded,
     producers_of_a_merged_province_are_listed_with_it,

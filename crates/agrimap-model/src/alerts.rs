@@ -147,16 +147,17 @@ impl SubscriptionScope {
         vec![AlertState::Watch, AlertState::Alarm, AlertState::Silent]
     }
 
-    /// Whether `event`, in `province`, is one this scope asks for.
+    /// Whether `event`, in `provinces`, is one this scope asks for. An
+    /// event is in its commune's province and, for a commune of before the
+    /// reform, in the 2025 province that commune went into.
     #[must_use]
-    pub fn matches(&self, event: &AlertEvent, province: Option<&str>) -> bool {
-        let any_or = |list: &[String], value: Option<&str>| {
-            list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
-        };
+    pub fn matches(&self, event: &AlertEvent, provinces: &[&str]) -> bool {
+        let any_or =
+            |list: &[String], values: &[&str]| list.is_empty() || values.iter().any(|v| list.iter().any(|x| x == v));
         self.states.contains(&event.to)
-            && any_or(&self.provinces, province)
-            && any_or(&self.communes, Some(&event.commune_code))
-            && any_or(&self.station_kinds, Some(&event.station_kind))
+            && any_or(&self.provinces, provinces)
+            && any_or(&self.communes, &[event.commune_code.as_str()])
+            && any_or(&self.station_kinds, &[event.station_kind.as_str()])
             && event.cause.as_ref().is_none_or(|c| {
                 self.parameters.is_empty() || self.parameters.iter().any(|p| cause_is_of(&c.parameter, p))
             })
@@ -316,20 +317,17 @@ mod tests {
             states: SubscriptionScope::default_states(),
             ..SubscriptionScope::default()
         };
-        assert!(any.matches(&event, Some("92")));
+        assert!(any.matches(&event, &["92"]));
         let elsewhere = SubscriptionScope {
             provinces: vec!["82".into()],
             ..any.clone()
         };
-        assert!(!elsewhere.matches(&event, Some("92")));
+        assert!(!elsewhere.matches(&event, &["92"]));
         let salinity = SubscriptionScope {
             parameters: vec!["salinity".into()],
             ..any.clone()
         };
-        assert!(
-            salinity.matches(&event, Some("92")),
-            "a change no reading caused passes"
-        );
+        assert!(salinity.matches(&event, &["92"]), "a change no reading caused passes");
         let pests = AlertEvent {
             cause: Some(crate::readings::AlertCause {
                 parameter: "pest_count".into(),
@@ -341,7 +339,7 @@ mod tests {
             }),
             ..event.clone()
         };
-        assert!(!salinity.matches(&pests, Some("92")));
+        assert!(!salinity.matches(&pests, &["92"]));
         // A species' count is heard by its own name and by the pest count's.
         let bugs = AlertEvent {
             cause: pests.cause.clone().map(|c| crate::readings::AlertCause {
@@ -359,12 +357,12 @@ mod tests {
                 parameters: vec![named.into()],
                 ..any.clone()
             };
-            assert_eq!(scope.matches(&bugs, Some("92")), heard, "{named}");
+            assert_eq!(scope.matches(&bugs, &["92"]), heard, "{named}");
         }
         let recoveries = SubscriptionScope {
             states: vec![AlertState::Ok],
             ..any
         };
-        assert!(!recoveries.matches(&event, Some("92")));
+        assert!(!recoveries.matches(&event, &["92"]));
     }
 }

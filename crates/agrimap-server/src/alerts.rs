@@ -78,7 +78,15 @@ async fn get_history(
         return Err(CoreError::invalid("bad_interval", format!("from {from} is after to {to}")).into());
     }
     let index = state.core.commune_index().await?;
-    let entries = history(state.core.store.as_ref(), &index, &query, caller.role >= Role::Editor).await?;
+    let former = state.core.communes.former.get(state.core.store.as_ref()).await?;
+    let entries = history(
+        state.core.store.as_ref(),
+        &index,
+        &former,
+        &query,
+        caller.role >= Role::Editor,
+    )
+    .await?;
     Ok(Json(json!({ "events": entries })).into_response())
 }
 
@@ -99,7 +107,10 @@ async fn stream(
     let communes: Option<Arc<HashSet<String>>> = match p.province.as_deref().filter(|p| !p.is_empty()) {
         Some(province) => {
             let index = state.core.commune_index().await?;
-            Some(Arc::new(communes_of_province(&index, province)?.into_iter().collect()))
+            let former = state.core.communes.former.get(state.core.store.as_ref()).await?;
+            Some(Arc::new(
+                communes_of_province(&index, &former, province)?.into_iter().collect(),
+            ))
         }
         None => None,
     };

@@ -14,9 +14,10 @@ pub mod webhook;
 pub mod worker;
 
 use crate::communes::CommuneIndex;
+use crate::communes::former::FormerNames;
 use crate::error::CoreError;
-use agrimap_model::UtcTime;
 use agrimap_model::alerts::{AlertEvent, Delivery};
+use agrimap_model::{BoundarySet, UtcTime};
 use agrimap_store::{EventQuery, Store};
 use serde::Serialize;
 use std::sync::Arc;
@@ -137,17 +138,26 @@ pub struct HistoryEntry {
     pub notified: Option<Vec<Delivery>>,
 }
 
-/// The communes `province` holds in the index (codes of both sets), for
+/// The communes `province` holds in the index (codes of both sets), with
+/// the pre-2025 communes of the provinces `former` merges into it, for
 /// filtering events by province.
 ///
 /// # Errors
 /// `unknown_province` when the index has no such province.
-pub fn communes_of_province(index: &CommuneIndex, province: &str) -> Result<Vec<String>, CoreError> {
+pub fn communes_of_province(
+    index: &CommuneIndex,
+    former: &FormerNames,
+    province: &str,
+) -> Result<Vec<String>, CoreError> {
     index.known_province(province, None)?;
+    let merged = former.provinces_merged_into(index, province);
     Ok(index
         .communes()
         .iter()
-        .filter(|c| c.province_code == province)
+        .filter(|c| {
+            c.province_code == province
+                || (c.boundary_set == BoundarySet::Pre2025.as_str() && merged.contains(&c.province_code))
+        })
         .map(|c| c.code.clone())
         .collect())
 }
@@ -159,13 +169,14 @@ pub fn communes_of_province(index: &CommuneIndex, province: &str) -> Result<Vec<
 pub async fn history(
     store: &dyn Store,
     index: &CommuneIndex,
+    former: &FormerNames,
     query: &HistoryQuery,
     with_deliveries: bool,
 ) -> Result<Vec<HistoryEntry>, CoreError> {
     let mut communes = query
         .province
         .as_deref()
-        .map(|p| communes_of_province(index, p))
+        .map(|p| communes_of_province(index, former, p))
         .transpose()?;
     if let Some(commune) = &query.commune {
         communes = Some(match communes {

@@ -16,6 +16,8 @@
 
 use super::webhook;
 use crate::Core;
+use crate::communes::CommuneIndex;
+use crate::communes::former::FormerNames;
 use crate::error::CoreError;
 use agrimap_model::UtcTime;
 use agrimap_model::alerts::{AlertEvent, Delivery, Subscription};
@@ -130,13 +132,14 @@ async fn dispatch(core: &Core) -> Result<(), CoreError> {
         };
         let subscriptions = core.store.subscriptions().await?;
         let index = core.commune_index().await?;
+        let former = core.communes.former.get(core.store.as_ref()).await?;
         let mut pairs = Vec::new();
         for event in &events {
-            let province = index.get(&event.commune_code, None).map(|c| c.province_code.as_str());
+            let provinces = provinces_of(&index, &former, &event.commune_code);
             pairs.extend(
                 subscriptions
                     .iter()
-                    .filter(|s| hears(s, event, province))
+                    .filter(|s| hears(s, event, &provinces))
                     .map(|s| (event.id, s.id)),
             );
         }
@@ -150,11 +153,28 @@ async fn dispatch(core: &Core) -> Result<(), CoreError> {
     }
 }
 
+/// The provinces an event of commune `code` is in: its commune's, and the
+/// 2025 provinces the official list sends that commune into (a station
+/// still coded by an old commune of Sóc Trăng is heard in Cần Thơ).
+fn provinces_of<'a>(index: &'a CommuneIndex, former: &'a FormerNames, code: &str) -> Vec<&'a str> {
+    let mut provinces: Vec<&str> = index
+        .get(code, None)
+        .map(|c| c.province_code.as_str())
+        .into_iter()
+        .collect();
+    for p in former.provinces_of_successors(code) {
+        if !provinces.contains(&p) {
+            provinces.push(p);
+        }
+    }
+    provinces
+}
+
 /// Whether a subscription hears an event: its scope asks for it, and the
 /// event is within the provinces of the token that made it.
-fn hears(s: &Subscription, event: &AlertEvent, province: Option<&str>) -> bool {
-    s.scope.matches(event, province)
-        && (s.owner_provinces.is_empty() || province.is_some_and(|p| s.owner_provinces.iter().any(|o| o == p)))
+fn hears(s: &Subscription, event: &AlertEvent, provinces: &[&str]) -> bool {
+    s.scope.matches(event, provinces)
+        && (s.owner_provinces.is_empty() || provinces.iter().any(|p| s.owner_provinces.iter().any(|o| o == p)))
 }
 
 async fn deliver(core: Core) {

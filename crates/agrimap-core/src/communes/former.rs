@@ -106,6 +106,19 @@ impl FormerNames {
             .collect()
     }
 
+    /// The 2025 provinces the old commune `old_code` went into.
+    #[must_use]
+    pub fn provinces_of_successors(&self, old_code: &str) -> Vec<&str> {
+        let mut provinces: Vec<&str> = self
+            .names
+            .iter()
+            .filter(|f| f.old_code == old_code)
+            .map(|f| f.new_province.as_str())
+            .collect();
+        provinces.dedup();
+        provinces
+    }
+
     /// The old communes whose name matches `text`, best match first, each
     /// with the 2025 commune of `index` it went into (of `province` when
     /// given); old communes that went into no commune the store holds are
