@@ -945,9 +945,9 @@ fn a_product_page_names_the_commune_by_todays_name_too(kind: StoreKind) {
     assert!(new.contains("Xã: Phường Cái Khế, Thành phố Cần Thơ</p>"), "{new}");
 }
 
-/// An active water-quality station in state ok, coded by the pre-2025
-/// commune `code`, standing at `at`.
-fn water_station(t: &Target, id: &str, code: &str, at: [f64; 2]) {
+/// An active station of `kind` in state ok, coded by the pre-2025 commune
+/// `code`, standing at `at`.
+fn station(t: &Target, id: &str, kind: &str, code: &str, at: [f64; 2]) {
     use agrimap_model::{Feature, Value};
     let monitoring = layer("monitoring").expect("monitoring");
     let mut properties = vec![Value::Null; monitoring.fields.len()];
@@ -955,7 +955,7 @@ fn water_station(t: &Target, id: &str, code: &str, at: [f64; 2]) {
     for (name, value) in [
         ("station_id", Value::from(id)),
         ("name", Value::from(format!("Trạm {id}").as_str())),
-        ("kind", Value::from("water_quality")),
+        ("kind", Value::from(kind)),
         ("commune_code", Value::from(code)),
         ("boundary_set", Value::from("pre-2025")),
         ("status", Value::from("active")),
@@ -989,7 +989,7 @@ fn alerts_of_a_merged_province_reach_its_subscribers(kind: StoreKind) {
         return;
     };
     let t = Target::with_list(kind, "merged_alerts", &[&f[0], &f[1]], &f[2]);
-    water_station(&t, "GAO-GIONG-01", "30079", point_in(&f[0], "30079"));
+    station(&t, "GAO-GIONG-01", "water_quality", "30079", point_in(&f[0], "30079"));
     let station_token = "merged-alerts-station-token";
     assert!(
         t.runtime
@@ -1061,7 +1061,51 @@ fn alerts_of_a_merged_province_reach_its_subscribers(kind: StoreKind) {
     }
 }
 
+/// The new Đồng Tháp's weekly pest bulletin counts the light traps still
+/// coded by communes of the old Đồng Tháp, each under the 2025 commune it
+/// stands in: a trap of Gáo Giồng standing in today's Phong Mỹ is Phong
+/// Mỹ's.
+fn the_pest_bulletin_of_a_merged_province_counts_its_old_traps(kind: StoreKind) {
+    let Some(f) = files(&[DONG_THAP_OLD, DONG_THAP_NEW, MERGES]) else {
+        return;
+    };
+    let t = Target::with_list(kind, "merged_bulletin", &[&f[0], &f[1]], &f[2]);
+    let at = point_in_both((&f[0], "30079"), (&f[1], "30088"));
+    station(&t, "DEN-GAO-GIONG", "insect_trap", "30079", at);
+    let server = t.server();
+    let editor = t.token("editor");
+    let night = agrimap_model::UtcTime::from_unix(agrimap_model::UtcTime::now().unix() - 3600).expect("time");
+    let caught = server.post_json(
+        "/api/stations/DEN-GAO-GIONG/readings",
+        &[("authorization", &editor)],
+        &serde_json::json!([{"parameter": "pest_count", "species": "brown_planthopper", "value": 120.0,
+            "unit": "insects", "time": night.to_string()}]),
+    );
+    assert_eq!(caught.status, 200, "{}", String::from_utf8_lossy(&caught.body));
+    let bulletin = server.get("/api/bulletins/pests?province=82", &[]);
+    assert_eq!(bulletin.status, 200, "{}", String::from_utf8_lossy(&bulletin.body));
+    let bulletin = bulletin.json();
+    assert_eq!(bulletin["traps"], 1, "{bulletin}");
+    let planthopper = bulletin["species"]
+        .as_array()
+        .expect("species")
+        .iter()
+        .find(|s| s["code"] == "brown_planthopper")
+        .expect("brown planthopper");
+    let communes: Vec<(&str, &str)> = planthopper["communes"]
+        .as_array()
+        .expect("communes")
+        .iter()
+        .map(|c| (c["code"].as_str().expect("code"), c["name"].as_str().expect("name")))
+        .collect();
+    assert_eq!(communes, [("30088", "Xã Phong Mỹ")], "{planthopper}");
+    // Asked for the commune, the trap is there too.
+    let phong_my = server.get("/api/bulletins/pests?province=82&commune=30088", &[]).json();
+    assert_eq!(phong_my["traps"], 1, "{phong_my}");
+}
+
 agrimap_suite::store_suite!(
+    the_pest_bulletin_of_a_merged_province_counts_its_old_traps,
     alerts_of_a_merged_province_reach_its_subscribers,
     a_product_page_names_the_commune_by_todays_name_too,
     a_2025_commune_holds_what_its_old_communes_coded,

@@ -96,6 +96,7 @@ pub struct PestBulletin {
 struct Trap {
     id: String,
     commune_code: String,
+    at: Option<geo::Point<f64>>,
 }
 
 fn round1(v: f64) -> f64 {
@@ -137,14 +138,27 @@ impl Core {
         };
         let index = self.commune_index().await?;
         index.known_province(&province, None)?;
-        let in_province = |code: &str, set: Option<BoundarySet>| {
-            index
-                .get(code, set)
-                .filter(|c| c.province_code == province)
-                .map(|c| c.name.clone())
+        let merged = crate::features::scope::ProvinceScope::of(self, &index, &province)
+            .await?
+            .merged;
+        // The commune a trap is reported under: its own, in the province; a
+        // trap still coded by a commune of a province merged into this one
+        // is reported under the 2025 commune it stands in (its old commune
+        // when it stands in none held).
+        let reported_in = |t: &Trap, set: Option<BoundarySet>| -> Option<(String, String)> {
+            let c = index.get(&t.commune_code, set)?;
+            let named = |c: &crate::communes::Commune| (c.code.clone(), c.name.clone());
+            if c.province_code == province {
+                return Some(named(c));
+            }
+            if c.boundary_set != BoundarySet::Pre2025.as_str() || !merged.contains(&c.province_code) {
+                return None;
+            }
+            let now = t.at.and_then(|at| index.containing(at, BoundarySet::Y2025, &province));
+            Some(now.map_or_else(|| named(c), named))
         };
         if let Some(c) = &req.commune
-            && in_province(c, None).is_none()
+            && index.get(c, None).is_none_or(|c| c.province_code != province)
         {
             return Err(CoreError::invalid(
                 "unknown_commune",
@@ -152,15 +166,14 @@ impl Core {
             ));
         }
         let traps = self.light_traps().await?;
-        let traps: Vec<(Trap, String)> = traps
+        let traps: Vec<(Trap, (String, String))> = traps
             .into_iter()
-            .filter(|(t, set)| {
-                req.commune.as_ref().is_none_or(|c| *c == t.commune_code)
-                    && in_province(&t.commune_code, *set).is_some()
-            })
-            .map(|(t, set)| {
-                let name = in_province(&t.commune_code, set).unwrap_or_default();
-                (t, name)
+            .filter_map(|(t, set)| {
+                let commune = reported_in(&t, set)?;
+                req.commune
+                    .as_ref()
+                    .is_none_or(|c| *c == commune.0)
+                    .then_some((t, commune))
             })
             .collect();
         let previous = week.previous();
@@ -183,7 +196,7 @@ impl Core {
         }
         let commune_of: BTreeMap<&str, (&str, &str)> = traps
             .iter()
-            .map(|(t, name)| (t.id.as_str(), (t.commune_code.as_str(), name.as_str())))
+            .map(|(t, (code, name))| (t.id.as_str(), (code.as_str(), name.as_str())))
             .collect();
         let lists = CodeLists::new(&self.store.codes().await?);
         let mut codes: Vec<&str> = lists.active(PEST_LIST).collect();
@@ -295,6 +308,10 @@ impl Core {
                     Trap {
                         id: text("station_id")?,
                         commune_code: text("commune_code")?,
+                        at: match f.geometry {
+                            geo::Geometry::Point(p) => Some(p),
+                            _ => None,
+                        },
                     },
                     text("boundary_set").as_deref().and_then(BoundarySet::parse),
                 ))

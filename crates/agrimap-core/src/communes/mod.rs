@@ -193,6 +193,19 @@ impl CommuneIndex {
         &self.communes
     }
 
+    /// The commune of `set` and province `province` that `at` lies in.
+    #[must_use]
+    pub fn containing(&self, at: geo::Point<f64>, set: BoundarySet, province: &str) -> Option<&Commune> {
+        use geo::Intersects;
+        self.communes.iter().find(|c| {
+            c.boundary_set == set.as_str()
+                && c.province_code == province
+                && c.bbox
+                    .is_some_and(|[w, s, e, n]| (w..=e).contains(&at.x()) && (s..=n).contains(&at.y()))
+                && c.boundary.intersects(&at)
+        })
+    }
+
     /// The commune with this code: in `boundary_set` when given, otherwise the
     /// one of the newest set that has the code.
     #[must_use]
