@@ -16,6 +16,7 @@ pub mod documents;
 pub mod week;
 
 use crate::Core;
+use crate::communes::CommuneIndex;
 use crate::error::{CoreError, echo};
 use agrimap_model::pests::{PEST_COUNT, PEST_LIST, bulletin_rank, scientific_name, split_parameter};
 use agrimap_model::readings::{AlertState, alert_state};
@@ -138,44 +139,7 @@ impl Core {
         };
         let index = self.commune_index().await?;
         index.known_province(&province, None)?;
-        let merged = crate::features::scope::ProvinceScope::of(self, &index, &province)
-            .await?
-            .merged;
-        // The commune a trap is reported under: its own, in the province; a
-        // trap still coded by a commune of a province merged into this one
-        // is reported under the 2025 commune it stands in (its old commune
-        // when it stands in none held).
-        let reported_in = |t: &Trap, set: Option<BoundarySet>| -> Option<(String, String)> {
-            let c = index.get(&t.commune_code, set)?;
-            let named = |c: &crate::communes::Commune| (c.code.clone(), c.name.clone());
-            if c.province_code == province {
-                return Some(named(c));
-            }
-            if c.boundary_set != BoundarySet::Pre2025.as_str() || !merged.contains(&c.province_code) {
-                return None;
-            }
-            let now = t.at.and_then(|at| index.containing(at, BoundarySet::Y2025, &province));
-            Some(now.map_or_else(|| named(c), named))
-        };
-        if let Some(c) = &req.commune
-            && index.get(c, None).is_none_or(|c| c.province_code != province)
-        {
-            return Err(CoreError::invalid(
-                "unknown_commune",
-                format!("no commune '{}' in province {province}", echo(c, 16)),
-            ));
-        }
-        let traps = self.light_traps().await?;
-        let traps: Vec<(Trap, (String, String))> = traps
-            .into_iter()
-            .filter_map(|(t, set)| {
-                let commune = reported_in(&t, set)?;
-                req.commune
-                    .as_ref()
-                    .is_none_or(|c| *c == commune.0)
-                    .then_some((t, commune))
-            })
-            .collect();
+        let traps = self.traps_of(&index, &province, req.commune.as_deref()).await?;
         let previous = week.previous();
         let (from, to) = (previous.bounds().0, week.bounds().1);
         let mut readings = Vec::new();
@@ -234,6 +198,54 @@ impl Core {
             traps: traps.len(),
             species,
         })
+    }
+
+    /// The light traps of the bulletin of `province` (of its `commune`
+    /// when given), each with the commune it is reported under: its own,
+    /// in the province; a trap still coded by a commune of a province
+    /// merged into this one is reported under the 2025 commune it stands
+    /// in (its old commune when it stands in none held).
+    ///
+    /// # Errors
+    /// `unknown_commune` (not in the province); the store's.
+    async fn traps_of(
+        &self,
+        index: &CommuneIndex,
+        province: &str,
+        commune: Option<&str>,
+    ) -> Result<Vec<(Trap, (String, String))>, CoreError> {
+        let merged = crate::features::scope::ProvinceScope::of(self, index, province)
+            .await?
+            .merged;
+        let reported_in = |t: &Trap, set: Option<BoundarySet>| -> Option<(String, String)> {
+            let c = index.get(&t.commune_code, set)?;
+            let named = |c: &crate::communes::Commune| (c.code.clone(), c.name.clone());
+            if c.province_code == province {
+                return Some(named(c));
+            }
+            if c.boundary_set != BoundarySet::Pre2025.as_str() || !merged.contains(&c.province_code) {
+                return None;
+            }
+            let now = t.at.and_then(|at| index.containing(at, BoundarySet::Y2025, province));
+            Some(now.map_or_else(|| named(c), named))
+        };
+        if let Some(c) = commune
+            && index.get(c, None).is_none_or(|c| c.province_code != province)
+        {
+            return Err(CoreError::invalid(
+                "unknown_commune",
+                format!("no commune '{}' in province {province}", echo(c, 16)),
+            ));
+        }
+        Ok(self
+            .light_traps()
+            .await?
+            .into_iter()
+            .filter_map(|(t, set)| {
+                let reported = reported_in(&t, set)?;
+                commune.is_none_or(|c| c == reported.0).then_some((t, reported))
+            })
+            .collect())
     }
 
     /// One species' lines: per commune, then over all, with the communes'
