@@ -1104,7 +1104,52 @@ fn the_pest_bulletin_of_a_merged_province_counts_its_old_traps(kind: StoreKind) 
     assert_eq!(phong_my["traps"], 1, "{phong_my}");
 }
 
+/// Growing-area codes issued before the reform stay valid in the merged
+/// province: a Sóc Trăng code (`VN-ST…`, province 94) for an area of a
+/// commune of the merged Cần Thơ (92) is registered, and a product of a
+/// commune still coded by old Sóc Trăng may name it; a Đồng Tháp code
+/// there is still refused.
+fn growing_area_codes_of_a_merged_province_stay_valid(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
+        return;
+    };
+    let t = Target::with_list(kind, "merged_codes", &[&f[0], &f[1]], &f[2]);
+    let import = |kind: &str, csv: &str| {
+        let file = t.dir.join(format!("{kind}.csv"));
+        std::fs::write(&file, csv).expect("write");
+        t.agrimap(&["registry", "import", file.to_str().expect("path"), "--kind", kind])
+    };
+    let header = "code,commune_code,boundary_set,crop_type,area_ha,status,issued_on,expires_on\n";
+    let wrong = import(
+        "growing-areas",
+        &format!("{header}VN-DTRI-0001,31507,2025,rice,12.5,granted,2024-03-01,2027-02-28\n"),
+    );
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong).contains("code VN-DTRI-0001 is of province 87, but commune 31507 is in province 92"),
+        "{}",
+        text(&wrong)
+    );
+    let right = import(
+        "growing-areas",
+        &format!("{header}VN-STRI-0001,31507,2025,rice,12.5,granted,2024-03-01,2027-02-28\n"),
+    );
+    assert!(right.status.success(), "{}", text(&right));
+    let producers = import(
+        "producers",
+        "code,name,kind,commune_code,boundary_set\nHTX-P5,HTX Phường 5,cooperative,31498,pre-2025\n",
+    );
+    assert!(producers.status.success(), "{}", text(&producers));
+    let products = import(
+        "products",
+        "id,name,category,producer,commune_code,boundary_set,growing_areas\n\
+         SP-GAO-ST25,Gạo ST25,rice,HTX-P5,31498,pre-2025,VN-STRI-0001\n",
+    );
+    assert!(products.status.success(), "{}", text(&products));
+}
+
 agrimap_suite::store_suite!(
+    growing_area_codes_of_a_merged_province_stay_valid,
     the_pest_bulletin_of_a_merged_province_counts_its_old_traps,
     alerts_of_a_merged_province_reach_its_subscribers,
     a_product_page_names_the_commune_by_todays_name_too,

@@ -96,6 +96,19 @@ impl FormerNames {
         (whole, split)
     }
 
+    /// Each pre-2025 province whose old communes `index` holds → the 2025
+    /// province the list sends them into.
+    #[must_use]
+    pub fn merged_provinces(&self, index: &CommuneIndex) -> std::collections::HashMap<String, String> {
+        self.names
+            .iter()
+            .filter_map(|f| {
+                let old = index.get(&f.old_code, Some(BoundarySet::Pre2025))?;
+                Some((old.province_code.clone(), f.new_province.clone()))
+            })
+            .collect()
+    }
+
     /// The 2025 communes the old commune `old_code` went into, in list order.
     #[must_use]
     pub fn successors(&self, old_code: &str) -> Vec<&str> {

@@ -217,7 +217,7 @@ fn checked(batch: &Batch, index: &CommuneIndex, known: &rules::Known) -> (Vec<Re
     match batch {
         Batch::Producers(v) => go(v, |p| &p.code, |p| rules::producer(p, index)),
         Batch::Products(v) => go(v, |p| &p.id, |p| rules::product(p, index, known)),
-        Batch::GrowingAreas(v) => go(v, |a| &a.code, |a| rules::growing_area(a, index)),
+        Batch::GrowingAreas(v) => go(v, |a| &a.code, |a| rules::growing_area(a, index, known)),
     }
 }
 
@@ -311,6 +311,10 @@ impl Core {
             report.read = batch.len();
         }
         let mut known = rules::Known::default();
+        if matches!(batch, Batch::Products(_) | Batch::GrowingAreas(_)) {
+            let former = self.communes.former.get(self.store.as_ref()).await?;
+            known.merged_into = former.merged_provinces(index);
+        }
         if let Batch::Products(_) = batch {
             for r in self.store.records(RegistryKind::Producers, None).await? {
                 known.producers.insert(r.key, r.province_code);

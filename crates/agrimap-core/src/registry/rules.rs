@@ -9,11 +9,25 @@ use agrimap_model::echo;
 use agrimap_model::registry::{CERTIFICATE_SCHEMES, GROWING_AREA_CODE, GrowingArea, Producer, Product, is_date};
 use std::collections::HashMap;
 
-/// What is registered already (or arrives in the same write), by key: the province of each.
+/// What is registered already (or arrives in the same write), by key: the
+/// province of each; and which provinces the 2025 reform merged into which.
 #[derive(Debug, Clone, Default)]
 pub struct Known {
     pub producers: HashMap<String, String>,
     pub growing_areas: HashMap<String, String>,
+    /// Pre-2025 province → the 2025 province it went into, for the provinces
+    /// whose old communes the store holds and the official list names.
+    pub merged_into: HashMap<String, String>,
+}
+
+impl Known {
+    /// Whether provinces `a` and `b` are one province since the reform: a
+    /// growing-area code issued by Sóc Trăng (94) stays valid for an area of
+    /// a commune of the merged Cần Thơ (92).
+    fn same_province(&self, a: &str, b: &str) -> bool {
+        let after = |p: &str| self.merged_into.get(p).cloned().unwrap_or_else(|| p.to_owned());
+        a == b || after(a) == after(b)
+    }
 }
 
 /// The province of a commune of a boundary set.
@@ -57,14 +71,15 @@ pub fn producer(p: &Producer, index: &CommuneIndex) -> Result<String, String> {
     province(index, &p.commune_code, &p.boundary_set)
 }
 
-/// Checks a growing area; returns its province.
+/// Checks a growing area; returns its province. Its code's province is the
+/// commune's, or one merged with it in 2025.
 ///
 /// # Errors
 /// The first rule it breaks.
-pub fn growing_area(a: &GrowingArea, index: &CommuneIndex) -> Result<String, String> {
+pub fn growing_area(a: &GrowingArea, index: &CommuneIndex, known: &Known) -> Result<String, String> {
     let parts = GROWING_AREA_CODE.check(&a.code)?;
     let province = province(index, &a.commune_code, &a.boundary_set)?;
-    if parts.province_code != province {
+    if !known.same_province(parts.province_code, &province) {
         return Err(format!(
             "code {} is of province {}, but commune {} is in province {province}",
             a.code, parts.province_code, a.commune_code
@@ -120,7 +135,7 @@ pub fn product(p: &Product, index: &CommuneIndex, known: &Known) -> Result<Strin
     for code in &p.growing_areas {
         match known.growing_areas.get(code) {
             None => return Err(format!("growing area '{}' is not registered", echo(code, 40))),
-            Some(of) if *of != province => {
+            Some(of) if !known.same_province(of, &province) => {
                 return Err(format!(
                     "growing area {code} is in province {of}, the product's commune in province {province}"
                 ));
