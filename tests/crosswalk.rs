@@ -67,6 +67,13 @@ impl Target {
         t
     }
 
+    /// `agrimap registry import` of a CSV file holding `csv`.
+    fn registry_import(&self, kind: &str, csv: &str) -> Output {
+        let file = self.dir.join(format!("{kind}.csv"));
+        std::fs::write(&file, csv).expect("write");
+        self.agrimap(&["registry", "import", file.to_str().expect("path"), "--kind", kind])
+    }
+
     fn import_crosswalk(&self, file: &Path) -> Output {
         self.agrimap(&["crosswalk", "import", file.to_str().expect("path")])
     }
@@ -817,19 +824,10 @@ fn producers_of_a_merged_province_are_listed_with_it(kind: StoreKind) {
     let old = "31498";
     let server = t.server();
 
-    let producers = t.dir.join("producers.csv");
-    std::fs::write(
-        &producers,
-        format!("code,name,kind,commune_code,boundary_set\nHTX-PHUONG-5,HTX Phường 5,cooperative,{old},pre-2025\n"),
-    )
-    .expect("write");
-    let out = t.agrimap(&[
-        "registry",
-        "import",
-        producers.to_str().expect("path"),
-        "--kind",
+    let out = t.registry_import(
         "producers",
-    ]);
+        &format!("code,name,kind,commune_code,boundary_set\nHTX-PHUONG-5,HTX Phường 5,cooperative,{old},pre-2025\n"),
+    );
     assert!(out.status.success(), "{}", text(&out));
     for province in ["92", "94"] {
         let listed = server.get(&format!("/api/producers?province={province}"), &[]).json();
@@ -915,9 +913,7 @@ fn a_product_page_names_the_commune_by_todays_name_too(kind: StoreKind) {
     };
     let t = Target::with_list(kind, "product_place", &[&f[0], &f[1]], &f[2]);
     let import = |kind: &str, csv: &str| {
-        let file = t.dir.join(format!("{kind}.csv"));
-        std::fs::write(&file, csv).expect("write");
-        let out = t.agrimap(&["registry", "import", file.to_str().expect("path"), "--kind", kind]);
+        let out = t.registry_import(kind, csv);
         assert!(out.status.success(), "{}", text(&out));
     };
     import(
@@ -1114,11 +1110,7 @@ fn growing_area_codes_of_a_merged_province_stay_valid(kind: StoreKind) {
         return;
     };
     let t = Target::with_list(kind, "merged_codes", &[&f[0], &f[1]], &f[2]);
-    let import = |kind: &str, csv: &str| {
-        let file = t.dir.join(format!("{kind}.csv"));
-        std::fs::write(&file, csv).expect("write");
-        t.agrimap(&["registry", "import", file.to_str().expect("path"), "--kind", kind])
-    };
+    let import = |kind: &str, csv: &str| t.registry_import(kind, csv);
     let header = "code,commune_code,boundary_set,crop_type,area_ha,status,issued_on,expires_on\n";
     let wrong = import(
         "growing-areas",
