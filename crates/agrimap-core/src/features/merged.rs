@@ -12,7 +12,7 @@ use crate::communes::Commune;
 use crate::communes::former::FormerNames;
 use agrimap_model::{BoundarySet, Filter, Value};
 use agrimap_store::filter_shape::MAX_FILTER_VERTICES;
-use geo::{CoordsIter, Geometry, Simplify};
+use geo::{BoundingRect, CoordsIter, Geometry, Simplify};
 
 /// About a metre: an outline too detailed for a filter is simplified this
 /// much, far below the width of any field or pond.
@@ -55,7 +55,8 @@ fn filter_for(former: &FormerNames, code: &str, set: &str, outline: &Geometry<f6
 }
 
 /// Features lying in `outline`: exactly, or within its outline simplified
-/// by about a metre when it has more vertices than a filter may carry.
+/// by about a metre when it has more vertices than a filter may carry, or,
+/// still too detailed, within its box (which holds more than the commune).
 fn lying_in(outline: &Geometry<f64>) -> Filter {
     if outline.coords_count() <= MAX_FILTER_VERTICES {
         return Filter::IntersectsGeometry(outline.clone());
@@ -65,7 +66,13 @@ fn lying_in(outline: &Geometry<f64>) -> Filter {
         Geometry::MultiPolygon(m) => Geometry::MultiPolygon(m.simplify(SIMPLIFY_DEGREES)),
         other => other.clone(),
     };
-    Filter::IntersectsGeometry(simplified)
+    if simplified.coords_count() <= MAX_FILTER_VERTICES {
+        return Filter::IntersectsGeometry(simplified);
+    }
+    // An empty outline has no box: nothing lies in it.
+    outline
+        .bounding_rect()
+        .map_or(Filter::Or(Vec::new()), Filter::Intersects)
 }
 
 #[cfg(test)]
@@ -119,5 +126,28 @@ mod tests {
         // Neither a commune without predecessors nor one of the old set.
         assert_eq!(filter(&former, "31120", BoundarySet::Y2025), None);
         assert_eq!(filter(&former, "31507", BoundarySet::Pre2025), None);
+    }
+
+    #[test]
+    fn an_outline_too_detailed_for_a_filter_is_simplified_or_boxed() {
+        use geo::{LineString, Polygon};
+        let ring = |n: usize, radius: &dyn Fn(usize) -> f64| {
+            let points: Vec<(f64, f64)> = (0..n)
+                .map(|i| {
+                    let a = std::f64::consts::TAU * i as f64 / n as f64;
+                    (105.0 + radius(i) * a.cos(), 10.0 + radius(i) * a.sin())
+                })
+                .collect();
+            Geometry::Polygon(Polygon::new(LineString::from(points), Vec::new()))
+        };
+        // A smooth outline of 8,000 vertices loses the ones a metre does not need.
+        let smooth = ring(8_000, &|_| 0.05);
+        let Filter::IntersectsGeometry(kept) = lying_in(&smooth) else {
+            panic!("an exact filter");
+        };
+        assert!(kept.coords_count() <= MAX_FILTER_VERTICES, "{}", kept.coords_count());
+        // A jagged one keeps them all: its box stands in for it.
+        let jagged = ring(8_000, &|i| if i % 2 == 0 { 0.05 } else { 0.04 });
+        assert!(matches!(lying_in(&jagged), Filter::Intersects(_)));
     }
 }
