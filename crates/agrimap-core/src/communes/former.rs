@@ -12,7 +12,6 @@ use crate::error::CoreError;
 use agrimap_model::BoundarySet;
 use agrimap_model::search::{fold, normalize};
 use agrimap_store::{CrosswalkPair, CrosswalkQuery, PairKind, Store};
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -69,15 +68,14 @@ impl FormerNames {
     /// holds none of those old communes.
     #[must_use]
     pub fn provinces_merged_into(&self, index: &CommuneIndex, code: &str) -> Vec<String> {
-        let merged: BTreeSet<&str> = self
-            .names
-            .iter()
-            .filter(|f| f.new_province == code)
-            .filter_map(|f| index.get(&f.old_code, Some(BoundarySet::Pre2025)))
-            .map(|c| c.province_code.as_str())
-            .filter(|p| *p != code)
+        let mut merged: Vec<String> = self
+            .merged_provinces(index)
+            .into_iter()
+            .filter(|(old, new)| new == code && old != code)
+            .map(|(old, _)| old)
             .collect();
-        merged.into_iter().map(str::to_owned).collect()
+        merged.sort_unstable();
+        merged
     }
 
     /// The old communes the list sends into the 2025 commune `code`: those
@@ -117,19 +115,6 @@ impl FormerNames {
             .filter(|f| f.old_code == old_code)
             .map(|f| f.new_code.as_str())
             .collect()
-    }
-
-    /// The 2025 provinces the old commune `old_code` went into.
-    #[must_use]
-    pub fn provinces_of_successors(&self, old_code: &str) -> Vec<&str> {
-        let mut provinces: Vec<&str> = self
-            .names
-            .iter()
-            .filter(|f| f.old_code == old_code)
-            .map(|f| f.new_province.as_str())
-            .collect();
-        provinces.dedup();
-        provinces
     }
 
     /// The old communes whose name matches `text`, best match first, each
