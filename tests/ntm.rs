@@ -593,9 +593,11 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
     huge.resize(10 * 1024 * 1024 + 1, b' ');
     let big = up("big.pdf", &editor, huge);
     assert_eq!((big.status, big.error_code().as_str()), (422, "evidence_too_large"));
-    let back = t.get(&format!("/api/ntm/evidence/{sha}"), &planner);
-    assert_eq!((back.status, back.body.clone()), (200, pdf));
-    assert_eq!(back.header("content-type"), Some("application/pdf"));
+    // Until a dossier cites it, the file is its uploader's (and every province's admin's).
+    let evidence = format!("/api/ntm/evidence/{sha}");
+    assert_eq!(t.get(&evidence, &editor).body, pdf);
+    assert_eq!(t.get(&evidence, &admin).body, pdf);
+    assert_eq!(t.get(&evidence, &planner).error_code(), "outside_provinces");
 
     // Values: an editor of the province enters them, with evidence.
     let ok = t.post(
@@ -606,6 +608,16 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
     assert_eq!(ok.status, 201, "{}", String::from_utf8_lossy(&ok.body));
     assert_eq!(ok.json()["entry"]["evidence"][0]["name"], "bien-ban.pdf");
     assert_eq!(ok.json()["verdict"], "met");
+    // Cited, it is the province's office's to read; another province's is refused.
+    let back = t.get(&evidence, &planner);
+    assert_eq!((back.status, back.body.clone()), (200, pdf));
+    assert_eq!(back.header("content-type"), Some("application/pdf"));
+    let elsewhere = t.get(&evidence, &t.token("planner", &["87"]));
+    assert_eq!(
+        (elsewhere.status, elsewhere.error_code().as_str()),
+        (403, "outside_provinces")
+    );
+    assert!(!String::from_utf8_lossy(&elsewhere.body).contains("%PDF"));
     let ok = t.post(&entry("9.1"), &editor, &json!({"value": 0}));
     assert_eq!(ok.json()["verdict"], "met");
     let changes = history_len(&t, &planner);

@@ -7,7 +7,8 @@
 //! - `POST /api/ntm/scorecards/{commune}/indicators/{indicator}?year=`
 //!   (editors: `{"value", "comment", "evidence": [sha256…]}`);
 //! - `POST /api/ntm/evidence?name=FILE` (editors: the file as the body) and
-//!   `GET /api/ntm/evidence/{sha256}` (planners);
+//!   `GET /api/ntm/evidence/{sha256}` (planners of a province whose
+//!   dossier cites it, and its uploader);
 //! - `POST /api/ntm/dossiers/{commune}/{year}/transitions` (`{"to", …}`:
 //!   the core decides which role may make which move) and
 //!   `GET /api/ntm/dossiers/{commune}/{year}/history` (planners);
@@ -245,16 +246,14 @@ async fn upload_evidence(
         .into_response())
 }
 
-/// `GET /api/ntm/evidence/{sha256}` (planners): the file, as an attachment.
-async fn download_evidence(State(state): State<AppState>, ApiPath(sha): ApiPath<String>) -> Result<Response, ApiError> {
-    files::check_sha256(&sha)?;
-    let file = state
-        .core
-        .store
-        .evidence(&sha, true)
-        .await
-        .map_err(CoreError::from)?
-        .ok_or_else(|| ApiError::not_found("unknown_evidence", format!("no evidence file {sha}")))?;
+/// `GET /api/ntm/evidence/{sha256}` (planners of a province whose dossier
+/// cites it, and its uploader): the file, as an attachment.
+async fn download_evidence(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(sha): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let file = files::download(&state.core, &actor(&caller), &sha).await?;
     Ok(attachment(&file.media_type, &file.name, file.bytes))
 }
 

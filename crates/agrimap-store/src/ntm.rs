@@ -193,6 +193,10 @@ pub trait NtmStore: Send + Sync + 'static {
     /// An evidence file by its SHA-256, with its bytes when `bytes`.
     async fn evidence(&self, sha256: &str, bytes: bool) -> Result<Option<EvidenceFile>, StoreError>;
 
+    /// The dossiers with an entry that cites an evidence file, each once:
+    /// whose offices may read it.
+    async fn evidence_citations(&self, sha256: &str) -> Result<Vec<DossierKey>, StoreError>;
+
     /// Records a move of a dossier, if it is still in `from`, and writes
     /// `commune_status` to the commune layer in the same transaction.
     ///

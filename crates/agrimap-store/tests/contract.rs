@@ -1076,6 +1076,22 @@ mod cases {
         );
         let entries = store.entries(&key).await.expect("entries");
         assert_eq!(entries, vec![first, second, third]);
+        // Where a file is cited: once per dossier, whichever entries cite it.
+        store
+            .add_entry(&entry("1.2", Some(EntryValue::Pass(true)), vec![file.sha256.clone()]))
+            .await
+            .expect("cited again");
+        assert_eq!(
+            store.evidence_citations(&file.sha256).await.expect("citations"),
+            vec![key.clone()]
+        );
+        assert!(
+            store
+                .evidence_citations(&"cd".repeat(32))
+                .await
+                .expect("no citations")
+                .is_empty()
+        );
         assert!(
             store
                 .entries(&DossierKey {

@@ -7,7 +7,7 @@
 use super::Actor;
 use crate::Core;
 use crate::error::{CoreError, ErrorKind, echo};
-use agrimap_model::Role;
+use agrimap_model::{BoundarySet, Role};
 use agrimap_store::ntm::EvidenceFile;
 use sha2::{Digest, Sha256};
 
@@ -120,6 +120,53 @@ pub async fn upload(core: &Core, actor: &Actor, name: &str, bytes: Vec<u8>) -> R
         bytes: Vec::new(),
         ..file
     })
+}
+
+/// An evidence file with its bytes, for a planner who may read it: one of
+/// every province, its uploader, or one of a province with a dossier that
+/// cites it. A file is a dossier's record, so another province's office
+/// may not read it even knowing its SHA-256 (which anyone holding the same
+/// document can work out).
+///
+/// # Errors
+/// `bad_evidence`, `forbidden` below planner, `unknown_evidence`,
+/// `outside_provinces`, or the store's.
+pub async fn download(core: &Core, actor: &Actor, sha: &str) -> Result<EvidenceFile, CoreError> {
+    check_sha256(sha)?;
+    if actor.role < Role::Planner {
+        return Err(CoreError::new(
+            ErrorKind::Forbidden,
+            "forbidden",
+            "evidence is read by planners, editors or admins",
+        ));
+    }
+    let file = core
+        .store
+        .evidence(sha, true)
+        .await?
+        .ok_or_else(|| CoreError::not_found("unknown_evidence", format!("no evidence file {sha}")))?;
+    if actor.provinces.is_empty() || file.author == actor.id {
+        return Ok(file);
+    }
+    let index = core.commune_index().await?;
+    let citations = core.store.evidence_citations(sha).await?;
+    let readable = citations.iter().any(|d| {
+        index
+            .get(&d.commune_code, BoundarySet::parse(&d.boundary_set))
+            .is_some_and(|c| actor.may_act_in(c).is_ok())
+    });
+    if readable {
+        Ok(file)
+    } else {
+        Err(CoreError::new(
+            ErrorKind::Forbidden,
+            "outside_provinces",
+            format!(
+                "evidence file {sha} is cited by no dossier of a commune in {}, and this token did not upload it",
+                actor.provinces.join(", ")
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]

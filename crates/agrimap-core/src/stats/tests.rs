@@ -346,6 +346,9 @@ impl agrimap_store::NtmStore for CountingStore {
     async fn evidence(&self, _: &str, _: bool) -> Result<Option<agrimap_store::ntm::EvidenceFile>, StoreError> {
         unimplemented!("{NOT_USED}")
     }
+    async fn evidence_citations(&self, _: &str) -> Result<Vec<agrimap_store::ntm::DossierKey>, StoreError> {
+        unimplemented!("{NOT_USED}")
+    }
     async fn add_move(&self, _: &agrimap_store::ntm::NewMove) -> Result<agrimap_store::ntm::Move, StoreError> {
         unimplemented!("{NOT_USED}")
     }

@@ -416,6 +416,30 @@ impl NtmStore for GpkgStore {
         .await
     }
 
+    async fn evidence_citations(&self, sha256: &str) -> Result<Vec<DossierKey>, StoreError> {
+        let sha = sha256.to_owned();
+        self.with_conn(move |c| {
+            // `evidence` is a comma-joined list of 64-digit hashes: a hash
+            // found in it is one of them.
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT DISTINCT commune_code, boundary_set, year FROM agrimap_ntm_entries
+                     WHERE instr(evidence, ?1) > 0 ORDER BY 1, 2, 3",
+                )
+                .map_err(|e| db("reading where evidence is cited", e))?;
+            stmt.query_map([sha], |r| {
+                Ok(DossierKey {
+                    commune_code: r.get(0)?,
+                    boundary_set: r.get(1)?,
+                    year: r.get(2)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| db("reading where evidence is cited", e))
+        })
+        .await
+    }
+
     async fn add_move(&self, new: &NewMove) -> Result<Move, StoreError> {
         let new = new.clone();
         self.with_conn(move |c| {

@@ -357,6 +357,28 @@ impl NtmStore for PgStore {
         }))
     }
 
+    async fn evidence_citations(&self, sha256: &str) -> Result<Vec<DossierKey>, StoreError> {
+        let client = self.client().await?;
+        // `evidence` is a comma-joined list of 64-digit hashes: a hash found
+        // in it is one of them.
+        let rows = client
+            .query(
+                "SELECT DISTINCT commune_code, boundary_set, year FROM agrimap_ntm_entries
+                 WHERE strpos(evidence, $1) > 0 ORDER BY 1, 2, 3",
+                &[&sha256],
+            )
+            .await
+            .map_err(pg("reading where evidence is cited"))?;
+        Ok(rows
+            .iter()
+            .map(|r| DossierKey {
+                commune_code: r.get(0),
+                boundary_set: r.get(1),
+                year: r.get(2),
+            })
+            .collect())
+    }
+
     async fn add_move(&self, new: &NewMove) -> Result<Move, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg("starting a transaction"))?;
