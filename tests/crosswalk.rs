@@ -655,6 +655,17 @@ fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreK
     let landed = import(&dong_thap);
     assert_eq!(landed.status, 200, "{}", String::from_utf8_lossy(&landed.body));
     assert_eq!(landed.json()["inserted"], 1);
+
+    // The token keeps the province given; what it covers is the list's word now.
+    let admin = t.token("admin");
+    let tokens = server.get("/api/tokens", &[("authorization", &admin)]).json();
+    let of_82 = tokens["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .find(|t| t["provinces"] == serde_json::json!(["82"]))
+        .unwrap_or_else(|| panic!("the token of 82 among {tokens}"));
+    assert_eq!(of_82["covers"], serde_json::json!(["82", "87"]));
 }
 
 /// A commune searched by the name it had before the reform (`phuong 5`,
@@ -711,8 +722,8 @@ fn pond_around([x, y]: [f64; 2]) -> Json {
 /// provinces merged into it: once the official list is loaded, `province=92`
 /// (the merged Cần Thơ) selects a pond coded by Phường 5 of the old Sóc
 /// Trăng (94) beside one coded by a 2025 commune, and the old communes
-/// themselves. A planner token of 92 alone (issued before the list) reads
-/// that wider selection as the public does.
+/// themselves. A planner token of 92 issued before the list covers 94 once
+/// the list is loaded, and reads the restricted fields of it all.
 fn a_province_holds_the_features_coded_by_the_provinces_merged_into_it(kind: StoreKind) {
     let Some(f) = files(&[CAN_THO, SOC_TRANG, MERGES]) else {
         return;
@@ -747,7 +758,7 @@ fn a_province_holds_the_features_coded_by_the_provinces_merged_into_it(kind: Sto
             .1;
         format!("Bearer {secret}")
     };
-    // Issued before the list, so limited to 92 alone.
+    // Issued before the list: it covers what the list merges into 92 once loaded.
     let of_92 = planner(&["92"]);
     let ponds = |server: &TestServer, province: &str, auth: &[(&str, &str)]| -> BTreeSet<(String, Option<String>)> {
         let page = server
@@ -777,16 +788,21 @@ fn a_province_holds_the_features_coded_by_the_provinces_merged_into_it(kind: Sto
     let server = t.server();
     assert_eq!(ponds(&server, "92", &[]), [id("NEW", None), id("OLD", None)].into());
     assert_eq!(ponds(&server, "94", &[]), [id("OLD", None)].into());
-    assert_eq!(
-        ponds(&server, "92", &[("authorization", &of_92)]),
-        [id("NEW", None), id("OLD", None)].into(),
-        "the selection holds province 94, which the token does not cover"
-    );
-    let widened = planner(&["92"]);
     let phone = Some("0900000000");
     assert_eq!(
-        ponds(&server, "92", &[("authorization", &widened)]),
-        [id("NEW", phone), id("OLD", phone)].into()
+        ponds(&server, "92", &[("authorization", &of_92)]),
+        [id("NEW", phone), id("OLD", phone)].into(),
+        "the token of 92 covers 94, merged into it"
+    );
+    assert_eq!(
+        ponds(&server, "94", &[("authorization", &of_92)]),
+        [id("OLD", phone)].into()
+    );
+    let of_94 = planner(&["94"]);
+    assert_eq!(
+        ponds(&server, "92", &[("authorization", &of_94)]),
+        [id("NEW", None), id("OLD", None)].into(),
+        "a token of the old Sóc Trăng does not cover the merged Cần Thơ"
     );
     let communes = server
         .get("/ogc/collections/admin_commune/items?province=92&limit=1", &[])

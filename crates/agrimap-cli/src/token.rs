@@ -2,8 +2,12 @@
 //! admins. The secret is printed once; the store keeps only its hash.
 
 use crate::store_args::StoreArgs;
+use agrimap_core::communes::merges::ProvinceMerges;
+use agrimap_core::{Core, CoreConfig};
+use agrimap_store::Store;
 use anyhow::{Context, bail};
 use std::io::Write;
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct TokenArgs {
@@ -54,9 +58,10 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
                     token.role.name(),
                     token.name
                 );
-                let merged: Vec<&String> = token.provinces.iter().filter(|p| !provinces.contains(p)).collect();
-                if !token.provinces.is_empty() {
-                    eprintln!("limited to provinces {}", token.provinces.join(", "));
+                let covers = merges(&store).await?.coverage(&token.provinces);
+                let merged: Vec<&String> = covers.iter().filter(|p| !provinces.contains(p)).collect();
+                if !covers.is_empty() {
+                    eprintln!("limited to provinces {}", covers.join(", "));
                 }
                 if !merged.is_empty() {
                     eprintln!(
@@ -73,7 +78,9 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
                     "{:<8} {:<7} {:<20} {:<20} {:<10} name",
                     "id", "role", "created", "revoked", "provinces"
                 )?;
+                let merges = merges(&store).await?;
                 for t in store.api_tokens().await? {
+                    let covers = merges.coverage(&t.provinces);
                     writeln!(
                         out,
                         "{:<8} {:<7} {:<20} {:<20} {:<10} {}",
@@ -81,10 +88,10 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
                         t.role.name(),
                         t.created_at,
                         t.revoked_at.map_or_else(|| "-".to_owned(), |at| at.to_string()),
-                        if t.provinces.is_empty() {
+                        if covers.is_empty() {
                             "all".to_owned()
                         } else {
-                            t.provinces.join(",")
+                            covers.join(",")
                         },
                         t.name
                     )?;
@@ -99,4 +106,12 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The merges the server judges tokens by: a token limited to a 2025
+/// province covers the pre-2025 provinces the store's official list merges
+/// into it.
+async fn merges(store: &Arc<dyn Store>) -> anyhow::Result<Arc<ProvinceMerges>> {
+    let core = Core::new(store.clone(), CoreConfig::default());
+    Ok(core.province_merges().await?)
 }

@@ -144,4 +144,13 @@ impl Core {
     pub async fn commune_index(&self) -> Result<Arc<communes::CommuneIndex>, CoreError> {
         self.communes.index(self.store.as_ref()).await
     }
+
+    /// Which pre-2025 provinces the reform merged into which, as the
+    /// store's list and old communes say.
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn province_merges(&self) -> Result<Arc<communes::merges::ProvinceMerges>, CoreError> {
+        self.communes.merges(self.store.as_ref()).await
+    }
 }

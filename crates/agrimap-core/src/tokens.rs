@@ -2,10 +2,9 @@
 //! SHA-256), and issuing a new API token.
 
 use crate::error::{CoreError, echo};
-use agrimap_model::{BoundarySet, FeatureQuery, Filter, Role, Value, layer};
-use agrimap_store::{ApiToken, CrosswalkQuery, NewApiToken, Store};
+use agrimap_model::Role;
+use agrimap_store::{ApiToken, NewApiToken, Store};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 /// A new random secret (256 bits, hex).
@@ -67,9 +66,11 @@ pub async fn issue_token(store: &dyn Store, name: &str, role: &str) -> Result<(A
 /// codes): an editor of 87 may not write in 94, and a planner of 87 sees
 /// restricted fields of 87 only. No provinces: every province.
 ///
-/// A 2025 province holds the data of the provinces merged into it, still
-/// coded by their pre-2025 communes: the token also covers them (see
-/// [`merged_into`]), and lists them.
+/// The token keeps the provinces given. A 2025 province holds the data of
+/// the provinces merged into it, still coded by their pre-2025 communes:
+/// whoever checks the token covers them too, as the store's list says when
+/// it is used ([`crate::communes::merges::ProvinceMerges::coverage`]), so a
+/// token issued before the list was loaded covers them once it is.
 ///
 /// # Errors
 /// As [`issue_token`]; `bad_token_request` for a province that is not a code (digits).
@@ -107,8 +108,6 @@ pub async fn issue_scoped_token(
             format!("a token needs a name saying who or what it is for (at most {MAX_NAME_CHARS} characters)"),
         ));
     }
-    let mut provinces = provinces.to_vec();
-    provinces.extend(merged_into(store, &provinces).await?);
     let no_randomness = |e: std::io::Error| CoreError::internal("no_randomness", e.to_string());
     let secret = new_token().map_err(no_randomness)?;
     let token = store
@@ -117,51 +116,10 @@ pub async fn issue_scoped_token(
             name: name.to_owned(),
             role,
             hash: hash_token(&secret),
-            provinces,
+            provinces: provinces.to_vec(),
         })
         .await?;
     Ok((token, secret))
-}
-
-/// The pre-2025 provinces merged into the 2025 `provinces`: those whose
-/// communes (as the store holds them) the official crosswalk sends into
-/// communes of `provinces`, in code order and not already among them.
-///
-/// # Errors
-/// The store's.
-pub async fn merged_into(store: &dyn Store, provinces: &[String]) -> Result<Vec<String>, CoreError> {
-    if provinces.is_empty() {
-        return Ok(Vec::new());
-    }
-    let pairs = store.crosswalk(&CrosswalkQuery::default()).await?;
-    let old_codes: BTreeSet<&str> = pairs
-        .iter()
-        .filter(|p| provinces.contains(&p.new_province_code))
-        .map(|p| p.old_code.as_str())
-        .collect();
-    let Some(communes) = layer("admin_commune").filter(|_| !old_codes.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    // Only the old communes the list names: a national store's boundaries
-    // of before the reform are too many to read for this.
-    let listed = FeatureQuery {
-        boundary_set: Some(BoundarySet::Pre2025),
-        filter: Some(Filter::In {
-            field: "code".to_owned(),
-            values: old_codes.into_iter().map(|c| Value::Text(c.to_owned())).collect(),
-        }),
-        fields: Some(&["province_code"]),
-        ..FeatureQuery::default()
-    };
-    let merged: BTreeSet<String> = store
-        .features(communes, &listed)
-        .await?
-        .iter()
-        .filter_map(|c| communes.text_of(c, "province_code"))
-        .filter(|p| !provinces.iter().any(|own| own == p))
-        .map(str::to_owned)
-        .collect();
-    Ok(merged.into_iter().collect())
 }
 
 #[cfg(test)]

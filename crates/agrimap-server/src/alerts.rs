@@ -78,11 +78,11 @@ async fn get_history(
         return Err(CoreError::invalid("bad_interval", format!("from {from} is after to {to}")).into());
     }
     let index = state.core.commune_index().await?;
-    let former = state.core.communes.former.get(state.core.store.as_ref()).await?;
+    let merges = state.core.province_merges().await?;
     let entries = history(
         state.core.store.as_ref(),
         &index,
-        &former,
+        &merges,
         &query,
         caller.role >= Role::Editor,
     )
@@ -107,9 +107,9 @@ async fn stream(
     let communes: Option<Arc<HashSet<String>>> = match p.province.as_deref().filter(|p| !p.is_empty()) {
         Some(province) => {
             let index = state.core.commune_index().await?;
-            let former = state.core.communes.former.get(state.core.store.as_ref()).await?;
+            let merges = state.core.province_merges().await?;
             Some(Arc::new(
-                communes_of_province(&index, &former, province)?.into_iter().collect(),
+                communes_of_province(&index, &merges, province)?.into_iter().collect(),
             ))
         }
         None => None,

@@ -7,6 +7,7 @@ use crate::auth::Need;
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath};
+use agrimap_core::communes::merges::ProvinceMerges;
 use agrimap_core::tokens::issue_scoped_token;
 use agrimap_store::ApiToken;
 use axum::Json;
@@ -16,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
-fn token_json(t: &ApiToken) -> JsonValue {
+/// A token as listed: `provinces` as issued, `covers` with the pre-2025
+/// provinces the official list merges into them.
+fn token_json(t: &ApiToken, merges: &ProvinceMerges) -> JsonValue {
     json!({
         "id": t.id,
         "name": t.name,
@@ -24,6 +27,7 @@ fn token_json(t: &ApiToken) -> JsonValue {
         "created_at": t.created_at,
         "revoked_at": t.revoked_at,
         "provinces": t.provinces,
+        "covers": merges.coverage(&t.provinces),
     })
 }
 
@@ -45,8 +49,9 @@ pub(crate) async fn me(Extension(caller): Extension<Caller>) -> Json<JsonValue> 
 /// `GET /api/tokens`: every token, without secrets.
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
     let tokens = state.core.store.api_tokens().await?;
+    let merges = state.core.province_merges().await?;
     Ok(Json(
-        json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }),
+        json!({ "tokens": tokens.iter().map(|t| token_json(t, &merges)).collect::<Vec<_>>() }),
     ))
 }
 
@@ -70,7 +75,7 @@ pub(crate) async fn create(State(state): State<AppState>, ApiBody(body): ApiBody
         )
     })?;
     let (token, secret) = issue_scoped_token(state.core.store.as_ref(), &new.name, &new.role, &new.provinces).await?;
-    let mut body = token_json(&token);
+    let mut body = token_json(&token, &*state.core.province_merges().await?);
     body["token"] = secret.into();
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

@@ -14,7 +14,7 @@ pub mod webhook;
 pub mod worker;
 
 use crate::communes::CommuneIndex;
-use crate::communes::former::FormerNames;
+use crate::communes::merges::ProvinceMerges;
 use crate::error::CoreError;
 use agrimap_model::alerts::{AlertEvent, Delivery};
 use agrimap_model::{BoundarySet, UtcTime};
@@ -139,24 +139,24 @@ pub struct HistoryEntry {
 }
 
 /// The communes `province` holds in the index (codes of both sets), with
-/// the pre-2025 communes of the provinces `former` merges into it, for
+/// the pre-2025 communes of the provinces merged into it, for
 /// filtering events by province.
 ///
 /// # Errors
 /// `unknown_province` when the index has no such province.
 pub fn communes_of_province(
     index: &CommuneIndex,
-    former: &FormerNames,
+    merges: &ProvinceMerges,
     province: &str,
 ) -> Result<Vec<String>, CoreError> {
     index.known_province(province, None)?;
-    let merged = former.provinces_merged_into(index, province);
+    let old_provinces = merges.merged_into(province);
     Ok(index
         .communes()
         .iter()
         .filter(|c| {
             c.province_code == province
-                || (c.boundary_set == BoundarySet::Pre2025.as_str() && merged.contains(&c.province_code))
+                || (c.boundary_set == BoundarySet::Pre2025.as_str() && old_provinces.contains(&c.province_code))
         })
         .map(|c| c.code.clone())
         .collect())
@@ -169,14 +169,14 @@ pub fn communes_of_province(
 pub async fn history(
     store: &dyn Store,
     index: &CommuneIndex,
-    former: &FormerNames,
+    merges: &ProvinceMerges,
     query: &HistoryQuery,
     with_deliveries: bool,
 ) -> Result<Vec<HistoryEntry>, CoreError> {
     let mut communes = query
         .province
         .as_deref()
-        .map(|p| communes_of_province(index, former, p))
+        .map(|p| communes_of_province(index, merges, p))
         .transpose()?;
     if let Some(commune) = &query.commune {
         communes = Some(match communes {

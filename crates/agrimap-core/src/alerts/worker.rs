@@ -17,11 +17,12 @@
 use super::webhook;
 use crate::Core;
 use crate::communes::CommuneIndex;
+use crate::communes::merges::ProvinceMerges;
 use crate::error::CoreError;
 use agrimap_model::UtcTime;
 use agrimap_model::alerts::{AlertEvent, Delivery, Subscription};
 use agrimap_store::{DeliveryOutcome, EventQuery};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -131,11 +132,10 @@ async fn dispatch(core: &Core) -> Result<(), CoreError> {
         };
         let subscriptions = core.store.subscriptions().await?;
         let index = core.commune_index().await?;
-        let former = core.communes.former.get(core.store.as_ref()).await?;
-        let merged = former.merged_provinces(&index);
+        let merges = core.province_merges().await?;
         let mut pairs = Vec::new();
         for event in &events {
-            let provinces = provinces_of(&index, &merged, &event.commune_code);
+            let provinces = provinces_of(&index, &merges, &event.commune_code);
             pairs.extend(
                 subscriptions
                     .iter()
@@ -154,14 +154,11 @@ async fn dispatch(core: &Core) -> Result<(), CoreError> {
 }
 
 /// The provinces an event of commune `code` is in: its commune's, and the
-/// 2025 province `merged` (pre-2025 → 2025) sends that province into (a
-/// station still coded by an old commune of Sóc Trăng is heard in Cần Thơ).
-fn provinces_of<'a>(index: &'a CommuneIndex, merged: &'a HashMap<String, String>, code: &str) -> Vec<&'a str> {
+/// 2025 province the reform sent that province into (a station still coded
+/// by an old commune of Sóc Trăng is heard in Cần Thơ).
+fn provinces_of<'a>(index: &'a CommuneIndex, merges: &'a ProvinceMerges, code: &str) -> Vec<&'a str> {
     let own = index.get(code, None).map(|c| c.province_code.as_str());
-    let after = own
-        .and_then(|p| merged.get(p))
-        .map(String::as_str)
-        .filter(|p| Some(*p) != own);
+    let after = own.map(|p| merges.after(p)).filter(|p| Some(*p) != own);
     own.into_iter().chain(after).collect()
 }
 

@@ -214,9 +214,7 @@ impl Core {
         province: &str,
         commune: Option<&str>,
     ) -> Result<Vec<(Trap, (String, String))>, CoreError> {
-        let merged = crate::features::scope::ProvinceScope::of(self, index, province)
-            .await?
-            .merged;
+        let merged = crate::features::scope::ProvinceScope::of(self, province).await?.merged;
         let reported_in = |t: &Trap, set: Option<BoundarySet>| -> Option<(String, String)> {
             let c = index.get(&t.commune_code, set)?;
             let named = |c: &crate::communes::Commune| (c.code.clone(), c.name.clone());

@@ -62,20 +62,9 @@ impl FormerNames {
         Self { names }
     }
 
-    /// The pre-2025 provinces merged into the 2025 province `code`: those
-    /// of the old communes of `index` the list sends into it, in code order,
-    /// without `code` itself. Empty when the list is not loaded or the store
-    /// holds none of those old communes.
-    #[must_use]
-    pub fn provinces_merged_into(&self, index: &CommuneIndex, code: &str) -> Vec<String> {
-        let mut merged: Vec<String> = self
-            .merged_provinces(index)
-            .into_iter()
-            .filter(|(old, new)| new == code && old != code)
-            .map(|(old, _)| old)
-            .collect();
-        merged.sort_unstable();
-        merged
+    /// Every pair of the list.
+    pub fn iter(&self) -> impl Iterator<Item = &Former> {
+        self.names.iter()
     }
 
     /// The old communes the list sends into the 2025 commune `code`: those
@@ -92,19 +81,6 @@ impl FormerNames {
             }
         }
         (whole, split)
-    }
-
-    /// Each pre-2025 province whose old communes `index` holds → the 2025
-    /// province the list sends them into.
-    #[must_use]
-    pub fn merged_provinces(&self, index: &CommuneIndex) -> std::collections::HashMap<String, String> {
-        self.names
-            .iter()
-            .filter_map(|f| {
-                let old = index.get(&f.old_code, Some(BoundarySet::Pre2025))?;
-                Some((old.province_code.clone(), f.new_province.clone()))
-            })
-            .collect()
     }
 
     /// The 2025 communes the old commune `old_code` went into, in list order.

@@ -9,6 +9,7 @@
 
 pub mod former;
 pub mod list;
+pub mod merges;
 mod search;
 
 use crate::error::{CoreError, echo};
@@ -350,6 +351,7 @@ pub struct CommuneCache {
     building: tokio::sync::Mutex<()>,
     /// The names communes had before the reform, for search.
     pub former: former::FormerCache,
+    merges: merges::MergesCache,
 }
 
 impl CommuneCache {

@@ -142,7 +142,7 @@ pub async fn query(
     }
     if let Some(province) = params.get("province") {
         let index = core.commune_index().await?;
-        let scope = scope::ProvinceScope::of(core, &index, province).await?;
+        let scope = scope::ProvinceScope::of(core, province).await?;
         filters.push(scope::province_filter(&index, layer, &scope)?);
         // Lets a store partitioned by province read those provinces only.
         query.provinces = scope.codes();

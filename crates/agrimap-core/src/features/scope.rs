@@ -33,11 +33,10 @@ impl ProvinceScope {
     ///
     /// # Errors
     /// The store's.
-    pub async fn of(core: &Core, index: &CommuneIndex, province: &str) -> Result<Self, CoreError> {
-        let former = core.communes.former.get(core.store.as_ref()).await?;
+    pub async fn of(core: &Core, province: &str) -> Result<Self, CoreError> {
         Ok(Self {
             code: province.to_owned(),
-            merged: former.provinces_merged_into(index, province),
+            merged: core.province_merges().await?.merged_into(province),
         })
     }
 
@@ -151,8 +150,7 @@ pub async fn selection_audience(
     let within = if let Some(province) = params.get("province") {
         // The selection holds the provinces merged into the one asked for:
         // within only if the token covers them all.
-        let index = core.commune_index().await?;
-        let scope = ProvinceScope::of(core, &index, province).await?;
+        let scope = ProvinceScope::of(core, province).await?;
         scope.codes().iter().all(|code| provinces.contains(code))
     } else if let Some(code) = params.get("commune") {
         // A 2025 commune's selection holds what its old communes coded, of
@@ -161,7 +159,7 @@ pub async fn selection_audience(
         let index = core.commune_index().await?;
         match index.get(code, asked) {
             Some(c) if c.boundary_set == BoundarySet::Y2025.as_str() => {
-                let scope = ProvinceScope::of(core, &index, &c.province_code).await?;
+                let scope = ProvinceScope::of(core, &c.province_code).await?;
                 scope.codes().iter().all(|code| provinces.contains(code))
             }
             Some(c) => provinces.contains(&c.province_code),

@@ -312,8 +312,7 @@ impl Core {
         }
         let mut known = rules::Known::default();
         if matches!(batch, Batch::Products(_) | Batch::GrowingAreas(_)) {
-            let former = self.communes.former.get(self.store.as_ref()).await?;
-            known.merged_into = former.merged_provinces(index);
+            known.merges = self.province_merges().await?;
         }
         if let Batch::Products(_) = batch {
             for r in self.store.records(RegistryKind::Producers, None).await? {
@@ -355,8 +354,7 @@ impl Core {
         let records = match province {
             None => self.store.records(kind, None).await?,
             Some(province) => {
-                let index = self.commune_index().await?;
-                let scope = crate::features::scope::ProvinceScope::of(self, &index, province).await?;
+                let scope = crate::features::scope::ProvinceScope::of(self, province).await?;
                 let mut records = Vec::new();
                 for code in scope.codes() {
                     records.extend(self.store.records(kind, Some(&code)).await?);

@@ -4,10 +4,12 @@
 //! its growing areas lie in its own province, stars and dates are sound.
 
 use crate::communes::CommuneIndex;
+use crate::communes::merges::ProvinceMerges;
 use agrimap_model::BoundarySet;
 use agrimap_model::echo;
 use agrimap_model::registry::{CERTIFICATE_SCHEMES, GROWING_AREA_CODE, GrowingArea, Producer, Product, is_date};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What is registered already (or arrives in the same write), by key: the
 /// province of each; and which provinces the 2025 reform merged into which.
@@ -15,9 +17,8 @@ use std::collections::HashMap;
 pub struct Known {
     pub producers: HashMap<String, String>,
     pub growing_areas: HashMap<String, String>,
-    /// Pre-2025 province → the 2025 province it went into, for the provinces
-    /// whose old communes the store holds and the official list names.
-    pub merged_into: HashMap<String, String>,
+    /// Which pre-2025 provinces went into which 2025 province.
+    pub merges: Arc<ProvinceMerges>,
 }
 
 impl Known {
@@ -25,8 +26,7 @@ impl Known {
     /// growing-area code issued by Sóc Trăng (94) stays valid for an area of
     /// a commune of the merged Cần Thơ (92).
     fn same_province(&self, a: &str, b: &str) -> bool {
-        let after = |p: &str| self.merged_into.get(p).cloned().unwrap_or_else(|| p.to_owned());
-        a == b || after(a) == after(b)
+        a == b || self.merges.after(a) == self.merges.after(b)
     }
 }
 

@@ -45,7 +45,8 @@ pub struct Caller {
     /// A bearer token that is no API token, on a station route: the handler
     /// checks it against the station's own.
     pub station_token: Option<String>,
-    /// The provinces an API token is limited to; empty for every province.
+    /// The provinces an API token is limited to, with those merged into
+    /// them; empty for every province.
     pub provinces: Vec<String>,
 }
 
@@ -153,7 +154,16 @@ pub async fn authorize(State((state, need)): State<(AppState, Need)>, mut req: R
             role: token.role,
             token_id: Some(token.id),
             station_token: None,
-            provinces: token.provinces,
+            // What the token covers now: a 2025 province with the pre-2025
+            // ones the list merges into it, loaded before or after the token.
+            provinces: if token.provinces.is_empty() {
+                Vec::new()
+            } else {
+                match state.core.province_merges().await {
+                    Ok(merges) => merges.coverage(&token.provinces),
+                    Err(e) => return ApiError::from(e).into_response(),
+                }
+            },
         },
         // Possibly a station's token: only its readings route may take it.
         (Some(secret), None) if need == Need::StationOrEditor => Caller {
