@@ -668,6 +668,118 @@ fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreK
     assert_eq!(of_82["covers"], serde_json::json!(["82", "87"]));
 }
 
+/// The ponds held (`pond_id commune_code`) and how many communes.
+fn ponds_and_communes(t: &Target) -> (BTreeSet<String>, u64) {
+    let (ponds, communes) = (
+        layer("aquaculture").expect("ponds"),
+        layer("admin_commune").expect("communes"),
+    );
+    let query = FeatureQuery {
+        audience: Audience::Full,
+        ..FeatureQuery::default()
+    };
+    let held = t.runtime.block_on(t.store.features(ponds, &query)).expect("ponds");
+    let named = held
+        .iter()
+        .filter_map(|p| {
+            Some(format!(
+                "{} {}",
+                ponds.text_of(p, "pond_id")?,
+                ponds.text_of(p, "commune_code")?
+            ))
+        })
+        .collect();
+    let count = t.runtime.block_on(t.store.count(communes, &query)).expect("communes");
+    (named, count)
+}
+
+/// An editor of one province changes nothing of another: not by replacing
+/// a layer (which would delete the other's features), nor by the key of a
+/// feature stored there (which would update it), nor by replacing the
+/// communes with its own; within its province it imports as before.
+fn an_editor_of_one_province_changes_nothing_of_another(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, DONG_THAP_NEW]) else {
+        return;
+    };
+    let t = Target::new(kind, "editor_elsewhere");
+    t.load_communes(&[&f[0], &f[1]]);
+    let pond = |id: &str, code: &str, at: [f64; 2]| {
+        serde_json::json!({"type": "Feature", "geometry": pond_around(at),
+            "properties": {"pond_id": id, "species": "black_tiger_shrimp", "mode": "intensive",
+                "commune_code": code, "boundary_set": "2025"}})
+    };
+    let collection = |features: Vec<Json>| serde_json::json!({"type": "FeatureCollection", "features": features});
+    // Xã Phong Mỹ of the new Đồng Tháp (82) and Phường Cái Khế of Cần Thơ (92).
+    let (dong_thap, can_tho) = ("30088", "31120");
+    let (in_dong_thap, in_can_tho) = (point_in(&f[1], dong_thap), point_in(&f[0], can_tho));
+    let file = t.dir.join("ponds.geojson");
+    let doc = collection(vec![
+        pond("DT-1", dong_thap, in_dong_thap),
+        pond("CT-1", can_tho, in_can_tho),
+    ]);
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let out = t.agrimap(&["import", file.to_str().expect("path"), "--layer", "aquaculture"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let editor = t
+        .runtime
+        .block_on(issue_scoped_token(
+            t.store.as_ref(),
+            "Sở NN&PTNT Cần Thơ",
+            "editor",
+            &["92".to_owned()],
+        ))
+        .expect("token")
+        .1;
+    let server = t.server();
+    let import = |path: &str, body: Vec<u8>| {
+        request_with_body(
+            "POST",
+            &format!("{}/api/import/{path}", server.base),
+            &[("authorization", &format!("Bearer {editor}"))],
+            body,
+        )
+    };
+    let held = || ponds_and_communes(&t);
+    let before = held();
+    assert!(before.0.contains("DT-1 30088") && before.0.contains("CT-1 31120"));
+    assert_eq!(before.1, 103 + 102);
+    let refused = |reply: &agrimap_suite::Reply, says: &str| {
+        assert_eq!(
+            (reply.status, reply.error_code().as_str()),
+            (403, "outside_provinces"),
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let message = reply.json()["error"]["message"].as_str().expect("message").to_owned();
+        assert!(message.contains(says), "{message}");
+    };
+
+    let own_only = serde_json::to_vec(&collection(vec![pond("CT-2", can_tho, in_can_tho)])).expect("json");
+    refused(
+        &import("aquaculture?format=geojson&replace=true", own_only.clone()),
+        "replacing layer 'aquaculture' would delete its",
+    );
+    let taken_over = collection(vec![pond("DT-1", can_tho, in_can_tho)]);
+    refused(
+        &import(
+            "aquaculture?format=geojson",
+            serde_json::to_vec(&taken_over).expect("json"),
+        ),
+        "the file would update features stored elsewhere: pond_id DT-1 (province 82)",
+    );
+    let own_communes = server.get("/api/export/admin_commune.geojson?province=92", &[]).body;
+    refused(
+        &import("admin_commune?format=geojson&replace=true", own_communes),
+        "replacing layer 'admin_commune' would delete its 102 features outside provinces 92",
+    );
+    assert_eq!(held(), before, "nothing changed");
+
+    let taken = import("aquaculture?format=geojson", own_only);
+    assert_eq!(taken.status, 200, "{}", String::from_utf8_lossy(&taken.body));
+    assert_eq!(taken.json()["inserted"], 1);
+}
+
 /// A commune searched by the name it had before the reform (`phuong 5`,
 /// without marks) is found with the 2025 commune it went into, once the
 /// official list is loaded.
@@ -1168,6 +1280,7 @@ agrimap_suite::store_suite!(
     codes_that_name_no_commune_are_reported,
     communes_are_found_by_their_former_names,
     a_token_of_a_merged_province_covers_the_provinces_merged_into_it,
+    an_editor_of_one_province_changes_nothing_of_another,
     the_official_list_is_imported_and_bad_files_change_nothing,
     soc_trang_against_can_tho,
     apportion_keeps_every_unit,

@@ -41,6 +41,7 @@ pub mod geometry;
 mod outlines;
 mod report;
 pub mod source;
+mod writable;
 
 pub use error::ImportError;
 pub use report::{ImportReport, Moved, Rejected, Repaired, UnknownCode};
@@ -346,10 +347,13 @@ pub async fn import(
     }
 
     assign_communes(store, layer, &mut candidates, &mut report).await?;
-    if !opts.writable_provinces.is_empty() {
-        let features: Vec<&Feature> = candidates.iter().map(|c| &c.feature).collect();
-        admin::check_writable(store, layer, &features, &opts.writable_provinces).await?;
-    }
+    let writable = if opts.writable_provinces.is_empty() {
+        None
+    } else {
+        let writable = writable::Writable::new(store, layer, &opts.writable_provinces).await?;
+        writable.check_file(&candidates.iter().map(|c| &c.feature).collect::<Vec<_>>())?;
+        Some(writable)
+    };
 
     // Values of listed fields are checked against the lists as the store has them.
     let lists = if layer.fields.iter().any(|f| f.code_list.is_some()) {
@@ -392,6 +396,9 @@ pub async fn import(
     report.unknown_codes = commune::unknown_codes(store, layer, &features, &fids).await?;
     if (!report.rejected.is_empty() && !opts.skip_invalid) || features.is_empty() {
         return Ok(report);
+    }
+    if let Some(writable) = &writable {
+        writable.check_stored(store, &features, opts.replace).await?;
     }
     // An update replaces what the file gives (and what is worked out from
     // it: the commune from the geometry, a unit's area and kind); fields the
