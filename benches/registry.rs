@@ -102,13 +102,17 @@ fn load(base: &str, paths: &[String]) -> Vec<Duration> {
 
 fn run(name: &str, store: Arc<dyn Store>, rt: &tokio::runtime::Runtime) {
     let core = Core::new(store.clone(), CoreConfig::default());
+    let bench = agrimap_core::actor::Actor {
+        id: "bench".into(),
+        ..agrimap_core::actor::Actor::cli()
+    };
     let producers = rt
         .block_on(core.registry_import(
             RegistryKind::Producers,
             &producers_csv(),
             SheetFormat::Csv,
             "producers.csv",
-            "bench",
+            &bench,
         ))
         .expect("producers");
     assert!(producers.written, "{producers:?}");
@@ -121,7 +125,7 @@ fn run(name: &str, store: Arc<dyn Store>, rt: &tokio::runtime::Runtime) {
                 &xlsx,
                 SheetFormat::Workbook,
                 "products.xlsx",
-                "bench",
+                &bench,
             ))
             .expect("products");
         assert!(report.written && report.read == PRODUCTS, "{report:?}");

@@ -668,6 +668,18 @@ fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreK
     assert_eq!(of_82["covers"], serde_json::json!(["82", "87"]));
 }
 
+/// A 403 `outside_provinces` whose message says `says`.
+fn refused_outside_provinces(reply: &agrimap_suite::Reply, says: &str) {
+    assert_eq!(
+        (reply.status, reply.error_code().as_str()),
+        (403, "outside_provinces"),
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let message = reply.json()["error"]["message"].as_str().expect("message").to_owned();
+    assert!(message.contains(says), "{message}");
+}
+
 /// The ponds held (`pond_id commune_code`) and how many communes.
 fn ponds_and_communes(t: &Target) -> (BTreeSet<String>, u64) {
     let (ponds, communes) = (
@@ -744,24 +756,14 @@ fn an_editor_of_one_province_changes_nothing_of_another(kind: StoreKind) {
     let before = held();
     assert!(before.0.contains("DT-1 30088") && before.0.contains("CT-1 31120"));
     assert_eq!(before.1, 103 + 102);
-    let refused = |reply: &agrimap_suite::Reply, says: &str| {
-        assert_eq!(
-            (reply.status, reply.error_code().as_str()),
-            (403, "outside_provinces"),
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
-        let message = reply.json()["error"]["message"].as_str().expect("message").to_owned();
-        assert!(message.contains(says), "{message}");
-    };
 
     let own_only = serde_json::to_vec(&collection(vec![pond("CT-2", can_tho, in_can_tho)])).expect("json");
-    refused(
+    refused_outside_provinces(
         &import("aquaculture?format=geojson&replace=true", own_only.clone()),
         "replacing layer 'aquaculture' would delete its",
     );
     let taken_over = collection(vec![pond("DT-1", can_tho, in_can_tho)]);
-    refused(
+    refused_outside_provinces(
         &import(
             "aquaculture?format=geojson",
             serde_json::to_vec(&taken_over).expect("json"),
@@ -769,7 +771,7 @@ fn an_editor_of_one_province_changes_nothing_of_another(kind: StoreKind) {
         "the file would update features stored elsewhere: pond_id DT-1 (province 82)",
     );
     let own_communes = server.get("/api/export/admin_commune.geojson?province=92", &[]).body;
-    refused(
+    refused_outside_provinces(
         &import("admin_commune?format=geojson&replace=true", own_communes),
         "replacing layer 'admin_commune' would delete its 102 features outside provinces 92",
     );
@@ -778,6 +780,109 @@ fn an_editor_of_one_province_changes_nothing_of_another(kind: StoreKind) {
     let taken = import("aquaculture?format=geojson", own_only);
     assert_eq!(taken.status, 200, "{}", String::from_utf8_lossy(&taken.body));
     assert_eq!(taken.json()["inserted"], 1);
+}
+
+/// An editor of one province writes no registry record of another: not a
+/// producer of a commune elsewhere, nor one registered elsewhere moved into
+/// its own (whose history would then show it the contacts it had there).
+/// A producer an admin moves keeps the contacts of its old province from
+/// the planners of the new one.
+fn an_editor_of_one_province_writes_no_registry_record_of_another(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, DONG_THAP_NEW]) else {
+        return;
+    };
+    let t = Target::new(kind, "registry_elsewhere");
+    t.load_communes(&[&f[0], &f[1]]);
+    let header = "code,name,kind,commune_code,boundary_set,contact_person,contact_phone\n";
+    let out = t.registry_import(
+        "producers",
+        &format!("{header}1400000077,HTX Phong Mỹ,cooperative,30088,2025,Nguyễn Văn A,0977777777\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let scoped = |role: &str| {
+        let secret = t
+            .runtime
+            .block_on(issue_scoped_token(
+                t.store.as_ref(),
+                "Cần Thơ",
+                role,
+                &["92".to_owned()],
+            ))
+            .expect("token")
+            .1;
+        format!("Bearer {secret}")
+    };
+    let (editor, planner, admin) = (scoped("editor"), scoped("planner"), t.token("admin"));
+    let server = t.server();
+    let send = |path: &str, auth: &str, content_type: &str, body: String| {
+        request_with_body(
+            "POST",
+            &format!("{}{path}", server.base),
+            &[("authorization", auth), ("content-type", content_type)],
+            body.into_bytes(),
+        )
+    };
+    let producer = |code: &str, commune: &str| {
+        serde_json::json!({"code": code, "name": "HTX", "kind": "cooperative",
+            "commune_code": commune, "boundary_set": "2025"})
+        .to_string()
+    };
+    let json = "application/json";
+    refused_outside_provinces(
+        &send("/api/producers", &editor, json, producer("1400000078", "30088")),
+        "1 of the records are elsewhere: 1400000078 (province 82)",
+    );
+    refused_outside_provinces(
+        &send(
+            "/api/registry/import?kind=producers&format=csv",
+            &editor,
+            "text/csv",
+            "code,name,kind,commune_code,boundary_set\n1400000077,HTX,cooperative,31120,2025\n".to_owned(),
+        ),
+        "1400000077 (registered in province 82)",
+    );
+    let held = server
+        .get("/api/producers/1400000077", &[("authorization", &admin)])
+        .json();
+    assert_eq!(
+        (held["commune_code"].as_str(), held["name"].as_str()),
+        (Some("30088"), Some("HTX Phong Mỹ"))
+    );
+    assert!(server.get("/api/producers/1400000078", &[]).status == 404);
+    let own = send("/api/producers", &editor, json, producer("1800000001", "31120"));
+    assert_eq!(own.status, 200, "{}", String::from_utf8_lossy(&own.body));
+    // A spreadsheet's column in the JSON form is named, not dropped.
+    let flat = send(
+        "/api/producers",
+        &editor,
+        json,
+        serde_json::json!({"code": "1800000002", "name": "HTX", "kind": "cooperative", "commune_code": "31120",
+            "boundary_set": "2025", "contact_phone": "0912000001"})
+        .to_string(),
+    );
+    assert_eq!((flat.status, flat.error_code().as_str()), (400, "bad_json"));
+    assert!(String::from_utf8_lossy(&flat.body).contains("no field contact_phone"));
+
+    // An admin moves the producer into Cần Thơ: its planner reads the contact it has there, not the one it had.
+    let moved = send(
+        "/api/producers",
+        &admin,
+        json,
+        serde_json::json!({"code": "1400000077", "name": "HTX Phong Mỹ", "kind": "cooperative",
+            "commune_code": "31120", "boundary_set": "2025", "contact": {"person": "Trần Thị B"}})
+        .to_string(),
+    );
+    assert_eq!(moved.status, 200, "{}", String::from_utf8_lossy(&moved.body));
+    let history = server
+        .get("/api/producers/1400000077/history", &[("authorization", &planner)])
+        .json();
+    let contacts: Vec<Json> = history["changes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{history}"))
+        .iter()
+        .map(|c| c["record"]["contact"]["person"].clone())
+        .collect();
+    assert_eq!(contacts, [Json::Null, "Trần Thị B".into()], "{history}");
 }
 
 /// A commune searched by the name it had before the reform (`phuong 5`,
@@ -1281,6 +1386,7 @@ agrimap_suite::store_suite!(
     communes_are_found_by_their_former_names,
     a_token_of_a_merged_province_covers_the_provinces_merged_into_it,
     an_editor_of_one_province_changes_nothing_of_another,
+    an_editor_of_one_province_writes_no_registry_record_of_another,
     the_official_list_is_imported_and_bad_files_change_nothing,
     soc_trang_against_can_tho,
     apportion_keeps_every_unit,

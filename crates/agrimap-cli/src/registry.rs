@@ -83,7 +83,13 @@ pub fn registry(args: &RegistryArgs) -> anyhow::Result<()> {
                 let (store, store_name) = args.store.open().await?;
                 let core = Core::new(store, agrimap_core::CoreConfig::default());
                 let report = core
-                    .registry_import((*kind).into(), &bytes, format, &name, "cli")
+                    .registry_import(
+                        (*kind).into(),
+                        &bytes,
+                        format,
+                        &name,
+                        &agrimap_core::actor::Actor::cli(),
+                    )
                     .await
                     .with_context(|| format!("importing {}", file.display()))?;
                 for c in &report.unknown_columns {

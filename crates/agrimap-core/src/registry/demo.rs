@@ -215,7 +215,17 @@ pub async fn seed(core: &Core) -> Result<Vec<RegistryReport>, CoreError> {
             kind: kind.as_str(),
             ..RegistryReport::default()
         };
-        let report = core.registry_put(batch, report, &index, "demo").await?;
+        let report = core
+            .registry_put(
+                batch,
+                report,
+                &index,
+                &crate::actor::Actor {
+                    id: "demo".into(),
+                    ..crate::actor::Actor::cli()
+                },
+            )
+            .await?;
         if let Some(r) = report.refused.first() {
             return Err(CoreError::internal(
                 "bad_demo",

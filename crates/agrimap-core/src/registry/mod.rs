@@ -29,8 +29,9 @@ pub mod sheet;
 pub mod state;
 
 use crate::Core;
+use crate::actor::Actor;
 use crate::communes::CommuneIndex;
-use crate::error::CoreError;
+use crate::error::{CoreError, echo};
 use agrimap_model::Audience;
 use agrimap_model::registry::{GrowingArea, Producer, Product, RegistryKind};
 use agrimap_store::{RegistryRecord, Store};
@@ -234,7 +235,7 @@ impl Core {
         bytes: &[u8],
         format: SheetFormat,
         name: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<RegistryReport, CoreError> {
         let owned = bytes.to_vec();
         let name_owned = name.to_owned();
@@ -262,7 +263,7 @@ impl Core {
         &self,
         kind: RegistryKind,
         body: &[u8],
-        actor: &str,
+        actor: &Actor,
     ) -> Result<RegistryReport, CoreError> {
         fn items<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<(Refusal, T)>, CoreError> {
             let value: serde_json::Value = serde_json::from_slice(body)
@@ -274,16 +275,31 @@ impl Core {
             list.into_iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    serde_json::from_value(v)
-                        .map(|t| {
-                            let at = Refusal {
-                                sheet: "body".into(),
-                                row: i + 1,
-                                reason: String::new(),
-                            };
-                            (at, t)
-                        })
-                        .map_err(|e| CoreError::invalid("bad_json", format!("item {}: {e}", i + 1)))
+                    // A field the record does not have is refused, not
+                    // dropped: `contact_phone` (a spreadsheet's column) would
+                    // otherwise be lost without a word.
+                    let mut unknown = Vec::new();
+                    let item = serde_ignored::deserialize(v, |path| unknown.push(path.to_string()))
+                        .map_err(|e| CoreError::invalid("bad_json", format!("item {}: {e}", i + 1)))?;
+                    if !unknown.is_empty() {
+                        return Err(CoreError::invalid(
+                            "bad_json",
+                            format!(
+                                "item {}: no field {} in a record; the JSON form is the record as GET \
+                                 returns it (a producer's contact as \"contact\": {{\"person\", \"phone\", \"email\"}}, \
+                                 a product's rating as \"ocop\": {{\"stars\", \"certificate\", \"expires_on\"}}); \
+                                 nothing was written",
+                                i + 1,
+                                unknown.iter().map(|u| echo(u, 40)).collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                    let at = Refusal {
+                        sheet: "body".into(),
+                        row: i + 1,
+                        reason: String::new(),
+                    };
+                    Ok((at, item))
                 })
                 .collect()
         }
@@ -305,7 +321,7 @@ impl Core {
         batch: Batch,
         mut report: RegistryReport,
         index: &CommuneIndex,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<RegistryReport, CoreError> {
         if report.read == 0 {
             report.read = batch.len();
@@ -329,13 +345,61 @@ impl Core {
             return Ok(report);
         }
         let kind = RegistryKind::parse(report.kind).unwrap_or(RegistryKind::Products);
-        let done = self.store.put_records(kind, records, actor).await?;
+        if !actor.provinces.is_empty() {
+            self.check_writable(kind, &records, &actor.provinces).await?;
+        }
+        let done = self.store.put_records(kind, records, &actor.id).await?;
         self.registry.changed();
         report.written = true;
         report.inserted = done.inserted;
         report.updated = done.updated;
         report.unchanged = done.unchanged;
         Ok(report)
+    }
+
+    /// Refuses records a token limited to `provinces` may not write: of a
+    /// commune elsewhere, or updating a record stored elsewhere (which would
+    /// move another province's producer into its own).
+    ///
+    /// # Errors
+    /// `outside_provinces` naming the first of them; the store's.
+    async fn check_writable(
+        &self,
+        kind: RegistryKind,
+        records: &[RegistryRecord],
+        provinces: &[String],
+    ) -> Result<(), CoreError> {
+        let stored: std::collections::HashMap<String, String> = self
+            .store
+            .records(kind, None)
+            .await?
+            .into_iter()
+            .map(|r| (r.key, r.province_code))
+            .collect();
+        let elsewhere: Vec<String> = records
+            .iter()
+            .filter_map(|r| {
+                if provinces.contains(&r.province_code) {
+                    let held = stored.get(&r.key).filter(|p| !provinces.contains(p))?;
+                    Some(format!("{} (registered in province {held})", r.key))
+                } else {
+                    Some(format!("{} (province {})", r.key, r.province_code))
+                }
+            })
+            .collect();
+        if elsewhere.is_empty() {
+            return Ok(());
+        }
+        Err(CoreError::new(
+            crate::ErrorKind::Forbidden,
+            "outside_provinces",
+            format!(
+                "the token may write in provinces {} only; {} of the records are elsewhere: {}; nothing was written",
+                provinces.join(", "),
+                elsewhere.len(),
+                elsewhere.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ))
     }
 
     /// A registry's records as JSON, without restricted fields for the
@@ -384,8 +448,10 @@ impl Core {
     }
 
     /// Every change of one record, oldest first, each with the record as it
-    /// became. Restricted fields only where the reader would read them of
-    /// the record as it stands (of no province once it is removed).
+    /// became. Restricted fields of a change only where the reader would
+    /// read them of the record as it then stood: a producer that moved in
+    /// from another province keeps the contacts it had there from the
+    /// planners of its new one.
     ///
     /// # Errors
     /// The store's.
@@ -395,15 +461,14 @@ impl Core {
         key: &str,
         reader: Reader<'_>,
     ) -> Result<Vec<serde_json::Value>, CoreError> {
-        let province = self.store.record(kind, key).await?.map(|r| r.province_code);
-        let restricted = province.is_some_and(|p| reader.reads_restricted_of(&p));
+        let index = self.commune_index().await?;
         let changes = self.store.record_history(kind, key).await?;
         Ok(changes
             .iter()
             .map(|c| {
                 let mut record = serde_json::from_str::<serde_json::Value>(&c.body).unwrap_or_default();
                 if kind == RegistryKind::Producers
-                    && !restricted
+                    && !province_then(&index, &record).is_some_and(|p| reader.reads_restricted_of(p))
                     && let Some(fields) = record.as_object_mut()
                 {
                     fields.remove("contact");
@@ -417,6 +482,14 @@ impl Core {
             })
             .collect())
     }
+}
+
+/// The province of a record's commune, as the record names it.
+fn province_then<'a>(index: &'a CommuneIndex, record: &serde_json::Value) -> Option<&'a str> {
+    let set = agrimap_model::BoundarySet::parse(record["boundary_set"].as_str()?)?;
+    index
+        .get(record["commune_code"].as_str()?, Some(set))
+        .map(|c| c.province_code.as_str())
 }
 
 fn not_found(kind: RegistryKind, key: &str) -> CoreError {

@@ -71,10 +71,6 @@ fn kind_of(uri: &axum::http::Uri) -> RegistryKind {
     RegistryKind::parse(segment).unwrap_or(RegistryKind::Products)
 }
 
-fn actor(caller: &Caller) -> String {
-    caller.token_id.clone().unwrap_or_else(|| caller.role.name().to_owned())
-}
-
 #[derive(Debug, Deserialize)]
 struct ListParams {
     province: Option<String>,
@@ -144,7 +140,7 @@ async fn post_records(
     Extension(caller): Extension<Caller>,
     ApiBody(body): ApiBody,
 ) -> Result<Response, ApiError> {
-    let report = state.core.registry_post(kind_of(&uri), &body, &actor(&caller)).await?;
+    let report = state.core.registry_post(kind_of(&uri), &body, &caller.actor()).await?;
     Ok(answer(&report))
 }
 
@@ -193,7 +189,7 @@ async fn import(
     };
     let report = state
         .core
-        .registry_import(kind, &body, format, "csv", &actor(&caller))
+        .registry_import(kind, &body, format, "csv", &caller.actor())
         .await?;
     Ok(answer(&report))
 }
