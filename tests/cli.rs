@@ -117,6 +117,45 @@ fn station_add_token_list_then_the_station_posts_readings() {
     ]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    // A station that could not stand where it says is refused, and nothing is added.
+    let add = |id: &str, commune: &str, lon: &str, lat: &str| {
+        let out = run(&[
+            "station",
+            "add",
+            "--id",
+            id,
+            "--name",
+            "Trạm",
+            "--kind",
+            "water_quality",
+            "--commune",
+            commune,
+            "--lon",
+            lon,
+            "--lat",
+            lat,
+        ]);
+        assert!(!out.status.success(), "{id} {commune} {lon} {lat}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for (said, expected) in [
+        (add("WQ-X", "33001", "200", "95"), "longitude is -180 to 180"),
+        (
+            add("", "33001", "105.81", "9.93"),
+            "station id '' must be 1 to 64 letters",
+        ),
+        (
+            add("WQ-X", "99999", "105.81", "9.93"),
+            "commune '99999' is not among the communes",
+        ),
+        // The centre of Nhơn Bình (33004), given as Phước Thạnh (33001).
+        (
+            add("WQ-X", "33001", "105.82686", "9.89989"),
+            "is not in commune 33001 Phước Thạnh (pre-2025); it lies in commune 33004 Nhơn Bình instead",
+        ),
+    ] {
+        assert!(said.contains(expected), "{said}");
+    }
     let token = run(&["station", "token", "WQ-99"]);
     assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
     let token = String::from_utf8(token.stdout).expect("utf-8").trim().to_owned();
@@ -125,6 +164,7 @@ fn station_add_token_list_then_the_station_posts_readings() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no station 'NOPE-1'"));
     let list = String::from_utf8(run(&["station", "list"]).stdout).expect("utf-8");
+    assert!(!list.contains("WQ-X"), "{list}");
     let line = list.lines().find(|l| l.starts_with("WQ-99")).expect("listed");
     assert!(line.contains("yes") && line.contains("Trạm thử"), "{line}");
     assert!(

@@ -885,6 +885,44 @@ fn an_editor_of_one_province_writes_no_registry_record_of_another(kind: StoreKin
     assert_eq!(contacts, [Json::Null, "Trần Thị B".into()], "{history}");
 }
 
+/// A station is added in the commune of its code that it stands in: a code
+/// both sets have (31507: Phường 6 of the old Sóc Trăng, Phường Sóc Trăng of
+/// Cần Thơ) is the 2025 commune's unless the old set is asked for.
+fn a_station_is_added_in_the_commune_it_stands_in(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO, SOC_TRANG]) else {
+        return;
+    };
+    let t = Target::new(kind, "station_set");
+    t.load_communes(&[&f[0], &f[1]]);
+    let add = |id: &str, at: [f64; 2], set: &[&str]| {
+        let (lon, lat) = (at[0].to_string(), at[1].to_string());
+        let mut args = vec![
+            "station",
+            "add",
+            "--id",
+            id,
+            "--name",
+            "Trạm",
+            "--kind",
+            "water_quality",
+            "--commune",
+            "31507",
+            "--lon",
+            &lon,
+            "--lat",
+            &lat,
+        ];
+        args.extend(set);
+        let out = t.agrimap(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let new = add("WQ-NEW", point_in(&f[0], "31507"), &[]);
+    assert!(new.contains("in commune 31507 Phường Sóc Trăng (2025)"), "{new}");
+    let old = add("WQ-OLD", point_in(&f[1], "31507"), &["--boundary-set", "pre-2025"]);
+    assert!(old.contains("in commune 31507 Phường 6 (pre-2025)"), "{old}");
+}
+
 /// A commune searched by the name it had before the reform (`phuong 5`,
 /// without marks) is found with the 2025 commune it went into, once the
 /// official list is loaded.
@@ -1387,6 +1425,7 @@ agrimap_suite::store_suite!(
     a_token_of_a_merged_province_covers_the_provinces_merged_into_it,
     an_editor_of_one_province_changes_nothing_of_another,
     an_editor_of_one_province_writes_no_registry_record_of_another,
+    a_station_is_added_in_the_commune_it_stands_in,
     the_official_list_is_imported_and_bad_files_change_nothing,
     soc_trang_against_can_tho,
     apportion_keeps_every_unit,

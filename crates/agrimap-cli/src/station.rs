@@ -2,8 +2,7 @@
 //! ingestion tokens.
 
 use crate::store_args::StoreArgs;
-use agrimap_model::{Feature, FeatureQuery, Value, layer};
-use agrimap_store::{LayerWrite, Store, WriteBatch};
+use agrimap_model::{Feature, FeatureQuery, layer};
 use anyhow::{Context, bail};
 use std::io::Write;
 
@@ -41,8 +40,10 @@ pub struct AddArgs {
     /// Official code of the commune the station stands in.
     #[arg(long)]
     pub commune: String,
-    #[arg(long, default_value = "pre-2025")]
-    pub boundary_set: String,
+    /// The commune's boundary set (pre-2025 or 2025); without it, the set
+    /// that has a commune of that code where the station stands.
+    #[arg(long)]
+    pub boundary_set: Option<String>,
     #[arg(long, allow_hyphen_values = true)]
     pub lon: f64,
     #[arg(long, allow_hyphen_values = true)]
@@ -63,48 +64,30 @@ pub fn station(args: &StationArgs) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         match &args.command {
             StationCommand::Add(add) => {
-                if let Some(existing) = find(store.as_ref(), &add.id).await? {
-                    bail!("a station '{}' exists already (feature {})", add.id, existing.id);
-                }
-                let monitoring = layer("monitoring").context("the catalog has no monitoring layer")?;
-                let mut properties = vec![Value::Null; monitoring.fields.len()];
-                for (name, value) in [
-                    ("station_id", Some(add.id.as_str())),
-                    ("name", Some(add.name.as_str())),
-                    ("kind", Some(add.kind.as_str())),
-                    ("commune_code", Some(add.commune.as_str())),
-                    ("boundary_set", Some(add.boundary_set.as_str())),
-                    ("parameters", add.parameters.as_deref()),
-                    ("status", Some("active")),
-                    ("alert_state", Some("ok")),
-                ] {
-                    if let (Some(i), Some(v)) = (monitoring.field_index(name), value) {
-                        properties[i] = Value::from(v);
-                    }
-                }
-                if let (Some(i), Some(minutes)) =
-                    (monitoring.field_index("report_interval_min"), add.report_interval_min)
-                {
-                    properties[i] = Value::Int(minutes);
-                }
-                let feature = Feature {
-                    id: 0,
-                    geometry: geo::Point::new(add.lon, add.lat).into(),
-                    properties,
+                let core = agrimap_core::Core::new(store.clone(), agrimap_core::CoreConfig::default());
+                let new = agrimap_core::new_station::NewStation {
+                    id: add.id.clone(),
+                    name: add.name.clone(),
+                    kind: add.kind.clone(),
+                    commune: add.commune.clone(),
+                    boundary_set: add
+                        .boundary_set
+                        .as_deref()
+                        .map(agrimap_core::communes::parse_boundary_set)
+                        .transpose()?,
+                    lon: add.lon,
+                    lat: add.lat,
+                    parameters: add.parameters.clone(),
+                    report_interval_min: add.report_interval_min,
                 };
-                store
-                    .write(WriteBatch {
-                        layers: vec![LayerWrite {
-                            layer: monitoring,
-                            replace: false,
-                            features: vec![feature],
-                        }],
-                        readings: vec![],
-                        ..Default::default()
-                    })
+                let commune = agrimap_core::new_station::add(&core, &new)
                     .await
                     .context("adding the station (nothing was changed)")?;
-                writeln!(out, "added station {}", add.id)?;
+                writeln!(
+                    out,
+                    "added station {} in commune {} {} ({})",
+                    add.id, commune.code, commune.name, commune.boundary_set
+                )?;
             }
             StationCommand::List => {
                 let monitoring = layer("monitoring").context("the catalog has no monitoring layer")?;
@@ -151,17 +134,4 @@ pub fn station(args: &StationArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
-}
-
-async fn find(store: &dyn Store, id: &str) -> anyhow::Result<Option<Feature>> {
-    let monitoring = layer("monitoring").context("the catalog has no monitoring layer")?;
-    let query = FeatureQuery {
-        filter: Some(agrimap_model::Filter::Compare {
-            field: "station_id".into(),
-            op: agrimap_model::CompareOp::Eq,
-            value: Value::from(id),
-        }),
-        ..FeatureQuery::default()
-    };
-    Ok(store.features(monitoring, &query).await?.into_iter().next())
 }

@@ -35,6 +35,7 @@ pub mod export;
 pub mod features;
 pub mod ingest;
 pub mod metrics;
+pub mod new_station;
 pub mod ntm;
 pub mod pack;
 pub mod registry;
