@@ -30,6 +30,7 @@ pub mod communes;
 pub mod compare;
 pub mod crosswalk;
 pub mod csv_cell;
+mod csv_lines;
 pub mod error;
 pub mod export;
 pub mod features;

@@ -111,14 +111,14 @@ fn commune_at<'a>(index: &'a CommuneIndex, new: &NewStation) -> Result<&'a Commu
         )));
     }
     named.sort_by_key(|c| c.boundary_set != BoundarySet::Y2025.as_str());
-    if let Some(c) = named.iter().find(|c| contains(c, at)) {
+    if let Some(c) = named.iter().find(|c| c.contains(at)) {
         return Ok(c);
     }
     let c = named[0];
     let instead = index
         .communes()
         .iter()
-        .find(|other| other.boundary_set == c.boundary_set && contains(other, at))
+        .find(|other| other.boundary_set == c.boundary_set && other.contains(at))
         .map_or_else(
             || "in no commune of the store".to_owned(),
             |o| format!("in commune {} {} instead", o.code, o.name),
@@ -127,13 +127,6 @@ fn commune_at<'a>(index: &'a CommuneIndex, new: &NewStation) -> Result<&'a Commu
         "the position {}, {} is not in commune {} {} ({}); it lies {instead}",
         new.lon, new.lat, c.code, c.name, c.boundary_set
     )))
-}
-
-fn contains(c: &Commune, at: geo::Point<f64>) -> bool {
-    use geo::Intersects;
-    c.bbox
-        .is_some_and(|[w, s, e, n]| (w..=e).contains(&at.x()) && (s..=n).contains(&at.y()))
-        && c.boundary.intersects(&at)
 }
 
 fn feature_of(monitoring: &agrimap_model::LayerDef, new: &NewStation, commune: &Commune) -> Feature {

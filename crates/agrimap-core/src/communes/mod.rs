@@ -197,14 +197,9 @@ impl CommuneIndex {
     /// The commune of `set` and province `province` that `at` lies in.
     #[must_use]
     pub fn containing(&self, at: geo::Point<f64>, set: BoundarySet, province: &str) -> Option<&Commune> {
-        use geo::Intersects;
-        self.communes.iter().find(|c| {
-            c.boundary_set == set.as_str()
-                && c.province_code == province
-                && c.bbox
-                    .is_some_and(|[w, s, e, n]| (w..=e).contains(&at.x()) && (s..=n).contains(&at.y()))
-                && c.boundary.intersects(&at)
-        })
+        self.communes
+            .iter()
+            .find(|c| c.boundary_set == set.as_str() && c.province_code == province && c.contains(at))
     }
 
     /// The commune with this code: in `boundary_set` when given, otherwise the
@@ -340,6 +335,17 @@ impl CommuneIndex {
             .iter()
             .filter_map(|c| c.bbox)
             .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+    }
+}
+
+impl Commune {
+    /// Whether `at` lies in the commune, its boundary included.
+    #[must_use]
+    pub fn contains(&self, at: geo::Point<f64>) -> bool {
+        use geo::Intersects;
+        self.bbox
+            .is_some_and(|[w, s, e, n]| (w..=e).contains(&at.x()) && (s..=n).contains(&at.y()))
+            && self.boundary.intersects(&at)
     }
 }
 

@@ -8,9 +8,10 @@
 //! decimal places ([`decimal::split`]), so each old commune's parts, and
 //! the table's total, add up exactly to what was given.
 
-use super::columns::{RowErrors, line_of, positions};
+use super::columns::{RowErrors, positions};
 use super::decimal::{self, Decimal};
 use super::overlay::Overlay;
+use crate::csv_lines::Lines;
 use crate::error::{CoreError, ErrorKind, echo};
 use agrimap_store::CrosswalkPair;
 use serde::Serialize;
@@ -44,18 +45,16 @@ pub fn parse_values(bytes: &[u8]) -> Result<Vec<OldValue>, CoreError> {
     let mut errors = RowErrors::default();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut rows = Vec::new();
+    let mut lines = Lines::new(bytes);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(
-                    e.position().map_or(0, csv::Position::line),
-                    format!("cannot be read: {e}"),
-                );
+                errors.push(lines.of(e.position()), format!("cannot be read: {e}"));
                 continue;
             }
         };
-        let line = line_of(&record);
+        let line = lines.of(record.position());
         let code = record.get(code_at).unwrap_or("").trim().to_owned();
         let value = Decimal::parse(record.get(value_at).unwrap_or(""));
         match (code.is_empty(), value, seen.get(&code)) {

@@ -72,8 +72,3 @@ impl RowErrors {
         ))
     }
 }
-
-/// The line a record starts on (1 for the header).
-pub(super) fn line_of(record: &csv::StringRecord) -> u64 {
-    record.position().map_or(0, csv::Position::line)
-}

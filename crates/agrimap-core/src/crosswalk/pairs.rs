@@ -5,7 +5,8 @@
 //! stored: an empty code, an unknown type or a pair given twice is an error
 //! naming its lines.
 
-use super::columns::{RowErrors, line_of, positions};
+use super::columns::{RowErrors, positions};
+use crate::csv_lines::Lines;
 use crate::error::{CoreError, echo};
 use agrimap_store::{CrosswalkPair, PairKind};
 use std::collections::BTreeMap;
@@ -42,16 +43,16 @@ pub fn parse_pairs(bytes: &[u8]) -> Result<Vec<CrosswalkPair>, CoreError> {
     let mut pairs = Vec::new();
     // (old, new) -> first line, to name both lines of a repeated pair.
     let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut lines = Lines::new(bytes);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
-                errors.push(line, format!("cannot be read: {e}"));
+                errors.push(lines.of(e.position()), format!("cannot be read: {e}"));
                 continue;
             }
         };
-        let line = line_of(&record);
+        let line = lines.of(record.position());
         let cell = |i: usize| record.get(at[i]).unwrap_or("").trim().to_owned();
         let [
             old_code,
@@ -144,22 +145,25 @@ mod tests {
         let text = format!(
             "{HEADER}31507,A,92,Thành phố Cần Thơ,31510,B,full\n,A,92,Thành phố Cần Thơ,31510,B,full\n31508,A,92,Thành phố Cần Thơ,31510,B,merged\n31507,A,92,Thành phố Cần Thơ,31510,B,partial\n"
         );
-        let e = parse_pairs(text.as_bytes()).expect_err("bad rows");
-        assert_eq!(e.code, BAD_CROSSWALK);
-        assert!(e.message.contains("3 bad row(s)"), "{}", e.message);
-        assert!(e.message.contains("line 3: old_code is empty"), "{}", e.message);
-        assert!(
-            e.message
-                .contains("line 4: type must be 'full' or 'partial', got 'merged'"),
-            "{}",
-            e.message
-        );
-        assert!(
-            e.message
-                .contains("line 5: the pair 31507 → 31510 is given already on line 2"),
-            "{}",
-            e.message
-        );
+        // The official list ends its lines with \r\n.
+        for text in [text.clone(), text.replace('\n', "\r\n")] {
+            let e = parse_pairs(text.as_bytes()).expect_err("bad rows");
+            assert_eq!(e.code, BAD_CROSSWALK);
+            assert!(e.message.contains("3 bad row(s)"), "{}", e.message);
+            assert!(e.message.contains("line 3: old_code is empty"), "{}", e.message);
+            assert!(
+                e.message
+                    .contains("line 4: type must be 'full' or 'partial', got 'merged'"),
+                "{}",
+                e.message
+            );
+            assert!(
+                e.message
+                    .contains("line 5: the pair 31507 → 31510 is given already on line 2"),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]

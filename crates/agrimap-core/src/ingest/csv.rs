@@ -69,48 +69,6 @@ pub struct Parsed {
     pub errors: Vec<BadReading>,
 }
 
-/// Line numbers of records, counted from the bytes: the csv crate's own line
-/// count is one short for a record that follows a `\r\n` (it starts the record
-/// at the `\n`), and files saved on Windows end their lines so. A line ends
-/// with `\n`, `\r\n` or a lone `\r`, as for the csv crate.
-struct Lines<'a> {
-    body: &'a [u8],
-    counted_to: usize,
-    line: u64,
-}
-
-impl<'a> Lines<'a> {
-    fn new(body: &'a [u8]) -> Self {
-        Self {
-            body,
-            counted_to: 0,
-            line: 1,
-        }
-    }
-
-    /// The line a record starting at `position` is on (records come in order).
-    fn of(&mut self, position: Option<&csv::Position>) -> u64 {
-        let Some(position) = position else { return 0 };
-        let mut start = usize::try_from(position.byte())
-            .unwrap_or(usize::MAX)
-            .min(self.body.len());
-        while start < self.body.len() && matches!(self.body[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        if start > self.counted_to {
-            let span = &self.body[self.counted_to..start];
-            let ends = span
-                .iter()
-                .enumerate()
-                .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && span.get(i + 1) != Some(&b'\n')))
-                .count();
-            self.line += ends as u64;
-            self.counted_to = start;
-        }
-        self.line
-    }
-}
-
 /// Reads every row into a reading; rows that cannot be read are collected.
 /// Only the shape is checked here (columns, a finite number); readings are
 /// judged by the handler.
@@ -128,7 +86,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, IngestError> {
     let ([station, parameter, value, unit, time], species) = column_positions(&header)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    let mut lines = Lines::new(body);
+    let mut lines = crate::csv_lines::Lines::new(body);
     for record in reader.records() {
         // Counted before reading the row: unreadable rows cost memory too.
         if rows.len() + errors.len() >= MAX_ROWS {

@@ -87,12 +87,13 @@ fn read_csv(bytes: &[u8], name: &str) -> Result<Table, CoreError> {
         sheet: name.to_owned(),
         ..Table::default()
     };
-    for (i, record) in reader.records().enumerate() {
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 1, |p| line_of(bytes, p));
+    let mut lines = crate::csv_lines::Lines::new(bytes);
+    for record in reader.records() {
+        let at = match &record {
+            Ok(r) => r.position(),
+            Err(e) => e.position(),
+        };
+        let line = usize::try_from(lines.of(at)).unwrap_or(usize::MAX);
         let record = record.map_err(|e| bad_file(format!("{name}, row {line}: not CSV text in UTF-8 ({e})")))?;
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
         push_row(&mut table, line, cells);
@@ -101,22 +102,6 @@ fn read_csv(bytes: &[u8], name: &str) -> Result<Table, CoreError> {
         }
     }
     Ok(table)
-}
-
-/// The line a record is on. The csv reader skips blank lines but gives a
-/// record that follows them the position where they start.
-fn line_of(bytes: &[u8], p: &csv::Position) -> usize {
-    let mut line = usize::try_from(p.line()).unwrap_or(usize::MAX);
-    let mut at = usize::try_from(p.byte()).unwrap_or(usize::MAX);
-    while let Some(&b) = bytes.get(at) {
-        match b {
-            b'\n' => line += 1,
-            b'\r' => {}
-            _ => break,
-        }
-        at += 1;
-    }
-    line
 }
 
 fn push_row(table: &mut Table, number: usize, cells: Vec<String>) {
