@@ -1203,13 +1203,19 @@ fn a_product_page_names_the_commune_by_todays_name_too(kind: StoreKind) {
     let old = page("SP-P5", "vi");
     assert!(
         old.contains(
-            "Xã: Phường 5, Thành phố Sóc Trăng, Tỉnh Sóc Trăng (nay là Phường Sóc Trăng, Thành phố Cần Thơ)</p>"
+            "Nơi sản xuất: Phường 5, Thành phố Sóc Trăng, Tỉnh Sóc Trăng (nay là Phường Sóc Trăng, Thành phố Cần Thơ)</p>"
         ),
         "{old}"
     );
     assert!(page("SP-P5", "en").contains("(now Phường Sóc Trăng, Thành phố Cần Thơ)</p>"));
     let new = page("SP-CK", "vi");
-    assert!(new.contains("Xã: Phường Cái Khế, Thành phố Cần Thơ</p>"), "{new}");
+    assert!(
+        new.contains("Nơi sản xuất: Phường Cái Khế, Thành phố Cần Thơ</p>"),
+        "{new}"
+    );
+    // The product group in the reader's language, not its code.
+    assert!(new.contains("<p>Nhóm sản phẩm: Thực phẩm</p>"), "{new}");
+    assert!(page("SP-CK", "en").contains("<p>Category: Food</p>"));
 }
 
 /// An active station of `kind` in state ok, coded by the pre-2025 commune

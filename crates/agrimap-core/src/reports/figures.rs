@@ -106,6 +106,12 @@ fn fixed_label(layer: &str, field: &str, value: &str) -> Option<(&'static str, &
     })
 }
 
+/// Vietnamese and English names of an OCOP product group (`category`), if it is one.
+#[must_use]
+pub fn ocop_category_label(category: &str) -> Option<(&'static str, &'static str)> {
+    fixed_label("ocop", "category", category)
+}
+
 /// Vietnamese and English names of an NTM level (`ntm_status`).
 #[must_use]
 pub fn ntm_label(status: &str) -> (&'static str, &'static str) {

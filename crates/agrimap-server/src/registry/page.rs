@@ -49,7 +49,7 @@ const VI: Words = Words {
     lang: "vi",
     other: ("en", "English"),
     producer: "Cơ sở sản xuất",
-    commune: "Xã",
+    commune: "Nơi sản xuất",
     now: "nay là",
     or: "hoặc",
     category: "Nhóm sản phẩm",
@@ -68,7 +68,7 @@ const EN: Words = Words {
     lang: "en",
     other: ("vi", "Tiếng Việt"),
     producer: "Producer",
-    commune: "Commune",
+    commune: "Place of production",
     now: "now",
     or: "or",
     category: "Category",
@@ -138,7 +138,9 @@ fn render(view: &ProductView, en: bool) -> String {
             state
         );
     }
-    let _ = write!(h, "<p>{}: {}</p>", w.category, escape(&p.category));
+    let category = agrimap_core::reports::figures::ocop_category_label(&p.category)
+        .map_or(p.category.as_str(), |(vi, english)| if en { english } else { vi });
+    let _ = write!(h, "<p>{}: {}</p>", w.category, escape(category));
     let _ = write!(h, "<h2>{}</h2>", w.producer);
     match &view.producer {
         Some(prod) => {
