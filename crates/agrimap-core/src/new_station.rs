@@ -59,7 +59,8 @@ pub async fn add(core: &Core, new: &NewStation) -> Result<Commune, CoreError> {
             new.lon, new.lat
         )));
     }
-    if core.station(&new.id).await.is_ok() {
+    // A store that cannot be read is an error, not a station that is not there.
+    if crate::ingest::station(core.store.as_ref(), &new.id).await?.is_some() {
         return Err(CoreError::new(
             ErrorKind::Conflict,
             "station_exists",

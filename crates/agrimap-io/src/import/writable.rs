@@ -164,14 +164,11 @@ impl<'a> Writable<'a> {
     /// The stored features outside the provinces; `None` for all of them
     /// (no commune of the store lies in the provinces).
     fn stored_elsewhere(&self) -> Option<Filter> {
-        let texts = |values: &mut dyn Iterator<Item = &String>| -> Vec<Value> {
-            values.map(|v| Value::Text(v.clone())).collect()
-        };
         let (inside, field) = match &self.place {
             Place::Own(field) => (
                 Filter::In {
                     field: (*field).to_owned(),
-                    values: texts(&mut self.provinces.iter()),
+                    values: texts(self.provinces),
                 },
                 *field,
             ),
@@ -194,7 +191,7 @@ impl<'a> Writable<'a> {
                             text_is("boundary_set", set),
                             Filter::In {
                                 field: "commune_code".to_owned(),
-                                values: texts(&mut codes.into_iter()),
+                                values: texts(codes),
                             },
                         ])
                     })
@@ -228,6 +225,10 @@ async fn commune_provinces(store: &dyn Store) -> Result<HashMap<(String, String)
             ))
         })
         .collect())
+}
+
+fn texts<'s>(values: impl IntoIterator<Item = &'s String>) -> Vec<Value> {
+    values.into_iter().map(|v| Value::Text(v.clone())).collect()
 }
 
 fn text_is(field: &str, value: &str) -> Filter {
