@@ -182,6 +182,25 @@ fn gdal_formats_read_back_with_the_same_features(kind: StoreKind) {
     }
 }
 
+/// A selection with nothing in it is a file with the layer's columns and no
+/// feature, in GDAL's formats as in GeoJSON and CSV: a commune with no
+/// parcels yet is an answer, not a server error.
+fn an_empty_selection_is_an_empty_file_in_every_format(kind: StoreKind) {
+    let server = kind.demo_server("export_empty");
+    let dir = scratch_dir(&format!("export-empty-{kind:?}"));
+    for ext in ["gpkg", "shp.zip", "kml", "fgb"] {
+        let reply = server.get(&format!("/api/export/crop.{ext}?filter=parcel_id%3D%27nope%27"), &[]);
+        let path = save(&reply, &dir, &format!("empty.{ext}"));
+        let (count, info) = ogrinfo(&path);
+        assert_eq!(count, 0, "{ext}: {info}");
+        if ext != "kml" {
+            // KML keeps no field types; the others keep the layer's.
+            assert!(info.contains("area_ha: Real"), "{ext}: {info}");
+            assert!(info.contains("Polygon"), "{ext}: {info}");
+        }
+    }
+}
+
 fn planners_export_restricted_fields(kind: StoreKind) {
     let server = kind.demo_server("export_roles");
     let (_, secret) = block_on(issue_token(server.store.as_ref(), "export test", "planner")).expect("token");
@@ -337,6 +356,7 @@ fn a_client_that_goes_away_stops_the_query() {
 agrimap_suite::store_suite!(
     geojson_and_csv_hold_the_selection,
     gdal_formats_read_back_with_the_same_features,
+    an_empty_selection_is_an_empty_file_in_every_format,
     planners_export_restricted_fields,
     the_command_line_writes_the_same_file,
     polygons_another_client_drew_clockwise_leave_wound_as_rfc_7946,

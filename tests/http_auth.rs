@@ -4,7 +4,7 @@
 //! endpoints create, list and revoke tokens that take effect at once.
 
 use agrimap_core::tokens::hash_token;
-use agrimap_core::tokens::issue_token;
+use agrimap_core::tokens::{issue_scoped_token, issue_token};
 use agrimap_model::calendar::format_timestamp;
 use agrimap_server::auth::{Need, Role};
 use agrimap_suite::{Reply, StoreKind, TestServer, request_with_body};
@@ -394,6 +394,68 @@ fn tokens_are_created_listed_and_revoked_over_http(kind: StoreKind) {
     assert_eq!(again.error_code(), "unknown_token");
 }
 
+/// An admin limited to a province hands out no more than it holds: tokens
+/// of its provinces only, and it lists and revokes only those.
+fn an_admin_of_one_province_manages_only_its_tokens(kind: StoreKind) {
+    let server = kind.demo_server("auth_limited_admin");
+    let (everywhere_id, everywhere) = token(&server, "admin");
+    let (_, limited) = block_on(issue_scoped_token(
+        server.store.as_ref(),
+        "Sở NN tỉnh 99",
+        "admin",
+        &["99".to_owned()],
+    ))
+    .expect("issue");
+    let create = |provinces: serde_json::Value| {
+        let body = json!({"name": "Cán bộ xã", "role": "admin", "provinces": provinces});
+        ask(
+            &server,
+            "POST",
+            "/api/tokens",
+            serde_json::to_vec(&body).expect("json"),
+            Some(&limited),
+        )
+    };
+    for provinces in [json!([]), json!(["87"]), json!(["99", "87"])] {
+        let refused = create(provinces.clone());
+        assert_eq!(
+            (refused.status, refused.error_code().as_str()),
+            (403, "outside_provinces"),
+            "{provinces}"
+        );
+    }
+    let made = create(json!(["99"]));
+    assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
+    let made_id = made.json()["id"].as_str().expect("id").to_owned();
+
+    // Its list holds the tokens of its province, not the admin of every province.
+    let list = ask(&server, "GET", "/api/tokens", Vec::new(), Some(&limited)).json();
+    let ids: Vec<&str> = list["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id"))
+        .collect();
+    assert!(
+        ids.contains(&made_id.as_str()) && !ids.contains(&everywhere_id.as_str()),
+        "{ids:?}"
+    );
+    let revoke = |id: &str, by: &str| ask(&server, "DELETE", &format!("/api/tokens/{id}"), Vec::new(), Some(by));
+    let refused = revoke(&everywhere_id, &limited);
+    assert_eq!(
+        (refused.status, refused.error_code().as_str()),
+        (403, "outside_provinces")
+    );
+    assert_eq!(
+        ask(&server, "GET", "/api/me", Vec::new(), Some(&everywhere)).status,
+        200
+    );
+    assert_eq!(revoke(&made_id, &limited).status, 204);
+    // The admin of every province sees and manages them all.
+    let all = ask(&server, "GET", "/api/tokens", Vec::new(), Some(&everywhere)).json();
+    assert!(all["tokens"].as_array().expect("tokens").len() >= 3);
+}
+
 fn a_malformed_authorization_header_is_refused(kind: StoreKind) {
     let server = kind.demo_server("auth_malformed");
     for value in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", "token abc"] {
@@ -469,5 +531,6 @@ agrimap_suite::store_suite!(
     planners_read_restricted_fields_anonymous_readers_never_do,
     every_route_answers_each_caller_as_declared,
     tokens_are_created_listed_and_revoked_over_http,
+    an_admin_of_one_province_manages_only_its_tokens,
     a_malformed_authorization_header_is_refused,
 );

@@ -313,6 +313,31 @@ fn vn2000_shapefile_lands_and_reimport_updates(kind: StoreKind) {
     assert_parcels_landed(&t, &doc, &communes, "Năm Roi");
 }
 
+/// A GeoJSON feature without a property the others carry has no value for
+/// it: the number is stored as null, as a text or a date is, never as 0.
+fn a_number_a_feature_leaves_out_is_null_not_zero(kind: StoreKind) {
+    let t = Target::new(kind, "unset");
+    let communes = t.communes();
+    let mut doc = parcels(&communes, "Da xanh");
+    for f in &mut doc["features"].as_array_mut().expect("features")[1..] {
+        f["properties"].as_object_mut().expect("props").remove("area_ha");
+    }
+    let file = write_json(&t.dir.join("unset.geojson"), &doc);
+    let out = t.import(&file, "crop", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let crop = layer("crop").expect("crop");
+    let area = |i: usize| {
+        let id = format!("IMP-{i}");
+        t.features_of(crop, &communes[i].0)
+            .into_iter()
+            .find(|f| value(crop, f, "parcel_id").as_str() == Some(id.as_str()))
+            .map(|f| value(crop, &f, "area_ha").clone())
+            .expect("parcel")
+    };
+    assert_eq!(area(0).as_f64(), Some(0.19));
+    assert!(area(1).is_null() && area(2).is_null(), "{:?} {:?}", area(1), area(2));
+}
+
 /// `agrimap boundaries import FILE --set pre-2025 --province 94` on `t`,
 /// which must succeed; what it said.
 fn soc_trang_boundaries(t: &Target, file: &Path) -> String {
@@ -1123,6 +1148,7 @@ fn communes_replaced_wholesale_take_their_units_with_them(kind: StoreKind) {
 }
 
 agrimap_suite::store_suite!(
+    a_number_a_feature_leaves_out_is_null_not_zero,
     communes_replaced_wholesale_take_their_units_with_them,
     a_dgn_drawing_lands_with_its_crs_and_set_fields,
     a_vn2000_shapefile_of_communes_names_its_districts,

@@ -598,6 +598,19 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
     assert_eq!(t.get(&evidence, &editor).body, pdf);
     assert_eq!(t.get(&evidence, &admin).body, pdf);
     assert_eq!(t.get(&evidence, &planner).error_code(), "outside_provinces");
+    // Citing a file would open it to the citing province: only a file one may read is cited.
+    let theirs = up(
+        "bien-ban-87.pdf",
+        &other_editor,
+        b"%PDF-1.4\n% of province 87\n".to_vec(),
+    );
+    let theirs = theirs.json()["sha256"].as_str().expect("sha").to_owned();
+    let cited = t.post(&entry("1.2"), &editor, &json!({"value": true, "evidence": [theirs]}));
+    assert_eq!((cited.status, cited.error_code().as_str()), (403, "outside_provinces"));
+    assert_eq!(
+        t.get(&format!("/api/ntm/evidence/{theirs}"), &planner).error_code(),
+        "outside_provinces"
+    );
 
     // Values: an editor of the province enters them, with evidence.
     let ok = t.post(
@@ -750,6 +763,16 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
         .json();
     assert_eq!(card["dossier"]["state"], "appraised");
     assert_eq!(indicator(&card, "1.1")["appraisal"]["comment"], "hồ sơ đầy đủ");
+    // Once appraised, the appraisal decides what is met; the values keep their own word.
+    assert_eq!(
+        (card["counted_from"].clone(), card["criteria_met"].clone()),
+        (json!("appraisal"), json!(19))
+    );
+    let roads = indicator(&card, "2.1");
+    assert_eq!(
+        (roads["verdict"].clone(), roads["value_verdict"].clone()),
+        (json!("met"), json!("not_met"))
+    );
 
     // Recognised by an admin, with the decision; the commune layer follows.
     assert_eq!(status(), (json!("not_yet"), Json::Null));
@@ -761,6 +784,8 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
     for (field, value, code) in [
         ("decision_number", json!(""), "missing_field"),
         ("decision_date", json!("20/12/2025"), "bad_decision_date"),
+        ("decision_date", json!("2099-12-20"), "bad_decision_date"),
+        ("decision_date", json!("2024-12-20"), "bad_decision_date"),
         ("level", json!("gold"), "bad_level"),
         ("level", json!("advanced"), "level_not_appraised"),
     ] {
@@ -771,6 +796,13 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
     let r = t.post(&moves, &admin, &decision);
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(status(), (json!("standard"), json!(2025)));
+    let recognised = t
+        .get(&format!("/api/ntm/scorecards/{COMMUNE}?year=2025"), &planner)
+        .json();
+    assert_eq!(
+        (recognised["counted_from"].clone(), recognised["criteria_met"].clone()),
+        (json!("appraisal"), json!(19))
+    );
     // Recognised is final but for a revocation.
     assert_eq!(
         t.post(&moves, &editor, &json!({"to": "submitted"})).error_code(),
@@ -788,6 +820,16 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
     );
     assert_eq!(r.status, 201);
     assert_eq!(status(), (json!("not_yet"), Json::Null));
+    // Revoked, the appraisal no longer stands: the values count again.
+    let revoked = t
+        .get(&format!("/api/ntm/scorecards/{COMMUNE}?year=2025"), &planner)
+        .json();
+    assert_eq!(revoked["counted_from"], "values");
+    assert!(
+        revoked["criteria_met"].as_u64().is_some_and(|n| n < 19),
+        "{}",
+        revoked["criteria_met"]
+    );
 
     // Every change is kept, in order, with who made it.
     let history = t
@@ -835,7 +877,7 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
         Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     );
     let sheets = read_xlsx(&xlsx.body);
-    let report = &sheets["Tu danh gia"];
+    let report = &sheets["Tự đánh giá"];
     assert_eq!(
         report[0][0],
         "BÁO CÁO TỰ ĐÁNH GIÁ KẾT QUẢ THỰC HIỆN BỘ TIÊU CHÍ XÃ NÔNG THÔN MỚI"
@@ -848,25 +890,35 @@ fn the_workflow_holds_each_role_to_its_moves(kind: StoreKind) {
             .unwrap_or_else(|| panic!("row {id}"))
             .clone()
     };
-    let r11 = row("1.1");
-    assert_eq!(&r11[3..7], ["Đạt", "Đạt", "Đạt", "Xã nhập"]);
     assert!(
-        r11[7].contains("QĐ phê duyệt quy hoạch") && r11[7].contains("bien-ban.pdf"),
+        report[5][0].starts_with("Kết quả (tự đánh giá): ") && report[5][0].ends_with("hồ sơ: Đã thu hồi công nhận"),
+        "{:?}",
+        report[5]
+    );
+    let r11 = row("1.1");
+    assert_eq!(&r11[3..8], ["Đạt", "Đạt", "Đạt", "Đạt", "Xã nhập"]);
+    assert!(
+        r11[8].contains("QĐ phê duyệt quy hoạch") && r11[8].contains("bien-ban.pdf"),
         "{r11:?}"
     );
+    // The self-assessment and the appraisal side by side.
     let r21 = row("2.1");
     assert_eq!(
-        (r21[3].as_str(), r21[5].as_str(), r21[6].as_str()),
-        ("≥ 100%", "Chưa đạt", "Bản đồ agrimap")
+        (r21[3].as_str(), r21[5].as_str(), r21[6].as_str(), r21[7].as_str()),
+        ("≥ 100%", "Chưa đạt", "Đạt", "Bản đồ agrimap")
     );
     assert_eq!(row("13")[1], "Tổ chức sản xuất và phát triển kinh tế nông thôn");
     assert_eq!(report[7][0], "TT");
     let table = &report[8..];
     let indicators = table.iter().filter(|r| r[1].is_empty()).count();
     assert_eq!((table.len() - indicators, indicators), (19, 56));
-    let log = &sheets["Lich su ho so"];
+    let log = &sheets["Lịch sử hồ sơ"];
     assert_eq!(log.len(), 10);
-    assert!(log[8][3].contains("1234/QĐ-UBND"), "{:?}", log[8]);
+    assert!(
+        log[8][3].starts_with("Chuyển hồ sơ: Đã công nhận; quyết định số 1234/QĐ-UBND ngày 2025-12-20; mức Đạt chuẩn"),
+        "{:?}",
+        log[8]
+    );
     // The printable page.
     let html = t.get(&format!("/api/ntm/scorecards/{COMMUNE}?year=2025&f=html"), &planner);
     assert_eq!(html.header("content-type"), Some("text/html; charset=utf-8"));
@@ -1010,16 +1062,30 @@ fn the_dashboard_rolls_up_and_follows_changes(kind: StoreKind) {
     );
     assert_eq!(lines.next(), None);
     let xlsx = t.get(&format!("{path}&f=xlsx"), &planner);
-    let table = &read_xlsx(&xlsx.body)["Tong hop"];
-    assert_eq!(table[2][0], "Mã xã");
+    let table = &read_xlsx(&xlsx.body)["Tổng hợp"];
+    // A 2025 commune has no district: no such column; levels and states in words.
+    assert!(table[0][0].contains("— Tỉnh Thử (mã 99)"), "{:?}", table[0]);
+    assert_eq!(
+        table[2][..6],
+        [
+            "Mã xã",
+            "Tên xã",
+            "Mức công nhận",
+            "Năm công nhận",
+            "Hồ sơ",
+            "Số tiêu chí đạt"
+        ]
+    );
     assert_eq!(
         (
             table[3][0].as_str(),
             table[3][1].as_str(),
-            table[3][6].as_str(),
-            table[3][8].as_str()
+            table[3][2].as_str(),
+            table[3][4].as_str(),
+            table[3][5].as_str(),
+            table[3][7].as_str()
         ),
-        ("70001", "Xã Thử Nghiệm", "2", "1")
+        ("70001", "Xã Thử Nghiệm", "Chưa đạt chuẩn", "Đang lập", "2", "1")
     );
 
     // The planner map's choropleth of criteria met (planners only).
@@ -1170,6 +1236,48 @@ fn scorecards_are_computed_from_known_features_geopackage() {
 #[test]
 fn scorecards_are_computed_from_known_features_postgis() {
     scorecards_are_computed_from_known_features(StoreKind::PostGis);
+}
+
+/// An admin holds every role's rights, but no token judges its own work:
+/// one admin token cannot carry a dossier from draft to recognition alone.
+fn no_token_appraises_or_recognises_its_own_dossier(kind: StoreKind) {
+    let t = Fresh::new(kind, "four_eyes");
+    let (admin, other_admin, planner) = (
+        t.token("admin", &["99"]),
+        t.token("admin", &[]),
+        t.token("planner", &["99"]),
+    );
+    let moves = format!("/api/ntm/dossiers/{COMMUNE}/2025/transitions");
+    assert_eq!(t.post(&moves, &admin, &json!({"to": "submitted"})).status, 201);
+    let appraisal = json!({"to": "appraised", "verdicts": all_met(&t)});
+    let own = t.post(&moves, &admin, &appraisal);
+    assert_eq!((own.status, own.error_code().as_str()), (403, "forbidden"));
+    assert_eq!(t.post(&moves, &planner, &appraisal).status, 201);
+    let decision =
+        json!({"to": "recognised", "decision_number": "7/QĐ-UBND", "decision_date": "2025-12-20", "level": "standard"});
+    let own = t.post(&moves, &admin, &decision);
+    assert_eq!((own.status, own.error_code().as_str()), (403, "forbidden"));
+    assert_eq!(t.post(&moves, &other_admin, &decision).status, 201);
+    let d = t.get("/api/ntm/dashboard?province=99&year=2025", &planner).json();
+    // Recognised on an appraisal that found every criterion met, and counted so.
+    assert_eq!(
+        (
+            d["by_state"].clone(),
+            d["criteria_met"].clone(),
+            d["rows"][0]["missing"].clone()
+        ),
+        (json!({"recognised": 1}), json!(19), json!([]))
+    );
+}
+
+#[test]
+fn no_token_appraises_or_recognises_its_own_dossier_geopackage() {
+    no_token_appraises_or_recognises_its_own_dossier(StoreKind::GeoPackage);
+}
+
+#[test]
+fn no_token_appraises_or_recognises_its_own_dossier_postgis() {
+    no_token_appraises_or_recognises_its_own_dossier(StoreKind::PostGis);
 }
 
 #[test]

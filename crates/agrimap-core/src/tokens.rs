@@ -1,7 +1,8 @@
 //! API and station tokens: their secrets, what the store keeps of them (a
 //! SHA-256), and issuing a new API token.
 
-use crate::error::{CoreError, echo};
+use crate::actor::Actor;
+use crate::error::{CoreError, ErrorKind, echo};
 use agrimap_model::Role;
 use agrimap_store::{ApiToken, NewApiToken, Store};
 use sha2::{Digest, Sha256};
@@ -120,6 +121,78 @@ pub async fn issue_scoped_token(
         })
         .await?;
     Ok((token, secret))
+}
+
+/// Whether `actor` may list and revoke `token`: an admin of every
+/// province any token; an admin limited to provinces only the tokens
+/// limited to provinces it covers (never a token of every province).
+#[must_use]
+pub fn manages(actor: &Actor, token: &ApiToken) -> bool {
+    actor.provinces.is_empty()
+        || (!token.provinces.is_empty() && token.provinces.iter().all(|p| actor.provinces.contains(p)))
+}
+
+/// [`issue_scoped_token`] for `actor`: an admin limited to provinces
+/// issues tokens limited to provinces it covers, so that it cannot hand
+/// out more than it holds.
+///
+/// # Errors
+/// As [`issue_scoped_token`]; `outside_provinces` (forbidden) for a token
+/// of every province or of a province the actor does not cover.
+pub async fn issue_for(
+    store: &dyn Store,
+    actor: &Actor,
+    name: &str,
+    role: &str,
+    provinces: &[String],
+) -> Result<(ApiToken, String), CoreError> {
+    if !actor.provinces.is_empty() {
+        let outside: Vec<&str> = provinces
+            .iter()
+            .filter(|p| !actor.provinces.contains(p))
+            .map(String::as_str)
+            .collect();
+        if provinces.is_empty() || !outside.is_empty() {
+            return Err(CoreError::new(
+                ErrorKind::Forbidden,
+                "outside_provinces",
+                format!(
+                    "this token is limited to provinces {}: the tokens it issues are limited to some of them (\"provinces\": [...]){}",
+                    actor.provinces.join(", "),
+                    if outside.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", not {}", outside.join(", "))
+                    }
+                ),
+            ));
+        }
+    }
+    issue_scoped_token(store, name, role, provinces).await
+}
+
+/// Revokes token `id` if `actor` manages it ([`manages`]); whether a valid
+/// token had that id.
+///
+/// # Errors
+/// `outside_provinces` (forbidden) for a token the actor does not manage;
+/// the store's.
+pub async fn revoke_for(store: &dyn Store, actor: &Actor, id: &str) -> Result<bool, CoreError> {
+    let tokens = store.api_tokens().await?;
+    if let Some(token) = tokens.iter().find(|t| t.id == id)
+        && !manages(actor, token)
+    {
+        return Err(CoreError::new(
+            ErrorKind::Forbidden,
+            "outside_provinces",
+            format!(
+                "token {} is not limited to provinces within {}, as this token is",
+                token.id,
+                actor.provinces.join(", ")
+            ),
+        ));
+    }
+    Ok(store.revoke_api_token(id).await?)
 }
 
 #[cfg(test)]

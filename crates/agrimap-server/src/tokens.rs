@@ -8,7 +8,7 @@ use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{ApiBody, ApiPath};
 use agrimap_core::communes::merges::ProvinceMerges;
-use agrimap_core::tokens::issue_scoped_token;
+use agrimap_core::tokens::{issue_for, manages, revoke_for};
 use agrimap_store::ApiToken;
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -46,13 +46,22 @@ pub(crate) async fn me(Extension(caller): Extension<Caller>) -> Json<JsonValue> 
     Json(json!({ "role": caller.role.name(), "token": caller.token_id }))
 }
 
-/// `GET /api/tokens`: every token, without secrets.
-pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<JsonValue>, ApiError> {
+/// `GET /api/tokens`: the tokens the caller manages (every token for an
+/// admin of every province), without secrets.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let actor = caller.actor();
     let tokens = state.core.store.api_tokens().await?;
     let merges = state.core.province_merges().await?;
-    Ok(Json(
-        json!({ "tokens": tokens.iter().map(|t| token_json(t, &merges)).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({
+        "tokens": tokens
+            .iter()
+            .filter(|t| manages(&actor, t))
+            .map(|t| token_json(t, &merges))
+            .collect::<Vec<_>>()
+    })))
 }
 
 #[derive(Deserialize)]
@@ -66,26 +75,39 @@ struct NewToken {
 }
 
 /// `POST /api/tokens` with `{"name": "...", "role": "planner"}`: the new
-/// token, with its secret shown this once.
-pub(crate) async fn create(State(state): State<AppState>, ApiBody(body): ApiBody) -> Result<Response, ApiError> {
+/// token, with its secret shown this once. An admin limited to provinces
+/// issues tokens limited to provinces it covers.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiBody(body): ApiBody,
+) -> Result<Response, ApiError> {
     let new: NewToken = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "bad_token_request",
             format!("the body must be {{\"name\": \"...\", \"role\": \"planner|editor|admin\"}}: {e}"),
         )
     })?;
-    let (token, secret) = issue_scoped_token(state.core.store.as_ref(), &new.name, &new.role, &new.provinces).await?;
+    let (token, secret) = issue_for(
+        state.core.store.as_ref(),
+        &caller.actor(),
+        &new.name,
+        &new.role,
+        &new.provinces,
+    )
+    .await?;
     let mut body = token_json(&token, &*state.core.province_merges().await?);
     body["token"] = secret.into();
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// `DELETE /api/tokens/{id}`: revokes a token at once.
+/// `DELETE /api/tokens/{id}`: revokes a token the caller manages at once.
 pub(crate) async fn revoke(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.core.store.revoke_api_token(&id).await? {
+    if revoke_for(state.core.store.as_ref(), &caller.actor(), &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(

@@ -9,12 +9,12 @@
 //! record changes ([`DashboardCache`]).
 
 use super::layers;
-use super::scorecard::{SetRef, check_year, criterion_verdicts, current_entries};
+use super::scorecard::{SetRef, check_year, criterion_verdicts, current_entries, standing_appraisal};
 use crate::Core;
 use crate::communes::Commune;
 use crate::error::{CoreError, echo};
 use agrimap_model::BoundarySet;
-use agrimap_model::ntm::{CriteriaSet, Region, Verdict};
+use agrimap_model::ntm::{CriteriaSet, DossierState, Region, Verdict};
 use agrimap_store::CrosswalkQuery;
 use agrimap_store::ntm::state_after;
 use serde::Serialize;
@@ -85,6 +85,8 @@ pub struct DistrictRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
     pub province: Option<String>,
+    /// The province's name, as its communes carry it.
+    pub province_name: Option<String>,
     pub boundary_set: String,
     pub year: i32,
     pub set: SetRef,
@@ -152,6 +154,61 @@ pub async fn dashboard(core: &Core, req: &DashboardRequest) -> Result<Arc<Dashbo
     Ok(computed)
 }
 
+/// Where a commune stands in a year: each criterion's verdict, the
+/// criteria met the year before (when a set covers it), and its dossier's state.
+struct Standing {
+    verdicts: Vec<Verdict>,
+    met_before: Option<usize>,
+    state: DossierState,
+}
+
+async fn standing(
+    core: &Core,
+    c: &Commune,
+    year: i32,
+    set: &CriteriaSet,
+    before: Option<&CriteriaSet>,
+) -> Result<Standing, CoreError> {
+    let region = Region::of_province(&c.province_code);
+    let facts = layers::gather(core, c, year).await?;
+    let moves = core.store.moves(&c.code, &c.boundary_set, None).await?;
+    let of_year = |y: i32| {
+        moves
+            .iter()
+            .filter(|m| m.dossier.year == y)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (this_year, last_year) = (of_year(year), of_year(year - 1));
+    let verdicts = criterion_verdicts(
+        set,
+        region,
+        &facts,
+        &current_entries(core, c, year).await?,
+        standing_appraisal(&this_year, &set.id).as_ref(),
+    );
+    let met_before = match before {
+        Some(b) => Some(
+            criterion_verdicts(
+                b,
+                region,
+                &facts,
+                &current_entries(core, c, year - 1).await?,
+                standing_appraisal(&last_year, &b.id).as_ref(),
+            )
+            .iter()
+            .filter(|v| **v == Verdict::Met)
+            .count(),
+        ),
+        None => None,
+    };
+    Ok(Standing {
+        verdicts,
+        met_before,
+        state: state_after(&this_year),
+    })
+}
+
 async fn compute(core: &Core, req: &DashboardRequest) -> Result<Dashboard, CoreError> {
     let index = core.commune_index().await?;
     let set_held = index.resolve_set(req.boundary_set)?;
@@ -175,18 +232,11 @@ async fn compute(core: &Core, req: &DashboardRequest) -> Result<Dashboard, CoreE
     let mut missing: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
     for c in &communes {
-        let region = Region::of_province(&c.province_code);
-        let facts = layers::gather(core, c, req.year).await?;
-        let verdicts = criterion_verdicts(&set, region, &facts, &current_entries(core, c, req.year).await?);
-        let met_before = match &before {
-            Some(b) => Some(
-                criterion_verdicts(b, region, &facts, &current_entries(core, c, req.year - 1).await?)
-                    .iter()
-                    .filter(|v| **v == Verdict::Met)
-                    .count(),
-            ),
-            None => None,
-        };
+        let Standing {
+            verdicts,
+            met_before,
+            state,
+        } = standing(core, c, req.year, &set, before.as_ref()).await?;
         for (n, v) in verdicts.iter().enumerate() {
             let m = missing.entry(n).or_default();
             match v {
@@ -195,7 +245,6 @@ async fn compute(core: &Core, req: &DashboardRequest) -> Result<Dashboard, CoreE
                 Verdict::Met => {}
             }
         }
-        let state = state_after(&core.store.moves(&c.code, &c.boundary_set, Some(req.year)).await?);
         *by_state.entry(state.as_str().to_owned()).or_default() += 1;
         let predecessors = crosswalk
             .iter()
@@ -237,6 +286,11 @@ async fn compute(core: &Core, req: &DashboardRequest) -> Result<Dashboard, CoreE
     let (by_level, by_criteria_met) = counts(&rows);
     Ok(Dashboard {
         province: req.province.clone(),
+        province_name: req
+            .province
+            .as_ref()
+            .and(communes.first())
+            .and_then(|c| c.province_name.clone()),
         boundary_set: set_held.as_str().to_owned(),
         year: req.year,
         set: set_ref(&set),

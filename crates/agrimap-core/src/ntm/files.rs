@@ -145,24 +145,50 @@ pub async fn download(core: &Core, actor: &Actor, sha: &str) -> Result<EvidenceF
         .evidence(sha, true)
         .await?
         .ok_or_else(|| CoreError::not_found("unknown_evidence", format!("no evidence file {sha}")))?;
+    check_readable(core, actor, &file).await?;
+    Ok(file)
+}
+
+/// Refuses to let `actor` cite a file it may not read: citing a file in
+/// a dossier of one's own province would otherwise open it to that
+/// province (see [`download`]).
+///
+/// # Errors
+/// `bad_evidence`, `unknown_evidence`, `outside_provinces`, or the store's.
+pub async fn check_citable(core: &Core, actor: &Actor, sha: &str) -> Result<(), CoreError> {
+    check_sha256(sha)?;
+    let file = core.store.evidence(sha, false).await?.ok_or_else(|| {
+        CoreError::new(
+            ErrorKind::Unprocessable,
+            "unknown_evidence",
+            format!("no evidence file {sha}; upload it first"),
+        )
+    })?;
+    check_readable(core, actor, &file).await
+}
+
+/// Whether `actor` may read `file`: a token of every province, its
+/// uploader, or a token of a province with a dossier that cites it.
+async fn check_readable(core: &Core, actor: &Actor, file: &EvidenceFile) -> Result<(), CoreError> {
     if actor.provinces.is_empty() || file.author == actor.id {
-        return Ok(file);
+        return Ok(());
     }
     let index = core.commune_index().await?;
-    let citations = core.store.evidence_citations(sha).await?;
+    let citations = core.store.evidence_citations(&file.sha256).await?;
     let readable = citations.iter().any(|d| {
         index
             .get(&d.commune_code, BoundarySet::parse(&d.boundary_set))
             .is_some_and(|c| actor.may_act_in(c).is_ok())
     });
     if readable {
-        Ok(file)
+        Ok(())
     } else {
         Err(CoreError::new(
             ErrorKind::Forbidden,
             "outside_provinces",
             format!(
-                "evidence file {sha} is cited by no dossier of a commune in {}, and this token did not upload it",
+                "evidence file {} is cited by no dossier of a commune in {}, and this token did not upload it",
+                file.sha256,
                 actor.provinces.join(", ")
             ),
         ))

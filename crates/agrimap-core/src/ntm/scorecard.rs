@@ -4,6 +4,11 @@
 //! or an editor's entry (which takes precedence: it is how a missing layer
 //! or a correction is recorded) — with the appraisers' verdicts once the
 //! dossier is appraised.
+//!
+//! Once appraised, the appraisal decides: while a dossier is appraised or
+//! recognised, each indicator's `verdict` (and so the criteria met) is the
+//! appraisers', and `value_verdict` keeps what the value alone says. Before
+//! an appraisal, after a return and after a revocation, the values decide.
 
 use super::Actor;
 use super::layers::{self, Computed, Facts};
@@ -91,7 +96,10 @@ pub struct IndicatorCard {
     pub judged: Judged,
     pub target: Option<Target>,
     pub value: Option<EntryValue>,
+    /// The verdict that counts: the standing appraisal's, else the value's.
     pub verdict: Verdict,
+    /// What the value alone says.
+    pub value_verdict: Verdict,
     /// `layers`, `editor` or `none`.
     pub source: &'static str,
     /// Whether the set's wording and target were checked against the decision.
@@ -131,6 +139,8 @@ pub struct Scorecard {
     pub region: Option<Region>,
     pub set: SetRef,
     pub dossier: DossierRef,
+    /// `appraisal` while the dossier stands on its appraisal, else `values`.
+    pub counted_from: &'static str,
     pub criteria_met: usize,
     pub criteria_total: usize,
     pub indicators_met: usize,
@@ -189,6 +199,36 @@ pub fn appraisals(moves: &[Move]) -> BTreeMap<String, Appraisal> {
         .unwrap_or_default()
 }
 
+/// The verdicts of the appraisal a dossier stands on: its latest, while the
+/// dossier is appraised or recognised on it against `set`.
+#[must_use]
+pub fn standing_appraisal(moves: &[Move], set: &str) -> Option<BTreeMap<String, Appraisal>> {
+    if !matches!(state_after(moves), DossierState::Appraised | DossierState::Recognised) {
+        return None;
+    }
+    let appraisal = moves.iter().rev().find(|m| m.to == DossierState::Appraised)?;
+    let details: Json = serde_json::from_str(&appraisal.details).ok()?;
+    if details["set"].as_str() != Some(set) {
+        return None;
+    }
+    serde_json::from_value(details["verdicts"].clone()).ok()
+}
+
+/// The verdict that counts for indicator `i`: the standing appraisal's,
+/// else what `value` says.
+fn counted_verdict(
+    i: &Indicator,
+    region: Option<Region>,
+    value: Option<EntryValue>,
+    standing: Option<&BTreeMap<String, Appraisal>>,
+) -> Verdict {
+    match standing.and_then(|s| s.get(&i.id)) {
+        Some(a) if a.verdict == "met" => Verdict::Met,
+        Some(_) => Verdict::NotMet,
+        None => Verdict::of(i, region, value),
+    }
+}
+
 /// The latest entry of each indicator.
 fn latest_entries(entries: Vec<Entry>) -> BTreeMap<String, Entry> {
     let mut by_indicator = BTreeMap::new();
@@ -231,13 +271,15 @@ fn value_of(entry: Option<&Entry>, computed: Option<&Computed>) -> (Option<Entry
 }
 
 /// Each criterion's verdict for a commune of `region`, from the layers'
-/// facts and the latest entries: what a scorecard says, without its details.
+/// facts and the latest entries, or the appraisal the dossier stands on:
+/// what a scorecard says, without its details.
 #[must_use]
 pub fn criterion_verdicts(
     set: &CriteriaSet,
     region: Option<Region>,
     facts: &Facts,
     entries: &BTreeMap<String, Entry>,
+    standing: Option<&BTreeMap<String, Appraisal>>,
 ) -> Vec<Verdict> {
     set.criteria
         .iter()
@@ -248,7 +290,7 @@ pub fn criterion_verdicts(
                 .map(|i| {
                     let computed = i.evidence.as_deref().map(|k| layers::compute(k, facts));
                     let (value, _) = value_of(entries.get(&i.id), computed.as_ref());
-                    Verdict::of(i, region, value)
+                    counted_verdict(i, region, value, standing)
                 })
                 .collect();
             Verdict::of_criterion(&verdicts)
@@ -298,11 +340,12 @@ async fn assemble(
 ) -> Result<Scorecard, CoreError> {
     let region = Region::of_province(&c.province_code);
     let appraised = appraisals(&inputs.moves);
+    let standing = standing_appraisal(&inputs.moves, &set.id);
     let mut criteria = Vec::with_capacity(set.criteria.len());
     for criterion in &set.criteria {
         let mut indicators = Vec::with_capacity(criterion.indicators.len());
         for i in &criterion.indicators {
-            indicators.push(indicator_card(core, i, region, inputs, appraised.get(&i.id)).await?);
+            indicators.push(indicator_card(core, i, region, inputs, appraised.get(&i.id), standing.as_ref()).await?);
         }
         let verdicts: Vec<Verdict> = indicators.iter().map(|i| i.verdict).collect();
         criteria.push(CriterionCard {
@@ -340,6 +383,7 @@ async fn assemble(
             next: state.next(),
             moves: inputs.moves.len(),
         },
+        counted_from: if standing.is_some() { "appraisal" } else { "values" },
         criteria_met: criteria.iter().filter(|c| c.verdict == Verdict::Met).count(),
         criteria_total: criteria.len(),
         indicators_met: all.iter().filter(|i| i.verdict == Verdict::Met).count(),
@@ -354,6 +398,7 @@ async fn indicator_card(
     region: Option<Region>,
     inputs: &Inputs,
     appraisal: Option<&Appraisal>,
+    standing: Option<&BTreeMap<String, Appraisal>>,
 ) -> Result<IndicatorCard, CoreError> {
     let computed = i.evidence.as_deref().map(|k| layers::compute(k, &inputs.facts));
     let entry = inputs.entries.get(&i.id);
@@ -366,7 +411,8 @@ async fn indicator_card(
         judged: i.judged,
         target: i.target_for(region),
         value,
-        verdict: Verdict::of(i, region, value),
+        verdict: counted_verdict(i, region, value, standing),
+        value_verdict: Verdict::of(i, region, value),
         source,
         checked: i.checked,
         note: i.note.clone(),
@@ -435,7 +481,7 @@ pub async fn record_entry(
         ));
     }
     for sha in &input.evidence {
-        super::files::check_sha256(sha)?;
+        super::files::check_citable(core, actor, sha).await?;
     }
     let key = key_of(&c, year);
     core.store
@@ -461,6 +507,7 @@ pub async fn record_entry(
         Region::of_province(&c.province_code),
         &inputs,
         appraised.get(&i.id),
+        standing_appraisal(&inputs.moves, &set.id).as_ref(),
     )
     .await
 }

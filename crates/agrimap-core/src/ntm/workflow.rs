@@ -6,9 +6,14 @@
 //! |--------------|--------------------------------------|-------------------------------------------|
 //! | `submitted`  | editor or admin of the province      | a comment (optional)                      |
 //! | `appraised`  | planner or admin of the province, not the submitter | a verdict (`met`/`not_met`) and comment for every indicator |
-//! | `returned`   | planner or admin of the province     | reasons (and verdicts, when appraising)   |
-//! | `recognised` | admin of the province                | decision number, date, level; an appraisal with every indicator met for that level's set |
+//! | `returned`   | planner or admin of the province, not the submitter | reasons (and verdicts, when appraising) |
+//! | `recognised` | admin of the province, neither the submitter nor the appraiser | decision number, date (from 1 January of the dossier's year to today), level; an appraisal with every indicator met for that level's set |
 //! | `revoked`    | admin of the province                | reasons and the decision number           |
+//!
+//! No token judges its own work: whoever submitted a dossier does not
+//! appraise it, and neither of them recognises it, whatever their role
+//! (an admin holds every role's rights, so without this one admin token
+//! could carry a dossier from draft to recognition alone).
 //!
 //! A recognition or a revocation sets `ntm_status`/`ntm_year` of the
 //! commune in the same transaction, from the commune's latest recognised year.
@@ -68,35 +73,100 @@ fn text(name: &str, value: &str, required: bool) -> Result<String, CoreError> {
     Ok(value.to_owned())
 }
 
+/// The tokens that have acted on the dossier so far: who submitted it
+/// last, and who appraised it last.
+#[derive(Default)]
+struct Hands<'a> {
+    submitter: Option<&'a str>,
+    appraiser: Option<&'a str>,
+}
+
+impl<'a> Hands<'a> {
+    fn of(moves: &'a [Move]) -> Self {
+        let last = |to: DossierState| moves.iter().rev().find(|m| m.to == to).map(|m| m.author.as_str());
+        Self {
+            submitter: last(DossierState::Submitted),
+            appraiser: last(DossierState::Appraised),
+        }
+    }
+}
+
 /// Who may move a dossier to `to`.
-fn allowed(actor: &Actor, to: DossierState, submitter: Option<&str>) -> Result<(), CoreError> {
+fn allowed(actor: &Actor, to: DossierState, hands: &Hands) -> Result<(), CoreError> {
     let role = actor.role;
+    let me = Some(actor.id.as_str());
     match to {
         DossierState::Submitted if role == Role::Editor || role == Role::Admin => Ok(()),
         DossierState::Submitted => Err(forbidden(format!(
-            "a dossier is submitted by an editor of the commune's province (or an admin), not a {}",
+            "a dossier is submitted by an editor of the commune's province (or an admin), not {} {}",
+            article(role),
             role.name()
         ))),
         DossierState::Appraised | DossierState::Returned if role == Role::Planner || role == Role::Admin => {
-            if role == Role::Planner && submitter == Some(actor.id.as_str()) {
+            if hands.submitter == me {
                 Err(forbidden(
-                    "the token that submitted a dossier may not appraise it".into(),
+                    "the token that submitted a dossier may not appraise or return it".into(),
                 ))
             } else {
                 Ok(())
             }
         }
         DossierState::Appraised | DossierState::Returned => Err(forbidden(format!(
-            "a dossier is appraised or returned by the province's appraisers (planners) or an admin, not a {}",
+            "a dossier is appraised or returned by the province's appraisers (planners) or an admin, not {} {}",
+            article(role),
             role.name()
         ))),
-        DossierState::Recognised | DossierState::Revoked if role == Role::Admin => Ok(()),
+        DossierState::Recognised if role == Role::Admin => {
+            if hands.submitter == me || hands.appraiser == me {
+                Err(forbidden(
+                    "the token that submitted or appraised a dossier may not recognise it".into(),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        DossierState::Revoked if role == Role::Admin => Ok(()),
         DossierState::Recognised | DossierState::Revoked => Err(forbidden(format!(
-            "recognition and revocation are an admin's, not a {}'s",
+            "recognition and revocation are an admin's, not {} {}'s",
+            article(role),
             role.name()
         ))),
         DossierState::Draft => Err(unprocessable("bad_state", "a dossier never moves back to draft".into())),
     }
+}
+
+/// "a planner", "an editor", "an admin".
+fn article(role: Role) -> &'static str {
+    if role.name().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// A recognition's decision date: a date, not before the year the dossier
+/// is of, and not after today in Vietnam.
+fn decision_date(date: &str, year: i32) -> Result<String, CoreError> {
+    if !agrimap_model::calendar::is_date(date) {
+        return Err(CoreError::invalid(
+            "bad_decision_date",
+            format!("decision_date is a date YYYY-MM-DD, not '{}'", echo(date, 32)),
+        ));
+    }
+    let today = crate::registry::today();
+    if date > today.as_str() {
+        return Err(CoreError::invalid(
+            "bad_decision_date",
+            format!("decision_date {date} is after today ({today}): a decision is recorded once it is signed"),
+        ));
+    }
+    if date < format!("{year}-01-01").as_str() {
+        return Err(CoreError::invalid(
+            "bad_decision_date",
+            format!("decision_date {date} is before the year {year} this dossier is of"),
+        ));
+    }
+    Ok(date.to_owned())
 }
 
 fn is_met(a: &Appraisal) -> bool {
@@ -184,13 +254,7 @@ async fn details(
         }
         DossierState::Recognised => {
             let number = text("decision_number", req.decision_number.as_deref().unwrap_or(""), true)?;
-            let date = req.decision_date.as_deref().unwrap_or("");
-            if !agrimap_model::calendar::is_date(date) {
-                return Err(CoreError::invalid(
-                    "bad_decision_date",
-                    format!("decision_date is a date YYYY-MM-DD, not '{}'", echo(date, 32)),
-                ));
-            }
+            let date = decision_date(req.decision_date.as_deref().unwrap_or(""), year)?;
             let level = req
                 .level
                 .as_deref()
@@ -305,12 +369,7 @@ pub async fn move_dossier(core: &Core, actor: &Actor, which: &Which, req: &MoveR
             ),
         ));
     }
-    let submitter = moves
-        .iter()
-        .rev()
-        .find(|m| m.to == DossierState::Submitted)
-        .map(|m| m.author.as_str());
-    allowed(actor, to, submitter)?;
+    allowed(actor, to, &Hands::of(&moves))?;
     let (details, level) = details(core, year, to, req, &moves).await?;
     let commune_status =
         matches!(to, DossierState::Recognised | DossierState::Revoked).then(|| status_after(&all, year, to, level));
@@ -338,7 +397,10 @@ pub struct Change {
     /// `entry` (a value entered) or `move`.
     pub kind: &'static str,
     pub at: agrimap_model::UtcTime,
+    /// The token's id, or `cli`.
     pub author: String,
+    /// The token's name, when the store still knows it.
+    pub author_name: Option<String>,
     /// What changed.
     pub what: Json,
 }
@@ -355,6 +417,14 @@ pub async fn history(core: &Core, which: &Which) -> Result<Vec<Change>, CoreErro
         boundary_set: c.boundary_set.clone(),
         year,
     };
+    let names: std::collections::HashMap<String, String> = core
+        .store
+        .api_tokens()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let name_of = |id: &str| names.get(id).cloned();
     let mut changes: Vec<(i64, Change)> = Vec::new();
     for e in core.store.entries(&key).await? {
         changes.push((
@@ -362,6 +432,7 @@ pub async fn history(core: &Core, which: &Which) -> Result<Vec<Change>, CoreErro
             Change {
                 kind: "entry",
                 at: e.at,
+                author_name: name_of(&e.entry.author),
                 author: e.entry.author,
                 what: json!({
                     "set": e.entry.set_id,
@@ -380,6 +451,7 @@ pub async fn history(core: &Core, which: &Which) -> Result<Vec<Change>, CoreErro
             Change {
                 kind: "move",
                 at: m.at,
+                author_name: name_of(&m.author),
                 author: m.author,
                 what: json!({ "from": m.from, "to": m.to, "role": m.role, "details": details }),
             },
@@ -410,14 +482,39 @@ mod tests {
             actor(Role::Planner, "p"),
             actor(Role::Admin, "a"),
         );
-        assert!(allowed(&editor, Submitted, None).is_ok());
-        assert!(allowed(&planner, Submitted, None).is_err());
-        assert!(allowed(&editor, Appraised, Some("e")).is_err());
-        assert!(allowed(&planner, Appraised, Some("e")).is_ok());
-        assert!(allowed(&planner, Appraised, Some("p")).is_err());
-        assert!(allowed(&planner, Recognised, None).is_err());
-        assert!(allowed(&editor, Revoked, None).is_err());
-        assert!(allowed(&admin, Recognised, None).is_ok());
-        assert!(allowed(&admin, Appraised, Some("a")).is_ok());
+        let none = Hands::default();
+        let submitted_by = |id| Hands {
+            submitter: Some(id),
+            appraiser: None,
+        };
+        assert!(allowed(&editor, Submitted, &none).is_ok());
+        assert!(allowed(&planner, Submitted, &none).is_err());
+        assert!(allowed(&editor, Appraised, &submitted_by("e")).is_err());
+        assert!(allowed(&planner, Appraised, &submitted_by("e")).is_ok());
+        assert!(allowed(&planner, Appraised, &submitted_by("p")).is_err());
+        assert!(allowed(&planner, Recognised, &none).is_err());
+        assert!(allowed(&editor, Revoked, &none).is_err());
+        assert!(allowed(&admin, Recognised, &submitted_by("e")).is_ok());
+        assert!(allowed(&admin, Revoked, &submitted_by("a")).is_ok());
+    }
+
+    #[test]
+    fn no_token_judges_its_own_work_whatever_its_role() {
+        use DossierState::{Appraised, Recognised, Returned};
+        let admin = actor(Role::Admin, "a");
+        let by = |submitter, appraiser| Hands { submitter, appraiser };
+        assert!(allowed(&admin, Appraised, &by(Some("a"), None)).is_err());
+        assert!(allowed(&admin, Returned, &by(Some("a"), None)).is_err());
+        assert!(allowed(&admin, Recognised, &by(Some("a"), Some("p"))).is_err());
+        assert!(allowed(&admin, Recognised, &by(Some("e"), Some("a"))).is_err());
+        assert!(allowed(&admin, Recognised, &by(Some("e"), Some("p"))).is_ok());
+    }
+
+    #[test]
+    fn a_decision_is_dated_between_the_dossiers_year_and_today() {
+        assert_eq!(decision_date("2025-12-20", 2025).ok().as_deref(), Some("2025-12-20"));
+        assert!(decision_date("2024-12-31", 2025).is_err_and(|e| e.code == "bad_decision_date"));
+        assert!(decision_date("2999-01-01", 2025).is_err_and(|e| e.code == "bad_decision_date"));
+        assert!(decision_date("20/12/2025", 2025).is_err());
     }
 }

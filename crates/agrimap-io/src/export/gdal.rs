@@ -9,7 +9,9 @@ use super::{Columns, ExportError, write_async};
 use crate::crs::Crs;
 use agrimap_model::FieldType;
 use agrimap_store::resumable::ChunkStream;
+use futures::StreamExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A format GDAL writes.
@@ -97,8 +99,21 @@ pub async fn write_file(
     let layer = columns.layer;
     let source = dir.path().join("source.geojson");
     let mut file = tokio::fs::File::create(&source).await?;
+    let written = Arc::new(AtomicU64::new(0));
+    let counted = written.clone();
+    let pages = pages
+        .inspect(move |chunk| {
+            if let Ok(features) = chunk {
+                counted.fetch_add(features.len() as u64, Ordering::Relaxed);
+            }
+        })
+        .boxed();
     write_async(GeoJsonEncoder::new(columns.clone()), pages, &mut file).await?;
     drop(file);
+    let empty = written.load(Ordering::Relaxed) == 0;
+    if empty {
+        tokio::fs::write(&source, placeholder_source(&columns)).await?;
+    }
 
     let target = dir.path().join(format!("{}.{}", layer.id, format.extension()));
     let (driver, options) = format.driver();
@@ -108,11 +123,15 @@ pub async fn write_file(
         .arg(&target)
         .arg(&source)
         .args(["-nln", layer.id])
-        .args(["-dialect", "OGRSQL", "-sql", &typed_select(&columns)])
+        .args(["-dialect", "OGRSQL", "-sql", &typed_select(&columns, empty)])
         .args(options)
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
+    if empty {
+        // No feature tells GDAL the geometry type: the layer's own.
+        command.args(["-nlt", layer.geometry.ogc_name()]);
+    }
     if let Some(crs) = crs
         && let (Some(code), Some(pipeline)) = (crs.epsg_code(), crs.pipeline_from_epsg4326())
     {
@@ -137,12 +156,35 @@ pub async fn write_file(
     Ok(target)
 }
 
+/// The source GDAL reads for an empty selection: GDAL learns a GeoJSON
+/// file's columns from its features, and without any it has none to
+/// select, so it is given one feature with every column null, which the
+/// SQL leaves out ([`typed_select`]). The file then has the layer's
+/// columns and no feature, as the GeoJSON and CSV exports have.
+fn placeholder_source(columns: &Columns) -> String {
+    let properties: serde_json::Map<String, serde_json::Value> = columns
+        .fields
+        .iter()
+        .flat_map(|&i| {
+            let label = columns.labels.get(&i).map(|l| l.column.clone());
+            std::iter::once(columns.layer.fields[i].name.to_owned()).chain(label)
+        })
+        .map(|name| (name, serde_json::Value::Null))
+        .collect();
+    serde_json::json!({
+        "type": "FeatureCollection",
+        "features": [{ "type": "Feature", "properties": properties, "geometry": null }],
+    })
+    .to_string()
+}
+
 /// The OGR SQL that gives every column the type of its field, whatever its
 /// values: GDAL guesses a GeoJSON column's type from the values, so a
 /// column that is empty in the selection (a province's populations not
 /// entered yet) would come out as text and change type from one export
-/// to the next. Text (and every label column) is taken as it is.
-fn typed_select(columns: &Columns) -> String {
+/// to the next. Text (and every label column) is taken as it is. For an
+/// empty selection, no row is taken (see [`placeholder_source`]).
+fn typed_select(columns: &Columns, empty: bool) -> String {
     let list: Vec<String> = columns
         .fields
         .iter()
@@ -156,11 +198,12 @@ fn typed_select(columns: &Columns) -> String {
             std::iter::once(typed).chain(label)
         })
         .collect();
-    if list.is_empty() {
+    let select = if list.is_empty() {
         "SELECT * FROM \"source\"".to_owned()
     } else {
         format!("SELECT {} FROM \"source\"", list.join(", "))
-    }
+    };
+    if empty { select + " WHERE 1 = 0" } else { select }
 }
 
 /// OGR SQL's name of a field type, for `CAST`.

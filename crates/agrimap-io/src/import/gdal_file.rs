@@ -219,6 +219,17 @@ fn open(
     })
 }
 
+/// Whether a feature leaves field `index` unset: a GeoJSON feature without
+/// a property the others have. The gdal crate tells null from set but not
+/// unset from set, and gives an unset number as 0; GDAL writes an unset
+/// field as empty text, which a number set to any value never is.
+fn unset(feature: &gdal::vector::Feature<'_>, name: &str) -> bool {
+    feature
+        .field_index(name)
+        .and_then(|i| feature.field_as_string(i))
+        .is_ok_and(|s| s.is_none_or(|s| s.is_empty()))
+}
+
 /// The index of the first layer that has features.
 fn first_layer_with_features(dataset: &Dataset) -> Option<usize> {
     (0..dataset.layer_count()).find(|&i| dataset.layer(i).is_ok_and(|l| l.feature_count() > 0))
@@ -298,6 +309,7 @@ pub fn read(path: &Path, opts: &GdalRead<'_>) -> Result<SourceData, ImportError>
             if let Some(i) = fields.iter().position(|f| *f == text(name.clone())) {
                 values[i] = match value(v) {
                     SourceValue::Text(s) => SourceValue::Text(text(s)),
+                    SourceValue::Int(_) | SourceValue::Real(_) if unset(&feature, &name) => SourceValue::Null,
                     v => v,
                 };
             }
