@@ -133,4 +133,59 @@ fn a_polygon_of_many_vertices_is_answered_exactly_or_refused(kind: StoreKind) {
     }
 }
 
-agrimap_suite::store_suite!(a_polygon_of_many_vertices_is_answered_exactly_or_refused);
+/// Spatial conditions ORed together are a pass over the layer each: past
+/// the limit a filter is refused, naming it; within it, however many such
+/// filters arrive at once, they take turns and leave the store's other
+/// connections to everyone else, so a token's check and `/health` answer.
+fn many_spatial_conditions_take_turns_and_leave_the_store_to_others(kind: StoreKind) {
+    let server = kind.demo_server("costly_conditions");
+    let centre = crop_centre(&server);
+    let conditions = |n: usize| {
+        let one = format!(
+            "S_INTERSECTS(geometry,BBOX({},{},{},{}))",
+            centre.x - 0.5,
+            centre.y - 0.5,
+            centre.x + 0.5,
+            centre.y + 0.5
+        );
+        let filter = vec![one; n].join(" OR ");
+        format!("/ogc/collections/crop/items?limit=1&filter={}", encode(&filter))
+    };
+    let limit = agrimap_store::filter_shape::MAX_SPATIAL_CONDITIONS;
+    let refused = server.get(&conditions(limit + 1), &[]);
+    assert_eq!((refused.status, refused.error_code().as_str()), (400, "bad_filter"));
+    assert!(
+        String::from_utf8_lossy(&refused.body).contains(&format!("at most {limit} are allowed")),
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    let (_, secret) = block_on(agrimap_core::tokens::issue_token(
+        server.store.as_ref(),
+        "costly",
+        "planner",
+    ))
+    .expect("token");
+    let auth = format!("Bearer {secret}");
+    let path = conditions(limit);
+    std::thread::scope(|s| {
+        let heavy: Vec<_> = (0..8).map(|_| s.spawn(|| server.get(&path, &[]))).collect();
+        while !heavy.iter().all(std::thread::ScopedJoinHandle::is_finished) {
+            assert_eq!(server.get("/health", &[]).status, 200);
+            assert_eq!(server.get("/api/me", &[("authorization", &auth)]).status, 200);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        for h in heavy {
+            let reply = h.join().expect("heavy");
+            match reply.status {
+                200 => assert!(reply.json()["numberMatched"].as_u64().is_some_and(|n| n > 0)),
+                503 => assert_eq!(reply.error_code(), "filters_busy"),
+                other => panic!("{other}: {}", String::from_utf8_lossy(&reply.body)),
+            }
+        }
+    });
+}
+
+agrimap_suite::store_suite!(
+    a_polygon_of_many_vertices_is_answered_exactly_or_refused,
+    many_spatial_conditions_take_turns_and_leave_the_store_to_others,
+);

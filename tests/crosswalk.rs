@@ -668,6 +668,44 @@ fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreK
     assert_eq!(of_82["covers"], serde_json::json!(["82", "87"]));
 }
 
+/// A table of a province counts whatever lies in its communes, whoever
+/// owns it; a planner limited to the province filtering on a restricted
+/// field counts only the features coded in it, so the filter cannot tell
+/// the owner of another province's parcel that lies there.
+fn a_limited_planner_learns_no_restricted_field_of_another_province_by_counting(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO]) else {
+        return;
+    };
+    let t = Target::new(kind, "stats_oracle");
+    // Cần Thơ's 2025 communes beside the demo province, whose parcels lie in them.
+    let file = f[0].to_str().expect("path");
+    let out = t.agrimap(&["boundaries", "import", file, "--set", "2025", "--province", "92"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let server = t.server();
+    let (_, limited) = t
+        .runtime
+        .block_on(agrimap_core::tokens::issue_scoped_token(
+            t.store.as_ref(),
+            "Sở NN Cần Thơ",
+            "planner",
+            &["92".to_owned()],
+        ))
+        .expect("token");
+    let count = |auth: &str| {
+        let reply = server.get(
+            "/api/stats?layer=crop&by=province&province=92&boundary_set=2025&metric=count&filter=owner_name%20IS%20NOT%20NULL",
+            &[("authorization", auth)],
+        );
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        reply.json()["totals"][0].as_f64().expect("a count")
+    };
+    // The demo's parcels (province 99) lie in Cần Thơ's communes: an unlimited planner counts them.
+    assert!(count(&t.token("planner")) >= 1.0);
+    // Cần Thơ's own planner counts Cần Thơ's parcels only, and it has none.
+    let limited = count(&format!("Bearer {limited}"));
+    assert!(limited.abs() < f64::EPSILON, "{limited}");
+}
+
 /// A 403 `outside_provinces` whose message says `says`.
 fn refused_outside_provinces(reply: &agrimap_suite::Reply, says: &str) {
     assert_eq!(
@@ -1418,6 +1456,7 @@ fn growing_area_codes_of_a_merged_province_stay_valid(kind: StoreKind) {
 }
 
 agrimap_suite::store_suite!(
+    a_limited_planner_learns_no_restricted_field_of_another_province_by_counting,
     growing_area_codes_of_a_merged_province_stay_valid,
     the_pest_bulletin_of_a_merged_province_counts_its_old_traps,
     alerts_of_a_merged_province_reach_its_subscribers,

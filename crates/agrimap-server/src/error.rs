@@ -50,6 +50,15 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("Bearer realm=\"agrimap\""),
             );
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            && !response.headers().contains_key(axum::http::header::RETRY_AFTER)
+        {
+            // Busy or a store that did not answer: a few seconds is worth waiting.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         response
     }
 }

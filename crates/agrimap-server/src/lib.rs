@@ -113,6 +113,9 @@ pub struct AppState {
     pub quotas: Arc<limits::Quotas>,
     /// Exports running now, bounded per address and in all.
     pub exports: Arc<ogc::export_slots::ExportSlots>,
+    /// Turns of the reads with a client's filter, so that they never hold
+    /// every connection of the store's pool.
+    pub filter_turns: Arc<ogc::filter_turns::FilterTurns>,
     /// What `/metrics` serves.
     pub metrics: Arc<metrics::Metrics>,
     /// Turns true when the server stops, so endless responses (the live
@@ -124,6 +127,8 @@ pub struct AppState {
 impl AppState {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        // A store without a pool (none today) is taken as the smallest one's 8.
+        let pool_size = store.pool_status().map_or(8, |p| p.max_size);
         let core = Core::new(
             store,
             CoreConfig {
@@ -139,6 +144,7 @@ impl AppState {
             core,
             quotas: Arc::new(limits::Quotas::new(config.rate_per_address, config.rate_per_token)),
             exports: Arc::default(),
+            filter_turns: Arc::new(ogc::filter_turns::FilterTurns::for_pool(pool_size)),
             config: Arc::new(config),
             stopping,
             stop: Arc::new(stop),

@@ -3,7 +3,9 @@
 //!
 //! The features counted may be selected by a CQL2 `filter` and a `datetime`,
 //! read exactly as `/ogc` reads them: a filter on a restricted field is a
-//! planner's, within the provinces their token covers.
+//! planner's, within the provinces their token covers, and for a token
+//! limited to provinces it counts only the features coded in the province
+//! asked for (those lying in its communes may be another's).
 
 use crate::AppState;
 use crate::Route;
@@ -79,6 +81,10 @@ pub(crate) async fn stats(
     .per(params.per.as_deref())?
     .at(params.as_of.as_deref())?;
     let selection = selection(&state, &caller, request.layer, &params).await?;
+    let _turn = match params.filter {
+        Some(_) => Some(state.filter_turns.take().await?),
+        None => None,
+    };
     let request = request.selecting(selection);
     let store = state.core.store.as_ref();
     let table = match params.group.as_deref().filter(|g| !g.is_empty()) {
@@ -126,5 +132,10 @@ async fn selection(
     .collect();
     let own = Params::new(pairs)?;
     let audience = features::scope::selection_audience(&state.core, caller.audience(), &caller.provinces, &own).await?;
-    Ok(Selection::read(layer, &own, audience).await?)
+    let scope = features::scope::coded_scope(&state.core, layer, audience, &caller.provinces, &own).await?;
+    let selection = Selection::read(layer, &own, audience).await?;
+    Ok(match (selection, scope) {
+        (Some(selection), Some((coded, province))) => Some(selection.coded_in(coded, &province)),
+        (selection, _) => selection,
+    })
 }

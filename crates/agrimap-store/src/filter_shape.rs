@@ -20,11 +20,29 @@ use geo::{BoundingRect, CoordsIter, Geometry, Intersects, MultiPolygon, Rect};
 /// The most vertices the geometries of one filter may have altogether.
 pub const MAX_FILTER_VERTICES: usize = 5_000;
 
-/// Refuses a filter whose geometries have more than [`MAX_FILTER_VERTICES`].
+/// The most spatial conditions (`S_INTERSECTS`, `bbox`) one filter may
+/// hold: each is a pass over the candidates, so three hundred of them
+/// ORed together held a store connection for the whole deadline. Shapes
+/// that belong together go in one `MULTIPOLYGON`, which is one pass.
+pub const MAX_SPATIAL_CONDITIONS: usize = 8;
+
+/// Refuses a filter whose geometries have more than [`MAX_FILTER_VERTICES`],
+/// or that holds more than [`MAX_SPATIAL_CONDITIONS`].
 ///
 /// # Errors
 /// [`FilterError::BadValue`] on the layer's geometry, naming the limit.
 pub fn check_filter_cost(layer: &LayerDef, filter: &Filter) -> Result<(), FilterError> {
+    let conditions = spatial_conditions(filter);
+    if conditions > MAX_SPATIAL_CONDITIONS {
+        return Err(FilterError::BadValue {
+            layer: layer.id.to_owned(),
+            field: "geometry".to_owned(),
+            reason: format!(
+                "the filter has {conditions} spatial conditions; at most {MAX_SPATIAL_CONDITIONS} are allowed \
+                 (give shapes that belong together as one MULTIPOLYGON)"
+            ),
+        });
+    }
     let vertices = filter_vertices(filter);
     if vertices > MAX_FILTER_VERTICES {
         return Err(FilterError::BadValue {
@@ -37,6 +55,15 @@ pub fn check_filter_cost(layer: &LayerDef, filter: &Filter) -> Result<(), Filter
         });
     }
     Ok(())
+}
+
+fn spatial_conditions(filter: &Filter) -> usize {
+    match filter {
+        Filter::IntersectsGeometry(_) | Filter::Intersects(_) => 1,
+        Filter::And(parts) | Filter::Or(parts) => parts.iter().map(spatial_conditions).sum(),
+        Filter::Not(inner) => spatial_conditions(inner),
+        _ => 0,
+    }
 }
 
 fn filter_vertices(filter: &Filter) -> usize {
@@ -110,6 +137,33 @@ mod tests {
             })
             .collect::<Vec<Coord<f64>>>()
             .into()
+    }
+
+    #[test]
+    fn many_spatial_conditions_are_refused_one_multipolygon_is_not() {
+        let layer = agrimap_model::layer("crop").expect("crop");
+        let square = |x: f64| {
+            Filter::IntersectsGeometry(Geometry::Rect(Rect::new(
+                coord! { x: x, y: 10.0 },
+                coord! { x: x + 0.01, y: 10.01 },
+            )))
+        };
+        let ored = |n: usize| Filter::Or((0..n).map(|i| square(105.0 + i as f64 * 0.02)).collect());
+        assert!(check_filter_cost(layer, &ored(MAX_SPATIAL_CONDITIONS)).is_ok());
+        let refused = check_filter_cost(layer, &ored(300)).expect_err("300 conditions");
+        assert!(refused.to_string().contains("300 spatial conditions"), "{refused}");
+        let one = Filter::IntersectsGeometry(Geometry::MultiPolygon(MultiPolygon::new(
+            (0..300)
+                .map(|i| {
+                    Rect::new(
+                        coord! { x: 105.0 + f64::from(i) * 0.02, y: 10.0 },
+                        coord! { x: 105.01 + f64::from(i) * 0.02, y: 10.01 },
+                    )
+                    .to_polygon()
+                })
+                .collect(),
+        )));
+        assert!(check_filter_cost(layer, &one).is_ok());
     }
 
     #[test]

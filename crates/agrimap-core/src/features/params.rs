@@ -18,6 +18,10 @@ pub const MAX_LIMIT: usize = 10_000;
 /// Characters of a client's text echoed in a message.
 const ECHO: usize = 64;
 
+/// Most query parameters a request takes: every resource takes fewer than
+/// twenty, so more is a mistake or an attack, refused before any is read.
+pub const MAX_PARAMS: usize = 64;
+
 /// The query string of a request as name/value pairs, each name at most once.
 #[derive(Debug, Default)]
 pub struct Params {
@@ -30,13 +34,19 @@ impl Params {
     /// # Errors
     /// `bad_parameter` for a repeated parameter.
     pub fn new(pairs: Vec<(String, String)>) -> Result<Self, CoreError> {
-        for (i, (name, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(n, _)| n == name) {
-                return Err(CoreError::invalid(
-                    "bad_parameter",
-                    format!("the query parameter '{}' is given more than once", echo(name, ECHO)),
-                ));
-            }
+        if pairs.len() > MAX_PARAMS {
+            return Err(CoreError::invalid(
+                "bad_parameter",
+                format!("{} query parameters; a request takes at most {MAX_PARAMS}", pairs.len()),
+            ));
+        }
+        // A set, not a scan of the names before each: a URL holds thousands of short names.
+        let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+        if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            return Err(CoreError::invalid(
+                "bad_parameter",
+                format!("the query parameter '{}' is given more than once", echo(name, ECHO)),
+            ));
         }
         Ok(Self { pairs })
     }
@@ -309,6 +319,29 @@ mod tests {
 
     fn params(pairs: &[(&str, &str)]) -> Params {
         Params::new(pairs.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()).expect("params")
+    }
+
+    #[test]
+    fn thousands_of_names_are_refused_whole_and_a_repeat_is_named() {
+        let many: Vec<(String, String)> = (0..17_000).map(|i| (format!("p{i}"), String::new())).collect();
+        let refused = Params::new(many).expect_err("too many");
+        assert_eq!(refused.code, "bad_parameter");
+        assert!(
+            refused.message.contains("17000 query parameters"),
+            "{}",
+            refused.message
+        );
+        let repeated = vec![
+            ("limit".to_owned(), "1".to_owned()),
+            ("f".to_owned(), "json".to_owned()),
+            ("limit".to_owned(), "2".to_owned()),
+        ];
+        let refused = Params::new(repeated).expect_err("repeat");
+        assert!(
+            refused.message.contains("'limit' is given more than once"),
+            "{}",
+            refused.message
+        );
     }
 
     #[test]

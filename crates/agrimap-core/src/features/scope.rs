@@ -132,6 +132,31 @@ pub(crate) fn province_filter(
     ))
 }
 
+/// What a caller limited to `provinces`, reading restricted fields of the
+/// province `params` asks for, may count: the features coded in it (see
+/// [`crate::stats::Selection::coded_in`]); `None` for a caller of every
+/// province, the public, or no province asked.
+///
+/// # Errors
+/// `unknown_province`, `bad_province`, or the store's.
+pub async fn coded_scope(
+    core: &Core,
+    layer: &LayerDef,
+    audience: Audience,
+    provinces: &[String],
+    params: &Params,
+) -> Result<Option<(Filter, String)>, CoreError> {
+    let Some(province) = params.get("province") else {
+        return Ok(None);
+    };
+    if provinces.is_empty() || audience == Audience::Public {
+        return Ok(None);
+    }
+    let index = core.commune_index().await?;
+    let scope = ProvinceScope::of(core, province).await?;
+    Ok(Some((province_filter(&index, layer, &scope)?, province.to_owned())))
+}
+
 /// The audience a caller who reads as `audience`, with a token limited to
 /// `provinces` (empty: every province), reads the selection `params` with:
 /// its own when the selection lies within its provinces, else the public's.

@@ -158,8 +158,9 @@ struct TableKey {
     metrics: Vec<Metric>,
     boundary_set: BoundarySet,
     province: Option<String>,
-    /// The words of the selection: the same words select the same features.
-    selection: Option<(Option<String>, Option<String>)>,
+    /// The words of the selection: the same words select the same features
+    /// (with the province whose features alone it counts, if any).
+    selection: Option<(Option<String>, Option<String>, Option<String>)>,
     per: Option<Per>,
     as_of: Option<agrimap_model::UtcTime>,
     layer_version: u64,
@@ -314,7 +315,10 @@ impl StatsCache {
             metrics: request.metrics.clone(),
             boundary_set,
             province: request.province.clone(),
-            selection: request.selection.as_ref().map(|s| (s.cql2.clone(), s.datetime.clone())),
+            selection: request
+                .selection
+                .as_ref()
+                .map(|s| (s.cql2.clone(), s.datetime.clone(), s.coded_in.clone())),
             per: request.per,
             as_of: request.as_of,
             layer_version: version(request.layer.id),

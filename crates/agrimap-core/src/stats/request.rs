@@ -48,6 +48,9 @@ pub struct Selection {
     /// The `datetime` asked, when there was one.
     pub datetime: Option<String>,
     pub audience: Audience,
+    /// For a token limited to provinces: only the features coded in this
+    /// province are counted ([`Selection::coded_in`]).
+    pub coded_in: Option<String>,
 }
 
 impl Selection {
@@ -75,7 +78,20 @@ impl Selection {
             cql2: params.raw("filter").map(str::to_owned),
             datetime: params.get("datetime").map(str::to_owned),
             audience,
+            coded_in: None,
         }))
+    }
+
+    /// Only the features `coded` selects (those coded by the communes of
+    /// `province`, as `/ogc` selects a province) are counted. A table of a
+    /// province counts whatever lies in its communes, whoever's it is; a
+    /// token limited to the province that filters on restricted fields
+    /// must not learn them of features another province owns.
+    #[must_use]
+    pub fn coded_in(mut self, coded: Filter, province: &str) -> Self {
+        self.filter = Filter::And(vec![self.filter, coded]);
+        self.coded_in = Some(province.to_owned());
+        self
     }
 }
 

@@ -100,6 +100,10 @@ pub(super) async fn items(
     query.offset = offset.min(usize::try_from(i64::MAX).unwrap_or(usize::MAX));
     query.limit = Some(limit);
     let store = state.core.store.as_ref();
+    let _turn = match params.raw("filter") {
+        Some(_) => Some(state.filter_turns.take().await?),
+        None => None,
+    };
     // Counted first (once per query and layer version): the count tells the
     // store how to read the page.
     let matched = state.core.match_counts.count(store, layer, &query).await?;

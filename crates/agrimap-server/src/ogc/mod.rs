@@ -36,6 +36,7 @@
 mod crs;
 mod export;
 pub mod export_slots;
+pub mod filter_turns;
 pub(crate) mod html;
 mod items;
 mod openapi;
