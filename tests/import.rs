@@ -338,6 +338,39 @@ fn a_number_a_feature_leaves_out_is_null_not_zero(kind: StoreKind) {
     assert!(area(1).is_null() && area(2).is_null(), "{:?} {:?}", area(1), area(2));
 }
 
+/// A GeoPackage of two tables (two communes' parcels, as a district office
+/// sends them) is not read from its first table alone: the import names
+/// the tables, and `--source-layer` picks one.
+fn a_file_of_several_layers_is_read_from_the_one_chosen(kind: StoreKind) {
+    let t = Target::new(kind, "layers");
+    let communes = t.communes();
+    let first = write_json(&t.dir.join("xa_a.geojson"), &parcels(&communes[..1], "Da xanh"));
+    let second = write_json(&t.dir.join("xa_b.geojson"), &parcels(&communes, "Năm Roi"));
+    let gpkg = t.dir.join("two-tables.gpkg");
+    let (gpkg_s, first_s, second_s) = (
+        gpkg.to_str().expect("path"),
+        first.to_str().expect("path"),
+        second.to_str().expect("path"),
+    );
+    ogr2ogr(&["-f", "GPKG", gpkg_s, first_s, "-nln", "thua_a"]);
+    ogr2ogr(&["-f", "GPKG", "-update", gpkg_s, second_s, "-nln", "thua_b"]);
+    let (before, version) = t.state("crop");
+    let refused = t.import(&gpkg, "crop", &[]);
+    assert!(!refused.status.success());
+    let said = text(&refused);
+    assert!(
+        said.contains("holds 2 layers with features") && said.contains("'thua_a' (1)") && said.contains("'thua_b' (3)"),
+        "{said}"
+    );
+    assert_eq!(t.state("crop"), (before, version));
+    let wrong = t.import(&gpkg, "crop", &["--source-layer", "thua_c"]);
+    assert!(text(&wrong).contains("has no layer 'thua_c'"), "{}", text(&wrong));
+    let out = t.import(&gpkg, "crop", &["--source-layer", "thua_b"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.state("crop").0, before + 3);
+    assert_parcels_landed(&t, &parcels(&communes, "Năm Roi"), &communes, "Năm Roi");
+}
+
 /// `agrimap boundaries import FILE --set pre-2025 --province 94` on `t`,
 /// which must succeed; what it said.
 fn soc_trang_boundaries(t: &Target, file: &Path) -> String {
@@ -1148,6 +1181,7 @@ fn communes_replaced_wholesale_take_their_units_with_them(kind: StoreKind) {
 }
 
 agrimap_suite::store_suite!(
+    a_file_of_several_layers_is_read_from_the_one_chosen,
     a_number_a_feature_leaves_out_is_null_not_zero,
     communes_replaced_wholesale_take_their_units_with_them,
     a_dgn_drawing_lands_with_its_crs_and_set_fields,

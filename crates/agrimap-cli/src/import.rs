@@ -30,6 +30,10 @@ pub struct ImportArgs {
     /// Code page of a Shapefile without a .cpg file (CP1258, UTF-8, ...).
     #[arg(long)]
     pub encoding: Option<String>,
+    /// The layer of the file to read, when it holds several with features
+    /// (a GeoPackage's tables, a KML's folders).
+    #[arg(long)]
+    pub source_layer: Option<String>,
     /// Import the usable records even when others are refused.
     #[arg(long)]
     pub skip_invalid: bool,
@@ -59,6 +63,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         commune_field: args.commune_field.clone(),
         skip_invalid: args.skip_invalid,
         encoding: args.encoding.clone(),
+        source_layer: args.source_layer.clone(),
         replace: args.replace,
         set: args.set.clone(),
         ..ImportOptions::default()

@@ -22,6 +22,16 @@ pub enum ImportError {
     /// The file holds no records.
     #[error("'{file}' holds no features")]
     Empty { file: String },
+    /// The file holds several layers with features and none was chosen, or
+    /// the one chosen is not there.
+    #[error(
+        "'{file}' {problem}; its layers with features: {layers}; choose one with --source-layer (source_layer= over HTTP)"
+    )]
+    WhichLayer {
+        file: String,
+        problem: String,
+        layers: String,
+    },
     /// The coordinate reference system given or found is not known.
     #[error("unknown coordinate reference system '{crs}': {reason}")]
     UnknownCrs { crs: String, reason: String },
@@ -58,6 +68,7 @@ impl ImportError {
             Self::NeedsGdal { .. } => "needs_gdal",
             Self::Unreadable { .. } => "unreadable_file",
             Self::Empty { .. } => "empty_file",
+            Self::WhichLayer { .. } => "which_layer",
             Self::UnknownCrs { .. } => "unknown_crs",
             Self::NoCrs { .. } => "no_crs",
             Self::Mapping(_) => "bad_field_mapping",

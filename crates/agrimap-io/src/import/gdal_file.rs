@@ -34,6 +34,9 @@ pub struct GdalRead<'a> {
     pub srs: Option<&'a str>,
     /// The code page of a Shapefile's `.dbf` when it has no `.cpg` (`CP1258`).
     pub encoding: Option<&'a str>,
+    /// The layer to read, of a file with several (a GeoPackage's tables, a
+    /// KML's folders).
+    pub layer: Option<&'a str>,
 }
 
 thread_local! {
@@ -230,12 +233,44 @@ fn unset(feature: &gdal::vector::Feature<'_>, name: &str) -> bool {
         .is_ok_and(|s| s.is_none_or(|s| s.is_empty()))
 }
 
-/// The index of the first layer that has features.
-fn first_layer_with_features(dataset: &Dataset) -> Option<usize> {
-    (0..dataset.layer_count()).find(|&i| dataset.layer(i).is_ok_and(|l| l.feature_count() > 0))
+/// The index of the layer to read: the one named, or the only one with
+/// features. A file of several layers with features is not read from its
+/// first alone: what the others hold would be left out without a word.
+fn layer_to_read(dataset: &Dataset, file: &str, named: Option<&str>) -> Result<usize, ImportError> {
+    let with_features: Vec<(usize, String, u64)> = (0..dataset.layer_count())
+        .filter_map(|i| {
+            let l = dataset.layer(i).ok()?;
+            let count = l.feature_count();
+            (count > 0).then(|| (i, l.name(), count))
+        })
+        .collect();
+    let listed = || {
+        with_features
+            .iter()
+            .map(|(_, name, count)| format!("'{name}' ({count})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (named, with_features.as_slice()) {
+        (Some(name), _) => match with_features.iter().find(|(_, n, _)| n == name) {
+            Some((i, _, _)) => Ok(*i),
+            None => Err(ImportError::WhichLayer {
+                file: file.to_owned(),
+                problem: format!("has no layer '{name}' with features"),
+                layers: listed(),
+            }),
+        },
+        (None, []) => Err(ImportError::Empty { file: file.to_owned() }),
+        (None, [(i, _, _)]) => Ok(*i),
+        (None, _) => Err(ImportError::WhichLayer {
+            file: file.to_owned(),
+            problem: format!("holds {} layers with features", with_features.len()),
+            layers: listed(),
+        }),
+    }
 }
 
-/// Reads the first layer of `path` that has features.
+/// Reads the layer of `path` that has features (or the one named).
 ///
 /// # Errors
 /// When GDAL cannot open the file, the CRS is unknown or missing, or the file is empty.
@@ -248,9 +283,7 @@ pub fn read(path: &Path, opts: &GdalRead<'_>) -> Result<SourceData, ImportError>
     let is_csv = file.to_lowercase().ends_with(".csv");
     let mut own_cp1258 = opts.encoding.is_some_and(cp1258::is_cp1258);
     let mut dataset = open(path, &file, is_csv, opts.encoding, own_cp1258)?;
-    let Some(index) = first_layer_with_features(&dataset) else {
-        return Err(ImportError::Empty { file });
-    };
+    let index = layer_to_read(&dataset, &file, opts.layer)?;
     // A Shapefile whose `.cpg` (or `.dbf` header) says Windows-1258, even in
     // a zip: read again as Latin-1 and decoded here (see [`cp1258`]).
     if !own_cp1258 && opts.encoding.is_none() {

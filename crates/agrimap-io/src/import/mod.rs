@@ -59,6 +59,8 @@ pub const GDAL: bool = cfg!(feature = "gdal");
 pub struct ImportOptions {
     /// The CRS of the file when it does not say, or says wrongly (`EPSG:3405`).
     pub srs: Option<String>,
+    /// The layer of the file to read, when it holds several with features.
+    pub source_layer: Option<String>,
     /// `(file field, layer field)` pairs, before matching by name.
     pub mappings: Vec<(String, String)>,
     /// The file's field holding the commune code.
@@ -121,6 +123,7 @@ fn read_file(path: &Path, opts: &ImportOptions) -> Result<SourceData, ImportErro
         &gdal_file::GdalRead {
             srs: opts.srs.as_deref(),
             encoding: opts.encoding.as_deref(),
+            layer: opts.source_layer.as_deref(),
         },
     )
 }

@@ -4,6 +4,7 @@
 use super::{Cql2Error, Result, echo, error};
 use crate::filter::CompareOp;
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Tok {
@@ -142,7 +143,9 @@ pub(super) fn lex(text: &str) -> Result<Vec<Token>> {
                     }
                 }
                 i = j + 1;
-                Tok::Str(s)
+                // Stored text is NFC; a literal typed or pasted decomposed
+                // (macOS, some GIS exports) must still match it.
+                Tok::Str(s.nfc().collect())
             }
             '"' => {
                 let Some(len) = chars[i + 1..].iter().position(|&ch| ch == '"') else {

@@ -287,3 +287,20 @@ fn no_field_is_called_geometry_or_a_keyword() {
         }
     }
 }
+
+#[test]
+fn decomposed_text_is_read_as_the_stored_composed_text() {
+    // "Xoài Cát Chu" typed with combining marks (NFD), as macOS and some GIS exports write it.
+    let decomposed = "Xoa\u{300}i Ca\u{301}t Chu";
+    assert_eq!(
+        ok(&format!("name = '{decomposed}'")),
+        cmp("name", CompareOp::Eq, "Xoài Cát Chu")
+    );
+    assert_eq!(
+        ok(&format!("name LIKE '{decomposed}%'")),
+        Filter::Like {
+            field: "name".into(),
+            pattern: "Xoài Cát Chu%".into()
+        }
+    );
+}
