@@ -134,6 +134,7 @@ fn concrete(server: &TestServer, method: &str, pattern: &str) -> (String, Vec<u8
             .replace("/api/stations/{id}", "/api/stations/WQ-01")
             .replace("/api/producers/{id}", "/api/producers/1800010001")
             .replace("/api/products/{id}", "/api/products/SP-99-0001")
+            .replace("/t/{id}", "/t/SP-99-0001")
             .replace("/api/growing-areas/{id}", "/api/growing-areas/VN-PSRI-0001")
             .replace("{id}", "crop")
             .replace("{feature}", "1")

@@ -518,6 +518,27 @@ fn the_public_page_is_small_has_no_restricted_field_and_counts_scans(kind: Store
         .get("/api/products/SP-99-0001/scans", &[("authorization", &editor)])
         .json();
     assert_eq!(scans["total"], 2, "{scans}");
+
+    // A code no product has is a page a consumer can read, in either language;
+    // a code typed in small letters, or with a slash, finds its product.
+    let missing = server.get("/t/SP-99-9999", &[]);
+    assert_eq!(
+        (missing.status, missing.header("content-type")),
+        (404, Some("text/html; charset=utf-8"))
+    );
+    let text = String::from_utf8_lossy(&missing.body).into_owned();
+    assert!(
+        text.contains("Không tìm thấy sản phẩm") && text.contains("viewport"),
+        "{text}"
+    );
+    let english = server.get("/t/SP-99-9999?lang=EN", &[]);
+    assert!(String::from_utf8_lossy(&english.body).contains("Product not found"));
+    for path in ["/t/sp-99-0001", "/t/SP-99-0001/", "/t/SP-99-0001?lang=en&lang=vi"] {
+        assert_eq!(server.get(path, &[]).status, 200, "{path}");
+    }
+    // Fresh produce is registered under groups of its own, named in the reader's language.
+    let fruit = String::from_utf8(server.get("/t/SP-99-0015", &[]).body).expect("utf-8");
+    assert!(fruit.contains("Nhóm sản phẩm: Trái cây"), "{fruit}");
 }
 
 fn a_lapsed_code_shows_as_expired_and_is_flagged(kind: StoreKind) {

@@ -112,6 +112,21 @@ pub fn ocop_category_label(category: &str) -> Option<(&'static str, &'static str
     fixed_label("ocop", "category", category)
 }
 
+/// Vietnamese and English names of a registered product's group: an OCOP
+/// group, or one of the groups fresh produce is registered under (a
+/// product that is not OCOP is not held to OCOP's six).
+#[must_use]
+pub fn product_category_label(category: &str) -> Option<(&'static str, &'static str)> {
+    ocop_category_label(category).or(match category {
+        "fruit" => Some(("Trái cây", "Fruit")),
+        "vegetable" => Some(("Rau củ", "Vegetables")),
+        "rice" => Some(("Lúa gạo", "Rice")),
+        "seafood" | "aquatic" => Some(("Thủy sản", "Aquatic products")),
+        "livestock" => Some(("Sản phẩm chăn nuôi", "Livestock products")),
+        _ => None,
+    })
+}
+
 /// Vietnamese and English names of an NTM level (`ntm_status`).
 #[must_use]
 pub fn ntm_label(status: &str) -> (&'static str, &'static str) {

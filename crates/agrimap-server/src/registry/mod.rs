@@ -60,6 +60,7 @@ pub(crate) fn endpoints() -> Vec<Route> {
         Route::get("/api/products/{id}/label.svg", Need::Anyone, label_svg),
         Route::get("/api/products/{id}/scans", Need::AtLeast(Role::Editor), scans),
         Route::get("/t/{id}", Need::Anyone, page::product_page),
+        Route::get("/t/{id}/", Need::Anyone, page::product_page),
     ]);
     routes
 }

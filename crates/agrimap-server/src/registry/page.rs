@@ -7,22 +7,16 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::ApiPath;
 use crate::ogc::html::escape;
-use agrimap_core::CoreError;
 use agrimap_core::registry::page::ProductView;
 use agrimap_core::registry::qr;
+use agrimap_core::{CoreError, ErrorKind};
 use agrimap_model::registry::{CERTIFICATE_SCHEMES, EffectiveStatus, valid_on};
-use axum::extract::State;
-use axum::http::header;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use std::fmt::Write as _;
-
-#[derive(Debug, Deserialize)]
-pub(super) struct PageParams {
-    lang: Option<String>,
-}
 
 /// The page's words in one language.
 struct Words {
@@ -138,7 +132,7 @@ fn render(view: &ProductView, en: bool) -> String {
             state
         );
     }
-    let category = agrimap_core::reports::figures::ocop_category_label(&p.category)
+    let category = agrimap_core::reports::figures::product_category_label(&p.category)
         .map_or(p.category.as_str(), |(vi, english)| if en { english } else { vi });
     let _ = write!(h, "<p>{}: {}</p>", w.category, escape(category));
     let _ = write!(h, "<h2>{}</h2>", w.producer);
@@ -228,23 +222,78 @@ fn areas_html(h: &mut String, view: &ProductView, w: &Words, en: bool) {
     h.push_str("</ul>");
 }
 
-/// `GET /t/{id}[?lang=en]`
-pub(super) async fn product_page(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(params): ApiQuery<PageParams>,
-) -> Result<Response, ApiError> {
-    let view = state.core.product_view(&id).await?;
-    state.core.count_scan(&view.product.id, &view.today);
-    let html = render(&view, params.lang.as_deref() == Some("en"));
-    Ok((
+/// Whether the page is asked in English: the first `lang`, in any case
+/// (a QR code's URL is typed again by hand, and query strings get mangled).
+fn in_english(query: Option<&str>) -> bool {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("lang="))
+        .is_some_and(|lang| lang.eq_ignore_ascii_case("en"))
+}
+
+/// The page of a code no product has: the person holding a package needs a
+/// page they can read, not an API's error.
+fn not_found_page(id: &str, en: bool) -> String {
+    let (title, text) = if en {
+        (
+            "Product not found",
+            "No registered product has this code. Check the code on the package, or ask the seller.",
+        )
+    } else {
+        (
+            "Không tìm thấy sản phẩm",
+            "Không có sản phẩm nào được đăng ký với mã này. Hãy kiểm tra lại mã trên bao bì hoặc hỏi người bán.",
+        )
+    };
+    format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\"><title>{title}</title><style>{STYLE}</style></head><body><main>\
+         <h1>{title}</h1><p>{text}</p><p>{}: <b>{}</b></p><footer>{}</footer></main></body></html>\n",
+        if en { "en" } else { "vi" },
+        if en { "Code" } else { "Mã" },
+        escape(&agrimap_core::echo(id, 64)),
+        if en { EN.footer } else { VI.footer },
+    )
+}
+
+fn html_page(status: StatusCode, html: String) -> Response {
+    (
+        status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         html,
     )
-        .into_response())
+        .into_response()
+}
+
+/// `GET /t/{id}[?lang=en]` (and `/t/{id}/`): the page, in English or
+/// Vietnamese; a code no product has is a page too (404). A code typed in
+/// small letters finds the product registered in capitals.
+pub(super) async fn product_page(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let en = in_english(query.as_deref());
+    let view = match state.core.product_view(&id).await {
+        Err(e) if e.kind == ErrorKind::NotFound && id != id.to_uppercase() => {
+            state.core.product_view(&id.to_uppercase()).await
+        }
+        other => other,
+    };
+    let view = match view {
+        Ok(view) => view,
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            return Ok(html_page(StatusCode::NOT_FOUND, not_found_page(&id, en)));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.core.count_scan(&view.product.id, &view.today);
+    Ok(html_page(StatusCode::OK, render(&view, en)))
 }
 
 /// An A4 sheet (210 × 297 mm) of 3 × 8 labels, each with the QR code of the
