@@ -1556,6 +1556,8 @@
   }).catch(() => {});
   getJson('/api/provinces').then((body) => {
     provincesHeld = body.provinces;
+    // Province 99 is the synthetic demo (real codes stop at 96): only its data is said to be made up.
+    $('synthetic').hidden = !provincesHeld.some((p) => p.code === '99');
     applyLanguage();
   }).catch(() => {});
 

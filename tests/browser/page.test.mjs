@@ -160,6 +160,9 @@ test('the page loads the map of the demo province in Vietnamese, with labels', a
   });
   assert.ok(drawn.layers.includes('admin_province'), JSON.stringify(drawn.layers));
   assert.ok(drawn.labels.length > 0, 'no town labelled');
+  // The demo province (code 99) is synthetic, and the credits say so.
+  await page.locator('#synthetic').waitFor({ state: 'attached' });
+  await page.waitForFunction(() => !document.getElementById('synthetic').hidden);
   await shot(page, 'phone-province');
   await page.setViewportSize(LAPTOP);
   await idle(page);
@@ -240,6 +243,28 @@ test('a commune searched by its name before the reform is found as the commune i
   // The province switch follows the map from Đồng Tháp to Cần Thơ.
   assert.equal(await page.locator('#province option:checked').textContent(), 'Thành phố Cần Thơ · 2025');
   await shot(page, 'phone-search-former-name');
+  noProblems(problems);
+  await context.close();
+});
+
+test('a tap inside a commune, away from any feature, opens that commune', async () => {
+  const { context, page, problems } = await open('/');
+  const { center } = (await api('/api/communes?q=' + MY_XUONG.code)).communes[0];
+  await jump(page, 12, center[0], center[1]);
+  await page.evaluate((themes) => {
+    for (const t of themes) {
+      const box = document.getElementById('theme-' + t);
+      if (box.checked) box.click();
+    }
+    // Nothing but the commune under the finger: no village label either.
+    const m = window.agrimap.map;
+    for (const l of m.getStyle().layers) if (l['source-layer'] === 'places') m.setLayoutProperty(l.id, 'visibility', 'none');
+  }, THEMES);
+  await idle(page);
+  await page.mouse.click(PHONE.width / 2, PHONE.height / 2);
+  await page.locator('#sheet').waitFor({ state: 'visible' });
+  assert.equal(await page.getAttribute('#sheet', 'data-layer'), 'admin_commune');
+  assert.equal(await page.textContent('#commune-name'), MY_XUONG.name);
   noProblems(problems);
   await context.close();
 });
