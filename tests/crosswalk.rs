@@ -706,6 +706,37 @@ fn a_limited_planner_learns_no_restricted_field_of_another_province_by_counting(
     assert!(limited.abs() < f64::EPSILON, "{limited}");
 }
 
+/// Reports of a 2025 province and ward read as the official lists name
+/// them: no unit word twice, no towns (thị trấn) and no district column
+/// after the reform.
+fn reports_of_the_2025_units_name_them_as_the_lists_do(kind: StoreKind) {
+    let Some(f) = files(&[CAN_THO]) else {
+        return;
+    };
+    let t = Target::new(kind, "reports_2025");
+    let file = f[0].to_str().expect("path");
+    let out = t.agrimap(&["boundaries", "import", file, "--set", "2025", "--province", "92"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let server = t.server();
+    let html = |path: &str| {
+        let reply = server.get(path, &[]);
+        assert_eq!(reply.status, 200, "{path}: {}", String::from_utf8_lossy(&reply.body));
+        String::from_utf8(reply.body).expect("utf-8")
+    };
+    let province = html("/api/reports/province/92.html?boundary_set=2025");
+    assert!(
+        province.contains("<h1>Báo cáo nông nghiệp Thành phố Cần Thơ</h1>"),
+        "{province}"
+    );
+    assert!(province.contains("Số xã, phường, đặc khu: 103"), "{province}");
+    assert!(
+        !province.contains("thị trấn") && !province.contains("<th>Huyện</th>"),
+        "{province}"
+    );
+    let ward = html("/api/reports/commune/31507.html?boundary_set=2025");
+    assert!(ward.contains("<h1>Báo cáo nông nghiệp Phường Sóc Trăng</h1>"), "{ward}");
+}
+
 /// A 403 `outside_provinces` whose message says `says`.
 fn refused_outside_provinces(reply: &agrimap_suite::Reply, says: &str) {
     assert_eq!(
@@ -1456,6 +1487,7 @@ fn growing_area_codes_of_a_merged_province_stay_valid(kind: StoreKind) {
 }
 
 agrimap_suite::store_suite!(
+    reports_of_the_2025_units_name_them_as_the_lists_do,
     a_limited_planner_learns_no_restricted_field_of_another_province_by_counting,
     growing_area_codes_of_a_merged_province_stay_valid,
     the_pest_bulletin_of_a_merged_province_counts_its_old_traps,

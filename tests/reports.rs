@@ -254,7 +254,7 @@ fn the_province_workbook_adds_up_its_communes(kind: StoreKind) {
     let (_, sheets) = read_xlsx(&reply.body);
     assert_eq!(
         text(&sheets["Tổng quan"][0][0]),
-        "Báo cáo nông nghiệp tỉnh Tỉnh Phù Sa (dữ liệu mô phỏng)"
+        "Báo cáo nông nghiệp Tỉnh Phù Sa (dữ liệu mô phỏng)"
     );
     agrees_with_stats(
         &table(&sheets["Trồng trọt"], "Diện tích theo loại cây trồng"),

@@ -5,9 +5,11 @@
 // Network first, so a reachable server always gives the current files; the
 // cache answers only when the network does not. Tiles and API answers are not
 // kept: offline, the tiles come from the pack, and stale figures would mislead.
+// The value lists' names (/api/codes) are words, not figures: kept, so that an
+// offline legend says "Đê" and not "dyke".
 'use strict';
 
-const CACHE = 'agrimap-page-v1';
+const CACHE = 'agrimap-page-v2';
 const SHELL = [
   '/',
   '/static/app.js',
@@ -17,6 +19,7 @@ const SHELL = [
   '/static/pmtiles.js',
   '/styles/farmer.json',
   '/catalog',
+  '/api/codes',
   // The glyph ranges Vietnamese labels need.
   '/fonts/Noto%20Sans%20Regular/0-255.pbf',
   '/fonts/Noto%20Sans%20Regular/256-511.pbf',

@@ -626,6 +626,10 @@ test('a downloaded commune pack shows the commune with the network cut', async (
   const names = await page.evaluate(() => window.agrimap.map.queryRenderedFeatures({ layers: ['place-label-commune'] })
     .map((f) => f.properties.name));
   assert.ok(names.includes(MY_XUONG.name), JSON.stringify(names));
+  // The value lists' names came with the page too: the legend says Đê bao, not dyke.
+  const works = await page.locator('.theme[data-theme="irrigation_works"] .legend').textContent();
+  assert.match(works, /Đê bao/);
+  assert.doesNotMatch(works, /dyke/);
   await shot(page, 'phone-offline-pack');
   assert.deepEqual(online, [], 'tiles were asked of the network once the pack was open');
   // Only what the cut network refused: the server's API and tile source, never the pack.

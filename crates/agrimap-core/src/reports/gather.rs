@@ -461,28 +461,31 @@ fn ntm_theme(place: &Place<'_>) -> Theme {
             total: true,
         });
     }
+    // Districts were abolished with the 2025 reform: their column only where communes have one.
+    let districts = place.communes.iter().any(|c| c.district_name.is_some());
+    let mut columns = vec![Column::new("Mã xã", None), Column::new("Tên xã", None)];
+    if districts {
+        columns.push(Column::new("Huyện", None));
+    }
+    columns.extend([Column::new("Mức đạt chuẩn", None), Column::new("Năm công nhận", None)]);
     tables.push(Table {
         caption: "Mức đạt chuẩn nông thôn mới của xã".into(),
-        columns: vec![
-            Column::new("Mã xã", None),
-            Column::new("Tên xã", None),
-            Column::new("Huyện", None),
-            Column::new("Mức đạt chuẩn", None),
-            Column::new("Năm công nhận", None),
-        ],
+        columns,
         rows: place
             .communes
             .iter()
             .map(|c| {
-                vec![
-                    Cell::Text(c.code.clone()),
-                    Cell::Text(c.name.clone()),
-                    Cell::text(c.district_name.as_deref()),
+                let mut row = vec![Cell::Text(c.code.clone()), Cell::Text(c.name.clone())];
+                if districts {
+                    row.push(Cell::text(c.district_name.as_deref()));
+                }
+                row.extend([
                     status_vi(c.ntm_status.as_deref()),
                     c.ntm_year
                         .and_then(|y| u64::try_from(y).ok())
                         .map_or(Cell::Empty, Cell::Count),
-                ]
+                ]);
+                row
             })
             .collect(),
         total: false,

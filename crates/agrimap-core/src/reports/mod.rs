@@ -102,6 +102,23 @@ pub struct Heading {
     pub restricted: bool,
 }
 
+/// Whether a unit's name starts with the word of its kind.
+fn has_unit_word(name: &str) -> bool {
+    [
+        "Tỉnh ",
+        "Thành phố ",
+        "Xã ",
+        "Phường ",
+        "Thị trấn ",
+        "Đặc khu ",
+        "Huyện ",
+        "Thị xã ",
+        "Quận ",
+    ]
+    .iter()
+    .any(|w| name.starts_with(w))
+}
+
 /// A whole report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -110,15 +127,21 @@ pub struct Report {
 }
 
 impl Report {
-    /// "Báo cáo nông nghiệp xã Mỹ Xương": the report's title.
+    /// "Báo cáo nông nghiệp xã Mỹ Xương": the report's title. A name that
+    /// carries its unit ("Phường Sóc Trăng", "Thành phố Cần Thơ", as the
+    /// official lists write them) is given as it is, not after another one.
     #[must_use]
     pub fn title(&self) -> String {
+        let name = &self.heading.name;
+        if has_unit_word(name) {
+            return format!("Báo cáo nông nghiệp {name}");
+        }
         let what = if self.heading.level == "province" {
             "tỉnh"
         } else {
             "xã"
         };
-        format!("Báo cáo nông nghiệp {what} {}", self.heading.name)
+        format!("Báo cáo nông nghiệp {what} {name}")
     }
 
     /// The lines under the title: codes, boundary set, units above, area, date.
@@ -139,7 +162,13 @@ impl Report {
             lines.push(format!("Thuộc: {}", above.join(", ")));
         }
         if h.level == "province" {
-            lines.push(format!("Số xã, phường, thị trấn: {}", h.communes));
+            // Since the 2025 reform the units are communes, wards and special zones; no towns.
+            let units = if h.boundary_set == "2025" {
+                "Số xã, phường, đặc khu"
+            } else {
+                "Số xã, phường, thị trấn"
+            };
+            lines.push(format!("{units}: {}", h.communes));
         }
         if let Some(ha) = h.area_ha {
             lines.push(format!("Diện tích tự nhiên: {} ha", page::hectares(ha)));
