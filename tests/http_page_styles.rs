@@ -53,3 +53,32 @@ fn the_page_uses_bundled_maplibre_only() {
     assert!(js.decoded_body().len() > 100_000);
     assert_eq!(server.get("/static/nope.js", &[]).status, 404);
 }
+
+/// On a weak signal a phone that holds the page's files asks whether they
+/// changed and gets a 304 of a few bytes: every file has an entity tag.
+/// The page and its own scripts revalidate each load (a new binary changes
+/// them under the same names); the libraries are kept an hour.
+#[test]
+fn the_page_files_revalidate_with_a_304() {
+    let server = TestServer::demo();
+    for (path, cache) in [
+        ("/", "no-cache"),
+        ("/static/app.js", "no-cache"),
+        ("/static/app.css", "no-cache"),
+        ("/static/maplibre-gl.js", "public, max-age=3600"),
+    ] {
+        let first = server.get(path, &[]);
+        assert_eq!(first.status, 200, "{path}");
+        assert_eq!(first.header("cache-control"), Some(cache), "{path}");
+        let tag = first
+            .header("etag")
+            .unwrap_or_else(|| panic!("{path}: no etag"))
+            .to_owned();
+        let again = server.get(path, &[("if-none-match", &tag)]);
+        assert_eq!((again.status, again.body.len()), (304, 0), "{path}");
+        assert_eq!(again.header("etag"), Some(tag.as_str()), "{path}");
+        let other = server.get(path, &[("if-none-match", "W/\"0000\"")]);
+        assert_eq!(other.status, 200, "{path}");
+        assert_eq!(other.body, first.body, "{path}");
+    }
+}

@@ -5,20 +5,69 @@ use crate::assets::asset;
 use crate::auth::Need;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
 
-fn serve(path: &str) -> Result<Response, ApiError> {
+/// The entity tag of each file, from its bytes: the same binary always
+/// gives the same tag, so a phone that has a file revalidates it with a
+/// 304 of a few bytes instead of fetching it again. Weak, since the
+/// response may be compressed on the way.
+fn etag(path: &str, bytes: &'static [u8]) -> HeaderValue {
+    static TAGS: OnceLock<std::sync::Mutex<HashMap<String, HeaderValue>>> = OnceLock::new();
+    let tags = TAGS.get_or_init(Default::default);
+    let mut tags = tags.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    tags.entry(path.to_owned())
+        .or_insert_with(|| {
+            let digest = Sha256::digest(bytes);
+            let hex = digest[..12].iter().fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+            HeaderValue::from_str(&format!("W/\"{hex}\"")).expect("hex is a valid header")
+        })
+        .clone()
+}
+
+/// Whether `If-None-Match` names `tag` (weak comparison: `W/` aside).
+fn not_modified(headers: &HeaderMap, tag: &HeaderValue) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let Ok(tag) = tag.to_str() else { return false };
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == "*" || bare(t) == bare(tag)))
+}
+
+fn serve(path: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     let a = asset(path).ok_or_else(|| ApiError::not_found("not_found", format!("no such resource: {path}")))?;
-    // The page and its service worker must revalidate (they name the current
-    // assets); the library files change only with a new binary.
-    let cache = if path == "/" || path == "/sw.js" {
-        "no-cache"
-    } else {
-        "public, max-age=3600"
+    // The page, its service worker and its own scripts revalidate on every
+    // load (they change with the binary, under the same names); the
+    // libraries are kept an hour. Either way a revalidation is a 304.
+    let cache = match path {
+        "/" | "/sw.js" | "/static/app.js" | "/static/app.css" | "/static/stats.js" => "no-cache",
+        _ => "public, max-age=3600",
     };
+    let tag = etag(path, a.bytes);
+    if not_modified(headers, &tag) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, tag),
+                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+            ],
+        )
+            .into_response());
+    }
     Ok((
-        [(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, cache)],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(a.content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+            (header::ETAG, tag),
+        ],
         a.bytes,
     )
         .into_response())
@@ -34,16 +83,16 @@ pub(crate) fn endpoints() -> Vec<Route> {
 }
 
 /// `GET /`
-pub(crate) async fn index() -> Result<Response, ApiError> {
-    serve("/")
+pub(crate) async fn index(headers: HeaderMap) -> Result<Response, ApiError> {
+    serve("/", &headers)
 }
 
 /// `GET /sw.js`: the service worker, from the root so that it may serve the whole page.
-pub(crate) async fn service_worker() -> Result<Response, ApiError> {
-    serve("/sw.js")
+pub(crate) async fn service_worker(headers: HeaderMap) -> Result<Response, ApiError> {
+    serve("/sw.js", &headers)
 }
 
 /// `GET /static/{file}`
-pub(crate) async fn static_file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
-    serve(&format!("/static/{file}"))
+pub(crate) async fn static_file(headers: HeaderMap, ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
+    serve(&format!("/static/{file}"), &headers)
 }
