@@ -371,6 +371,40 @@ fn a_file_of_several_layers_is_read_from_the_one_chosen(kind: StoreKind) {
     assert_parcels_landed(&t, &parcels(&communes, "Năm Roi"), &communes, "Năm Roi");
 }
 
+/// Numbers outside what they can be (seven OCOP stars, a negative area, a
+/// certificate of the year 3025) are refused by name, and nothing is written.
+fn numbers_out_of_their_bounds_are_refused(kind: StoreKind) {
+    let t = Target::new(kind, "bounds");
+    let communes = t.communes();
+    for (field, value, says) in [
+        ("stars", json!(7), "field 'stars' is from 3 to 5, not 7"),
+        (
+            "certified_year",
+            json!(3025),
+            "field 'certified_year' is from 2018 to 2100, not 3025",
+        ),
+    ] {
+        let mut doc = producers(&communes, "BOUND");
+        doc["features"][0]["properties"][field] = value;
+        let file = write_json(&t.dir.join(format!("{field}.geojson")), &doc);
+        let before = t.state("ocop");
+        let out = t.import(&file, "ocop", &[]);
+        assert!(!out.status.success());
+        assert!(text(&out).contains(says), "{}", text(&out));
+        assert_eq!(t.state("ocop"), before);
+    }
+    let mut doc = parcels(&communes, "Da xanh");
+    doc["features"][1]["properties"]["area_ha"] = json!(-5);
+    let file = write_json(&t.dir.join("negative.geojson"), &doc);
+    let out = t.import(&file, "crop", &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("field 'area_ha' is at least 0, not -5"),
+        "{}",
+        text(&out)
+    );
+}
+
 /// `agrimap boundaries import FILE --set pre-2025 --province 94` on `t`,
 /// which must succeed; what it said.
 fn soc_trang_boundaries(t: &Target, file: &Path) -> String {
@@ -1181,6 +1215,7 @@ fn communes_replaced_wholesale_take_their_units_with_them(kind: StoreKind) {
 }
 
 agrimap_suite::store_suite!(
+    numbers_out_of_their_bounds_are_refused,
     a_file_of_several_layers_is_read_from_the_one_chosen,
     a_number_a_feature_leaves_out_is_null_not_zero,
     communes_replaced_wholesale_take_their_units_with_them,

@@ -13,6 +13,7 @@ const fn field(name: &'static str, ty: FieldType, description: &'static str) -> 
         required: false,
         values: &[],
         code_list: None,
+        bounds: None,
         description,
     }
 }
@@ -49,8 +50,17 @@ const fn one_of(f: FieldDef, values: &'static [&'static str]) -> FieldDef {
     FieldDef { values, ..f }
 }
 
+/// A number from `min` to `max` (both allowed).
+const fn within(f: FieldDef, min: i64, max: i64) -> FieldDef {
+    FieldDef {
+        bounds: Some((min, max)),
+        ..f
+    }
+}
+
+/// An area, never negative.
 const fn hectares(name: &'static str, description: &'static str) -> FieldDef {
-    with_unit(field(name, FieldType::Real, description), "ha")
+    within(with_unit(field(name, FieldType::Real, description), "ha"), 0, i64::MAX)
 }
 
 /// `boundary_set`: which administrative boundary set a code belongs to.
@@ -161,7 +171,10 @@ static CROP: &[FieldDef] = &[
         "season",
     )),
     text("variety", "Variety (e.g. ST25, OM 5451, Cát Hòa Lộc)"),
-    hectares("area_ha", "Parcel area on the ellipsoid"),
+    hectares(
+        "area_ha",
+        "Parcel area as recorded (the source's figure; /api/stats measures the drawn parcel on the ellipsoid)",
+    ),
     field("planting_date", FieldType::Date, "Date of sowing or planting"),
     coded(text("practice", "Farming practice / certification"), "practice"),
     text(
@@ -180,7 +193,7 @@ static AQUACULTURE: &[FieldDef] = &[
     BOUNDARY_SET,
     required(coded(text("species", "Species farmed"), "species")),
     required(coded(text("mode", "Farming mode"), "farming_mode")),
-    hectares("water_area_ha", "Water surface on the ellipsoid"),
+    hectares("water_area_ha", "Water surface as recorded"),
     text("facility_code", "Farming-facility code"),
     field("stocking_date", FieldType::Date, "Date the current crop was stocked"),
     one_of(
@@ -282,12 +295,21 @@ static OCOP: &[FieldDef] = &[
             "tourism_service",
         ],
     ),
-    required(with_unit(
-        field("stars", FieldType::Integer, "OCOP rating, 3 to 5 stars"),
-        "stars",
+    required(within(
+        with_unit(field("stars", FieldType::Integer, "OCOP rating, 3 to 5 stars"), "stars"),
+        3,
+        5,
     )),
     text("producer", "Producer (cooperative, enterprise or household business)"),
-    field("certified_year", FieldType::Integer, "Year of certification"),
+    within(
+        field(
+            "certified_year",
+            FieldType::Integer,
+            "Year of certification (the OCOP programme began in 2018)",
+        ),
+        2018,
+        2100,
+    ),
     text("qr_url", "Traceability link behind the product's QR code"),
     FORMER_COMMUNE_CODE,
 ];
@@ -312,13 +334,17 @@ static IRRIGATION_WORKS: &[FieldDef] = &[
         ),
         "m³/s",
     ),
-    with_unit(
-        field(
-            "length_m",
-            FieldType::Real,
-            "Length of a dyke or embankment on the ellipsoid",
+    within(
+        with_unit(
+            field(
+                "length_m",
+                FieldType::Real,
+                "Length of a dyke or embankment, as recorded",
+            ),
+            "m",
         ),
-        "m",
+        0,
+        i64::MAX,
     ),
     required(one_of(
         text("condition", "Condition at the latest inspection"),
@@ -637,8 +663,12 @@ pub fn markdown() -> String {
                 f.unit.unwrap_or(""),
                 f.access,
                 if f.required { "yes" } else { "" },
-                f.code_list
-                    .map_or_else(|| f.values.join(", "), |list| format!("codes of the list `{list}`")),
+                match (f.code_list, f.bounds) {
+                    (Some(list), _) => format!("codes of the list `{list}`"),
+                    (None, Some((min, i64::MAX))) => format!("≥ {min}"),
+                    (None, Some((min, max))) => format!("{min} to {max}"),
+                    (None, None) => f.values.join(", "),
+                },
                 f.description
             );
         }

@@ -74,7 +74,30 @@ pub struct FieldDef {
     /// store and checked against it, not fixed here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_list: Option<&'static str>,
+    /// The least and greatest value of a number, both allowed (an area is
+    /// not negative, OCOP stars are 3 to 5); `None` when any number is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<(i64, i64)>,
     pub description: &'static str,
+}
+
+impl FieldDef {
+    /// Why `value` lies outside the field's bounds, if it does.
+    #[must_use]
+    pub fn out_of_bounds(&self, value: &crate::Value) -> Option<String> {
+        let (min, max) = self.bounds?;
+        let number = value.as_f64()?;
+        #[expect(clippy::cast_precision_loss, reason = "bounds are small whole numbers")]
+        let (low, high) = (min as f64, max as f64);
+        if number >= low && number <= high {
+            return None;
+        }
+        Some(if max == i64::MAX {
+            format!("field '{}' is at least {min}, not {number}", self.name)
+        } else {
+            format!("field '{}' is from {min} to {max}, not {number}", self.name)
+        })
+    }
 }
 
 /// Whether a layer is part of the base map or a thematic overlay.
@@ -296,6 +319,9 @@ impl LayerDef {
                 } else {
                     format!("field '{}' expects {:?}, got {value:?}", field.name, field.ty)
                 });
+            }
+            if let Some(reason) = field.out_of_bounds(value) {
+                return Err(reason);
             }
             if let (false, Value::Text(s)) = (field.values.is_empty(), value)
                 && !field.values.contains(&s.as_str())
