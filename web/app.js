@@ -1203,7 +1203,7 @@
     for (const stars of [5, 4, 3]) {
       row('ocop:' + stars, stars + ' ' + t('compare.stars'), communes.map((c) => {
         const r = (c.ocop.by_stars || []).find((x) => String(x.class) === String(stars));
-        return r ? r.features : 0;
+        return r ? r.products : 0;
       }));
     }
     group('growing-areas', LAYER_TITLES[lang].growing_area);

@@ -219,7 +219,11 @@ pub async fn commune_summary(
         },
         "ocop": {
             "products": products.len(),
-            "by_stars": stars,
+            // Products counted, not hectares: each row is a number of stars and its products.
+            "by_stars": stars
+                .iter()
+                .map(|r| json!({ "class": r.class, "products": r.features }))
+                .collect::<Vec<_>>(),
             "list": products
                 .iter()
                 .map(|p| properties(ocop, p, &["product_id", "name", "category", "stars", "producer", "certified_year", "qr_url"]))
