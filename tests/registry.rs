@@ -539,6 +539,15 @@ fn the_public_page_is_small_has_no_restricted_field_and_counts_scans(kind: Store
     // Fresh produce is registered under groups of its own, named in the reader's language.
     let fruit = String::from_utf8(server.get("/t/SP-99-0015", &[]).body).expect("utf-8");
     assert!(fruit.contains("Nhóm sản phẩm: Trái cây"), "{fruit}");
+    // Dates as a Vietnamese reader writes them, and a valid certificate said to be valid.
+    let page = String::from_utf8(server.get("/t/SP-99-0001", &[]).body).expect("utf-8");
+    let until = page.split("có hiệu lực đến ").nth(1).expect("a validity");
+    let day: Vec<char> = until.chars().take(10).collect();
+    assert!(
+        day[2] == '/' && day[5] == '/' && day.iter().filter(|c| c.is_ascii_digit()).count() == 8,
+        "{until}"
+    );
+    assert!(!page.contains(" hết hạn 20"), "{page}");
 }
 
 fn a_lapsed_code_shows_as_expired_and_is_flagged(kind: StoreKind) {

@@ -49,7 +49,7 @@ const VI: Words = Words {
     category: "Nhóm sản phẩm",
     ocop: "OCOP",
     certificates: "Chứng nhận",
-    expires: "hết hạn",
+    expires: "có hiệu lực đến",
     expired: "đã hết hạn",
     areas: "Mã số vùng trồng",
     markets: "Thị trường",
@@ -68,7 +68,7 @@ const EN: Words = Words {
     category: "Category",
     ocop: "OCOP",
     certificates: "Certificates",
-    expires: "expires",
+    expires: "valid until",
     expired: "expired",
     areas: "Growing-area codes",
     markets: "Markets",
@@ -76,6 +76,20 @@ const EN: Words = Words {
     none: "None",
     footer: "Traceability information kept by the provincial Department of Agriculture and Environment.",
 };
+
+/// A date as the reader writes it: 21/06/2030 in Vietnamese, ISO in English.
+fn date(iso: &str, en: bool) -> String {
+    match (en, iso.split('-').collect::<Vec<_>>().as_slice()) {
+        (false, [y, m, d]) => format!("{d}/{m}/{y}"),
+        _ => escape(iso),
+    }
+}
+
+/// Hectares to two places, with the reader's decimal mark (9,50 ha).
+fn hectares(ha: f64, en: bool) -> String {
+    let text = format!("{ha:.2}");
+    if en { text } else { text.replace('.', ",") }
+}
 
 fn status_words(status: EffectiveStatus, en: bool) -> &'static str {
     match (status, en) {
@@ -118,9 +132,9 @@ fn render(view: &ProductView, en: bool) -> String {
     if let Some(o) = &p.ocop {
         let stars = "★".repeat(usize::from(o.stars));
         let state = if valid_on(&o.expires_on, &view.today) {
-            format!("{} {}", w.expires, o.expires_on)
+            format!("{} {}", w.expires, date(&o.expires_on, en))
         } else {
-            format!("<span class=\"bad\">{} {}</span>", w.expired, o.expires_on)
+            format!("<span class=\"bad\">{} {}</span>", w.expired, date(&o.expires_on, en))
         };
         let _ = write!(
             h,
@@ -169,9 +183,9 @@ fn render(view: &ProductView, en: bool) -> String {
             .find(|(s, _)| *s == c.scheme)
             .map_or(c.scheme.as_str(), |(_, name)| name);
         let state = if valid_on(&c.expires_on, &view.today) {
-            format!("<span class=\"ok\">{} {}</span>", w.expires, c.expires_on)
+            format!("<span class=\"ok\">{} {}</span>", w.expires, date(&c.expires_on, en))
         } else {
-            format!("<span class=\"bad\">{} {}</span>", w.expired, c.expires_on)
+            format!("<span class=\"bad\">{} {}</span>", w.expired, date(&c.expires_on, en))
         };
         let _ = write!(h, "<li>{scheme} {} · {state}</li>", escape(&c.number));
     }
@@ -200,7 +214,7 @@ fn areas_html(h: &mut String, view: &ProductView, w: &Words, en: bool) {
             .markets
             .iter()
             .map(|m| match &m.approved_on {
-                Some(d) => format!("{} ({d})", escape(&m.market)),
+                Some(d) => format!("{} ({})", escape(&m.market), date(d, en)),
                 None => escape(&m.market),
             })
             .collect();
@@ -209,7 +223,7 @@ fn areas_html(h: &mut String, view: &ProductView, w: &Words, en: bool) {
             "<li><b>{}</b> · <span class=\"{class}\">{}</span> · {} ha",
             escape(&a.code),
             status_words(*status, en),
-            a.area_ha
+            hectares(a.area_ha, en)
         );
         if !markets.is_empty() {
             let _ = write!(h, "<br>{}: {}", w.markets, markets.join(", "));
