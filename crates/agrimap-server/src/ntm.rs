@@ -338,11 +338,15 @@ async fn dashboard(
     let form = form(params.f.as_deref(), &[("csv", Form::Csv), ("xlsx", Form::Xlsx)])?;
     // A token limited to provinces sees one of its own.
     if !caller.provinces.is_empty() && req.province.as_ref().is_none_or(|p| !caller.provinces.contains(p)) {
+        let asked = match &req.province {
+            Some(p) => format!("province {p} is not one of them"),
+            None => "give one of them as province=".to_owned(),
+        };
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "outside_provinces",
             format!(
-                "this token is limited to provinces {}: give one as province=",
+                "this token is limited to provinces {}: {asked}",
                 caller.provinces.join(", ")
             ),
         ));

@@ -461,6 +461,20 @@ fn known_unit<'a>(
     if known.iter().any(|u| u.code == code) {
         return Ok(code);
     }
+    // Held, but in the other set: a pre-2025 province asked of the 2025 set (or back).
+    if let Some(other) = units.iter().find(|u| u.code == code) {
+        return Err(CoreError::invalid(
+            error_code,
+            format!(
+                "{what} {} ({}) is of the boundary set '{}', not '{}': ask with boundary_set={}",
+                other.code,
+                other.name,
+                other.boundary_set,
+                boundary_set.map_or("", BoundarySet::as_str),
+                other.boundary_set
+            ),
+        ));
+    }
     let mut codes: Vec<String> = known.iter().map(|u| format!("{} ({})", u.code, u.name)).collect();
     codes.dedup();
     let more = codes.len().saturating_sub(SHOWN);
@@ -473,4 +487,40 @@ fn known_unit<'a>(
         error_code,
         format!("unknown {what} code '{}'; known {what} codes: {valid}", echo(code, 64)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_province_of_the_other_set_is_named_with_the_set_to_ask() {
+        let units = [
+            AdminUnit {
+                code: "94".into(),
+                name: "Tỉnh Sóc Trăng".into(),
+                boundary_set: "pre-2025".into(),
+            },
+            AdminUnit {
+                code: "92".into(),
+                name: "Thành phố Cần Thơ".into(),
+                boundary_set: "2025".into(),
+            },
+        ];
+        let known = |code, set| known_unit(code, &units, set, "province", "unknown_province");
+        assert_eq!(known("92", Some(BoundarySet::Y2025)).ok(), Some("92"));
+        let other = known("94", Some(BoundarySet::Y2025)).expect_err("of the other set");
+        assert_eq!(other.code, "unknown_province");
+        assert!(
+            other.message.contains("ask with boundary_set=pre-2025"),
+            "{}",
+            other.message
+        );
+        let none = known("87", Some(BoundarySet::Y2025)).expect_err("held nowhere");
+        assert!(
+            none.message.contains("known province codes: 92 (Thành phố Cần Thơ)"),
+            "{}",
+            none.message
+        );
+    }
 }
