@@ -377,11 +377,11 @@ fn numbers_out_of_their_bounds_are_refused(kind: StoreKind) {
     let t = Target::new(kind, "bounds");
     let communes = t.communes();
     for (field, value, says) in [
-        ("stars", json!(7), "field 'stars' is from 3 to 5, not 7"),
+        ("stars", json!(7), "field 'stars' is from 1 to 5, not 7"),
         (
             "certified_year",
             json!(3025),
-            "field 'certified_year' is from 2018 to 2100, not 3025",
+            "field 'certified_year' is from 2000 to 2100, not 3025",
         ),
     ] {
         let mut doc = producers(&communes, "BOUND");

@@ -296,18 +296,21 @@ static OCOP: &[FieldDef] = &[
         ],
     ),
     required(within(
-        with_unit(field("stars", FieldType::Integer, "OCOP rating, 3 to 5 stars"), "stars"),
-        3,
+        with_unit(
+            field(
+                "stars",
+                FieldType::Integer,
+                "OCOP rating on the programme's 1-to-5 scale (3 and up certified)",
+            ),
+            "stars",
+        ),
+        1,
         5,
     )),
     text("producer", "Producer (cooperative, enterprise or household business)"),
     within(
-        field(
-            "certified_year",
-            FieldType::Integer,
-            "Year of certification (the OCOP programme began in 2018)",
-        ),
-        2018,
+        field("certified_year", FieldType::Integer, "Year of certification"),
+        2000,
         2100,
     ),
     text("qr_url", "Traceability link behind the product's QR code"),
@@ -679,6 +682,33 @@ pub fn markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_out_of_bounds_are_refused_now_and_kept_in_the_past() {
+        use crate::{Feature, Value};
+        let ocop = layer("ocop").expect("ocop");
+        let mut properties = vec![Value::Null; ocop.fields.len()];
+        for (name, value) in [
+            ("product_id", Value::Text("P-1".into())),
+            ("commune_code", Value::Text("33030".into())),
+            ("boundary_set", Value::Text("pre-2025".into())),
+            ("name", Value::Text("Bưởi".into())),
+            ("category", Value::Text("food".into())),
+            ("stars", Value::Int(7)),
+        ] {
+            properties[ocop.field_index(name).expect("field")] = value;
+        }
+        let feature = Feature {
+            id: 1,
+            geometry: geo::Geometry::Point(geo::Point::new(105.0, 10.0)),
+            properties,
+        };
+        assert_eq!(
+            ocop.check_feature(&feature),
+            Err("field 'stars' is from 1 to 5, not 7".to_owned())
+        );
+        assert_eq!(ocop.check_past_feature(&feature), Ok(()));
+    }
 
     #[test]
     fn natural_keys_are_required_fields_and_every_theme_has_one() {

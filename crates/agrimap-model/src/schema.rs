@@ -295,6 +295,19 @@ impl LayerDef {
     /// # Errors
     /// A message naming the first offending field.
     pub fn check_feature(&self, feature: &crate::Feature) -> Result<(), String> {
+        self.check(feature, true)
+    }
+
+    /// [`Self::check_feature`] for a past version copied from another
+    /// store: kept as it was, so a bound added since does not refuse it.
+    ///
+    /// # Errors
+    /// A message naming the first offending field.
+    pub fn check_past_feature(&self, feature: &crate::Feature) -> Result<(), String> {
+        self.check(feature, false)
+    }
+
+    fn check(&self, feature: &crate::Feature, bounded: bool) -> Result<(), String> {
         use crate::Value;
         if feature.properties.len() != self.fields.len() {
             return Err(format!(
@@ -320,7 +333,7 @@ impl LayerDef {
                     format!("field '{}' expects {:?}, got {value:?}", field.name, field.ty)
                 });
             }
-            if let Some(reason) = field.out_of_bounds(value) {
+            if let Some(reason) = field.out_of_bounds(value).filter(|_| bounded) {
                 return Err(reason);
             }
             if let (false, Value::Text(s)) = (field.values.is_empty(), value)

@@ -237,7 +237,7 @@ pub(super) fn write_past(tx: &Transaction<'_>, kept: &LayerTimeline) -> Result<(
             message,
         };
         let feature = &version.feature;
-        layer.check_feature(feature).map_err(invalid)?;
+        layer.check_past_feature(feature).map_err(invalid)?;
         let geometry = fit_to_layer(layer, &feature.geometry).map_err(invalid)?;
         let blob = gpkg_geom::encode(&geometry, super::SRS_WGS84);
         let values: Vec<SqlValue<'_>> = feature.properties.iter().map(SqlValue).collect();

@@ -804,7 +804,7 @@ async fn write_past(tx: &deadpool_postgres::Transaction<'_>, kept: &LayerTimelin
             index,
             message,
         };
-        layer.check_feature(feature).map_err(invalid)?;
+        layer.check_past_feature(feature).map_err(invalid)?;
         geometries.push(fit_to_layer(layer, &feature.geometry).map_err(invalid)?);
     }
     let extra = [
