@@ -67,6 +67,18 @@ impl Target {
         t
     }
 
+    /// The demo store with the real 2025 communes of Thành phố Cần Thơ
+    /// (province 92) beside its own, through `agrimap boundaries import`;
+    /// `None` without the shared data.
+    fn with_can_tho_2025(kind: StoreKind, name: &str) -> Option<Self> {
+        let f = files(&[CAN_THO])?;
+        let t = Self::new(kind, name);
+        let file = f[0].to_str().expect("path");
+        let out = t.agrimap(&["boundaries", "import", file, "--set", "2025", "--province", "92"]);
+        assert!(out.status.success(), "{}", text(&out));
+        Some(t)
+    }
+
     /// `agrimap registry import` of a CSV file holding `csv`.
     fn registry_import(&self, kind: &str, csv: &str) -> Output {
         let file = self.dir.join(format!("{kind}.csv"));
@@ -673,14 +685,10 @@ fn a_token_of_a_merged_province_covers_the_provinces_merged_into_it(kind: StoreK
 /// field counts only the features coded in it, so the filter cannot tell
 /// the owner of another province's parcel that lies there.
 fn a_limited_planner_learns_no_restricted_field_of_another_province_by_counting(kind: StoreKind) {
-    let Some(f) = files(&[CAN_THO]) else {
+    // Cần Thơ's 2025 communes beside the demo province, whose parcels lie in them.
+    let Some(t) = Target::with_can_tho_2025(kind, "stats_oracle") else {
         return;
     };
-    let t = Target::new(kind, "stats_oracle");
-    // Cần Thơ's 2025 communes beside the demo province, whose parcels lie in them.
-    let file = f[0].to_str().expect("path");
-    let out = t.agrimap(&["boundaries", "import", file, "--set", "2025", "--province", "92"]);
-    assert!(out.status.success(), "{}", text(&out));
     let server = t.server();
     let (_, limited) = t
         .runtime
@@ -710,13 +718,9 @@ fn a_limited_planner_learns_no_restricted_field_of_another_province_by_counting(
 /// them: no unit word twice, no towns (thị trấn) and no district column
 /// after the reform.
 fn reports_of_the_2025_units_name_them_as_the_lists_do(kind: StoreKind) {
-    let Some(f) = files(&[CAN_THO]) else {
+    let Some(t) = Target::with_can_tho_2025(kind, "reports_2025") else {
         return;
     };
-    let t = Target::new(kind, "reports_2025");
-    let file = f[0].to_str().expect("path");
-    let out = t.agrimap(&["boundaries", "import", file, "--set", "2025", "--province", "92"]);
-    assert!(out.status.success(), "{}", text(&out));
     let server = t.server();
     let html = |path: &str| {
         let reply = server.get(path, &[]);
