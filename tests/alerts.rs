@@ -347,6 +347,8 @@ fn webhooks_are_signed_retried_and_never_sent_twice(kind: StoreKind) {
     assert_eq!(bodies[1]["event"]["to"], "ok");
     assert_eq!(bodies[0]["event"]["cause"]["value"], 6.0);
     assert_eq!(bodies[0]["province_code"], "99");
+    // The demo province was not merged: the same province today.
+    assert_eq!(bodies[0]["province_code_2025"], "99");
     assert_eq!(bodies[0]["subscription"]["id"], id);
     for r in &delivered {
         assert_eq!(r.signature, openssl_signature(&secret, &r.body));

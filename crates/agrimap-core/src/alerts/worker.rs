@@ -338,12 +338,16 @@ async fn body_of(core: &Core, d: &Delivery, s: &Subscription) -> Result<Vec<u8>,
             )
         })?;
     let index = core.commune_index().await?;
+    let merges = core.province_merges().await?;
     let commune = index.get(&event.commune_code, None);
     let body = serde_json::json!({
         "delivery": d.id,
         "subscription": {"id": s.id, "name": s.name},
         "event": event,
         "province_code": commune.map(|c| c.province_code.clone()),
+        // A station still coded by an old commune is in a pre-2025 province:
+        // the receiver also gets the province it is in today.
+        "province_code_2025": commune.map(|c| merges.after(&c.province_code).to_owned()),
         "commune_name": commune.map(|c| c.name.clone()),
     });
     Ok(body.to_string().into_bytes())
