@@ -371,6 +371,12 @@ fn statistics_read_the_past(kind: StoreKind) {
 
     let years = stats(&server, &format!("layer=crop&{CHANGED}&group=year&from=2024"));
     assert_eq!(years["group"], "year");
+    // No total across years (a stock summed over years means nothing): each period has its own.
+    assert!(years.get("total").is_none(), "{years}");
+    assert!(
+        years["periods"][0]["totals"].as_array().is_some_and(|t| !t.is_empty()),
+        "{years}"
+    );
     let periods: Vec<&str> = years["periods"]
         .as_array()
         .expect("periods")

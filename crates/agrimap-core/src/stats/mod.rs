@@ -143,8 +143,10 @@ pub struct StatsTable {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub periods: Vec<PeriodColumn>,
     pub rows: Vec<StatsRow>,
-    /// Sum of `value` over all rows.
-    pub total: f64,
+    /// Sum of `value` over all rows; none for a table across periods
+    /// (`group`), whose totals are each period's, in `periods`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
     /// Sum of each metric over all rows.
     pub totals: Vec<f64>,
 }
@@ -620,7 +622,7 @@ fn named_rows(
         as_of: request.as_of.map(|t| t.to_string()),
         group: None,
         periods: Vec::new(),
-        total: totals.first().copied().unwrap_or(0.0),
+        total: Some(totals.first().copied().unwrap_or(0.0)),
         totals,
         rows,
     }

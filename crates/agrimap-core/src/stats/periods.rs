@@ -160,7 +160,7 @@ impl StatsCache {
         // Totals of a table across periods add up one period to another,
         // which means nothing: each period has its own in `periods`.
         whole.totals.clear();
-        whole.total = 0.0;
+        whole.total = None;
         Ok(whole)
     }
 }

@@ -445,7 +445,7 @@ async fn tables_are_kept_within_a_byte_budget() {
                 period: None,
             })
             .collect(),
-        total: 1_000.0,
+        total: Some(1_000.0),
         totals: vec![1_000.0],
     };
     // A row per feature costs its text and its fixed part, not one entry.
