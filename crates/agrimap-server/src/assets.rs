@@ -3,11 +3,34 @@
 //! (`web/maplibre.lock.json`) into `OUT_DIR`. The styles are the core's
 //! ([`agrimap_core::styles`]).
 
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
 /// A static file of the map page.
 #[derive(Debug)]
 pub struct Asset {
     pub content_type: &'static str,
     pub bytes: &'static [u8],
+    /// Its entity tag, worked out from the bytes at the first request.
+    tag: OnceLock<String>,
+}
+
+impl Asset {
+    /// The entity tag of the file, from its bytes: the same binary always
+    /// gives the same tag, so a phone that holds the file revalidates it
+    /// with a 304 of a few bytes. Weak, since the response may be
+    /// compressed on the way.
+    pub fn etag(&self) -> &str {
+        self.tag.get_or_init(|| {
+            let digest = Sha256::digest(self.bytes);
+            let hex = digest[..12].iter().fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+            format!("W/\"{hex}\"")
+        })
+    }
 }
 
 /// The version of MapLibre GL JS bundled into the binary.
@@ -18,12 +41,13 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
-static ASSETS: &[(&str, Asset)] = &[
+static ASSETS: [(&str, Asset); 10] = [
     (
         "/",
         Asset {
             content_type: HTML,
             bytes: include_bytes!("../../../web/index.html"),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -31,6 +55,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: JS,
             bytes: include_bytes!("../../../web/app.js"),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -38,6 +63,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: JS,
             bytes: include_bytes!("../../../web/stats.js"),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -45,6 +71,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: CSS,
             bytes: include_bytes!("../../../web/app.css"),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -52,6 +79,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: JS,
             bytes: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl.js")),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -59,6 +87,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: CSS,
             bytes: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-gl.css")),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -66,6 +95,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: JS,
             bytes: include_bytes!("../../../web/sw.js"),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -73,6 +103,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: JS,
             bytes: include_bytes!(concat!(env!("OUT_DIR"), "/pmtiles.js")),
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -80,6 +111,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: TEXT,
             bytes: crate::fonts::FONT_LICENCE,
+            tag: OnceLock::new(),
         },
     ),
     (
@@ -87,6 +119,7 @@ static ASSETS: &[(&str, Asset)] = &[
         Asset {
             content_type: TEXT,
             bytes: include_bytes!(concat!(env!("OUT_DIR"), "/maplibre-LICENSE.txt")),
+            tag: OnceLock::new(),
         },
     ),
 ];

@@ -7,30 +7,6 @@ use crate::error::ApiError;
 use crate::extract::ApiPath;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::OnceLock;
-
-/// The entity tag of each file, from its bytes: the same binary always
-/// gives the same tag, so a phone that has a file revalidates it with a
-/// 304 of a few bytes instead of fetching it again. Weak, since the
-/// response may be compressed on the way.
-fn etag(path: &str, bytes: &'static [u8]) -> HeaderValue {
-    static TAGS: OnceLock<std::sync::Mutex<HashMap<String, HeaderValue>>> = OnceLock::new();
-    let tags = TAGS.get_or_init(Default::default);
-    let mut tags = tags.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    tags.entry(path.to_owned())
-        .or_insert_with(|| {
-            let digest = Sha256::digest(bytes);
-            let hex = digest[..12].iter().fold(String::new(), |mut hex, b| {
-                let _ = write!(hex, "{b:02x}");
-                hex
-            });
-            HeaderValue::from_str(&format!("W/\"{hex}\"")).expect("hex is a valid header")
-        })
-        .clone()
-}
 
 /// Whether `If-None-Match` names `tag` (weak comparison: `W/` aside).
 fn not_modified(headers: &HeaderMap, tag: &HeaderValue) -> bool {
@@ -51,7 +27,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
         "/" | "/sw.js" | "/static/app.js" | "/static/app.css" | "/static/stats.js" => "no-cache",
         _ => "public, max-age=3600",
     };
-    let tag = etag(path, a.bytes);
+    let tag = HeaderValue::from_str(a.etag()).expect("a hex tag is a valid header");
     if not_modified(headers, &tag) {
         return Ok((
             StatusCode::NOT_MODIFIED,

@@ -64,24 +64,28 @@ fn result_line(card: &Scorecard) -> String {
 
 /// The appraisers' word on an indicator, or nothing before an appraisal.
 fn appraisal_vi(i: &IndicatorCard) -> &'static str {
-    match i.appraisal.as_ref().map(|a| a.verdict.as_str()) {
-        Some("met") => "Đạt",
-        Some(_) => "Chưa đạt",
+    match appraised_met(i) {
+        Some(true) => "Đạt",
+        Some(false) => "Chưa đạt",
         None => "",
     }
+}
+
+/// Whether the appraisers found the indicator met; `None` before an appraisal.
+fn appraised_met(i: &IndicatorCard) -> Option<bool> {
+    i.appraisal.as_ref().map(|a| a.verdict == "met")
 }
 
 /// A criterion's verdicts: what its values say, and the appraisers' (when given).
 fn criterion_vi(c: &CriterionCard) -> (&'static str, &'static str) {
     let values: Vec<Verdict> = c.indicators.iter().map(|i| i.value_verdict).collect();
-    let appraised = c.indicators.iter().all(|i| i.appraisal.is_some()).then(|| {
-        if c.indicators.iter().all(|i| appraisal_vi(i) == "Đạt") {
-            "Đạt"
-        } else {
-            "Chưa đạt"
-        }
-    });
-    (verdict_vi(Verdict::of_criterion(&values)), appraised.unwrap_or(""))
+    let appraised: Option<Vec<bool>> = c.indicators.iter().map(appraised_met).collect();
+    let appraised = match appraised {
+        Some(met) if met.iter().all(|m| *m) => "Đạt",
+        Some(_) => "Chưa đạt",
+        None => "",
+    };
+    (verdict_vi(Verdict::of_criterion(&values)), appraised)
 }
 
 fn unit_vi(u: Unit) -> &'static str {
@@ -445,13 +449,14 @@ Căn cứ: {source}<br>{result}</p>\
         result = esc(&result_line(card)),
     );
     for c in &card.criteria {
+        let (own, appraised) = criterion_vi(c);
         let _ = write!(
             h,
             "<tr class=\"criterion\"><td>{}</td><td colspan=\"3\">{}</td><td>{}</td><td>{}</td><td></td><td></td></tr>",
             esc(&c.id),
             esc(&c.name_vi),
-            criterion_vi(c).0,
-            criterion_vi(c).1
+            own,
+            appraised
         );
         for i in &c.indicators {
             let _ = write!(
